@@ -134,6 +134,40 @@ class CsrBank(wiring.Component):
         return m
 
 
+_PREFIX = {"counter": "ev_", "status": "st_", "control": "ctl_", "strobe": "stb_"}
+
+
+def wire_block(bank, block, comp):
+    """Statements connecting every register of `block` to like-named members of `comp`.
+
+    Convention (checked: a missing member is an error, so no register is left dangling):
+      counter  comp.ev_<reg>   pulse/increment (array registers: bit i, or element i)
+      status   comp.st_<reg>   value (arrays: an ArrayLayout view, element i)
+      control  comp.ctl_<reg>  value driven from the bank (arrays: element i)
+      strobe   comp.stb_<reg> (pulse) and comp.stb_<reg>_data (written word)
+    """
+    stmts = []
+    for p in bank.map.registers():
+        if p.block != block:
+            continue
+        reg, port = p.item, bank.port(p.name)
+        attr = _PREFIX[reg.kind] + reg.name
+        if not hasattr(comp, attr):
+            raise AttributeError(f"{type(comp).__name__} has no member {attr} for register {p.name}")
+        sig = getattr(comp, attr)
+        if p.index is not None:
+            sig = sig[p.index]
+        if reg.kind == "counter":
+            stmts.append(port.inc.eq(sig))
+        elif reg.kind == "status":
+            stmts.append(port.value.eq(sig))
+        elif reg.kind == "control":
+            stmts.append(sig.eq(port.value))
+        else:
+            stmts += [sig.eq(port.stb), getattr(comp, attr + "_data").eq(port.data)]
+    return stmts
+
+
 def constant_status(bank, name, value):
     """Drive a status register with a constant (ID block)."""
     port = bank.port(name)

@@ -39,6 +39,21 @@ UdpBeat = data.StructLayout({
     "ts": Timestamp,
 })
 
+#: Longest ITCH 5.0 message (I, NOII) in bytes: the raw-message buffer size.
+MAX_MSG_BYTES = 50
+
+#: One MoldUDP64 message block, assembled by the MoldUDP64 stage and valid in the
+#: cycle its last byte arrives. `data[0]` is the message type byte; bytes past
+#: MAX_MSG_BYTES are not kept but `length` is the block's true length, so the
+#: decoder can reject it. `seq` = packet sequence number + index in the packet.
+RawMsg = data.StructLayout({
+    "data": data.ArrayLayout(8, MAX_MSG_BYTES),
+    "length": 16,
+    "seq": 64,
+    "feed": 1,
+    "rx_ts": Timestamp,
+})
+
 #: A decoded ITCH 5.0 message. Which fields are meaningful depends on `type`:
 #:   A/F: oref side shares stock price      E: oref shares(executed)
 #:   C: oref shares(executed) price(execution price)    X: oref shares(cancelled)
