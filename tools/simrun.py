@@ -14,6 +14,9 @@ import sys
 from pathlib import Path
 
 from amaranth.back import verilog
+from amaranth.hdl import Const, ValueCastable
+from amaranth.hdl._ir import PortDirection
+from amaranth.lib import wiring
 
 REPO = Path(__file__).resolve().parent.parent
 BUILD_ROOT = Path(os.environ.get("TICKWIRE_BUILD", REPO / "build"))
@@ -29,9 +32,26 @@ def ensure_verilator():
     os.environ["PATH"] = f"{vbin}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
+def component_ports(component):
+    """Ports from the signature, as `verilog.convert` names them (`a__b`), minus constants.
+
+    Constant members (the `ready` of an always-ready stream) cannot be ports; leaving
+    them out lets any component be a simulation toplevel without a wrapper.
+    """
+    ports = {}
+    for path, member, value in component.signature.flatten(component):
+        if isinstance(value, ValueCastable):
+            value = value.as_value()
+        if isinstance(value, Const):
+            continue
+        direction = PortDirection.Input if member.flow == wiring.In else PortDirection.Output
+        ports["__".join(map(str, path))] = (value, direction)
+    return ports
+
+
 def to_verilog(component, name):
     """Verilog text for an Amaranth component (ports from its signature)."""
-    return verilog.convert(component, name=name, emit_src=False)
+    return verilog.convert(component, name=name, emit_src=False, ports=component_ports(component))
 
 
 def cached_verilog(component, name, subdir="sim"):
