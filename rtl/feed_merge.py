@@ -27,6 +27,8 @@ class FeedMerge(wiring.Component):
             "o": Out(stream.Signature(UdpBeat, always_ready=True)),
             "ev_overflow": Out(2),
         })
+        self.ev_overflow_a = self.ev_overflow[0]     # register names (wire_block)
+        self.ev_overflow_b = self.ev_overflow[1]
 
     def elaborate(self, platform):
         m = Module()

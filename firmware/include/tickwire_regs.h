@@ -4,7 +4,7 @@
 
 #define TW_MAP_MAGIC   0x544B5752u
 #define TW_MAP_VERSION 1u
-#define TW_MAP_HASH    0x04E08FCDu
+#define TW_MAP_HASH    0x5BF86BD5u
 
 /* ---- id ---- */
 #define TW_ID_MAGIC                              0x0000u  /* status, 32 bits */
@@ -34,138 +34,201 @@
 #define TW_CLOCK_SNAP_NS_WIDTH                   32u
 #define TW_CLOCK_RX_TS_OFFSET_NS                 0x0128u  /* status, 32 bits */
 #define TW_CLOCK_RX_TS_OFFSET_NS_WIDTH           32u
-/* ---- mac ---- */
-#define TW_MAC_FRAMES_OK                         0x0200u  /* counter, 64 bits */
-#define TW_MAC_FRAMES_OK_WIDTH                   64u
-#define TW_MAC_BYTES_OK                          0x0208u  /* counter, 64 bits */
-#define TW_MAC_BYTES_OK_WIDTH                    64u
-#define TW_MAC_FCS_ERRORS                        0x0210u  /* counter, 64 bits */
-#define TW_MAC_FCS_ERRORS_WIDTH                  64u
-#define TW_MAC_CTRL_ERRORS                       0x0218u  /* counter, 64 bits */
-#define TW_MAC_CTRL_ERRORS_WIDTH                 64u
-#define TW_MAC_RUNTS                             0x0220u  /* counter, 64 bits */
-#define TW_MAC_RUNTS_WIDTH                       64u
-#define TW_MAC_OVERSIZE                          0x0228u  /* counter, 64 bits */
-#define TW_MAC_OVERSIZE_WIDTH                    64u
-#define TW_MAC_MAX_LEN                           0x0230u  /* control, 16 bits */
-#define TW_MAC_MAX_LEN_WIDTH                     16u
-/* ---- net ---- */
-#define TW_NET_FILTER_GROUP_0                    0x0300u  /* control, 32 bits */
-#define TW_NET_FILTER_GROUP_1                    0x0304u  /* control, 32 bits */
-#define TW_NET_FILTER_GROUP_2                    0x0308u  /* control, 32 bits */
-#define TW_NET_FILTER_GROUP_3                    0x030Cu  /* control, 32 bits */
-#define TW_NET_FILTER_PORT_0                     0x0310u  /* control, 16 bits */
-#define TW_NET_FILTER_PORT_1                     0x0314u  /* control, 16 bits */
-#define TW_NET_FILTER_PORT_2                     0x0318u  /* control, 16 bits */
-#define TW_NET_FILTER_PORT_3                     0x031Cu  /* control, 16 bits */
-#define TW_NET_FILTER_CTRL_0                     0x0320u  /* control, 2 bits */
-#define TW_NET_FILTER_CTRL_1                     0x0324u  /* control, 2 bits */
-#define TW_NET_FILTER_CTRL_2                     0x0328u  /* control, 2 bits */
-#define TW_NET_FILTER_CTRL_3                     0x032Cu  /* control, 2 bits */
-#define TW_NET_FRAMES_IN                         0x0330u  /* counter, 64 bits */
-#define TW_NET_FRAMES_IN_WIDTH                   64u
-#define TW_NET_UDP_ACCEPTED                      0x0338u  /* counter, 64 bits */
-#define TW_NET_UDP_ACCEPTED_WIDTH                64u
-#define TW_NET_DROP_BAD_FRAME                    0x0340u  /* counter, 64 bits */
-#define TW_NET_DROP_BAD_FRAME_WIDTH              64u
-#define TW_NET_DROP_ETHERTYPE                    0x0348u  /* counter, 64 bits */
-#define TW_NET_DROP_ETHERTYPE_WIDTH              64u
-#define TW_NET_DROP_VLAN                         0x0350u  /* counter, 64 bits */
-#define TW_NET_DROP_VLAN_WIDTH                   64u
-#define TW_NET_DROP_IP_HEADER                    0x0358u  /* counter, 64 bits */
-#define TW_NET_DROP_IP_HEADER_WIDTH              64u
-#define TW_NET_DROP_IP_CHECKSUM                  0x0360u  /* counter, 64 bits */
-#define TW_NET_DROP_IP_CHECKSUM_WIDTH            64u
-#define TW_NET_DROP_IP_LENGTH                    0x0368u  /* counter, 64 bits */
-#define TW_NET_DROP_IP_LENGTH_WIDTH              64u
-#define TW_NET_DROP_FRAGMENT                     0x0370u  /* counter, 64 bits */
-#define TW_NET_DROP_FRAGMENT_WIDTH               64u
-#define TW_NET_DROP_NOT_UDP                      0x0378u  /* counter, 64 bits */
-#define TW_NET_DROP_NOT_UDP_WIDTH                64u
-#define TW_NET_DROP_UDP_LENGTH                   0x0380u  /* counter, 64 bits */
-#define TW_NET_DROP_UDP_LENGTH_WIDTH             64u
-#define TW_NET_DROP_FILTER                       0x0388u  /* counter, 64 bits */
-#define TW_NET_DROP_FILTER_WIDTH                 64u
+/* ---- mac_a ---- */
+#define TW_MAC_A_FRAMES_OK                       0x0200u  /* counter, 64 bits */
+#define TW_MAC_A_FRAMES_OK_WIDTH                 64u
+#define TW_MAC_A_BYTES_OK                        0x0208u  /* counter, 64 bits */
+#define TW_MAC_A_BYTES_OK_WIDTH                  64u
+#define TW_MAC_A_FCS_ERRORS                      0x0210u  /* counter, 64 bits */
+#define TW_MAC_A_FCS_ERRORS_WIDTH                64u
+#define TW_MAC_A_CTRL_ERRORS                     0x0218u  /* counter, 64 bits */
+#define TW_MAC_A_CTRL_ERRORS_WIDTH               64u
+#define TW_MAC_A_RUNTS                           0x0220u  /* counter, 64 bits */
+#define TW_MAC_A_RUNTS_WIDTH                     64u
+#define TW_MAC_A_OVERSIZE                        0x0228u  /* counter, 64 bits */
+#define TW_MAC_A_OVERSIZE_WIDTH                  64u
+#define TW_MAC_A_MAX_LEN                         0x0230u  /* control, 16 bits */
+#define TW_MAC_A_MAX_LEN_WIDTH                   16u
+/* ---- mac_b ---- */
+#define TW_MAC_B_FRAMES_OK                       0x0280u  /* counter, 64 bits */
+#define TW_MAC_B_FRAMES_OK_WIDTH                 64u
+#define TW_MAC_B_BYTES_OK                        0x0288u  /* counter, 64 bits */
+#define TW_MAC_B_BYTES_OK_WIDTH                  64u
+#define TW_MAC_B_FCS_ERRORS                      0x0290u  /* counter, 64 bits */
+#define TW_MAC_B_FCS_ERRORS_WIDTH                64u
+#define TW_MAC_B_CTRL_ERRORS                     0x0298u  /* counter, 64 bits */
+#define TW_MAC_B_CTRL_ERRORS_WIDTH               64u
+#define TW_MAC_B_RUNTS                           0x02A0u  /* counter, 64 bits */
+#define TW_MAC_B_RUNTS_WIDTH                     64u
+#define TW_MAC_B_OVERSIZE                        0x02A8u  /* counter, 64 bits */
+#define TW_MAC_B_OVERSIZE_WIDTH                  64u
+#define TW_MAC_B_MAX_LEN                         0x02B0u  /* control, 16 bits */
+#define TW_MAC_B_MAX_LEN_WIDTH                   16u
+/* ---- net_a ---- */
+#define TW_NET_A_FILTER_GROUP_0                  0x0300u  /* control, 32 bits */
+#define TW_NET_A_FILTER_GROUP_1                  0x0304u  /* control, 32 bits */
+#define TW_NET_A_FILTER_GROUP_2                  0x0308u  /* control, 32 bits */
+#define TW_NET_A_FILTER_GROUP_3                  0x030Cu  /* control, 32 bits */
+#define TW_NET_A_FILTER_PORT_0                   0x0310u  /* control, 16 bits */
+#define TW_NET_A_FILTER_PORT_1                   0x0314u  /* control, 16 bits */
+#define TW_NET_A_FILTER_PORT_2                   0x0318u  /* control, 16 bits */
+#define TW_NET_A_FILTER_PORT_3                   0x031Cu  /* control, 16 bits */
+#define TW_NET_A_FILTER_CTRL_0                   0x0320u  /* control, 2 bits */
+#define TW_NET_A_FILTER_CTRL_1                   0x0324u  /* control, 2 bits */
+#define TW_NET_A_FILTER_CTRL_2                   0x0328u  /* control, 2 bits */
+#define TW_NET_A_FILTER_CTRL_3                   0x032Cu  /* control, 2 bits */
+#define TW_NET_A_FRAMES_IN                       0x0330u  /* counter, 64 bits */
+#define TW_NET_A_FRAMES_IN_WIDTH                 64u
+#define TW_NET_A_UDP_ACCEPTED                    0x0338u  /* counter, 64 bits */
+#define TW_NET_A_UDP_ACCEPTED_WIDTH              64u
+#define TW_NET_A_DROP_BAD_FRAME                  0x0340u  /* counter, 64 bits */
+#define TW_NET_A_DROP_BAD_FRAME_WIDTH            64u
+#define TW_NET_A_DROP_ETHERTYPE                  0x0348u  /* counter, 64 bits */
+#define TW_NET_A_DROP_ETHERTYPE_WIDTH            64u
+#define TW_NET_A_DROP_VLAN                       0x0350u  /* counter, 64 bits */
+#define TW_NET_A_DROP_VLAN_WIDTH                 64u
+#define TW_NET_A_DROP_IP_HEADER                  0x0358u  /* counter, 64 bits */
+#define TW_NET_A_DROP_IP_HEADER_WIDTH            64u
+#define TW_NET_A_DROP_IP_CHECKSUM                0x0360u  /* counter, 64 bits */
+#define TW_NET_A_DROP_IP_CHECKSUM_WIDTH          64u
+#define TW_NET_A_DROP_IP_LENGTH                  0x0368u  /* counter, 64 bits */
+#define TW_NET_A_DROP_IP_LENGTH_WIDTH            64u
+#define TW_NET_A_DROP_FRAGMENT                   0x0370u  /* counter, 64 bits */
+#define TW_NET_A_DROP_FRAGMENT_WIDTH             64u
+#define TW_NET_A_DROP_NOT_UDP                    0x0378u  /* counter, 64 bits */
+#define TW_NET_A_DROP_NOT_UDP_WIDTH              64u
+#define TW_NET_A_DROP_UDP_LENGTH                 0x0380u  /* counter, 64 bits */
+#define TW_NET_A_DROP_UDP_LENGTH_WIDTH           64u
+#define TW_NET_A_DROP_FILTER                     0x0388u  /* counter, 64 bits */
+#define TW_NET_A_DROP_FILTER_WIDTH               64u
+/* ---- net_b ---- */
+#define TW_NET_B_FILTER_GROUP_0                  0x0400u  /* control, 32 bits */
+#define TW_NET_B_FILTER_GROUP_1                  0x0404u  /* control, 32 bits */
+#define TW_NET_B_FILTER_GROUP_2                  0x0408u  /* control, 32 bits */
+#define TW_NET_B_FILTER_GROUP_3                  0x040Cu  /* control, 32 bits */
+#define TW_NET_B_FILTER_PORT_0                   0x0410u  /* control, 16 bits */
+#define TW_NET_B_FILTER_PORT_1                   0x0414u  /* control, 16 bits */
+#define TW_NET_B_FILTER_PORT_2                   0x0418u  /* control, 16 bits */
+#define TW_NET_B_FILTER_PORT_3                   0x041Cu  /* control, 16 bits */
+#define TW_NET_B_FILTER_CTRL_0                   0x0420u  /* control, 2 bits */
+#define TW_NET_B_FILTER_CTRL_1                   0x0424u  /* control, 2 bits */
+#define TW_NET_B_FILTER_CTRL_2                   0x0428u  /* control, 2 bits */
+#define TW_NET_B_FILTER_CTRL_3                   0x042Cu  /* control, 2 bits */
+#define TW_NET_B_FRAMES_IN                       0x0430u  /* counter, 64 bits */
+#define TW_NET_B_FRAMES_IN_WIDTH                 64u
+#define TW_NET_B_UDP_ACCEPTED                    0x0438u  /* counter, 64 bits */
+#define TW_NET_B_UDP_ACCEPTED_WIDTH              64u
+#define TW_NET_B_DROP_BAD_FRAME                  0x0440u  /* counter, 64 bits */
+#define TW_NET_B_DROP_BAD_FRAME_WIDTH            64u
+#define TW_NET_B_DROP_ETHERTYPE                  0x0448u  /* counter, 64 bits */
+#define TW_NET_B_DROP_ETHERTYPE_WIDTH            64u
+#define TW_NET_B_DROP_VLAN                       0x0450u  /* counter, 64 bits */
+#define TW_NET_B_DROP_VLAN_WIDTH                 64u
+#define TW_NET_B_DROP_IP_HEADER                  0x0458u  /* counter, 64 bits */
+#define TW_NET_B_DROP_IP_HEADER_WIDTH            64u
+#define TW_NET_B_DROP_IP_CHECKSUM                0x0460u  /* counter, 64 bits */
+#define TW_NET_B_DROP_IP_CHECKSUM_WIDTH          64u
+#define TW_NET_B_DROP_IP_LENGTH                  0x0468u  /* counter, 64 bits */
+#define TW_NET_B_DROP_IP_LENGTH_WIDTH            64u
+#define TW_NET_B_DROP_FRAGMENT                   0x0470u  /* counter, 64 bits */
+#define TW_NET_B_DROP_FRAGMENT_WIDTH             64u
+#define TW_NET_B_DROP_NOT_UDP                    0x0478u  /* counter, 64 bits */
+#define TW_NET_B_DROP_NOT_UDP_WIDTH              64u
+#define TW_NET_B_DROP_UDP_LENGTH                 0x0480u  /* counter, 64 bits */
+#define TW_NET_B_DROP_UDP_LENGTH_WIDTH           64u
+#define TW_NET_B_DROP_FILTER                     0x0488u  /* counter, 64 bits */
+#define TW_NET_B_DROP_FILTER_WIDTH               64u
+/* ---- merge ---- */
+#define TW_MERGE_OVERFLOW_A                      0x0500u  /* counter, 64 bits */
+#define TW_MERGE_OVERFLOW_A_WIDTH                64u
+#define TW_MERGE_OVERFLOW_B                      0x0508u  /* counter, 64 bits */
+#define TW_MERGE_OVERFLOW_B_WIDTH                64u
 /* ---- mold ---- */
-#define TW_MOLD_CMD                              0x0400u  /* strobe, 32 bits */
+#define TW_MOLD_CMD                              0x0600u  /* strobe, 32 bits */
 #define TW_MOLD_CMD_WIDTH                        32u
-#define TW_MOLD_PACKETS                          0x0404u  /* counter, 64 bits */
+#define TW_MOLD_PACKETS                          0x0604u  /* counter, 64 bits */
 #define TW_MOLD_PACKETS_WIDTH                    64u
-#define TW_MOLD_PACKETS_A                        0x040Cu  /* counter, 64 bits */
+#define TW_MOLD_PACKETS_A                        0x060Cu  /* counter, 64 bits */
 #define TW_MOLD_PACKETS_A_WIDTH                  64u
-#define TW_MOLD_PACKETS_B                        0x0414u  /* counter, 64 bits */
+#define TW_MOLD_PACKETS_B                        0x0614u  /* counter, 64 bits */
 #define TW_MOLD_PACKETS_B_WIDTH                  64u
-#define TW_MOLD_MESSAGES                         0x041Cu  /* counter, 64 bits */
+#define TW_MOLD_MESSAGES                         0x061Cu  /* counter, 64 bits */
 #define TW_MOLD_MESSAGES_WIDTH                   64u
-#define TW_MOLD_HEARTBEATS                       0x0424u  /* counter, 64 bits */
+#define TW_MOLD_HEARTBEATS                       0x0624u  /* counter, 64 bits */
 #define TW_MOLD_HEARTBEATS_WIDTH                 64u
-#define TW_MOLD_END_OF_SESSION                   0x042Cu  /* counter, 64 bits */
+#define TW_MOLD_END_OF_SESSION                   0x062Cu  /* counter, 64 bits */
 #define TW_MOLD_END_OF_SESSION_WIDTH             64u
-#define TW_MOLD_DUP_PACKETS                      0x0434u  /* counter, 64 bits */
+#define TW_MOLD_DUP_PACKETS                      0x0634u  /* counter, 64 bits */
 #define TW_MOLD_DUP_PACKETS_WIDTH                64u
-#define TW_MOLD_DUP_MESSAGES                     0x043Cu  /* counter, 64 bits */
+#define TW_MOLD_DUP_MESSAGES                     0x063Cu  /* counter, 64 bits */
 #define TW_MOLD_DUP_MESSAGES_WIDTH               64u
-#define TW_MOLD_GAPS                             0x0444u  /* counter, 64 bits */
+#define TW_MOLD_GAPS                             0x0644u  /* counter, 64 bits */
 #define TW_MOLD_GAPS_WIDTH                       64u
-#define TW_MOLD_GAP_MESSAGES                     0x044Cu  /* counter, 64 bits */
+#define TW_MOLD_GAP_MESSAGES                     0x064Cu  /* counter, 64 bits */
 #define TW_MOLD_GAP_MESSAGES_WIDTH               64u
-#define TW_MOLD_SHORT_PACKETS                    0x0454u  /* counter, 64 bits */
+#define TW_MOLD_SHORT_PACKETS                    0x0654u  /* counter, 64 bits */
 #define TW_MOLD_SHORT_PACKETS_WIDTH              64u
-#define TW_MOLD_OVERRUNS                         0x045Cu  /* counter, 64 bits */
+#define TW_MOLD_OVERRUNS                         0x065Cu  /* counter, 64 bits */
 #define TW_MOLD_OVERRUNS_WIDTH                   64u
-#define TW_MOLD_BAD_LENGTHS                      0x0464u  /* counter, 64 bits */
+#define TW_MOLD_BAD_LENGTHS                      0x0664u  /* counter, 64 bits */
 #define TW_MOLD_BAD_LENGTHS_WIDTH                64u
-#define TW_MOLD_SESSION_MISMATCH                 0x046Cu  /* counter, 64 bits */
+#define TW_MOLD_SESSION_MISMATCH                 0x066Cu  /* counter, 64 bits */
 #define TW_MOLD_SESSION_MISMATCH_WIDTH           64u
-#define TW_MOLD_EXPECTED_SEQ                     0x0474u  /* status, 64 bits */
+#define TW_MOLD_EXPECTED_SEQ                     0x0674u  /* status, 64 bits */
 #define TW_MOLD_EXPECTED_SEQ_WIDTH               64u
-#define TW_MOLD_SESSION_LO                       0x047Cu  /* status, 64 bits */
+#define TW_MOLD_SESSION_LO                       0x067Cu  /* status, 64 bits */
 #define TW_MOLD_SESSION_LO_WIDTH                 64u
-#define TW_MOLD_SESSION_HI                       0x0484u  /* status, 17 bits */
+#define TW_MOLD_SESSION_HI                       0x0684u  /* status, 17 bits */
 #define TW_MOLD_SESSION_HI_WIDTH                 17u
-#define TW_MOLD_LAST_GAP_FIRST                   0x0488u  /* status, 64 bits */
+#define TW_MOLD_LAST_GAP_FIRST                   0x0688u  /* status, 64 bits */
 #define TW_MOLD_LAST_GAP_FIRST_WIDTH             64u
-#define TW_MOLD_LAST_GAP_LEN                     0x0490u  /* status, 64 bits */
+#define TW_MOLD_LAST_GAP_LEN                     0x0690u  /* status, 64 bits */
 #define TW_MOLD_LAST_GAP_LEN_WIDTH               64u
 /* ---- itch ---- */
-#define TW_ITCH_MSGS_0                           0x0500u  /* counter, 64 bits */
-#define TW_ITCH_MSGS_1                           0x0508u  /* counter, 64 bits */
-#define TW_ITCH_MSGS_2                           0x0510u  /* counter, 64 bits */
-#define TW_ITCH_MSGS_3                           0x0518u  /* counter, 64 bits */
-#define TW_ITCH_MSGS_4                           0x0520u  /* counter, 64 bits */
-#define TW_ITCH_MSGS_5                           0x0528u  /* counter, 64 bits */
-#define TW_ITCH_MSGS_6                           0x0530u  /* counter, 64 bits */
-#define TW_ITCH_MSGS_7                           0x0538u  /* counter, 64 bits */
-#define TW_ITCH_MSGS_8                           0x0540u  /* counter, 64 bits */
-#define TW_ITCH_MSGS_9                           0x0548u  /* counter, 64 bits */
-#define TW_ITCH_MSGS_10                          0x0550u  /* counter, 64 bits */
-#define TW_ITCH_MSGS_11                          0x0558u  /* counter, 64 bits */
-#define TW_ITCH_MSGS_12                          0x0560u  /* counter, 64 bits */
-#define TW_ITCH_MSGS_13                          0x0568u  /* counter, 64 bits */
-#define TW_ITCH_MSGS_14                          0x0570u  /* counter, 64 bits */
-#define TW_ITCH_MSGS_15                          0x0578u  /* counter, 64 bits */
-#define TW_ITCH_MSGS_16                          0x0580u  /* counter, 64 bits */
-#define TW_ITCH_MSGS_17                          0x0588u  /* counter, 64 bits */
-#define TW_ITCH_MSGS_18                          0x0590u  /* counter, 64 bits */
-#define TW_ITCH_MSGS_19                          0x0598u  /* counter, 64 bits */
-#define TW_ITCH_MSGS_20                          0x05A0u  /* counter, 64 bits */
-#define TW_ITCH_MSGS_21                          0x05A8u  /* counter, 64 bits */
-#define TW_ITCH_MSGS_22                          0x05B0u  /* counter, 64 bits */
-#define TW_ITCH_LENGTH_ERRORS                    0x05B8u  /* counter, 64 bits */
+#define TW_ITCH_MSGS_0                           0x0700u  /* counter, 64 bits */
+#define TW_ITCH_MSGS_1                           0x0708u  /* counter, 64 bits */
+#define TW_ITCH_MSGS_2                           0x0710u  /* counter, 64 bits */
+#define TW_ITCH_MSGS_3                           0x0718u  /* counter, 64 bits */
+#define TW_ITCH_MSGS_4                           0x0720u  /* counter, 64 bits */
+#define TW_ITCH_MSGS_5                           0x0728u  /* counter, 64 bits */
+#define TW_ITCH_MSGS_6                           0x0730u  /* counter, 64 bits */
+#define TW_ITCH_MSGS_7                           0x0738u  /* counter, 64 bits */
+#define TW_ITCH_MSGS_8                           0x0740u  /* counter, 64 bits */
+#define TW_ITCH_MSGS_9                           0x0748u  /* counter, 64 bits */
+#define TW_ITCH_MSGS_10                          0x0750u  /* counter, 64 bits */
+#define TW_ITCH_MSGS_11                          0x0758u  /* counter, 64 bits */
+#define TW_ITCH_MSGS_12                          0x0760u  /* counter, 64 bits */
+#define TW_ITCH_MSGS_13                          0x0768u  /* counter, 64 bits */
+#define TW_ITCH_MSGS_14                          0x0770u  /* counter, 64 bits */
+#define TW_ITCH_MSGS_15                          0x0778u  /* counter, 64 bits */
+#define TW_ITCH_MSGS_16                          0x0780u  /* counter, 64 bits */
+#define TW_ITCH_MSGS_17                          0x0788u  /* counter, 64 bits */
+#define TW_ITCH_MSGS_18                          0x0790u  /* counter, 64 bits */
+#define TW_ITCH_MSGS_19                          0x0798u  /* counter, 64 bits */
+#define TW_ITCH_MSGS_20                          0x07A0u  /* counter, 64 bits */
+#define TW_ITCH_MSGS_21                          0x07A8u  /* counter, 64 bits */
+#define TW_ITCH_MSGS_22                          0x07B0u  /* counter, 64 bits */
+#define TW_ITCH_LENGTH_ERRORS                    0x07B8u  /* counter, 64 bits */
 #define TW_ITCH_LENGTH_ERRORS_WIDTH              64u
-#define TW_ITCH_UNKNOWN_TYPE                     0x05C0u  /* counter, 64 bits */
+#define TW_ITCH_UNKNOWN_TYPE                     0x07C0u  /* counter, 64 bits */
 #define TW_ITCH_UNKNOWN_TYPE_WIDTH               64u
-#define TW_ITCH_TRUNCATED                        0x05C8u  /* counter, 64 bits */
+#define TW_ITCH_TRUNCATED                        0x07C8u  /* counter, 64 bits */
 #define TW_ITCH_TRUNCATED_WIDTH                  64u
 
 /* Arrays: element i of an array register. */
-#define TW_NET_FILTER_GROUP(i) (0x0300u + (i) * 4u)  /* 4 elements */
-#define TW_NET_FILTER_GROUP_COUNT 4u
-#define TW_NET_FILTER_PORT(i) (0x0310u + (i) * 4u)  /* 4 elements */
-#define TW_NET_FILTER_PORT_COUNT 4u
-#define TW_NET_FILTER_CTRL(i) (0x0320u + (i) * 4u)  /* 4 elements */
-#define TW_NET_FILTER_CTRL_COUNT 4u
-#define TW_ITCH_MSGS(i) (0x0500u + (i) * 8u)  /* 23 elements */
+#define TW_NET_A_FILTER_GROUP(i) (0x0300u + (i) * 4u)  /* 4 elements */
+#define TW_NET_A_FILTER_GROUP_COUNT 4u
+#define TW_NET_A_FILTER_PORT(i) (0x0310u + (i) * 4u)  /* 4 elements */
+#define TW_NET_A_FILTER_PORT_COUNT 4u
+#define TW_NET_A_FILTER_CTRL(i) (0x0320u + (i) * 4u)  /* 4 elements */
+#define TW_NET_A_FILTER_CTRL_COUNT 4u
+#define TW_NET_B_FILTER_GROUP(i) (0x0400u + (i) * 4u)  /* 4 elements */
+#define TW_NET_B_FILTER_GROUP_COUNT 4u
+#define TW_NET_B_FILTER_PORT(i) (0x0410u + (i) * 4u)  /* 4 elements */
+#define TW_NET_B_FILTER_PORT_COUNT 4u
+#define TW_NET_B_FILTER_CTRL(i) (0x0420u + (i) * 4u)  /* 4 elements */
+#define TW_NET_B_FILTER_CTRL_COUNT 4u
+#define TW_ITCH_MSGS(i) (0x0700u + (i) * 8u)  /* 23 elements */
 #define TW_ITCH_MSGS_COUNT 23u
 #define TW_ITCH_TYPE_ORDER "SRHYLVWKJhAFECXDUPQBINO"
 
