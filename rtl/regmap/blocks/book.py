@@ -1,0 +1,34 @@
+"""Hardware order book (rtl/book/)."""
+from ..dsl import Block, Reg
+
+BLOCK = Block("book", 0x1000, "Order book: symbol subscription, table/depth health, BBO snapshot.", (
+    Reg("sub_locate", "control", "Stock locate for SUB_CMD.", width=16),
+    Reg("sub_slot", "control", "Book slot for SUB_CMD.MAP.", width=8),
+    Reg("sub_cmd", "strobe", "Bit 0 MAP: route sub_locate to sub_slot and clear that slot's book "
+        "and flags. Bit 1 UNMAP: stop following sub_locate. Executed between messages."),
+    Reg("snap_slot", "strobe", "Write a slot number: latch its BBO and flags into snap_* at once "
+        "(untorn)."),
+    Reg("snap_bid_px", "status", "Snapshot: best bid price (1/10000 USD), 0 when empty."),
+    Reg("snap_bid_qty", "status", "Snapshot: total shares at the best bid."),
+    Reg("snap_bid_orders", "status", "Snapshot: orders at the best bid.", width=16),
+    Reg("snap_ask_px", "status", "Snapshot: best ask price, 0 when empty."),
+    Reg("snap_ask_qty", "status", "Snapshot: total shares at the best ask."),
+    Reg("snap_ask_orders", "status", "Snapshot: orders at the best ask.", width=16),
+    Reg("snap_flags", "status", "Snapshot: bit 0 unreliable, bit 1 halted.", width=2),
+    Reg("unreliable", "status", "Bit s: slot s's book may be wrong (collision, full table, "
+        "unknown reference or depth overflow). Cleared by SUB_CMD.MAP of the slot.", width=64),
+    Reg("halted", "status", "Bit s: slot s's symbol is halted or paused (ITCH H state H or P).",
+        width=64),
+    Reg("orders_live", "status", "Orders held in the order table."),
+    Reg("msgs", "counter", "ItchMsg accepted by the book."),
+    Reg("ignored", "counter", "Messages for locates no slot follows (dropped)."),
+    Reg("collisions", "counter", "Adds dropped because the order's hash set was full or the "
+        "reference was already live (book marked unreliable)."),
+    Reg("table_full", "counter", "Adds dropped because the whole order table was full."),
+    Reg("unknown_ref", "counter", "E/C/X/D/U for a reference not in the table (book marked unreliable)."),
+    Reg("depth_overflow", "counter", "Price levels pushed out of (or never entering) the kept "
+        "depth (book marked unreliable)."),
+    Reg("level_miss", "counter", "Reductions of a price level that is not kept (book unreliable)."),
+    Reg("bbo_updates", "counter", "BBO updates emitted."),
+    Reg("topn_updates", "counter", "Top-N updates emitted."),
+))
