@@ -1,0 +1,165 @@
+"""Reference model of the Ethernet/IPv4/UDP receive parser and feed filter.
+
+Written from IEEE 802.3 (Ethernet II), IEEE 802.1Q (VLAN tag), RFC 791 (IPv4)
+and RFC 768 (UDP), not from the gateware, so a misreading of the specs in one is
+not silently shared by the other.
+
+`parse` gives the verdict the gateware must count for a frame; the verdict names
+are the net block's counter names. Checks run in counter order and the first
+failure wins; the MAC's bad mark outranks everything (the bytes of a bad frame
+cannot be trusted), so a MAC-bad frame counts only `drop_bad_frame`, even if its
+datagram would have been accepted. A frame that ends before a field a check needs
+fails that check (see `parse`). The UDP checksum is not verified (it is optional
+for IPv4 and the feed's own sequence numbers catch corruption the FCS missed).
+
+`build_udp_frame` hand-builds frames with struct: scapy is far too slow for the
+million-frame replays.
+"""
+from dataclasses import dataclass
+import ipaddress
+import struct
+
+ETH_IPV4 = 0x0800
+VLAN_TPIDS = (0x8100, 0x88A8)      # 802.1Q C-tag and 802.1ad S-tag: both are "a tag"
+IP_PROTO_UDP = 17
+
+#: Counter names in priority order (the first failing check is the one counted).
+VERDICTS = ("udp_accepted", "drop_bad_frame", "drop_ethertype", "drop_vlan", "drop_ip_header",
+            "drop_ip_checksum", "drop_ip_length", "drop_fragment", "drop_not_udp",
+            "drop_udp_length", "drop_filter")
+
+
+def ip_to_int(ip):
+    return int(ipaddress.IPv4Address(ip)) if not isinstance(ip, int) else ip
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One destination filter entry: IPv4 group and UDP port -> feed (0 = A, 1 = B)."""
+    group: object            # dotted string or int
+    port: int
+    feed: int = 0
+    enable: bool = True
+
+    @property
+    def group_int(self):
+        return ip_to_int(self.group)
+
+
+#: Nasdaq TotalView-ITCH MoldUDP64 feeds A and B (the gateware's reset table).
+DEFAULT_FILTERS = (
+    Filter("233.54.12.111", 26477, feed=0),
+    Filter("233.49.196.111", 26477, feed=1),
+)
+
+
+def ones_complement_sum(data):
+    """RFC 1071 16-bit ones' complement sum (odd length padded with a zero byte)."""
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return total
+
+
+def parse(frame, filters=DEFAULT_FILTERS, mac_bad=False):
+    """Classify one frame (FCS excluded). Returns (verdict, feed, udp_payload).
+
+    feed and payload are meaningful for "udp_accepted" only (None / b"" otherwise).
+    Short frames: fewer than 14 bytes (18 when tagged) is drop_ethertype; ending
+    inside the IPv4 header is drop_ip_header; ending before the IPv4 total length
+    is drop_ip_length.
+    """
+    frame = bytes(frame)
+    n = len(frame)
+    if mac_bad:
+        return "drop_bad_frame", None, b""
+    if n < 14:
+        return "drop_ethertype", None, b""
+    l2 = 14
+    etype = struct.unpack_from("!H", frame, 12)[0]
+    if etype in VLAN_TPIDS:
+        if n < 18:
+            return "drop_ethertype", None, b""
+        etype = struct.unpack_from("!H", frame, 16)[0]
+        l2 = 18
+        if etype in VLAN_TPIDS:
+            return "drop_vlan", None, b""
+    if etype != ETH_IPV4:
+        return "drop_ethertype", None, b""
+
+    if n < l2 + 20:
+        return "drop_ip_header", None, b""
+    version, ihl = frame[l2] >> 4, frame[l2] & 0xF
+    hlen = ihl * 4
+    if version != 4 or ihl < 5 or n < l2 + hlen:
+        return "drop_ip_header", None, b""
+    if ones_complement_sum(frame[l2:l2 + hlen]) != 0xFFFF:
+        return "drop_ip_checksum", None, b""
+    total_len, flags_frag, proto = struct.unpack_from("!H2xH1xB", frame, l2 + 2)
+    if total_len < hlen or l2 + total_len > n:
+        return "drop_ip_length", None, b""
+    more_fragments = bool(flags_frag & 0x2000)
+    if more_fragments or (flags_frag & 0x1FFF):
+        return "drop_fragment", None, b""
+    if proto != IP_PROTO_UDP:
+        return "drop_not_udp", None, b""
+    udp = l2 + hlen
+    ip_payload = total_len - hlen
+    if ip_payload < 8:
+        return "drop_udp_length", None, b""
+    dport, ulen = struct.unpack_from("!2xHH", frame, udp)
+    if ulen < 8 or ulen != ip_payload:
+        return "drop_udp_length", None, b""
+    dst = struct.unpack_from("!I", frame, l2 + 16)[0]
+    for f in filters:
+        if f.enable and f.group_int == dst and f.port == dport:
+            return "udp_accepted", f.feed, frame[udp + 8:udp + ulen]
+    return "drop_filter", None, b""
+
+
+def multicast_mac(group):
+    """RFC 1112: 01:00:5e followed by the low 23 bits of the group address."""
+    g = ip_to_int(group)
+    return bytes([0x01, 0x00, 0x5E, (g >> 16) & 0x7F, (g >> 8) & 0xFF, g & 0xFF])
+
+
+def build_udp_frame(payload, dst_ip, dst_port, src_ip="10.0.0.1", src_port=20000,
+                    src_mac=b"\x02\x00\x00\x00\x00\x01", dst_mac=None, vlan=None,
+                    ip_options=b"", ttl=64, ident=1, tos=0, flags=0, frag_offset=0,
+                    proto=IP_PROTO_UDP, udp_checksum=True, pad_to=60):
+    """A complete Ethernet II frame (no FCS) carrying one UDP datagram.
+
+    dst_mac defaults to the IPv4 multicast MAC of dst_ip; vlan=(tci) adds one
+    802.1Q tag; ip_options are padded to a 4-byte multiple; flags are the 3 IPv4
+    flag bits (bit 0 = MF, bit 1 = DF); the frame is zero-padded to `pad_to` bytes.
+    """
+    payload = bytes(payload)
+    if isinstance(src_mac, str):
+        src_mac = bytes.fromhex(src_mac.replace(":", ""))
+    if dst_mac is None:
+        dst_mac = multicast_mac(dst_ip)
+    elif isinstance(dst_mac, str):
+        dst_mac = bytes.fromhex(dst_mac.replace(":", ""))
+    opts = bytes(ip_options) + b"\0" * (-len(ip_options) % 4)
+    ihl = 5 + len(opts) // 4
+    src, dst = ip_to_int(src_ip), ip_to_int(dst_ip)
+    ulen = 8 + len(payload)
+    total = ihl * 4 + ulen
+    hdr = struct.pack("!BBHHHBBHII", 0x40 | ihl, tos, total, ident,
+                      (flags << 13) | frag_offset, ttl, proto, 0, src, dst) + opts
+    csum = ~ones_complement_sum(hdr) & 0xFFFF
+    hdr = hdr[:10] + struct.pack("!H", csum) + hdr[12:]
+    ucsum = 0
+    if udp_checksum:
+        pseudo = struct.pack("!IIBBH", src, dst, 0, IP_PROTO_UDP, ulen)
+        udp0 = struct.pack("!HHHH", src_port, dst_port, ulen, 0) + payload
+        ucsum = ~ones_complement_sum(pseudo + udp0) & 0xFFFF
+        ucsum = ucsum or 0xFFFF          # RFC 768: a computed zero is sent as all ones
+    udp = struct.pack("!HHHH", src_port, dst_port, ulen, ucsum) + payload
+    l2 = dst_mac + src_mac
+    if vlan is not None:
+        l2 += struct.pack("!HH", 0x8100, vlan)
+    frame = l2 + struct.pack("!H", ETH_IPV4) + hdr + udp
+    return frame + b"\0" * max(0, pad_to - len(frame))
