@@ -8,6 +8,6 @@ BLOCK = Block("itch", 0x0500, "ITCH 5.0 decoder: per-type and error counters.", 
     Reg("msgs", "counter", "Messages of type TYPE_ORDER[i] = 'SRHYLVWKJhAFECXDUPQBINO'[i] "
         "decoded with a correct length.", count=len(TYPE_ORDER)),
     Reg("length_errors", "counter", "Message blocks whose length does not match their type."),
-    Reg("unknown_type", "counter", "Message blocks of a type ITCH 5.0 does not define."),
-    Reg("truncated", "counter", "Message blocks cut short by the end of the packet."),
+    Reg("unknown_type", "counter", "Message blocks of a type ITCH 5.0 does not define "
+        "(counted whatever their length)."),
 ))
