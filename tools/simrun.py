@@ -106,5 +106,6 @@ def run_cocotb(component, toplevel, test_module, test_dir, extra_env=None, testc
     env.update(extra_env or {})
     work = bdir / f"run-{test_module}-{os.getpid()}"
     work.mkdir(parents=True, exist_ok=True)
-    return runner.test(test_module=test_module, hdl_toplevel=toplevel, build_dir=bdir / "obj",
+    return runner.test(test_module=test_module, hdl_toplevel=toplevel, hdl_toplevel_lang="verilog",
+                       build_dir=bdir / "obj",
                        test_dir=work, extra_env=env, testcase=testcase, timescale=("1ns", "1ps"))
