@@ -15,12 +15,17 @@ BLOCK = Block("net", 0x0300, "Ethernet II (<= 1 802.1Q tag), IPv4, UDP and the f
         width=2, count=N_FILTERS, reset=(0b01, 0b11, 0, 0)),
     Reg("frames_in", "counter", "Frames seen by the parser (any verdict)."),
     Reg("udp_accepted", "counter", "UDP datagrams that matched a filter entry and were forwarded."),
-    Reg("drop_bad_frame", "counter", "Frames the MAC marked bad (counted by the MAC too)."),
-    Reg("drop_ethertype", "counter", "Not IPv4 (after at most one 802.1Q tag)."),
+    Reg("drop_bad_frame", "counter", "Frames the MAC marked bad (counted by the MAC too). Outranks every "
+        "other reason: a MAC-bad frame counts here only, even if its datagram matched (any payload "
+        "already forwarded ends with a bad end marker)."),
+    Reg("drop_ethertype", "counter", "Not IPv4 (after at most one 0x8100/0x88A8 tag), or too short "
+        "to hold the EtherType."),
     Reg("drop_vlan", "counter", "More than one VLAN tag."),
-    Reg("drop_ip_header", "counter", "IPv4 version != 4 or IHL < 5."),
+    Reg("drop_ip_header", "counter", "IPv4 version != 4 or IHL < 5, or the frame ends inside "
+        "the IPv4 header."),
     Reg("drop_ip_checksum", "counter", "IPv4 header checksum wrong."),
-    Reg("drop_ip_length", "counter", "IPv4 total length shorter than the header or longer than the frame."),
+    Reg("drop_ip_length", "counter", "IPv4 total length shorter than the header or longer than the "
+        "frame (payload already forwarded ends with a bad end marker)."),
     Reg("drop_fragment", "counter", "IPv4 fragment (MF set or offset non-zero)."),
     Reg("drop_not_udp", "counter", "IPv4 protocol is not UDP."),
     Reg("drop_udp_length", "counter", "UDP length < 8 or not equal to IPv4 payload length."),
