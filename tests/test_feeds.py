@@ -214,6 +214,19 @@ def test_framing_agrees_with_scapy():
     assert seq == len(msgs) + 1
 
 
+def test_parse_frame_round_trip():
+    msgs = rand_msgs(300, 8)
+    frames = moldfeed.build_feed(msgs, ab=True)
+    got = {}
+    for f in frames:
+        dst, port, sess, seq, count, ms = moldfeed.parse_frame(f.data)
+        assert (dst, port) == ((FEED_A if f.feed == "A" else FEED_B).group, 26477)
+        assert sess == b"TICKWIRE01" and (seq, count) == (f.seq, f.count) == (seq, len(ms))
+        got.update({seq + i: m for i, m in enumerate(ms)})
+    assert [got[i + 1] for i in range(len(msgs))] == msgs
+    assert moldfeed.parse_frame(moldfeed.arp_frame()) is None
+
+
 def test_end_of_session_and_heartbeat():
     frames = moldfeed.build_feed(rand_msgs(10), end_of_session=True)
     eos = frames[-1]

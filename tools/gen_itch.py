@@ -464,10 +464,7 @@ class Generator:
             bi += 1
             self.t = max(self.t + 1, base + int(rng.random() * 1000))
             self.flow_one(s, self.t)
-        while ei < len(events):  # not reached with MIN_BODY headroom; kept for safety
-            events[ei][1](self.t)
-            ei += 1
-        del out[end:]
+        assert ei == len(events) and len(out) == end, "scheduled events did not fit"
         self.t = max(self.t + 1, T_SYS_END)
         self.emit(enc.system_event(0, 0, self.t, "E"))
         self.emit(enc.system_event(0, 0, self.t + 1000, "C"))

@@ -198,6 +198,32 @@ def _retarget(data, ep):
     return udp_frame(payload, ep, ident=ident)
 
 
+def parse_frame(data):
+    """(dst ip, dst port, session, seq, count, [messages]) of an untagged IPv4/UDP Mold
+    frame, or None for anything else (no checksum checks: this is for tools and tests)."""
+    if len(data) < ETH_HDR + IP_HDR or data[12:14] != b"\x08\x00" or data[ETH_HDR] >> 4 != 4:
+        return None
+    ihl = (data[ETH_HDR] & 0xF) * 4
+    if data[ETH_HDR + 9] != 17:
+        return None
+    udp = ETH_HDR + ihl
+    dport, = struct.unpack_from("!H", data, udp + 2)
+    pos = udp + UDP_HDR
+    if len(data) < pos + MOLD_HDR:
+        return None
+    session, seq, count = struct.unpack_from("!10sQH", data, pos)
+    pos += MOLD_HDR
+    msgs = []
+    for _ in range(0 if count == MOLD_END_OF_SESSION else count):
+        if pos + 2 > len(data):
+            break
+        ln, = struct.unpack_from("!H", data, pos)
+        msgs.append(bytes(data[pos + 2:pos + 2 + ln]))
+        pos += 2 + ln
+    dst = str(IPv4Address(bytes(data[ETH_HDR + 16:ETH_HDR + 20])))
+    return dst, dport, session, seq, count, msgs
+
+
 def heartbeat_frame(session, next_seq, ep=FEED_A, feed="A"):
     return mold_frame(session, next_seq, [], ep, feed, count=MOLD_HEARTBEAT_COUNT)
 
