@@ -1,0 +1,91 @@
+"""make synth: report parsing (on a recorded nextpnr-ecp5 report) and one real run."""
+import json
+from pathlib import Path
+
+import pytest
+from amaranth.hdl import Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from tickwire.tools import synth
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+class TinyRam(wiring.Component):
+    """A 1024x16 RAM (one DP16KD) behind a write counter: registers, carry chain, BRAM."""
+    we: In(1)
+    wdata: In(16)
+    raddr: In(10)
+    rdata: Out(16)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.mem = mem = Memory(shape=16, depth=1024, init=[])
+        wr, rd = mem.write_port(), mem.read_port()
+        waddr = Signal(10)
+        m.d.comb += [wr.addr.eq(waddr), wr.data.eq(self.wdata), wr.en.eq(self.we),
+                     rd.addr.eq(self.raddr), self.rdata.eq(rd.data)]
+        with m.If(self.we):
+            m.d.sync += waddr.eq(waddr + 1)
+        return m
+
+
+def test_parse_recorded_nextpnr_report():
+    # Recorded from `synth_component("tiny_ram", TinyRam())` (critical paths trimmed).
+    report = json.loads((FIXTURES / "nextpnr_report_tiny_ram.json").read_text())
+    pnr = synth.parse_nextpnr_report(report)
+    assert pnr["fmax_mhz"] == pytest.approx(report["fmax"]["clk"]["achieved"])
+    assert pnr["constraint_mhz"] == 156.25
+    assert pnr["util"]["DP16KD"] == (1, 208)
+    stat = json.loads((FIXTURES / "yosys_stat_tiny_ram.json").read_text())
+    cells = synth.parse_yosys_stat(stat)
+    assert cells["DP16KD"] == 1
+    row = synth.summarise("tiny_ram", pnr, cells)
+    fmax = report["fmax"]["clk"]["achieved"]
+    assert row["fmax_mhz"] == round(fmax, 2)
+    assert row["margin_mhz"] == round(fmax - 156.25, 2)
+    assert row["margin_pct"] == round(100 * (fmax - 156.25) / 156.25, 1)
+    assert row["meets_goal"] is (fmax >= 156.25)
+    assert row["luts"] == report["utilization"]["TRELLIS_COMB"]["used"]
+    assert row["ffs"] == report["utilization"]["TRELLIS_FF"]["used"]
+    assert row["brams"] == 1
+    assert row["available"]["TRELLIS_COMB"] == 83640
+    md = synth.table([row, {"block": "mac", "status": "not available", "reason": "no module"}])
+    lines = md.splitlines()
+    assert lines[2].startswith(f"| tiny_ram | {fmax:.2f} | 156.25 | {row['margin_mhz']:+.2f} MHz")
+    assert "| mac | not available: no module |" in lines[3]
+
+
+def test_parse_handles_missing_clock_and_renamed_net():
+    # A purely combinational block has no fmax entry; a global-promoted clock gets a prefix.
+    assert synth.parse_nextpnr_report({"fmax": {}, "utilization": {}})["fmax_mhz"] is None
+    rep = {"fmax": {"$glbnet$clk": {"achieved": 200.5, "constraint": 156.25}}, "utilization": {}}
+    assert synth.parse_nextpnr_report(rep)["fmax_mhz"] == 200.5
+    row = synth.summarise("comb", synth.parse_nextpnr_report({"fmax": {}}), {})
+    assert row["fmax_mhz"] is None and row["meets_goal"] is False
+    assert "n/a" in synth.table([row])
+
+
+def test_unavailable_block_is_reported_not_raised(tmp_path, monkeypatch):
+    monkeypatch.setitem(synth.BLOCKS, "ghost", ("tickwire.rtl.no_such_block:Ghost", {}))
+    rows = synth.run(["ghost"], out=tmp_path, log=lambda *_: None)
+    assert rows == [{"block": "ghost", "status": "not available",
+                     "reason": rows[0]["reason"]}]
+    assert "tickwire.rtl.no_such_block" in rows[0]["reason"]
+    synth.write_outputs(rows, out=tmp_path)
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["blocks"][0]["status"] == "not available"
+    assert "ghost" in (tmp_path / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_real_synthesis_of_tiny_ram(tmp_path):
+    row = synth.synth_component("tiny_ram", TinyRam(), out=tmp_path)
+    assert row["status"] == "ok"
+    assert row["fmax_mhz"] is not None and row["fmax_mhz"] > 50
+    assert row["brams"] == 1                  # the RAM was inferred as a DP16KD
+    assert 10 <= row["ffs"] <= 200            # the 10-bit write pointer, plus a little
+    assert row["yosys_cells"].get("DP16KD") == 1
+    assert (tmp_path / "tiny_ram" / "report.json").exists()
