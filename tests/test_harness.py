@@ -187,3 +187,29 @@ def test_real_top_registers():
     sim = build_native(TickwireCore(), "tw_core")
     res = sim.run([Idle(100)], reads_after=[REGS["id.magic"].addr, REGS["id.map_hash"].addr])
     assert [v for _, _, v in res.reads] == [MAP_MAGIC, MAP.hash]
+
+
+def test_server_on_a_socket_path(sim, tmp_path):
+    """`twsim --serve PATH`: the form `tickwire simulate` uses for a card other processes reach."""
+    import subprocess
+    from tickwire.tools.harness import SimClient
+    path = tmp_path / "card.sock"
+    proc = subprocess.Popen([str(sim.exe), "--serve", str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == f"listening {path}"
+        with SimClient.connect(path, sim) as card:      # close() sends 'q': the server exits
+            card.write32(REGS["id.scratch"].addr, 77)
+            assert card.read32(REGS["id.scratch"].addr) == 77
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_bad_input_is_an_error_not_a_hang(sim):
+    from tickwire.tools.harness import NativeSimError
+    good = encode_beats([(i, 0) for i in range(20)])
+    with pytest.raises(NativeSimError, match="short beat block"):
+        sim.run(good[:30])
+    with pytest.raises(NativeSimError, match="bad beats header"):
+        sim.run(b"nope")

@@ -1,7 +1,7 @@
 // tickwire native Verilator harness: runs the clock in C++ so long replays go at
 // millions of cycles/s instead of cocotb's ~100k. The design-specific glue (which
-// ports exist, stream widths) is generated into tw_ports.h by tools/harness/codegen.py;
-// this file is the same for every design. Protocol and file formats: README.md.
+// ports exist, stream widths) is generated into tw_ports.h by tools/harness/ports.py;
+// this file is the same for every design. File formats: protocol.py; server: client.py.
 //
 //   twsim --beats B --script S --out DIR [--drain N] [--timeout N]   batch replay
 //   twsim --serve FD|PATH                                            socket server
