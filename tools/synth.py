@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -250,7 +250,8 @@ def run(names, out=OUT, jobs=1, log=print):
             return name, {"block": name, "status": "failed", "reason": str(e).splitlines()[0]}
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as ex:
-        for name, row in ex.map(job, pending):
+        for fut in as_completed([ex.submit(job, item) for item in pending]):
+            name, row = fut.result()
             rows[name] = row
             log(f"{name:10s} {row['status']}"
                 + (f": {row.get('reason')}" if row["status"] != "ok" else
