@@ -158,6 +158,8 @@ def _compile(bdir, vpath, name, cpp, header):
     tmp = bdir / f"twsim.tmp{os.getpid()}"
     shutil.copy(obj / "twsim", tmp)
     tmp.replace(bdir / "twsim")
+    for junk in [*obj.glob("*.gch"), *obj.glob("*.o"), *obj.glob("*.a")]:
+        junk.unlink()           # ~130 MB of precompiled headers and objects per design
 
 
 def _check(cmd, cwd):
