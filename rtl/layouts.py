@@ -116,3 +116,42 @@ def top_n_layout(n):
         "seq": 64,
         "rx_ts": Timestamp,
     })
+
+
+# ---- Pre-trade risk gate (rtl/risk) -------------------------------------------------
+#: Order side codes of `Order.side` / `HostEvent.side`.
+SIDE_BUY, SIDE_SELL, SIDE_SHORT = 0, 1, 2
+
+#: An order from the host to the risk gate. `qty` in shares, `price` in ITCH units
+#: (1/10000 USD); `slot` is the book slot of the symbol; `tif` is carried, not checked.
+Order = data.StructLayout({
+    "clordid": 64,
+    "account": 8,
+    "slot": 8,
+    "side": 2,
+    "tif": 2,
+    "qty": 32,
+    "price": 32,
+})
+
+#: The gate's decision on one order; `reason` 0 = ok, else the first failing check
+#: (1 kill_switch .. 12 duplicate); `ts` is `now` when the order entered the gate.
+Verdict = data.StructLayout({
+    "clordid": 64,
+    "accept": 1,
+    "reason": 4,
+    "ts": Timestamp,
+})
+
+#: Host order event releasing exposure: kind 1 = fill, 2 = cancel confirmed.
+#: `side` and `price` are those of the original order (the gate keeps no order table).
+HostEvent = data.StructLayout({
+    "kind": 2,
+    "clordid": 64,
+    "account": 8,
+    "slot": 8,
+    "side": 2,
+    "qty": 32,
+    "price": 32,
+})
+# ---- end risk gate ------------------------------------------------------------------
