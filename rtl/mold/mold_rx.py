@@ -91,19 +91,42 @@ class MoldRx(wiring.Component):
         st0 = Mux(first, _HEADER, state)
         bstart0 = Mux(first, HEADER_BYTES, bstart)
         end_pos = pos0 + n
+        # Payload offset p sits in lane (p + r) mod 8 of this beat.
+        r = Signal(3)
+        m.d.comb += r.eq(s - pos0[:3])
+        lanes = [beat.data[8 * k:8 * k + 8] for k in range(8)]
+
+        def rotated(shift):
+            """Beat bytes rotated: element j = lane (j + shift) mod 8."""
+            out = [Signal(8, name=f"rot{k}") for k in range(8)]
+            sh = Signal(3)
+            m.d.comb += sh.eq(shift)
+            for j in range(8):
+                with m.Switch(sh):
+                    for v in range(8):
+                        with m.Case(v):
+                            m.d.comb += out[j].eq(lanes[(j + v) % 8])
+            return out
+
+        def inbeat(t):
+            return (t >= pos0) & (t < end_pos)
 
         def at(t):
-            """(in this beat, byte) for payload offset t."""
-            off = t - pos0
-            inb = (t >= pos0) & (t < end_pos)
-            return inb, beat.data.word_select((s + off[:3])[:3], 8)
+            """(in this beat, byte) for one payload offset t."""
+            return inbeat(t), beat.data.word_select((t[:3] + r)[:3], 8)
+
+        def window(base, count):
+            """Bytes base+k (k < count) of this beat: (in-beat flags, bytes), one rotation."""
+            rot = rotated(base[:3] + r)
+            lo = Signal(range(-(1 << 19), 1 << 19))        # k of the beat's first byte
+            m.d.comb += lo.eq(pos0 - base)
+            return [(k >= lo) & (k < lo + n) for k in range(count)], \
+                [rot[k % 8] for k in range(count)]
 
         # --- Header: merge this beat's bytes, decide in the beat holding byte 19.
-        hdr_m = []
-        for k in range(HEADER_BYTES):
-            inb, byte = at(k)
-            hdr_m.append(Mux(inb, byte, hdr[k]))
-        hdr_done = valid & (st0 == _HEADER) & at(HEADER_BYTES - 1)[0]
+        hdr_in, hdr_b = window(Const(0, 16), HEADER_BYTES)
+        hdr_m = [Mux(hdr_in[k], hdr_b[k], hdr[k]) for k in range(HEADER_BYTES)]
+        hdr_done = valid & (st0 == _HEADER) & inbeat(HEADER_BYTES - 1)
         sess_in = _be(hdr_m[0:10])
         seq_in = _be(hdr_m[10:18])
         cnt_in = _be(hdr_m[18:20])
@@ -119,7 +142,8 @@ class MoldRx(wiring.Component):
         len_known = pos0 >= bstart0 + 2
         blk_end = bstart0 + 1 + blen
         completes = blk_act & len_known & (blk_end < end_pos)
-        cb = Mux(completes, bstart0 + 2 + blen, bstart0)     # block filling the buffer next
+        cb = Signal(18)                                  # block filling the buffer next
+        m.d.comb += cb.eq(Mux(completes, bstart0 + 2 + blen, bstart0))
         in_hi, b_hi = at(cb)
         in_lo, b_lo = at(cb + 1)
         hi_val = Mux(in_hi, b_hi, len_hi)
@@ -130,9 +154,9 @@ class MoldRx(wiring.Component):
 
         # --- Output: buffer merged with this beat's bytes of the current block.
         o = self.o.payload
+        cur_in, cur_b = window(bstart0 + 2, MAX_MSG_BYTES)
         for k in range(MAX_MSG_BYTES):
-            inb, byte = at(bstart0 + 2 + k)
-            m.d.comb += o.data[k].eq(Mux(inb, byte, buf[k]))
+            m.d.comb += o.data[k].eq(Mux(cur_in[k], cur_b[k], buf[k]))
         m.d.comb += [
             self.o.valid.eq(deliver),
             o.length.eq(blen),
@@ -140,6 +164,7 @@ class MoldRx(wiring.Component):
             o.feed.eq(beat.feed),
             o.rx_ts.eq(beat.ts),
         ]
+        nxt_in, nxt_b = window(cb + 2, MAX_MSG_BYTES)
 
         # --- State updates.
         with m.If(valid):
@@ -158,9 +183,8 @@ class MoldRx(wiring.Component):
             with m.If(blk_act):
                 m.d.sync += [bstart.eq(cb), len_hi.eq(hi_val), len_lo.eq(lo_val)]
                 for k in range(MAX_MSG_BYTES):
-                    inb, byte = at(cb + 2 + k)
-                    with m.If(inb):
-                        m.d.sync += buf[k].eq(byte)
+                    with m.If(nxt_in[k]):
+                        m.d.sync += buf[k].eq(nxt_b[k])
                 with m.If(bad_len):
                     m.d.sync += state.eq(_DROP)
             with m.If(completes):
