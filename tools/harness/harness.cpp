@@ -98,6 +98,7 @@ struct Sim {
         top->TW_AXI(wstrb) = 0xF;
 #endif
         set_beat(IDLE_D, IDLE_C);
+        set_beat_b(IDLE_D, IDLE_C);
 #if TW_HAS_RST
         top->rst = 1;
 #endif
@@ -109,8 +110,18 @@ struct Sim {
 
     inline void set_beat(uint64_t d, uint8_t c) {
 #if TW_HAS_XGMII
-        top->xgmii_d = d;
-        top->xgmii_c = c;
+        top->TW_XGMII_D = d;
+        top->TW_XGMII_C = c;
+#else
+        (void)d; (void)c;
+#endif
+    }
+
+    // Port B (designs with two XGMII ports): held until the next call.
+    inline void set_beat_b(uint64_t d, uint8_t c) {
+#if TW_HAS_XGMII_B
+        top->TW_XGMII_B_D = d;
+        top->TW_XGMII_B_C = c;
 #else
         (void)d; (void)c;
 #endif
@@ -222,12 +233,60 @@ static void read_script(const char* path, std::vector<Txn> part[3]) {
     fclose(f);
 }
 
+// Sequential reader of one TWB1 beats file (blocks and repeat records); a null path
+// reads as an empty file, so a port without input stays idle.
+struct BeatReader {
+    FILE* f = nullptr;
+    std::vector<uint64_t> dv;
+    std::vector<uint8_t> cv;
+    size_t idx = 0;
+    uint64_t rep_n = 0, rep_d = 0;
+    uint8_t rep_c = 0;
+    bool done = false;
+
+    explicit BeatReader(const char* path) {
+        if (!path) { done = true; return; }
+        f = fopen(path, "rb");
+        if (!f) die("cannot open beats");
+        char magic[4];
+        if (!read_exact(f, magic, 4) || memcmp(magic, "TWB1", 4)) die("bad beats header");
+    }
+    ~BeatReader() { if (f) fclose(f); }
+
+    bool next(uint64_t& d, uint8_t& c) {
+        for (;;) {
+            if (idx < dv.size()) { d = dv[idx]; c = cv[idx]; ++idx; return true; }
+            if (rep_n) { --rep_n; d = rep_d; c = rep_c; return true; }
+            if (done) return false;
+            uint8_t tag;
+            uint32_t n;
+            if (!read_exact(f, &tag, 1) || tag == 0) { done = true; return false; }
+            if (!read_exact(f, &n, 4)) die("short beats record");
+            if (tag == 1) {
+                dv.resize(n);
+                cv.resize(n);
+                idx = 0;
+                if (!read_exact(f, dv.data(), 8 * (size_t)n) || !read_exact(f, cv.data(), n))
+                    die("short beat block");
+            } else if (tag == 2) {
+                dv.clear();
+                idx = 0;
+                if (!read_exact(f, &rep_d, 8) || !read_exact(f, &rep_c, 1)) die("short repeat");
+                rep_n = n;
+            } else {
+                die("bad beats tag");
+            }
+        }
+    }
+};
+
 static int batch(int argc, char** argv) {
-    const char *beats = nullptr, *script = nullptr, *out = nullptr;
+    const char *beats = nullptr, *beats_b = nullptr, *script = nullptr, *out = nullptr;
     int64_t drain = 64, timeout = 100000;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string k = argv[i];
         if (k == "--beats") beats = argv[i + 1];
+        else if (k == "--beats-b") beats_b = argv[i + 1];
         else if (k == "--script") script = argv[i + 1];
         else if (k == "--out") out = argv[i + 1];
         else if (k == "--drain") drain = atoll(argv[i + 1]);
@@ -253,36 +312,19 @@ static int batch(int argc, char** argv) {
     const int64_t cycle0 = sim.cyc;
     for (auto& t : part[1]) sim.axi.q.push_back({cycle0 + t.at, t.op, t.addr, t.data});
 
-    FILE* bf = fopen(beats, "rb");
-    if (!bf) die("cannot open beats");
-    char magic[4];
-    if (!read_exact(bf, magic, 4) || memcmp(magic, "TWB1", 4)) die("bad beats header");
+    BeatReader ra(beats), rb(beats_b);
     uint64_t nbeats = 0;
-    std::vector<uint64_t> dv;
-    std::vector<uint8_t> cv;
     for (;;) {
-        uint8_t tag;
-        uint32_t n;
-        if (!read_exact(bf, &tag, 1) || tag == 0) break;
-        if (!read_exact(bf, &n, 4)) die("short beats record");
-        if (tag == 1) {
-            dv.resize(n);
-            cv.resize(n);
-            if (!read_exact(bf, dv.data(), 8 * (size_t)n) || !read_exact(bf, cv.data(), n))
-                die("short beat block");
-            for (uint32_t i = 0; i < n; ++i) sim.step(dv[i], cv[i]);
-        } else if (tag == 2) {
-            uint64_t d;
-            uint8_t c;
-            if (!read_exact(bf, &d, 8) || !read_exact(bf, &c, 1)) die("short repeat");
-            for (uint32_t i = 0; i < n; ++i) sim.step(d, c);
-        } else {
-            die("bad beats tag");
-        }
-        nbeats += n;
+        uint64_t da = IDLE_D, db = IDLE_D;
+        uint8_t ca = IDLE_C, cb = IDLE_C;
+        bool a = ra.next(da, ca), b = rb.next(db, cb);
+        if (!a && !b) break;
+        sim.set_beat_b(db, cb);
+        sim.step(da, ca);
+        ++nbeats;
         if (sim.timed_out) break;
     }
-    fclose(bf);
+    sim.set_beat_b(IDLE_D, IDLE_C);
     sim.run_bus_idle();
     for (int64_t i = 0; i < drain; ++i) sim.step(IDLE_D, IDLE_C);
     for (auto& t : part[2]) sim.axi.q.push_back({0, t.op, t.addr, t.data});

@@ -70,7 +70,7 @@ class NativeSim:
         return [(cyc, self.unpack(name, v)) for cyc, v in result.streams[name]]
 
     def run(self, beats=(), writes_before=(), reads_after=(), script=(), *, drain=64,
-            timeout=100000, reads_before=(), writes_after=()):
+            timeout=100000, reads_before=(), writes_after=(), beats_b=None):
         """Replay `beats` and return a RunResult.
 
         beats: (d, c) pairs and protocol.Repeat/Idle items, or bytes in the TWB1 form
@@ -78,23 +78,16 @@ class NativeSim:
         writes_before / reads_before: bus transactions after reset, before cycle 0.
         script: (cycle, 'w'|'r', addr, data) started at the first free bus cycle >= cycle.
         drain: idle cycles after the last beat (and script), then reads_after/writes_after.
+        beats_b: the same forms, for port B of a two-port design (xgmii_b_*); both ports
+          advance together, a shorter stream idles.
         """
         if (writes_before or reads_before or reads_after or writes_after or script) \
                 and not self.ports.has_axil:
             raise NativeSimError("design has no s_axil port for register access")
         with tempfile.TemporaryDirectory(prefix="twsim-") as tmp:
             tmp = Path(tmp)
-            if isinstance(beats, (str, os.PathLike)):
-                bpath = Path(beats)
-            else:
-                bpath = tmp / "beats.bin"
-                if isinstance(beats, (bytes, bytearray, memoryview)):
-                    bpath.write_bytes(beats)
-                else:
-                    with open(bpath, "wb") as fp:
-                        w = protocol.BeatWriter(fp)
-                        w.add(beats)
-                        w.close()
+            bpath = _beats_file(beats, tmp / "beats.bin")
+            extra = [] if beats_b is None else ["--beats-b", str(_beats_file(beats_b, tmp / "beats_b.bin"))]
             spath = tmp / "script.bin"
             spath.write_bytes(protocol.encode_script(
                 before=[("w", a, d) for a, d in writes_before] + [("r", a, 0) for a in reads_before],
@@ -102,7 +95,7 @@ class NativeSim:
                 after=[("w", a, d) for a, d in writes_after] + [("r", a, 0) for a in reads_after]))
             out = tmp / "out"
             out.mkdir()
-            proc = subprocess.run([str(self.exe), "--beats", str(bpath), "--script", str(spath),
+            proc = subprocess.run([str(self.exe), "--beats", str(bpath), *extra, "--script", str(spath),
                                    "--out", str(out), "--drain", str(int(drain)),
                                    "--timeout", str(int(timeout))],
                                   capture_output=True, text=True)
@@ -123,6 +116,20 @@ class NativeSim:
         """Start the executable in server mode on a socketpair; returns a SimClient."""
         from .client import SimClient
         return SimClient.spawn(self)
+
+
+def _beats_file(beats, path):
+    """A TWB1 file for `beats` (path, bytes or beat items), written to `path` if needed."""
+    if isinstance(beats, (str, os.PathLike)):
+        return Path(beats)
+    if isinstance(beats, (bytes, bytearray, memoryview)):
+        path.write_bytes(beats)
+        return path
+    with open(path, "wb") as fp:
+        w = protocol.BeatWriter(fp)
+        w.add(beats)
+        w.close()
+    return path
 
 
 def build_native(component, name, build_root=None):

@@ -37,6 +37,13 @@ class PortMap:
     has_axil: bool
 
     @property
+    def xgmii_names(self):
+        """(port A, port B or None) base names: `xgmii` alone, or `xgmii_a` + `xgmii_b`."""
+        if "xgmii_a_d" in self.ports:
+            return "xgmii_a", ("xgmii_b" if "xgmii_b_d" in self.ports else None)
+        return "xgmii", None
+
+    @property
     def has_clk(self):
         return "clk" in self.ports
 
@@ -66,7 +73,8 @@ def port_map(component, verilog_text):
         if width and ports.get(p, (None, 0))[1] != width:
             raise ValueError(f"stream {name}: payload port width does not match {width}")
         streams.append(OutStream(name, width, shape, f"{name}__ready" in ports))
-    has_xgmii = ports.get("xgmii_d") == ("input", 64) and ports.get("xgmii_c") == ("input", 8)
+    has_xgmii = any(ports.get(f"xgmii{x}_d") == ("input", 64) and
+                    ports.get(f"xgmii{x}_c") == ("input", 8) for x in ("", "_a"))
     has_axil = all(f"s_axil__{s}" in ports for s in AXIL_SIGNALS)
     return PortMap(ports, tuple(streams), has_xgmii, has_axil)
 
@@ -102,6 +110,11 @@ def ports_header(pm):
         f"#define TW_HAS_CLK {int(pm.has_clk)}",
         f"#define TW_HAS_RST {int(pm.has_rst)}",
         f"#define TW_HAS_XGMII {int(pm.has_xgmii)}",
+        f"#define TW_HAS_XGMII_B {int(pm.xgmii_names[1] is not None)}",
+        f"#define TW_XGMII_D {cpp_name(pm.xgmii_names[0] + '_d')}",
+        f"#define TW_XGMII_C {cpp_name(pm.xgmii_names[0] + '_c')}",
+        f"#define TW_XGMII_B_D {cpp_name((pm.xgmii_names[1] or 'none') + '_d')}",
+        f"#define TW_XGMII_B_C {cpp_name((pm.xgmii_names[1] or 'none') + '_c')}",
         f"#define TW_HAS_AXIL {int(pm.has_axil)}",
         f"#define TW_NSTREAMS {len(pm.streams)}",
         f"#define TW_AXI(sig) {cpp_name('s_axil__')}##sig",
