@@ -1,0 +1,44 @@
+"""Parallel Ethernet CRC-32 over 1..8 bytes per cycle, from `amaranth.lib.crc` matrices.
+
+`amaranth.lib.crc.Processor` handles one fixed word width; a MAC beat holds 0..8 frame
+bytes (partial first/last beats), so we build one XOR network per byte count from the
+catalog's F/G matrices and mux between them. Reflecting the whole n-byte word (as
+`Processor` does) processes lane 0 first, LSB first: Ethernet bit order.
+"""
+from functools import lru_cache
+
+from amaranth.hdl import Cat
+from amaranth.lib.crc import Parameters, catalog
+
+ALGORITHM = catalog.CRC32_ETHERNET
+
+#: CRC register value at the start of a frame (register domain, not reflected).
+INIT = ALGORITHM.initial_crc
+
+
+def _reflect(value, width):
+    return int(f"{value:0{width}b}"[::-1], 2)
+
+
+#: Register value after a frame whose trailing FCS is correct (the CRC residue).
+RESIDUE = _reflect(ALGORITHM(8).residue(), ALGORITHM.crc_width)
+
+
+@lru_cache(maxsize=None)
+def _matrices(nbytes):
+    return Parameters(ALGORITHM, 8 * nbytes)._matrices()
+
+
+def crc32_next(state, data, nbytes):
+    """Register value after feeding bytes data[0:8], ..., data[8*nbytes-8:8*nbytes] to `state`.
+
+    `state` and `data` should be Signals: each output bit is one XOR reduction of their bits.
+    """
+    f, g = _matrices(nbytes)
+    width = 8 * nbytes
+    bits = []
+    for i in range(32):
+        terms = [state[j] for j in range(32) if f[j][i]]
+        terms += [data[width - 1 - j] for j in range(width) if g[j][i]]   # reflected word
+        bits.append(Cat(*terms).xor())
+    return Cat(*bits)

@@ -1,0 +1,182 @@
+"""XGMII receive MAC: one register of latency, no realignment, verdict on the last beat.
+
+Why this shape: every cycle of MAC latency is tick-to-trade latency, so the raw
+XGMII word is registered exactly once (with its lane decode computed before the
+register) and `out` is combinational from that register plus frame state. A beat on
+xgmii_d in cycle t is on `out` in cycle t+1. Bytes stay in their lanes (a lane-4
+start gives keep=0xF0 on the first beat); the 4 FCS bytes are forwarded.
+
+Rules (the reference model, tickwire/model/xgmii.py, follows the same ones):
+  * A frame starts at /S/ in lane 0 or 4 followed by 55x6 D5 (data characters).
+    A /S/ in lane 0/4 seen outside a frame with a wrong preamble counts a ctrl error
+    (no output) unless another event is reported in the same beat.
+  * Any control character inside a frame ends it in that beat: /T/ is the normal
+    end, anything else (/E/, idle, a new /S/, ...) makes the frame bad (ctrl error).
+  * A frame that would exceed `ctl_max_len` bytes (FCS included) is cut at max_len
+    bytes and ended at once with last+bad; the rest is ignored until the next /S/.
+  * One counter event per frame, priority oversize, ctrl, runt (< 64 bytes), FCS.
+"""
+from amaranth.hdl import Const, Module, Mux, Signal, signed
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..layouts import MacBeat, Timestamp
+from .crc32 import INIT, RESIDUE, crc32_next
+
+START, TERM, PRE, SFD = 0xFB, 0xFD, 0x55, 0xD5
+MIN_FRAME = 64
+NS_PER_SEC = 1_000_000_000
+
+
+class XgmiiRx(wiring.Component):
+    xgmii_d: In(64)
+    xgmii_c: In(8)
+    now: In(Timestamp)
+    ctl_max_len: In(16, init=1522)
+    out: Out(stream.Signature(MacBeat, always_ready=True))
+    ev_frames_ok: Out(1)
+    ev_bytes_ok: Out(16)
+    ev_fcs_errors: Out(1)
+    ev_ctrl_errors: Out(1)
+    ev_runts: Out(1)
+    ev_oversize: Out(1)
+
+    def __init__(self, ts_offset_ns=0):
+        if not 0 <= ts_offset_ns < NS_PER_SEC:
+            raise ValueError("ts_offset_ns must be in 0..999999999")
+        self.ts_offset_ns = ts_offset_ns
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        d, c = self.xgmii_d, self.xgmii_c
+
+        def lane(i):
+            return d[8 * i:8 * i + 8]
+
+        def data_is(i, v):
+            return ~c[i] & (lane(i) == v)
+
+        def all_of(terms):
+            out = Const(1)
+            for t in terms:
+                out = out & t
+            return out
+
+        # ---- decode of the raw word (combinational), then the one register ----
+        is_t = [c[i] & (lane(i) == TERM) for i in range(8)]
+        s0 = c[0] & (lane(0) == START)
+        s4 = c[4] & (lane(4) == START)
+        start0_ok = s0 & all_of(data_is(i, PRE) for i in range(1, 7)) & data_is(7, SFD)
+        start4_ok = s4 & all_of(data_is(i, PRE) for i in range(5, 8))
+        pre4_ok = all_of(data_is(i, PRE) for i in range(3)) & data_is(3, SFD)
+        k0, t0 = Signal(range(9)), Signal()      # first control lane from 0, is it /T/
+        k4, t4 = Signal(range(9)), Signal()      # first control lane from 4, is it /T/
+        m.d.comb += [k0.eq(8), k4.eq(8)]
+        for i in reversed(range(8)):
+            with m.If(c[i]):
+                m.d.comb += [k0.eq(i), t0.eq(is_t[i])]
+                if i >= 4:
+                    m.d.comb += [k4.eq(i), t4.eq(is_t[i])]
+
+        # Receive time minus the fixed offset, computed before the register too.
+        off = self.ts_offset_ns
+        now_adj = Signal(Timestamp)
+        with m.If(self.now.ns >= off):
+            m.d.comb += [now_adj.ns.eq(self.now.ns - off), now_adj.sec.eq(self.now.sec)]
+        with m.Else():
+            m.d.comb += [now_adj.ns.eq(self.now.ns + (NS_PER_SEC - off)),
+                         now_adj.sec.eq(self.now.sec - 1)]
+
+        r = {name: Signal.like(sig, name=f"{name}_r") for name, sig in (
+            ("d", d), ("k0", k0), ("t0", t0), ("k4", k4), ("t4", t4), ("s0", s0), ("s4", s4),
+            ("start0_ok", start0_ok), ("start4_ok", start4_ok), ("pre4_ok", pre4_ok))}
+        now_r = Signal(Timestamp)
+        m.d.sync += [r[n].eq(v) for n, v in (
+            ("d", d), ("k0", k0), ("t0", t0), ("k4", k4), ("t4", t4), ("s0", s0), ("s4", s4),
+            ("start0_ok", start0_ok), ("start4_ok", start4_ok), ("pre4_ok", pre4_ok))]
+        m.d.sync += now_r.eq(now_adj)
+
+        # ---- frame state ----
+        IDLE, PRE4, DATA = 0, 1, 2
+        state = Signal(range(3), init=IDLE)
+        first_r = Signal()
+        count = Signal(16)           # frame bytes forwarded before this beat
+        crc_r = Signal(32)
+        ts_r = Signal(Timestamp)
+
+        in_pre4 = state == PRE4
+        active = (state == DATA) | (in_pre4 & r["pre4_ok"])
+        first = in_pre4 | first_r
+        k = Mux(in_pre4, r["k4"], r["k0"])
+        term = Mux(in_pre4, r["t4"], r["t0"])
+        n = Signal(4)                # frame bytes in this beat before any control char
+        m.d.comb += n.eq(k - Mux(in_pre4, 4, 0))
+        room = Signal(signed(18))
+        m.d.comb += room.eq(self.ctl_max_len - count)
+        ended = k != 8
+        over = n > room
+        ctrl_err = ended & ~term
+        last = ended | over
+
+        keep = Signal(8)
+        for i in range(8):
+            m.d.comb += keep[i].eq((i < k) & Mux(in_pre4, (i >= 4) & (i - 4 < room), i < room))
+
+        # CRC over the n frame bytes of this beat (lane 4 first beat: shift down 4 lanes).
+        word = Signal(64)
+        m.d.comb += word.eq(Mux(in_pre4, r["d"][32:], r["d"]))
+        crc_in = Signal(32)
+        m.d.comb += crc_in.eq(Mux(first, INIT, crc_r))
+        crc_new = Signal(32)
+        with m.Switch(n):
+            with m.Case(0):
+                m.d.comb += crc_new.eq(crc_in)
+            for nb in range(1, 9):
+                with m.Case(nb):
+                    m.d.comb += crc_new.eq(crc32_next(crc_in, word, nb))
+        fcs_ok = crc_new == RESIDUE
+        total = Signal(17)
+        m.d.comb += total.eq(count + n)
+        runt = total < MIN_FRAME
+
+        m.d.comb += [
+            self.out.valid.eq(active),
+            self.out.payload.data.eq(r["d"]),
+            self.out.payload.keep.eq(keep),
+            self.out.payload.first.eq(first),
+            self.out.payload.last.eq(last),
+            self.out.payload.bad.eq(over | ctrl_err | runt | ~fcs_ok),
+            self.out.payload.ts.eq(Mux(in_pre4, now_r, ts_r)),
+        ]
+
+        # ---- events: one per frame, at its last beat ----
+        frame_end = active & last
+        pre4_fail = in_pre4 & ~r["pre4_ok"]
+        bad_start = (r["s0"] & ~r["start0_ok"]) | (r["s4"] & ~r["start4_ok"])
+        with m.If(frame_end):
+            with m.If(over):
+                m.d.comb += self.ev_oversize.eq(1)
+            with m.Elif(ctrl_err):
+                m.d.comb += self.ev_ctrl_errors.eq(1)
+            with m.Elif(runt):
+                m.d.comb += self.ev_runts.eq(1)
+            with m.Elif(~fcs_ok):
+                m.d.comb += self.ev_fcs_errors.eq(1)
+            with m.Else():
+                m.d.comb += [self.ev_frames_ok.eq(1), self.ev_bytes_ok.eq(total)]
+        with m.Elif(pre4_fail | bad_start):
+            m.d.comb += self.ev_ctrl_errors.eq(1)
+
+        # ---- next state ----
+        with m.If(active & ~last):
+            m.d.sync += [state.eq(DATA), first_r.eq(0), count.eq(total), crc_r.eq(crc_new)]
+            with m.If(in_pre4):
+                m.d.sync += ts_r.eq(now_r)
+        with m.Elif(r["start0_ok"]):
+            m.d.sync += [state.eq(DATA), first_r.eq(1), count.eq(0), ts_r.eq(now_r)]
+        with m.Elif(r["start4_ok"]):
+            m.d.sync += [state.eq(PRE4), first_r.eq(0), count.eq(0)]
+        with m.Else():
+            m.d.sync += [state.eq(IDLE), first_r.eq(0)]
+        return m
