@@ -11,6 +11,7 @@ import sys
 COMMANDS = {
     "replay": ("tickwire.tools.replay", "replay ITCH/pcap input through the model or the RTL"),
     "demo": ("tickwire.tools.demo", "replay the bundled sample through the RTL and summarise"),
+    "risk-replay": ("tickwire.tools.risk_replay", "replay a feed and host orders through the risk gate"),
 }
 
 

@@ -1,0 +1,115 @@
+"""The whole card as the reference models see it: frames on ports A and B in,
+counters (named like the registers) and decoded/book streams out.
+
+It composes the per-block models (net, mold, itch, book) with the card's documented
+cut-through behaviour, so `tickwire replay --engine model` can be compared with the
+RTL counter for counter:
+  - the MAC forwards a frame before its FCS is known: a datagram that passes the
+    UDP filter reaches MoldUDP64 even when the frame turns out bad (the MAC counts
+    the error and the UDP parser counts it as drop_bad_frame);
+  - a frame shorter than its IPv4 length forwards the payload bytes it has, then
+    ends bad (drop_ip_length); MoldUDP64 then sees the packet end early;
+  - both ports feed one MoldUDP64 arbiter, whole packets in arrival order.
+What it does not emulate is documented in `UNMODELLED` (those counters stay 0).
+"""
+from collections import defaultdict
+import zlib
+
+from . import book as book_model
+from . import itch, mold, net
+
+MIN_FRAME, MAX_LEN = 64, 1522
+TYPE_ORDER = "SRHYLVWKJhAFECXDUPQBINO"      # ITCH 5.0 types, in counter order
+#: Counters the model leaves at zero: FIFO overflow depends on cycle timing.
+UNMODELLED = ("merge.overflow_a", "merge.overflow_b")
+
+
+def _partial_payload(frame, filters):
+    """(feed, bytes) a truncated but otherwise acceptable datagram forwards, or None.
+
+    The UDP parser forwards payload bytes as they arrive and cannot tell the last
+    four (the FCS) from payload until the frame ends, so they are forwarded too, up
+    to the UDP length.
+    """
+    verdict, feed, payload = net.parse(bytes(frame) + bytes(2048), filters)
+    if verdict != "udp_accepted":
+        return None
+    l2 = 18 if frame[12:14] in (b"\x81\x00", b"\x88\xa8") else 14
+    start = l2 + (frame[l2] & 0xF) * 4 + 8
+    wire = bytes(frame) + zlib.crc32(frame).to_bytes(4, "little")
+    return feed, wire[start:start + len(payload)]
+
+
+class DeviceModel:
+    def __init__(self, filters=net.DEFAULT_FILTERS, subscriptions=None, top_n=0,
+                 max_len=MAX_LEN):
+        self.filters = filters
+        self.max_len = max_len
+        self.counters = defaultdict(int)        # register name -> value
+        self.arbiter = mold.Arbiter()
+        self.book = book_model.BookModel(subscriptions if subscriptions is not None else {},
+                                         top_n=top_n)
+        self.decoded = []                       # ItchMsg field dicts, in order
+        self.bbo = []                           # book_model.BboEvent, in order
+
+    # ------------------------------------------------------------------ per frame
+    def frame(self, port, data, fcs_ok=True, rx_ts=None):
+        """One frame (without FCS) arriving on port "a" or "b"."""
+        c = self.counters
+        data = bytes(data)
+        if len(data) < 60:
+            data += bytes(60 - len(data))       # the transmitter pads to 64 with FCS
+        size = len(data) + 4
+        bad = True
+        if size > self.max_len:
+            c[f"mac_{port}.oversize"] += 1
+            data = data[:self.max_len - 4]
+        elif not fcs_ok:
+            c[f"mac_{port}.fcs_errors"] += 1
+        else:
+            bad = False
+            c[f"mac_{port}.frames_ok"] += 1
+            c[f"mac_{port}.bytes_ok"] += size
+
+        c[f"net_{port}.frames_in"] += 1
+        verdict, feed, payload = net.parse(data, self.filters)
+        forwarded = None
+        if verdict == "udp_accepted":
+            forwarded = (feed, payload)
+        elif verdict == "drop_ip_length":
+            forwarded = _partial_payload(data, self.filters)
+        c[f"net_{port}.{'drop_bad_frame' if bad else verdict}"] += 1
+        if forwarded is not None:
+            self.packet(*forwarded, rx_ts=rx_ts)
+
+    # ------------------------------------------------------------------ per packet
+    def packet(self, feed, payload, rx_ts=None):
+        """One UDP payload reaching MoldUDP64 (feed 0 = A, 1 = B)."""
+        before = dict(self.arbiter.counters)
+        delivered = self.arbiter.receive(payload, feed)
+        for name, value in self.arbiter.counters.items():
+            self.counters[f"mold.{name}"] += value - before[name]
+        ts = rx_ts or {"sec": 0, "ns": 0}
+        for d in delivered:
+            self.message(d.msg, d.seq, d.feed, ts)
+
+    def message(self, msg, seq, feed, rx_ts):
+        c = self.counters
+        fields = itch.to_itchmsg_fields(msg, seq, feed, rx_ts)
+        if fields is None:
+            kind = "unknown_type" if chr(msg[0]) not in TYPE_ORDER else "length_errors"
+            c[f"itch.{kind}"] += 1
+            return
+        c[f"itch.msgs[{TYPE_ORDER.index(chr(msg[0]))}]"] += 1
+        self.decoded.append(fields)
+        ev = self.book.apply(book_model.decode(msg, seq))
+        if ev is not None:
+            self.bbo.append(ev)
+
+    # ------------------------------------------------------------------ results
+    def itch_msgs(self):
+        """{"A": n, ...} for every ITCH type (the S.json form)."""
+        return {t: self.counters.get(f"itch.msgs[{k}]", 0) for k, t in enumerate(TYPE_ORDER)}
+
+    def mold_status(self):
+        return self.arbiter.status()

@@ -1,0 +1,165 @@
+"""`tickwire replay`: drive a feed through the reference model or the RTL.
+
+INPUT is a raw ITCH 5.0 BinaryFILE (`.gz` accepted) or a pcap/pcapng of MoldUDP64.
+Raw ITCH is packed into MoldUDP64 (sequence numbers from 1, as many messages as fit
+a 1500-byte IP MTU unless --msgs-per-packet), framed to feed A 233.54.12.111:26477
+and, with --ab, copied to feed B 233.49.196.111:26477. Feed A frames go to port A and
+feed B frames to port B, back to back at 10GbE line rate. Pcap frames go to port B
+when they are addressed to feed B, to port A otherwise (the hardware must ignore
+what its filter does not match).
+
+Outputs: --bbo-out (top-of-book trajectory csv), --stats-out (the device's counters
+read through the register map), --latency-out (cycles from the XGMII beat carrying a
+message's last byte to the decoded message / the book update; RTL only).
+"""
+import json
+import sys
+from pathlib import Path
+
+from tickwire.tools.feeds import itch_file, moldfeed
+from tickwire.tools.feeds import pcap as pcap_io
+
+PORTS = ("a", "b")
+
+
+def add_arguments(p):
+    p.add_argument("input", help="raw ITCH 5.0 BinaryFILE (.gz ok) or pcap/pcapng of MoldUDP64")
+    p.add_argument("--engine", choices=("model", "rtl"), default="model")
+    p.add_argument("--ab", action="store_true", help="also send every packet on feed B (port B)")
+    p.add_argument("--msgs-per-packet", type=int, metavar="N",
+                   help="messages per MoldUDP64 packet (default: fill a 1500-byte MTU)")
+    p.add_argument("--symbols", help="comma-separated tickers to subscribe (default: all, "
+                   "in stock-directory order, up to the build's slot count)")
+    p.add_argument("--bbo-out", metavar="OUT.csv", help="top-of-book trajectory")
+    p.add_argument("--stats-out", metavar="S.json", help="device counters")
+    p.add_argument("--latency-out", metavar="L.json", help="latency summary (RTL engine)")
+    p.add_argument("--quiet", action="store_true")
+
+
+# ---------------------------------------------------------------------------- input
+class Feed:
+    """Frames per port plus what is needed to time each message on the wire."""
+
+    def __init__(self):
+        self.frames = {"a": [], "b": []}     # moldfeed.Frame per port, in wire order
+        self.directory = {}                  # locate -> ticker (stock directory R)
+        self.messages = 0
+
+    def add(self, port, frame):
+        self.frames[port].append(frame)
+
+
+def _is_pcap(path):
+    with open(path, "rb") as f:
+        head = f.read(4)
+    return head in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1",
+                    b"\xa1\xb2\x3c\x4d", b"\x0a\x0d\x0d\x0a")
+
+
+def _note_directory(feed, msg):
+    if msg[:1] == b"R" and len(msg) >= 19:
+        feed.directory.setdefault(int.from_bytes(msg[1:3], "big"),
+                                  msg[11:19].decode("latin-1").rstrip())
+
+
+def load_feed(path, ab=False, msgs_per_packet=None):
+    feed = Feed()
+    if _is_pcap(path):
+        for _ts, data in pcap_io.read(path):
+            parsed = moldfeed.parse_frame(data)
+            frame = moldfeed.Frame(bytes(data), kind="noise")
+            port = "a"
+            if parsed:
+                dst, dport, _session, seq, count, msgs = parsed
+                is_b = (dst, dport) == (moldfeed.FEED_B.group, moldfeed.FEED_B.port)
+                port = "b" if is_b else "a"
+                # msg_ends relative to the frame: walk the blocks from the Mold payload.
+                ends = []
+                ihl = (data[14] & 0xF) * 4
+                pos = 14 + ihl + 8 + 20
+                for m in msgs:
+                    pos += 2 + len(m)
+                    ends.append(pos - 1)
+                    _note_directory(feed, m)
+                frame = moldfeed.Frame(bytes(data), "B" if is_b else "A", seq, count, ends)
+                feed.messages += len(msgs)
+            feed.add(port, frame)
+        return feed
+    msgs = list(itch_file.read(path))
+    feed.messages = len(msgs)
+    for m in msgs:
+        _note_directory(feed, m)
+    for f in moldfeed.build_feed(msgs, per_packet=msgs_per_packet, ab=ab):
+        feed.add("b" if f.feed == "B" else "a", f)
+    return feed
+
+
+def subscriptions(feed, symbols, slots, warn=print):
+    """locate -> slot: the chosen tickers, else every stock-directory entry, up to `slots`."""
+    chosen = list(feed.directory.items())
+    if symbols:
+        want = [s.strip().upper() for s in symbols.split(",") if s.strip()]
+        by_name = {name: loc for loc, name in feed.directory.items()}
+        missing = [s for s in want if s not in by_name]
+        if missing:
+            raise ValueError(f"--symbols: not in the feed's stock directory: {', '.join(missing)}")
+        chosen = [(by_name[s], s) for s in want]
+    if len(chosen) > slots:
+        warn(f"warning: the feed lists {len(chosen)} symbols but this build has {slots} book "
+             f"slots; subscribing the first {slots} (use --symbols to choose)")
+        chosen = chosen[:slots]
+    return {loc: slot for slot, (loc, _name) in enumerate(chosen)}
+
+
+# ---------------------------------------------------------------------------- output
+BBO_HEADER = "seq,locate,bid_px,bid_qty,ask_px,ask_qty"
+
+
+def write_bbo(path, rows):
+    with open(path, "w") as f:
+        f.write(BBO_HEADER + "\n")
+        for r in rows:
+            f.write(",".join(str(v) for v in r) + "\n")
+
+
+def summary(values):
+    """{"min", "p50", "p99", "max", "count"} of a list of cycle counts (nearest rank)."""
+    if not values:
+        return {"min": None, "p50": None, "p99": None, "max": None, "count": 0}
+    v = sorted(values)
+
+    def rank(p):
+        return v[min(len(v) - 1, max(0, -(-len(v) * p // 100) - 1))]
+    return {"min": v[0], "p50": rank(50), "p99": rank(99), "max": v[-1], "count": len(v)}
+
+
+def stats_json(counters, itch_msgs, extra=None):
+    drops = {k: v for k, v in sorted(counters.items())
+             if any(w in k for w in ("drop", "error", "runt", "oversize", "overflow",
+                                     "overrun", "bad_", "short_", "mismatch", "unknown",
+                                     "truncated", "dup_", "gap"))}
+    out = {"itch_msgs": itch_msgs, "drops": drops, "counters": dict(sorted(counters.items()))}
+    out.update(extra or {})
+    return out
+
+
+def run(args):
+    from tickwire.tools import engines
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
+    feed = load_feed(args.input, ab=args.ab, msgs_per_packet=args.msgs_per_packet)
+    engine = engines.ENGINES[args.engine]
+    subs = subscriptions(feed, args.symbols, engine.slots(), warn=say)
+    result = engine.run(feed, subs, want_latency=bool(args.latency_out))
+    if args.bbo_out:
+        write_bbo(args.bbo_out, result.bbo_rows)
+    if args.stats_out:
+        Path(args.stats_out).write_text(json.dumps(
+            stats_json(result.counters, result.itch_msgs, result.extra), indent=2) + "\n")
+    if args.latency_out:
+        if result.latency is None:
+            raise ValueError("--latency-out needs --engine rtl (the model has no cycles)")
+        Path(args.latency_out).write_text(json.dumps(result.latency, indent=2) + "\n")
+    say(f"replay ({args.engine}): {feed.messages} messages in "
+        f"{len(feed.frames['a'])} + {len(feed.frames['b'])} frames, "
+        f"{sum(result.itch_msgs.values())} decoded, {len(result.bbo_rows)} BBO rows")
+    return 0
