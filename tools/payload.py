@@ -1,13 +1,17 @@
 """Pack and unpack Amaranth struct layouts as Python ints (for testbenches and harnesses)."""
+from amaranth.hdl import Shape
 from amaranth.lib import data
+
+
+def _width(shape):
+    return data.Layout.cast(shape).size if isinstance(shape, data.Layout) else Shape.cast(shape).width
 
 
 def unpack(layout, value):
     """Integer -> nested dict of field values (arrays become lists)."""
     layout = data.Layout.cast(layout)
     if isinstance(layout, data.ArrayLayout):
-        w = data.Layout.cast(layout.elem_shape).size if isinstance(layout.elem_shape, data.Layout) \
-            else layout.elem_shape.width
+        w = _width(layout.elem_shape)
         return [_field(layout.elem_shape, (value >> (i * w)) & ((1 << w) - 1))
                 for i in range(layout.length)]
     out = {}
@@ -27,8 +31,7 @@ def pack(layout, fields):
     """Nested dict -> integer; missing fields are zero."""
     layout = data.Layout.cast(layout)
     if isinstance(layout, data.ArrayLayout):
-        w = data.Layout.cast(layout.elem_shape).size if isinstance(layout.elem_shape, data.Layout) \
-            else layout.elem_shape.width
+        w = _width(layout.elem_shape)
         return sum(_pack_field(layout.elem_shape, f) << (i * w) for i, f in enumerate(fields))
     value = 0
     for name, fld in layout:

