@@ -132,9 +132,11 @@ class XgmiiRx(wiring.Component):
         with m.Switch(n):
             with m.Case(0):
                 m.d.comb += crc_new.eq(crc_in)
-            for nb in range(1, 9):
+            for nb in range(1, 8):
                 with m.Case(nb):
                     m.d.comb += crc_new.eq(crc32_next(crc_in, word, nb))
+            with m.Default():            # n == 8 (n never exceeds 8)
+                m.d.comb += crc_new.eq(crc32_next(crc_in, word, 8))
         fcs_ok = crc_new == RESIDUE
         total = Signal(17)
         m.d.comb += total.eq(count + n)
