@@ -12,6 +12,15 @@ COMMANDS = {
     "replay": ("tickwire.tools.replay", "replay ITCH/pcap input through the model or the RTL"),
     "demo": ("tickwire.tools.demo", "replay the bundled sample through the RTL and summarise"),
     "risk-replay": ("tickwire.tools.risk_replay", "replay a feed and host orders through the risk gate"),
+    "serve": ("tickwire.control.daemon.server", "run the control-plane daemon (owns the card, gRPC API)"),
+    "status": ("tickwire.control.cli.status", "card identity, clock, watchdog, kill switch"),
+    "counters": ("tickwire.control.cli.counters", "hardware counters (--watch to stream)"),
+    "limits": ("tickwire.control.cli.limits", "risk limits: show, set one field, load a file"),
+    "kill": ("tickwire.control.cli.kill", "kill switch on/off, global or per account"),
+    "book": ("tickwire.control.cli.book", "best bid/offer of a symbol"),
+    "subscribe": ("tickwire.control.cli.subscribe", "route a stock locate to a book slot"),
+    "clock": ("tickwire.control.cli.clock", "read, set, step or frequency-adjust the card clock"),
+    "audit": ("tickwire.control.cli.audit", "verify the audit log's hash chain"),
 }
 
 

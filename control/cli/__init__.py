@@ -1,0 +1,1 @@
+"""Ops CLI subcommands of `tickwire` (status, counters, limits, kill, book, clock, audit)."""

@@ -1,0 +1,26 @@
+"""`tickwire status`: card identity, clock, watchdog, kill switch, limits version."""
+from . import client
+
+
+def add_arguments(p):
+    client.add_common(p)
+
+
+def run(args):
+    rc, s = client.call(args, lambda st: st.GetStatus(client.pb.Empty(), timeout=args.timeout))
+    if rc:
+        return rc
+    wd, k = s.watchdog, s.kill
+    kill = "ENGAGED" if k.engaged else "off"
+    if k.accounts:
+        kill += f" (accounts: {', '.join(k.accounts)})"
+    rows = [("device", s.device), ("magic", f"0x{s.magic:08x}"),
+            ("map", f"version {s.map_version} hash 0x{s.map_hash:08x}"), ("build", f"0x{s.build:08x}"),
+            ("daemon", f"{s.daemon_version}, up {s.uptime_s:.0f} s, you are {s.role or 'no role'}"),
+            ("clock", f"{s.clock.sec}.{s.clock.ns:09d} ({s.clock.ppb:+.3f} ppb)"),
+            ("watchdog", ("TRIPPED" if wd.tripped else "ok") +
+             f", timeout {wd.timeout_cycles} cycles, {wd.heartbeats_sent} heartbeats, "
+             f"last {wd.last_heartbeat_age_s * 1000:.0f} ms ago"),
+            ("kill switch", kill), ("limits", f"version {s.limits_version}")]
+    client.emit(args, s, "\n".join(f"{k:<12} {v}" for k, v in rows))
+    return 0

@@ -1,0 +1,176 @@
+"""The card as the daemon sees it: named registers over one Transport, behind one lock.
+
+Why a lock: the heartbeat thread, the metrics scraper and every RPC share the
+device, and a wide register is two accesses (read LO latches HI in the bank's single
+shadow), so two threads interleaving would tear values. Every multi-access operation
+takes the lock once.
+"""
+import threading
+
+from tickwire.control.regmap import MAP_HASH, MAP_MAGIC, MAP_VERSION, REGS, WINDOWS
+
+CLOCK_HZ = 156_250_000
+NOMINAL_PERIOD = (6 << 32) | 0x66666666          # 6.4 ns in 8.32 fixed point
+CMD_SET, CMD_STEP, CMD_SNAPSHOT = 1, 2, 4
+SUB_MAP, SUB_UNMAP = 1, 2
+LIMIT_TABLES = ("acct_limits", "sym_limits", "pos_limits")
+
+
+class CardMismatch(RuntimeError):
+    """The card is not a tickwire card, or was built from another register map."""
+
+
+class Card:
+    def __init__(self, transport, name="device"):
+        self.t = transport
+        self.name = name
+        self.lock = threading.RLock()
+
+    # ---- registers by name ----------------------------------------------------------
+    def read(self, name):
+        reg = REGS[name]
+        with self.lock:
+            lo = self.t.read32(reg.addr)
+            if reg.width > 32:
+                lo |= self.t.read32(reg.addr + 4) << 32
+        return lo & ((1 << reg.width) - 1)
+
+    def read_many(self, names):
+        with self.lock:
+            return {n: self.read(n) for n in names}
+
+    def write(self, name, value):
+        reg = REGS[name]
+        if reg.kind not in ("control", "strobe"):
+            raise ValueError(f"{name} is a {reg.kind} register (not writable)")
+        value &= (1 << reg.width) - 1
+        with self.lock:
+            self.t.write32(reg.addr, value & 0xFFFFFFFF)
+            if reg.width > 32:                      # HI commits the staged LO
+                self.t.write32(reg.addr + 4, value >> 32)
+
+    def read_window(self, name, offset=0, n=None):
+        win = WINDOWS[name]
+        n = win.words - offset if n is None else n
+        with self.lock:
+            return self.t.read_burst(win.addr + 4 * offset, n)
+
+    def write_window(self, name, words):
+        win = WINDOWS[name]
+        if len(words) != win.words:
+            raise ValueError(f"{name}: {len(words)} words, the window has {win.words}")
+        with self.lock:
+            self.t.write_burst(win.addr, list(words))
+
+    # ---- identity -------------------------------------------------------------------
+    def identity(self):
+        return self.read_many(["id.magic", "id.map_version", "id.map_hash", "id.build"])
+
+    def check_identity(self):
+        """Refuse a card that is not ours: wrong magic, map version or map hash."""
+        ident = self.identity()
+        if ident["id.magic"] != MAP_MAGIC:
+            raise CardMismatch(f"{self.name}: id.magic is 0x{ident['id.magic']:08x}, expected "
+                               f"0x{MAP_MAGIC:08x} (not a tickwire card, or the bus is not responding)")
+        if ident["id.map_version"] != MAP_VERSION or ident["id.map_hash"] != MAP_HASH:
+            raise CardMismatch(
+                f"{self.name}: register map mismatch: card has version {ident['id.map_version']} "
+                f"hash 0x{ident['id.map_hash']:08x}, this software was built for version "
+                f"{MAP_VERSION} hash 0x{MAP_HASH:08x} (load the matching bitstream or software)")
+        return ident
+
+    # ---- counters ---------------------------------------------------------------------
+    COUNTERS = [n for n, r in REGS.items() if r.kind == "counter"]
+
+    def counters(self, prefix=""):
+        names = [n for n in self.COUNTERS if n.startswith(prefix)]
+        with self.lock:
+            return {n: self.read(n) for n in names}
+
+    # ---- limits -----------------------------------------------------------------------
+    def apply_limits(self, tables):
+        """Write a complete set into the shadow bank, verify it, commit, then mirror it.
+
+        The commit swaps banks in one cycle (orders see the old set or the new one);
+        writing the set again into the new shadow keeps both banks equal, so a later
+        window read (which returns the shadow) shows what is active.
+        """
+        with self.lock:
+            for t in LIMIT_TABLES:
+                self.write_window(f"risk.{t}", tables[t])
+            for t in LIMIT_TABLES:
+                back = self.read_window(f"risk.{t}")
+                if back != list(tables[t]):
+                    bad = next(i for i, (a, b) in enumerate(zip(back, tables[t])) if a != b)
+                    raise IOError(f"risk.{t}: shadow readback differs at word {bad} "
+                                  f"(wrote 0x{tables[t][bad]:x}, read 0x{back[bad]:x}); not committed")
+            self.write("risk.commit", 1)
+            for t in LIMIT_TABLES:
+                self.write_window(f"risk.{t}", tables[t])
+
+    def read_limit_tables(self):
+        with self.lock:
+            return {t: self.read_window(f"risk.{t}") for t in LIMIT_TABLES}
+
+    # ---- kill switch and watchdog ---------------------------------------------------
+    def kill_state(self):
+        v = self.read_many(["risk.kill", "risk.kill_accounts", "risk.status"])
+        return {"global": bool(v["risk.kill"] & 1), "accounts_mask": v["risk.kill_accounts"],
+                "engaged": bool(v["risk.status"] & 1), "tripped": bool(v["risk.status"] & 2)}
+
+    def set_kill(self, engage, account=None):
+        with self.lock:
+            if account is None:
+                self.write("risk.kill", int(engage))
+            else:
+                mask = self.read("risk.kill_accounts")
+                mask = mask | (1 << account) if engage else mask & ~(1 << account)
+                self.write("risk.kill_accounts", mask)
+
+    def heartbeat(self):
+        self.write("risk.heartbeat", 1)
+
+    # ---- clock ------------------------------------------------------------------------
+    def clock(self):
+        with self.lock:
+            self.write("clock.cmd", CMD_SNAPSHOT)
+            sec, ns = self.read("clock.snap_sec"), self.read("clock.snap_ns")
+            period = self.read("clock.period")
+        return {"sec": sec, "ns": ns, "period": period,
+                "ppb": (period - NOMINAL_PERIOD) / NOMINAL_PERIOD * 1e9}
+
+    def set_clock(self, sec, ns):
+        if not 0 <= ns < 10**9:
+            raise ValueError(f"ns {ns} out of 0..999999999")
+        if not 0 <= sec < 1 << 48:
+            raise ValueError(f"sec {sec} out of range (48 bits)")
+        with self.lock:
+            self.write("clock.set_sec", sec)
+            self.write("clock.set_ns", ns)
+            self.write("clock.cmd", CMD_SET)
+
+    def step_clock(self, step_ns):
+        if not -10**9 < step_ns < 10**9:
+            raise ValueError(f"step {step_ns} ns: |step| must be under 1 s (use set)")
+        with self.lock:
+            self.write("clock.step_ns", step_ns & 0xFFFFFFFF)
+            self.write("clock.cmd", CMD_STEP)
+
+    def adjust_clock(self, ppb):
+        if not -1e6 <= ppb <= 1e6:
+            raise ValueError(f"{ppb} ppb out of range (|ppb| <= 1000000)")
+        self.write("clock.period", round(NOMINAL_PERIOD * (1 + ppb / 1e9)))
+
+    # ---- book -------------------------------------------------------------------------
+    def subscribe(self, locate, slot, unsubscribe=False):
+        with self.lock:
+            self.write("book.sub_locate", locate)
+            self.write("book.sub_slot", slot)
+            self.write("book.sub_cmd", SUB_UNMAP if unsubscribe else SUB_MAP)
+
+    def bbo(self, slot):
+        with self.lock:
+            self.write("book.snap_slot", slot)
+            v = self.read_many([f"book.snap_{k}" for k in ("bid_px", "bid_qty", "bid_orders",
+                                                          "ask_px", "ask_qty", "ask_orders", "flags")])
+        return {k[len("book.snap_"):]: x for k, x in v.items()}

@@ -1,0 +1,1 @@
+"""Generated gRPC stubs of control/proto/tickwire.proto (regenerate: docs/control.md)."""
