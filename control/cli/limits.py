@@ -10,7 +10,6 @@ from . import client
 
 
 def add_arguments(p):
-    client.add_common(p)
     sub = p.add_subparsers(dest="action", required=True)
     s = sub.add_parser("show", help="the active limits set and its version")
     s.add_argument("--yaml", action="store_true", help="print the accepted file")
@@ -22,6 +21,7 @@ def add_arguments(p):
     s = sub.add_parser("load", help="replace the whole set from a file, atomically")
     s.add_argument("file")
     for s in sub.choices.values():
+        client.add_common(s)
         if s.prog.split()[-1] in ("set", "load"):
             s.add_argument("--dry-run", action="store_true", help="validate and show the diff only")
             s.add_argument("--expect-version", type=int, default=None,
