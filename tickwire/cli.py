@@ -10,6 +10,7 @@ import sys
 
 COMMANDS = {
     "replay": ("tickwire.tools.replay", "replay ITCH/pcap input through the model or the RTL"),
+    "simulate": ("tickwire.tools.simulate", "serve the RTL in Verilator as a simulated card on a Unix socket"),
     "demo": ("tickwire.tools.demo", "replay the bundled sample through the RTL and summarise"),
     "risk-replay": ("tickwire.tools.risk_replay", "replay a feed and host orders through the risk gate"),
     "serve": ("tickwire.control.daemon.server", "run the control-plane daemon (owns the card, gRPC API)"),
@@ -24,18 +25,25 @@ COMMANDS = {
 }
 
 
-def build_parser():
+def build_parser(command=None):
+    """The parser; only `command`'s module is imported (to add its arguments)."""
     ap = argparse.ArgumentParser(prog="tickwire", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(_module=module)
-        importlib.import_module(module).add_arguments(p)
+        if name == command:
+            importlib.import_module(module).add_arguments(p)
     return ap
 
 
+def _command_of(argv):
+    return next((a for a in argv if a in COMMANDS), None)
+
+
 def main(argv=None):
-    ap = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    ap = build_parser(_command_of(argv))
     args = ap.parse_args(argv)
     if not getattr(args, "_module", None):
         ap.print_help()
