@@ -1,0 +1,20 @@
+"""`model`: the in-process CardModel (tickwire/model/card.py) behind the Transport API.
+
+For the daemon's and CLI's tests and for demos without hardware or a simulator.
+"""
+from .base import Transport
+
+
+class ModelTransport(Transport):
+    name = "model"
+
+    def __init__(self, card=None, realtime=True):
+        super().__init__()
+        from tickwire.model.card import CardModel
+        self.card = card if card is not None else CardModel(realtime=realtime)
+
+    def _read32(self, addr):
+        return self.card.read32(addr)
+
+    def _write32(self, addr, value):
+        self.card.write32(addr, value)
