@@ -3,8 +3,8 @@
 Every test records, at each falling edge, the XGMII word on the input, `now`, the
 output beat and the counter pulses. The recorded input is decoded by the reference
 model (tickwire.model.xgmii) and the DUT must match it beat for beat: a frame event
-the model places in input beat i must appear on `out` (and the counters) in cycle
-i + 1. Ground truth (the frames actually sent) is checked as well.
+the model places in input beat i must appear on `out` in cycle i + 1 and on the
+(registered) counter pulses in cycle i + 2. Ground truth (the frames actually sent) is checked as well.
 """
 import random
 from pathlib import Path
@@ -148,15 +148,15 @@ class Bench:
             if ns < 0:
                 sec, ns = sec - 1, ns + NS
             assert got["ts"] == {"sec": sec, "ns": ns}
-        # --- counters: exactly the model's events, in the cycle after their beat
-        want_ev = {(f.last_beat + 1, VERDICT_EVENT[f.verdict]) for f in model}
+        # --- counters: exactly the model's events, registered: two cycles after their beat
+        want_ev = {(f.last_beat + 2, VERDICT_EVENT[f.verdict]) for f in model}
         got_ev = set()
         for i, r in enumerate(rec):
             hits = [name for name in EVENTS if r["ev"][name]]
             assert len(hits) <= 1, f"cycle {i}: {hits}"
             got_ev.update((i, h) for h in hits)
             if r["ev"]["frames_ok"]:
-                assert r["ev"]["bytes_ok"] == len(frames[[f["last"] for f in frames].index(i)]["data"])
+                assert r["ev"]["bytes_ok"] == len(frames[[f["last"] for f in frames].index(i - 1)]["data"])
             else:
                 assert r["ev"]["bytes_ok"] == 0
         assert got_ev == want_ev

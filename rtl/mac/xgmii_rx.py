@@ -15,8 +15,11 @@ Rules (the reference model, tickwire/model/xgmii.py, follows the same ones):
   * A frame that would exceed `ctl_max_len` bytes (FCS included) is cut at max_len
     bytes and ended at once with last+bad; the rest is ignored until the next /S/.
   * One counter event per frame, priority oversize, ctrl, runt (< 64 bytes), FCS.
+    Events are registered: they pulse the cycle after the frame's last beat on `out`
+    (counters need no low latency, and this keeps the CRC check off the counter adders).
+  * ctl_max_len is sampled at each /S/ (a change applies from the next frame).
 """
-from amaranth.hdl import Const, Module, Mux, Signal, signed
+from amaranth.hdl import Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -102,6 +105,7 @@ class XgmiiRx(wiring.Component):
         state = Signal(range(3), init=IDLE)
         first_r = Signal()
         count = Signal(16)           # frame bytes forwarded before this beat
+        room = Signal(16)            # max_len - count (max_len sampled at the /S/)
         crc_r = Signal(32)
         ts_r = Signal(Timestamp)
 
@@ -112,35 +116,38 @@ class XgmiiRx(wiring.Component):
         term = Mux(in_pre4, r["t4"], r["t0"])
         n = Signal(4)                # frame bytes in this beat before any control char
         m.d.comb += n.eq(k - Mux(in_pre4, 4, 0))
-        room = Signal(signed(18))
-        m.d.comb += room.eq(self.ctl_max_len - count)
+        room_big = room[4:] != 0     # >= 16: no beat can overflow
         ended = k != 8
-        over = n > room
+        over = ~room_big & (n > room[:4])
         ctrl_err = ended & ~term
         last = ended | over
 
         keep = Signal(8)
         for i in range(8):
-            m.d.comb += keep[i].eq((i < k) & Mux(in_pre4, (i >= 4) & (i - 4 < room), i < room))
+            fits = room_big | (i < room[:4])
+            fits4 = room_big | (i - 4 < room[:4]) if i >= 4 else 0
+            m.d.comb += keep[i].eq((i < k) & Mux(in_pre4, fits4, fits))
 
-        # CRC over the n frame bytes of this beat (lane 4 first beat: shift down 4 lanes).
+        # CRC register update: a beat that does not end the frame holds exactly 8 bytes
+        # (or 4, lanes 4..7, on a lane-4 first beat), so only two networks feed crc_r.
+        crc8_in = Signal(32)
+        m.d.comb += crc8_in.eq(Mux(first_r, INIT, crc_r))
+        crc_cont = Signal(32)
+        m.d.comb += crc_cont.eq(Mux(in_pre4, crc32_next(Const(INIT, 32), r["d"][32:], 4),
+                                    crc32_next(crc8_in, r["d"], 8)))
+        # FCS check on the last beat: n (0..8) bytes, each count's residue match in parallel.
         word = Signal(64)
         m.d.comb += word.eq(Mux(in_pre4, r["d"][32:], r["d"]))
         crc_in = Signal(32)
         m.d.comb += crc_in.eq(Mux(first, INIT, crc_r))
-        crc_new = Signal(32)
-        with m.Switch(n):
-            with m.Case(0):
-                m.d.comb += crc_new.eq(crc_in)
-            for nb in range(1, 8):
-                with m.Case(nb):
-                    m.d.comb += crc_new.eq(crc32_next(crc_in, word, nb))
-            with m.Default():            # n == 8 (n never exceeds 8)
-                m.d.comb += crc_new.eq(crc32_next(crc_in, word, 8))
-        fcs_ok = crc_new == RESIDUE
+        match = Signal(9)
+        m.d.comb += match[0].eq(crc_in == RESIDUE)
+        for nb in range(1, 9):
+            m.d.comb += match[nb].eq(crc32_next(crc_in, word, nb) == RESIDUE)
+        fcs_ok = match.bit_select(n, 1)
         total = Signal(17)
         m.d.comb += total.eq(count + n)
-        runt = total < MIN_FRAME
+        runt = (count[6:] == 0) & (count[:6] + n < MIN_FRAME)
 
         m.d.comb += [
             self.out.valid.eq(active),
@@ -152,33 +159,38 @@ class XgmiiRx(wiring.Component):
             self.out.payload.ts.eq(Mux(in_pre4, now_r, ts_r)),
         ]
 
-        # ---- events: one per frame, at its last beat ----
+        # ---- events: one per frame, registered (the cycle after its last beat) ----
         frame_end = active & last
         pre4_fail = in_pre4 & ~r["pre4_ok"]
         bad_start = (r["s0"] & ~r["start0_ok"]) | (r["s4"] & ~r["start4_ok"])
+        events = (self.ev_frames_ok, self.ev_bytes_ok, self.ev_fcs_errors, self.ev_ctrl_errors,
+                  self.ev_runts, self.ev_oversize)
+        m.d.sync += [ev.eq(0) for ev in events]
         with m.If(frame_end):
             with m.If(over):
-                m.d.comb += self.ev_oversize.eq(1)
+                m.d.sync += self.ev_oversize.eq(1)
             with m.Elif(ctrl_err):
-                m.d.comb += self.ev_ctrl_errors.eq(1)
+                m.d.sync += self.ev_ctrl_errors.eq(1)
             with m.Elif(runt):
-                m.d.comb += self.ev_runts.eq(1)
+                m.d.sync += self.ev_runts.eq(1)
             with m.Elif(~fcs_ok):
-                m.d.comb += self.ev_fcs_errors.eq(1)
+                m.d.sync += self.ev_fcs_errors.eq(1)
             with m.Else():
-                m.d.comb += [self.ev_frames_ok.eq(1), self.ev_bytes_ok.eq(total)]
+                m.d.sync += [self.ev_frames_ok.eq(1), self.ev_bytes_ok.eq(total)]
         with m.Elif(pre4_fail | bad_start):
-            m.d.comb += self.ev_ctrl_errors.eq(1)
+            m.d.sync += self.ev_ctrl_errors.eq(1)
 
         # ---- next state ----
         with m.If(active & ~last):
-            m.d.sync += [state.eq(DATA), first_r.eq(0), count.eq(total), crc_r.eq(crc_new)]
+            m.d.sync += [state.eq(DATA), first_r.eq(0), count.eq(total), room.eq(room - n),
+                         crc_r.eq(crc_cont)]
             with m.If(in_pre4):
                 m.d.sync += ts_r.eq(now_r)
         with m.Elif(r["start0_ok"]):
-            m.d.sync += [state.eq(DATA), first_r.eq(1), count.eq(0), ts_r.eq(now_r)]
+            m.d.sync += [state.eq(DATA), first_r.eq(1), count.eq(0), room.eq(self.ctl_max_len),
+                         ts_r.eq(now_r)]
         with m.Elif(r["start4_ok"]):
-            m.d.sync += [state.eq(PRE4), first_r.eq(0), count.eq(0)]
+            m.d.sync += [state.eq(PRE4), first_r.eq(0), count.eq(0), room.eq(self.ctl_max_len)]
         with m.Else():
             m.d.sync += [state.eq(IDLE), first_r.eq(0)]
         return m
