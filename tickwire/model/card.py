@@ -47,12 +47,16 @@ ACCT_WORDS, SYM_WORDS, POS_WORDS = 8, 4, 2          # docs/limits.md table forma
 def decode_limits(acct, sym, pos, accounts, slots):
     """Table words (docs/limits.md) -> a Limits set, the inverse of limits.encode."""
     lim = Limits()
+    configured = 0
     for s in range(slots):
         flags, max_qty, collar, _ = sym[s * SYM_WORDS:(s + 1) * SYM_WORDS]
         # an unconfigured slot (bit0 clear) rejects like a restricted one
         lim.symbols.append(Symbol(f"slot{s}", max_qty=max_qty, collar=collar,
                                   collar_bps=bool(flags & 8), restricted=not flags & 1 or bool(flags & 2),
                                   allow_no_book=bool(flags & 4)))
+        if flags & 1:
+            configured = s + 1
+    del lim.symbols[configured:]        # trailing unconfigured slots: "not in the set"
     for a in range(accounts):
         w = acct[a * ACCT_WORDS:(a + 1) * ACCT_WORDS]
         positions = {}
