@@ -63,12 +63,12 @@ class Bench:
         self.rec = []
         self.recording = False
 
-    async def start(self, max_len=1522, now=(5, NS - 7 * 400)):
+    async def start(self, max_len=1522, now=(5, NS - 7 * 400), now_step=7):
         dut = self.dut
         dut.xgmii_d.value = IDLE_D
         dut.xgmii_c.value = IDLE_C
         dut.ctl_max_len.value = max_len
-        self.now = now
+        self.now, self.now_step = now, now_step
         dut.now.value = now[0] << 32 | now[1]
         cocotb.start_soon(Clock(dut.clk, 6.4, unit="ns").start())
         dut.rst.value = 1
@@ -80,11 +80,11 @@ class Bench:
         cocotb.start_soon(self._record())
 
     async def _time(self):
-        """`now` advances 7 ns a cycle and crosses a second boundary during the test."""
+        """`now` advances now_step ns a cycle (crossing a second boundary by default)."""
         sec, ns = self.now
         while True:
             await RisingEdge(self.dut.clk)
-            ns += 7
+            ns += self.now_step
             if ns >= NS:
                 sec, ns = sec + 1, ns - NS
             self.dut.now.value = sec << 32 | ns
@@ -300,6 +300,21 @@ async def latency_one_cycle(dut):
         dut.xgmii_d.value, dut.xgmii_c.value = IDLE_D, IDLE_C
         await ClockCycles(dut.clk, 4)
     bench.check()
+
+
+@cocotb.test()
+async def timestamp_offset_borrows_second(dut):
+    """ts = now at the SFD - ts_offset_ns, borrowing a second when now.ns < offset."""
+    bench = Bench(dut)
+    await bench.start(now=(10, 1), now_step=0)
+    rng = random.Random(6)
+    frames = _payloads(rng, 4, 60, 300)
+    await bench.drive(xgmii.encode(frames, start_lane="alternate").beats)
+    await ClockCycles(dut.clk, 4)
+    model = bench.check()
+    assert [f.verdict for f in model] == ["ok"] * 4
+    ts = {unpack(MacBeat, r["beat"])["ts"]["sec"] for r in bench.rec if r["valid"]}
+    assert ts == {9}
 
 
 def test_mac():
