@@ -8,7 +8,7 @@ computed from the layout, so software refuses a bitstream built from another map
 import dataclasses
 
 from .dsl import Block, Map, Reg, Window  # noqa: F401
-from .blocks import (id_block, clock, mac, net, merge, mold, itch, book, risk)
+from .blocks import (id_block, clock, mac, net, merge, mold, itch, book, risk, link)
 
 MAP_MAGIC = 0x544B5752          # "TKWR"
 MAP_VERSION = 1
@@ -31,6 +31,7 @@ BLOCKS = [
     at(itch.BLOCK, "itch", 0x0700),
     at(risk.BLOCK, "risk", 0x2000),
     book.BLOCK,                                 # 0x1000
+    link.BLOCK,                                 # 0x3000
 ]
 
 MAP = Map("tickwire", MAP_VERSION, BLOCKS)
