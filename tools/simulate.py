@@ -44,6 +44,13 @@ def add_arguments(p):
                    help="simulated cycles per wall-clock second (default 1e6; 0 = flat out)")
 
 
+def _find_spec(name):
+    try:
+        return importlib.util.find_spec(name)
+    except ImportError:
+        return None
+
+
 def _parse_listen(spec):
     scheme, _, path = spec.partition(":")
     if scheme != "unix" or not path:
@@ -181,9 +188,11 @@ def run(args):
     log = lambda msg: print(f"tickwire simulate: {msg}", file=sys.stderr, flush=True)  # noqa: E731
     if args.loop and not args.feed:
         raise ValueError("--loop needs --feed")
-    if args.uart_tcp is not None and importlib.util.find_spec("tickwire.rtl.uart") is None:
-        log(f"--uart-tcp {args.uart_tcp}: the UART bridge gateware (rtl/uart) is not in this "
-            "build; ignored")
+    if args.uart_tcp is not None:
+        why = ("the UART bridge gateware (rtl/uart/bridge.py) is not in this build"
+               if _find_spec("tickwire.rtl.uart.bridge") is None
+               else "serving the UART bridge is not implemented yet")
+        log(f"--uart-tcp {args.uart_tcp}: {why}; ignored")
     if os.path.exists(path):
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:

@@ -1,0 +1,69 @@
+"""uart transport over pyserial's socket:// URL, against the bridge reference model on a CardModel."""
+import socket
+import sys
+import threading
+
+import pytest
+
+from tickwire.control.regmap import MAP_MAGIC, MAP_VERSION, REGS
+from tickwire.control.transport import TransportError, open_device
+from tickwire.model.card import CardModel
+
+
+@pytest.fixture
+def bridge():
+    """A TCP server speaking the bridge protocol (tickwire.model.uart.BridgeModel)."""
+    uart_model = pytest.importorskip("tickwire.model.uart")
+    pytest.importorskip("tickwire.rtl.uart.protocol")
+    card = CardModel()
+    model = uart_model.BridgeModel(card.read32, card.write32)
+    ls = socket.create_server(("127.0.0.1", 0))
+    ls.settimeout(10)
+
+    def serve():
+        try:
+            conn, _ = ls.accept()
+        except OSError:
+            return
+        with conn:
+            while True:
+                data = conn.recv(4096)
+                if not data:
+                    return
+                out = model.feed(data)
+                if out:
+                    conn.sendall(out)
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    yield f"socket://127.0.0.1:{ls.getsockname()[1]}", card, model
+    ls.close()
+    t.join(timeout=10)
+
+
+def test_round_trips(bridge):
+    url, card, model = bridge
+    with open_device(f"uart:{url}", timeout=5) as dev:
+        assert dev.read32(REGS["id.magic"].addr) == MAP_MAGIC
+        dev.write32(REGS["id.scratch"].addr, 0xA5A55A5A)
+        assert card.reg("id.scratch") == 0xA5A55A5A
+        assert dev.read32(REGS["id.scratch"].addr) == 0xA5A55A5A
+        words = dev.read_burst(0, 40)                       # > MAX_BURST: chunked
+        assert words[:2] == [MAP_MAGIC, MAP_VERSION] and len(words) == 40
+        dev.write_burst(REGS["id.scratch"].addr, [7])
+        assert dev.read32(REGS["id.scratch"].addr) == 7
+        with pytest.raises(TransportError, match="unaligned"):
+            dev.read32(2)
+    assert model.counts["bad_frames"] == 0
+
+
+def test_missing_protocol_module_refuses(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tickwire.rtl.uart.protocol", None)   # import fails
+    with pytest.raises(TransportError, match="uart: protocol module not available"):
+        open_device("uart:socket://127.0.0.1:1")
+
+
+def test_unreachable_url_is_a_transport_error():
+    pytest.importorskip("tickwire.rtl.uart.protocol")
+    with pytest.raises(TransportError, match="cannot open"):
+        open_device("uart:socket://127.0.0.1:1")
