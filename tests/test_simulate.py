@@ -111,7 +111,7 @@ def test_hardware_clock_advances_between_snapshots(card):
 
 def test_sigterm_stops_and_removes_the_socket(tmp_path):
     sock = tmp_path / "card.sock"
-    proc = start(sock)
+    proc = start(sock, "--uart-tcp", "5999")              # accepted, ignored with a message
     wait_listening(proc)
     assert sock.exists()
     with open_device(f"sim:unix:{sock}") as dev:
@@ -120,7 +120,8 @@ def test_sigterm_stops_and_removes_the_socket(tmp_path):
         with pytest.raises(TransportError):
             dev.read32(A["id.magic"])                     # the card is gone, not a hang
     assert not sock.exists()
-    assert "stopped" in proc.stderr.read()
+    err = proc.stderr.read()
+    assert "stopped" in err and "--uart-tcp 5999:" in err and "ignored" in err
 
 
 def test_bad_arguments_fail_fast(tmp_path):

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 REQ = {ord("r"): (4, 12), ord("w"): (8, 8), ord("c"): (0, 16)}   # op -> (args, reply bytes)
-MAX_BURST = 4096
+from tickwire.control.transport.sim import MAX_BURST  # noqa: E402  (one limit, both ends)
 PUSH_BLOCK = 16384
 
 
