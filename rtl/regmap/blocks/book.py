@@ -5,7 +5,9 @@ BLOCK = Block("book", 0x1000, "Order book: symbol subscription, table/depth heal
     Reg("sub_locate", "control", "Stock locate for SUB_CMD.", width=16),
     Reg("sub_slot", "control", "Book slot for SUB_CMD.MAP.", width=8),
     Reg("sub_cmd", "strobe", "Bit 0 MAP: route sub_locate to sub_slot and clear that slot's book "
-        "and flags. Bit 1 UNMAP: stop following sub_locate. Executed between messages."),
+        "and flags. Bit 1 UNMAP: stop following sub_locate. Bit 2 FLUSH: empty the order table "
+        "and every book, clear all flags and orders_live (start of day; subscriptions kept; "
+        "takes one cycle per order-table set). Commands run between messages."),
     Reg("snap_slot", "strobe", "Write a slot number: latch its BBO and flags into snap_* at once "
         "(untorn)."),
     Reg("snap_bid_px", "status", "Snapshot: best bid price (1/10000 USD), 0 when empty."),

