@@ -238,21 +238,25 @@ class BookModel:
                     o[3] = left - n
                     ops = ((side, px, -n, 0),)
         s = b.sides[side]
-        before = s.best()
-        # Only a level ranked inside the top N can change the top N.
-        # Only a level ranked inside the top N can change the top N (n + 1: a U's
+        keys, levels = s.keys, s.levels
+        if keys:
+            k0 = keys[0]
+            q0 = levels[s.sign * k0][0]
+        else:
+            k0 = q0 = None
+        # Only a level ranked inside the top N can change the top N (<= n: a U's
         # second op is ranked before its first one is applied).
         top_dirty = False
         n = self.top_n
         if n:
-            keys, sign = s.keys, s.sign
+            sign = s.sign
             for op in ops:
                 if bisect_left(keys, sign * op[1]) <= n:
                     top_dirty = True
                     break
         for _, px, dq, do in ops:
             s.change(px, dq, do)
-        d = len(s.keys)
+        d = len(keys)
         if d > b.max_depth:
             b.max_depth = d
         if top_dirty:
@@ -260,10 +264,12 @@ class BookModel:
             if top_after != s.topc:
                 s.topc = top_after
                 self.topn_events.append(TopNEvent(m.seq, b, side, top_after))
-        after = s.best()
-        if after[:2] != before[:2]:
-            return BboEvent(m.seq, b)
-        return None
+        if keys:
+            if keys[0] == k0 and levels[s.sign * k0][0] == q0:
+                return None
+        elif k0 is None:
+            return None
+        return BboEvent(m.seq, b)
 
 
 _BOOK_TYPES = frozenset(b"AFECXDUH")
