@@ -28,16 +28,21 @@ DEVICE = {"family": "ECP5-5G", "part": "LFE5UM5G-85F", "speed": 8, "package": "C
           "nextpnr": ["--um5g-85k", "--speed", "8", "--package", "CABGA381"]}
 GOAL_MHZ = 156.25
 SEED = 1                    # fixed placer seed: the same design gives the same numbers
-TOOL_TIMEOUT = 3 * 3600     # a runaway tool is an error, never a hang
+TOOL_TIMEOUT = 3600         # seconds per tool run: a runaway router is an error, never a hang
 
 
 def csr_bank_block():
-    """CsrBank(MAP) behind the AXI4-Lite bridge, every register port brought out.
+    """CsrBank(MAP) behind the AXI4-Lite bridge, its register ports kept alive cheaply.
 
-    The bank alone would be mostly optimised away (undriven counter increments are
-    constant); making each register port a top-level port keeps all of its logic.
+    Alone, the bank would be mostly optimised away (undriven counter increments are
+    constant). Bringing every register port out as a pin does not work either: out of
+    context, nextpnr pulls all port logic to one corner and ~1500 port bits make the
+    design unroutable. So the gateware-side inputs (counter increments, status values,
+    window read data) are fed from a 32-bit LFSR (stirred by one `stim` pin), and the
+    outputs (controls, strobes, window strobes) are XOR-reduced to one `sink` pin.
+    Overhead: 32 flip-flops and the XOR tree (about one LUT4 per three output bits).
     """
-    from amaranth.hdl import Module
+    from amaranth.hdl import Cat, Module, Signal
     from amaranth.lib import wiring
     from amaranth.lib.wiring import In, Out
 
@@ -46,40 +51,26 @@ def csr_bank_block():
     from tickwire.rtl.regmap import MAP
 
     bank = CsrBank(MAP)
-
-    def tag(name):
-        return name.replace(".", "__").replace("[", "_").replace("]", "")
-
-    members, links = {"s_axil": In(AxiLiteSignature())}, []
+    ins, outs = [], []
     for p in MAP.registers():
-        port, reg, t = bank.port(p.name), p.item, tag(p.name)
-        if reg.kind == "counter":
-            members[t] = In(len(port.inc))
-            links.append((t, port.inc, "in"))
-        elif reg.kind == "status":
-            members[t] = In(len(port.value))
-            links.append((t, port.value, "in"))
-        elif reg.kind == "control":
-            members[t] = Out(len(port.value))
-            links.append((t, port.value, "out"))
+        port, kind = bank.port(p.name), p.item.kind
+        if kind == "counter":
+            ins.append(port.inc)
+        elif kind == "status":
+            ins.append(port.value)
+        elif kind == "control":
+            outs.append(port.value)
         else:
-            members[t + "_stb"] = Out(1)
-            members[t + "_data"] = Out(len(port.data))
-            links += [(t + "_stb", port.stb, "out"), (t + "_data", port.data, "out")]
+            outs += [port.stb, port.data]
     for p in MAP.windows():
-        win, t = bank.window(p.name), tag(p.name)
-        members[t + "_r_data"] = In(32)
-        members[t + "_addr"] = Out(len(win.addr))
-        members[t + "_r_stb"] = Out(1)
-        members[t + "_w_stb"] = Out(1)
-        members[t + "_w_data"] = Out(32)
-        links += [(t + "_r_data", win.r_data, "in"), (t + "_addr", win.addr, "out"),
-                  (t + "_r_stb", win.r_stb, "out"), (t + "_w_stb", win.w_stb, "out"),
-                  (t + "_w_data", win.w_data, "out")]
+        win = bank.window(p.name)
+        ins.append(win.r_data)
+        outs += [win.addr, win.r_stb, win.w_stb, win.w_data]
 
     class CsrBankBlock(wiring.Component):
-        def __init__(self):
-            super().__init__(members)
+        s_axil: In(AxiLiteSignature())
+        stim: In(1)
+        sink: Out(1)
 
         def elaborate(self, platform):
             m = Module()
@@ -87,9 +78,14 @@ def csr_bank_block():
             m.submodules.axil = axil = AxiLiteToCsr()
             wiring.connect(m, wiring.flipped(self.s_axil), axil.axil)
             wiring.connect(m, axil.csr, bank.bus)
-            for name, sig, direction in links:
-                ext = getattr(self, name)
-                m.d.comb += sig.eq(ext) if direction == "in" else ext.eq(sig)
+            lfsr = Signal(32, init=1)
+            fb = lfsr[31] ^ lfsr[21] ^ lfsr[1] ^ lfsr[0] ^ self.stim
+            m.d.sync += lfsr.eq(Cat(fb, lfsr[:31]))
+            bit = 0
+            for sig in ins:   # each input gets a different rotation of the LFSR
+                m.d.comb += sig.eq(Cat(*(lfsr[(bit + i) % 32] for i in range(len(sig)))))
+                bit += 7
+            m.d.comb += self.sink.eq(Cat(*outs).xor())
             return m
 
     return CsrBankBlock()
@@ -180,11 +176,15 @@ def summarise(name, pnr, cells, goal=GOAL_MHZ):
 # ---- running the tools ----------------------------------------------------------
 
 def elaborate(name, component, workdir):
-    """Verilog for `component` with top module `name` under workdir."""
-    from amaranth.back import verilog
+    """Verilog for `component` with top module `name` under workdir.
+
+    Same conversion as simulation (tools/simrun.py), which leaves out constant
+    members such as the `ready` of an always-ready stream.
+    """
+    from tickwire.tools.simrun import to_verilog
     workdir.mkdir(parents=True, exist_ok=True)
     vpath = workdir / f"{name}.v"
-    vpath.write_text(verilog.convert(component, name=name, emit_src=False))
+    vpath.write_text(to_verilog(component, name))
     return vpath
 
 
@@ -246,7 +246,10 @@ def run(names, out=OUT, jobs=1, log=print):
         name, vpath = item
         try:
             return name, place_and_route(name, vpath)
-        except (RuntimeError, subprocess.TimeoutExpired, OSError, ValueError) as e:
+        except subprocess.TimeoutExpired as e:
+            return name, {"block": name, "status": "failed",
+                          "reason": f"{Path(e.cmd[0]).name} timed out after {e.timeout:.0f} s"}
+        except (RuntimeError, OSError, ValueError) as e:
             return name, {"block": name, "status": "failed", "reason": str(e).splitlines()[0]}
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as ex:
@@ -297,11 +300,15 @@ def write_outputs(rows, out=OUT):
 
 
 def main(argv=None):
+    global TOOL_TIMEOUT
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--blocks", help=f"comma-separated subset of: {','.join(BLOCKS)}")
     ap.add_argument("-j", "--jobs", type=int, default=1, help="blocks to run in parallel")
     ap.add_argument("--out", type=Path, default=OUT, help="output directory")
+    ap.add_argument("--timeout", type=float, default=3600.0,
+                    help="seconds allowed per tool run before the block is marked failed")
     args = ap.parse_args(argv)
+    TOOL_TIMEOUT = args.timeout
     names = list(BLOCKS)
     if args.blocks:
         names = [n.strip() for n in args.blocks.split(",") if n.strip()]
