@@ -1,26 +1,71 @@
-"""The tickwire core: XGMII in, register bus, and the decoded/book streams out.
+"""The tickwire core: two XGMII ports in, register bus, decoded and book streams out.
 
-One clock domain (`sync`, the XGMII receive clock, 156.25 MHz). The data path is
-MAC -> Ethernet/IPv4/UDP -> MoldUDP64 -> ITCH decoder (-> book -> risk in later
-stages); every block's counters and controls are wired to the CSR bank by register
-name, so the register map in rtl/regmap is the only place addresses exist.
+    port A: XgmiiRx -> UdpRx --\\
+                               FeedMerge -> MoldRx -> ItchDecoder -> itch_out
+    port B: XgmiiRx -> UdpRx --/                            \\-> FIFO -> OrderBook -> bbo_out
+                                                                             |  \\-> topn_out
+    host orders (order window) -------------------------------------> RiskGate -> verdict_out
+    HwClock.now -> both MACs (SFD timestamps travel in the payloads)     (BBO)   \\-> accepted_out
+
+One clock domain (`sync`, the XGMII receive clock, 156.25 MHz). XgmiiRx registers
+its input once, UdpRx/FeedMerge/MoldRx are combinational and ItchDecoder registers
+its output: a message is decoded 2 cycles after the XGMII beat carrying its last
+byte. Every block's counters and controls are wired to the CSR bank by register
+name (`wire_block`), so the register map in rtl/regmap is the only place addresses
+exist.
 """
-from amaranth.hdl import Module
-from amaranth.lib import wiring
-from amaranth.lib.wiring import In
+from types import SimpleNamespace
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
 
 from .bus.axil import AxiLiteSignature, AxiLiteToCsr
-from .csr import CsrBank, constant_status
+from .clock import HwClock
+from .csr import CsrBank, constant_status, wire_block
+from .feed_merge import FeedMerge
+from .itch.decoder import ItchDecoder
+from .book import OrderBook
+from .layouts import BboUpdate, ItchMsg, Order, Verdict, top_n_layout
+from .risk.gate import RiskGate, wire_windows
+from .mac.xgmii_rx import XgmiiRx
+from .mold.mold_rx import MoldRx
+from .net.udp_rx import UdpRx
+from .pcie.links import wire_links
 from .regmap import MAP, MAP_MAGIC, MAP_VERSION
+
+#: Fixed correction subtracted from the SFD time (PHY/PCS receive latency; zero in
+#: simulation, set per board). Reported in clock.rx_ts_offset_ns.
+RX_TS_OFFSET_NS = 0
+#: Default build parameters (simulation): book slots, order-table size, top-N depth.
+BOOK_SLOTS = 64
+BOOK_ORDERS = 65536
+TOP_N = 5
+#: Decoded messages queued in front of the book (it takes one every 2 cycles).
+BOOK_FIFO_DEPTH = 16
 
 
 class TickwireCore(wiring.Component):
-    s_axil: In(AxiLiteSignature())
-
-    def __init__(self, regmap=MAP):
-        super().__init__()
+    def __init__(self, regmap=MAP, merge_depth=512, book_slots=BOOK_SLOTS,
+                 book_orders=BOOK_ORDERS, top_n=TOP_N):
+        self.book_params = dict(slots=book_slots, orders=book_orders, top_n=top_n)
+        super().__init__({
+            "xgmii_a_d": In(64), "xgmii_a_c": In(8),
+            "xgmii_b_d": In(64), "xgmii_b_c": In(8),
+            "s_axil": In(AxiLiteSignature()),
+            "itch_out": Out(stream.Signature(ItchMsg, always_ready=True)),
+            "bbo_out": Out(stream.Signature(BboUpdate, always_ready=True)),
+            "topn_out": Out(stream.Signature(top_n_layout(top_n), always_ready=True)),
+            "verdict_out": Out(stream.Signature(Verdict, always_ready=True)),
+            "accepted_out": Out(stream.Signature(Order, always_ready=True)),
+        })
         self.regmap = regmap
+        self.merge_depth = merge_depth
         self.bank = CsrBank(regmap)
+
+    def cache_key(self):
+        """Names the build parameters (tools/simrun.py caches the Verilog by it)."""
+        return repr((sorted(self.book_params.items()), self.merge_depth, self.regmap.hash))
 
     def elaborate(self, platform):
         m = Module()
@@ -33,4 +78,61 @@ class TickwireCore(wiring.Component):
             constant_status(bank, "id.map_version", MAP_VERSION),
             constant_status(bank, "id.map_hash", self.regmap.hash),
         ]
+
+        m.d.comb += wire_links(bank)      # host-link counters: no PCIe/UART in this build
+
+        m.submodules.clock = clock = HwClock(ts_offset_ns=RX_TS_OFFSET_NS)
+        m.d.comb += wire_block(bank, "clock", clock)
+
+        m.submodules.merge = merge = FeedMerge(depth=self.merge_depth)
+        book_fifo_overflow = Signal()
+        m.d.comb += wire_block(bank, "merge", SimpleNamespace(
+            ev_overflow_a=merge.ev_overflow_a, ev_overflow_b=merge.ev_overflow_b,
+            ev_book_fifo_overflow=book_fifo_overflow))
+        for port, d, c, merge_in in (("a", self.xgmii_a_d, self.xgmii_a_c, merge.a),
+                                     ("b", self.xgmii_b_d, self.xgmii_b_c, merge.b)):
+            mac = XgmiiRx(ts_offset_ns=RX_TS_OFFSET_NS)
+            udp = UdpRx()
+            m.submodules[f"mac_{port}"] = mac
+            m.submodules[f"udp_{port}"] = udp
+            m.d.comb += [mac.xgmii_d.eq(d), mac.xgmii_c.eq(c), mac.now.eq(clock.now)]
+            m.d.comb += wire_block(bank, f"mac_{port}", mac)
+            m.d.comb += wire_block(bank, f"net_{port}", udp)
+            wiring.connect(m, mac.out, udp.i)
+            wiring.connect(m, udp.o, merge_in)
+
+        m.submodules.mold = mold = MoldRx()
+        m.submodules.itch = itch = ItchDecoder()
+        m.d.comb += wire_block(bank, "mold", mold)
+        m.d.comb += wire_block(bank, "itch", itch)
+        wiring.connect(m, merge.o, mold.i)
+        wiring.connect(m, mold.o, itch.i)
+        m.d.comb += [self.itch_out.valid.eq(itch.o.valid),
+                     self.itch_out.payload.eq(itch.o.payload)]
+
+        # Book: a short FIFO absorbs bursts (the book issues one message per 2 cycles).
+        m.submodules.book_fifo = bfifo = fifo.SyncFIFO(width=ItchMsg.size, depth=BOOK_FIFO_DEPTH)
+        m.submodules.book = book = OrderBook(**self.book_params)
+        m.d.comb += wire_block(bank, "book", book)
+        m.d.comb += [bfifo.w_en.eq(itch.o.valid), bfifo.w_data.eq(itch.o.payload),
+                     book_fifo_overflow.eq(itch.o.valid & ~bfifo.w_rdy),
+                     book.i.valid.eq(bfifo.r_rdy), book.i.payload.eq(bfifo.r_data),
+                     bfifo.r_en.eq(book.i.ready)]
+        m.d.comb += [self.bbo_out.valid.eq(book.bbo.valid),
+                     self.bbo_out.payload.eq(book.bbo.payload),
+                     self.topn_out.valid.eq(book.topn.valid),
+                     self.topn_out.payload.eq(book.topn.payload)]
+
+        # Risk gate: host orders from the order window, the live book from BBO updates.
+        m.submodules.risk = risk = RiskGate()
+        m.d.comb += wire_block(bank, "risk", risk)
+        m.d.comb += wire_windows(bank, risk)
+        m.d.comb += [risk.now.eq(clock.now),
+                     risk.orders.valid.eq(0), risk.events.valid.eq(0),   # host DMA port: later
+                     risk.bbo.valid.eq(book.bbo.valid), risk.bbo.payload.eq(book.bbo.payload),
+                     risk.verdicts.ready.eq(1), risk.accepted.ready.eq(1),
+                     self.verdict_out.valid.eq(risk.verdicts.valid),
+                     self.verdict_out.payload.eq(risk.verdicts.payload),
+                     self.accepted_out.valid.eq(risk.accepted.valid),
+                     self.accepted_out.payload.eq(risk.accepted.payload)]
         return m

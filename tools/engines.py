@@ -51,7 +51,7 @@ class ModelEngine:
         for port, f in _arrival_order(feed):
             dev.frame(port, f.data, fcs_ok=f.fcs_ok)
         rows = [_model_row(ev) for ev in dev.bbo]
-        counters = {k: v for k, v in dev.counters.items() if v}
+        counters = {k: v for k, v in dev.all_counters().items() if v}
         return EngineResult(rows, counters, dev.itch_msgs(), None,
                             {"mold_status": dev.mold_status()}, dev.decoded)
 

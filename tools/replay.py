@@ -113,13 +113,16 @@ def subscriptions(feed, symbols, slots, warn=print):
 
 # ---------------------------------------------------------------------------- output
 BBO_HEADER = "seq,locate,bid_px,bid_qty,ask_px,ask_qty"
+#: Engine extras that go into S.json (status registers and timestamps).
+STATS_EXTRA = ("mold_status", "book_status", "first_rx_ts", "last_rx_ts")
 
 
 def write_bbo(path, rows):
-    with open(path, "w") as f:
-        f.write(BBO_HEADER + "\n")
+    """CSV with CRLF line ends (RFC 4180, like Python's csv module and the reference files)."""
+    with open(path, "w", newline="") as f:
+        f.write(BBO_HEADER + "\r\n")
         for r in rows:
-            f.write(",".join(str(v) for v in r) + "\n")
+            f.write(",".join(str(v) for v in r) + "\r\n")
 
 
 def summary(values):
@@ -154,7 +157,9 @@ def run(args):
         write_bbo(args.bbo_out, result.bbo_rows)
     if args.stats_out:
         Path(args.stats_out).write_text(json.dumps(
-            stats_json(result.counters, result.itch_msgs, result.extra), indent=2) + "\n")
+            stats_json(result.counters, result.itch_msgs,
+                       {k: v for k, v in result.extra.items() if k in STATS_EXTRA}),
+            indent=2) + "\n")
     if args.latency_out:
         if result.latency is None:
             raise ValueError("--latency-out needs --engine rtl (the model has no cycles)")

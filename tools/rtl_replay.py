@@ -99,11 +99,15 @@ def run(feed, subs, **params):
                "clock_mhz": 156.25,
                "cycles": res.stats.get("cycles"),
                "sim_cycles_per_s": round(res.cycles_per_s)}
+    top_levels = {}
+    for _c, u in sim.unpack_all(res, "topn_out"):
+        top_levels[(u["slot"], u["side"])] = u["levels"]
     ts = [m["rx_ts"] for _c, m in decoded]
     extra = {"mold_status": {k.split(".", 1)[1]: v for k, v in values.items()
                              if k.startswith("mold.") and REGS[k].kind == "status"},
              "book_status": {k.split(".", 1)[1]: v for k, v in values.items()
                              if k.startswith("book.") and REGS[k].kind == "status"},
-             "first_rx_ts": ts[0] if ts else None, "last_rx_ts": ts[-1] if ts else None}
+             "first_rx_ts": ts[0] if ts else None, "last_rx_ts": ts[-1] if ts else None,
+             "top_levels": top_levels, "bbo_latencies": bbo_lat}
     return EngineResult(rows, counters, itch_msgs, latency, extra,
                         [m for _c, m in decoded])

@@ -54,13 +54,42 @@ def to_verilog(component, name):
     return verilog.convert(component, name=name, emit_src=False, ports=component_ports(component))
 
 
+def _rtl_sources_hash():
+    """Hash of every gateware source file and the Amaranth version."""
+    import amaranth
+    h = hashlib.sha256(amaranth.__version__.encode())
+    for path in sorted((REPO / "rtl").rglob("*.py")):
+        h.update(str(path.relative_to(REPO)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def verilog_text(component, name):
+    """Verilog for `component`; large designs that define `cache_key()` (a string naming
+    their parameters) are converted once per state of the rtl/ sources, since
+    elaborating them takes minutes."""
+    key_fn = getattr(component, "cache_key", None)
+    if key_fn is None:
+        return to_verilog(component, name)
+    key = hashlib.sha256(f"{name}|{key_fn()}|{_rtl_sources_hash()}".encode()).hexdigest()[:16]
+    path = BUILD_ROOT / "vcache" / f"{name}-{key}.v"
+    if path.exists():
+        return path.read_text()
+    text = to_verilog(component, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(text)
+    tmp.replace(path)
+    return text
+
+
 def cached_verilog(component, name, subdir="sim", extra_key=""):
     """Write the component's Verilog under build/<subdir>/<name>-<hash>/ and return (dir, path).
 
     The hash covers the Verilog text, the Verilator flags and `extra_key` (e.g. extra
     build arguments), so a changed design or flag never reuses a stale build.
     """
-    text = to_verilog(component, name)
+    text = verilog_text(component, name)
     key = hashlib.sha256((text + repr(VERILATOR_ARGS) + extra_key).encode()).hexdigest()[:12]
     bdir = BUILD_ROOT / subdir / f"{name}-{key}"
     bdir.mkdir(parents=True, exist_ok=True)

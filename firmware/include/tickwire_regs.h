@@ -4,7 +4,7 @@
 
 #define TW_MAP_MAGIC   0x544B5752u
 #define TW_MAP_VERSION 1u
-#define TW_MAP_HASH    0x5BF86BD5u
+#define TW_MAP_HASH    0x36EF29B1u
 
 /* ---- id ---- */
 #define TW_ID_MAGIC                              0x0000u  /* status, 32 bits */
@@ -143,6 +143,8 @@
 #define TW_MERGE_OVERFLOW_A_WIDTH                64u
 #define TW_MERGE_OVERFLOW_B                      0x0508u  /* counter, 64 bits */
 #define TW_MERGE_OVERFLOW_B_WIDTH                64u
+#define TW_MERGE_BOOK_FIFO_OVERFLOW              0x0510u  /* counter, 64 bits */
+#define TW_MERGE_BOOK_FIFO_OVERFLOW_WIDTH        64u
 /* ---- mold ---- */
 #define TW_MOLD_CMD                              0x0600u  /* strobe, 32 bits */
 #define TW_MOLD_CMD_WIDTH                        32u
@@ -212,8 +214,127 @@
 #define TW_ITCH_LENGTH_ERRORS_WIDTH              64u
 #define TW_ITCH_UNKNOWN_TYPE                     0x07C0u  /* counter, 64 bits */
 #define TW_ITCH_UNKNOWN_TYPE_WIDTH               64u
-#define TW_ITCH_TRUNCATED                        0x07C8u  /* counter, 64 bits */
-#define TW_ITCH_TRUNCATED_WIDTH                  64u
+/* ---- book ---- */
+#define TW_BOOK_SUB_LOCATE                       0x1000u  /* control, 16 bits */
+#define TW_BOOK_SUB_LOCATE_WIDTH                 16u
+#define TW_BOOK_SUB_SLOT                         0x1004u  /* control, 8 bits */
+#define TW_BOOK_SUB_SLOT_WIDTH                   8u
+#define TW_BOOK_SUB_CMD                          0x1008u  /* strobe, 32 bits */
+#define TW_BOOK_SUB_CMD_WIDTH                    32u
+#define TW_BOOK_SNAP_SLOT                        0x100Cu  /* strobe, 32 bits */
+#define TW_BOOK_SNAP_SLOT_WIDTH                  32u
+#define TW_BOOK_SNAP_BID_PX                      0x1010u  /* status, 32 bits */
+#define TW_BOOK_SNAP_BID_PX_WIDTH                32u
+#define TW_BOOK_SNAP_BID_QTY                     0x1014u  /* status, 32 bits */
+#define TW_BOOK_SNAP_BID_QTY_WIDTH               32u
+#define TW_BOOK_SNAP_BID_ORDERS                  0x1018u  /* status, 16 bits */
+#define TW_BOOK_SNAP_BID_ORDERS_WIDTH            16u
+#define TW_BOOK_SNAP_ASK_PX                      0x101Cu  /* status, 32 bits */
+#define TW_BOOK_SNAP_ASK_PX_WIDTH                32u
+#define TW_BOOK_SNAP_ASK_QTY                     0x1020u  /* status, 32 bits */
+#define TW_BOOK_SNAP_ASK_QTY_WIDTH               32u
+#define TW_BOOK_SNAP_ASK_ORDERS                  0x1024u  /* status, 16 bits */
+#define TW_BOOK_SNAP_ASK_ORDERS_WIDTH            16u
+#define TW_BOOK_SNAP_FLAGS                       0x1028u  /* status, 2 bits */
+#define TW_BOOK_SNAP_FLAGS_WIDTH                 2u
+#define TW_BOOK_UNRELIABLE                       0x102Cu  /* status, 64 bits */
+#define TW_BOOK_UNRELIABLE_WIDTH                 64u
+#define TW_BOOK_HALTED                           0x1034u  /* status, 64 bits */
+#define TW_BOOK_HALTED_WIDTH                     64u
+#define TW_BOOK_ORDERS_LIVE                      0x103Cu  /* status, 32 bits */
+#define TW_BOOK_ORDERS_LIVE_WIDTH                32u
+#define TW_BOOK_MSGS                             0x1040u  /* counter, 64 bits */
+#define TW_BOOK_MSGS_WIDTH                       64u
+#define TW_BOOK_IGNORED                          0x1048u  /* counter, 64 bits */
+#define TW_BOOK_IGNORED_WIDTH                    64u
+#define TW_BOOK_COLLISIONS                       0x1050u  /* counter, 64 bits */
+#define TW_BOOK_COLLISIONS_WIDTH                 64u
+#define TW_BOOK_TABLE_FULL                       0x1058u  /* counter, 64 bits */
+#define TW_BOOK_TABLE_FULL_WIDTH                 64u
+#define TW_BOOK_UNKNOWN_REF                      0x1060u  /* counter, 64 bits */
+#define TW_BOOK_UNKNOWN_REF_WIDTH                64u
+#define TW_BOOK_DEPTH_OVERFLOW                   0x1068u  /* counter, 64 bits */
+#define TW_BOOK_DEPTH_OVERFLOW_WIDTH             64u
+#define TW_BOOK_LEVEL_MISS                       0x1070u  /* counter, 64 bits */
+#define TW_BOOK_LEVEL_MISS_WIDTH                 64u
+#define TW_BOOK_BBO_UPDATES                      0x1078u  /* counter, 64 bits */
+#define TW_BOOK_BBO_UPDATES_WIDTH                64u
+#define TW_BOOK_TOPN_UPDATES                     0x1080u  /* counter, 64 bits */
+#define TW_BOOK_TOPN_UPDATES_WIDTH               64u
+/* ---- risk ---- */
+#define TW_RISK_ORDERS                           0x2000u  /* counter, 64 bits */
+#define TW_RISK_ORDERS_WIDTH                     64u
+#define TW_RISK_ACCEPTS                          0x2008u  /* counter, 64 bits */
+#define TW_RISK_ACCEPTS_WIDTH                    64u
+#define TW_RISK_REJECTS_0                        0x2010u  /* counter, 64 bits */
+#define TW_RISK_REJECTS_1                        0x2018u  /* counter, 64 bits */
+#define TW_RISK_REJECTS_2                        0x2020u  /* counter, 64 bits */
+#define TW_RISK_REJECTS_3                        0x2028u  /* counter, 64 bits */
+#define TW_RISK_REJECTS_4                        0x2030u  /* counter, 64 bits */
+#define TW_RISK_REJECTS_5                        0x2038u  /* counter, 64 bits */
+#define TW_RISK_REJECTS_6                        0x2040u  /* counter, 64 bits */
+#define TW_RISK_REJECTS_7                        0x2048u  /* counter, 64 bits */
+#define TW_RISK_REJECTS_8                        0x2050u  /* counter, 64 bits */
+#define TW_RISK_REJECTS_9                        0x2058u  /* counter, 64 bits */
+#define TW_RISK_REJECTS_10                       0x2060u  /* counter, 64 bits */
+#define TW_RISK_REJECTS_11                       0x2068u  /* counter, 64 bits */
+#define TW_RISK_EVENTS                           0x2070u  /* counter, 64 bits */
+#define TW_RISK_EVENTS_WIDTH                     64u
+#define TW_RISK_EVENT_ERRORS                     0x2078u  /* counter, 64 bits */
+#define TW_RISK_EVENT_ERRORS_WIDTH               64u
+#define TW_RISK_BBO_ERRORS                       0x2080u  /* counter, 64 bits */
+#define TW_RISK_BBO_ERRORS_WIDTH                 64u
+#define TW_RISK_HOST_DROPPED                     0x2088u  /* counter, 64 bits */
+#define TW_RISK_HOST_DROPPED_WIDTH               64u
+#define TW_RISK_STATUS                           0x2090u  /* status, 4 bits */
+#define TW_RISK_STATUS_WIDTH                     4u
+#define TW_RISK_REJECT_HEAD                      0x2094u  /* status, 8 bits */
+#define TW_RISK_REJECT_HEAD_WIDTH                8u
+#define TW_RISK_KILL                             0x2098u  /* control, 32 bits */
+#define TW_RISK_KILL_WIDTH                       32u
+#define TW_RISK_KILL_ACCOUNTS                    0x209Cu  /* control, 8 bits */
+#define TW_RISK_KILL_ACCOUNTS_WIDTH              8u
+#define TW_RISK_WATCHDOG_CYCLES                  0x20A0u  /* control, 32 bits */
+#define TW_RISK_WATCHDOG_CYCLES_WIDTH            32u
+#define TW_RISK_HEARTBEAT                        0x20A4u  /* strobe, 1 bits */
+#define TW_RISK_HEARTBEAT_WIDTH                  1u
+#define TW_RISK_WATCHDOG_RELEASE                 0x20A8u  /* strobe, 1 bits */
+#define TW_RISK_WATCHDOG_RELEASE_WIDTH           1u
+#define TW_RISK_COMMIT                           0x20ACu  /* strobe, 1 bits */
+#define TW_RISK_COMMIT_WIDTH                     1u
+#define TW_RISK_ORDER_SUBMIT                     0x20B0u  /* strobe, 2 bits */
+#define TW_RISK_ORDER_SUBMIT_WIDTH               2u
+#define TW_RISK_ORDER_BASE 0x20C0u  /* window, 8 words */
+#define TW_RISK_ORDER_WORDS 8u
+#define TW_RISK_LAST_REJECTS_BASE 0x2100u  /* window, 32 words */
+#define TW_RISK_LAST_REJECTS_WORDS 32u
+#define TW_RISK_ACCT_LIMITS_BASE 0x2200u  /* window, 64 words */
+#define TW_RISK_ACCT_LIMITS_WORDS 64u
+#define TW_RISK_SYM_LIMITS_BASE 0x2300u  /* window, 64 words */
+#define TW_RISK_SYM_LIMITS_WORDS 64u
+#define TW_RISK_POS_LIMITS_BASE 0x2400u  /* window, 256 words */
+#define TW_RISK_POS_LIMITS_WORDS 256u
+/* ---- link ---- */
+#define TW_LINK_PCIE_READS                       0x3000u  /* counter, 64 bits */
+#define TW_LINK_PCIE_READS_WIDTH                 64u
+#define TW_LINK_PCIE_WRITES                      0x3008u  /* counter, 64 bits */
+#define TW_LINK_PCIE_WRITES_WIDTH                64u
+#define TW_LINK_PCIE_UNSUPPORTED                 0x3010u  /* counter, 64 bits */
+#define TW_LINK_PCIE_UNSUPPORTED_WIDTH           64u
+#define TW_LINK_PCIE_DROPPED                     0x3018u  /* counter, 64 bits */
+#define TW_LINK_PCIE_DROPPED_WIDTH               64u
+#define TW_LINK_UART_READS                       0x3020u  /* counter, 64 bits */
+#define TW_LINK_UART_READS_WIDTH                 64u
+#define TW_LINK_UART_WRITES                      0x3028u  /* counter, 64 bits */
+#define TW_LINK_UART_WRITES_WIDTH                64u
+#define TW_LINK_UART_BAD_FRAMES                  0x3030u  /* counter, 64 bits */
+#define TW_LINK_UART_BAD_FRAMES_WIDTH            64u
+#define TW_LINK_UART_BAD_ADDR                    0x3038u  /* counter, 64 bits */
+#define TW_LINK_UART_BAD_ADDR_WIDTH              64u
+#define TW_LINK_UART_TIMEOUTS                    0x3040u  /* counter, 64 bits */
+#define TW_LINK_UART_TIMEOUTS_WIDTH              64u
+#define TW_LINK_UART_NOISE                       0x3048u  /* counter, 64 bits */
+#define TW_LINK_UART_NOISE_WIDTH                 64u
 
 /* Arrays: element i of an array register. */
 #define TW_NET_A_FILTER_GROUP(i) (0x0300u + (i) * 4u)  /* 4 elements */
@@ -230,6 +351,8 @@
 #define TW_NET_B_FILTER_CTRL_COUNT 4u
 #define TW_ITCH_MSGS(i) (0x0700u + (i) * 8u)  /* 23 elements */
 #define TW_ITCH_MSGS_COUNT 23u
+#define TW_RISK_REJECTS(i) (0x2010u + (i) * 8u)  /* 12 elements */
+#define TW_RISK_REJECTS_COUNT 12u
 #define TW_ITCH_TYPE_ORDER "SRHYLVWKJhAFECXDUPQBINO"
 
 #endif /* TICKWIRE_REGS_H */

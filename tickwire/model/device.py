@@ -20,8 +20,11 @@ from . import itch, mold, net
 
 MIN_FRAME, MAX_LEN = 64, 1522
 TYPE_ORDER = "SRHYLVWKJhAFECXDUPQBINO"      # ITCH 5.0 types, in counter order
-#: Counters the model leaves at zero: FIFO overflow depends on cycle timing.
-UNMODELLED = ("merge.overflow_a", "merge.overflow_b")
+#: Counters the model leaves at zero: FIFO overflow depends on cycle timing, and the
+#: book's table-geometry events (hash-set collisions, a full table, levels beyond the
+#: kept depth) depend on the build's sizes; the model keeps everything exactly.
+UNMODELLED = ("merge.overflow_a", "merge.overflow_b", "merge.book_fifo_overflow",
+              "book.collisions", "book.table_full", "book.depth_overflow", "book.level_miss")
 
 
 def _partial_payload(frame, filters):
@@ -41,7 +44,7 @@ def _partial_payload(frame, filters):
 
 
 class DeviceModel:
-    def __init__(self, filters=net.DEFAULT_FILTERS, subscriptions=None, top_n=0,
+    def __init__(self, filters=net.DEFAULT_FILTERS, subscriptions=None, top_n=5,
                  max_len=MAX_LEN):
         self.filters = filters
         self.max_len = max_len
@@ -107,6 +110,16 @@ class DeviceModel:
             self.bbo.append(ev)
 
     # ------------------------------------------------------------------ results
+    def all_counters(self):
+        """Every modelled counter by register name, the book's included."""
+        out = dict(self.counters)
+        counts = self.book.counts
+        out.update({"book.msgs": counts["msgs"], "book.ignored": counts["ignored"],
+                    "book.unknown_ref": counts["unknown_ref"],
+                    "book.bbo_updates": len(self.bbo),
+                    "book.topn_updates": len(self.book.topn_events)})
+        return out
+
     def itch_msgs(self):
         """{"A": n, ...} for every ITCH type (the S.json form)."""
         return {t: self.counters.get(f"itch.msgs[{k}]", 0) for k, t in enumerate(TYPE_ORDER)}
