@@ -29,6 +29,27 @@ def _matrices(nbytes):
     return Parameters(ALGORITHM, 8 * nbytes)._matrices()
 
 
+def state_term(state, nbytes):
+    """The state's share of crc32_next (XOR it with data_term for the full update)."""
+    f, _ = _matrices(nbytes)
+    return Cat(*(Cat(*(state[j] for j in range(32) if f[j][i])).xor() for i in range(32)))
+
+
+def state_term_const(state, nbytes):
+    """state_term of a constant state, as an int."""
+    f, _ = _matrices(nbytes)
+    return sum((sum(state >> j & 1 for j in range(32) if f[j][i]) & 1) << i for i in range(32))
+
+
+def data_term(data, nbytes):
+    """The data's share of crc32_next: independent of the state, so it can be computed
+    from the raw input before the MAC's input register."""
+    _, g = _matrices(nbytes)
+    width = 8 * nbytes
+    return Cat(*(Cat(*(data[width - 1 - j] for j in range(width) if g[j][i])).xor()
+                 for i in range(32)))
+
+
 def crc32_next(state, data, nbytes):
     """Register value after feeding bytes data[0:8], ..., data[8*nbytes-8:8*nbytes] to `state`.
 

@@ -24,7 +24,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..layouts import MacBeat, Timestamp
-from .crc32 import INIT, RESIDUE, crc32_next
+from .crc32 import INIT, RESIDUE, data_term, state_term, state_term_const
 
 START, TERM, PRE, SFD = 0xFB, 0xFD, 0x55, 0xD5
 MIN_FRAME = 64
@@ -91,6 +91,19 @@ class XgmiiRx(wiring.Component):
             m.d.comb += [now_adj.ns.eq(self.now.ns + (NS_PER_SEC - off)),
                          now_adj.sec.eq(self.now.sec - 1)]
 
+        # CRC data terms for every byte count, lane-0 aligned and from lane 4, computed
+        # before the register: only the state terms remain after it.
+        dt0 = [None] + [Signal(32, name=f"dt0_{nb}") for nb in range(1, 9)]
+        dt4 = [None] + [Signal(32, name=f"dt4_{nb}") for nb in range(1, 5)]
+        for nb in range(1, 9):
+            m.d.comb += dt0[nb].eq(data_term(d, nb))
+        for nb in range(1, 5):
+            m.d.comb += dt4[nb].eq(data_term(d[32:], nb))
+        dt0_r = [None] + [Signal(32, name=f"dt0_{nb}_r") for nb in range(1, 9)]
+        dt4_r = [None] + [Signal(32, name=f"dt4_{nb}_r") for nb in range(1, 5)]
+        m.d.sync += [dt0_r[nb].eq(dt0[nb]) for nb in range(1, 9)]
+        m.d.sync += [dt4_r[nb].eq(dt4[nb]) for nb in range(1, 5)]
+
         r = {name: Signal.like(sig, name=f"{name}_r") for name, sig in (
             ("d", d), ("k0", k0), ("t0", t0), ("k4", k4), ("t4", t4), ("s0", s0), ("s4", s4),
             ("start0_ok", start0_ok), ("start4_ok", start4_ok), ("pre4_ok", pre4_ok))}
@@ -129,22 +142,21 @@ class XgmiiRx(wiring.Component):
             m.d.comb += keep[i].eq((i < k) & Mux(in_pre4, fits4, fits))
 
         # CRC register update: a beat that does not end the frame holds exactly 8 bytes
-        # (or 4, lanes 4..7, on a lane-4 first beat), so only two networks feed crc_r.
+        # (or 4, lanes 4..7, on a lane-4 first beat, whose state is INIT: a constant).
         crc8_in = Signal(32)
         m.d.comb += crc8_in.eq(Mux(first_r, INIT, crc_r))
         crc_cont = Signal(32)
-        m.d.comb += crc_cont.eq(Mux(in_pre4, crc32_next(Const(INIT, 32), r["d"][32:], 4),
-                                    crc32_next(crc8_in, r["d"], 8)))
+        m.d.comb += crc_cont.eq(Mux(in_pre4, state_term_const(INIT, 4) ^ dt4_r[4],
+                                    state_term(crc8_in, 8) ^ dt0_r[8]))
         # FCS check on the last beat: n (0..8) bytes, each count's residue match in parallel.
-        word = Signal(64)
-        m.d.comb += word.eq(Mux(in_pre4, r["d"][32:], r["d"]))
-        crc_in = Signal(32)
-        m.d.comb += crc_in.eq(Mux(first, INIT, crc_r))
-        match = Signal(9)
-        m.d.comb += match[0].eq(crc_in == RESIDUE)
+        match0 = Signal(9)           # frame continues from crc8_in, bytes from lane 0
+        match4 = Signal(5)           # lane-4 first beat, from INIT
+        m.d.comb += [match0[0].eq(crc8_in == RESIDUE), match4[0].eq(INIT == RESIDUE)]
         for nb in range(1, 9):
-            m.d.comb += match[nb].eq(crc32_next(crc_in, word, nb) == RESIDUE)
-        fcs_ok = match.bit_select(n, 1)
+            m.d.comb += match0[nb].eq(state_term(crc8_in, nb) == (dt0_r[nb] ^ RESIDUE))
+        for nb in range(1, 5):
+            m.d.comb += match4[nb].eq(dt4_r[nb] == (state_term_const(INIT, nb) ^ RESIDUE))
+        fcs_ok = Mux(in_pre4, match4.bit_select(n[:3], 1), match0.bit_select(n, 1))
         total = Signal(17)
         m.d.comb += total.eq(count + n)
         runt = (count[6:] == 0) & (count[:6] + n < MIN_FRAME)
