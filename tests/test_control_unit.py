@@ -323,3 +323,67 @@ def test_roles_file(tmp_path):
         auth.load_roles(f)
     assert auth.rank("viewer") < auth.rank("operator") < auth.rank("admin")
     assert auth.rank("") < auth.rank("viewer")
+
+
+# ---- production-size limits on a scaled model card ------------------------------------
+
+def _big_limits(n_sym, n_acct):
+    out = ["version: 1", "symbols:"]
+    for i in range(n_sym):
+        out += [f"  - symbol: S{i:04d}", f"    max_qty: {100 + i}", "    collar: 5 ticks"]
+    out.append("accounts:")
+    for i in range(n_acct):
+        out += [f"  - account: A{i:03d}", "    enabled: true", f"    max_notional: {1000 + i}",
+                "    rate: {burst: 3, per_second: 10}", "    positions:",
+                "      default: {long: 10, short: 1}"]
+        if i % 7 == 0:
+            out.append(f"      S{i % n_sym:04d}: {{long: {500 + i}, short: 2}}")
+    return "\n".join(out) + "\n"
+
+
+def test_scaled_model_card_takes_a_large_set(tmp_path):
+    """A model card built with 300 slots x 40 accounts (scaled_windows) and a daemon Card
+    given the same windows: the whole set is committed, the card's gate sees it, and a
+    set one symbol too large is refused with its line before anything is written."""
+    from tickwire.control.transport.model import ModelTransport
+    from tickwire.model.card import CardModel, scaled_windows
+    windows = scaled_windows(40, 300)
+    t = ModelTransport(card=CardModel(windows=windows))
+    d = Daemon(t, State(tmp_path / "state"), audit.AuditLog(tmp_path / "a.jsonl"), "model",
+               windows=windows)
+    d.restore()
+    try:
+        assert (d.card.accounts, d.card.slots) == (40, 300)
+        text = _big_limits(300, 40)
+        applied, version, changes = d.load_limits(text, "big.yaml")
+        assert applied and version == 1 and len(changes) == 340
+        want = lm.encode(lm.parse(text, max_accounts=40, max_slots=300), accounts=40, slots=300)
+        assert d.card.read_limit_tables() == want            # the shadow mirrors the active set
+        gate = t.card.risk.limits
+        assert [s.max_qty for s in gate.symbols] == [100 + i for i in range(300)]
+        assert gate.accounts[14].positions[14] == (514, 2) and gate.accounts[14].positions[15] == (10, 1)
+        assert gate.accounts[39].max_notional == 1039 * 10000
+        # one field changed: the diff names exactly it
+        applied, version, changes = d.load_limits(text.replace("max_qty: 399", "max_qty: 7"), "big.yaml")
+        assert changes == ["symbols.S0299.max_qty: 399 -> 7"] and t.card.risk.limits.symbols[299].max_qty == 7
+        too_big = _big_limits(301, 40)
+        with pytest.raises(lm.LimitsError, match=r"^big2.yaml:3: symbols: 301 entries, the gate has 300"):
+            d.load_limits(too_big, "big2.yaml")
+        assert d.card.read_limit_tables()["sym_limits"][299 * 4 + 1] == 7     # untouched
+        with pytest.raises(ValueError, match="index 39 out of range 0..7"):
+            d.set_kill(True, "A039")                           # risk.kill_accounts has 8 bits
+        assert d.set_kill(True, "A007")["accounts_mask"] == 0x80
+    finally:
+        d.close()
+
+
+def test_burst_words_are_checked():
+    from tickwire.control.transport import TransportError, open_device
+    with open_device("model") as dev:
+        base = WINDOWS["risk.sym_limits"].addr
+        dev.write_burst(base, [1, 2, 0xFFFFFFFF])
+        assert dev.read_burst(base, 3) == [1, 2, 0xFFFFFFFF]
+        for bad in ([1, -1], [1 << 32], [1.0]):
+            with pytest.raises(TransportError, match="not a 32-bit unsigned word"):
+                dev.write_burst(base, bad)
+        assert dev.read_burst(base, 3) == [1, 2, 0xFFFFFFFF]

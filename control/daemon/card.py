@@ -14,6 +14,7 @@ NOMINAL_PERIOD = (6 << 32) | 0x66666666          # 6.4 ns in 8.32 fixed point
 CMD_SET, CMD_STEP, CMD_SNAPSHOT = 1, 2, 4
 SUB_MAP, SUB_UNMAP = 1, 2
 LIMIT_TABLES = ("acct_limits", "sym_limits", "pos_limits")
+ACCT_WORDS, SYM_WORDS = 8, 4                     # docs/limits.md table formats
 
 
 class CardMismatch(RuntimeError):
@@ -21,10 +22,17 @@ class CardMismatch(RuntimeError):
 
 
 class Card:
-    def __init__(self, transport, name="device"):
+    """`windows`: the card's windows (default the generated map's); the limits geometry
+    (accounts, symbol slots) follows from the limits windows' sizes, so a model card
+    built larger than the gateware (benchmarks) is driven by the same code."""
+
+    def __init__(self, transport, name="device", windows=None):
         self.t = transport
         self.name = name
         self.lock = threading.RLock()
+        self.windows = dict(windows or WINDOWS)
+        self.accounts = self.windows["risk.acct_limits"].words // ACCT_WORDS
+        self.slots = self.windows["risk.sym_limits"].words // SYM_WORDS
 
     # ---- registers by name ----------------------------------------------------------
     def read(self, name):
@@ -50,13 +58,13 @@ class Card:
                 self.t.write32(reg.addr + 4, value >> 32)
 
     def read_window(self, name, offset=0, n=None):
-        win = WINDOWS[name]
+        win = self.windows[name]
         n = win.words - offset if n is None else n
         with self.lock:
             return self.t.read_burst(win.addr + 4 * offset, n)
 
     def write_window(self, name, words):
-        win = WINDOWS[name]
+        win = self.windows[name]
         if len(words) != win.words:
             raise ValueError(f"{name}: {len(words)} words, the window has {win.words}")
         with self.lock:
@@ -100,7 +108,7 @@ class Card:
                 self.write_window(f"risk.{t}", tables[t])
             for t in LIMIT_TABLES:
                 back = self.read_window(f"risk.{t}")
-                if back != list(tables[t]):
+                if list(back) != list(tables[t]):
                     bad = next(i for i, (a, b) in enumerate(zip(back, tables[t])) if a != b)
                     raise IOError(f"risk.{t}: shadow readback differs at word {bad} "
                                   f"(wrote 0x{tables[t][bad]:x}, read 0x{back[bad]:x}); not committed")

@@ -13,7 +13,14 @@ import yaml
 
 from tickwire.model import limits as limits_model
 
+from tickwire.control.regmap import REGS
+
 from .card import CLOCK_HZ, Card
+
+
+_SYM_KEYS = [f.name for f in dataclasses.fields(limits_model.Symbol) if f.name != "name"]
+_ACCT_KEYS = [f.name for f in dataclasses.fields(limits_model.Account)
+              if f.name not in ("name", "positions")]
 
 
 class Conflict(Exception):
@@ -53,20 +60,26 @@ class Heartbeat:
 
 
 def summary(lim):
-    """Limits -> plain dict keyed by names (for diffs and the API)."""
+    """Limits -> plain dict keyed by names (for diffs and the API).
+
+    Built field by field (dataclasses.asdict deep-copies every position tuple: seconds
+    at 256 accounts x 1000 symbols)."""
     syms = [s.name for s in lim.symbols]
     out = {"symbols": {}, "accounts": {}}
     for s in lim.symbols:
-        out["symbols"][s.name] = {k: v for k, v in dataclasses.asdict(s).items() if k != "name"}
+        out["symbols"][s.name] = {k: getattr(s, k) for k in _SYM_KEYS}
     for a in lim.accounts:
-        d = {k: v for k, v in dataclasses.asdict(a).items() if k not in ("name", "positions")}
-        d["positions"] = {syms[slot]: list(p) for slot, p in sorted(a.positions.items())}
+        d = {k: getattr(a, k) for k in _ACCT_KEYS}
+        pos = a.positions
+        d["positions"] = {syms[slot]: pos[slot] for slot in range(len(syms)) if slot in pos}
         out["accounts"][a.name] = d
     return out
 
 
 def diff(old, new, path=""):
     """Readable 'path: old -> new' lines between two summaries."""
+    if old == new:                      # one C-level comparison for unchanged subtrees
+        return []
     lines = []
     if isinstance(old, dict) and isinstance(new, dict):
         for k in list(old) + [k for k in new if k not in old]:
@@ -83,8 +96,9 @@ def diff(old, new, path=""):
 
 
 class Daemon:
-    def __init__(self, transport, state, audit, device_name="device", watchdog_ms=1000):
-        self.card = Card(transport, device_name)
+    def __init__(self, transport, state, audit, device_name="device", watchdog_ms=1000,
+                 windows=None):
+        self.card = Card(transport, device_name, windows)
         self.device_name = device_name
         self.state = state
         self.audit = audit
@@ -92,15 +106,16 @@ class Daemon:
         self.limits_lock = threading.Lock()
         self.watchdog_ms = watchdog_ms
         self.identity = self.card.check_identity()
-        self.limits = (limits_model.parse(state.limits_text, str(state.limits_file))
+        self.limits = (self._parse(state.limits_text, str(state.limits_file))
                        if state.limits_text else None)
+        self._summary = None              # (limits, summary(limits)) cache
         self.heartbeat = Heartbeat(self.card, max(watchdog_ms / 4000, 0.01))
 
     # ---- start-up -------------------------------------------------------------------
     def restore(self):
         """Re-apply what the card forgot: limits, kill switches, subscriptions, watchdog."""
         if self.limits is not None:
-            self.card.apply_limits(limits_model.encode(self.limits))
+            self.card.apply_limits(self._encode(self.limits))
         self.card.write("risk.kill", int(self.state.kill_global))
         self.card.write("risk.kill_accounts", self.state.kill_accounts)
         for sub in self.state.subscriptions:
@@ -113,6 +128,21 @@ class Daemon:
         self.heartbeat.stop()
 
     # ---- limits ---------------------------------------------------------------------
+    def _parse(self, text, fname):
+        return limits_model.parse(text, fname, max_accounts=self.card.accounts,
+                                  max_slots=self.card.slots)
+
+    def summary(self):
+        """summary() of the active limits, computed once per accepted set."""
+        if self.limits is None:
+            return {"symbols": {}, "accounts": {}}
+        if self._summary is None or self._summary[0] is not self.limits:
+            self._summary = (self.limits, summary(self.limits))
+        return self._summary[1]
+
+    def _encode(self, lim):
+        return limits_model.encode(lim, accounts=self.card.accounts, slots=self.card.slots)
+
     def _check_version(self, expected):
         if expected is not None and expected != self.state.limits_version:
             raise Conflict(f"limits version is {self.state.limits_version}, you expected "
@@ -120,16 +150,16 @@ class Daemon:
 
     def load_limits(self, text, fname, expected=None, dry_run=False):
         """Validate, diff and (unless dry_run) apply a whole file. Returns (applied, version, diff)."""
-        new = limits_model.parse(text, fname or "<limits>")    # LimitsError: nothing applied
+        new = self._parse(text, fname or "<limits>")    # LimitsError: nothing applied
         with self.limits_lock:
             self._check_version(expected)
-            old = summary(self.limits) if self.limits else {"symbols": {}, "accounts": {}}
-            changes = diff(old, summary(new))
+            new_summary = summary(new)
+            changes = diff(self.summary(), new_summary)
             if dry_run:
                 return False, self.state.limits_version, changes
-            self.card.apply_limits(limits_model.encode(new))
+            self.card.apply_limits(self._encode(new))
             self.state.save_limits(text, fname or "<limits>", self.state.limits_version + 1)
-            self.limits = new
+            self.limits, self._summary = new, (new, new_summary)
             return True, self.state.limits_version, changes
 
     def set_limit(self, kind, name, field, value, expected=None, dry_run=False):
@@ -160,16 +190,16 @@ class Daemon:
 
     # ---- kill switch ----------------------------------------------------------------
     def account_index(self, account):
-        if self.limits is not None:
-            i = self.limits.account_of(account)
-            if i is not None:
-                return i
-        try:
-            i = int(account)
-        except ValueError:
-            raise ValueError(f"unknown account {account!r} (not in the limits set, not an index)") from None
-        if not 0 <= i < 8:
-            raise ValueError(f"account index {i} out of range 0..7")
+        n = min(self.card.accounts, REGS["risk.kill_accounts"].width)
+        i = self.limits.account_of(account) if self.limits is not None else None
+        if i is None:
+            try:
+                i = int(account)
+            except ValueError:
+                raise ValueError(f"unknown account {account!r} (not in the limits set, not an index)") from None
+        if not 0 <= i < n:
+            raise ValueError(f"account {account!r}: index {i} out of range 0..{n - 1} "
+                             f"(risk.kill_accounts has {n} bits)")
         return i
 
     def set_kill(self, engage, account=None):
@@ -184,7 +214,7 @@ class Daemon:
 
     def kill_names(self, mask):
         names = []
-        for i in range(8):
+        for i in range(mask.bit_length()):
             if mask >> i & 1:
                 acct = self.limits.accounts[i].name if self.limits and i < len(self.limits.accounts) else str(i)
                 names.append(acct)

@@ -70,10 +70,10 @@ class Server:
     """Everything `serve` starts, in one object so tests can run it in-process."""
 
     def __init__(self, transport, state_dir, listen, device_name="device", metrics=None,
-                 roles=None, tls=None, watchdog_ms=1000):
+                 roles=None, tls=None, watchdog_ms=1000, windows=None):
         self.state = State(state_dir)
         self.audit = audit_mod.AuditLog(self.state.audit_path)
-        self.daemon = Daemon(transport, self.state, self.audit, device_name, watchdog_ms)
+        self.daemon = Daemon(transport, self.state, self.audit, device_name, watchdog_ms, windows)
         self.daemon.restore()
         self.metrics = Metrics(self.daemon)
         self.metrics_port = self.metrics.serve(*metrics) if metrics else None

@@ -136,7 +136,7 @@ class Service(pbg.TickwireServicer):
         d = self.d
         return pb.LimitsReply(version=d.state.limits_version, text=d.state.limits_text,
                               source=d.state.limits_source,
-                              summary_json=json.dumps(summary(d.limits) if d.limits else {}))
+                              summary_json=json.dumps(d.summary() if d.limits else {}))
 
     @rpc("viewer")
     def ReadRaw(self, request, context, who, role):

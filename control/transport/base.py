@@ -6,6 +6,9 @@ simulator or the pure-Python model. Everything above speaks byte addresses of th
 register map (control/regmap.py) and 32-bit words; 64-bit values are read LO first
 (the bank latches HI on the LO read, so the pair is never torn).
 """
+from array import array
+
+_U32_ARRAY = array("I").itemsize == 4     # then array("I", words) range-checks 32-bit words
 
 
 class TransportError(OSError):
@@ -54,7 +57,14 @@ class Transport:
         return self._read_burst(addr, n)
 
     def write_burst(self, addr, words):
-        words = [self._word(w) for w in words]
+        words = list(words)
+        try:
+            array("I", words)           # C-speed check: every word an int in 0..2^32-1
+            ok = _U32_ARRAY
+        except (TypeError, OverflowError):
+            ok = False
+        if not ok:
+            words = [self._word(w) for w in words]      # names the first bad word
         self._check(addr, len(words))
         self._write_burst(addr, words)
 

@@ -12,6 +12,13 @@ class ModelTransport(Transport):
         super().__init__()
         from tickwire.model.card import CardModel
         self.card = card if card is not None else CardModel(realtime=realtime)
+        self.size = max(Transport.size, self.card.extent)   # a scaled card maps more
+
+    def _read_burst(self, addr, n):
+        return self.card.read_burst(addr, n)
+
+    def _write_burst(self, addr, words):
+        self.card.write_burst(addr, words)
 
     def _read32(self, addr):
         return self.card.read32(addr)

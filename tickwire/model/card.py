@@ -44,6 +44,24 @@ REJECT_WORDS = 4
 ACCT_WORDS, SYM_WORDS, POS_WORDS = 8, 4, 2          # docs/limits.md table formats
 
 
+LIMIT_WINDOWS = ("risk.acct_limits", "risk.sym_limits", "risk.pos_limits")
+
+
+def scaled_windows(accounts, slots, base=0x100000, windows=None):
+    """The map's windows with the three limits windows sized for `accounts` x `slots`
+    symbol slots and moved to `base` and up (clear of the 64 KiB register space).
+
+    Why: the gateware holds 8 x 16; a model card built from this map (and a daemon Card
+    given the same windows) measures the control path at production sizes."""
+    out = dict(windows if windows is not None else _rm.WINDOWS)
+    addr = base
+    for name, words in zip(LIMIT_WINDOWS, (accounts * ACCT_WORDS, slots * SYM_WORDS,
+                                           accounts * slots * POS_WORDS)):
+        out[name] = out[name]._replace(addr=addr, words=words)
+        addr += 4 * words
+    return out
+
+
 def decode_limits(acct, sym, pos, accounts, slots):
     """Table words (docs/limits.md) -> a Limits set, the inverse of limits.encode."""
     lim = Limits()
@@ -59,10 +77,8 @@ def decode_limits(acct, sym, pos, accounts, slots):
     del lim.symbols[configured:]        # trailing unconfigured slots: "not in the set"
     for a in range(accounts):
         w = acct[a * ACCT_WORDS:(a + 1) * ACCT_WORDS]
-        positions = {}
-        for s in range(slots):
-            k = (a * slots + s) * POS_WORDS
-            positions[s] = (pos[k], pos[k + 1])
+        k0, k1 = a * slots * POS_WORDS, (a + 1) * slots * POS_WORDS
+        positions = dict(zip(range(slots), zip(pos[k0:k1:2], pos[k0 + 1:k1:2])))
         lim.accounts.append(Account(f"acct{a}", enabled=bool(w[0] & 1),
                                     max_notional=w[1] | w[2] << 32, credit=w[3] | w[4] << 32,
                                     rate_interval_ns=w[5], rate_burst=w[6], dup_window_ns=w[7],
@@ -116,6 +132,8 @@ class CardModel:
             for h in range(2 if r.width > 32 else 1):
                 self._words[(r.addr >> 2) + h] = (r, h)
         self._wins = [(w.addr >> 2, w.words, w.name) for w in self.windows.values()]
+        self.extent = max([r.addr + 8 for r in self.regs.values()] +
+                          [w.addr + 4 * w.words for w in self.windows.values()])
         self.values = {r.name: r.reset for r in self.regs.values() if r.kind == "control"}
         self.shadow = 0                   # HI half latched by the last wide LO read
         self.wstage = 0                   # LO half staged by the last wide control LO write
@@ -216,6 +234,38 @@ class CardModel:
                     self.values[reg.name] = (data << 32 | self.wstage) & mask
             elif reg.kind == "strobe":
                 self._strobe(reg.name, data & mask)
+
+    def read_burst(self, addr, n):
+        """n words from addr; a burst inside one limits table is one slice (the daemon
+        writes and reads whole tables: 512k words at 256 accounts x 1000 symbols)."""
+        with self._lock:
+            table = self._table_span(addr, n)
+            if table is not None:
+                self._sync()
+                key, i = table
+                return self.tables[key][1 - self.active][i:i + n]
+            return [self.read32(addr + 4 * k) for k in range(n)]
+
+    def write_burst(self, addr, words):
+        with self._lock:
+            table = self._table_span(addr, len(words))
+            if table is not None:
+                self._sync()
+                key, i = table
+                if words and (min(words) < 0 or max(words) > M32):
+                    words = [w & M32 for w in words]
+                self.tables[key][1 - self.active][i:i + len(words)] = words
+                return
+            for k, w in enumerate(words):
+                self.write32(addr + 4 * k, w)
+
+    def _table_span(self, addr, n):
+        """(table, first index) when words addr..addr+4n lie in one limits window."""
+        win = self._window(addr >> 2) if self.has_risk and n else None
+        if win is None or win[0][5:] not in self.tables:
+            return None
+        base, words, _ = next(w for w in self._wins if w[2] == win[0])
+        return (win[0][5:], win[1]) if win[1] + n <= words else None
 
     def read64(self, addr):
         with self._lock:
