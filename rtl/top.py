@@ -13,6 +13,15 @@ its output: a message is decoded 2 cycles after the XGMII beat carrying its last
 byte. Every block's counters and controls are wired to the CSR bank by register
 name (`wire_block`), so the register map in rtl/regmap is the only place addresses
 exist.
+
+Register bus: three masters share the CSR bank through a round-robin `CsrArbiter`
+(rtl/bus/arbiter.py): m0 the AXI4-Lite slave `s_axil` (`AxiLiteToCsrReq`), m1 the UART
+bridge (`uart_rx` idle high / `uart_tx`, 8N1 at `uart_divisor` cycles per bit: 52 is
+3 Mbaud at 156.25 MHz), m2 the PCIe BAR0 completer (UltraScale+ CQ in `pcie_cq__*`,
+CC out `pcie_cc__*`, `pcie_cq_np_req`). Their counters land in the `link` block.
+Honest caveat: here the PCIe ports run in `sync`. On hardware the PCIe user clock
+is 250 MHz, so an AXI-stream clock-domain crossing (async FIFOs on CQ and CC, or a
+CSR-request CDC in front of the arbiter) is needed; it is not built here.
 """
 from types import SimpleNamespace
 
@@ -20,7 +29,8 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .bus.axil import AxiLiteSignature, AxiLiteToCsr
+from .bus.arbiter import CsrArbiter
+from .bus.axil import AxiLiteSignature, AxiLiteToCsrReq
 from .clock import HwClock
 from .csr import CsrBank, constant_status, wire_block
 from .feed_merge import FeedMerge
@@ -28,9 +38,11 @@ from .itch.decoder import ItchDecoder
 from .book import OrderBook
 from .layouts import BboUpdate, ItchMsg, Order, Verdict, top_n_layout
 from .risk.gate import RiskGate, wire_windows
+from .uart.bridge import UartBridge
 from .mac.xgmii_rx import XgmiiRx
 from .mold.mold_rx import MoldRx
 from .net.udp_rx import UdpRx
+from .pcie.endpoint import PcieBarEndpoint, UsAxisSignature
 from .pcie.links import wire_links
 from .regmap import MAP, MAP_MAGIC, MAP_VERSION
 
@@ -43,16 +55,21 @@ BOOK_ORDERS = 65536
 TOP_N = 5
 #: Decoded messages queued in front of the book (it takes one every 2 cycles).
 BOOK_FIFO_DEPTH = 16
+#: UART bridge bit time in clock cycles: 156.25 MHz / 52 = 3.005 Mbaud (0.16 % fast).
+UART_DIVISOR = 52
 
 
 class TickwireCore(wiring.Component):
     def __init__(self, regmap=MAP, merge_depth=512, book_slots=BOOK_SLOTS,
-                 book_orders=BOOK_ORDERS, top_n=TOP_N):
+                 book_orders=BOOK_ORDERS, top_n=TOP_N, uart_divisor=UART_DIVISOR):
         self.book_params = dict(slots=book_slots, orders=book_orders, top_n=top_n)
         super().__init__({
             "xgmii_a_d": In(64), "xgmii_a_c": In(8),
             "xgmii_b_d": In(64), "xgmii_b_c": In(8),
             "s_axil": In(AxiLiteSignature()),
+            "uart_rx": In(1, init=1), "uart_tx": Out(1, init=1),
+            "pcie_cq": In(UsAxisSignature(64, 88)), "pcie_cc": Out(UsAxisSignature(64, 33)),
+            "pcie_cq_np_req": Out(2),
             "itch_out": Out(stream.Signature(ItchMsg, always_ready=True)),
             "bbo_out": Out(stream.Signature(BboUpdate, always_ready=True)),
             "topn_out": Out(stream.Signature(top_n_layout(top_n), always_ready=True)),
@@ -61,25 +78,38 @@ class TickwireCore(wiring.Component):
         })
         self.regmap = regmap
         self.merge_depth = merge_depth
+        self.uart_divisor = uart_divisor
         self.bank = CsrBank(regmap)
 
     def cache_key(self):
         """Names the build parameters (tools/simrun.py caches the Verilog by it)."""
-        return repr((sorted(self.book_params.items()), self.merge_depth, self.regmap.hash))
+        return repr((sorted(self.book_params.items()), self.merge_depth, self.regmap.hash,
+                     self.uart_divisor))
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.bank = bank = self.bank
-        m.submodules.axil = axil = AxiLiteToCsr()
+        # Host links: AXI4-Lite, UART and PCIe take turns on the bank.
+        m.submodules.arbiter = arb = CsrArbiter(3)
+        wiring.connect(m, arb.bus, bank.bus)
+        m.submodules.axil = axil = AxiLiteToCsrReq()
         wiring.connect(m, wiring.flipped(self.s_axil), axil.axil)
-        wiring.connect(m, axil.csr, bank.bus)
+        wiring.connect(m, axil.csr, arb.m0)
+        m.submodules.uart = uart = UartBridge(self.uart_divisor)
+        m.d.comb += [uart.rx.eq(self.uart_rx), self.uart_tx.eq(uart.tx)]
+        wiring.connect(m, uart.csr, arb.m1)
+        m.submodules.pcie = pcie = PcieBarEndpoint(bar=0)
+        wiring.connect(m, wiring.flipped(self.pcie_cq), pcie.cq)
+        wiring.connect(m, pcie.cc, wiring.flipped(self.pcie_cc))
+        m.d.comb += self.pcie_cq_np_req.eq(pcie.cq_np_req)
+        wiring.connect(m, pcie.csr, arb.m2)
         m.d.comb += [
             constant_status(bank, "id.magic", MAP_MAGIC),
             constant_status(bank, "id.map_version", MAP_VERSION),
             constant_status(bank, "id.map_hash", self.regmap.hash),
         ]
 
-        m.d.comb += wire_links(bank)      # host-link counters: no PCIe/UART in this build
+        m.d.comb += wire_links(bank, pcie=pcie, uart=uart)
 
         m.submodules.clock = clock = HwClock(ts_offset_ns=RX_TS_OFFSET_NS)
         m.d.comb += wire_block(bank, "clock", clock)

@@ -4,6 +4,7 @@ Why: the daemon, the CLI and firmware-style tools can then talk to the real gate
 (`open_device("sim:unix:PATH")`) exactly as to a board, with the clock running.
 
     tickwire simulate --listen unix:/tmp/tw.sock [--feed FILE [--loop]] [--uart-tcp PORT]
+                      [--via axi|pcie]
 
 The design is tickwire.rtl.top.TickwireCore built with the native harness
 (tools/harness). Requests on the socket use the harness's register protocol
@@ -13,10 +14,22 @@ simulation in chunks, paced to --cycles-per-sec of simulated clock per wall seco
 (0: as fast as it goes), so the hardware clock and the risk watchdog move in simulated
 time. --feed replays a raw ITCH BinaryFILE as MoldUDP64 frames (feed A endpoint) in
 XGMII beats on port A at line rate (one beat per cycle; --loop starts it again with
-continuing sequence numbers). Output stream beats are fetched and counted, not kept.
+continuing sequence numbers). A looping feed is the same session again, so its orders
+would be added a second time on top of the live ones (collisions, unreliable books):
+between passes the queue is drained and the books are flushed (book.sub_cmd FLUSH, as
+at a start of day; subscriptions are kept) before the next pass is queued. Output
+stream beats are fetched and counted, not kept.
 SIGTERM/SIGINT stop it; the socket is removed.
+
+Host links: register requests reach the bank through the AXI4-Lite slave, or with
+--via pcie as UltraScale+ CQ memory requests to BAR0 through the PCIe completer
+(completions checked by the harness). --uart-tcp PORT (0: any free port) listens on
+127.0.0.1 and is the card's serial line: bytes from the TCP client are serialised
+onto uart_rx at the gateware's bit time and bytes from uart_tx go back, so
+`open_device("uart:socket://127.0.0.1:PORT")` talks to the UART bridge gateware byte
+by byte, in simulated time (one client at a time, like a real cable). The bound
+address is printed as "uart tcp:127.0.0.1:PORT" before the "listening" line.
 """
-import importlib.util
 import os
 import signal
 import socket
@@ -29,7 +42,12 @@ from pathlib import Path
 
 REQ = {ord("r"): (4, 12), ord("w"): (8, 8), ord("c"): (0, 16)}   # op -> (args, reply bytes)
 from tickwire.control.transport.sim import MAX_BURST  # noqa: E402  (one limit, both ends)
+from tickwire.control.regmap import REGS as _REGS  # noqa: E402
+BOOK_SUB_CMD = _REGS["book.sub_cmd"].addr
 PUSH_BLOCK = 16384
+NEW_PASS = "new pass"          # feed_blocks marker between two passes of a looping feed
+FLUSH = 4                      # book.sub_cmd bit 2: empty the order table and every book
+DRAIN_CYCLES = 256             # queue empty -> last message through the pipeline
 
 
 def add_arguments(p):
@@ -39,16 +57,11 @@ def add_arguments(p):
                    help="raw ITCH 5.0 BinaryFILE (.gz ok) replayed into XGMII port A")
     p.add_argument("--loop", action="store_true", help="replay the feed forever")
     p.add_argument("--uart-tcp", type=int, metavar="PORT",
-                   help="serve the UART bridge on TCP PORT (needs the rtl/uart gateware)")
+                   help="serve the UART bridge's serial line on 127.0.0.1:PORT (0: any free port)")
+    p.add_argument("--via", choices=("axi", "pcie"), default="axi",
+                   help="register path for sim: requests: AXI4-Lite (default) or PCIe BAR0 TLPs")
     p.add_argument("--cycles-per-sec", type=float, default=1e6, metavar="N",
                    help="simulated cycles per wall-clock second (default 1e6; 0 = flat out)")
-
-
-def _find_spec(name):
-    try:
-        return importlib.util.find_spec(name)
-    except ImportError:
-        return None
 
 
 def _parse_listen(spec):
@@ -64,7 +77,8 @@ def feed_blocks(path, loop):
     """Beat blocks (lists of (d, c)) for the feed, again and again with `loop`.
 
     Each pass is re-framed with Mold sequence numbers continuing from the last pass,
-    so a looping feed looks like one long session rather than a rewind."""
+    so a looping feed looks like one long session rather than a rewind; NEW_PASS is
+    yielded between passes (the card's books are flushed there)."""
     from tickwire.model import xgmii
     from tickwire.tools.feeds import itch_file
     from tickwire.tools.feeds.moldfeed import build_feed
@@ -79,16 +93,21 @@ def feed_blocks(path, loop):
             yield beats[k:k + PUSH_BLOCK]
         if not loop:
             return
+        yield NEW_PASS
 
 
 class Card:
     """The harness client plus the lock that serialises requests and clock chunks."""
 
-    def __init__(self, client):
+    def __init__(self, client, flush_cycles=0):
         self.client = client
         self.lock = threading.Lock()
         self.out_beats = {}
         self.failed = False
+        self.flush_cycles = flush_cycles  # a FLUSH sweeps at most this many cycles
+        self.flush_pending = False        # NEW_PASS seen: flush once the queue is empty
+        self.passes = 1
+        self.uart = None            # UartLine when --uart-tcp
 
     def _recv(self, n):
         buf = bytearray()
@@ -110,17 +129,100 @@ class Card:
         """Top the beat queue up from `feed`, run `cycles`, drop output beats. False: feed done."""
         more = True
         with self.lock:
-            if feed is not None and self.client.cycle()[1] < PUSH_BLOCK:
-                block = next(feed, None)
-                if block is None:
-                    more = False
-                else:
-                    self.client.push(block)
+            if feed is not None:
+                queued = self.client.cycle()[1]
+                if self.flush_pending and queued == 0:
+                    # the whole sweep under the lock: the book drops a sub_cmd strobe that
+                    # arrives while a command runs, so no client request may land in it
+                    self.client.run(DRAIN_CYCLES)
+                    self.client.write32(BOOK_SUB_CMD, FLUSH)
+                    self.client.run(self.flush_cycles)
+                    self.flush_pending = False
+                    self.passes += 1
+                elif not self.flush_pending and queued < PUSH_BLOCK:
+                    block = next(feed, None)
+                    if block is None:
+                        more = False
+                    elif block is NEW_PASS:
+                        self.flush_pending = True
+                    else:
+                        self.client.push(block)
             self.client.run(cycles)
             if self.client.streams:
                 for name, recs in self.client.fetch().items():
                     self.out_beats[name] = self.out_beats.get(name, 0) + len(recs)
+            uart_out = self.client.uart_recv() if self.uart is not None else b""
+        if uart_out:
+            self.uart.to_client(uart_out)
         return more
+
+    def uart_send(self, data):
+        with self.lock:
+            self.client.uart_send(data)
+
+
+class UartLine:
+    """The card's serial line on TCP: one client at a time, bytes both ways."""
+
+    def __init__(self, card, port, log):
+        self.card, self.log = card, log
+        self.ls = socket.create_server(("127.0.0.1", port))
+        self.port = self.ls.getsockname()[1]
+        self.conn = None
+        self.conn_lock = threading.Lock()
+        card.uart = self
+
+    def serve(self, stop):
+        self.ls.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = self.ls.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self.conn_lock:
+                old, self.conn = self.conn, conn
+            if old is not None:
+                old.close()             # a new client takes the line over
+            threading.Thread(target=self._pump, args=(conn, stop), daemon=True).start()
+
+    def _pump(self, conn, stop):
+        conn.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                data = conn.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            if not data:
+                break
+            try:
+                self.card.uart_send(data)
+            except (OSError, ConnectionError, RuntimeError):
+                break
+        with self.conn_lock:
+            if self.conn is conn:
+                self.conn = None
+        conn.close()
+
+    def to_client(self, data):
+        with self.conn_lock:
+            conn = self.conn
+        if conn is None:
+            return                      # nobody on the line: the bytes are lost, as on a wire
+        try:
+            conn.sendall(data)
+        except OSError:
+            pass
+
+    def close(self):
+        self.ls.close()
+        with self.conn_lock:
+            if self.conn is not None:
+                self.conn.close()
+                self.conn = None
 
 
 class Handler(socketserver.BaseRequestHandler):
@@ -161,14 +263,23 @@ class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 def clock_loop(card, stop, rate, feed, log):
     """Advance simulated time between requests, paced to `rate` cycles per wall second."""
-    interval = 0.02
-    chunk = max(1, int(rate * interval)) if rate else 20000
+    interval = 0.005            # a request waits for at most one chunk: keep it short
+    want = max(1, int(rate * interval)) if rate else 5000
+    chunk, speed = min(want, 1000), None
     t_next = time.monotonic()
     while not stop.is_set():
         try:
+            t0 = time.monotonic()
             if not card.step(chunk, feed):
                 log("feed: replay finished")
                 feed = None
+            # The full core simulates at ~1e5 cycles/s: size chunks by wall time, so
+            # a register request or a UART byte never queues behind a long chunk.
+            took = time.monotonic() - t0
+            if took > 0:
+                s = chunk / took
+                speed = s if speed is None else 0.8 * speed + 0.2 * s
+                chunk = max(64, min(want, int(speed * interval)))
         except (OSError, ConnectionError, RuntimeError) as exc:
             log(f"simulator failed: {exc}")
             card.failed = True
@@ -181,6 +292,9 @@ def clock_loop(card, stop, rate, feed, log):
                 stop.wait(delay)
             else:
                 t_next = time.monotonic()       # cannot keep up: run flat out, no backlog
+                time.sleep(0)                   # let request threads take the lock
+        else:
+            time.sleep(0)
 
 
 def run(args):
@@ -188,11 +302,8 @@ def run(args):
     log = lambda msg: print(f"tickwire simulate: {msg}", file=sys.stderr, flush=True)  # noqa: E731
     if args.loop and not args.feed:
         raise ValueError("--loop needs --feed")
-    if args.uart_tcp is not None:
-        why = ("the UART bridge gateware (rtl/uart/bridge.py) is not in this build"
-               if _find_spec("tickwire.rtl.uart.bridge") is None
-               else "serving the UART bridge is not implemented yet")
-        log(f"--uart-tcp {args.uart_tcp}: {why}; ignored")
+    if args.uart_tcp is not None and not 0 <= args.uart_tcp < 65536:
+        raise ValueError(f"--uart-tcp {args.uart_tcp}: not a TCP port")
     if os.path.exists(path):
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -209,7 +320,8 @@ def run(args):
         from tickwire.rtl.top import TickwireCore
         from tickwire.tools.harness import build_native
         log("building the RTL (cached after the first run)...")
-        sim = build_native(TickwireCore(), "tw_core")
+        core = TickwireCore()
+        sim = build_native(core, "tw_core")
         feed = None
         if args.feed:
             if not sim.ports.has_xgmii:
@@ -217,9 +329,23 @@ def run(args):
             feed = feed_blocks(args.feed, args.loop)
         if stop.is_set():
             return 0
-        card = Card(sim.serve())
-        server = None
+        if args.via == "pcie" and not sim.ports.has_pcie:
+            raise ValueError("--via pcie: this build of TickwireCore has no PCIe endpoint")
+        if args.uart_tcp is not None and not sim.ports.has_uart:
+            raise ValueError("--uart-tcp: this build of TickwireCore has no UART bridge")
+        # FLUSH sweeps one order-table set (or book slot) per cycle: orders is a bound
+        card = Card(sim.serve(), flush_cycles=core.book_params["orders"] + 2 * core.book_params["slots"])
+        server = uart = None
         try:
+            if args.via == "pcie":
+                card.client.route("pcie")
+            if args.uart_tcp is not None:
+                uart = UartLine(card, args.uart_tcp, log)
+                threading.Thread(target=uart.serve, args=(stop,), daemon=True).start()
+                baud = 156.25e6 / sim.ports.uart_divisor
+                log(f"--uart-tcp {args.uart_tcp}: UART bridge on 127.0.0.1:{uart.port} "
+                    f"({baud / 1e6:.3f} Mbaud in simulated time)")
+                print(f"uart tcp:127.0.0.1:{uart.port}", flush=True)
             server = Server(path, Handler)
             server.card = card
             threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
@@ -235,12 +361,15 @@ def run(args):
             if server is not None:
                 server.shutdown()
                 server.server_close()
+            if uart is not None:
+                uart.close()
             with card.lock:
                 card.client.close()
             if os.path.exists(path):
                 os.unlink(path)
         counts = ", ".join(f"{k} {v}" for k, v in card.out_beats.items())
-        log("stopped" + (f" (output beats: {counts})" if counts else ""))
+        passes = f", feed passes: {card.passes}" if args.feed and args.loop else ""
+        log("stopped" + (f" (output beats: {counts}{passes})" if counts else ""))
         return 1 if card.failed else 0
     finally:
         for s, h in old.items():

@@ -1,13 +1,16 @@
 """AXI4-Lite slave to the internal register bus.
 
 AXI4-Lite-shaped so that cocotbext-axi's AxiLiteMaster (port prefix `s_axil_`)
-drives the design in tests, and the PCIe and UART bridges can sit in front of it.
-One transaction at a time; reads answer two cycles after the address handshake.
+drives the design in tests. One transaction at a time. `AxiLiteToCsr` drives the
+plain CSR bus (reads answer two cycles after the address handshake); `AxiLiteToCsrReq`
+is the same slave as one master of the arbiter (rtl/bus/arbiter.py), holding its
+request until `ack`, so it can share the bank with the PCIe and UART bridges.
 """
 from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .arbiter import CsrReqSignature
 from .csr_bus import ADDR_WIDTH, CsrBusSignature
 
 
@@ -50,6 +53,44 @@ class AxiLiteToCsr(wiring.Component):
             m.d.sync += read_wait.eq(1)
         with m.If(read_wait):
             m.d.sync += [a.rdata.eq(c.r_data), a.rvalid.eq(1)]
+        with m.If(a.bvalid & a.bready):
+            m.d.sync += a.bvalid.eq(0)
+        with m.If(a.rvalid & a.rready):
+            m.d.sync += a.rvalid.eq(0)
+        return m
+
+
+class AxiLiteToCsrReq(wiring.Component):
+    """AXI4-Lite slave as an arbiter master: the request is held until `ack`.
+
+    Writes take priority when both arrive together (as in AxiLiteToCsr); bvalid /
+    rvalid rise the cycle after the ack, and no new address is taken until the
+    response has been accepted, so one transaction is in flight at a time.
+    """
+    axil: In(AxiLiteSignature())
+    csr: Out(CsrReqSignature())
+
+    def elaborate(self, platform):
+        m = Module()
+        a, c = self.axil, self.csr
+        pending = Signal()          # a request is held on csr, waiting for ack
+
+        m.d.comb += [a.bresp.eq(0), a.rresp.eq(0)]
+        busy = Signal()
+        m.d.comb += busy.eq(pending | a.bvalid | a.rvalid)
+
+        with m.If(~busy & a.awvalid & a.wvalid):
+            m.d.comb += [a.awready.eq(1), a.wready.eq(1)]
+            m.d.sync += [c.addr.eq(a.awaddr), c.w_data.eq(a.wdata), c.w_stb.eq(1),
+                         pending.eq(1)]
+        with m.Elif(~busy & ~a.awvalid & a.arvalid):
+            m.d.comb += a.arready.eq(1)
+            m.d.sync += [c.addr.eq(a.araddr), c.r_stb.eq(1), pending.eq(1)]
+        with m.If(pending & c.ack):
+            m.d.sync += [c.r_stb.eq(0), c.w_stb.eq(0), pending.eq(0),
+                         a.bvalid.eq(c.w_stb), a.rvalid.eq(c.r_stb)]
+            with m.If(c.r_stb):
+                m.d.sync += a.rdata.eq(c.r_data)
         with m.If(a.bvalid & a.bready):
             m.d.sync += a.bvalid.eq(0)
         with m.If(a.rvalid & a.rready):

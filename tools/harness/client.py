@@ -10,7 +10,14 @@ status byte, 0 = ok, 1 = bus timeout, 2 = unknown op):
   'n' u64 n                  -> i64 cycle                run n cycles
   'f'                        -> u32 k, per stream: u32 m, m records (i64 cycle, payload)
   'c'                        -> i64 cycle, u64 queued    where are we
+  'u' u32 n, n bytes         -> u64 queued               queue bytes for uart_rx
+  'U'                        -> u32 n, n bytes           bytes deserialised from uart_tx
+  'v' u8 route               -> (status only)            r/w/b/B via 0 AXI4-Lite, 1 PCIe
+  'i'                        -> link statistics (see link_stats)
   'q'                        (server exits)
+Status 2 also answers 'u'/'U'/'v' on a design without that link. Through PCIe a
+read is a 1-dword CQ memory read to BAR0 whose CC completion must match (requester,
+tag, SC status, byte count, lower address) or the request fails with status 1.
 The clock only runs inside requests: bus transactions clock it until they complete,
 consuming pushed beats like any other cycle (idle once the queue is empty).
 """
@@ -97,6 +104,28 @@ class SimClient:
             (m,) = struct.unpack("<I", self._recv(4))
             out[s.name] = protocol.decode_records(self._recv(m * (8 + s.nbytes)), s.nbytes, s.width)
         return out
+
+    def uart_send(self, data):
+        """Queue bytes for the design's uart_rx (8N1 at its divisor); returns the queue length."""
+        data = bytes(data)
+        return self._call(struct.pack("<cI", b"u", len(data)) + data, "Q")[0]
+
+    def uart_recv(self):
+        """Bytes the design sent on uart_tx since the last call."""
+        (n,) = self._call(b"U", "I")
+        return self._recv(n) if n else b""
+
+    def route(self, via):
+        """Send register requests through 'axi' (AXI4-Lite) or 'pcie' (BAR0 TLPs)."""
+        self._call(struct.pack("<cB", b"v", {"axi": 0, "pcie": 1}[via]))
+
+    def link_stats(self):
+        """Harness-side counts: route, PCIe reads/writes/bad completions and the last
+        completion's requester/tag/status, UART bytes in/out, framing errors, bytes queued."""
+        v = self._call(b"i", "IQQQIIIQQQQ")
+        keys = ("route", "pcie_reads", "pcie_writes", "pcie_bad", "last_requester", "last_tag",
+                "last_status", "uart_in", "uart_out", "uart_framing_errors", "uart_queued")
+        return dict(zip(keys, v))
 
     def close(self):
         try:

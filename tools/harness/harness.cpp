@@ -5,6 +5,12 @@
 //
 //   twsim --beats B --script S --out DIR [--drain N] [--timeout N]   batch replay
 //   twsim --serve FD|PATH                                            socket server
+//
+// Host links in server mode (designs with them): bytes queued for the UART are
+// serialised onto uart_rx (8N1, TW_UART_DIVISOR cycles per bit) and uart_tx is
+// deserialised back into bytes, cycle by cycle; register requests can be routed
+// through the PCIe BAR0 completer as UltraScale+ CQ requests, with the CC
+// completions checked (requester, tag, status, byte count) before the data is used.
 #include <chrono>
 #include <cinttypes>
 #include <cstdint>
@@ -81,11 +87,91 @@ struct Axi {
     bool busy() const { return active || !q.empty(); }
 };
 
+
+// 8N1 UART at the design's bit time: `txq` bytes -> uart_rx, uart_tx -> `rx` bytes.
+struct Uart {
+    static const int D = TW_UART_DIVISOR > 0 ? TW_UART_DIVISOR : 1;
+    std::deque<uint8_t> txq;
+    int tx_bit = -1, tx_cnt = 0;       // -1 idle; 0 start, 1..8 data (LSB first), 9 stop
+    uint8_t tx_byte = 0;
+    int rx_state = -1, prev = 1;       // receiver: -1 hunting for a start edge
+    int64_t rx_cnt = 0;
+    uint8_t rx_byte = 0;
+    std::vector<uint8_t> rx;
+    uint64_t bytes_in = 0, bytes_out = 0, framing_errors = 0;
+
+    int next_level() {
+        if (tx_bit < 0) {
+            if (txq.empty()) return 1;
+            tx_byte = txq.front();
+            txq.pop_front();
+            tx_bit = tx_cnt = 0;
+            ++bytes_in;
+        }
+        int level = tx_bit == 0 ? 0 : tx_bit <= 8 ? (tx_byte >> (tx_bit - 1)) & 1 : 1;
+        if (++tx_cnt == D) {
+            tx_cnt = 0;
+            if (++tx_bit == 10) tx_bit = -1;
+        }
+        return level;
+    }
+    bool busy() const { return tx_bit >= 0 || !txq.empty() || rx_state >= 0; }
+    // The line's level in this cycle; bits are sampled in the middle of their time.
+    void sample(int v) {
+        if (rx_state < 0) {
+            if (prev && !v) { rx_state = 0; rx_cnt = 0; }
+        } else {
+            ++rx_cnt;
+        }
+        prev = v;
+        if (rx_state < 0 || rx_cnt != D / 2 + (int64_t)rx_state * D) return;
+        if (rx_state == 0) {
+            if (v) rx_state = -1;                        // glitch, not a start bit
+            else { rx_state = 1; rx_byte = 0; }
+        } else if (rx_state <= 8) {
+            rx_byte |= (uint8_t)(v << (rx_state - 1));
+            ++rx_state;
+        } else {
+            if (v) { rx.push_back(rx_byte); ++bytes_out; }
+            else ++framing_errors;
+            rx_state = -1;
+        }
+    }
+};
+
+// PCIe root-port side of the UltraScale+ completer interface (64-bit, dword aligned):
+// 1-dword memory reads/writes to BAR0 as CQ requests (PG213 descriptor), CC
+// completions collected and checked. Writes are posted: done once the last beat is taken.
+static const uint64_t BAR0_BASE = 0xF0000000ULL;   // any base: the endpoint masks it
+static const uint32_t BAR0_APERTURE = 16;          // log2 of the BAR size (64 KiB)
+static const uint16_t REQUESTER_ID = 0x0000;       // the root complex, bus 0
+struct Pcie {
+    std::deque<Txn> q;
+    bool active = false;
+    Txn cur{};
+    int64_t started = 0;
+    uint64_t bdata[3] = {};
+    uint8_t bkeep[3] = {}, blast[3] = {};
+    uint32_t buser0[3] = {}, buser1[3] = {};
+    int n = 0, idx = 0;
+    bool fire = false;
+    uint8_t tag = 0;
+    std::vector<uint32_t> cc;          // dwords of the completion being received
+    bool cc_done = false;
+    std::vector<Done> done;
+    uint64_t reads = 0, writes = 0, bad = 0;
+    uint32_t last_status = 0, last_requester = 0, last_tag = 0;
+    bool busy() const { return active || !q.empty(); }
+};
+
 struct Sim {
     VerilatedContext ctx;
     std::unique_ptr<Top> top;
     Sink sinks[TW_NSTREAMS > 0 ? TW_NSTREAMS : 1];
     Axi axi;
+    Uart uart;
+    Pcie pcie;
+    bool pcie_error = false;           // a completion did not match its request
     int64_t cyc = 0;
     int64_t timeout = 100000;
     bool timed_out = false;
@@ -99,6 +185,13 @@ struct Sim {
 #endif
         set_beat(IDLE_D, IDLE_C);
         set_beat_b(IDLE_D, IDLE_C);
+#if TW_HAS_UART
+        top->uart_rx = 1;
+#endif
+#if TW_HAS_PCIE
+        top->TW_CQ(tvalid) = 0;
+        top->TW_CC(tready) = 1;
+#endif
 #if TW_HAS_RST
         top->rst = 1;
 #endif
@@ -188,22 +281,146 @@ struct Sim {
 #endif
     }
 
+
+    // ---- PCIe: CQ requests out, CC completions in.
+    void pcie_apply() {
+#if TW_HAS_PCIE
+        Pcie& p = pcie;
+        bool on = p.active && p.idx < p.n;
+        top->TW_CQ(tvalid) = on;
+        int i = on ? p.idx : 0;
+        top->TW_CQ(tdata) = on ? p.bdata[i] : 0;
+        top->TW_CQ(tkeep) = on ? p.bkeep[i] : 0;
+        top->TW_CQ(tlast) = on ? p.blast[i] : 0;
+        top->TW_CQ(tuser)[0] = on ? p.buser0[i] : 0;
+        top->TW_CQ(tuser)[1] = on ? p.buser1[i] : 0;
+        top->TW_CQ(tuser)[2] = 0;
+#endif
+    }
+
+    void pcie_drive() {
+#if TW_HAS_PCIE
+        Pcie& p = pcie;
+        if (p.active || p.q.empty() || p.q.front().at > cyc) return;
+        p.cur = p.q.front();
+        p.q.pop_front();
+        p.active = true;
+        p.started = cyc;
+        p.tag = (uint8_t)(p.tag + 1);
+        p.cc.clear();
+        p.cc_done = false;
+        uint64_t a = BAR0_BASE | p.cur.addr;
+        uint32_t dw0 = (uint32_t)a & 0xFFFFFFFCu, dw1 = (uint32_t)(a >> 32);
+        uint32_t dw2 = 1u | (p.cur.op ? 1u : 0u) << 11 | (uint32_t)REQUESTER_ID << 16;
+        uint32_t dw3 = p.tag | 0u << 8 | 0u << 16 | BAR0_APERTURE << 19;
+        p.bdata[0] = dw0 | (uint64_t)dw1 << 32;                  // address
+        p.bkeep[0] = 0x3; p.blast[0] = 0;
+        p.buser0[0] = 0xF;                                       // first_be F, last_be 0
+        p.buser1[0] = 1u << (40 - 32);                           // sop
+        p.bdata[1] = dw2 | (uint64_t)dw3 << 32;                  // length/type/requester, tag/BAR
+        p.bkeep[1] = 0x3; p.blast[1] = !p.cur.op;
+        p.buser0[1] = p.buser1[1] = 0;
+        p.n = 2;
+        if (p.cur.op) {                                          // one payload dword
+            p.bdata[2] = p.cur.data;
+            p.bkeep[2] = 0x1; p.blast[2] = 1;
+            p.buser0[2] = 0xFu << 8; p.buser1[2] = 0;            // byte enables, lane 0
+            p.n = 3;
+        }
+        p.idx = 0;
+        pcie_apply();
+#endif
+    }
+
+    void pcie_sample() {
+#if TW_HAS_PCIE
+        Pcie& p = pcie;
+        p.fire = top->TW_CQ(tvalid) && top->TW_CQ(tready);
+        if (top->TW_CC(tvalid)) {
+            uint64_t d = top->TW_CC(tdata);
+            uint32_t k = top->TW_CC(tkeep);
+            if (k & 1) p.cc.push_back((uint32_t)d);
+            if (k & 2) p.cc.push_back((uint32_t)(d >> 32));
+            if (top->TW_CC(tlast)) p.cc_done = true;
+        }
+#endif
+    }
+
+    // A completion for the current read: DW0 lower address/byte count, DW1 dword
+    // count/status/requester, DW2 tag, DW3 data (PG213 CC descriptor).
+    bool pcie_check(uint32_t& value) {
+        Pcie& p = pcie;
+        if (p.cc.size() < 3) return false;
+        uint32_t lower = p.cc[0] & 0x7F, bytes = (p.cc[0] >> 16) & 0x1FFF;
+        uint32_t dwords = p.cc[1] & 0x7FF, status = (p.cc[1] >> 11) & 7;
+        p.last_status = status;
+        p.last_requester = p.cc[1] >> 16;
+        p.last_tag = p.cc[2] & 0xFF;
+        if (status != 0 || p.last_requester != REQUESTER_ID || p.last_tag != p.tag) return false;
+        if (dwords != 1 || bytes != 4 || lower != (p.cur.addr & 0x7C) || p.cc.size() != 4)
+            return false;
+        value = p.cc[3];
+        return true;
+    }
+
+    void pcie_after() {
+#if TW_HAS_PCIE
+        Pcie& p = pcie;
+        if (!p.active) {
+            if (p.cc_done) { ++p.bad; p.cc.clear(); p.cc_done = false; }   // unrequested
+            return;
+        }
+        if (p.fire) { ++p.idx; pcie_apply(); }
+        bool sent = p.idx >= p.n;
+        if (sent && (p.cur.op || p.cc_done)) {
+            uint32_t value = p.cur.data;
+            if (!p.cur.op) {
+                if (pcie_check(value)) ++p.reads;
+                else { ++p.bad; pcie_error = true; }
+            } else {
+                ++p.writes;
+            }
+            p.done.push_back({cyc, p.cur.addr, value, p.cur.op});
+            p.active = false;
+            p.cc.clear();
+            p.cc_done = false;
+        } else if (cyc - p.started > timeout) {
+            timed_out = true;
+            p.active = false;
+            pcie_apply();
+        }
+#endif
+    }
+
     // One clock cycle: inputs for cycle `cyc`, outputs sampled before the rising edge.
     inline void step(uint64_t d, uint8_t c) {
         set_beat(d, c);
         bool bus = axi.busy();
         if (bus) axi_drive();
+        if (pcie.busy()) pcie_drive();
+#if TW_HAS_UART
+        top->uart_rx = uart.next_level();
+#endif
 #if TW_HAS_CLK
         top->clk = 0;
 #endif
         top->eval();
         tw_capture(top.get(), sinks, cyc);
         if (axi.active) axi_sample();
+#if TW_HAS_PCIE
+        pcie_sample();
+#endif
+#if TW_HAS_UART
+        uart.sample(top->uart_tx);
+#endif
 #if TW_HAS_CLK
         top->clk = 1;
         top->eval();
 #endif
         if (axi.active) axi_after();
+#if TW_HAS_PCIE
+        pcie_after();
+#endif
         ++cyc;
     }
 
@@ -397,8 +614,20 @@ struct Server {
             sim.step(b.first, b.second);
         }
     }
-    // Run one bus transaction to completion; false on timeout.
+    bool via_pcie = false;             // register requests as TLPs ('v')
+
+    // Run one bus transaction to completion; false on timeout or a bad completion.
     bool txn(uint32_t op, uint32_t addr, uint32_t data, Done& d) {
+        if (via_pcie) {
+            sim.pcie.done.clear();
+            sim.pcie.q.push_back({0, op, addr, data});
+            while (sim.pcie.busy() && !sim.timed_out) tick();
+            bool bad = sim.pcie_error;
+            sim.pcie_error = false;
+            if (sim.timed_out || bad) { sim.timed_out = false; return false; }
+            d = sim.pcie.done.back();
+            return true;
+        }
         sim.axi.done.clear();
         sim.axi.q.push_back({0, op, addr, data});
         while (sim.axi.busy() && !sim.timed_out) tick();
@@ -474,6 +703,44 @@ struct Server {
         case 'c':
             c.put<uint8_t>(0); c.put<int64_t>(sim.cyc); c.put<uint64_t>(beats.size());
             break;
+        case 'u': {  // queue UART bytes for uart_rx: n, n bytes -> u64 queued
+            uint32_t n;
+            if (!c.recv(&n, 4)) return false;
+            std::vector<uint8_t> v(n);
+            if (n && !c.recv(v.data(), n)) return false;
+            if (!TW_HAS_UART) { c.put<uint8_t>(2); break; }
+            sim.uart.txq.insert(sim.uart.txq.end(), v.begin(), v.end());
+            c.put<uint8_t>(0); c.put<uint64_t>(sim.uart.txq.size());
+            break;
+        }
+        case 'U': {  // bytes received from uart_tx since the last 'U': u32 n, n bytes
+            if (!TW_HAS_UART) { c.put<uint8_t>(2); break; }
+            c.put<uint8_t>(0);
+            c.put<uint32_t>((uint32_t)sim.uart.rx.size());
+            c.put_raw(sim.uart.rx.data(), sim.uart.rx.size());
+            sim.uart.rx.clear();
+            break;
+        }
+        case 'v': {  // register route: u8 0 = AXI4-Lite, 1 = PCIe
+            uint8_t r;
+            if (!c.recv(&r, 1)) return false;
+            if (r > 1 || (r == 1 && !TW_HAS_PCIE) || (r == 0 && !TW_HAS_AXIL)) { c.put<uint8_t>(2); break; }
+            via_pcie = r == 1;
+            c.put<uint8_t>(0);
+            break;
+        }
+        case 'i': {  // link statistics
+            c.put<uint8_t>(0);
+            c.put<uint32_t>(via_pcie ? 1 : 0);
+            c.put<uint64_t>(sim.pcie.reads); c.put<uint64_t>(sim.pcie.writes);
+            c.put<uint64_t>(sim.pcie.bad);
+            c.put<uint32_t>(sim.pcie.last_requester); c.put<uint32_t>(sim.pcie.last_tag);
+            c.put<uint32_t>(sim.pcie.last_status);
+            c.put<uint64_t>(sim.uart.bytes_in); c.put<uint64_t>(sim.uart.bytes_out);
+            c.put<uint64_t>(sim.uart.framing_errors);
+            c.put<uint64_t>(sim.uart.txq.size());
+            break;
+        }
         case 'q':
             c.put<uint8_t>(0);
             c.send();

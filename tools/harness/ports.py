@@ -13,6 +13,13 @@ from amaranth.lib import data, stream, wiring
 _DECL = re.compile(r"^\s*(input|output)\s+(?:\[(\d+):0\]\s+)?\\?([\w.$]+)\s*;", re.M)
 AXIL_SIGNALS = ("awaddr", "awvalid", "awready", "wdata", "wstrb", "wvalid", "bvalid",
                 "bready", "araddr", "arvalid", "arready", "rdata", "rvalid", "rready")
+#: UltraScale+ completer ports of a top with a PCIe BAR endpoint (64-bit, dword aligned).
+PCIE_SIGNALS = {"pcie_cq__tdata": ("input", 64), "pcie_cq__tkeep": ("input", 2),
+                "pcie_cq__tlast": ("input", 1), "pcie_cq__tuser": ("input", 88),
+                "pcie_cq__tvalid": ("input", 1), "pcie_cq__tready": ("output", 1),
+                "pcie_cc__tdata": ("output", 64), "pcie_cc__tkeep": ("output", 2),
+                "pcie_cc__tlast": ("output", 1), "pcie_cc__tvalid": ("output", 1),
+                "pcie_cc__tready": ("input", 1)}
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,12 @@ class PortMap:
     streams: tuple         # OutStream, in signature order
     has_xgmii: bool
     has_axil: bool
+    uart_divisor: int = 0  # cycles per bit of the uart_rx/uart_tx pair (0: no UART)
+    has_pcie: bool = False
+
+    @property
+    def has_uart(self):
+        return self.uart_divisor > 0
 
     @property
     def xgmii_names(self):
@@ -76,7 +89,12 @@ def port_map(component, verilog_text):
     has_xgmii = any(ports.get(f"xgmii{x}_d") == ("input", 64) and
                     ports.get(f"xgmii{x}_c") == ("input", 8) for x in ("", "_a"))
     has_axil = all(f"s_axil__{s}" in ports for s in AXIL_SIGNALS)
-    return PortMap(ports, tuple(streams), has_xgmii, has_axil)
+    divisor = int(getattr(component, "uart_divisor", 0) or 0)
+    has_uart = (ports.get("uart_rx") == ("input", 1) and ports.get("uart_tx") == ("output", 1)
+                and divisor > 0)
+    has_pcie = all(ports.get(n) == v for n, v in PCIE_SIGNALS.items())
+    return PortMap(ports, tuple(streams), has_xgmii, has_axil,
+                   divisor if has_uart else 0, has_pcie)
 
 
 def unpack_shape(shape):
@@ -118,6 +136,11 @@ def ports_header(pm):
         f"#define TW_HAS_AXIL {int(pm.has_axil)}",
         f"#define TW_NSTREAMS {len(pm.streams)}",
         f"#define TW_AXI(sig) {cpp_name('s_axil__')}##sig",
+        f"#define TW_HAS_UART {int(pm.has_uart)}",
+        f"#define TW_UART_DIVISOR {pm.uart_divisor}",
+        f"#define TW_HAS_PCIE {int(pm.has_pcie)}",
+        f"#define TW_CQ(sig) {cpp_name('pcie_cq__')}##sig",
+        f"#define TW_CC(sig) {cpp_name('pcie_cc__')}##sig",
         "static const int TW_STREAM_BYTES[] = {%s};" % ", ".join(
             str(s.nbytes) for s in pm.streams) if pm.streams else "static const int TW_STREAM_BYTES[] = {0};",
         "",
