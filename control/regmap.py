@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 MAP_MAGIC = 0x544B5752
 MAP_VERSION = 1
-MAP_HASH = 0x36EF29B1
+MAP_HASH = 0xAC781441
 ITCH_TYPE_ORDER = "SRHYLVWKJhAFECXDUPQBINO"
 
 
@@ -104,7 +104,10 @@ REGS = {
     'net_b.drop_filter': Reg('net_b.drop_filter', 0x0488, 64, 'counter', 0, 'UDP datagram matched no enabled filter entry.'),
     'merge.overflow_a': Reg('merge.overflow_a', 0x0500, 64, 'counter', 0, "Beats dropped because port A's queue was full (the packet is truncated and marked bad)."),
     'merge.overflow_b': Reg('merge.overflow_b', 0x0508, 64, 'counter', 0, "Beats dropped because port B's queue was full."),
-    'merge.book_fifo_overflow': Reg('merge.book_fifo_overflow', 0x0510, 64, 'counter', 0, "Decoded messages dropped because the book's input queue was full (the book's slots may then be wrong)."),
+    'merge.dup_discard_a': Reg('merge.dup_discard_a', 0x0510, 64, 'counter', 0, 'Queued port-A packets discarded as duplicates: their whole sequence range was already delivered or in flight (MoldUDP64 never sees them).'),
+    'merge.dup_discard_b': Reg('merge.dup_discard_b', 0x0518, 64, 'counter', 0, 'Queued port-B packets discarded as duplicates.'),
+    'merge.dup_discard_msgs': Reg('merge.dup_discard_msgs', 0x0520, 64, 'counter', 0, 'Messages in the packets discarded as duplicates.'),
+    'merge.book_fifo_overflow': Reg('merge.book_fifo_overflow', 0x0528, 64, 'counter', 0, "Decoded messages dropped because the book's input queue was full (the book's slots may then be wrong)."),
     'mold.cmd': Reg('mold.cmd', 0x0600, 32, 'strobe', 0, 'Bit 0 RESET: forget the session and expected sequence number.'),
     'mold.packets': Reg('mold.packets', 0x0604, 64, 'counter', 0, 'MoldUDP64 packets received (both feeds, before arbitration).'),
     'mold.packets_a': Reg('mold.packets_a', 0x060C, 64, 'counter', 0, 'Packets received on feed A.'),

@@ -1,95 +1,145 @@
-"""FeedMerge: whole packets, never interleaved; the first packet passes with no added cycle."""
+"""FeedMerge: whole packets, never interleaved; the first packet passes with no added
+cycle; queued duplicates are discarded so two full-rate feeds fit one MoldUDP64 stage."""
 import random
+import struct
 
 from amaranth.sim import Simulator
 
 from tickwire.rtl.feed_merge import FeedMerge
 
-
-def _packets(rng, n, feed):
-    pkts = []
-    for k in range(n):
-        beats = rng.randint(1, 6)
-        pkts.append([(feed << 60 | k << 8 | j, j == 0, j == beats - 1) for j in range(beats)])
-    return pkts
+SESSION = b"TICKWIRE01"
 
 
-def _run(schedule_a, schedule_b, depth=64, cycles=400):
+def mold_payload(seq, nmsgs, rng, size=30):
+    body = b"".join(struct.pack(">H", size) + bytes([65] + [rng.randrange(256)
+                                                           for _ in range(size - 1)])
+                    for _ in range(nmsgs))
+    return SESSION + struct.pack(">QH", seq, nmsgs) + body
+
+
+def beats_of(payload, lane):
+    """UdpBeat dicts for payload bytes starting in `lane`."""
+    out, pos, first = [], 0, True
+    while pos < len(payload):
+        take = min(8 - lane, len(payload) - pos)
+        chunk = payload[pos:pos + take]
+        data = int.from_bytes(bytes(lane) + chunk + bytes(8 - lane - take), "little")
+        keep = ((1 << take) - 1) << lane
+        pos += take
+        out.append(dict(data=data, keep=keep, first=first, last=pos == len(payload)))
+        first, lane = False, 0
+    return out
+
+
+def schedule(packets, rng, start=0, gap=(0, 0)):
+    """{cycle: beat} with `gap` idle cycles (min, max) between packets."""
+    sched, t = {}, start
+    for p in packets:
+        for b in p:
+            sched[t] = b
+            t += 1
+        t += rng.randint(*gap)
+    return sched
+
+
+def run(sched_a, sched_b, depth=64, cycles=None):
     dut = FeedMerge(depth=depth)
-    out, overflow = [], [0, 0]
+    cycles = cycles or max([*sched_a, *sched_b, 0]) + 400
+    out, ev = [], {"overflow": [0, 0], "discard": [0, 0], "msgs": 0}
 
     async def bench(ctx):
+        expected, cur = 0, bytearray()
         for t in range(cycles):
-            for port, sched in ((dut.a, schedule_a), (dut.b, schedule_b)):
+            for port, sched in ((dut.a, sched_a), (dut.b, sched_b)):
                 beat = sched.get(t)
                 ctx.set(port.valid, beat is not None)
                 if beat:
-                    ctx.set(port.payload.data, beat[0])
-                    ctx.set(port.payload.keep, 0xFF)
-                    ctx.set(port.payload.first, beat[1])
-                    ctx.set(port.payload.last, beat[2])
+                    for k, v in beat.items():
+                        ctx.set(getattr(port.payload, k), v)
+            ctx.set(dut.expected, expected)
             if ctx.get(dut.o.valid):
-                out.append((t, ctx.get(dut.o.payload.data), ctx.get(dut.o.payload.last),
-                            ctx.get(dut.o.payload.bad)))
-            ev = ctx.get(dut.ev_overflow)
-            overflow[0] += ev & 1
-            overflow[1] += ev >> 1
+                data, keep = ctx.get(dut.o.payload.data), ctx.get(dut.o.payload.keep)
+                if ctx.get(dut.o.payload.first):
+                    cur = bytearray()
+                cur += bytes((data >> 8 * k) & 0xFF for k in range(8) if keep >> k & 1)
+                if ctx.get(dut.o.payload.last):
+                    out.append((t, bytes(cur), ctx.get(dut.o.payload.bad)))
+                    if len(cur) >= 20:            # MoldUDP64 moves on after the packet
+                        seq, n = struct.unpack(">QH", cur[10:20])
+                        expected = max(expected, seq + n)
+            o, d = ctx.get(dut.ev_overflow), ctx.get(dut.ev_dup_discard)
+            for p in (0, 1):
+                ev["overflow"][p] += o >> p & 1
+                ev["discard"][p] += d >> p & 1
+            ev["msgs"] += ctx.get(dut.ev_dup_discard_msgs)
             await ctx.tick()
 
     sim = Simulator(dut)
     sim.add_clock(6.4e-9)
     sim.add_testbench(bench)
     sim.run()
-    return out, overflow
+    return out, ev
 
 
-def _schedule(pkts, rng, start, gap_max):
-    sched, t = {}, start
-    for pkt in pkts:
-        for beat in pkt:
-            sched[t] = beat
-            t += 1
-        t += rng.randint(0, gap_max)
-    return sched
+def feed(rng, n, lanes=True):
+    payloads, seq = [], 1
+    for _ in range(n):
+        k = rng.randint(1, 6)
+        payloads.append(mold_payload(seq, k, rng))
+        seq += k
+    return payloads
 
 
-def _split(out):
-    pkts, cur = [], []
-    for _, data, last, _bad in out:
-        cur.append(data)
-        if last:
-            pkts.append(cur)
-            cur = []
-    return pkts
-
-
-def test_simultaneous_ab_whole_packets_no_loss():
+def test_full_rate_ab_discards_queued_duplicates():
+    """Both feeds back to back at full rate: every range is forwarded once, no overflow."""
     rng = random.Random(1)
-    pa, pb = _packets(rng, 20, 0xA), _packets(rng, 20, 0xB)
-    out, ovf = _run(_schedule(pa, rng, 0, 3), _schedule(pb, rng, 0, 3))
-    got = _split(out)
-    assert ovf == [0, 0]
-    want = {tuple(b[0] for b in p) for p in pa + pb}
-    assert {tuple(p) for p in got} == want and len(got) == 40
-    # Per port, packets stay in order.
-    for feed, pk in ((0xA, pa), (0xB, pb)):
-        assert [p for p in got if p[0] >> 60 == feed] == [[b[0] for b in q] for q in pk]
+    payloads = feed(rng, 40)
+    lanes = [rng.randrange(8) for _ in payloads]
+    pa = [beats_of(p, lane) for p, lane in zip(payloads, lanes)]
+    pb = [beats_of(p, lane) for p, lane in zip(payloads, lanes)]
+    out, ev = run(schedule(pa, rng, 0, (2, 2)), schedule(pb, rng, 1, (2, 2)), depth=16)
+    assert ev["overflow"] == [0, 0]
+    assert [o[1] for o in out] == payloads            # each packet exactly once, in order
+    assert sum(ev["discard"]) == len(payloads)
+    assert ev["msgs"] == sum(struct.unpack(">H", p[18:20])[0] for p in payloads)
+
+
+def slotted(packets, slot, start, lost=()):
+    """{cycle: beat}: packet k starts at start + k*slot (a lost packet leaves its slot idle)."""
+    return {start + k * slot + j: b for k, p in enumerate(packets) if k not in lost
+            for j, b in enumerate(p)}
+
+
+def test_gap_on_a_is_filled_from_b():
+    """A loses packets; B's copies (a few cycles behind) fill them, the rest are discarded."""
+    rng = random.Random(2)
+    payloads = feed(rng, 30)
+    lost = set(rng.sample(range(30), 8))
+    pa = [beats_of(p, 2) for p in payloads]
+    pb = [beats_of(p, 6) for p in payloads]
+    slot = max(len(p) for p in pa) + 8
+    out, ev = run(slotted(pa, slot, 0, lost), slotted(pb, slot, 4), depth=64)
+    got = [o[1] for o in out]
+    assert ev["overflow"] == [0, 0]
+    for i, p in enumerate(payloads):                  # every range reaches MoldUDP64
+        assert p in got, f"packet {i} missing"
+    assert got == payloads                            # each once, whole, in sequence order
+    assert sum(ev["discard"]) == len(payloads) - len(lost)
 
 
 def test_first_packet_bypasses_with_no_added_cycle():
-    rng = random.Random(2)
-    pa = _packets(rng, 1, 0xA)
-    sched = _schedule(pa, rng, 5, 0)
-    out, _ = _run(sched, {}, cycles=20)
-    assert [t for t, *_ in out] == sorted(sched)   # same cycles as the input beats
+    rng = random.Random(3)
+    beats = beats_of(mold_payload(1, 3, rng), 4)
+    sched = schedule([beats], rng, 5)
+    dut_out, _ = run(sched, {}, cycles=40)
+    assert dut_out[0][0] == max(sched)                # last beat out in its input cycle
 
 
 def test_overflow_truncates_and_marks_bad():
-    rng = random.Random(3)
-    long_a = [[(0xA << 60 | j, j == 0, j == 29) for j in range(30)]]
-    long_b = [[(0xB << 60 | j, j == 0, j == 29) for j in range(30)]]
-    out, ovf = _run(_schedule(long_a, rng, 0, 0), _schedule(long_b, rng, 0, 0), depth=8)
-    assert ovf[1] > 0
-    pkts = _split(out)
-    assert pkts[0] == [b[0] for b in long_a[0]]      # A bypassed intact
-    assert out[-1][3] == 1                           # B's truncated packet ends bad
+    rng = random.Random(4)
+    long_a = [beats_of(mold_payload(1, 40, rng), 0)]
+    long_b = [beats_of(mold_payload(41, 40, rng), 0)]     # new range: not a duplicate
+    out, ev = run(schedule(long_a, rng, 0), schedule(long_b, rng, 0), depth=8)
+    assert ev["overflow"][1] > 0
+    assert out[0][1][:20] == mold_payload(1, 40, random.Random(4))[:20]
+    assert out[-1][2] == 1                            # B's truncated packet ends bad

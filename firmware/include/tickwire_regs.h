@@ -4,7 +4,7 @@
 
 #define TW_MAP_MAGIC   0x544B5752u
 #define TW_MAP_VERSION 1u
-#define TW_MAP_HASH    0x36EF29B1u
+#define TW_MAP_HASH    0xAC781441u
 
 /* ---- id ---- */
 #define TW_ID_MAGIC                              0x0000u  /* status, 32 bits */
@@ -143,7 +143,13 @@
 #define TW_MERGE_OVERFLOW_A_WIDTH                64u
 #define TW_MERGE_OVERFLOW_B                      0x0508u  /* counter, 64 bits */
 #define TW_MERGE_OVERFLOW_B_WIDTH                64u
-#define TW_MERGE_BOOK_FIFO_OVERFLOW              0x0510u  /* counter, 64 bits */
+#define TW_MERGE_DUP_DISCARD_A                   0x0510u  /* counter, 64 bits */
+#define TW_MERGE_DUP_DISCARD_A_WIDTH             64u
+#define TW_MERGE_DUP_DISCARD_B                   0x0518u  /* counter, 64 bits */
+#define TW_MERGE_DUP_DISCARD_B_WIDTH             64u
+#define TW_MERGE_DUP_DISCARD_MSGS                0x0520u  /* counter, 64 bits */
+#define TW_MERGE_DUP_DISCARD_MSGS_WIDTH          64u
+#define TW_MERGE_BOOK_FIFO_OVERFLOW              0x0528u  /* counter, 64 bits */
 #define TW_MERGE_BOOK_FIFO_OVERFLOW_WIDTH        64u
 /* ---- mold ---- */
 #define TW_MOLD_CMD                              0x0600u  /* strobe, 32 bits */

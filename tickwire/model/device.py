@@ -43,6 +43,24 @@ def _partial_payload(frame, filters):
     return feed, wire[start:start + len(payload)]
 
 
+def comparable(counters):
+    """Counters in the form the model keeps, for RTL-versus-model comparisons.
+
+    The merge discards a queued copy whose range is already delivered or in flight
+    before MoldUDP64 sees it; which copies are discarded there rather than counted as
+    duplicates by MoldUDP64 depends on cycle timing. Folding the merge's discards
+    into the MoldUDP64 counters gives totals that do not; unmodelled counters go.
+    """
+    c = {k: v for k, v in counters.items() if k not in UNMODELLED and v}
+    da, db = c.pop("merge.dup_discard_a", 0), c.pop("merge.dup_discard_b", 0)
+    msgs = c.pop("merge.dup_discard_msgs", 0)
+    for name, add in (("mold.packets", da + db), ("mold.packets_a", da), ("mold.packets_b", db),
+                      ("mold.dup_packets", da + db), ("mold.dup_messages", msgs)):
+        if add:
+            c[name] = c.get(name, 0) + add
+    return c
+
+
 class DeviceModel:
     def __init__(self, filters=net.DEFAULT_FILTERS, subscriptions=None, top_n=5,
                  max_len=MAX_LEN):
