@@ -17,6 +17,12 @@ forwards whole packets:
 * A FIFO that overflows drops the rest of that packet (counted in `ev_overflow`)
   and closes what it had with a last+bad beat, so MoldUDP64 sees a truncated
   packet rather than spliced data.
+
+Limit: coverage counts what is delivered or in flight, not what sits in the other
+port's queue. Two feeds that drift more than a packet apart while both run at full
+line rate can queue both copies of a range and overflow (counted; MoldUDP64 then
+records the gap for recovery). A/B copies from one publisher arrive in step, and a
+lost packet leaves its slot idle, so this does not arise on a real pair.
 """
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, fifo, stream, wiring
@@ -58,11 +64,15 @@ class FeedMerge(wiring.Component):
         # End of the packet being forwarded (its header read on the output).
         m.submodules.peek_out = peek_out = MoldPeek()
         m.d.comb += [peek_out.i.valid.eq(self.o.valid), peek_out.i.payload.eq(self.o.payload)]
-        fwd_end = Signal(64)
+        fwd_end, fwd_end_now = Signal(64), Signal(64)
+        out_hdr = Signal()           # the forwarded packet's header has been read
+        m.d.comb += fwd_end_now.eq(Mux(peek_out.done, peek_out.seq + peek_out.count, fwd_end))
         with m.If(peek_out.done):
-            m.d.sync += fwd_end.eq(peek_out.seq + peek_out.count)
+            m.d.sync += [fwd_end.eq(fwd_end_now), out_hdr.eq(1)]
+        with m.If(self.o.valid & self.o.payload.first):
+            m.d.sync += out_hdr.eq(0)
         covered = Signal(64)
-        m.d.comb += covered.eq(Mux(fwd_end > self.expected, fwd_end, self.expected))
+        m.d.comb += covered.eq(Mux(fwd_end_now > self.expected, fwd_end_now, self.expected))
 
         busy = Signal()              # a packet is being forwarded
         owner = Signal()             # ...from this port
@@ -123,8 +133,23 @@ class FeedMerge(wiring.Component):
                 m.d.sync += open_.eq(0)
             # `done` comes the cycle after the header beat: it judges the packet `tag`
             # names (a new first beat in this cycle belongs to the next packet).
+            # The verdict waits (at most a few cycles) for the header of the packet being
+            # forwarded, so a copy arriving in step with it is judged against its range.
             dup = Signal(name=f"dup_{p}")
-            m.d.comb += dup.eq(peek.done & queued & (peek.seq + peek.count <= covered))
+            pending = Signal(name=f"pending_{p}")
+            ready_to_judge = ~busy | out_hdr | peek_out.done
+            # Too late once the packet's first beat has left the delay line: keep it.
+            age = Signal(range(DELAY + 2), name=f"age_{p}")
+            with m.If(is_first):
+                m.d.sync += age.eq(1)
+            with m.Elif(age <= DELAY):
+                m.d.sync += age.eq(age + 1)
+            judge = (peek.done | pending) & queued & ready_to_judge & ~is_first & (age <= DELAY)
+            m.d.comb += dup.eq(judge & (peek.seq + peek.count <= covered))
+            with m.If(peek.done & queued & ~ready_to_judge):
+                m.d.sync += pending.eq(1)
+            with m.If(judge | is_first):
+                m.d.sync += pending.eq(0)
             m.d.comb += self.ev_dup_discard[p].eq(dup)
             discarded.append(Mux(dup, peek.count, 0))
             with m.If(dup & ~is_first & (open_ | i.valid) & ~is_last):
