@@ -118,6 +118,8 @@ class TickwireCore(wiring.Component):
         book_fifo_overflow = Signal()
         m.d.comb += wire_block(bank, "merge", SimpleNamespace(
             ev_overflow_a=merge.ev_overflow_a, ev_overflow_b=merge.ev_overflow_b,
+            ev_dup_discard_a=merge.ev_dup_discard_a, ev_dup_discard_b=merge.ev_dup_discard_b,
+            ev_dup_discard_msgs=merge.ev_dup_discard_msgs,
             ev_book_fifo_overflow=book_fifo_overflow))
         for port, d, c, merge_in in (("a", self.xgmii_a_d, self.xgmii_a_c, merge.a),
                                      ("b", self.xgmii_b_d, self.xgmii_b_c, merge.b)):
@@ -136,6 +138,7 @@ class TickwireCore(wiring.Component):
         m.d.comb += wire_block(bank, "mold", mold)
         m.d.comb += wire_block(bank, "itch", itch)
         wiring.connect(m, merge.o, mold.i)
+        m.d.comb += merge.expected.eq(mold.st_expected_seq)
         wiring.connect(m, mold.o, itch.i)
         m.d.comb += [self.itch_out.valid.eq(itch.o.valid),
                      self.itch_out.payload.eq(itch.o.payload)]
