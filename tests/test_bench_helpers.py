@@ -104,8 +104,8 @@ def test_risk_model_disagreements_finds_a_wrong_verdict():
     from tickwire.model.risk import BookState, RiskModel
     from tickwire.rtl.regmap.blocks.risk import ACCOUNTS, SLOTS
     rng = random.Random(4)
-    limits = risk.bench_limits(rng)
-    spec = {"books": risk.bench_books(rng, SLOTS), "orders": risk.bench_orders(rng, 300, ACCOUNTS, SLOTS)}
+    limits = risk.make_limits(rng)
+    spec = {"books": risk.make_books(rng, SLOTS), "orders": risk.make_orders(rng, 300, ACCOUNTS, SLOTS)}
     m = RiskModel(ACCOUNTS, SLOTS, limits=limits)
     books = {b["slot"]: BookState(b["bid_px"], b["bid_qty"], b["ask_px"], b["ask_qty"],
                                   bool(b["halted"]), False) for b in spec["books"]}
@@ -121,3 +121,13 @@ def test_risk_model_disagreements_finds_a_wrong_verdict():
     c, cyc, r, t = wrong[17]
     wrong[17] = (c, cyc, (r + 1) % 13, t)
     assert risk.model_disagreements(limits, spec, wrong) == [(c, (r + 1) % 13, r)]
+
+
+def test_only_the_sections_are_discovered_as_benchmarks():
+    from tickwire.tools.bench import discover
+    found = discover()
+    for name in ("packet", "book", "risk", "harness"):
+        assert found[name].__module__ == f"tickwire.tools.bench.{name}"
+    mine = {n for n, fn in found.items()
+            if fn.__module__.rsplit(".", 1)[1] in ("packet", "book", "risk", "harness")}
+    assert mine == {"packet", "book", "risk", "harness"}

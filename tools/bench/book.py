@@ -22,6 +22,7 @@ MESSAGES = 1_000_000
 SYMBOLS = 64
 SEED = 1
 LOSS, DUP, NOISE = 0.01, 0.01, 0.01
+SHALLOW_MESSAGES = 200_000    # a second, smaller comparison within the book's geometry
 HARNESS_GOAL = 1_000_000         # simulated cycles/s on the full core
 
 
@@ -64,15 +65,18 @@ def compare(rtl, model, unmodelled):
 
 
 @functools.lru_cache(maxsize=None)
-def long_run():
-    """Generate, frame, replay through model and RTL; returns a dict of everything measured."""
+def long_run(messages=MESSAGES, deep=3):
+    """Generate, frame, replay through model and RTL; returns a dict of everything measured.
+
+    deep: gen_itch's count of symbols with hundreds of price levels (0: every book
+    stays shallow, within the gateware's kept depth)."""
     from tickwire.model.device import UNMODELLED
     from tickwire.tools import gen_itch
     from tickwire.tools.engines import ModelEngine
     from tickwire.tools import rtl_replay
     from tickwire.tools.replay import subscriptions
     t0 = time.perf_counter()
-    msgs = gen_itch.generate(symbols=SYMBOLS, messages=MESSAGES, seed=SEED)
+    msgs = gen_itch.generate(symbols=SYMBOLS, messages=messages, seed=SEED, deep=deep)
     frames = faulty_ab_frames(msgs)
     feed = feed_of(frames)
     feed.messages = len(msgs)
@@ -132,6 +136,14 @@ def bench_book():
     out.append(Result("unmodelled counters on the long run (sum)", None, sum(um.values()), "events",
                       "not emulated by the model (device.UNMODELLED): " +
                       ", ".join(f"{k}={v}" for k, v in um.items())))
+    sh = long_run(SHALLOW_MESSAGES, deep=0)
+    um = sh["unmodelled"]
+    out.append(Result(f"RTL vs model, shallow books ({SHALLOW_MESSAGES} messages, deep=0): "
+                      "disagreements", 0, 0 if sh["agree"] else 1, "first difference",
+                      f"same faults, gen_itch deep=0; {sh['rows']} BBO rows, {sh['counters']} "
+                      f"counters; " + (f"FIRST DIFFERENCE: {sh['first']}; " if sh["first"] else
+                                       "all equal; ") + "unmodelled: " +
+                      ", ".join(f"{k}={v}" for k, v in um.items() if v), better="lower"))
     s = rtl.latency["itch_to_bbo_cycles"]
     for k in ("min", "p50", "p99", "max"):
         out.append(Result(f"last byte -> BBO update latency {k}", 8, s[k], "cycles",

@@ -29,7 +29,7 @@ FIXNETIX_NS = 740
 _WINDOWS = ("order", "last_rejects", "acct_limits", "sym_limits", "pos_limits")
 
 
-def bench_limits(rng):
+def make_limits(rng):
     """Limits that let a share of orders through and trip every other check."""
     from tickwire.model.limits import Account, Limits, Symbol
     from tickwire.rtl.regmap.blocks.risk import ACCOUNTS, SLOTS
@@ -46,13 +46,13 @@ def bench_limits(rng):
     return Limits(symbols=syms, accounts=accts)
 
 
-def bench_books(rng, slots):
+def make_books(rng, slots):
     return [dict(slot=s, bid_px=1_000_000 - 100 * rng.randint(1, 5), bid_qty=100,
                  ask_px=1_000_000 + 100 * rng.randint(1, 5), ask_qty=100, halted=int(s == 2),
                  unreliable=0) for s in range(slots)]
 
 
-def bench_orders(rng, n, accounts, slots):
+def make_orders(rng, n, accounts, slots):
     return [dict(clordid=1000 + i, account=rng.randrange(accounts), slot=rng.randrange(slots),
                  side=rng.randrange(3), tif=0, qty=rng.choice([1, 10, 100, 600, 6000]),
                  price=1_000_000 + 100 * rng.randint(-30, 30)) for i in range(n)]
@@ -151,9 +151,9 @@ def run_gate(seed=3, n=N_ORDERS):
     from tickwire.rtl.risk import RiskGate
     from tickwire.tools.simrun import run_cocotb
     rng = random.Random(seed)
-    limits = bench_limits(rng)
+    limits = make_limits(rng)
     spec = {"t0": 34_200_000_000_000, "tables": encode(limits),
-            "books": bench_books(rng, SLOTS), "orders": bench_orders(rng, n, ACCOUNTS, SLOTS)}
+            "books": make_books(rng, SLOTS), "orders": make_orders(rng, n, ACCOUNTS, SLOTS)}
     with tempfile.TemporaryDirectory(prefix="twrisk-") as tmp:
         sin, sout = Path(tmp) / "in.json", Path(tmp) / "out.json"
         sin.write_text(json.dumps(spec))
