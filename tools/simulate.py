@@ -30,6 +30,7 @@ onto uart_rx at the gateware's bit time and bytes from uart_tx go back, so
 by byte, in simulated time (one client at a time, like a real cable). The bound
 address is printed as "uart tcp:127.0.0.1:PORT" before the "listening" line.
 """
+import contextlib
 import os
 import signal
 import socket
@@ -102,6 +103,8 @@ class Card:
     def __init__(self, client, flush_cycles=0):
         self.client = client
         self.lock = threading.Lock()
+        self.waiting = 0            # request threads queued for the lock (clock loop yields)
+        self.count_lock = threading.Lock()
         self.out_beats = {}
         self.failed = False
         self.flush_cycles = flush_cycles  # a FLUSH sweeps at most this many cycles
@@ -120,7 +123,7 @@ class Card:
 
     def forward(self, req, reply_len):
         """Send one harness request, return its whole reply (status byte first)."""
-        with self.lock:
+        with self.request_lock():
             self.client.sock.sendall(req)
             status = self._recv(1)
             return status + (self._recv(reply_len) if status == b"\0" else b"")
@@ -157,8 +160,19 @@ class Card:
         return more
 
     def uart_send(self, data):
-        with self.lock:
+        with self.request_lock():
             self.client.uart_send(data)
+
+    @contextlib.contextmanager
+    def request_lock(self):
+        """The lock, for a request: the clock loop steps aside while any request waits
+        (a plain Lock is not fair, and the loop would otherwise re-take it at once)."""
+        with self.count_lock:
+            self.waiting += 1
+        with self.lock:
+            with self.count_lock:
+                self.waiting -= 1
+            yield
 
 
 class UartLine:
@@ -268,6 +282,9 @@ def clock_loop(card, stop, rate, feed, log):
     chunk, speed = min(want, 1000), None
     t_next = time.monotonic()
     while not stop.is_set():
+        deadline = time.monotonic() + 0.5
+        while card.waiting and time.monotonic() < deadline:
+            time.sleep(0.0002)          # requests first; the clock resumes when they are served
         try:
             t0 = time.monotonic()
             if not card.step(chunk, feed):
