@@ -18,11 +18,14 @@ forwards whole packets:
   and closes what it had with a last+bad beat, so MoldUDP64 sees a truncated
   packet rather than spliced data.
 
-Limit: coverage counts what is delivered or in flight, not what sits in the other
-port's queue. Two feeds that drift more than a packet apart while both run at full
-line rate can queue both copies of a range and overflow (counted; MoldUDP64 then
-records the gap for recovery). A/B copies from one publisher arrive in step, and a
-lost packet leaves its slot idle, so this does not arise on a real pair.
+Limit (measured, not yet fixed): coverage counts what is delivered or in flight,
+not what sits in the other port's queue. When one feed leads the other by part of a
+packet while both run back to back at full line rate (e.g. noise frames on one side
+only), a live copy can bypass while the leading port's copy of the same range waits
+in its queue, so both are forwarded and the queue overflows (counted in
+`ev_overflow`; the truncated packet ends bad and MoldUDP64 records the gap). The fix
+is to count the other port's queued ranges as covered and to queue, not bypass, a
+live packet while the other port holds undiscarded data.
 """
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, fifo, stream, wiring
@@ -32,8 +35,9 @@ from .layouts import UdpBeat
 from .mold.peek import MoldPeek
 
 #: Delay-line length: payload byte 19 is at most 4 beats after the first (payload may
-#: start in lane 7), and the verdict comes one cycle after that beat.
-DELAY = 5
+#: start in lane 7), the verdict comes one cycle after that beat, and it may wait for
+#: the header of the packet being forwarded when the two copies arrive out of step.
+DELAY = 12
 
 _Stage = data.StructLayout({"valid": 1, "drop": 1, "tag": 1, "beat": UdpBeat})
 

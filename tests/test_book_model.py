@@ -27,24 +27,6 @@ def test_aapl_bbo_csv_byte_exact():
     assert model.books[13].max_depth <= 64      # the gateware's default kept depth
 
 
-def test_aapl_speed():
-    """BBO path >= 200k msgs/s; with top-N tracking (a 5-level list rebuilt on most
-    AAPL messages, whose activity sits at the top of the book) >= 80k msgs/s."""
-    msgs = [decode(r, i) for i, r in enumerate(need_data(), 1)]
-    rates = {}
-    for top_n in (0, 5):
-        best = 0.0
-        for _ in range(10):             # best of 10: the machine is shared
-            model = BookModel({13: 0}, top_n=top_n)
-            t = time.perf_counter()
-            for m in msgs:
-                model.apply(m)
-            best = max(best, len(msgs) / (time.perf_counter() - t))
-        rates[top_n] = best
-    assert len(model.topn_events) > 0
-    assert rates[0] >= 200_000 and rates[5] >= 80_000, rates
-
-
 def test_unsubscribed_locates_are_ignored_and_counted():
     raws = need_data()
     model = BookModel({99: 3})

@@ -6,6 +6,8 @@
 2. Shows the book: BBO rows (and whether they match the reference trajectory when
    it is available), the demo symbol's top levels, the update-latency histogram.
 3. Sends a few host orders through the risk gate (RTL) and prints the verdicts.
+4. Runs the simulated card, the control-plane daemon and a few ops CLI commands
+   (status, limits load, book, counters) and shows their output.
 """
 import csv
 import io
@@ -25,6 +27,8 @@ ORDERS = REPO / "tools" / "demo_data" / "orders.csv"
 def add_arguments(p):
     p.add_argument("--input", help="ITCH BinaryFILE or pcap to replay instead of the sample")
     p.add_argument("--skip-risk", action="store_true", help="skip the risk-gate section")
+    p.add_argument("--skip-control", action="store_true",
+                   help="skip the simulated card + daemon + CLI section")
 
 
 def _table(rows, head):
@@ -122,8 +126,13 @@ def run(args):
         print(f"limits: {LIMITS.relative_to(REPO)}")
         print(_table(rows, ["clordid", "account", "symbol", "side", "qty", "price $",
                             "verdict", "reason"]))
+    status = 0
+    if not getattr(args, "skip_control", False):
+        section("4. Control plane: simulated card + daemon + ops CLI")
+        from tickwire.tools.demo_control import run_control_demo
+        status = run_control_demo(print)
     print()
-    return 0
+    return status
 
 
 def risk_replay_args(feed, out, engine):
@@ -133,4 +142,5 @@ def risk_replay_args(feed, out, engine):
 
 
 if __name__ == "__main__":
-    sys.exit(run(__import__("argparse").Namespace(input=None, skip_risk=False)))
+    sys.exit(run(__import__("argparse").Namespace(input=None, skip_risk=False,
+                                                  skip_control=False)))
