@@ -114,7 +114,10 @@ def run(args):
 
     if not args.skip_risk:
         section("3. Pre-trade risk gate: host orders against the live book (RTL)")
+        import os
         from tickwire.tools import risk_replay
+        os.environ.setdefault("COCOTB_LOG_LEVEL", "WARNING")     # the gate runs under cocotb
+        os.environ.setdefault("GPI_LOG_LEVEL", "WARNING")
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "verdicts.csv"
             ns = risk_replay_args(path, out, "rtl")

@@ -97,7 +97,7 @@ def script(feed, orders_path, limits):
             if raw[:1] == b"R" and len(raw) >= 19:
                 directory[raw[11:19].decode("ascii", "replace").strip()] = \
                     struct.unpack_from(">H", raw, 1)[0]
-            if raw[:1] in b"AFECXDUH" and len(raw) >= 20:
+            if raw[:1] in b"AFECXDUH" and len(raw) >= 19:       # D is 19 bytes
                 books.apply(decode(raw, applied))
         book = BookState()
         if o["slot"] < len(limits.symbols):
