@@ -24,7 +24,7 @@ import pytest
 from tickwire.control.regmap import MAP_HASH, MAP_MAGIC, MAP_VERSION, REGS, WINDOWS
 from tickwire.control.transport import open_device
 
-BUILD_TIMEOUT = 900                  # first run builds the full RTL with Verilator
+BUILD_TIMEOUT = 2400                 # first run elaborates + builds the full RTL with Verilator
 RATE = "0"                           # flat out (the full core runs ~1e5 cycles/s)
 UART_TIMEOUT = 30.0                  # a read is 7800 cycles: ~0.1 s here, more on a busy box
 COUNTERS = sorted(n for n, r in REGS.items() if r.kind == "counter")

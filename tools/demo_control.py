@@ -27,7 +27,7 @@ REAL = SHARED / "nasdaq_itch50_20200130_aapl_first5000.itch"
 SYNTH = REPO / "tools" / "demo_data" / "synthetic_8sym_6000.itch"
 LIMITS = REPO / "tools" / "demo_data" / "limits.yaml"
 TICKWIRE = [sys.executable, "-m", "tickwire"]
-START_TIMEOUT = 900          # the first simulate run builds the RTL with Verilator
+START_TIMEOUT = 2400          # the first simulate run builds the RTL with Verilator
 
 
 def _readline(proc, timeout, want):

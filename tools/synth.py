@@ -100,6 +100,8 @@ BLOCKS = {
     "mold": ("tickwire.rtl.mold.mold_rx:MoldRx", {}),
     "itch": ("tickwire.rtl.itch.decoder:ItchDecoder", {}),
     "book": ("tickwire.rtl.book:OrderBook", {}),
+    "merge": ("tickwire.rtl.feed_merge:FeedMerge", {}),
+    "risk": ("tickwire.rtl.risk.gate:RiskGate", {}),
     "core": ("tickwire.rtl.top:TickwireCore", {}),
 }
 
