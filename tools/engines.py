@@ -57,8 +57,8 @@ class ModelEngine:
 
 
 def _model_row(ev):
-    r = ev.row() if hasattr(ev, "row") else ev
-    return tuple(int(x) for x in r.split(",")) if isinstance(r, str) else tuple(r)
+    """A book-model BboEvent as the csv row tuple."""
+    return tuple(int(x) for x in ev.row().split(","))
 
 
 class RtlEngine:

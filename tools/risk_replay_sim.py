@@ -7,33 +7,21 @@ cycle; then the order with `now` = its time. Verdicts -> RISK_OUT as [[clordid, 
 """
 import json
 import os
+from pathlib import Path
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from tickwire.rtl.layouts import BboUpdate, Order, Verdict
 from tickwire.rtl.regmap.blocks.risk import SLOTS
 from tickwire.tools.payload import pack, unpack
+from tickwire.tools.risk_tb import start_gate
 
 
 @cocotb.test()
 async def replay(dut):
-    spec = json.loads(open(os.environ["RISK_SCRIPT"]).read())
-    cocotb.start_soon(Clock(dut.clk, 6.4, unit="ns").start())
-    for name in ("orders__valid", "events__valid", "bbo__valid", "ctl_kill", "ctl_kill_accounts",
-                 "ctl_watchdog_cycles", "stb_heartbeat", "stb_watchdog_release", "stb_commit",
-                 "stb_order_submit", "now"):
-        getattr(dut, name).value = 0
-    dut.verdicts__ready.value = 1
-    dut.accepted__ready.value = 1
-    for w in ("order", "last_rejects", "acct_limits", "sym_limits", "pos_limits"):
-        getattr(dut, f"w_{w}__w_stb").value = 0
-        getattr(dut, f"w_{w}__r_stb").value = 0
-    dut.rst.value = 1
-    for _ in range(3):
-        await RisingEdge(dut.clk)
-    dut.rst.value = 0
+    spec = json.loads(Path(os.environ["RISK_SCRIPT"]).read_text())
+    await start_gate(dut)
     verdicts = []
 
     # limits through the windows, then commit

@@ -9,6 +9,7 @@ beat index) to the cycle the decoded message / the book update is valid.
 from tickwire.control.regmap import ITCH_TYPE_ORDER, REGS
 
 from .engines import EngineResult, encode_port
+from .replay import summary
 
 _CORE = {}
 
@@ -65,11 +66,6 @@ def last_byte_beats(feed, enc):
             for j, end in enumerate(f.msg_ends):
                 where.setdefault((fb, f.seq + j), enc[port].beat_of(i, end))
     return where
-
-
-def summary(values):
-    from .replay import summary as _summary
-    return _summary(values)
 
 
 def run(feed, subs, **params):

@@ -16,8 +16,9 @@ import tempfile
 from pathlib import Path
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
+
+from tickwire.tools.risk_tb import start_gate
 
 from . import Result
 
@@ -75,20 +76,7 @@ async def cocotb_orders(dut):
     from tickwire.rtl.layouts import BboUpdate, Order, Verdict
     from tickwire.tools.payload import pack, unpack
     spec = json.loads(Path(os.environ["RISK_BENCH_IN"]).read_text())
-    cocotb.start_soon(Clock(dut.clk, 6.4, unit="ns").start())
-    for name in ("orders__valid", "events__valid", "bbo__valid", "ctl_kill", "ctl_kill_accounts",
-                 "ctl_watchdog_cycles", "stb_heartbeat", "stb_watchdog_release", "stb_commit",
-                 "stb_order_submit", "now"):
-        getattr(dut, name).value = 0
-    dut.verdicts__ready.value = 1
-    dut.accepted__ready.value = 1
-    for w in _WINDOWS:
-        getattr(dut, f"w_{w}__w_stb").value = 0
-        getattr(dut, f"w_{w}__r_stb").value = 0
-    dut.rst.value = 1
-    for _ in range(3):
-        await RisingEdge(dut.clk)
-    dut.rst.value = 0
+    await start_gate(dut)
     cycle = 0
     t0 = spec["t0"]
 
