@@ -1,7 +1,8 @@
 """rtl/book/levels.py against a plain sorted-dict reference, in the Amaranth simulator.
 
 Small K (the Python simulator cannot compile K=64's prefix chains) and a random mix of
-adds, reductions and removals on both sides, including overflow past the kept depth.
+adds, reductions and removals on both sides, including overflow past the kept depth
+and operations at or beyond the side's floor (the best untracked price).
 """
 import random
 
@@ -9,6 +10,7 @@ from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import data
 from amaranth.sim import Simulator
 
+from tickwire.rtl.book.layouts import Floor
 from tickwire.rtl.book.levels import apply_level_op
 from tickwire.rtl.layouts import Level
 from tickwire.tools.payload import pack, unpack
@@ -16,41 +18,53 @@ from tickwire.tools.payload import pack, unpack
 K = 6
 
 
-def reference(levels, ask, px, dq, do):
-    """levels: list of (px, qty, orders) best first. Returns (new, overflow, miss)."""
+def reference(levels, floor, ask, px, dq, do):
+    """levels: list of (px, qty, orders) best first; floor: best untracked price or None.
+
+    Returns (new levels, new floor, overflow, miss). Written from the levels.py contract:
+    kept levels are exact and strictly better than the floor; a level falling past K
+    becomes the floor; adds/reductions at or beyond the floor are not tracked.
+    """
+    def better(a, b):
+        return a < b if ask else a > b
+    tracked = floor is None or better(px, floor)
     book = {p: [q, o] for p, q, o in levels}
+    over = miss = False
     if px in book:
         book[px][0] += dq
         book[px][1] += do
         if book[px][1] == 0:
             del book[px]
-        over = miss = False
-    elif do == 1:
+    elif do == 1 and tracked:
         book[px] = [dq, 1]
-        over, miss = len(book) > K, False
-    else:
-        over, miss = False, True
-    out = sorted(book.items(), key=lambda kv: kv[0] if ask else -kv[0])[:K]
-    return [(p, q, o) for p, (q, o) in out], over, miss
+        if len(book) > K:
+            worst = max(book) if ask else min(book)
+            del book[worst]
+            floor, over = worst, True
+    elif do != 1:
+        miss = tracked
+    out = sorted(book.items(), key=lambda kv: kv[0] if ask else -kv[0])
+    return [(p, q, o) for p, (q, o) in out], floor, over, miss
 
 
 def test_level_ops_random():
     m = Module()
     arr = Signal(data.ArrayLayout(Level, K))
+    floor = Signal(Floor)
     ask = Signal()
     px = Signal(32)
     dq = Signal(signed(33))
     do = Signal(signed(2))
     en = Signal()
-    out, overflow, miss = apply_level_op(m, "t", arr, ask, px, dq, do, en)
+    out, out_floor, overflow, miss = apply_level_op(m, "t", arr, floor, ask, px, dq, do, en)
     rng = random.Random(5)
 
-    seen = {"overflow": 0, "miss": 0, "remove": 0}
+    seen = {"overflow": 0, "miss": 0, "remove": 0, "untracked": 0}
 
     async def bench(ctx):
         for side in (0, 1):
-            levels = []
-            for _ in range(400):
+            levels, fl = [], None
+            for _ in range(600):
                 prices = [p for p, _, _ in levels]
                 r = rng.random()
                 if r < 0.5 or not levels:
@@ -66,6 +80,7 @@ def test_level_ops_random():
                     op = (rng.choice([x for x in range(100, 120) if x not in prices] or [999]), -1, -1)
                 ctx.set(arr.as_value(), pack(data.ArrayLayout(Level, K),
                                              [dict(px=p, qty=q, orders=o) for p, q, o in levels]))
+                ctx.set(floor, {"valid": fl is not None, "px": fl or 0})
                 ctx.set(ask, side)
                 ctx.set(px, op[0])
                 ctx.set(dq, op[1])
@@ -74,13 +89,17 @@ def test_level_ops_random():
                 got = [(lv["px"], lv["qty"], lv["orders"])
                        for lv in unpack(data.ArrayLayout(Level, K), ctx.get(out.as_value()))]
                 got = [g for g in got if g[2] != 0]
-                want, w_over, w_miss = reference(levels, side, *op)
-                assert got == want, (levels, op)
+                want, w_fl, w_over, w_miss = reference(levels, fl, side, *op)
+                assert got == want, (levels, fl, op)
                 assert ctx.get(overflow) == w_over and ctx.get(miss) == w_miss
+                g_fl = ctx.get(out_floor)
+                assert (g_fl.px if g_fl.valid else None) == w_fl, (levels, fl, op)
                 seen["overflow"] += w_over
                 seen["miss"] += w_miss
+                seen["untracked"] += fl is not None and op[0] not in [p for p, _, _ in levels] \
+                    and not (op[0] < fl if side else op[0] > fl)
                 seen["remove"] += len(got) < len(levels)
-                levels = got
+                levels, fl = got, w_fl
         ctx.set(en, 0)
         assert ctx.get(out.as_value()) == ctx.get(arr.as_value())
 

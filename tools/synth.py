@@ -99,7 +99,10 @@ BLOCKS = {
     "net": ("tickwire.rtl.net.udp_rx:UdpRx", {}),
     "mold": ("tickwire.rtl.mold.mold_rx:MoldRx", {}),
     "itch": ("tickwire.rtl.itch.decoder:ItchDecoder", {}),
-    "book": ("tickwire.rtl.book:OrderBook", {}),
+    # A board-sized book: the full 64-level sort, 8 slots and a 4,096-order table in
+    # BRAM (the simulation build's 262,144 orders would go to external memory).
+    "book": ("tickwire.rtl.book:OrderBook", dict(slots=8, orders=4096, levels=64,
+                                                 locate_bits=10)),
     "merge": ("tickwire.rtl.feed_merge:FeedMerge", {}),
     "risk": ("tickwire.rtl.risk.gate:RiskGate", {}),
     "core": ("tickwire.rtl.top:TickwireCore", {}),

@@ -13,14 +13,15 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, ReadWrite
 
 from tickwire.model.book import ASK, BID, BookModel, Msg, decode, read_binaryfile
-from tickwire.rtl.book.order_book import fold_hash
+from tickwire.rtl.book.hashing import refs_for
+from tickwire.rtl.book.order_book import set_index
 from tickwire.rtl.book.layouts import Best
 from tickwire.rtl.layouts import BboUpdate, ItchMsg, top_n_layout
 from tickwire.tools.payload import pack, unpack
 
 PARAMS = dict(slots=4, orders=4096, levels=64, top_n=5, locate_bits=6)
 N, K, ORDERS = PARAMS["top_n"], PARAMS["levels"], PARAMS["orders"]
-SET_BITS = (ORDERS // 4).bit_length() - 1
+SET_BITS = (ORDERS // 8).bit_length() - 1              # two banks of 4-way sets
 TOPN = top_n_layout(N)
 DATA = Path(__file__).resolve().parents[3] / "shared/data/itch"
 EVENTS = ("msgs", "ignored", "collisions", "table_full", "unknown_ref", "depth_overflow",
@@ -311,19 +312,14 @@ async def throughput_back_to_back(dut):
 
 @cocotb.test()
 async def collisions_depth_and_unknown(dut):
-    """A full hash set, a level past the kept depth and an unknown reference are
-    counted and mark the slot unreliable (flag in updates, status and query port)."""
+    """Two full candidate sets and an unknown reference are counted and mark the slot
+    unreliable (flag in updates, status and query port); levels past the kept depth
+    are counted and keep the kept levels exact until fewer than N remain."""
     h = await setup(dut)
     await h.cmd(40, 2)
-    # five references in one set: the fifth add is a collision
-    base = 9 << 24
-    target = fold_hash(base, SET_BITS)
-    same = [base]
-    o = base + 1
-    while len(same) < 5:
-        if fold_hash(o, SET_BITS) == target:
-            same.append(o)
-        o += 1
+    # nine references with the same two candidate sets: eight fill both, the ninth
+    # add is a collision
+    same = refs_for(77, 301, SET_BITS, 9, base=9 << 20)
     msgs = numbered([add(r, "B", 10, 2000 + i, 40, 0) for i, r in enumerate(same)])
     await h.feed(msgs)
     assert h.ev["collisions"] == 1 and h.ev["table_full"] == 0
@@ -331,33 +327,43 @@ async def collisions_depth_and_unknown(dut):
     d = h.query(2)
     await h.tick()
     assert int(d.q_unreliable.value) == 1
-    # the four that fit are exact; the fifth was dropped, never half-applied
-    assert (await h.snapshot(2))[:3] == (2003, 10, 1)
+    # the eight that fit are exact; the ninth was dropped, never half-applied
+    assert (await h.snapshot(2))[:3] == (2007, 10, 1)
 
     # MAP clears the slot: fresh book, flags cleared
     await h.cmd(41, 2)
     assert int(dut.st_unreliable.value) >> 2 & 1 == 0
     h.clear()
     refs = [r for r in range(10 << 24, (10 << 24) + 2 * K)
-            if fold_hash(r, SET_BITS) != target][:K + 1]          # not the full set
+            if (set_index(r, SET_BITS, 0), set_index(r, SET_BITS, 1)) != (77, 301)][:K + 1]
     msgs = numbered([add(r, "S", 1, 3000 + i, 41, 0) for i, r in enumerate(refs)])
     await h.feed(msgs)
-    assert h.ev["depth_overflow"] == 1                  # level 65 does not fit
+    assert h.ev["depth_overflow"] == 1                  # level 65 does not fit: the floor
     assert h.bbo[0][1]["unreliable"] == 0 and h.bbo[-1][1]["ask_px"] == 3000
-    assert int(dut.st_unreliable.value) >> 2 & 1 == 1
-    # a better level pushes the 64th out: counted again, flagged in the update
+    assert int(dut.st_unreliable.value) >> 2 & 1 == 0   # 64 exact levels above it
+    # a better level pushes the 64th out: counted again, the kept levels stay exact
     h.clear()
     await h.feed(numbered([add((11 << 24), "S", 5, 2999, 41, 0)], 100))
     assert h.ev["depth_overflow"] == 1
-    assert h.bbo[-1][1]["unreliable"] == 1 and h.bbo[-1][1]["ask_px"] == 2999
-    # the order at the dropped level: reducing it is a level miss, not corruption
+    assert h.bbo[-1][1]["unreliable"] == 0 and h.bbo[-1][1]["ask_px"] == 2999
+    # the order at the dropped level is beyond the floor: untracked, not a miss
     h.clear()
     await h.feed(numbered([Msg(ord("D"), 41, oref=refs[-2])], 200))
-    assert h.ev["level_miss"] == 1 and h.bbo == []
+    assert h.ev["level_miss"] == 0 and h.bbo == []
+    # draining the kept levels from the top: exact while >= N are kept above the floor,
+    # unreliable (top N unknown) once fewer remain
+    h.clear()
+    drain = [(11 << 24)] + refs[:K - 3]                 # 2999 and 3000..3060: 3061, 3062 left
+    await h.feed(numbered([Msg(ord("D"), 41, oref=r) for r in drain], 300))
+    rows = [b for _, b in h.bbo]
+    assert [b["ask_px"] for b in rows] == [3000 + i for i in range(K - 2)]
+    assert [b["unreliable"] for b in rows] == [0] * (K - 5) + [1] * 3   # 4 kept: thin
+    assert h.ev["level_miss"] == 0
+    assert int(dut.st_unreliable.value) >> 2 & 1 == 1
     # unknown reference
     await h.cmd(42, 3)
     h.clear()
-    await h.feed(numbered([Msg(ord("X"), 42, oref=12345, shares=1)], 300))
+    await h.feed(numbered([Msg(ord("X"), 42, oref=12345, shares=1)], 400))
     assert h.ev["unknown_ref"] == 1 and int(dut.st_unreliable.value) >> 3 & 1 == 1
 
 
@@ -366,8 +372,12 @@ async def table_full(dut):
     """Filling all 4096 entries: later adds are counted as table_full, not collisions."""
     h = await setup(dut)
     await h.cmd(50, 1)
-    base = 1 << 40                       # aligned: 4096 consecutive refs fill every set
-    msgs = numbered([add(base + i, "B", 1, 100 + i % 50, 50, 0) for i in range(ORDERS + 10)])
+    # eight references per set pair (s, s): two-choice insertion alternates banks, so
+    # they fill set s of both banks exactly; ten more find the table full
+    sets = ORDERS // 8
+    refs = [r for s in range(sets) for r in refs_for(s, s, SET_BITS, 8, base=1 << 20)]
+    refs += refs_for(0, 1, SET_BITS, 10, base=1 << 21)
+    msgs = numbered([add(r, "B", 1, 100 + i % 50, 50, 0) for i, r in enumerate(refs)])
     await h.feed(msgs)
     assert int(dut.st_orders_live.value) == ORDERS
     assert h.ev["table_full"] == 10

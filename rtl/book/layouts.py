@@ -21,9 +21,15 @@ def order_set(slot_bits, ways):
     return data.ArrayLayout(order_entry(slot_bits), ways)
 
 
+#: The best price a side no longer tracks (rtl/book/levels.py): kept levels are all
+#: strictly better than it.
+Floor = data.StructLayout({"valid": 1, "px": 32})
+
+
 def side_levels(k):
-    """The best `k` levels of one side, best first; empty levels (orders == 0) at the end."""
-    return data.ArrayLayout(Level, k)
+    """One side: the best `k` levels, best first, empty levels (orders == 0) at the end,
+    and the side's floor."""
+    return data.StructLayout({"levels": data.ArrayLayout(Level, k), "floor": Floor})
 
 
 #: Best level of both sides of one slot (the query/snapshot copy of the top of book).

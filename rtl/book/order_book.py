@@ -19,16 +19,24 @@ Tables:
   written through `sub_locate`/`sub_slot` + `sub_cmd` (MAP also clears the slot;
   FLUSH sweeps the order table and all books, one set per cycle, for start of day).
   Messages for other locates are dropped and counted (`ignored`).
-* Orders: set-associative hash table, `orders` entries in sets of `ways` (default
-  4); set index = XOR-fold of the 64-bit reference; entries hold the full reference,
-  slot, side, price and shares. An add into a full set (`collisions`) or a full
-  table (`table_full`), or a reference we don't hold (`unknown_ref`), marks that
-  slot unreliable: status bit, and carried in every BBO update. The real AAPL sample
-  (337 live orders) has no collision at the default size.
+* Orders: a two-choice set-associative hash table: `orders` entries in two banks of
+  sets of `ways` (default 4), each bank indexed by its own H3 hash of the 64-bit
+  reference (rtl/book/hashing.py). An add goes into whichever of its two candidate
+  sets has more free ways, a lookup reads both. Two choices keep the fullest set near
+  the average: the 1 M-message 64-symbol synthetic day (117,695 live orders at peak
+  in a 262,144-entry table) inserts without one collision, where one 4-way hash
+  collided 3,393 times. Entries hold the full reference, slot, side, price and
+  shares. An add into two full sets (`collisions`) or a full table (`table_full`),
+  or a reference we don't hold (`unknown_ref`), marks that slot unreliable: status
+  bit, and carried in every BBO update.
 * Levels: per slot and side, the best `levels` price levels (price, shares, order
-  count) kept sorted in one wide memory word (rtl/book/levels.py). Default 64: the
-  AAPL sample peaks at 53 levels on a side. A level pushed past the kept depth is
-  counted (`depth_overflow`) and marks the book unreliable.
+  count) kept sorted in one wide memory word with the side's floor, the best price
+  no longer tracked (rtl/book/levels.py). Default 64: the AAPL sample peaks at 53
+  levels on a side. A level pushed past the kept depth is counted (`depth_overflow`)
+  and raises the floor; the kept levels stay exact, so the book is only marked
+  unreliable when fewer than `top_n` levels are kept above a floor (the top N is then
+  unknown), or on a reduction at a kept price that is not there (`level_miss`, an
+  inconsistency). Reductions of untracked orders beyond the floor are expected.
 * Best copy: per slot best bid/ask in LUT RAM with asynchronous reads, for the
   risk-gate query port (`q_slot` -> `q_bbo`, same cycle) and the register snapshot.
 
@@ -50,27 +58,27 @@ from amaranth.lib.wiring import In, Out
 
 from ..layouts import BboUpdate, ItchMsg, top_n_layout
 from .layouts import Best, order_entry, order_set, side_levels
+from .hashing import h3_hash
 from .levels import apply_level_op
 
-_A, _F, _E, _C, _X, _D, _U, _H = (ord(c) for c in "AFECXDUH")
+#: The message types that change a book (the core filters everything else out before
+#: the book's FIFO).
+BOOK_TYPES = "AFECXDUH"
+_A, _F, _E, _C, _X, _D, _U, _H = (ord(c) for c in BOOK_TYPES)
 _SELL = ord("S")
 _HALT_STATES = (ord("H"), ord("P"))
 
 
-def fold_hash(value, bits):
-    """XOR of the `bits`-wide chunks of a 64-bit value (works on ints and Amaranth values)."""
-    acc = 0
-    for lo in range(0, 64, bits):
-        acc = acc ^ value[lo:min(lo + bits, 64)] if not isinstance(value, int) \
-            else acc ^ ((value >> lo) & ((1 << bits) - 1))
-    return acc
+def set_index(oref, bits, bank):
+    """The set of `bank` (0 or 1) that may hold reference `oref` (int or Amaranth value)."""
+    return h3_hash(oref, bits, bank)
 
 
 class OrderBook(wiring.Component):
-    def __init__(self, slots=64, orders=65536, levels=64, top_n=5, ways=4, locate_bits=14):
+    def __init__(self, slots=64, orders=262144, levels=64, top_n=5, ways=4, locate_bits=14):
         assert slots <= 256 and orders % ways == 0 and top_n <= levels
-        sets = orders // ways
-        assert sets & (sets - 1) == 0, "orders/ways must be a power of two"
+        sets = orders // ways // 2          # per bank
+        assert sets >= 2 and sets & (sets - 1) == 0, "orders/(2*ways) must be a power of two"
         self.slots, self.orders, self.levels, self.top_n = slots, orders, levels, top_n
         self.ways, self.sets, self.locate_bits = ways, sets, locate_bits
         self.set_bits = max(1, sets.bit_length() - 1)
@@ -120,12 +128,16 @@ class OrderBook(wiring.Component):
         Side = side_levels(K)
 
         m.submodules.sub_mem = sub_mem = Memory(shape=SubEntry, depth=1 << self.locate_bits, init=[])
-        m.submodules.ord_mem = ord_mem = Memory(shape=order_set(sb, W), depth=self.sets, init=[])
+        ord_mems = [Memory(shape=order_set(sb, W), depth=self.sets, init=[]) for _ in range(2)]
+        m.submodules.ord_mem0, m.submodules.ord_mem1 = ord_mems
         m.submodules.lvl_mem = lvl_mem = Memory(shape=Side, depth=2 * self.slots, init=[])
         m.submodules.best_mem = best_mem = Memory(shape=Best, depth=self.slots, init=[])
         sub_rd, sub_wr = sub_mem.read_port(), sub_mem.write_port()
-        ord_rd_a, ord_rd_b = ord_mem.read_port(), ord_mem.read_port()
-        ord_wr_a, ord_wr_b = ord_mem.write_port(), ord_mem.write_port()
+        # per bank: the set of oref (a) and of U's new_oref (b), read in c0, written in c1
+        ord_rd_a = [mem.read_port() for mem in ord_mems]
+        ord_rd_b = [mem.read_port() for mem in ord_mems]
+        ord_wr_a = [mem.write_port() for mem in ord_mems]
+        ord_wr_b = [mem.write_port() for mem in ord_mems]
         lvl_rd, lvl_wr = lvl_mem.read_port(), lvl_mem.write_port()
         best_rd = best_mem.read_port(domain="comb")
         q_rd = best_mem.read_port(domain="comb")
@@ -162,19 +174,21 @@ class OrderBook(wiring.Component):
         take = self.i.valid & self.i.ready
         msg = self.i.payload
         s1 = Signal(ItchMsg)
-        s1_idx_a = Signal(self.set_bits)
-        s1_idx_b = Signal(self.set_bits)
+        s1_idx_a = [Signal(self.set_bits, name=f"s1_idx_a{c}") for c in range(2)]
+        s1_idx_b = [Signal(self.set_bits, name=f"s1_idx_b{c}") for c in range(2)]
         s1_loc_ok = Signal()
         m.d.comb += [
             sub_rd.addr.eq(msg.locate[:self.locate_bits]),
-            ord_rd_a.addr.eq(fold_hash(msg.oref, self.set_bits)),
-            ord_rd_b.addr.eq(fold_hash(msg.new_oref, self.set_bits)),
             self.ev_msgs.eq(take),
         ]
+        for c in range(2):
+            m.d.comb += [ord_rd_a[c].addr.eq(set_index(msg.oref, self.set_bits, c)),
+                         ord_rd_b[c].addr.eq(set_index(msg.new_oref, self.set_bits, c))]
         m.d.sync += s1_valid.eq(take)
         with m.If(take):
-            m.d.sync += [s1.eq(msg), s1_idx_a.eq(ord_rd_a.addr), s1_idx_b.eq(ord_rd_b.addr),
-                         s1_loc_ok.eq(msg.locate >> self.locate_bits == 0)]
+            m.d.sync += [s1.eq(msg), s1_loc_ok.eq(msg.locate >> self.locate_bits == 0)]
+            for c in range(2):
+                m.d.sync += [s1_idx_a[c].eq(ord_rd_a[c].addr), s1_idx_b[c].eq(ord_rd_b[c].addr)]
 
         # ---- c1: resolve the order, write the order table ----
         t = s1.type
@@ -189,24 +203,26 @@ class OrderBook(wiring.Component):
         is_reduce = (t == _E) | (t == _C) | (t == _X) | (t == _D)
         is_u = t == _U
 
-        set_a, set_b = ord_rd_a.data, ord_rd_b.data
-        same_set = s1_idx_a == s1_idx_b
-        hit = Signal(W)
-        dup_a = Signal(W)
-        free_a = Signal(W)
-        dup_b = Signal(W)
-        free_b = Signal(W)
-        for w in range(W):
-            ea, eb = set_a[w], set_b[w]
-            m.d.comb += [
-                hit[w].eq(ea.valid & (ea.oref == s1.oref) & (ea.slot == slot)),
-                dup_a[w].eq(ea.valid & (ea.oref == s1.oref)),
-                free_a[w].eq(~ea.valid),
-                free_b[w].eq(~eb.valid),
-            ]
-        for w in range(W):
-            eb = set_b[w]
-            m.d.comb += dup_b[w].eq(eb.valid & (eb.oref == s1.new_oref) & ~(same_set & hit[w]))
+        set_a = [ord_rd_a[c].data for c in range(2)]
+        set_b = [ord_rd_b[c].data for c in range(2)]
+        same_set = [s1_idx_a[c] == s1_idx_b[c] for c in range(2)]
+
+        def bits(name):
+            return [Signal(W, name=f"{name}{c}") for c in range(2)]
+
+        hit, dup_a, free_a, dup_b, free_b = (bits(n) for n in ("hit", "dup_a", "free_a",
+                                                                "dup_b", "free_b"))
+        for c in range(2):
+            for w in range(W):
+                ea, eb = set_a[c][w], set_b[c][w]
+                m.d.comb += [
+                    hit[c][w].eq(ea.valid & (ea.oref == s1.oref) & (ea.slot == slot)),
+                    dup_a[c][w].eq(ea.valid & (ea.oref == s1.oref)),
+                    free_a[c][w].eq(~ea.valid),
+                    free_b[c][w].eq(~eb.valid),
+                    dup_b[c][w].eq(eb.valid & (eb.oref == s1.new_oref)
+                                   & ~(same_set[c] & hit[c][w])),
+                ]
 
         def first(bits, name):
             idx = Signal(range(W), name=name)
@@ -215,11 +231,31 @@ class OrderBook(wiring.Component):
                     m.d.comb += idx.eq(w)
             return idx
 
-        hit_w, free_a_w, free_b_w = first(hit, "hit_w"), first(free_a, "free_a_w"), first(free_b, "free_b_w")
+        def n_free(bits):
+            return sum(bits[w] for w in range(W))
+
+        hit_any = hit[0].any() | hit[1].any()
+        hit_bank = Signal()                 # the bank holding oref (a reference is in one)
+        m.d.comb += hit_bank.eq(~hit[0].any())
+        hit_w = Signal(range(W))
+        m.d.comb += hit_w.eq(Mux(hit_bank, first(hit[1], "hit_w1"), first(hit[0], "hit_w0")))
+        # two-choice insertion: the candidate set with more free ways (bank 0 on a tie)
+        ins_a = Signal()
+        ins_b = Signal()
+        m.d.comb += [ins_a.eq(n_free(free_a[1]) > n_free(free_a[0])),
+                     ins_b.eq(n_free(free_b[1]) > n_free(free_b[0]))]
+        free_a_w = [first(free_a[c], f"free_a_w{c}") for c in range(2)]
+        free_b_w = [first(free_b[c], f"free_b_w{c}") for c in range(2)]
+        free_a_any = free_a[0].any() | free_a[1].any()
+        free_b_any = free_b[0].any() | free_b[1].any()
+        dup_a_any = dup_a[0].any() | dup_a[1].any()
+        dup_b_any = dup_b[0].any() | dup_b[1].any()
+        same_set_hit = Mux(hit_bank, same_set[1], same_set[0])
         ent = Signal(Entry)
         acc = 0
-        for w in range(W):
-            acc = acc | Mux(hit[w], set_a[w].as_value(), 0)
+        for c in range(2):
+            for w in range(W):
+                acc = acc | Mux(hit[c][w], set_a[c][w].as_value(), 0)
         m.d.comb += ent.as_value().eq(acc)
 
         new_ent = Signal(Entry)
@@ -240,11 +276,22 @@ class OrderBook(wiring.Component):
         left = Signal(32)
         m.d.comb += left.eq(ent.shares - n_exec)
 
-        wa_data = Signal(order_set(sb, W))
-        wb_data = Signal(order_set(sb, W))
-        m.d.comb += [wa_data.eq(set_a), wb_data.eq(set_b),
-                     ord_wr_a.addr.eq(s1_idx_a), ord_wr_b.addr.eq(s1_idx_b),
-                     ord_wr_a.data.eq(wa_data), ord_wr_b.data.eq(wb_data)]
+        wa_data = [Signal(order_set(sb, W), name=f"wa_data{c}") for c in range(2)]
+        wb_data = [Signal(order_set(sb, W), name=f"wb_data{c}") for c in range(2)]
+        for c in range(2):
+            m.d.comb += [wa_data[c].eq(set_a[c]), wb_data[c].eq(set_b[c]),
+                         ord_wr_a[c].addr.eq(s1_idx_a[c]), ord_wr_b[c].addr.eq(s1_idx_b[c]),
+                         ord_wr_a[c].data.eq(wa_data[c]), ord_wr_b[c].data.eq(wb_data[c])]
+
+        def comb(*stmts):
+            m.d.comb += stmts
+
+        def in_bank(bank, fn):
+            """Apply fn(c) to the bank selected by the 1-bit signal `bank`."""
+            with m.If(bank):
+                fn(1)
+            with m.Else():
+                fn(0)
 
         # level operations handed to c2
         op_side = Signal()
@@ -258,37 +305,50 @@ class OrderBook(wiring.Component):
 
         with m.If(active):
             with m.If(is_add):
-                with m.If(dup_a.any() | ~free_a.any()):
+                with m.If(dup_a_any | ~free_a_any):
                     m.d.comb += bad.eq(1)
                     with m.If(full):
                         m.d.comb += self.ev_table_full.eq(1)
                     with m.Else():
                         m.d.comb += self.ev_collisions.eq(1)
                 with m.Else():
-                    m.d.comb += [wa_data[free_a_w].eq(new_ent), ord_wr_a.en.eq(1), live_inc.eq(1),
+                    in_bank(ins_a, lambda c: comb(
+                        [wa_data[c][free_a_w[c]].eq(new_ent), ord_wr_a[c].en.eq(1)]))
+                    m.d.comb += [live_inc.eq(1),
                                  op_side.eq(new_ent.side), op1_px.eq(s1.price),
                                  op1_dq.eq(s1.shares), op1_do.eq(1), op1_en.eq(1)]
             with m.Elif(is_reduce | is_u):
-                with m.If(~hit.any()):
+                with m.If(~hit_any):
                     m.d.comb += [bad.eq(1), self.ev_unknown_ref.eq(1)]
                 with m.Elif(is_reduce):
-                    m.d.comb += [ord_wr_a.en.eq(1), op_side.eq(ent.side), op1_px.eq(ent.price),
+                    m.d.comb += [op_side.eq(ent.side), op1_px.eq(ent.price),
                                  op1_dq.eq(-n_exec), op1_en.eq(1)]
+                    in_bank(hit_bank, lambda c: comb(ord_wr_a[c].en.eq(1)))
                     with m.If(left == 0):
-                        m.d.comb += [wa_data[hit_w].valid.eq(0), op1_do.eq(-1), live_dec.eq(1)]
+                        in_bank(hit_bank, lambda c: comb(
+                            wa_data[c][hit_w].valid.eq(0)))
+                        m.d.comb += [op1_do.eq(-1), live_dec.eq(1)]
                     with m.Else():
-                        m.d.comb += [wa_data[hit_w].shares.eq(left), op1_do.eq(0)]
+                        in_bank(hit_bank, lambda c: comb(
+                            wa_data[c][hit_w].shares.eq(left)))
+                        m.d.comb += op1_do.eq(0)
                 with m.Else():   # U: old reference out, new one in on the same side
-                    m.d.comb += [ord_wr_a.en.eq(1), op_side.eq(ent.side), op1_px.eq(ent.price),
+                    m.d.comb += [op_side.eq(ent.side), op1_px.eq(ent.price),
                                  op1_dq.eq(-ent.shares), op1_do.eq(-1), op1_en.eq(1)]
-                    with m.If(same_set & ~dup_b.any()):
-                        m.d.comb += [wa_data[hit_w].eq(new_ent), op2_en.eq(1),
-                                     op2_px.eq(s1.price), op2_dq.eq(s1.shares)]
+                    in_bank(hit_bank, lambda c: comb(ord_wr_a[c].en.eq(1)))
+                    with m.If(same_set_hit & ~dup_b_any):
+                        # the new reference hashes to the old one's set: take its way
+                        in_bank(hit_bank, lambda c: comb(
+                            wa_data[c][hit_w].eq(new_ent)))
+                        m.d.comb += [op2_en.eq(1), op2_px.eq(s1.price), op2_dq.eq(s1.shares)]
                     with m.Else():
-                        m.d.comb += wa_data[hit_w].valid.eq(0)
-                        with m.If(~same_set & free_b.any() & ~dup_b.any()):
-                            m.d.comb += [wb_data[free_b_w].eq(new_ent), ord_wr_b.en.eq(1),
-                                         op2_en.eq(1), op2_px.eq(s1.price), op2_dq.eq(s1.shares)]
+                        in_bank(hit_bank, lambda c: comb(
+                            wa_data[c][hit_w].valid.eq(0)))
+                        with m.If(free_b_any & ~dup_b_any):
+                            in_bank(ins_b, lambda c: comb(
+                                [wb_data[c][free_b_w[c]].eq(new_ent), ord_wr_b[c].en.eq(1)]))
+                            m.d.comb += [op2_en.eq(1), op2_px.eq(s1.price),
+                                         op2_dq.eq(s1.shares)]
                         with m.Else():
                             m.d.comb += [bad.eq(1), live_dec.eq(1), self.ev_collisions.eq(1)]
             with m.Elif(t == _H):
@@ -315,13 +375,16 @@ class OrderBook(wiring.Component):
                          s2_op2_en.eq(op2_en), s2_op2_px.eq(op2_px), s2_op2_dq.eq(op2_dq)]
 
         # ---- c2: level update ----
-        arr = lvl_rd.data
-        a1, ovf1, miss1 = apply_level_op(m, "op1", arr, s2_side, s2_op1_px, s2_op1_dq,
-                                         s2_op1_do, s2_valid)
-        a2, ovf2, miss2 = apply_level_op(m, "op2", a1, s2_side, s2_op2_px, s2_op2_dq,
-                                         Const(1, signed(2)), s2_valid & s2_op2_en)
+        arr = lvl_rd.data.levels
+        a1, f1, ovf1, miss1 = apply_level_op(m, "op1", arr, lvl_rd.data.floor, s2_side,
+                                             s2_op1_px, s2_op1_dq, s2_op1_do, s2_valid)
+        a2, f2, ovf2, miss2 = apply_level_op(m, "op2", a1, f1, s2_side, s2_op2_px, s2_op2_dq,
+                                             Const(1, signed(2)), s2_valid & s2_op2_en)
         overflow = ovf1 | ovf2
         miss = miss1 | miss2
+        # fewer than N kept levels above a floor: this side's top N is no longer known
+        thin = Signal()
+        m.d.comb += thin.eq(s2_valid & f2.valid & (a2[N - 1].orders == 0))
         m.d.comb += [self.ev_depth_overflow.eq(overflow), self.ev_level_miss.eq(miss),
                      best_rd.addr.eq(s2_slot)]
         new_best = Signal(Best)
@@ -335,7 +398,7 @@ class OrderBook(wiring.Component):
 
         # writes: the pipeline in c2, or a command (pipeline empty)
         bad_mask = Mux(bad, Const(1, self.slots) << slot, 0)
-        ovf_mask = Mux(s2_valid & (overflow | miss), Const(1, self.slots) << s2_slot, 0)
+        ovf_mask = Mux(s2_valid & (thin | miss), Const(1, self.slots) << s2_slot, 0)
         sweep_len = max(self.sets, 2 * self.slots)
         with m.If(cmd_run):
             clear_mask = Mux(cmd_map, Const(1, self.slots) << cmd_slot, 0)
@@ -361,20 +424,23 @@ class OrderBook(wiring.Component):
                                  lvl_wr.en.eq(flush_addr < 2 * self.slots),
                                  best_wr.addr.eq(flush_addr), best_wr.data.eq(0),
                                  best_wr.en.eq(flush_addr < self.slots),
-                                 ord_wr_a.addr.eq(flush_addr), ord_wr_a.data.eq(0),
-                                 ord_wr_a.en.eq(flush_addr < self.sets)]
+                                 ord_wr_a[0].addr.eq(flush_addr), ord_wr_a[0].data.eq(0),
+                                 ord_wr_a[0].en.eq(flush_addr < self.sets),
+                                 ord_wr_a[1].addr.eq(flush_addr), ord_wr_a[1].data.eq(0),
+                                 ord_wr_a[1].en.eq(flush_addr < self.sets)]
                     m.d.sync += flush_addr.eq(flush_addr + 1)
                     with m.If(flush_addr == sweep_len - 1):
                         m.d.sync += [cmd_pending.eq(0), live.eq(0), unreliable.eq(0),
                                      halted.eq(0)]
         with m.Else():
-            m.d.comb += [lvl_wr.addr.eq(Cat(s2_side, s2_slot)), lvl_wr.data.eq(a2),
+            m.d.comb += [lvl_wr.addr.eq(Cat(s2_side, s2_slot)), lvl_wr.data.levels.eq(a2),
+                         lvl_wr.data.floor.eq(f2),
                          lvl_wr.en.eq(s2_valid), best_wr.addr.eq(s2_slot),
                          best_wr.data.eq(new_best), best_wr.en.eq(s2_valid)]
             m.d.sync += unreliable.eq(unreliable | bad_mask | ovf_mask)
 
         # ---- c3: registered outputs ----
-        rel_now = unreliable.bit_select(s2_slot, 1) | overflow | miss
+        rel_now = unreliable.bit_select(s2_slot, 1) | thin | miss
         m.d.sync += [self.bbo.valid.eq(s2_valid & bbo_changed),
                      self.topn.valid.eq(s2_valid & top_changed)]
         bp, tp = self.bbo.payload, self.topn.payload

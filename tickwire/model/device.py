@@ -9,7 +9,8 @@ RTL counter for counter:
     the error and the UDP parser counts it as drop_bad_frame);
   - a frame shorter than its IPv4 length forwards the payload bytes it has, then
     ends bad (drop_ip_length); MoldUDP64 then sees the packet end early;
-  - both ports feed one MoldUDP64 arbiter, whole packets in arrival order.
+  - both ports feed one MoldUDP64 arbiter, whole packets in arrival order;
+  - only the book types (A F E C X D U H) reach the book, so `book.msgs` counts those.
 What it does not emulate is documented in `UNMODELLED` (those counters stay 0).
 """
 from collections import defaultdict
@@ -20,6 +21,7 @@ from . import itch, mold, net
 
 MIN_FRAME, MAX_LEN = 64, 1522
 TYPE_ORDER = "SRHYLVWKJhAFECXDUPQBINO"      # ITCH 5.0 types, in counter order
+BOOK_TYPES = b"AFECXDUH"                    # add, executions, cancel, delete, replace, halt
 #: Counters the model leaves at zero: FIFO overflow depends on cycle timing, and the
 #: book's table-geometry events (hash-set collisions, a full table, levels beyond the
 #: kept depth) depend on the build's sizes; the model keeps everything exactly.
@@ -123,6 +125,8 @@ class DeviceModel:
             return
         c[f"itch.msgs[{TYPE_ORDER.index(chr(msg[0]))}]"] += 1
         self.decoded.append(fields)
+        if msg[0] not in BOOK_TYPES:        # the card filters these before the book
+            return
         ev = self.book.apply(book_model.decode(msg, seq))
         if ev is not None:
             self.bbo.append(ev)

@@ -18,19 +18,22 @@ BLOCK = Block("book", 0x1000, "Order book: symbol subscription, table/depth heal
     Reg("snap_ask_orders", "status", "Snapshot: orders at the best ask.", width=16),
     Reg("snap_flags", "status", "Snapshot: bit 0 unreliable, bit 1 halted.", width=2),
     Reg("unreliable", "status", "Bit s: slot s's book may be wrong (collision, full table, "
-        "unknown reference or depth overflow). Cleared by SUB_CMD.MAP of the slot.", width=64),
+        "unknown reference, level miss, or fewer than top-N levels kept above an untracked "
+        "depth). Cleared by SUB_CMD.MAP of the slot.", width=64),
     Reg("halted", "status", "Bit s: slot s's symbol is halted or paused (ITCH H state H or P).",
         width=64),
     Reg("orders_live", "status", "Orders held in the order table."),
-    Reg("msgs", "counter", "ItchMsg accepted by the book."),
+    Reg("msgs", "counter", "ItchMsg accepted by the book (the core passes only types A F E C X D U H)."),
     Reg("ignored", "counter", "Messages for locates no slot follows (dropped)."),
-    Reg("collisions", "counter", "Adds dropped because the order's hash set was full or the "
-        "reference was already live (book marked unreliable)."),
+    Reg("collisions", "counter", "Adds dropped because both of the order's candidate hash sets "
+        "were full or the reference was already live (book marked unreliable)."),
     Reg("table_full", "counter", "Adds dropped because the whole order table was full."),
     Reg("unknown_ref", "counter", "E/C/X/D/U for a reference not in the table (book marked unreliable)."),
     Reg("depth_overflow", "counter", "Price levels pushed out of (or never entering) the kept "
-        "depth (book marked unreliable)."),
-    Reg("level_miss", "counter", "Reductions of a price level that is not kept (book unreliable)."),
+        "depth: the side's floor rises, kept levels stay exact (unreliable only once fewer "
+        "than top-N levels are kept above the floor)."),
+    Reg("level_miss", "counter", "Reductions at a price better than the floor that is not kept: "
+        "an inconsistency (book unreliable)."),
     Reg("bbo_updates", "counter", "BBO updates emitted."),
     Reg("topn_updates", "counter", "Top-N updates emitted."),
 ))
