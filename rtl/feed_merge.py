@@ -2,30 +2,32 @@
 
 Feeds A and B arrive on two 10GbE ports, each with its own MAC and UDP parser, and
 neither can be back-pressured. MoldUDP64 takes one packet at a time, so this stage
-forwards whole packets:
+forwards whole packets, in the order their first beats arrived (the order the
+reference model uses), and discards trailing copies before they cost bandwidth:
 
-* The packet that starts while the merge is idle flows straight through with no
-  added cycle (combinational bypass): on a healthy line that is the winning copy.
-* A packet arriving on the other port meanwhile is queued. Both feeds can run at
-  full line rate, and one MoldUDP64 stage cannot absorb twice that, so a queued
-  packet first passes a short delay line while its MoldUDP64 header is read
-  (MoldPeek): if its whole sequence range is already delivered or in flight
-  (seq + count <= max(expected, end of the packet being forwarded)) it is a
-  duplicate and is discarded before the FIFO (counted in `ev_dup_discard_*`);
-  otherwise (a gap fill, or a partial overlap that MoldUDP64 trims) it is queued
-  and forwarded after the current packet.
+* Cut-through: a packet that starts while the merge is idle, with nothing queued on
+  either port, flows straight through with no added cycle. On a healthy line that
+  is the leading feed's copy.
+* Queue path: any other packet passes a short delay line while its MoldUDP64 header
+  is read (MoldPeek), then a FIFO. If its whole sequence range is already covered -
+  delivered, in flight, or queued-and-kept on the other port (`seq + count <= max(
+  expected, end of the packet being forwarded, end of the other port's last kept
+  packet)`) - it is a duplicate and is discarded (counted in `ev_dup_discard_*`);
+  otherwise it is kept and forwarded after what is ahead of it. Heartbeats and
+  end-of-session packets are always forwarded (MoldUDP64 counts them).
+* A port whose last packet was a duplicate (the trailing feed) sends its next packet
+  down the queue path even when idle, so a trailing copy never holds the output
+  while the leading feed's next packet waits. The delay line plus FIFO (7 cycles) is
+  shorter than the idle time between two back-to-back frames' payloads (~8 beats),
+  so a port that queued one packet is back to cut-through by its next.
 * A FIFO that overflows drops the rest of that packet (counted in `ev_overflow`)
   and closes what it had with a last+bad beat, so MoldUDP64 sees a truncated
-  packet rather than spliced data.
+  packet rather than spliced data. Two feeds drifting at full line rate with loss
+  and noise do not overflow (tests/test_feed_merge.py).
 
-Limit (measured, not yet fixed): coverage counts what is delivered or in flight,
-not what sits in the other port's queue. When one feed leads the other by part of a
-packet while both run back to back at full line rate (e.g. noise frames on one side
-only), a live copy can bypass while the leading port's copy of the same range waits
-in its queue, so both are forwarded and the queue overflows (counted in
-`ev_overflow`; the truncated packet ends bad and MoldUDP64 records the gap). The fix
-is to count the other port's queued ranges as covered and to queue, not bypass, a
-live packet while the other port holds undiscarded data.
+Latency cost: a packet that arrives while the other feed's copy of something newer
+is still being judged or forwarded waits for it (a gap fill, or feeds within a few
+cycles of each other); the bench reports the distribution on a faulty A/B feed.
 """
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, fifo, stream, wiring
@@ -37,7 +39,7 @@ from .mold.peek import MoldPeek
 #: Delay-line length: payload byte 19 is at most 4 beats after the first (payload may
 #: start in lane 7), the verdict comes one cycle after that beat, and it may wait for
 #: the header of the packet being forwarded when the two copies arrive out of step.
-DELAY = 12
+DELAY = 6
 
 _Stage = data.StructLayout({"valid": 1, "drop": 1, "tag": 1, "beat": UdpBeat})
 
@@ -62,7 +64,11 @@ class FeedMerge(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         ins = [self.a, self.b]
-        fifos = [fifo.SyncFIFOBuffered(width=UdpBeat.size, depth=self.depth) for _ in ins]
+        # Unbuffered FIFOs: a queued beat is readable the cycle after it is written, so
+        # the whole queue path (delay line + FIFO) is shorter than the idle time
+        # between two back-to-back frames' payloads (~8 beats of headers, FCS, gap)
+        # and a port that had to queue one packet is back to cut-through by the next.
+        fifos = [fifo.SyncFIFO(width=UdpBeat.size, depth=self.depth) for _ in ins]
         m.submodules.fifo_a, m.submodules.fifo_b = fifos
 
         # End of the packet being forwarded (its header read on the output).
@@ -70,26 +76,52 @@ class FeedMerge(wiring.Component):
         m.d.comb += [peek_out.i.valid.eq(self.o.valid), peek_out.i.payload.eq(self.o.payload)]
         fwd_end, fwd_end_now = Signal(64), Signal(64)
         out_hdr = Signal()           # the forwarded packet's header has been read
-        m.d.comb += fwd_end_now.eq(Mux(peek_out.done, peek_out.seq + peek_out.count, fwd_end))
+        m.d.comb += fwd_end_now.eq(Mux(peek_out.done, peek_out.seq + peek_out.span, fwd_end))
         with m.If(peek_out.done):
             m.d.sync += [fwd_end.eq(fwd_end_now), out_hdr.eq(1)]
         with m.If(self.o.valid & self.o.payload.first):
             m.d.sync += out_hdr.eq(0)
-        covered = Signal(64)
-        m.d.comb += covered.eq(Mux(fwd_end_now > self.expected, fwd_end_now, self.expected))
+        # A packet forwarded from a FIFO was judged on entry: its range is already in
+        # that port's kept_end, so judging need not wait for its header on the output.
+        out_queued = Signal()
+        out_known = out_hdr | out_queued
+        base_cov = Signal(64)
+        m.d.comb += base_cov.eq(Mux(fwd_end_now > self.expected, fwd_end_now, self.expected))
+        # End of the latest queued packet each port kept (it will be forwarded): a copy
+        # on the other port judged later is covered by it too.
+        kept_end = [Signal(64, name=f"kept_end_{p}") for p in (0, 1)]
+        covered = [Signal(64, name=f"covered_{p}") for p in (0, 1)]
+        for p in (0, 1):
+            other = kept_end[1 - p]
+            m.d.comb += covered[p].eq(Mux(other > base_cov, other, base_cov))
 
         busy = Signal()              # a packet is being forwarded
         owner = Signal()             # ...from this port
         lines = [[Signal(_Stage, name=f"line_{p}_{k}") for k in range(DELAY)] for p in (0, 1)]
         line_busy = [Signal(name=f"line_busy_{p}") for p in (0, 1)]
+        line_live = [Signal(name=f"line_live_{p}") for p in (0, 1)]   # beats not dropped
         for p in (0, 1):
-            m.d.comb += line_busy[p].eq(sum(st.valid for st in lines[p]) != 0)
+            m.d.comb += [line_busy[p].eq(sum(st.valid for st in lines[p]) != 0),
+                         line_live[p].eq(sum(st.valid & ~st.drop for st in lines[p]) != 0)]
 
         # ---- choose this cycle's output: the owner's queue, else its live input
         sel_valid, sel_port, sel_fifo = Signal(), Signal(), Signal()
-        live_ok = [Signal(name=f"live_ok_{p}") for p in (0, 1)]
-        for p in (0, 1):       # live beats may pass only when nothing of theirs is queued
-            m.d.comb += live_ok[p].eq(ins[p].valid & ~line_busy[p] & ~fifos[p].r_rdy)
+        live_ok = [Signal(name=f"live_ok_{p}") for p in (0, 1)]       # continue a live packet
+        live_start = [Signal(name=f"live_start_{p}") for p in (0, 1)]  # start one
+        # Live beats may pass only when nothing of theirs is queued; a live packet may
+        # start only when nothing the other port queued (older, not discarded) waits:
+        # packets leave in the order they arrived, and a queued copy is judged before
+        # a live one can overtake it.
+        # A port whose last packet was a duplicate (it trails the other feed) sends its
+        # next packet through the judge path even when the merge is idle: forwarded
+        # live, a trailing copy would hold the output while the leading feed's next
+        # packet queues behind it.
+        lagging = [Signal(name=f"lagging_{p}") for p in (0, 1)]
+        for p in (0, 1):
+            q = 1 - p
+            m.d.comb += [live_ok[p].eq(ins[p].valid & ~line_busy[p] & ~fifos[p].r_rdy),
+                         live_start[p].eq(live_ok[p] & ~line_live[q] & ~fifos[q].r_rdy
+                                          & ~lagging[p])]
         with m.If(busy):
             m.d.comb += sel_port.eq(owner)
             for p in (0, 1):
@@ -104,9 +136,9 @@ class FeedMerge(wiring.Component):
                 m.d.comb += [sel_valid.eq(1), sel_port.eq(0), sel_fifo.eq(1)]
             with m.Elif(fifos[1].r_rdy):
                 m.d.comb += [sel_valid.eq(1), sel_port.eq(1), sel_fifo.eq(1)]
-            with m.Elif(live_ok[0] & ins[0].payload.first):
+            with m.Elif(live_start[0] & ins[0].payload.first):
                 m.d.comb += [sel_valid.eq(1), sel_port.eq(0)]
-            with m.Elif(live_ok[1] & ins[1].payload.first):
+            with m.Elif(live_start[1] & ins[1].payload.first):
                 m.d.comb += [sel_valid.eq(1), sel_port.eq(1)]
 
         out_beat = Signal(UdpBeat)
@@ -140,8 +172,10 @@ class FeedMerge(wiring.Component):
             # The verdict waits (at most a few cycles) for the header of the packet being
             # forwarded, so a copy arriving in step with it is judged against its range.
             dup = Signal(name=f"dup_{p}")
+            # heartbeats and end-of-session (span 0) always reach MoldUDP64, which
+            # counts them; only copies carrying messages are discarded here
             pending = Signal(name=f"pending_{p}")
-            ready_to_judge = ~busy | out_hdr | peek_out.done
+            ready_to_judge = ~busy | out_known | peek_out.done
             # Too late once the packet's first beat has left the delay line: keep it.
             age = Signal(range(DELAY + 2), name=f"age_{p}")
             with m.If(is_first):
@@ -149,13 +183,23 @@ class FeedMerge(wiring.Component):
             with m.Elif(age <= DELAY):
                 m.d.sync += age.eq(age + 1)
             judge = (peek.done | pending) & queued & ready_to_judge & ~is_first & (age <= DELAY)
-            m.d.comb += dup.eq(judge & (peek.seq + peek.count <= covered))
+            m.d.comb += dup.eq(judge & (peek.span != 0) & (peek.seq + peek.span <= covered[p]))
+            with m.If(judge & ~dup):
+                m.d.sync += [kept_end[p].eq(peek.seq + peek.span), lagging[p].eq(0)]
+            with m.If(dup):
+                m.d.sync += lagging[p].eq(1)
+            # a live packet's header: was it already covered before it started?
+            prior = Signal(64, name=f"prior_{p}")
+            m.d.comb += prior.eq(Mux(fwd_end > self.expected, fwd_end, self.expected))
+            with m.If(peek.done & ~queued):
+                m.d.sync += lagging[p].eq((peek.seq + peek.span <= prior)
+                                          | (peek.seq + peek.span <= kept_end[1 - p]))
             with m.If(peek.done & queued & ~ready_to_judge):
                 m.d.sync += pending.eq(1)
             with m.If(judge | is_first):
                 m.d.sync += pending.eq(0)
             m.d.comb += self.ev_dup_discard[p].eq(dup)
-            discarded.append(Mux(dup, peek.count, 0))
+            discarded.append(Mux(dup, peek.span, 0))
             with m.If(dup & ~is_first & (open_ | i.valid) & ~is_last):
                 m.d.sync += discarding.eq(1)
             with m.If(discarding & is_last):
@@ -206,6 +250,8 @@ class FeedMerge(wiring.Component):
 
         m.d.comb += self.ev_dup_discard_msgs.eq(discarded[0] + discarded[1])
         m.d.comb += [self.o.valid.eq(sel_valid), self.o.payload.eq(out_beat)]
+        with m.If(sel_valid & out_beat.first):
+            m.d.sync += out_queued.eq(sel_fifo)
         with m.If(sel_valid):
             with m.If(out_beat.last):
                 m.d.sync += busy.eq(0)

@@ -99,9 +99,10 @@ BLOCKS = {
     "net": ("tickwire.rtl.net.udp_rx:UdpRx", {}),
     "mold": ("tickwire.rtl.mold.mold_rx:MoldRx", {}),
     "itch": ("tickwire.rtl.itch.decoder:ItchDecoder", {}),
-    # A board-sized book: the full 64-level sort, 8 slots and a 4,096-order table in
-    # BRAM (the simulation build's 262,144 orders would go to external memory).
-    "book": ("tickwire.rtl.book:OrderBook", dict(slots=8, orders=4096, levels=64,
+    # A board-sized book: 8 slots, a 4,096-order table in BRAM, 16 kept levels (the
+    # simulation build's 262,144 orders would go to external memory; its 64-level
+    # sort runs YoWASP Yosys out of its 4 GB WebAssembly memory in AIGMAP).
+    "book": ("tickwire.rtl.book:OrderBook", dict(slots=8, orders=4096, levels=16,
                                                  locate_bits=10)),
     "merge": ("tickwire.rtl.feed_merge:FeedMerge", {}),
     "risk": ("tickwire.rtl.risk.gate:RiskGate", {}),

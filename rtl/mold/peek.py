@@ -2,8 +2,10 @@
 
 It only observes a UdpBeat stream (bytes in their lanes, contiguous keep, packets
 marked first/last). `done` pulses the cycle after the beat carrying payload byte 19;
-`seq` and `count` are then valid and held until the next packet's header. A packet
-shorter than the 20-byte header never raises `done`.
+`seq` and `count` are then valid and held until the next packet's header; `span` is
+the number of sequence numbers the packet covers (its count, but 0 for an
+end-of-session packet, whose count is 0xFFFF). A packet shorter than the 20-byte
+header never raises `done`.
 """
 from amaranth.hdl import Array, Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
@@ -19,9 +21,11 @@ class MoldPeek(wiring.Component):
     done: Out(1)
     seq: Out(64)
     count: Out(16)
+    span: Out(16)
 
     def elaborate(self, platform):
         m = Module()
+        m.d.comb += self.span.eq(Mux(self.count == 0xFFFF, 0, self.count))
         beat = self.i.payload
         pos = Signal(range(HEADER + 9))          # payload bytes seen in earlier beats
         hdr = Signal(8 * (HEADER - SEQ_AT))      # header bytes 10..19, byte 10 in bits 7:0

@@ -10,7 +10,8 @@ RTL counter for counter:
   - a frame shorter than its IPv4 length forwards the payload bytes it has, then
     ends bad (drop_ip_length); MoldUDP64 then sees the packet end early;
   - both ports feed one MoldUDP64 arbiter, whole packets in arrival order;
-  - only the book types (A F E C X D U H) reach the book, so `book.msgs` counts those.
+  - only the book types (A F E C X D U H) reach the book, so `book.msgs` counts those;
+  - the risk gate takes every BBO update and counts those of slots it lacks.
 What it does not emulate is documented in `UNMODELLED` (those counters stay 0).
 """
 from collections import defaultdict
@@ -22,6 +23,9 @@ from . import itch, mold, net
 MIN_FRAME, MAX_LEN = 64, 1522
 TYPE_ORDER = "SRHYLVWKJhAFECXDUPQBINO"      # ITCH 5.0 types, in counter order
 BOOK_TYPES = b"AFECXDUH"                    # add, executions, cancel, delete, replace, halt
+#: Book slots the risk gate keeps a top of book for (docs/registers.md, risk block);
+#: BBO updates of later slots count as risk.bbo_errors.
+RISK_SLOTS = 16
 #: Counters the model leaves at zero: FIFO overflow depends on cycle timing, and the
 #: book's table-geometry events (hash-set collisions, a full table, levels beyond the
 #: kept depth) depend on the build's sizes; the model keeps everything exactly.
@@ -130,6 +134,8 @@ class DeviceModel:
         ev = self.book.apply(book_model.decode(msg, seq))
         if ev is not None:
             self.bbo.append(ev)
+            if ev.slot >= RISK_SLOTS:       # the risk gate follows the first slots only
+                c["risk.bbo_errors"] += 1
 
     # ------------------------------------------------------------------ results
     def all_counters(self):

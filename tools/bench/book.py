@@ -12,6 +12,7 @@ import functools
 import random
 import time
 
+from tickwire.model.device import comparable
 from tickwire.tools.feeds import itch_encode as enc
 from tickwire.tools.feeds import moldfeed
 
@@ -55,9 +56,11 @@ def compare(rtl, model, unmodelled):
             break
     if first is None and len(rtl.bbo_rows) != len(model.bbo_rows):
         first = f"BBO rows: rtl {len(rtl.bbo_rows)} model {len(model.bbo_rows)}"
+    # the merge's early duplicate discards fold into MoldUDP64's counters (device.comparable)
+    rc, mc = comparable(rtl.counters), comparable(model.counters)
     names = sorted((set(rtl.counters) | set(model.counters)) - set(unmodelled))
-    diff = [(k, rtl.counters.get(k, 0), model.counters.get(k, 0)) for k in names
-            if rtl.counters.get(k, 0) != model.counters.get(k, 0)]
+    diff = [(k, rc.get(k, 0), mc.get(k, 0)) for k in sorted(set(rc) | set(mc))
+            if rc.get(k, 0) != mc.get(k, 0)]
     if first is None and diff:
         k, r, m = diff[0]
         first = f"counter {k}: rtl {r} model {m} ({len(diff)} counters differ)"
