@@ -131,3 +131,21 @@ def test_only_the_sections_are_discovered_as_benchmarks():
     mine = {n for n, fn in found.items()
             if fn.__module__.rsplit(".", 1)[1] in ("packet", "book", "risk", "harness")}
     assert mine == {"packet", "book", "risk", "harness"}
+
+
+def test_paced_frames_keep_their_idle_in_both_engines():
+    """Frame.idle spaces a port's frames on the wire (encoder) and in the model's
+    arrival order alike, so a paced A/B feed is compared like for like."""
+    from tickwire.tools.engines import _arrival_order, encode_port
+    from tickwire.tools.feeds import itch_encode as enc
+    from tickwire.tools.feeds import moldfeed
+    from tickwire.tools.bench.packet import feed_of
+    msgs = [enc.order_delete(1, 0, i, i) for i in range(400)]
+    frames = book.pace(moldfeed.build_feed(msgs, ab=True, per_packet=20), 0.5)
+    assert all(f.idle > 0 for f in frames)
+    feed = feed_of(frames)
+    fast = feed_of(moldfeed.build_feed(msgs, ab=True, per_packet=20))
+    assert len(encode_port(feed.frames["a"]).beats) > 1.8 * len(encode_port(fast.frames["a"]).beats)
+    # B's copy of each packet still follows A's (ties A first), frame by frame
+    order = [(p, f.seq) for p, f in _arrival_order(feed)]
+    assert order == [(p, s) for s in sorted({s for _, s in order}) for p in "ab"]

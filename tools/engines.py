@@ -31,6 +31,7 @@ def _arrival_order(feed):
     for port in ("a", "b"):
         t = 0
         for i, f in enumerate(feed.frames[port]):
+            t += getattr(f, "idle", 0)
             events.append((t, port, i, f))
             t += max(len(f.data), 60) + _OVERHEAD
     events.sort(key=lambda e: (e[0], e[1], e[2]))
@@ -81,7 +82,9 @@ ENGINES = {"model": ModelEngine, "rtl": RtlEngine}
 def encode_port(frames):
     """XGMII beats for one port's frames at line rate; bad-FCS frames get a bad FCS."""
     faults = {i: "fcs" for i, f in enumerate(frames) if not f.fcs_ok}
-    return xgmii.encode([f.data for f in frames], start_lane="any", faults=faults)
+    gaps = [getattr(f, "idle", 0) for f in frames]
+    return xgmii.encode([f.data for f in frames], start_lane="any", faults=faults,
+                        gaps=gaps if any(gaps) else None)
 
 
 __all__ = ["ENGINES", "EngineResult", "TYPE_ORDER", "encode_port"]

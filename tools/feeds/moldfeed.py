@@ -45,6 +45,7 @@ class Frame:
     fault: str = ""                # faults applied, comma separated
     fcs_ok: bool = True            # False: the encoder must send a bad FCS
     ts: int | None = None          # capture timestamp, ns
+    idle: int = 0                  # extra idle characters before it on its port (pacing)
 
 
 def mac_bytes(mac):
