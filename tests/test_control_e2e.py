@@ -7,51 +7,25 @@ point, same code) so an unrelated broken subcommand cannot fail these tests.
 """
 import json
 import os
-import select
 import shutil
 import signal
 import subprocess
-import sys
-import tempfile
-import threading
-import time
 import urllib.request
+from functools import partial
 from pathlib import Path
 
-import grpc
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from conftest import CLI, LIMIT_TABLES, ServeDaemon, cli_env, limits_yaml
 from tickwire.control.proto import tickwire_pb2 as pb
-from tickwire.control.proto import tickwire_pb2_grpc as pbg
 from tickwire.control.regmap import MAP_HASH, REGS, WINDOWS
 from tickwire.model import limits as lm
 
 HERE = Path(__file__).resolve().parent
-CLI = [sys.executable, "-m", "tickwire.control.cli"]
-ENV = dict(os.environ, PYTHONPATH=str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-ENV.pop("TICKWIRE_SERVER", None)
-
-LIMITS = """\
-version: 1
-symbols:
-  - symbol: AAPL
-    max_qty: 5000
-    collar: 5 ticks
-  - symbol: MSFT
-    max_qty: 1000
-    collar: 20 bps
-accounts:
-  - account: ACME01
-    enabled: true
-    max_notional: 250000
-    credit: 1000000
-    rate: {burst: 20, per_second: 100}
-    positions:
-      default: {long: 1000, short: 0}
-  - account: ACME02
-    enabled: true
-"""
+ENV = cli_env(pythonpath=HERE)          # the daemon imports `py:test_control_e2e:...` from here
+LIMITS = limits_yaml()
+Daemon = partial(ServeDaemon, env=ENV)  # on the model card unless told otherwise
 
 
 def mismatched_card():
@@ -59,54 +33,6 @@ def mismatched_card():
     from tickwire.control.transport.model import ModelTransport
     from tickwire.model.card import CardModel
     return ModelTransport(card=CardModel(map_hash=MAP_HASH ^ 0x5A5A))
-
-
-class Daemon:
-    def __init__(self, state, extra=(), listen=None):
-        self.dir = tempfile.mkdtemp(prefix="twc", dir="/tmp")      # short: sun_path <= 107
-        self.sock = os.path.join(self.dir, "s.sock")
-        self.listen = listen or f"unix:{self.sock}"
-        self.state = state
-        self.proc = subprocess.Popen(
-            CLI + ["serve", "--device", "model", "--listen", self.listen, "--state-dir", str(state),
-                   "--metrics", "127.0.0.1:0", *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
-        line = _readline(self.proc, 30)
-        assert "ready" in line, f"daemon did not start: {line!r} {self.proc.stderr.read() if self.proc.poll() is not None else ''}"
-        self.metrics_port = int(line.rsplit("port ", 1)[1])
-        self.port = int(line.split("ready on port ")[1].split(",")[0]) if "ready on port" in line else None
-        self.server = self.listen if self.listen.startswith("unix:") else f"localhost:{self.port}"
-
-    def cli(self, *args, timeout=30, extra_env=None):
-        env = dict(ENV, **(extra_env or {}))
-        return subprocess.run(CLI + list(args) + ["--server", self.server],
-                              capture_output=True, text=True, timeout=timeout, env=env)
-
-    def stub(self):
-        return pbg.TickwireStub(grpc.insecure_channel(self.listen))
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def _readline(proc, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        r, _, _ = select.select([proc.stdout], [], [], 0.2)
-        if r:
-            return proc.stdout.readline()
-        if proc.poll() is not None:
-            return ""
-    return ""
 
 
 @pytest.fixture
@@ -126,7 +52,7 @@ def limits_file(tmp_path):
 def card_tables(stub):
     """The limits windows as read from the card's registers through the daemon."""
     return {name.split(".")[1]: list(stub.ReadRaw(pb.RawRead(addr=w.addr, count=w.words), timeout=10).words)
-            for name, w in WINDOWS.items() if name.split(".")[1] in ("acct_limits", "sym_limits", "pos_limits")}
+            for name, w in WINDOWS.items() if name.split(".")[1] in LIMIT_TABLES}
 
 
 def test_limits_counters_metrics(daemon, limits_file):

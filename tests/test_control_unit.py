@@ -13,6 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client import generate_latest
 
+from conftest import LIMIT_TABLES, limits_yaml
 from tickwire.control import audit
 from tickwire.control.daemon import auth
 from tickwire.control.daemon.card import Card, CardMismatch, NOMINAL_PERIOD
@@ -22,27 +23,7 @@ from tickwire.control.metrics import Metrics
 from tickwire.control.regmap import MAP_HASH, MAP_MAGIC, MAP_VERSION, REGS, WINDOWS
 from tickwire.model import limits as lm
 
-LIMITS = """\
-version: 1
-symbols:
-  - symbol: AAPL
-    max_qty: 5000
-    collar: 5 ticks
-  - symbol: MSFT
-    max_qty: 1000
-    collar: 20 bps
-accounts:
-  - account: ACME01
-    enabled: true
-    max_notional: 250000
-    credit: 1000000
-    rate: {burst: 20, per_second: 100}
-    positions:
-      default: {long: 1000, short: 0}
-      AAPL: {long: 5000, short: 2000}
-  - account: ACME02
-    enabled: false
-"""
+LIMITS = limits_yaml(aapl_positions=True, acme02_enabled=False)
 
 
 class FakeTransport:
@@ -92,7 +73,7 @@ class FakeTransport:
         if r.kind == "strobe":
             self.strobes.append((r.name, value))
             if r.name == "risk.commit":
-                for t in ("risk.acct_limits", "risk.sym_limits", "risk.pos_limits"):
+                for t in (f"risk.{k}" for k in LIMIT_TABLES):
                     self.active[t], self.win[t] = self.win[t], self.active[t]
         elif r.kind == "control":
             if r.width <= 32:
@@ -123,7 +104,7 @@ def daemon(tmp_path):
 
 
 def tables_of(t):
-    return {k: t.active[f"risk.{k}"] for k in ("acct_limits", "sym_limits", "pos_limits")}
+    return {k: t.active[f"risk.{k}"] for k in LIMIT_TABLES}
 
 
 # ---- card access --------------------------------------------------------------------

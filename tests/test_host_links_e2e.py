@@ -10,17 +10,13 @@ Processes run in a temp dir on loopback only; every wait is bounded.
 """
 import json
 import os
-import selectors
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
+from conftest import LIMIT_TABLES, ServeDaemon, limits_yaml, readline, short_tmpdir, stop_process
 from tickwire.control.regmap import MAP_HASH, MAP_MAGIC, MAP_VERSION, REGS, WINDOWS
 from tickwire.control.transport import open_device
 
@@ -36,20 +32,16 @@ class Card:
     """One `tickwire simulate` process: its Unix socket and (optionally) its UART port."""
 
     def __init__(self, *extra):
-        self.dir = tempfile.mkdtemp(prefix="twh", dir="/tmp")    # short: sun_path <= 107
+        self.dir = short_tmpdir("twh")
         self.sock = os.path.join(self.dir, "card.sock")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tickwire", "simulate", "--listen", f"unix:{self.sock}",
              "--cycles-per-sec", RATE, *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.uart_port = None
-        sel = selectors.DefaultSelector()
-        sel.register(self.proc.stdout, selectors.EVENT_READ)
         deadline = time.monotonic() + BUILD_TIMEOUT
-        while time.monotonic() < deadline:
-            if not sel.select(timeout=1.0):
-                continue
-            line = self.proc.stdout.readline()
+        while True:
+            line = readline(self.proc, deadline - time.monotonic())     # "" at exit or deadline
             if line.startswith("uart tcp:"):
                 self.uart_port = int(line.strip().rsplit(":", 1)[1])
             elif line.startswith("listening"):
@@ -68,17 +60,7 @@ class Card:
         return f"uart:socket://127.0.0.1:{self.uart_port}"
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self.err = self.proc.stderr.read()
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self.err = stop_process(self.proc, self.dir, timeout=30, kill_timeout=10, read_stderr=True)
         return self.proc.returncode
 
 
@@ -233,57 +215,7 @@ def test_harness_pcie_and_uart_cycles():
     assert max(rtt) < 40
 
 
-CLI = [sys.executable, "-m", "tickwire.control.cli"]
-LIMITS = """\
-version: 1
-symbols:
-  - symbol: AAPL
-    max_qty: 5000
-    collar: 5 ticks
-accounts:
-  - account: ACME01
-    enabled: true
-    max_notional: 250000
-    credit: 1000000
-    rate: {burst: 20, per_second: 100}
-    positions:
-      default: {long: 1000, short: 0}
-"""
-
-
-class Daemon:
-    def __init__(self, device, state):
-        self.dir = tempfile.mkdtemp(prefix="twd", dir="/tmp")
-        self.listen = f"unix:{os.path.join(self.dir, 's.sock')}"
-        env = dict(os.environ)
-        env.pop("TICKWIRE_SERVER", None)
-        self.env = env
-        self.proc = subprocess.Popen(
-            CLI + ["serve", "--device", device, "--listen", self.listen, "--state-dir", str(state),
-                   "--metrics", "127.0.0.1:0"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        sel = selectors.DefaultSelector()
-        sel.register(self.proc.stdout, selectors.EVENT_READ)
-        line = self.proc.stdout.readline() if sel.select(timeout=120) else ""
-        if "ready" not in line:
-            self.stop()
-            raise AssertionError(f"daemon did not start on {device}: {line!r}")
-
-    def cli(self, *args, timeout=300):
-        return subprocess.run(CLI + list(args) + ["--server", self.listen], capture_output=True,
-                              text=True, timeout=timeout, env=self.env)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+LIMITS = limits_yaml(msft=False, acme02_enabled=None)
 
 
 def test_daemon_over_uart_and_over_sim(card, tmp_path):
@@ -292,7 +224,7 @@ def test_daemon_over_uart_and_over_sim(card, tmp_path):
     limits = tmp_path / "limits.yaml"
     limits.write_text(LIMITS)
     want = lm.encode(lm.load(limits))
-    tables = ("acct_limits", "sym_limits", "pos_limits")
+    tables = LIMIT_TABLES
     seen = {}
     with open_device(card.sim) as dev:
         writes0 = read_counter(dev, "link.uart_writes")
@@ -300,7 +232,8 @@ def test_daemon_over_uart_and_over_sim(card, tmp_path):
         with open_device(card.sim) as dev:                 # start from an empty shadow bank
             for t in tables:
                 dev.write_burst(WINDOWS[f"risk.{t}"].addr, [0] * WINDOWS[f"risk.{t}"].words)
-        d = Daemon(device, tmp_path / f"state-{kind}")
+        d = ServeDaemon(tmp_path / f"state-{kind}", device=device, start_timeout=120,
+                        stop_timeout=30, kill_timeout=10)          # a simulated card is slow
         try:
             r = d.cli("limits", "load", str(limits), "--timeout", "600", timeout=700)
             assert r.returncode == 0, r.stderr
