@@ -37,8 +37,10 @@ from .layouts import UdpBeat
 from .mold.peek import MoldPeek
 
 #: Delay-line length: payload byte 19 is at most 4 beats after the first (payload may
-#: start in lane 7), the verdict comes one cycle after that beat, and it may wait for
-#: the header of the packet being forwarded when the two copies arrive out of step.
+#: start in lane 7) and the verdict comes one cycle after that beat, leaving a cycle to
+#: wait for the header of a live packet being forwarded. A copy not judged in time is
+#: kept (MoldUDP64 then drops it as a duplicate). Short, so the queue path stays below
+#: the idle time between back-to-back frames.
 DELAY = 6
 
 _Stage = data.StructLayout({"valid": 1, "drop": 1, "tag": 1, "beat": UdpBeat})
@@ -94,6 +96,12 @@ class FeedMerge(wiring.Component):
         for p in (0, 1):
             other = kept_end[1 - p]
             m.d.comb += covered[p].eq(Mux(other > base_cov, other, base_cov))
+        # MoldUDP64's expected number only falls on a new session (or its RESET): forget
+        # the old session's ranges then, or its copies would cover the new one's.
+        last_expected = Signal(64)
+        m.d.sync += last_expected.eq(self.expected)
+        new_session = Signal()
+        m.d.comb += new_session.eq(self.expected < last_expected)
 
         busy = Signal()              # a packet is being forwarded
         owner = Signal()             # ...from this port
@@ -257,4 +265,6 @@ class FeedMerge(wiring.Component):
                 m.d.sync += busy.eq(0)
             with m.Else():
                 m.d.sync += [busy.eq(1), owner.eq(sel_port)]
+        with m.If(new_session):
+            m.d.sync += [fwd_end.eq(0), kept_end[0].eq(0), kept_end[1].eq(0)]
         return m

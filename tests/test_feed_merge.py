@@ -42,7 +42,7 @@ def schedule(packets, rng, start=0, gap=(0, 0)):
     return sched
 
 
-def run(sched_a, sched_b, depth=64, cycles=None):
+def run(sched_a, sched_b, depth=64, cycles=None, reset_at=None):
     dut = FeedMerge(depth=depth)
     cycles = cycles or max([*sched_a, *sched_b, 0]) + 400
     out, ev = [], {"overflow": [0, 0], "discard": [0, 0], "msgs": 0}
@@ -50,6 +50,8 @@ def run(sched_a, sched_b, depth=64, cycles=None):
     async def bench(ctx):
         expected, cur = 0, bytearray()
         for t in range(cycles):
+            if t == reset_at:                     # MoldUDP64 starts a new session
+                expected = 0
             for port, sched in ((dut.a, sched_a), (dut.b, sched_b)):
                 beat = sched.get(t)
                 ctx.set(port.valid, beat is not None)
@@ -200,3 +202,18 @@ def test_drifting_full_rate_feeds_with_loss_never_overflow():
         arrival = [h for _, _, h in sorted(starts)]
         assert delivered(hdr) == delivered(arrival)
         assert len(out) <= len(delivered(arrival)) + 4      # trailing copies stay out
+
+
+def test_new_session_forgets_old_ranges():
+    """After MoldUDP64's expected number falls (new session), a queued packet of the new
+    session is judged against the new session only: kept, not taken for a duplicate of
+    the old session's ranges."""
+    rng = random.Random(5)
+    a = {i: b for i, b in enumerate(beats_of(mold_payload(100, 3, rng), 0))}
+    b = {1 + i: x for i, x in enumerate(beats_of(mold_payload(103, 3, rng), 0))}  # kept on B
+    t = 100
+    b.update({t + 5 + i: x for i, x in enumerate(beats_of(mold_payload(1, 3, rng), 0))})
+    a.update({t + 6 + i: x for i, x in enumerate(beats_of(mold_payload(4, 3, rng), 0))})
+    out, ev = run(a, b, reset_at=t)
+    seqs = [struct.unpack(">Q", o[1][10:18])[0] for o in out]
+    assert seqs == [100, 103, 1, 4] and ev["discard"] == [0, 0]
