@@ -144,6 +144,11 @@ class OrderBook(wiring.Component):
         # per bank: the set of oref (a) and of U's new_oref (b), read in c0, written in c1
         ord_rd_a = [mem.read_port() for mem in ord_mems]
         ord_rd_b = [mem.read_port() for mem in ord_mems]
+        # Each bank's read port and write port of a kind share one address: reads happen
+        # in c0, writes in c1 (or a flush), never together, so synthesis maps each pair
+        # to one port of a true dual-port BRAM.
+        addr_a = [Signal(self.set_bits, name=f"ord_addr_a{c}") for c in range(2)]
+        addr_b = [Signal(self.set_bits, name=f"ord_addr_b{c}") for c in range(2)]
         ord_wr_a = [mem.write_port() for mem in ord_mems]
         ord_wr_b = [mem.write_port() for mem in ord_mems]
         lvl_rd, lvl_wr = lvl_mem.read_port(), lvl_mem.write_port()
@@ -190,13 +195,18 @@ class OrderBook(wiring.Component):
             self.ev_msgs.eq(take),
         ]
         for c in range(2):
-            m.d.comb += [ord_rd_a[c].addr.eq(set_index(msg.oref, self.set_bits, c)),
-                         ord_rd_b[c].addr.eq(set_index(msg.new_oref, self.set_bits, c))]
+            m.d.comb += [ord_rd_a[c].addr.eq(addr_a[c]), ord_wr_a[c].addr.eq(addr_a[c]),
+                         ord_rd_b[c].addr.eq(addr_b[c]), ord_wr_b[c].addr.eq(addr_b[c]),
+                         addr_a[c].eq(Mux(s1_valid, s1_idx_a[c],
+                                          set_index(msg.oref, self.set_bits, c))),
+                         addr_b[c].eq(Mux(s1_valid, s1_idx_b[c],
+                                          set_index(msg.new_oref, self.set_bits, c)))]
         m.d.sync += s1_valid.eq(take)
         with m.If(take):
             m.d.sync += [s1.eq(msg), s1_loc_ok.eq(msg.locate >> self.locate_bits == 0)]
             for c in range(2):
-                m.d.sync += [s1_idx_a[c].eq(ord_rd_a[c].addr), s1_idx_b[c].eq(ord_rd_b[c].addr)]
+                m.d.sync += [s1_idx_a[c].eq(set_index(msg.oref, self.set_bits, c)),
+                             s1_idx_b[c].eq(set_index(msg.new_oref, self.set_bits, c))]
 
         # ---- c1: resolve the order, write the order table ----
         t = s1.type
@@ -288,7 +298,6 @@ class OrderBook(wiring.Component):
         wb_data = [Signal(order_set(sb, W), name=f"wb_data{c}") for c in range(2)]
         for c in range(2):
             m.d.comb += [wa_data[c].eq(set_a[c]), wb_data[c].eq(set_b[c]),
-                         ord_wr_a[c].addr.eq(s1_idx_a[c]), ord_wr_b[c].addr.eq(s1_idx_b[c]),
                          ord_wr_a[c].data.eq(wa_data[c]), ord_wr_b[c].data.eq(wb_data[c])]
 
         def comb(*stmts):
@@ -432,9 +441,9 @@ class OrderBook(wiring.Component):
                                  lvl_wr.en.eq(flush_addr < 2 * self.slots),
                                  best_wr.addr.eq(flush_addr), best_wr.data.eq(0),
                                  best_wr.en.eq(flush_addr < self.slots),
-                                 ord_wr_a[0].addr.eq(flush_addr), ord_wr_a[0].data.eq(0),
+                                 addr_a[0].eq(flush_addr), ord_wr_a[0].data.eq(0),
                                  ord_wr_a[0].en.eq(flush_addr < self.sets),
-                                 ord_wr_a[1].addr.eq(flush_addr), ord_wr_a[1].data.eq(0),
+                                 addr_a[1].eq(flush_addr), ord_wr_a[1].data.eq(0),
                                  ord_wr_a[1].en.eq(flush_addr < self.sets)]
                     m.d.sync += flush_addr.eq(flush_addr + 1)
                     with m.If(flush_addr == sweep_len - 1):
