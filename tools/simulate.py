@@ -48,6 +48,7 @@ BOOK_SUB_CMD = _REGS["book.sub_cmd"].addr
 PUSH_BLOCK = 16384
 NEW_PASS = "new pass"          # feed_blocks marker between two passes of a looping feed
 FLUSH = 4                      # book.sub_cmd bit 2: empty the order table and every book
+PASS_DWELL_S = 0.5             # a finished pass's book stays readable before the flush
 DRAIN_CYCLES = 256             # queue empty -> last message through the pipeline
 
 
@@ -109,6 +110,11 @@ class Card:
         self.failed = False
         self.flush_cycles = flush_cycles  # a FLUSH sweeps at most this many cycles
         self.flush_pending = False        # NEW_PASS seen: flush once the queue is empty
+        # A finished pass's book stays up this long (wall time, idle cycles clocked)
+        # before the flush, so clients polling the card see whole books, not only the
+        # flush's empty ones.
+        self.dwell = PASS_DWELL_S
+        self.drained_at = None
         self.passes = 1
         self.uart = None            # UartLine when --uart-tcp
 
@@ -134,9 +140,13 @@ class Card:
         with self.lock:
             if feed is not None:
                 queued = self.client.cycle()[1]
-                if self.flush_pending and queued == 0:
+                if self.flush_pending and queued == 0 and self.drained_at is None:
+                    self.drained_at = time.monotonic()
+                if (self.flush_pending and queued == 0
+                        and time.monotonic() - self.drained_at >= self.dwell):
                     # the whole sweep under the lock: the book drops a sub_cmd strobe that
                     # arrives while a command runs, so no client request may land in it
+                    self.drained_at = None
                     self.client.run(DRAIN_CYCLES)
                     self.client.write32(BOOK_SUB_CMD, FLUSH)
                     self.client.run(self.flush_cycles)
