@@ -17,15 +17,14 @@ What it does not emulate is documented in `UNMODELLED` (those counters stay 0).
 from collections import defaultdict
 import zlib
 
+from tickwire.rtl.regmap.blocks.risk import SLOTS as RISK_SLOTS   # register-map geometry
+
 from . import book as book_model
 from . import itch, mold, net
 
 MIN_FRAME, MAX_LEN = 64, 1522
 TYPE_ORDER = "SRHYLVWKJhAFECXDUPQBINO"      # ITCH 5.0 types, in counter order
 BOOK_TYPES = b"AFECXDUH"                    # add, executions, cancel, delete, replace, halt
-#: Book slots the risk gate keeps a top of book for (docs/registers.md, risk block);
-#: BBO updates of later slots count as risk.bbo_errors.
-RISK_SLOTS = 16
 #: Counters the model leaves at zero: FIFO overflow depends on cycle timing, and the
 #: book's table-geometry events (hash-set collisions, a full table, levels beyond the
 #: kept depth) depend on the build's sizes; the model keeps everything exactly.
@@ -134,7 +133,7 @@ class DeviceModel:
         ev = self.book.apply(book_model.decode(msg, seq))
         if ev is not None:
             self.bbo.append(ev)
-            if ev.slot >= RISK_SLOTS:       # the risk gate follows the first slots only
+            if ev.slot >= RISK_SLOTS:       # the risk gate keeps the first slots' books only
                 c["risk.bbo_errors"] += 1
 
     # ------------------------------------------------------------------ results
