@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 MAP_MAGIC = 0x544B5752
 MAP_VERSION = 1
-MAP_HASH = 0xAC781441
+MAP_HASH = 0xE32A797F
 ITCH_TYPE_ORDER = "SRHYLVWKJhAFECXDUPQBINO"
 
 
@@ -155,7 +155,7 @@ REGS = {
     'itch.unknown_type': Reg('itch.unknown_type', 0x07C0, 64, 'counter', 0, 'Message blocks of a type ITCH 5.0 does not define (counted whatever their length).'),
     'book.sub_locate': Reg('book.sub_locate', 0x1000, 16, 'control', 0, 'Stock locate for SUB_CMD.'),
     'book.sub_slot': Reg('book.sub_slot', 0x1004, 8, 'control', 0, 'Book slot for SUB_CMD.MAP.'),
-    'book.sub_cmd': Reg('book.sub_cmd', 0x1008, 32, 'strobe', 0, "Bit 0 MAP: route sub_locate to sub_slot and clear that slot's book and flags. Bit 1 UNMAP: stop following sub_locate. Bit 2 FLUSH: empty the order table and every book, clear all flags and orders_live (start of day; subscriptions kept; takes one cycle per order-table set). Commands run between messages."),
+    'book.sub_cmd': Reg('book.sub_cmd', 0x1008, 32, 'strobe', 0, "Bit 0 MAP: route sub_locate to sub_slot and clear that slot's book and flags. Bit 1 UNMAP: stop following sub_locate. Bit 2 FLUSH: empty the order table and every book, clear all flags and orders_live (start of day; subscriptions kept; takes one cycle per order-table set). Commands run between messages. Written while BUSY reads 1, a command is dropped and counted in cmd_dropped."),
     'book.snap_slot': Reg('book.snap_slot', 0x100C, 32, 'strobe', 0, 'Write a slot number: latch its BBO and flags into snap_* at once (untorn).'),
     'book.snap_bid_px': Reg('book.snap_bid_px', 0x1010, 32, 'status', 0, 'Snapshot: best bid price (1/10000 USD), 0 when empty.'),
     'book.snap_bid_qty': Reg('book.snap_bid_qty', 0x1014, 32, 'status', 0, 'Snapshot: total shares at the best bid.'),
@@ -176,6 +176,8 @@ REGS = {
     'book.level_miss': Reg('book.level_miss', 0x1070, 64, 'counter', 0, 'Reductions at a price better than the floor that is not kept: an inconsistency (book unreliable).'),
     'book.bbo_updates': Reg('book.bbo_updates', 0x1078, 64, 'counter', 0, 'BBO updates emitted.'),
     'book.topn_updates': Reg('book.topn_updates', 0x1080, 64, 'counter', 0, 'Top-N updates emitted.'),
+    'book.busy': Reg('book.busy', 0x1088, 1, 'status', 0, '1 while a SUB_CMD or the sweep after reset runs (reset empties every table, subscriptions included, one entry per cycle: block RAM survives a reset). Wait for 0 before writing SUB_CMD.'),
+    'book.cmd_dropped': Reg('book.cmd_dropped', 0x108C, 64, 'counter', 0, 'SUB_CMD writes dropped because BUSY was 1.'),
     'risk.orders': Reg('risk.orders', 0x2000, 64, 'counter', 0, 'Orders decided (from the order port and the order window).'),
     'risk.accepts': Reg('risk.accepts', 0x2008, 64, 'counter', 0, 'Orders accepted.'),
     'risk.rejects[0]': Reg('risk.rejects[0]', 0x2010, 64, 'counter', 0, 'Orders rejected with reason i+1 (REASONS[i]: kill_switch, account_disabled, restricted, halted, no_book, max_qty, max_notional, price_collar, credit, position, rate, duplicate).'),

@@ -88,6 +88,12 @@ class TickwireCore(wiring.Component):
         self.uart_divisor = uart_divisor
         self.bank = CsrBank(regmap)
 
+    @property
+    def reset_cycles(self):
+        """Cycles after reset before the book takes SUB_CMD (its sweep of every table;
+        `book.busy` reads 1 until then)."""
+        return OrderBook(**self.book_params).reset_cycles
+
     def cache_key(self):
         """Names the build parameters (tools/simrun.py caches the Verilog by it)."""
         return repr((sorted(self.book_params.items()), self.merge_depth, self.regmap.hash,

@@ -120,6 +120,36 @@ def test_wide_registers_lo_then_hi():
         c.write("mac_a.frames_ok", 1)
 
 
+class BusyBook(FakeTransport):
+    """book.busy reads 1 for the first `busy_reads` reads (the book's reset sweep)."""
+
+    def __init__(self, busy_reads):
+        super().__init__()
+        self.busy_reads = busy_reads
+
+    def read32(self, addr):
+        if addr == REGS["book.busy"].addr and self.busy_reads:
+            self.busy_reads -= 1
+            return 1
+        return super().read32(addr)
+
+
+def test_subscribe_waits_for_the_book_sweep():
+    t = BusyBook(busy_reads=3)
+    Card(t).subscribe(13, 2)
+    assert t.busy_reads == 0 and t.strobes == [("book.sub_cmd", 1)]
+
+
+def test_subscribe_to_a_book_that_stays_busy_writes_nothing(monkeypatch):
+    from tickwire.control.daemon import card as card_mod
+    monkeypatch.setattr(card_mod, "BOOK_BUSY_TIMEOUT_S", 0.05)
+    t = BusyBook(busy_reads=10**9)
+    with pytest.raises(TimeoutError, match="book busy"):
+        Card(t).subscribe(13, 2)
+    assert t.strobes == []
+    assert t.values["book.sub_locate"] == 0
+
+
 def test_identity_mismatch_refused():
     with pytest.raises(CardMismatch, match="hash"):
         Card(FakeTransport(map_hash=MAP_HASH ^ 1)).check_identity()

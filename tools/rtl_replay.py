@@ -24,6 +24,13 @@ def core(**params):
     return _CORE[key]
 
 
+def settle_cycles(**params):
+    """Idle cycles after reset before subscribing: the book's reset sweep (SUB_CMD is
+    dropped while it runs), plus a margin."""
+    from tickwire.rtl.top import TickwireCore
+    return TickwireCore(**params).reset_cycles + 8
+
+
 def subscription_writes(subs):
     loc, slot, cmd = (REGS[n].addr for n in ("book.sub_locate", "book.sub_slot", "book.sub_cmd"))
     writes = []
@@ -74,7 +81,7 @@ def run(feed, subs, **params):
     regs, addrs = counter_reads()
     res = sim.run(enc["a"].beats, beats_b=enc["b"].beats if feed.frames["b"] else None,
                   writes_before=subscription_writes(subs), reads_after=addrs, drain=512,
-                  timeout=1_000_000)
+                  timeout=1_000_000, settle=settle_cycles(**params))
     values = decode_reads(regs, res.reads)
     counters = {k: v for k, v in values.items() if REGS[k].kind == "counter" and v}
     itch_msgs = {t: values.get(f"itch.msgs[{k}]", 0) for k, t in enumerate(ITCH_TYPE_ORDER)}

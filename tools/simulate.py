@@ -363,6 +363,8 @@ def run(args):
         # FLUSH sweeps one order-table set (or book level word) per cycle
         from tickwire.rtl.book import OrderBook
         card = Card(sim.serve(), flush_cycles=OrderBook(**core.book_params).flush_cycles + 8)
+        # the book sweeps its tables after reset (book.busy); clients start after it
+        card.client.run(core.reset_cycles + 8)
         server = uart = None
         try:
             if args.via == "pcie":

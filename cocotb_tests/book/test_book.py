@@ -2,17 +2,17 @@
 
 The build keeps the default kept depth (64 levels, enough for the AAPL sample) but
 smaller tables (4 slots, 4096 orders, 64 locates) so Verilator builds and runs fast.
-Memories are not cleared by reset, so every test starts with SUB_CMD.FLUSH.
+Block RAM keeps its contents through a reset, so the book sweeps every table after
+one (`busy` until done); every test starts there, on the previous test's tables.
 """
 import random
-import struct
 from pathlib import Path
 
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, ReadWrite
 
-from tickwire.model.book import ASK, BID, BookModel, Msg, decode, read_binaryfile
+from tickwire.model.book import BookModel, Msg, decode, read_binaryfile
 from tickwire.rtl.book.hashing import refs_for
 from tickwire.rtl.book.order_book import set_index
 from tickwire.rtl.book.layouts import Best
@@ -26,6 +26,8 @@ TOPN = top_n_layout(N)
 DATA = Path(__file__).resolve().parents[3] / "shared/data/itch"
 EVENTS = ("msgs", "ignored", "collisions", "table_full", "unknown_ref", "depth_overflow",
           "level_miss", "bbo_updates", "topn_updates")
+#: The sweep after reset: every order-table set, level word and subscription.
+RESET_CYCLES = max(ORDERS // 8, 2 * PARAMS["slots"], 1 << PARAMS["locate_bits"])
 
 
 class Harness:
@@ -71,16 +73,32 @@ class Harness:
         for _ in range(6):
             await self.tick()
 
-    async def cmd(self, locate, slot, code=1):
+    async def wait_idle(self, limit):
+        """Ticks until `busy` falls (a command or the reset sweep ended); returns them."""
+        n = 0
+        while int(self.dut.st_busy.value):
+            assert n < limit, f"book still busy after {limit} cycles"
+            await self.tick()
+            n += 1
+        return n
+
+    async def cmd(self, locate, slot, code=1, wait=True):
+        """Strobe SUB_CMD (after `busy` falls unless wait=False); returns whether the
+        book dropped it."""
         d = self.dut
+        if wait:
+            await self.wait_idle(RESET_CYCLES + 8)
         d.ctl_sub_locate.value = locate
         d.ctl_sub_slot.value = slot
         d.stb_sub_cmd_data.value = code
         d.stb_sub_cmd.value = 1
+        await ReadWrite()
+        dropped = int(d.ev_cmd_dropped.value)
         await self.tick()
         d.stb_sub_cmd.value = 0
         for _ in range(4):
             await self.tick()
+        return dropped
 
     async def snapshot(self, slot):
         d = self.dut
@@ -118,10 +136,10 @@ async def setup(dut):
     dut.rst.value = 1
     await ClockCycles(dut.clk, 4)
     dut.rst.value = 0
+    assert int(dut.i__ready.value) == 0, "the book takes messages during its reset sweep"
+    swept = await h.wait_idle(RESET_CYCLES + 8)
+    assert swept >= RESET_CYCLES - 2, f"reset sweep ended after {swept} cycles"
     await h.tick()
-    await h.cmd(0, 0, code=4)                       # FLUSH: empty order table and books
-    for _ in range(ORDERS // 4 + 8):
-        await h.tick()
     assert int(dut.i__ready.value) == 1 and int(dut.st_orders_live.value) == 0
     assert int(dut.st_unreliable.value) == 0
     return h
@@ -383,6 +401,37 @@ async def table_full(dut):
     assert h.ev["table_full"] == 10
     assert h.ev["collisions"] == 0
     assert int(dut.st_unreliable.value) >> 1 & 1 == 1
+
+
+@cocotb.test()
+async def reset_empties_every_table(dut):
+    """Block RAM survives a reset, so the book sweeps it: after a reset mid-session no
+    order, level or subscription is left (the same references insert again without a
+    collision), and SUB_CMD written during the sweep is dropped and counted."""
+    h = await setup(dut)
+    assert not await h.cmd(50, 1)
+    refs = [r for s in range(4) for r in refs_for(s, s, SET_BITS, 8, base=1 << 22)]
+    await h.feed(numbered([add(r, "S", 5, 200 + i, 50, 0) for i, r in enumerate(refs)]))
+    assert int(dut.st_orders_live.value) == len(refs) and h.ev["collisions"] == 0
+    assert await h.snapshot(1) == (0, 0, 0, 200, 5, 1, 0)
+
+    dut.rst.value = 1
+    await h.tick()
+    dut.rst.value = 0
+    assert await h.cmd(50, 2, wait=False), "a MAP during the reset sweep was taken"
+    assert int(dut.st_busy.value) == 1
+    swept = await h.wait_idle(RESET_CYCLES + 8)
+    assert swept >= RESET_CYCLES - 8
+    await h.tick()
+    h.clear()
+    assert await h.snapshot(1) == (0,) * 7                 # levels and best copy swept
+    await h.feed(numbered([add(1, "B", 1, 100, 50, 0)]))
+    assert h.ev["ignored"] == 1 and not h.bbo               # subscription swept (and the MAP dropped)
+    assert not await h.cmd(50, 1)
+    await h.feed(numbered([add(r, "S", 5, 300 + i, 50, 0) for i, r in enumerate(refs)]))
+    assert h.ev["collisions"] == 0 and h.ev["table_full"] == 0
+    assert int(dut.st_orders_live.value) == len(refs)
+    assert await h.snapshot(1) == (0, 0, 0, 300, 5, 1, 0)
 
 
 def test_book():

@@ -11,7 +11,6 @@ import random
 from pathlib import Path
 
 import cocotb
-import pytest
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster
@@ -80,6 +79,14 @@ class Card:
         hi = int.from_bytes((await self.axil.read(reg.addr + 4, 4)).data, "little")
         return hi << 32 | lo
 
+    async def wait_book_idle(self):
+        """Polls book.busy (SUB_CMD is dropped while the reset sweep runs)."""
+        from tickwire.rtl.top import TickwireCore
+        for _ in range(TickwireCore(**PARAMS).reset_cycles // 2 + 16):
+            if not await self.read("book.busy"):
+                return
+        raise AssertionError("book.busy still 1 long after its reset sweep")
+
     async def idle(self, cycles=2000):
         for src in self.src.values():
             while not src.empty():
@@ -106,6 +113,8 @@ async def replay(dut, msgs, rng, loss=0.1, noise_p=0.05, max_gap=0):
     """Send msgs as MoldUDP64 on both feeds with one-sided loss; returns (card, model)."""
     card = await start(dut)
     subs = dict(list(directory(msgs).items())[:PARAMS["book_slots"]])
+    # the book sweeps its tables after reset (they hold the previous test's orders)
+    await card.wait_book_idle()
     for locate, slot in subs.items():
         await card.write("book.sub_locate", locate)
         await card.write("book.sub_slot", slot)

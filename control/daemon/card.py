@@ -6,6 +6,7 @@ shadow), so two threads interleaving would tear values. Every multi-access opera
 takes the lock once.
 """
 import threading
+import time
 
 from tickwire.control.regmap import MAP_HASH, MAP_MAGIC, MAP_VERSION, REGS, WINDOWS
 
@@ -13,6 +14,7 @@ CLOCK_HZ = 156_250_000
 NOMINAL_PERIOD = (6 << 32) | 0x66666666          # 6.4 ns in 8.32 fixed point
 CMD_SET, CMD_STEP, CMD_SNAPSHOT = 1, 2, 4
 SUB_MAP, SUB_UNMAP = 1, 2
+BOOK_BUSY_TIMEOUT_S = 2.0
 LIMIT_TABLES = ("acct_limits", "sym_limits", "pos_limits")
 ACCT_WORDS, SYM_WORDS = 8, 4                     # docs/limits.md table formats
 
@@ -170,8 +172,20 @@ class Card:
         self.write("clock.period", round(NOMINAL_PERIOD * (1 + ppb / 1e9)))
 
     # ---- book -------------------------------------------------------------------------
+    def wait_book_idle(self, timeout=None):
+        """Block until book.busy reads 0: the book drops (and counts) a SUB_CMD written
+        while its reset sweep or a previous command runs."""
+        timeout = BOOK_BUSY_TIMEOUT_S if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        while self.read("book.busy"):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"book busy for over {timeout} s (reset sweep or FLUSH "
+                                   "still running): subscription not written")
+            time.sleep(0.001)
+
     def subscribe(self, locate, slot, unsubscribe=False):
         with self.lock:
+            self.wait_book_idle()
             self.write("book.sub_locate", locate)
             self.write("book.sub_slot", slot)
             self.write("book.sub_cmd", SUB_UNMAP if unsubscribe else SUB_MAP)

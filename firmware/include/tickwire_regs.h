@@ -4,7 +4,7 @@
 
 #define TW_MAP_MAGIC   0x544B5752u
 #define TW_MAP_VERSION 1u
-#define TW_MAP_HASH    0xAC781441u
+#define TW_MAP_HASH    0xE32A797Fu
 
 /* ---- id ---- */
 #define TW_ID_MAGIC                              0x0000u  /* status, 32 bits */
@@ -267,6 +267,10 @@
 #define TW_BOOK_BBO_UPDATES_WIDTH                64u
 #define TW_BOOK_TOPN_UPDATES                     0x1080u  /* counter, 64 bits */
 #define TW_BOOK_TOPN_UPDATES_WIDTH               64u
+#define TW_BOOK_BUSY                             0x1088u  /* status, 1 bits */
+#define TW_BOOK_BUSY_WIDTH                       1u
+#define TW_BOOK_CMD_DROPPED                      0x108Cu  /* counter, 64 bits */
+#define TW_BOOK_CMD_DROPPED_WIDTH                64u
 /* ---- risk ---- */
 #define TW_RISK_ORDERS                           0x2000u  /* counter, 64 bits */
 #define TW_RISK_ORDERS_WIDTH                     64u

@@ -18,7 +18,10 @@ Tables:
 * Subscription: a locate-indexed memory (2**locate_bits entries of valid + slot),
   written through `sub_locate`/`sub_slot` + `sub_cmd` (MAP also clears the slot;
   FLUSH sweeps the order table and all books, one set per cycle, for start of day).
-  Messages for other locates are dropped and counted (`ignored`).
+  Messages for other locates are dropped and counted (`ignored`). Reset runs the
+  same sweep over every table, subscriptions included (`reset_cycles`), since block
+  RAM survives a reset; `busy` reads 1 while a sweep or command runs, and a SUB_CMD
+  written then is dropped and counted (`cmd_dropped`), so software waits on `busy`.
 * Orders: a two-choice set-associative hash table: `orders` entries in two banks of
   sets of `ways` (default 4), each bank indexed by its own H3 hash of the 64-bit
   reference (rtl/book/hashing.py). An add goes into whichever of its two candidate
@@ -110,7 +113,9 @@ class OrderBook(wiring.Component):
             "st_unreliable": Out(64),
             "st_halted": Out(64),
             "st_orders_live": Out(32),
+            "st_busy": Out(1),
             "ev_msgs": Out(1),
+            "ev_cmd_dropped": Out(1),
             "ev_ignored": Out(1),
             "ev_collisions": Out(1),
             "ev_table_full": Out(1),
@@ -126,6 +131,13 @@ class OrderBook(wiring.Component):
         """Cycles SUB_CMD.FLUSH sweeps (one order-table set of each bank, or one level
         word, per cycle), plus its two set-up cycles."""
         return max(self.sets, 2 * self.slots) + 2
+
+    @property
+    def reset_cycles(self):
+        """Cycles the sweep after reset takes (FLUSH's tables and the subscriptions):
+        memories keep their contents through a reset, and a reset must leave no stale
+        order, level or subscription behind. `busy` reads 1 until it ends."""
+        return max(self.sets, 2 * self.slots, 1 << self.locate_bits)
 
     def elaborate(self, platform):
         m = Module()
@@ -164,16 +176,22 @@ class OrderBook(wiring.Component):
                      self.st_orders_live.eq(live)]
 
         # ---- subscription commands: run only while the pipeline is empty ----
-        cmd_pending = Signal()
+        # Reset starts in the sweep (state 2) with the subscriptions included: block
+        # RAM keeps its contents through a reset, and stale orders would collide with
+        # the next session's references.
+        cmd_pending = Signal(init=1)
         cmd_map = Signal()
         cmd_unmap = Signal()
         cmd_locate = Signal(16)
         cmd_slot = Signal(sb)
         s1_valid = Signal()
         s2_valid = Signal()
-        cmd_flush = Signal()
-        cmd_state = Signal(2)
-        flush_addr = Signal(range(max(self.sets, 2 * self.slots) + 1))
+        cmd_flush = Signal(init=1)
+        cmd_state = Signal(2, init=2)
+        sweep_subs = Signal(init=1)
+        flush_addr = Signal(range(self.reset_cycles + 1))
+        m.d.comb += [self.st_busy.eq(cmd_pending),
+                     self.ev_cmd_dropped.eq(self.stb_sub_cmd & cmd_pending)]
         with m.If(self.stb_sub_cmd & ~cmd_pending):
             m.d.sync += [cmd_pending.eq(1), cmd_state.eq(0), flush_addr.eq(0),
                          cmd_map.eq(self.stb_sub_cmd_data[0]),
@@ -416,7 +434,7 @@ class OrderBook(wiring.Component):
         # writes: the pipeline in c2, or a command (pipeline empty)
         bad_mask = Mux(bad, Const(1, self.slots) << slot, 0)
         ovf_mask = Mux(s2_valid & (thin | miss), Const(1, self.slots) << s2_slot, 0)
-        sweep_len = max(self.sets, 2 * self.slots)
+        sweep_len = Mux(sweep_subs, self.reset_cycles, max(self.sets, 2 * self.slots))
         with m.If(cmd_run):
             clear_mask = Mux(cmd_map, Const(1, self.slots) << cmd_slot, 0)
             with m.Switch(cmd_state):
@@ -444,11 +462,13 @@ class OrderBook(wiring.Component):
                                  addr_a[0].eq(flush_addr), ord_wr_a[0].data.eq(0),
                                  ord_wr_a[0].en.eq(flush_addr < self.sets),
                                  addr_a[1].eq(flush_addr), ord_wr_a[1].data.eq(0),
-                                 ord_wr_a[1].en.eq(flush_addr < self.sets)]
+                                 ord_wr_a[1].en.eq(flush_addr < self.sets),
+                                 sub_wr.addr.eq(flush_addr), sub_wr.data.eq(0),
+                                 sub_wr.en.eq(sweep_subs & (flush_addr >> self.locate_bits == 0))]
                     m.d.sync += flush_addr.eq(flush_addr + 1)
                     with m.If(flush_addr == sweep_len - 1):
                         m.d.sync += [cmd_pending.eq(0), live.eq(0), unreliable.eq(0),
-                                     halted.eq(0)]
+                                     halted.eq(0), sweep_subs.eq(0)]
         with m.Else():
             m.d.comb += [lvl_wr.addr.eq(Cat(s2_side, s2_slot)), lvl_wr.data.levels.eq(a2),
                          lvl_wr.data.floor.eq(f2),

@@ -3,7 +3,7 @@
 // ports exist, stream widths) is generated into tw_ports.h by tools/harness/ports.py;
 // this file is the same for every design. File formats: protocol.py; server: client.py.
 //
-//   twsim --beats B --script S --out DIR [--drain N] [--timeout N]   batch replay
+//   twsim --beats B --script S --out DIR [--drain N] [--timeout N] [--settle N]   batch replay
 //   twsim --serve FD|PATH                                            socket server
 //
 // Host links in server mode (designs with them): bytes queued for the UART are
@@ -499,7 +499,7 @@ struct BeatReader {
 
 static int batch(int argc, char** argv) {
     const char *beats = nullptr, *beats_b = nullptr, *script = nullptr, *out = nullptr;
-    int64_t drain = 64, timeout = 100000;
+    int64_t drain = 64, timeout = 100000, settle = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string k = argv[i];
         if (k == "--beats") beats = argv[i + 1];
@@ -508,6 +508,7 @@ static int batch(int argc, char** argv) {
         else if (k == "--out") out = argv[i + 1];
         else if (k == "--drain") drain = atoll(argv[i + 1]);
         else if (k == "--timeout") timeout = atoll(argv[i + 1]);
+        else if (k == "--settle") settle = atoll(argv[i + 1]);
         else die("unknown option");
     }
     if (!beats || !out) die("usage: twsim --beats B [--script S] --out DIR [--drain N]");
@@ -524,6 +525,8 @@ static int batch(int argc, char** argv) {
     }
     auto t0 = std::chrono::steady_clock::now();
 
+    // idle cycles after reset before the bus script (a design's reset sweep)
+    for (int64_t i = 0; i < settle && !sim.timed_out; ++i) sim.step(IDLE_D, IDLE_C);
     for (auto& t : part[0]) sim.axi.q.push_back({0, t.op, t.addr, t.data});
     sim.run_bus_idle();
     const int64_t cycle0 = sim.cyc;

@@ -70,12 +70,13 @@ class NativeSim:
         return [(cyc, self.unpack(name, v)) for cyc, v in result.streams[name]]
 
     def run(self, beats=(), writes_before=(), reads_after=(), script=(), *, drain=64,
-            timeout=100000, reads_before=(), writes_after=(), beats_b=None):
+            timeout=100000, reads_before=(), writes_after=(), beats_b=None, settle=0):
         """Replay `beats` and return a RunResult.
 
         beats: (d, c) pairs and protocol.Repeat/Idle items, or bytes in the TWB1 form
           (protocol.encode_beats), or a path to a TWB1 file (long replays).
-        writes_before / reads_before: bus transactions after reset, before cycle 0.
+        settle: idle cycles after reset, before writes_before (a reset sweep's length).
+        writes_before / reads_before: bus transactions after settle, before cycle 0.
         script: (cycle, 'w'|'r', addr, data) started at the first free bus cycle >= cycle.
         drain: idle cycles after the last beat (and script), then reads_after/writes_after.
         beats_b: the same forms, for port B of a two-port design (xgmii_b_*); both ports
@@ -97,7 +98,7 @@ class NativeSim:
             out.mkdir()
             proc = subprocess.run([str(self.exe), "--beats", str(bpath), *extra, "--script", str(spath),
                                    "--out", str(out), "--drain", str(int(drain)),
-                                   "--timeout", str(int(timeout))],
+                                   "--timeout", str(int(timeout)), "--settle", str(int(settle))],
                                   capture_output=True, text=True)
             if proc.returncode != 0:
                 raise NativeSimError(f"twsim exited {proc.returncode}: {proc.stderr.strip()}")

@@ -7,7 +7,8 @@ BLOCK = Block("book", 0x1000, "Order book: symbol subscription, table/depth heal
     Reg("sub_cmd", "strobe", "Bit 0 MAP: route sub_locate to sub_slot and clear that slot's book "
         "and flags. Bit 1 UNMAP: stop following sub_locate. Bit 2 FLUSH: empty the order table "
         "and every book, clear all flags and orders_live (start of day; subscriptions kept; "
-        "takes one cycle per order-table set). Commands run between messages."),
+        "takes one cycle per order-table set). Commands run between messages. Written while "
+        "BUSY reads 1, a command is dropped and counted in cmd_dropped."),
     Reg("snap_slot", "strobe", "Write a slot number: latch its BBO and flags into snap_* at once "
         "(untorn)."),
     Reg("snap_bid_px", "status", "Snapshot: best bid price (1/10000 USD), 0 when empty."),
@@ -36,4 +37,8 @@ BLOCK = Block("book", 0x1000, "Order book: symbol subscription, table/depth heal
         "an inconsistency (book unreliable)."),
     Reg("bbo_updates", "counter", "BBO updates emitted."),
     Reg("topn_updates", "counter", "Top-N updates emitted."),
+    Reg("busy", "status", "1 while a SUB_CMD or the sweep after reset runs (reset empties every "
+        "table, subscriptions included, one entry per cycle: block RAM survives a reset). "
+        "Wait for 0 before writing SUB_CMD.", width=1),
+    Reg("cmd_dropped", "counter", "SUB_CMD writes dropped because BUSY was 1."),
 ))
