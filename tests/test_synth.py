@@ -68,6 +68,19 @@ def test_parse_handles_missing_clock_and_renamed_net():
     assert "n/a" in synth.table([row])
 
 
+def test_unrouted_block_reports_the_placement_estimate_as_such():
+    # nextpnr --no-route writes no fmax to --report; the log's last estimate is the figure
+    log = ("Info: Max frequency for clock 'clk': 11.50 MHz (FAIL at 156.25 MHz)\n"
+           "Info: Running simulated annealing placer for refinement.\n"
+           "Info: Max frequency for clock '$glbnet$clk': 20.03 MHz (FAIL at 156.25 MHz)\n")
+    assert synth.placement_estimate(log) == 20.03
+    assert synth.placement_estimate("Info: Program finished normally.") is None
+    row = synth.summarise("book", {"fmax_mhz": 20.03, "util": {}}, {})
+    row["timing"] = "post-placement estimate"
+    assert "20.03 (placed, not routed: estimate)" in synth.table([row])
+    assert "book" in synth.PLACE_ONLY_BLOCKS
+
+
 def test_unavailable_block_is_reported_not_raised(tmp_path, monkeypatch):
     monkeypatch.setitem(synth.BLOCKS, "ghost", ("tickwire.rtl.no_such_block:Ghost", {}))
     rows = synth.run(["ghost"], out=tmp_path, log=lambda *_: None)

@@ -20,7 +20,10 @@ def rows_to_results(data, source):
             out.append(not_run(f"{b}.fmax", "no register-to-register path on the clock",
                                unit="MHz", goal=data["goal_mhz"], method=method))
         else:
-            out.append(Result(f"{b}.fmax", row["goal_mhz"], row["fmax_mhz"], "MHz", method))
+            est = row.get("timing") == "post-placement estimate"
+            out.append(Result(f"{b}.fmax", row["goal_mhz"], row["fmax_mhz"], "MHz",
+                              method + ("; placed, NOT routed: nextpnr's post-placement "
+                                        "estimate (--no-route)" if est else "")))
         # Resource goals are the device's capacity: "how far" is the headroom left.
         avail = row.get("available", {})
         for key, cell, unit in (("luts", "TRELLIS_COMB", "LUT4"), ("ffs", "TRELLIS_FF", "FF"),
