@@ -100,11 +100,10 @@ BLOCKS = {
     "net": ("tickwire.rtl.net.udp_rx:UdpRx", {}),
     "mold": ("tickwire.rtl.mold.mold_rx:MoldRx", {}),
     "itch": ("tickwire.rtl.itch.decoder:ItchDecoder", {}),
-    # The book's logic at board size: 8 slots, 16 kept levels, and a 64-entry order
-    # table. Yosys 0.70 maps the order-table banks (two read and two write ports each)
-    # to flip-flops, not DP16KD, so a 4,096-entry table is ~550 k FFs and crashes
-    # YoWASP Yosys; the order table's BRAM mapping is open work (one port pair per bank).
-    "book": ("tickwire.rtl.book:OrderBook", dict(slots=8, orders=64, levels=16,
+    # The book at board size: 8 slots, 16 kept levels, a 4,096-entry order table. Each
+    # bank (512 sets x 532 bits) maps to 30 DP16KD since it carries no_rw_check
+    # (rtl/book/order_book.py); without it Yosys built the banks from flip-flops.
+    "book": ("tickwire.rtl.book:OrderBook", dict(slots=8, orders=4096, levels=16,
                                                  locate_bits=10)),
     "merge": ("tickwire.rtl.feed_merge:FeedMerge", {}),
     "risk": ("tickwire.rtl.risk.gate:RiskGate", {}),

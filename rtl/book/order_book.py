@@ -148,7 +148,12 @@ class OrderBook(wiring.Component):
         Side = side_levels(K)
 
         m.submodules.sub_mem = sub_mem = Memory(shape=SubEntry, depth=1 << self.locate_bits, init=[])
-        ord_mems = [Memory(shape=order_set(sb, W), depth=self.sets, init=[]) for _ in range(2)]
+        # no_rw_check: a read colliding with a write returns don't-care. By default a read
+        # returns the old word, which a DP16KD can't promise across its two ports, so
+        # Yosys built each bank from flip-flops. Reads (c0) and writes (c1, flush) never
+        # meet in a cycle whose read data is used, so the promise was never needed.
+        ord_mems = [Memory(shape=order_set(sb, W), depth=self.sets, init=[],
+                           attrs={"no_rw_check": 1}) for _ in range(2)]
         m.submodules.ord_mem0, m.submodules.ord_mem1 = ord_mems
         m.submodules.lvl_mem = lvl_mem = Memory(shape=Side, depth=2 * self.slots, init=[])
         m.submodules.best_mem = best_mem = Memory(shape=Best, depth=self.slots, init=[])
