@@ -15,7 +15,7 @@ from pathlib import Path
 from .. import payload as _payload
 from ..simrun import BUILD_ROOT, VERILATOR_ARGS, _Lock, cached_verilog, ensure_verilator
 from . import protocol
-from .ports import port_map, ports_header, unpack_shape
+from .ports import port_map, ports_header, reset_wrapper, unpack_shape
 
 HERE = Path(__file__).resolve().parent
 HARNESS_CPP = HERE / "harness.cpp"
@@ -139,28 +139,35 @@ def build_native(component, name, build_root=None):
     _, vpath = cached_verilog(component, name, subdir="native/v")
     text = vpath.read_text()
     pm = port_map(component, text)
-    header = ports_header(pm)
+    wrapper = reset_wrapper(text, name, f"{name}_tw")
+    header = ports_header(pm, internal_reset=wrapper is not None)
     cpp = HARNESS_CPP.read_text()
-    key = hashlib.sha256("\0".join([text, cpp, header, repr(VERILATOR_FLAGS),
+    key = hashlib.sha256("\0".join([text, cpp, header, wrapper or "", repr(VERILATOR_FLAGS),
                                     repr(MAKE_FLAGS)]).encode()).hexdigest()[:12]
     bdir = Path(build_root or BUILD_ROOT / "native") / f"{name}-{key}"
     bdir.mkdir(parents=True, exist_ok=True)
     exe = bdir / "twsim"
     with _Lock(bdir / ".lock"):
         if not exe.exists():
-            _compile(bdir, vpath, name, cpp, header)
+            _compile(bdir, vpath, name, cpp, header, wrapper)
     return NativeSim(exe, pm)
 
 
-def _compile(bdir, vpath, name, cpp, header):
+def _compile(bdir, vpath, name, cpp, header, wrapper=None):
     obj = bdir / "obj"
     shutil.rmtree(obj, ignore_errors=True)
     obj.mkdir()
     (obj / "tw_ports.h").write_text(header)
     (bdir / "harness.cpp").write_text(cpp)
     shutil.copy(vpath, bdir / f"{name}.v")
-    cmd = ["verilator", *VERILATOR_FLAGS, "--top-module", name, "-Mdir", str(obj),
-           "-CFLAGS", f"-I{obj}", str(bdir / f"{name}.v"), str(bdir / "harness.cpp")]
+    sources = [str(bdir / f"{name}.v")]
+    top = name
+    if wrapper:
+        top = f"{name}_tw"
+        (bdir / f"{top}.v").write_text(wrapper)
+        sources.append(str(bdir / f"{top}.v"))
+    cmd = ["verilator", *VERILATOR_FLAGS, "--top-module", top, "-Mdir", str(obj),
+           "-CFLAGS", f"-I{obj}", *sources, str(bdir / "harness.cpp")]
     _check(cmd, bdir)
     _check(["make", "-C", str(obj), "-f", "Vtw.mk", *MAKE_FLAGS], bdir)
     tmp = bdir / f"twsim.tmp{os.getpid()}"
