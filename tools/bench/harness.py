@@ -26,13 +26,24 @@ def idle_run(cycles=IDLE_CYCLES):
 
 def bench_harness():
     """Native harness speed on the full core (TickwireCore, both ports, book, risk gate):
-    simulated cycles per second, idle and with line-rate traffic. Why it is slow: Verilator
-    evaluates the whole design every cycle whatever the traffic (idle is no faster), and
-    `perf` puts over 90% of the time in the generated nba/ico sequent functions; a core
-    built with 16 kept book levels instead of 64 was no faster (114 k against 173 k idle
-    cycles/s, back to back on the same loaded machine), so the book's level sort is not
-    the cost; measured on a 2-core machine shared with other builds, so the numbers vary
-    with load."""
+    simulated cycles per second, idle and with line-rate traffic.
+
+    Why it is slow: Verilator evaluates the whole design every cycle whatever the
+    traffic (idle is no faster): ~48k x86 instructions per simulated cycle (callgrind),
+    spread over every block with no hot spot (perf on a --prof-cfuncs build, idle: book
+    ~20% over ~500 blocks, the two MACs' CRC networks ~21% plus most of the 7% input-combo
+    region, UDP ~10%, risk ~6%, mold ~5%, CSR bank ~4%).
+    Found and fixed (tools/harness): rst was a top-level input and every Amaranth
+    next-state block reads it, so Verilator also ran that logic in its input-combo
+    region on both eval() calls of each cycle (~20% of the time): a generated wrapper
+    now drives rst from a counter (same 4 reset cycles); the CRC networks' XOR
+    reductions took ~15% of the time (perf): -mpopcnt; OPT_FAST -O3. Together 56.5k -> 48.1k instructions per
+    cycle and 1.2x cycles/s back to back (idle 195 k -> 236 k, dense 178 k -> 219 k on a
+    quiet machine), outputs byte-identical. A --threads 2 build ran at 4-24 k cycles/s
+    with the machine loaded (its threads spin-wait). What remains: the MACs' data-side
+    CRC terms read the XGMII inputs, so they still run on both eval() calls (~10% of
+    instructions); the rest is the design's size, far from the 1 M cycles/s goal.
+    Measured on a 2-core machine shared with other builds: the numbers vary with load."""
     from .book import long_run
     from .packet import line_rate_run
     cycles, secs = idle_run()

@@ -33,7 +33,6 @@ typedef Vtw Top;
 
 static const uint64_t IDLE_D = 0x0707070707070707ULL;
 static const uint8_t IDLE_C = 0xFF;
-static const int RESET_CYCLES = 4;
 
 [[noreturn]] static void die(const char* msg) {
     fprintf(stderr, "twsim: %s\n", msg);
@@ -63,6 +62,8 @@ struct Sink {
 };
 
 #include "tw_ports.h"
+
+static const int RESET_CYCLES = TW_RESET_CYCLES;  // rst high (port or wrapper counter)
 
 // AXI4-Lite master: one transaction at a time, started no earlier than its cycle.
 struct Txn {
