@@ -26,11 +26,12 @@ def idle_run(cycles=IDLE_CYCLES):
 
 def bench_harness():
     """Native harness speed on the full core (TickwireCore, both ports, book, risk gate):
-    simulated cycles per second, idle and with line-rate traffic.
+    simulated cycles per second, idle and with line-rate traffic. Why it is slow:
+    Verilator evaluates the whole design every cycle whatever the traffic, ~48 k x86
+    instructions per simulated cycle spread over every block (see the profile in
+    tools/bench/harness.py), so idle is no faster than dense.
 
-    Why it is slow: Verilator evaluates the whole design every cycle whatever the
-    traffic (idle is no faster): ~48k x86 instructions per simulated cycle (callgrind),
-    spread over every block with no hot spot (perf on a --prof-cfuncs build, idle: book
+    Profile: no hot spot (perf on a --prof-cfuncs build, idle: book
     ~20% over ~500 blocks, the two MACs' CRC networks ~21% plus most of the 7% input-combo
     region, UDP ~10%, risk ~6%, mold ~5%, CSR bank ~4%).
     Found and fixed (tools/harness): rst was a top-level input and every Amaranth
