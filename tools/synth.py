@@ -117,7 +117,7 @@ BLOCKS = {
 ABC_LUT_BLOCKS = {"book"}
 
 #: Blocks placed but not routed: the book's placed design is too congested to route in
-#: an hour (router1 had 125 k arcs left after 3,000 s; router2's first pass left 74 k
+#: an hour (64-entry build: router1 had 125 k arcs left after 3,000 s; router2's first pass left 74 k
 #: wires overused after 18 min), so its Fmax is nextpnr's post-placement estimate,
 #: marked as such in every report (`timing`).
 PLACE_ONLY_BLOCKS = {"book"}
