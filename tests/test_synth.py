@@ -76,7 +76,7 @@ def test_unrouted_block_reports_the_placement_estimate_as_such():
     assert synth.placement_estimate(log) == 20.03
     assert synth.placement_estimate("Info: Program finished normally.") is None
     row = synth.summarise("book", {"fmax_mhz": 20.03, "util": {}}, {})
-    row["timing"] = "post-placement estimate"
+    row["timing"] = synth.ESTIMATE
     assert "20.03 (placed, not routed: estimate)" in synth.table([row])
     assert "book" in synth.PLACE_ONLY_BLOCKS
 

@@ -364,7 +364,8 @@ def run(args):
         from tickwire.rtl.book import OrderBook
         card = Card(sim.serve(), flush_cycles=OrderBook(**core.book_params).flush_cycles + 8)
         # the book sweeps its tables after reset (book.busy); clients start after it
-        card.client.run(core.reset_cycles + 8)
+        from .rtl_replay import settle_cycles
+        card.client.run(settle_cycles())      # the default build, as `core` above
         server = uart = None
         try:
             if args.via == "pcie":

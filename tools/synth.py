@@ -121,6 +121,8 @@ ABC_LUT_BLOCKS = {"book"}
 #: wires overused after 18 min), so its Fmax is nextpnr's post-placement estimate,
 #: marked as such in every report (`timing`).
 PLACE_ONLY_BLOCKS = {"book"}
+#: The `timing` of a PLACE_ONLY_BLOCKS row (anything else is "routed").
+ESTIMATE = "post-placement estimate"
 
 
 class NotAvailable(Exception):
@@ -245,7 +247,7 @@ def place_and_route(name, vpath, freq=GOAL_MHZ, seed=SEED):
         pnr["fmax_mhz"] = placement_estimate((work / "nextpnr.log").read_text())
     cells = parse_yosys_stat(json.loads((work / "stat.json").read_text()))
     row = summarise(name, pnr, cells, goal=freq)
-    row["timing"] = "post-placement estimate" if name in PLACE_ONLY_BLOCKS else "routed"
+    row["timing"] = ESTIMATE if name in PLACE_ONLY_BLOCKS else "routed"
     row["seconds"] = round(time.monotonic() - t0, 1)
     return row
 
@@ -312,7 +314,7 @@ def table(rows, goal=GOAL_MHZ):
             out.append(f"| {r['block']} | {r['status']}: {r.get('reason', '')} | {goal} | | | | |")
             continue
         fmax = f"{r['fmax_mhz']:.2f}" if r["fmax_mhz"] is not None else "n/a"
-        if r.get("timing") == "post-placement estimate":
+        if r.get("timing") == ESTIMATE:
             fmax += " (placed, not routed: estimate)"
         out.append(f"| {r['block']} | {fmax} | {r['goal_mhz']} | {fmt_margin(r)} | "
                    f"{r['luts']} | {r['ffs']} | {r['brams']} |")

@@ -20,7 +20,7 @@ def rows_to_results(data, source):
             out.append(not_run(f"{b}.fmax", "no register-to-register path on the clock",
                                unit="MHz", goal=data["goal_mhz"], method=method))
         else:
-            est = row.get("timing") == "post-placement estimate"
+            est = row.get("timing") == flow.ESTIMATE
             out.append(Result(f"{b}.fmax", row["goal_mhz"], row["fmax_mhz"], "MHz",
                               method + ("; placed, NOT routed: nextpnr's post-placement "
                                         "estimate (--no-route)" if est else "")))
