@@ -37,16 +37,16 @@ test-fast: $(STAMP)
 	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) -m pytest -n $(JOBS) --dist loadgroup -q -m "not slow" tests
 
 regs: $(STAMP)
-	$(PY) -m tickwire.tools.gen_regs
+	$(PY) -m tickwire.tools.build.gen_regs
 
 regs-check: $(STAMP)
-	$(PY) -m tickwire.tools.gen_regs --check
+	$(PY) -m tickwire.tools.build.gen_regs --check
 
 synth: $(STAMP)
-	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) -m tickwire.tools.synth
+	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) -m tickwire.tools.build.synth
 
 bench: $(STAMP)
-	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) -m tickwire.tools.bench
+	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) -m tickwire.tools.build.bench
 
 clean:
 	rm -rf build sim_build .pytest_cache

@@ -15,7 +15,7 @@ name (`wire_block`), so the register map in rtl/regmap is the only place address
 exist.
 
 Register bus: three masters share the CSR bank through a round-robin `CsrArbiter`
-(rtl/bus/arbiter.py): m0 the AXI4-Lite slave `s_axil` (`AxiLiteToCsrReq`), m1 the UART
+(rtl/host/bus/arbiter.py): m0 the AXI4-Lite slave `s_axil` (`AxiLiteToCsrReq`), m1 the UART
 bridge (`uart_rx` idle high / `uart_tx`, 8N1 at `uart_divisor` cycles per bit: 52 is
 3 Mbaud at 156.25 MHz), m2 the PCIe BAR0 completer (UltraScale+ CQ in `pcie_cq__*`,
 CC out `pcie_cc__*`, `pcie_cq_np_req`). Their counters land in the `link` block.
@@ -29,22 +29,22 @@ from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .bus.arbiter import CsrArbiter
-from .bus.axil import AxiLiteSignature, AxiLiteToCsrReq
-from .clock import HwClock
-from .csr import CsrBank, constant_status, wire_block
-from .feed_merge import FeedMerge
-from .itch.decoder import ItchDecoder
+from .host.bus.arbiter import CsrArbiter
+from .host.bus.axil import AxiLiteSignature, AxiLiteToCsrReq
+from .clock.hw_clock import HwClock
+from .host.csr import CsrBank, constant_status, wire_block
+from .rx.merge.feed_merge import FeedMerge
+from .rx.itch.decoder import ItchDecoder
 from .book import OrderBook
 from .book.order_book import BOOK_TYPES
 from .layouts import BboUpdate, ItchMsg, Order, Verdict, top_n_layout
 from .risk.gate import RiskGate, wire_windows
-from .uart.bridge import UartBridge
-from .mac.xgmii_rx import XgmiiRx
-from .mold.mold_rx import MoldRx
-from .net.udp_rx import UdpRx
-from .pcie.endpoint import PcieBarEndpoint, UsAxisSignature
-from .pcie.links import wire_links
+from .host.uart.bridge import UartBridge
+from .rx.mac.xgmii_rx import XgmiiRx
+from .rx.mold.mold_rx import MoldRx
+from .rx.udp.udp_rx import UdpRx
+from .host.pcie.endpoint import PcieBarEndpoint, UsAxisSignature
+from .host.pcie.links import wire_links
 from .regmap import MAP, MAP_MAGIC, MAP_VERSION
 
 #: Fixed correction subtracted from the SFD time (PHY/PCS receive latency; zero in
@@ -95,7 +95,7 @@ class TickwireCore(wiring.Component):
         return OrderBook(**self.book_params).reset_cycles
 
     def cache_key(self):
-        """Names the build parameters (tools/simrun.py caches the Verilog by it)."""
+        """Names the build parameters (tools/build/simrun.py caches the Verilog by it)."""
         return repr((sorted(self.book_params.items()), self.merge_depth, self.regmap.hash,
                      self.uart_divisor))
 

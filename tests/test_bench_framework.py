@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from tickwire.tools import bench
-from tickwire.tools.bench import NotRun, Result
-from tickwire.tools.bench import synth as synth_bench
+from tickwire.tools.build import bench
+from tickwire.tools.build.bench import NotRun, Result
+from tickwire.tools.build.bench import synth as synth_bench
 
 
 def test_how_far_is_signed_toward_the_good_side():

@@ -4,7 +4,7 @@ import struct
 
 import pytest
 
-from tickwire.tools.bench import book, packet, risk
+from tickwire.tools.build.bench import book, packet, risk
 from tickwire.tools.engines import EngineResult
 from tickwire.tools.feeds import moldfeed
 
@@ -124,10 +124,10 @@ def test_risk_model_disagreements_finds_a_wrong_verdict():
 
 
 def test_only_the_sections_are_discovered_as_benchmarks():
-    from tickwire.tools.bench import discover
+    from tickwire.tools.build.bench import discover
     found = discover()
     for name in ("packet", "book", "risk", "harness"):
-        assert found[name].__module__ == f"tickwire.tools.bench.{name}"
+        assert found[name].__module__ == f"tickwire.tools.build.bench.{name}"
     mine = {n for n, fn in found.items()
             if fn.__module__.rsplit(".", 1)[1] in ("packet", "book", "risk", "harness")}
     assert mine == {"packet", "book", "risk", "harness"}
@@ -139,7 +139,7 @@ def test_paced_frames_keep_their_idle_in_both_engines():
     from tickwire.tools.engines import _arrival_order, encode_port
     from tickwire.tools.feeds import itch_encode as enc
     from tickwire.tools.feeds import moldfeed
-    from tickwire.tools.bench.packet import feed_of
+    from tickwire.tools.build.bench.packet import feed_of
     msgs = [enc.order_delete(1, 0, i, i) for i in range(400)]
     frames = book.pace(moldfeed.build_feed(msgs, ab=True, per_packet=20), 0.5)
     assert all(f.idle > 0 for f in frames)

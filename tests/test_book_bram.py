@@ -5,7 +5,7 @@ Without `no_rw_check` on the banks Yosys builds them from flip-flops, and a real
 import subprocess
 
 from tickwire.rtl.book import OrderBook
-from tickwire.tools import synth
+from tickwire.tools.build import synth
 
 
 def test_order_table_banks_map_to_dp16kd(tmp_path):

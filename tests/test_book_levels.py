@@ -13,7 +13,7 @@ from amaranth.sim import Simulator
 from tickwire.rtl.book.layouts import Floor
 from tickwire.rtl.book.levels import apply_level_op
 from tickwire.rtl.layouts import Level
-from tickwire.tools.payload import pack, unpack
+from tickwire.tools.build.payload import pack, unpack
 
 K = 6
 

@@ -2,7 +2,7 @@
 from amaranth.lib import wiring
 
 from tickwire.rtl.book import OrderBook
-from tickwire.rtl.csr import CsrBank, wire_block
+from tickwire.rtl.host.csr import CsrBank, wire_block
 from tickwire.rtl.regmap import MAP
 
 

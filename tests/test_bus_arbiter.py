@@ -5,8 +5,8 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.sim import Simulator
 
-from tickwire.rtl.bus.arbiter import CsrArbiter
-from tickwire.rtl.csr import CsrBank
+from tickwire.rtl.host.bus.arbiter import CsrArbiter
+from tickwire.rtl.host.csr import CsrBank
 from tickwire.rtl.regmap.dsl import Block, Map, Reg
 
 REGS = 8

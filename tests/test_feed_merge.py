@@ -5,7 +5,7 @@ import struct
 
 from amaranth.sim import Simulator
 
-from tickwire.rtl.feed_merge import FeedMerge
+from tickwire.rtl.rx.merge.feed_merge import FeedMerge
 
 SESSION = b"TICKWIRE01"
 

@@ -7,11 +7,11 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from tickwire.control.regmap import MAP_MAGIC, REGS
-from tickwire.rtl.bus.axil import AxiLiteSignature, AxiLiteToCsr
-from tickwire.rtl.csr import CsrBank, constant_status
+from tickwire.rtl.host.bus.axil import AxiLiteSignature, AxiLiteToCsr
+from tickwire.rtl.host.csr import CsrBank, constant_status
 from tickwire.rtl.regmap import MAP, MAP_VERSION
-from tickwire.tools.harness import Idle, Repeat, build_native, encode_beats
-from tickwire.tools.harness.protocol import IDLE_C, IDLE_D
+from tickwire.tools.build.harness import Idle, Repeat, build_native, encode_beats
+from tickwire.tools.build.harness.protocol import IDLE_C, IDLE_D
 
 MARK = 0xC0FFEE42
 #: 248 bits: the beat, a free-running cycle count, a constant and the scratch register.
@@ -192,7 +192,7 @@ def test_real_top_registers():
 def test_server_on_a_socket_path(sim, tmp_path):
     """`twsim --serve PATH`: the form `tickwire simulate` uses for a card other processes reach."""
     import subprocess
-    from tickwire.tools.harness import SimClient
+    from tickwire.tools.build.harness import SimClient
     path = tmp_path / "card.sock"
     proc = subprocess.Popen([str(sim.exe), "--serve", str(path)], stdout=subprocess.PIPE, text=True)
     try:
@@ -207,7 +207,7 @@ def test_server_on_a_socket_path(sim, tmp_path):
 
 
 def test_bad_input_is_an_error_not_a_hang(sim):
-    from tickwire.tools.harness import NativeSimError
+    from tickwire.tools.build.harness import NativeSimError
     good = encode_beats([(i, 0) for i in range(20)])
     with pytest.raises(NativeSimError, match="short beat block"):
         sim.run(good[:30])

@@ -177,8 +177,8 @@ def test_sim_via_pcie_matches_the_axi_path(card):
 def test_harness_pcie_and_uart_cycles():
     """Cycle-accurate figures from the harness itself: PCIe read round trip, UART read frame."""
     from tickwire.rtl.top import TickwireCore
-    from tickwire.rtl.uart import protocol as P
-    from tickwire.tools.harness import build_native
+    from tickwire.rtl.host.uart import protocol as P
+    from tickwire.tools.build.harness import build_native
     sim = build_native(TickwireCore(), "tw_core")
     assert sim.ports.has_pcie and sim.ports.uart_divisor == 52
     with sim.serve() as cl:

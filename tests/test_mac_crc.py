@@ -5,7 +5,7 @@ import zlib
 from amaranth.hdl import Module, Signal
 from amaranth.sim import Simulator
 
-from tickwire.rtl.mac.crc32 import INIT, RESIDUE, crc32_next
+from tickwire.rtl.rx.mac.crc32 import INIT, RESIDUE, crc32_next
 
 
 def _reflect32(v):

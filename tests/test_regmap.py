@@ -1,6 +1,6 @@
 """The register map's generated artefacts are fresh, and the map is self-consistent."""
 from tickwire.rtl.regmap import MAP
-from tickwire.tools import gen_regs
+from tickwire.tools.build import gen_regs
 from tickwire.control import regmap as generated
 
 

@@ -97,7 +97,7 @@ def snapshot(dev):
 
 
 @pytest.mark.skipif("HwClock" not in inspect.getsource(rtl_top),
-                    reason="TickwireCore does not wire the hardware clock (rtl/clock.py) yet")
+                    reason="TickwireCore does not wire the hardware clock (rtl/clock/hw_clock.py) yet")
 def test_hardware_clock_advances_between_snapshots(card):
     _, sock = card
     with open_device(f"sim:unix:{sock}") as dev:

@@ -8,7 +8,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from tickwire.tools import synth
+from tickwire.tools.build import synth
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

@@ -14,7 +14,7 @@ from tickwire.model.card import CardModel
 def bridge():
     """A TCP server speaking the bridge protocol (tickwire.model.uart.BridgeModel)."""
     uart_model = pytest.importorskip("tickwire.model.uart")
-    pytest.importorskip("tickwire.rtl.uart.protocol")
+    pytest.importorskip("tickwire.rtl.host.uart.protocol")
     card = CardModel()
     model = uart_model.BridgeModel(card.read32, card.write32)
     ls = socket.create_server(("127.0.0.1", 0))
@@ -58,12 +58,12 @@ def test_round_trips(bridge):
 
 
 def test_missing_protocol_module_refuses(monkeypatch):
-    monkeypatch.setitem(sys.modules, "tickwire.rtl.uart.protocol", None)   # import fails
+    monkeypatch.setitem(sys.modules, "tickwire.rtl.host.uart.protocol", None)   # import fails
     with pytest.raises(TransportError, match="uart: protocol module not available"):
         open_device("uart:socket://127.0.0.1:1")
 
 
 def test_unreachable_url_is_a_transport_error():
-    pytest.importorskip("tickwire.rtl.uart.protocol")
+    pytest.importorskip("tickwire.rtl.host.uart.protocol")
     with pytest.raises(TransportError, match="cannot open"):
         open_device("uart:socket://127.0.0.1:1")

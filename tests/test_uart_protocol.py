@@ -1,10 +1,10 @@
-"""UART bridge protocol: the shared wire module (rtl/uart/protocol.py) vs the reference model."""
+"""UART bridge protocol: the shared wire module (rtl/host/uart/protocol.py) vs the reference model."""
 import random
 
 import pytest
 
 from tickwire.model import uart as M
-from tickwire.rtl.uart import protocol as P
+from tickwire.rtl.host.uart import protocol as P
 
 
 def test_crc_check_values_agree():

@@ -56,7 +56,8 @@ def section(title):
 
 
 def run(args):
-    from tickwire.tools import replay, rtl_replay
+    from tickwire.tools import replay
+    from tickwire.tools.engines import rtl_replay
     from tickwire.tools.engines import ENGINES
 
     path = Path(args.input) if args.input else (REAL if REAL.exists() else SYNTH)

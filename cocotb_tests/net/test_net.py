@@ -18,7 +18,7 @@ from scapy.packet import Raw
 
 from tickwire.model.net import DEFAULT_FILTERS, VERDICTS, Filter, parse, multicast_mac
 from tickwire.rtl.layouts import MacBeat, UdpBeat
-from tickwire.tools.payload import pack, unpack
+from tickwire.tools.build.payload import pack, unpack
 
 COUNTERS = ("frames_in",) + VERDICTS
 GA, GB, PORT = "233.54.12.111", "233.49.196.111", 26477
@@ -279,6 +279,6 @@ async def long_and_max_options(dut):
 
 def test_net():
     from pathlib import Path
-    from tickwire.rtl.net import UdpRx
-    from tickwire.tools.simrun import run_cocotb
+    from tickwire.rtl.rx.udp import UdpRx
+    from tickwire.tools.build.simrun import run_cocotb
     run_cocotb(UdpRx(), "udp_rx", "test_net", Path(__file__).parent)

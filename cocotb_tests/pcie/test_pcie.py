@@ -291,12 +291,12 @@ def test_pcie():
     from amaranth.hdl import Cat, Module, Signal
     from amaranth.lib import memory, wiring
     from amaranth.lib.wiring import In, Out
-    from tickwire.rtl.bus.arbiter import CsrArbiter
-    from tickwire.rtl.csr import CsrBank, constant_status
-    from tickwire.rtl.pcie.endpoint import PcieBarEndpoint, UsAxisSignature
-    from tickwire.rtl.pcie.links import wire_links
+    from tickwire.rtl.host.bus.arbiter import CsrArbiter
+    from tickwire.rtl.host.csr import CsrBank, constant_status
+    from tickwire.rtl.host.pcie.endpoint import PcieBarEndpoint, UsAxisSignature
+    from tickwire.rtl.host.pcie.links import wire_links
     from tickwire.rtl.regmap import MAP, MAP_MAGIC as MAGIC, MAP_VERSION as VERSION
-    from tickwire.tools.simrun import run_cocotb
+    from tickwire.tools.build.simrun import run_cocotb
 
     class PcieTop(wiring.Component):
         m_axis_cq: In(UsAxisSignature(64, 88))

@@ -44,6 +44,6 @@ async def scratch_and_wide_control(dut):
 def test_regs():
     from pathlib import Path
     from tickwire.rtl.top import TickwireCore
-    from tickwire.tools.simrun import run_cocotb
+    from tickwire.tools.build.simrun import run_cocotb
     run_cocotb(TickwireCore(book_slots=8, book_orders=4096), "tw_core_small", "test_regs",
                Path(__file__).parent)

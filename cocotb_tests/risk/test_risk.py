@@ -18,7 +18,7 @@ from tickwire.model.limits import Account, Limits, Symbol, encode
 from tickwire.model.risk import REASONS, BookState, RiskModel
 from tickwire.rtl.layouts import BboUpdate, HostEvent, Order, Verdict
 from tickwire.rtl.regmap.blocks.risk import ACCOUNTS, SLOTS
-from tickwire.tools.payload import pack, unpack
+from tickwire.tools.build.payload import pack, unpack
 
 LATENCY = 3
 NS_PER_CYCLE = 7
@@ -505,5 +505,5 @@ def test_risk():
     # split (parallel) builds of designs this size; supply the flag gcc needs.
     os.environ.setdefault("MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")
     from tickwire.rtl.risk import RiskGate
-    from tickwire.tools.simrun import run_cocotb
+    from tickwire.tools.build.simrun import run_cocotb
     run_cocotb(RiskGate(), "risk_gate", "test_risk", Path(__file__).parent)

@@ -24,7 +24,7 @@ from tickwire.model import mold
 from tickwire.model.device import DeviceModel, comparable
 from tickwire.rtl.layouts import BboUpdate, ItchMsg
 from tickwire.tools.feeds import itch_file
-from tickwire.tools.payload import unpack
+from tickwire.tools.build.payload import unpack
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent.parent / "shared" / "data" / "itch"
@@ -172,7 +172,7 @@ async def real_aapl_capture(dut):
     path = AAPL if AAPL.exists() else SYNTH
     msgs = list(itch_file.read(path))
     # Feeds in step with one-sided loss. Noise on one side only at back-to-back line
-    # rate currently overflows the merge queue (rtl/feed_merge.py: Limit; open bug).
+    # rate currently overflows the merge queue (rtl/rx/merge/feed_merge.py: Limit; open bug).
     card, model, _ = await replay(dut, msgs, rng, loss=0.1, noise_p=0.0, max_gap=24)
     rows = await check(card, model)
     hist = {}
@@ -199,5 +199,5 @@ async def synthetic_multi_symbol_with_idle_gaps(dut):
 
 def test_top():
     from tickwire.rtl.top import TickwireCore
-    from tickwire.tools.simrun import run_cocotb
+    from tickwire.tools.build.simrun import run_cocotb
     run_cocotb(TickwireCore(**PARAMS), "tw_core_small", "test_top", HERE)

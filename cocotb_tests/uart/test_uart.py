@@ -12,7 +12,7 @@ from cocotb.triggers import ClockCycles, FallingEdge
 
 from tickwire.model import uart as M
 from tickwire.rtl.regmap import MAP, MAP_MAGIC, MAP_VERSION
-from tickwire.rtl.uart import protocol as P
+from tickwire.rtl.host.uart import protocol as P
 
 DIVISOR = 52            # 156.25 MHz / 52 = 3.005 Mbaud
 CLK_HZ = 156.25e6
@@ -208,11 +208,11 @@ def test_uart():
     from amaranth.hdl import Module
     from amaranth.lib import wiring
     from amaranth.lib.wiring import In, Out
-    from tickwire.rtl.bus.arbiter import CsrArbiter
-    from tickwire.rtl.csr import CsrBank, constant_status
-    from tickwire.rtl.pcie.links import wire_links
-    from tickwire.rtl.uart.bridge import UartBridge
-    from tickwire.tools.simrun import run_cocotb
+    from tickwire.rtl.host.bus.arbiter import CsrArbiter
+    from tickwire.rtl.host.csr import CsrBank, constant_status
+    from tickwire.rtl.host.pcie.links import wire_links
+    from tickwire.rtl.host.uart.bridge import UartBridge
+    from tickwire.tools.build.simrun import run_cocotb
 
     class UartTop(wiring.Component):
         rx: In(1, init=1)

@@ -1,7 +1,7 @@
 """`sim:unix:PATH`: a simulated card served by `tickwire simulate --listen unix:PATH`.
 
 Protocol (little-endian, one request then one reply, any number per connection): the
-register subset of the native harness's server protocol (tools/harness/client.py),
+register subset of the native harness's server protocol (tools/build/harness/client.py),
 so `tickwire simulate` forwards each request to the Verilator harness unchanged:
   'r' u32 addr               -> u32 value, i64 cycle     read32
   'w' u32 addr, u32 data     -> i64 cycle                write32

@@ -2,7 +2,7 @@
 
 The URL goes to pyserial's `serial_for_url`, so `/dev/ttyUSB0` and
 `socket://host:port` (e.g. a simulated bridge on TCP) both work. The framing is the
-bridge's own, defined once in tickwire.rtl.uart.protocol (docs/host_links.md): one
+bridge's own, defined once in tickwire.rtl.host.uart.protocol (docs/host_links.md): one
 request in flight, every response checked (start byte, CRC-8, status). The bridge
 has no burst write, so write_burst is a series of writes; burst reads go in chunks
 of protocol.MAX_BURST words. If the protocol module is missing the transport
@@ -15,10 +15,10 @@ from .base import Transport, TransportError
 
 def _protocol():
     try:
-        return importlib.import_module("tickwire.rtl.uart.protocol")
+        return importlib.import_module("tickwire.rtl.host.uart.protocol")
     except ImportError:
         raise TransportError("uart: protocol module not available "
-                             "(tickwire.rtl.uart.protocol, the UART bridge)") from None
+                             "(tickwire.rtl.host.uart.protocol, the UART bridge)") from None
 
 
 class UartTransport(Transport):

@@ -3,8 +3,8 @@
 A map is a list of Blocks at fixed bases; each Block lists Regs (and Windows, for
 RAM-backed tables). Offsets are assigned in declaration order, so the order of a
 block's list *is* its layout. From one Map we elaborate the gateware CSR bank
-(rtl/csr.py) and generate the C header, the Python map used by control/, and the
-Markdown reference (tools/gen_regs.py).
+(rtl/host/csr.py) and generate the C header, the Python map used by control/, and the
+Markdown reference (tools/build/gen_regs.py).
 
 Register kinds:
   counter  read-only, 64-bit event counter incremented by the gateware

@@ -1,7 +1,7 @@
 """CardModel: the card as the control plane sees it, emulated register by register.
 
 Why: the daemon, the CLI and their tests need a device that behaves like the bank
-(rtl/csr.py) without an FPGA or a simulator. Built from the generated control-plane
+(rtl/host/csr.py) without an FPGA or a simulator. Built from the generated control-plane
 map (control/regmap.py) and the register docs, never from the gateware, so a shared
 misreading shows up as a disagreement with the RTL-backed `sim:` transport.
 

@@ -1,6 +1,6 @@
 """Nasdaq TotalView-ITCH 5.0 reference model, written from the public specification.
 
-Deliberately independent of the gateware (no tables shared with rtl/itch): a
+Deliberately independent of the gateware (no tables shared with rtl/rx/itch): a
 shared table would hide a shared bug. Every message starts with the same 11-byte
 header (type, stock locate, tracking number, 48-bit nanosecond timestamp); all
 integers are big-endian, prices are 1/10000 USD (Price(4)) or 1/100000000 (Price(8)).

@@ -3,7 +3,7 @@
 Packet = session (10 ASCII bytes) + sequence number of the first message (8, BE) +
 message count (2, BE; 0 = heartbeat, 0xFFFF = end of session), then message blocks
 (2-byte BE length + message). Written from the MoldUDP64 1.0 spec plus the tickwire
-arbitration rules (docs in rtl/mold/mold_rx.py), not from the gateware.
+arbitration rules (docs in rtl/rx/mold/mold_rx.py), not from the gateware.
 """
 from dataclasses import dataclass, field
 

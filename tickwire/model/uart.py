@@ -1,6 +1,6 @@
 """Reference model of the UART register bridge, written from docs/host_links.md.
 
-It deliberately does not import rtl/uart/protocol.py: constants are restated from
+It deliberately does not import rtl/host/uart/protocol.py: constants are restated from
 the spec and the CRC is computed a different way (polynomial division), so a slip
 in the shared protocol module shows up as a mismatch instead of being copied.
 

@@ -7,7 +7,7 @@ d[8i+7:8i] and its control flag in c[i]; lane 0 is transmitted first. A frame is
 the idles. `encode` keeps the 12-byte average IFG with a deficit idle count (DIC,
 46.3.1.4) so back-to-back frames run at line rate.
 
-`decode` applies the receive rules that XgmiiRx counts by (see rtl/mac/xgmii_rx.py's
+`decode` applies the receive rules that XgmiiRx counts by (see rtl/rx/mac/xgmii_rx.py's
 docstring for the same list): start only at /S/ in lane 0/4 with a valid preamble;
 any control character inside a frame ends it (/T/ normally, else a ctrl error);
 a frame longer than max_len is cut at max_len bytes (oversize); verdict priority

@@ -1,4 +1,4 @@
-"""PTP-style hardware clock (rtl/clock.py)."""
+"""PTP-style hardware clock (rtl/clock/hw_clock.py)."""
 from ..dsl import Block, Reg
 
 BLOCK = Block("clock", 0x0100, "Hardware time of day, advanced every cycle by `period`.", (

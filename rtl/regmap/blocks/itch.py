@@ -1,4 +1,4 @@
-"""ITCH 5.0 message decoder (rtl/itch/)."""
+"""ITCH 5.0 message decoder (rtl/rx/itch/)."""
 from ..dsl import Block, Reg
 
 #: Counter index order of `itch.msgs[i]`: the 23 ITCH 5.0 message types.

@@ -1,4 +1,4 @@
-"""Host links (rtl/pcie/, rtl/uart/): what each register bridge did with its requests.
+"""Host links (rtl/host/pcie/, rtl/host/uart/): what each register bridge did with its requests.
 
 Counters only: a bad request from the host is answered or dropped and counted here,
 never allowed to wedge the bridge. Both links share one block so ops find them together.

@@ -1,4 +1,4 @@
-"""XGMII MAC receive (rtl/mac/)."""
+"""XGMII MAC receive (rtl/rx/mac/)."""
 from ..dsl import Block, Reg
 
 BLOCK = Block("mac", 0x0200, "XGMII receive MAC: frame and error counters.", (

@@ -1,4 +1,4 @@
-"""A/B port merge in front of MoldUDP64 (rtl/feed_merge.py)."""
+"""A/B port merge in front of MoldUDP64 (rtl/rx/merge/feed_merge.py)."""
 from ..dsl import Block, Reg
 
 BLOCK = Block("merge", 0x0500, "Port A/B packet merge into MoldUDP64, and the queue in front of the book.", (

@@ -1,4 +1,4 @@
-"""MoldUDP64 session tracking and A/B arbitration (rtl/mold/)."""
+"""MoldUDP64 session tracking and A/B arbitration (rtl/rx/mold/)."""
 from ..dsl import Block, Reg
 
 BLOCK = Block("mold", 0x0400, "MoldUDP64: sequence tracking, gaps and A/B arbitration.", (

@@ -1,4 +1,4 @@
-"""Ethernet/IPv4/UDP parser and destination filter (rtl/net/)."""
+"""Ethernet/IPv4/UDP parser and destination filter (rtl/rx/udp/)."""
 from ..dsl import Block, Reg
 
 N_FILTERS = 4

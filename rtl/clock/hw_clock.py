@@ -1,0 +1,85 @@
+"""PTP-style hardware clock: seconds + nanoseconds, advanced every cycle by `period`.
+
+Why a fractional accumulator: 156.25 MHz is 6.4 ns per cycle, not a whole number, and
+software disciplines the clock by trimming the period (frequency adjust), so the
+period is unsigned 8.32 fixed point and the 32-bit fraction carries into ns.
+Commands (one strobe, bits may combine): SET loads set_sec/set_ns and clears the
+fraction (SET wins over STEP); STEP adds signed step_ns atomically, borrowing from
+or carrying into seconds; SNAPSHOT latches the time as it was in the strobe cycle.
+For timing, period and step_ns are registered once before use: they must be written
+at least one cycle before CMD (always so over the register bus), and a new period
+is in effect from the second cycle after it is written.
+"""
+from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ..layouts import Timestamp
+
+NS_PER_SEC = 1_000_000_000
+DEFAULT_PERIOD = (6 << 32) | 0x66666666          # 6.4 ns, 8.32 fixed point
+CMD_SET, CMD_STEP, CMD_SNAPSHOT = 1, 2, 4
+
+
+class HwClock(wiring.Component):
+    ctl_period: In(40, init=DEFAULT_PERIOD)
+    ctl_set_sec: In(48)
+    ctl_set_ns: In(32)
+    ctl_step_ns: In(32)
+    stb_cmd: In(1)
+    stb_cmd_data: In(32)
+    st_snap_sec: Out(48)
+    st_snap_ns: Out(32)
+    st_rx_ts_offset_ns: Out(32)
+    now: Out(Timestamp)
+
+    def __init__(self, ts_offset_ns=0):
+        self.ts_offset_ns = ts_offset_ns
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        sec = Signal(48)
+        ns = Signal(32)
+        m.d.comb += [self.now.sec.eq(sec), self.now.ns.eq(ns),
+                     self.st_rx_ts_offset_ns.eq(self.ts_offset_ns)]
+
+        cmd = self.stb_cmd_data & self.stb_cmd.replicate(32)
+
+        # Timing (156.25 MHz on ECP5): no carry chain feeds another in one cycle.
+        # `acc` holds frac + period_frac one step ahead, so the carry into ns is a
+        # register bit; the wrap is chosen from three parallel adds of registered
+        # constants (a period change reaches the fraction one cycle late: < 1e-9 ns).
+        acc = Signal(33, init=DEFAULT_PERIOD & 0xFFFFFFFF)     # frac (32 bits) + carry
+        m.d.sync += acc.eq(acc[:32] + self.ctl_period[:32])
+        carry = acc[32]
+        pint = self.ctl_period[32:]
+        step = self.ctl_step_ns.as_signed()
+        p0 = DEFAULT_PERIOD >> 32
+        k = {name: Signal(signed(34), init=p0 + off, name=f"k_{name}") for name, off in
+             (("run", 0), ("run_lo", -NS_PER_SEC), ("stp", 0), ("stp_lo", -NS_PER_SEC),
+              ("stp_hi", NS_PER_SEC))}
+        m.d.sync += [k["run"].eq(pint), k["run_lo"].eq(pint - NS_PER_SEC),
+                     k["stp"].eq(pint + step), k["stp_lo"].eq(pint + step - NS_PER_SEC),
+                     k["stp_hi"].eq(pint + step + NS_PER_SEC)]
+        stepping = cmd[1]
+        mid, lo, hi = Signal(signed(34)), Signal(signed(34)), Signal(signed(34))
+        m.d.comb += [
+            mid.eq(ns + Mux(stepping, k["stp"], k["run"]) + carry),
+            lo.eq(ns + Mux(stepping, k["stp_lo"], k["run_lo"]) + carry),   # mid - 1e9
+            hi.eq(ns + k["stp_hi"] + carry),                                # mid + 1e9
+        ]
+
+        with m.If(cmd[0]):
+            m.d.sync += [sec.eq(self.ctl_set_sec), ns.eq(self.ctl_set_ns),
+                         acc.eq(self.ctl_period[:32])]
+        with m.Elif(lo >= 0):
+            m.d.sync += [sec.eq(sec + 1), ns.eq(lo)]
+        with m.Elif(stepping & (mid < 0)):
+            m.d.sync += [sec.eq(sec - 1), ns.eq(hi)]
+        with m.Else():
+            m.d.sync += ns.eq(mid)
+
+        with m.If(cmd[2]):
+            m.d.sync += [self.st_snap_sec.eq(sec), self.st_snap_ns.eq(ns)]
+        return m

@@ -1,0 +1,208 @@
+"""XGMII receive MAC: one register of latency, no realignment, verdict on the last beat.
+
+Why this shape: every cycle of MAC latency is tick-to-trade latency, so the raw
+XGMII word is registered exactly once (with its lane decode computed before the
+register) and `out` is combinational from that register plus frame state. A beat on
+xgmii_d in cycle t is on `out` in cycle t+1. Bytes stay in their lanes (a lane-4
+start gives keep=0xF0 on the first beat); the 4 FCS bytes are forwarded.
+
+Rules (the reference model, tickwire/model/xgmii.py, follows the same ones):
+  * A frame starts at /S/ in lane 0 or 4 followed by 55x6 D5 (data characters).
+    A /S/ in lane 0/4 seen outside a frame with a wrong preamble counts a ctrl error
+    (no output) unless another event is reported in the same beat.
+  * Any control character inside a frame ends it in that beat: /T/ is the normal
+    end, anything else (/E/, idle, a new /S/, ...) makes the frame bad (ctrl error).
+  * A frame that would exceed `ctl_max_len` bytes (FCS included) is cut at max_len
+    bytes and ended at once with last+bad; the rest is ignored until the next /S/.
+  * One counter event per frame, priority oversize, ctrl, runt (< 64 bytes), FCS.
+    Events are registered: they pulse the cycle after the frame's last beat on `out`
+    (counters need no low latency, and this keeps the CRC check off the counter adders).
+  * ctl_max_len is sampled at each /S/ (a change applies from the next frame).
+"""
+from amaranth.hdl import Const, Module, Mux, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ...layouts import MacBeat, Timestamp
+from .crc32 import INIT, RESIDUE, data_term, state_term, state_term_const
+
+START, TERM, PRE, SFD = 0xFB, 0xFD, 0x55, 0xD5
+MIN_FRAME = 64
+NS_PER_SEC = 1_000_000_000
+
+
+class XgmiiRx(wiring.Component):
+    xgmii_d: In(64)
+    xgmii_c: In(8)
+    now: In(Timestamp)
+    ctl_max_len: In(16, init=1522)
+    out: Out(stream.Signature(MacBeat, always_ready=True))
+    ev_frames_ok: Out(1)
+    ev_bytes_ok: Out(16)
+    ev_fcs_errors: Out(1)
+    ev_ctrl_errors: Out(1)
+    ev_runts: Out(1)
+    ev_oversize: Out(1)
+
+    def __init__(self, ts_offset_ns=0):
+        if not 0 <= ts_offset_ns < NS_PER_SEC:
+            raise ValueError("ts_offset_ns must be in 0..999999999")
+        self.ts_offset_ns = ts_offset_ns
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        d, c = self.xgmii_d, self.xgmii_c
+
+        def lane(i):
+            return d[8 * i:8 * i + 8]
+
+        def data_is(i, v):
+            return ~c[i] & (lane(i) == v)
+
+        def all_of(terms):
+            out = Const(1)
+            for t in terms:
+                out = out & t
+            return out
+
+        # ---- decode of the raw word (combinational), then the one register ----
+        is_t = [c[i] & (lane(i) == TERM) for i in range(8)]
+        s0 = c[0] & (lane(0) == START)
+        s4 = c[4] & (lane(4) == START)
+        start0_ok = s0 & all_of(data_is(i, PRE) for i in range(1, 7)) & data_is(7, SFD)
+        start4_ok = s4 & all_of(data_is(i, PRE) for i in range(5, 8))
+        pre4_ok = all_of(data_is(i, PRE) for i in range(3)) & data_is(3, SFD)
+        k0, t0 = Signal(range(9)), Signal()      # first control lane from 0, is it /T/
+        k4, t4 = Signal(range(9)), Signal()      # first control lane from 4, is it /T/
+        m.d.comb += [k0.eq(8), k4.eq(8)]
+        for i in reversed(range(8)):
+            with m.If(c[i]):
+                m.d.comb += [k0.eq(i), t0.eq(is_t[i])]
+                if i >= 4:
+                    m.d.comb += [k4.eq(i), t4.eq(is_t[i])]
+
+        # Receive time minus the fixed offset, computed before the register too.
+        off = self.ts_offset_ns
+        now_adj = Signal(Timestamp)
+        with m.If(self.now.ns >= off):
+            m.d.comb += [now_adj.ns.eq(self.now.ns - off), now_adj.sec.eq(self.now.sec)]
+        with m.Else():
+            m.d.comb += [now_adj.ns.eq(self.now.ns + (NS_PER_SEC - off)),
+                         now_adj.sec.eq(self.now.sec - 1)]
+
+        # CRC data terms for every byte count, lane-0 aligned and from lane 4, computed
+        # before the register: only the state terms remain after it.
+        dt0 = [None] + [Signal(32, name=f"dt0_{nb}") for nb in range(1, 9)]
+        dt4 = [None] + [Signal(32, name=f"dt4_{nb}") for nb in range(1, 5)]
+        for nb in range(1, 9):
+            m.d.comb += dt0[nb].eq(data_term(d, nb))
+        for nb in range(1, 5):
+            m.d.comb += dt4[nb].eq(data_term(d[32:], nb))
+        dt0_r = [None] + [Signal(32, name=f"dt0_{nb}_r") for nb in range(1, 9)]
+        dt4_r = [None] + [Signal(32, name=f"dt4_{nb}_r") for nb in range(1, 5)]
+        m.d.sync += [dt0_r[nb].eq(dt0[nb]) for nb in range(1, 9)]
+        m.d.sync += [dt4_r[nb].eq(dt4[nb]) for nb in range(1, 5)]
+
+        r = {name: Signal.like(sig, name=f"{name}_r") for name, sig in (
+            ("d", d), ("k0", k0), ("t0", t0), ("k4", k4), ("t4", t4), ("s0", s0), ("s4", s4),
+            ("start0_ok", start0_ok), ("start4_ok", start4_ok), ("pre4_ok", pre4_ok))}
+        now_r = Signal(Timestamp)
+        m.d.sync += [r[n].eq(v) for n, v in (
+            ("d", d), ("k0", k0), ("t0", t0), ("k4", k4), ("t4", t4), ("s0", s0), ("s4", s4),
+            ("start0_ok", start0_ok), ("start4_ok", start4_ok), ("pre4_ok", pre4_ok))]
+        m.d.sync += now_r.eq(now_adj)
+
+        # ---- frame state ----
+        IDLE, PRE4, DATA = 0, 1, 2
+        state = Signal(range(3), init=IDLE)
+        first_r = Signal()
+        count = Signal(16)           # frame bytes forwarded before this beat
+        room = Signal(16)            # max_len - count (max_len sampled at the /S/)
+        crc_r = Signal(32)
+        ts_r = Signal(Timestamp)
+
+        in_pre4 = state == PRE4
+        active = (state == DATA) | (in_pre4 & r["pre4_ok"])
+        first = in_pre4 | first_r
+        k = Mux(in_pre4, r["k4"], r["k0"])
+        term = Mux(in_pre4, r["t4"], r["t0"])
+        n = Signal(4)                # frame bytes in this beat before any control char
+        m.d.comb += n.eq(k - Mux(in_pre4, 4, 0))
+        room_big = room[4:] != 0     # >= 16: no beat can overflow
+        ended = k != 8
+        over = ~room_big & (n > room[:4])
+        ctrl_err = ended & ~term
+        last = ended | over
+
+        keep = Signal(8)
+        for i in range(8):
+            fits = room_big | (i < room[:4])
+            fits4 = room_big | (i - 4 < room[:4]) if i >= 4 else 0
+            m.d.comb += keep[i].eq((i < k) & Mux(in_pre4, fits4, fits))
+
+        # CRC register update: a beat that does not end the frame holds exactly 8 bytes
+        # (or 4, lanes 4..7, on a lane-4 first beat, whose state is INIT: a constant).
+        crc8_in = Signal(32)
+        m.d.comb += crc8_in.eq(Mux(first_r, INIT, crc_r))
+        crc_cont = Signal(32)
+        m.d.comb += crc_cont.eq(Mux(in_pre4, state_term_const(INIT, 4) ^ dt4_r[4],
+                                    state_term(crc8_in, 8) ^ dt0_r[8]))
+        # FCS check on the last beat: n (0..8) bytes, each count's residue match in parallel.
+        match0 = Signal(9)           # frame continues from crc8_in, bytes from lane 0
+        match4 = Signal(5)           # lane-4 first beat, from INIT
+        m.d.comb += [match0[0].eq(crc8_in == RESIDUE), match4[0].eq(INIT == RESIDUE)]
+        for nb in range(1, 9):
+            m.d.comb += match0[nb].eq(state_term(crc8_in, nb) == (dt0_r[nb] ^ RESIDUE))
+        for nb in range(1, 5):
+            m.d.comb += match4[nb].eq(dt4_r[nb] == (state_term_const(INIT, nb) ^ RESIDUE))
+        fcs_ok = Mux(in_pre4, match4.bit_select(n[:3], 1), match0.bit_select(n, 1))
+        total = Signal(17)
+        m.d.comb += total.eq(count + n)
+        runt = (count[6:] == 0) & (count[:6] + n < MIN_FRAME)
+
+        m.d.comb += [
+            self.out.valid.eq(active),
+            self.out.payload.data.eq(r["d"]),
+            self.out.payload.keep.eq(keep),
+            self.out.payload.first.eq(first),
+            self.out.payload.last.eq(last),
+            self.out.payload.bad.eq(over | ctrl_err | runt | ~fcs_ok),
+            self.out.payload.ts.eq(Mux(in_pre4, now_r, ts_r)),
+        ]
+
+        # ---- events: one per frame, registered (the cycle after its last beat) ----
+        frame_end = active & last
+        pre4_fail = in_pre4 & ~r["pre4_ok"]
+        bad_start = (r["s0"] & ~r["start0_ok"]) | (r["s4"] & ~r["start4_ok"])
+        events = (self.ev_frames_ok, self.ev_bytes_ok, self.ev_fcs_errors, self.ev_ctrl_errors,
+                  self.ev_runts, self.ev_oversize)
+        m.d.sync += [ev.eq(0) for ev in events]
+        with m.If(frame_end):
+            with m.If(over):
+                m.d.sync += self.ev_oversize.eq(1)
+            with m.Elif(ctrl_err):
+                m.d.sync += self.ev_ctrl_errors.eq(1)
+            with m.Elif(runt):
+                m.d.sync += self.ev_runts.eq(1)
+            with m.Elif(~fcs_ok):
+                m.d.sync += self.ev_fcs_errors.eq(1)
+            with m.Else():
+                m.d.sync += [self.ev_frames_ok.eq(1), self.ev_bytes_ok.eq(total)]
+        with m.Elif(pre4_fail | bad_start):
+            m.d.sync += self.ev_ctrl_errors.eq(1)
+
+        # ---- next state ----
+        with m.If(active & ~last):
+            m.d.sync += [state.eq(DATA), first_r.eq(0), count.eq(total), room.eq(room - n),
+                         crc_r.eq(crc_cont)]
+            with m.If(in_pre4):
+                m.d.sync += ts_r.eq(now_r)
+        with m.Elif(r["start0_ok"]):
+            m.d.sync += [state.eq(DATA), first_r.eq(1), count.eq(0), room.eq(self.ctl_max_len),
+                         ts_r.eq(now_r)]
+        with m.Elif(r["start4_ok"]):
+            m.d.sync += [state.eq(PRE4), first_r.eq(0), count.eq(0), room.eq(self.ctl_max_len)]
+        with m.Else():
+            m.d.sync += [state.eq(IDLE), first_r.eq(0)]
+        return m

