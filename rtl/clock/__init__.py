@@ -1,0 +1,1 @@
+from .hw_clock import HwClock  # noqa

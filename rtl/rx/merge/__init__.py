@@ -1,0 +1,1 @@
+from .feed_merge import FeedMerge  # noqa
