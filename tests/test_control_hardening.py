@@ -16,7 +16,7 @@ import pytest
 from cryptography.x509.oid import NameOID
 
 from conftest import limits_yaml
-from control_pki import Pki
+from tickwire.tools.testpki import Pki
 from test_control_unit import FakeTransport
 from tickwire.control import audit
 from tickwire.control.daemon import fsguard, identity, watchdog

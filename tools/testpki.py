@@ -1,5 +1,6 @@
-"""Test certificates made with `cryptography`: a CA, a server cert for localhost and
-client certs with arbitrary subject attributes (forged-looking CNs, two OUs, none).
+"""Throw-away mutual-TLS certificates made with `cryptography`, for the tests and the
+control bench: a CA, a server cert for localhost and client certs with arbitrary subject
+attributes (forged-looking CNs, two OUs, none).
 
 EC P-256 keys: generated in milliseconds, so every test can make its own PKI.
 """
