@@ -347,8 +347,12 @@ class Daemon:
         self.card.write("risk.kill_accounts", self._kill_mask())
 
     def set_kill(self, engage, account=None):
-        """Global or per-account (by name) kill. State first; an engage reaches the card
-        even if the state cannot be saved (then the daemon is degraded, kill engaged)."""
+        """Global or per-account (by name) kill. A release saves the state first (a failed
+        write leaves the card killed). An engage reaches the card first, then the state:
+        a slow or full disk must never delay a kill; if the state cannot be saved the
+        daemon is degraded with the global kill engaged."""
+        if engage:
+            self._engage_now(account)
         with self.limits_lock:
             names = list(self.state.kill_accounts)
             if account in (None, ""):
@@ -381,6 +385,14 @@ class Daemon:
                     self._audit("Recovery", before=was, after={"kill_global": False})
             self._apply_kill()
             return self.kill_state()
+
+    def _engage_now(self, account):
+        """Engage on the card before taking the state lock (a limits load may hold it)."""
+        if account in (None, ""):
+            self.card.write("risk.kill", 1)
+        else:
+            slot = self.account_index(account)
+            self.card.set_kill(True, slot)
 
     def killed_accounts(self):
         return list(self.state.kill_accounts)
