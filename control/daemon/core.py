@@ -30,6 +30,7 @@ from .card import Card
 
 MIN_FREE_BYTES = 16 << 20          # disk margin kept free where state and audit are written
 DAEMON = "daemon"                  # `who` of the daemon's own audit entries
+TRIP_CHECK_S = 0.1                 # how often the heartbeat thread looks for a watchdog trip
 
 
 _SYM_KEYS = [f.name for f in dataclasses.fields(limits_model.Symbol) if f.name != "name"]
@@ -50,7 +51,7 @@ class Heartbeat:
 
     def __init__(self, card, interval_s, on_trip=None):
         self.card, self.interval, self.on_trip = card, interval_s, on_trip
-        self.sent, self.errors, self.last = 0, 0, None
+        self.sent, self.errors, self.last, self._checked = 0, 0, None, float("-inf")
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
 
@@ -63,8 +64,10 @@ class Heartbeat:
                 self.card.heartbeat()
                 self.sent += 1
                 self.last = time.monotonic()
-                if self.on_trip and self.card.kill_state()["tripped"]:
-                    self.on_trip()
+                if self.on_trip and self.last - self._checked >= TRIP_CHECK_S:
+                    self._checked = self.last         # a status read at most every 100 ms
+                    if self.card.kill_state()["tripped"]:
+                        self.on_trip()
             except OSError:
                 self.errors += 1
             self._stop.wait(self.interval)
@@ -194,6 +197,7 @@ class Daemon:
         elif st.running and not self.held:
             self.trip_latch = ("the previous daemon stopped without a clean shutdown "
                                "(its heartbeats stopped: the watchdog trips)")
+        self._trip_recorded = bool(self.trip_latch)    # before the heartbeat thread looks
         if self.limits is not None:
             self.card.apply_limits(self._encode(self.limits))
         self.card.write("risk.kill", int(self._global_kill()))
@@ -212,7 +216,6 @@ class Daemon:
             "limits_version": st.limits_version, "kill_global": st.kill_global,
             "kill_accounts": st.kill_accounts, "subscriptions": len(st.subscriptions)})
         if self.trip_latch:
-            self._trip_recorded = True
             self._audit("WatchdogTrip", result=self.trip_latch)
         if self.held:
             self._audit("Held", result="; ".join(self.held))
