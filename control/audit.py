@@ -97,7 +97,9 @@ class AuditLog:
         self.lock = threading.Lock()
         self.prev = GENESIS
         self.seq = 0
+        self.repaired = 0                   # bytes of a torn last line moved aside at open
         if exists:
+            self.repaired = _set_aside_torn_tail(self.path)
             ok, n, bad, why = verify(self.path, self.key_path, self.checkpoint_path)
             if not ok:
                 raise ValueError(f"{self.path}: audit chain broken at entry {bad}: {why} "
@@ -136,6 +138,26 @@ class AuditLog:
         cp = {"entries": self.seq, "last": self.prev,
               "seal": _seal_checkpoint(self.key, self.seq, self.prev)}
         atomic_write(self.checkpoint_path, json.dumps(cp))
+
+
+def _set_aside_torn_tail(path):
+    """A last line without its end (power lost mid-write) was never checkpointed: move
+    it to PATH.torn and cut it off, so the intact chain can continue; the daemon audits
+    the repair. Anything else wrong is left for verify() to refuse."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if not data or data.endswith(b"\n"):
+        return 0
+    cut = data.rfind(b"\n") + 1
+    fd = os.open(path + ".torn", os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "ab") as f:
+        f.write(data[cut:])
+        f.flush()
+        os.fsync(f.fileno())
+    with open(path, "r+b") as f:
+        f.truncate(cut)
+        os.fsync(f.fileno())
+    return len(data) - cut
 
 
 def _last_hash(path):

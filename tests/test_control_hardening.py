@@ -390,3 +390,21 @@ def test_state_dir_of_another_uid_is_refused(tmp_path):
     os.chown(st, 65534, 65534)
     with pytest.raises(fsguard.UnsafePath, match="owned by uid 65534"):
         State(st)
+
+
+def test_torn_last_line_is_set_aside_and_audited(tmp_path):
+    """Power lost mid-append: the torn line was never checkpointed; the next start moves
+    it aside, audits the repair and continues the chain (it used to refuse to start)."""
+    d = make(tmp_path)
+    d.close()
+    log = tmp_path / "state" / "audit.jsonl"
+    with open(log, "ab") as f:
+        f.write(b'{"seq": 3, "who": "uid:0", "act')
+    assert not audit.verify(log)[0] and "torn" in audit.verify(log)[3]
+    d = make(tmp_path)
+    try:
+        assert "AuditTailRepaired" in actions(d)
+        assert (tmp_path / "state" / "audit.jsonl.torn").read_bytes().startswith(b'{"seq": 3')
+    finally:
+        d.close()
+    assert audit.verify(log)[0]

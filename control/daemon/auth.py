@@ -20,6 +20,8 @@ import threading
 import yaml
 
 ROLES = ("viewer", "operator", "admin")
+CONNS_PER_UID = 64       # relay connections (each carries many gRPC streams)
+CONNS_TOTAL = 256
 
 
 def rank(role):
@@ -102,6 +104,7 @@ class UnixRelay:
         os.chmod(path, mode)
         self.sock.listen(64)
         self._stop = False
+        self._open, self._count_lock = {}, threading.Lock()
         self.thread = threading.Thread(target=self._accept, name="uds-relay", daemon=True)
         self.thread.start()
 
@@ -111,21 +114,36 @@ class UnixRelay:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+            try:
+                uid = peer_uid(conn)
+            except OSError:
+                conn.close()
+                continue
+            with self._count_lock:          # connections per uid and in all are bounded
+                if (self._open.get(uid, 0) >= CONNS_PER_UID
+                        or sum(self._open.values()) >= CONNS_TOTAL):
+                    conn.close()
+                    continue
+                self._open[uid] = self._open.get(uid, 0) + 1
+            threading.Thread(target=self._serve, args=(conn, uid), daemon=True).start()
 
-    def _serve(self, conn):
+    def _serve(self, conn, uid):
         try:
-            back = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            back.connect(self.backend_for_uid(peer_uid(conn)))
-        except OSError:
+            try:
+                back = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                back.connect(self.backend_for_uid(uid))
+            except OSError:
+                conn.close()
+                return
+            t = threading.Thread(target=_pump, args=(back, conn), daemon=True)
+            t.start()
+            _pump(conn, back)
+            t.join()
             conn.close()
-            return
-        t = threading.Thread(target=_pump, args=(back, conn), daemon=True)
-        t.start()
-        _pump(conn, back)
-        t.join()
-        conn.close()
-        back.close()
+            back.close()
+        finally:
+            with self._count_lock:
+                self._open[uid] -= 1
 
     def close(self):
         self._stop = True

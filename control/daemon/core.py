@@ -210,6 +210,9 @@ class Daemon:
         self._audit("Start", {"device": self.device_name},
                     after={"watchdog_ms": 0 if self.no_watchdog else self.watchdog_ms,
                            "held": self.held})
+        if getattr(self.audit, "repaired", 0):
+            self._audit("AuditTailRepaired", result=f"a torn last line ({self.audit.repaired} "
+                        f"bytes, never checkpointed) was moved to {self.audit.path}.torn")
         if self.no_watchdog:
             self._audit("WatchdogDisabled", result="--no-watchdog: the card's watchdog is off")
         self._audit("StateReapplied", after={

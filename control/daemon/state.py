@@ -18,7 +18,7 @@ from pathlib import Path
 from . import fsguard
 
 FILES = ("state.json", "limits.yaml", "audit.jsonl", "audit.checkpoint", "audit.key",
-         "state.json.tmp", "limits.yaml.tmp", "audit.checkpoint.tmp")
+         "state.json.tmp", "limits.yaml.tmp", "audit.checkpoint.tmp", "audit.jsonl.torn")
 
 
 def default_state_dir():
