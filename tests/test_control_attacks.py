@@ -133,7 +133,7 @@ def test_kill_p99_under_load_is_reported():
     assert r["kills"] >= 100 and r["kill_p50_ms"] < 100 and r["kill_p99_ms"] < 500
 
 
-def test_streams_are_capped_per_identity(tmp_path, monkeypatch):
+def test_streams_are_capped_per_identity():
     from tickwire.control.daemon import service
     slots = service.StreamSlots(per_identity=2, total=3)
     assert slots.acquire("a") and slots.acquire("a") and not slots.acquire("a")
@@ -213,7 +213,7 @@ def test_deleted_state_holds_the_card(tmp_path, limits_file):
         s = json.loads(d.cli("status", "--json").stdout)
         assert not s["kill"].get("engaged") and not s.get("held")
     finally:
-        err = d.stop()
+        d.stop()
     actions = [e["action"] for e in audit_entries(tmp_path / "state")]
     assert "Held" in actions and "Recovery" in actions
 
