@@ -58,17 +58,29 @@ def test_forged_cn_and_two_ous_get_no_admin(tmp_path):
                                          str(tmp_path / "server.key"), "--tls-ca", str(tmp_path / "ca.pem")],
                     listen="127.0.0.1:0")
     try:
-        def as_(stem, *args):
-            ca, key, cert = pki.files(stem)
-            return d.cli(*args, "--tls-ca", ca, "--tls-cert", cert, "--tls-key", key)
-        assert "you are viewer" in as_("frank", "status").stdout
-        r = as_("frank", "kill", "on")
-        assert r.returncode == 5 and "has viewer" in r.stderr
-        assert as_("slash", "kill", "on").returncode == 5
-        r = as_("twice", "kill", "on")
-        assert r.returncode == 5 and "has no role" in r.stderr
-        assert as_("twice", "status").returncode == 5
-        assert as_("bob", "kill", "on").returncode == 0
+        def stub(stem):
+            ca, key, cert = (open(f, "rb").read() for f in pki.files(stem))
+            creds = grpc.ssl_channel_credentials(ca, key, cert)
+            return pbg.TickwireStub(grpc.secure_channel(f"localhost:{d.port}", creds))
+
+        def code(stem, call, req):
+            try:
+                getattr(stub(stem), call)(req, timeout=10)
+                return grpc.StatusCode.OK, ""
+            except grpc.RpcError as exc:
+                return exc.code(), exc.details()
+        kill = pb.KillRequest(engage=True)
+        assert stub("frank").GetStatus(pb.Empty(), timeout=10).role == "viewer"
+        c, why = code("frank", "SetKill", kill)
+        assert c == grpc.StatusCode.PERMISSION_DENIED and "has viewer" in why
+        assert code("slash", "SetKill", kill)[0] == grpc.StatusCode.PERMISSION_DENIED
+        c, why = code("twice", "SetKill", kill)
+        assert c == grpc.StatusCode.PERMISSION_DENIED and "has no role" in why
+        assert code("twice", "GetStatus", pb.Empty())[0] == grpc.StatusCode.PERMISSION_DENIED
+        assert code("bob", "SetKill", kill)[0] == grpc.StatusCode.OK
+        ca, key, cert = pki.files("frank")                     # and through the CLI
+        r = d.cli("kill", "on", "--tls-ca", ca, "--tls-cert", cert, "--tls-key", key)
+        assert r.returncode == 5 and "cert:frank,OU=admin" in r.stderr
     finally:
         d.stop()
 
@@ -149,13 +161,19 @@ def test_deep_nesting_and_bad_numbers_are_refused_with_lines(daemon, tmp_path):
     deep.write_text("[" * 50_000)
     r = daemon.cli("limits", "load", str(deep), "--dry-run")
     assert r.returncode == 4 and f"{deep}:1: (limits): nested deeper" in r.stderr
-    r = daemon.cli("limits", "load", str(deep))
-    assert r.returncode == 4
-    for value in ("Infinity", "1e999999999", "\u0665\u0660\u0660\u0660", '"1,,,_0_"'):
-        bad = tmp_path / "bad.yaml"
-        bad.write_text(LIMITS.replace("credit: 1000000", f"credit: {value}"))
-        r = daemon.cli("limits", "load", str(bad))
-        assert r.returncode == 4 and f"{bad}:13: accounts[0].credit" in r.stderr, r.stderr
+    stub = daemon.stub()
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.LoadLimits(pb.LoadLimitsRequest(text="[" * 50_000, filename="d.yaml"), timeout=10)
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    for value in ("Infinity", "1e999999999", "\u0665\u0660\u0660\u0660"):
+        with pytest.raises(grpc.RpcError) as exc:
+            stub.LoadLimits(pb.LoadLimitsRequest(
+                text=LIMITS.replace("credit: 1000000", f"credit: {value}"), filename="b.yaml"), timeout=10)
+        assert "b.yaml:13: accounts[0].credit" in exc.value.details()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(LIMITS.replace("credit: 1000000", 'credit: "1,,,_0_"'))
+    r = daemon.cli("limits", "load", str(bad))
+    assert r.returncode == 4 and f"{bad}:13: accounts[0].credit" in r.stderr, r.stderr
     assert daemon.proc.poll() is None and daemon.cli("status").returncode == 0
     daemon.stop()
     refused = [e for e in audit_entries(daemon.state) if e["action"] == "LoadLimits"]
@@ -199,19 +217,19 @@ def test_cli_reports_the_size_limit_with_a_hint(daemon, tmp_path):
 def test_deleted_state_holds_the_card(tmp_path, limits_file):
     d = ServeDaemon(tmp_path / "state")
     try:
-        assert d.cli("limits", "load", str(limits_file)).returncode == 0
-        assert d.cli("kill", "on").returncode == 0
+        d.stub().LoadLimits(pb.LoadLimitsRequest(text=LIMITS, filename="l.yaml"), timeout=10)
+        d.stub().SetKill(pb.KillRequest(engage=True), timeout=10)
     finally:
         d.stop()
     (tmp_path / "state" / "state.json").unlink()
     d = ServeDaemon(tmp_path / "state")
     try:
-        s = json.loads(d.cli("status", "--json").stdout)
-        assert s["kill"]["engaged"] and "state.json is missing" in s["held"]
+        s = d.stub().GetStatus(pb.Empty(), timeout=10)
+        assert s.kill.engaged and "state.json is missing" in s.held
         assert "HELD" in d.cli("status").stdout
-        assert d.cli("kill", "off").returncode == 0            # the operator acts
-        s = json.loads(d.cli("status", "--json").stdout)
-        assert not s["kill"].get("engaged") and not s.get("held")
+        d.stub().SetKill(pb.KillRequest(engage=False), timeout=10)      # the operator acts
+        s = d.stub().GetStatus(pb.Empty(), timeout=10)
+        assert not s.kill.engaged and not s.held
     finally:
         d.stop()
     actions = [e["action"] for e in audit_entries(tmp_path / "state")]
@@ -221,14 +239,14 @@ def test_deleted_state_holds_the_card(tmp_path, limits_file):
 def test_empty_limits_file_holds_and_names_the_file(tmp_path, limits_file):
     d = ServeDaemon(tmp_path / "state")
     try:
-        assert d.cli("limits", "load", str(limits_file)).returncode == 0
+        d.stub().LoadLimits(pb.LoadLimitsRequest(text=LIMITS, filename="l.yaml"), timeout=10)
     finally:
         d.stop()
     (tmp_path / "state" / "limits.yaml").write_text("")
     d = ServeDaemon(tmp_path / "state")
     try:
-        s = json.loads(d.cli("status", "--json").stdout)
-        assert s["kill"]["engaged"] and "limits.yaml is empty" in s["held"]
+        s = d.stub().GetStatus(pb.Empty(), timeout=10)
+        assert s.kill.engaged and "limits.yaml is empty" in s.held
     finally:
         d.stop()
 
@@ -236,14 +254,14 @@ def test_empty_limits_file_holds_and_names_the_file(tmp_path, limits_file):
 def test_watchdog_trip_survives_sigkill_on_the_model(tmp_path, limits_file):
     d = ServeDaemon(tmp_path / "state")
     try:
-        assert d.cli("limits", "load", str(limits_file)).returncode == 0
+        d.stub().LoadLimits(pb.LoadLimitsRequest(text=LIMITS, filename="l.yaml"), timeout=10)
     finally:
         d.stop(signal.SIGKILL)
     for _ in range(2):                                         # and a clean restart after it
         d = ServeDaemon(tmp_path / "state")
         try:
-            s = json.loads(d.cli("status", "--json").stdout)
-            assert s["watchdog"]["tripped"] and s["kill"]["engaged"] and s["watchdog_trip"]
+            s = d.stub().GetStatus(pb.Empty(), timeout=10)
+            assert s.watchdog.tripped and s.kill.engaged and s.watchdog_trip
         finally:
             d.stop()
     actions = [e["action"] for e in audit_entries(tmp_path / "state")]
