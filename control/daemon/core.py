@@ -403,9 +403,6 @@ class Daemon:
     def killed_accounts(self):
         return list(self.state.kill_accounts)
 
-    def kill_names(self, mask=None):
-        return self.killed_accounts()
-
     # ---- subscriptions and book -----------------------------------------------------
     def subscribe(self, locate, slot, symbol="", unsubscribe=False):
         if not 0 <= slot < 64 or not 0 <= locate < 1 << 16:
