@@ -11,7 +11,7 @@ limits must prove who is on the other end (mutual TLS, role = the certificate's 
 
 The gRPC servers are asyncio servers on one event-loop thread: watch streams are
 coroutines (they hold no thread), unary calls (status, kill, limits) run on a control
-pool that streams never use.
+pool that streams never use; the kill switch has a priority pool of its own.
 """
 import asyncio
 import grp
@@ -128,6 +128,7 @@ class Server:
         self._backends = {}
         self.control_pool = futures.ThreadPoolExecutor(8, "control")
         self.watch_pool = futures.ThreadPoolExecutor(2, "watch")
+        self.priority_pool = futures.ThreadPoolExecutor(2, "kill")
         self.streams = StreamSlots()
         self.refusals = audit_mod.RefusalWindow()
         self.loop = asyncio.new_event_loop()
@@ -160,7 +161,7 @@ class Server:
         srv = grpc.aio.server(migration_thread_pool=self.control_pool, options=GRPC_OPTIONS)
         pbg.add_TickwireServicer_to_server(
             Service(self.daemon, identify, self.metrics, self.streams, self.refusals,
-                    self.watch_pool), srv)
+                    self.watch_pool, self.priority_pool), srv)
         port = srv.add_secure_port(address, creds) if creds else srv.add_insecure_port(address)
         await srv.start()
         self.servers.append(srv)
@@ -189,6 +190,7 @@ class Server:
         self._loop_thread.join(5)
         self.control_pool.shutdown(wait=False, cancel_futures=True)
         self.watch_pool.shutdown(wait=False, cancel_futures=True)
+        self.priority_pool.shutdown(wait=False, cancel_futures=True)
         self.metrics.close() if hasattr(self, "metrics") else None
         self.daemon.close()
 

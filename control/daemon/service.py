@@ -6,9 +6,10 @@ Every mutating method is audited with before/after state and the result. Request
 strings are bounded before any work (MAX_STRING; limits text MAX_TEXT).
 
 Served by grpc.aio (control/daemon/server.py): unary methods are plain functions run on
-the control pool; the watch streams are coroutines that sleep on the event loop and
-read the card on a separate small pool, so no number of watchers can take a thread the
-kill switch needs. Streams are capped per identity and in total.
+the control pool; the kill switch runs on its own priority pool; the watch streams are
+coroutines that sleep on the event loop and read the card on a separate small pool, so
+no number of watchers or status readers can take a thread the kill switch needs.
+Streams are capped per identity and in total.
 """
 import asyncio
 import functools
@@ -69,7 +70,10 @@ def _audit_refusal(self, who, have, name, request, result, code):
         self.d._degrade(f"audit log write failed: {exc}")
 
 
-def rpc(role, mutating=False, stream=False):
+def rpc(role, mutating=False, stream=False, priority=False):
+    """Role check, bounds, audit and error mapping around a servicer method. `stream`:
+    an async generator on the event loop. `priority`: run on the priority pool, which
+    neither watchers nor the other unary calls (a flood of status reads) can occupy."""
     def wrap(fn):
         name = fn.__name__
 
@@ -114,26 +118,41 @@ def rpc(role, mutating=False, stream=False):
                     self.streams.release(who)
             return handler
 
-        @functools.wraps(fn)
-        def handler(self, request, context):
+        def core(self, request, context):
+            """The call itself: a reply, or Refused (never context.abort, so it can run
+            on any pool)."""
             t0 = time.perf_counter()
             try:
+                who, have = check(self, request, context)
                 try:
-                    who, have = check(self, request, context)
-                    try:
-                        return fn(self, request, context, who, have)
-                    except Conflict as exc:
-                        fail(self, who, have, request, grpc.StatusCode.ABORTED, str(exc))
-                    except RecursionError:
-                        fail(self, who, have, request, grpc.StatusCode.INVALID_ARGUMENT,
-                             "input nested too deeply")
-                    except (ValueError, OSError) as exc:
-                        fail(self, who, have, request, _code(exc), str(exc))
-                except Refused as exc:
-                    context.abort(exc.code, str(exc))
+                    return fn(self, request, context, who, have)
+                except Conflict as exc:
+                    fail(self, who, have, request, grpc.StatusCode.ABORTED, str(exc))
+                except RecursionError:
+                    fail(self, who, have, request, grpc.StatusCode.INVALID_ARGUMENT,
+                         "input nested too deeply")
+                except (ValueError, OSError) as exc:
+                    fail(self, who, have, request, _code(exc), str(exc))
             finally:
                 if self.metrics:
                     self.metrics.rpc_latency.labels(name).observe(time.perf_counter() - t0)
+
+        if priority:
+            @functools.wraps(fn)
+            async def handler(self, request, context):
+                loop = asyncio.get_running_loop()
+                try:
+                    return await loop.run_in_executor(self.priority_pool, core, self, request, context)
+                except Refused as exc:
+                    await context.abort(exc.code, str(exc))
+            return handler
+
+        @functools.wraps(fn)
+        def handler(self, request, context):
+            try:
+                return core(self, request, context)
+            except Refused as exc:
+                context.abort(exc.code, str(exc))
         return handler
     return wrap
 
@@ -176,13 +195,14 @@ class StreamSlots:
 
 class Service(pbg.TickwireServicer):
     def __init__(self, daemon, identify, metrics=None, streams=None, refusals=None,
-                 watch_pool=None):
+                 watch_pool=None, priority_pool=None):
         self.d = daemon
         self.identify = identify        # context -> (who, role)
         self.metrics = metrics
         self.streams = streams or StreamSlots()
         self.refusals = refusals or audit_mod.RefusalWindow()
         self.watch_pool = watch_pool or futures.ThreadPoolExecutor(2, "watch")
+        self.priority_pool = priority_pool or futures.ThreadPoolExecutor(2, "kill")
 
     def _record(self, who, role, action, request, before=None, after=None):
         """Audit a call that changed something; an audit write that fails degrades the
@@ -317,7 +337,7 @@ class Service(pbg.TickwireServicer):
             request.kind, request.name, request.field, request.value, expected=exp,
             dry_run=request.dry_run, create=request.create))
 
-    @rpc("operator", mutating=True)
+    @rpc("operator", mutating=True, priority=True)
     def SetKill(self, request, context, who, role):
         before = self.d.kill_state()
         after = self.d.set_kill(request.engage, request.account or None)
