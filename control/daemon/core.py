@@ -420,14 +420,4 @@ class Daemon:
             return self.state.subscriptions
 
     def resolve_symbol(self, symbol):
-        for s in self.state.subscriptions:
-            if s["symbol"] and s["symbol"] == symbol:
-                return s["slot"], symbol
-        if self.limits is not None:
-            slot = self.limits.slot_of(symbol)
-            if slot is not None:
-                return slot, symbol
-        try:
-            return int(symbol), symbol
-        except ValueError:
-            raise ValueError(f"unknown symbol {symbol[:40]!r} (not subscribed, not in the limits set)") from None
+        return slots.symbol_slot(self.limits, self.state.subscriptions, symbol)

@@ -39,3 +39,18 @@ def kill_mask(limits, names, card_accounts):
         if i is not None and i < n:
             mask |= 1 << i
     return mask
+
+
+def symbol_slot(limits, subscriptions, symbol):
+    """(book slot, name) of `symbol`: a subscription's symbol first, then the limits
+    set's symbol order, then a plain slot number; ValueError otherwise."""
+    for s in subscriptions:
+        if s["symbol"] and s["symbol"] == symbol:
+            return s["slot"], symbol
+    if limits is not None:
+        slot = limits.slot_of(symbol)
+        if slot is not None:
+            return slot, symbol
+    if symbol.isascii() and symbol.isdigit():
+        return int(symbol), symbol
+    raise ValueError(f"unknown symbol {symbol[:40]!r} (not subscribed, not in the limits set)")
