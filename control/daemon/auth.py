@@ -74,9 +74,6 @@ def peer_uid(conn):
     return uid
 
 
-from .identity import tls_identity  # noqa: E402,F401  (re-exported)
-
-
 class UnixRelay:
     """Public Unix socket (0600 by default; `mode`/`group` let the roles file reach
     other uids) -> per-uid private gRPC listeners."""

@@ -13,7 +13,6 @@ A tripped watchdog (seen on the card, or a previous daemon that stopped without 
 shutdown: its heartbeats stopped) is latched in the state and survives restarts.
 """
 import dataclasses
-import os
 import json
 import threading
 import time
@@ -21,8 +20,6 @@ import time
 import yaml
 
 from tickwire.model import limits as limits_model
-
-from tickwire.control.regmap import REGS
 
 from . import fsguard, slots
 from . import watchdog as watchdog_mod

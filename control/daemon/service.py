@@ -27,7 +27,7 @@ from tickwire.model.limits import LimitsError
 from tickwire.model.yaml_guard import MAX_BYTES as MAX_TEXT
 
 from .auth import rank
-from .core import Conflict, summary
+from .core import Conflict
 
 VERSION = "0.2.0"
 MAX_STRING = 256                  # any request string but the limits text
