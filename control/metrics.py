@@ -50,7 +50,7 @@ class CardCollector:
         card = self.daemon.card
         try:
             values = card.counters()
-            kill = card.kill_state()
+            kill = self.daemon.kill_state()
         except OSError:
             up = GaugeMetricFamily("tickwire_device_up", "1 if the card answered this scrape.")
             up.add_metric([], 0)

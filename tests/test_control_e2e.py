@@ -121,13 +121,16 @@ def test_permission_denied_is_audited(tmp_path, limits_file):
         assert card_tables(d.stub())["acct_limits"] == [0] * 64
     finally:
         d.stop()
-    entries = [json.loads(x) for x in (tmp_path / "state" / "audit.jsonl").read_text().splitlines()]
+    every = [json.loads(x) for x in (tmp_path / "state" / "audit.jsonl").read_text().splitlines()]
+    # the daemon's own entries (start, state re-applied, stop) are audited too since #16
+    assert [e["action"] for e in every if e["who"] == "daemon"] == ["Start", "StateReapplied", "Stop"]
+    entries = [e for e in every if e["who"] != "daemon"]
     assert [(e["action"], e["role"]) for e in entries] == [("SetKill", "viewer"), ("LoadLimits", "viewer")]
     assert all(e["result"].startswith("PERMISSION_DENIED") and e["who"] == f"uid:{os.getuid()}"
                for e in entries)
     r = subprocess.run(CLI + ["audit", "verify", "--file", str(tmp_path / "state" / "audit.jsonl")],
                        capture_output=True, text=True, timeout=30, env=ENV)
-    assert r.returncode == 0 and "2 entries, chain intact" in r.stdout
+    assert r.returncode == 0 and f"{len(every)} entries, chain intact" in r.stdout
 
 
 def test_socket_is_owner_only(daemon):
@@ -249,6 +252,7 @@ def test_tcp_mutual_tls_roles(tmp_path, certs):
     finally:
         d.stop()
     entries = [json.loads(x) for x in (tmp_path / "state" / "audit.jsonl").read_text().splitlines()]
+    entries = [e for e in entries if e["who"] != "daemon"]     # start/stop entries since #16
     assert [(e["who"], e["action"], e["result"].split()[0]) for e in entries] == [
         ("cert:alice", "SetKill", "PERMISSION_DENIED"), ("cert:bob", "SetKill", "OK"),
         ("cert:bob", "StepClock", "PERMISSION_DENIED")]

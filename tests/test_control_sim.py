@@ -116,7 +116,10 @@ def test_watchdog_engages_when_the_daemon_is_killed(card, tmp):
     finally:
         d.stop()
     audit = [json.loads(x) for x in (tmp / "state" / "audit.jsonl").read_text().splitlines()]
-    assert [e["action"] for e in audit] == ["LoadLimits", "SetKill"]
+    assert [e["action"] for e in audit if e["who"] != "daemon"] == ["LoadLimits", "SetKill"]
+    # since #16 the daemon audits its own events: the trip it found and the release
+    own = [e["action"] for e in audit if e["who"] == "daemon"]
+    assert "WatchdogTrip" in own and "Recovery" in own and own.index("WatchdogTrip") < own.index("Recovery")
 
 
 def test_control_demo_runs_on_the_bundled_feed(monkeypatch):

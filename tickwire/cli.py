@@ -53,6 +53,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         return 130
     except (OSError, ValueError) as exc:
+        if getattr(args, "json", False):
+            import json
+            print(json.dumps({"error": {"code": "ERROR", "message": str(exc), "exit": 1}}))
         print(f"tickwire {args.command}: error: {exc}", file=sys.stderr)
         return 1
 

@@ -9,7 +9,7 @@ from . import client
 def add_arguments(p):
     client.add_common(p)
     p.add_argument("state", choices=("on", "off", "show"))
-    p.add_argument("--account", default="", help="account name (or index); default global")
+    p.add_argument("--account", default="", help="account name (as in the limits set); default global")
 
 
 def run(args):
@@ -21,7 +21,13 @@ def run(args):
             engage=args.state == "on", account=args.account), timeout=args.timeout))
     if rc:
         return rc
-    text = f"kill switch {'ENGAGED' if k.engaged else 'off'} (global control {'on' if k.__getattribute__('global') else 'off'})"
+    glob = getattr(k, "global")
+    if k.engaged:
+        text = f"kill switch ENGAGED (global control {'on' if glob else 'off'})"
+    elif k.accounts:
+        text = "kill switch ENGAGED for some accounts (global control off)"
+    else:
+        text = "kill switch off (global control off)"
     if k.accounts:
         text += f"; killed accounts: {', '.join(k.accounts)}"
     client.emit(args, k, text)

@@ -4,7 +4,6 @@
 changed the limits since, the daemon refuses (exit 6) instead of overwriting them.
 """
 import json
-import sys
 
 from . import client
 
@@ -18,6 +17,8 @@ def add_arguments(p):
     s.add_argument("name")
     s.add_argument("field", help="e.g. max_qty, collar, enabled, rate.burst, positions.AAPL.long")
     s.add_argument("value", help="YAML value, e.g. 5000, '20 bps', true")
+    s.add_argument("--create", action="store_true",
+                   help="add NAME if it is not in the limits set (else an unknown name is an error)")
     s = sub.add_parser("load", help="replace the whole set from a file, atomically")
     s.add_argument("file")
     for s in sub.choices.values():
@@ -73,17 +74,24 @@ def run(args):
         return _show(args)
     if args.action == "load":
         try:
-            with open(args.file) as f:
-                text = f.read()
+            with open(args.file, "rb") as f:
+                raw = f.read(client.MAX_FILE + 1)
+            if len(raw) > client.MAX_FILE:
+                return client.error(args, "INVALID_ARGUMENT",
+                                    f"{args.file}: larger than {client.MAX_FILE >> 20} MiB, the "
+                                    "daemon's limit for a limits file (gRPC messages are capped "
+                                    "too); split the set or remove comments", 4)
+            text = raw.decode()
+        except UnicodeDecodeError:
+            return client.error(args, "INVALID_ARGUMENT", f"{args.file}: not UTF-8 text", 4)
         except OSError as exc:
-            print(f"tickwire limits: {args.file}: {exc.strerror}", file=sys.stderr)
-            return 1
+            return client.error(args, "ERROR", f"{args.file}: {exc.strerror}", 1)
         rc, r = client.call(args, lambda st: st.LoadLimits(client.pb.LoadLimitsRequest(
             text=text, filename=args.file, dry_run=args.dry_run, has_expected_version=True,
             expected_version=_expected(args, st)), timeout=args.timeout))
     else:
         rc, r = client.call(args, lambda st: st.SetLimit(client.pb.SetLimitRequest(
             kind=args.kind, name=args.name, field=args.field, value=args.value,
-            dry_run=args.dry_run, has_expected_version=True,
+            dry_run=args.dry_run, create=args.create, has_expected_version=True,
             expected_version=_expected(args, st)), timeout=args.timeout))
     return rc or _change(args, r)

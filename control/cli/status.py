@@ -11,7 +11,7 @@ def run(args):
     if rc:
         return rc
     wd, k = s.watchdog, s.kill
-    kill = "ENGAGED" if k.engaged else "off"
+    kill = "ENGAGED" if k.engaged else ("ENGAGED for some accounts" if k.accounts else "off")
     if k.accounts:
         kill += f" (accounts: {', '.join(k.accounts)})"
     rows = [("device", s.device), ("magic", f"0x{s.magic:08x}"),
@@ -22,5 +22,11 @@ def run(args):
              f", timeout {wd.timeout_cycles} cycles, {wd.heartbeats_sent} heartbeats, "
              f"last {wd.last_heartbeat_age_s * 1000:.0f} ms ago"),
             ("kill switch", kill), ("limits", f"version {s.limits_version}")]
+    if s.watchdog_trip:
+        rows.append(("trip", s.watchdog_trip))
+    if s.held:
+        rows.append(("HELD", s.held + " (then `tickwire kill off`)"))
+    if s.degraded:
+        rows.append(("DEGRADED", s.degraded))
     client.emit(args, s, "\n".join(f"{k:<12} {v}" for k, v in rows))
     return 0

@@ -1,8 +1,9 @@
 """Who is calling, and what they may do.
 
 Roles are ordered: viewer (reads) < operator (limits, kill switch) < admin (clock,
-subscriptions). Over TCP the role is the OU of the client certificate (mutual TLS,
-so the certificate is proven). Over the Unix socket it is the caller's uid, taken
+subscriptions). Over TCP the role is the single OU attribute of the verified client
+certificate (mutual TLS; control/daemon/identity.py parses fields, never the subject
+string). Over the Unix socket it is the caller's uid, taken
 from the kernel (SO_PEERCRED) and looked up in a roles file; by default the daemon's
 own uid is admin and nobody else has a role.
 
@@ -19,6 +20,8 @@ import threading
 import yaml
 
 ROLES = ("viewer", "operator", "admin")
+CONNS_PER_UID = 64       # relay connections (each carries many gRPC streams)
+CONNS_TOTAL = 256
 
 
 def rank(role):
@@ -26,17 +29,31 @@ def rank(role):
 
 
 def load_roles(path):
-    """Roles file (YAML mapping): uid or user name -> role."""
+    """Roles file (YAML mapping): uid or user name -> role. Every problem is a
+    ValueError naming the file (the daemon prints it; no traceback)."""
     roles = {os.getuid(): "admin"}
     if not path:
         return roles
-    with open(path) as f:
-        data = yaml.safe_load(f) or {}
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(65537)
+        if len(raw) > 65536:
+            raise ValueError(f"{path}: roles file larger than 64 KiB")
+        data = yaml.load(raw.decode(), Loader=yaml.SafeLoader) or {}
+    except OSError as exc:
+        raise ValueError(f"roles file {path}: {exc.strerror or exc}") from None
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f":{where.line + 1}" if where else ""
+        raise ValueError(f"roles file {path}{line}: not valid YAML "
+                         f"({getattr(exc, 'problem', None) or type(exc).__name__})") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping of uid or user name to role")
     for who, role in data.items():
         if role not in ROLES:
             raise ValueError(f"{path}: {who}: role {role!r} is not one of {', '.join(ROLES)}")
+        if isinstance(who, bool) or not isinstance(who, (int, str)):
+            raise ValueError(f"{path}: {who!r}: expected a uid or a user name")
         if isinstance(who, int):
             uid = who
         else:
@@ -57,23 +74,11 @@ def peer_uid(conn):
     return uid
 
 
-def tls_identity(context):
-    """(who, role) from a verified client certificate: CN names, OU is the role."""
-    ac = context.auth_context()
-    subject = b"".join(ac.get("x509_subject", [])).decode(errors="replace")
-    fields = {}
-    for part in subject.replace("/", ",").split(","):
-        if "=" in part:
-            k, v = part.split("=", 1)
-            fields.setdefault(k.strip().upper(), v.strip())
-    cn = b"".join(ac.get("x509_common_name", [])).decode(errors="replace") or fields.get("CN", "?")
-    return f"cert:{cn}", fields.get("OU", "")
-
-
 class UnixRelay:
-    """Public 0600 Unix socket -> per-uid private gRPC listeners."""
+    """Public Unix socket (0600 by default; `mode`/`group` let the roles file reach
+    other uids) -> per-uid private gRPC listeners."""
 
-    def __init__(self, path, backend_for_uid):
+    def __init__(self, path, backend_for_uid, mode=0o600, group=None):
         self.path = path
         self.backend_for_uid = backend_for_uid      # uid -> private socket path
         if os.path.exists(path):
@@ -91,9 +96,12 @@ class UnixRelay:
             self.sock.bind(path)
         finally:
             os.umask(old)
-        os.chmod(path, 0o600)
+        if group is not None:
+            os.chown(path, -1, group)
+        os.chmod(path, mode)
         self.sock.listen(64)
         self._stop = False
+        self._open, self._count_lock = {}, threading.Lock()
         self.thread = threading.Thread(target=self._accept, name="uds-relay", daemon=True)
         self.thread.start()
 
@@ -103,21 +111,36 @@ class UnixRelay:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+            try:
+                uid = peer_uid(conn)
+            except OSError:
+                conn.close()
+                continue
+            with self._count_lock:          # connections per uid and in all are bounded
+                if (self._open.get(uid, 0) >= CONNS_PER_UID
+                        or sum(self._open.values()) >= CONNS_TOTAL):
+                    conn.close()
+                    continue
+                self._open[uid] = self._open.get(uid, 0) + 1
+            threading.Thread(target=self._serve, args=(conn, uid), daemon=True).start()
 
-    def _serve(self, conn):
+    def _serve(self, conn, uid):
         try:
-            back = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            back.connect(self.backend_for_uid(peer_uid(conn)))
-        except OSError:
+            try:
+                back = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                back.connect(self.backend_for_uid(uid))
+            except OSError:
+                conn.close()
+                return
+            t = threading.Thread(target=_pump, args=(back, conn), daemon=True)
+            t.start()
+            _pump(conn, back)
+            t.join()
             conn.close()
-            return
-        t = threading.Thread(target=_pump, args=(back, conn), daemon=True)
-        t.start()
-        _pump(conn, back)
-        t.join()
-        conn.close()
-        back.close()
+            back.close()
+        finally:
+            with self._count_lock:
+                self._open[uid] -= 1
 
     def close(self):
         self._stop = True

@@ -1,68 +1,158 @@
-"""The gRPC servicer: role check, audit, latency metric and error mapping per call.
+"""The gRPC servicer: role check, input bounds, audit, latency metric and error mapping.
 
 Every method names its role; a caller below it gets PERMISSION_DENIED and the refusal
-is audited. Every mutating method is audited with before/after state and the result,
-successful or not.
+is audited (once per caller, method and code per window: see audit.RefusalWindow).
+Every mutating method is audited with before/after state and the result. Request
+strings are bounded before any work (MAX_STRING; limits text MAX_TEXT).
+
+Served by grpc.aio (control/daemon/server.py): unary methods are plain functions run on
+the control pool; the kill switch runs on its own priority pool; the watch streams are
+coroutines that sleep on the event loop and read the card on a separate small pool, so
+no number of watchers or status readers can take a thread the kill switch needs.
+Streams are capped per identity and in total.
 """
+import asyncio
 import functools
 import json
+import threading
 import time
+from concurrent import futures
 
 import grpc
 
+from tickwire.control import audit as audit_mod
 from tickwire.control.proto import tickwire_pb2 as pb
 from tickwire.control.proto import tickwire_pb2_grpc as pbg
 from tickwire.model.limits import LimitsError
+from tickwire.model.yaml_guard import MAX_BYTES as MAX_TEXT
 
 from .auth import rank
-from .core import Conflict, summary
+from .core import Conflict
 
-VERSION = "0.1.0"
+VERSION = "0.2.0"
+MAX_STRING = 256                  # any request string but the limits text
+STREAMS_PER_IDENTITY = 256
+STREAMS_TOTAL = 1024
+MIN_INTERVAL_S = 0.05             # a watcher cannot make the daemon spin
 
 
-def rpc(role, mutating=False, stream=False):
+class Refused(Exception):
+    """A request refused before any work: (code, message)."""
+
+    def __init__(self, code, msg):
+        super().__init__(msg)
+        self.code = code
+
+
+def _bound(request):
+    """Refuse oversized string fields before anything else looks at the request."""
+    for fd, value in request.ListFields():
+        if fd.type == fd.TYPE_STRING:
+            limit = MAX_TEXT if fd.name == "text" else MAX_STRING
+            n = len(value.encode()) if fd.name == "text" else len(value)
+            if n > limit:
+                raise Refused(grpc.StatusCode.INVALID_ARGUMENT,
+                              f"{fd.name}: {n} characters, the limit is {limit}")
+
+
+def _audit_refusal(self, who, have, name, request, result, code):
+    """Audit a refused call, once per (who, method, code) per window."""
+    if not self.d.audit:
+        return
+    log, suppressed = self.refusals.admit((who, name, code.name))
+    if not log:
+        return
+    if suppressed:
+        result += f" (+{suppressed} identical refusals not logged in the last window)"
+    try:
+        self.d.audit.append(who, have, name, _req(request), result=result)
+    except OSError as exc:
+        self.d._degrade(f"audit log write failed: {exc}")
+
+
+def rpc(role, mutating=False, stream=False, priority=False):
+    """Role check, bounds, audit and error mapping around a servicer method. `stream`:
+    an async generator on the event loop. `priority`: run on the priority pool, which
+    neither watchers nor the other unary calls (a flood of status reads) can occupy."""
     def wrap(fn):
         name = fn.__name__
 
         def check(self, request, context):
             who, have = self.identify(context)
             if rank(have) < rank(role):
-                if self.d.audit:
-                    self.d.audit.append(who, have, name, _req(request),
-                                        result=f"PERMISSION_DENIED (needs {role})")
-                context.abort(grpc.StatusCode.PERMISSION_DENIED,
+                _audit_refusal(self, who, have, name, request,
+                               f"PERMISSION_DENIED (needs {role})", grpc.StatusCode.PERMISSION_DENIED)
+                raise Refused(grpc.StatusCode.PERMISSION_DENIED,
                               f"{name} needs role {role}; {who} has {have or 'no role'}")
+            _bound(request)
             return who, have
 
-        def fail(self, context, who, have, request, code, msg):
-            if mutating and self.d.audit:
-                self.d.audit.append(who, have, name, _req(request), result=f"{code.name}: {msg}")
-            context.abort(code, msg)
+        def fail(self, who, have, request, code, msg):
+            if mutating:
+                if code == grpc.StatusCode.INVALID_ARGUMENT:
+                    _audit_refusal(self, who, have, name, request, f"{code.name}: {msg}", code)
+                elif self.d.audit:
+                    try:
+                        self.d.audit.append(who, have, name, _req(request), result=f"{code.name}: {msg}")
+                    except OSError as exc:
+                        self.d._degrade(f"audit log write failed: {exc}")
+            raise Refused(code, msg)
 
         if stream:
             @functools.wraps(fn)
-            def handler(self, request, context):
-                who, have = check(self, request, context)
+            async def handler(self, request, context):
                 try:
-                    yield from fn(self, request, context, who, have)
+                    who, have = check(self, request, context)
+                except Refused as exc:
+                    await context.abort(exc.code, str(exc))
+                if not self.streams.acquire(who):
+                    await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                        f"too many open watch streams for {who} (limit "
+                                        f"{STREAMS_PER_IDENTITY}, {STREAMS_TOTAL} in all)")
+                try:
+                    async for r in fn(self, request, context, who, have):
+                        yield r
                 except (ValueError, OSError) as exc:
-                    context.abort(_code(exc), str(exc))
+                    await context.abort(_code(exc), str(exc))
+                finally:
+                    self.streams.release(who)
             return handler
 
-        @functools.wraps(fn)
-        def handler(self, request, context):
+        def core(self, request, context):
+            """The call itself: a reply, or Refused (never context.abort, so it can run
+            on any pool)."""
             t0 = time.perf_counter()
             try:
                 who, have = check(self, request, context)
                 try:
                     return fn(self, request, context, who, have)
                 except Conflict as exc:
-                    fail(self, context, who, have, request, grpc.StatusCode.ABORTED, str(exc))
+                    fail(self, who, have, request, grpc.StatusCode.ABORTED, str(exc))
+                except RecursionError:
+                    fail(self, who, have, request, grpc.StatusCode.INVALID_ARGUMENT,
+                         "input nested too deeply")
                 except (ValueError, OSError) as exc:
-                    fail(self, context, who, have, request, _code(exc), str(exc))
+                    fail(self, who, have, request, _code(exc), str(exc))
             finally:
                 if self.metrics:
                     self.metrics.rpc_latency.labels(name).observe(time.perf_counter() - t0)
+
+        if priority:
+            @functools.wraps(fn)
+            async def handler(self, request, context):
+                loop = asyncio.get_running_loop()
+                try:
+                    return await loop.run_in_executor(self.priority_pool, core, self, request, context)
+                except Refused as exc:
+                    await context.abort(exc.code, str(exc))
+            return handler
+
+        @functools.wraps(fn)
+        def handler(self, request, context):
+            try:
+                return core(self, request, context)
+            except Refused as exc:
+                context.abort(exc.code, str(exc))
         return handler
     return wrap
 
@@ -79,20 +169,60 @@ def _req(request):
     if "text" in d and len(d["text"]) > 200:
         import hashlib
         d["text"] = "sha256:" + hashlib.sha256(request.text.encode()).hexdigest()
-    return d
+    return audit_mod.clip(d)
+
+
+class StreamSlots:
+    """Open watch streams per identity and in total, so one caller cannot take them all."""
+
+    def __init__(self, per_identity=STREAMS_PER_IDENTITY, total=STREAMS_TOTAL):
+        self.per, self.total = per_identity, total
+        self.open, self.lock = {}, threading.Lock()
+
+    def acquire(self, who):
+        with self.lock:
+            if sum(self.open.values()) >= self.total or self.open.get(who, 0) >= self.per:
+                return False
+            self.open[who] = self.open.get(who, 0) + 1
+            return True
+
+    def release(self, who):
+        with self.lock:
+            self.open[who] -= 1
+            if not self.open[who]:
+                del self.open[who]
 
 
 class Service(pbg.TickwireServicer):
-    def __init__(self, daemon, identify, metrics=None):
+    def __init__(self, daemon, identify, metrics=None, streams=None, refusals=None,
+                 watch_pool=None, priority_pool=None):
         self.d = daemon
         self.identify = identify        # context -> (who, role)
         self.metrics = metrics
+        self.streams = streams or StreamSlots()
+        self.refusals = refusals or audit_mod.RefusalWindow()
+        self.watch_pool = watch_pool or futures.ThreadPoolExecutor(2, "watch")
+        self.priority_pool = priority_pool or futures.ThreadPoolExecutor(2, "kill")
+
+    def _record(self, who, role, action, request, before=None, after=None):
+        """Audit a call that changed something; an audit write that fails degrades the
+        daemon (kill engaged) and fails the call."""
+        try:
+            self.d.audit.append(who, role, action, request, before=before, after=after)
+        except OSError as exc:
+            self.d._degrade(f"audit log write failed: {exc}")
+            raise OSError(exc.errno, f"change made but not audited ({exc}): daemon degraded, "
+                                     "kill switch engaged") from None
+
+    async def _off_loop(self, fn, *args):
+        """Card reads for watchers: on the watch pool, never on the control pool."""
+        return await asyncio.get_running_loop().run_in_executor(self.watch_pool, fn, *args)
 
     # ---- reads ------------------------------------------------------------------------
     def _kill(self, k=None):
-        k = k or self.d.card.kill_state()
+        k = k or self.d.kill_state()
         return pb.KillState(**{"global": k["global"]}, accounts_mask=k["accounts_mask"],
-                            engaged=k["engaged"], accounts=self.d.kill_names(k["accounts_mask"]))
+                            engaged=k["engaged"], accounts=self.d.killed_accounts())
 
     def _clock(self):
         return pb.ClockReply(**self.d.card.clock())
@@ -100,7 +230,8 @@ class Service(pbg.TickwireServicer):
     @rpc("viewer")
     def GetStatus(self, request, context, who, role):
         d, ident = self.d, self.d.card.identity()
-        k = d.card.kill_state()
+        k = d.kill_state()
+        flags = d.status_flags()
         hb = d.heartbeat
         wd = pb.WatchdogState(timeout_cycles=d.card.read("risk.watchdog_cycles"), tripped=k["tripped"],
                               heartbeats_sent=hb.sent, interval_s=hb.interval,
@@ -109,7 +240,9 @@ class Service(pbg.TickwireServicer):
                               map_hash=ident["id.map_hash"], build=ident["id.build"],
                               daemon_version=VERSION, device=d.device_name, clock=self._clock(),
                               watchdog=wd, kill=self._kill(k), limits_version=d.state.limits_version,
-                              uptime_s=time.monotonic() - d.started, role=role or "")
+                              uptime_s=time.monotonic() - d.started, role=role or "",
+                              held=flags["held"], degraded=flags["degraded"],
+                              watchdog_trip=flags["trip"])
 
     def _counters(self, prefix):
         vals = self.d.card.counters(prefix)
@@ -121,15 +254,15 @@ class Service(pbg.TickwireServicer):
         return self._counters(request.prefix)
 
     @rpc("viewer", stream=True)
-    def WatchCounters(self, request, context, who, role):
-        interval = (request.interval_ms or 1000) / 1000
+    async def WatchCounters(self, request, context, who, role):
+        interval = max((request.interval_ms or 1000) / 1000, MIN_INTERVAL_S)
         n = 0
-        while context.is_active():
-            yield self._counters(request.prefix)
+        while True:
+            yield await self._off_loop(self._counters, request.prefix)
             n += 1
             if request.count and n >= request.count:
                 return
-            time.sleep(interval)
+            await asyncio.sleep(interval)
 
     @rpc("viewer")
     def GetLimits(self, request, context, who, role):
@@ -164,11 +297,11 @@ class Service(pbg.TickwireServicer):
         return self._book(request)
 
     @rpc("viewer", stream=True)
-    def WatchBook(self, request, context, who, role):
-        interval = (request.interval_ms or 100) / 1000
+    async def WatchBook(self, request, context, who, role):
+        interval = max((request.interval_ms or 100) / 1000, MIN_INTERVAL_S)
         last, n = None, 0
-        while context.is_active():
-            r = self._book(request)
+        while True:
+            r = await self._off_loop(self._book, request)
             key = (list(r.bids), list(r.asks), r.unreliable, r.halted)
             if key != last:
                 last = key
@@ -176,7 +309,7 @@ class Service(pbg.TickwireServicer):
                 n += 1
                 if request.count and n >= request.count:
                     return
-            time.sleep(interval)
+            await asyncio.sleep(interval)
 
     @rpc("viewer")
     def GetClock(self, request, context, who, role):
@@ -187,7 +320,7 @@ class Service(pbg.TickwireServicer):
         before = self.d.state.limits_version
         applied, version, changes = call()
         if applied and self.d.audit:
-            self.d.audit.append(who, role, action, _req(request), before={"version": before},
+            self._record(who, role, action, _req(request), before={"version": before},
                                 after={"version": version, "diff": changes})
         return pb.LimitsChange(applied=applied, version=version, diff=changes)
 
@@ -202,14 +335,14 @@ class Service(pbg.TickwireServicer):
         exp = request.expected_version if request.has_expected_version else None
         return self._limits_call("SetLimit", who, role, request, lambda: self.d.set_limit(
             request.kind, request.name, request.field, request.value, expected=exp,
-            dry_run=request.dry_run))
+            dry_run=request.dry_run, create=request.create))
 
-    @rpc("operator", mutating=True)
+    @rpc("operator", mutating=True, priority=True)
     def SetKill(self, request, context, who, role):
-        before = self.d.card.kill_state()
+        before = self.d.kill_state()
         after = self.d.set_kill(request.engage, request.account or None)
         if self.d.audit:
-            self.d.audit.append(who, role, "SetKill", _req(request), before=before, after=after)
+            self._record(who, role, "SetKill", _req(request), before=before, after=after)
         return self._kill(after)
 
     # ---- admin: clock and subscriptions -------------------------------------------
@@ -218,7 +351,7 @@ class Service(pbg.TickwireServicer):
         call()
         after = self.d.card.clock()
         if self.d.audit:
-            self.d.audit.append(who, role, action, _req(request), before=before, after=after)
+            self._record(who, role, action, _req(request), before=before, after=after)
         return pb.ClockReply(**after)
 
     @rpc("admin", mutating=True)
@@ -241,7 +374,7 @@ class Service(pbg.TickwireServicer):
         before = list(self.d.state.subscriptions)
         subs = self.d.subscribe(request.locate, request.slot, request.symbol, request.unsubscribe)
         if self.d.audit:
-            self.d.audit.append(who, role, "Subscribe", _req(request), before=before, after=subs)
+            self._record(who, role, "Subscribe", _req(request), before=before, after=subs)
         return _subs(subs)
 
 

@@ -11,7 +11,7 @@ class Empty(_message.Message):
     def __init__(self) -> None: ...
 
 class StatusReply(_message.Message):
-    __slots__ = ("magic", "map_version", "map_hash", "build", "daemon_version", "device", "clock", "watchdog", "kill", "limits_version", "uptime_s", "role")
+    __slots__ = ("magic", "map_version", "map_hash", "build", "daemon_version", "device", "clock", "watchdog", "kill", "limits_version", "uptime_s", "role", "held", "degraded", "watchdog_trip")
     MAGIC_FIELD_NUMBER: _ClassVar[int]
     MAP_VERSION_FIELD_NUMBER: _ClassVar[int]
     MAP_HASH_FIELD_NUMBER: _ClassVar[int]
@@ -24,6 +24,9 @@ class StatusReply(_message.Message):
     LIMITS_VERSION_FIELD_NUMBER: _ClassVar[int]
     UPTIME_S_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
+    DEGRADED_FIELD_NUMBER: _ClassVar[int]
+    WATCHDOG_TRIP_FIELD_NUMBER: _ClassVar[int]
     magic: int
     map_version: int
     map_hash: int
@@ -36,7 +39,10 @@ class StatusReply(_message.Message):
     limits_version: int
     uptime_s: float
     role: str
-    def __init__(self, magic: _Optional[int] = ..., map_version: _Optional[int] = ..., map_hash: _Optional[int] = ..., build: _Optional[int] = ..., daemon_version: _Optional[str] = ..., device: _Optional[str] = ..., clock: _Optional[_Union[ClockReply, _Mapping]] = ..., watchdog: _Optional[_Union[WatchdogState, _Mapping]] = ..., kill: _Optional[_Union[KillState, _Mapping]] = ..., limits_version: _Optional[int] = ..., uptime_s: _Optional[float] = ..., role: _Optional[str] = ...) -> None: ...
+    held: str
+    degraded: str
+    watchdog_trip: str
+    def __init__(self, magic: _Optional[int] = ..., map_version: _Optional[int] = ..., map_hash: _Optional[int] = ..., build: _Optional[int] = ..., daemon_version: _Optional[str] = ..., device: _Optional[str] = ..., clock: _Optional[_Union[ClockReply, _Mapping]] = ..., watchdog: _Optional[_Union[WatchdogState, _Mapping]] = ..., kill: _Optional[_Union[KillState, _Mapping]] = ..., limits_version: _Optional[int] = ..., uptime_s: _Optional[float] = ..., role: _Optional[str] = ..., held: _Optional[str] = ..., degraded: _Optional[str] = ..., watchdog_trip: _Optional[str] = ...) -> None: ...
 
 class WatchdogState(_message.Message):
     __slots__ = ("timeout_cycles", "tripped", "heartbeats_sent", "last_heartbeat_age_s", "interval_s")
@@ -116,7 +122,7 @@ class LoadLimitsRequest(_message.Message):
     def __init__(self, text: _Optional[str] = ..., filename: _Optional[str] = ..., dry_run: _Optional[bool] = ..., has_expected_version: _Optional[bool] = ..., expected_version: _Optional[int] = ...) -> None: ...
 
 class SetLimitRequest(_message.Message):
-    __slots__ = ("kind", "name", "field", "value", "dry_run", "has_expected_version", "expected_version")
+    __slots__ = ("kind", "name", "field", "value", "dry_run", "has_expected_version", "expected_version", "create")
     KIND_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     FIELD_FIELD_NUMBER: _ClassVar[int]
@@ -124,6 +130,7 @@ class SetLimitRequest(_message.Message):
     DRY_RUN_FIELD_NUMBER: _ClassVar[int]
     HAS_EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CREATE_FIELD_NUMBER: _ClassVar[int]
     kind: str
     name: str
     field: str
@@ -131,7 +138,8 @@ class SetLimitRequest(_message.Message):
     dry_run: bool
     has_expected_version: bool
     expected_version: int
-    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., field: _Optional[str] = ..., value: _Optional[str] = ..., dry_run: _Optional[bool] = ..., has_expected_version: _Optional[bool] = ..., expected_version: _Optional[int] = ...) -> None: ...
+    create: bool
+    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., field: _Optional[str] = ..., value: _Optional[str] = ..., dry_run: _Optional[bool] = ..., has_expected_version: _Optional[bool] = ..., expected_version: _Optional[int] = ..., create: _Optional[bool] = ...) -> None: ...
 
 class LimitsChange(_message.Message):
     __slots__ = ("applied", "version", "diff")

@@ -6,11 +6,14 @@ hand under pressure and "invalid value" without a place is useless at 09:29.
 Money is written in USD and kept exactly (Decimal from the raw YAML text, never float);
 internally prices are ITCH units (1/10000 USD) and notionals are qty x price units.
 """
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import yaml
+
+from . import yaml_guard
 
 # libyaml's composer when the wheel has it (about 5x faster on a 1,000-symbol file); its
 # nodes carry the same start marks, so errors still name the line.
@@ -19,6 +22,12 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 from tickwire.rtl.regmap.blocks.risk import ACCOUNTS, SLOTS, ACCT_WORDS, SYM_WORDS, POS_WORDS
 
 PX_PER_USD = 10000
+MAX_NAME = 32                # characters in an account name (symbols: 8)
+
+# Strict number syntax: ASCII digits only, grouped by "," in threes or "_" between
+# digits; no signs, exponents, NaN/Infinity, Unicode digits or stray separators.
+_INT = re.compile(r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+(?:_[0-9]+)*)", re.ASCII)
+_DEC = re.compile(r"\$?(" + _INT.pattern + r")(?:\.([0-9]+))?", re.ASCII)
 U16, U32, U64 = (1 << 16) - 1, (1 << 32) - 1, (1 << 64) - 1
 
 
@@ -125,22 +134,28 @@ class _Ctx:
         return node.value.strip()
 
     def integer(self, node, fld, lo, hi):
-        text = self.scalar(node, fld).replace("_", "").replace(",", "")
-        try:
-            v = int(text, 10)
-        except ValueError:
-            raise self.err(node, fld, f"{text!r} is not a whole number") from None
+        raw = self.scalar(node, fld)
+        neg = raw.startswith("-") and _INT.fullmatch(raw[1:])
+        if not (_INT.fullmatch(raw) or neg):
+            raise self.err(node, fld, f"{raw[:40]!r} is not a whole number (ASCII digits, "
+                                      "optionally grouped as 1,000 or 1_000)")
+        v = int(raw.replace("_", "").replace(",", ""), 10)
         if not lo <= v <= hi:
             raise self.err(node, fld, f"{v} out of range {lo}..{hi}")
         return v
 
     def usd(self, node, fld, hi_units):
         """USD amount -> ITCH units (1/10000 USD), exact."""
-        text = self.scalar(node, fld).replace("_", "").replace(",", "").lstrip("$")
+        raw = self.scalar(node, fld)
+        m = _DEC.fullmatch(raw)
+        if not m:
+            raise self.err(node, fld, f"{raw[:40]!r} is not a USD amount (ASCII digits, "
+                                      "e.g. 250000, 250,000.50, $1_000)")
+        text = m.group(1).replace("_", "").replace(",", "") + (f".{m.group(2)}" if m.group(2) else "")
         try:
             d = Decimal(text)
         except InvalidOperation:
-            raise self.err(node, fld, f"{text!r} is not a USD amount") from None
+            raise self.err(node, fld, f"{raw[:40]!r} is not a USD amount") from None
         units = d * PX_PER_USD
         if units != units.to_integral_value():
             raise self.err(node, fld, f"{text} has more than 4 decimals")
@@ -159,8 +174,10 @@ class _Ctx:
 
     def name(self, node, fld):
         text = self.scalar(node, fld)
-        if not text or len(text) > 8 and fld.endswith("symbol") or any(c.isspace() for c in text):
-            raise self.err(node, fld, f"{text!r} is not a valid name")
+        if (not text or len(text) > 8 and fld.endswith("symbol") or len(text) > MAX_NAME
+                or not text.isprintable() or any(c.isspace() for c in text)):
+            raise self.err(node, fld, f"{text[:40]!r} is not a valid name (printable, no "
+                                      f"spaces, at most {MAX_NAME} characters; symbols 8)")
         return text
 
 
@@ -259,10 +276,16 @@ def parse(text, fname="<limits>", max_accounts=ACCOUNTS, max_slots=SLOTS):
     """YAML text -> Limits; raises LimitsError naming file, line and field."""
     c = _Ctx(fname)
     try:
+        yaml_guard.check(text, _Loader)
         root = yaml.compose(text, Loader=_Loader)
+    except yaml_guard.YamlLimitError as exc:
+        raise LimitsError(f"{fname}:{exc.line}: (limits): {exc.message}") from None
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 0
         raise LimitsError(f"{fname}:{line}: (syntax): {exc.problem}") from None
+    except yaml.YAMLError as exc:             # reader errors: bad characters, encoding
+        line = getattr(getattr(exc, "problem_mark", None), "line", -1) + 1 or 1
+        raise LimitsError(f"{fname}:{line}: (syntax): {str(exc).splitlines()[0][:200]}") from None
     if root is None:
         raise LimitsError(f"{fname}:1: (file): empty limits file")
     top = c.mapping(root, "", ("version", "symbols", "accounts"), required=("version",))

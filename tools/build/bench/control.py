@@ -45,7 +45,7 @@ def bench_control():
     from tickwire.control.transport import open_device
     from tickwire.model import limits as lm
 
-    results = [_bench_big_load()]
+    results = [_bench_big_load(), _bench_kill_under_load()]
 
     d = tempfile.mkdtemp(prefix="twb", dir="/tmp")
     transport = open_device("model")
@@ -144,4 +144,18 @@ def _bench_big_load(n_sym=1000, n_acct=256, runs=3):
                   f"({words} table words written, read back, committed, mirrored; state saved); "
                   f"median of {runs}, parse + validate alone {_p(parse, 0.5):.2f} s "
                   f"(libyaml composer: {'yes' if lm._Loader is not getattr(lm.yaml, 'SafeLoader') else 'no'})",
+                  better="lower")
+
+
+def _bench_kill_under_load():
+    """Issue #16: the kill switch's p99 while 200 streams and 1,000 status calls run."""
+    from .control_load import kill_under_load
+    r = kill_under_load(streams=200, status_calls=1000, viewers=3)
+    return Result("kill switch p99 under load (200 watch streams, 1,000 status calls)", 100.0,
+                  r["kill_p99_ms"], "ms",
+                  f"tools/build/bench/control_load.py: `tickwire serve --device model` over loopback "
+                  f"mutual TLS, 3 viewer + 1 operator certificates; {r['kills']} SetKill calls "
+                  f"(state saved with fsync and audited each time), p50 {r['kill_p50_ms']:.1f} ms, "
+                  f"max {r['kill_max_ms']:.1f} ms; status p99 {r['status_p99_ms']:.1f} ms; "
+                  f"{r['streams_alive']} streams open at the end, {r['errors']} errors",
                   better="lower")
