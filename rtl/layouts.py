@@ -154,4 +154,67 @@ HostEvent = data.StructLayout({
     "qty": 32,
     "price": 32,
 })
+# Inside the gate: the three pipeline stages hand these to each other (stall-pipelined
+# streams: `ready` is the pipeline advance, the consumer registers valid with payload).
+
+#: Stage 0 -> 1: the input picked this cycle. `kind` 0 order, 1 fill, 2 cancel, 3 bad
+#: event; `kill` the kill switch for this order's account; `ts` is `now`.
+RiskCandidate = data.StructLayout({
+    "kind": 2,
+    "order": Order,
+    "ts": Timestamp,
+    "kill": 1,
+    "acct_ok": 1,
+    "slot_ok": 1,
+})
+
+#: Stage 1 -> 2: the stateless verdict (`reason` 0 or 1..8) and what the stateful
+#: checks need: the order's notional, `now` in ns (`t`) and its account's limits
+#: (`tau` = (burst - 1) * interval, `burst0` = a zero burst).
+RiskChecked = data.StructLayout({
+    "kind": 2,
+    "order": Order,
+    "ts": Timestamp,
+    "ok_idx": 1,
+    "reason": 4,
+    "notional": 64,
+    "t": 64,
+    "credit": 64,
+    "long": 32,
+    "short": 32,
+    "interval": 32,
+    "tau": 48,
+    "burst0": 1,
+    "window": 32,
+})
+
+#: A rejected order as the last_rejects ring stores it.
+RiskReject = data.StructLayout({
+    "clordid": 64,
+    "reason": 4,
+    "account": 8,
+    "slot": 8,
+    "ns": 32,
+})
+
+#: The gate's copy of one book slot's top of book (from the BBO stream).
+RiskBook = data.StructLayout({
+    "bid_px": 32, "bid_qty": 32, "ask_px": 32, "ask_qty": 32, "halted": 1, "unreliable": 1,
+})
+
+#: One account's limits, decoded from its `acct_limits` words (docs/limits.md);
+#: `enabled` is false until a set has been committed.
+AcctLimits = data.StructLayout({
+    "enabled": 1, "max_notional": 64, "credit": 64, "interval": 32, "burst": 16,
+    "window": 32,
+})
+
+#: One slot's limits, decoded from its `sym_limits` words.
+SymLimits = data.StructLayout({
+    "enabled": 1, "restricted": 1, "allow_no_book": 1, "bps": 1, "max_qty": 32,
+    "collar": 32,
+})
+
+#: One (account, slot) position limit, from its `pos_limits` words.
+PosLimits = data.StructLayout({"long": 32, "short": 32})
 # ---- end risk gate ------------------------------------------------------------------

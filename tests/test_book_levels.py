@@ -13,7 +13,6 @@ from amaranth.sim import Simulator
 from tickwire.rtl.book.layouts import Floor
 from tickwire.rtl.book.levels import apply_level_op
 from tickwire.rtl.layouts import Level
-from tickwire.tools.build.payload import pack, unpack
 
 K = 6
 
@@ -78,16 +77,14 @@ def test_level_ops_random():
                     op = (p, -(q // o), -1)
                 else:
                     op = (rng.choice([x for x in range(100, 120) if x not in prices] or [999]), -1, -1)
-                ctx.set(arr.as_value(), pack(data.ArrayLayout(Level, K),
-                                             [dict(px=p, qty=q, orders=o) for p, q, o in levels]))
+                ctx.set(arr, [dict(px=p, qty=q, orders=o) for p, q, o in levels])
                 ctx.set(floor, {"valid": fl is not None, "px": fl or 0})
                 ctx.set(ask, side)
                 ctx.set(px, op[0])
                 ctx.set(dq, op[1])
                 ctx.set(do, op[2])
                 ctx.set(en, 1)
-                got = [(lv["px"], lv["qty"], lv["orders"])
-                       for lv in unpack(data.ArrayLayout(Level, K), ctx.get(out.as_value()))]
+                got = [(lv["px"], lv["qty"], lv["orders"]) for lv in ctx.get(out)]
                 got = [g for g in got if g[2] != 0]
                 want, w_fl, w_over, w_miss = reference(levels, fl, side, *op)
                 assert got == want, (levels, fl, op)

@@ -17,7 +17,6 @@ from tickwire.rtl.book.hashing import refs_for
 from tickwire.rtl.book.order_book import set_index
 from tickwire.rtl.book.layouts import Best
 from tickwire.rtl.layouts import BboUpdate, ItchMsg, top_n_layout
-from tickwire.tools.build.payload import pack, unpack
 
 PARAMS = dict(slots=4, orders=4096, levels=64, top_n=5, locate_bits=6)
 N, K, ORDERS = PARAMS["top_n"], PARAMS["levels"], PARAMS["orders"]
@@ -45,9 +44,9 @@ class Harness:
         self.cycle += 1
         d = self.dut
         if int(d.bbo__valid.value):
-            self.bbo.append((self.cycle, unpack(BboUpdate, int(d.bbo__payload.value))))
+            self.bbo.append((self.cycle, BboUpdate.from_bits(int(d.bbo__payload.value))))
         if int(d.topn__valid.value):
-            self.topn.append((self.cycle, unpack(TOPN, int(d.topn__payload.value))))
+            self.topn.append((self.cycle, TOPN.from_bits(int(d.topn__payload.value))))
         for e in EVENTS[1:]:        # ev_msgs depends on this cycle's input: see feed()
             self.ev[e] += int(getattr(d, f"ev_{e}").value)
 
@@ -59,7 +58,7 @@ class Harness:
             while rng.random() < idle:
                 d.i__valid.value = 0
                 await self.tick()
-            d.i__payload.value = pack(ItchMsg, msg_fields(m))
+            d.i__payload.value = ItchMsg.const(msg_fields(m)).as_bits()
             d.i__valid.value = 1
             while True:
                 await ReadWrite()           # let this cycle's input settle
@@ -226,7 +225,7 @@ async def directed_book_semantics(dut):
     b = model.books[L].bbo()
     d = h.query(0)
     await h.tick()
-    q = unpack(Best, int(d.q_bbo.value))
+    q = Best.from_bits(int(d.q_bbo.value))
     assert (q["bid"]["px"], q["bid"]["qty"], q["bid"]["orders"],
             q["ask"]["px"], q["ask"]["qty"], q["ask"]["orders"]) == b
     assert int(d.q_halted.value) == 0 and int(d.q_unreliable.value) == 0

@@ -21,7 +21,6 @@ from tickwire.rtl.rx.itch import ItchDecoder
 from tickwire.rtl.layouts import MAX_MSG_BYTES, ItchMsg, RawMsg, UdpBeat
 from tickwire.rtl.rx.mold import MoldRx
 from tickwire.rtl.regmap.blocks.itch import TYPE_ORDER
-from tickwire.tools.build.payload import pack, unpack
 
 REPO = Path(__file__).resolve().parent.parent.parent
 DATA = REPO.parent / "shared/data/itch"
@@ -77,26 +76,25 @@ async def run_cycles(dut, cycles):
         dut.i_payload.value = 0 if c is None else c
         await ReadOnly()
         if int(dut.o_valid.value):
-            got.append((k, unpack(ItchMsg, int(dut.o_payload.value))))
+            got.append((k, ItchMsg.from_bits(int(dut.o_payload.value))))
     await FallingEdge(dut.clk)
     return got
 
 
 def rawmsg(msg, seq, feed, ts, length=None):
-    """RawMsg int (tools.payload.pack cannot do int arrays: the data field is added here)."""
+    """RawMsg int: the first MAX_MSG_BYTES bytes of `msg`, zero-padded."""
     body = bytes(msg[:MAX_MSG_BYTES]).ljust(MAX_MSG_BYTES, b"\0")
-    off = data.Layout.cast(RawMsg)["data"].offset
-    return pack(RawMsg, {"length": len(msg) if length is None else length, "seq": seq,
-                         "feed": feed, "rx_ts": ts}) | int.from_bytes(body, "little") << off
+    return RawMsg.const({"data": list(body), "length": len(msg) if length is None else length,
+                         "seq": seq, "feed": feed, "rx_ts": ts}).as_bits()
 
 
 def beats_of(payload, feed, ts, lane):
     """UdpBeat ints of one UDP payload whose first byte is in `lane`."""
     chunks = [(lane, payload[:8 - lane])] + [(0, payload[k:k + 8])
                                              for k in range(8 - lane, len(payload), 8)]
-    return [pack(UdpBeat, {"data": int.from_bytes(bytes(ln) + b, "little"),
+    return [UdpBeat.const({"data": int.from_bytes(bytes(ln) + b, "little"),
                            "keep": ((1 << len(b)) - 1) << ln, "first": k == 0,
-                           "last": k == len(chunks) - 1, "feed": feed, "ts": ts})
+                           "last": k == len(chunks) - 1, "feed": feed, "ts": ts}).as_bits()
             for k, (ln, b) in enumerate(chunks)]
 
 

@@ -21,7 +21,6 @@ from amaranth.lib.wiring import In, Out
 from tickwire.model import xgmii
 from tickwire.rtl.layouts import MacBeat, Timestamp
 from tickwire.rtl.rx.mac import XgmiiRx
-from tickwire.tools.build.payload import unpack
 
 TS_OFFSET = 3
 NS = 1_000_000_000
@@ -121,7 +120,7 @@ class Bench:
         for i, r in enumerate(rec):
             if not r["valid"]:
                 continue
-            b = unpack(MacBeat, r["beat"])
+            b = MacBeat.from_bits(r["beat"])
             if b["first"]:
                 assert cur is None, f"cycle {i}: first inside a frame"
                 cur = dict(data=bytearray(), keeps=[], first=i, ts=b["ts"])
@@ -289,7 +288,7 @@ async def latency_one_cycle(dut):
                 await RisingEdge(dut.clk)
                 dut.xgmii_d.value, dut.xgmii_c.value = enc.beats[k + 1]
                 await FallingEdge(dut.clk)
-                b = unpack(MacBeat, int(dut.out_beat.value))
+                b = MacBeat.from_bits(int(dut.out_beat.value))
                 assert int(dut.out_valid.value) and b["first"] and b["data"] == d0
                 assert b["keep"] == (0xFF if lane == 0 else 0xF0)
                 for d, c in enc.beats[k + 2:]:
@@ -313,7 +312,7 @@ async def timestamp_offset_borrows_second(dut):
     await ClockCycles(dut.clk, 4)
     model = bench.check()
     assert [f.verdict for f in model] == ["ok"] * 4
-    ts = {unpack(MacBeat, r["beat"])["ts"]["sec"] for r in bench.rec if r["valid"]}
+    ts = {MacBeat.from_bits(r["beat"])["ts"]["sec"] for r in bench.rec if r["valid"]}
     assert ts == {9}
 
 

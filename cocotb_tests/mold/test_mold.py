@@ -18,7 +18,6 @@ from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
 from tickwire.model import itch, mold
 from tickwire.rtl.layouts import MAX_MSG_BYTES, RawMsg, UdpBeat
 from tickwire.rtl.rx.mold.mold_rx import COUNTERS, STATUS, MoldRx
-from tickwire.tools.build.payload import pack, unpack
 
 
 class MoldHarness(wiring.Component):
@@ -47,12 +46,10 @@ class MoldHarness(wiring.Component):
 
 
 def unpack_rawmsg(value):
-    """RawMsg int -> dict (data as bytes). tools.payload.unpack cannot do int arrays."""
-    out = {}
-    for name, fld in data.Layout.cast(RawMsg):
-        v = (value >> fld.offset) & ((1 << fld.width) - 1)
-        out[name] = v.to_bytes(MAX_MSG_BYTES, "little") if name == "data" else \
-            (unpack(fld.shape, v) if isinstance(fld.shape, data.Layout) else v)
+    """RawMsg int -> dict of its fields (data as bytes)."""
+    msg = RawMsg.from_bits(value)
+    out = {name: msg[name] for name, _ in RawMsg}
+    out["data"] = bytes(msg.data)
     return out
 
 
@@ -71,9 +68,9 @@ def payload_beats(payload, feed, ts, lane, rng, empty_last=False):
     for k, (ln, b) in enumerate(chunks):
         word = int.from_bytes(b"\0" * ln + b + b"\0" * (8 - ln - len(b)), "little")
         keep = ((1 << len(b)) - 1) << ln
-        beats.append(pack(UdpBeat, {"data": word, "keep": keep, "first": k == 0,
+        beats.append(UdpBeat.const({"data": word, "keep": keep, "first": k == 0,
                                     "last": k == len(chunks) - 1, "bad": 0, "feed": feed,
-                                    "ts": ts}))
+                                    "ts": ts}).as_bits())
         if rng.random() < 0.05 and k != len(chunks) - 1:
             beats.append(None)                       # an idle cycle inside the packet
     return beats

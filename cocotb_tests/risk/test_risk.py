@@ -18,7 +18,6 @@ from tickwire.model.limits import Account, Limits, Symbol, encode
 from tickwire.model.risk import REASONS, BookState, RiskModel
 from tickwire.rtl.layouts import BboUpdate, HostEvent, Order, Verdict
 from tickwire.rtl.regmap.blocks.risk import ACCOUNTS, SLOTS
-from tickwire.tools.build.payload import pack, unpack
 
 LATENCY = 3
 NS_PER_CYCLE = 7
@@ -80,13 +79,13 @@ class Bench:
         d.stb_order_submit_data.value = submit or 0
         d.orders__valid.value = bool(self.orders)
         if self.orders:
-            d.orders__payload.value = pack(Order, self.orders[0])
+            d.orders__payload.value = Order.const(self.orders[0]).as_bits()
         d.events__valid.value = bool(self.events)
         if self.events:
-            d.events__payload.value = pack(HostEvent, self.events[0])
+            d.events__payload.value = HostEvent.const(self.events[0]).as_bits()
         d.bbo__valid.value = bbo is not None
         if bbo is not None:
-            d.bbo__payload.value = pack(BboUpdate, bbo)
+            d.bbo__payload.value = BboUpdate.const(bbo).as_bits()
         for w in ("order", "acct_limits", "sym_limits", "pos_limits", "last_rejects"):
             getattr(d, f"w_{w}__w_stb").value = 0
             getattr(d, f"w_{w}__r_stb").value = 0
@@ -119,14 +118,14 @@ class Bench:
             e = self.events.pop(0)
             m.event(e["kind"], e["account"], e["slot"], e["side"], e["qty"], e["price"])
         if int(d.verdicts__valid.value) and vr:
-            v = unpack(Verdict, int(d.verdicts__payload.value))
+            v = Verdict.from_bits(int(d.verdicts__payload.value))
             ts = v["ts"]["sec"] * 10**9 + v["ts"]["ns"]
             self.got.append((v["clordid"], v["reason"], ts))
             assert v["accept"] == (v["reason"] == 0)
             if v["clordid"] in self.entry:
                 self.latency.append(self.cycle - self.entry[v["clordid"]])
         if int(d.accepted__valid.value) and ar:
-            self.acc_got.append(unpack(Order, int(d.accepted__payload.value)))
+            self.acc_got.append(Order.from_bits(int(d.accepted__payload.value)))
         if bbo is not None and bbo["slot"] < SLOTS:
             self.book[bbo["slot"]] = BookState(bbo["bid_px"], bbo["bid_qty"], bbo["ask_px"],
                                                bbo["ask_qty"], bool(bbo.get("halted")),

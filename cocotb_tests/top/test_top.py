@@ -24,7 +24,6 @@ from tickwire.model import mold
 from tickwire.model.device import DeviceModel, comparable
 from tickwire.rtl.layouts import BboUpdate, ItchMsg
 from tickwire.tools.feeds import itch_file
-from tickwire.tools.build.payload import unpack
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent.parent / "shared" / "data" / "itch"
@@ -64,9 +63,9 @@ class Card:
         while True:
             await RisingEdge(d.clk)
             if int(d.itch_out__valid.value):
-                self.itch.append(unpack(ItchMsg, int(d.itch_out__payload.value)))
+                self.itch.append(ItchMsg.from_bits(int(d.itch_out__payload.value)))
             if int(d.bbo_out__valid.value):
-                self.bbo.append(unpack(BboUpdate, int(d.bbo_out__payload.value)))
+                self.bbo.append(BboUpdate.from_bits(int(d.bbo_out__payload.value)))
 
     async def write(self, name, value):
         await self.axil.write(REGS[name].addr, int(value).to_bytes(4, "little"))

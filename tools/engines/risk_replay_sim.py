@@ -14,7 +14,6 @@ from cocotb.triggers import ReadOnly, RisingEdge
 
 from tickwire.rtl.layouts import BboUpdate, Order, Verdict
 from tickwire.rtl.regmap.blocks.risk import SLOTS
-from tickwire.tools.build.payload import pack, unpack
 from tickwire.tools.engines.risk_tb import start_gate
 
 
@@ -52,9 +51,9 @@ async def replay(dut):
             slot, book = s["order"]["slot"], s["book"]
             if slot < SLOTS and shadow.get(slot, [0, 0, 0, 0, False, False]) != book:
                 bid_px, bid_qty, ask_px, ask_qty, halted, unrel = book
-                dut.bbo__payload.value = pack(BboUpdate, dict(
+                dut.bbo__payload.value = BboUpdate.const(dict(
                     slot=slot, bid_px=bid_px, bid_qty=bid_qty, ask_px=ask_px, ask_qty=ask_qty,
-                    halted=int(halted), unreliable=int(unrel)))
+                    halted=int(halted), unreliable=int(unrel))).as_bits()
                 dut.bbo__valid.value = 1
                 shadow[slot] = book
             else:
@@ -63,11 +62,11 @@ async def replay(dut):
         if pending is not None:
             t = pending["t"]
             dut.now.value = (t // 10**9) << 32 | t % 10**9
-            dut.orders__payload.value = pack(Order, pending["order"])
+            dut.orders__payload.value = Order.const(pending["order"]).as_bits()
             dut.orders__valid.value = 1
         await ReadOnly()
         if int(dut.verdicts__valid.value):
-            v = unpack(Verdict, int(dut.verdicts__payload.value))
+            v = Verdict.from_bits(int(dut.verdicts__payload.value))
             verdicts.append([v["clordid"], v["reason"]])
         if pending is not None and int(dut.orders__ready.value):
             pending = None

@@ -19,7 +19,7 @@ outcome pulses a counter (rtl/regmap/blocks/link.py). Any TLP is consumed to its
 tlast before the next, so no input can wedge the endpoint.
 """
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..bus.arbiter import CsrReqSignature
@@ -37,6 +37,13 @@ class UsAxisSignature(wiring.Signature):
             "tdata": Out(data_width), "tkeep": Out(data_width // 32), "tlast": Out(1),
             "tuser": Out(user_width), "tvalid": Out(1), "tready": In(1),
         })
+
+
+#: The header fields of the request being served (CQ descriptor, beats 0 and 1).
+_Header = data.StructLayout({
+    "addr": 64, "first_be": 4, "last_be": 4, "length": 11, "req_type": 4, "req_id": 16,
+    "tag": 8, "func": 8, "bar_id": 3, "aperture": 6, "tc": 3, "attr": 3,
+})
 
 
 def _lsb(be):
@@ -63,44 +70,28 @@ class PcieBarEndpoint(wiring.Component):
         self.bar = bar
         super().__init__()
 
-    def elaborate(self, platform):
-        m = Module()
-        cq, cc, csr = self.cq, self.cc, self.csr
-
-        addr = Signal(64)
-        first_be, last_be = Signal(4), Signal(4)
-        length = Signal(11)
-        req_type = Signal(4)
-        req_id = Signal(16)
-        tag, func = Signal(8), Signal(8)
-        bar_id, aperture = Signal(3), Signal(6)
-        tc, attr = Signal(3), Signal(3)
-        disc = Signal()            # discontinue seen on any beat
-        malformed = Signal()       # truncated header, or payload not matching length/type
-        data0, data1 = Signal(32), Signal(32)
-        ur = Signal()              # completion status is UR (else SC with data)
-
-        m.d.comb += self.cq_np_req.eq(1)
-        beat = cq.tvalid & cq.tready
-        is_read = req_type == REQ_MEM_READ
-        is_write = req_type == REQ_MEM_WRITE
+    def _checks(self, m, h, disc, malformed):
+        """What the request is and whether we serve it: (read_ok, write_ok, posted)."""
+        is_read = h.req_type == REQ_MEM_READ
+        is_write = h.req_type == REQ_MEM_WRITE
         posted = Signal()
-        m.d.comb += posted.eq(Cat(req_type == t for t in POSTED_TYPES).any())
-
+        m.d.comb += posted.eq(Cat(h.req_type == t for t in POSTED_TYPES).any())
         # Offset inside the BAR: bits at or above the aperture are the BAR base.
-        beyond = Cat(addr[i] & (aperture > i) for i in range(SPACE_BITS, 64)).any()
-        target_ok = (bar_id == self.bar) & ~beyond & ~disc & ~malformed
+        beyond = Cat(h.addr[i] & (h.aperture > i) for i in range(SPACE_BITS, 64)).any()
+        target_ok = (h.bar_id == self.bar) & ~beyond & ~disc & ~malformed
+        length, first_be, last_be = h.length, h.first_be, h.last_be
         len_ok = (length == 1) | (length == 2)
         read_be_ok = Mux(length == 1, last_be == 0, (first_be != 0) & (last_be != 0))
         write_be_ok = Mux(length == 1, ((first_be == 0xF) | (first_be == 0)) & (last_be == 0),
                           (first_be == 0xF) & (last_be == 0xF))
-        read_ok = is_read & target_ok & len_ok & read_be_ok
-        write_ok = is_write & target_ok & len_ok & write_be_ok
-        offset = addr[:SPACE_BITS]
+        return (is_read & target_ok & len_ok & read_be_ok,
+                is_write & target_ok & len_ok & write_be_ok, posted)
 
-        # Completion fields (PCIe base spec 2.2.9): byte count and lower address from
-        # the byte enables for memory reads; 4 and 0 for everything else.
-        mem_read = is_read | (req_type == REQ_MEM_READ_LOCKED)
+    def _completion_fields(self, m, h):
+        """Completion fields (PCIe base spec 2.2.9): byte count and lower address from
+        the byte enables for memory reads; 4 and 0 for everything else."""
+        first_be, last_be, length = h.first_be, h.last_be, h.length
+        mem_read = (h.req_type == REQ_MEM_READ) | (h.req_type == REQ_MEM_READ_LOCKED)
         dwords = Mux(length == 0, 1024, length)
         byte_count = Signal(13)
         lower_addr = Signal(7)
@@ -110,15 +101,63 @@ class PcieBarEndpoint(wiring.Component):
             m.d.comb += byte_count.eq(dwords * 4 - _lsb(first_be) - (3 - _msb(last_be)))
         with m.Else():
             m.d.comb += byte_count.eq(4)
-        m.d.comb += lower_addr.eq(Mux(mem_read, Cat(_lsb(first_be), addr[2:7]), 0))
+        m.d.comb += lower_addr.eq(Mux(mem_read, Cat(_lsb(first_be), h.addr[2:7]), 0))
+        return byte_count, lower_addr
 
-        last_word = length == 1
+    def _completion_states(self, m, h, ur, data0, data1, byte_count, lower_addr):
+        """The FSM's completion states (called inside its `with m.FSM()`): a 3-dword
+        descriptor, then 0..2 data dwords. Returns `done` (completion sent)."""
+        cc, length = self.cc, h.length
+        n_data = Mux(ur, 0, length)
+        dw0 = Cat(lower_addr, Const(0, 1), Const(0, 2), Const(0, 6), byte_count, Const(0, 3))
+        dw1 = Cat(n_data, Mux(ur, Const(CPL_UR, 3), Const(CPL_SC, 3)), Const(0, 2), h.req_id)
+        dw2 = Cat(h.tag, h.func, Const(0, 8), Const(0, 1), h.tc, h.attr, Const(0, 1))
+        done = Signal()
+        with m.State("C0"):
+            m.d.comb += [cc.tvalid.eq(1), cc.tdata.eq(Cat(dw0, dw1)), cc.tkeep.eq(0b11)]
+            with m.If(cc.tready):
+                m.next = "C1"
+        with m.State("C1"):
+            single = ur | (length == 1)
+            m.d.comb += [cc.tvalid.eq(1), cc.tdata.eq(Cat(dw2, data0)),
+                         cc.tkeep.eq(Mux(ur, 0b01, 0b11)), cc.tlast.eq(single)]
+            with m.If(cc.tready):
+                with m.If(single):
+                    m.d.comb += done.eq(1)
+                    m.next = "H0"
+                with m.Else():
+                    m.next = "C2"
+        with m.State("C2"):
+            m.d.comb += [cc.tvalid.eq(1), cc.tdata.eq(data1), cc.tkeep.eq(0b01),
+                         cc.tlast.eq(1)]
+            with m.If(cc.tready):
+                m.d.comb += done.eq(1)
+                m.next = "H0"
+        return done
+
+    def elaborate(self, platform):
+        m = Module()
+        cq, csr = self.cq, self.csr
+        h = Signal(_Header)        # the request's header fields
+        disc = Signal()            # discontinue seen on any beat
+        malformed = Signal()       # truncated header, or payload not matching length/type
+        data0, data1 = Signal(32), Signal(32)
+        ur = Signal()              # completion status is UR (else SC with data)
+
+        m.d.comb += self.cq_np_req.eq(1)
+        beat = cq.tvalid & cq.tready
+        read_ok, write_ok, posted = self._checks(m, h, disc, malformed)
+        byte_count, lower_addr = self._completion_fields(m, h)
+        offset = h.addr[:SPACE_BITS]
+        first_be = h.first_be
+
+        last_word = h.length == 1
         with m.FSM():
             with m.State("H0"):
                 m.d.comb += cq.tready.eq(1)
                 with m.If(beat):
-                    m.d.sync += [addr.eq(cq.tdata), first_be.eq(cq.tuser[0:4]),
-                                 last_be.eq(cq.tuser[4:8]), disc.eq(cq.tuser[41]),
+                    m.d.sync += [h.addr.eq(cq.tdata), h.first_be.eq(cq.tuser[0:4]),
+                                 h.last_be.eq(cq.tuser[4:8]), disc.eq(cq.tuser[41]),
                                  malformed.eq(0), ur.eq(0), data0.eq(0), data1.eq(0)]
                     with m.If(cq.tlast):
                         m.d.comb += self.ev_pcie_dropped.eq(1)    # header cut short
@@ -128,9 +167,10 @@ class PcieBarEndpoint(wiring.Component):
                 m.d.comb += cq.tready.eq(1)
                 d = cq.tdata
                 with m.If(beat):
-                    m.d.sync += [length.eq(d[0:11]), req_type.eq(d[11:15]), req_id.eq(d[16:32]),
-                                 tag.eq(d[32:40]), func.eq(d[40:48]), bar_id.eq(d[48:51]),
-                                 aperture.eq(d[51:57]), tc.eq(d[57:60]), attr.eq(d[60:63]),
+                    m.d.sync += [h.length.eq(d[0:11]), h.req_type.eq(d[11:15]),
+                                 h.req_id.eq(d[16:32]), h.tag.eq(d[32:40]), h.func.eq(d[40:48]),
+                                 h.bar_id.eq(d[48:51]), h.aperture.eq(d[51:57]),
+                                 h.tc.eq(d[57:60]), h.attr.eq(d[60:63]),
                                  disc.eq(disc | cq.tuser[41])]
                     with m.If(cq.tlast):
                         with m.If(d[11:15] == REQ_MEM_WRITE):
@@ -206,32 +246,7 @@ class PcieBarEndpoint(wiring.Component):
                     m.d.comb += self.ev_pcie_writes.eq(1)
                     m.next = "H0"
 
-            # Completion: 3-dword descriptor, then 0..2 data dwords.
-            n_data = Mux(ur, 0, length)
-            dw0 = Cat(lower_addr, Const(0, 1), Const(0, 2), Const(0, 6), byte_count, Const(0, 3))
-            dw1 = Cat(n_data, Mux(ur, Const(CPL_UR, 3), Const(CPL_SC, 3)), Const(0, 2), req_id)
-            dw2 = Cat(tag, func, Const(0, 8), Const(0, 1), tc, attr, Const(0, 1))
-            done = Signal()
-            with m.State("C0"):
-                m.d.comb += [cc.tvalid.eq(1), cc.tdata.eq(Cat(dw0, dw1)), cc.tkeep.eq(0b11)]
-                with m.If(cc.tready):
-                    m.next = "C1"
-            with m.State("C1"):
-                single = ur | last_word
-                m.d.comb += [cc.tvalid.eq(1), cc.tdata.eq(Cat(dw2, data0)),
-                             cc.tkeep.eq(Mux(ur, 0b01, 0b11)), cc.tlast.eq(single)]
-                with m.If(cc.tready):
-                    with m.If(single):
-                        m.d.comb += done.eq(1)
-                        m.next = "H0"
-                    with m.Else():
-                        m.next = "C2"
-            with m.State("C2"):
-                m.d.comb += [cc.tvalid.eq(1), cc.tdata.eq(data1), cc.tkeep.eq(0b01),
-                             cc.tlast.eq(1)]
-                with m.If(cc.tready):
-                    m.d.comb += done.eq(1)
-                    m.next = "H0"
+            done = self._completion_states(m, h, ur, data0, data1, byte_count, lower_addr)
             m.d.comb += [self.ev_pcie_reads.eq(done & ~ur),
                          self.ev_pcie_unsupported.eq(done & ur)]
         return m

@@ -36,6 +36,36 @@ class UartBridge(wiring.Component):
         self.timeout_cycles = P.TIMEOUT_BYTES * 10 * divisor
         super().__init__()
 
+    def _response_states(self, m, send, utx, tx_crc, cmd, status, addr, word, left):
+        """The FSM's response states (called inside its `with m.FSM()`): SOF cmd status
+        [words, read from the bus one at a time] crc."""
+        with m.State("R_SOF"):
+            send(P.SOF_RSP, "R_CMD", feed=False, first=True)
+        with m.State("R_CMD"):
+            send(cmd, "R_ST")
+        with m.State("R_ST"):
+            ok_read = (status == P.ST_OK) & (cmd != P.CMD_WRITE)
+            send(status, "R_ST")
+            with m.If(utx.ready):
+                m.next = "R_CRC"
+                with m.If(ok_read):
+                    m.next = "R_READ"
+        with m.State("R_READ"):
+            m.d.comb += [self.csr.r_stb.eq(1), self.csr.addr.eq(addr)]
+            with m.If(self.csr.ack):
+                m.d.sync += [word.eq(self.csr.r_data), addr.eq(addr + 4), left.eq(left - 1)]
+                m.next = "R_D0"
+        for i in range(4):
+            with m.State(f"R_D{i}"):
+                nxt = f"R_D{i + 1}" if i < 3 else "R_NEXT"
+                send(word.word_select(3 - i, 8), nxt)
+        with m.State("R_NEXT"):
+            m.next = "R_READ"
+            with m.If(left == 0):
+                m.next = "R_CRC"
+        with m.State("R_CRC"):
+            send(tx_crc.crc, "HUNT", feed=False)
+
     def elaborate(self, platform):
         m = Module()
         m.submodules.urx = urx = UartRx(self.divisor)
@@ -131,33 +161,7 @@ class UartBridge(wiring.Component):
                     m.d.comb += self.ev_uart_writes.eq(1)
                     respond(P.ST_OK)
 
-            # Response: SOF cmd status [words] crc.
-            with m.State("R_SOF"):
-                send(P.SOF_RSP, "R_CMD", feed=False, first=True)
-            with m.State("R_CMD"):
-                send(cmd, "R_ST")
-            with m.State("R_ST"):
-                ok_read = (status == P.ST_OK) & (cmd != P.CMD_WRITE)
-                send(status, "R_ST")
-                with m.If(utx.ready):
-                    m.next = "R_CRC"
-                    with m.If(ok_read):
-                        m.next = "R_READ"
-            with m.State("R_READ"):
-                m.d.comb += [self.csr.r_stb.eq(1), self.csr.addr.eq(addr)]
-                with m.If(self.csr.ack):
-                    m.d.sync += [word.eq(self.csr.r_data), addr.eq(addr + 4), left.eq(left - 1)]
-                    m.next = "R_D0"
-            for i in range(4):
-                with m.State(f"R_D{i}"):
-                    nxt = f"R_D{i + 1}" if i < 3 else "R_NEXT"
-                    send(word.word_select(3 - i, 8), nxt)
-            with m.State("R_NEXT"):
-                m.next = "R_READ"
-                with m.If(left == 0):
-                    m.next = "R_CRC"
-            with m.State("R_CRC"):
-                send(tx_crc.crc, "HUNT", feed=False)
+            self._response_states(m, send, utx, tx_crc, cmd, status, addr, word, left)
 
         # Bytes arriving outside HUNT/BODY (while answering) are noise.
         with m.If(got & ~(fsm.ongoing("HUNT") | fsm.ongoing("BODY"))):

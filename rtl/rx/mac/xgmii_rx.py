@@ -50,8 +50,10 @@ class XgmiiRx(wiring.Component):
         self.ts_offset_ns = ts_offset_ns
         super().__init__()
 
-    def elaborate(self, platform):
-        m = Module()
+    def _decode(self, m):
+        """Decode of the raw word (combinational, before the register): the word, the
+        first control lane from lane 0 and from lane 4 (and whether it is /T/), starts
+        in lane 0/4 and whether their preamble (or a lane-4 start's second word) is good."""
         d, c = self.xgmii_d, self.xgmii_c
 
         def lane(i):
@@ -66,7 +68,6 @@ class XgmiiRx(wiring.Component):
                 out = out & t
             return out
 
-        # ---- decode of the raw word (combinational), then the one register ----
         is_t = [c[i] & (lane(i) == TERM) for i in range(8)]
         s0 = c[0] & (lane(0) == START)
         s4 = c[4] & (lane(4) == START)
@@ -81,8 +82,11 @@ class XgmiiRx(wiring.Component):
                 m.d.comb += [k0.eq(i), t0.eq(is_t[i])]
                 if i >= 4:
                     m.d.comb += [k4.eq(i), t4.eq(is_t[i])]
+        return {"d": d, "k0": k0, "t0": t0, "k4": k4, "t4": t4, "s0": s0, "s4": s4,
+                "start0_ok": start0_ok, "start4_ok": start4_ok, "pre4_ok": pre4_ok}
 
-        # Receive time minus the fixed offset, computed before the register too.
+    def _now_adjusted(self, m):
+        """Receive time minus the fixed offset, computed before the register too."""
         off = self.ts_offset_ns
         now_adj = Signal(Timestamp)
         with m.If(self.now.ns >= off):
@@ -90,9 +94,12 @@ class XgmiiRx(wiring.Component):
         with m.Else():
             m.d.comb += [now_adj.ns.eq(self.now.ns + (NS_PER_SEC - off)),
                          now_adj.sec.eq(self.now.sec - 1)]
+        return now_adj
 
-        # CRC data terms for every byte count, lane-0 aligned and from lane 4, computed
-        # before the register: only the state terms remain after it.
+    def _crc_data_terms(self, m):
+        """CRC data terms for every byte count, lane-0 aligned and from lane 4, computed
+        before the register (registered here): only the state terms remain after it."""
+        d = self.xgmii_d
         dt0 = [None] + [Signal(32, name=f"dt0_{nb}") for nb in range(1, 9)]
         dt4 = [None] + [Signal(32, name=f"dt4_{nb}") for nb in range(1, 5)]
         for nb in range(1, 9):
@@ -103,14 +110,17 @@ class XgmiiRx(wiring.Component):
         dt4_r = [None] + [Signal(32, name=f"dt4_{nb}_r") for nb in range(1, 5)]
         m.d.sync += [dt0_r[nb].eq(dt0[nb]) for nb in range(1, 9)]
         m.d.sync += [dt4_r[nb].eq(dt4[nb]) for nb in range(1, 5)]
+        return dt0_r, dt4_r
 
-        r = {name: Signal.like(sig, name=f"{name}_r") for name, sig in (
-            ("d", d), ("k0", k0), ("t0", t0), ("k4", k4), ("t4", t4), ("s0", s0), ("s4", s4),
-            ("start0_ok", start0_ok), ("start4_ok", start4_ok), ("pre4_ok", pre4_ok))}
+    def elaborate(self, platform):
+        m = Module()
+        dec = self._decode(m)
+        now_adj = self._now_adjusted(m)
+        dt0_r, dt4_r = self._crc_data_terms(m)
+        # ---- the one register ----
+        r = {name: Signal.like(sig, name=f"{name}_r") for name, sig in dec.items()}
         now_r = Signal(Timestamp)
-        m.d.sync += [r[n].eq(v) for n, v in (
-            ("d", d), ("k0", k0), ("t0", t0), ("k4", k4), ("t4", t4), ("s0", s0), ("s4", s4),
-            ("start0_ok", start0_ok), ("start4_ok", start4_ok), ("pre4_ok", pre4_ok))]
+        m.d.sync += [r[n].eq(v) for n, v in dec.items()]
         m.d.sync += now_r.eq(now_adj)
 
         # ---- frame state ----

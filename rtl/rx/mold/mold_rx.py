@@ -24,6 +24,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...layouts import MAX_MSG_BYTES, RawMsg, UdpBeat
+from .beat_bytes import BeatBytes
 
 HEADER_BYTES = 20
 MIN_BLOCK_LEN = 12
@@ -63,14 +64,6 @@ class MoldRx(wiring.Component):
         m = Module()
         beat, valid = self.i.payload, self.i.valid
 
-        # --- Lanes of this beat: first lane s and byte count n (keep is contiguous).
-        s = Signal(3)
-        for lane in reversed(range(8)):
-            with m.If(beat.keep[lane]):
-                m.d.comb += s.eq(lane)
-        n = Signal(4)
-        m.d.comb += n.eq(Mux(valid, sum(beat.keep[lane] for lane in range(8)), 0))
-
         # --- Registered parser state.
         state = Signal(2, init=_DROP)
         pos = Signal(16)            # payload bytes consumed before this beat
@@ -90,46 +83,14 @@ class MoldRx(wiring.Component):
         pos0 = Mux(first, 0, pos)
         st0 = Mux(first, _HEADER, state)
         bstart0 = Mux(first, HEADER_BYTES, bstart)
-        end_pos = pos0 + n
-        # Payload offset p sits in lane (p + r) mod 8 of this beat.
-        r = Signal(3)
-        m.d.comb += r.eq(s - pos0[:3])
-        lanes = [beat.data[8 * k:8 * k + 8] for k in range(8)]
-
-        def rotated(shift):
-            """Beat bytes rotated: element j = lane (j + shift) mod 8."""
-            out = [Signal(8, name=f"rot{k}") for k in range(8)]
-            sh = Signal(3)
-            m.d.comb += sh.eq(shift)
-            for j in range(8):
-                with m.Switch(sh):
-                    for v in range(8):
-                        with m.Case(v):
-                            m.d.comb += out[j].eq(lanes[(j + v) % 8])
-            return out
-
-        def inbeat(t):
-            return (t >= pos0) & (t < end_pos)
-
-        def at(t):
-            """(in this beat, byte) for one payload offset t."""
-            return inbeat(t), beat.data.word_select((t[:3] + r)[:3], 8)
-
-        def window(base, count):
-            """Bytes base+k (k < count) of this beat: (in-beat flags, bytes), one rotation."""
-            rot = rotated(base[:3] + r)
-            lo = Signal(range(-(1 << 19), 1 << 19))        # k of the beat's first byte
-            m.d.comb += lo.eq(pos0 - base)
-            return [(k >= lo) & (k < lo + n) for k in range(count)], \
-                [rot[k % 8] for k in range(count)]
+        bb = BeatBytes(m, beat, valid, pos0)
+        end_pos, inbeat, at, window = bb.end_pos, bb.inbeat, bb.at, bb.window
 
         # --- Header: merge this beat's bytes, decide in the beat holding byte 19.
         hdr_in, hdr_b = window(Const(0, 16), HEADER_BYTES)
         hdr_m = [Mux(hdr_in[k], hdr_b[k], hdr[k]) for k in range(HEADER_BYTES)]
         hdr_done = valid & (st0 == _HEADER) & inbeat(HEADER_BYTES - 1)
-        sess_in = _be(hdr_m[0:10])
-        seq_in = _be(hdr_m[10:18])
-        cnt_in = _be(hdr_m[18:20])
+        sess_in, seq_in, cnt_in = _be(hdr_m[0:10]), _be(hdr_m[10:18]), _be(hdr_m[18:20])
         mismatch = have_session & (sess_in != session)
         is_hb = cnt_in == 0
         is_eos = cnt_in == 0xFFFF
@@ -157,13 +118,8 @@ class MoldRx(wiring.Component):
         cur_in, cur_b = window(bstart0 + 2, MAX_MSG_BYTES)
         for k in range(MAX_MSG_BYTES):
             m.d.comb += o.data[k].eq(Mux(cur_in[k], cur_b[k], buf[k]))
-        m.d.comb += [
-            self.o.valid.eq(deliver),
-            o.length.eq(blen),
-            o.seq.eq(msg_seq),
-            o.feed.eq(beat.feed),
-            o.rx_ts.eq(beat.ts),
-        ]
+        m.d.comb += [self.o.valid.eq(deliver), o.length.eq(blen), o.seq.eq(msg_seq),
+                     o.feed.eq(beat.feed), o.rx_ts.eq(beat.ts)]
         nxt_in, nxt_b = window(cb + 2, MAX_MSG_BYTES)
 
         # --- State updates.

@@ -51,6 +51,46 @@ class UdpRx(wiring.Component):
         members.update({f"ev_{c}": Out(1) for c in COUNTERS})
         super().__init__(members)
 
+    def _ip_checksum(self, m, r, lane, vihl_r):
+        """IPv4 header checksum, folded (0xFFFF when good). Lane pairs are 16-bit words
+        (L and the start lane are even). A byte past r=20 is never in the IHL beat, so
+        the registered IHL bounds the header there."""
+        valid, first = self.i.valid, self.i.payload.first
+        acc_r, acc = Signal(22), Signal(22)
+        terms = []
+        for p in range(4):
+            rk = r[2 * p]
+            inside = valid & (rk >= 0) & ((rk < 20) | (rk < (vihl_r[0:4] << 2)))
+            terms.append(Mux(inside, Cat(lane[2 * p + 1], lane[2 * p]), 0))
+        m.d.comb += acc.eq(Mux(first, 0, acc_r) + terms[0] + terms[1] + terms[2] + terms[3])
+        with m.If(valid):
+            m.d.sync += acc_r.eq(acc)
+        fold1 = Signal(17)
+        fold2 = Signal(16)
+        m.d.comb += [fold1.eq(acc[:16] + acc[16:]), fold2.eq(fold1[:16] + fold1[16])]
+        return fold2
+
+    def _frame_end(self, m, base):
+        """Frame offset past the last valid byte of this beat (lengths exclude FCS)."""
+        nend = Signal(signed(19))
+        m.d.comb += nend.eq(base)
+        for k in range(8):
+            with m.If(self.i.payload.keep[k]):
+                m.d.comb += nend.eq(base + k + 1)
+        return nend
+
+    def _filter(self, m, dst, dport):
+        """Destination filter: per-entry hits, and the feed of the first matching entry."""
+        group, port, ctrl = self.ctl_filter_group, self.ctl_filter_port, self.ctl_filter_ctrl
+        hits = Signal(self.n_filters)
+        m.d.comb += hits.eq(Cat(*(ctrl[e][0] & (group[e] == dst) & (port[e] == dport)
+                                  for e in range(self.n_filters))))
+        feed = Signal()
+        for e in reversed(range(self.n_filters)):       # first matching entry wins
+            with m.If(hits[e]):
+                m.d.comb += feed.eq(ctrl[e][1])
+        return hits, feed
+
     def elaborate(self, platform):
         m = Module()
         beat, valid = self.i.payload, self.i.valid
@@ -112,28 +152,8 @@ class UdpRx(wiring.Component):
         hdr_done = Signal()               # last UDP header byte is in this beat or earlier
         m.d.comb += hdr_done.eq(udp <= base)
 
-        # IPv4 header checksum: lane pairs are 16-bit words (L and the start lane are
-        # even). A byte past r=20 is never in the IHL beat, so the registered IHL
-        # bounds the header there.
-        acc_r, acc = Signal(22), Signal(22)
-        terms = []
-        for p in range(4):
-            rk = r[2 * p]
-            inside = valid & (rk >= 0) & ((rk < 20) | (rk < (vihl_r[0:4] << 2)))
-            terms.append(Mux(inside, Cat(lane[2 * p + 1], lane[2 * p]), 0))
-        m.d.comb += acc.eq(Mux(first, 0, acc_r) + terms[0] + terms[1] + terms[2] + terms[3])
-        with m.If(valid):
-            m.d.sync += acc_r.eq(acc)
-        fold1 = Signal(17)
-        fold2 = Signal(16)
-        m.d.comb += [fold1.eq(acc[:16] + acc[16:]), fold2.eq(fold1[:16] + fold1[16])]
-
-        # Frame end: offset past the last valid byte of this beat; lengths exclude FCS.
-        nend = Signal(signed(19))
-        m.d.comb += nend.eq(base)
-        for k in range(8):
-            with m.If(beat.keep[k]):
-                m.d.comb += nend.eq(base + k + 1)
+        fold2 = self._ip_checksum(m, r, lane, vihl_r)
+        nend = self._frame_end(m, base)
 
         def has(nbytes):
             """Frame holds `nbytes` bytes (before FCS); only known on the last beat."""
@@ -141,14 +161,7 @@ class UdpRx(wiring.Component):
 
         ip_pl = Signal(17)
         m.d.comb += ip_pl.eq(tot - (ihl << 2))
-        group, port, ctrl = self.ctl_filter_group, self.ctl_filter_port, self.ctl_filter_ctrl
-        hits = Signal(self.n_filters)
-        m.d.comb += hits.eq(Cat(*(ctrl[e][0] & (group[e] == dst) & (port[e] == dport)
-                                  for e in range(self.n_filters))))
-        feed = Signal()
-        for e in reversed(range(self.n_filters)):       # first matching entry wins
-            with m.If(hits[e]):
-                m.d.comb += feed.eq(ctrl[e][1])
+        hits, feed = self._filter(m, dst, dport)
 
         fail = {
             "drop_bad_frame": last & beat.bad,

@@ -74,7 +74,6 @@ def latency_stats(entries, verdicts):
 async def cocotb_orders(dut):
     """Drive the scenario of RISK_BENCH_IN; write cycles and verdicts to RISK_BENCH_OUT."""
     from tickwire.rtl.layouts import BboUpdate, Order, Verdict
-    from tickwire.tools.build.payload import pack, unpack
     spec = json.loads(Path(os.environ["RISK_BENCH_IN"]).read_text())
     await start_gate(dut)
     cycle = 0
@@ -99,7 +98,7 @@ async def cocotb_orders(dut):
     await tick()
     dut.stb_commit.value = 0
     for b in spec["books"]:
-        dut.bbo__payload.value = pack(BboUpdate, b)
+        dut.bbo__payload.value = BboUpdate.const(b).as_bits()
         dut.bbo__valid.value = 1
         await tick()
     dut.bbo__valid.value = 0
@@ -112,7 +111,7 @@ async def cocotb_orders(dut):
         await tick()
         dut.orders__valid.value = i < len(orders)
         if i < len(orders):
-            dut.orders__payload.value = pack(Order, orders[i])
+            dut.orders__payload.value = Order.const(orders[i]).as_bits()
         await ReadOnly()
         if i < len(orders):
             offered += 1
@@ -121,7 +120,7 @@ async def cocotb_orders(dut):
                 taken += 1
                 i += 1
         if int(dut.verdicts__valid.value):
-            v = unpack(Verdict, int(dut.verdicts__payload.value))
+            v = Verdict.from_bits(int(dut.verdicts__payload.value))
             verdicts.append((v["clordid"], cycle, v["reason"],
                              v["ts"]["sec"] * 10**9 + v["ts"]["ns"]))
             idle = 0

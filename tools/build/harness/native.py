@@ -13,9 +13,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import payload as _payload
 from ..simrun import BUILD_ROOT, VERILATOR_ARGS, _Lock, cached_verilog, ensure_verilator
 from . import protocol
+from .decode import decoder
 from .ports import port_map, ports_header, reset_wrapper, unpack_shape
 
 HERE = Path(__file__).resolve().parent
@@ -82,12 +82,16 @@ class NativeSim:
         return unpack_shape(self.streams[name].shape)
 
     def unpack(self, name, value):
-        """One payload int of stream `name` -> nested dict (tools/build/payload.py)."""
+        """One payload int of stream `name` -> nested dict (harness/decode.py)."""
         layout = self.layout(name)
-        return value if layout is None else _payload.unpack(layout, value)
+        return value if layout is None else decoder(layout)(value)
 
     def unpack_all(self, result, name):
-        return [(cyc, self.unpack(name, v)) for cyc, v in result.streams[name]]
+        layout = self.layout(name)
+        if layout is None:
+            return list(result.streams[name])
+        dec = decoder(layout)
+        return [(cyc, dec(v)) for cyc, v in result.streams[name]]
 
     def run(self, beats=(), writes_before=(), reads_after=(), script=(), *, drain=64,
             timeout=100000, reads_before=(), writes_after=(), beats_b=None, settle=0):

@@ -98,7 +98,7 @@ def port_map(component, verilog_text):
 
 
 def unpack_shape(shape):
-    """A layout for tools.payload.unpack, or None for plain (unsigned) payloads."""
+    """A layout for harness/decode.py, or None for plain (unsigned) payloads."""
     if isinstance(shape, data.Layout):
         return shape
     try:
