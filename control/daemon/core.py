@@ -15,7 +15,7 @@ from tickwire.model import limits as limits_model
 
 from tickwire.control.regmap import REGS
 
-from .card import CLOCK_HZ, Card
+from .card import CLOCK_HZ, CardHandle
 
 
 _SYM_KEYS = [f.name for f in dataclasses.fields(limits_model.Symbol) if f.name != "name"]
@@ -98,7 +98,7 @@ def diff(old, new, path=""):
 class Daemon:
     def __init__(self, transport, state, audit, device_name="device", watchdog_ms=1000,
                  windows=None):
-        self.card = Card(transport, device_name, windows)
+        self.card = CardHandle(transport, device_name, windows)
         self.device_name = device_name
         self.state = state
         self.audit = audit

@@ -20,7 +20,7 @@ reference model uses), and discards trailing copies before they cost bandwidth:
   while the leading feed's next packet waits. The delay line plus FIFO (7 cycles) is
   shorter than the idle time between two back-to-back frames' payloads (~8 beats),
   so a port that queued one packet is back to cut-through by its next.
-* A FIFO that overflows drops the rest of that packet (counted in `ev_overflow`)
+* A FIFO that overflows drops the rest of that packet (counted in `ev_overflow_a/b`)
   and closes what it had with a last+bad beat, so MoldUDP64 sees a truncated
   packet rather than spliced data. Two feeds drifting at full line rate with loss
   and noise do not overflow (tests/test_feed_merge.py).
@@ -35,6 +35,8 @@ from amaranth.lib.wiring import In, Out
 
 from ...layouts import UdpBeat
 from ..mold.peek import MoldPeek
+from ...regmap.binding import register_members
+from . import regs
 
 #: Delay-line length: payload byte 19 is at most 4 beats after the first (payload may
 #: start in lane 7) and the verdict comes one cycle after that beat, leaving a cycle to
@@ -47,6 +49,8 @@ _Stage = data.StructLayout({"valid": 1, "drop": 1, "tag": 1, "beat": UdpBeat})
 
 
 class FeedMerge(wiring.Component):
+    registers = regs.BLOCK
+
     def __init__(self, depth=512):
         self.depth = depth
         super().__init__({
@@ -54,14 +58,8 @@ class FeedMerge(wiring.Component):
             "b": In(stream.Signature(UdpBeat, always_ready=True)),
             "o": Out(stream.Signature(UdpBeat, always_ready=True)),
             "expected": In(64),            # MoldUDP64's next expected sequence number
-            "ev_overflow": Out(2),
-            "ev_dup_discard": Out(2),      # queued packets discarded as duplicates
-            "ev_dup_discard_msgs": Out(17),
+            **register_members(self.registers),
         })
-        # register names (wire_block)
-        self.ev_overflow_a, self.ev_overflow_b = self.ev_overflow[0], self.ev_overflow[1]
-        self.ev_dup_discard_a = self.ev_dup_discard[0]
-        self.ev_dup_discard_b = self.ev_dup_discard[1]
 
     def elaborate(self, platform):
         m = Module()
@@ -206,7 +204,7 @@ class FeedMerge(wiring.Component):
                 m.d.sync += pending.eq(1)
             with m.If(judge | is_first):
                 m.d.sync += pending.eq(0)
-            m.d.comb += self.ev_dup_discard[p].eq(dup)
+            m.d.comb += (self.ev_dup_discard_a, self.ev_dup_discard_b)[p].eq(dup)
             discarded.append(Mux(dup, peek.span, 0))
             with m.If(dup & ~is_first & (open_ | i.valid) & ~is_last):
                 m.d.sync += discarding.eq(1)
@@ -247,10 +245,10 @@ class FeedMerge(wiring.Component):
                         m.d.comb += [f.w_en.eq(1), f.w_data.eq(exl.beat)]
                         m.d.sync += [wrote.eq(~exl.beat.last), lost.eq(0)]
                     with m.Else():
-                        m.d.comb += self.ev_overflow[p].eq(1)
+                        m.d.comb += (self.ev_overflow_a, self.ev_overflow_b)[p].eq(1)
                         m.d.sync += [lost.eq(~exl.beat.last), wrote.eq(wrote_now)]
                 with m.Else():
-                    m.d.comb += self.ev_overflow[p].eq(1)
+                    m.d.comb += (self.ev_overflow_a, self.ev_overflow_b)[p].eq(1)
                     with m.If(exl.beat.last):
                         with m.If(wrote_now & f.w_rdy):   # close what reached the FIFO
                             m.d.comb += [f.w_en.eq(1), f.w_data.eq(term)]
