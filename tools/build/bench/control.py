@@ -1,6 +1,6 @@
 """Control-plane numbers: limits load time, status round trip, metrics staleness.
 
-The gateware's risk gate holds 16 symbol slots and 8 accounts (rtl/regmap/blocks/risk.py).
+The sim build's risk gate holds 16 symbol slots and 8 accounts (rtl/config.py, rtl/risk/regs.py).
 The 1,000-symbol / 256-account goal is measured on a model card built that large
 (tickwire.model.card.scaled_windows: the limits windows resized, the daemon's CardHandle given
 the same windows): the whole Daemon.load_limits path, parse + validate + diff + encode +
