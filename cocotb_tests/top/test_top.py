@@ -116,6 +116,8 @@ async def replay(dut, msgs, rng, loss=0.1, noise_p=0.05, max_gap=0):
     subs = dict(list(directory(msgs).items())[:CFG.book_slots])
     # the book sweeps its tables after reset (they hold the previous test's orders)
     await card.wait_book_idle()
+    # the core reports the digest of the configuration it was built from
+    assert await card.read("id.build") == CFG.digest != 0
     for locate, slot in subs.items():
         await card.write("book.sub_locate", locate)
         await card.write("book.sub_slot", slot)
