@@ -6,6 +6,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.tickwire-setup
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
+# core build configuration for synth (rtl/config.py): sim or board
+BUILD  ?= sim
 
 .PHONY: setup demo test test-fast regs regs-check synth bench clean help
 
@@ -14,7 +16,7 @@ help:
 	@echo "make test    run every test (sets up .venv first)"
 	@echo "make setup   create .venv (idempotent)"
 	@echo "make regs    regenerate register header, Python map and docs from rtl/regmap"
-	@echo "make synth   per-block Yosys + nextpnr-ecp5 (LFE5UM5G-85F-8) Fmax and resources"
+	@echo "make synth   per-block Yosys + nextpnr-ecp5 (LFE5UM5G-85F-8) Fmax and resources (BUILD=sim|board)"
 	@echo "make bench   benchmarks -> bench/report.md, bench/results.json"
 
 setup: $(STAMP)
@@ -43,7 +45,7 @@ regs-check: $(STAMP)
 	$(PY) -m tickwire.tools.build.gen_regs --check
 
 synth: $(STAMP)
-	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) -m tickwire.tools.build.synth
+	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) -m tickwire.tools.build.synth --build $(BUILD)
 
 bench: $(STAMP)
 	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) -m tickwire.tools.build.bench

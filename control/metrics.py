@@ -13,8 +13,7 @@ import time
 from prometheus_client import CollectorRegistry, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from tickwire.control.regmap import ITCH_TYPE_ORDER, REGS
-from tickwire.rtl.regmap.blocks.risk import REASONS
+from tickwire.control.regmap import ITCH_TYPE_ORDER, REGS, RISK_REASONS as REASONS
 
 _ARRAY = re.compile(r"^(\w+)\.(\w+)\[(\d+)\]$")
 

@@ -5,9 +5,11 @@ The register map as the control plane sees it: name -> address, width, kind.
 from typing import NamedTuple
 
 MAP_MAGIC = 0x544B5752
-MAP_VERSION = 1
-MAP_HASH = 0xE32A797F
+MAP_VERSION = 2
+MAP_HASH = 0xD2F8674C
 ITCH_TYPE_ORDER = "SRHYLVWKJhAFECXDUPQBINO"
+#: risk.rejects[i] counts reason i+1; reason 0 is ok.
+RISK_REASONS = ('kill_switch', 'account_disabled', 'restricted', 'halted', 'no_book', 'max_qty', 'max_notional', 'price_collar', 'credit', 'position', 'rate', 'duplicate')
 
 
 class Reg(NamedTuple):
@@ -27,16 +29,16 @@ class Window(NamedTuple):
 
 
 REGS = {
-    'id.magic': Reg('id.magic', 0x0000, 32, 'status', 1414223698, "Constant 0x544B5752 ('TKWR')."),
-    'id.map_version': Reg('id.map_version', 0x0004, 32, 'status', 1, 'Register-map version (incompatible changes bump it).'),
+    'id.magic': Reg('id.magic', 0x0000, 32, 'status', 0, "Constant 0x544B5752 ('TKWR')."),
+    'id.map_version': Reg('id.map_version', 0x0004, 32, 'status', 0, 'Register-map version (incompatible changes bump it).'),
     'id.map_hash': Reg('id.map_hash', 0x0008, 32, 'status', 0, 'First 32 bits of SHA-256 of the canonical map layout.'),
-    'id.build': Reg('id.build', 0x000C, 32, 'status', 0, 'Build parameters: [7:0] book slots/4, [15:8] top-N depth, [23:16] filter entries, [31:24] order-table size log2.'),
+    'id.build': Reg('id.build', 0x000C, 32, 'status', 0, "Build digest: first 32 bits of SHA-256 of the build's CoreConfig (rtl/config.py), never 0; control/regmap.py BUILDS names the known builds."),
     'id.scratch': Reg('id.scratch', 0x0010, 32, 'control', 0, 'Scratch register for bus tests; no effect.'),
     'clock.period': Reg('clock.period', 0x0100, 40, 'control', 27487790694, 'Nanoseconds added per cycle, unsigned 8.32 fixed point (default 6.4 ns = 0x0_6666_6666 | 6<<32). Writing it is the frequency adjust.'),
     'clock.set_sec': Reg('clock.set_sec', 0x0108, 48, 'control', 0, 'Seconds loaded by CMD.SET.'),
     'clock.set_ns': Reg('clock.set_ns', 0x0110, 32, 'control', 0, 'Nanoseconds loaded by CMD.SET (0..999999999).'),
     'clock.step_ns': Reg('clock.step_ns', 0x0114, 32, 'control', 0, "Signed nanoseconds added atomically by CMD.STEP (two's complement, |step| < 1 s)."),
-    'clock.cmd': Reg('clock.cmd', 0x0118, 32, 'strobe', 0, 'Bit 0 SET: load set_sec/set_ns (fraction cleared). Bit 1 STEP: add step_ns. Bit 2 SNAPSHOT: latch now into snap_sec/snap_ns.'),
+    'clock.cmd': Reg('clock.cmd', 0x0118, 3, 'strobe', 0, 'Clock commands: write the OR of the bits to run.'),
     'clock.snap_sec': Reg('clock.snap_sec', 0x011C, 48, 'status', 0, 'Seconds latched by CMD.SNAPSHOT.'),
     'clock.snap_ns': Reg('clock.snap_ns', 0x0124, 32, 'status', 0, 'Nanoseconds latched by CMD.SNAPSHOT.'),
     'clock.rx_ts_offset_ns': Reg('clock.rx_ts_offset_ns', 0x0128, 32, 'status', 0, "Fixed correction subtracted from the time at the SFD to give the receive timestamp (the MAC's input pipeline delay)."),
@@ -62,10 +64,10 @@ REGS = {
     'net_a.filter_port[1]': Reg('net_a.filter_port[1]', 0x0314, 16, 'control', 26477, 'UDP destination port of filter entry i.'),
     'net_a.filter_port[2]': Reg('net_a.filter_port[2]', 0x0318, 16, 'control', 0, 'UDP destination port of filter entry i.'),
     'net_a.filter_port[3]': Reg('net_a.filter_port[3]', 0x031C, 16, 'control', 0, 'UDP destination port of filter entry i.'),
-    'net_a.filter_ctrl[0]': Reg('net_a.filter_ctrl[0]', 0x0320, 2, 'control', 1, 'Filter entry i: bit 0 enable, bit 1 feed (0 = A, 1 = B). Reset: entry 0 = feed A 233.54.12.111:26477, entry 1 = feed B 233.49.196.111:26477.'),
-    'net_a.filter_ctrl[1]': Reg('net_a.filter_ctrl[1]', 0x0324, 2, 'control', 3, 'Filter entry i: bit 0 enable, bit 1 feed (0 = A, 1 = B). Reset: entry 0 = feed A 233.54.12.111:26477, entry 1 = feed B 233.49.196.111:26477.'),
-    'net_a.filter_ctrl[2]': Reg('net_a.filter_ctrl[2]', 0x0328, 2, 'control', 0, 'Filter entry i: bit 0 enable, bit 1 feed (0 = A, 1 = B). Reset: entry 0 = feed A 233.54.12.111:26477, entry 1 = feed B 233.49.196.111:26477.'),
-    'net_a.filter_ctrl[3]': Reg('net_a.filter_ctrl[3]', 0x032C, 2, 'control', 0, 'Filter entry i: bit 0 enable, bit 1 feed (0 = A, 1 = B). Reset: entry 0 = feed A 233.54.12.111:26477, entry 1 = feed B 233.49.196.111:26477.'),
+    'net_a.filter_ctrl[0]': Reg('net_a.filter_ctrl[0]', 0x0320, 2, 'control', 1, 'Filter entry i. Reset: entry 0 = feed A 233.54.12.111:26477, entry 1 = feed B 233.49.196.111:26477.'),
+    'net_a.filter_ctrl[1]': Reg('net_a.filter_ctrl[1]', 0x0324, 2, 'control', 3, 'Filter entry i. Reset: entry 0 = feed A 233.54.12.111:26477, entry 1 = feed B 233.49.196.111:26477.'),
+    'net_a.filter_ctrl[2]': Reg('net_a.filter_ctrl[2]', 0x0328, 2, 'control', 0, 'Filter entry i. Reset: entry 0 = feed A 233.54.12.111:26477, entry 1 = feed B 233.49.196.111:26477.'),
+    'net_a.filter_ctrl[3]': Reg('net_a.filter_ctrl[3]', 0x032C, 2, 'control', 0, 'Filter entry i. Reset: entry 0 = feed A 233.54.12.111:26477, entry 1 = feed B 233.49.196.111:26477.'),
     'net_a.frames_in': Reg('net_a.frames_in', 0x0330, 64, 'counter', 0, 'Frames seen by the parser (any verdict).'),
     'net_a.udp_accepted': Reg('net_a.udp_accepted', 0x0338, 64, 'counter', 0, 'UDP datagrams that matched a filter entry and were forwarded.'),
     'net_a.drop_bad_frame': Reg('net_a.drop_bad_frame', 0x0340, 64, 'counter', 0, 'Frames the MAC marked bad (counted by the MAC too). Outranks every other reason: a MAC-bad frame counts here only, even if its datagram matched (any payload already forwarded ends with a bad end marker).'),
@@ -86,10 +88,10 @@ REGS = {
     'net_b.filter_port[1]': Reg('net_b.filter_port[1]', 0x0414, 16, 'control', 26477, 'UDP destination port of filter entry i.'),
     'net_b.filter_port[2]': Reg('net_b.filter_port[2]', 0x0418, 16, 'control', 0, 'UDP destination port of filter entry i.'),
     'net_b.filter_port[3]': Reg('net_b.filter_port[3]', 0x041C, 16, 'control', 0, 'UDP destination port of filter entry i.'),
-    'net_b.filter_ctrl[0]': Reg('net_b.filter_ctrl[0]', 0x0420, 2, 'control', 1, 'Filter entry i: bit 0 enable, bit 1 feed (0 = A, 1 = B). Reset: entry 0 = feed A 233.54.12.111:26477, entry 1 = feed B 233.49.196.111:26477.'),
-    'net_b.filter_ctrl[1]': Reg('net_b.filter_ctrl[1]', 0x0424, 2, 'control', 3, 'Filter entry i: bit 0 enable, bit 1 feed (0 = A, 1 = B). Reset: entry 0 = feed A 233.54.12.111:26477, entry 1 = feed B 233.49.196.111:26477.'),
-    'net_b.filter_ctrl[2]': Reg('net_b.filter_ctrl[2]', 0x0428, 2, 'control', 0, 'Filter entry i: bit 0 enable, bit 1 feed (0 = A, 1 = B). Reset: entry 0 = feed A 233.54.12.111:26477, entry 1 = feed B 233.49.196.111:26477.'),
-    'net_b.filter_ctrl[3]': Reg('net_b.filter_ctrl[3]', 0x042C, 2, 'control', 0, 'Filter entry i: bit 0 enable, bit 1 feed (0 = A, 1 = B). Reset: entry 0 = feed A 233.54.12.111:26477, entry 1 = feed B 233.49.196.111:26477.'),
+    'net_b.filter_ctrl[0]': Reg('net_b.filter_ctrl[0]', 0x0420, 2, 'control', 1, 'Filter entry i. Reset: entry 0 = feed A 233.54.12.111:26477, entry 1 = feed B 233.49.196.111:26477.'),
+    'net_b.filter_ctrl[1]': Reg('net_b.filter_ctrl[1]', 0x0424, 2, 'control', 3, 'Filter entry i. Reset: entry 0 = feed A 233.54.12.111:26477, entry 1 = feed B 233.49.196.111:26477.'),
+    'net_b.filter_ctrl[2]': Reg('net_b.filter_ctrl[2]', 0x0428, 2, 'control', 0, 'Filter entry i. Reset: entry 0 = feed A 233.54.12.111:26477, entry 1 = feed B 233.49.196.111:26477.'),
+    'net_b.filter_ctrl[3]': Reg('net_b.filter_ctrl[3]', 0x042C, 2, 'control', 0, 'Filter entry i. Reset: entry 0 = feed A 233.54.12.111:26477, entry 1 = feed B 233.49.196.111:26477.'),
     'net_b.frames_in': Reg('net_b.frames_in', 0x0430, 64, 'counter', 0, 'Frames seen by the parser (any verdict).'),
     'net_b.udp_accepted': Reg('net_b.udp_accepted', 0x0438, 64, 'counter', 0, 'UDP datagrams that matched a filter entry and were forwarded.'),
     'net_b.drop_bad_frame': Reg('net_b.drop_bad_frame', 0x0440, 64, 'counter', 0, 'Frames the MAC marked bad (counted by the MAC too). Outranks every other reason: a MAC-bad frame counts here only, even if its datagram matched (any payload already forwarded ends with a bad end marker).'),
@@ -107,8 +109,7 @@ REGS = {
     'merge.dup_discard_a': Reg('merge.dup_discard_a', 0x0510, 64, 'counter', 0, 'Queued port-A packets discarded as duplicates: their whole sequence range was already delivered or in flight (MoldUDP64 never sees them).'),
     'merge.dup_discard_b': Reg('merge.dup_discard_b', 0x0518, 64, 'counter', 0, 'Queued port-B packets discarded as duplicates.'),
     'merge.dup_discard_msgs': Reg('merge.dup_discard_msgs', 0x0520, 64, 'counter', 0, 'Messages in the packets discarded as duplicates.'),
-    'merge.book_fifo_overflow': Reg('merge.book_fifo_overflow', 0x0528, 64, 'counter', 0, "Decoded messages dropped because the book's input queue was full (the book's slots may then be wrong)."),
-    'mold.cmd': Reg('mold.cmd', 0x0600, 32, 'strobe', 0, 'Bit 0 RESET: forget the session and expected sequence number.'),
+    'mold.cmd': Reg('mold.cmd', 0x0600, 1, 'strobe', 0, 'Command bits (write 1 to run).'),
     'mold.packets': Reg('mold.packets', 0x0604, 64, 'counter', 0, 'MoldUDP64 packets received (both feeds, before arbitration).'),
     'mold.packets_a': Reg('mold.packets_a', 0x060C, 64, 'counter', 0, 'Packets received on feed A.'),
     'mold.packets_b': Reg('mold.packets_b', 0x0614, 64, 'counter', 0, 'Packets received on feed B.'),
@@ -125,7 +126,7 @@ REGS = {
     'mold.session_mismatch': Reg('mold.session_mismatch', 0x066C, 64, 'counter', 0, 'Packets from a session other than the current one (dropped).'),
     'mold.expected_seq': Reg('mold.expected_seq', 0x0674, 64, 'status', 0, 'Next sequence number expected.'),
     'mold.session_lo': Reg('mold.session_lo', 0x067C, 64, 'status', 0, 'Current session, bytes 2..9 (big-endian, last byte in bits 7:0).'),
-    'mold.session_hi': Reg('mold.session_hi', 0x0684, 17, 'status', 0, 'Current session, bytes 0..1; bit 16 = a session is established.'),
+    'mold.session_hi': Reg('mold.session_hi', 0x0684, 17, 'status', 0, 'Current session, bytes 0..1 and whether one is established.'),
     'mold.last_gap_first': Reg('mold.last_gap_first', 0x0688, 64, 'status', 0, 'First missing sequence number of the most recent gap.'),
     'mold.last_gap_len': Reg('mold.last_gap_len', 0x0690, 64, 'status', 0, 'Length in messages of the most recent gap.'),
     'itch.msgs[0]': Reg('itch.msgs[0]', 0x0700, 64, 'counter', 0, "Messages of type TYPE_ORDER[i] = 'SRHYLVWKJhAFECXDUPQBINO'[i] decoded with a correct length."),
@@ -155,7 +156,7 @@ REGS = {
     'itch.unknown_type': Reg('itch.unknown_type', 0x07C0, 64, 'counter', 0, 'Message blocks of a type ITCH 5.0 does not define (counted whatever their length).'),
     'book.sub_locate': Reg('book.sub_locate', 0x1000, 16, 'control', 0, 'Stock locate for SUB_CMD.'),
     'book.sub_slot': Reg('book.sub_slot', 0x1004, 8, 'control', 0, 'Book slot for SUB_CMD.MAP.'),
-    'book.sub_cmd': Reg('book.sub_cmd', 0x1008, 32, 'strobe', 0, "Bit 0 MAP: route sub_locate to sub_slot and clear that slot's book and flags. Bit 1 UNMAP: stop following sub_locate. Bit 2 FLUSH: empty the order table and every book, clear all flags and orders_live (start of day; subscriptions kept; takes one cycle per order-table set). Commands run between messages. Written while BUSY reads 1, a command is dropped and counted in cmd_dropped."),
+    'book.sub_cmd': Reg('book.sub_cmd', 0x1008, 3, 'strobe', 0, 'Subscription commands; they run between messages. Written while BUSY reads 1, a command is dropped and counted in cmd_dropped.'),
     'book.snap_slot': Reg('book.snap_slot', 0x100C, 32, 'strobe', 0, 'Write a slot number: latch its BBO and flags into snap_* at once (untorn).'),
     'book.snap_bid_px': Reg('book.snap_bid_px', 0x1010, 32, 'status', 0, 'Snapshot: best bid price (1/10000 USD), 0 when empty.'),
     'book.snap_bid_qty': Reg('book.snap_bid_qty', 0x1014, 32, 'status', 0, 'Snapshot: total shares at the best bid.'),
@@ -163,7 +164,7 @@ REGS = {
     'book.snap_ask_px': Reg('book.snap_ask_px', 0x101C, 32, 'status', 0, 'Snapshot: best ask price, 0 when empty.'),
     'book.snap_ask_qty': Reg('book.snap_ask_qty', 0x1020, 32, 'status', 0, 'Snapshot: total shares at the best ask.'),
     'book.snap_ask_orders': Reg('book.snap_ask_orders', 0x1024, 16, 'status', 0, 'Snapshot: orders at the best ask.'),
-    'book.snap_flags': Reg('book.snap_flags', 0x1028, 2, 'status', 0, 'Snapshot: bit 0 unreliable, bit 1 halted.'),
+    'book.snap_flags': Reg('book.snap_flags', 0x1028, 2, 'status', 0, "Snapshot: the slot's flags."),
     'book.unreliable': Reg('book.unreliable', 0x102C, 64, 'status', 0, "Bit s: slot s's book may be wrong (collision, full table, unknown reference, level miss, or fewer than top-N levels kept above an untracked depth). Cleared by SUB_CMD.MAP of the slot."),
     'book.halted': Reg('book.halted', 0x1034, 64, 'status', 0, "Bit s: slot s's symbol is halted or paused (ITCH H state H or P)."),
     'book.orders_live': Reg('book.orders_live', 0x103C, 32, 'status', 0, 'Orders held in the order table.'),
@@ -178,6 +179,7 @@ REGS = {
     'book.topn_updates': Reg('book.topn_updates', 0x1080, 64, 'counter', 0, 'Top-N updates emitted.'),
     'book.busy': Reg('book.busy', 0x1088, 1, 'status', 0, '1 while a SUB_CMD or the sweep after reset runs (reset empties every table, subscriptions included, one entry per cycle: block RAM survives a reset). Wait for 0 before writing SUB_CMD.'),
     'book.cmd_dropped': Reg('book.cmd_dropped', 0x108C, 64, 'counter', 0, 'SUB_CMD writes dropped because BUSY was 1.'),
+    'book.fifo_overflow': Reg('book.fifo_overflow', 0x1094, 64, 'counter', 0, "Decoded book messages dropped because the book's input queue was full (the book's slots may then be wrong)."),
     'risk.orders': Reg('risk.orders', 0x2000, 64, 'counter', 0, 'Orders decided (from the order port and the order window).'),
     'risk.accepts': Reg('risk.accepts', 0x2008, 64, 'counter', 0, 'Orders accepted.'),
     'risk.rejects[0]': Reg('risk.rejects[0]', 0x2010, 64, 'counter', 0, 'Orders rejected with reason i+1 (REASONS[i]: kill_switch, account_disabled, restricted, halted, no_book, max_qty, max_notional, price_collar, credit, position, rate, duplicate).'),
@@ -196,7 +198,7 @@ REGS = {
     'risk.event_errors': Reg('risk.event_errors', 0x2078, 64, 'counter', 0, 'Host events with a bad kind, account or slot (ignored), or that released more than was open (clamped at zero).'),
     'risk.bbo_errors': Reg('risk.bbo_errors', 0x2080, 64, 'counter', 0, 'BBO updates for a slot the gate does not have (ignored).'),
     'risk.host_dropped': Reg('risk.host_dropped', 0x2088, 64, 'counter', 0, 'Order-window submits while the previous one was pending.'),
-    'risk.status': Reg('risk.status', 0x2090, 4, 'status', 0, 'bit0 kill switch engaged (global or watchdog), bit1 watchdog tripped, bit2 active limits bank, bit3 order-window submit pending.'),
+    'risk.status': Reg('risk.status', 0x2090, 4, 'status', 0, 'Gate state.'),
     'risk.reject_head': Reg('risk.reject_head', 0x2094, 8, 'status', 0, 'Index of the next last_rejects entry to be written.'),
     'risk.kill': Reg('risk.kill', 0x2098, 32, 'control', 0, 'Global kill switch: 1 rejects every order (kill_switch).'),
     'risk.kill_accounts': Reg('risk.kill_accounts', 0x209C, 8, 'control', 0, 'Per-account kill switch, bit i = account i.'),
@@ -204,7 +206,7 @@ REGS = {
     'risk.heartbeat': Reg('risk.heartbeat', 0x20A4, 1, 'strobe', 0, 'Any write restarts the watchdog timer.'),
     'risk.watchdog_release': Reg('risk.watchdog_release', 0x20A8, 1, 'strobe', 0, 'Any write releases a tripped watchdog (and restarts the timer).'),
     'risk.commit': Reg('risk.commit', 0x20AC, 1, 'strobe', 0, 'Any write swaps the shadow and active limits banks.'),
-    'risk.order_submit': Reg('risk.order_submit', 0x20B0, 2, 'strobe', 0, 'Submit the order window: data 0 = order, 1 = fill event, 2 = cancel event.'),
+    'risk.order_submit': Reg('risk.order_submit', 0x20B0, 2, 'strobe', 0, 'Submit the order window as an order, a fill event or a cancel event.'),
     'link.pcie_reads': Reg('link.pcie_reads', 0x3000, 64, 'counter', 0, 'BAR0 memory reads completed successfully (1 or 2 dwords).'),
     'link.pcie_writes': Reg('link.pcie_writes', 0x3008, 64, 'counter', 0, 'BAR0 memory writes applied (1 or 2 dwords).'),
     'link.pcie_unsupported': Reg('link.pcie_unsupported', 0x3010, 64, 'counter', 0, 'Non-posted requests answered with Unsupported Request: I/O, atomics, locked reads, reads longer than 2 dwords, bad byte enables, other BARs or addresses outside the register space.'),
@@ -222,5 +224,87 @@ WINDOWS = {
     'risk.last_rejects': Window('risk.last_rejects', 0x2100, 32, 'Ring of the last rejects, 4 words each: clordid lo, clordid hi, reason | account<<8 | slot<<16, ts.ns.'),
     'risk.acct_limits': Window('risk.acct_limits', 0x2200, 64, 'Shadow account limits, 8 words per account (docs/limits.md).'),
     'risk.sym_limits': Window('risk.sym_limits', 0x2300, 64, 'Shadow symbol limits, 4 words per slot.'),
-    'risk.pos_limits': Window('risk.pos_limits', 0x2400, 256, 'Shadow position limits, 2 words per (account, slot), entry account*SLOTS+slot.'),
+    'risk.pos_limits': Window('risk.pos_limits', 0x2400, 256, 'Shadow position limits, 2 words per (account, slot), entry account*slots+slot.'),
 }
+
+
+# Fields and enum values (shifted into place), named after the declaring block.
+CLOCK_CMD_SET = 0x1  # clock.cmd bit 0: Load set_sec/set_ns (fraction cleared).
+CLOCK_CMD_SET_SHIFT = 0x0
+CLOCK_CMD_SET_MASK = 0x1
+CLOCK_CMD_STEP = 0x2  # clock.cmd bit 1: Add step_ns.
+CLOCK_CMD_STEP_SHIFT = 0x1
+CLOCK_CMD_STEP_MASK = 0x2
+CLOCK_CMD_SNAPSHOT = 0x4  # clock.cmd bit 2: Latch now into snap_sec/snap_ns.
+CLOCK_CMD_SNAPSHOT_SHIFT = 0x2
+CLOCK_CMD_SNAPSHOT_MASK = 0x4
+NET_FILTER_CTRL_ENABLE = 0x1  # net.filter_ctrl bit 0: The entry is in use.
+NET_FILTER_CTRL_ENABLE_SHIFT = 0x0
+NET_FILTER_CTRL_ENABLE_MASK = 0x1
+NET_FILTER_CTRL_FEED_SHIFT = 0x1
+NET_FILTER_CTRL_FEED_MASK = 0x2
+NET_FILTER_CTRL_FEED_A = 0x0  # FEED = A
+NET_FILTER_CTRL_FEED_B = 0x2  # FEED = B
+MOLD_CMD_RESET = 0x1  # mold.cmd bit 0: Forget the session and expected sequence number.
+MOLD_CMD_RESET_SHIFT = 0x0
+MOLD_CMD_RESET_MASK = 0x1
+MOLD_SESSION_HI_SESSION_SHIFT = 0x0
+MOLD_SESSION_HI_SESSION_MASK = 0xFFFF  # Session bytes 0..1.
+MOLD_SESSION_HI_ESTABLISHED = 0x10000  # mold.session_hi bit 16: A session is established.
+MOLD_SESSION_HI_ESTABLISHED_SHIFT = 0x10
+MOLD_SESSION_HI_ESTABLISHED_MASK = 0x10000
+BOOK_SUB_CMD_MAP = 0x1  # book.sub_cmd bit 0: Route sub_locate to sub_slot and clear that slot's book and flags.
+BOOK_SUB_CMD_MAP_SHIFT = 0x0
+BOOK_SUB_CMD_MAP_MASK = 0x1
+BOOK_SUB_CMD_UNMAP = 0x2  # book.sub_cmd bit 1: Stop following sub_locate.
+BOOK_SUB_CMD_UNMAP_SHIFT = 0x1
+BOOK_SUB_CMD_UNMAP_MASK = 0x2
+BOOK_SUB_CMD_FLUSH = 0x4  # book.sub_cmd bit 2: Empty the order table and every book, clear all flags and orders_live (start of day; subscriptions kept; takes one cycle per order-table set).
+BOOK_SUB_CMD_FLUSH_SHIFT = 0x2
+BOOK_SUB_CMD_FLUSH_MASK = 0x4
+BOOK_SNAP_FLAGS_UNRELIABLE = 0x1  # book.snap_flags bit 0: The slot's book may be wrong.
+BOOK_SNAP_FLAGS_UNRELIABLE_SHIFT = 0x0
+BOOK_SNAP_FLAGS_UNRELIABLE_MASK = 0x1
+BOOK_SNAP_FLAGS_HALTED = 0x2  # book.snap_flags bit 1: The slot's symbol is halted or paused.
+BOOK_SNAP_FLAGS_HALTED_SHIFT = 0x1
+BOOK_SNAP_FLAGS_HALTED_MASK = 0x2
+RISK_STATUS_KILLED = 0x1  # risk.status bit 0: Kill switch engaged (global or watchdog).
+RISK_STATUS_KILLED_SHIFT = 0x0
+RISK_STATUS_KILLED_MASK = 0x1
+RISK_STATUS_WATCHDOG_TRIPPED = 0x2  # risk.status bit 1: The watchdog tripped.
+RISK_STATUS_WATCHDOG_TRIPPED_SHIFT = 0x1
+RISK_STATUS_WATCHDOG_TRIPPED_MASK = 0x2
+RISK_STATUS_ACTIVE_BANK = 0x4  # risk.status bit 2: Active limits bank.
+RISK_STATUS_ACTIVE_BANK_SHIFT = 0x2
+RISK_STATUS_ACTIVE_BANK_MASK = 0x4
+RISK_STATUS_SUBMIT_PENDING = 0x8  # risk.status bit 3: An order-window submit is pending.
+RISK_STATUS_SUBMIT_PENDING_SHIFT = 0x3
+RISK_STATUS_SUBMIT_PENDING_MASK = 0x8
+RISK_ORDER_SUBMIT_KIND_SHIFT = 0x0
+RISK_ORDER_SUBMIT_KIND_MASK = 0x3
+RISK_ORDER_SUBMIT_KIND_ORDER = 0x0  # KIND = ORDER
+RISK_ORDER_SUBMIT_KIND_FILL = 0x1  # KIND = FILL
+RISK_ORDER_SUBMIT_KIND_CANCEL = 0x2  # KIND = CANCEL
+
+
+class Build(NamedTuple):
+    name: str
+    digest: int       # what id.build reads
+    map_hash: int     # what id.map_hash reads
+    params: dict
+    windows: dict     # window name -> words in this build
+
+
+BUILDS = {
+    'sim': Build('sim', 0x94D1D759, 0xD2F8674C,
+                {'book_slots': 64, 'book_orders': 262144, 'book_levels': 64, 'top_n': 5, 'book_locate_bits': 14, 'book_fifo_depth': 16, 'merge_depth': 512, 'risk_accounts': 8, 'risk_slots': 16, 'risk_history': 16, 'udp_filters': 4, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
+                {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 64, 'risk.pos_limits': 256}),
+    'board': Build('board', 0xC1032210, 0xB64A2A61,
+                {'book_slots': 8, 'book_orders': 4096, 'book_levels': 16, 'top_n': 5, 'book_locate_bits': 10, 'book_fifo_depth': 16, 'merge_depth': 512, 'risk_accounts': 8, 'risk_slots': 8, 'risk_history': 16, 'udp_filters': 4, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
+                {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 32, 'risk.pos_limits': 128}),
+}
+
+
+def build_of(digest):
+    """The named build whose id.build is `digest`, or None."""
+    return next((b for b in BUILDS.values() if b.digest == digest), None)

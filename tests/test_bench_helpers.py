@@ -12,7 +12,7 @@ from tickwire.tools.feeds import moldfeed
 def test_drop_counters_are_the_packet_path_losses():
     names = set(packet.drop_counter_names())
     for n in ("mac_a.fcs_errors", "mac_b.runts", "net_a.drop_filter", "net_b.drop_ip_checksum",
-              "merge.overflow_a", "merge.book_fifo_overflow", "mold.gaps", "mold.overruns",
+              "merge.overflow_a", "book.fifo_overflow", "mold.gaps", "mold.overruns",
               "itch.unknown_type", "itch.length_errors"):
         assert n in names
     for n in ("mac_a.frames_ok", "mac_a.bytes_ok", "net_a.udp_accepted", "mold.messages",
@@ -75,8 +75,8 @@ def test_compare_reports_first_difference_and_skips_unmodelled():
     other = [rows[0], (2, 2, 100, 5, 220, 5)]
     ok, first, *_ = book.compare(_res(other, c), _res(rows, c), ())
     assert not ok and first.startswith("BBO row 1:")
-    ok, first, *_ = book.compare(_res(rows, {**c, "merge.book_fifo_overflow": 3}), _res(rows, c),
-                                 ("merge.book_fifo_overflow",))
+    ok, first, *_ = book.compare(_res(rows, {**c, "book.fifo_overflow": 3}), _res(rows, c),
+                                 ("book.fifo_overflow",))
     assert ok
     ok, first, *_ = book.compare(_res(rows, {**c, "mold.gaps": 1}), _res(rows, c), ())
     assert not ok and "mold.gaps: rtl 1 model 0" in first
@@ -102,7 +102,8 @@ def test_risk_latency_stats():
 
 def test_risk_model_disagreements_finds_a_wrong_verdict():
     from tickwire.model.risk import BookState, RiskModel
-    from tickwire.rtl.regmap.blocks.risk import ACCOUNTS, SLOTS
+    from tickwire.rtl.config import BUILDS
+    ACCOUNTS, SLOTS = BUILDS["sim"].risk_accounts, BUILDS["sim"].risk_slots
     rng = random.Random(4)
     limits = risk.make_limits(rng)
     spec = {"books": risk.make_books(rng, SLOTS), "orders": risk.make_orders(rng, 300, ACCOUNTS, SLOTS)}

@@ -7,11 +7,11 @@ from amaranth.sim import Simulator
 
 from tickwire.rtl.host.bus.arbiter import CsrArbiter
 from tickwire.rtl.host.csr import CsrBank
-from tickwire.rtl.regmap.dsl import Block, Map, Reg
+from tickwire.rtl.regmap.dsl import Block, Instance, Map, Reg
 
 REGS = 8
-TEST_MAP = Map("t", 1, [Block("b", 0, "test", tuple(
-    Reg(f"r{i}", "control", "scratch", reset=0x100 + i) for i in range(REGS)))])
+TEST_MAP = Map("t", 1, [Instance("b", 0, Block("b", "test", tuple(
+    Reg(f"r{i}", "control", "scratch", reset=0x100 + i) for i in range(REGS))))])
 
 
 def make(n):

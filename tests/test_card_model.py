@@ -1,21 +1,25 @@
-"""CardModel: bank semantics by register kind, the hardware clock, the watchdog, the risk windows."""
+"""ModelCard: bank semantics by register kind, the hardware clock, the watchdog, the risk windows."""
 import pytest
 
 from tickwire.control.regmap import REGS, WINDOWS
-from tickwire.model.card import CLOCK_HZ, CardModel, decode_limits
+from tickwire.model.card import CLOCK_HZ, ModelCard, decode_limits
+from tickwire.rtl.config import BUILDS
 from tickwire.model.limits import Account, Limits, Symbol, encode
 from tickwire.model.risk import BookState
+from tickwire.control.regmap import CLOCK_CMD_SET, CLOCK_CMD_SNAPSHOT, CLOCK_CMD_STEP
+
+SIM = BUILDS["sim"]          # the build the tests' cards run (rtl/config.py)
 
 A = {n: r.addr for n, r in REGS.items()}
 
 
 def now_ns(card):
-    card.write32(A["clock.cmd"], 4)
+    card.write32(A["clock.cmd"], CLOCK_CMD_SNAPSHOT)
     return card.read64(A["clock.snap_sec"]) * 10**9 + card.read32(A["clock.snap_ns"])
 
 
 def test_controls_reset_mask_and_hold():
-    card = CardModel()
+    card = ModelCard()
     for name, r in REGS.items():
         if r.kind == "control":
             assert card.reg(name) == r.reset, name
@@ -24,7 +28,7 @@ def test_controls_reset_mask_and_hold():
 
 
 def test_strobes_read_zero_and_unmapped_is_quiet():
-    card = CardModel()
+    card = ModelCard()
     assert card.read32(A["clock.cmd"]) == 0
     gap = 0xFFF0                                            # no register there
     assert not any(r.addr <= gap < r.addr + 8 for r in REGS.values())
@@ -34,7 +38,7 @@ def test_strobes_read_zero_and_unmapped_is_quiet():
 
 def test_counters_from_the_device_model_and_shared_shadow():
     counters = {"mac_a.frames_ok": 5 << 32 | 7, "mac_b.frames_ok": 9 << 32 | 1}
-    card = CardModel(counters=counters)
+    card = ModelCard(counters=counters)
     assert card.read32(A["mac_a.frames_ok"]) == 7
     assert card.read32(A["mac_b.frames_ok"]) == 1           # the one shadow now holds 9
     assert card.read32(A["mac_a.frames_ok"] + 4) == 9       # (as the bank does: read LO first)
@@ -44,7 +48,7 @@ def test_counters_from_the_device_model_and_shared_shadow():
 
 
 def test_clock_runs_at_period_and_set_step():
-    card = CardModel()
+    card = ModelCard()
     t0 = now_ns(card)
     card.advance(CLOCK_HZ)             # one second of cycles at 0x6.66666666 ns (just under 6.4)
     assert now_ns(card) - t0 == 10**9 - 1
@@ -54,19 +58,19 @@ def test_clock_runs_at_period_and_set_step():
     assert now_ns(card) - t0 == 10**9 - 1 + 50
     write_words(card, A["clock.set_sec"], [1000, 0])
     card.write32(A["clock.set_ns"], 999_999_990)
-    card.write32(A["clock.cmd"], 1)                         # SET
+    card.write32(A["clock.cmd"], CLOCK_CMD_SET)
     assert now_ns(card) == 1000 * 10**9 + 999_999_990
     card.write32(A["clock.step_ns"], 20)
-    card.write32(A["clock.cmd"], 2)                         # STEP +20 carries into seconds
+    card.write32(A["clock.cmd"], CLOCK_CMD_STEP)        # +20 carries into seconds
     assert now_ns(card) == 1001 * 10**9 + 10
     card.write32(A["clock.step_ns"], (-30) & 0xFFFFFFFF)
-    card.write32(A["clock.cmd"], 2 | 4)                     # snapshot is the time before the step
+    card.write32(A["clock.cmd"], CLOCK_CMD_STEP | CLOCK_CMD_SNAPSHOT)  # snapshot: before the step
     assert card.read32(A["clock.snap_ns"]) == 10
     assert now_ns(card) == 1000 * 10**9 + 999_999_980
 
 
 def test_watchdog_trips_and_releases():
-    card = CardModel()
+    card = ModelCard()
     status = lambda: card.read32(A["risk.status"])          # noqa: E731
     card.advance(10**6)
     assert status() & 3 == 0                                # 0 disables the watchdog
@@ -91,7 +95,7 @@ def write_words(card, addr, words):
 
 
 def load(card, limits):
-    for name, words in encode(limits).items():
+    for name, words in encode(limits, accounts=SIM.risk_accounts, slots=SIM.risk_slots).items():
         write_words(card, WINDOWS["risk." + name].addr, words)
     card.write32(A["risk.commit"], 1)
 
@@ -108,17 +112,17 @@ LIMITS = Limits([Symbol("AAPL", max_qty=100, collar=500)],
 
 
 def test_decode_is_the_inverse_of_encode():
-    img = encode(LIMITS)
-    back = decode_limits(img["acct_limits"], img["sym_limits"], img["pos_limits"], 8, 16)
-    assert encode(back) == img
+    img = encode(LIMITS, accounts=SIM.risk_accounts, slots=SIM.risk_slots)
+    back = decode_limits(img["acct_limits"], img["sym_limits"], img["pos_limits"], SIM.risk_accounts, SIM.risk_slots)
+    assert encode(back, accounts=SIM.risk_accounts, slots=SIM.risk_slots) == img
     assert len(back.symbols) == 1                           # trailing unconfigured slots dropped
     img["sym_limits"][8] = 1                                # configure slot 2, leaving a hole at 1
-    back = decode_limits(img["acct_limits"], img["sym_limits"], img["pos_limits"], 8, 16)
+    back = decode_limits(img["acct_limits"], img["sym_limits"], img["pos_limits"], SIM.risk_accounts, SIM.risk_slots)
     assert back.symbols[1].restricted and not back.symbols[2].restricted
 
 
 def test_orders_through_the_window_use_the_committed_set():
-    card = CardModel()
+    card = ModelCard()
     card.books[0] = BookState(bid_px=1_000_000, bid_qty=100, ask_px=1_000_100, ask_qty=100)
     submit(card, 1, 0, 0, 0, 10, 1_000_100)
     assert card.reg("risk.rejects[1]") == 1                 # power-up: empty set, account_disabled
@@ -141,7 +145,7 @@ def test_orders_through_the_window_use_the_committed_set():
 
 
 def test_host_events_and_bad_kinds():
-    card = CardModel()
+    card = ModelCard()
     card.books[0] = BookState(bid_px=100, bid_qty=1, ask_px=100, ask_qty=1)
     load(card, LIMITS)
     submit(card, 1, 0, 0, 0, 10, 100)
@@ -156,7 +160,7 @@ def test_host_events_and_bad_kinds():
 
 
 def test_order_window_reads_back():
-    card = CardModel()
+    card = ModelCard()
     w = WINDOWS["risk.order"].addr
     card.write32(w + 12, 777)
     assert card.read32(w + 12) == 777
@@ -164,6 +168,6 @@ def test_order_window_reads_back():
 
 @pytest.mark.parametrize("cycles", [1, 156, 10**9])
 def test_advance_large_steps_are_exact(cycles):
-    card = CardModel()
+    card = ModelCard()
     card.advance(cycles)
     assert now_ns(card) == cycles * ((6 << 32) | 0x66666666) >> 32

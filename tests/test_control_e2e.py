@@ -21,6 +21,10 @@ from conftest import CLI, LIMIT_TABLES, ServeDaemon, cli_env, limits_yaml
 from tickwire.control.proto import tickwire_pb2 as pb
 from tickwire.control.regmap import MAP_HASH, REGS, WINDOWS
 from tickwire.model import limits as lm
+from tickwire.rtl.config import BUILDS as _CONFIGS
+
+#: the build the simulated/model cards run (rtl/config.py)
+SIM_ACCOUNTS, SIM_SLOTS = _CONFIGS["sim"].risk_accounts, _CONFIGS["sim"].risk_slots
 
 HERE = Path(__file__).resolve().parent
 ENV = cli_env(pythonpath=HERE)          # the daemon imports `py:test_control_e2e:...` from here
@@ -31,8 +35,8 @@ Daemon = partial(ServeDaemon, env=ENV)  # on the model card unless told otherwis
 def mismatched_card():
     """`--device py:test_control_e2e:mismatched_card`: a model card of another map."""
     from tickwire.control.transport.model import ModelTransport
-    from tickwire.model.card import CardModel
-    return ModelTransport(card=CardModel(map_hash=MAP_HASH ^ 0x5A5A))
+    from tickwire.model.card import ModelCard
+    return ModelTransport(card=ModelCard(map_hash=MAP_HASH ^ 0x5A5A))
 
 
 @pytest.fixture
@@ -59,7 +63,7 @@ def test_limits_counters_metrics(daemon, limits_file):
     r = daemon.cli("limits", "load", str(limits_file))
     assert r.returncode == 0, r.stderr
     assert "applied, now version 1" in r.stdout
-    assert card_tables(daemon.stub()) == lm.encode(lm.load(limits_file))
+    assert card_tables(daemon.stub()) == lm.encode(lm.load(limits_file), accounts=SIM_ACCOUNTS, slots=SIM_SLOTS)
     r = daemon.cli("limits", "show", "--json")
     shown = json.loads(r.stdout)
     assert shown["version"] == 1 and shown["limits"]["symbols"]["AAPL"]["max_qty"] == 5000
@@ -155,7 +159,7 @@ def test_restart_after_sigkill_reapplies_limits(tmp_path, limits_file):
         d.stop(signal.SIGKILL)
     d = Daemon(tmp_path / "state")                 # a fresh model card: powered up all zero
     try:
-        assert card_tables(d.stub()) == lm.encode(lm.load(limits_file))
+        assert card_tables(d.stub()) == lm.encode(lm.load(limits_file), accounts=SIM_ACCOUNTS, slots=SIM_SLOTS)
         s = json.loads(d.cli("status", "--json").stdout)
         assert s["limits_version"] == "1" and s["kill"]["accounts"] == ["ACME02"]
     finally:

@@ -18,7 +18,8 @@ from tickwire.control.regmap import REGS, WINDOWS
 from tickwire.control.transport import open_device
 from tickwire.model import limits as lm
 from tickwire.tools import demo_control
-from tickwire.tools.demo_control import Card, ControlDaemon
+from tickwire.tools.demo_control import SimCardProcess, ControlDaemon
+from tickwire.control.regmap import RISK_ORDER_SUBMIT_KIND_ORDER
 
 A = {n: r.addr for n, r in REGS.items()}
 CLOCK_HZ = 156_250_000
@@ -36,7 +37,7 @@ def tmp():
 
 @pytest.fixture
 def card(tmp):
-    c = Card(tmp / "card.sock")
+    c = SimCardProcess(tmp / "card.sock")
     yield c
     assert c.stop() == 0
 
@@ -56,7 +57,7 @@ def _win(name):
 
 def _submit_order(dev, clordid):
     dev.write_burst(_win("risk.order"), [clordid, 0, 0, 100, 1_000_000])   # acct 0 slot 0 buy 100 @ $100
-    dev.write32(A["risk.order_submit"], 0)
+    dev.write32(A["risk.order_submit"], RISK_ORDER_SUBMIT_KIND_ORDER)
 
 
 def test_watchdog_engages_when_the_daemon_is_killed(card, tmp):

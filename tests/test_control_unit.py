@@ -16,12 +16,17 @@ from prometheus_client import generate_latest
 from conftest import LIMIT_TABLES, limits_yaml
 from tickwire.control import audit
 from tickwire.control.daemon import auth
-from tickwire.control.daemon.card import Card, CardMismatch, NOMINAL_PERIOD
+from tickwire.control.daemon.card import CardHandle, CardMismatch, NOMINAL_PERIOD
 from tickwire.control.daemon.core import Conflict, Daemon
 from tickwire.control.daemon.state import State
 from tickwire.control.metrics import Metrics
-from tickwire.control.regmap import MAP_HASH, MAP_MAGIC, MAP_VERSION, REGS, WINDOWS
+from tickwire.control.regmap import BOOK_SUB_CMD_MAP, BUILDS, MAP_HASH, MAP_MAGIC, MAP_VERSION, REGS, WINDOWS
 from tickwire.model import limits as lm
+from tickwire.rtl.config import BUILDS as _CONFIGS
+from tickwire.control.regmap import CLOCK_CMD_SET, CLOCK_CMD_STEP
+
+#: the build the simulated/model cards run (rtl/config.py)
+SIM_ACCOUNTS, SIM_SLOTS = _CONFIGS["sim"].risk_accounts, _CONFIGS["sim"].risk_slots
 
 LIMITS = limits_yaml(aapl_positions=True, acme02_enabled=False)
 
@@ -37,7 +42,8 @@ class FakeTransport:
             for h in range(2 if r.width > 32 else 1):
                 self.by_word[r.addr // 4 + h] = (r, h)
         self.values = {n: r.reset for n, r in REGS.items()}
-        self.values.update({"id.magic": MAP_MAGIC, "id.map_version": MAP_VERSION, "id.map_hash": map_hash})
+        self.values.update({"id.magic": MAP_MAGIC, "id.map_version": MAP_VERSION, "id.map_hash": map_hash,
+                            "id.build": BUILDS["sim"].digest})
         self.win = {n: [0] * w.words for n, w in WINDOWS.items()}
         self.active = {n: [0] * w.words for n, w in WINDOWS.items()}
         self.strobes, self.shadow, self.stage, self.ops = [], 0, 0, 0
@@ -111,7 +117,7 @@ def tables_of(t):
 
 def test_wide_registers_lo_then_hi():
     t = FakeTransport()
-    c = Card(t)
+    c = CardHandle(t)
     c.write("clock.set_sec", 0x1234_5678_9ABC)
     assert t.values["clock.set_sec"] == 0x1234_5678_9ABC
     t.values["mac_a.frames_ok"] = (7 << 32) | 9
@@ -136,8 +142,8 @@ class BusyBook(FakeTransport):
 
 def test_subscribe_waits_for_the_book_sweep():
     t = BusyBook(busy_reads=3)
-    Card(t).subscribe(13, 2)
-    assert t.busy_reads == 0 and t.strobes == [("book.sub_cmd", 1)]
+    CardHandle(t).subscribe(13, 2)
+    assert t.busy_reads == 0 and t.strobes == [("book.sub_cmd", BOOK_SUB_CMD_MAP)]
 
 
 def test_subscribe_to_a_book_that_stays_busy_writes_nothing(monkeypatch):
@@ -145,28 +151,45 @@ def test_subscribe_to_a_book_that_stays_busy_writes_nothing(monkeypatch):
     monkeypatch.setattr(card_mod, "BOOK_BUSY_TIMEOUT_S", 0.05)
     t = BusyBook(busy_reads=10**9)
     with pytest.raises(TimeoutError, match="book busy"):
-        Card(t).subscribe(13, 2)
+        CardHandle(t).subscribe(13, 2)
     assert t.strobes == []
     assert t.values["book.sub_locate"] == 0
 
 
 def test_identity_mismatch_refused():
     with pytest.raises(CardMismatch, match="hash"):
-        Card(FakeTransport(map_hash=MAP_HASH ^ 1)).check_identity()
+        CardHandle(FakeTransport(map_hash=MAP_HASH ^ 1)).check_identity()
     t = FakeTransport()
     t.values["id.magic"] = 0xFFFFFFFF
     with pytest.raises(CardMismatch, match="magic"):
-        Card(t).check_identity()
+        CardHandle(t).check_identity()
+
+
+def test_unknown_build_refused_and_known_builds_size_the_windows():
+    t = FakeTransport()
+    t.values["id.build"] = 0                      # what every card read before builds
+    with pytest.raises(CardMismatch, match=r"unknown build: id.build is 0x00000000"):
+        CardHandle(t).check_identity()
+    t = FakeTransport(map_hash=BUILDS["board"].map_hash)
+    t.values["id.build"] = BUILDS["board"].digest
+    c = CardHandle(t)
+    c.check_identity()
+    assert c.build.name == "board" and c.slots == BUILDS["board"].params["risk_slots"]
+    assert c.windows["risk.pos_limits"].words == BUILDS["board"].windows["risk.pos_limits"]
+    t = FakeTransport(map_hash=BUILDS["sim"].map_hash)   # sim's hash, board's digest
+    t.values["id.build"] = BUILDS["board"].digest
+    with pytest.raises(CardMismatch, match="for build board"):
+        CardHandle(t).check_identity()
 
 
 def test_clock_ops_write_the_documented_registers():
     t = FakeTransport()
-    c = Card(t)
+    c = CardHandle(t)
     c.set_clock(1_700_000_000, 123)
     assert (t.values["clock.set_sec"], t.values["clock.set_ns"]) == (1_700_000_000, 123)
-    assert t.strobes[-1] == ("clock.cmd", 1)
+    assert t.strobes[-1] == ("clock.cmd", CLOCK_CMD_SET)
     c.step_clock(-5)
-    assert t.values["clock.step_ns"] == (-5) & 0xFFFFFFFF and t.strobes[-1] == ("clock.cmd", 2)
+    assert t.values["clock.step_ns"] == (-5) & 0xFFFFFFFF and t.strobes[-1] == ("clock.cmd", CLOCK_CMD_STEP)
     c.adjust_clock(1000)
     assert t.values["clock.period"] == round(NOMINAL_PERIOD * (1 + 1e-6))
     with pytest.raises(ValueError):
@@ -179,7 +202,7 @@ def test_load_limits_commits_the_encoded_set(daemon):
     applied, version, diff = daemon.load_limits(LIMITS, "l.yaml")
     assert applied and version == 1
     t = daemon.card.t
-    expect = lm.encode(lm.parse(LIMITS))
+    expect = lm.encode(lm.parse(LIMITS), accounts=SIM_ACCOUNTS, slots=SIM_SLOTS)
     assert tables_of(t) == expect                       # active bank = the new set
     assert t.win["risk.sym_limits"] == expect["sym_limits"]    # shadow mirrored
     assert ("risk.commit", 1) in t.strobes
@@ -233,10 +256,10 @@ def test_restart_reapplies_state(tmp_path):
     d2 = Daemon(fresh, State(tmp_path / "s"), None, "fake")
     d2.restore()
     d2.close()
-    assert tables_of(fresh) == lm.encode(lm.parse(LIMITS))
+    assert tables_of(fresh) == lm.encode(lm.parse(LIMITS), accounts=SIM_ACCOUNTS, slots=SIM_SLOTS)
     assert fresh.values["risk.kill_accounts"] == 0b10
     assert (fresh.values["book.sub_locate"], fresh.values["book.sub_slot"]) == (13, 2)
-    assert ("book.sub_cmd", 1) in fresh.strobes
+    assert ("book.sub_cmd", BOOK_SUB_CMD_MAP) in fresh.strobes
     assert fresh.values["risk.watchdog_cycles"] == 156_250_000
 
 
@@ -353,13 +376,13 @@ def _big_limits(n_sym, n_acct):
 
 
 def test_scaled_model_card_takes_a_large_set(tmp_path):
-    """A model card built with 300 slots x 40 accounts (scaled_windows) and a daemon Card
+    """A model card built with 300 slots x 40 accounts (scaled_windows) and a daemon CardHandle
     given the same windows: the whole set is committed, the card's gate sees it, and a
     set one symbol too large is refused with its line before anything is written."""
     from tickwire.control.transport.model import ModelTransport
-    from tickwire.model.card import CardModel, scaled_windows
+    from tickwire.model.card import ModelCard, scaled_windows
     windows = scaled_windows(40, 300)
-    t = ModelTransport(card=CardModel(windows=windows))
+    t = ModelTransport(card=ModelCard(windows=windows))
     d = Daemon(t, State(tmp_path / "state"), audit.AuditLog(tmp_path / "a.jsonl"), "model",
                windows=windows)
     d.restore()
@@ -398,3 +421,11 @@ def test_burst_words_are_checked():
             with pytest.raises(TransportError, match="not a 32-bit unsigned word"):
                 dev.write_burst(base, bad)
         assert dev.read_burst(base, 3) == [1, 2, 0xFFFFFFFF]
+
+
+def test_status_names_the_build_and_its_parameters():
+    from tickwire.control.cli.status import _build
+    text = _build(BUILDS["board"].digest)
+    assert text.startswith(f"board (0x{BUILDS['board'].digest:08x}): ")
+    assert "book_slots=8" in text and "risk_slots=8" in text
+    assert _build(0) == "0x00000000 (unknown build)"

@@ -69,10 +69,9 @@ def run(sched_a, sched_b, depth=64, cycles=None, reset_at=None):
                     if len(cur) >= 20:            # MoldUDP64 moves on after the packet
                         seq, n = struct.unpack(">QH", cur[10:20])
                         expected = max(expected, seq + n)
-            o, d = ctx.get(dut.ev_overflow), ctx.get(dut.ev_dup_discard)
-            for p in (0, 1):
-                ev["overflow"][p] += o >> p & 1
-                ev["discard"][p] += d >> p & 1
+            for p, port in enumerate("ab"):
+                ev["overflow"][p] += ctx.get(getattr(dut, f"ev_overflow_{port}"))
+                ev["discard"][p] += ctx.get(getattr(dut, f"ev_dup_discard_{port}"))
             ev["msgs"] += ctx.get(dut.ev_dup_discard_msgs)
             await ctx.tick()
 

@@ -8,7 +8,10 @@ from amaranth.lib.wiring import In, Out
 
 from tickwire.control.regmap import MAP_MAGIC, REGS
 from tickwire.rtl.host.bus.axil import AxiLiteSignature, AxiLiteToCsr
-from tickwire.rtl.host.csr import CsrBank, constant_status
+from tickwire.rtl.config import BUILDS
+from tickwire.rtl.host.csr import CsrBank
+from tickwire.rtl.host.id_block import IdBlock
+from tickwire.rtl.regmap.binding import assemble
 from tickwire.rtl.regmap import MAP, MAP_VERSION
 from tickwire.tools.build.harness import Idle, Repeat, build_native, encode_beats
 from tickwire.tools.build.harness.protocol import IDLE_C, IDLE_D
@@ -35,9 +38,8 @@ class EchoTop(wiring.Component):
         m.submodules.axil = axil = AxiLiteToCsr()
         wiring.connect(m, wiring.flipped(self.s_axil), axil.axil)
         wiring.connect(m, axil.csr, bank.bus)
-        m.d.comb += [constant_status(bank, "id.magic", MAP_MAGIC),
-                     constant_status(bank, "id.map_version", MAP_VERSION),
-                     constant_status(bank, "id.map_hash", MAP.hash)]
+        m.submodules.ident = ident = IdBlock(MAP.hash, BUILDS["sim"].digest)
+        m.d.comb += assemble(bank, {"id": ident}, partial=True)
         cycle = Signal(64)
         m.d.sync += cycle.eq(cycle + 1)
         out = self.beat_out

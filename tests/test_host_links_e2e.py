@@ -19,6 +19,10 @@ import pytest
 from conftest import LIMIT_TABLES, ServeDaemon, limits_yaml, readline, short_tmpdir, stop_process
 from tickwire.control.regmap import MAP_HASH, MAP_MAGIC, MAP_VERSION, REGS, WINDOWS
 from tickwire.control.transport import open_device
+from tickwire.rtl.config import BUILDS as _CONFIGS
+
+#: the build the simulated/model cards run (rtl/config.py)
+SIM_ACCOUNTS, SIM_SLOTS = _CONFIGS["sim"].risk_accounts, _CONFIGS["sim"].risk_slots
 
 BUILD_TIMEOUT = 2400                 # first run elaborates + builds the full RTL with Verilator
 RATE = "0"                           # flat out (the full core runs ~1e5 cycles/s)
@@ -28,7 +32,7 @@ A = {n: r.addr for n, r in REGS.items()}
 ID_REGS = ("id.magic", "id.map_version", "id.map_hash")
 
 
-class Card:
+class SimCardProcess:
     """One `tickwire simulate` process: its Unix socket and (optionally) its UART port."""
 
     def __init__(self, *extra):
@@ -76,7 +80,7 @@ def make_feed(path):
 def card(tmp_path_factory):
     """The AXI card with a UART line, after a short feed has run (so counters are not all 0)."""
     feed = make_feed(tmp_path_factory.mktemp("feed") / "feed.itch")
-    c = Card("--uart-tcp", "0", "--feed", str(feed))
+    c = SimCardProcess("--uart-tcp", "0", "--feed", str(feed))
     try:
         assert c.uart_port
         with open_device(c.sim) as dev:
@@ -142,7 +146,7 @@ def test_limits_window_written_over_uart_reads_back_over_sim(card):
 
 
 def test_sim_via_pcie_matches_the_axi_path(card):
-    pc = Card("--via", "pcie")
+    pc = SimCardProcess("--via", "pcie")
     try:
         with open_device(card.sim) as axi, open_device(pc.sim) as pcie:
             assert [pcie.read32(A[n]) for n in ID_REGS] == [axi.read32(A[n]) for n in ID_REGS]
@@ -223,7 +227,7 @@ def test_daemon_over_uart_and_over_sim(card, tmp_path):
     from tickwire.model import limits as lm
     limits = tmp_path / "limits.yaml"
     limits.write_text(LIMITS)
-    want = lm.encode(lm.load(limits))
+    want = lm.encode(lm.load(limits), accounts=SIM_ACCOUNTS, slots=SIM_SLOTS)
     tables = LIMIT_TABLES
     seen = {}
     with open_device(card.sim) as dev:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tickwire.control.regmap import ITCH_TYPE_ORDER, MAP_MAGIC, REGS
+from tickwire.control.regmap import BOOK_SUB_CMD_MAP, ITCH_TYPE_ORDER, MAP_MAGIC, REGS
 from tickwire.control.transport import TransportError, open_device
 from tickwire.rtl import top as rtl_top
 from tickwire.rtl.regmap import MAP
+from tickwire.control.regmap import CLOCK_CMD_SNAPSHOT
 
 BUILD_TIMEOUT = 2400         # first run elaborates + builds the full RTL with Verilator
 A = {n: r.addr for n, r in REGS.items()}
@@ -92,7 +93,7 @@ def test_two_clients_and_time_runs_between_requests(card):
 
 
 def snapshot(dev):
-    dev.write32(A["clock.cmd"], 4)                        # SNAPSHOT
+    dev.write32(A["clock.cmd"], CLOCK_CMD_SNAPSHOT)
     return dev.read64(A["clock.snap_sec"]) * 10**9 + dev.read32(A["clock.snap_ns"])
 
 
@@ -158,7 +159,7 @@ def test_feed_replay_loops_with_a_coherent_book(tmp_path):
         with open_device(f"sim:unix:{sock}") as dev:
             dev.write32(A["book.sub_locate"], 1)              # follow AAPL (locate 1) in slot 3
             dev.write32(A["book.sub_slot"], 3)
-            dev.write32(A["book.sub_cmd"], 1)                 # MAP
+            dev.write32(A["book.sub_cmd"], BOOK_SUB_CMD_MAP)
             first = dev.read64(A["mold.messages"])
             deadline = time.monotonic() + 120
             frames = messages = 0

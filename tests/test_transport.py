@@ -1,10 +1,14 @@
-"""Transports against the in-process CardModel: ID block, scratch, wide registers, windows, errors."""
+"""Transports against the in-process ModelCard: ID block, scratch, wide registers, windows, errors."""
 import pytest
 
 from tickwire.control.regmap import MAP_HASH, MAP_MAGIC, MAP_VERSION, REGS, WINDOWS
 from tickwire.control.transport import Transport, TransportError, open_device
-from tickwire.model.card import CardModel
+from tickwire.model.card import ModelCard
+from tickwire.rtl.config import BUILDS
 from tickwire.model.limits import Account, Limits, Symbol, encode
+from tickwire.control.regmap import CLOCK_CMD_SNAPSHOT
+
+SIM = BUILDS["sim"]          # the build the tests' cards run (rtl/config.py)
 
 
 def addr(name):
@@ -13,7 +17,7 @@ def addr(name):
 
 @pytest.fixture
 def dev():
-    with open_device("model", card=CardModel()) as d:
+    with open_device("model", card=ModelCard()) as d:
         yield d
 
 
@@ -31,7 +35,7 @@ def test_id_block_and_scratch(dev):
 
 def test_wide_counter_is_tear_free():
     counters = {"mac_a.frames_ok": 0x1_FFFF_FFFF}
-    card = CardModel(counters=counters)
+    card = ModelCard(counters=counters)
     with open_device("model", card=card) as dev:
         a = addr("mac_a.frames_ok")
         lo = dev.read32(a)                       # latches HI = 1
@@ -58,7 +62,7 @@ def test_wide_control_commits_on_hi(dev):
 def test_limits_window_shadow_and_commit(dev):
     w = WINDOWS["risk.acct_limits"]
     lim = Limits([Symbol("AAPL", max_qty=100)], [Account("A", enabled=True, max_notional=1 << 40)])
-    img = encode(lim)["acct_limits"]
+    img = encode(lim, accounts=SIM.risk_accounts, slots=SIM.risk_slots)["acct_limits"]
     assert len(img) == w.words
     dev.write_burst(w.addr, img)
     assert dev.read_burst(w.addr, w.words) == img          # reads return the shadow bank
@@ -96,10 +100,10 @@ def test_bad_specs(spec, msg):
 def test_model_realtime_clock_advances():
     with open_device("model") as dev:            # default: cycle counter follows wall time
         cmd = addr("clock.cmd")
-        dev.write32(cmd, 4)
+        dev.write32(cmd, CLOCK_CMD_SNAPSHOT)
         t0 = dev.read64(addr("clock.snap_sec")) * 10**9 + dev.read32(addr("clock.snap_ns"))
         import time
         time.sleep(0.05)
-        dev.write32(cmd, 4)
+        dev.write32(cmd, CLOCK_CMD_SNAPSHOT)
         t1 = dev.read64(addr("clock.snap_sec")) * 10**9 + dev.read32(addr("clock.snap_ns"))
         assert 0.04e9 < t1 - t0 < 5e9

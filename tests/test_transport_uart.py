@@ -1,4 +1,4 @@
-"""uart transport over pyserial's socket:// URL, against the bridge reference model on a CardModel."""
+"""uart transport over pyserial's socket:// URL, against the bridge reference model on a ModelCard."""
 import socket
 import sys
 import threading
@@ -7,7 +7,7 @@ import pytest
 
 from tickwire.control.regmap import MAP_MAGIC, MAP_VERSION, REGS
 from tickwire.control.transport import TransportError, open_device
-from tickwire.model.card import CardModel
+from tickwire.model.card import ModelCard
 
 
 @pytest.fixture
@@ -15,7 +15,7 @@ def bridge():
     """A TCP server speaking the bridge protocol (tickwire.model.uart.BridgeModel)."""
     uart_model = pytest.importorskip("tickwire.model.uart")
     pytest.importorskip("tickwire.rtl.host.uart.protocol")
-    card = CardModel()
+    card = ModelCard()
     model = uart_model.BridgeModel(card.read32, card.write32)
     ls = socket.create_server(("127.0.0.1", 0))
     ls.settimeout(10)

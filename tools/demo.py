@@ -64,8 +64,9 @@ def run(args):
     if not args.input and not REAL.exists():
         print(f"note: {SHARED} is absent; using the bundled synthetic sample {SYNTH.name}")
     section(f"1. Packet path: {path.name} through the RTL (Verilator, native harness)")
-    print("building the core (first run compiles the design; later runs reuse the build)...",
-          flush=True)
+    from tickwire.rtl.config import BUILDS
+    print(f"building the core, build {BUILDS['sim'].describe()} (first run compiles the "
+          "design; later runs reuse the build)...", flush=True)
     feed = replay.load_feed(str(path))
     subs = replay.subscriptions(feed, None, ENGINES["rtl"].slots())
     res = rtl_replay.run(feed, subs)

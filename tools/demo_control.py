@@ -8,7 +8,7 @@ and bounded waits. Why a separate process per role: that is how a desk runs it (
 daemon owns the card; the CLI only talks to the daemon), so the demo shows the real
 path, not an in-process shortcut.
 
-The helpers (Card, ControlDaemon, cli) are also used by tests/test_control_sim.py.
+The helpers (SimCardProcess, ControlDaemon, cli) are also used by tests/test_control_sim.py.
 """
 import os
 import selectors
@@ -69,7 +69,7 @@ def _fail(proc, what):
     raise RuntimeError(f"{what} did not start (exit {proc.returncode}): {(err or '')[-2000:]}")
 
 
-class Card:
+class SimCardProcess:
     """`tickwire simulate` as a subprocess: the card at unix:`sock`."""
 
     def __init__(self, sock, feed=None, loop=False, extra=()):
@@ -160,7 +160,7 @@ def run_control_demo(out=print):
     rc = 1
     try:
         out(f"$ tickwire simulate --listen unix:{tmp}/card.sock --feed {feed.name} --loop &")
-        card = Card(tmp / "card.sock", feed, loop=True)
+        card = SimCardProcess(tmp / "card.sock", feed, loop=True)
         out(f"$ tickwire serve --device {card.device} --listen unix:{tmp}/ctl.sock "
             f"--metrics 127.0.0.1:0 --state-dir {tmp}/state &")
         daemon = ControlDaemon(card.device, tmp / "ctl.sock", tmp / "state")

@@ -16,6 +16,7 @@ import json
 import sys
 from pathlib import Path
 
+from tickwire.rtl.config import add_build_arg, build
 from tickwire.tools.feeds import itch_file, moldfeed
 from tickwire.tools.feeds import pcap as pcap_io
 
@@ -25,6 +26,7 @@ PORTS = ("a", "b")
 def add_arguments(p):
     p.add_argument("input", help="raw ITCH 5.0 BinaryFILE (.gz ok) or pcap/pcapng of MoldUDP64")
     p.add_argument("--engine", choices=("model", "rtl"), default="model")
+    add_build_arg(p)
     p.add_argument("--ab", action="store_true", help="also send every packet on feed B (port B)")
     p.add_argument("--msgs-per-packet", type=int, metavar="N",
                    help="messages per MoldUDP64 packet (default: fill a 1500-byte MTU)")
@@ -151,8 +153,9 @@ def run(args):
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
     feed = load_feed(args.input, ab=args.ab, msgs_per_packet=args.msgs_per_packet)
     engine = engines.ENGINES[args.engine]
-    subs = subscriptions(feed, args.symbols, engine.slots(), warn=say)
-    result = engine.run(feed, subs, want_latency=bool(args.latency_out))
+    cfg = build(args.build)
+    subs = subscriptions(feed, args.symbols, engine.slots(cfg), warn=say)
+    result = engine.run(feed, subs, want_latency=bool(args.latency_out), cfg=cfg)
     if args.bbo_out:
         write_bbo(args.bbo_out, result.bbo_rows)
     if args.stats_out:

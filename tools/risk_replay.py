@@ -24,7 +24,7 @@ from pathlib import Path
 from tickwire.model.book import BookModel, decode
 from tickwire.model.limits import encode, load
 from tickwire.model.risk import REASONS, BookState, RiskModel
-from tickwire.rtl.regmap.blocks.risk import ACCOUNTS, SLOTS
+from tickwire.rtl.config import add_build_arg, build
 from tickwire.tools.feeds import itch_file
 
 HEADER = ["after_seq", "clordid", "account", "symbol", "side", "qty", "price"]
@@ -37,6 +37,7 @@ def add_arguments(p):
     p.add_argument("--orders", required=True, help="CSV: " + ",".join(HEADER))
     p.add_argument("--limits", required=True, help="limits file (YAML, docs/limits.md)")
     p.add_argument("--engine", choices=("model", "rtl"), default="model")
+    add_build_arg(p)
     p.add_argument("--verdicts-out", required=True, help="CSV out: clordid,verdict,reason")
 
 
@@ -112,27 +113,30 @@ def script(feed, orders_path, limits):
     return steps
 
 
-def run_model(steps, limits):
-    m = RiskModel(ACCOUNTS, SLOTS, limits=limits)
+def run_model(steps, limits, cfg):
+    m = RiskModel(cfg.risk_accounts, cfg.risk_slots, limits=limits)
     return m, [m.order(s["order"]["clordid"], s["order"]["account"], s["order"]["slot"],
                        s["order"]["side"], s["order"]["qty"], s["order"]["price"], s["t"],
                        BookState(*s["book"])) for s in steps]
 
 
-def run_rtl(steps, tables):
+def run_rtl(steps, tables, cfg):
     from tickwire.rtl.risk import RiskGate
     from tickwire.tools.build.simrun import run_cocotb
     os.environ.setdefault("MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")
     with tempfile.TemporaryDirectory() as tmp:
         sp, op = Path(tmp) / "script.json", Path(tmp) / "verdicts.json"
-        sp.write_text(json.dumps({"steps": steps, "tables": tables}))
+        sp.write_text(json.dumps({"steps": steps, "tables": tables, "slots": cfg.risk_slots}))
         out = sys.stdout
         sys.stdout = sys.stderr             # keep cocotb chatter off our stdout
         here = str(Path(__file__).parent / "engines")
         # the cocotb runner takes the simulator's PYTHONPATH from sys.path
         sys.path.insert(0, here)
         try:
-            run_cocotb(RiskGate(), "risk_gate", "risk_replay_sim", Path(here),
+            gate = RiskGate(accounts=cfg.risk_accounts, slots=cfg.risk_slots,
+                            history=cfg.risk_history)
+            run_cocotb(gate, "risk_gate" if cfg.name == "sim" else f"risk_gate_{cfg.name}",
+                       "risk_replay_sim", Path(here),
                        extra_env={"RISK_SCRIPT": str(sp), "RISK_OUT": str(op)})
         finally:
             sys.stdout = out
@@ -146,12 +150,14 @@ def run_rtl(steps, tables):
 
 
 def run(args):
-    limits = load(args.limits)
+    cfg = build(args.build)
+    limits = load(args.limits, cfg.risk_accounts, cfg.risk_slots)
     steps = script(args.feed, args.orders, limits)
     if args.engine == "model":
-        _, reasons = run_model(steps, limits)
+        _, reasons = run_model(steps, limits, cfg)
     else:
-        reasons = run_rtl(steps, encode(limits))
+        reasons = run_rtl(steps, encode(limits, accounts=cfg.risk_accounts,
+                                        slots=cfg.risk_slots), cfg)
     with open(args.verdicts_out, "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["clordid", "verdict", "reason"])

@@ -47,12 +47,14 @@ from tickwire.control.regmap import REGS as _REGS  # noqa: E402
 BOOK_SUB_CMD = _REGS["book.sub_cmd"].addr
 PUSH_BLOCK = 16384
 NEW_PASS = "new pass"          # feed_blocks marker between two passes of a looping feed
-FLUSH = 4                      # book.sub_cmd bit 2: empty the order table and every book
+from tickwire.control.regmap import BOOK_SUB_CMD_FLUSH as FLUSH  # noqa: E402  empties every book
 PASS_DWELL_S = 0.5             # a finished pass's book stays readable before the flush
 DRAIN_CYCLES = 256             # queue empty -> last message through the pipeline
 
 
 def add_arguments(p):
+    from tickwire.rtl.config import add_build_arg
+    add_build_arg(p)
     p.add_argument("--listen", required=True, metavar="unix:PATH",
                    help="where to serve the card (a Unix socket path)")
     p.add_argument("--feed", type=Path, metavar="FILE",
@@ -98,7 +100,7 @@ def feed_blocks(path, loop):
         yield NEW_PASS
 
 
-class Card:
+class SimCard:
     """The harness client plus the lock that serialises requests and clock chunks."""
 
     def __init__(self, client, flush_cycles=0):
@@ -347,8 +349,9 @@ def run(args):
         from tickwire.rtl.top import TickwireCore
         from tickwire.tools.build.harness import build_native
         log("building the RTL (cached after the first run)...")
-        core = TickwireCore()
-        sim = build_native(core, "tw_core")
+        from tickwire.rtl.config import build
+        core = TickwireCore(build(args.build))
+        sim = build_native(core, "tw_core" if args.build == "sim" else f"tw_core_{args.build}")
         feed = None
         if args.feed:
             if not sim.ports.has_xgmii:
@@ -361,11 +364,10 @@ def run(args):
         if args.uart_tcp is not None and not sim.ports.has_uart:
             raise ValueError("--uart-tcp: this build of TickwireCore has no UART bridge")
         # FLUSH sweeps one order-table set (or book level word) per cycle
-        from tickwire.rtl.book import OrderBook
-        card = Card(sim.serve(), flush_cycles=OrderBook(**core.book_params).flush_cycles + 8)
+        card = SimCard(sim.serve(), flush_cycles=core._order_book().flush_cycles + 8)
         # the book sweeps its tables after reset (book.busy); clients start after it
         from .engines.rtl_replay import settle_cycles
-        card.client.run(settle_cycles())      # the default build, as `core` above
+        card.client.run(settle_cycles(core.cfg))      # the build of `core` above
         server = uart = None
         try:
             if args.via == "pcie":

@@ -16,7 +16,9 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from tickwire.rtl.clock.hw_clock import CMD_SET, CMD_SNAPSHOT, CMD_STEP, DEFAULT_PERIOD, HwClock
+from tickwire.control.regmap import (CLOCK_CMD_SET as CMD_SET, CLOCK_CMD_SNAPSHOT as CMD_SNAPSHOT,
+                                     CLOCK_CMD_STEP as CMD_STEP)
+from tickwire.rtl.clock.hw_clock import DEFAULT_PERIOD, HwClock
 from tickwire.rtl.layouts import Timestamp
 
 NS = 1_000_000_000

@@ -20,7 +20,7 @@ from tickwire.model import itch, mold
 from tickwire.rtl.rx.itch import ItchDecoder
 from tickwire.rtl.layouts import MAX_MSG_BYTES, ItchMsg, RawMsg, UdpBeat
 from tickwire.rtl.rx.mold import MoldRx
-from tickwire.rtl.regmap.blocks.itch import TYPE_ORDER
+from tickwire.rtl.rx.itch.regs import TYPE_ORDER
 
 REPO = Path(__file__).resolve().parent.parent.parent
 DATA = REPO.parent / "shared/data/itch"

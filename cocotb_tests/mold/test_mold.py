@@ -17,7 +17,14 @@ from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
 
 from tickwire.model import itch, mold
 from tickwire.rtl.layouts import MAX_MSG_BYTES, RawMsg, UdpBeat
-from tickwire.rtl.rx.mold.mold_rx import COUNTERS, STATUS, MoldRx
+from tickwire.rtl.rx.mold import regs as mold_regs
+from tickwire.rtl.rx.mold.mold_rx import MoldRx
+
+
+#: The mold block's counters (-> increment width) and status registers (-> width), from
+#: its declaration.
+COUNTERS = {r.name: r.step for r in mold_regs.BLOCK.items if r.kind == "counter"}
+STATUS = {r.name: r.width for r in mold_regs.BLOCK.items if r.kind == "status"}
 
 
 class MoldHarness(wiring.Component):

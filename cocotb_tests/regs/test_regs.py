@@ -4,7 +4,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
-from tickwire.control.regmap import REGS, MAP_HASH, MAP_MAGIC
+from tickwire.control.regmap import BUILDS, REGS, MAP_MAGIC
 
 
 async def setup(dut):
@@ -23,7 +23,9 @@ async def read32(axil, name):
 async def id_block(dut):
     axil = await setup(dut)
     assert await read32(axil, "id.magic") == MAP_MAGIC
-    assert await read32(axil, "id.map_hash") == MAP_HASH
+    # this top is the board build: its map hash and its non-zero build digest
+    assert await read32(axil, "id.map_hash") == BUILDS["board"].map_hash
+    assert await read32(axil, "id.build") == BUILDS["board"].digest != 0
 
 
 @cocotb.test()
@@ -45,5 +47,6 @@ def test_regs():
     from pathlib import Path
     from tickwire.rtl.top import TickwireCore
     from tickwire.tools.build.simrun import run_cocotb
-    run_cocotb(TickwireCore(book_slots=8, book_orders=4096), "tw_core_small", "test_regs",
+    from tickwire.rtl.config import BUILDS as CONFIGS
+    run_cocotb(TickwireCore(CONFIGS["board"]), "tw_core_board", "test_regs",
                Path(__file__).parent)

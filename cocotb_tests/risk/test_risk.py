@@ -14,10 +14,13 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
 
+from tickwire.rtl.config import BUILDS
 from tickwire.model.limits import Account, Limits, Symbol, encode
 from tickwire.model.risk import REASONS, BookState, RiskModel
 from tickwire.rtl.layouts import BboUpdate, HostEvent, Order, Verdict
-from tickwire.rtl.regmap.blocks.risk import ACCOUNTS, SLOTS
+
+SIM = BUILDS["sim"]          # the build the tests' cards run (rtl/config.py)
+ACCOUNTS, SLOTS = SIM.risk_accounts, SIM.risk_slots
 
 LATENCY = 3
 NS_PER_CYCLE = 7
@@ -143,7 +146,7 @@ class Bench:
         """Write a whole limits set to the shadow bank (optionally one `interleave()`
         cycle between writes), then commit."""
         self.pending_commit = limits
-        for name, words in encode(limits).items():
+        for name, words in encode(limits, accounts=SIM.risk_accounts, slots=SIM.risk_slots).items():
             for addr, w in enumerate(words):
                 await self.step(win=(name, addr, w), **(interleave() if interleave else {}))
         if commit:

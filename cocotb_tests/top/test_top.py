@@ -19,9 +19,10 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Raw
 
-from tickwire.control.regmap import ITCH_TYPE_ORDER, REGS
+from tickwire.control.regmap import BOOK_SUB_CMD_MAP, ITCH_TYPE_ORDER, REGS
 from tickwire.model import mold
 from tickwire.model.device import DeviceModel, comparable
+from tickwire.rtl.config import BUILDS
 from tickwire.rtl.layouts import BboUpdate, ItchMsg
 from tickwire.tools.feeds import itch_file
 
@@ -32,7 +33,7 @@ AAPL_BBO = SHARED / "nasdaq_itch50_20200130_aapl_first5000.bbo.csv"
 SYNTH = HERE.parent.parent / "tools" / "demo_data" / "synthetic_8sym_6000.itch"
 FEED = {0: ("233.54.12.111", 26477), 1: ("233.49.196.111", 26477)}
 #: Small build for cocotb (the default build's tables are simulation-sized for replays).
-PARAMS = dict(book_slots=8, book_orders=16384)
+CFG = BUILDS["sim"].replace(book_slots=8, book_orders=16384)
 
 
 def frame(payload, feed):
@@ -49,7 +50,7 @@ def noise(rng):
     return bytes(Ether() / IP(dst=dst) / UDP(dport=port) / Raw(b"x" * rng.randint(1, 200)))
 
 
-class Card:
+class TopBench:
     def __init__(self, dut):
         self.dut = dut
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil_"), dut.clk, dut.rst)
@@ -81,7 +82,7 @@ class Card:
     async def wait_book_idle(self):
         """Polls book.busy (SUB_CMD is dropped while the reset sweep runs)."""
         from tickwire.rtl.top import TickwireCore
-        for _ in range(TickwireCore(**PARAMS).reset_cycles // 2 + 16):
+        for _ in range(TickwireCore(CFG).reset_cycles // 2 + 16):
             if not await self.read("book.busy"):
                 return
         raise AssertionError("book.busy still 1 long after its reset sweep")
@@ -100,7 +101,7 @@ async def start(dut):
     await ClockCycles(dut.clk, 8)
     dut.rst.value = 0
     await ClockCycles(dut.clk, 4)
-    return Card(dut)
+    return TopBench(dut)
 
 
 def directory(msgs):
@@ -111,14 +112,16 @@ def directory(msgs):
 async def replay(dut, msgs, rng, loss=0.1, noise_p=0.05, max_gap=0):
     """Send msgs as MoldUDP64 on both feeds with one-sided loss; returns (card, model)."""
     card = await start(dut)
-    subs = dict(list(directory(msgs).items())[:PARAMS["book_slots"]])
+    subs = dict(list(directory(msgs).items())[:CFG.book_slots])
     # the book sweeps its tables after reset (they hold the previous test's orders)
     await card.wait_book_idle()
+    # the core reports the digest of the configuration it was built from
+    assert await card.read("id.build") == CFG.digest != 0
     for locate, slot in subs.items():
         await card.write("book.sub_locate", locate)
         await card.write("book.sub_slot", slot)
-        await card.write("book.sub_cmd", 1)
-    model = DeviceModel(subscriptions=subs)
+        await card.write("book.sub_cmd", BOOK_SUB_CMD_MAP)
+    model = DeviceModel(subscriptions=subs, risk_slots=CFG.risk_slots)
     packets = mold.pack(msgs, "TICKWIRE01", 1)
     for seq, payload in packets:
         lost_side = rng.randint(0, 1) if rng.random() < loss else None
@@ -199,4 +202,4 @@ async def synthetic_multi_symbol_with_idle_gaps(dut):
 def test_top():
     from tickwire.rtl.top import TickwireCore
     from tickwire.tools.build.simrun import run_cocotb
-    run_cocotb(TickwireCore(**PARAMS), "tw_core_small", "test_top", HERE)
+    run_cocotb(TickwireCore(CFG), "tw_core_small", "test_top", HERE)

@@ -11,6 +11,7 @@ import cocotb.utils
 from cocotb.triggers import ClockCycles, FallingEdge
 
 from tickwire.model import uart as M
+from tickwire.rtl.config import BUILDS
 from tickwire.rtl.regmap import MAP, MAP_MAGIC, MAP_VERSION
 from tickwire.rtl.host.uart import protocol as P
 
@@ -28,7 +29,7 @@ class Harness:
     def __init__(self, dut):
         self.dut = dut
         self.regs = {addr("id.magic"): MAP_MAGIC, addr("id.map_version"): MAP_VERSION,
-                     addr("id.map_hash"): MAP.hash, addr("id.build"): 0,
+                     addr("id.map_hash"): MAP.hash, addr("id.build"): BUILDS["sim"].digest,
                      addr("id.scratch"): 0}
         self.model = M.BridgeModel(self._read, self._write)
         self.rx_bytes = []
@@ -115,7 +116,8 @@ async def good_frames(dut):
     assert (await h.request(P.encode_read(addr("id.scratch"))))[2] == [0xC0FFEE42]
     cmd, st, words = await h.request(P.encode_burst(addr("id.magic"), 5))
     assert (cmd, st) == (P.CMD_BURST, P.ST_OK)
-    assert words == [MAP_MAGIC, MAP_VERSION, MAP.hash, 0, 0xC0FFEE42]
+    assert words == [MAP_MAGIC, MAP_VERSION, MAP.hash, BUILDS["sim"].digest, 0xC0FFEE42]
+    assert BUILDS["sim"].digest != 0
     # The bridge's own counters, read over the bridge, agree with the model's.
     cmd, st, words = await h.request(P.encode_burst(addr("link.uart_reads"), 12))
     assert st == P.ST_OK and words[0] == 4 and words[2] == 1          # reads (this one), writes
@@ -209,8 +211,9 @@ def test_uart():
     from amaranth.lib import wiring
     from amaranth.lib.wiring import In, Out
     from tickwire.rtl.host.bus.arbiter import CsrArbiter
-    from tickwire.rtl.host.csr import CsrBank, constant_status
-    from tickwire.rtl.host.pcie.links import wire_links
+    from tickwire.rtl.host.csr import CsrBank
+    from tickwire.rtl.host.id_block import IdBlock
+    from tickwire.rtl.regmap.binding import assemble
     from tickwire.rtl.host.uart.bridge import UartBridge
     from tickwire.tools.build.simrun import run_cocotb
 
@@ -225,11 +228,10 @@ def test_uart():
             m.submodules.bridge = br = UartBridge(DIVISOR)
             wiring.connect(m, br.csr, arb.m0)
             wiring.connect(m, arb.bus, bank.bus)
+            m.submodules.ident = ident = IdBlock(MAP.hash, BUILDS["sim"].digest)
             m.d.comb += [br.rx.eq(self.rx), self.tx.eq(br.tx),
-                         constant_status(bank, "id.magic", MAP_MAGIC),
-                         constant_status(bank, "id.map_version", MAP_VERSION),
-                         constant_status(bank, "id.map_hash", MAP.hash),
-                         *wire_links(bank, uart=br)]
+                         *assemble(bank, {"id": ident, "link": br}, partial=True,
+                                   allow_undriven=True)]
             return m
 
     run_cocotb(UartTop(), "tw_uart", "test_uart", Path(__file__).parent)

@@ -15,7 +15,7 @@ def run(args):
     if k.accounts:
         kill += f" (accounts: {', '.join(k.accounts)})"
     rows = [("device", s.device), ("magic", f"0x{s.magic:08x}"),
-            ("map", f"version {s.map_version} hash 0x{s.map_hash:08x}"), ("build", f"0x{s.build:08x}"),
+            ("map", f"version {s.map_version} hash 0x{s.map_hash:08x}"), ("build", _build(s.build)),
             ("daemon", f"{s.daemon_version}, up {s.uptime_s:.0f} s, you are {s.role or 'no role'}"),
             ("clock", f"{s.clock.sec}.{s.clock.ns:09d} ({s.clock.ppb:+.3f} ppb)"),
             ("watchdog", ("TRIPPED" if wd.tripped else "ok") +
@@ -30,3 +30,12 @@ def run(args):
         rows.append(("DEGRADED", s.degraded))
     client.emit(args, s, "\n".join(f"{k:<12} {v}" for k, v in rows))
     return 0
+
+
+def _build(digest):
+    """id.build as the build's name and parameters (generated control/regmap.py BUILDS)."""
+    from tickwire.control.regmap import build_of
+    b = build_of(digest)
+    if b is None:
+        return f"0x{digest:08x} (unknown build)"
+    return f"{b.name} (0x{digest:08x}): " + " ".join(f"{k}={v}" for k, v in b.params.items())

@@ -8,12 +8,13 @@ takes the lock once.
 import threading
 import time
 
-from tickwire.control.regmap import MAP_HASH, MAP_MAGIC, MAP_VERSION, REGS, WINDOWS
+from tickwire.control import regmap as _rm
+from tickwire.control.regmap import MAP_MAGIC, MAP_VERSION, REGS, WINDOWS
 
 CLOCK_HZ = 156_250_000
 NOMINAL_PERIOD = (6 << 32) | 0x66666666          # 6.4 ns in 8.32 fixed point
-CMD_SET, CMD_STEP, CMD_SNAPSHOT = 1, 2, 4
-SUB_MAP, SUB_UNMAP = 1, 2
+CMD_SET, CMD_STEP, CMD_SNAPSHOT = _rm.CLOCK_CMD_SET, _rm.CLOCK_CMD_STEP, _rm.CLOCK_CMD_SNAPSHOT
+SUB_MAP, SUB_UNMAP = _rm.BOOK_SUB_CMD_MAP, _rm.BOOK_SUB_CMD_UNMAP
 BOOK_BUSY_TIMEOUT_S = 2.0
 LIMIT_TABLES = ("acct_limits", "sym_limits", "pos_limits")
 ACCT_WORDS, SYM_WORDS = 8, 4                     # docs/limits.md table formats
@@ -23,7 +24,7 @@ class CardMismatch(RuntimeError):
     """The card is not a tickwire card, or was built from another register map."""
 
 
-class Card:
+class CardHandle:
     """`windows`: the card's windows (default the generated map's); the limits geometry
     (accounts, symbol slots) follows from the limits windows' sizes, so a model card
     built larger than the gateware (benchmarks) is driven by the same code."""
@@ -32,7 +33,12 @@ class Card:
         self.t = transport
         self.name = name
         self.lock = threading.RLock()
-        self.windows = dict(windows or WINDOWS)
+        self._fixed_windows = windows is not None
+        self.build = None                      # the card's named build, once identified
+        self._set_windows(dict(windows or WINDOWS))
+
+    def _set_windows(self, windows):
+        self.windows = windows
         self.accounts = self.windows["risk.acct_limits"].words // ACCT_WORDS
         self.slots = self.windows["risk.sym_limits"].words // SYM_WORDS
 
@@ -77,16 +83,29 @@ class Card:
         return self.read_many(["id.magic", "id.map_version", "id.map_hash", "id.build"])
 
     def check_identity(self):
-        """Refuse a card that is not ours: wrong magic, map version or map hash."""
+        """Refuse a card that is not ours: wrong magic, a build (`id.build`) the generated
+        map does not list, or a map version or hash other than that build's. A known
+        build sizes the windows (the builds differ only there)."""
         ident = self.identity()
         if ident["id.magic"] != MAP_MAGIC:
             raise CardMismatch(f"{self.name}: id.magic is 0x{ident['id.magic']:08x}, expected "
                                f"0x{MAP_MAGIC:08x} (not a tickwire card, or the bus is not responding)")
-        if ident["id.map_version"] != MAP_VERSION or ident["id.map_hash"] != MAP_HASH:
+        build = _rm.build_of(ident["id.build"])
+        if build is None:
+            known = ", ".join(f"{b.name} 0x{b.digest:08x}" for b in _rm.BUILDS.values())
+            raise CardMismatch(
+                f"{self.name}: unknown build: id.build is 0x{ident['id.build']:08x}, which this "
+                f"software's register map does not describe (known builds: {known}; load a "
+                f"bitstream of a named build or regenerate the software with `make regs`)")
+        if ident["id.map_version"] != MAP_VERSION or ident["id.map_hash"] != build.map_hash:
             raise CardMismatch(
                 f"{self.name}: register map mismatch: card has version {ident['id.map_version']} "
                 f"hash 0x{ident['id.map_hash']:08x}, this software was built for version "
-                f"{MAP_VERSION} hash 0x{MAP_HASH:08x} (load the matching bitstream or software)")
+                f"{MAP_VERSION} hash 0x{build.map_hash:08x} for build {build.name} "
+                f"(load the matching bitstream or software)")
+        self.build = build
+        if not self._fixed_windows:
+            self._set_windows({n: w._replace(words=build.windows[n]) for n, w in WINDOWS.items()})
         return ident
 
     # ---- counters ---------------------------------------------------------------------

@@ -23,7 +23,7 @@ from tickwire.model import limits as limits_model
 
 from . import fsguard, slots
 from . import watchdog as watchdog_mod
-from .card import Card
+from .card import CardHandle
 
 MIN_FREE_BYTES = 16 << 20          # disk margin kept free where state and audit are written
 DAEMON = "daemon"                  # `who` of the daemon's own audit entries
@@ -115,7 +115,7 @@ class Daemon:
     def __init__(self, transport, state, audit, device_name="device", watchdog_ms=1000,
                  windows=None, no_watchdog=False, min_free_bytes=MIN_FREE_BYTES):
         self.watchdog_cycles = watchdog_mod.validate(watchdog_ms, no_watchdog)
-        self.card = Card(transport, device_name, windows)
+        self.card = CardHandle(transport, device_name, windows)
         self.device_name = device_name
         self.state = state
         self.audit = audit

@@ -1,6 +1,6 @@
 """Device transports: one `Transport` API (read32/write32/bursts) over every path to a card.
 
-    with open_device("model") as dev:            # in-process CardModel
+    with open_device("model") as dev:            # in-process ModelCard
     with open_device("sim:unix:/tmp/tw.sock")    # `tickwire simulate --listen unix:...`
     with open_device("pcie:0000:03:00.0")        # BAR0 via sysfs resource0 (path= override)
     with open_device("uart:/dev/ttyUSB0")        # UART bridge (socket://host:port too)

@@ -1,4 +1,4 @@
-"""`model`: the in-process CardModel (tickwire/model/card.py) behind the Transport API.
+"""`model`: the in-process ModelCard (tickwire/model/card.py) behind the Transport API.
 
 For the daemon's and CLI's tests and for demos without hardware or a simulator.
 """
@@ -10,8 +10,8 @@ class ModelTransport(Transport):
 
     def __init__(self, card=None, realtime=True):
         super().__init__()
-        from tickwire.model.card import CardModel
-        self.card = card if card is not None else CardModel(realtime=realtime)
+        from tickwire.model.card import ModelCard
+        self.card = card if card is not None else ModelCard(realtime=realtime)
         self.size = max(Transport.size, self.card.extent)   # a scaled card maps more
 
     def _read_burst(self, addr, n):

@@ -64,10 +64,8 @@ static inline uint64_t tw_counter(const tw_dev *dev, uint32_t offset)
     return tw_read64(dev, offset);
 }
 
-/* Hardware clock snapshot: pulse clock.cmd SNAPSHOT, then read the latched time. */
-#define TW_CLOCK_CMD_SET      (1u << 0)
-#define TW_CLOCK_CMD_STEP     (1u << 1)
-#define TW_CLOCK_CMD_SNAPSHOT (1u << 2)
+/* Hardware clock snapshot: pulse clock.cmd SNAPSHOT (TW_CLOCK_CMD_SNAPSHOT, generated
+   in tickwire_regs.h), then read the latched time. */
 
 typedef struct tw_time {
     uint64_t sec;  /* 48 bits */

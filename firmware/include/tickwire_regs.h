@@ -3,8 +3,8 @@
 #define TICKWIRE_REGS_H
 
 #define TW_MAP_MAGIC   0x544B5752u
-#define TW_MAP_VERSION 1u
-#define TW_MAP_HASH    0xE32A797Fu
+#define TW_MAP_VERSION 2u
+#define TW_MAP_HASH    0xD2F8674Cu
 
 /* ---- id ---- */
 #define TW_ID_MAGIC                              0x0000u  /* status, 32 bits */
@@ -26,8 +26,8 @@
 #define TW_CLOCK_SET_NS_WIDTH                    32u
 #define TW_CLOCK_STEP_NS                         0x0114u  /* control, 32 bits */
 #define TW_CLOCK_STEP_NS_WIDTH                   32u
-#define TW_CLOCK_CMD                             0x0118u  /* strobe, 32 bits */
-#define TW_CLOCK_CMD_WIDTH                       32u
+#define TW_CLOCK_CMD                             0x0118u  /* strobe, 3 bits */
+#define TW_CLOCK_CMD_WIDTH                       3u
 #define TW_CLOCK_SNAP_SEC                        0x011Cu  /* status, 48 bits */
 #define TW_CLOCK_SNAP_SEC_WIDTH                  48u
 #define TW_CLOCK_SNAP_NS                         0x0124u  /* status, 32 bits */
@@ -149,11 +149,9 @@
 #define TW_MERGE_DUP_DISCARD_B_WIDTH             64u
 #define TW_MERGE_DUP_DISCARD_MSGS                0x0520u  /* counter, 64 bits */
 #define TW_MERGE_DUP_DISCARD_MSGS_WIDTH          64u
-#define TW_MERGE_BOOK_FIFO_OVERFLOW              0x0528u  /* counter, 64 bits */
-#define TW_MERGE_BOOK_FIFO_OVERFLOW_WIDTH        64u
 /* ---- mold ---- */
-#define TW_MOLD_CMD                              0x0600u  /* strobe, 32 bits */
-#define TW_MOLD_CMD_WIDTH                        32u
+#define TW_MOLD_CMD                              0x0600u  /* strobe, 1 bits */
+#define TW_MOLD_CMD_WIDTH                        1u
 #define TW_MOLD_PACKETS                          0x0604u  /* counter, 64 bits */
 #define TW_MOLD_PACKETS_WIDTH                    64u
 #define TW_MOLD_PACKETS_A                        0x060Cu  /* counter, 64 bits */
@@ -225,8 +223,8 @@
 #define TW_BOOK_SUB_LOCATE_WIDTH                 16u
 #define TW_BOOK_SUB_SLOT                         0x1004u  /* control, 8 bits */
 #define TW_BOOK_SUB_SLOT_WIDTH                   8u
-#define TW_BOOK_SUB_CMD                          0x1008u  /* strobe, 32 bits */
-#define TW_BOOK_SUB_CMD_WIDTH                    32u
+#define TW_BOOK_SUB_CMD                          0x1008u  /* strobe, 3 bits */
+#define TW_BOOK_SUB_CMD_WIDTH                    3u
 #define TW_BOOK_SNAP_SLOT                        0x100Cu  /* strobe, 32 bits */
 #define TW_BOOK_SNAP_SLOT_WIDTH                  32u
 #define TW_BOOK_SNAP_BID_PX                      0x1010u  /* status, 32 bits */
@@ -271,6 +269,8 @@
 #define TW_BOOK_BUSY_WIDTH                       1u
 #define TW_BOOK_CMD_DROPPED                      0x108Cu  /* counter, 64 bits */
 #define TW_BOOK_CMD_DROPPED_WIDTH                64u
+#define TW_BOOK_FIFO_OVERFLOW                    0x1094u  /* counter, 64 bits */
+#define TW_BOOK_FIFO_OVERFLOW_WIDTH              64u
 /* ---- risk ---- */
 #define TW_RISK_ORDERS                           0x2000u  /* counter, 64 bits */
 #define TW_RISK_ORDERS_WIDTH                     64u
@@ -364,5 +364,79 @@
 #define TW_RISK_REJECTS(i) (0x2010u + (i) * 8u)  /* 12 elements */
 #define TW_RISK_REJECTS_COUNT 12u
 #define TW_ITCH_TYPE_ORDER "SRHYLVWKJhAFECXDUPQBINO"
+
+/* Fields and enum values (shifted into place). */
+#define TW_CLOCK_CMD_SET                          0x00000001u  /* clock.cmd bit 0: Load set_sec/set_ns (fraction cleared). */
+#define TW_CLOCK_CMD_SET_SHIFT                    0x00000000u
+#define TW_CLOCK_CMD_SET_MASK                     0x00000001u
+#define TW_CLOCK_CMD_STEP                         0x00000002u  /* clock.cmd bit 1: Add step_ns. */
+#define TW_CLOCK_CMD_STEP_SHIFT                   0x00000001u
+#define TW_CLOCK_CMD_STEP_MASK                    0x00000002u
+#define TW_CLOCK_CMD_SNAPSHOT                     0x00000004u  /* clock.cmd bit 2: Latch now into snap_sec/snap_ns. */
+#define TW_CLOCK_CMD_SNAPSHOT_SHIFT               0x00000002u
+#define TW_CLOCK_CMD_SNAPSHOT_MASK                0x00000004u
+#define TW_NET_FILTER_CTRL_ENABLE                 0x00000001u  /* net.filter_ctrl bit 0: The entry is in use. */
+#define TW_NET_FILTER_CTRL_ENABLE_SHIFT           0x00000000u
+#define TW_NET_FILTER_CTRL_ENABLE_MASK            0x00000001u
+#define TW_NET_FILTER_CTRL_FEED_SHIFT             0x00000001u
+#define TW_NET_FILTER_CTRL_FEED_MASK              0x00000002u
+#define TW_NET_FILTER_CTRL_FEED_A                 0x00000000u  /* FEED = A */
+#define TW_NET_FILTER_CTRL_FEED_B                 0x00000002u  /* FEED = B */
+#define TW_MOLD_CMD_RESET                         0x00000001u  /* mold.cmd bit 0: Forget the session and expected sequence number. */
+#define TW_MOLD_CMD_RESET_SHIFT                   0x00000000u
+#define TW_MOLD_CMD_RESET_MASK                    0x00000001u
+#define TW_MOLD_SESSION_HI_SESSION_SHIFT          0x00000000u
+#define TW_MOLD_SESSION_HI_SESSION_MASK           0x0000FFFFu  /* Session bytes 0..1. */
+#define TW_MOLD_SESSION_HI_ESTABLISHED            0x00010000u  /* mold.session_hi bit 16: A session is established. */
+#define TW_MOLD_SESSION_HI_ESTABLISHED_SHIFT      0x00000010u
+#define TW_MOLD_SESSION_HI_ESTABLISHED_MASK       0x00010000u
+#define TW_BOOK_SUB_CMD_MAP                       0x00000001u  /* book.sub_cmd bit 0: Route sub_locate to sub_slot and clear that slot's book and flags. */
+#define TW_BOOK_SUB_CMD_MAP_SHIFT                 0x00000000u
+#define TW_BOOK_SUB_CMD_MAP_MASK                  0x00000001u
+#define TW_BOOK_SUB_CMD_UNMAP                     0x00000002u  /* book.sub_cmd bit 1: Stop following sub_locate. */
+#define TW_BOOK_SUB_CMD_UNMAP_SHIFT               0x00000001u
+#define TW_BOOK_SUB_CMD_UNMAP_MASK                0x00000002u
+#define TW_BOOK_SUB_CMD_FLUSH                     0x00000004u  /* book.sub_cmd bit 2: Empty the order table and every book, clear all flags and orders_live (start of day; subscriptions kept; takes one cycle per order-table set). */
+#define TW_BOOK_SUB_CMD_FLUSH_SHIFT               0x00000002u
+#define TW_BOOK_SUB_CMD_FLUSH_MASK                0x00000004u
+#define TW_BOOK_SNAP_FLAGS_UNRELIABLE             0x00000001u  /* book.snap_flags bit 0: The slot's book may be wrong. */
+#define TW_BOOK_SNAP_FLAGS_UNRELIABLE_SHIFT       0x00000000u
+#define TW_BOOK_SNAP_FLAGS_UNRELIABLE_MASK        0x00000001u
+#define TW_BOOK_SNAP_FLAGS_HALTED                 0x00000002u  /* book.snap_flags bit 1: The slot's symbol is halted or paused. */
+#define TW_BOOK_SNAP_FLAGS_HALTED_SHIFT           0x00000001u
+#define TW_BOOK_SNAP_FLAGS_HALTED_MASK            0x00000002u
+#define TW_RISK_STATUS_KILLED                     0x00000001u  /* risk.status bit 0: Kill switch engaged (global or watchdog). */
+#define TW_RISK_STATUS_KILLED_SHIFT               0x00000000u
+#define TW_RISK_STATUS_KILLED_MASK                0x00000001u
+#define TW_RISK_STATUS_WATCHDOG_TRIPPED           0x00000002u  /* risk.status bit 1: The watchdog tripped. */
+#define TW_RISK_STATUS_WATCHDOG_TRIPPED_SHIFT     0x00000001u
+#define TW_RISK_STATUS_WATCHDOG_TRIPPED_MASK      0x00000002u
+#define TW_RISK_STATUS_ACTIVE_BANK                0x00000004u  /* risk.status bit 2: Active limits bank. */
+#define TW_RISK_STATUS_ACTIVE_BANK_SHIFT          0x00000002u
+#define TW_RISK_STATUS_ACTIVE_BANK_MASK           0x00000004u
+#define TW_RISK_STATUS_SUBMIT_PENDING             0x00000008u  /* risk.status bit 3: An order-window submit is pending. */
+#define TW_RISK_STATUS_SUBMIT_PENDING_SHIFT       0x00000003u
+#define TW_RISK_STATUS_SUBMIT_PENDING_MASK        0x00000008u
+#define TW_RISK_ORDER_SUBMIT_KIND_SHIFT           0x00000000u
+#define TW_RISK_ORDER_SUBMIT_KIND_MASK            0x00000003u
+#define TW_RISK_ORDER_SUBMIT_KIND_ORDER           0x00000000u  /* KIND = ORDER */
+#define TW_RISK_ORDER_SUBMIT_KIND_FILL            0x00000001u  /* KIND = FILL */
+#define TW_RISK_ORDER_SUBMIT_KIND_CANCEL          0x00000002u  /* KIND = CANCEL */
+
+/* Named builds: id.build digest, map hash, window sizes (words). */
+#define TW_BUILD_SIM_ID       0x94D1D759u
+#define TW_BUILD_SIM_MAP_HASH 0xD2F8674Cu
+#define TW_BUILD_SIM_RISK_ORDER_WORDS 8u
+#define TW_BUILD_SIM_RISK_LAST_REJECTS_WORDS 32u
+#define TW_BUILD_SIM_RISK_ACCT_LIMITS_WORDS 64u
+#define TW_BUILD_SIM_RISK_SYM_LIMITS_WORDS 64u
+#define TW_BUILD_SIM_RISK_POS_LIMITS_WORDS 256u
+#define TW_BUILD_BOARD_ID       0xC1032210u
+#define TW_BUILD_BOARD_MAP_HASH 0xB64A2A61u
+#define TW_BUILD_BOARD_RISK_ORDER_WORDS 8u
+#define TW_BUILD_BOARD_RISK_LAST_REJECTS_WORDS 32u
+#define TW_BUILD_BOARD_RISK_ACCT_LIMITS_WORDS 64u
+#define TW_BUILD_BOARD_RISK_SYM_LIMITS_WORDS 32u
+#define TW_BUILD_BOARD_RISK_POS_LIMITS_WORDS 128u
 
 #endif /* TICKWIRE_REGS_H */

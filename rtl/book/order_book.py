@@ -62,6 +62,8 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..layouts import BboUpdate, ItchMsg, top_n_layout
+from ..regmap.binding import register_members
+from . import regs
 from .layouts import Best, order_entry, order_set, side_levels
 from .hashing import h3_hash
 from .levels import apply_level_op
@@ -69,6 +71,7 @@ from .levels import apply_level_op
 #: The message types that change a book (the core filters everything else out before
 #: the book's FIFO).
 BOOK_TYPES = "AFECXDUH"
+_SUB_CMD = regs.BLOCK.reg("sub_cmd")
 _A, _F, _E, _C, _X, _D, _U, _H = (ord(c) for c in BOOK_TYPES)
 _SELL = ord("S")
 _HALT_STATES = (ord("H"), ord("P"))
@@ -80,6 +83,8 @@ def set_index(oref, bits, bank):
 
 
 class OrderBook(wiring.Component):
+    registers = regs.ORDER_BOOK
+
     def __init__(self, slots=64, orders=262144, levels=64, top_n=5, ways=4, locate_bits=14):
         assert slots <= 256 and orders % ways == 0 and top_n <= levels
         sets = orders // ways // 2          # per bank
@@ -96,34 +101,7 @@ class OrderBook(wiring.Component):
             "q_bbo": Out(Best),
             "q_halted": Out(1),
             "q_unreliable": Out(1),
-            # registers (rtl/regmap/blocks/book.py, wired by csr.wire_block)
-            "ctl_sub_locate": In(16),
-            "ctl_sub_slot": In(8),
-            "stb_sub_cmd": In(1),
-            "stb_sub_cmd_data": In(32),
-            "stb_snap_slot": In(1),
-            "stb_snap_slot_data": In(32),
-            "st_snap_bid_px": Out(32),
-            "st_snap_bid_qty": Out(32),
-            "st_snap_bid_orders": Out(16),
-            "st_snap_ask_px": Out(32),
-            "st_snap_ask_qty": Out(32),
-            "st_snap_ask_orders": Out(16),
-            "st_snap_flags": Out(2),
-            "st_unreliable": Out(64),
-            "st_halted": Out(64),
-            "st_orders_live": Out(32),
-            "st_busy": Out(1),
-            "ev_msgs": Out(1),
-            "ev_cmd_dropped": Out(1),
-            "ev_ignored": Out(1),
-            "ev_collisions": Out(1),
-            "ev_table_full": Out(1),
-            "ev_unknown_ref": Out(1),
-            "ev_depth_overflow": Out(1),
-            "ev_level_miss": Out(1),
-            "ev_bbo_updates": Out(1),
-            "ev_topn_updates": Out(1),
+            **register_members(self.registers),
         })
 
     @property
@@ -199,9 +177,9 @@ class OrderBook(wiring.Component):
                      self.ev_cmd_dropped.eq(self.stb_sub_cmd & cmd_pending)]
         with m.If(self.stb_sub_cmd & ~cmd_pending):
             m.d.sync += [cmd_pending.eq(1), cmd_state.eq(0), flush_addr.eq(0),
-                         cmd_map.eq(self.stb_sub_cmd_data[0]),
-                         cmd_unmap.eq(self.stb_sub_cmd_data[1]),
-                         cmd_flush.eq(self.stb_sub_cmd_data[2]),
+                         cmd_map.eq(self.stb_sub_cmd_data[_SUB_CMD.field("MAP").offset]),
+                         cmd_unmap.eq(self.stb_sub_cmd_data[_SUB_CMD.field("UNMAP").offset]),
+                         cmd_flush.eq(self.stb_sub_cmd_data[_SUB_CMD.field("FLUSH").offset]),
                          cmd_locate.eq(self.ctl_sub_locate), cmd_slot.eq(self.ctl_sub_slot)]
         cmd_run = cmd_pending & ~s1_valid & ~s2_valid
 

@@ -15,27 +15,21 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..layouts import Timestamp
+from ..regmap.binding import register_members
+from . import regs
 
 NS_PER_SEC = 1_000_000_000
-DEFAULT_PERIOD = (6 << 32) | 0x66666666          # 6.4 ns, 8.32 fixed point
-CMD_SET, CMD_STEP, CMD_SNAPSHOT = 1, 2, 4
+DEFAULT_PERIOD = regs.BLOCK.reg("period").reset        # 6.4 ns, 8.32 fixed point
+#: Bit positions of clock.cmd's fields (declared once, in regs.py).
+SET, STEP, SNAPSHOT = (regs.BLOCK.reg("cmd").field(n).offset for n in ("SET", "STEP", "SNAPSHOT"))
 
 
 class HwClock(wiring.Component):
-    ctl_period: In(40, init=DEFAULT_PERIOD)
-    ctl_set_sec: In(48)
-    ctl_set_ns: In(32)
-    ctl_step_ns: In(32)
-    stb_cmd: In(1)
-    stb_cmd_data: In(32)
-    st_snap_sec: Out(48)
-    st_snap_ns: Out(32)
-    st_rx_ts_offset_ns: Out(32)
-    now: Out(Timestamp)
+    registers = regs.BLOCK
 
     def __init__(self, ts_offset_ns=0):
         self.ts_offset_ns = ts_offset_ns
-        super().__init__()
+        super().__init__({"now": Out(Timestamp), **register_members(self.registers)})
 
     def elaborate(self, platform):
         m = Module()
@@ -44,7 +38,7 @@ class HwClock(wiring.Component):
         m.d.comb += [self.now.sec.eq(sec), self.now.ns.eq(ns),
                      self.st_rx_ts_offset_ns.eq(self.ts_offset_ns)]
 
-        cmd = self.stb_cmd_data & self.stb_cmd.replicate(32)
+        cmd = self.stb_cmd_data & self.stb_cmd.replicate(len(self.stb_cmd_data))
 
         # Timing (156.25 MHz on ECP5): no carry chain feeds another in one cycle.
         # `acc` holds frac + period_frac one step ahead, so the carry into ns is a
@@ -62,7 +56,7 @@ class HwClock(wiring.Component):
         m.d.sync += [k["run"].eq(pint), k["run_lo"].eq(pint - NS_PER_SEC),
                      k["stp"].eq(pint + step), k["stp_lo"].eq(pint + step - NS_PER_SEC),
                      k["stp_hi"].eq(pint + step + NS_PER_SEC)]
-        stepping = cmd[1]
+        stepping = cmd[STEP]
         mid, lo, hi = Signal(signed(34)), Signal(signed(34)), Signal(signed(34))
         m.d.comb += [
             mid.eq(ns + Mux(stepping, k["stp"], k["run"]) + carry),
@@ -70,7 +64,7 @@ class HwClock(wiring.Component):
             hi.eq(ns + k["stp_hi"] + carry),                                # mid + 1e9
         ]
 
-        with m.If(cmd[0]):
+        with m.If(cmd[SET]):
             m.d.sync += [sec.eq(self.ctl_set_sec), ns.eq(self.ctl_set_ns),
                          acc.eq(self.ctl_period[:32])]
         with m.Elif(lo >= 0):
@@ -80,6 +74,6 @@ class HwClock(wiring.Component):
         with m.Else():
             m.d.sync += ns.eq(mid)
 
-        with m.If(cmd[2]):
+        with m.If(cmd[SNAPSHOT]):
             m.d.sync += [self.st_snap_sec.eq(sec), self.st_snap_ns.eq(ns)]
         return m

@@ -1,7 +1,8 @@
 """The CSR bank, elaborated from the register map (rtl/regmap).
 
-Blocks never decode addresses. The top level asks the bank for a register's port by
-name and wires it: `bank.port("mac.fcs_errors").inc`, `bank.port("clock.period").value`.
+Blocks never decode addresses. `tickwire.rtl.regmap.binding.assemble` binds each
+register's port to the component that owns it (`bank.port("mac_a.fcs_errors").inc`,
+`bank.port("clock.period").value`).
 
 Port members by kind:
   counter  inc  (in, `step` bits: added every cycle; the 64-bit count lives here)
@@ -15,7 +16,7 @@ Wide registers: reading LO latches HI into a single shadow returned by the next 
 read (the bus has one master, so one shadow suffices); writing LO of a wide control
 stages it and writing HI commits both halves in the same cycle.
 """
-from amaranth.hdl import Const, Module, Mux, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
@@ -132,43 +133,3 @@ class CsrBank(wiring.Component):
                         with m.Case(base):
                             m.d.sync += [p.stb.eq(1), p.data.eq(bus.w_data)]
         return m
-
-
-_PREFIX = {"counter": "ev_", "status": "st_", "control": "ctl_", "strobe": "stb_"}
-
-
-def wire_block(bank, block, comp):
-    """Statements connecting every register of `block` to like-named members of `comp`.
-
-    Convention (checked: a missing member is an error, so no register is left dangling):
-      counter  comp.ev_<reg>   pulse/increment (array registers: bit i, or element i)
-      status   comp.st_<reg>   value (arrays: an ArrayLayout view, element i)
-      control  comp.ctl_<reg>  value driven from the bank (arrays: element i)
-      strobe   comp.stb_<reg> (pulse) and comp.stb_<reg>_data (written word)
-    """
-    stmts = []
-    for p in bank.map.registers():
-        if p.block != block:
-            continue
-        reg, port = p.item, bank.port(p.name)
-        attr = _PREFIX[reg.kind] + reg.name
-        if not hasattr(comp, attr):
-            raise AttributeError(f"{type(comp).__name__} has no member {attr} for register {p.name}")
-        sig = getattr(comp, attr)
-        if p.index is not None:
-            sig = sig[p.index]
-        if reg.kind == "counter":
-            stmts.append(port.inc.eq(sig))
-        elif reg.kind == "status":
-            stmts.append(port.value.eq(sig))
-        elif reg.kind == "control":
-            stmts.append(sig.eq(port.value))
-        else:
-            stmts += [sig.eq(port.stb), getattr(comp, attr + "_data").eq(port.data)]
-    return stmts
-
-
-def constant_status(bank, name, value):
-    """Drive a status register with a constant (ID block)."""
-    port = bank.port(name)
-    return port.value.eq(Const(value, len(port.value)))

@@ -1,10 +1,13 @@
 """The register-map description language: plain Python data, no Amaranth.
 
-A map is a list of Blocks at fixed bases; each Block lists Regs (and Windows, for
-RAM-backed tables). Offsets are assigned in declaration order, so the order of a
-block's list *is* its layout. From one Map we elaborate the gateware CSR bank
-(rtl/host/csr.py) and generate the C header, the Python map used by control/, and the
-Markdown reference (tools/build/gen_regs.py).
+Each gateware block declares its registers next to its code (`rtl/<block>/regs.py`):
+a Block lists Regs (and Windows, for RAM-backed tables), and a Reg may name its bit
+fields (`Field`, with enum `values`), so every bit value is written once. Offsets are
+assigned in declaration order, so the order of a block's list *is* its layout. A Map
+places block instances at bases given in ONE table (rtl/regmap/__init__.py,
+`build_map(cfg)`). From one Map we elaborate the gateware CSR bank (rtl/host/csr.py),
+bind it to the components (rtl/regmap/binding.py) and generate the C header, the
+Python map used by control/, and the Markdown reference (tools/build/gen_regs.py).
 
 Register kinds:
   counter  read-only, 64-bit event counter incremented by the gateware
@@ -25,6 +28,32 @@ KINDS = ("counter", "status", "control", "strobe")
 
 
 @dataclass(frozen=True)
+class Field:
+    """Bits [offset, offset+width) of a register. `values` names the field's values
+    (an enum, e.g. {"ORDER": 0, "FILL": 1}); a 1-bit field without values is a flag."""
+    name: str
+    offset: int
+    doc: str
+    width: int = 1
+    values: tuple = ()      # ((NAME, value), ...): a tuple keeps the Reg hashable
+
+    def __post_init__(self):
+        if isinstance(self.values, dict):
+            object.__setattr__(self, "values", tuple(self.values.items()))
+        for name, v in self.values:
+            if not 0 <= v < 1 << self.width:
+                raise ValueError(f"{self.name}.{name}: {v} does not fit in {self.width} bits")
+
+    @property
+    def mask(self):
+        return ((1 << self.width) - 1) << self.offset
+
+    def value(self, name):
+        """The named enum value (not shifted)."""
+        return dict(self.values)[name]
+
+
+@dataclass(frozen=True)
 class Reg:
     name: str
     kind: str
@@ -33,6 +62,7 @@ class Reg:
     reset: int | tuple = 0  # a tuple gives each array element its own reset value
     count: int = 1          # > 1: an array name[0..count-1] at consecutive offsets
     step: int = 1           # counters: width of the per-cycle increment input
+    fields: tuple = ()      # Field, ...: named bits, exported by the generator
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -45,6 +75,20 @@ class Reg:
             raise ValueError(f"{self.name}: {self.count} reset values needed")
         if self.kind == "strobe" and width > 32:
             raise ValueError(f"{self.name}: strobes are at most 32 bits")
+        names = [f.name for f in self.fields]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.name}: duplicate field names {names}")
+        used = 0
+        for f in self.fields:
+            if f.offset + f.width > width or used & f.mask:
+                raise ValueError(f"{self.name}.{f.name}: bits outside the register or overlapping")
+            used |= f.mask
+
+    def field(self, name):
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(f"{self.name} has no field {name}")
 
     @property
     def words(self):
@@ -68,10 +112,29 @@ class Window:
 
 @dataclass(frozen=True)
 class Block:
+    """A block's registers, declared by the block that owns them (no address: the
+    Map's one base table places each instance)."""
     name: str
-    base: int
     doc: str
     items: tuple = field(default_factory=tuple)
+
+    def reg(self, name):
+        for it in self.items:
+            if it.name == name:
+                return it
+        raise KeyError(f"block {self.name} has no register {name}")
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A Block placed at `base` under an instance name (`mac_a`, `mac_b`, ...)."""
+    name: str
+    base: int
+    block: Block
+
+    @property
+    def doc(self):
+        return self.block.doc
 
 
 @dataclass(frozen=True)
@@ -89,10 +152,13 @@ class Placed:
 
 
 class Map:
-    def __init__(self, name, version, blocks, size=0x10000):
+    def __init__(self, name, version, instances, size=0x10000):
         self.name = name
         self.version = version
-        self.blocks = list(blocks)
+        self.blocks = list(instances)
+        names = [b.name for b in self.blocks]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate block instance names in {names}")
         self.size = size
         self.placed = self._place()
         self.hash = self._hash()
@@ -101,7 +167,7 @@ class Map:
         placed, seen, bases = [], set(), []
         for blk in sorted(self.blocks, key=lambda b: b.base):
             addr = blk.base
-            for item in blk.items:
+            for item in blk.block.items:
                 if isinstance(item, Window):
                     align = item.words * 4
                     addr = (addr + align - 1) // align * align if align & (align - 1) == 0 else addr
@@ -133,7 +199,8 @@ class Map:
             if p.is_window:
                 out.append([p.name, p.addr, "window", it.words])
             else:
-                out.append([p.name, p.addr, it.kind, it.width, it.reset_of(p.index)])
+                out.append([p.name, p.addr, it.kind, it.width, it.reset_of(p.index)] +
+                           [[f.name, f.offset, f.width, list(f.values)] for f in it.fields])
         return {"name": self.name, "version": self.version, "regs": out}
 
     def _hash(self):
@@ -145,6 +212,12 @@ class Map:
             if p.name == name:
                 return p
         raise KeyError(name)
+
+    def instance(self, name):
+        for b in self.blocks:
+            if b.name == name:
+                return b
+        raise KeyError(f"no block instance {name}")
 
     def registers(self):
         return [p for p in self.placed if not p.is_window]

@@ -1,2 +1,2 @@
-"""Pre-trade risk gate (issue #4): RiskGate and its CSR-window wiring."""
-from .gate import RiskGate, WindowSignature, wire_windows  # noqa: F401
+"""Pre-trade risk gate (issue #4): RiskGate; its registers and windows in regs.py."""
+from .gate import RiskGate  # noqa: F401

@@ -30,7 +30,8 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..layouts import BboUpdate, HostEvent, Order, Timestamp, Verdict
-from ..regmap.blocks import risk as regs
+from ..regmap.binding import register_members
+from . import regs
 from .book_shadow import BookShadow
 from .checks import OrderChecks
 from .exposure import ExposureState
@@ -38,29 +39,16 @@ from .intake import RiskIntake
 from .limits import LimitTables
 from .rejects import RejectRing
 from .watchdog import Watchdog
-from .window import WindowSignature
 
 N_REASONS = len(regs.REASONS)
 
 
-WINDOWS = ("order", "last_rejects", "acct_limits", "sym_limits", "pos_limits")
-
-
-def wire_windows(bank, gate, block="risk"):
-    """Statements connecting the bank's risk windows to the gate's `w_<window>` ports."""
-    stmts = []
-    for name in WINDOWS:
-        wp, gp = bank.window(f"{block}.{name}"), getattr(gate, "w_" + name)
-        stmts += [gp.addr.eq(wp.addr), gp.r_stb.eq(wp.r_stb), gp.w_stb.eq(wp.w_stb),
-                  gp.w_data.eq(wp.w_data), wp.r_data.eq(gp.r_data)]
-    return stmts
-
-
 class RiskGate(wiring.Component):
-    def __init__(self, accounts=regs.ACCOUNTS, slots=regs.SLOTS, history=regs.HISTORY):
+    def __init__(self, accounts=8, slots=16, history=regs.HISTORY):
         assert accounts & (accounts - 1) == 0 and slots & (slots - 1) == 0
         assert accounts <= 32
         self.accounts, self.slots, self.history = accounts, slots, history
+        self.registers = regs.block(accounts, slots)
         super().__init__({
             "orders": In(stream.Signature(Order)),
             "events": In(stream.Signature(HostEvent)),
@@ -68,22 +56,7 @@ class RiskGate(wiring.Component):
             "now": In(Timestamp),
             "verdicts": Out(stream.Signature(Verdict)),
             "accepted": Out(stream.Signature(Order)),
-            # registers (wire_block convention)
-            "ev_orders": Out(1), "ev_accepts": Out(1), "ev_rejects": Out(N_REASONS),
-            "ev_events": Out(1), "ev_event_errors": Out(1), "ev_bbo_errors": Out(1),
-            "ev_host_dropped": Out(1),
-            "st_status": Out(4), "st_reject_head": Out(8),
-            "ctl_kill": In(1), "ctl_kill_accounts": In(accounts), "ctl_watchdog_cycles": In(32),
-            "stb_heartbeat": In(1), "stb_heartbeat_data": In(1),
-            "stb_watchdog_release": In(1), "stb_watchdog_release_data": In(1),
-            "stb_commit": In(1), "stb_commit_data": In(1),
-            "stb_order_submit": In(1), "stb_order_submit_data": In(2),
-            # windows
-            "w_order": In(WindowSignature(regs.ORDER_WORDS)),
-            "w_last_rejects": In(WindowSignature(regs.LAST_REJECTS * regs.REJECT_WORDS)),
-            "w_acct_limits": In(WindowSignature(accounts * regs.ACCT_WORDS)),
-            "w_sym_limits": In(WindowSignature(slots * regs.SYM_WORDS)),
-            "w_pos_limits": In(WindowSignature(accounts * slots * regs.POS_WORDS)),
+            **register_members(self.registers),   # registers and windows (regs.py)
         })
 
     def elaborate(self, platform):

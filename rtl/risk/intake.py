@@ -11,7 +11,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..layouts import HostEvent, Order, RiskCandidate, Timestamp
-from .window import WindowSignature
+from ..regmap.binding import WindowSignature
 
 
 class RiskIntake(wiring.Component):

@@ -11,8 +11,8 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..layouts import AcctLimits, PosLimits, SymLimits
-from ..regmap.blocks.risk import ACCT_WORDS, POS_WORDS, SYM_WORDS
-from .window import WindowSignature
+from .regs import ACCT_WORDS, POS_WORDS, SYM_WORDS
+from ..regmap.binding import WindowSignature
 
 
 class LimitTable(wiring.Component):

@@ -10,8 +10,8 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..layouts import RiskReject
-from ..regmap.blocks.risk import REJECT_WORDS as WORDS
-from .window import WindowSignature
+from .regs import REJECT_WORDS as WORDS
+from ..regmap.binding import WindowSignature
 
 
 class RejectRing(wiring.Component):

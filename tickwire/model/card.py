@@ -1,4 +1,4 @@
-"""CardModel: the card as the control plane sees it, emulated register by register.
+"""ModelCard: the card as the control plane sees it, emulated register by register.
 
 Why: the daemon, the CLI and their tests need a device that behaves like the bank
 (rtl/host/csr.py) without an FPGA or a simulator. Built from the generated control-plane
@@ -11,7 +11,8 @@ What is emulated (bank semantics, from rtl/regmap/dsl.py's rules):
   - strobes act on write and read as 0;
   - 64-bit counters and wide status values: reading LO latches HI into one shared
     shadow, reading HI returns the shadow (tear-free, as long as LO is read first);
-  - the ID block: magic, map version, map hash (id.build reads 0: no build params);
+  - the ID block: magic, map version, map hash and id.build (the sim build's digest by
+    default: the model card describes that build);
   - the hardware clock (clock.*): period in 8.32 ns/cycle, CMD SET/STEP/SNAPSHOT;
   - the risk gate (risk.*): shadow/active limits banks behind the acct/sym/pos
     windows (`commit` swaps them and hands the decoded set to the reference model
@@ -38,8 +39,9 @@ CLOCK_HZ = 156_250_000
 NS_PER_SEC = 1_000_000_000
 SEC_MOD = 1 << 48
 M32, M64 = (1 << 32) - 1, (1 << 64) - 1
-CMD_SET, CMD_STEP, CMD_SNAPSHOT = 1, 2, 4          # clock.cmd bits (register doc)
-ORDER, FILL, CANCEL = 0, 1, 2                       # risk.order_submit data
+CMD_SET, CMD_STEP, CMD_SNAPSHOT = _rm.CLOCK_CMD_SET, _rm.CLOCK_CMD_STEP, _rm.CLOCK_CMD_SNAPSHOT
+ORDER, FILL, CANCEL = (_rm.RISK_ORDER_SUBMIT_KIND_ORDER, _rm.RISK_ORDER_SUBMIT_KIND_FILL,
+                       _rm.RISK_ORDER_SUBMIT_KIND_CANCEL)
 REJECT_WORDS = 4
 ACCT_WORDS, SYM_WORDS, POS_WORDS = 8, 4, 2          # docs/limits.md table formats
 
@@ -51,7 +53,7 @@ def scaled_windows(accounts, slots, base=0x100000, windows=None):
     """The map's windows with the three limits windows sized for `accounts` x `slots`
     symbol slots and moved to `base` and up (clear of the 64 KiB register space).
 
-    Why: the gateware holds 8 x 16; a model card built from this map (and a daemon Card
+    Why: the gateware holds 8 x 16; a model card built from this map (and a daemon CardHandle
     given the same windows) measures the control path at production sizes."""
     out = dict(windows if windows is not None else _rm.WINDOWS)
     addr = base
@@ -111,7 +113,7 @@ class _Clock:
         return self.sec * NS_PER_SEC + self.ns
 
 
-class CardModel:
+class ModelCard:
     """A register-level emulator of the card; `read32`/`write32` take byte addresses.
 
     counters: dict-like of register name -> value for registers the model does not
@@ -121,11 +123,13 @@ class CardModel:
     """
 
     def __init__(self, counters=None, realtime=False, regs=None, windows=None,
-                 magic=_rm.MAP_MAGIC, version=_rm.MAP_VERSION, map_hash=_rm.MAP_HASH):
+                 magic=_rm.MAP_MAGIC, version=_rm.MAP_VERSION, map_hash=_rm.MAP_HASH,
+                 build=_rm.BUILDS["sim"].digest):
         self.regs = dict(regs if regs is not None else _rm.REGS)
         self.windows = dict(windows if windows is not None else _rm.WINDOWS)
         self.counters = counters if counters is not None else {}
-        self.ident = {"id.magic": magic, "id.map_version": version, "id.map_hash": map_hash}
+        self.ident = {"id.magic": magic, "id.map_version": version, "id.map_hash": map_hash,
+                      "id.build": build}
         self._lock = threading.RLock()
         self._words = {}                  # word address -> (reg, half 0/1)
         for r in self.regs.values():
@@ -296,7 +300,9 @@ class CardModel:
             v = self.snap[1]
         elif name == "risk.status" and self.has_risk:
             kill = self.values.get("risk.kill", 0) & 1
-            v = (kill | self.tripped) | self.tripped << 1 | self.active << 2
+            v = ((kill | self.tripped) * _rm.RISK_STATUS_KILLED |
+                 self.tripped * _rm.RISK_STATUS_WATCHDOG_TRIPPED |
+                 self.active * _rm.RISK_STATUS_ACTIVE_BANK)
         elif name == "risk.reject_head" and self.has_risk:
             v = self.reject_head
         else:

@@ -17,8 +17,6 @@ What it does not emulate is documented in `UNMODELLED` (those counters stay 0).
 from collections import defaultdict
 import zlib
 
-from tickwire.rtl.regmap.blocks.risk import SLOTS as RISK_SLOTS   # register-map geometry
-
 from . import book as book_model
 from . import itch, mold, net
 
@@ -28,7 +26,7 @@ BOOK_TYPES = b"AFECXDUH"                    # add, executions, cancel, delete, r
 #: Counters the model leaves at zero: FIFO overflow depends on cycle timing, and the
 #: book's table-geometry events (hash-set collisions, a full table, levels beyond the
 #: kept depth) depend on the build's sizes; the model keeps everything exactly.
-UNMODELLED = ("merge.overflow_a", "merge.overflow_b", "merge.book_fifo_overflow",
+UNMODELLED = ("merge.overflow_a", "merge.overflow_b", "book.fifo_overflow",
               "book.collisions", "book.table_full", "book.depth_overflow", "book.level_miss")
 
 
@@ -68,8 +66,11 @@ def comparable(counters):
 
 class DeviceModel:
     def __init__(self, filters=net.DEFAULT_FILTERS, subscriptions=None, top_n=5,
-                 max_len=MAX_LEN):
+                 max_len=MAX_LEN, *, risk_slots):
+        """risk_slots: the build's risk-gate slots (CoreConfig.risk_slots): BBO updates of
+        later slots count as risk.bbo_errors."""
         self.filters = filters
+        self.risk_slots = risk_slots
         self.max_len = max_len
         self.counters = defaultdict(int)        # register name -> value
         self.arbiter = mold.Arbiter()
@@ -133,7 +134,7 @@ class DeviceModel:
         ev = self.book.apply(book_model.decode(msg, seq))
         if ev is not None:
             self.bbo.append(ev)
-            if ev.slot >= RISK_SLOTS:       # the risk gate keeps the first slots' books only
+            if ev.slot >= self.risk_slots:       # the risk gate keeps the first slots' books only
                 c["risk.bbo_errors"] += 1
 
     # ------------------------------------------------------------------ results

@@ -19,7 +19,9 @@ from . import yaml_guard
 # nodes carry the same start marks, so errors still name the line.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-from tickwire.rtl.regmap.blocks.risk import ACCOUNTS, SLOTS, ACCT_WORDS, SYM_WORDS, POS_WORDS
+#: Words per entry of each limits table (docs/limits.md, the spec). The table sizes
+#: (accounts, slots) are the build's geometry: callers pass them in.
+ACCT_WORDS, SYM_WORDS, POS_WORDS = 8, 4, 2
 
 PX_PER_USD = 10000
 MAX_NAME = 32                # characters in an account name (symbols: 8)
@@ -80,7 +82,7 @@ class Limits:
         return a.positions.get(slot, (0, 0)) if a else (0, 0)
 
 
-def encode(limits, accounts=ACCOUNTS, slots=SLOTS):
+def encode(limits, *, accounts, slots):
     """The three table images {'acct_limits', 'sym_limits', 'pos_limits'} as word lists."""
     acct = [0] * (accounts * ACCT_WORDS)
     for i, a in enumerate(limits.accounts):
@@ -272,8 +274,9 @@ def _parse_pos(c, node, fld):
             c.integer(f["short"][1], f"{fld}.short", 0, U32))
 
 
-def parse(text, fname="<limits>", max_accounts=ACCOUNTS, max_slots=SLOTS):
-    """YAML text -> Limits; raises LimitsError naming file, line and field."""
+def parse(text, fname="<limits>", max_accounts=None, max_slots=None):
+    """YAML text -> Limits; raises LimitsError naming file, line and field. The caps
+    are the gate's geometry (the card's build); None leaves a table uncapped."""
     c = _Ctx(fname)
     try:
         yaml_guard.check(text, _Loader)
@@ -298,7 +301,7 @@ def parse(text, fname="<limits>", max_accounts=ACCOUNTS, max_slots=SLOTS):
         seq = top[key][1]
         if not isinstance(seq, yaml.SequenceNode):
             raise c.err(seq, key, "expected a list")
-        if len(seq.value) > limit:
+        if limit is not None and len(seq.value) > limit:
             raise c.err(seq, key, f"{len(seq.value)} entries, the gate has {limit}")
         names = set()
         sym_names = [s.name for s in lim.symbols]
@@ -316,7 +319,7 @@ def parse(text, fname="<limits>", max_accounts=ACCOUNTS, max_slots=SLOTS):
     return lim
 
 
-def load(path):
+def load(path, max_accounts=None, max_slots=None):
     """Parse a limits file from disk."""
     path = Path(path)
-    return parse(path.read_text(), str(path))
+    return parse(path.read_text(), str(path), max_accounts, max_slots)

@@ -32,8 +32,8 @@ SEED = 1                    # fixed placer seed: the same design gives the same 
 TOOL_TIMEOUT = 3600         # seconds per tool run: a runaway router is an error, never a hang
 
 
-def csr_bank_block():
-    """CsrBank(MAP) behind the AXI4-Lite bridge, its register ports kept alive cheaply.
+def csr_bank_block(cfg=None):
+    """CsrBank(build_map(cfg)) behind the AXI4-Lite bridge, its register ports kept alive cheaply.
 
     Alone, the bank would be mostly optimised away (undriven counter increments are
     constant). Bringing every register port out as a pin does not work either: out of
@@ -49,8 +49,10 @@ def csr_bank_block():
 
     from tickwire.rtl.host.bus.axil import AxiLiteSignature, AxiLiteToCsr
     from tickwire.rtl.host.csr import CsrBank
-    from tickwire.rtl.regmap import MAP
+    from tickwire.rtl.config import BUILDS
+    from tickwire.rtl.regmap import build_map
 
+    MAP = build_map(cfg or BUILDS["sim"])
     bank = CsrBank(MAP)
     ins, outs = [], []
     for p in MAP.registers():
@@ -92,22 +94,25 @@ def csr_bank_block():
     return CsrBankBlock()
 
 
-# name -> ("module:factory", kwargs). Order here is the report order.
+# name -> ("module:factory", kwargs, or a function of the CoreConfig giving them). Order
+# here is the report order. Every size comes from the build (`--build`, `make synth
+# BUILD=board`); the book's board build is 8 slots, 16 kept levels, a 4,096-entry order
+# table: each bank (512 sets x 532 bits) maps to 30 DP16KD since it carries
+# no_rw_check (rtl/book/order_book.py); without it Yosys built the banks from flip-flops.
 BLOCKS = {
-    "csr_bank": ("tickwire.tools.build.synth:csr_bank_block", {}),
-    "mac": ("tickwire.rtl.rx.mac.xgmii_rx:XgmiiRx", {}),
-    "clock": ("tickwire.rtl.clock.hw_clock:HwClock", {}),
-    "net": ("tickwire.rtl.rx.udp.udp_rx:UdpRx", {}),
+    "csr_bank": ("tickwire.tools.build.synth:csr_bank_block", lambda c: dict(cfg=c)),
+    "mac": ("tickwire.rtl.rx.mac.xgmii_rx:XgmiiRx", lambda c: dict(ts_offset_ns=c.rx_ts_offset_ns)),
+    "clock": ("tickwire.rtl.clock.hw_clock:HwClock", lambda c: dict(ts_offset_ns=c.rx_ts_offset_ns)),
+    "net": ("tickwire.rtl.rx.udp.udp_rx:UdpRx", lambda c: dict(n_filters=c.udp_filters)),
     "mold": ("tickwire.rtl.rx.mold.mold_rx:MoldRx", {}),
     "itch": ("tickwire.rtl.rx.itch.decoder:ItchDecoder", {}),
-    # The book at board size: 8 slots, 16 kept levels, a 4,096-entry order table. Each
-    # bank (512 sets x 532 bits) maps to 30 DP16KD since it carries no_rw_check
-    # (rtl/book/order_book.py); without it Yosys built the banks from flip-flops.
-    "book": ("tickwire.rtl.book:OrderBook", dict(slots=8, orders=4096, levels=16,
-                                                 locate_bits=10)),
-    "merge": ("tickwire.rtl.rx.merge.feed_merge:FeedMerge", {}),
-    "risk": ("tickwire.rtl.risk.gate:RiskGate", {}),
-    "core": ("tickwire.rtl.top:TickwireCore", {}),
+    "book": ("tickwire.rtl.book:OrderBook", lambda c: dict(
+        slots=c.book_slots, orders=c.book_orders, levels=c.book_levels, top_n=c.top_n,
+        locate_bits=c.book_locate_bits)),
+    "merge": ("tickwire.rtl.rx.merge.feed_merge:FeedMerge", lambda c: dict(depth=c.merge_depth)),
+    "risk": ("tickwire.rtl.risk.gate:RiskGate", lambda c: dict(
+        accounts=c.risk_accounts, slots=c.risk_slots, history=c.risk_history)),
+    "core": ("tickwire.rtl.top:TickwireCore", lambda c: dict(cfg=c)),
 }
 
 
@@ -257,14 +262,18 @@ def synth_component(name, component, out=OUT, freq=GOAL_MHZ):
     return place_and_route(name, elaborate(name, component, Path(out) / name), freq=freq)
 
 
-def run(names, out=OUT, jobs=1, log=print):
-    """Synthesise the named registry blocks; returns rows in registry order."""
+def run(names, out=OUT, jobs=1, log=print, cfg=None):
+    """Synthesise the named registry blocks of build `cfg` (default sim; the book's
+    figures in README come from the board build); returns rows in registry order."""
+    from tickwire.rtl.config import BUILDS
+    cfg = cfg or BUILDS["sim"]
     out = Path(out)
     rows, pending = {}, []
     for name in names:
         path, kwargs = BLOCKS[name]
         try:
-            component = load_factory(path)(**kwargs)
+            factory = load_factory(path)
+            component = factory(**(kwargs(cfg) if callable(kwargs) else kwargs))
         except NotAvailable as e:
             rows[name] = {"block": name, "status": "not available", "reason": str(e)}
             log(f"{name:10s} not available: {e}")
@@ -346,15 +355,19 @@ def main(argv=None):
     ap.add_argument("--out", type=Path, default=OUT, help="output directory")
     ap.add_argument("--timeout", type=float, default=3600.0,
                     help="seconds allowed per tool run before the block is marked failed")
+    ap.add_argument("--build", choices=("sim", "board"), default="sim",
+                    help="core build configuration (rtl/config.py; make synth BUILD=...)")
     args = ap.parse_args(argv)
     TOOL_TIMEOUT = args.timeout
+    from tickwire.rtl.config import build
+    cfg = build(args.build)
     names = list(BLOCKS)
     if args.blocks:
         names = [n.strip() for n in args.blocks.split(",") if n.strip()]
         unknown = [n for n in names if n not in BLOCKS]
         if unknown:
             ap.error(f"unknown block(s) {unknown}; known: {', '.join(BLOCKS)}")
-    rows = run(names, out=args.out, jobs=args.jobs)
+    rows = run(names, out=args.out, jobs=args.jobs, cfg=cfg)
     write_outputs(rows, out=args.out)
     print()
     print(table(rows))

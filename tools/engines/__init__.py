@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 
 from tickwire.model import xgmii
 from tickwire.model.device import TYPE_ORDER, DeviceModel
+from tickwire.rtl.config import BUILDS
+
+SIM = BUILDS["sim"]
 
 #: Wire time of a frame in XGMII characters beyond its bytes: /S/+preamble+SFD (8),
 #: FCS (4) and the 12-character average inter-frame gap.
@@ -42,13 +45,12 @@ class ModelEngine:
     name = "model"
 
     @staticmethod
-    def slots():
-        from tickwire.rtl.top import BOOK_SLOTS
-        return BOOK_SLOTS
+    def slots(cfg=SIM):
+        return cfg.book_slots
 
     @staticmethod
-    def run(feed, subs, want_latency=False):
-        dev = DeviceModel(subscriptions=subs)
+    def run(feed, subs, want_latency=False, cfg=SIM):
+        dev = DeviceModel(subscriptions=subs, top_n=cfg.top_n, risk_slots=cfg.risk_slots)
         for port, f in _arrival_order(feed):
             dev.frame(port, f.data, fcs_ok=f.fcs_ok)
         rows = [_model_row(ev) for ev in dev.bbo]
@@ -66,14 +68,13 @@ class RtlEngine:
     name = "rtl"
 
     @staticmethod
-    def slots():
-        from tickwire.rtl.top import BOOK_SLOTS
-        return BOOK_SLOTS
+    def slots(cfg=SIM):
+        return cfg.book_slots
 
     @staticmethod
-    def run(feed, subs, want_latency=False):
+    def run(feed, subs, want_latency=False, cfg=SIM):
         from tickwire.tools.engines import rtl_replay
-        return rtl_replay.run(feed, subs)
+        return rtl_replay.run(feed, subs, cfg)
 
 
 ENGINES = {"model": ModelEngine, "rtl": RtlEngine}

@@ -13,7 +13,6 @@ import cocotb
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from tickwire.rtl.layouts import BboUpdate, Order, Verdict
-from tickwire.rtl.regmap.blocks.risk import SLOTS
 from tickwire.tools.engines.risk_tb import start_gate
 
 
@@ -49,7 +48,7 @@ async def replay(dut):
         if pending is None and i < len(steps):
             s = steps[i]
             slot, book = s["order"]["slot"], s["book"]
-            if slot < SLOTS and shadow.get(slot, [0, 0, 0, 0, False, False]) != book:
+            if slot < spec["slots"] and shadow.get(slot, [0, 0, 0, 0, False, False]) != book:
                 bid_px, bid_qty, ask_px, ask_qty, halted, unrel = book
                 dut.bbo__payload.value = BboUpdate.const(dict(
                     slot=slot, bid_px=bid_px, bid_qty=bid_qty, ask_px=ask_px, ask_qty=ask_qty,

@@ -7,7 +7,7 @@ no cocotb test itself, so importing it adds none to a test module.
 from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge
 
-from tickwire.rtl.risk.gate import WINDOWS
+from tickwire.rtl.risk.regs import WINDOWS
 
 _IDLE = ("orders__valid", "events__valid", "bbo__valid", "ctl_kill", "ctl_kill_accounts",
          "ctl_watchdog_cycles", "stb_heartbeat", "stb_watchdog_release", "stb_commit",

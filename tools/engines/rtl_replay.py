@@ -6,7 +6,9 @@ counter is read back (LO then HI, tear-free) after the feed has drained. Latenci
 are counted from the XGMII beat carrying a message's last byte (harness cycle =
 beat index) to the cycle the decoded message / the book update is valid.
 """
-from tickwire.control.regmap import ITCH_TYPE_ORDER, REGS
+from tickwire.control.regmap import BOOK_SUB_CMD_MAP, ITCH_TYPE_ORDER, REGS
+
+from tickwire.rtl.config import BUILDS
 
 from . import EngineResult, encode_port
 from ..replay import summary
@@ -14,28 +16,28 @@ from ..replay import summary
 _CORE = {}
 
 
-def core(**params):
-    """The built native simulator of TickwireCore (cached per parameter set)."""
-    key = tuple(sorted(params.items()))
-    if key not in _CORE:
+def core(cfg=BUILDS["sim"]):
+    """The built native simulator of TickwireCore (cached per build configuration)."""
+    if cfg not in _CORE:
         from tickwire.rtl.top import TickwireCore
         from ..build.harness import build_native
-        _CORE[key] = build_native(TickwireCore(**params), "tw_core")
-    return _CORE[key]
+        _CORE[cfg] = build_native(TickwireCore(cfg), "tw_core" if cfg == BUILDS["sim"]
+                                  else f"tw_core_{cfg.name}_{cfg.digest:08x}")
+    return _CORE[cfg]
 
 
-def settle_cycles(**params):
+def settle_cycles(cfg=BUILDS["sim"]):
     """Idle cycles after reset before subscribing: the book's reset sweep (SUB_CMD is
     dropped while it runs), plus a margin."""
     from tickwire.rtl.top import TickwireCore
-    return TickwireCore(**params).reset_cycles + 8
+    return TickwireCore(cfg).reset_cycles + 8
 
 
 def subscription_writes(subs):
     loc, slot, cmd = (REGS[n].addr for n in ("book.sub_locate", "book.sub_slot", "book.sub_cmd"))
     writes = []
     for locate, s in sorted(subs.items(), key=lambda kv: kv[1]):
-        writes += [(loc, locate), (slot, s), (cmd, 1)]
+        writes += [(loc, locate), (slot, s), (cmd, BOOK_SUB_CMD_MAP)]
     return writes
 
 
@@ -75,13 +77,13 @@ def last_byte_beats(feed, enc):
     return where
 
 
-def run(feed, subs, **params):
-    sim = core(**params)
+def run(feed, subs, cfg=BUILDS["sim"]):
+    sim = core(cfg)
     enc = {p: encode_port(feed.frames[p]) for p in ("a", "b")}
     regs, addrs = counter_reads()
     res = sim.run(enc["a"].beats, beats_b=enc["b"].beats if feed.frames["b"] else None,
                   writes_before=subscription_writes(subs), reads_after=addrs, drain=512,
-                  timeout=1_000_000, settle=settle_cycles(**params))
+                  timeout=1_000_000, settle=settle_cycles(cfg))
     values = decode_reads(regs, res.reads)
     counters = {k: v for k, v in values.items() if REGS[k].kind == "counter" and v}
     itch_msgs = {t: values.get(f"itch.msgs[{k}]", 0) for k, t in enumerate(ITCH_TYPE_ORDER)}

@@ -15,7 +15,7 @@ is tear-free: LO latches HI in the bank). Everything else follows PCIe rules:
 non-posted requests we cannot serve (I/O, atomics, locked reads, longer reads, bad
 byte enables, other BARs) get an Unsupported Request completion; posted ones
 (messages, longer or sub-dword writes) and discontinued TLPs are dropped. Each
-outcome pulses a counter (rtl/regmap/blocks/link.py). Any TLP is consumed to its
+outcome pulses a counter (rtl/host/link_regs.py). Any TLP is consumed to its
 tlast before the next, so no input can wedge the endpoint.
 """
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
@@ -23,6 +23,8 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..bus.arbiter import CsrReqSignature
+from .. import link_regs
+from ...regmap.binding import register_members
 
 REQ_MEM_READ, REQ_MEM_WRITE, REQ_MEM_READ_LOCKED = 0b0000, 0b0001, 0b0111
 POSTED_TYPES = (0b0001, 0b1100, 0b1101, 0b1110, 0b1111)   # writes, messages, reserved
@@ -57,18 +59,15 @@ def _msb(be):
 
 
 class PcieBarEndpoint(wiring.Component):
-    cq: In(UsAxisSignature(64, 88))       # from the core's m_axis_cq
-    cc: Out(UsAxisSignature(64, 33))      # to the core's s_axis_cc
-    cq_np_req: Out(2)                     # to pcie_cq_np_req: always ready for one more
-    csr: Out(CsrReqSignature())
-    ev_pcie_reads: Out(1)
-    ev_pcie_writes: Out(1)
-    ev_pcie_unsupported: Out(1)
-    ev_pcie_dropped: Out(1)
+    # cq from the core's m_axis_cq, cc to its s_axis_cc, cq_np_req to pcie_cq_np_req
+    # (always ready for one more)
+    registers = link_regs.PCIE
 
     def __init__(self, bar=0):
         self.bar = bar
-        super().__init__()
+        super().__init__({"cq": In(UsAxisSignature(64, 88)), "cc": Out(UsAxisSignature(64, 33)),
+                          "cq_np_req": Out(2), "csr": Out(CsrReqSignature()),
+                          **register_members(self.registers)})
 
     def _checks(self, m, h, disc, malformed):
         """What the request is and whether we serve it: (read_ok, write_ok, posted)."""

@@ -12,6 +12,8 @@ from amaranth.lib import crc, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..bus.arbiter import CsrReqSignature
+from .. import link_regs
+from ...regmap.binding import register_members
 from . import protocol as P
 from .phy import UartRx, UartTx
 
@@ -20,21 +22,14 @@ CRC8 = crc.Algorithm(crc_width=P.CRC_WIDTH, polynomial=P.CRC_POLY, initial_crc=P
 
 
 class UartBridge(wiring.Component):
-    rx: In(1, init=1)
-    tx: Out(1, init=1)
-    csr: Out(CsrReqSignature())
-    ev_uart_reads: Out(1)
-    ev_uart_writes: Out(1)
-    ev_uart_bad_frames: Out(1)
-    ev_uart_bad_addr: Out(1)
-    ev_uart_timeouts: Out(1)
-    ev_uart_noise: Out(1)
+    registers = link_regs.UART
 
     def __init__(self, divisor):
         """divisor: clock cycles per bit, e.g. 156.25 MHz / 3 Mbaud -> 52."""
         self.divisor = divisor
         self.timeout_cycles = P.TIMEOUT_BYTES * 10 * divisor
-        super().__init__()
+        super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "csr": Out(CsrReqSignature()),
+                          **register_members(self.registers)})
 
     def _response_states(self, m, send, utx, tx_crc, cmd, status, addr, word, left):
         """The FSM's response states (called inside its `with m.FSM()`): SOF cmd status

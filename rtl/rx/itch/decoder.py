@@ -11,7 +11,9 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...layouts import ItchMsg, RawMsg
-from ...regmap.blocks.itch import TYPE_ORDER
+from ...regmap.binding import register_members
+from . import regs
+from .regs import TYPE_ORDER
 
 #: Message length in bytes of each ITCH 5.0 type (spec section 1.1 .. 1.9).
 MSG_LENGTH = {
@@ -22,11 +24,12 @@ MSG_LENGTH = {
 
 
 class ItchDecoder(wiring.Component):
-    i: In(stream.Signature(RawMsg, always_ready=True))
-    o: Out(stream.Signature(ItchMsg, always_ready=True))
-    ev_msgs: Out(len(TYPE_ORDER))
-    ev_length_errors: Out(1)
-    ev_unknown_type: Out(1)
+    registers = regs.BLOCK
+
+    def __init__(self):
+        super().__init__({"i": In(stream.Signature(RawMsg, always_ready=True)),
+                          "o": Out(stream.Signature(ItchMsg, always_ready=True)),
+                          **register_members(self.registers)})
 
     def elaborate(self, platform):
         m = Module()

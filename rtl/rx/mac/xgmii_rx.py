@@ -24,6 +24,8 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...layouts import MacBeat, Timestamp
+from ...regmap.binding import register_members
+from . import regs
 from .crc32 import INIT, RESIDUE, data_term, state_term, state_term_const
 
 START, TERM, PRE, SFD = 0xFB, 0xFD, 0x55, 0xD5
@@ -32,23 +34,17 @@ NS_PER_SEC = 1_000_000_000
 
 
 class XgmiiRx(wiring.Component):
-    xgmii_d: In(64)
-    xgmii_c: In(8)
-    now: In(Timestamp)
-    ctl_max_len: In(16, init=1522)
-    out: Out(stream.Signature(MacBeat, always_ready=True))
-    ev_frames_ok: Out(1)
-    ev_bytes_ok: Out(16)
-    ev_fcs_errors: Out(1)
-    ev_ctrl_errors: Out(1)
-    ev_runts: Out(1)
-    ev_oversize: Out(1)
+    registers = regs.BLOCK
 
     def __init__(self, ts_offset_ns=0):
         if not 0 <= ts_offset_ns < NS_PER_SEC:
             raise ValueError("ts_offset_ns must be in 0..999999999")
         self.ts_offset_ns = ts_offset_ns
-        super().__init__()
+        super().__init__({
+            "xgmii_d": In(64), "xgmii_c": In(8), "now": In(Timestamp),
+            "out": Out(stream.Signature(MacBeat, always_ready=True)),
+            **register_members(self.registers),
+        })
 
     def _decode(self, m):
         """Decode of the raw word (combinational, before the register): the word, the

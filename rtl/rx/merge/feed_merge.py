@@ -20,7 +20,7 @@ reference model uses), and discards trailing copies before they cost bandwidth:
   while the leading feed's next packet waits. The delay line plus FIFO (7 cycles) is
   shorter than the idle time between two back-to-back frames' payloads (~8 beats),
   so a port that queued one packet is back to cut-through by its next.
-* A FIFO that overflows drops the rest of that packet (counted in `ev_overflow`)
+* A FIFO that overflows drops the rest of that packet (counted in `ev_overflow_a/b`)
   and closes what it had with a last+bad beat, so MoldUDP64 sees a truncated
   packet rather than spliced data. Two feeds drifting at full line rate with loss
   and noise do not overflow (tests/test_feed_merge.py).
@@ -43,9 +43,13 @@ from .arbiter import MergeArbiter
 from .judge import DELAY, DuplicateJudge
 from .queue import PortQueue
 from .tracker import ForwardTracker
+from ...regmap.binding import register_members
+from . import regs
 
 
 class FeedMerge(wiring.Component):
+    registers = regs.BLOCK
+
     def __init__(self, depth=512):
         self.depth = depth
         super().__init__({
@@ -53,14 +57,8 @@ class FeedMerge(wiring.Component):
             "b": In(stream.Signature(UdpBeat, always_ready=True)),
             "o": Out(stream.Signature(UdpBeat, always_ready=True)),
             "expected": In(64),            # MoldUDP64's next expected sequence number
-            "ev_overflow": Out(2),
-            "ev_dup_discard": Out(2),      # queued packets discarded as duplicates
-            "ev_dup_discard_msgs": Out(17),
+            **register_members(self.registers),
         })
-        # register names (wire_block)
-        self.ev_overflow_a, self.ev_overflow_b = self.ev_overflow[0], self.ev_overflow[1]
-        self.ev_dup_discard_a = self.ev_dup_discard[0]
-        self.ev_dup_discard_b = self.ev_dup_discard[1]
 
     def elaborate(self, platform):
         m = Module()
@@ -85,8 +83,8 @@ class FeedMerge(wiring.Component):
                          queue.discard.eq(judge.discard), queue.discard_tag.eq(judge.discard_tag),
                          arb.line_busy[p].eq(queue.busy), arb.line_live[p].eq(queue.live),
                          arb.lagging[p].eq(judge.lagging),
-                         self.ev_overflow[p].eq(queue.overflow),
-                         self.ev_dup_discard[p].eq(judge.dup)]
+                         (self.ev_overflow_a, self.ev_overflow_b)[p].eq(queue.overflow),
+                         (self.ev_dup_discard_a, self.ev_dup_discard_b)[p].eq(judge.dup)]
             wiring.connect(m, judge.queue, queue.i)
             wiring.connect(m, queue.o, arb.queue[p])
         m.d.comb += self.ev_dup_discard_msgs.eq(judges[0].dup_msgs + judges[1].dup_msgs)

@@ -25,20 +25,13 @@ from amaranth.lib.wiring import In, Out
 
 from ...layouts import MAX_MSG_BYTES, RawMsg, UdpBeat
 from .beat_bytes import BeatBytes
+from ...regmap.binding import register_members
+from . import regs
 
 HEADER_BYTES = 20
 MIN_BLOCK_LEN = 12
-CMD_RESET = 1
-
-#: Counter registers of the mold block -> width of their per-cycle increment.
-COUNTERS = {
-    "packets": 1, "packets_a": 1, "packets_b": 1, "messages": 1, "heartbeats": 1,
-    "end_of_session": 1, "dup_packets": 1, "dup_messages": 1, "gaps": 1,
-    "gap_messages": 64, "short_packets": 1, "overruns": 1, "bad_lengths": 1,
-    "session_mismatch": 1,
-}
-STATUS = {"expected_seq": 64, "session_lo": 64, "session_hi": 17,
-          "last_gap_first": 64, "last_gap_len": 64}
+#: Bit of mold.cmd that resets the session (declared in regs.py).
+RESET = regs.BLOCK.reg("cmd").field("RESET").offset
 
 _HEADER, _BLOCKS, _DROP = 0, 1, 2
 
@@ -49,16 +42,14 @@ def _be(bytes_):
 
 
 class MoldRx(wiring.Component):
+    registers = regs.BLOCK
+
     def __init__(self):
-        members = {
+        super().__init__({
             "i": In(stream.Signature(UdpBeat, always_ready=True)),
             "o": Out(stream.Signature(RawMsg, always_ready=True)),
-            "stb_cmd": In(1),
-            "stb_cmd_data": In(32),
-        }
-        members.update({f"ev_{n}": Out(w) for n, w in COUNTERS.items()})
-        members.update({f"st_{n}": Out(w) for n, w in STATUS.items()})
-        super().__init__(members)
+            **register_members(self.registers),
+        })
 
     def elaborate(self, platform):
         m = Module()
@@ -149,7 +140,7 @@ class MoldRx(wiring.Component):
                 m.d.sync += expected.eq(expected + 1)
             with m.If(beat.last):
                 m.d.sync += state.eq(_DROP)
-        with m.If(self.stb_cmd & self.stb_cmd_data[0]):
+        with m.If(self.stb_cmd & self.stb_cmd_data[RESET]):
             m.d.sync += [have_session.eq(0), session.eq(0), expected.eq(0)]
 
         # --- Counters and status.

@@ -27,10 +27,11 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...layouts import MacBeat, UdpBeat
-from ...regmap.blocks.net import BLOCK, N_FILTERS
+from ...regmap.binding import register_members
+from . import regs
 
 #: Counter registers of the net block, in priority order (first = frames_in).
-COUNTERS = tuple(r.name for r in BLOCK.items if r.kind == "counter")
+COUNTERS = tuple(r.name for r in regs.block(2).items if r.kind == "counter")
 DROPS = COUNTERS[2:]             # drop_bad_frame ... drop_filter, first failure wins
 
 ETH_IPV4 = 0x0800
@@ -39,17 +40,14 @@ BASE_MAX = 1 << 17               # beat position saturates here (past any IPv4 l
 
 
 class UdpRx(wiring.Component):
-    def __init__(self, n_filters=N_FILTERS):
+    def __init__(self, n_filters=4):
         self.n_filters = n_filters
-        members = {
+        self.registers = regs.block(n_filters)
+        super().__init__({
             "i": In(stream.Signature(MacBeat, always_ready=True)),
             "o": Out(stream.Signature(UdpBeat, always_ready=True)),
-            "ctl_filter_group": In(data.ArrayLayout(32, n_filters)),
-            "ctl_filter_port": In(data.ArrayLayout(16, n_filters)),
-            "ctl_filter_ctrl": In(data.ArrayLayout(2, n_filters)),
-        }
-        members.update({f"ev_{c}": Out(1) for c in COUNTERS})
-        super().__init__(members)
+            **register_members(self.registers),
+        })
 
     def _ip_checksum(self, m, r, lane, vihl_r):
         """IPv4 header checksum, folded (0xFFFF when good). Lane pairs are 16-bit words

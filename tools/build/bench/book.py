@@ -181,8 +181,8 @@ def bench_book():
     info, lr = line_rate_run()
     dec = sum(lr.itch_msgs.values())
     booked = lr.counters.get("book.msgs", 0)
-    out.append(Result("line rate Add/Delete feed: merge.book_fifo_overflow", 0,
-                      lr.counters.get("merge.book_fifo_overflow", 0), "events",
+    out.append(Result("line rate Add/Delete feed: book.fifo_overflow", 0,
+                      lr.counters.get("book.fifo_overflow", 0), "events",
                       f"{info['adds']} Adds then {info['deletes']} Deletes ({info['d_rate'] / 1e6:.1f}"
                       f" M msg/s, one per {156.25e6 / info['d_rate']:.2f} cycles) on {SYMBOLS} "
                       f"subscribed symbols, back to back (packet section's run)", better="lower"))
@@ -197,8 +197,8 @@ def bench_book():
                       str(d) if d else "every MAC/net/merge/mold/itch loss counter zero",
                       better="lower"))
     n_s, sr = short_message_run()
-    out.append(Result("line rate 12-byte messages: merge.book_fifo_overflow", 0,
-                      sr.counters.get("merge.book_fifo_overflow", 0), "events",
+    out.append(Result("line rate 12-byte messages: book.fifo_overflow", 0,
+                      sr.counters.get("book.fifo_overflow", 0), "events",
                       f"{n_s} System Event messages, 103 per frame (one per 1.75 cycles inside a "
                       f"frame, faster than the book's one per 2): only book types (A F E C X D U "
                       f"H) are queued for the book; decoded {sum(sr.itch_msgs.values())}, "

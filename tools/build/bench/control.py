@@ -1,8 +1,8 @@
 """Control-plane numbers: limits load time, status round trip, metrics staleness.
 
-The gateware's risk gate holds 16 symbol slots and 8 accounts (rtl/regmap/blocks/risk.py).
+The sim build's risk gate holds 16 symbol slots and 8 accounts (rtl/config.py, rtl/risk/regs.py).
 The 1,000-symbol / 256-account goal is measured on a model card built that large
-(tickwire.model.card.scaled_windows: the limits windows resized, the daemon's Card given
+(tickwire.model.card.scaled_windows: the limits windows resized, the daemon's CardHandle given
 the same windows): the whole Daemon.load_limits path, parse + validate + diff + encode +
 write the shadow bank + read it back + commit + mirror + save the state file.
 The status round trip is measured as the RPC alone and as the whole CLI process
@@ -112,10 +112,10 @@ def _bench_big_load(n_sym=1000, n_acct=256, runs=3):
     from tickwire.control.daemon.state import State
     from tickwire.control.transport.model import ModelTransport
     from tickwire.model import limits as lm
-    from tickwire.model.card import CardModel, scaled_windows
+    from tickwire.model.card import ModelCard, scaled_windows
 
     windows = scaled_windows(n_acct, n_sym)
-    transport = ModelTransport(card=CardModel(windows=windows, realtime=True))
+    transport = ModelTransport(card=ModelCard(windows=windows, realtime=True))
     d = tempfile.mkdtemp(prefix="twb", dir="/tmp")
     daemon = Daemon(transport, State(os.path.join(d, "state")),
                     audit.AuditLog(os.path.join(d, "audit.jsonl")), "model", windows=windows)

@@ -33,7 +33,8 @@ _WINDOWS = ("order", "last_rejects", "acct_limits", "sym_limits", "pos_limits")
 def make_limits(rng):
     """Limits that let a share of orders through and trip every other check."""
     from tickwire.model.limits import Account, Limits, Symbol
-    from tickwire.rtl.regmap.blocks.risk import ACCOUNTS, SLOTS
+    from tickwire.rtl.config import BUILDS
+    ACCOUNTS, SLOTS = BUILDS["sim"].risk_accounts, BUILDS["sim"].risk_slots
     syms = [Symbol(name=f"S{i}", max_qty=rng.choice([100, 500, 5000]),
                    collar=rng.randint(0, 20) * 100, restricted=(i == SLOTS - 1))
             for i in range(SLOTS)]
@@ -134,12 +135,13 @@ async def cocotb_orders(dut):
 def run_gate(seed=3, n=N_ORDERS):
     """Run the cocotb bench; returns (spec, out) with the measured cycles."""
     from tickwire.model.limits import encode
-    from tickwire.rtl.regmap.blocks.risk import ACCOUNTS, SLOTS
+    from tickwire.rtl.config import BUILDS
+    ACCOUNTS, SLOTS = BUILDS["sim"].risk_accounts, BUILDS["sim"].risk_slots
     from tickwire.rtl.risk import RiskGate
     from tickwire.tools.build.simrun import run_cocotb
     rng = random.Random(seed)
     limits = make_limits(rng)
-    spec = {"t0": 34_200_000_000_000, "tables": encode(limits),
+    spec = {"t0": 34_200_000_000_000, "tables": encode(limits, accounts=ACCOUNTS, slots=SLOTS),
             "books": make_books(rng, SLOTS), "orders": make_orders(rng, n, ACCOUNTS, SLOTS)}
     with tempfile.TemporaryDirectory(prefix="twrisk-") as tmp:
         sin, sout = Path(tmp) / "in.json", Path(tmp) / "out.json"
@@ -160,7 +162,8 @@ def run_gate(seed=3, n=N_ORDERS):
 def model_disagreements(limits, spec, verdicts):
     """Verdicts the reference model would give differently (same order, same `now`)."""
     from tickwire.model.risk import BookState, RiskModel
-    from tickwire.rtl.regmap.blocks.risk import ACCOUNTS, SLOTS
+    from tickwire.rtl.config import BUILDS
+    ACCOUNTS, SLOTS = BUILDS["sim"].risk_accounts, BUILDS["sim"].risk_slots
     m = RiskModel(ACCOUNTS, SLOTS, limits=limits)
     books = {b["slot"]: BookState(b["bid_px"], b["bid_qty"], b["ask_px"], b["ask_qty"],
                                   bool(b["halted"]), False) for b in spec["books"]}

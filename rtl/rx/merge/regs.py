@@ -1,7 +1,7 @@
 """A/B port merge in front of MoldUDP64 (rtl/rx/merge/feed_merge.py)."""
-from ..dsl import Block, Reg
+from ...regmap.dsl import Block, Reg
 
-BLOCK = Block("merge", 0x0500, "Port A/B packet merge into MoldUDP64, and the queue in front of the book.", (
+BLOCK = Block("merge", "Port A/B packet merge into MoldUDP64, (its queues and duplicate discards).", (
     Reg("overflow_a", "counter", "Beats dropped because port A's queue was full "
         "(the packet is truncated and marked bad)."),
     Reg("overflow_b", "counter", "Beats dropped because port B's queue was full."),
@@ -10,6 +10,4 @@ BLOCK = Block("merge", 0x0500, "Port A/B packet merge into MoldUDP64, and the qu
     Reg("dup_discard_b", "counter", "Queued port-B packets discarded as duplicates."),
     Reg("dup_discard_msgs", "counter", "Messages in the packets discarded as duplicates.",
         step=17),
-    Reg("book_fifo_overflow", "counter", "Decoded messages dropped because the book's input "
-        "queue was full (the book's slots may then be wrong)."),
 ))

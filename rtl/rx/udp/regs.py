@@ -1,18 +1,30 @@
 """Ethernet/IPv4/UDP parser and destination filter (rtl/rx/udp/)."""
-from ..dsl import Block, Reg
+from ...regmap.dsl import Block, Field, Reg
 
-N_FILTERS = 4
 _A = (233 << 24) | (54 << 16) | (12 << 8) | 111     # 233.54.12.111, Nasdaq TotalView feed A
 _B = (233 << 24) | (49 << 16) | (196 << 8) | 111    # 233.49.196.111, feed B
 
-BLOCK = Block("net", 0x0300, "Ethernet II (<= 1 802.1Q tag), IPv4, UDP and the feed filter table.", (
-    Reg("filter_group", "control", "IPv4 destination (multicast group) of filter entry i.",
-        count=N_FILTERS, reset=(_A, _B, 0, 0)),
-    Reg("filter_port", "control", "UDP destination port of filter entry i.", width=16,
-        count=N_FILTERS, reset=(26477, 26477, 0, 0)),
-    Reg("filter_ctrl", "control", "Filter entry i: bit 0 enable, bit 1 feed (0 = A, 1 = B). "
-        "Reset: entry 0 = feed A 233.54.12.111:26477, entry 1 = feed B 233.49.196.111:26477.",
-        width=2, count=N_FILTERS, reset=(0b01, 0b11, 0, 0)),
+FEED = Field("FEED", 1, "Which feed the entry's datagrams belong to.", values={"A": 0, "B": 1})
+
+
+def block(n_filters):
+    """The parser's registers for a table of `n_filters` entries (CoreConfig.udp_filters;
+    entries 0 and 1 reset to Nasdaq's feeds A and B)."""
+    assert n_filters >= 2
+    pad = (0,) * (n_filters - 2)
+    return Block("net", "Ethernet II (<= 1 802.1Q tag), IPv4, UDP and the feed filter table.", (
+        Reg("filter_group", "control", "IPv4 destination (multicast group) of filter entry i.",
+            count=n_filters, reset=(_A, _B) + pad),
+        Reg("filter_port", "control", "UDP destination port of filter entry i.", width=16,
+            count=n_filters, reset=(26477, 26477) + pad),
+        Reg("filter_ctrl", "control", "Filter entry i. Reset: entry 0 = feed A "
+            "233.54.12.111:26477, entry 1 = feed B 233.49.196.111:26477.",
+            width=2, count=n_filters, reset=(0b01, 0b11) + pad,
+            fields=(Field("ENABLE", 0, "The entry is in use."), FEED)),
+    ) + _COUNTERS)
+
+
+_COUNTERS = (
     Reg("frames_in", "counter", "Frames seen by the parser (any verdict)."),
     Reg("udp_accepted", "counter", "UDP datagrams that matched a filter entry and were forwarded."),
     Reg("drop_bad_frame", "counter", "Frames the MAC marked bad (counted by the MAC too). Outranks every "
@@ -30,4 +42,4 @@ BLOCK = Block("net", 0x0300, "Ethernet II (<= 1 802.1Q tag), IPv4, UDP and the f
     Reg("drop_not_udp", "counter", "IPv4 protocol is not UDP."),
     Reg("drop_udp_length", "counter", "UDP length < 8 or not equal to IPv4 payload length."),
     Reg("drop_filter", "counter", "UDP datagram matched no enabled filter entry."),
-))
+)

@@ -1,14 +1,19 @@
 """Hardware order book (rtl/book/)."""
-from ..dsl import Block, Reg
+from ..regmap.dsl import Block, Field, Reg
 
-BLOCK = Block("book", 0x1000, "Order book: symbol subscription, table/depth health, BBO snapshot.", (
+_DOC = "Order book: its input queue, symbol subscription, table/depth health, BBO snapshot."
+
+#: Registers of the OrderBook itself (rtl/book/order_book.py).
+ORDER_BOOK = Block("book", _DOC, (
     Reg("sub_locate", "control", "Stock locate for SUB_CMD.", width=16),
     Reg("sub_slot", "control", "Book slot for SUB_CMD.MAP.", width=8),
-    Reg("sub_cmd", "strobe", "Bit 0 MAP: route sub_locate to sub_slot and clear that slot's book "
-        "and flags. Bit 1 UNMAP: stop following sub_locate. Bit 2 FLUSH: empty the order table "
-        "and every book, clear all flags and orders_live (start of day; subscriptions kept; "
-        "takes one cycle per order-table set). Commands run between messages. Written while "
-        "BUSY reads 1, a command is dropped and counted in cmd_dropped."),
+    Reg("sub_cmd", "strobe", "Subscription commands; they run between messages. Written while "
+        "BUSY reads 1, a command is dropped and counted in cmd_dropped.", width=3, fields=(
+        Field("MAP", 0, "Route sub_locate to sub_slot and clear that slot's book and flags."),
+        Field("UNMAP", 1, "Stop following sub_locate."),
+        Field("FLUSH", 2, "Empty the order table and every book, clear all flags and "
+              "orders_live (start of day; subscriptions kept; takes one cycle per "
+              "order-table set)."))),
     Reg("snap_slot", "strobe", "Write a slot number: latch its BBO and flags into snap_* at once "
         "(untorn)."),
     Reg("snap_bid_px", "status", "Snapshot: best bid price (1/10000 USD), 0 when empty."),
@@ -17,7 +22,9 @@ BLOCK = Block("book", 0x1000, "Order book: symbol subscription, table/depth heal
     Reg("snap_ask_px", "status", "Snapshot: best ask price, 0 when empty."),
     Reg("snap_ask_qty", "status", "Snapshot: total shares at the best ask."),
     Reg("snap_ask_orders", "status", "Snapshot: orders at the best ask.", width=16),
-    Reg("snap_flags", "status", "Snapshot: bit 0 unreliable, bit 1 halted.", width=2),
+    Reg("snap_flags", "status", "Snapshot: the slot's flags.", width=2, fields=(
+        Field("UNRELIABLE", 0, "The slot's book may be wrong."),
+        Field("HALTED", 1, "The slot's symbol is halted or paused."))),
     Reg("unreliable", "status", "Bit s: slot s's book may be wrong (collision, full table, "
         "unknown reference, level miss, or fewer than top-N levels kept above an untracked "
         "depth). Cleared by SUB_CMD.MAP of the slot.", width=64),
@@ -42,3 +49,9 @@ BLOCK = Block("book", 0x1000, "Order book: symbol subscription, table/depth heal
         "Wait for 0 before writing SUB_CMD.", width=1),
     Reg("cmd_dropped", "counter", "SUB_CMD writes dropped because BUSY was 1."),
 ))
+#: Registers of the book's input queue and type filter (rtl/book/book_input.py).
+INPUT = Block("book", _DOC, (
+    Reg("fifo_overflow", "counter", "Decoded book messages dropped because the book's input "
+        "queue was full (the book's slots may then be wrong)."),
+))
+BLOCK = Block("book", _DOC, ORDER_BOOK.items + INPUT.items)

@@ -1,8 +1,9 @@
 """MoldUDP64 session tracking and A/B arbitration (rtl/rx/mold/)."""
-from ..dsl import Block, Reg
+from ...regmap.dsl import Block, Field, Reg
 
-BLOCK = Block("mold", 0x0400, "MoldUDP64: sequence tracking, gaps and A/B arbitration.", (
-    Reg("cmd", "strobe", "Bit 0 RESET: forget the session and expected sequence number."),
+BLOCK = Block("mold", "MoldUDP64: sequence tracking, gaps and A/B arbitration.", (
+    Reg("cmd", "strobe", "Command bits (write 1 to run).", width=1, fields=(
+        Field("RESET", 0, "Forget the session and expected sequence number."),)),
     Reg("packets", "counter", "MoldUDP64 packets received (both feeds, before arbitration)."),
     Reg("packets_a", "counter", "Packets received on feed A."),
     Reg("packets_b", "counter", "Packets received on feed B."),
@@ -20,7 +21,9 @@ BLOCK = Block("mold", 0x0400, "MoldUDP64: sequence tracking, gaps and A/B arbitr
     Reg("session_mismatch", "counter", "Packets from a session other than the current one (dropped)."),
     Reg("expected_seq", "status", "Next sequence number expected.", width=64),
     Reg("session_lo", "status", "Current session, bytes 2..9 (big-endian, last byte in bits 7:0).", width=64),
-    Reg("session_hi", "status", "Current session, bytes 0..1; bit 16 = a session is established.", width=17),
+    Reg("session_hi", "status", "Current session, bytes 0..1 and whether one is established.",
+        width=17, fields=(Field("SESSION", 0, "Session bytes 0..1.", width=16),
+                          Field("ESTABLISHED", 16, "A session is established."))),
     Reg("last_gap_first", "status", "First missing sequence number of the most recent gap.", width=64),
     Reg("last_gap_len", "status", "Length in messages of the most recent gap.", width=64),
 ))

@@ -1,7 +1,7 @@
 """XGMII MAC receive (rtl/rx/mac/)."""
-from ..dsl import Block, Reg
+from ...regmap.dsl import Block, Reg
 
-BLOCK = Block("mac", 0x0200, "XGMII receive MAC: frame and error counters.", (
+BLOCK = Block("mac", "XGMII receive MAC: frame and error counters.", (
     Reg("frames_ok", "counter", "Frames received with a good FCS and legal size."),
     Reg("bytes_ok", "counter", "Bytes (destination MAC to FCS inclusive) in good frames.",
         step=16),

@@ -3,9 +3,10 @@
 Counters only: a bad request from the host is answered or dropped and counted here,
 never allowed to wedge the bridge. Both links share one block so ops find them together.
 """
-from ..dsl import Block, Reg
+from ..regmap.dsl import Block, Reg
 
-BLOCK = Block("link", 0x3000, "Host links: PCIe BAR0 completer and UART register bridge.", (
+_DOC = "Host links: PCIe BAR0 completer and UART register bridge."
+_ITEMS = (
     Reg("pcie_reads", "counter", "BAR0 memory reads completed successfully (1 or 2 dwords)."),
     Reg("pcie_writes", "counter", "BAR0 memory writes applied (1 or 2 dwords)."),
     Reg("pcie_unsupported", "counter", "Non-posted requests answered with Unsupported Request: "
@@ -24,4 +25,8 @@ BLOCK = Block("link", 0x3000, "Host links: PCIe BAR0 completer and UART register
         "mid-frame."),
     Reg("uart_noise", "counter", "UART bytes outside a frame (not the start byte) and "
         "bytes with a framing (stop-bit) error."),
-))
+)
+#: The registers each bridge owns; the map's `link` block is both, PCIe first.
+PCIE = Block("link", _DOC, tuple(r for r in _ITEMS if r.name.startswith("pcie_")))
+UART = Block("link", _DOC, tuple(r for r in _ITEMS if r.name.startswith("uart_")))
+BLOCK = Block("link", _DOC, _ITEMS)

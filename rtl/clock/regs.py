@@ -1,7 +1,7 @@
 """PTP-style hardware clock (rtl/clock/hw_clock.py)."""
-from ..dsl import Block, Reg
+from ..regmap.dsl import Block, Field, Reg
 
-BLOCK = Block("clock", 0x0100, "Hardware time of day, advanced every cycle by `period`.", (
+BLOCK = Block("clock", "Hardware time of day, advanced every cycle by `period`.", (
     Reg("period", "control", "Nanoseconds added per cycle, unsigned 8.32 fixed point "
         "(default 6.4 ns = 0x0_6666_6666 | 6<<32). Writing it is the frequency adjust.",
         width=40, reset=(6 << 32) | 0x66666666),
@@ -9,8 +9,10 @@ BLOCK = Block("clock", 0x0100, "Hardware time of day, advanced every cycle by `p
     Reg("set_ns", "control", "Nanoseconds loaded by CMD.SET (0..999999999)."),
     Reg("step_ns", "control", "Signed nanoseconds added atomically by CMD.STEP "
         "(two's complement, |step| < 1 s)."),
-    Reg("cmd", "strobe", "Bit 0 SET: load set_sec/set_ns (fraction cleared). "
-        "Bit 1 STEP: add step_ns. Bit 2 SNAPSHOT: latch now into snap_sec/snap_ns."),
+    Reg("cmd", "strobe", "Clock commands: write the OR of the bits to run.", width=3, fields=(
+        Field("SET", 0, "Load set_sec/set_ns (fraction cleared)."),
+        Field("STEP", 1, "Add step_ns."),
+        Field("SNAPSHOT", 2, "Latch now into snap_sec/snap_ns."))),
     Reg("snap_sec", "status", "Seconds latched by CMD.SNAPSHOT.", width=48),
     Reg("snap_ns", "status", "Nanoseconds latched by CMD.SNAPSHOT."),
     Reg("rx_ts_offset_ns", "status", "Fixed correction subtracted from the time at the SFD "

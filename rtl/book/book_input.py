@@ -1,0 +1,39 @@
+"""BookInput: the book's type filter and input queue, with its overflow counter.
+
+Only the types that change a book (A F E C X D U H) enter the queue, so the book's
+one-message-per-2-cycles issue keeps up with the wire (the shortest book message, a
+19-byte Delete, takes 2.6 beats) and bursts of short non-book messages (12-byte System
+Events run at one per 1.75 beats) never queue ahead of an Add. The short FIFO absorbs
+the one-cycle jitter of the issue slot; a message that finds it full is dropped and
+counted (`book.fifo_overflow`).
+"""
+from amaranth.hdl import Cat, Module
+from amaranth.lib import fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..layouts import ItchMsg
+from ..regmap.binding import register_members
+from . import regs
+from .order_book import BOOK_TYPES
+
+
+class BookInput(wiring.Component):
+    registers = regs.INPUT
+
+    def __init__(self, depth=16):
+        self.depth = depth
+        super().__init__({
+            "i": In(stream.Signature(ItchMsg, always_ready=True)),
+            "o": Out(stream.Signature(ItchMsg)),
+            **register_members(self.registers),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.fifo = q = fifo.SyncFIFO(width=ItchMsg.size, depth=self.depth)
+        t = self.i.payload.type
+        for_book = self.i.valid & Cat(*[t == ord(c) for c in BOOK_TYPES]).any()
+        m.d.comb += [q.w_stream.valid.eq(for_book), q.w_stream.payload.eq(self.i.payload),
+                     self.ev_fifo_overflow.eq(for_book & ~q.w_stream.ready)]
+        wiring.connect(m, q.r_stream, wiring.flipped(self.o))
+        return m

@@ -1,0 +1,81 @@
+"""CoreConfig: every build parameter of the core in one frozen value.
+
+`TickwireCore(cfg)` passes it down to every block, the register map is built from it
+(`tickwire.rtl.regmap.build_map(cfg)`: window sizes follow the risk geometry) and
+`id.build` carries its digest, so software can tell which build a card runs.
+
+Named builds (`BUILDS`, `--build sim|board` on every command that builds the core):
+  sim    today's simulation build: 64 book slots, a 262,144-order table, 64 kept
+         levels, 16 risk slots.
+  board  sized for the LFE5UM5G-85F (208 DP16KD) together with the whole core: the
+         book as `make synth` built it (8 slots, 4,096 orders, 16 levels: 61 DP16KD),
+         the merge queues (2 x 512 beats, about 6 DP16KD) and the risk tables (8
+         accounts x 8 slots, at most one DP16KD per table column: 14), about 81
+         DP16KD in all. The board issues refine these sizes.
+"""
+from dataclasses import asdict, dataclass, fields, replace
+import hashlib
+import json
+
+
+@dataclass(frozen=True)
+class CoreConfig:
+    name: str = "sim"
+    book_slots: int = 64
+    #: 117,695 live orders at the peak of the 1 M-message, 64-symbol synthetic day fit
+    #: with no collision at this size (two-choice, 4-way sets).
+    book_orders: int = 262144
+    book_levels: int = 64          # price levels kept exactly per side
+    top_n: int = 5
+    book_locate_bits: int = 14     # stock-locate bits the book's slot map decodes
+    #: Decoded messages queued in front of the book (it takes one every 2 cycles).
+    book_fifo_depth: int = 16
+    merge_depth: int = 512         # beats queued per port in the A/B merge
+    risk_accounts: int = 8
+    risk_slots: int = 16
+    risk_history: int = 16         # accepted orders the duplicate check remembers
+    udp_filters: int = 4           # destination filter entries per port
+    #: UART bit time in cycles: 156.25 MHz / 52 = 3.005 Mbaud (0.16 % fast).
+    uart_divisor: int = 52
+    #: Correction subtracted from the SFD time (PHY/PCS latency; 0 in simulation).
+    rx_ts_offset_ns: int = 0
+
+    def params(self):
+        """The parameters (name excluded) as a plain dict, in declaration order."""
+        return {k: v for k, v in asdict(self).items() if k != "name"}
+
+    @property
+    def digest(self):
+        """`id.build`: first 32 bits of SHA-256 of the canonical parameters (never 0)."""
+        blob = json.dumps({"name": self.name, **self.params()}, sort_keys=True,
+                          separators=(",", ":")).encode()
+        return int.from_bytes(hashlib.sha256(blob).digest()[:4], "big") or 1
+
+    def replace(self, **changes):
+        return replace(self, **changes)
+
+    def describe(self):
+        """One line for logs and `tickwire status`."""
+        return f"{self.name}: " + " ".join(f"{k}={v}" for k, v in self.params().items())
+
+
+BUILDS = {
+    "sim": CoreConfig(),
+    "board": CoreConfig(name="board", book_slots=8, book_orders=4096, book_levels=16,
+                        book_locate_bits=10, risk_slots=8),
+}
+PARAM_NAMES = tuple(f.name for f in fields(CoreConfig) if f.name != "name")
+
+
+def build(name):
+    """The named build; a clear error for an unknown name."""
+    try:
+        return BUILDS[name]
+    except KeyError:
+        raise ValueError(f"unknown build {name!r}: choose one of {', '.join(BUILDS)}") from None
+
+
+def add_build_arg(parser):
+    """The `--build sim|board` option every command that builds the core takes."""
+    parser.add_argument("--build", choices=tuple(BUILDS), default="sim",
+                        help="core build configuration (rtl/config.py; default sim)")
