@@ -13,7 +13,7 @@ import time
 from prometheus_client import CollectorRegistry, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from tickwire.control.regmap import ITCH_TYPE_ORDER, REGS
+from tickwire.control.regmap import ITCH_TYPE_ORDER, MAP_HASH, MAP_MAGIC, MAP_VERSION, REGS
 from tickwire.rtl.regmap.blocks.risk import REASONS
 
 _ARRAY = re.compile(r"^(\w+)\.(\w+)\[(\d+)\]$")
@@ -41,6 +41,36 @@ def counter_families(values):
     return list(fams.values())
 
 
+def identity_families(ident):
+    """Which card answers (the ID block as labels) and whether this software accepts it:
+    a dashboard names the card, an alert fires when the daemon would refuse it."""
+    info = GaugeMetricFamily("tickwire_card_info", "The card's ID block (always 1).",
+                             labels=["magic", "map_version", "map_hash", "build"])
+    info.add_metric([f"0x{ident['id.magic']:08x}", str(ident["id.map_version"]),
+                     f"0x{ident['id.map_hash']:08x}", f"0x{ident['id.build']:08x}"], 1)
+    yield info
+    ok = GaugeMetricFamily("tickwire_card_identity_ok",
+                           "1 if the card's magic, map version and map hash match this "
+                           "software (0: the daemon refuses the card).")
+    ok.add_metric([], int(ident["id.magic"] == MAP_MAGIC and ident["id.map_version"] ==
+                          MAP_VERSION and ident["id.map_hash"] == MAP_HASH))
+    yield ok
+
+
+def book_families(books):
+    """Books the card flags as untrustworthy or halted (bit per slot), and its sweep."""
+    for reg, doc in (("unreliable", "Book slots flagged unreliable (collision, full table, "
+                      "unknown reference, level miss): their BBO may be wrong."),
+                     ("halted", "Book slots whose symbol is halted or paused.")):
+        g = GaugeMetricFamily(f"tickwire_book_{reg}_slots", doc)
+        g.add_metric([], bin(books[f"book.{reg}"]).count("1"))
+        yield g
+    g = GaugeMetricFamily("tickwire_book_busy", "1 while the book sweeps its tables (after a "
+                          "reset or a flush); subscriptions wait.")
+    g.add_metric([], books["book.busy"])
+    yield g
+
+
 class CardCollector:
     """Reads the card on every scrape."""
     def __init__(self, daemon):
@@ -51,6 +81,8 @@ class CardCollector:
         try:
             values = card.counters()
             kill = card.kill_state()
+            ident = card.identity()
+            books = card.read_many(["book.unreliable", "book.halted", "book.busy"])
         except OSError:
             up = GaugeMetricFamily("tickwire_device_up", "1 if the card answered this scrape.")
             up.add_metric([], 0)
@@ -80,6 +112,8 @@ class CardCollector:
                               "Seconds since the daemon's last heartbeat write.")
         g.add_metric([], time.monotonic() - hb.last if hb.last else float("nan"))
         yield g
+        yield from identity_families(ident)
+        yield from book_families(books)
         g = GaugeMetricFamily("tickwire_limits_version", "Version of the active limits set.")
         g.add_metric([], self.daemon.state.limits_version)
         yield g
