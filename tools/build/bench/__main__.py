@@ -3,7 +3,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import OUT, options, run, write
+from . import OUT, options, redraw, run, write
 
 
 def main(argv=None):
@@ -13,7 +13,14 @@ def main(argv=None):
                     help="run `make synth` first instead of reading build/synth/results.json")
     ap.add_argument("-j", "--jobs", type=int, default=1, help="parallel jobs for benchmarks that use them")
     ap.add_argument("--out", type=Path, default=OUT, help="output directory (default bench/)")
+    ap.add_argument("--plots-only", action="store_true",
+                    help="redraw the plots and report.md from the saved results.json and "
+                         "latency_samples.json (no benchmark runs)")
     args = ap.parse_args(argv)
+    if args.plots_only:
+        md, _ = redraw(args.out)
+        print(f"redrew the plots and {md}")
+        return 0
     options.with_synth, options.jobs = args.with_synth, args.jobs
     only = [n.strip() for n in args.only.split(",")] if args.only else None
     try:
