@@ -92,7 +92,7 @@ class TickwireCore(wiring.Component):
     def reset_cycles(self):
         """Cycles after reset before the book takes SUB_CMD (its sweep of every table;
         `book.busy` reads 1 until then)."""
-        return OrderBook(**self.book_params).reset_cycles
+        return OrderBook.sweep_cycles(**self.book_params)
 
     def cache_key(self):
         """Names the build parameters (tools/build/simrun.py caches the Verilog by it)."""

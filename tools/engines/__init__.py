@@ -47,10 +47,15 @@ class ModelEngine:
         return BOOK_SLOTS
 
     @staticmethod
-    def run(feed, subs, want_latency=False):
+    def run(feed, subs, want_latency=False, progress=None, trace=None):
         dev = DeviceModel(subscriptions=subs)
-        for port, f in _arrival_order(feed):
+        sent = 0
+        for i, (port, f) in enumerate(_arrival_order(feed)):
             dev.frame(port, f.data, fcs_ok=f.fcs_ok)
+            if progress is not None:
+                sent += len(getattr(f, "msg_ends", ()) or ())
+                if i & 255 == 0:
+                    progress(sent)
         rows = [_model_row(ev) for ev in dev.bbo]
         counters = {k: v for k, v in dev.all_counters().items() if v}
         return EngineResult(rows, counters, dev.itch_msgs(), None,
@@ -71,9 +76,9 @@ class RtlEngine:
         return BOOK_SLOTS
 
     @staticmethod
-    def run(feed, subs, want_latency=False):
+    def run(feed, subs, want_latency=False, progress=None, trace=None):
         from tickwire.tools.engines import rtl_replay
-        return rtl_replay.run(feed, subs)
+        return rtl_replay.run(feed, subs, progress=progress, trace=trace)
 
 
 ENGINES = {"model": ModelEngine, "rtl": RtlEngine}

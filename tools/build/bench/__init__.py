@@ -21,7 +21,7 @@ from types import SimpleNamespace
 REPO = Path(__file__).resolve().parents[3]
 OUT = REPO / "bench"
 
-options = SimpleNamespace(with_synth=False, jobs=1)
+options = SimpleNamespace(with_synth=False, jobs=1, skip_firstrun=False)
 #: Latency samples measured in this run, {key: {"counts": {cycles: n}, "source": text}};
 #: write() saves them beside results.json for the plots (plots.py).
 fresh_samples = {}

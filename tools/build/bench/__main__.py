@@ -13,6 +13,8 @@ def main(argv=None):
                     help="run `make synth` first instead of reading build/synth/results.json")
     ap.add_argument("-j", "--jobs", type=int, default=1, help="parallel jobs for benchmarks that use them")
     ap.add_argument("--out", type=Path, default=OUT, help="output directory (default bench/)")
+    ap.add_argument("--skip-firstrun", action="store_true",
+                    help="skip the fresh-clone `make demo` timing (minutes)")
     ap.add_argument("--plots-only", action="store_true",
                     help="redraw the plots and report.md from the saved results.json and "
                          "latency_samples.json (no benchmark runs)")
@@ -22,6 +24,7 @@ def main(argv=None):
         print(f"redrew the plots and {md}")
         return 0
     options.with_synth, options.jobs = args.with_synth, args.jobs
+    options.skip_firstrun = args.skip_firstrun
     only = [n.strip() for n in args.only.split(",")] if args.only else None
     try:
         sections = run(only)
