@@ -86,3 +86,13 @@ def test_committed_results_redraw_into_tmp(tmp_path):
         if f"({name})" in committed:
             png_size(tmp_path / name)
             assert (REPO / "bench" / name).exists()
+
+
+def test_only_run_merges_over_saved_sections(tmp_path):
+    a = bench.Section("alpha", "", [Result("x", 1, 2, "s", "m")])
+    b = bench.Section("beta", "", [Result("y", None, 3, "s", "m")])
+    bench.write([a, b], tmp_path, samples={})
+    a2 = bench.Section("alpha", "", [Result("x", 1, 5, "s", "m2")])
+    got = bench.merged([a2], tmp_path)
+    assert [s.name for s in got] == ["alpha", "beta"]
+    assert got[0].results[0].measured == 5 and got[1].results[0].measured == 3

@@ -190,6 +190,17 @@ def write(sections, out=OUT, samples=None):
     return out / "report.md", out / "results.json"
 
 
+def merged(sections, out=OUT):
+    """`sections` over the ones saved in out/results.json (a --only run keeps the rest)."""
+    path = Path(out) / "results.json"
+    if not path.exists():
+        return sections
+    fresh = {s.name: s for s in sections}
+    saved = {s.name: s for s in from_json(json.loads(path.read_text()))}
+    saved.update(fresh)
+    return [saved[n] for n in sorted(saved)]
+
+
 def redraw(out=OUT):
     """Plots and report.md again from the saved results.json and samples (no bench run)."""
     out = Path(out)

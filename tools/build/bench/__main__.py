@@ -3,12 +3,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import OUT, options, redraw, run, write
+from . import OUT, merged, options, redraw, run, write
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description="tickwire benchmarks -> bench/report.md, bench/results.json")
-    ap.add_argument("--only", help="comma-separated benchmark names (default: all)")
+    ap.add_argument("--only", help="comma-separated benchmark names (default: all); the "
+                    "other sections keep their saved results")
     ap.add_argument("--with-synth", action="store_true",
                     help="run `make synth` first instead of reading build/synth/results.json")
     ap.add_argument("-j", "--jobs", type=int, default=1, help="parallel jobs for benchmarks that use them")
@@ -30,6 +31,8 @@ def main(argv=None):
         sections = run(only)
     except KeyError as e:
         ap.error(str(e.args[0]))
+    if only:                    # the sections not run keep their saved results
+        sections = merged(sections, args.out)
     md, js = write(sections, args.out)
     sys.stdout.write(md.read_text())
     print(f"wrote {md} and {js}")
