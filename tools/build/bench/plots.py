@@ -56,9 +56,11 @@ def _series(entry):
     return xs, [entry["counts"][str(x)] for x in xs]
 
 
-def _ns_axis(ax):
+def _ns_axis(ax, symlog=False):
     top = ax.secondary_xaxis("top", functions=(lambda c: c * NS_PER_CYCLE,
                                                lambda n: n / NS_PER_CYCLE))
+    if symlog:                          # the same scale as the cycles below it
+        top.set_xscale("symlog", linthresh=16 * NS_PER_CYCLE)
     top.set_xlabel("ns at 156.25 MHz")
 
 
@@ -76,9 +78,12 @@ def draw_histograms(samples, path):
     for ax, key in zip(axes, sets):
         title, goal = LATENCIES[key]
         xs, ys = _series(samples[key])
-        ax.bar(xs, ys, width=0.8, color="tab:blue")
+        bars = ax.bar(xs, ys, width=0.8, color="tab:blue")
+        if len(xs) <= 12:
+            ax.bar_label(bars, fontsize=8)
         ax.set_yscale("log")
-        ax.axvline(goal + 0.5, color="tab:red", ls="--", label=f"goal <= {goal} cycles")
+        ax.axvline(goal + 0.5, color="tab:red", ls="--",
+                   label=f"goal <= {goal} cycles (left of the line)")
         ax.set_xlabel("cycles")
         ax.set_ylabel("count (log)")
         ax.set_title(f"{title}\n{samples[key]['source']}", fontsize=9)
@@ -105,15 +110,20 @@ def draw_cdfs(samples, path):
         for y in ys:
             acc += y
             cdf.append(acc / total)
-        ax.step(xs, cdf, where="post", color="tab:blue")
+        lo, hi = min(xs[0], goal) - 1, max(xs[-1], goal) + 1
+        ax.step([lo, *xs, hi], [0.0, *cdf, 1.0], where="post", color="tab:blue", lw=2)
         ax.axvline(goal, color="tab:red", ls="--", label=f"goal <= {goal} cycles")
-        ax.set_xscale("symlog", linthresh=16)
+        if hi > 32:                      # a long tail: linear to 16 cycles, log beyond
+            ax.set_xscale("symlog", linthresh=16)
+            ax.set_xlabel("cycles (log scale above 16)")
+        else:
+            ax.set_xlabel("cycles")
+        ax.set_xlim(lo, hi)
         ax.set_ylim(0, 1.02)
-        ax.set_xlabel("cycles (log above 16)")
+        _ns_axis(ax, symlog=hi > 32)
         ax.set_ylabel("fraction <= x")
         ax.grid(alpha=0.3)
         ax.set_title(f"{title}: {total} samples, max {xs[-1]}", fontsize=9)
-        _ns_axis(ax)
         ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
