@@ -13,7 +13,8 @@ import time
 from prometheus_client import CollectorRegistry, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from tickwire.control.regmap import ITCH_TYPE_ORDER, REGS, RISK_REASONS as REASONS
+from tickwire.control.regmap import (ITCH_TYPE_ORDER, MAP_MAGIC, MAP_VERSION, REGS,
+                                      RISK_REASONS as REASONS, build_of)
 
 _ARRAY = re.compile(r"^(\w+)\.(\w+)\[(\d+)\]$")
 
@@ -40,6 +41,38 @@ def counter_families(values):
     return list(fams.values())
 
 
+def identity_families(ident):
+    """Which card answers (the ID block as labels) and whether this software accepts it:
+    a dashboard names the card, an alert fires when the daemon would refuse it."""
+    info = GaugeMetricFamily("tickwire_card_info", "The card's ID block (always 1).",
+                             labels=["magic", "map_version", "map_hash", "build"])
+    info.add_metric([f"0x{ident['id.magic']:08x}", str(ident["id.map_version"]),
+                     f"0x{ident['id.map_hash']:08x}", f"0x{ident['id.build']:08x}"], 1)
+    yield info
+    ok = GaugeMetricFamily("tickwire_card_identity_ok",
+                           "1 if the card's magic, map version and map hash match this "
+                           "software (0: the daemon refuses the card).")
+    build = build_of(ident["id.build"])
+    ok.add_metric([], int(ident["id.magic"] == MAP_MAGIC and build is not None and
+                          ident["id.map_version"] == MAP_VERSION and
+                          ident["id.map_hash"] == build.map_hash))
+    yield ok
+
+
+def book_families(books):
+    """Books the card flags as untrustworthy or halted (bit per slot), and its sweep."""
+    for reg, doc in (("unreliable", "Book slots flagged unreliable (collision, full table, "
+                      "unknown reference, level miss): their BBO may be wrong."),
+                     ("halted", "Book slots whose symbol is halted or paused.")):
+        g = GaugeMetricFamily(f"tickwire_book_{reg}_slots", doc)
+        g.add_metric([], bin(books[f"book.{reg}"]).count("1"))
+        yield g
+    g = GaugeMetricFamily("tickwire_book_busy", "1 while the book sweeps its tables (after a "
+                          "reset or a flush); subscriptions wait.")
+    g.add_metric([], books["book.busy"])
+    yield g
+
+
 class CardCollector:
     """Reads the card on every scrape."""
     def __init__(self, daemon):
@@ -50,6 +83,8 @@ class CardCollector:
         try:
             values = card.counters()
             kill = self.daemon.kill_state()
+            ident = card.identity()
+            books = card.read_many(["book.unreliable", "book.halted", "book.busy"])
         except OSError:
             up = GaugeMetricFamily("tickwire_device_up", "1 if the card answered this scrape.")
             up.add_metric([], 0)
@@ -79,6 +114,8 @@ class CardCollector:
                               "Seconds since the daemon's last heartbeat write.")
         g.add_metric([], time.monotonic() - hb.last if hb.last else float("nan"))
         yield g
+        yield from identity_families(ident)
+        yield from book_families(books)
         g = GaugeMetricFamily("tickwire_limits_version", "Version of the active limits set.")
         g.add_metric([], self.daemon.state.limits_version)
         yield g

@@ -78,7 +78,9 @@ class TickwireCore(wiring.Component):
     def reset_cycles(self):
         """Cycles after reset before the book takes SUB_CMD (its sweep of every table;
         `book.busy` reads 1 until then)."""
-        return self._order_book().reset_cycles
+        c = self.cfg
+        return OrderBook.sweep_cycles(slots=c.book_slots, orders=c.book_orders,
+                                      locate_bits=c.book_locate_bits)
 
     def cache_key(self):
         """Names the build (tools/build/simrun.py caches the Verilog by it)."""

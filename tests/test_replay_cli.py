@@ -56,3 +56,18 @@ def test_aapl_sample_reproduces_the_verified_trajectory(tmp_path):
     assert model == want, "model engine differs from the verified trajectory"
     assert rtl == want, "RTL engine differs from the verified trajectory"
     check_latency(lat)
+
+
+@pytest.mark.xdist_group("tw_core")
+def test_bbo_cycles_line_up_with_the_bbo_rows(tmp_path):
+    """--bbo-cycles-out: line n is the cycle of line n of --bbo-out (what --trace-from
+    needs), cycles rise, and each row comes after its message's decode latency."""
+    cyc = tmp_path / "cyc.csv"
+    rtl, lat = replay(tmp_path, BUNDLED, "rtl", "--bbo-cycles-out", str(cyc))
+    rows = rtl.decode().splitlines()
+    cycles = cyc.read_text().splitlines()
+    assert cycles[0] == "row,cycle" and len(cycles) == len(rows)
+    values = [int(line.split(",")[1]) for line in cycles[1:]]
+    assert [int(line.split(",")[0]) for line in cycles[1:]] == list(range(len(values)))
+    assert values == sorted(values) and values[0] >= lat["itch_to_bbo_cycles"]["min"]
+    assert lat["cycles"] > values[-1]

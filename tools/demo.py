@@ -51,6 +51,13 @@ def _hist(values, width=40):
                      for v, c in counts.items())
 
 
+def _rel(path):
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def section(title):
     print(f"\n=== {title} " + "=" * max(0, 70 - len(title)))
 
@@ -60,13 +67,21 @@ def run(args):
     from tickwire.tools.engines import rtl_replay
     from tickwire.tools.engines import ENGINES
 
+    background = None
+    if not args.skip_risk:      # the risk gate compiles on the other core meanwhile
+        from tickwire.tools.build import prebuild
+        from tickwire.tools.build.simrun import BUILD_ROOT
+        bg_log = BUILD_ROOT / "logs" / "prebuild-risk_gate.log"
+        background = prebuild.start("risk_gate", bg_log)
     path = Path(args.input) if args.input else (REAL if REAL.exists() else SYNTH)
     if not args.input and not REAL.exists():
         print(f"note: {SHARED} is absent; using the bundled synthetic sample {SYNTH.name}")
     section(f"1. Packet path: {path.name} through the RTL (Verilator, native harness)")
     from tickwire.rtl.config import BUILDS
-    print(f"building the core, build {BUILDS['sim'].describe()} (first run compiles the "
-          "design; later runs reuse the build)...", flush=True)
+    print(f"building the core, build {BUILDS['sim'].describe()}: elaborate, Verilate, "
+          "compile (a first run takes a few minutes; later runs reuse the build)", flush=True)
+    if background is not None:
+        print(f"  (the risk gate builds in the background meanwhile: {_rel(bg_log)})", flush=True)
     feed = replay.load_feed(str(path))
     subs = replay.subscriptions(feed, None, ENGINES["rtl"].slots())
     res = rtl_replay.run(feed, subs)
@@ -120,6 +135,9 @@ def run(args):
         from tickwire.tools import risk_replay
         os.environ.setdefault("COCOTB_LOG_LEVEL", "WARNING")     # the gate runs under cocotb
         os.environ.setdefault("GPI_LOG_LEVEL", "WARNING")
+        if background is not None and background.wait() != 0:
+            print(f"the background build of the risk gate failed (log: {bg_log}); "
+                  f"building it here")
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "verdicts.csv"
             ns = risk_replay_args(path, out, "rtl")

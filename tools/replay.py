@@ -35,7 +35,19 @@ def add_arguments(p):
     p.add_argument("--bbo-out", metavar="OUT.csv", help="top-of-book trajectory")
     p.add_argument("--stats-out", metavar="S.json", help="device counters")
     p.add_argument("--latency-out", metavar="L.json", help="latency summary (RTL engine)")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--bbo-cycles-out", metavar="C.csv",
+                   help="RTL engine: `row,cycle` per BBO row (line n matches line n of "
+                        "--bbo-out), the cycle to give --trace-from")
+    p.add_argument("--quiet", action="store_true",
+                   help="no build steps, progress bar or summary on stderr")
+    p.add_argument("--trace", metavar="OUT.fst",
+                   help="RTL engine: write an FST waveform of a window of the run (builds a "
+                        "traced variant of the harness the first time)")
+    p.add_argument("--trace-from", type=int, default=0, metavar="CYCLE",
+                   help="first cycle of the window; cycle 0 is the first XGMII beat, as in "
+                        "--latency-out (default 0)")
+    p.add_argument("--trace-cycles", type=int, default=2000, metavar="N",
+                   help="cycles in the window (default 2000)")
 
 
 # ---------------------------------------------------------------------------- input
@@ -150,12 +162,27 @@ def stats_json(counters, itch_msgs, extra=None):
 
 def run(args):
     from tickwire.tools import engines
+    from tickwire.tools.build import steps
+    from tickwire.tools.progress import Bar
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
+    trace = getattr(args, "trace", None)
+    if trace and args.engine != "rtl":
+        raise ValueError("--trace needs --engine rtl (the model has no signals)")
+    if trace and (args.trace_from < 0 or args.trace_cycles <= 0):
+        raise ValueError("--trace-from must be >= 0 and --trace-cycles > 0")
+    steps.quiet(args.quiet)
     feed = load_feed(args.input, ab=args.ab, msgs_per_packet=args.msgs_per_packet)
     engine = engines.ENGINES[args.engine]
     cfg = build(args.build)
     subs = subscriptions(feed, args.symbols, engine.slots(cfg), warn=say)
-    result = engine.run(feed, subs, want_latency=bool(args.latency_out), cfg=cfg)
+    bar = Bar(feed.messages, "msg", f"replay ({args.engine})",
+              enabled=False if args.quiet else None)
+    try:
+        result = engine.run(feed, subs, want_latency=bool(args.latency_out), cfg=cfg,
+                            progress=bar,
+                            trace=(trace, args.trace_from, args.trace_cycles) if trace else None)
+    finally:
+        bar.close()
     if args.bbo_out:
         write_bbo(args.bbo_out, result.bbo_rows)
     if args.stats_out:
@@ -163,6 +190,12 @@ def run(args):
             stats_json(result.counters, result.itch_msgs,
                        {k: v for k, v in result.extra.items() if k in STATS_EXTRA}),
             indent=2) + "\n")
+    if getattr(args, "bbo_cycles_out", None):
+        if "bbo_cycles" not in result.extra:
+            raise ValueError("--bbo-cycles-out needs --engine rtl (the model has no cycles)")
+        with open(args.bbo_cycles_out, "w", newline="") as f:
+            f.write("row,cycle\r\n")
+            f.writelines(f"{i},{c}\r\n" for i, c in enumerate(result.extra["bbo_cycles"]))
     if args.latency_out:
         if result.latency is None:
             raise ValueError("--latency-out needs --engine rtl (the model has no cycles)")
@@ -170,4 +203,7 @@ def run(args):
     say(f"replay ({args.engine}): {feed.messages} messages in "
         f"{len(feed.frames['a'])} + {len(feed.frames['b'])} frames, "
         f"{sum(result.itch_msgs.values())} decoded, {len(result.bbo_rows)} BBO rows")
+    if trace:
+        say(f"waveform: {trace} (cycles {args.trace_from} to "
+            f"{args.trace_from + args.trace_cycles - 1}; open with gtkwave or surfer)")
     return 0

@@ -122,7 +122,7 @@ def run_model(steps, limits, cfg):
 
 def run_rtl(steps, tables, cfg):
     from tickwire.rtl.risk import RiskGate
-    from tickwire.tools.build.simrun import run_cocotb
+    from tickwire.tools.build.simrun import BUILD_ROOT, run_cocotb
     os.environ.setdefault("MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")
     with tempfile.TemporaryDirectory() as tmp:
         sp, op = Path(tmp) / "script.json", Path(tmp) / "verdicts.json"
@@ -132,17 +132,19 @@ def run_rtl(steps, tables, cfg):
         here = str(Path(__file__).parent / "engines")
         # the cocotb runner takes the simulator's PYTHONPATH from sys.path
         sys.path.insert(0, here)
+        log = BUILD_ROOT / "logs" / "risk-replay-sim.log"     # the simulator's own output
+        log.parent.mkdir(parents=True, exist_ok=True)
         try:
             gate = RiskGate(accounts=cfg.risk_accounts, slots=cfg.risk_slots,
                             history=cfg.risk_history)
             run_cocotb(gate, "risk_gate" if cfg.name == "sim" else f"risk_gate_{cfg.name}",
                        "risk_replay_sim", Path(here),
-                       extra_env={"RISK_SCRIPT": str(sp), "RISK_OUT": str(op)})
+                       extra_env={"RISK_SCRIPT": str(sp), "RISK_OUT": str(op)}, log_file=log)
         finally:
             sys.stdout = out
             sys.path.remove(here)
         if not op.exists():
-            raise RuntimeError("rtl engine: simulation wrote no verdicts")
+            raise RuntimeError(f"rtl engine: simulation wrote no verdicts; its output is in {log}")
         got = json.loads(op.read_text())
     if [g[0] for g in got] != [s["order"]["clordid"] for s in steps]:
         raise RuntimeError("rtl engine: verdicts out of order or missing")

@@ -117,6 +117,12 @@ class OrderBook(wiring.Component):
         order, level or subscription behind. `busy` reads 1 until it ends."""
         return max(self.sets, 2 * self.slots, 1 << self.locate_bits)
 
+    @staticmethod
+    def sweep_cycles(slots=64, orders=262144, ways=4, locate_bits=14, **_):
+        """`reset_cycles` of a book with these parameters, without constructing one (an
+        OrderBook built only to read a property is never elaborated: UnusedElaboratable)."""
+        return max(orders // ways // 2, 2 * slots, 1 << locate_bits)
+
     def elaborate(self, platform):
         m = Module()
         K, N, W = self.levels, self.top_n, self.ways

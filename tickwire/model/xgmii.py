@@ -84,7 +84,28 @@ def _next_start(desired, lane_rule, index, dic):
 
 def encode(frames, start_lane="any", ifg=12, gaps=None, faults=None, pad=True,
            lead=8, tail=16):
-    """Frames (bytes without FCS) -> Encoded beats.
+    """Frames (bytes without FCS) -> Encoded beats (arguments: encode_chars)."""
+    chars, flags, starts, sent = encode_chars(frames, start_lane, ifg, gaps, faults, pad,
+                                              lead, tail)
+    n = len(chars) // 8
+    ds = struct.unpack(f"<{n}Q", chars)
+    cs = struct.unpack(f"<{n}Q", flags)
+    collecting = gc.isenabled()
+    gc.disable()                 # millions of small tuples: the cyclic GC only slows this
+    try:
+        beats = list(zip(ds, map(_CtrlMasks().__getitem__, cs)))
+    finally:
+        if collecting:
+            gc.enable()
+    return Encoded(beats, starts, sent)
+
+
+def encode_chars(frames, start_lane="any", ifg=12, gaps=None, faults=None, pad=True,
+                 lead=8, tail=16):
+    """Frames (bytes without FCS) -> (chars, flags, starts, sent): one byte per XGMII
+    character and a parallel 0/1 control-flag string (8 per beat, lane 0 first), where
+    each frame's byte 0 landed, and the frames as sent. `encode` makes beats of them;
+    long replays pack them with numpy instead.
 
     start_lane: 0, 4, "alternate" (0, 4, 0, ...) or "any" (0 or 4 with DIC: line rate).
     ifg: minimum average gap in characters, /T/ included. gaps: optional per-frame extra
@@ -149,17 +170,7 @@ def encode(frames, start_lane="any", ifg=12, gaps=None, faults=None, pad=True,
     fill = end - len(chars)
     chars += bytes([IDLE]) * fill
     flags += b"\x01" * fill
-    n = len(chars) // 8
-    ds = struct.unpack(f"<{n}Q", chars)
-    cs = struct.unpack(f"<{n}Q", flags)
-    collecting = gc.isenabled()
-    gc.disable()                 # millions of small tuples: the cyclic GC only slows this
-    try:
-        beats = list(zip(ds, map(_CtrlMasks().__getitem__, cs)))
-    finally:
-        if collecting:
-            gc.enable()
-    return Encoded(beats, starts, sent)
+    return chars, flags, starts, sent
 
 
 @dataclass

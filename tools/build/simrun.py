@@ -18,6 +18,8 @@ from amaranth.hdl import Const, ValueCastable
 from amaranth.hdl._ir import PortDirection
 from amaranth.lib import wiring
 
+from . import steps
+
 REPO = Path(__file__).resolve().parents[2]
 BUILD_ROOT = Path(os.environ.get("TICKWIRE_BUILD", REPO / "build"))
 VERILATOR_ARGS = ("-Wno-fatal", "-Wno-WIDTH", "-O3", "--x-assign", "fast", "--x-initial", "fast")
@@ -70,12 +72,15 @@ def verilog_text(component, name):
     elaborating them takes minutes."""
     key_fn = getattr(component, "cache_key", None)
     if key_fn is None:
-        return to_verilog(component, name)
+        with steps.step(f"elaborate {name} (Amaranth -> Verilog)"):
+            return to_verilog(component, name)
     key = hashlib.sha256(f"{name}|{key_fn()}|{_rtl_sources_hash()}".encode()).hexdigest()[:16]
     path = BUILD_ROOT / "vcache" / f"{name}-{key}.v"
     if path.exists():
+        steps.say(f"  elaborate {name}: reusing {steps._rel(path)} (rtl/ unchanged)")
         return path.read_text()
-    text = to_verilog(component, name)
+    with steps.step(f"elaborate {name} (Amaranth -> Verilog)"):
+        text = to_verilog(component, name)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     tmp.write_text(text)
@@ -128,17 +133,26 @@ def build(component, toplevel, extra_sources=(), build_args=()):
     if "CFG_CXXFLAGS_PCH_I" not in flags:
         os.environ["MAKEFLAGS"] = (flags + " CFG_CXXFLAGS_PCH_I=-include").strip()
     with _Lock(bdir / ".lock"):
-        if not stamp.exists():
-            runner.build(sources=[vpath, *extra_sources], hdl_toplevel=toplevel,
-                         build_dir=bdir / "obj", build_args=[*VERILATOR_ARGS, *build_args],
-                         timescale=("1ns", "1ps"))
+        if stamp.exists():
+            steps.say(f"  {toplevel}: reusing the Verilator build {steps._rel(bdir)} (built before)")
+        else:
+            log = bdir / "build.log"
+            with steps.step(f"Verilate + compile {toplevel} (C++, {steps.jobs()} jobs)", log):
+                try:
+                    runner.build(sources=[vpath, *extra_sources], hdl_toplevel=toplevel,
+                                 build_dir=bdir / "obj", build_args=[*VERILATOR_ARGS, *build_args],
+                                 timescale=("1ns", "1ps"), log_file=log)
+                except RuntimeError as exc:
+                    raise steps.BuildError(f"{toplevel}: {exc}; full output in {log}\n"
+                                           f"{steps.tail(log)}") from None
             stamp.write_text("ok\n")
     return runner, bdir
 
 
 def run_cocotb(component, toplevel, test_module, test_dir, extra_env=None, testcase=None,
-               build_args=()):
-    """Run cocotb test module `test_module` (in `test_dir`) against `component`."""
+               build_args=(), log_file=None):
+    """Run cocotb test module `test_module` (in `test_dir`) against `component`;
+    `log_file` takes the simulator's output instead of the terminal."""
     runner, bdir = build(component, toplevel, build_args=build_args)
     # cocotb's runner derives the simulator's PYTHONPATH from sys.path.
     if str(test_dir) not in sys.path:
@@ -148,4 +162,5 @@ def run_cocotb(component, toplevel, test_module, test_dir, extra_env=None, testc
     work.mkdir(parents=True, exist_ok=True)
     return runner.test(test_module=test_module, hdl_toplevel=toplevel, hdl_toplevel_lang="verilog",
                        build_dir=bdir / "obj",
-                       test_dir=work, extra_env=env, testcase=testcase, timescale=("1ns", "1ps"))
+                       test_dir=work, extra_env=env, testcase=testcase, timescale=("1ns", "1ps"),
+                       log_file=log_file)

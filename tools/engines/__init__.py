@@ -49,10 +49,15 @@ class ModelEngine:
         return cfg.book_slots
 
     @staticmethod
-    def run(feed, subs, want_latency=False, cfg=SIM):
+    def run(feed, subs, want_latency=False, cfg=SIM, progress=None, trace=None):
         dev = DeviceModel(subscriptions=subs, top_n=cfg.top_n, risk_slots=cfg.risk_slots)
-        for port, f in _arrival_order(feed):
+        sent = 0
+        for i, (port, f) in enumerate(_arrival_order(feed)):
             dev.frame(port, f.data, fcs_ok=f.fcs_ok)
+            if progress is not None:
+                sent += len(getattr(f, "msg_ends", ()) or ())
+                if i & 255 == 0:
+                    progress(sent)
         rows = [_model_row(ev) for ev in dev.bbo]
         counters = {k: v for k, v in dev.all_counters().items() if v}
         return EngineResult(rows, counters, dev.itch_msgs(), None,
@@ -72,9 +77,9 @@ class RtlEngine:
         return cfg.book_slots
 
     @staticmethod
-    def run(feed, subs, want_latency=False, cfg=SIM):
+    def run(feed, subs, want_latency=False, cfg=SIM, progress=None, trace=None):
         from tickwire.tools.engines import rtl_replay
-        return rtl_replay.run(feed, subs, cfg)
+        return rtl_replay.run(feed, subs, cfg, progress=progress, trace=trace)
 
 
 ENGINES = {"model": ModelEngine, "rtl": RtlEngine}

@@ -6,31 +6,45 @@ counter is read back (LO then HI, tear-free) after the feed has drained. Latenci
 are counted from the XGMII beat carrying a message's last byte (harness cycle =
 beat index) to the cycle the decoded message / the book update is valid.
 """
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
 from tickwire.control.regmap import BOOK_SUB_CMD_MAP, ITCH_TYPE_ORDER, REGS
 
 from tickwire.rtl.config import BUILDS
 
-from . import EngineResult, encode_port
+from . import EngineResult, columns
 from ..replay import summary
 
 _CORE = {}
+_SETTLE = {}
 
 
-def core(cfg=BUILDS["sim"]):
-    """The built native simulator of TickwireCore (cached per build configuration)."""
-    if cfg not in _CORE:
+def core(cfg=BUILDS["sim"], trace=False):
+    """The built native simulator of TickwireCore (cached per build configuration);
+    trace: the --trace-fst variant (built only when asked, cached separately)."""
+    if (cfg, trace) not in _CORE:
         from tickwire.rtl.top import TickwireCore
         from ..build.harness import build_native
-        _CORE[cfg] = build_native(TickwireCore(cfg), "tw_core" if cfg == BUILDS["sim"]
-                                  else f"tw_core_{cfg.name}_{cfg.digest:08x}")
-    return _CORE[cfg]
+        comp = TickwireCore(cfg)
+        # Read from the component that is built: constructing another one only to read
+        # a property leaves an unelaborated component behind (UnusedElaboratable).
+        _SETTLE[cfg] = comp.reset_cycles + 8
+        name = "tw_core" if cfg == BUILDS["sim"] else f"tw_core_{cfg.name}_{cfg.digest:08x}"
+        _CORE[(cfg, trace)] = build_native(comp, name, trace=trace)
+    return _CORE[(cfg, trace)]
 
 
 def settle_cycles(cfg=BUILDS["sim"]):
     """Idle cycles after reset before subscribing: the book's reset sweep (SUB_CMD is
     dropped while it runs), plus a margin."""
-    from tickwire.rtl.top import TickwireCore
-    return TickwireCore(cfg).reset_cycles + 8
+    if cfg not in _SETTLE:
+        from tickwire.rtl.book import OrderBook
+        _SETTLE[cfg] = OrderBook.sweep_cycles(slots=cfg.book_slots, orders=cfg.book_orders,
+                                              locate_bits=cfg.book_locate_bits) + 8
+    return _SETTLE[cfg]
 
 
 def subscription_writes(subs):
@@ -77,42 +91,108 @@ def last_byte_beats(feed, enc):
     return where
 
 
-def run(feed, subs, cfg=BUILDS["sim"]):
-    sim = core(cfg)
-    enc = {p: encode_port(feed.frames[p]) for p in ("a", "b")}
+def last_byte_table(feed, enc):
+    """last_byte_beats as a sorted numpy table: (keys seq*2+feed, beats)."""
+    keys, beats = [], []
+    for port, feedbit in (("a", 0), ("b", 1)):
+        starts = enc[port].starts
+        for i, f in enumerate(feed.frames[port]):
+            if f.seq is None or f.count in (0, 0xFFFF):
+                continue
+            fb = 1 if f.feed == "B" else 0 if f.feed == "A" else feedbit
+            base, s0 = 2 * f.seq + fb, starts[i]
+            keys.extend(range(base, base + 2 * len(f.msg_ends), 2))
+            beats.extend([(s0 + end) >> 3 for end in f.msg_ends])
+    return columns.first_keys(np.array(keys, dtype=np.int64), np.array(beats, dtype=np.int64))
+
+
+class Meter:
+    """Progress of a replay in messages: beats clocked -> messages whose last byte is
+    on the wire by then (the harness reports beats)."""
+
+    def __init__(self, table, callback):
+        self.ends = np.sort(table[1])
+        self.callback = callback
+
+    def __call__(self, beats):
+        self.callback(int(np.searchsorted(self.ends, beats, side="right")))
+
+
+def run(feed, subs, cfg=BUILDS["sim"], progress=None, trace=None):
+    """Replay `feed` through the core. progress(messages_sent) is called a few times a
+    second; trace=(path, first cycle, cycles) also writes that window as FST."""
+    sim = core(cfg, trace=trace is not None)
+    enc = {p: columns.Port(feed.frames[p]) for p in ("a", "b")}
     regs, addrs = counter_reads()
-    res = sim.run(enc["a"].beats, beats_b=enc["b"].beats if feed.frames["b"] else None,
-                  writes_before=subscription_writes(subs), reads_after=addrs, drain=512,
-                  timeout=1_000_000, settle=settle_cycles(cfg))
+    table = last_byte_table(feed, enc)
+    with tempfile.TemporaryDirectory(prefix="twreplay-") as tmp:
+        ba = columns.write_twb1(Path(tmp) / "a.twb", enc["a"].d, enc["a"].c)
+        bb = columns.write_twb1(Path(tmp) / "b.twb", enc["b"].d, enc["b"].c) \
+            if feed.frames["b"] else None
+        res = sim.run(ba, beats_b=bb, writes_before=subscription_writes(subs),
+                      reads_after=addrs, drain=512, timeout=1_000_000,
+                      settle=settle_cycles(cfg), raw=True, trace=trace,
+                      progress=None if progress is None else Meter(table, progress))
     values = decode_reads(regs, res.reads)
     counters = {k: v for k, v in values.items() if REGS[k].kind == "counter" and v}
     itch_msgs = {t: values.get(f"itch.msgs[{k}]", 0) for k, t in enumerate(ITCH_TYPE_ORDER)}
 
-    decoded = sim.unpack_all(res, "itch_out")
-    bbo = sim.unpack_all(res, "bbo_out")
-    rows = [(u["seq"], u["locate"], u["bid_px"], u["bid_qty"], u["ask_px"], u["ask_qty"])
-            for _c, u in bbo]
+    recs = columns.records(res, sim)
+    itch, bbo = recs["itch_out"], recs["bbo_out"]
+    ilay, blay = sim.layout("itch_out"), sim.layout("bbo_out")
+    rows = list(zip(*(bbo.field(blay, k).tolist() for k in
+                      ("seq", "locate", "bid_px", "bid_qty", "ask_px", "ask_qty")))) \
+        if len(bbo) else []
 
-    where = last_byte_beats(feed, enc)
-    dec_lat = [c - where[(m["feed"], m["seq"])] for c, m in decoded
-               if (m["feed"], m["seq"]) in where]
-    seq_feed = {m["seq"]: m["feed"] for _c, m in decoded}
-    bbo_lat = [c - where[(seq_feed[u["seq"]], u["seq"])] for c, u in bbo
-               if u["seq"] in seq_feed and (seq_feed[u["seq"]], u["seq"]) in where]
+    d_seq = itch.field(ilay, "seq").astype(np.int64)
+    d_feed = itch.field(ilay, "feed").astype(np.int64)
+    found, beat = columns.lookup(*table, 2 * d_seq + d_feed)
+    dec_lat = (itch.cycles[found] - beat[found]).tolist()
+    # seq -> feed of its (last) decoded copy, then that copy's last-byte beat
+    sf_keys, sf_feed = columns.last_keys(d_seq, d_feed)
+    b_seq = bbo.field(blay, "seq").astype(np.int64)
+    has_feed, b_feed = columns.lookup(sf_keys, sf_feed, b_seq)
+    found_b, b_beat = columns.lookup(*table, 2 * b_seq + b_feed)
+    ok = has_feed & found_b
+    bbo_lat = (bbo.cycles[ok] - b_beat[ok]).tolist()
     latency = {"itch_to_decode_cycles": summary(dec_lat),
                "itch_to_bbo_cycles": summary(bbo_lat),
                "clock_mhz": 156.25,
                "cycles": res.stats.get("cycles"),
                "sim_cycles_per_s": round(res.cycles_per_s)}
     top_levels = {}
-    for _c, u in sim.unpack_all(res, "topn_out"):
-        top_levels[(u["slot"], u["side"])] = u["levels"]
-    ts = [m["rx_ts"] for _c, m in decoded]
+    topn = recs["topn_out"]
+    if len(topn):
+        tlay = sim.layout("topn_out")
+        key = topn.field(tlay, "slot").astype(np.int64) * 2 + topn.field(tlay, "side")
+        _k, last = columns.last_keys(key.astype(np.int64), np.arange(len(topn)))
+        for i in sorted(last.tolist()):
+            u = sim.unpack("topn_out", topn.value(i))
+            top_levels[(u["slot"], u["side"])] = u["levels"]
+    first = sim.unpack("itch_out", itch.value(0))["rx_ts"] if len(itch) else None
+    last = sim.unpack("itch_out", itch.value(len(itch) - 1))["rx_ts"] if len(itch) else None
     extra = {"mold_status": {k.split(".", 1)[1]: v for k, v in values.items()
                              if k.startswith("mold.") and REGS[k].kind == "status"},
              "book_status": {k.split(".", 1)[1]: v for k, v in values.items()
                              if k.startswith("book.") and REGS[k].kind == "status"},
-             "first_rx_ts": ts[0] if ts else None, "last_rx_ts": ts[-1] if ts else None,
-             "top_levels": top_levels, "bbo_latencies": bbo_lat}
+             "first_rx_ts": first, "last_rx_ts": last,
+             "top_levels": top_levels, "bbo_latencies": bbo_lat, "decode_latencies": dec_lat,
+             "bbo_cycles": bbo.cycles.tolist()}
     return EngineResult(rows, counters, itch_msgs, latency, extra,
-                        [m for _c, m in decoded])
+                        Decoded(sim, itch))
+
+
+class Decoded:
+    """The decoded messages as ItchMsg field dicts, unpacked only when read."""
+
+    def __init__(self, sim, records):
+        self.sim, self.records = sim, records
+
+    def __len__(self):
+        return len(self.records)
+
+    def __getitem__(self, i):
+        return self.sim.unpack("itch_out", self.records.value(i))
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))

@@ -7,6 +7,7 @@ inside the frame, so a testbench can time each message from the wire beat that
 carries its last byte. Frames are without FCS; `Frame.fcs_ok=False` asks the line
 encoder to send a wrong FCS (a bit error on the wire).
 """
+import functools
 import random
 import struct
 from array import array
@@ -48,13 +49,22 @@ class Frame:
     idle: int = 0                  # extra idle characters before it on its port (pacing)
 
 
+@functools.lru_cache(maxsize=1024)
 def mac_bytes(mac):
     return bytes(int(x, 16) for x in mac.split(":"))
 
 
+@functools.lru_cache(maxsize=1024)
+def ip_packed(addr):
+    """4 bytes of an IPv4 address (cached: a feed has a handful of addresses and a
+    million-message replay frames tens of thousands of packets)."""
+    return IPv4Address(addr).packed
+
+
+@functools.lru_cache(maxsize=1024)
 def multicast_mac(group):
     """RFC 1112: 01:00:5e + low 23 bits of the IPv4 group."""
-    g = int(IPv4Address(group))
+    g = int.from_bytes(ip_packed(group), "big")
     return b"\x01\x00\x5e" + (g & 0x7FFFFF).to_bytes(3, "big")
 
 
@@ -77,8 +87,7 @@ def ipv4_header(src, dst, payload_len, ident=0, ttl=64, proto=17, options=b"",
         raise ValueError("IPv4 options must be a multiple of 4 bytes")
     ihl = 5 + len(options) // 4
     h = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, tos, ihl * 4 + payload_len, ident & 0xFFFF,
-                    flags_frag, ttl, proto, 0, IPv4Address(src).packed,
-                    IPv4Address(dst).packed) + options
+                    flags_frag, ttl, proto, 0, ip_packed(src), ip_packed(dst)) + options
     return h[:10] + struct.pack("!H", inet_checksum(h)) + h[12:]
 
 
@@ -86,7 +95,7 @@ def udp_header(src_ip, dst_ip, sport, dport, payload, checksum=True):
     ln = UDP_HDR + len(payload)
     csum = 0
     if checksum:
-        pseudo = IPv4Address(src_ip).packed + IPv4Address(dst_ip).packed + struct.pack(
+        pseudo = ip_packed(src_ip) + ip_packed(dst_ip) + struct.pack(
             "!BBH", 0, 17, ln)
         csum = inet_checksum(pseudo + struct.pack("!HHHH", sport, dport, ln, 0) + payload) or 0xFFFF
     return struct.pack("!HHHH", sport, dport, ln, csum)

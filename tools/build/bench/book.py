@@ -16,7 +16,7 @@ from tickwire.model.device import comparable
 from tickwire.tools.feeds import itch_encode as enc
 from tickwire.tools.feeds import moldfeed
 
-from . import Result
+from . import Result, record_latency
 from .packet import drops, feed_of, line_rate_run, subs_all
 
 MESSAGES = 1_000_000
@@ -151,6 +151,9 @@ def bench_book():
                       "not emulated by the model (device.UNMODELLED): " +
                       ", ".join(f"{k}={v}" for k, v in um.items())))
     s = rtl.latency["itch_to_bbo_cycles"]
+    record_latency("itch_to_bbo", rtl.extra["bbo_latencies"],
+                   f"{r['msgs']}-message A/B run with loss, duplicates and noise, both feeds at "
+                   f"100% line rate ({s['count']} BBO updates)")
     for k in ("min", "p50", "p99", "max"):
         out.append(Result(f"full line rate A/B: last byte -> BBO update latency {k}", 8, s[k],
                           "cycles",

@@ -20,7 +20,7 @@ from cocotb.triggers import ReadOnly, RisingEdge
 
 from tickwire.tools.engines.risk_tb import start_gate
 
-from . import Result
+from . import Result, record_latency
 
 CLOCK_MHZ = 156.25
 NS_PER_CYCLE = 1000 / CLOCK_MHZ
@@ -188,6 +188,8 @@ def bench_risk():
     entries = {int(k): v for k, v in out["entries"].items()}
     lat = latency_stats(entries, [(c, cyc) for c, cyc, _r, _t in out["verdicts"]])
     s = summary(lat)
+    record_latency("order_to_verdict", lat, f"RiskGate, {len(lat)} random orders offered one "
+                   f"per cycle (cocotb + Verilator)")
     bad = model_disagreements(limits, spec, out["verdicts"])
     reasons = sorted({REASONS[r] for _c, _cy, r, _t in out["verdicts"]})
     n = len(spec["orders"])

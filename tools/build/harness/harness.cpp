@@ -4,6 +4,9 @@
 // this file is the same for every design. File formats: protocol.py; server: client.py.
 //
 //   twsim --beats B --script S --out DIR [--drain N] [--timeout N] [--settle N]   batch replay
+//         [--progress 1]          "progress <beats>" lines on stderr, at most 4 a second
+//         [--trace OUT.fst --trace-from C --trace-cycles N]   FST of cycles [C, C+N) after
+//                                 cycle 0, at time 6.4 ns x cycle (--trace-fst builds: VM_TRACE)
 //   twsim --serve FD|PATH                                            socket server
 //
 // Host links in server mode (designs with them): bytes queued for the UART are
@@ -28,6 +31,9 @@
 
 #include "Vtw.h"
 #include "verilated.h"
+#if VM_TRACE
+#include "verilated_fst_c.h"
+#endif
 
 typedef Vtw Top;
 
@@ -165,9 +171,27 @@ struct Pcie {
     bool busy() const { return active || !q.empty(); }
 };
 
+// Tracing must be switched on in the context before the model is constructed.
+struct TraceOn {
+    explicit TraceOn(VerilatedContext& c) {
+#if VM_TRACE
+        c.traceEverOn(true);
+#else
+        (void)c;
+#endif
+    }
+};
+
 struct Sim {
     VerilatedContext ctx;
+    TraceOn trace_on{ctx};
     std::unique_ptr<Top> top;
+#if VM_TRACE
+    std::unique_ptr<VerilatedFstC> tfp;
+#endif
+    int64_t trace_from = -1, trace_until = -1;   // absolute cycles [from, until)
+    int64_t trace_origin = 0;                    // cycle 0 of the replay: FST time 0
+    static const uint64_t HALF_PS = 3200;        // 156.25 MHz: 6.4 ns per cycle
     Sink sinks[TW_NSTREAMS > 0 ? TW_NSTREAMS : 1];
     Axi axi;
     Uart uart;
@@ -406,6 +430,7 @@ struct Sim {
         top->clk = 0;
 #endif
         top->eval();
+        trace_dump(2 * cyc);
         tw_capture(top.get(), sinks, cyc);
         if (axi.active) axi_sample();
 #if TW_HAS_PCIE
@@ -417,6 +442,7 @@ struct Sim {
 #if TW_HAS_CLK
         top->clk = 1;
         top->eval();
+        trace_dump(2 * cyc + 1);
 #endif
         if (axi.active) axi_after();
 #if TW_HAS_PCIE
@@ -427,6 +453,33 @@ struct Sim {
 
     void run_bus_idle() {
         while (axi.busy() && !timed_out) step(IDLE_D, IDLE_C);
+    }
+
+    // ---- FST window (a --trace-fst build): dumps only inside [trace_from, trace_until).
+    bool open_trace(const char* path) {
+#if VM_TRACE
+        tfp.reset(new VerilatedFstC);
+        top->trace(tfp.get(), 99);
+        tfp->open(path);
+        return tfp->isOpen();
+#else
+        (void)path;
+        return false;
+#endif
+    }
+    inline void trace_dump(int64_t half) {
+#if VM_TRACE
+        if (tfp && cyc >= trace_from && cyc < trace_until)
+            tfp->dump((uint64_t)(half - 2 * trace_origin) * HALF_PS);
+#else
+        (void)half;
+#endif
+    }
+    void close_trace() {
+#if VM_TRACE
+        if (tfp) tfp->close();
+        tfp.reset();
+#endif
     }
 };
 
@@ -500,7 +553,9 @@ struct BeatReader {
 
 static int batch(int argc, char** argv) {
     const char *beats = nullptr, *beats_b = nullptr, *script = nullptr, *out = nullptr;
-    int64_t drain = 64, timeout = 100000, settle = 0;
+    const char* trace = nullptr;
+    int64_t drain = 64, timeout = 100000, settle = 0, trace_from = 0, trace_cycles = 1000;
+    bool progress = false;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string k = argv[i];
         if (k == "--beats") beats = argv[i + 1];
@@ -510,6 +565,10 @@ static int batch(int argc, char** argv) {
         else if (k == "--drain") drain = atoll(argv[i + 1]);
         else if (k == "--timeout") timeout = atoll(argv[i + 1]);
         else if (k == "--settle") settle = atoll(argv[i + 1]);
+        else if (k == "--progress") progress = atoi(argv[i + 1]) != 0;
+        else if (k == "--trace") trace = argv[i + 1];
+        else if (k == "--trace-from") trace_from = atoll(argv[i + 1]);
+        else if (k == "--trace-cycles") trace_cycles = atoll(argv[i + 1]);
         else die("unknown option");
     }
     if (!beats || !out) die("usage: twsim --beats B [--script S] --out DIR [--drain N]");
@@ -518,6 +577,7 @@ static int batch(int argc, char** argv) {
 
     Sim sim;
     sim.timeout = timeout;
+    if (trace && !sim.open_trace(trace)) die("--trace needs a build with --trace-fst");
     std::string dir = out;
     for (int i = 0; i < TW_NSTREAMS; ++i) {
         std::string p = dir + "/s" + std::to_string(i) + ".bin";
@@ -532,9 +592,15 @@ static int batch(int argc, char** argv) {
     sim.run_bus_idle();
     const int64_t cycle0 = sim.cyc;
     for (auto& t : part[1]) sim.axi.q.push_back({cycle0 + t.at, t.op, t.addr, t.data});
+    if (trace) {                        // the window is given relative to cycle 0
+        sim.trace_origin = cycle0;
+        sim.trace_from = cycle0 + trace_from;
+        sim.trace_until = sim.trace_from + trace_cycles;
+    }
 
     BeatReader ra(beats), rb(beats_b);
     uint64_t nbeats = 0;
+    auto shown = std::chrono::steady_clock::now();
     for (;;) {
         uint64_t da = IDLE_D, db = IDLE_D;
         uint8_t ca = IDLE_C, cb = IDLE_C;
@@ -544,6 +610,14 @@ static int batch(int argc, char** argv) {
         sim.step(da, ca);
         ++nbeats;
         if (sim.timed_out) break;
+        if (progress && (nbeats & 0xFFFF) == 0) {
+            auto now = std::chrono::steady_clock::now();
+            if (now - shown >= std::chrono::milliseconds(250)) {
+                shown = now;
+                fprintf(stderr, "progress %" PRIu64 "\n", nbeats);
+                fflush(stderr);
+            }
+        }
     }
     sim.set_beat_b(IDLE_D, IDLE_C);
     sim.run_bus_idle();
@@ -551,6 +625,7 @@ static int batch(int argc, char** argv) {
     for (auto& t : part[2]) sim.axi.q.push_back({0, t.op, t.addr, t.data});
     sim.run_bus_idle();
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    sim.close_trace();
 
     for (int i = 0; i < TW_NSTREAMS; ++i) {
         sim.sinks[i].flush();
