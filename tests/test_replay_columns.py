@@ -9,7 +9,7 @@ import pytest
 from tickwire.model import xgmii
 from tickwire.rtl.layouts import BboUpdate, ItchMsg
 from tickwire.tools.build.harness import protocol
-from tickwire.tools.build.payload import pack, unpack
+from tickwire.tools.build.harness.decode import decoder
 from tickwire.tools.engines import columns, encode_port, rtl_replay
 from tickwire.tools.feeds import moldfeed
 from tickwire.tools.replay import Feed
@@ -71,7 +71,7 @@ def test_twb1_writer_sends_what_beatwriter_sends(tmp_path, beats):
     assert runs >= 1 or len(beats) < 30       # long runs really are folded
 
 
-def test_record_fields_match_payload_unpack():
+def test_record_fields_match_layout_decode():
     rng = random.Random(7)
     width = data_size = ItchMsg.size
     nbytes = 4 * -(-width // 32)
@@ -84,7 +84,7 @@ def test_record_fields_match_payload_unpack():
                  ("itch_ts",), ("type",)):
         want = []
         for v in values:
-            u = unpack(ItchMsg, v)
+            u = decoder(ItchMsg)(v)
             for k in path:
                 u = u[k]
             want.append(u)
@@ -96,7 +96,7 @@ def test_bbo_row_columns():
     rows = [dict(seq=2**64 - 1 - i, locate=i, bid_px=i * 7, bid_qty=3, ask_px=i * 9, ask_qty=4)
             for i in range(50)]
     nbytes = 4 * -(-BboUpdate.size // 32)
-    raw = b"".join(struct.pack("<q", i) + pack(BboUpdate, r).to_bytes(nbytes, "little")
+    raw = b"".join(struct.pack("<q", i) + BboUpdate.const(r).as_bits().to_bytes(nbytes, "little")
                    for i, r in enumerate(rows))
     rec = columns.Records(raw, nbytes, BboUpdate.size, 0)
     assert rec.field(BboUpdate, "seq").tolist() == [r["seq"] for r in rows]
