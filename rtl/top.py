@@ -75,6 +75,11 @@ class TickwireCore(wiring.Component):
                          top_n=c.top_n, locate_bits=c.book_locate_bits)
 
     @property
+    def uart_divisor(self):
+        """UART bit time in cycles (the native harness drives uart_rx/uart_tx at it)."""
+        return self.cfg.uart_divisor
+
+    @property
     def reset_cycles(self):
         """Cycles after reset before the book takes SUB_CMD (its sweep of every table;
         `book.busy` reads 1 until then)."""

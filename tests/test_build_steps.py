@@ -57,13 +57,15 @@ def test_sweep_cycles_matches_a_built_book(params):
 def test_reading_the_core_reset_cycles_constructs_no_book():
     from types import SimpleNamespace
 
-    from tickwire.rtl.top import BOOK_ORDERS, BOOK_SLOTS, TickwireCore
-    params = dict(slots=BOOK_SLOTS, orders=BOOK_ORDERS)
+    from tickwire.rtl.config import BUILDS
+    from tickwire.rtl.top import TickwireCore
+    cfg = BUILDS["sim"]
+    params = dict(slots=cfg.book_slots, orders=cfg.book_orders, locate_bits=cfg.book_locate_bits)
     gc.collect()
     before = sum(isinstance(o, OrderBook) for o in gc.get_objects())
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
-        got = TickwireCore.reset_cycles.fget(SimpleNamespace(book_params=params))
+        got = TickwireCore.reset_cycles.fget(SimpleNamespace(cfg=cfg))
         gc.collect()
     assert got == OrderBook.sweep_cycles(**params) == 32768
     assert sum(isinstance(o, OrderBook) for o in gc.get_objects()) == before
