@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 MAP_MAGIC = 0x544B5752
 MAP_VERSION = 2
-MAP_HASH = 0xD2F8674C
+MAP_HASH = 0x0F2998DE
 ITCH_TYPE_ORDER = "SRHYLVWKJhAFECXDUPQBINO"
 #: risk.rejects[i] counts reason i+1; reason 0 is ok.
 RISK_REASONS = ('kill_switch', 'account_disabled', 'restricted', 'halted', 'no_book', 'max_qty', 'max_notional', 'price_collar', 'credit', 'position', 'rate', 'duplicate')
@@ -200,7 +200,7 @@ REGS = {
     'risk.host_dropped': Reg('risk.host_dropped', 0x2088, 64, 'counter', 0, 'Order-window submits while the previous one was pending.'),
     'risk.status': Reg('risk.status', 0x2090, 4, 'status', 0, 'Gate state.'),
     'risk.reject_head': Reg('risk.reject_head', 0x2094, 8, 'status', 0, 'Index of the next last_rejects entry to be written.'),
-    'risk.kill': Reg('risk.kill', 0x2098, 32, 'control', 0, 'Global kill switch: 1 rejects every order (kill_switch).'),
+    'risk.kill': Reg('risk.kill', 0x2098, 1, 'control', 0, 'Global kill switch: 1 rejects every order (kill_switch).'),
     'risk.kill_accounts': Reg('risk.kill_accounts', 0x209C, 8, 'control', 0, 'Per-account kill switch, bit i = account i.'),
     'risk.watchdog_cycles': Reg('risk.watchdog_cycles', 0x20A0, 32, 'control', 0, 'Heartbeat timeout in clock cycles; 0 disables the watchdog. After this many cycles without a heartbeat the kill switch engages until watchdog_release.'),
     'risk.heartbeat': Reg('risk.heartbeat', 0x20A4, 1, 'strobe', 0, 'Any write restarts the watchdog timer.'),
@@ -296,10 +296,10 @@ class Build(NamedTuple):
 
 
 BUILDS = {
-    'sim': Build('sim', 0x94D1D759, 0xD2F8674C,
+    'sim': Build('sim', 0x94D1D759, 0x0F2998DE,
                 {'book_slots': 64, 'book_orders': 262144, 'book_levels': 64, 'top_n': 5, 'book_locate_bits': 14, 'book_fifo_depth': 16, 'merge_depth': 512, 'risk_accounts': 8, 'risk_slots': 16, 'risk_history': 16, 'udp_filters': 4, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 64, 'risk.pos_limits': 256}),
-    'board': Build('board', 0xC1032210, 0xB64A2A61,
+    'board': Build('board', 0xC1032210, 0xB98B8D86,
                 {'book_slots': 8, 'book_orders': 4096, 'book_levels': 16, 'top_n': 5, 'book_locate_bits': 10, 'book_fifo_depth': 16, 'merge_depth': 512, 'risk_accounts': 8, 'risk_slots': 8, 'risk_history': 16, 'udp_filters': 4, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 32, 'risk.pos_limits': 128}),
 }

@@ -4,7 +4,7 @@
 
 #define TW_MAP_MAGIC   0x544B5752u
 #define TW_MAP_VERSION 2u
-#define TW_MAP_HASH    0xD2F8674Cu
+#define TW_MAP_HASH    0x0F2998DEu
 
 /* ---- id ---- */
 #define TW_ID_MAGIC                              0x0000u  /* status, 32 bits */
@@ -300,8 +300,8 @@
 #define TW_RISK_STATUS_WIDTH                     4u
 #define TW_RISK_REJECT_HEAD                      0x2094u  /* status, 8 bits */
 #define TW_RISK_REJECT_HEAD_WIDTH                8u
-#define TW_RISK_KILL                             0x2098u  /* control, 32 bits */
-#define TW_RISK_KILL_WIDTH                       32u
+#define TW_RISK_KILL                             0x2098u  /* control, 1 bits */
+#define TW_RISK_KILL_WIDTH                       1u
 #define TW_RISK_KILL_ACCOUNTS                    0x209Cu  /* control, 8 bits */
 #define TW_RISK_KILL_ACCOUNTS_WIDTH              8u
 #define TW_RISK_WATCHDOG_CYCLES                  0x20A0u  /* control, 32 bits */
@@ -425,14 +425,14 @@
 
 /* Named builds: id.build digest, map hash, window sizes (words). */
 #define TW_BUILD_SIM_ID       0x94D1D759u
-#define TW_BUILD_SIM_MAP_HASH 0xD2F8674Cu
+#define TW_BUILD_SIM_MAP_HASH 0x0F2998DEu
 #define TW_BUILD_SIM_RISK_ORDER_WORDS 8u
 #define TW_BUILD_SIM_RISK_LAST_REJECTS_WORDS 32u
 #define TW_BUILD_SIM_RISK_ACCT_LIMITS_WORDS 64u
 #define TW_BUILD_SIM_RISK_SYM_LIMITS_WORDS 64u
 #define TW_BUILD_SIM_RISK_POS_LIMITS_WORDS 256u
 #define TW_BUILD_BOARD_ID       0xC1032210u
-#define TW_BUILD_BOARD_MAP_HASH 0xB64A2A61u
+#define TW_BUILD_BOARD_MAP_HASH 0xB98B8D86u
 #define TW_BUILD_BOARD_RISK_ORDER_WORDS 8u
 #define TW_BUILD_BOARD_RISK_LAST_REJECTS_WORDS 32u
 #define TW_BUILD_BOARD_RISK_ACCT_LIMITS_WORDS 64u

@@ -53,7 +53,8 @@ def _items(accounts, slots):
         Field("SUBMIT_PENDING", 3, "An order-window submit is pending."))),
     Reg("reject_head", "status", "Index of the next last_rejects entry to be written.",
         width=8),
-    Reg("kill", "control", "Global kill switch: 1 rejects every order (kill_switch)."),
+    Reg("kill", "control", "Global kill switch: 1 rejects every order (kill_switch).",
+        width=1),
     Reg("kill_accounts", "control", "Per-account kill switch, bit i = account i.",
         width=accounts),
     Reg("watchdog_cycles", "control", "Heartbeat timeout in clock cycles; 0 disables the "
