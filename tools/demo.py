@@ -159,9 +159,14 @@ def run(args):
 
 
 def risk_replay_args(feed, out, engine):
+    """The arguments `tickwire risk-replay` would get, parsed by its own parser so
+    every option it has (e.g. --build) takes its default."""
     import argparse
-    return argparse.Namespace(feed=str(feed), orders=str(ORDERS), limits=str(LIMITS),
-                              engine=engine, verdicts_out=str(out))
+    from tickwire.tools import risk_replay
+    p = argparse.ArgumentParser()
+    risk_replay.add_arguments(p)
+    return p.parse_args(["--feed", str(feed), "--orders", str(ORDERS), "--limits", str(LIMITS),
+                         "--engine", engine, "--verdicts-out", str(out)])
 
 
 if __name__ == "__main__":
