@@ -10,7 +10,8 @@ DeviceModel's MoldUDP64 arbiter (the stage that owns the expected sequence numbe
   those messages (as a MoldUDP64 request server would answer them) and hands them
   to the arbiter as injected packets (feed bit 0, `max_count` messages each), so
   they are applied in sequence before the packet that revealed the gap, as the
-  card's hold buffer would. Messages the source lacks stay a gap.
+  card's hold buffer would. Messages the source lacks stay a gap. With a source,
+  the session is taken to start at 1, so lost first packets are a gap too.
   The gap is detected here from sequence numbers against the arbiter's expected
   number (the model's MoldUDP64 stage has no gap-event output yet).
 - join: packets wholly below N never reach the arbiter; before the first packet
@@ -79,6 +80,10 @@ class Recovery:
             arb.have_session, arb.session, arb.expected = True, sess, self.join_at
             out += [mold.Delivered(self.join_at - 1, INJECT_FEED, m) for m in self.snapshot]
             self.stats["snapshot_messages"] += len(self.snapshot)
+        elif self.source is not None and not arb.have_session:
+            # a session starts at 1: a capture whose first packets were lost on both
+            # feeds starts with a gap, not with a later session
+            arb.have_session, arb.session, arb.expected = True, sess, 1
         if arb.have_session and sess == arb.session and seq > arb.expected:
             out += self._fill(arb, sess, arb.expected, seq)
         before = arb.counters["gaps"]

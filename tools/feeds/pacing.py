@@ -39,13 +39,11 @@ def pace(frames_by_port, speed="capture", skew_b_ns=0):
     skew = {"a": 0, "b": int(round(skew_b_ns * CHARS_PER_NS))}
     starts = {}
     for port, frames in frames_by_port.items():
-        free, out = skew.get(port, 0), []
+        free, out = 0, []
         for i, f in enumerate(frames):
-            want = free
+            want = skew.get(port, 0) if i == 0 else free
             if speed == "capture" and f.ts is not None:
                 want = max(free, int(round((f.ts - t0) * CHARS_PER_NS)) + skew.get(port, 0))
-            elif i == 0:
-                want = skew.get(port, 0)
             f.idle = want - free
             out.append(want)
             free = want + wire_chars(f)
