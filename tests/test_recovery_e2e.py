@@ -173,3 +173,12 @@ def test_late_join_by_snapshot_during_live_traffic(tmp_path):
         loop.close()
     assert loop.mgr.status()["snapshots"] == 1
     assert loop.card.books() == oracle()
+
+
+def test_loopback_command_reports_books_equal_to_the_oracle(capsys):
+    """`python -m tickwire.tools.exchange.loopback` (the clean-clone demo of the loop)."""
+    from tickwire.tools.exchange import loopback
+    assert loopback.main([str(FULL), "--both-packets", "3,40,41", "--skew-b", "20"]) == 0
+    import json
+    out = json.loads(capsys.readouterr().out)
+    assert out["books_equal_oracle"] and out["recovery"]["recovered"] >= 2
