@@ -182,3 +182,20 @@ def test_loopback_command_reports_books_equal_to_the_oracle(capsys):
     import json
     out = json.loads(capsys.readouterr().out)
     assert out["books_equal_oracle"] and out["recovery"]["recovered"] >= 2
+
+
+def test_snapshot_without_a_server_stays_stale_and_is_audited_once(tmp_path):
+    fr, cap = frames(both_packets=[10])
+    card = FeedCard(SUBS)
+    for port, data in fr:
+        card.frame(port, data)
+    audit = []
+    mgr = RecoveryManager(card, tmp_path, audit=lambda *a: audit.append(a),
+                          registry=CollectorRegistry())
+    for _ in range(50):
+        mgr.step()
+    st = mgr.status()
+    assert st["abandoned"] == 1 and st["snapshots"] == 0
+    assert card.stale_locates() == sorted(SUBS), "never silently wrong: stale and flagged"
+    assert "no GLIMPSE server" in st["last"]
+    assert sum("FAILED" in a[2] for a in audit) == 1

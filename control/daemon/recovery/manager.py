@@ -67,6 +67,7 @@ class RecoveryManager:
         self.last = ""                 # outcome of the last recovery
         self.totals = dict(gaps=0, filled_by_other_feed=0, recovered=0, abandoned=0,
                            messages_rerequested=0, snapshots=0)
+        self._retry_at, self._retry_s, self._last_failure = 0.0, 0.0, ""
         self._force = threading.Event()
         self._stop = threading.Event()
         self._thread = None
@@ -126,7 +127,8 @@ class RecoveryManager:
                 self._save()
             if self.metrics:
                 self.metrics.stale.set(len(self.card.stale_locates()))
-            if self._force.is_set() or self.card.snapshot_wanted:
+            if (self._force.is_set() or self.card.snapshot_wanted) and \
+                    time.monotonic() >= self._retry_at:
                 self._snapshot("forced" if self._force.is_set() else "hold buffer overflow")
                 return True
             if not self.pending:
@@ -186,18 +188,16 @@ class RecoveryManager:
             self._save()
         if self.glimpse is None:
             self.state = "stale: no GLIMPSE server configured"
-            self.last = f"snapshot needed ({why}), no GLIMPSE server"
-            self._force.clear()
-            self.audit("Recovery", {"snapshot": why}, "FAILED: no GLIMPSE server configured")
+            self._failed(why, "no GLIMPSE server configured")
             return
         try:
             msgs, nxt = self.glimpse.snapshot()
         except Exception as exc:     # noqa: BLE001  any failure: stay stale, say why, retry
-            self.last = f"snapshot failed: {exc}"
-            self.audit("Recovery", {"snapshot": why}, f"FAILED: {exc}")
-            time.sleep(min(1.0, self.poll_s * 10))
+            self.state = "stale: snapshot failed"
+            self._failed(why, str(exc))
             return
         self.card.load_snapshot(msgs, nxt)
+        self._retry_s, self._last_failure = 0.0, ""
         with self.lock:
             oldest = min([p[2] for p in self.pending] + [t0])
             self.pending = []
@@ -208,6 +208,16 @@ class RecoveryManager:
                 self.metrics.exact_s.observe(time.time() - oldest)
             self.last = f"snapshot loaded ({why}): {len(msgs)} messages, resumed at {nxt}"
         self.audit("Recovery", {"snapshot": why}, self.last)
+
+    def _failed(self, why, error):
+        """A snapshot that could not be taken: books stay stale; retried after a back-off
+        (1 s doubling to 60 s); audited once per distinct failure, not once per try."""
+        self.last = f"snapshot needed ({why}) but failed: {error}"
+        self._retry_s = min(60.0, self._retry_s * 2 or 1.0)
+        self._retry_at = time.monotonic() + self._retry_s
+        if error != self._last_failure:
+            self._last_failure = error
+            self.audit("Recovery", {"snapshot": why}, f"FAILED: {error}")
 
     def status(self):
         with self.lock:
