@@ -17,6 +17,8 @@ card is specified to do around its MoldUDP64 stage:
   duplicates). A late join holds every live packet until the first load.
 Thread-safe: one lock around every entry point.
 """
+import heapq
+import itertools
 import queue
 import threading
 
@@ -52,7 +54,8 @@ class FeedCard:
         self.top_n = cfg.top_n
         self.hold_packets = hold_packets
         self.lock = threading.RLock()
-        self.held = []                  # (seq, payload, feed) waiting behind a gap
+        self.held = []                  # heap of (seq, arrival, payload, feed) behind a gap
+        self._arrival = itertools.count()
         self.gap = None                 # (first, end) while a gap is open
         self.joining = join
         self.events = queue.Queue()     # gap events for the daemon: (first, count)
@@ -84,7 +87,7 @@ class FeedCard:
             for m in messages:
                 self.dev.message(m, next_seq - 1, INJECT_FEED, {"sec": 0, "ns": 0})
             if not self.arb.have_session and self.held:
-                self.arb.have_session, self.arb.session = True, self.held[0][1][:10]
+                self.arb.have_session, self.arb.session = True, self.held[0][2][:10]
             self.arb.expected = next_seq
             self.gap, self.joining, self.snapshot_wanted = None, False, False
             self.counts["snapshot_loads"] += 1
@@ -138,7 +141,7 @@ class FeedCard:
             self.counts["hold_overflow"] += 1
             self.snapshot_wanted = True
             return []
-        self.held.append((seq, payload, feed))
+        heapq.heappush(self.held, (seq, next(self._arrival), payload, feed))
         return []
 
     def _drain(self):
@@ -150,6 +153,5 @@ class FeedCard:
                 self.gap = None
             if self.gap is not None or self.joining or not self.held:
                 return
-            self.held.sort(key=lambda h: h[0])
-            seq, payload, feed = self.held.pop(0)
+            _seq, _n, payload, feed = heapq.heappop(self.held)
             self.dev.packet(feed, payload)
