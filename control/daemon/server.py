@@ -114,6 +114,11 @@ def add_arguments(p):
     p.add_argument("--glimpse-credentials", metavar="FILE",
                    help="username:password, a file only this user can read (mode 0600)")
     p.add_argument("--mold-session", default="TICKWIRE01", help="MoldUDP64 session")
+    p.add_argument("--model-feed", metavar="CAPTURE.pcap",
+                   help="--device model: replay this MoldUDP64 capture into the model card's "
+                        "data path (docs/recovery.md)")
+    p.add_argument("--model-feed-speed", type=float, default=1.0,
+                   help="capture time scale (1 = as recorded, 0 = as fast as it goes)")
     p.add_argument("--min-free-mb", type=int, default=MIN_FREE_BYTES >> 20,
                    help="refuse changes when less is free in the state directory (default 16)")
 
@@ -124,7 +129,7 @@ class Server:
     def __init__(self, transport, state_dir, listen, device_name="device", metrics=None,
                  roles=None, tls=None, watchdog_ms=1000, windows=None, no_watchdog=False,
                  socket_mode=0o600, socket_group=None, audit_key=None, audit_checkpoint=None,
-                 min_free_bytes=MIN_FREE_BYTES, recovery=None):
+                 min_free_bytes=MIN_FREE_BYTES, recovery=None, model_feed=None):
         self.state = State(state_dir)
         self.audit = audit_mod.AuditLog(self.state.audit_path, audit_key, audit_checkpoint)
         self.daemon = Daemon(transport, self.state, self.audit, device_name, watchdog_ms, windows,
@@ -134,6 +139,11 @@ class Server:
         self.daemon.recovery = None
         if recovery:
             self.daemon.recovery = self._recovery(recovery, device_name).start()
+        self.model_feed = None
+        feed = getattr(getattr(transport, "card", None), "feed", None)
+        if feed is not None and model_feed:
+            from .recovery.feedmodel import ModelFeed
+            self.model_feed = ModelFeed(feed, model_feed[0], model_feed[1]).start()
         self.metrics_port = self.metrics.serve(*metrics) if metrics else None
         self.roles = roles or load_roles(None)
         self.servers, self.relay, self._lock = [], None, threading.Lock()
@@ -178,8 +188,9 @@ class Server:
                              "has no host injection path for retransmitted or snapshot messages")
         if cfg.get("glimpse") and not cfg.get("credentials"):
             raise ValueError("--glimpse needs --glimpse-credentials FILE (mode 0600)")
-        subs = {s["locate"]: s["slot"] for s in self.state.subscriptions}
-        card = FeedCard(subs)
+        card = getattr(getattr(self.daemon.card.t, "card", None), "feed", None)
+        if card is None:             # no --model-feed: an idle data path, snapshots only
+            card = FeedCard({s["locate"]: s["slot"] for s in self.state.subscriptions})
         rr = RerequestClient(cfg["rerequest"], cfg["session"], max_count=cfg["max_count"],
                              rate=cfg["rate"]) if cfg.get("rerequest") else None
         gl = GlimpseClient(cfg["glimpse"], cfg["credentials"], cfg["session"]) \
@@ -227,6 +238,8 @@ class Server:
         self.watch_pool.shutdown(wait=False, cancel_futures=True)
         self.priority_pool.shutdown(wait=False, cancel_futures=True)
         self.metrics.close() if hasattr(self, "metrics") else None
+        if getattr(self, "model_feed", None):
+            self.model_feed.stop()
         if getattr(getattr(self, "daemon", None), "recovery", None):
             self.daemon.recovery.stop()
         self.daemon.close()
@@ -256,8 +269,15 @@ def run(args):
         return _fail(f"--socket-group {args.socket_group}: no such group", 2)
     except ValueError as exc:
         return _fail(str(exc), 2)
+    if getattr(args, "model_feed", None) and args.device != "model":
+        return _fail("--model-feed needs --device model", 2)
     try:
-        transport = open_transport(args.device)
+        if getattr(args, "model_feed", None):
+            from tickwire.control.transport.model import ModelTransport
+            from .recovery.feedmodel import FeedModelCard
+            transport = ModelTransport(card=FeedModelCard())
+        else:
+            transport = open_transport(args.device)
     except Exception as exc:       # TransportError and friends: say which device and why
         return _fail(f"cannot open device {args.device}: {exc}", 3)
     listen = args.listen or default_socket()
@@ -271,7 +291,9 @@ def run(args):
                         roles=roles, tls=tls, watchdog_ms=args.watchdog_ms,
                         no_watchdog=args.no_watchdog, socket_mode=mode, socket_group=group,
                         audit_key=args.audit_key, audit_checkpoint=args.audit_checkpoint,
-                        min_free_bytes=args.min_free_mb << 20, recovery=_recovery_args(args))
+                        min_free_bytes=args.min_free_mb << 20, recovery=_recovery_args(args),
+                        model_feed=(args.model_feed, args.model_feed_speed)
+                        if getattr(args, "model_feed", None) else None)
     except CardMismatch as exc:
         transport.close()
         return _fail(f"refusing the card: {exc}", 4)

@@ -95,6 +95,30 @@ class FeedCard:
                 self.events.get_nowait()
             self._drain()
 
+    # ---------------------------------------------------------------- subscriptions
+    def subscribe(self, locate, slot):
+        with self.lock:
+            for loc in [k for k, v in self.subs.items() if v == slot]:
+                self.unsubscribe(loc)
+            self.subs[locate] = slot
+            self.dev.book.subscribe(locate, slot)
+            self.dev.book.books.pop(locate, None)        # MAP clears the slot's book
+
+    def unsubscribe(self, locate):
+        with self.lock:
+            self.subs.pop(locate, None)
+            self.dev.book.unsubscribe(locate)
+            self.dev.book.books.pop(locate, None)
+
+    def bbo(self, slot):
+        """(bid_px, bid_qty, bid_orders, ask_px, ask_qty, ask_orders, flags) of a slot;
+        flags bit 0 (unreliable: may be wrong) while the books are stale, bit 1 halted."""
+        with self.lock:
+            loc = next((k for k, v in self.subs.items() if v == slot), None)
+            b = self.dev.book.books.get(loc) if loc is not None else None
+            vals = b.bbo() if b is not None else (0,) * 6
+            return vals + (int(self.stale) | (2 if b is not None and b.halted else 0),)
+
     # ---------------------------------------------------------------- state
     def missing(self, first, count):
         """(first, count) of the part of a gap still missing, or None when filled."""

@@ -77,13 +77,15 @@ class RecoveryManager:
     def _load(self):
         if self.path.exists():
             data = json.loads(self.path.read_text())
-            self.pending = [list(p) for p in data.get("pending", [])]
+            # [first, count, seen, restored]: a restored gap may be gone from the card
+            self.pending = [list(p[:3]) + [True] for p in data.get("pending", [])]
             self.totals.update(data.get("totals", {}))
             if data.get("snapshot_pending"):
                 self._force.set()
 
     def _save(self):
-        atomic_write(self.path, json.dumps({"pending": self.pending, "totals": self.totals,
+        atomic_write(self.path, json.dumps({"pending": [p[:3] for p in self.pending],
+                                            "totals": self.totals,
                                             "snapshot_pending": self._force.is_set()},
                                            sort_keys=True))
 
@@ -122,7 +124,7 @@ class RecoveryManager:
         with self.lock:
             while not self.card.events.empty():
                 first, count = self.card.events.get_nowait()
-                self.pending.append([first, count, time.time()])
+                self.pending.append([first, count, time.time(), False])
                 self._bump("gaps")
                 self._save()
             if self.metrics:
@@ -134,15 +136,21 @@ class RecoveryManager:
             if not self.pending:
                 self.state = "idle"
                 return False
-            first, count, seen = self.pending[0]
-        if time.time() - seen < self.other_feed_s:
+            first, count, seen, restored = self.pending[0]
+        if time.time() - seen < self.other_feed_s and not restored:
             return False
-        self._recover(first, count, seen)
+        self._recover(first, count, seen, restored)
         return True
 
-    def _recover(self, first, count, seen):
+    def _recover(self, first, count, seen, restored=False):
         self.state = f"re-requesting {first}+{count}"
         missing = self.card.missing(first, count)
+        if missing is None and restored:
+            # recorded by a previous daemon, not open on the card now (a card that
+            # restarted with the daemon, like the model card, starts afresh)
+            self._done(first, count, seen, "no longer open on the card after a restart",
+                       None, 0)
+            return
         if missing is None:
             self._done(first, count, seen, "filled by the other feed", "filled_by_other_feed", 0)
             return
@@ -162,7 +170,8 @@ class RecoveryManager:
 
     def _done(self, first, count, seen, outcome, metric, messages):
         with self.lock:
-            self._bump(metric)
+            if metric:
+                self._bump(metric)
             self.pending = [p for p in self.pending if p[:2] != [first, count]]
             self._save()
             secs = time.time() - seen
