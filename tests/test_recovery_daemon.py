@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ServeDaemon, cli_env
+from conftest import ServeDaemon
 from tickwire.tools.exchange.glimpse_server import GlimpseServer
 from tickwire.tools.exchange.mold_server import MoldRequestServer
 from tickwire.tools.feeds import itch_file
@@ -99,55 +99,3 @@ def test_loose_credentials_file_is_refused(tmp_path, exchange):
         d.stop()
     _, g = exchange
     assert g.logins == [], "never dialled with a file others can read"
-
-
-def test_daemon_recovers_a_lossy_feed_and_books_match_the_oracle(tmp_path):
-    """The whole loop through the processes: `serve --model-feed` replays a capture
-    that lost packets on both ports into the model card; the daemon re-requests from
-    the request server; `tickwire book` then shows the oracle's BBO for every symbol.
-    The subscriptions come from a previous daemon run (restored at start)."""
-    from tickwire.model import book as book_model
-    from tickwire.tools.feeds import lossy
-    dirs = [(int.from_bytes(m[1:3], "big"), m[11:19].decode().strip())
-            for m in MSGS if m[:1] == b"R"]
-    d = ServeDaemon(tmp_path / "state")
-    try:
-        for slot, (loc, name) in enumerate(dirs):
-            p = d.cli("subscribe", str(loc), str(slot), "--symbol", name)
-            assert p.returncode == 0, p.stderr
-    finally:
-        d.stop()
-    cap = lossy.two_feed(MSGS, loss_a=0.02, loss_b=0.02, both_packets=[3, 40, 41, 90],
-                         skew_b=10)
-    lossy.write(tmp_path / "c.pcap", cap)
-    with MoldRequestServer(MSGS) as m, GlimpseServer(MSGS, {"tw": "pw"}) as g:
-        args = serve_args(tmp_path, (m, g)) + ["--model-feed", str(tmp_path / "c.pcap"),
-                                                "--model-feed-speed", "0"]
-        d = ServeDaemon(tmp_path / "state", args)
-        try:
-            def settled():
-                s = json.loads(d.cli("status", "--json").stdout)["recovery"]
-                done = int(s.get("gaps", 0)) >= 3 and int(s.get("pending", 0)) == 0 \
-                    and not s.get("stale_locates")
-                mc = json.loads(d.cli("counters", "mold.messages", "--json").stdout)
-                return s if done and _value(mc, "mold.messages") == len(MSGS) else None
-            st = wait_for(settled, timeout=60)
-            assert int(st["recovered"]) >= 3 and int(st.get("abandoned", 0)) == 0
-            ref = book_model.BookModel({loc: i for i, (loc, _n) in enumerate(dirs)})
-            for i, msg in enumerate(MSGS, 1):
-                ref.apply(book_model.decode(msg, i))
-            for loc, name in dirs:
-                b = json.loads(d.cli("book", name, "--json").stdout)
-                bid_px, bid_qty, _bo, ask_px, ask_qty, _ao = ref.books[loc].bbo() \
-                    if loc in ref.books else (0,) * 6
-                got_bid = (int(b["bids"][0]["price"]), int(b["bids"][0]["qty"])) if b["bids"] else (0, 0)
-                got_ask = (int(b["asks"][0]["price"]), int(b["asks"][0]["qty"])) if b["asks"] else (0, 0)
-                assert (got_bid, got_ask) == ((bid_px, bid_qty), (ask_px, ask_qty)), name
-                assert not b.get("unreliable")
-        finally:
-            d.stop()
-
-
-def _value(reply, name):
-    v = reply.get("counters", {}).get(name)
-    return None if v is None else int(v)
