@@ -2,7 +2,6 @@
 server that answers late, partially, twice, reordered or not at all; GLIMPSE login,
 credentials-file checks, a snapshot taken during live traffic."""
 import os
-import threading
 from pathlib import Path
 
 import pytest
@@ -97,30 +96,48 @@ def test_glimpse_login_rejected_and_refused_credentials(tmp_path):
 
 
 def test_snapshot_during_live_traffic_matches_the_session_at_that_point(tmp_path):
-    """The server's position moves while clients take snapshots; each one equals a
-    fresh LiveOrders over exactly the messages before the sequence it names."""
+    """The session moves on between logins (each read of the position publishes
+    more); each snapshot equals a fresh LiveOrders over exactly the messages before
+    the sequence number it names, and later snapshots name later numbers."""
     pos = {"n": 0}
-    stop = threading.Event()
 
-    def publish():
-        while not stop.is_set() and pos["n"] < len(MSGS):
-            pos["n"] += 7
-            stop.wait(0.0005)
-    with GlimpseServer(MSGS, {"alice": "s3cret"}, position=lambda: min(pos["n"], len(MSGS)),
-                       heartbeat_s=0.05) as srv:
-        t = threading.Thread(target=publish)
-        t.start()
+    def position():
+        pos["n"] = min(pos["n"] + 1234, len(MSGS))
+        return pos["n"]
+    with GlimpseServer(MSGS, {"alice": "s3cret"}, position=position, heartbeat_s=0.05) as srv:
+        seen = []
+        for _ in range(4):
+            msgs, nxt = GlimpseClient(srv.address, creds(tmp_path), heartbeat_s=0.05).snapshot()
+            ref = LiveOrders()
+            for m in MSGS[:nxt - 1]:
+                ref.apply(m)
+            assert msgs == ref.messages()
+            seen.append(nxt)
+    assert seen == [1235, 2469, 3703, 4937]
+
+
+def test_rerequest_ignores_datagrams_not_from_the_server():
+    """A forged 'retransmission' from another socket never reaches the injector."""
+    import socket
+    import struct
+    got = []
+    with MoldRequestServer(MSGS, behaviour=Behaviour(late_s=0.2)) as srv:
+        cli = RerequestClient(srv.address, "TICKWIRE01", timeout_s=0.5, retries=2)
+        forger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        fake = b"TICKWIRE01" + struct.pack(">QH", 100, 1) + struct.pack(">H", 12) + b"X" * 12
+        forger.sendto(fake, cli.sock.getsockname())
         try:
-            seen = set()
-            for _ in range(4):
-                msgs, nxt = GlimpseClient(srv.address, creds(tmp_path),
-                                          heartbeat_s=0.05).snapshot()
-                ref = LiveOrders()
-                for m in MSGS[:nxt - 1]:
-                    ref.apply(m)
-                assert msgs == ref.messages()
-                seen.add(nxt)
+            res = cli.fetch(100, 5, lambda f, ms: got.append((f, ms)))
         finally:
-            stop.set()
-            t.join()
-    assert len(seen) > 1, "snapshots were taken at different points of the session"
+            cli.close()
+            forger.close()
+    assert res.complete and flat(got) == MSGS[99:104]
+    assert cli.foreign == 1
+
+
+def test_corrupt_recovery_state_stops_the_start(tmp_path):
+    from tickwire.control.daemon.recovery.feedcard import FeedCard
+    from tickwire.control.daemon.recovery.manager import RecoveryManager
+    (tmp_path / "recovery.json").write_text("{not json")
+    with pytest.raises(ValueError, match="recovery.json is corrupt"):
+        RecoveryManager(FeedCard({}), tmp_path)

@@ -23,8 +23,9 @@ class LoginRejected(Exception):
 
 class GlimpseClient:
     def __init__(self, server, credentials_path, session="", timeout_s=soup.TIMEOUT_S,
-                 heartbeat_s=soup.HEARTBEAT_S):
+                 heartbeat_s=soup.HEARTBEAT_S, max_messages=20_000_000):
         self.server, self.credentials_path, self.session = server, credentials_path, session
+        self.max_messages = max_messages      # a runaway snapshot is an error, not OOM
         self.timeout_s, self.heartbeat_s = timeout_s, heartbeat_s
         self.heartbeats_sent = self.heartbeats_seen = 0
 
@@ -73,4 +74,7 @@ class GlimpseClient:
                         except OSError:
                             pass
                         return msgs, nxt
+                    if len(msgs) >= self.max_messages:
+                        raise ValueError(f"GLIMPSE snapshot over {self.max_messages} "
+                                         f"messages without End of Snapshot: abandoned")
                     msgs.append(bytes(payload))

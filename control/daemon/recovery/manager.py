@@ -25,6 +25,7 @@ from pathlib import Path
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from ..fsguard import read_text
 from ..state import atomic_write
 
 STATE_FILE = "recovery.json"
@@ -76,7 +77,14 @@ class RecoveryManager:
     # ------------------------------------------------------------ persistence
     def _load(self):
         if self.path.exists():
-            data = json.loads(self.path.read_text())
+            try:
+                data = json.loads(read_text(self.path))
+                if not isinstance(data, dict):
+                    raise ValueError("not an object")
+            except ValueError as exc:
+                raise ValueError(f"{self.path} is corrupt ({exc}): the open gaps it records "
+                                 f"are unknown; move it aside to start afresh (the books "
+                                 f"then recover from a snapshot: `tickwire recover`)") from None
             # [first, count, seen, restored]: a restored gap may be gone from the card
             self.pending = [list(p[:3]) + [True] for p in data.get("pending", [])]
             self.totals.update(data.get("totals", {}))

@@ -5,8 +5,10 @@ is the standard 20-byte packet (session 10, first sequence number 8, count 2); t
 server answers unicast with MoldUDP64 packets. Policy (docs/recovery.md):
 - a range is split into requests of at most `max_count` messages (the server's
   limit), sent no faster than `rate` requests per second (token bucket);
-- whatever arrives is kept by sequence number; duplicates, late answers to an
-  earlier try, packets of another session or outside the range are ignored;
+- whatever arrives from the server's address is kept by sequence number (datagrams
+  from any other address are dropped: nobody else on the host or the network can
+  inject "retransmissions"); duplicates, late answers to an earlier try, packets
+  of another session or outside the range are ignored;
 - the contiguous run from the next missing message is handed to `inject(first,
   messages)` as soon as it is complete, so the card gets messages in sequence;
 - after `timeout_s` of silence the still-missing part is requested again, the
@@ -61,6 +63,8 @@ class RerequestClient:
         self.bucket = TokenBucket(rate)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(bind)
+        self.server = (socket.gethostbyname(server[0]), server[1])
+        self.foreign = 0            # datagrams dropped for coming from elsewhere
 
     def close(self):
         self.sock.close()
@@ -89,9 +93,12 @@ class RerequestClient:
                     break
                 self.sock.settimeout(left)
                 try:
-                    data = self.sock.recv(65536)
+                    data, peer = self.sock.recvfrom(65536)
                 except (socket.timeout, TimeoutError):
                     break
+                if peer[:2] != self.server:
+                    self.foreign += 1
+                    continue
                 before = nxt
                 nxt = self._take(data, got, nxt, end, inject)
                 if nxt > before:
