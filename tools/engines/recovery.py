@@ -27,22 +27,6 @@ INJECT_FEED = 0
 MAX_COUNT = 64          # messages per injected packet (a request server's answer size)
 
 
-class _Hook:
-    """Stands in for the arbiter; everything but receive() goes to the real one."""
-
-    def __init__(self, inner, rec):
-        self.__dict__["_inner"], self.__dict__["_rec"] = inner, rec
-
-    def __getattr__(self, name):
-        return getattr(self._inner, name)
-
-    def __setattr__(self, name, value):
-        setattr(self._inner, name, value)
-
-    def receive(self, payload, feed):
-        return self._rec.receive(self._inner, bytes(payload), feed)
-
-
 class Recovery:
     """source: list of the complete session's messages (seq 1 = index 0) or None.
     join_at: N or None; snapshot: the snapshot messages (End of Snapshot excluded)."""
@@ -57,16 +41,20 @@ class Recovery:
         self.unfilled = []       # (first, count) of gaps left open
 
     def install(self, dev):
-        dev.arbiter = _Hook(dev.arbiter, self)
+        """Wrap the arbiter object's receive (an instance attribute, so every holder of
+        the arbiter, e.g. a merge stage in front of it, goes through the hook)."""
+        arb = dev.arbiter
+        inner = arb.receive
+        arb.receive = lambda payload, feed: self.receive(arb, bytes(payload), feed, inner)
         return self
 
     @property
     def stale(self):
         return bool(self.unfilled)
 
-    def receive(self, arb, payload, feed):
+    def receive(self, arb, payload, feed, inner):
         if len(payload) < mold.HEADER_BYTES:
-            return arb.receive(payload, feed)
+            return inner(payload, feed)
         sess = payload[:10]
         seq = int.from_bytes(payload[10:18], "big")
         count = int.from_bytes(payload[18:20], "big")
@@ -85,9 +73,9 @@ class Recovery:
             # feeds starts with a gap, not with a later session
             arb.have_session, arb.session, arb.expected = True, sess, 1
         if arb.have_session and sess == arb.session and seq > arb.expected:
-            out += self._fill(arb, sess, arb.expected, seq)
+            out += self._fill(arb, inner, sess, arb.expected, seq)
         before = arb.counters["gaps"]
-        out += arb.receive(payload, feed)
+        out += inner(payload, feed)
         if arb.counters["gaps"] > before:
             first, n = arb.last_gap_first, arb.last_gap_len
             self.unfilled.append((first, n))
@@ -95,14 +83,13 @@ class Recovery:
             self.stats["messages_unfilled"] += n
         return out
 
-    def _fill(self, arb, sess, first, end):
+    def _fill(self, arb, inner, sess, first, end):
         if self.source is None:
             return []
         msgs = self.source[first - 1:end - 1]
         out = []
         for k in range(0, len(msgs), self.max_count):
-            out += arb.receive(mold.packet(sess, first + k, msgs[k:k + self.max_count]),
-                               INJECT_FEED)
+            out += inner(mold.packet(sess, first + k, msgs[k:k + self.max_count]), INJECT_FEED)
         if msgs:
             self.stats["gaps_recovered"] += len(msgs) == end - first
             self.stats["messages_recovered"] += len(msgs)

@@ -30,27 +30,14 @@ from tickwire.rtl.config import BUILDS
 INJECT_FEED = 0
 
 
-class _Hook:
-    def __init__(self, inner, card):
-        self.__dict__["_inner"], self.__dict__["_card"] = inner, card
-
-    def __getattr__(self, name):
-        return getattr(self._inner, name)
-
-    def __setattr__(self, name, value):
-        setattr(self._inner, name, value)
-
-    def receive(self, payload, feed):
-        return self._card._receive(self._inner, bytes(payload), feed)
-
-
 class FeedCard:
     def __init__(self, subscriptions, hold_packets=4096, join=False, cfg=BUILDS["sim"]):
         self.subs = dict(subscriptions)
         self.dev = DeviceModel(subscriptions=self.subs, top_n=cfg.top_n,
                                risk_slots=cfg.risk_slots)
-        self.arb = self.dev.arbiter
-        self.dev.arbiter = _Hook(self.arb, self)
+        self.arb = arb = self.dev.arbiter
+        self._inner = arb.receive       # the hook is on the arbiter object itself
+        arb.receive = lambda payload, feed: self._receive(arb, bytes(payload), feed)
         self.top_n = cfg.top_n
         self.hold_packets = hold_packets
         self.lock = threading.RLock()
@@ -145,7 +132,7 @@ class FeedCard:
     # ---------------------------------------------------------------- internals
     def _receive(self, arb, payload, feed):
         if len(payload) < mold.HEADER_BYTES:
-            return arb.receive(payload, feed)
+            return self._inner(payload, feed)
         seq = int.from_bytes(payload[10:18], "big")
         if self.joining:
             return self._hold(seq, payload, feed)
@@ -158,7 +145,7 @@ class FeedCard:
             self.counts["gaps"] += 1
             self.events.put((arb.expected, seq - arb.expected))
             return self._hold(seq, payload, feed)
-        return arb.receive(payload, feed)
+        return self._inner(payload, feed)
 
     def _hold(self, seq, payload, feed):
         if len(self.held) >= self.hold_packets:
