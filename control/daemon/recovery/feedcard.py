@@ -37,7 +37,7 @@ class FeedCard:
                                risk_slots=cfg.risk_slots)
         self.arb = arb = self.dev.arbiter
         self._inner = arb.receive       # the hook is on the arbiter object itself
-        arb.receive = lambda payload, feed: self._receive(arb, bytes(payload), feed)
+        arb.receive = lambda payload, feed, *a, **k: self._receive(arb, bytes(payload), feed)
         self.top_n = cfg.top_n
         self.hold_packets = hold_packets
         self.lock = threading.RLock()
@@ -76,6 +76,8 @@ class FeedCard:
             if not self.arb.have_session and self.held:
                 self.arb.have_session, self.arb.session = True, self.held[0][2][:10]
             self.arb.expected = next_seq
+            if hasattr(self.arb, "have_e"):          # a sequencer model: E is now known
+                self.arb.have_e = True
             self.gap, self.joining, self.snapshot_wanted = None, False, False
             self.counts["snapshot_loads"] += 1
             while not self.events.empty():        # the snapshot answers every open gap
