@@ -124,7 +124,14 @@ class RecoveryManager:
 
     def _run(self):
         while not self._stop.is_set():
-            if not self.step():
+            try:
+                busy = self.step()
+            except Exception as exc:    # noqa: BLE001  the loop must outlive any one failure
+                self.last = f"recovery step failed: {exc!r}"
+                self.audit("Recovery", {"error": type(exc).__name__}, f"FAILED: {exc!r}")
+                busy = False
+                self._stop.wait(1.0)
+            if not busy:
                 self._stop.wait(self.poll_s)
 
     def step(self):

@@ -53,7 +53,7 @@ class TokenBucket:
 
 class RerequestClient:
     def __init__(self, server, session, max_count=64, timeout_s=0.2, retries=5, backoff=2.0,
-                 rate=200.0, bind=("127.0.0.1", 0)):
+                 rate=200.0, bind=None):
         self.server = server
         self.session = session.encode("ascii").ljust(10) if isinstance(session, str) else session
         if not 1 <= max_count <= 0xFFFE:
@@ -62,9 +62,14 @@ class RerequestClient:
         self.backoff = backoff
         self.bucket = TokenBucket(rate)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(bind)
+        if bind is not None:
+            self.sock.bind(bind)
         self.server = (socket.gethostbyname(server[0]), server[1])
+        # connected: the kernel picks the local address that reaches the server and
+        # drops datagrams from anyone else; the peer check below is a second guard
+        self.sock.connect(self.server)
         self.foreign = 0            # datagrams dropped for coming from elsewhere
+        self.refused = 0            # ICMP port unreachable seen (server down)
 
     def close(self):
         self.sock.close()
@@ -74,7 +79,10 @@ class RerequestClient:
         while count > 0:
             k = min(count, self.max_count)
             self.bucket.take()
-            self.sock.sendto(REQUEST.pack(self.session, first, k), self.server)
+            try:
+                self.sock.send(REQUEST.pack(self.session, first, k))
+            except ConnectionRefusedError:          # an earlier request's ICMP error
+                self.refused += 1
             first, count, n = first + k, count - k, n + 1
         return n
 
@@ -96,6 +104,10 @@ class RerequestClient:
                     data, peer = self.sock.recvfrom(65536)
                 except (socket.timeout, TimeoutError):
                     break
+                except ConnectionRefusedError:      # ICMP: nobody listens there (yet)
+                    self.refused += 1
+                    time.sleep(min(left, 0.01))
+                    continue
                 if peer[:2] != self.server:
                     self.foreign += 1
                     continue
