@@ -40,7 +40,13 @@ def names_in(expr):
 
 @pytest.fixture(scope="module")
 def scraped(tmp_path_factory):
-    d = ServeDaemon(tmp_path_factory.mktemp("state"))
+    # with recovery configured (nothing is dialled until a gap), so its metrics exist
+    cred = tmp_path_factory.mktemp("cred") / "glimpse.cred"
+    cred.write_text("tw:pw")
+    cred.chmod(0o600)
+    d = ServeDaemon(tmp_path_factory.mktemp("state"),
+                    ["--rerequest", "127.0.0.1:9", "--glimpse", "127.0.0.1:9",
+                     "--glimpse-credentials", str(cred)])
     try:
         r = d.cli("status")                     # one RPC, so the latency histogram has buckets
         assert r.returncode == 0, r.stderr

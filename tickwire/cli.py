@@ -21,6 +21,7 @@ COMMANDS = {
     "book": ("tickwire.control.cli.book", "best bid/offer of a symbol"),
     "subscribe": ("tickwire.control.cli.subscribe", "route a stock locate to a book slot"),
     "clock": ("tickwire.control.cli.clock", "read, set, step or frequency-adjust the card clock"),
+    "recover": ("tickwire.control.cli.recover", "load a GLIMPSE snapshot now; recovery state"),
     "audit": ("tickwire.control.cli.audit", "verify the audit log's hash chain"),
 }
 

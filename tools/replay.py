@@ -6,7 +6,18 @@ a 1500-byte IP MTU unless --msgs-per-packet), framed to feed A 233.54.12.111:264
 and, with --ab, copied to feed B 233.49.196.111:26477. Feed A frames go to port A and
 feed B frames to port B, back to back at 10GbE line rate. Pcap frames go to port B
 when they are addressed to feed B, to port A otherwise (the hardware must ignore
-what its filter does not match).
+what its filter does not match); their capture timestamps set when each frame
+starts on its port (tools/feeds/pacing.py), so the capture's A/B arrival order and
+spacing are kept: `--speed max` sends each port back to back instead, `--skew-b NS`
+delays feed B. `--locates 13,42` subscribes by stock locate (captures that start
+mid-session carry no stock directory).
+
+Recovery (model engine; tools/engines/recovery.py): `--recover-from FULL.itch`
+answers every gap from FULL.itch as a MoldUDP64 request server would;
+`--join-at N --snapshot-from FULL.itch` ignores packets below N and loads the books
+from FULL.itch's snapshot after message N-1 (rows of the load carry seq N-1).
+Without them, a run with an unfilled gap lists every subscribed locate as stale
+(`stale_locates` in --stats-out).
 
 Outputs: --bbo-out (top-of-book trajectory csv), --stats-out (the device's counters
 read through the register map), --latency-out (cycles from the XGMII beat carrying a
@@ -18,6 +29,7 @@ from pathlib import Path
 
 from tickwire.rtl.config import add_build_arg, build
 from tickwire.tools.feeds import itch_file, moldfeed
+from tickwire.tools.feeds import pacing
 from tickwire.tools.feeds import pcap as pcap_io
 
 PORTS = ("a", "b")
@@ -32,6 +44,20 @@ def add_arguments(p):
                    help="messages per MoldUDP64 packet (default: fill a 1500-byte MTU)")
     p.add_argument("--symbols", help="comma-separated tickers to subscribe (default: all, "
                    "in stock-directory order, up to the build's slot count)")
+    p.add_argument("--locates", metavar="L1,L2,...",
+                   help="comma-separated stock locates to subscribe (for captures without a "
+                        "stock directory); not with --symbols")
+    p.add_argument("--speed", choices=("capture", "max"), default="capture",
+                   help="capture: pcap timestamps set each frame's arrival (default); "
+                        "max: each port back to back at line rate")
+    p.add_argument("--skew-b", type=int, default=0, metavar="NS",
+                   help="delay every feed-B frame by NS nanoseconds")
+    p.add_argument("--recover-from", metavar="FULL.itch",
+                   help="answer gaps from this complete session (model engine)")
+    p.add_argument("--join-at", type=int, metavar="N",
+                   help="ignore packets below sequence N; needs --snapshot-from")
+    p.add_argument("--snapshot-from", metavar="FULL.itch",
+                   help="load the books from this session's snapshot after message N-1")
     p.add_argument("--bbo-out", metavar="OUT.csv", help="top-of-book trajectory")
     p.add_argument("--stats-out", metavar="S.json", help="device counters")
     p.add_argument("--latency-out", metavar="L.json", help="latency summary (RTL engine)")
@@ -79,9 +105,9 @@ def _note_directory(feed, msg):
 def load_feed(path, ab=False, msgs_per_packet=None):
     feed = Feed()
     if _is_pcap(path):
-        for _ts, data in pcap_io.read(path):
+        for ts, data in pcap_io.read(path):
             parsed = moldfeed.parse_frame(data)
-            frame = moldfeed.Frame(bytes(data), kind="noise")
+            frame = moldfeed.Frame(bytes(data), kind="noise", ts=ts)
             port = "a"
             if parsed:
                 dst, dport, _session, seq, count, msgs = parsed
@@ -95,7 +121,8 @@ def load_feed(path, ab=False, msgs_per_packet=None):
                     pos += 2 + len(m)
                     ends.append(pos - 1)
                     _note_directory(feed, m)
-                frame = moldfeed.Frame(bytes(data), "B" if is_b else "A", seq, count, ends)
+                frame = moldfeed.Frame(bytes(data), "B" if is_b else "A", seq, count, ends,
+                                       ts=ts)
                 feed.messages += len(msgs)
             feed.add(port, frame)
         return feed
@@ -108,10 +135,22 @@ def load_feed(path, ab=False, msgs_per_packet=None):
     return feed
 
 
-def subscriptions(feed, symbols, slots, warn=print):
-    """locate -> slot: the chosen tickers, else every stock-directory entry, up to `slots`."""
+def subscriptions(feed, symbols, slots, warn=print, locates=None):
+    """locate -> slot: the chosen locates or tickers, else every stock-directory entry,
+    up to `slots`."""
     chosen = list(feed.directory.items())
-    if symbols:
+    if locates and symbols:
+        raise ValueError("--locates and --symbols are exclusive")
+    if locates:
+        try:
+            want = [int(x) for x in locates.split(",") if x.strip()]
+        except ValueError:
+            raise ValueError(f"--locates: not a list of integers: {locates!r}") from None
+        bad = [x for x in want if not 0 <= x <= 0xFFFF]
+        if bad or len(set(want)) != len(want):
+            raise ValueError(f"--locates: out of range or repeated: {locates!r}")
+        chosen = [(loc, feed.directory.get(loc, str(loc))) for loc in want]
+    elif symbols:
         want = [s.strip().upper() for s in symbols.split(",") if s.strip()]
         by_name = {name: loc for loc, name in feed.directory.items()}
         missing = [s for s in want if s not in by_name]
@@ -160,6 +199,40 @@ def stats_json(counters, itch_msgs, extra=None):
     return out
 
 
+def stale_locates(counters, subs):
+    """Every subscribed locate when a gap stayed unfilled (mold.gaps > 0), else none:
+    the card cannot tell which books the lost messages touched. Derived from the gap
+    counter, the same on both engines (the card has no per-slot stale register yet)."""
+    return sorted(subs) if counters.get("mold.gaps", 0) else []
+
+
+def recovery_from_args(args, feed):
+    """The model engine's Recovery for --recover-from / --join-at, or None. The
+    snapshot's or the full session's stock directory joins the capture's (the card
+    would learn it from the snapshot or the retransmissions)."""
+    recover = getattr(args, "recover_from", None)
+    join, snap = getattr(args, "join_at", None), getattr(args, "snapshot_from", None)
+    if join is None and snap is None and recover is None:
+        return None
+    if (join is None) != (snap is None):
+        raise ValueError("--join-at and --snapshot-from go together")
+    if join is not None and join < 1:
+        raise ValueError("--join-at must be >= 1")
+    from tickwire.tools.engines.recovery import Recovery
+    from tickwire.tools.exchange.snapshot import snapshot
+    source = list(itch_file.read(recover)) if recover else None
+    snap_msgs = None
+    if snap:
+        full = source if source is not None and snap == recover else list(itch_file.read(snap))
+        snap_msgs = snapshot(full, join - 1)[:-1]
+    capture_dir, feed.directory = feed.directory, {}
+    for m in (snap_msgs or []) + (source or []):
+        _note_directory(feed, m)            # the complete session's order first
+    for loc, name in capture_dir.items():
+        feed.directory.setdefault(loc, name)
+    return Recovery(source=source, join_at=join, snapshot=snap_msgs)
+
+
 def run(args):
     from tickwire.tools import engines
     from tickwire.tools.build import steps
@@ -172,15 +245,19 @@ def run(args):
         raise ValueError("--trace-from must be >= 0 and --trace-cycles > 0")
     steps.quiet(args.quiet)
     feed = load_feed(args.input, ab=args.ab, msgs_per_packet=args.msgs_per_packet)
+    pacing.pace(feed.frames, getattr(args, "speed", "capture"), getattr(args, "skew_b", 0))
     engine = engines.ENGINES[args.engine]
     cfg = build(args.build)
-    subs = subscriptions(feed, args.symbols, engine.slots(cfg), warn=say)
+    rec = recovery_from_args(args, feed)
+    subs = subscriptions(feed, args.symbols, engine.slots(cfg), warn=say,
+                         locates=getattr(args, "locates", None))
     bar = Bar(feed.messages, "msg", f"replay ({args.engine})",
               enabled=False if args.quiet else None)
     try:
         result = engine.run(feed, subs, want_latency=bool(args.latency_out), cfg=cfg,
                             progress=bar,
-                            trace=(trace, args.trace_from, args.trace_cycles) if trace else None)
+                            trace=(trace, args.trace_from, args.trace_cycles) if trace else None,
+                            **({"recovery": rec} if rec is not None else {}))
     finally:
         bar.close()
     if args.bbo_out:
@@ -188,7 +265,9 @@ def run(args):
     if args.stats_out:
         Path(args.stats_out).write_text(json.dumps(
             stats_json(result.counters, result.itch_msgs,
-                       {k: v for k, v in result.extra.items() if k in STATS_EXTRA}),
+                       {**{k: v for k, v in result.extra.items() if k in STATS_EXTRA},
+                        "stale_locates": stale_locates(result.counters, subs),
+                        **({"recovery": rec.stats} if rec is not None else {})}),
             indent=2) + "\n")
     if getattr(args, "bbo_cycles_out", None):
         if "bbo_cycles" not in result.extra:

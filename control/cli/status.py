@@ -28,6 +28,8 @@ def run(args):
         rows.append(("HELD", s.held + " (then `tickwire kill off`)"))
     if s.degraded:
         rows.append(("DEGRADED", s.degraded))
+    from .recover import describe
+    rows += describe(s.recovery)
     client.emit(args, s, "\n".join(f"{k:<12} {v}" for k, v in rows))
     return 0
 

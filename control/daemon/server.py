@@ -105,6 +105,20 @@ def add_arguments(p):
                    "STATE_DIR/audit.key; keep it where log editors cannot read it)")
     p.add_argument("--audit-checkpoint", default=None,
                    help="checkpoint file anchoring the log's length (default STATE_DIR/audit.checkpoint)")
+    p.add_argument("--rerequest", metavar="HOST:PORT", help="MoldUDP64 request server "
+                   "(gap recovery, docs/recovery.md; --device model only for now)")
+    p.add_argument("--rerequest-max-count", type=int, default=64,
+                   help="messages per request (the server's maximum)")
+    p.add_argument("--rerequest-rate", type=float, default=200.0, help="requests per second")
+    p.add_argument("--glimpse", metavar="HOST:PORT", help="GLIMPSE 5.0 server (snapshots)")
+    p.add_argument("--glimpse-credentials", metavar="FILE",
+                   help="username:password, a file only this user can read (mode 0600)")
+    p.add_argument("--mold-session", default="TICKWIRE01", help="MoldUDP64 session")
+    p.add_argument("--model-feed", metavar="CAPTURE.pcap",
+                   help="--device model: replay this MoldUDP64 capture into the model card's "
+                        "data path (docs/recovery.md)")
+    p.add_argument("--model-feed-speed", type=float, default=1.0,
+                   help="capture time scale (1 = as recorded, 0 = as fast as it goes)")
     p.add_argument("--min-free-mb", type=int, default=MIN_FREE_BYTES >> 20,
                    help="refuse changes when less is free in the state directory (default 16)")
 
@@ -115,13 +129,21 @@ class Server:
     def __init__(self, transport, state_dir, listen, device_name="device", metrics=None,
                  roles=None, tls=None, watchdog_ms=1000, windows=None, no_watchdog=False,
                  socket_mode=0o600, socket_group=None, audit_key=None, audit_checkpoint=None,
-                 min_free_bytes=MIN_FREE_BYTES):
+                 min_free_bytes=MIN_FREE_BYTES, recovery=None, model_feed=None):
         self.state = State(state_dir)
         self.audit = audit_mod.AuditLog(self.state.audit_path, audit_key, audit_checkpoint)
         self.daemon = Daemon(transport, self.state, self.audit, device_name, watchdog_ms, windows,
                              no_watchdog=no_watchdog, min_free_bytes=min_free_bytes)
         self.daemon.restore()
         self.metrics = Metrics(self.daemon)
+        self.daemon.recovery = None
+        if recovery:
+            self.daemon.recovery = self._recovery(recovery, device_name).start()
+        self.model_feed = None
+        feed = getattr(getattr(transport, "card", None), "feed", None)
+        if feed is not None and model_feed:
+            from .recovery.feedmodel import ModelFeed
+            self.model_feed = ModelFeed(feed, model_feed[0], model_feed[1]).start()
         self.metrics_port = self.metrics.serve(*metrics) if metrics else None
         self.roles = roles or load_roles(None)
         self.servers, self.relay, self._lock = [], None, threading.Lock()
@@ -153,6 +175,30 @@ class Server:
         except BaseException:
             self.stop()
             raise
+
+    def _recovery(self, cfg, device_name):
+        """The recovery manager (docs/recovery.md). Only the model card has a data path
+        it can inject into: the gateware has no host injection port yet."""
+        from .recovery.feedcard import FeedCard
+        from .recovery.glimpse import GlimpseClient
+        from .recovery.manager import RecoveryManager
+        from .recovery.rerequest import RerequestClient
+        if device_name != "model":
+            raise ValueError("--rerequest/--glimpse need --device model for now: the gateware "
+                             "has no host injection path for retransmitted or snapshot messages")
+        if cfg.get("glimpse") and not cfg.get("credentials"):
+            raise ValueError("--glimpse needs --glimpse-credentials FILE (mode 0600)")
+        card = getattr(getattr(self.daemon.card.t, "card", None), "feed", None)
+        if card is None:             # no --model-feed: an idle data path, snapshots only
+            card = FeedCard({s["locate"]: s["slot"] for s in self.state.subscriptions})
+        rr = RerequestClient(cfg["rerequest"], cfg["session"], max_count=cfg["max_count"],
+                             rate=cfg["rate"]) if cfg.get("rerequest") else None
+        gl = GlimpseClient(cfg["glimpse"], cfg["credentials"], cfg["session"]) \
+            if cfg.get("glimpse") else None
+        self.recovery_card = card
+        return RecoveryManager(card, self.state.dir, rr, gl, registry=self.metrics.registry,
+                               audit=lambda action, req, result: self.daemon._audit(
+                                   action, req, result=result))
 
     def _run(self, coro):
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
@@ -192,7 +238,20 @@ class Server:
         self.watch_pool.shutdown(wait=False, cancel_futures=True)
         self.priority_pool.shutdown(wait=False, cancel_futures=True)
         self.metrics.close() if hasattr(self, "metrics") else None
+        if getattr(self, "model_feed", None):
+            self.model_feed.stop()
+        if getattr(getattr(self, "daemon", None), "recovery", None):
+            self.daemon.recovery.stop()
         self.daemon.close()
+
+
+def _recovery_args(args):
+    if not (getattr(args, "rerequest", None) or getattr(args, "glimpse", None)):
+        return None
+    return {"rerequest": split_hostport(args.rerequest) if args.rerequest else None,
+            "glimpse": split_hostport(args.glimpse) if args.glimpse else None,
+            "credentials": args.glimpse_credentials, "session": args.mold_session,
+            "max_count": args.rerequest_max_count, "rate": args.rerequest_rate}
 
 
 def _fail(msg, code):
@@ -210,8 +269,15 @@ def run(args):
         return _fail(f"--socket-group {args.socket_group}: no such group", 2)
     except ValueError as exc:
         return _fail(str(exc), 2)
+    if getattr(args, "model_feed", None) and args.device != "model":
+        return _fail("--model-feed needs --device model", 2)
     try:
-        transport = open_transport(args.device)
+        if getattr(args, "model_feed", None):
+            from tickwire.control.transport.model import ModelTransport
+            from .recovery.feedmodel import FeedModelCard
+            transport = ModelTransport(card=FeedModelCard())
+        else:
+            transport = open_transport(args.device)
     except Exception as exc:       # TransportError and friends: say which device and why
         return _fail(f"cannot open device {args.device}: {exc}", 3)
     listen = args.listen or default_socket()
@@ -225,7 +291,9 @@ def run(args):
                         roles=roles, tls=tls, watchdog_ms=args.watchdog_ms,
                         no_watchdog=args.no_watchdog, socket_mode=mode, socket_group=group,
                         audit_key=args.audit_key, audit_checkpoint=args.audit_checkpoint,
-                        min_free_bytes=args.min_free_mb << 20)
+                        min_free_bytes=args.min_free_mb << 20, recovery=_recovery_args(args),
+                        model_feed=(args.model_feed, args.model_feed_speed)
+                        if getattr(args, "model_feed", None) else None)
     except CardMismatch as exc:
         transport.close()
         return _fail(f"refusing the card: {exc}", 4)

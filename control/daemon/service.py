@@ -242,7 +242,31 @@ class Service(pbg.TickwireServicer):
                               watchdog=wd, kill=self._kill(k), limits_version=d.state.limits_version,
                               uptime_s=time.monotonic() - d.started, role=role or "",
                               held=flags["held"], degraded=flags["degraded"],
-                              watchdog_trip=flags["trip"])
+                              watchdog_trip=flags["trip"], recovery=self._recovery())
+
+    def _recovery(self):
+        mgr = getattr(self.d, "recovery", None)
+        if mgr is None:
+            return pb.RecoveryState(configured=False, state="not configured")
+        st = mgr.status()
+        return pb.RecoveryState(configured=True, state=st["state"], gaps=st["gaps"],
+                                filled_by_other_feed=st["filled_by_other_feed"],
+                                recovered=st["recovered"], abandoned=st["abandoned"],
+                                messages_rerequested=st["messages_rerequested"],
+                                snapshots=st["snapshots"], pending=len(st["pending"]),
+                                stale_locates=st["stale_locates"], last=st["last"])
+
+    @rpc("operator", mutating=True)
+    def Recover(self, request, context, who, role):
+        mgr = getattr(self.d, "recovery", None)
+        if mgr is None:
+            self._record(who, role, "Recover", {}, after="FAILED: recovery not configured")
+            raise Refused(grpc.StatusCode.FAILED_PRECONDITION,
+                          "recovery is not configured (serve --glimpse HOST:PORT "
+                          "--glimpse-credentials FILE)")
+        mgr.force_snapshot()
+        self._record(who, role, "Recover", {}, after="snapshot requested")
+        return self._recovery()
 
     def _counters(self, prefix):
         vals = self.d.card.counters(prefix)

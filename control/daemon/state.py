@@ -18,7 +18,8 @@ from pathlib import Path
 from . import fsguard
 
 FILES = ("state.json", "limits.yaml", "audit.jsonl", "audit.checkpoint", "audit.key",
-         "state.json.tmp", "limits.yaml.tmp", "audit.checkpoint.tmp", "audit.jsonl.torn")
+         "state.json.tmp", "limits.yaml.tmp", "audit.checkpoint.tmp", "audit.jsonl.torn",
+         "recovery.json", "recovery.json.tmp")
 
 
 def default_state_dir():

@@ -11,7 +11,7 @@ class Empty(_message.Message):
     def __init__(self) -> None: ...
 
 class StatusReply(_message.Message):
-    __slots__ = ("magic", "map_version", "map_hash", "build", "daemon_version", "device", "clock", "watchdog", "kill", "limits_version", "uptime_s", "role", "held", "degraded", "watchdog_trip")
+    __slots__ = ("magic", "map_version", "map_hash", "build", "daemon_version", "device", "clock", "watchdog", "kill", "limits_version", "uptime_s", "role", "held", "degraded", "watchdog_trip", "recovery")
     MAGIC_FIELD_NUMBER: _ClassVar[int]
     MAP_VERSION_FIELD_NUMBER: _ClassVar[int]
     MAP_HASH_FIELD_NUMBER: _ClassVar[int]
@@ -27,6 +27,7 @@ class StatusReply(_message.Message):
     HELD_FIELD_NUMBER: _ClassVar[int]
     DEGRADED_FIELD_NUMBER: _ClassVar[int]
     WATCHDOG_TRIP_FIELD_NUMBER: _ClassVar[int]
+    RECOVERY_FIELD_NUMBER: _ClassVar[int]
     magic: int
     map_version: int
     map_hash: int
@@ -42,7 +43,34 @@ class StatusReply(_message.Message):
     held: str
     degraded: str
     watchdog_trip: str
-    def __init__(self, magic: _Optional[int] = ..., map_version: _Optional[int] = ..., map_hash: _Optional[int] = ..., build: _Optional[int] = ..., daemon_version: _Optional[str] = ..., device: _Optional[str] = ..., clock: _Optional[_Union[ClockReply, _Mapping]] = ..., watchdog: _Optional[_Union[WatchdogState, _Mapping]] = ..., kill: _Optional[_Union[KillState, _Mapping]] = ..., limits_version: _Optional[int] = ..., uptime_s: _Optional[float] = ..., role: _Optional[str] = ..., held: _Optional[str] = ..., degraded: _Optional[str] = ..., watchdog_trip: _Optional[str] = ...) -> None: ...
+    recovery: RecoveryState
+    def __init__(self, magic: _Optional[int] = ..., map_version: _Optional[int] = ..., map_hash: _Optional[int] = ..., build: _Optional[int] = ..., daemon_version: _Optional[str] = ..., device: _Optional[str] = ..., clock: _Optional[_Union[ClockReply, _Mapping]] = ..., watchdog: _Optional[_Union[WatchdogState, _Mapping]] = ..., kill: _Optional[_Union[KillState, _Mapping]] = ..., limits_version: _Optional[int] = ..., uptime_s: _Optional[float] = ..., role: _Optional[str] = ..., held: _Optional[str] = ..., degraded: _Optional[str] = ..., watchdog_trip: _Optional[str] = ..., recovery: _Optional[_Union[RecoveryState, _Mapping]] = ...) -> None: ...
+
+class RecoveryState(_message.Message):
+    __slots__ = ("configured", "state", "gaps", "filled_by_other_feed", "recovered", "abandoned", "messages_rerequested", "snapshots", "pending", "stale_locates", "last")
+    CONFIGURED_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    GAPS_FIELD_NUMBER: _ClassVar[int]
+    FILLED_BY_OTHER_FEED_FIELD_NUMBER: _ClassVar[int]
+    RECOVERED_FIELD_NUMBER: _ClassVar[int]
+    ABANDONED_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_REREQUESTED_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    STALE_LOCATES_FIELD_NUMBER: _ClassVar[int]
+    LAST_FIELD_NUMBER: _ClassVar[int]
+    configured: bool
+    state: str
+    gaps: int
+    filled_by_other_feed: int
+    recovered: int
+    abandoned: int
+    messages_rerequested: int
+    snapshots: int
+    pending: int
+    stale_locates: _containers.RepeatedScalarFieldContainer[int]
+    last: str
+    def __init__(self, configured: _Optional[bool] = ..., state: _Optional[str] = ..., gaps: _Optional[int] = ..., filled_by_other_feed: _Optional[int] = ..., recovered: _Optional[int] = ..., abandoned: _Optional[int] = ..., messages_rerequested: _Optional[int] = ..., snapshots: _Optional[int] = ..., pending: _Optional[int] = ..., stale_locates: _Optional[_Iterable[int]] = ..., last: _Optional[str] = ...) -> None: ...
 
 class WatchdogState(_message.Message):
     __slots__ = ("timeout_cycles", "tripped", "heartbeats_sent", "last_heartbeat_age_s", "interval_s")

@@ -39,6 +39,11 @@ class TickwireStub:
                 request_serializer=tickwire__pb2.Empty.SerializeToString,
                 response_deserializer=tickwire__pb2.StatusReply.FromString,
                 _registered_method=True)
+        self.Recover = channel.unary_unary(
+                '/tickwire.control.Tickwire/Recover',
+                request_serializer=tickwire__pb2.Empty.SerializeToString,
+                response_deserializer=tickwire__pb2.RecoveryState.FromString,
+                _registered_method=True)
         self.GetCounters = channel.unary_unary(
                 '/tickwire.control.Tickwire/GetCounters',
                 request_serializer=tickwire__pb2.CountersRequest.SerializeToString,
@@ -121,6 +126,13 @@ class TickwireServicer:
 
     def GetStatus(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Recover(self, request, context):
+        """operator: load a GLIMPSE snapshot now
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -223,6 +235,11 @@ def add_TickwireServicer_to_server(servicer, server):
                     servicer.GetStatus,
                     request_deserializer=tickwire__pb2.Empty.FromString,
                     response_serializer=tickwire__pb2.StatusReply.SerializeToString,
+            ),
+            'Recover': grpc.unary_unary_rpc_method_handler(
+                    servicer.Recover,
+                    request_deserializer=tickwire__pb2.Empty.FromString,
+                    response_serializer=tickwire__pb2.RecoveryState.SerializeToString,
             ),
             'GetCounters': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCounters,
@@ -327,6 +344,33 @@ class Tickwire:
             '/tickwire.control.Tickwire/GetStatus',
             tickwire__pb2.Empty.SerializeToString,
             tickwire__pb2.StatusReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Recover(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tickwire.control.Tickwire/Recover',
+            tickwire__pb2.Empty.SerializeToString,
+            tickwire__pb2.RecoveryState.FromString,
             options,
             channel_credentials,
             insecure,

@@ -49,8 +49,11 @@ class ModelEngine:
         return cfg.book_slots
 
     @staticmethod
-    def run(feed, subs, want_latency=False, cfg=SIM, progress=None, trace=None):
+    def run(feed, subs, want_latency=False, cfg=SIM, progress=None, trace=None,
+            recovery=None):
         dev = DeviceModel(subscriptions=subs, top_n=cfg.top_n, risk_slots=cfg.risk_slots)
+        if recovery is not None:
+            recovery.install(dev)
         sent = 0
         for i, (port, f) in enumerate(_arrival_order(feed)):
             dev.frame(port, f.data, fcs_ok=f.fcs_ok)
@@ -69,6 +72,12 @@ def _model_row(ev):
     return tuple(int(x) for x in ev.row().split(","))
 
 
+#: Why --recover-from / --join-at are model-only for now.
+NO_INJECTION = ("--recover-from and --join-at need --engine model: the gateware has no host "
+                "injection path yet (retransmitted and snapshot messages cannot be put into "
+                "the core's MoldUDP64 stream in sequence), and the RTL engine does not fake one")
+
+
 class RtlEngine:
     name = "rtl"
 
@@ -77,7 +86,10 @@ class RtlEngine:
         return cfg.book_slots
 
     @staticmethod
-    def run(feed, subs, want_latency=False, cfg=SIM, progress=None, trace=None):
+    def run(feed, subs, want_latency=False, cfg=SIM, progress=None, trace=None,
+            recovery=None):
+        if recovery is not None:
+            raise ValueError(NO_INJECTION)
         from tickwire.tools.engines import rtl_replay
         return rtl_replay.run(feed, subs, cfg, progress=progress, trace=trace)
 
