@@ -90,15 +90,25 @@ def coverage(outcomes):
 
 
 def save_case(outcome, folder):
-    """A failing case as a small regression fixture (its arguments plus what was seen)."""
+    """A failing case as a small regression fixture: its arguments, what was seen, and
+    an `xfail` reason (tests/test_fuzz.py expects it to fail, strictly, until the fix:
+    then the test fails and the owner deletes the `xfail` line)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{outcome.case.name()}.json"
+    top = sorted(((k, v) for k, v in outcome.counter_diff.items()
+                  if not k.startswith(("itch.", "book."))),
+                 key=lambda kv: -abs(kv[1][0] - kv[1][1]))[:3]
+    why = (f"found by tickwire fuzz: {outcome.verdict}, decoded "
+           + ", ".join(f"{e} {n}" for e, n in outcome.decoded.items())
+           + (f"; rtl/model {', '.join(f'{k} {a}/{b}' for k, (a, b) in top)}" if top else ""))
     path.write_text(json.dumps({"case": asdict(outcome.case), "verdict": outcome.verdict,
+                                "xfail": why,
                                 "decoded": outcome.decoded,
                                 "counter_diff": {k: list(v) for k, v in
-                                                 outcome.counter_diff.items()}},
-                               indent=1, sort_keys=True) + "\n")
+                                                 outcome.counter_diff.items()
+                                                 if not k.startswith(("itch.", "book."))}},
+                               sort_keys=True) + "\n")
     return path
 
 
