@@ -26,6 +26,7 @@ def elaborate_observed(block, platform=None):
     {fsm name: (state signal, {state name: encoding})})."""
     block._MustUse__silence = True      # elaborated here, by hand: not unused
     m = block.elaborate(platform)
+    m._flush()                          # close open If/Switch blocks (elaborate does too)
     found = {}
     for stmts in m._statements.values():
         for st in stmts:
