@@ -104,4 +104,5 @@ def component():
     return RiskProps()
 
 
-DEPTH = 5
+DEPTH = 10
+MODE = "bmc"

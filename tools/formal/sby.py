@@ -9,6 +9,7 @@ smtbmc would read as solver output: `warm()` runs each once first.
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -52,7 +53,7 @@ def warm():
 @dataclass
 class Proof:
     name: str
-    status: str           # PASS, FAIL, ERROR, UNKNOWN
+    status: str           # PASS, FAIL, ERROR, UNKNOWN (induction failed), TIMEOUT
     depth: int
     seconds: float
     log: str
@@ -62,7 +63,7 @@ class Proof:
 
 
 SBY = """[options]
-mode prove
+mode {mode}
 depth {depth}
 multiclock off
 
@@ -78,20 +79,25 @@ prep -top top
 """
 
 
-def prove(name, component, depth, timeout=900):
-    """k-induction of `component`'s Assert statements at `depth` (base case and step)."""
+def prove(name, component, depth, timeout=900, mode="prove"):
+    """k-induction of `component`'s Assert statements at `depth` (base case and step);
+    mode="bmc": bounded check from power-up only (no induction step)."""
     WORK.mkdir(parents=True, exist_ok=True)
     il = WORK / f"{name}.il"
     il.write_text(rtlil.convert(component, name="top"))
     job = WORK / f"{name}.sby"
-    job.write_text(SBY.format(depth=depth, name=name, il=il))
+    job.write_text(SBY.format(mode=mode, depth=depth, name=name, il=il))
     t0 = time.monotonic()
+    # its own process group: on a timeout the solver and smtbmc go too, not only sby
+    p = subprocess.Popen([tool("sby"), "-f", str(job)], cwd=WORK, env=env(), text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         start_new_session=True)
     try:
-        p = subprocess.run([tool("sby"), "-f", str(job)], cwd=WORK, env=env(),
-                           capture_output=True, text=True, timeout=timeout)
-        out = p.stdout + p.stderr
+        out, _ = p.communicate(timeout=timeout)
         m = re.findall(r"DONE \((PASS|FAIL|ERROR|UNKNOWN|TIMEOUT)", out)
         status = m[-1] if m else "ERROR"
-    except subprocess.TimeoutExpired as exc:
-        out, status = str(exc.stdout or ""), "TIMEOUT"
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, _ = p.communicate()
+        status = "TIMEOUT"
     return Proof(name, status, depth, time.monotonic() - t0, out)
