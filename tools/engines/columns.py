@@ -18,7 +18,8 @@ class Port:
     """One port's beats as arrays, plus where every frame's bytes landed."""
 
     def __init__(self, frames):
-        faults = {i: "fcs" for i, f in enumerate(frames) if not f.fcs_ok}
+        faults = {i: getattr(f, "wire", None) or "fcs" for i, f in enumerate(frames)
+                  if not f.fcs_ok or getattr(f, "wire", None)}
         gaps = [getattr(f, "idle", 0) for f in frames]
         chars, flags, self.starts, _sent = xgmii.encode_chars(
             [f.data for f in frames], start_lane="any", faults=faults,

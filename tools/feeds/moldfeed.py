@@ -45,6 +45,7 @@ class Frame:
     kind: str = "mold"             # "mold" or the noise kind
     fault: str = ""                # faults applied, comma separated
     fcs_ok: bool = True            # False: the encoder must send a bad FCS
+    wire: object = None            # other XGMII fault for the encoder (xgmii.encode_chars)
     ts: int | None = None          # capture timestamp, ns
     idle: int = 0                  # extra idle characters before it on its port (pacing)
 
