@@ -147,7 +147,7 @@ class TickwireCore(wiring.Component):
         m.submodules.risk = owners["risk"] = risk = RiskGate(
             accounts=cfg.risk_accounts, slots=cfg.risk_slots, history=cfg.risk_history)
         wiring.connect(m, book.bbo, risk.bbo)
-        m.d.comb += [risk.now.eq(clock.now),
+        m.d.comb += [risk.now.eq(clock.now), risk.now_ns.eq(clock.now_ns),
                      risk.orders.valid.eq(0), risk.events.valid.eq(0),   # host DMA port: later
                      risk.verdicts.ready.eq(1), risk.accepted.ready.eq(1),
                      self.verdict_out.valid.eq(risk.verdicts.valid),

@@ -2,10 +2,12 @@
 
 The bench drives every input once per cycle and replays the same cycle into the model
 in the gate's documented order: the kill controls of the cycle, then the order that
-handshook in it, then the host event, and only then the cycle's BBO update and
-commit (those take effect from the next cycle). Verdicts must match the model in
+handshook in it, then the host event, and only then the cycle's commit (in effect
+from the next cycle; the gate holds its intake while a commit waits for the collar
+bounds) and the BBO update of BOOK_DELAY cycles before (the bounds pipeline: an
+update is seen by orders entering 3 cycles later). Verdicts must match the model in
 content and order, carry the entry cycle's `now`, and (without back-pressure) come
-exactly 3 cycles after the order.
+exactly LATENCY cycles after the order.
 """
 import os
 import random
@@ -22,7 +24,8 @@ from tickwire.rtl.layouts import BboUpdate, HostEvent, Order, Verdict
 SIM = BUILDS["sim"]          # the build the tests' cards run (rtl/config.py)
 ACCOUNTS, SLOTS = SIM.risk_accounts, SIM.risk_slots
 
-LATENCY = 3
+LATENCY = 5
+BOOK_DELAY = 2          # cycles after the one the model would apply a BBO update in
 NS_PER_CYCLE = 7
 
 
@@ -36,11 +39,12 @@ class Bench:
         self.t0 = 34_200_000_000_000 + self.rng.randrange(10**6)   # 09:30 in ns
         self.orders, self.events = [], []           # pending (not yet handshaken)
         self.expected, self.got, self.acc_expected, self.acc_got = [], [], [], []
-        self.entry = {}                             # clordid -> entry cycle
+        self.entry = {}                             # clordid -> entry cycles
         self.latency = []
         self.pending_commit = None                  # Limits written to the shadow bank
         self.kill, self.kill_accounts = 0, 0
         self.vready = self.aready = 1.0
+        self.bbo_q = []                             # (cycle the model applies it, update)
 
     async def start(self):
         d = self.dut
@@ -49,7 +53,7 @@ class Bench:
                      "ctl_kill_accounts", "ctl_watchdog_cycles", "stb_heartbeat",
                      "stb_watchdog_release", "stb_commit", "stb_order_submit",
                      "stb_order_submit_data", "stb_heartbeat_data", "stb_watchdog_release_data",
-                     "stb_commit_data", "verdicts__ready", "accepted__ready", "now",
+                     "stb_commit_data", "verdicts__ready", "accepted__ready", "now", "now_ns",
                      "orders__payload", "events__payload", "bbo__payload"):
             getattr(d, name).value = 0
         for w in ("order", "last_rejects", "acct_limits", "sym_limits", "pos_limits"):
@@ -71,6 +75,7 @@ class Bench:
         self.cycle += 1
         t = self.now_ns()
         d.now.value = (t // 10**9) << 32 | t % 10**9
+        d.now_ns.value = t
         d.ctl_kill.value = self.kill
         d.ctl_kill_accounts.value = self.kill_accounts
         if wd_cycles is not None:
@@ -116,7 +121,7 @@ class Bench:
             self.expected.append((o["clordid"], r, t))
             if r == 0:
                 self.acc_expected.append(o)
-            self.entry[o["clordid"]] = self.cycle
+            self.entry.setdefault(o["clordid"], []).append(self.cycle)
         if self.events and int(d.events__ready.value):
             e = self.events.pop(0)
             m.event(e["kind"], e["account"], e["slot"], e["side"], e["qty"], e["price"])
@@ -125,14 +130,17 @@ class Bench:
             ts = v["ts"]["sec"] * 10**9 + v["ts"]["ns"]
             self.got.append((v["clordid"], v["reason"], ts))
             assert v["accept"] == (v["reason"] == 0)
-            if v["clordid"] in self.entry:
-                self.latency.append(self.cycle - self.entry[v["clordid"]])
+            if self.entry.get(v["clordid"]):      # a duplicate may reuse a clordid
+                self.latency.append(self.cycle - self.entry[v["clordid"]].pop(0))
         if int(d.accepted__valid.value) and ar:
             self.acc_got.append(Order.from_bits(int(d.accepted__payload.value)))
         if bbo is not None and bbo["slot"] < SLOTS:
-            self.book[bbo["slot"]] = BookState(bbo["bid_px"], bbo["bid_qty"], bbo["ask_px"],
-                                               bbo["ask_qty"], bool(bbo.get("halted")),
-                                               bool(bbo.get("unreliable")))
+            self.bbo_q.append((self.cycle + BOOK_DELAY, bbo))
+        while self.bbo_q and self.bbo_q[0][0] <= self.cycle:
+            u = self.bbo_q.pop(0)[1]
+            self.book[u["slot"]] = BookState(u["bid_px"], u["bid_qty"], u["ask_px"],
+                                             u["ask_qty"], bool(u.get("halted")),
+                                             bool(u.get("unreliable")))
         if commit:
             m.commit(self.pending_commit)
 
@@ -278,7 +286,7 @@ async def init_books(b):
 
 @cocotb.test()
 async def power_up(dut):
-    """Nothing loaded: every order rejected (account_disabled), 3-cycle latency."""
+    """Nothing loaded: every order rejected (account_disabled), LATENCY cycles each."""
     b = Bench(dut, seed=11)
     await b.start()
     assert int(dut.st_status.value) == 0
@@ -369,11 +377,13 @@ async def swap_mid_burst(dut):
 
 @cocotb.test()
 async def sustained_rate(dut):
-    """One order per cycle with no back-pressure: never stalled, verdict at +3 each."""
+    """One order per cycle with no back-pressure: never stalled, verdict at +LATENCY each."""
     b = Bench(dut, seed=5)
     await b.start()
     await init_books(b)
     await b.load(random_limits(b.rng))
+    for _ in range(4):                  # the commit settles (it may wait for the bounds)
+        await b.step()
     ready = []
     for i in range(300):
         b.orders.append(probe_order(b, 10_000 + i))
@@ -416,12 +426,14 @@ async def kill_halt_watchdog(dut):
             n[0] += 1
             b.orders.append(dict(clordid=n[0], account=account, slot=slot, side=0, qty=10,
                                  price=1_000_000))
-        await b.drain(4)
+        await b.drain(LATENCY + 2)
         return [r for _, r, _ in b.got[-count:]]
 
     assert await burst() == [0] * 4
     assert await burst(slot=3) == [4] * 4                  # halted
     await b.step(bbo=dict(slot=3, bid_px=999_900, bid_qty=100, ask_px=1_000_100, ask_qty=100))
+    for _ in range(BOOK_DELAY):
+        await b.step()
     assert await burst(slot=3) == [0] * 4                  # resumed
     b.kill = 1
     assert await burst() == [1] * 4

@@ -9,8 +9,14 @@ or carrying into seconds; SNAPSHOT latches the time as it was in the strobe cycl
 For timing, period and step_ns are registered once before use: they must be written
 at least one cycle before CMD (always so over the register bus), and a new period
 is in effect from the second cycle after it is written.
+
+`now_ns` is the same time as one 64-bit count of nanoseconds (sec x 1e9 + ns), for
+the risk gate's rate and duplicate windows: it moves by the same amount as `ns`
+every cycle, and SET loads it from set_sec x 1e9 + set_ns, which is computed all the
+time in a 3-stage DSP pipeline (rtl/risk/arith.py): set_sec and set_ns must be
+written at least 4 cycles before CMD (always so over the UART or PCIe register bus).
 """
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -29,7 +35,8 @@ class HwClock(wiring.Component):
 
     def __init__(self, ts_offset_ns=0):
         self.ts_offset_ns = ts_offset_ns
-        super().__init__({"now": Out(Timestamp), **register_members(self.registers)})
+        super().__init__({"now": Out(Timestamp), "now_ns": Out(64),
+                          **register_members(self.registers)})
 
     def elaborate(self, platform):
         m = Module()
@@ -64,6 +71,12 @@ class HwClock(wiring.Component):
             hi.eq(ns + k["stp_hi"] + carry),                                # mid + 1e9
         ]
 
+        ns64, set64 = self.now_ns, self._set_ns64(m)
+        with m.If(cmd[SET]):
+            m.d.sync += ns64.eq(set64)
+        with m.Else():
+            m.d.sync += ns64.eq(ns64 + Mux(stepping, k["stp"], k["run"]) + carry)
+
         with m.If(cmd[SET]):
             m.d.sync += [sec.eq(self.ctl_set_sec), ns.eq(self.ctl_set_ns),
                          acc.eq(self.ctl_period[:32])]
@@ -77,3 +90,17 @@ class HwClock(wiring.Component):
         with m.If(cmd[SNAPSHOT]):
             m.d.sync += [self.st_snap_sec.eq(sec), self.st_snap_ns.eq(ns)]
         return m
+
+    def _set_ns64(self, m):
+        """set_sec x 1e9 + set_ns, three registered stages behind the control registers:
+        DSP partial products, two partial sums, the final sum."""
+        from ..risk.arith import partial_products, sum_terms
+        p = partial_products(m, self.ctl_set_sec, Const(NS_PER_SEC, 30), 1, "set_sec")
+        g1, g2 = Signal(64), Signal(64)
+        ns_a, ns_b, out = Signal(32), Signal(32), Signal(64)
+        assert len(p) == 6            # (a0b0, a0b1, a1b0, a1b1, a2b0, a2b1): 48 x 30 bits
+        m.d.sync += [g1.eq(sum_terms([p[0], p[3], p[1], p[5]], 64)),
+                     g2.eq(sum_terms([p[2], p[4]], 64)),
+                     ns_a.eq(self.ctl_set_ns), ns_b.eq(ns_a),
+                     out.eq(sum_terms([(g1, 0), (g2, 0), (ns_b, 0)], 64))]
+        return out

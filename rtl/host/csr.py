@@ -10,7 +10,9 @@ Port members by kind:
   control  value (out, reset from the map)
   strobe   stb, data (out: one-cycle pulse with the written word)
 Windows get addr (word index), r_stb, w_stb, w_data (out) and r_data (in, valid the
-cycle after r_stb).
+cycle after r_stb). Reads answer READ_LATENCY (2) cycles after r_stb: the first
+stage registers one word per group of 16 addresses (a 16:1 mux), the second picks the
+group or the window (why: one mux over every register was ~8 LUT levels).
 
 Wide registers: reading LO latches HI into a single shadow returned by the next HI
 read (the bus has one master, so one shadow suffices); writing LO of a wide control
@@ -20,7 +22,7 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
-from .bus.csr_bus import CsrBusSignature
+from .bus.csr_bus import ADDR_WIDTH, READ_LATENCY, CsrBusSignature
 
 
 class RegPort:
@@ -76,7 +78,7 @@ class CsrBank(wiring.Component):
         wstage = Signal(32)          # LO half staged by the last wide control LO write
         rdata = Signal(32)
         win_sel = Signal(range(len(self._windows) + 1))
-        m.d.comb += bus.r_data.eq(rdata)
+        m.d.comb += bus.r_data.eq(rdata)        # registered: READ_LATENCY = 2
 
         for p in self._ports.values():
             if p.reg.kind == "counter":
@@ -97,24 +99,37 @@ class CsrBank(wiring.Component):
                 m.d.sync += win_sel.eq(i + 1)
             with m.If(win_sel == i + 1):
                 m.d.comb += win_rdata.eq(w.r_data)
-        reg_rdata = Signal(32)
-        m.d.comb += rdata.eq(Mux(win_sel != 0, win_rdata, reg_rdata))
-
+        grp_sel = Signal(ADDR_WIDTH - 6)
         with m.If(bus.r_stb):
-            m.d.sync += reg_rdata.eq(0)
-            with m.Switch(word):
-                for p in self._ports.values():
-                    reg, base = p.reg, p.placed.addr >> 2
-                    if reg.kind == "strobe":
-                        continue
-                    value = p.count if reg.kind == "counter" else p.value
-                    with m.Case(base):
-                        m.d.sync += reg_rdata.eq(value[:32])
-                        if reg.words == 2:
-                            m.d.sync += shadow.eq(value[32:])
-                    if reg.words == 2:
-                        with m.Case(base + 1):
-                            m.d.sync += reg_rdata.eq(shadow)
+            m.d.sync += grp_sel.eq(word[4:])
+        groups = {}
+        for p in self._ports.values():
+            reg, base = p.reg, p.placed.addr >> 2
+            if reg.kind == "strobe":
+                continue
+            value = p.count if reg.kind == "counter" else p.value
+            groups.setdefault(base >> 4, []).append((base & 15, value[:32], None))
+            if reg.words == 2:
+                groups[base >> 4][-1] = (base & 15, value[:32], value[32:])
+                groups.setdefault((base + 1) >> 4, []).append(((base + 1) & 15, shadow, None))
+        grp_data = {}
+        for g, items in groups.items():
+            grp_data[g] = d = Signal(32, name=f"grp_{g}")
+            with m.If(bus.r_stb):
+                m.d.sync += d.eq(0)
+                with m.If(word[4:] == g):
+                    with m.Switch(word[:4]):
+                        for low, value, hi in items:
+                            with m.Case(low):
+                                m.d.sync += d.eq(value)
+                                if hi is not None:
+                                    m.d.sync += shadow.eq(hi)
+        reg_rdata = Signal(32)
+        with m.Switch(grp_sel):
+            for g, d in grp_data.items():
+                with m.Case(g):
+                    m.d.comb += reg_rdata.eq(d)
+        m.d.sync += rdata.eq(Mux(win_sel != 0, win_rdata, reg_rdata))
 
         with m.If(bus.w_stb):
             with m.Switch(word):
@@ -132,4 +147,5 @@ class CsrBank(wiring.Component):
                     elif reg.kind == "strobe":
                         with m.Case(base):
                             m.d.sync += [p.stb.eq(1), p.data.eq(bus.w_data)]
+        assert READ_LATENCY == 2
         return m

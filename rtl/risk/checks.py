@@ -1,67 +1,104 @@
-"""OrderChecks, stage 1 of the gate: the stateless checks 1..8 (docs/limits.md).
+"""OrderChecks, stages 1..3 of the gate: the stateless checks 1..8 (docs/limits.md) and
+the thresholds the state stage compares against (rtl/risk/layouts.py `Prepared`).
 
-It registers the picked input (`i`, with the book and limits looked up for it in the
-same cycle, which arrive registered on `book`, `acct`, `sym`, `pos`), finds the first
-failing stateless check and registers the result on `o` with what the stateful
-checks need. Both registers load when `o.ready` (the pipeline advance).
+Why three stages: no stage holds more than one DSP multiply or one carry chain.
+  S1  the picked input and `t` (ns) registered; the book entry (registered by
+      BookBounds) checks kill, index, halted, missing; DSP partial products of
+      qty x price and price x 10000. The limits RAM outputs are registered as read.
+  S2  notional and price x 10000 summed; limits checks 2, 3, 5, 6; long - qty,
+      short - qty, t + interval, t - interval, t - window; burst x interval products.
+  S3  credit - notional, notional > max_notional (7), the collar compare (8) and
+      t + (burst - 1) x interval: `o` is S3's registers and these, combinational;
+      the state stage registers it. Every register loads on `o.ready`.
 """
 from amaranth.hdl import Const, Module, Mux, Signal, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..layouts import (AcctLimits, PosLimits, RiskBook, RiskCandidate, RiskChecked, SymLimits,
-                       SIDE_BUY)
+from ..layouts import AcctLimits, PosLimits, RiskCandidate, SymLimits, SIDE_BUY
+from .arith import partial_products, sum_terms
+from .layouts import BookEntry, Prepared
+
+
+def _first(m, codes, width=4):
+    """The lowest code whose condition holds (0 if none): [(code, cond)] in priority order."""
+    r = Signal(width)
+    for code, bad in reversed(codes):
+        with m.If(bad):
+            m.d.comb += r.eq(code)
+    return r
 
 
 class OrderChecks(wiring.Component):
     i: In(stream.Signature(RiskCandidate))
-    book: In(RiskBook)
+    t: In(64)
+    book: In(BookEntry)
     acct: In(AcctLimits)
     sym: In(SymLimits)
     pos: In(PosLimits)
-    o: Out(stream.Signature(RiskChecked))
+    o: Out(stream.Signature(Prepared))
 
     def elaborate(self, platform):
         m = Module()
         adv = self.o.ready
         m.d.comb += self.i.ready.eq(adv)
-        s1_valid, s1 = Signal(), Signal(RiskCandidate)
-        with m.If(adv):
-            m.d.sync += [s1_valid.eq(self.i.valid), s1.eq(self.i.payload)]
 
-        a, y, bk, order = self.acct, self.sym, self.book, s1.order
-        buy = order.side == SIDE_BUY
-        notional = Signal(64)
-        m.d.comb += notional.eq(order.qty * order.price)
-        missing = bk.unreliable | Mux(buy, bk.ask_qty == 0, bk.bid_qty == 0)
-        px4 = order.price * 10000
-        buy_bad = Mux(y.bps, px4 > bk.ask_px * (10000 + y.collar),
-                      order.price > bk.ask_px + y.collar)
-        sell_bad = Mux(y.bps, px4 < bk.bid_px * (Const(10000, signed(34)) - y.collar),
-                       order.price + y.collar < bk.bid_px)
-        checks = [
-            s1.kill,                                                # 1 kill_switch
-            ~s1.acct_ok | ~a.enabled,                               # 2 account_disabled
-            ~s1.slot_ok | ~y.enabled | y.restricted,                # 3 restricted
-            bk.halted,                                              # 4 halted
-            missing & ~y.allow_no_book,                             # 5 no_book
-            (order.qty == 0) | (order.qty > y.max_qty),             # 6 max_qty
-            notional > a.max_notional,                              # 7 max_notional
-            ~missing & Mux(buy, buy_bad, sell_bad),                 # 8 price_collar
-        ]
-        reason = Signal(4)
-        for code, bad in reversed(list(enumerate(checks, 1))):
-            with m.If(bad):
-                m.d.comb += reason.eq(code)     # last assignment wins: lowest code first
-
-        o = self.o.payload
+        # ---- S1
+        v1, c1, t1 = Signal(), Signal(RiskCandidate), Signal(64)
         with m.If(adv):
-            m.d.sync += [self.o.valid.eq(s1_valid), o.kind.eq(s1.kind), o.order.eq(order),
-                         o.ts.eq(s1.ts), o.ok_idx.eq(s1.acct_ok & s1.slot_ok),
-                         o.reason.eq(reason), o.notional.eq(notional),
-                         o.t.eq(s1.ts.sec * 1_000_000_000 + s1.ts.ns),
-                         o.credit.eq(a.credit), o.long.eq(self.pos.long),
-                         o.short.eq(self.pos.short), o.interval.eq(a.interval),
-                         o.tau.eq((a.burst - 1) * a.interval), o.burst0.eq(a.burst == 0),
-                         o.window.eq(a.window)]
+            m.d.sync += [v1.eq(self.i.valid), c1.eq(self.i.payload), t1.eq(self.t)]
+        o1, bk = c1.order, self.book
+        buy1 = o1.side == SIDE_BUY
+        p_not = partial_products(m, o1.qty, o1.price, adv, "notional")
+        p_px4 = partial_products(m, o1.price, Const(10000, 14), adv, "px4")
+
+        # ---- S2 (limits RAM outputs registered here)
+        v2, c2, t2 = Signal(), Signal(RiskCandidate), Signal(64)
+        a2, y2, q2, bk2 = Signal(AcctLimits), Signal(SymLimits), Signal(PosLimits), Signal(BookEntry)
+        missing2 = Signal()
+        with m.If(adv):
+            m.d.sync += [v2.eq(v1), c2.eq(c1), t2.eq(t1), a2.eq(self.acct), y2.eq(self.sym),
+                         q2.eq(self.pos), bk2.eq(bk),
+                         missing2.eq(bk.unreliable | Mux(buy1, bk.ask_empty, bk.bid_empty))]
+        o2 = c2.order
+        notional2, px4_2 = Signal(64), Signal(46)
+        m.d.comb += [notional2.eq(sum_terms(p_not, 64)), px4_2.eq(sum_terms(p_px4, 46))]
+        pre = _first(m, [(1, c2.kill), (2, ~c2.acct_ok | ~a2.enabled),
+                         (3, ~c2.slot_ok | ~y2.enabled | y2.restricted), (4, bk2.halted),
+                         (5, missing2 & ~y2.allow_no_book),
+                         (6, (o2.qty == 0) | (o2.qty > y2.max_qty))])
+        p_bi = partial_products(m, a2.burst, a2.interval, adv, "burst_iv")
+
+        # ---- S3
+        v3, c3, t3 = Signal(), Signal(RiskCandidate), Signal(64)
+        s3 = dict(pre=Signal(4), notional=Signal(64), px4=Signal(46), missing=Signal(),
+                  bps=Signal(), buy_bound=Signal(66), sell_bound=Signal(signed(48)),
+                  credit=Signal(64), max_notional=Signal(64), thr_long=Signal(signed(34)),
+                  thr_short=Signal(signed(34)), t_iv=Signal(64), tm=Signal(signed(66)),
+                  lo=Signal(signed(66)), burst0=Signal(), interval=Signal(32))
+        with m.If(adv):
+            m.d.sync += [v3.eq(v2), c3.eq(c2), t3.eq(t2), s3["pre"].eq(pre),
+                         s3["notional"].eq(notional2), s3["px4"].eq(px4_2),
+                         s3["missing"].eq(missing2), s3["bps"].eq(bk2.bps),
+                         s3["buy_bound"].eq(bk2.buy_bound), s3["sell_bound"].eq(bk2.sell_bound),
+                         s3["credit"].eq(a2.credit), s3["max_notional"].eq(a2.max_notional),
+                         s3["thr_long"].eq(q2.long - o2.qty), s3["thr_short"].eq(q2.short - o2.qty),
+                         s3["t_iv"].eq(t2 + a2.interval), s3["tm"].eq(t2 - a2.interval),
+                         s3["lo"].eq(t2 - a2.window), s3["burst0"].eq(a2.burst == 0),
+                         s3["interval"].eq(a2.interval)]
+        o3 = c3.order
+        val = Mux(s3["bps"], s3["px4"], o3.price)
+        collar_bad = ~s3["missing"] & Mux(o3.side == SIDE_BUY, val > s3["buy_bound"],
+                                          val < s3["sell_bound"])
+        reason = _first(m, [(s3["pre"], s3["pre"] != 0),
+                            (7, s3["notional"] > s3["max_notional"]), (8, collar_bad)])
+        p = self.o.payload
+        m.d.comb += [self.o.valid.eq(v3), p.kind.eq(c3.kind), p.order.eq(o3), p.ts.eq(c3.ts),
+                     p.ok_idx.eq(c3.acct_ok & c3.slot_ok), p.reason.eq(reason),
+                     p.notional.eq(s3["notional"]),
+                     p.thr_credit.eq(s3["credit"] - s3["notional"]),
+                     p.thr_long.eq(s3["thr_long"]), p.thr_short.eq(s3["thr_short"]),
+                     p.t.eq(t3), p.t_iv.eq(s3["t_iv"]), p.lo.eq(s3["lo"]),
+                     p.burst0.eq(s3["burst0"]), p.interval.eq(s3["interval"]),
+                     p.t_tau.eq(sum_terms([(s3["tm"].as_unsigned(), 0)] + p_bi, 66).as_signed())]
         return m

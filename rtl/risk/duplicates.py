@@ -1,21 +1,38 @@
 """DuplicateHistory: the last `depth` accepted orders, for check 12 (duplicate).
 
-`hit` (combinational) is set when `order` has the clordid of a remembered order, or
-the same account/slot/side/qty/price as one remembered less than `window` ns before
-`t`. `push` remembers `order` at time `t`, overwriting the oldest entry.
+An order matches an entry with its clordid, or with the same account/slot/side/qty/
+price entered at t0 with `lo < t0 <= t` (lo = t - its account's window: the window
+in force for the checking order). Why split in two stages: the order is matched in
+stage 3 against the entries (which hold every accepted order up to two ahead of it)
+and against the order in stage 4 (`prev_*`, one ahead, decided this same cycle);
+the three results are registered and stage 4 combines them with that order's
+verdict, so the state loop holds no wide compare:
+    hit = others | (prev_accepted ? match_prev : oldest)
+(`oldest` is the entry the push of an accepted previous order overwrites). `push`
+remembers `prev_*` (stage 4 accepted it); everything registers on `adv`.
 """
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..layouts import Order
 
+SAME = ("account", "slot", "side", "qty", "price")
+
+
+def _match(e, t0, o, t, lo):
+    same = Cat(*(getattr(e, k) == getattr(o, k) for k in SAME)).all()
+    return (e.clordid == o.clordid) | (same & (t0 > lo) & (t0 <= t))
+
 
 class DuplicateHistory(wiring.Component):
     def __init__(self, depth):
         self.depth = depth
-        super().__init__({"order": In(Order), "t": In(64), "window": In(32), "hit": Out(1),
-                          "push": In(1)})
+        super().__init__({
+            "order": In(Order), "t": In(64), "lo": In(signed(66)),
+            "prev_order": In(Order), "prev_t": In(64), "push": In(1), "adv": In(1),
+            "others": Out(1), "oldest": Out(1), "match_prev": Out(1),
+        })
 
     def elaborate(self, platform):
         m = Module()
@@ -23,18 +40,18 @@ class DuplicateHistory(wiring.Component):
         h_valid = [Signal(name=f"h_valid_{i}") for i in range(H)]
         h_ord = [Signal(Order, name=f"h_ord_{i}") for i in range(H)]
         h_t = [Signal(64, name=f"h_t_{i}") for i in range(H)]
-        head = Signal(range(H))
-        hits = []
-        for i in range(H):
-            e = h_ord[i]
-            same = ((e.account == o.account) & (e.slot == o.slot) & (e.side == o.side) &
-                    (e.qty == o.qty) & (e.price == o.price))
-            age = (self.t - h_t[i])[:64]
-            hits.append(h_valid[i] & ((e.clordid == o.clordid) | (same & (age < self.window))))
-        m.d.comb += self.hit.eq(Cat(*hits).any())
+        head = Signal(H, init=1)                 # one-hot: the entry written next
+        hits = Signal(H)
+        m.d.comb += hits.eq(Cat(*(h_valid[i] & _match(h_ord[i], h_t[i], o, self.t, self.lo)
+                                  for i in range(H))))
+        with m.If(self.adv):
+            m.d.sync += [self.others.eq((hits & ~head).any()), self.oldest.eq((hits & head).any()),
+                         self.match_prev.eq(_match(self.prev_order, self.prev_t, o, self.t,
+                                                   self.lo))]
         with m.If(self.push):
             for i in range(H):
-                with m.If(head == i):
-                    m.d.sync += [h_valid[i].eq(1), h_ord[i].eq(o), h_t[i].eq(self.t)]
-            m.d.sync += head.eq(Mux(head == H - 1, 0, head + 1))
+                with m.If(head[i]):
+                    m.d.sync += [h_valid[i].eq(1), h_ord[i].eq(self.prev_order),
+                                 h_t[i].eq(self.prev_t)]
+            m.d.sync += head.eq(Cat(head[-1], head[:-1]))
         return m

@@ -1,31 +1,39 @@
-"""ExposureState, stage 2 of the gate: the stateful checks 9..12 and the state they read.
+"""ExposureState, stage 4 of the gate: the stateful checks 9..12, the verdict, and the
+state they read.
 
 Per account: open notional and the rate bucket's theoretical arrival time (`tat`);
-per (account, slot): position and open buy/sell quantity; the duplicate history.
-An accepted order books its exposure in the same cycle it is judged, so the next
-order (one cycle behind) already sees it: no forwarding paths. Host events (fills,
-cancels) release exposure, clamped at zero (counted in `ev_event_errors`); fills
-move the position. After reset the state is zeroed, one entry per cycle, while
-`clearing` holds the intake. The verdict and the accepted order are registered on
-`verdicts` and `accepted`; the pipeline advances (`i.ready`) unless one is stuck.
+per (account, slot): position, open buy/sell quantity, and the two sums the position
+check needs, kept instead of recomputed: long_used = position + open buys,
+short_used = open sells - position. Each check is then one compare of a state word
+with a threshold stage 3 prepared (rtl/risk/layouts.py `Prepared`), and each update
+one add, so the one-cycle loop (state -> compare -> verdict -> state) holds a single
+carry chain. The state of the order in stage 3 is read from LUT RAM in stage 3 and
+registered, with the result of stage 4 forwarded when both are for the same entry.
+Host events (fills, cancels) release exposure, clamped at zero (`ev_event_errors`);
+fills move the position. After reset the state is zeroed, one entry per cycle, while
+`clearing` holds the intake. Verdicts and accepted orders are registered on the
+outputs; the pipeline advances (`i.ready`) unless one of them is stuck.
 """
 from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..layouts import Order, RiskChecked, RiskReject, Verdict, SIDE_BUY
-from .duplicates import DuplicateHistory
+from ..layouts import Order, RiskReject, Verdict, SIDE_BUY
+from .layouts import Prepared
 
-_AcctState = data.StructLayout({"open": 64, "tat": 64})
-_SlotState = data.StructLayout({"pos": signed(64), "obuy": 64, "osell": 64})
+_Acct = data.StructLayout({"open": 64, "tat": 64})
+_Slot = data.StructLayout({"pos": signed(66), "ob": 64, "os": 64, "lu": signed(66),
+                           "su": signed(66)})
 
 
 class ExposureState(wiring.Component):
-    def __init__(self, accounts, slots, history, reasons):
-        self.accounts, self.slots, self.history = accounts, slots, history
+    def __init__(self, accounts, slots, reasons):
+        self.accounts, self.slots = accounts, slots
         super().__init__({
-            "i": In(stream.Signature(RiskChecked)),
+            "i": In(stream.Signature(Prepared)),
+            "dup_others": In(1), "dup_oldest": In(1), "dup_prev": In(1),
+            "prev_order": Out(Order), "prev_t": Out(64), "push": Out(1),
             "verdicts": Out(stream.Signature(Verdict)),
             "accepted": Out(stream.Signature(Order)),
             "rejects": Out(stream.Signature(RiskReject, always_ready=True)),
@@ -37,7 +45,7 @@ class ExposureState(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         A, S = self.accounts, self.slots
-        abits, sbits = max((A - 1).bit_length(), 1), max((S - 1).bit_length(), 1)
+        self.abits, self.sbits = max((A - 1).bit_length(), 1), max((S - 1).bit_length(), 1)
         adv = Signal()
         m.d.comb += [adv.eq(~(self.verdicts.valid & ~self.verdicts.ready)
                             & ~(self.accepted.valid & ~self.accepted.ready)),
@@ -47,87 +55,120 @@ class ExposureState(wiring.Component):
         with m.If(self.accepted.ready):
             m.d.sync += self.accepted.valid.eq(0)
 
-        acct_st = Memory(shape=_AcctState, depth=A, init=[])
-        slot_st = Memory(shape=_SlotState, depth=A * S, init=[])
+        acct_st, slot_st = Memory(shape=_Acct, depth=A, init=[]), Memory(shape=_Slot, depth=A * S, init=[])
         m.submodules.acct_st, m.submodules.slot_st = acct_st, slot_st
-        m.submodules.history = hist = DuplicateHistory(self.history)
         ast_rd, ast_wr = acct_st.read_port(domain="comb"), acct_st.write_port()
         sst_rd, sst_wr = slot_st.read_port(domain="comb"), slot_st.write_port()
 
-        c = self.i.payload
-        s2 = c.order
-        a2, pi = s2.account[:abits], Cat(s2.slot[:sbits], s2.account[:abits])
-        buy2 = s2.side == SIDE_BUY
-        m.d.comb += [ast_rd.addr.eq(a2), ast_wr.addr.eq(a2), sst_rd.addr.eq(pi),
-                     sst_wr.addr.eq(pi), ast_wr.data.eq(ast_rd.data), sst_wr.data.eq(sst_rd.data),
-                     hist.order.eq(s2), hist.t.eq(c.t), hist.window.eq(c.window)]
-        cur_open, cur_tat = ast_rd.data.open, ast_rd.data.tat
-        cur_pos, cur_ob, cur_os = sst_rd.data.pos, sst_rd.data.obuy, sst_rd.data.osell
-        reason = Signal(4)
-        m.d.comb += reason.eq(c.reason)
-        with m.If(c.reason == 0):
-            with m.If(cur_open + c.notional > c.credit):
-                m.d.comb += reason.eq(9)                                    # credit
-            with m.Elif(Mux(buy2, cur_pos + cur_ob + s2.qty > c.long,
-                            cur_os + s2.qty - cur_pos > c.short)):
-                m.d.comb += reason.eq(10)                                   # position
-            with m.Elif(c.burst0 | (c.t + c.tau < cur_tat)):
-                m.d.comb += reason.eq(11)                                   # rate
-            with m.Elif(hist.hit):
-                m.d.comb += reason.eq(12)                                   # duplicate
+        # stage 3 -> 4: the input, its state (forwarded from stage 4 when the same entry)
+        v4, c4 = Signal(), Signal(Prepared)
+        cur_a, cur_s = Signal(_Acct), Signal(_Slot)
+        acc_prev = Signal()
+        a3, i3 = self._index(self.i.payload.order)
+        a4, i4 = self._index(c4.order)
+        m.d.comb += [ast_rd.addr.eq(a3), sst_rd.addr.eq(i3), ast_wr.addr.eq(a4),
+                     sst_wr.addr.eq(i4), ast_wr.data.eq(cur_a), sst_wr.data.eq(cur_s)]
+        with m.If(adv):
+            m.d.sync += [v4.eq(self.i.valid), c4.eq(self.i.payload),
+                         cur_a.eq(Mux(ast_wr.en & (a3 == a4), ast_wr.data, ast_rd.data)),
+                         cur_s.eq(Mux(sst_wr.en & (i3 == i4), sst_wr.data, sst_rd.data))]
 
-        is_order = self.i.valid & (c.kind == 0)
+        # stage 4: one compare per check
+        o, buy = c4.order, c4.order.side == SIDE_BUY
+        reason = Signal(4)
+        m.d.comb += reason.eq(c4.reason)
+        with m.If(c4.reason == 0):
+            with m.If(cur_a.open > c4.thr_credit):
+                m.d.comb += reason.eq(9)                                    # credit
+            with m.Elif(Mux(buy, cur_s.lu > c4.thr_long, cur_s.su > c4.thr_short)):
+                m.d.comb += reason.eq(10)                                   # position
+            with m.Elif(c4.burst0 | (c4.t_tau < cur_a.tat)):
+                m.d.comb += reason.eq(11)                                   # rate
+            with m.Elif(self.dup_others | Mux(acc_prev, self.dup_prev, self.dup_oldest)):
+                m.d.comb += reason.eq(12)                                   # duplicate
+        is_order = v4 & (c4.kind == 0)
+        accept = Signal()
+        m.d.comb += [accept.eq(is_order & (reason == 0)),
+                     self.prev_order.eq(o), self.prev_t.eq(c4.t), self.push.eq(adv & accept)]
+        with m.If(adv):
+            m.d.sync += acc_prev.eq(accept)
+        self._verdict(m, adv, is_order, accept, reason, c4)
+        with m.If(adv & accept):
+            m.d.comb += [ast_wr.en.eq(1), sst_wr.en.eq(1),
+                         ast_wr.data.open.eq(cur_a.open + c4.notional),
+                         ast_wr.data.tat.eq(Mux(c4.t > cur_a.tat, c4.t_iv,
+                                                cur_a.tat + c4.interval))]
+            with m.If(buy):
+                m.d.comb += [sst_wr.data.ob.eq(cur_s.ob + o.qty), sst_wr.data.lu.eq(cur_s.lu + o.qty)]
+            with m.Else():
+                m.d.comb += [sst_wr.data.os.eq(cur_s.os + o.qty), sst_wr.data.su.eq(cur_s.su + o.qty)]
+        with m.If(adv & v4 & (c4.kind != 0)):
+            self._event(m, c4, cur_a, cur_s, ast_wr, sst_wr)
+        self._clear(m, ast_wr, sst_wr)
+        return m
+
+    def _index(self, order):
+        a = order.account[:self.abits]
+        return a, Cat(order.slot[:self.sbits], a)
+
+    def _verdict(self, m, adv, is_order, accept, reason, c):
+        """Register the verdict (and the accepted order); count; feed the reject ring."""
+        s = c.order
         with m.If(adv & is_order):
             m.d.comb += self.ev_orders.eq(1)
             v = self.verdicts.payload
-            m.d.sync += [self.verdicts.valid.eq(1), v.clordid.eq(s2.clordid),
-                         v.accept.eq(reason == 0), v.reason.eq(reason), v.ts.eq(c.ts)]
-            with m.If(reason == 0):
+            m.d.sync += [self.verdicts.valid.eq(1), v.clordid.eq(s.clordid),
+                         v.accept.eq(accept), v.reason.eq(reason), v.ts.eq(c.ts)]
+            with m.If(accept):
                 m.d.comb += self.ev_accepts.eq(1)
+                m.d.sync += [self.accepted.valid.eq(1), self.accepted.payload.eq(s)]
             with m.Else():
                 m.d.comb += self.ev_rejects.eq(
                     Cat(reason == i for i in range(1, len(self.ev_rejects) + 1)))
         r = self.rejects.payload
-        m.d.comb += [self.rejects.valid.eq(adv & is_order & (reason != 0)),
-                     r.clordid.eq(s2.clordid), r.reason.eq(reason), r.account.eq(s2.account),
-                     r.slot.eq(s2.slot), r.ns.eq(c.ts.ns)]
-        with m.If(adv & is_order & (reason == 0)):
-            m.d.sync += [self.accepted.valid.eq(1), self.accepted.payload.eq(s2)]
-            m.d.comb += [ast_wr.en.eq(1), sst_wr.en.eq(1), hist.push.eq(1),
-                         ast_wr.data.open.eq(cur_open + c.notional),
-                         ast_wr.data.tat.eq(Mux(c.t > cur_tat, c.t, cur_tat) + c.interval)]
-            with m.If(buy2):
-                m.d.comb += sst_wr.data.obuy.eq(cur_ob + s2.qty)
-            with m.Else():
-                m.d.comb += sst_wr.data.osell.eq(cur_os + s2.qty)
+        m.d.comb += [self.rejects.valid.eq(adv & is_order & ~accept),
+                     r.clordid.eq(s.clordid), r.reason.eq(reason), r.account.eq(s.account),
+                     r.slot.eq(s.slot), r.ns.eq(c.ts.ns)]
 
-        # host events: release exposure, clamp at zero, fills move the position
-        with m.If(adv & self.i.valid & (c.kind != 0)):
-            with m.If((c.kind == 3) | ~c.ok_idx):
-                m.d.comb += self.ev_event_errors.eq(1)
-            with m.Else():
-                m.d.comb += self.ev_events.eq(1)
-                over_n = c.notional > cur_open
-                cur_k = Mux(buy2, cur_ob, cur_os)
-                over_q = s2.qty > cur_k
-                m.d.comb += [ast_wr.en.eq(1), sst_wr.en.eq(1),
-                             ast_wr.data.open.eq(Mux(over_n, 0, cur_open - c.notional))]
-                new_k = Mux(over_q, 0, cur_k - s2.qty)
-                with m.If(buy2):
-                    m.d.comb += sst_wr.data.obuy.eq(new_k)
-                with m.Else():
-                    m.d.comb += sst_wr.data.osell.eq(new_k)
-                with m.If(c.kind == 1):
-                    m.d.comb += sst_wr.data.pos.eq(Mux(buy2, cur_pos + s2.qty, cur_pos - s2.qty))
-                with m.If(over_n | over_q):
-                    m.d.comb += self.ev_event_errors.eq(1)
+    def _event(self, m, c, cur_a, cur_s, ast_wr, sst_wr):
+        """A host fill/cancel: release exposure (clamped at zero); a fill moves the
+        position. long_used/short_used follow with one add each (see the docstring)."""
+        with m.If((c.kind == 3) | ~c.ok_idx):
+            m.d.comb += self.ev_event_errors.eq(1)
+        with m.Else():
+            self._release(m, c, cur_a, cur_s, ast_wr, sst_wr)
 
-        # after reset, zero positions, exposure and buckets before taking any input
+    def _release(self, m, c, cur_a, cur_s, ast_wr, sst_wr):
+        o, q, w = c.order, c.order.qty, sst_wr.data
+        buy, fill = o.side == SIDE_BUY, c.kind == 1
+        m.d.comb += self.ev_events.eq(1)
+        over_n, over_b, over_s = c.notional > cur_a.open, q > cur_s.ob, q > cur_s.os
+        m.d.comb += [ast_wr.en.eq(1), sst_wr.en.eq(1),
+                     ast_wr.data.open.eq(Mux(over_n, 0, cur_a.open - c.notional))]
+        with m.If(over_n | Mux(buy, over_b, over_s)):
+            m.d.comb += self.ev_event_errors.eq(1)
+        with m.If(buy):
+            m.d.comb += w.ob.eq(Mux(over_b, 0, cur_s.ob - q))
+            with m.If(fill):
+                m.d.comb += [w.pos.eq(cur_s.pos + q), w.su.eq(cur_s.su - q),
+                             w.lu.eq(Mux(over_b, cur_s.pos + q, cur_s.lu))]
+            with m.Else():
+                m.d.comb += w.lu.eq(Mux(over_b, cur_s.pos, cur_s.lu - q))
+        with m.Else():
+            m.d.comb += w.os.eq(Mux(over_s, 0, cur_s.os - q))
+            with m.If(fill):
+                m.d.comb += [w.pos.eq(cur_s.pos - q), w.lu.eq(cur_s.lu - q),
+                             w.su.eq(Mux(over_s, q - cur_s.pos, cur_s.su))]
+            with m.Else():
+                m.d.comb += w.su.eq(Mux(over_s, -cur_s.pos, cur_s.su - q))
+
+    def _clear(self, m, ast_wr, sst_wr):
+        """After reset, zero positions, exposure and buckets before taking any input."""
+        A, S = self.accounts, self.slots
         clr_idx = Signal(range(A * S))
         with m.If(self.clearing):
             m.d.comb += [sst_wr.addr.eq(clr_idx), sst_wr.data.eq(0), sst_wr.en.eq(1),
-                         ast_wr.addr.eq(clr_idx[:abits]), ast_wr.data.eq(0), ast_wr.en.eq(1)]
+                         ast_wr.addr.eq(clr_idx[:self.abits]), ast_wr.data.eq(0), ast_wr.en.eq(1)]
             m.d.sync += clr_idx.eq(clr_idx + 1)
             with m.If(clr_idx == A * S - 1):
                 m.d.sync += self.clearing.eq(0)
-        return m

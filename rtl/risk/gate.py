@@ -1,39 +1,44 @@
-"""RiskGate: the pre-trade risk gate, three cycles from order to verdict, one order per cycle.
+"""RiskGate: the pre-trade risk gate, five cycles from order to verdict, one order per cycle.
 
-Pipeline (an order handshaken in cycle c has its verdict valid in cycle c+3):
-  c    pick the input (order port > order window > host events); capture `now`, the
-       kill switch and this slot's book from the BBO shadow; start the limits reads
-       from the *active* bank (so one order reads one whole set, never a mix)
-  c+1  stateless checks 1..8 (kill .. price_collar), notional, bucket tolerance
-  c+2  stateful checks 9..12 against the live state, pick the first failing reason,
-       and book an accepted order's exposure in the same cycle, so the next order
-       (one cycle behind) already sees it: no forwarding paths needed
-  c+3  verdict (and accepted order) registered on the outputs
-An order sees book updates, commits and watchdog trips of earlier cycles, and the
-kill-switch controls of its own cycle. The output streams may back-pressure; the
-whole pipeline then stalls (state never advances without a decision going out).
+Pipeline at 156.25 MHz (an order handshaken in cycle c has its verdict valid in c+5;
+no stage holds more than one DSP multiply or one carry chain, rtl/risk/arith.py):
+  c    pick the input (order port > order window > host events); capture `now`,
+       `now_ns` (the hardware clock's 64-bit ns), the kill switch and this slot's
+       book entry with its collar bounds (rtl/risk/collar.py); start the limits
+       reads from the *active* bank (one order reads one whole set, never a mix)
+  c+1..c+3  stateless checks 1..8 and the thresholds of the stateful ones
+       (rtl/risk/checks.py): notional and price x 10000 in DSP stages, collar bounds
+       precomputed per slot, so every check is one compare
+  c+4  stateful checks 9..12 against the state (rtl/risk/exposure.py), each a single
+       compare of a kept state word with a prepared threshold; an accepted order
+       books its exposure in the same cycle, forwarded to the order behind it
+  c+5  verdict (and accepted order) registered on the outputs
+An order sees the kill-switch controls of its own cycle, watchdog trips and commits
+of earlier cycles, and the book as it was 3 cycles before (the bounds pipeline). A
+commit waits while collar bounds of the shadow bank are being recomputed (a few
+cycles after the host's last collar write), and holds the intake meanwhile. The
+output streams may back-pressure; the whole pipeline then stalls (state never
+advances without a decision going out).
 
-Sub-components, one per file: RiskIntake (stage 0), BookShadow and LimitTables (the
-lookups started in c), OrderChecks (stage 1), ExposureState with its
-DuplicateHistory (stage 2 and the outputs), Watchdog, RejectRing. This component
-only wires them to its ports and register members.
+Sub-components, one per file: RiskIntake (c), BookBounds and LimitTables (the
+lookups started in c), OrderChecks (c+1..c+3), ExposureState with its
+DuplicateHistory (c+4 and the outputs), Watchdog, RejectRing. This component only
+wires them to its ports and register members.
 
-Book state comes from the book's BBO update stream (always ready): the gate keeps its
-own per-slot shadow of best bid/ask qty and px, halted and unreliable in registers,
-so a lookup costs no cycle. Limits live in block RAM, two banks each; host writes and
-reads go to the shadow bank and `commit` swaps banks in one cycle. Positions, open
-exposure, buckets and the duplicate history are registers (small account x slot
-counts) because they are read and written by consecutive orders.
+Limits live in block RAM, two banks each; host writes and reads go to the shadow
+bank and `commit` swaps banks in one cycle. Positions, open exposure, buckets are
+LUT RAM and the duplicate history registers, read and written by consecutive orders.
 """
-from amaranth.hdl import Cat, Module
+from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..layouts import BboUpdate, HostEvent, Order, Timestamp, Verdict
 from ..regmap.binding import register_members
 from . import regs
-from .book_shadow import BookShadow
 from .checks import OrderChecks
+from .collar import BookBounds
+from .duplicates import DuplicateHistory
 from .exposure import ExposureState
 from .intake import RiskIntake
 from .limits import LimitTables
@@ -54,6 +59,7 @@ class RiskGate(wiring.Component):
             "events": In(stream.Signature(HostEvent)),
             "bbo": In(stream.Signature(BboUpdate, always_ready=True)),
             "now": In(Timestamp),
+            "now_ns": In(64),
             "verdicts": Out(stream.Signature(Verdict)),
             "accepted": Out(stream.Signature(Order)),
             **register_members(self.registers),   # registers and windows (regs.py)
@@ -64,14 +70,23 @@ class RiskGate(wiring.Component):
         A, S = self.accounts, self.slots
         m.submodules.watchdog = wd = Watchdog()
         m.submodules.intake = intake = RiskIntake(A, S, regs.ORDER_WORDS)
-        m.submodules.book = book = BookShadow(S)
+        m.submodules.book = book = BookBounds(S)
         m.submodules.limits = limits = LimitTables(A, S)
         m.submodules.checks = checks = OrderChecks()
-        m.submodules.exposure = exposure = ExposureState(A, S, self.history, N_REASONS)
+        m.submodules.exposure = exposure = ExposureState(A, S, N_REASONS)
+        m.submodules.history = hist = DuplicateHistory(self.history)
         m.submodules.rejects = rejects = RejectRing(regs.LAST_REJECTS)
 
         m.d.comb += [wd.heartbeat.eq(self.stb_heartbeat), wd.release.eq(self.stb_watchdog_release),
                      wd.cycles.eq(self.ctl_watchdog_cycles)]
+
+        # a commit waits for the shadow bank's collar bounds; the intake waits with it
+        pending, fire = Signal(), Signal()
+        m.d.comb += fire.eq((self.stb_commit | pending) & ~book.busy)
+        with m.If(fire):
+            m.d.sync += pending.eq(0)
+        with m.Elif(self.stb_commit):
+            m.d.sync += pending.eq(1)
 
         # stage 0: the input, and the lookups for it (registered for stage 1)
         wiring.connect(m, wiring.flipped(self.orders), intake.orders)
@@ -81,20 +96,32 @@ class RiskGate(wiring.Component):
                      intake.submit_kind.eq(self.stb_order_submit_data),
                      intake.kill.eq(self.ctl_kill), intake.kill_accounts.eq(self.ctl_kill_accounts),
                      intake.tripped.eq(wd.tripped), intake.now.eq(self.now),
-                     intake.hold.eq(exposure.clearing), self.ev_host_dropped.eq(intake.host_dropped)]
+                     intake.hold.eq(exposure.clearing | pending),
+                     self.ev_host_dropped.eq(intake.host_dropped)]
         cand, adv = intake.o.payload.order, intake.o.ready
         wiring.connect(m, wiring.flipped(self.bbo), book.bbo)
-        m.d.comb += [book.slot.eq(cand.slot), book.en.eq(adv), self.ev_bbo_errors.eq(book.bad_slot)]
+        sym = self.w_sym_limits
+        m.d.comb += [book.slot.eq(cand.slot), book.bank.eq(limits.active), book.en.eq(adv),
+                     book.sym_stb.eq(sym.w_stb), book.sym_addr.eq(sym.addr),
+                     book.sym_data.eq(sym.w_data), book.shadow.eq(~limits.active),
+                     self.ev_bbo_errors.eq(book.bad_slot)]
         for name, port in (("acct", limits.w_acct), ("sym", limits.w_sym), ("pos", limits.w_pos)):
             wiring.connect(m, wiring.flipped(getattr(self, f"w_{name}_limits")), port)
-        m.d.comb += [limits.commit.eq(self.stb_commit), limits.account.eq(cand.account),
+        m.d.comb += [limits.commit.eq(fire), limits.account.eq(cand.account),
                      limits.slot.eq(cand.slot), limits.en.eq(adv)]
 
-        # stage 1: stateless checks; stage 2: state, verdict
+        # stages 1..3: stateless checks and thresholds; stage 4: state, verdict
         wiring.connect(m, intake.o, checks.i)
-        m.d.comb += [checks.book.eq(book.entry), checks.acct.eq(limits.acct),
-                     checks.sym.eq(limits.sym), checks.pos.eq(limits.pos)]
+        m.d.comb += [checks.t.eq(self.now_ns), checks.book.eq(book.entry),
+                     checks.acct.eq(limits.acct), checks.sym.eq(limits.sym),
+                     checks.pos.eq(limits.pos)]
         wiring.connect(m, checks.o, exposure.i)
+        p3 = checks.o.payload
+        m.d.comb += [hist.order.eq(p3.order), hist.t.eq(p3.t), hist.lo.eq(p3.lo),
+                     hist.adv.eq(checks.o.ready), hist.prev_order.eq(exposure.prev_order),
+                     hist.prev_t.eq(exposure.prev_t), hist.push.eq(exposure.push),
+                     exposure.dup_others.eq(hist.others), exposure.dup_oldest.eq(hist.oldest),
+                     exposure.dup_prev.eq(hist.match_prev)]
         wiring.connect(m, exposure.verdicts, wiring.flipped(self.verdicts))
         wiring.connect(m, exposure.accepted, wiring.flipped(self.accepted))
         m.d.comb += [self.ev_orders.eq(exposure.ev_orders), self.ev_accepts.eq(exposure.ev_accepts),

@@ -3,7 +3,8 @@
 RISK_SCRIPT (json): {"tables": {window: [words]}, "steps": [{t, book, order}]}.
 Limits go in through the gate's windows plus a commit, as the control plane does;
 before each order whose slot's book differs from what the gate holds, one BBO update
-cycle; then the order with `now` = its time. Verdicts -> RISK_OUT as [[clordid, reason]].
+cycle and BOOK_SETTLE idle cycles (the gate sees a book update 3 cycles after it);
+then the order with `now` and `now_ns` = its time. Verdicts -> RISK_OUT as [[clordid, reason]].
 """
 import json
 import os
@@ -14,6 +15,8 @@ from cocotb.triggers import ReadOnly, RisingEdge
 
 from tickwire.rtl.layouts import BboUpdate, Order, Verdict
 from tickwire.tools.engines.risk_tb import start_gate
+
+BOOK_SETTLE = 2
 
 
 @cocotb.test()
@@ -38,14 +41,17 @@ async def replay(dut):
     shadow = {}
     i, steps = 0, spec["steps"]
     pending = None
-    budget = 100 + 4 * len(steps)       # every step takes at most 2 cycles: never hang
+    budget = 100 + 8 * len(steps)       # every step takes at most 4 cycles: never hang
+    settle = 0
     while i < len(steps) or pending is not None or len(verdicts) < len(steps):
         budget -= 1
         assert budget > 0, "gate stopped taking orders or giving verdicts"
         await RisingEdge(dut.clk)
         dut.bbo__valid.value = 0
         dut.orders__valid.value = 0
-        if pending is None and i < len(steps):
+        if settle:
+            settle -= 1
+        elif pending is None and i < len(steps):
             s = steps[i]
             slot, book = s["order"]["slot"], s["book"]
             if slot < spec["slots"] and shadow.get(slot, [0, 0, 0, 0, False, False]) != book:
@@ -55,12 +61,14 @@ async def replay(dut):
                     halted=int(halted), unreliable=int(unrel))).as_bits()
                 dut.bbo__valid.value = 1
                 shadow[slot] = book
+                settle = BOOK_SETTLE
             else:
                 pending = s
                 i += 1
-        if pending is not None:
+        if pending is not None and not settle:
             t = pending["t"]
             dut.now.value = (t // 10**9) << 32 | t % 10**9
+            dut.now_ns.value = t
             dut.orders__payload.value = Order.const(pending["order"]).as_bits()
             dut.orders__valid.value = 1
         await ReadOnly()

@@ -11,7 +11,7 @@ from tickwire.rtl.risk.regs import WINDOWS
 
 _IDLE = ("orders__valid", "events__valid", "bbo__valid", "ctl_kill", "ctl_kill_accounts",
          "ctl_watchdog_cycles", "stb_heartbeat", "stb_watchdog_release", "stb_commit",
-         "stb_order_submit", "now")
+         "stb_order_submit", "now", "now_ns")
 
 
 async def start_gate(dut, reset_cycles=3):

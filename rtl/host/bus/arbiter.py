@@ -5,13 +5,15 @@ needs a handshake: masters speak `CsrReqSignature`, the CSR bus plus `ack`. A ma
 holds addr, w_data and r_stb or w_stb high until `ack` (read data is valid in the ack
 cycle) and drops the strobe on the next cycle. One transaction at a time; after a
 grant the search starts at the next master, so a requester waits at most N-1
-transactions (never starved). Every transaction takes 3 cycles: grant, strobe, ack.
+transactions (never starved). Every transaction takes READ_LATENCY + 2 cycles
+(grant, strobe, wait for the bank's pipelined read data, ack), and each granted
+request gets exactly one `ack`, in the last of them.
 """
 from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .csr_bus import ADDR_WIDTH, CsrBusSignature
+from .csr_bus import ADDR_WIDTH, READ_LATENCY, CsrBusSignature
 
 
 class CsrReqSignature(wiring.Signature):
@@ -65,7 +67,10 @@ class CsrArbiter(wiring.Component):
                                                  bus.r_stb.eq(~mp.w_stb)]
                                     m.next = "STROBE"
             with m.State("STROBE"):
-                m.next = "ACK"
+                m.next = "WAIT_1" if READ_LATENCY > 1 else "ACK"
+            for k in range(1, READ_LATENCY):
+                with m.State(f"WAIT_{k}"):
+                    m.next = f"WAIT_{k + 1}" if k + 1 < READ_LATENCY else "ACK"
             with m.State("ACK"):
                 for i, mp in enumerate(ms):
                     m.d.comb += mp.ack.eq(cur == i)

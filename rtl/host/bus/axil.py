@@ -2,16 +2,16 @@
 
 AXI4-Lite-shaped so that cocotbext-axi's AxiLiteMaster (port prefix `s_axil_`)
 drives the design in tests. One transaction at a time. `AxiLiteToCsr` drives the
-plain CSR bus (reads answer two cycles after the address handshake); `AxiLiteToCsrReq`
+plain CSR bus (reads answer READ_LATENCY + 1 cycles after the address handshake); `AxiLiteToCsrReq`
 is the same slave as one master of the arbiter (rtl/host/bus/arbiter.py), holding its
 request until `ack`, so it can share the bank with the PCIe and UART bridges.
 """
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .arbiter import CsrReqSignature
-from .csr_bus import ADDR_WIDTH, CsrBusSignature
+from .csr_bus import ADDR_WIDTH, READ_LATENCY, CsrBusSignature
 
 
 class AxiLiteSignature(wiring.Signature):
@@ -33,13 +33,13 @@ class AxiLiteToCsr(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         a, c = self.axil, self.csr
-        read_wait = Signal()        # read strobed last cycle; data arrives now
+        read_wait = Signal(READ_LATENCY)  # a read strobed k+1 cycles ago (bit k)
 
         m.d.comb += [a.bresp.eq(0), a.rresp.eq(0)]
-        m.d.sync += [c.r_stb.eq(0), c.w_stb.eq(0), read_wait.eq(0)]
+        m.d.sync += [c.r_stb.eq(0), c.w_stb.eq(0)]
 
         busy = Signal()
-        m.d.comb += busy.eq(a.bvalid | a.rvalid | read_wait | c.r_stb)
+        m.d.comb += busy.eq(a.bvalid | a.rvalid | read_wait.any() | c.r_stb)
 
         # Writes take priority; both address and data must be present.
         with m.If(~busy & a.awvalid & a.wvalid):
@@ -49,9 +49,8 @@ class AxiLiteToCsr(wiring.Component):
         with m.Elif(~busy & ~a.awvalid & a.arvalid):
             m.d.comb += a.arready.eq(1)
             m.d.sync += [c.addr.eq(a.araddr), c.r_stb.eq(1)]
-        with m.If(c.r_stb):
-            m.d.sync += read_wait.eq(1)
-        with m.If(read_wait):
+        m.d.sync += read_wait.eq(Cat(c.r_stb, read_wait[:-1]))
+        with m.If(read_wait[-1]):
             m.d.sync += [a.rdata.eq(c.r_data), a.rvalid.eq(1)]
         with m.If(a.bvalid & a.bready):
             m.d.sync += a.bvalid.eq(0)

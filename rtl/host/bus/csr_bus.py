@@ -1,12 +1,15 @@
 """The internal register bus: one master, byte addresses, 32-bit words.
 
-Read data is valid the cycle after `r_stb` (one-cycle latency), writes take effect
-on the cycle of `w_stb`. Bridges (AXI4-Lite, PCIe BAR, UART) all target this.
+Read data is valid READ_LATENCY cycles after `r_stb` (the bank's read mux is
+pipelined: a group of 16 registers, then the group, each registered, so the bus runs
+at 156.25 MHz); writes take effect on the cycle of `w_stb`. Bridges (AXI4-Lite, PCIe
+BAR, UART) all target this, through the arbiter.
 """
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 ADDR_WIDTH = 16
+READ_LATENCY = 2
 
 
 class CsrBusSignature(wiring.Signature):

