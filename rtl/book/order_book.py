@@ -76,9 +76,9 @@ _HALT_STATES = (ord("H"), ord("P"))
 CACHE_SPARE = 5
 #: Cycles from issue until the last tree depth has written: nothing in flight after.
 DRAIN = 3 + 3 + 3 * DEPTHS + 1
-#: Ways of the level table and the hashed tree depths (4 entries per side per inner
-#: depth; the level table and the leaves at <= 50 % load).
-NWAYS = 4
+#: Ways per bank of the level table and the hashed tree depths: two banks (two-choice
+#: hashing) of 2 ways, 4 candidate entries per key (rtl/book/store.py).
+NWAYS = 2
 
 
 def _pow2(n):
@@ -89,11 +89,11 @@ def geometry(slots, orders, levels, ways, locate_bits):
     """Sets of every table (and the sweep length) for these build parameters."""
     sb = max(1, (slots - 1).bit_length())
     sides = 1 << (sb + 1)
-    g = {"orders": _pow2(orders // ways), "levels": _pow2(levels // NWAYS),
+    g = {"orders": _pow2(orders // ways), "levels": _pow2(levels // (2 * NWAYS)),
          "cache": sides, "best": 1 << sb, "tree0": sides}
     for d in range(1, DEPTHS):
-        g[f"tree{d}"] = (_pow2(levels // NWAYS) if d == DEPTHS - 1 else
-                         _pow2(max(sides, levels // 32)) if d == DEPTHS - 2 else sides)
+        g[f"tree{d}"] = (_pow2(levels // (2 * NWAYS)) if d == DEPTHS - 1 else
+                         _pow2(max(sides // 2, levels // 64)) if d == DEPTHS - 2 else sides // 2)
     g["sweep"] = max(max(g.values()), 1 << locate_bits)
     return g
 
@@ -146,10 +146,10 @@ class OrderBook(wiring.Component):
         self.u_side, self.u_ok = Signal(), Signal()
         st = {}
         st["orders"] = HashStore(key_bits=64, value_shape=OrderVal, op_shape=OrderOp,
-                                 ctx_shape=ctx, sets=g["orders"], ways=self.ways,
+                                 ctx_shape=ctx, sets=g["orders"], ways=self.ways // 2, banks=2,
                                  modify=order_modify(self.u_side, self.u_ok))
         st["levels"] = HashStore(key_bits=32 + 1 + sb, value_shape=LevelVal, op_shape=LevelOp,
-                                 ctx_shape=ctx, sets=g["levels"], ways=NWAYS, modify=level_modify,
+                                 ctx_shape=ctx, sets=g["levels"], ways=NWAYS, banks=2, modify=level_modify,
                                  seed=2)
         st["cache"] = HashStore(key_bits=1 + sb, value_shape=cache_layout(self.k),
                                 op_shape=CacheOp, ctx_shape=ctx, sets=g["cache"], ways=1,
@@ -160,7 +160,7 @@ class OrderBook(wiring.Component):
         for d in range(DEPTHS):
             st[f"tree{d}"] = HashStore(
                 key_bits=prefix_bits(d) + 1 + sb, value_shape=1 << BITS[d], op_shape=node_op(d),
-                ctx_shape=1, sets=g[f"tree{d}"], ways=1 if d == 0 else NWAYS, modify=node_modify,
+                ctx_shape=1, sets=g[f"tree{d}"], ways=1 if d == 0 else NWAYS, banks=1 if d == 0 else 2, modify=node_modify,
                 index="direct" if d == 0 else "h3", seed=3 + d)
         for name, s in st.items():
             m.submodules[name] = s

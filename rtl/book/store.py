@@ -42,12 +42,19 @@ def _out_layout(key_bits, op_shape, ctx_shape, value_shape):
 
 
 class HashStore(wiring.Component):
-    """`sets` x `ways` entries of (valid, key, value); `index` "h3" or "direct"."""
+    """`banks` x `sets` x `ways` entries of (valid, key, value); `index` "h3" or "direct".
+
+    With two banks (two-choice hashing: each bank has its own H3 hash, a lookup reads
+    both, a new key goes to the bank with more free ways) the fullest set stays close
+    to the average, so a table runs at 50 % load with almost no full set; the banks
+    are separate memories, so each is still one read and one write port.
+    """
 
     def __init__(self, *, key_bits, value_shape, op_shape, ctx_shape, sets, ways, modify,
-                 index="h3", seed=0, q_port=False):
+                 index="h3", seed=0, q_port=False, banks=1):
         assert sets >= 2 and sets & (sets - 1) == 0 and key_bits <= 64
-        self.key_bits, self.sets, self.ways, self.seed = key_bits, sets, ways, seed
+        assert banks == 1 or index == "h3"
+        self.key_bits, self.sets, self.ways, self.seed, self.banks = key_bits, sets, ways, seed, banks
         self.set_bits = sets.bit_length() - 1
         self.value_shape, self.modify, self.index, self.q_port = value_shape, modify, index, q_port
         self.entry = data.StructLayout({"valid": 1, "key": key_bits, "value": value_shape})
@@ -65,77 +72,86 @@ class HashStore(wiring.Component):
             members.update({"q_addr": In(self.set_bits), "q_data": Out(self.set_layout)})
         super().__init__(members)
 
-    def set_index(self, key):
-        """The set of a key (int or Amaranth value)."""
+    def set_index(self, key, bank=0):
+        """The set of a key (int or Amaranth value) in `bank`."""
         if self.index == "direct":
             return key & (self.sets - 1) if isinstance(key, int) else key[:self.set_bits]
-        return h3_hash(key, self.set_bits, self.seed)
+        return h3_hash(key, self.set_bits, self.seed + 16 * bank)
 
-    def elaborate(self, platform):
-        m = Module()
-        W = self.ways
-        m.submodules.mem = mem = Memory(shape=self.set_layout, depth=self.sets, init=[],
-                                        attrs={"no_rw_check": 1})
+    def _bank(self, m, b):
+        """Bank b's memory, c0 address and c1 forwarded set: (rset, a2, wr, wq)."""
+        mem = Memory(shape=self.set_layout, depth=self.sets, init=[], attrs={"no_rw_check": 1})
+        m.submodules[f"mem{b}" if self.banks > 1 else "mem"] = mem
         rd, wr = mem.read_port(), mem.write_port()
         if self.q_port:
             qrd = mem.read_port()
             m.d.comb += [qrd.addr.eq(self.q_addr), self.q_data.eq(qrd.data)]
-
-        # c0: address the set
         key = Cat(self.i.payload.key, Const(0, 64 - self.key_bits))
-        idx0 = Signal(self.set_bits)
-        m.d.comb += [idx0.eq(self.set_index(key if self.index == "h3" else self.i.payload.key)),
+        idx0 = Signal(self.set_bits, name=f"idx0_{b}")
+        m.d.comb += [idx0.eq(self.set_index(key if self.index == "h3" else self.i.payload.key, b)),
                      rd.addr.eq(idx0)]
+        a1, a2 = Signal(self.set_bits, name=f"a1_{b}"), Signal(self.set_bits, name=f"a2_{b}")
+        m.d.sync += [a1.eq(idx0), a2.eq(a1)]
+        wq_en, wq_addr = Signal(name=f"wq_en{b}"), Signal(self.set_bits, name=f"wq_addr{b}")
+        wq_data = Signal(self.set_layout, name=f"wq_data{b}")
+        rset = Signal(self.set_layout, name=f"rset{b}")
+        m.d.sync += [rset.eq(Mux(wq_en & (wq_addr == a1), wq_data, rd.data)),
+                     wq_en.eq(wr.en), wq_addr.eq(wr.addr), wq_data.eq(wr.data)]
+        return rset, a2, wr
+
+    def elaborate(self, platform):
+        m = Module()
+        W, B = self.ways, self.banks
         s1, s2 = Signal.like(self.i.payload, name="s1"), Signal.like(self.i.payload, name="s2")
         v1, v2 = Signal(), Signal()
-        a1, a2 = Signal(self.set_bits), Signal(self.set_bits)
-        m.d.sync += [v1.eq(self.i.valid), s1.eq(self.i.payload), a1.eq(idx0),
-                     v2.eq(v1), s2.eq(s1), a2.eq(a1)]
-
-        # c1: register the set, forwarding last cycle's write to the same set
-        wq_en, wq_addr = Signal(), Signal(self.set_bits)
-        wq_data = Signal(self.set_layout)
-        rset = Signal(self.set_layout)
-        m.d.sync += rset.eq(Mux(wq_en & (wq_addr == a1), wq_data, rd.data))
+        m.d.sync += [v1.eq(self.i.valid), s1.eq(self.i.payload), v2.eq(v1), s2.eq(s1)]
+        banks = [self._bank(m, b) for b in range(B)]
 
         # c2: compare, modify, write back
-        match = Signal(W)
-        free = Signal(W)
-        for w in range(W):
-            m.d.comb += [match[w].eq(rset[w].valid & (rset[w].key == s2.key)),
-                         free[w].eq(~rset[w].valid)]
-        hit = match.any()
+        match = [Signal(W, name=f"match{b}") for b in range(B)]
+        free = [Signal(W, name=f"free{b}") for b in range(B)]
+        for b, (rset, _, _) in enumerate(banks):
+            for w in range(W):
+                m.d.comb += [match[b][w].eq(rset[w].valid & (rset[w].key == s2.key)),
+                             free[b][w].eq(~rset[w].valid)]
+        hit = Cat(*match).any()
         old = Signal(self.value_shape)
         acc = 0
-        for w in range(W):
-            acc = acc | Mux(match[w], Value.cast(rset[w].value), 0)
+        for b, (rset, _, _) in enumerate(banks):
+            for w in range(W):
+                acc = acc | Mux(match[b][w], Value.cast(rset[w].value), 0)
         m.d.comb += Value.cast(old).eq(acc)
         new, keep, may_create = self.modify(m, s2.op, hit, old)
         m.d.comb += self.peek.eq(new)
-        free_w = Signal(range(W))
-        for w in reversed(range(W)):
-            with m.If(free[w]):
-                m.d.comb += free_w.eq(w)
-        hit_w = Signal(range(W))
-        for w in reversed(range(W)):
-            with m.If(match[w]):
-                m.d.comb += hit_w.eq(w)
+        hit_b = Signal(range(max(B, 2)))
+        ins_b = Signal(range(max(B, 2)))
+        if B > 1:
+            m.d.comb += [hit_b.eq(match[1].any()),
+                         ins_b.eq(sum(free[1]) > sum(free[0]))]
         write = v2 & s2.en & ~self.veto
-        wdata = Signal(self.set_layout)
-        m.d.comb += wdata.eq(rset)
         created, removed, full, we = Signal(), Signal(), Signal(), Signal()
-        with m.If(write & hit):
-            m.d.comb += [wdata[hit_w].value.eq(new), wdata[hit_w].valid.eq(keep), we.eq(1),
-                         removed.eq(~keep)]
-        with m.Elif(write & keep & may_create):
-            with m.If(free.any()):
+        any_free = Cat(*free).any() if B == 1 else Mux(ins_b, free[1].any(), free[0].any())
+        m.d.comb += [removed.eq(write & hit & ~keep),
+                     created.eq(write & ~hit & keep & may_create & any_free),
+                     full.eq(write & ~hit & keep & may_create & ~any_free),
+                     we.eq((write & hit) | created)]
+        for b, (rset, a2, wr) in enumerate(banks):
+            free_w, hit_w = Signal(range(W), name=f"free_w{b}"), Signal(range(W), name=f"hit_w{b}")
+            for w in reversed(range(W)):
+                with m.If(free[b][w]):
+                    m.d.comb += free_w.eq(w)
+                with m.If(match[b][w]):
+                    m.d.comb += hit_w.eq(w)
+            wdata = Signal(self.set_layout, name=f"wdata{b}")
+            wen = Signal(name=f"wen{b}")
+            m.d.comb += wdata.eq(rset)
+            with m.If(write & hit & (hit_b == b)):
+                m.d.comb += [wdata[hit_w].value.eq(new), wdata[hit_w].valid.eq(keep), wen.eq(1)]
+            with m.If(created & (ins_b == b)):
                 m.d.comb += [wdata[free_w].valid.eq(1), wdata[free_w].key.eq(s2.key),
-                             wdata[free_w].value.eq(new), we.eq(1), created.eq(1)]
-            with m.Else():
-                m.d.comb += full.eq(1)
-        m.d.comb += [wr.addr.eq(Mux(self.clr, self.clr_addr, a2)),
-                     wr.data.eq(Mux(self.clr, 0, wdata)), wr.en.eq(self.clr | we)]
-        m.d.sync += [wq_en.eq(wr.en), wq_addr.eq(wr.addr), wq_data.eq(wr.data)]
+                             wdata[free_w].value.eq(new), wen.eq(1)]
+            m.d.comb += [wr.addr.eq(Mux(self.clr, self.clr_addr, a2)),
+                         wr.data.eq(Mux(self.clr, 0, wdata)), wr.en.eq(self.clr | wen)]
 
         # c3: registered result
         o = self.o.payload
