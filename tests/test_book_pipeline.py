@@ -5,6 +5,7 @@ import random
 
 from book_sim import SMALL, add, model_rows, numbered, run_book
 from tickwire.model.book import Msg
+from tickwire.rtl.book.order_book import pipeline_latency
 
 L, R = 5, 100
 
@@ -35,7 +36,7 @@ def test_directed_semantics_and_latency():
     ])
     ev, taken, out_cyc, _ = check(msgs, {L: 0})
     assert ev["ignored"] == 2 and ev["msgs"] == len(msgs)
-    assert {c - taken[s] for s, c in out_cyc} == {10}
+    assert {c - taken[s] for s, c in out_cyc} == {pipeline_latency()}
 
 
 def test_deep_side_drains_to_empty_and_refills():

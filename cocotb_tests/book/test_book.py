@@ -1,10 +1,13 @@
 """OrderBook gateware against the reference model (tickwire.model.book).
 
-Small tables (4 slots, 4096 orders, 1024 levels, 64 locates) so Verilator builds and
+Small tables (4 slots, 8192 orders, 4096 levels, 64 locates) so Verilator builds and
 runs fast; the book is exact at any depth, so deep books are tested here too.
 Block RAM keeps its contents through a reset, so the book sweeps every table after
 one (`busy` until done); every test starts there, on the previous test's tables.
 """
+import json
+import os
+from bisect import bisect_right
 import random
 from pathlib import Path
 
@@ -14,15 +17,15 @@ from cocotb.triggers import ClockCycles, FallingEdge, ReadWrite
 
 from tickwire.model.book import BookModel, Msg, decode, read_binaryfile
 from tickwire.rtl.book.hashing import refs_for
-from tickwire.rtl.book.order_book import OrderBook
+from tickwire.rtl.book.order_book import OrderBook, pipeline_latency
 from tickwire.rtl.book.tables import Best
 from tickwire.rtl.layouts import BboUpdate, ItchMsg, top_n_layout
 
-PARAMS = dict(slots=4, orders=4096, levels=1024, top_n=5, locate_bits=6)
+PARAMS = dict(slots=4, orders=8192, levels=4096, top_n=5, locate_bits=6)
 N, ORDERS = PARAMS["top_n"], PARAMS["orders"]
-SET_BITS = (ORDERS // 8).bit_length() - 1              # 8-way sets, H3 seed 0
+SET_BITS = (ORDERS // 8).bit_length() - 1              # two banks of 4-way sets
 #: Cycles from a message leaving the queue (taken) to its BBO / top-N update.
-LATENCY = 10
+LATENCY = pipeline_latency()
 TOPN = top_n_layout(N)
 DATA = Path(__file__).resolve().parents[3] / "shared/data/itch"
 EVENTS = ("msgs", "ignored", "collisions", "table_full", "unknown_ref", "depth_overflow",
@@ -52,12 +55,14 @@ class Harness:
         for e in EVENTS[1:]:        # ev_msgs depends on this cycle's input: see feed()
             self.ev[e] += int(getattr(d, f"ev_{e}").value)
 
-    async def feed(self, msgs, idle=0.0, rng=None):
-        """Offer each message until taken; `idle` = chance of an idle cycle before each."""
+    async def feed(self, msgs, idle=0.0, rng=None, arrivals=None):
+        """Offer each message until taken; `idle` = chance of an idle cycle before each;
+        `arrivals`: the cycle (from the first offer) before which each is not offered."""
         d = self.dut
         rng = rng or random.Random(1)
-        for m in msgs:
-            while rng.random() < idle:
+        start = self.cycle
+        for i, m in enumerate(msgs):
+            while rng.random() < idle or (arrivals and self.cycle - start < arrivals[i]):
                 d.i__valid.value = 0
                 await self.tick()
             d.i__payload.value = ItchMsg.const(msg_fields(m)).as_bits()
@@ -172,6 +177,23 @@ def check_against_model(h, model, msgs):
     lat = {cyc - h.taken_at[p["seq"]] for cyc, p in h.bbo}
     assert lat <= {LATENCY}, lat
     return expect
+
+
+def wire_arrivals(raw, mtu_payload=1400, frame_overhead=86):
+    """Cycle (8 bytes each at 156.25 MHz) at which each message's last byte arrives when
+    the messages are sent back to back as MoldUDP64 (2-byte length each) in frames of up
+    to `mtu_payload` bytes, each frame costing `frame_overhead` more (headers, FCS,
+    preamble, inter-frame gap)."""
+    out, total, in_frame = [], 0, 0
+    for r in raw:
+        n = len(r) + 2
+        if in_frame + n > mtu_payload:
+            total += frame_overhead
+            in_frame = 0
+        total += n
+        in_frame += n
+        out.append((total + 7) // 8)
+    return out
 
 
 def add(ref, side, sh, px, loc, seq):
@@ -335,8 +357,9 @@ async def collisions_and_unknown(dut):
     unreliable (flag in updates, status and query port); MAP clears the flags."""
     h = await setup(dut)
     await h.cmd(40, 2)
-    # nine references in one 8-way set: eight fit, the ninth add is a collision
-    same = refs_for(77, 0, SET_BITS, 9, base=9 << 20)
+    # nine references with the same two candidate sets: eight fill both, the ninth
+    # add is a collision
+    same = refs_for(77, 301, SET_BITS, 9, base=9 << 20)
     msgs = numbered([add(r, "B", 10, 2000 + i, 40, 0) for i, r in enumerate(same)])
     await h.feed(msgs)
     assert h.ev["collisions"] == 1 and h.ev["table_full"] == 0
@@ -472,8 +495,46 @@ async def add_then_delete_back_to_back(dut):
 
 
 @cocotb.test()
+async def deep_stress_feed(dut):
+    """The deep-book stress feed (tools/feeds/deep_book.py): two symbols, 520 levels a
+    side, drained best-first to empty and refilled; RTL = model, nothing flagged."""
+    from tickwire.tools.feeds import deep_book
+    h = await setup(dut)
+    await h.cmd(1, 0)
+    await h.cmd(2, 3)
+    raw = deep_book.generate(symbols=2, levels=520, cycles=1, seed=3)
+    msgs = [decode(r, i) for i, r in enumerate(raw, 1)]
+    await h.feed(msgs)
+    model = BookModel({1: 0, 2: 3}, top_n=N)
+    expect = check_against_model(h, model, msgs)
+    assert min(b.max_depth for b in model.books.values()) >= 520
+    assert h.ev["collisions"] == h.ev["depth_overflow"] == h.ev["level_miss"] == 0
+    cocotb.log.info(f"deep stress: {len(msgs)} msgs, {len(expect)} BBO updates")
+    # the same feed again at 10GbE line rate (MoldUDP64 in 1500-byte frames): last byte ->
+    # BBO latency through the queue, and the queue's peak occupancy
+    await h.cmd(1, 0)
+    await h.cmd(2, 3)
+    h.clear()
+    arrivals = wire_arrivals(raw)
+    start = h.cycle
+    await h.feed(msgs, arrivals=arrivals)
+    check_against_model(h, BookModel({1: 0, 2: 3}, top_n=N), msgs)
+    arr = {m.seq: arrivals[i] + start for i, m in enumerate(msgs)}
+    # decode (2 cycles after the last byte) and the input queue (1) come before the book
+    lat = sorted(cyc - arr[p["seq"]] + 3 for cyc, p in h.bbo)
+    taken = [h.taken_at[m.seq] for m in msgs]
+    queue = max(bisect_right(arrivals, taken[i] - start) - i for i in range(len(msgs)))
+    stats = dict(count=len(lat), p50=lat[len(lat) // 2], p99=lat[int(len(lat) * 0.99)],
+                 max=lat[-1], queue_peak=queue)
+    cocotb.log.info(f"deep stress at line rate: last byte -> BBO cycles {stats}")
+    out = os.environ.get("BOOK_LATENCY_OUT")
+    if out:
+        Path(out).write_text(json.dumps(stats))
+
+
+@cocotb.test()
 async def table_full(dut):
-    """Filling all 4096 entries: later adds are counted as table_full, not collisions."""
+    """Filling every order entry: later adds are counted as table_full, not collisions."""
     h = await setup(dut)
     await h.cmd(50, 1)
     # eight references per set pair (s, s): two-choice insertion alternates banks, so

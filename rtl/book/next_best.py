@@ -65,6 +65,8 @@ class NextBest(wiring.Component):
         from_valid, ftkey, cur = Signal(), Signal(32), Signal(32)
         cur_d = Signal(range(DEPTHS))
         cands = Signal(data.ArrayLayout(64, DEPTHS))
+        masks = Signal(data.ArrayLayout(64, DEPTHS))
+        pos_q = Signal(6)
         val = Signal(64)
         qty, orders = Signal(32), Signal(16)
         m.d.comb += self.bad.payload.eq(slot)
@@ -92,14 +94,17 @@ class NextBest(wiring.Component):
             with m.State("T_ANC"):
                 m.d.comb += [self.treq.valid.eq(1), self.treq.payload.tkey.eq(ftkey),
                              self.treq.payload.depths.eq((1 << DEPTHS) - 1)]
+                for d in range(DEPTHS):       # the digits beyond ftkey's, while we wait
+                    w = 1 << BITS[d]
+                    above = ~((Const(2, w + 1) << digit(ftkey, d)) - 1)
+                    m.d.sync += masks[d].eq(Mux(from_valid, above[:w],
+                                                (1 << w) - 1 if d == 0 else 0))
                 m.next = "T_AWAIT"
             with m.State("T_AWAIT"):
                 with m.If(self.tres.valid):
                     for d in range(DEPTHS):
                         w = 1 << BITS[d]
-                        above = ~((Const(2, w + 1) << digit(ftkey, d)) - 1)
-                        mask = Mux(from_valid, above[:w], (1 << w) - 1 if d == 0 else 0)
-                        m.d.sync += cands[d].eq(Mux(res.hit[d], res.bits[d][:w] & mask, 0))
+                        m.d.sync += cands[d].eq(Mux(res.hit[d], res.bits[d][:w] & masks[d][:w], 0))
                     m.next = "PICK_A"
             with m.State("PICK_A"):
                 sel = Signal(range(DEPTHS))
@@ -118,10 +123,13 @@ class NextBest(wiring.Component):
                     m.next = "PICK"
             with m.State("PICK"):
                 found, pos = lowest_set(m, val, "nb")
-                m.d.sync += cur.eq(self._pick_tkey(m, cur, cur_d, pos))
+                m.d.sync += pos_q.eq(pos)
+                m.next = "PICK2"
                 with m.If(~found):
                     m.next = "BAD"
-                with m.Elif(cur_d == DEPTHS - 1):
+            with m.State("PICK2"):
+                m.d.sync += cur.eq(self._pick_tkey(m, cur, cur_d, pos_q))
+                with m.If(cur_d == DEPTHS - 1):
                     m.next = "L_REQ"
                 with m.Else():
                     m.d.sync += cur_d.eq(cur_d + 1)

@@ -74,11 +74,19 @@ _HALT_STATES = (ord("H"), ord("P"))
 #: Cache levels beyond top_n: the operations that can be in flight when a side asks for
 #: a refill (c0..c8 at one per 2 cycles), each removing at most one cached level.
 CACHE_SPARE = 5
+#: Stores whose compare and modify take a cycle each (HashStore split: 4-cycle latency,
+#: for Fmax); the others do both in one (3 cycles).
+SPLIT = ("orders", "levels", "cache", "best")
 #: Cycles from issue until the last tree depth has written: nothing in flight after.
-DRAIN = 3 + 3 + 3 * DEPTHS + 1
+DRAIN = 4 + 4 + 4 * DEPTHS + 1
 #: Ways per bank of the level table and the hashed tree depths: two banks (two-choice
 #: hashing) of 2 ways, 4 candidate entries per key (rtl/book/store.py).
 NWAYS = 2
+
+
+def pipeline_latency():
+    """Cycles from a message leaving the input queue to its BBO / top-N update."""
+    return sum(4 if n in SPLIT else 3 for n in ("orders", "levels", "cache")) + 1
 
 
 def _pow2(n):
@@ -110,7 +118,11 @@ class OrderBook(wiring.Component):
         assert slots <= 256 and top_n >= 1
         self.slots, self.orders, self.levels, self.top_n = slots, orders, levels, top_n
         self.ways, self.locate_bits = ways, locate_bits
-        self.k = top_n + CACHE_SPARE
+        # a refill request holds issue at once; the operations issued since the one that
+        # asked (one per 2 cycles over the latency to the cache's output) may each
+        # remove a cached level, and the top N must stay cached
+        lat = sum(4 if n in SPLIT else 3 for n in ("orders", "levels", "cache"))
+        self.k = top_n + max(CACHE_SPARE, 1 + (lat - 1) // 2)
         self.slot_bits = max(1, (slots - 1).bit_length())
         self.geo = geometry(slots, orders, levels, ways, locate_bits)
         super().__init__({
@@ -147,21 +159,25 @@ class OrderBook(wiring.Component):
         st = {}
         st["orders"] = HashStore(key_bits=64, value_shape=OrderVal, op_shape=OrderOp,
                                  ctx_shape=ctx, sets=g["orders"], ways=self.ways // 2, banks=2,
+                                 split="orders" in SPLIT,
                                  modify=order_modify(self.u_side, self.u_ok))
         st["levels"] = HashStore(key_bits=32 + 1 + sb, value_shape=LevelVal, op_shape=LevelOp,
                                  ctx_shape=ctx, sets=g["levels"], ways=NWAYS, banks=2, modify=level_modify,
+                                 split="levels" in SPLIT,
                                  seed=2)
         st["cache"] = HashStore(key_bits=1 + sb, value_shape=cache_layout(self.k),
                                 op_shape=CacheOp, ctx_shape=ctx, sets=g["cache"], ways=1,
-                                modify=cache_modify(self.k), index="direct")
+                                modify=cache_modify(self.k), index="direct",
+                                split="cache" in SPLIT)
         st["best"] = HashStore(key_bits=sb, value_shape=Best, op_shape=BestOp, ctx_shape=1,
                                sets=g["best"], ways=1, index="direct", q_port=True,
+                               split="best" in SPLIT,
                                modify=best_modify(st["cache"].peek.lv[0]))
         for d in range(DEPTHS):
             st[f"tree{d}"] = HashStore(
                 key_bits=prefix_bits(d) + 1 + sb, value_shape=1 << BITS[d], op_shape=node_op(d),
                 ctx_shape=1, sets=g[f"tree{d}"], ways=1 if d == 0 else NWAYS, banks=1 if d == 0 else 2, modify=node_modify,
-                index="direct" if d == 0 else "h3", seed=3 + d)
+                index="direct" if d == 0 else "h3", seed=4 + 2 * d, split=True)
         for name, s in st.items():
             m.submodules[name] = s
         m.submodules.subs = self.subs = Subscriptions(self.locate_bits, sb)
@@ -250,15 +266,19 @@ class OrderBook(wiring.Component):
         oo, ov = o.payload, o.valid
         sub = self.subs.o.payload          # valid at c2, with the order table's decision
         m.d.comb += st["orders"].veto.eq(~sub.valid | (add2 & (self.live >= self.orders)))
-        ok3, slot3, full3 = Signal(), Signal(sb), Signal()
-        m.d.sync += [ok3.eq(sub.valid), slot3.eq(sub.slot),
-                     full3.eq(sub.valid & add2 & (self.live >= self.orders))]
+        ok3, slot3 = Signal(), Signal(sb)
+        if st["orders"].split:          # the order table answers a cycle later
+            ok_, slot_ = Signal(), Signal(sb)
+            m.d.sync += [ok_.eq(sub.valid), slot_.eq(sub.slot), ok3.eq(ok_), slot3.eq(slot_)]
+        else:
+            m.d.sync += [ok3.eq(sub.valid), slot3.eq(sub.slot)]
+        full3 = self.live >= self.orders
         kind = oo.op.kind
         is_add = kind == ADD
         reduce = (kind == REDUCE) | (kind == DELETE)
         unknown = ov & ok3 & oo.en & reduce & ~oo.hit
-        coll = ov & ok3 & oo.en & is_add & (oo.hit | oo.full)
-        tfull = ov & ok3 & full3
+        coll = ov & ok3 & oo.en & is_add & (oo.hit | (oo.full & ~full3))
+        tfull = ov & ok3 & is_add & ~oo.hit & ~oo.created & full3 & ~oo.op.u2
         m.d.comb += [self.ev_ignored.eq(ov & oo.ctx.first & oo.ctx.book & ~ok3),
                      self.ev_unknown_ref.eq(unknown), self.ev_collisions.eq(coll),
                      self.ev_table_full.eq(tfull)]

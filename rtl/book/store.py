@@ -51,10 +51,12 @@ class HashStore(wiring.Component):
     """
 
     def __init__(self, *, key_bits, value_shape, op_shape, ctx_shape, sets, ways, modify,
-                 index="h3", seed=0, q_port=False, banks=1):
+                 index="h3", seed=0, q_port=False, banks=1, split=False):
         assert sets >= 2 and sets & (sets - 1) == 0 and key_bits <= 64
         assert banks == 1 or index == "h3"
         self.key_bits, self.sets, self.ways, self.seed, self.banks = key_bits, sets, ways, seed, banks
+        self.split = split
+        self.latency = 4 if split else 3
         self.set_bits = sets.bit_length() - 1
         self.value_shape, self.modify, self.index, self.q_port = value_shape, modify, index, q_port
         self.entry = data.StructLayout({"valid": 1, "key": key_bits, "value": value_shape})
@@ -76,7 +78,7 @@ class HashStore(wiring.Component):
         """The set of a key (int or Amaranth value) in `bank`."""
         if self.index == "direct":
             return key & (self.sets - 1) if isinstance(key, int) else key[:self.set_bits]
-        return h3_hash(key, self.set_bits, self.seed + 16 * bank)
+        return h3_hash(key, self.set_bits, self.seed + bank)
 
     def _bank(self, m, b):
         """Bank b's memory, c0 address and c1 forwarded set: (rset, a2, wr, wq)."""
@@ -97,7 +99,41 @@ class HashStore(wiring.Component):
         rset = Signal(self.set_layout, name=f"rset{b}")
         m.d.sync += [rset.eq(Mux(wq_en & (wq_addr == a1), wq_data, rd.data)),
                      wq_en.eq(wr.en), wq_addr.eq(wr.addr), wq_data.eq(wr.data)]
+        if self.split:          # the write 2 cycles after our read lands while we compare
+            fwd = Signal(self.set_layout, name=f"rset_f{b}")
+            m.d.comb += fwd.eq(Mux(wq_en & (wq_addr == a2), wq_data, rset))
+            rset = fwd
         return rset, a2, wr
+
+    def _select(self, m, banks, key):
+        """Compare the ways with the key: hit, old value, ways to write (comb)."""
+        W, B = self.ways, self.banks
+        sel = {"match": [Signal(W, name=f"match{b}") for b in range(B)],
+               "free": [Signal(W, name=f"free{b}") for b in range(B)],
+               "old": Signal(self.value_shape, name="old"),
+               "hit_b": Signal(range(max(B, 2)), name="hit_b"),
+               "ins_b": Signal(range(max(B, 2)), name="ins_b"),
+               "hit_w": [Signal(range(W), name=f"hit_w{b}") for b in range(B)],
+               "free_w": [Signal(range(W), name=f"free_w{b}") for b in range(B)],
+               "sets": [Signal(self.set_layout, name=f"set{b}") for b in range(B)]}
+        match, free = sel["match"], sel["free"]
+        acc = 0
+        for b, (rset, _, _) in enumerate(banks):
+            m.d.comb += sel["sets"][b].eq(rset)
+            for w in range(W):
+                m.d.comb += [match[b][w].eq(rset[w].valid & (rset[w].key == key)),
+                             free[b][w].eq(~rset[w].valid)]
+                acc = acc | Mux(match[b][w], Value.cast(rset[w].value), 0)
+            for w in reversed(range(W)):
+                with m.If(free[b][w]):
+                    m.d.comb += sel["free_w"][b].eq(w)
+                with m.If(match[b][w]):
+                    m.d.comb += sel["hit_w"][b].eq(w)
+        m.d.comb += Value.cast(sel["old"]).eq(acc)
+        if B > 1:
+            m.d.comb += [sel["hit_b"].eq(match[1].any()),
+                         sel["ins_b"].eq(sum(free[1]) > sum(free[0]))]
+        return sel
 
     def elaborate(self, platform):
         m = Module()
@@ -106,57 +142,50 @@ class HashStore(wiring.Component):
         v1, v2 = Signal(), Signal()
         m.d.sync += [v1.eq(self.i.valid), s1.eq(self.i.payload), v2.eq(v1), s2.eq(s1)]
         banks = [self._bank(m, b) for b in range(B)]
-
-        # c2: compare, modify, write back
-        match = [Signal(W, name=f"match{b}") for b in range(B)]
-        free = [Signal(W, name=f"free{b}") for b in range(B)]
-        for b, (rset, _, _) in enumerate(banks):
-            for w in range(W):
-                m.d.comb += [match[b][w].eq(rset[w].valid & (rset[w].key == s2.key)),
-                             free[b][w].eq(~rset[w].valid)]
+        sel = self._select(m, banks, s2.key)
+        s, v, veto = s2, v2, self.veto
+        addrs = [a2 for _, a2, _ in banks]
+        if self.split:          # c3: modify and write from registered comparisons
+            reg = {k: ([Signal.like(x, name=f"{k}{i}_r") for i, x in enumerate(val)]
+                       if isinstance(val, list) else Signal.like(val, name=f"{k}_r"))
+                   for k, val in sel.items()}
+            for k, val in sel.items():
+                pairs = zip(reg[k], val) if isinstance(val, list) else [(reg[k], val)]
+                m.d.sync += [r.eq(x) for r, x in pairs]
+            s, v, veto = Signal.like(s2, name="s3"), Signal(name="v3"), Signal(name="veto3")
+            addrs = [Signal.like(a, name=f"a3_{b}") for b, a in enumerate(addrs)]
+            m.d.sync += [s.eq(s2), v.eq(v2), veto.eq(self.veto)]
+            m.d.sync += [a3.eq(a2) for a3, (_, a2, _) in zip(addrs, banks)]
+            sel = reg
+        match, free, old = sel["match"], sel["free"], sel["old"]
         hit = Cat(*match).any()
-        old = Signal(self.value_shape)
-        acc = 0
-        for b, (rset, _, _) in enumerate(banks):
-            for w in range(W):
-                acc = acc | Mux(match[b][w], Value.cast(rset[w].value), 0)
-        m.d.comb += Value.cast(old).eq(acc)
-        new, keep, may_create = self.modify(m, s2.op, hit, old)
+        new, keep, may_create = self.modify(m, s.op, hit, old)
         m.d.comb += self.peek.eq(new)
-        hit_b = Signal(range(max(B, 2)))
-        ins_b = Signal(range(max(B, 2)))
-        if B > 1:
-            m.d.comb += [hit_b.eq(match[1].any()),
-                         ins_b.eq(sum(free[1]) > sum(free[0]))]
-        write = v2 & s2.en & ~self.veto
+        ins_b, hit_b = sel["ins_b"], sel["hit_b"]
+        write = v & s.en & ~veto
         created, removed, full, we = Signal(), Signal(), Signal(), Signal()
         any_free = Cat(*free).any() if B == 1 else Mux(ins_b, free[1].any(), free[0].any())
         m.d.comb += [removed.eq(write & hit & ~keep),
                      created.eq(write & ~hit & keep & may_create & any_free),
                      full.eq(write & ~hit & keep & may_create & ~any_free),
                      we.eq((write & hit) | created)]
-        for b, (rset, a2, wr) in enumerate(banks):
-            free_w, hit_w = Signal(range(W), name=f"free_w{b}"), Signal(range(W), name=f"hit_w{b}")
-            for w in reversed(range(W)):
-                with m.If(free[b][w]):
-                    m.d.comb += free_w.eq(w)
-                with m.If(match[b][w]):
-                    m.d.comb += hit_w.eq(w)
+        for b, (_, _, wr) in enumerate(banks):
+            hit_w, free_w = sel["hit_w"][b], sel["free_w"][b]
             wdata = Signal(self.set_layout, name=f"wdata{b}")
             wen = Signal(name=f"wen{b}")
-            m.d.comb += wdata.eq(rset)
+            m.d.comb += wdata.eq(sel["sets"][b])
             with m.If(write & hit & (hit_b == b)):
                 m.d.comb += [wdata[hit_w].value.eq(new), wdata[hit_w].valid.eq(keep), wen.eq(1)]
             with m.If(created & (ins_b == b)):
-                m.d.comb += [wdata[free_w].valid.eq(1), wdata[free_w].key.eq(s2.key),
+                m.d.comb += [wdata[free_w].valid.eq(1), wdata[free_w].key.eq(s.key),
                              wdata[free_w].value.eq(new), wen.eq(1)]
-            m.d.comb += [wr.addr.eq(Mux(self.clr, self.clr_addr, a2)),
+            m.d.comb += [wr.addr.eq(Mux(self.clr, self.clr_addr, addrs[b])),
                          wr.data.eq(Mux(self.clr, 0, wdata)), wr.en.eq(self.clr | wen)]
 
-        # c3: registered result
+        # registered result
         o = self.o.payload
-        m.d.sync += [self.o.valid.eq(v2), o.key.eq(s2.key), o.op.eq(s2.op), o.ctx.eq(s2.ctx),
-                     o.en.eq(s2.en & ~self.veto), o.hit.eq(hit), o.created.eq(created),
+        m.d.sync += [self.o.valid.eq(v), o.key.eq(s.key), o.op.eq(s.op), o.ctx.eq(s.ctx),
+                     o.en.eq(s.en & ~veto), o.hit.eq(hit), o.created.eq(created),
                      o.removed.eq(removed), o.full.eq(full), o.old.eq(old),
                      o.new.eq(Mux(we, Value.cast(new), Value.cast(old)))]
         return m

@@ -30,7 +30,7 @@ def order_modify(u_side, u_ok):
     def modify(m, op, hit, old):
         new = Signal(OrderVal, name="order_new")
         keep, create = Signal(name="order_keep"), Signal(name="order_create")
-        n_exec = Mux(op.shares >= old.shares, old.shares, op.shares)
+        part = op.shares < old.shares           # an execution/cancel that leaves shares
         m.d.comb += new.eq(old)
         with m.Switch(op.kind):
             with m.Case(ADD):
@@ -39,7 +39,7 @@ def order_modify(u_side, u_ok):
                                  new.price.eq(op.price), new.shares.eq(op.shares)]
                 m.d.comb += [keep.eq(1), create.eq(~op.u2 | u_ok)]
             with m.Case(REDUCE):
-                m.d.comb += [new.shares.eq(old.shares - n_exec), keep.eq(old.shares != n_exec)]
+                m.d.comb += [new.shares.eq(Mux(part, old.shares - op.shares, 0)), keep.eq(part)]
             with m.Case(DELETE):
                 m.d.comb += new.shares.eq(0)
         return new, keep, create
@@ -51,7 +51,8 @@ def level_modify(m, op, hit, old):
     order's arrival (dord = +1) creates one."""
     new = Signal(LevelVal, name="level_new")
     m.d.comb += [new.qty.eq(old.qty + op.dq), new.orders.eq(old.orders + op.dord)]
-    return new, new.orders != 0, op.dord == 1
+    # the last order leaving (parallel to the adders, not after them)
+    return new, ~((op.dord == -1) & (old.orders == 1)), op.dord == 1
 
 
 def best_modify(level):
