@@ -5,13 +5,13 @@
 `id.build` carries its digest, so software can tell which build a card runs.
 
 Named builds (`BUILDS`, `--build sim|board` on every command that builds the core):
-  sim    today's simulation build: 64 book slots, a 262,144-order table, 64 kept
-         levels, 16 risk slots.
+  sim    the simulation build: 64 book slots, a 262,144-order table, 65,536 price
+         levels (all slots), 16 risk slots.
   board  sized for the LFE5UM5G-85F (208 DP16KD) together with the whole core: the
-         book as `make synth` built it (8 slots, 4,096 orders, 16 levels: 61 DP16KD),
-         the merge queues (2 x 512 beats, about 6 DP16KD) and the risk tables (8
-         accounts x 8 slots, at most one DP16KD per table column: 14), about 81
-         DP16KD in all. The board issues refine these sizes.
+         book v2 with 256 slots, 8,192 orders, 4,096 price levels and 16,384 locates
+         (its DP16KD count is in bench/synth.json and the README), the merge queues
+         (2 x 512 beats, about 6 DP16KD) and the risk tables (8 accounts x 8 slots:
+         14), about 20-25 DP16KD besides the book.
 """
 from dataclasses import asdict, dataclass, fields, replace
 import hashlib
@@ -25,7 +25,9 @@ class CoreConfig:
     #: 117,695 live orders at the peak of the 1 M-message, 64-symbol synthetic day fit
     #: with no collision at this size (two-choice, 4-way sets).
     book_orders: int = 262144
-    book_levels: int = 64          # price levels kept exactly per side
+    #: Price levels held exactly, all slots and sides together (the level table; the
+    #: price tree's leaf table has as many entries). Every level of a book is exact.
+    book_levels: int = 65536
     top_n: int = 5
     book_locate_bits: int = 14     # stock-locate bits the book's slot map decodes
     #: Decoded messages queued in front of the book (it takes one every 2 cycles).
@@ -61,8 +63,8 @@ class CoreConfig:
 
 BUILDS = {
     "sim": CoreConfig(),
-    "board": CoreConfig(name="board", book_slots=8, book_orders=4096, book_levels=16,
-                        book_locate_bits=10, risk_slots=8),
+    "board": CoreConfig(name="board", book_slots=256, book_orders=8192, book_levels=4096,
+                        book_locate_bits=14, risk_slots=8),
 }
 PARAM_NAMES = tuple(f.name for f in fields(CoreConfig) if f.name != "name")
 
