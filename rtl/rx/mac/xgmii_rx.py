@@ -199,9 +199,9 @@ class XgmiiRx(wiring.Component):
             m.d.comb += keep[i].eq((i < k) & Mux(in_pre4, fits4, fits))
 
         # CRC register update: a beat that does not end the frame holds exactly 8 bytes
-        # (or 4, lanes 4..7, on a lane-4 first beat, whose state is INIT: a constant).
-        crc8_in = Signal(32)
-        m.d.comb += crc8_in.eq(Mux(first_r, INIT, crc_r))
+        # (or 4, lanes 4..7, on a lane-4 first beat, whose state is INIT: a constant;
+        # a lane-0 frame's /S/ beat loads INIT into crc_r).
+        crc8_in = crc_r              # INIT from the /S/ on: no mux in front of the XOR trees
         crc_cont = Signal(32)
         m.d.comb += crc_cont.eq(Mux(in_pre4, state_term_const(INIT, 4) ^ dt4_r[4],
                                     state_term(crc8_in, 8) ^ dt0_r[8]))
@@ -229,7 +229,7 @@ class XgmiiRx(wiring.Component):
                 m.d.sync += ts_r.eq(now_r)
         with m.Elif(r["start0_ok"]):
             m.d.sync += [state.eq(DATA), first_r.eq(1), count.eq(0), room.eq(self.ctl_max_len),
-                         ts_r.eq(now_r)]
+                         ts_r.eq(now_r), crc_r.eq(INIT)]
         with m.Elif(r["start4_ok"]):
             m.d.sync += [state.eq(PRE4), first_r.eq(0), count.eq(0), room.eq(self.ctl_max_len)]
         with m.Else():
