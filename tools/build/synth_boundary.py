@@ -41,6 +41,19 @@ class Registered(wiring.Component):
         return m
 
 
+def synth_registered(name, comp, out):
+    """Route `Registered(comp)`; if ABC9 trips over it (YoWASP Yosys 0.70 asserts in
+    ABC_OPS_REINTEGRATE on the ITCH decoder's wrapper), map LUTs with classic ABC."""
+    try:
+        return synth.synth_component(name, Registered(comp), out=out)
+    except RuntimeError as e:
+        print(f"{name}: {str(e).splitlines()[0]}; retrying with classic ABC", flush=True)
+        synth.ABC_LUT_BLOCKS = synth.ABC_LUT_BLOCKS | {name}
+        row = synth.synth_component(name, Registered(comp), out=out)
+        row["lut_mapping"] = "abc"
+        return row
+
+
 def main(argv=None):
     from tickwire.rtl.config import BUILDS
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -53,7 +66,7 @@ def main(argv=None):
     for name in args.blocks.split(","):
         path, kwargs = synth.BLOCKS[name]
         comp = synth.load_factory(path)(**(kwargs(cfg) if callable(kwargs) else kwargs))
-        row = synth.synth_component(f"{name}_reg", Registered(comp), out=args.out)
+        row = synth_registered(f"{name}_reg", comp, args.out)
         rows.append(row)
         print(json.dumps(row), flush=True)
     (args.out / "results.json").write_text(json.dumps(rows, indent=1))
