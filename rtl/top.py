@@ -7,10 +7,13 @@
     host orders (order window) -------------------------------------> RiskGate -> verdict_out
     HwClock.now -> both MACs (SFD timestamps travel in the payloads)     (BBO)   \\-> accepted_out
 
-One clock domain (`sync`, the XGMII receive clock, 156.25 MHz). XgmiiRx registers
-its input once, UdpRx/FeedMerge/MoldRx are combinational and ItchDecoder registers
-its output: a message is decoded 2 cycles after the XGMII beat carrying its last
-byte. Every block declares its registers (rtl/<block>/regs.py) and exposes them as
+One clock domain (`sync`, the XGMII receive clock, 156.25 MHz). No combinational
+path crosses a block boundary: XgmiiRx registers its input and its (realigned)
+output, UdpRx and ItchDecoder register their outputs, and a StreamReg follows any
+block whose output is combinational (`_boundary`: FeedMerge and MoldRx unless they
+declare `registered_output`). Last byte -> decoded message: MAC 2 + UDP 1 + merge
+slice 1 + MoldUDP64 slice 1 + ITCH 1 = 6 cycles (one more for the upper half of a
+lane-4 frame's beat, which the MAC realigns). Every block declares its registers (rtl/<block>/regs.py) and exposes them as
 ports; `assemble` binds the CSR bank to the components that own them, and the map
 (`build_map(cfg)`, bases in rtl/regmap) is the only place addresses exist. Every build
 parameter comes from the CoreConfig (rtl/config.py); `id.build` carries its digest.
@@ -37,7 +40,7 @@ from .host.csr import CsrBank
 from .host.id_block import IdBlock
 from .host.pcie.endpoint import PcieBarEndpoint, UsAxisSignature
 from .host.uart.bridge import UartBridge
-from .layouts import BboUpdate, ItchMsg, Order, Verdict, top_n_layout
+from .layouts import BboUpdate, ItchMsg, Order, RawMsg, UdpBeat, Verdict, top_n_layout
 from .regmap import build_map
 from .regmap.binding import assemble
 from .risk.gate import RiskGate
@@ -45,6 +48,7 @@ from .rx.itch.decoder import ItchDecoder
 from .rx.mac.xgmii_rx import XgmiiRx
 from .rx.merge.feed_merge import FeedMerge
 from .rx.mold.mold_rx import MoldRx
+from .rx.stream_reg import StreamReg
 from .rx.udp.udp_rx import UdpRx
 
 
@@ -91,6 +95,17 @@ class TickwireCore(wiring.Component):
         """Names the build (tools/build/simrun.py caches the Verilog by it)."""
         return repr((sorted(self.cfg.params().items()), self.cfg.name, self.regmap.hash))
 
+    @staticmethod
+    def _boundary(m, name, block, out, layout):
+        """Stage boundary (issue 13): `out` itself when `block` registers its output
+        (class attribute `registered_output = True`), else `out` through a StreamReg, so
+        no combinational path runs from one block into the next."""
+        if getattr(block, "registered_output", False):
+            return out
+        m.submodules[name] = reg = StreamReg(layout)
+        wiring.connect(m, out, reg.i)
+        return reg.o
+
     def elaborate(self, platform):
         cfg = self.cfg
         m = Module()
@@ -129,9 +144,9 @@ class TickwireCore(wiring.Component):
 
         m.submodules.mold = owners["mold"] = mold = MoldRx()
         m.submodules.itch = owners["itch"] = itch = ItchDecoder()
-        wiring.connect(m, merge.o, mold.i)
+        wiring.connect(m, self._boundary(m, "merge_o", merge, merge.o, UdpBeat), mold.i)
         m.d.comb += merge.expected.eq(mold.st_expected_seq)
-        wiring.connect(m, mold.o, itch.i)
+        wiring.connect(m, self._boundary(m, "mold_o", mold, mold.o, RawMsg), itch.i)
         wiring.connect(m, itch.o, wiring.flipped(self.itch_out))
 
         # Book: its type filter and queue (BookInput), then the book.

@@ -7,8 +7,8 @@ from scapy.layers.inet import IP, UDP, IPOption
 from scapy.layers.l2 import Dot1Q, Ether
 from scapy.packet import Raw
 
-from tickwire.model.net import (DEFAULT_FILTERS, Filter, build_udp_frame, multicast_mac,
-                                ones_complement_sum, parse)
+from tickwire.model.net import (DEFAULT_FILTERS, Filter, build_udp_frame, forwarded,
+                                multicast_mac, ones_complement_sum, parse)
 
 GA, GB, PORT = "233.54.12.111", "233.49.196.111", 26477
 
@@ -47,9 +47,10 @@ def test_accept_feed_a_and_b_and_strip_padding():
     assert parse(build_udp_frame(b"xyz" * 50, GB, PORT)) == ("udp_accepted", 1, b"xyz" * 50)
 
 
-def test_vlan_options_accepted():
-    f = build_udp_frame(b"hello", GB, PORT, vlan=100, ip_options=b"\x01" * 40)
-    assert parse(f) == ("udp_accepted", 1, b"hello")
+def test_vlan_and_options_dropped():
+    assert parse(build_udp_frame(b"hello", GB, PORT, vlan=100))[0] == "drop_vlan"
+    assert parse(build_udp_frame(b"hello", GB, PORT, ip_options=b"\x01" * 4))[0] == "drop_ip_options"
+    assert parse(build_udp_frame(b"hello", GB, PORT, vlan=1, ip_options=b"\x01" * 40))[0] == "drop_vlan"
 
 
 def _patch_ip(frame, off, fmt, value, l2=14, fix_csum=True):
@@ -74,6 +75,8 @@ def test_each_drop_reason():
     assert parse(_patch_ip(good, 8, "!B", 63, fix_csum=False))[0] == "drop_ip_checksum"
     assert parse(_patch_ip(good, 2, "!H", 19))[0] == "drop_ip_length"       # < header
     assert parse(_patch_ip(good, 2, "!H", 20 + 8 + 32 + 100))[0] == "drop_ip_length"  # > frame
+    assert parse(_patch_ip(good, 2, "!H", 20 + 8 + 31))[0] == "drop_ip_length"  # < frame
+    assert parse(good + b"\0")[0] == "drop_ip_length"                       # trailing byte
     assert parse(_patch_ip(good, 6, "!H", 0x2000))[0] == "drop_fragment"    # MF
     assert parse(_patch_ip(good, 6, "!H", 0x0001))[0] == "drop_fragment"    # offset 8
     assert parse(_patch_ip(good, 6, "!H", 0x4000))[0] == "udp_accepted"     # DF is fine
@@ -81,7 +84,9 @@ def test_each_drop_reason():
     bad_ulen = bytearray(good)
     struct.pack_into("!H", bad_ulen, 38, 8 + 31)
     assert parse(bytes(bad_ulen))[0] == "drop_udp_length"
-    assert parse(_patch_ip(good, 2, "!H", 20 + 7))[0] == "drop_udp_length"  # no room for UDP
+    assert parse(_patch_ip(good, 2, "!H", 20 + 7))[0] == "drop_ip_length"   # frame longer
+    empty = build_udp_frame(b"", GA, PORT)                                  # padded to 60
+    assert parse(_patch_ip(empty, 2, "!H", 20 + 7))[0] == "drop_udp_length"  # no room for UDP
     assert parse(build_udp_frame(b"x", GA, PORT + 1))[0] == "drop_filter"
     assert parse(build_udp_frame(b"x", "233.54.12.112", PORT))[0] == "drop_filter"
 
@@ -92,16 +97,32 @@ def test_first_failure_wins():
     assert parse(frag_not_udp)[0] == "drop_fragment"
     assert parse(frag_not_udp, mac_bad=True)[0] == "drop_bad_frame"
     # truncated below the IP length and also a fragment: length is listed first
-    assert parse(_patch_ip(good, 6, "!H", 0x2000)[:50])[0] == "drop_ip_length"
+    assert parse(_patch_ip(good, 6, "!H", 0x2000)[:60])[0] == "drop_ip_length"
 
 
-def test_short_frames():
-    good = build_udp_frame(b"z" * 40, GA, PORT, vlan=7)
-    assert parse(good[:13])[0] == "drop_ethertype"
-    assert parse(good[:17])[0] == "drop_ethertype"        # tag without an EtherType
-    assert parse(good[:30])[0] == "drop_ip_header"        # ends inside the IPv4 header
-    assert parse(good[:60])[0] == "drop_ip_length"        # ends inside the datagram
-    assert parse(b"")[0] == "drop_ethertype"
+def test_short_frames_are_runts():
+    good = build_udp_frame(b"z" * 40, GA, PORT)
+    for n in (0, 13, 30, 59):
+        assert parse(good[:n])[0] == "drop_bad_frame"        # the MAC marks them runts
+    assert parse(good[:60])[0] == "drop_ip_length"            # ends inside the datagram
+
+
+def test_padding_only_in_minimum_frames():
+    small = build_udp_frame(b"ab", GA, PORT)                  # 44-byte datagram, padded
+    assert len(small) == 60 and parse(small) == ("udp_accepted", 0, b"ab")
+    assert parse(small + b"\0")[0] == "drop_ip_length"
+    assert parse(small[:59])[0] == "drop_bad_frame"
+
+
+def test_forwarded_bytes():
+    good = build_udp_frame(b"0123456789" * 5, GA, PORT)
+    assert forwarded(good) == (0, b"0123456789" * 5)
+    assert forwarded(good + b"xyz") == (0, b"0123456789" * 5)     # ends bad, payload whole
+    feed, cut = forwarded(good[:70])                            # FCS bytes look like payload
+    assert feed == 0 and len(cut) == 70 + 4 - 42 and cut[:28] == good[42:70]
+    assert forwarded(good, max_len=60) == (0, good[42:60])
+    assert forwarded(build_udp_frame(b"x", GA, PORT + 1)) is None
+    assert forwarded(build_udp_frame(b"x", GA, PORT, vlan=3)) is None
 
 
 def test_filter_table_order_and_enable():

@@ -1,23 +1,26 @@
 """Reference model of the Ethernet/IPv4/UDP receive parser and feed filter.
 
-Written from IEEE 802.3 (Ethernet II), IEEE 802.1Q (VLAN tag), RFC 791 (IPv4)
-and RFC 768 (UDP), not from the gateware, so a misreading of the specs in one is
-not silently shared by the other.
+Written from IEEE 802.3 (Ethernet II), RFC 791 (IPv4) and RFC 768 (UDP), not from
+the gateware, so a misreading of the specs in one is not silently shared by the other.
+The rules are those of docs/bad-input-udp.md.
 
 `parse` gives the verdict the gateware must count for a frame; the verdict names
 are the net block's counter names. Checks run in counter order and the first
 failure wins; the MAC's bad mark outranks everything (the bytes of a bad frame
 cannot be trusted), so a MAC-bad frame counts only `drop_bad_frame`, even if its
-datagram would have been accepted. A frame that ends before a field a check needs
-fails that check (see `parse`). The UDP checksum is not verified (it is optional
-for IPv4 and the feed's own sequence numbers catch corruption the FCS missed).
+datagram would have been accepted. Accepted: untagged Ethernet II, IPv4 without
+options, and a frame exactly as long as the datagram (only a minimum-size frame may
+carry padding). The UDP checksum is not verified (it is optional for IPv4 and the
+feed's own sequence numbers catch corruption the FCS missed).
 
+`forwarded` says what the parser forwards before the frame's end is known (cut-through).
 `build_udp_frame` hand-builds frames with struct: scapy is far too slow for the
 million-frame replays.
 """
 from dataclasses import dataclass
 import ipaddress
 import struct
+import zlib
 
 ETH_IPV4 = 0x0800
 VLAN_TPIDS = (0x8100, 0x88A8)      # 802.1Q C-tag and 802.1ad S-tag: both are "a tag"
@@ -25,7 +28,7 @@ IP_PROTO_UDP = 17
 
 #: Counter names in priority order (the first failing check is the one counted).
 VERDICTS = ("udp_accepted", "drop_bad_frame", "drop_ethertype", "drop_vlan", "drop_ip_header",
-            "drop_ip_checksum", "drop_ip_length", "drop_fragment", "drop_not_udp",
+            "drop_ip_options", "drop_ip_checksum", "drop_ip_length", "drop_fragment", "drop_not_udp",
             "drop_udp_length", "drop_filter")
 
 
@@ -63,60 +66,90 @@ def ones_complement_sum(data):
     return total
 
 
+ETH_HEADER = 14
+IP_HEADER = 20
+PAYLOAD = ETH_HEADER + IP_HEADER + 8          # first UDP payload byte in the frame
+MIN_FRAME = 60                                 # frame bytes before the FCS, padded
+
+
+def _header_verdict(frame):
+    """The verdict of the header checks (everything but the MAC's mark and the frame
+    length), and the IPv4 total length. `frame` has at least MIN_FRAME bytes."""
+    etype = struct.unpack_from("!H", frame, 12)[0]
+    if etype in VLAN_TPIDS:
+        return "drop_vlan", 0
+    if etype != ETH_IPV4:
+        return "drop_ethertype", 0
+    version, ihl = frame[14] >> 4, frame[14] & 0xF
+    if version != 4 or ihl < 5:
+        return "drop_ip_header", 0
+    if ihl > 5:
+        return "drop_ip_options", 0
+    if ones_complement_sum(frame[14:34]) != 0xFFFF:
+        return "drop_ip_checksum", 0
+    total_len, flags_frag, proto = struct.unpack_from("!H2xH1xB", frame, 16)
+    if total_len < IP_HEADER:
+        return "drop_ip_length", total_len
+    if flags_frag & 0x2000 or flags_frag & 0x1FFF:
+        return "drop_fragment", total_len
+    if proto != IP_PROTO_UDP:
+        return "drop_not_udp", total_len
+    ulen = struct.unpack_from("!H", frame, 38)[0]
+    if total_len < IP_HEADER + 8 or ulen != total_len - IP_HEADER:
+        return "drop_udp_length", total_len
+    return None, total_len
+
+
+def _match(frame, filters):
+    dst, dport = struct.unpack_from("!I", frame, 30)[0], struct.unpack_from("!H", frame, 36)[0]
+    return next((f.feed for f in filters if f.enable and f.group_int == dst and f.port == dport),
+                None)
+
+
 def parse(frame, filters=DEFAULT_FILTERS, mac_bad=False):
     """Classify one frame (FCS excluded). Returns (verdict, feed, udp_payload).
 
     feed and payload are meaningful for "udp_accepted" only (None / b"" otherwise).
-    Short frames: fewer than 14 bytes (18 when tagged) is drop_ethertype; ending
-    inside the IPv4 header is drop_ip_header; ending before the IPv4 total length
-    is drop_ip_length.
+    A frame shorter than 60 bytes (64 with its FCS) is a runt the MAC marks bad, so
+    it counts drop_bad_frame here too. The frame-length rule (drop_ip_length) ranks
+    where the total length's checks do, after the header checksum.
     """
     frame = bytes(frame)
     n = len(frame)
-    if mac_bad:
+    if mac_bad or n < MIN_FRAME:
         return "drop_bad_frame", None, b""
-    if n < 14:
-        return "drop_ethertype", None, b""
-    l2 = 14
-    etype = struct.unpack_from("!H", frame, 12)[0]
-    if etype in VLAN_TPIDS:
-        if n < 18:
-            return "drop_ethertype", None, b""
-        etype = struct.unpack_from("!H", frame, 16)[0]
-        l2 = 18
-        if etype in VLAN_TPIDS:
-            return "drop_vlan", None, b""
-    if etype != ETH_IPV4:
-        return "drop_ethertype", None, b""
-
-    if n < l2 + 20:
-        return "drop_ip_header", None, b""
-    version, ihl = frame[l2] >> 4, frame[l2] & 0xF
-    hlen = ihl * 4
-    if version != 4 or ihl < 5 or n < l2 + hlen:
-        return "drop_ip_header", None, b""
-    if ones_complement_sum(frame[l2:l2 + hlen]) != 0xFFFF:
-        return "drop_ip_checksum", None, b""
-    total_len, flags_frag, proto = struct.unpack_from("!H2xH1xB", frame, l2 + 2)
-    if total_len < hlen or l2 + total_len > n:
+    verdict, total = _header_verdict(frame)
+    length_ok = n == max(ETH_HEADER + total, MIN_FRAME)
+    order = VERDICTS.index
+    if not length_ok and (verdict is None or order(verdict) > order("drop_ip_length")):
         return "drop_ip_length", None, b""
-    more_fragments = bool(flags_frag & 0x2000)
-    if more_fragments or (flags_frag & 0x1FFF):
-        return "drop_fragment", None, b""
-    if proto != IP_PROTO_UDP:
-        return "drop_not_udp", None, b""
-    udp = l2 + hlen
-    ip_payload = total_len - hlen
-    if ip_payload < 8:
-        return "drop_udp_length", None, b""
-    dport, ulen = struct.unpack_from("!2xHH", frame, udp)
-    if ulen < 8 or ulen != ip_payload:
-        return "drop_udp_length", None, b""
-    dst = struct.unpack_from("!I", frame, l2 + 16)[0]
-    for f in filters:
-        if f.enable and f.group_int == dst and f.port == dport:
-            return "udp_accepted", f.feed, frame[udp + 8:udp + ulen]
-    return "drop_filter", None, b""
+    if verdict is not None:
+        return verdict, None, b""
+    feed = _match(frame, filters)
+    if feed is None:
+        return "drop_filter", None, b""
+    return "udp_accepted", feed, frame[PAYLOAD:ETH_HEADER + total]
+
+
+def forwarded(frame, filters=DEFAULT_FILTERS, max_len=None):
+    """What the parser forwards for `frame` (FCS excluded; the wire adds it) before the
+    frame's end is known: (feed, bytes) or None. A frame whose header checks and filter
+    pass forwards the wire bytes [42, 14 + total length), cut where the frame ends (the
+    FCS bytes of a short frame are indistinguishable from payload until /T/) or at
+    `max_len` (the MAC cuts an oversize frame there, FCS included). The end beat is
+    marked bad unless `parse` accepts the frame (and the MAC did)."""
+    frame = bytes(frame)
+    padded = frame + bytes(max(0, MIN_FRAME - len(frame)))
+    if len(padded) < PAYLOAD:
+        return None
+    verdict, total = _header_verdict(padded)
+    feed = _match(padded, filters) if verdict is None else None
+    if feed is None:
+        return None
+    wire = frame + zlib.crc32(frame).to_bytes(4, "little")
+    if max_len is not None:
+        wire = wire[:max_len]
+    return feed, wire[PAYLOAD:ETH_HEADER + total]
 
 
 def multicast_mac(group):

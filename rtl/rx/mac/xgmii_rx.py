@@ -1,10 +1,15 @@
-"""XGMII receive MAC: one register of latency, no realignment, verdict on the last beat.
+"""XGMII receive MAC: input register, frame logic, registered realigned output.
 
 Why this shape: every cycle of MAC latency is tick-to-trade latency, so the raw
-XGMII word is registered exactly once (with its lane decode computed before the
-register) and `out` is combinational from that register plus frame state. A beat on
-xgmii_d in cycle t is on `out` in cycle t+1. Bytes stay in their lanes (a lane-4
-start gives keep=0xF0 on the first beat); the 4 FCS bytes are forwarded.
+XGMII word is registered once (its lane decode and the CRC data terms computed before
+that register), the frame logic (stage A) works on that register, and the output
+stage (realign.py) registers the beat. A frame byte on xgmii_d in cycle t is on `out`
+in cycle t + 2 (t + 3 for the upper half of a lane-4 frame's beat, which waits for the
+next beat). Frames leave realigned to lane 0: byte o in beat o // 8, lane o % 8, so
+the UDP parser reads its fields at fixed positions; the 4 FCS bytes are forwarded.
+The frame's `last` beat, with `bad`, trails its final data beat by one cycle when the
+FCS decides the verdict (realign.py): the FCS compare is registered in stage A and
+selected in the output stage, so no cycle holds the whole CRC check.
 
 Rules (the reference model, tickwire/model/xgmii.py, follows the same ones):
   * A frame starts at /S/ in lane 0 or 4 followed by 55x6 D5 (data characters).
@@ -15,7 +20,7 @@ Rules (the reference model, tickwire/model/xgmii.py, follows the same ones):
   * A frame that would exceed `ctl_max_len` bytes (FCS included) is cut at max_len
     bytes and ended at once with last+bad; the rest is ignored until the next /S/.
   * One counter event per frame, priority oversize, ctrl, runt (< 64 bytes), FCS.
-    Events are registered: they pulse the cycle after the frame's last beat on `out`
+    Events pulse (registered) three cycles after the input beat that ended the frame
     (counters need no low latency, and this keeps the CRC check off the counter adders).
   * ctl_max_len is sampled at each /S/ (a change applies from the next frame).
 """
@@ -27,6 +32,7 @@ from ...layouts import MacBeat, Timestamp
 from ...regmap.binding import register_members
 from . import regs
 from .crc32 import INIT, RESIDUE, data_term, state_term, state_term_const
+from .realign import realign
 
 START, TERM, PRE, SFD = 0xFB, 0xFD, 0x55, 0xD5
 MIN_FRAME = 64
@@ -108,18 +114,63 @@ class XgmiiRx(wiring.Component):
         m.d.sync += [dt4_r[nb].eq(dt4[nb]) for nb in range(1, 5)]
         return dt0_r, dt4_r
 
+    def _fcs_match(self, m, in_pre4, crc8_in, dt0_r, dt4_r, n):
+        """The FCS compare for every byte count of a final beat, registered, and the
+        verdict selected from those registers one cycle later (`fcs_ok`)."""
+        match0 = Signal(9)           # frame continues from crc8_in, bytes from lane 0
+        match4 = Signal(5)           # lane-4 first beat, from INIT
+        m.d.comb += [match0[0].eq(crc8_in == RESIDUE), match4[0].eq(INIT == RESIDUE)]
+        for nb in range(1, 9):
+            m.d.comb += match0[nb].eq(state_term(crc8_in, nb) == (dt0_r[nb] ^ RESIDUE))
+        for nb in range(1, 5):
+            m.d.comb += match4[nb].eq(dt4_r[nb] == (state_term_const(INIT, nb) ^ RESIDUE))
+        match0_r, match4_r = Signal(9), Signal(5)
+        pre4_r, n_r = Signal(), Signal(4)
+        m.d.sync += [match0_r.eq(match0), match4_r.eq(match4), pre4_r.eq(in_pre4), n_r.eq(n)]
+        fcs_ok = Signal()
+        m.d.comb += fcs_ok.eq(Mux(pre4_r, match4_r.bit_select(n_r[:3], 1),
+                                  match0_r.bit_select(n_r, 1)))
+        return fcs_ok
+
+    def _events(self, m, fcs_ok, frame_end, kind, total, start_err):
+        """Stage A's event (one per beat) is registered, the FCS decides it a cycle later,
+        and the pulse is registered again: three cycles after the input beat."""
+        end_r, kind_r, start_r = Signal(), Signal(2), Signal()
+        total_r = Signal(16)
+        m.d.sync += [end_r.eq(frame_end), kind_r.eq(kind), start_r.eq(start_err),
+                     total_r.eq(total)]
+        OVER, CTRL, RUNT, TERM = range(4)
+        events = (self.ev_frames_ok, self.ev_bytes_ok, self.ev_fcs_errors, self.ev_ctrl_errors,
+                  self.ev_runts, self.ev_oversize)
+        m.d.sync += [ev.eq(0) for ev in events]
+        with m.If(end_r):
+            with m.Switch(kind_r):
+                with m.Case(OVER):
+                    m.d.sync += self.ev_oversize.eq(1)
+                with m.Case(CTRL):
+                    m.d.sync += self.ev_ctrl_errors.eq(1)
+                with m.Case(RUNT):
+                    m.d.sync += self.ev_runts.eq(1)
+                with m.Case(TERM):
+                    with m.If(fcs_ok):
+                        m.d.sync += [self.ev_frames_ok.eq(1), self.ev_bytes_ok.eq(total_r)]
+                    with m.Else():
+                        m.d.sync += self.ev_fcs_errors.eq(1)
+        with m.Elif(start_r):
+            m.d.sync += self.ev_ctrl_errors.eq(1)
+
     def elaborate(self, platform):
         m = Module()
         dec = self._decode(m)
         now_adj = self._now_adjusted(m)
         dt0_r, dt4_r = self._crc_data_terms(m)
-        # ---- the one register ----
+        # ---- the input register ----
         r = {name: Signal.like(sig, name=f"{name}_r") for name, sig in dec.items()}
         now_r = Signal(Timestamp)
         m.d.sync += [r[n].eq(v) for n, v in dec.items()]
         m.d.sync += now_r.eq(now_adj)
 
-        # ---- frame state ----
+        # ---- stage A: frame state on the input register ----
         IDLE, PRE4, DATA = 0, 1, 2
         state = Signal(range(3), init=IDLE)
         first_r = Signal()
@@ -148,55 +199,27 @@ class XgmiiRx(wiring.Component):
             m.d.comb += keep[i].eq((i < k) & Mux(in_pre4, fits4, fits))
 
         # CRC register update: a beat that does not end the frame holds exactly 8 bytes
-        # (or 4, lanes 4..7, on a lane-4 first beat, whose state is INIT: a constant).
-        crc8_in = Signal(32)
-        m.d.comb += crc8_in.eq(Mux(first_r, INIT, crc_r))
+        # (or 4, lanes 4..7, on a lane-4 first beat, whose state is INIT: a constant;
+        # a lane-0 frame's /S/ beat loads INIT into crc_r).
+        crc8_in = crc_r              # INIT from the /S/ on: no mux in front of the XOR trees
         crc_cont = Signal(32)
         m.d.comb += crc_cont.eq(Mux(in_pre4, state_term_const(INIT, 4) ^ dt4_r[4],
                                     state_term(crc8_in, 8) ^ dt0_r[8]))
-        # FCS check on the last beat: n (0..8) bytes, each count's residue match in parallel.
-        match0 = Signal(9)           # frame continues from crc8_in, bytes from lane 0
-        match4 = Signal(5)           # lane-4 first beat, from INIT
-        m.d.comb += [match0[0].eq(crc8_in == RESIDUE), match4[0].eq(INIT == RESIDUE)]
-        for nb in range(1, 9):
-            m.d.comb += match0[nb].eq(state_term(crc8_in, nb) == (dt0_r[nb] ^ RESIDUE))
-        for nb in range(1, 5):
-            m.d.comb += match4[nb].eq(dt4_r[nb] == (state_term_const(INIT, nb) ^ RESIDUE))
-        fcs_ok = Mux(in_pre4, match4.bit_select(n[:3], 1), match0.bit_select(n, 1))
+        fcs_ok = self._fcs_match(m, in_pre4, crc8_in, dt0_r, dt4_r, n)
         total = Signal(17)
         m.d.comb += total.eq(count + n)
         runt = (count[6:] == 0) & (count[:6] + n < MIN_FRAME)
 
-        m.d.comb += [
-            self.out.valid.eq(active),
-            self.out.payload.data.eq(r["d"]),
-            self.out.payload.keep.eq(keep),
-            self.out.payload.first.eq(first),
-            self.out.payload.last.eq(last),
-            self.out.payload.bad.eq(over | ctrl_err | runt | ~fcs_ok),
-            self.out.payload.ts.eq(Mux(in_pre4, now_r, ts_r)),
-        ]
+        realign(m, self.out, {
+            "valid": active, "data": r["d"], "keep": keep, "first": first, "end": last,
+            "term": last & ~over & term, "bad": over | ctrl_err | runt, "lane4": in_pre4,
+            "ts": Mux(in_pre4, now_r, ts_r)}, fcs_ok)
 
-        # ---- events: one per frame, registered (the cycle after its last beat) ----
-        frame_end = active & last
+        # ---- events: one per frame ----
+        kind = Mux(over, 0, Mux(ctrl_err, 1, Mux(runt, 2, 3)))
         pre4_fail = in_pre4 & ~r["pre4_ok"]
         bad_start = (r["s0"] & ~r["start0_ok"]) | (r["s4"] & ~r["start4_ok"])
-        events = (self.ev_frames_ok, self.ev_bytes_ok, self.ev_fcs_errors, self.ev_ctrl_errors,
-                  self.ev_runts, self.ev_oversize)
-        m.d.sync += [ev.eq(0) for ev in events]
-        with m.If(frame_end):
-            with m.If(over):
-                m.d.sync += self.ev_oversize.eq(1)
-            with m.Elif(ctrl_err):
-                m.d.sync += self.ev_ctrl_errors.eq(1)
-            with m.Elif(runt):
-                m.d.sync += self.ev_runts.eq(1)
-            with m.Elif(~fcs_ok):
-                m.d.sync += self.ev_fcs_errors.eq(1)
-            with m.Else():
-                m.d.sync += [self.ev_frames_ok.eq(1), self.ev_bytes_ok.eq(total)]
-        with m.Elif(pre4_fail | bad_start):
-            m.d.sync += self.ev_ctrl_errors.eq(1)
+        self._events(m, fcs_ok, active & last, kind, total, pre4_fail | bad_start)
 
         # ---- next state ----
         with m.If(active & ~last):
@@ -206,7 +229,7 @@ class XgmiiRx(wiring.Component):
                 m.d.sync += ts_r.eq(now_r)
         with m.Elif(r["start0_ok"]):
             m.d.sync += [state.eq(DATA), first_r.eq(1), count.eq(0), room.eq(self.ctl_max_len),
-                         ts_r.eq(now_r)]
+                         ts_r.eq(now_r), crc_r.eq(INIT)]
         with m.Elif(r["start4_ok"]):
             m.d.sync += [state.eq(PRE4), first_r.eq(0), count.eq(0), room.eq(self.ctl_max_len)]
         with m.Else():

@@ -12,7 +12,7 @@ def block(n_filters):
     entries 0 and 1 reset to Nasdaq's feeds A and B)."""
     assert n_filters >= 2
     pad = (0,) * (n_filters - 2)
-    return Block("net", "Ethernet II (<= 1 802.1Q tag), IPv4, UDP and the feed filter table.", (
+    return Block("net", "Ethernet II (untagged), IPv4 (no options), UDP and the feed filter table.", (
         Reg("filter_group", "control", "IPv4 destination (multicast group) of filter entry i.",
             count=n_filters, reset=(_A, _B) + pad),
         Reg("filter_port", "control", "UDP destination port of filter entry i.", width=16,
@@ -27,19 +27,20 @@ def block(n_filters):
 _COUNTERS = (
     Reg("frames_in", "counter", "Frames seen by the parser (any verdict)."),
     Reg("udp_accepted", "counter", "UDP datagrams that matched a filter entry and were forwarded."),
-    Reg("drop_bad_frame", "counter", "Frames the MAC marked bad (counted by the MAC too). Outranks every "
-        "other reason: a MAC-bad frame counts here only, even if its datagram matched (any payload "
-        "already forwarded ends with a bad end marker)."),
-    Reg("drop_ethertype", "counter", "Not IPv4 (after at most one 0x8100/0x88A8 tag), or too short "
-        "to hold the EtherType."),
-    Reg("drop_vlan", "counter", "More than one VLAN tag."),
-    Reg("drop_ip_header", "counter", "IPv4 version != 4 or IHL < 5, or the frame ends inside "
-        "the IPv4 header."),
+    Reg("drop_bad_frame", "counter", "Frames the MAC marked bad (FCS, error character, runt, "
+        "oversize; counted by the MAC too). Outranks every other reason: a MAC-bad frame counts "
+        "here only, even if its datagram matched (payload already forwarded ends with a bad end "
+        "marker)."),
+    Reg("drop_ethertype", "counter", "EtherType neither IPv4 (0x0800) nor a VLAN tag."),
+    Reg("drop_vlan", "counter", "VLAN-tagged frame (TPID 0x8100 or 0x88A8): the feed is untagged."),
+    Reg("drop_ip_header", "counter", "IPv4 version != 4 or IHL < 5."),
+    Reg("drop_ip_options", "counter", "IPv4 header with options (IHL > 5)."),
     Reg("drop_ip_checksum", "counter", "IPv4 header checksum wrong."),
-    Reg("drop_ip_length", "counter", "IPv4 total length shorter than the header or longer than the "
-        "frame (payload already forwarded ends with a bad end marker)."),
+    Reg("drop_ip_length", "counter", "IPv4 total length < 20, or the frame is not exactly "
+        "max(14 + total length, 60) bytes before its FCS (truncated, or bytes past the datagram "
+        "beyond minimum-frame padding); payload already forwarded ends with a bad end marker."),
     Reg("drop_fragment", "counter", "IPv4 fragment (MF set or offset non-zero)."),
     Reg("drop_not_udp", "counter", "IPv4 protocol is not UDP."),
-    Reg("drop_udp_length", "counter", "UDP length < 8 or not equal to IPv4 payload length."),
+    Reg("drop_udp_length", "counter", "IPv4 total length < 28, or UDP length != total length - 20."),
     Reg("drop_filter", "counter", "UDP datagram matched no enabled filter entry."),
 )

@@ -1,34 +1,43 @@
-"""UdpRx: Ethernet II (<= 1 VLAN tag) / IPv4 / UDP parser and feed destination filter.
+"""UdpRx: Ethernet II / IPv4 / UDP parser and feed destination filter, pipelined.
 
-Cut-through with zero latency: `o` is combinational from `i` in the same cycle and
-only the parse state (beat position, captured header bytes, checksum accumulator,
-"payload sent" flag) is registered. Each captured header byte is seen through a
-*merged view* (the current beat's byte if it is in this beat, else the register),
-so a decision that needs a byte of the current beat (UDP port and length arrive in
-the same beat as the first payload byte for lane-4 starts) is taken in that beat.
+Input: MAC beats realigned to lane 0 (frame byte o in beat o // 8, lane o % 8), FCS
+included, `bad` on the last beat. Output: a registered UdpBeat stream, one cycle
+after the input beat: UDP payload bytes only (lanes unchanged: the payload starts in
+lane 2 of beat 5), `first` on the first output beat, `last` on the frame's last beat.
 
-Checks (first failure counted, in register order): MAC bad, EtherType (0x0800,
-after at most one 0x8100/0x88A8 tag), second tag, IPv4 version/IHL, header
-checksum, total length (>= IHL*4 and within the frame), fragments (MF or offset),
-protocol 17, UDP length (>= 8 and == IPv4 payload length), destination filter
-(first enabled entry matching group and port). The UDP checksum is NOT verified.
+Pipelining (rtl/rx/udp/layout.py, checksum.py, filter.py, lengths.py): every header
+field is read at a fixed (beat, lane) and its check registered in that beat; the
+payload of beat 5 only needs an AND of registered verdicts and a 20-bit pattern test.
 
-Output: only UDP payload bytes (lanes unchanged, keep masks headers, padding and
-FCS), `first` on the first output beat, end marker on the MAC's last beat.
-Counting rule: every frame counts `frames_in` and exactly one of `udp_accepted` /
-`drop_*`, on its last beat. A MAC-bad frame always counts `drop_bad_frame` only;
-a frame shorter than its IPv4 total length counts `drop_ip_length`. If payload of
-such a frame was already forwarded, its end marker has `bad` = 1 (the datagram was
-accepted on its headers but is not counted as accepted); if nothing was forwarded
-yet, nothing is. A `first` beat restarts parsing.
+Accepted: EtherType 0x0800 (no VLAN tag), IPv4 version 4 with IHL 5 (no options), a
+correct header checksum, total length >= 20 and equal to the frame (frame bytes
+before the FCS == max(14 + total, 60): only minimum-size frames may carry padding),
+no fragment (MF clear, offset 0), protocol 17, total >= 28 and UDP length == total - 20,
+and a destination (group, port) in an enabled filter entry. The UDP checksum is not
+verified. Everything else is dropped and counted, first failure in register order
+(docs/bad-input-udp.md; the model, tickwire/model/net.py, applies the same rules).
+
+Cut-through: the header verdict is known before the first payload byte, but two
+checks only end with the frame: the MAC's verdict (FCS, error character, oversize)
+and the frame-length rule. A frame that fails either after its payload went out is
+closed by a `last` beat with `bad` = 1 (its messages were already forwarded; the
+stages after decide what that means) and counted as drop_bad_frame / drop_ip_length,
+never as udp_accepted. A frame that sent nothing sends nothing more. Counters pulse
+(registered) two cycles after the frame's last beat: frames_in and exactly one of
+udp_accepted / drop_*. A `first` beat restarts parsing: nothing of a frame (flags,
+sums, hits) survives into the next.
 """
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
-from amaranth.lib import data, stream, wiring
+from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...layouts import MacBeat, UdpBeat
 from ...regmap.binding import register_members
 from . import regs
+from .checksum import ip_checksum
+from .filter import dest_filter
+from .layout import ETH_TYPE, IP, IP_FRAG, IP_PROTO, IP_TOTAL, PAYLOAD_BEAT, UDP_LEN, at, word
+from .lengths import lengths
 
 #: Counter registers of the net block, in priority order (first = frames_in).
 COUNTERS = tuple(r.name for r in regs.block(2).items if r.kind == "counter")
@@ -36,7 +45,7 @@ DROPS = COUNTERS[2:]             # drop_bad_frame ... drop_filter, first failure
 
 ETH_IPV4 = 0x0800
 VLAN_TPIDS = (0x8100, 0x88A8)
-BASE_MAX = 1 << 17               # beat position saturates here (past any IPv4 length)
+IP_PROTO_UDP = 17
 
 
 class UdpRx(wiring.Component):
@@ -49,160 +58,100 @@ class UdpRx(wiring.Component):
             **register_members(self.registers),
         })
 
-    def _ip_checksum(self, m, r, lane, vihl_r):
-        """IPv4 header checksum, folded (0xFFFF when good). Lane pairs are 16-bit words
-        (L and the start lane are even). A byte past r=20 is never in the IHL beat, so
-        the registered IHL bounds the header there."""
-        valid, first = self.i.valid, self.i.payload.first
-        acc_r, acc = Signal(22), Signal(22)
-        terms = []
-        for p in range(4):
-            rk = r[2 * p]
-            inside = valid & (rk >= 0) & ((rk < 20) | (rk < (vihl_r[0:4] << 2)))
-            terms.append(Mux(inside, Cat(lane[2 * p + 1], lane[2 * p]), 0))
-        m.d.comb += acc.eq(Mux(first, 0, acc_r) + terms[0] + terms[1] + terms[2] + terms[3])
-        with m.If(valid):
-            m.d.sync += acc_r.eq(acc)
-        fold1 = Signal(17)
-        fold2 = Signal(16)
-        m.d.comb += [fold1.eq(acc[:16] + acc[16:]), fold2.eq(fold1[:16] + fold1[16])]
-        return fold2
-
-    def _frame_end(self, m, base):
-        """Frame offset past the last valid byte of this beat (lengths exclude FCS)."""
-        nend = Signal(signed(19))
-        m.d.comb += nend.eq(base)
-        for k in range(8):
-            with m.If(self.i.payload.keep[k]):
-                m.d.comb += nend.eq(base + k + 1)
-        return nend
-
-    def _filter(self, m, dst, dport):
-        """Destination filter: per-entry hits, and the feed of the first matching entry."""
-        group, port, ctrl = self.ctl_filter_group, self.ctl_filter_port, self.ctl_filter_ctrl
-        hits = Signal(self.n_filters)
-        m.d.comb += hits.eq(Cat(*(ctrl[e][0] & (group[e] == dst) & (port[e] == dport)
-                                  for e in range(self.n_filters))))
-        feed = Signal()
-        for e in reversed(range(self.n_filters)):       # first matching entry wins
-            with m.If(hits[e]):
-                m.d.comb += feed.eq(ctrl[e][1])
-        return hits, feed
+    def _header_flags(self, m, lanes, at_beat, first):
+        """Checks of beats 1 and 2, each registered in its beat (cleared by `first`)."""
+        et = word(lanes, ETH_TYPE)
+        vihl = lanes[IP % 8]
+        tot = word(lanes, IP_TOTAL)
+        frag = word(lanes, IP_FRAG)
+        f = {n: Signal(name=f"f_{n}") for n in
+             ("ethertype", "vlan", "ip_header", "ip_options", "tot_low", "fragment",
+              "not_udp", "udp_low", "udp_len")}
+        ipl = Signal(16)                 # total - 20: the UDP length it implies
+        with m.If(first):
+            m.d.sync += [s.eq(0) for s in f.values()]
+        with m.If(at_beat(at(ETH_TYPE)[0])):
+            tpid = Cat(*(et == t for t in VLAN_TPIDS)).any()
+            m.d.sync += [f["vlan"].eq(tpid), f["ethertype"].eq(~tpid & (et != ETH_IPV4)),
+                         f["ip_header"].eq((vihl[4:8] != 4) | (vihl[0:4] < 5)),
+                         f["ip_options"].eq(vihl[0:4] > 5)]
+        with m.If(at_beat(at(IP_TOTAL)[0])):
+            m.d.sync += [ipl.eq(tot - 20), f["tot_low"].eq(tot < 20), f["udp_low"].eq(tot < 28),
+                         f["fragment"].eq(frag[13] | (frag[0:13] != 0)),
+                         f["not_udp"].eq(lanes[IP_PROTO % 8] != IP_PROTO_UDP)]
+        with m.If(at_beat(at(UDP_LEN)[0])):
+            m.d.sync += f["udp_len"].eq(word(lanes, UDP_LEN) != ipl)
+        return f
 
     def elaborate(self, platform):
         m = Module()
         beat, valid = self.i.payload, self.i.valid
         first, last = beat.first, beat.last
-        lane = [beat.data.word_select(k, 8) for k in range(8)]
+        lanes = [beat.data.word_select(k, 8) for k in range(8)]
 
-        # Frame offset of lane 0 of this beat (-4 on the first beat of a lane-4 start).
-        base_r = Signal(signed(19))
-        base = Signal(signed(19))
-        m.d.comb += base.eq(Mux(first, Mux(beat.keep[0], 0, -4), base_r))
+        # Beat index of the current beat when it is not `first` (saturates past 5).
+        pos = Signal(range(PAYLOAD_BEAT + 2))
         with m.If(valid):
-            m.d.sync += base_r.eq(Mux(base < BASE_MAX, base + 8, base))
-        n = [Signal(signed(19), name=f"n{k}") for k in range(8)]
-        m.d.comb += [n[k].eq(base + k) for k in range(8)]
+            m.d.sync += pos.eq(Mux(first, 1, Mux(pos > PAYLOAD_BEAT, pos, pos + 1)))
 
-        def grab(name, rel, at):
-            """Merged view of the header byte whose offset in `rel` is `at`."""
-            reg, cur = Signal(8, name=f"{name}_r"), Signal(8, name=name)
-            m.d.comb += cur.eq(reg)
-            for k in range(8):
-                with m.If(valid & (rel[k] == at)):
-                    m.d.comb += cur.eq(lane[k])
-            m.d.sync += reg.eq(cur)
-            return cur, reg
+        def at_beat(b):
+            return valid & ~first & (pos == b)
 
-        def word(name, rel, at):
-            (hi, hi_r), (lo, lo_r) = grab(f"{name}_hi", rel, at), grab(f"{name}_lo", rel, at + 1)
-            return Cat(lo, hi), Cat(lo_r, hi_r)
+        f = self._header_flags(m, lanes, at_beat, first)
+        csum_good = ip_checksum(m, lanes, at_beat)
+        hits, feed = dest_filter(m, lanes, at_beat, self.ctl_filter_group,
+                                 self.ctl_filter_port, self.ctl_filter_ctrl, self.n_filters)
+        mask, end_ok, end_keep = lengths(m, lanes, valid, first, at_beat, pos)
 
-        # Ethernet: EtherType / TPID at 12, inner EtherType at 16 when tagged.
-        et, et_r = word("ethertype", n, 12)
-        inner, _ = word("inner_type", n, 16)
-        tagged = Signal()
-        inner_tag = Signal()
-        m.d.comb += [tagged.eq(Cat(*(et == t for t in VLAN_TPIDS)).any()),
-                     inner_tag.eq(Cat(*(inner == t for t in VLAN_TPIDS)).any())]
-        l2 = Mux(tagged, 18, 14)
-
-        # IPv4 header, offsets relative to its start (merged L: the EtherType may be
-        # in this very beat).
-        r = [Signal(signed(20), name=f"r{k}") for k in range(8)]
-        m.d.comb += [r[k].eq(n[k] - l2) for k in range(8)]
-        vihl, vihl_r = grab("ip_vihl", r, 0)
-        tot, _ = word("ip_total", r, 2)
-        ffo, _ = word("ip_frag", r, 6)
-        proto, _ = grab("ip_proto", r, 9)
-        dst = Cat(*reversed([grab(f"ip_dst{j}", r, 16 + j)[0] for j in range(4)]))
-        ihl, version = vihl[0:4], vihl[4:8]
-
-        # UDP header start from *registered* L and IHL: a UDP byte (offset >= 34) is
-        # never in the beat that carries the EtherType or IHL (offsets <= 18).
-        tagged_r = Cat(*(et_r == t for t in VLAN_TPIDS)).any()
-        udp = Signal(8)
-        m.d.comb += udp.eq(Mux(tagged_r, 18, 14) + (vihl_r[0:4] << 2))
-        u = [Signal(signed(20), name=f"u{k}") for k in range(8)]
-        m.d.comb += [u[k].eq(n[k] - udp) for k in range(8)]
-        dport, _ = word("udp_dport", u, 2)
-        ulen, _ = word("udp_len", u, 4)
-        hdr_done = Signal()               # last UDP header byte is in this beat or earlier
-        m.d.comb += hdr_done.eq(udp <= base)
-
-        fold2 = self._ip_checksum(m, r, lane, vihl_r)
-        nend = self._frame_end(m, base)
-
-        def has(nbytes):
-            """Frame holds `nbytes` bytes (before FCS); only known on the last beat."""
-            return ~last | (nend >= nbytes + 4)
-
-        ip_pl = Signal(17)
-        m.d.comb += ip_pl.eq(tot - (ihl << 2))
-        hits, feed = self._filter(m, dst, dport)
-
-        fail = {
-            "drop_bad_frame": last & beat.bad,
-            "drop_ethertype": ~has(14) | (tagged & ~has(18))
-                              | (tagged & ~inner_tag & (inner != ETH_IPV4))
-                              | (~tagged & (et != ETH_IPV4)),
-            "drop_vlan": tagged & inner_tag,
-            "drop_ip_header": ~has(l2 + 20) | (version != 4) | (ihl < 5) | ~has(l2 + (ihl << 2)),
-            "drop_ip_checksum": fold2 != 0xFFFF,
-            "drop_ip_length": (tot < (ihl << 2)) | ~has(l2 + tot),
-            "drop_fragment": ffo[13] | (ffo[0:13] != 0),
-            "drop_not_udp": proto != 17,
-            "drop_udp_length": (ip_pl < 8) | (ulen != ip_pl),
-            "drop_filter": ~hits.any(),
-        }
-        assert tuple(fail) == DROPS, "fail checks must follow the register order"
-        fails = Signal(len(DROPS))
-        m.d.comb += fails.eq(Cat(*fail.values()))
+        # Header verdict: beats 1-2 folded into one register in beat 4, the rest from
+        # registers of beat 4; valid from beat 5 (`past`) on.
+        pre_ok = Signal()
+        with m.If(at_beat(4)):
+            m.d.sync += pre_ok.eq(~Cat(*(f[n] for n in ("ethertype", "vlan", "ip_header",
+                "ip_options", "tot_low", "fragment", "not_udp", "udp_low"))).any())
+        past = ~first & (pos >= PAYLOAD_BEAT)
         ok = Signal()
-        m.d.comb += ok.eq(hdr_done & ~fails.any())
+        m.d.comb += ok.eq(past & pre_ok & ~f["udp_len"] & hits.any() & csum_good)
+        # The frame ends where the header says: in this beat, or in the previous one
+        # when the MAC's end beat trails empty (rtl/rx/mac/realign.py).
+        ends_here = end_ok & (beat.keep == end_keep)
+        ended_before = Signal()
+        with m.If(valid):
+            m.d.sync += ended_before.eq(ends_here)
+        len_ok = ends_here | (~first & (beat.keep == 0) & ended_before)
 
-        # Output: payload bytes are [udp + 8, L + total length).
-        keep = Signal(8)
-        m.d.comb += keep.eq(Cat(*(beat.keep[k] & (n[k] >= udp + 8) & (n[k] < l2 + tot)
-                                  for k in range(8))))
-        sent_r = Signal()
-        sent = Mux(first, 0, sent_r)
-        emit = Signal()
-        m.d.comb += emit.eq(valid & Mux(last, sent | ok, ok & keep.any()))
+        # Output register.
+        sent = Signal()                      # payload of this frame went out
+        kany = mask.any() & Mux(pos == PAYLOAD_BEAT, beat.keep[2], beat.keep[0])
+        emit = valid & Mux(last, sent | ok, ok & kany)
         o = self.o.payload
-        m.d.comb += [
+        m.d.sync += [
             self.o.valid.eq(emit),
-            o.data.eq(beat.data), o.keep.eq(keep), o.ts.eq(beat.ts),
-            o.first.eq(~sent), o.last.eq(last), o.bad.eq(last & ~ok), o.feed.eq(feed),
+            o.data.eq(beat.data), o.keep.eq(beat.keep & mask), o.ts.eq(beat.ts),
+            o.first.eq(~sent), o.last.eq(last), o.feed.eq(feed),
+            o.bad.eq(last & ~(ok & len_ok & ~beat.bad)),
         ]
         with m.If(valid):
-            m.d.sync += sent_r.eq(~last & (sent | emit))
+            m.d.sync += sent.eq(~last & ~first & (sent | emit))
 
-        # Counters: on the last beat, frames_in and exactly one verdict.
-        done = valid & last
-        m.d.comb += [self.ev_frames_in.eq(done), self.ev_udp_accepted.eq(done & ok)]
+        self._counters(m, valid & last, {
+            "drop_bad_frame": beat.bad,
+            "drop_ethertype": f["ethertype"], "drop_vlan": f["vlan"],
+            "drop_ip_header": f["ip_header"] | ~past, "drop_ip_options": f["ip_options"],
+            "drop_ip_checksum": ~csum_good, "drop_ip_length": f["tot_low"] | ~len_ok,
+            "drop_fragment": f["fragment"], "drop_not_udp": f["not_udp"],
+            "drop_udp_length": f["udp_low"] | f["udp_len"], "drop_filter": ~hits.any(),
+        })
+        return m
+
+    def _counters(self, m, done, fail):
+        """Latch the failures at the last beat, pick the first one the next cycle and
+        register the pulses: they leave the block two cycles after the last beat."""
+        assert tuple(fail) == DROPS, "fail checks must follow the register order"
+        done_r, fails_r = Signal(), Signal(len(DROPS))
+        m.d.sync += [done_r.eq(done), fails_r.eq(Cat(*fail.values()))]
+        m.d.sync += [self.ev_frames_in.eq(done_r), self.ev_udp_accepted.eq(done_r & ~fails_r.any())]
         earlier = 0
         for j, name in enumerate(DROPS):
-            m.d.comb += getattr(self, f"ev_{name}").eq(done & fails[j] & ~earlier)
-            earlier = earlier | fails[j]
-        return m
+            m.d.sync += getattr(self, f"ev_{name}").eq(done_r & fails_r[j] & ~earlier)
+            earlier = earlier | fails_r[j]
