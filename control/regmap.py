@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 MAP_MAGIC = 0x544B5752
 MAP_VERSION = 2
-MAP_HASH = 0x0F2998DE
+MAP_HASH = 0x430427B6
 ITCH_TYPE_ORDER = "SRHYLVWKJhAFECXDUPQBINO"
 #: risk.rejects[i] counts reason i+1; reason 0 is ok.
 RISK_REASONS = ('kill_switch', 'account_disabled', 'restricted', 'halted', 'no_book', 'max_qty', 'max_notional', 'price_collar', 'credit', 'position', 'rate', 'duplicate')
@@ -104,11 +104,17 @@ REGS = {
     'net_b.drop_not_udp': Reg('net_b.drop_not_udp', 0x0478, 64, 'counter', 0, 'IPv4 protocol is not UDP.'),
     'net_b.drop_udp_length': Reg('net_b.drop_udp_length', 0x0480, 64, 'counter', 0, 'UDP length < 8 or not equal to IPv4 payload length.'),
     'net_b.drop_filter': Reg('net_b.drop_filter', 0x0488, 64, 'counter', 0, 'UDP datagram matched no enabled filter entry.'),
-    'merge.overflow_a': Reg('merge.overflow_a', 0x0500, 64, 'counter', 0, "Beats dropped because port A's queue was full (the packet is truncated and marked bad)."),
-    'merge.overflow_b': Reg('merge.overflow_b', 0x0508, 64, 'counter', 0, "Beats dropped because port B's queue was full."),
-    'merge.dup_discard_a': Reg('merge.dup_discard_a', 0x0510, 64, 'counter', 0, 'Queued port-A packets discarded as duplicates: their whole sequence range was already delivered or in flight (MoldUDP64 never sees them).'),
-    'merge.dup_discard_b': Reg('merge.dup_discard_b', 0x0518, 64, 'counter', 0, 'Queued port-B packets discarded as duplicates.'),
-    'merge.dup_discard_msgs': Reg('merge.dup_discard_msgs', 0x0520, 64, 'counter', 0, 'Messages in the packets discarded as duplicates.'),
+    'merge.overflow_a': Reg('merge.overflow_a', 0x0500, 64, 'counter', 0, 'Port-A messages dropped because its hold buffer was full.'),
+    'merge.overflow_b': Reg('merge.overflow_b', 0x0508, 64, 'counter', 0, 'Port-B messages dropped because its hold buffer was full.'),
+    'merge.dup_discard_a': Reg('merge.dup_discard_a', 0x0510, 64, 'counter', 0, 'Port-A messages discarded as duplicates.'),
+    'merge.dup_discard_b': Reg('merge.dup_discard_b', 0x0518, 64, 'counter', 0, 'Port-B messages discarded as duplicates.'),
+    'merge.dup_discard_msgs': Reg('merge.dup_discard_msgs', 0x0520, 64, 'counter', 0, 'Messages discarded as duplicates (both ports).'),
+    'merge.held': Reg('merge.held', 0x0528, 64, 'counter', 0, 'Messages that waited in a hold buffer (ahead of a gap).'),
+    'merge.hold_timeouts': Reg('merge.hold_timeouts', 0x0530, 64, 'counter', 0, 'Hold windows that expired: a gap declared.'),
+    'merge.jump_drops': Reg('merge.jump_drops', 0x0538, 64, 'counter', 0, 'Messages dropped as an unconfirmed jump (sequence number more than the jump window ahead).'),
+    'merge.jumps': Reg('merge.jumps', 0x0540, 64, 'counter', 0, 'Jumps confirmed (by the next packet or the other feed): a gap declared at once.'),
+    'merge.hold_cycles': Reg('merge.hold_cycles', 0x0548, 32, 'control', 8192, 'Hold window: cycles without progress before a gap is declared.'),
+    'merge.hold_packets': Reg('merge.hold_packets', 0x054C, 16, 'control', 64, 'Hold window: packets arriving without progress before a gap is declared.'),
     'mold.cmd': Reg('mold.cmd', 0x0600, 1, 'strobe', 0, 'Command bits (write 1 to run).'),
     'mold.packets': Reg('mold.packets', 0x0604, 64, 'counter', 0, 'MoldUDP64 packets received (both feeds, before arbitration).'),
     'mold.packets_a': Reg('mold.packets_a', 0x060C, 64, 'counter', 0, 'Packets received on feed A.'),
@@ -116,19 +122,20 @@ REGS = {
     'mold.messages': Reg('mold.messages', 0x061C, 64, 'counter', 0, 'Messages forwarded to the ITCH decoder.'),
     'mold.heartbeats': Reg('mold.heartbeats', 0x0624, 64, 'counter', 0, 'Heartbeat packets (message count 0).'),
     'mold.end_of_session': Reg('mold.end_of_session', 0x062C, 64, 'counter', 0, 'End-of-session packets (message count 0xFFFF).'),
-    'mold.dup_packets': Reg('mold.dup_packets', 0x0634, 64, 'counter', 0, 'Packets whose every message was already delivered (A/B or repeat).'),
-    'mold.dup_messages': Reg('mold.dup_messages', 0x063C, 64, 'counter', 0, 'Messages dropped as already delivered.'),
-    'mold.gaps': Reg('mold.gaps', 0x0644, 64, 'counter', 0, 'Packets (heartbeats and end-of-session included) whose first sequence number was ahead of the expected one.'),
-    'mold.gap_messages': Reg('mold.gap_messages', 0x064C, 64, 'counter', 0, 'Messages skipped over by gaps, in total.'),
+    'mold.dup_packets': Reg('mold.dup_packets', 0x0634, 64, 'counter', 0, "Packets whose first message was already delivered (the trailing feed's copies, repeats)."),
+    'mold.dup_messages': Reg('mold.dup_messages', 0x063C, 64, 'counter', 0, 'Messages discarded as already delivered.'),
+    'mold.gaps': Reg('mold.gaps', 0x0644, 64, 'counter', 0, 'Gaps declared: sequence ranges lost on both feeds (hold window expired, or a confirmed jump).'),
+    'mold.gap_messages': Reg('mold.gap_messages', 0x064C, 64, 'counter', 0, 'Messages lost in gaps, in total.'),
     'mold.short_packets': Reg('mold.short_packets', 0x0654, 64, 'counter', 0, 'UDP payloads shorter than the 20-byte MoldUDP64 header.'),
-    'mold.overruns': Reg('mold.overruns', 0x065C, 64, 'counter', 0, 'Message blocks whose length overran the packet end (partial message dropped).'),
-    'mold.bad_lengths': Reg('mold.bad_lengths', 0x0664, 64, 'counter', 0, 'Message blocks shorter than the shortest ITCH message (rest dropped).'),
+    'mold.overruns': Reg('mold.overruns', 0x065C, 64, 'counter', 0, 'Packets whose last block overran the payload (dropped from there).'),
+    'mold.bad_lengths': Reg('mold.bad_lengths', 0x0664, 64, 'counter', 0, "Packets with a block shorter than 12 bytes or not its ITCH type's length (dropped from there)."),
     'mold.session_mismatch': Reg('mold.session_mismatch', 0x066C, 64, 'counter', 0, 'Packets from a session other than the current one (dropped).'),
-    'mold.expected_seq': Reg('mold.expected_seq', 0x0674, 64, 'status', 0, 'Next sequence number expected.'),
-    'mold.session_lo': Reg('mold.session_lo', 0x067C, 64, 'status', 0, 'Current session, bytes 2..9 (big-endian, last byte in bits 7:0).'),
-    'mold.session_hi': Reg('mold.session_hi', 0x0684, 17, 'status', 0, 'Current session, bytes 0..1 and whether one is established.'),
-    'mold.last_gap_first': Reg('mold.last_gap_first', 0x0688, 64, 'status', 0, 'First missing sequence number of the most recent gap.'),
-    'mold.last_gap_len': Reg('mold.last_gap_len', 0x0690, 64, 'status', 0, 'Length in messages of the most recent gap.'),
+    'mold.count_mismatch': Reg('mold.count_mismatch', 0x0674, 64, 'counter', 0, 'Packets whose message count disagrees with their blocks (blocks past the count dropped).'),
+    'mold.expected_seq': Reg('mold.expected_seq', 0x067C, 64, 'status', 0, 'Next sequence number expected.'),
+    'mold.session_lo': Reg('mold.session_lo', 0x0684, 64, 'status', 0, 'Current session, bytes 2..9 (big-endian, last byte in bits 7:0).'),
+    'mold.session_hi': Reg('mold.session_hi', 0x068C, 17, 'status', 0, 'Current session, bytes 0..1 and whether one is established.'),
+    'mold.last_gap_first': Reg('mold.last_gap_first', 0x0690, 64, 'status', 0, 'First missing sequence number of the most recent gap.'),
+    'mold.last_gap_len': Reg('mold.last_gap_len', 0x0698, 64, 'status', 0, 'Length in messages of the most recent gap.'),
     'itch.msgs[0]': Reg('itch.msgs[0]', 0x0700, 64, 'counter', 0, "Messages of type TYPE_ORDER[i] = 'SRHYLVWKJhAFECXDUPQBINO'[i] decoded with a correct length."),
     'itch.msgs[1]': Reg('itch.msgs[1]', 0x0708, 64, 'counter', 0, "Messages of type TYPE_ORDER[i] = 'SRHYLVWKJhAFECXDUPQBINO'[i] decoded with a correct length."),
     'itch.msgs[2]': Reg('itch.msgs[2]', 0x0710, 64, 'counter', 0, "Messages of type TYPE_ORDER[i] = 'SRHYLVWKJhAFECXDUPQBINO'[i] decoded with a correct length."),
@@ -296,11 +303,11 @@ class Build(NamedTuple):
 
 
 BUILDS = {
-    'sim': Build('sim', 0x94D1D759, 0x0F2998DE,
-                {'book_slots': 64, 'book_orders': 262144, 'book_levels': 64, 'top_n': 5, 'book_locate_bits': 14, 'book_fifo_depth': 16, 'merge_depth': 512, 'risk_accounts': 8, 'risk_slots': 16, 'risk_history': 16, 'udp_filters': 4, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
+    'sim': Build('sim', 0x6B2D7167, 0x430427B6,
+                {'book_slots': 64, 'book_orders': 262144, 'book_levels': 64, 'top_n': 5, 'book_locate_bits': 14, 'book_fifo_depth': 16, 'merge_depth': 2048, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 16, 'risk_history': 16, 'udp_filters': 4, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 64, 'risk.pos_limits': 256}),
-    'board': Build('board', 0xC1032210, 0xB98B8D86,
-                {'book_slots': 8, 'book_orders': 4096, 'book_levels': 16, 'top_n': 5, 'book_locate_bits': 10, 'book_fifo_depth': 16, 'merge_depth': 512, 'risk_accounts': 8, 'risk_slots': 8, 'risk_history': 16, 'udp_filters': 4, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
+    'board': Build('board', 0x5D625A3F, 0xA10889F4,
+                {'book_slots': 8, 'book_orders': 4096, 'book_levels': 16, 'top_n': 5, 'book_locate_bits': 10, 'book_fifo_depth': 16, 'merge_depth': 1024, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 8, 'risk_history': 16, 'udp_filters': 4, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 32, 'risk.pos_limits': 128}),
 }
 

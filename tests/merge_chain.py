@@ -67,11 +67,12 @@ def run(sched_a, sched_b, depth=64, jump_window=2048, hold_cycles=4096, hold_pac
     """Drive both ports; returns (rtl, model): each a dict with `seqs` (delivered, in
     order), `msgs`, `counters` (mold.* and merge.* names), `gaps` [(first, count)]."""
     dut = Chain(depth, jump_window)
-    beats = [{}, {}]
+    beats, starts = [{}, {}], []
     for p, (sched, lane) in enumerate(((sched_a, lane_a), (sched_b, lane_b))):
         t_free = 0
         for t, payload in sched:
             t = max(t, t_free)
+            starts.append((t, p, payload, lane))
             for j, b in enumerate(beats_of(payload, lane)):
                 beats[p][t + j] = b
             t_free = t + j + 2
@@ -116,11 +117,9 @@ def run(sched_a, sched_b, depth=64, jump_window=2048, hold_cycles=4096, hold_pac
 
     arb = mold.Arbiter(hold_cycles=hold_cycles, hold_packets=hold_packets, depth=depth,
                        jump_window=jump_window)
-    events = sorted([(t, 0, p) for t, p in sched_a] + [(t, 1, p) for t, p in sched_b],
-                    key=lambda e: (e[0], e[1]))
     out = []
-    for t, feed, p in events:
-        out += arb.receive(p, feed, t=t)
+    for t, feed, p, lane in sorted(starts, key=lambda e: (e[0], e[1])):
+        out += arb.receive(p, feed, t=t, lane=lane)
     out += arb.advance(cycles)
     counters = {f"mold.{k}": v for k, v in arb.counters.items() if v}
     counters.update({f"merge.{k}": v for k, v in arb.merge.items() if v})

@@ -4,7 +4,7 @@
 
 #define TW_MAP_MAGIC   0x544B5752u
 #define TW_MAP_VERSION 2u
-#define TW_MAP_HASH    0x0F2998DEu
+#define TW_MAP_HASH    0x430427B6u
 
 /* ---- id ---- */
 #define TW_ID_MAGIC                              0x0000u  /* status, 32 bits */
@@ -149,6 +149,18 @@
 #define TW_MERGE_DUP_DISCARD_B_WIDTH             64u
 #define TW_MERGE_DUP_DISCARD_MSGS                0x0520u  /* counter, 64 bits */
 #define TW_MERGE_DUP_DISCARD_MSGS_WIDTH          64u
+#define TW_MERGE_HELD                            0x0528u  /* counter, 64 bits */
+#define TW_MERGE_HELD_WIDTH                      64u
+#define TW_MERGE_HOLD_TIMEOUTS                   0x0530u  /* counter, 64 bits */
+#define TW_MERGE_HOLD_TIMEOUTS_WIDTH             64u
+#define TW_MERGE_JUMP_DROPS                      0x0538u  /* counter, 64 bits */
+#define TW_MERGE_JUMP_DROPS_WIDTH                64u
+#define TW_MERGE_JUMPS                           0x0540u  /* counter, 64 bits */
+#define TW_MERGE_JUMPS_WIDTH                     64u
+#define TW_MERGE_HOLD_CYCLES                     0x0548u  /* control, 32 bits */
+#define TW_MERGE_HOLD_CYCLES_WIDTH               32u
+#define TW_MERGE_HOLD_PACKETS                    0x054Cu  /* control, 16 bits */
+#define TW_MERGE_HOLD_PACKETS_WIDTH              16u
 /* ---- mold ---- */
 #define TW_MOLD_CMD                              0x0600u  /* strobe, 1 bits */
 #define TW_MOLD_CMD_WIDTH                        1u
@@ -180,15 +192,17 @@
 #define TW_MOLD_BAD_LENGTHS_WIDTH                64u
 #define TW_MOLD_SESSION_MISMATCH                 0x066Cu  /* counter, 64 bits */
 #define TW_MOLD_SESSION_MISMATCH_WIDTH           64u
-#define TW_MOLD_EXPECTED_SEQ                     0x0674u  /* status, 64 bits */
+#define TW_MOLD_COUNT_MISMATCH                   0x0674u  /* counter, 64 bits */
+#define TW_MOLD_COUNT_MISMATCH_WIDTH             64u
+#define TW_MOLD_EXPECTED_SEQ                     0x067Cu  /* status, 64 bits */
 #define TW_MOLD_EXPECTED_SEQ_WIDTH               64u
-#define TW_MOLD_SESSION_LO                       0x067Cu  /* status, 64 bits */
+#define TW_MOLD_SESSION_LO                       0x0684u  /* status, 64 bits */
 #define TW_MOLD_SESSION_LO_WIDTH                 64u
-#define TW_MOLD_SESSION_HI                       0x0684u  /* status, 17 bits */
+#define TW_MOLD_SESSION_HI                       0x068Cu  /* status, 17 bits */
 #define TW_MOLD_SESSION_HI_WIDTH                 17u
-#define TW_MOLD_LAST_GAP_FIRST                   0x0688u  /* status, 64 bits */
+#define TW_MOLD_LAST_GAP_FIRST                   0x0690u  /* status, 64 bits */
 #define TW_MOLD_LAST_GAP_FIRST_WIDTH             64u
-#define TW_MOLD_LAST_GAP_LEN                     0x0690u  /* status, 64 bits */
+#define TW_MOLD_LAST_GAP_LEN                     0x0698u  /* status, 64 bits */
 #define TW_MOLD_LAST_GAP_LEN_WIDTH               64u
 /* ---- itch ---- */
 #define TW_ITCH_MSGS_0                           0x0700u  /* counter, 64 bits */
@@ -424,15 +438,15 @@
 #define TW_RISK_ORDER_SUBMIT_KIND_CANCEL          0x00000002u  /* KIND = CANCEL */
 
 /* Named builds: id.build digest, map hash, window sizes (words). */
-#define TW_BUILD_SIM_ID       0x94D1D759u
-#define TW_BUILD_SIM_MAP_HASH 0x0F2998DEu
+#define TW_BUILD_SIM_ID       0x6B2D7167u
+#define TW_BUILD_SIM_MAP_HASH 0x430427B6u
 #define TW_BUILD_SIM_RISK_ORDER_WORDS 8u
 #define TW_BUILD_SIM_RISK_LAST_REJECTS_WORDS 32u
 #define TW_BUILD_SIM_RISK_ACCT_LIMITS_WORDS 64u
 #define TW_BUILD_SIM_RISK_SYM_LIMITS_WORDS 64u
 #define TW_BUILD_SIM_RISK_POS_LIMITS_WORDS 256u
-#define TW_BUILD_BOARD_ID       0xC1032210u
-#define TW_BUILD_BOARD_MAP_HASH 0xB98B8D86u
+#define TW_BUILD_BOARD_ID       0x5D625A3Fu
+#define TW_BUILD_BOARD_MAP_HASH 0xA10889F4u
 #define TW_BUILD_BOARD_RISK_ORDER_WORDS 8u
 #define TW_BUILD_BOARD_RISK_LAST_REJECTS_WORDS 32u
 #define TW_BUILD_BOARD_RISK_ACCT_LIMITS_WORDS 64u

@@ -94,7 +94,8 @@ def block_ok(n, first_byte):
 
 def parse(payload, c):
     """The checked messages of one accepted packet (after the session check):
-    [(seq, msg, first)], counting malformations in `c`.
+    [(seq, msg, first, end)], `end` the payload offset of the message's last byte;
+    malformations are counted in `c`.
 
     Blocks are taken in order; a block shorter than 12 bytes or whose length is not
     its ITCH type's (bad_lengths), a block overrunning the payload (overruns) or a
@@ -122,7 +123,7 @@ def parse(payload, c):
         if not block_ok(n, msg[0]):
             c["bad_lengths"] += 1
             return out
-        out.append((seq + i, msg, i == 0))
+        out.append((seq + i, msg, i == 0, pos + 1 + n))
         i += 1
         pos += 2 + n
     if i < count:
@@ -160,8 +161,11 @@ class Arbiter:
       delivered, `hold_cycles` cycles or `hold_packets` packet starts end the wait: a
       gap [E, smallest head) is declared (gaps, gap_messages, hold_timeouts), E moves
       to that head and held messages flow again.
-    Times are cycles (156.25 MHz beats) given by the caller; without them (t=None) the
-    time window never expires.
+    Times are cycles (156.25 MHz beats) given by the caller: a packet's payload starts
+    at cycle t in byte lane `lane`, and each message reaches the sequencer in the cycle
+    of the beat carrying its last byte, so the two feeds' messages interleave as in the
+    gateware (ties: port A first). Without times (t=None) messages are judged at once
+    and the time window never expires.
     """
     hold_cycles: int = HOLD_CYCLES
     hold_packets: int = HOLD_PACKETS
@@ -183,18 +187,20 @@ class Arbiter:
         self.stall_t = None             # time the current wait began (or last progress)
         self.stall_pkts = 0
         self.now = 0
+        self.queue = []                 # (cycle, port, order, seq, msg, first) to judge
+        self.order = 0
 
     def reset(self):
         """The RESET command: forget the session and expected sequence number."""
         self.have_session, self.session, self.expected = False, b"", 0
         self.have_e, self.claim = False, None
-        self.hold = ([], [])
+        self.hold, self.queue = ([], []), []
         self.stall_t, self.stall_pkts = None, 0
 
     # ------------------------------------------------------------------ packets
-    def receive(self, payload, feed, t=None):
-        """Process one UDP payload from `feed` arriving at cycle `t`; returns the list
-        of Delivered (including held messages it released)."""
+    def receive(self, payload, feed, t=None, lane=0):
+        """Process one UDP payload from `feed` starting at cycle `t`; returns the list
+        of Delivered up to then (held messages released included)."""
         c, payload = self.counters, bytes(payload)
         out = []
         if t is not None:
@@ -217,8 +223,12 @@ class Arbiter:
         if count == END_OF_SESSION:
             c["end_of_session"] += 1
             return out
-        for seq, msg, first in parse(payload, c):
-            out += self.offer(feed, seq, msg, first)
+        for seq, msg, first, end in parse(payload, c):
+            if t is None:
+                out += self.offer(feed, seq, msg, first)
+            else:
+                self.order += 1
+                self.queue.append((t + (lane + end) // 8, feed, self.order, seq, msg, first))
         return out
 
     # ------------------------------------------------------------------ sequencer
@@ -277,8 +287,7 @@ class Arbiter:
         self._gap(min(heads), timeout=True)
         return self._drain()
 
-    def advance(self, t):
-        """Let time pass to cycle t: an expired hold window declares its gap."""
+    def _expire_until(self, t):
         out = []
         while (self.stall_t is not None and self._waiting()
                and self.stall_t + self.hold_cycles <= t):
@@ -286,6 +295,17 @@ class Arbiter:
             out += self._expire()
         self.now = max(self.now, t)
         return out
+
+    def advance(self, t):
+        """Let time pass to cycle t: messages that reached the sequencer by then are
+        judged, and an expired hold window declares its gap."""
+        out = []
+        self.queue.sort()
+        while self.queue and self.queue[0][0] <= t:
+            te, feed, _, seq, msg, first = self.queue.pop(0)
+            out += self._expire_until(te)
+            out += self.offer(feed, seq, msg, first)
+        return out + self._expire_until(t)
 
     def offer(self, feed, seq, msg, first):
         """One checked message from `feed`; returns the Delivered it releases."""
