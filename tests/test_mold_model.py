@@ -127,6 +127,7 @@ def test_hold_window_waits_for_the_other_feed_then_declares_the_gap():
         if k >= 20:
             out += arb.receive(pk[k - 20], 1, t=t + 1)
         t += 30
+    out += arb.advance(t + 100)
     assert [d.msg for d in out] == msgs and arb.counters["gaps"] == 0
     assert arb.merge["held"] > 0 and arb.merge["hold_timeouts"] == 0
     # both lose packet 5: the gap is declared once the window expires
@@ -135,6 +136,7 @@ def test_hold_window_waits_for_the_other_feed_then_declares_the_gap():
     for k in range(30):
         if k != 5:
             out += arb.receive(pk[k], 0, t=30 * k) + arb.receive(pk[k], 1, t=30 * k + 2)
+    out += arb.advance(2000)
     assert [d.seq for d in out] == [s for s in range(1, 121) if not 21 <= s <= 24]
     assert arb.counters["gaps"] == 1 and arb.gap_events == [(21, 4)]
     assert arb.merge["hold_timeouts"] == 1
