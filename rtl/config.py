@@ -9,9 +9,9 @@ Named builds (`BUILDS`, `--build sim|board` on every command that builds the cor
          levels (all slots), 16 risk slots.
   board  sized for the LFE5UM5G-85F (208 DP16KD) together with the whole core: the
          book v2 with 256 slots, 8,192 orders, 4,096 price levels and 16,384 locates
-         (its DP16KD count is in bench/synth.json and the README), the merge queues
-         (2 x 512 beats, about 6 DP16KD) and the risk tables (8 accounts x 8 slots:
-         14), about 20-25 DP16KD besides the book.
+         (its DP16KD count is in bench/synth.json and the README), the merge hold
+         buffers (2 x 1,024 messages of 562 bits: 64 DP16KD) and the risk tables
+         (8 accounts x 8 slots: 14).
 """
 from dataclasses import asdict, dataclass, fields, replace
 import hashlib
@@ -32,7 +32,12 @@ class CoreConfig:
     book_locate_bits: int = 14     # stock-locate bits the book's slot map decodes
     #: Decoded messages queued in front of the book (it takes one every 2 cycles).
     book_fifo_depth: int = 16
-    merge_depth: int = 512         # beats queued per port in the A/B merge
+    #: Messages each port's hold buffer keeps while the other feed fills a gap (A/B
+    #: skew): 2,048 covers feed B 20 full packets late on any message mix.
+    merge_depth: int = 2048
+    #: A sequence number more than this ahead of the expected one needs confirmation
+    #: (docs/bad-input-mold.md); at least the hold buffer's reach.
+    merge_jump_window: int = 4096
     risk_accounts: int = 8
     risk_slots: int = 16
     risk_history: int = 16         # accepted orders the duplicate check remembers
@@ -64,7 +69,7 @@ class CoreConfig:
 BUILDS = {
     "sim": CoreConfig(),
     "board": CoreConfig(name="board", book_slots=256, book_orders=8192, book_levels=4096,
-                        book_locate_bits=14, risk_slots=8),
+                        book_locate_bits=14, risk_slots=8, merge_depth=1024),
 }
 PARAM_NAMES = tuple(f.name for f in fields(CoreConfig) if f.name != "name")
 

@@ -54,6 +54,36 @@ RawMsg = data.StructLayout({
     "rx_ts": Timestamp,
 })
 
+#: A message from one port's MoldUDP64 parser (rtl/rx/mold/mold_port.py) to the A/B
+#: sequencer (rtl/rx/merge/): the block, already checked against its packet's session,
+#: count and length (`msg.seq` is the packet's sequence number + index). `first`
+#: marks the packet's first message (the sequencer's packet counts and jump rule).
+MoldMsg = data.StructLayout({
+    "msg": RawMsg,
+    "first": 1,
+})
+
+#: A gap the sequencer gave up on: sequence numbers [first, first + count) were lost
+#: on both feeds (the hold window expired, or a confirmed jump). For the recovery path
+#: (re-request, stale flags).
+GapEvent = data.StructLayout({
+    "first": 64,
+    "count": 64,
+})
+
+#: What the sequencer (FeedMerge) tells MoldRx each cycle, for the mold.* counters and
+#: status registers MoldRx owns (one pulse per event).
+MergeStatus = data.StructLayout({
+    "expected": 64,         # next sequence number to deliver
+    "delivered": 1,         # a message left for the ITCH decoder
+    "dup_n": 3,             # messages judged duplicates this cycle (0..4)
+    "dup_first": 3,         # ...of which packets' first messages
+    "gap": 1,               # a gap was declared (GapEvent on merge.gap)
+    "gap_first": 64,
+    "gap_len": 64,
+})
+
+
 #: A decoded ITCH 5.0 message. Which fields are meaningful depends on `type`:
 #:   A/F: oref side shares stock price      E: oref shares(executed)
 #:   C: oref shares(executed) price(execution price)    X: oref shares(cancelled)

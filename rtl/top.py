@@ -1,8 +1,8 @@
 """The tickwire core: two XGMII ports in, register bus, decoded and book streams out.
 
-    port A: XgmiiRx -> UdpRx --\\
-                               FeedMerge -> MoldRx -> ItchDecoder -> itch_out
-    port B: XgmiiRx -> UdpRx --/                            \\-> BookInput -> OrderBook -> bbo_out
+    port A: XgmiiRx -> UdpRx -> MoldRx.a --\\
+                                           FeedMerge -> ItchDecoder -> itch_out
+    port B: XgmiiRx -> UdpRx -> MoldRx.b --/                            \\-> BookInput -> OrderBook -> bbo_out
                                                                              |  \\-> topn_out
     host orders (order window) -------------------------------------> RiskGate -> verdict_out
     HwClock.now -> both MACs (SFD timestamps travel in the payloads)     (BBO)   \\-> accepted_out
@@ -131,22 +131,25 @@ class TickwireCore(wiring.Component):
 
         m.submodules.clock = owners["clock"] = clock = HwClock(ts_offset_ns=cfg.rx_ts_offset_ns)
 
-        m.submodules.merge = owners["merge"] = merge = FeedMerge(depth=cfg.merge_depth)
-        for port, d, c, merge_in in (("a", self.xgmii_a_d, self.xgmii_a_c, merge.a),
-                                     ("b", self.xgmii_b_d, self.xgmii_b_c, merge.b)):
+        # MoldUDP64 checks per port (MoldRx), then the A/B sequencer (FeedMerge).
+        m.submodules.mold = owners["mold"] = mold = MoldRx()
+        m.submodules.merge = owners["merge"] = merge = FeedMerge(
+            depth=cfg.merge_depth, jump_window=cfg.merge_jump_window)
+        for port, d, c, mold_in in (("a", self.xgmii_a_d, self.xgmii_a_c, mold.a),
+                                    ("b", self.xgmii_b_d, self.xgmii_b_c, mold.b)):
             mac = XgmiiRx(ts_offset_ns=cfg.rx_ts_offset_ns)
             udp = UdpRx(n_filters=cfg.udp_filters)
             m.submodules[f"mac_{port}"] = owners[f"mac_{port}"] = mac
             m.submodules[f"udp_{port}"] = owners[f"net_{port}"] = udp
             m.d.comb += [mac.xgmii_d.eq(d), mac.xgmii_c.eq(c), mac.now.eq(clock.now)]
             wiring.connect(m, mac.out, udp.i)
-            wiring.connect(m, udp.o, merge_in)
+            wiring.connect(m, udp.o, mold_in)
+        wiring.connect(m, mold.msg_a, merge.a)
+        wiring.connect(m, mold.msg_b, merge.b)
+        m.d.comb += [mold.seq.eq(merge.status), merge.restart.eq(mold.restart)]
 
-        m.submodules.mold = owners["mold"] = mold = MoldRx()
         m.submodules.itch = owners["itch"] = itch = ItchDecoder()
-        wiring.connect(m, self._boundary(m, "merge_o", merge, merge.o, UdpBeat), mold.i)
-        m.d.comb += merge.expected.eq(mold.st_expected_seq)
-        wiring.connect(m, self._boundary(m, "mold_o", mold, mold.o, RawMsg), itch.i)
+        wiring.connect(m, self._boundary(m, "merge_o", merge, merge.o, RawMsg), itch.i)
         wiring.connect(m, itch.o, wiring.flipped(self.itch_out))
 
         # Book: its type filter and queue (BookInput), then the book.

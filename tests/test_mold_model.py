@@ -52,24 +52,106 @@ def test_truncated_packet_gap_filled_by_other_feed():
     assert [d.seq for d in d1] == [10, 11, 12] and arb.counters["overruns"] == 1
     d2 = arb.receive(p, 1)
     assert [d.seq for d in d2] == list(range(13, 18)) and [d.feed for d in d2] == [1] * 5
-    assert arb.counters["dup_messages"] == 3 and arb.counters["dup_packets"] == 0
+    assert arb.counters["dup_messages"] == 3 and arb.counters["dup_packets"] == 1
 
 
-def test_gap_heartbeat_session_and_bad_length():
+def test_session_heartbeat_and_bad_length():
     arb = mold.Arbiter()
-    m = _msgs(3)
+    m = _msgs(12)
     assert arb.receive(mold.packet("S1", 5, m[:1]), 0)[0].seq == 5
-    arb.receive(mold.heartbeat("S1", 9), 1)                  # heartbeat reveals 6..8 missing
-    assert arb.counters["gaps"] == 1 and arb.counters["gap_messages"] == 3
-    assert arb.status()["last_gap_first"] == 6 and arb.status()["last_gap_len"] == 3
-    assert arb.receive(mold.packet("S2", 9, m[:1]), 0) == []
-    assert arb.counters["session_mismatch"] == 1
-    bad = mold.packet("S1", 9, m[:1]) + b"\x00\x05" + b"x" * 5 + mold.packet("S1", 10, m)[20:]
+    arb.receive(mold.heartbeat("S1", 9), 1)          # heartbeats never move E
+    assert arb.counters["gaps"] == 0 and arb.status()["expected_seq"] == 6
+    assert arb.receive(mold.packet("S2", 6, m[1:2]), 0) == []
+    assert arb.counters["session_mismatch"] == 1 and arb.counters["dup_messages"] == 0
+    bad = mold.packet("S1", 6, m[1:2]) + b"\x00\x05" + b"x" * 5 + mold.packet("S1", 7, m[2:4])[20:]
+    bad = bad[:18] + (3).to_bytes(2, "big") + bad[20:]
     out = arb.receive(bad, 0)
-    assert [d.seq for d in out] == [9] and arb.counters["bad_lengths"] == 1
+    assert [d.seq for d in out] == [6] and arb.counters["bad_lengths"] == 1
     arb.receive(mold.end_of_session("S1", 10), 0)
     assert arb.counters["end_of_session"] == 1 and arb.counters["heartbeats"] == 1
     assert arb.receive(b"S1" + b"\0" * 10, 0) == [] and arb.counters["short_packets"] == 1
     arb.reset()
     assert arb.receive(mold.packet("S2", 100, m[:2]), 1)[1].seq == 101
-    assert arb.status()["session_hi"] >> 16 == 1 and arb.counters["gaps"] == 1
+    assert arb.status()["session_hi"] >> 16 == 1
+
+
+def test_wrong_type_length_and_count_cost_only_their_packet():
+    m = _msgs(6)
+    arb = mold.Arbiter()
+    good = mold.packet("S1", 1, m[:3])
+    # message 2's length field says 37 (an Add is 36): the block is refused, E stays
+    lie = good[:20 + 38] + (37).to_bytes(2, "big") + good[20 + 38 + 2:] + b"\0"
+    assert [d.seq for d in arb.receive(lie, 0)] == [1]
+    assert arb.counters["bad_lengths"] == 1 and arb.status()["expected_seq"] == 2
+    assert [d.seq for d in arb.receive(good, 1)] == [2, 3]     # B's copy fills it
+    # count says 2 but 3 blocks follow: two stand, the third is refused
+    few = mold.packet("S1", 4, m[3:6])
+    few = few[:18] + (2).to_bytes(2, "big") + few[20:]
+    assert [d.seq for d in arb.receive(few, 0)] == [4, 5]
+    many = mold.packet("S1", 6, m[5:6])
+    many = many[:18] + (4).to_bytes(2, "big") + many[20:]
+    assert [d.seq for d in arb.receive(many, 0)] == [6]
+    assert arb.counters["count_mismatch"] == 2
+
+
+def _feed(n_pkts, per=4):
+    msgs = _msgs(n_pkts * per)
+    return msgs, [p for _, p in mold.pack(msgs, "S1", 1, msgs_per_packet=per)]
+
+
+def test_far_ahead_sequence_needs_confirmation():
+    msgs, pk = _feed(10)
+    arb = mold.Arbiter(jump_window=16)
+    out = arb.receive(pk[0], 0)
+    far = pk[1][:10] + (10**12).to_bytes(8, "big") + pk[1][18:]
+    assert arb.receive(far, 0) == [] and arb.merge["jump_drops"] == 4
+    for p in pk[1:]:
+        out += arb.receive(p, 1)
+    assert [d.msg for d in out] == msgs and arb.counters["gaps"] == 0
+    # a real jump: confirmed by the next packet continuing it on the same port
+    arb2 = mold.Arbiter(jump_window=16)
+    got = arb2.receive(pk[0], 0) + arb2.receive(pk[6], 0) + arb2.receive(pk[7], 0)
+    assert [d.seq for d in got] == [1, 2, 3, 4, 29, 30, 31, 32]
+    assert arb2.counters["gaps"] == 1 and arb2.counters["gap_messages"] == 24
+    assert arb2.merge["jumps"] == 1 and arb2.merge["jump_drops"] == 4
+
+
+def test_hold_window_waits_for_the_other_feed_then_declares_the_gap():
+    msgs, pk = _feed(30)
+    arb = mold.Arbiter(hold_cycles=1000, hold_packets=100)
+    out, t = [], 0
+    lost = {5}                                   # A loses packet 5, B is 20 packets late
+    for k in range(30 + 20):
+        if k < 30 and k not in lost:
+            out += arb.receive(pk[k], 0, t=t)
+        if k >= 20:
+            out += arb.receive(pk[k - 20], 1, t=t + 1)
+        t += 30
+    out += arb.advance(t + 100)
+    assert [d.msg for d in out] == msgs and arb.counters["gaps"] == 0
+    assert arb.merge["held"] > 0 and arb.merge["hold_timeouts"] == 0
+    # both lose packet 5: the gap is declared once the window expires
+    arb = mold.Arbiter(hold_cycles=100, hold_packets=100)
+    out = []
+    for k in range(30):
+        if k != 5:
+            out += arb.receive(pk[k], 0, t=30 * k) + arb.receive(pk[k], 1, t=30 * k + 2)
+    out += arb.advance(2000)
+    assert [d.seq for d in out] == [s for s in range(1, 121) if not 21 <= s <= 24]
+    assert arb.counters["gaps"] == 1 and arb.gap_events == [(21, 4)]
+    assert arb.merge["hold_timeouts"] == 1
+
+
+def test_hold_packets_window_and_overflow():
+    msgs, pk = _feed(12)
+    arb = mold.Arbiter(hold_packets=3, depth=100)
+    out = arb.receive(pk[0], 0)
+    for k in range(2, 12):                       # packet 1 never comes
+        out += arb.receive(pk[k], 0)
+    assert arb.counters["gaps"] == 1 and arb.last_gap_first == 5
+    assert [d.seq for d in out] == [s for s in range(1, 49) if not 5 <= s <= 8]
+    arb = mold.Arbiter(hold_packets=100, depth=6)
+    arb.receive(pk[0], 0)
+    for k in range(2, 5):
+        arb.receive(pk[k], 0)
+    assert arb.merge["overflow_a"] == 6

@@ -4,7 +4,7 @@
 
 #define TW_MAP_MAGIC   0x544B5752u
 #define TW_MAP_VERSION 2u
-#define TW_MAP_HASH    0xC8750D3Au
+#define TW_MAP_HASH    0x430427B6u
 
 /* ---- id ---- */
 #define TW_ID_MAGIC                              0x0000u  /* status, 32 bits */
@@ -89,19 +89,17 @@
 #define TW_NET_A_DROP_VLAN_WIDTH                 64u
 #define TW_NET_A_DROP_IP_HEADER                  0x0358u  /* counter, 64 bits */
 #define TW_NET_A_DROP_IP_HEADER_WIDTH            64u
-#define TW_NET_A_DROP_IP_OPTIONS                 0x0360u  /* counter, 64 bits */
-#define TW_NET_A_DROP_IP_OPTIONS_WIDTH           64u
-#define TW_NET_A_DROP_IP_CHECKSUM                0x0368u  /* counter, 64 bits */
+#define TW_NET_A_DROP_IP_CHECKSUM                0x0360u  /* counter, 64 bits */
 #define TW_NET_A_DROP_IP_CHECKSUM_WIDTH          64u
-#define TW_NET_A_DROP_IP_LENGTH                  0x0370u  /* counter, 64 bits */
+#define TW_NET_A_DROP_IP_LENGTH                  0x0368u  /* counter, 64 bits */
 #define TW_NET_A_DROP_IP_LENGTH_WIDTH            64u
-#define TW_NET_A_DROP_FRAGMENT                   0x0378u  /* counter, 64 bits */
+#define TW_NET_A_DROP_FRAGMENT                   0x0370u  /* counter, 64 bits */
 #define TW_NET_A_DROP_FRAGMENT_WIDTH             64u
-#define TW_NET_A_DROP_NOT_UDP                    0x0380u  /* counter, 64 bits */
+#define TW_NET_A_DROP_NOT_UDP                    0x0378u  /* counter, 64 bits */
 #define TW_NET_A_DROP_NOT_UDP_WIDTH              64u
-#define TW_NET_A_DROP_UDP_LENGTH                 0x0388u  /* counter, 64 bits */
+#define TW_NET_A_DROP_UDP_LENGTH                 0x0380u  /* counter, 64 bits */
 #define TW_NET_A_DROP_UDP_LENGTH_WIDTH           64u
-#define TW_NET_A_DROP_FILTER                     0x0390u  /* counter, 64 bits */
+#define TW_NET_A_DROP_FILTER                     0x0388u  /* counter, 64 bits */
 #define TW_NET_A_DROP_FILTER_WIDTH               64u
 /* ---- net_b ---- */
 #define TW_NET_B_FILTER_GROUP_0                  0x0400u  /* control, 32 bits */
@@ -128,19 +126,17 @@
 #define TW_NET_B_DROP_VLAN_WIDTH                 64u
 #define TW_NET_B_DROP_IP_HEADER                  0x0458u  /* counter, 64 bits */
 #define TW_NET_B_DROP_IP_HEADER_WIDTH            64u
-#define TW_NET_B_DROP_IP_OPTIONS                 0x0460u  /* counter, 64 bits */
-#define TW_NET_B_DROP_IP_OPTIONS_WIDTH           64u
-#define TW_NET_B_DROP_IP_CHECKSUM                0x0468u  /* counter, 64 bits */
+#define TW_NET_B_DROP_IP_CHECKSUM                0x0460u  /* counter, 64 bits */
 #define TW_NET_B_DROP_IP_CHECKSUM_WIDTH          64u
-#define TW_NET_B_DROP_IP_LENGTH                  0x0470u  /* counter, 64 bits */
+#define TW_NET_B_DROP_IP_LENGTH                  0x0468u  /* counter, 64 bits */
 #define TW_NET_B_DROP_IP_LENGTH_WIDTH            64u
-#define TW_NET_B_DROP_FRAGMENT                   0x0478u  /* counter, 64 bits */
+#define TW_NET_B_DROP_FRAGMENT                   0x0470u  /* counter, 64 bits */
 #define TW_NET_B_DROP_FRAGMENT_WIDTH             64u
-#define TW_NET_B_DROP_NOT_UDP                    0x0480u  /* counter, 64 bits */
+#define TW_NET_B_DROP_NOT_UDP                    0x0478u  /* counter, 64 bits */
 #define TW_NET_B_DROP_NOT_UDP_WIDTH              64u
-#define TW_NET_B_DROP_UDP_LENGTH                 0x0488u  /* counter, 64 bits */
+#define TW_NET_B_DROP_UDP_LENGTH                 0x0480u  /* counter, 64 bits */
 #define TW_NET_B_DROP_UDP_LENGTH_WIDTH           64u
-#define TW_NET_B_DROP_FILTER                     0x0490u  /* counter, 64 bits */
+#define TW_NET_B_DROP_FILTER                     0x0488u  /* counter, 64 bits */
 #define TW_NET_B_DROP_FILTER_WIDTH               64u
 /* ---- merge ---- */
 #define TW_MERGE_OVERFLOW_A                      0x0500u  /* counter, 64 bits */
@@ -153,6 +149,18 @@
 #define TW_MERGE_DUP_DISCARD_B_WIDTH             64u
 #define TW_MERGE_DUP_DISCARD_MSGS                0x0520u  /* counter, 64 bits */
 #define TW_MERGE_DUP_DISCARD_MSGS_WIDTH          64u
+#define TW_MERGE_HELD                            0x0528u  /* counter, 64 bits */
+#define TW_MERGE_HELD_WIDTH                      64u
+#define TW_MERGE_HOLD_TIMEOUTS                   0x0530u  /* counter, 64 bits */
+#define TW_MERGE_HOLD_TIMEOUTS_WIDTH             64u
+#define TW_MERGE_JUMP_DROPS                      0x0538u  /* counter, 64 bits */
+#define TW_MERGE_JUMP_DROPS_WIDTH                64u
+#define TW_MERGE_JUMPS                           0x0540u  /* counter, 64 bits */
+#define TW_MERGE_JUMPS_WIDTH                     64u
+#define TW_MERGE_HOLD_CYCLES                     0x0548u  /* control, 32 bits */
+#define TW_MERGE_HOLD_CYCLES_WIDTH               32u
+#define TW_MERGE_HOLD_PACKETS                    0x054Cu  /* control, 16 bits */
+#define TW_MERGE_HOLD_PACKETS_WIDTH              16u
 /* ---- mold ---- */
 #define TW_MOLD_CMD                              0x0600u  /* strobe, 1 bits */
 #define TW_MOLD_CMD_WIDTH                        1u
@@ -184,15 +192,17 @@
 #define TW_MOLD_BAD_LENGTHS_WIDTH                64u
 #define TW_MOLD_SESSION_MISMATCH                 0x066Cu  /* counter, 64 bits */
 #define TW_MOLD_SESSION_MISMATCH_WIDTH           64u
-#define TW_MOLD_EXPECTED_SEQ                     0x0674u  /* status, 64 bits */
+#define TW_MOLD_COUNT_MISMATCH                   0x0674u  /* counter, 64 bits */
+#define TW_MOLD_COUNT_MISMATCH_WIDTH             64u
+#define TW_MOLD_EXPECTED_SEQ                     0x067Cu  /* status, 64 bits */
 #define TW_MOLD_EXPECTED_SEQ_WIDTH               64u
-#define TW_MOLD_SESSION_LO                       0x067Cu  /* status, 64 bits */
+#define TW_MOLD_SESSION_LO                       0x0684u  /* status, 64 bits */
 #define TW_MOLD_SESSION_LO_WIDTH                 64u
-#define TW_MOLD_SESSION_HI                       0x0684u  /* status, 17 bits */
+#define TW_MOLD_SESSION_HI                       0x068Cu  /* status, 17 bits */
 #define TW_MOLD_SESSION_HI_WIDTH                 17u
-#define TW_MOLD_LAST_GAP_FIRST                   0x0688u  /* status, 64 bits */
+#define TW_MOLD_LAST_GAP_FIRST                   0x0690u  /* status, 64 bits */
 #define TW_MOLD_LAST_GAP_FIRST_WIDTH             64u
-#define TW_MOLD_LAST_GAP_LEN                     0x0690u  /* status, 64 bits */
+#define TW_MOLD_LAST_GAP_LEN                     0x0698u  /* status, 64 bits */
 #define TW_MOLD_LAST_GAP_LEN_WIDTH               64u
 /* ---- itch ---- */
 #define TW_ITCH_MSGS_0                           0x0700u  /* counter, 64 bits */
@@ -428,15 +438,15 @@
 #define TW_RISK_ORDER_SUBMIT_KIND_CANCEL          0x00000002u  /* KIND = CANCEL */
 
 /* Named builds: id.build digest, map hash, window sizes (words). */
-#define TW_BUILD_SIM_ID       0x94D1D759u
-#define TW_BUILD_SIM_MAP_HASH 0xC8750D3Au
+#define TW_BUILD_SIM_ID       0x6B2D7167u
+#define TW_BUILD_SIM_MAP_HASH 0x430427B6u
 #define TW_BUILD_SIM_RISK_ORDER_WORDS 8u
 #define TW_BUILD_SIM_RISK_LAST_REJECTS_WORDS 32u
 #define TW_BUILD_SIM_RISK_ACCT_LIMITS_WORDS 64u
 #define TW_BUILD_SIM_RISK_SYM_LIMITS_WORDS 64u
 #define TW_BUILD_SIM_RISK_POS_LIMITS_WORDS 256u
-#define TW_BUILD_BOARD_ID       0xC1032210u
-#define TW_BUILD_BOARD_MAP_HASH 0xD7725895u
+#define TW_BUILD_BOARD_ID       0x5D625A3Fu
+#define TW_BUILD_BOARD_MAP_HASH 0xA10889F4u
 #define TW_BUILD_BOARD_RISK_ORDER_WORDS 8u
 #define TW_BUILD_BOARD_RISK_LAST_REJECTS_WORDS 32u
 #define TW_BUILD_BOARD_RISK_ACCT_LIMITS_WORDS 64u

@@ -10,7 +10,9 @@ RTL counter for counter:
   - a frame whose length disagrees with its IPv4 length forwards the payload bytes
     it has, then ends bad (drop_ip_length; `net.forwarded`); MoldUDP64 then sees the
     packet end early;
-  - both ports feed one MoldUDP64 arbiter, whole packets in arrival order;
+  - each port's packets are checked (mold.parse), then one sequencer with a hold
+    buffer per port judges the messages (mold.Arbiter), packets in arrival order at
+    their arrival cycle (the hold window is timed in cycles);
   - only the book types (A F E C X D U H) reach the book, so `book.msgs` counts those;
   - the risk gate takes every BBO update and counts those of slots it lacks.
 What it does not emulate is documented in `UNMODELLED` (those counters stay 0).
@@ -26,46 +28,43 @@ BOOK_TYPES = b"AFECXDUH"                    # add, executions, cancel, delete, r
 #: Counters the model leaves at zero: FIFO overflow depends on cycle timing, and the
 #: book's table-geometry events (hash-set collisions, a full table, levels beyond the
 #: kept depth) depend on the build's sizes; the model keeps everything exactly.
-UNMODELLED = ("merge.overflow_a", "merge.overflow_b", "book.fifo_overflow",
+UNMODELLED = ("book.fifo_overflow",
               "book.collisions", "book.table_full", "book.depth_overflow", "book.level_miss")
 
 
-def comparable(counters):
-    """Counters in the form the model keeps, for RTL-versus-model comparisons.
+#: Counters whose split depends on cycle timing: which feed's copy of a message came
+#: first (the total is mold.dup_messages) and which messages waited in a hold buffer.
+TIMING = ("merge.dup_discard_a", "merge.dup_discard_b", "merge.held")
 
-    The merge discards a queued copy whose range is already delivered or in flight
-    before MoldUDP64 sees it; which copies are discarded there rather than counted as
-    duplicates by MoldUDP64 depends on cycle timing. Folding the merge's discards
-    into the MoldUDP64 counters gives totals that do not; unmodelled counters go.
-    """
-    c = {k: v for k, v in counters.items() if k not in UNMODELLED and v}
-    da, db = c.pop("merge.dup_discard_a", 0), c.pop("merge.dup_discard_b", 0)
-    msgs = c.pop("merge.dup_discard_msgs", 0)
-    for name, add in (("mold.packets", da + db), ("mold.packets_a", da), ("mold.packets_b", db),
-                      ("mold.dup_packets", da + db), ("mold.dup_messages", msgs)):
-        if add:
-            c[name] = c.get(name, 0) + add
-    return c
+
+def comparable(counters):
+    """Counters in the form the model keeps, for RTL-versus-model comparisons: the
+    unmodelled and timing-dependent ones go."""
+    return {k: v for k, v in counters.items()
+            if k not in UNMODELLED and k not in TIMING and v}
 
 
 class DeviceModel:
     def __init__(self, filters=net.DEFAULT_FILTERS, subscriptions=None, top_n=5,
-                 max_len=MAX_LEN, *, risk_slots):
+                 max_len=MAX_LEN, *, risk_slots, hold_depth=mold.HOLD_DEPTH,
+                 jump_window=mold.JUMP_WINDOW):
         """risk_slots: the build's risk-gate slots (CoreConfig.risk_slots): BBO updates of
-        later slots count as risk.bbo_errors."""
+        later slots count as risk.bbo_errors. hold_depth, jump_window: the build's
+        merge_depth and merge_jump_window."""
         self.filters = filters
         self.risk_slots = risk_slots
         self.max_len = max_len
         self.counters = defaultdict(int)        # register name -> value
-        self.arbiter = mold.Arbiter()
+        self.arbiter = mold.Arbiter(depth=hold_depth, jump_window=jump_window)
         self.book = book_model.BookModel(subscriptions if subscriptions is not None else {},
                                          top_n=top_n)
         self.decoded = []                       # ItchMsg field dicts, in order
         self.bbo = []                           # book_model.BboEvent, in order
 
     # ------------------------------------------------------------------ per frame
-    def frame(self, port, data, fcs_ok=True, rx_ts=None):
-        """One frame (without FCS) arriving on port "a" or "b"."""
+    def frame(self, port, data, fcs_ok=True, rx_ts=None, t=None):
+        """One frame (without FCS) arriving on port "a" or "b" (at cycle t, if given:
+        the hold window is timed in cycles)."""
         c = self.counters
         data = bytes(data)
         if len(data) < 60:
@@ -88,18 +87,30 @@ class DeviceModel:
         forwarded = net.forwarded(wire, self.filters, max_len=self.max_len)
         c[f"net_{port}.{'drop_bad_frame' if bad else verdict}"] += 1
         if forwarded is not None:
-            self.packet(*forwarded, rx_ts=rx_ts)
+            self.packet(*forwarded, rx_ts=rx_ts, t=t)
 
     # ------------------------------------------------------------------ per packet
-    def packet(self, feed, payload, rx_ts=None):
+    def packet(self, feed, payload, rx_ts=None, t=None):
         """One UDP payload reaching MoldUDP64 (feed 0 = A, 1 = B)."""
-        before = dict(self.arbiter.counters)
-        delivered = self.arbiter.receive(payload, feed)
-        for name, value in self.arbiter.counters.items():
-            self.counters[f"mold.{name}"] += value - before[name]
+        delivered = self.arbiter.receive(payload, feed, t=t)
+        self._sync_counters()
         ts = rx_ts or {"sec": 0, "ns": 0}
         for d in delivered:
             self.message(d.msg, d.seq, d.feed, ts)
+
+    def finish(self, t=None):
+        """The end of the input: let the hold window run out (at cycle t, or now)."""
+        a = self.arbiter
+        delivered = a.advance(t if t is not None else a.now + a.hold_cycles)
+        self._sync_counters()
+        for d in delivered:
+            self.message(d.msg, d.seq, d.feed, {"sec": 0, "ns": 0})
+
+    def _sync_counters(self):
+        for name, value in self.arbiter.counters.items():
+            self.counters[f"mold.{name}"] = value
+        for name, value in self.arbiter.merge.items():
+            self.counters[f"merge.{name}"] = value
 
     def message(self, msg, seq, feed, rx_ts):
         c = self.counters

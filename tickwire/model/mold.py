@@ -1,11 +1,14 @@
-"""MoldUDP64 reference model: packing and the A/B arbiter the gateware implements.
+"""MoldUDP64 reference model: packing, the per-port packet checks and the A/B
+sequencer with its hold buffer, as the gateware implements them.
 
 Packet = session (10 ASCII bytes) + sequence number of the first message (8, BE) +
 message count (2, BE; 0 = heartbeat, 0xFFFF = end of session), then message blocks
 (2-byte BE length + message). Written from the MoldUDP64 1.0 spec plus the tickwire
-arbitration rules (docs in rtl/rx/mold/mold_rx.py), not from the gateware.
+contract in docs/bad-input-mold.md, not from the gateware.
 """
 from dataclasses import dataclass, field
+
+from .itch import LENGTHS as ITCH_LENGTHS
 
 HEADER_BYTES = 20
 HEARTBEAT = 0
@@ -59,9 +62,18 @@ def pack(messages, session, first_seq, mtu=1500, msgs_per_packet=None):
     return out
 
 
+
 COUNTERS = ("packets", "packets_a", "packets_b", "messages", "heartbeats", "end_of_session",
             "dup_packets", "dup_messages", "gaps", "gap_messages", "short_packets",
-            "overruns", "bad_lengths", "session_mismatch")
+            "overruns", "bad_lengths", "session_mismatch", "count_mismatch")
+MERGE_COUNTERS = ("overflow_a", "overflow_b", "dup_discard_a", "dup_discard_b",
+                  "dup_discard_msgs", "held", "hold_timeouts", "jump_drops", "jumps")
+
+#: Defaults of the merge's control registers and build parameters (rtl/config.py).
+HOLD_CYCLES = 8192
+HOLD_PACKETS = 64
+HOLD_DEPTH = 2048
+JUMP_WINDOW = 2048
 
 
 @dataclass
@@ -71,82 +83,274 @@ class Delivered:
     msg: bytes          # the whole block (the gateware keeps the first MAX_KEPT bytes)
 
 
+def block_ok(n, first_byte):
+    """A block length the MoldUDP64 stage accepts: at least the shortest ITCH message
+    and, for a known ITCH type, exactly that type's length."""
+    if n < MIN_MSG:
+        return False
+    t = chr(first_byte)
+    return t not in ITCH_LENGTHS or ITCH_LENGTHS[t] == n
+
+
+def parse(payload, c):
+    """The checked messages of one accepted packet (after the session check):
+    [(seq, msg, first, end)], `end` the payload offset of the message's last byte;
+    malformations are counted in `c`.
+
+    Blocks are taken in order; a block shorter than 12 bytes or whose length is not
+    its ITCH type's (bad_lengths), a block overrunning the payload (overruns) or a
+    block beyond the header's count (count_mismatch) ends the packet there: the
+    blocks before it stand, nothing after it is used. A payload that ends cleanly
+    with fewer blocks than its count is a count_mismatch too."""
+    seq = int.from_bytes(payload[10:18], "big")
+    count = int.from_bytes(payload[18:20], "big")
+    out, pos, i = [], HEADER_BYTES, 0
+    while pos < len(payload):
+        if i == count:
+            c["count_mismatch"] += 1
+            return out
+        if pos + 2 > len(payload):
+            c["overruns"] += 1
+            return out
+        n = int.from_bytes(payload[pos:pos + 2], "big")
+        if n < MIN_MSG:
+            c["bad_lengths"] += 1
+            return out
+        if pos + 2 + n > len(payload):
+            c["overruns"] += 1
+            return out
+        msg = payload[pos + 2:pos + 2 + n]
+        if not block_ok(n, msg[0]):
+            c["bad_lengths"] += 1
+            return out
+        out.append((seq + i, msg, i == 0, pos + 1 + n))
+        i += 1
+        pos += 2 + n
+    if i < count:
+        c["count_mismatch"] += 1
+    return out
+
+
+@dataclass
+class Held:
+    seq: int
+    feed: int
+    msg: bytes
+    first: bool
+
+
 @dataclass
 class Arbiter:
-    """One expected sequence number E shared by feeds A (0) and B (1).
+    """Per-port MoldUDP64 checks, then one sequencer with a hold buffer per port.
 
-    - The first packet with a complete header establishes the session and sets E to
-      its sequence number; packets of another session are dropped (session_mismatch).
-    - Any packet (heartbeat and end-of-session included) whose sequence S > E reveals
-      a gap: gaps += 1, gap_messages += S - E, last_gap_* recorded, E = S.
-    - Messages are taken in order; a complete message with seq == E is delivered and
-      E increments; seq < E is a duplicate. A packet with S + count <= E is a dup_packet.
-    - A block length < 12 drops the rest of the packet (bad_lengths); a block running
-      past the end of the packet is dropped (overruns). Messages before it stand.
+    Packets (both feeds):
+    - The first packet with a complete header establishes the session; packets of
+      another session are dropped (session_mismatch). Heartbeats and end-of-session
+      packets are counted and carry nothing (they never move the expected number).
+    - `parse`: only well-formed blocks become messages; nothing of a malformed packet
+      reaches the sequencer past the point where it went wrong.
+    Sequencer (expected number E, set by the first message of the session):
+    - seq < E: duplicate (discarded, counted per port). seq == E: delivered, E + 1.
+    - E < seq <= E + jump_window: held in that port's buffer (depth messages; a full
+      buffer drops the message: overflow_a/b) until E reaches it.
+    - seq > E + jump_window: dropped (jump_drops) unless confirmed: the packet's first
+      message confirms an earlier such packet when it continues it on the same port
+      (seq == its end) or is the other port's copy (seq == its start). A confirmed
+      jump is a gap [E, seq) declared at once (gaps, jumps) and the message delivered.
+    - The hold window: while some buffer waits (its head > E) and nothing is
+      delivered, `hold_cycles` cycles or `hold_packets` packet starts end the wait: a
+      gap [E, smallest head) is declared (gaps, gap_messages, hold_timeouts), E moves
+      to that head and held messages flow again.
+    Times are cycles (156.25 MHz beats) given by the caller: a packet's payload starts
+    at cycle t in byte lane `lane`, and each message reaches the sequencer in the cycle
+    of the beat carrying its last byte, so the two feeds' messages interleave as in the
+    gateware (ties: port A first). Without times (t=None) messages are judged at once
+    and the time window never expires.
     """
+    hold_cycles: int = HOLD_CYCLES
+    hold_packets: int = HOLD_PACKETS
+    depth: int = HOLD_DEPTH
+    jump_window: int = JUMP_WINDOW
     have_session: bool = False
     session: bytes = b""
+    have_e: bool = False
     expected: int = 0
     last_gap_first: int = 0
     last_gap_len: int = 0
     counters: dict = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
+    merge: dict = field(default_factory=lambda: dict.fromkeys(MERGE_COUNTERS, 0))
+    gap_events: list = field(default_factory=list)        # (first, count)
+
+    def __post_init__(self):
+        self.hold = ([], [])
+        self.claim = None               # (port, start, end) of an unconfirmed jump
+        self.stall_t = None             # time the current wait began (or last progress)
+        self.stall_pkts = 0
+        self.now = 0
+        self.queue = []                 # (cycle, port, order, seq, msg, first) to judge
+        self.order = 0
 
     def reset(self):
         """The RESET command: forget the session and expected sequence number."""
         self.have_session, self.session, self.expected = False, b"", 0
+        self.have_e, self.claim = False, None
+        self.hold, self.queue = ([], []), []
+        self.stall_t, self.stall_pkts = None, 0
 
-    def receive(self, payload, feed):
-        """Process one UDP payload from `feed`; returns the list of Delivered."""
+    # ------------------------------------------------------------------ packets
+    def receive(self, payload, feed, t=None, lane=0):
+        """Process one UDP payload from `feed` starting at cycle `t`; returns the list
+        of Delivered up to then (held messages released included)."""
         c, payload = self.counters, bytes(payload)
+        out = []
+        if t is not None:
+            out += self.advance(t)
         c["packets"] += 1
         c["packets_b" if feed else "packets_a"] += 1
         if len(payload) < HEADER_BYTES:
             c["short_packets"] += 1
-            return []
+            return out
         sess = payload[:10]
-        seq = int.from_bytes(payload[10:18], "big")
         count = int.from_bytes(payload[18:20], "big")
         if not self.have_session:
-            self.have_session, self.session, self.expected = True, sess, seq
+            self.have_session, self.session = True, sess
         elif sess != self.session:
             c["session_mismatch"] += 1
-            return []
-        elif seq > self.expected:
-            c["gaps"] += 1
-            c["gap_messages"] += seq - self.expected
-            self.last_gap_first, self.last_gap_len = self.expected, seq - self.expected
-            self.expected = seq
+            return out
         if count == HEARTBEAT:
             c["heartbeats"] += 1
-            return []
+            return out
         if count == END_OF_SESSION:
             c["end_of_session"] += 1
-            return []
-        if seq + count <= self.expected:
-            c["dup_packets"] += 1
-        out, pos = [], HEADER_BYTES
-        while pos < len(payload):
-            if pos + 2 > len(payload):
-                c["overruns"] += 1
-                break
-            n = int.from_bytes(payload[pos:pos + 2], "big")
-            if n < MIN_MSG:
-                c["bad_lengths"] += 1
-                break
-            if pos + 2 + n > len(payload):
-                c["overruns"] += 1
-                break
-            msg = payload[pos + 2:pos + 2 + n]
-            assert seq <= self.expected
-            if seq == self.expected:
-                out.append(Delivered(seq, feed, msg))
-                self.expected += 1
-                c["messages"] += 1
+            return out
+        for seq, msg, first, end in parse(payload, c):
+            if t is None:
+                out += self.offer(feed, seq, msg, first)
             else:
-                c["dup_messages"] += 1
-            seq += 1
-            pos += 2 + n
+                self.order += 1
+                self.queue.append((t + (lane + end) // 8, feed, self.order, seq, msg, first))
         return out
+
+    # ------------------------------------------------------------------ sequencer
+    def _waiting(self):
+        return any(h and h[0].seq > self.expected for h in self.hold)
+
+    def _deliver(self, feed, seq, msg):
+        self.expected = seq + 1
+        self.counters["messages"] += 1
+        self.stall_t, self.stall_pkts = None, 0          # progress restarts the window
+        return Delivered(seq, feed, msg)
+
+    def _dup(self, feed, first):
+        self.counters["dup_messages"] += 1
+        self.counters["dup_packets"] += int(first)
+        self.merge["dup_discard_b" if feed else "dup_discard_a"] += 1
+        self.merge["dup_discard_msgs"] += 1
+
+    def _drain(self):
+        out = []
+        while True:
+            progressed = False
+            for p in (0, 1):
+                h = self.hold[p]
+                while h and h[0].seq < self.expected:
+                    x = h.pop(0)
+                    self._dup(p, x.first)
+                    progressed = True
+            for p in (0, 1):
+                h = self.hold[p]
+                if h and h[0].seq == self.expected:
+                    x = h.pop(0)
+                    out.append(self._deliver(p, x.seq, x.msg))
+                    progressed = True
+                    break
+            if not progressed:
+                break
+        if not self._waiting():
+            self.stall_t, self.stall_pkts = None, 0
+        elif self.stall_t is None:
+            self.stall_t = self.now
+        return out
+
+    def _gap(self, new_e, timeout):
+        c = self.counters
+        c["gaps"] += 1
+        c["gap_messages"] += new_e - self.expected
+        self.last_gap_first, self.last_gap_len = self.expected, new_e - self.expected
+        self.gap_events.append((self.expected, new_e - self.expected))
+        self.merge["hold_timeouts" if timeout else "jumps"] += 1
+        self.expected = new_e
+        self.stall_t, self.stall_pkts = None, 0
+
+    def _expire(self):
+        heads = [h[0].seq for h in self.hold if h and h[0].seq > self.expected]
+        self._gap(min(heads), timeout=True)
+        return self._drain()
+
+    def _expire_until(self, t):
+        out = []
+        while (self.stall_t is not None and self._waiting()
+               and self.stall_t + self.hold_cycles <= t):
+            self.now = self.stall_t + self.hold_cycles
+            out += self._expire()
+        self.now = max(self.now, t)
+        return out
+
+    def advance(self, t):
+        """Let time pass to cycle t: messages that reached the sequencer by then are
+        judged, and an expired hold window declares its gap."""
+        out = []
+        self.queue.sort()
+        while self.queue and self.queue[0][0] <= t:
+            te, feed, _, seq, msg, first = self.queue.pop(0)
+            out += self._expire_until(te)
+            out += self.offer(feed, seq, msg, first)
+        return out + self._expire_until(t)
+
+    def offer(self, feed, seq, msg, first):
+        """One checked message from `feed`; returns the Delivered it releases."""
+        if not self.have_e:
+            self.have_e, self.expected = True, seq
+        e = self.expected
+        if seq < e:
+            self._dup(feed, first)
+            out = []
+        elif seq == e:
+            out = [self._deliver(feed, seq, msg)] + self._drain()
+        elif seq - e > self.jump_window:
+            out = self._far(feed, seq, msg, first)
+        else:
+            out = self._hold(feed, seq, msg, first)
+        if first and not out and self._waiting():
+            self.stall_pkts += 1
+            if self.stall_pkts >= self.hold_packets:
+                out += self._expire()
+        return out
+
+    def _hold(self, feed, seq, msg, first):
+        h = self.hold[feed]
+        if len(h) >= self.depth:
+            self.merge["overflow_b" if feed else "overflow_a"] += 1
+            return []
+        h.append(Held(seq, feed, msg, first))
+        self.merge["held"] += 1
+        if self.stall_t is None:
+            self.stall_t = self.now
+        return []
+
+    def _far(self, feed, seq, msg, first):
+        cl = self.claim
+        if first and cl is not None and ((cl[0] == feed and seq == cl[2])
+                                          or (cl[0] != feed and seq == cl[1])):
+            self.claim = None
+            self._gap(seq, timeout=False)
+            return [self._deliver(feed, seq, msg)] + self._drain()
+        if first:
+            self.claim = (feed, seq, seq + 1)
+        elif cl is not None and cl[0] == feed and seq == cl[2]:
+            self.claim = (feed, cl[1], seq + 1)
+        self.merge["jump_drops"] += 1
+        return []
 
     def status(self):
         """The mold status registers as the gateware should show them."""

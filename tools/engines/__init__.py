@@ -28,8 +28,10 @@ class EngineResult:
     decoded: list = field(default_factory=list)    # ItchMsg field dicts
 
 
-def _arrival_order(feed):
-    """(port, frame) in the order their first bytes reach the A/B merge (ties: A first)."""
+def _arrival_order(feed, times=False):
+    """(port, frame) in the order their first bytes reach the A/B merge (ties: A first);
+    with `times`, (cycle, port, frame): the cycle its UDP payload starts (the model's
+    hold window is timed in cycles)."""
     events = []
     for port in ("a", "b"):
         t = 0
@@ -38,6 +40,8 @@ def _arrival_order(feed):
             events.append((t, port, i, f))
             t += max(len(f.data), 60) + _OVERHEAD
     events.sort(key=lambda e: (e[0], e[1], e[2]))
+    if times:
+        return [((t + 8 + 42) // 8, port, f) for t, port, _, f in events]
     return [(port, f) for _, port, _, f in events]
 
 
@@ -51,16 +55,18 @@ class ModelEngine:
     @staticmethod
     def run(feed, subs, want_latency=False, cfg=SIM, progress=None, trace=None,
             recovery=None):
-        dev = DeviceModel(subscriptions=subs, top_n=cfg.top_n, risk_slots=cfg.risk_slots)
+        dev = DeviceModel(subscriptions=subs, top_n=cfg.top_n, risk_slots=cfg.risk_slots,
+                          hold_depth=cfg.merge_depth, jump_window=cfg.merge_jump_window)
         if recovery is not None:
             recovery.install(dev)
         sent = 0
-        for i, (port, f) in enumerate(_arrival_order(feed)):
-            dev.frame(port, f.data, fcs_ok=f.fcs_ok)
+        for i, (t, port, f) in enumerate(_arrival_order(feed, times=True)):
+            dev.frame(port, f.data, fcs_ok=f.fcs_ok, t=t)
             if progress is not None:
                 sent += len(getattr(f, "msg_ends", ()) or ())
                 if i & 255 == 0:
                     progress(sent)
+        dev.finish()
         rows = [_model_row(ev) for ev in dev.bbo]
         counters = {k: v for k, v in dev.all_counters().items() if v}
         return EngineResult(rows, counters, dev.itch_msgs(), None,

@@ -1,91 +1,72 @@
-"""Merge the UDP payload streams of port A and port B into the one MoldUDP64 stage.
+"""Merge feeds A and B after their MoldUDP64 checks: one expected sequence number,
+duplicates discarded, and a hold buffer per port that lets the other feed fill a gap.
 
-Feeds A and B arrive on two 10GbE ports, each with its own MAC and UDP parser, and
-neither can be back-pressured. MoldUDP64 takes one packet at a time, so this stage
-forwards whole packets, in the order their first beats arrived (the order the
-reference model uses), and discards trailing copies before they cost bandwidth:
+Why it looks like this (docs/bad-input-mold.md, issues 14 and 15):
+* Duplicates are judged on messages that passed the session, count and length checks
+  (MoldRx's ports), never on raw packets, so a bad packet costs only itself.
+* Skew: real A and B lines are microseconds apart and either can lead. When a feed
+  shows a gap, its later messages wait in its hold buffer (block RAM, `depth`
+  messages, CoreConfig.merge_depth) for the other feed's copy; held messages are
+  released in sequence at one per cycle. Only when the hold window (registers
+  hold_cycles, hold_packets) passes without progress is the range a gap: counted and
+  reported on `gap` for the recovery path.
+* A message next in sequence passes with one register and nothing else (no added
+  cycle when neither feed loses anything).
+* A jump of more than `jump_window` sequence numbers needs confirmation (Sequencer).
 
-* Cut-through: a packet that starts while the merge is idle, with nothing queued on
-  either port, flows straight through with no added cycle. On a healthy line that
-  is the leading feed's copy.
-* Queue path: any other packet passes a short delay line while its MoldUDP64 header
-  is read (MoldPeek), then a FIFO. If its whole sequence range is already covered -
-  delivered, in flight, or queued-and-kept on the other port (`seq + count <= max(
-  expected, end of the packet being forwarded, end of the other port's last kept
-  packet)`) - it is a duplicate and is discarded (counted in `ev_dup_discard_*`);
-  otherwise it is kept and forwarded after what is ahead of it. Heartbeats and
-  end-of-session packets are always forwarded (MoldUDP64 counts them).
-* A port whose last packet was a duplicate (the trailing feed) sends its next packet
-  down the queue path even when idle, so a trailing copy never holds the output
-  while the leading feed's next packet waits. The delay line plus FIFO (7 cycles) is
-  shorter than the idle time between two back-to-back frames' payloads (~8 beats),
-  so a port that queued one packet is back to cut-through by its next.
-* A FIFO that overflows drops the rest of that packet (counted in `ev_overflow_a/b`)
-  and closes what it had with a last+bad beat, so MoldUDP64 sees a truncated
-  packet rather than spliced data. Two feeds drifting at full line rate with loss
-  and noise do not overflow (tests/test_feed_merge.py).
-
-Parts, one per file: a DuplicateJudge and a PortQueue (delay line + FIFO) per port,
-the MergeArbiter that picks the output, and the ForwardTracker that reads the output's
-headers for the judges. This component only wires them. A hold buffer (skew-tolerant
-A/B arbitration) replaces the PortQueues behind the same stream ports.
-
-Latency cost: a packet that arrives while the other feed's copy of something newer
-is still being judged or forwarded waits for it (a gap fill, or feeds within a few
-cycles of each other); the bench reports the distribution on a faulty A/B feed.
+Parts: a Sequencer (rtl/rx/merge/sequencer.py) and one HoldBuffer FIFO per port.
+`inject` is the host injection hook of the recovery path: a third live input with
+the same rules (port B's slot when B is idle); tie it off (valid=0) until then.
 """
-from amaranth.hdl import Module
+from amaranth.hdl import Module, ResetInserter
 from amaranth.lib import stream, wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
-from ...layouts import UdpBeat
-from .arbiter import MergeArbiter
-from .judge import DELAY, DuplicateJudge
-from .queue import PortQueue
-from .tracker import ForwardTracker
+from ...layouts import GapEvent, MergeStatus, MoldMsg, RawMsg
 from ...regmap.binding import register_members
+from .sequencer import Sequencer
 from . import regs
 
 
 class FeedMerge(wiring.Component):
     registers = regs.BLOCK
 
-    def __init__(self, depth=512):
-        self.depth = depth
+    def __init__(self, depth=2048, jump_window=2048):
+        self.depth, self.jump_window = depth, jump_window
         super().__init__({
-            "a": In(stream.Signature(UdpBeat, always_ready=True)),
-            "b": In(stream.Signature(UdpBeat, always_ready=True)),
-            "o": Out(stream.Signature(UdpBeat, always_ready=True)),
-            "expected": In(64),            # MoldUDP64's next expected sequence number
+            "a": In(stream.Signature(MoldMsg, always_ready=True)),
+            "b": In(stream.Signature(MoldMsg, always_ready=True)),
+            "o": Out(stream.Signature(RawMsg, always_ready=True)),
+            "gap": Out(stream.Signature(GapEvent, always_ready=True)),
+            "status": Out(MergeStatus),     # for MoldRx's mold.* registers
+            "restart": In(1),               # new session (MoldRx)
             **register_members(self.registers),
         })
 
     def elaborate(self, platform):
         m = Module()
-        ins = [self.a, self.b]
-        m.submodules.arbiter = arb = MergeArbiter()
-        m.submodules.tracker = trk = ForwardTracker()
-        wiring.connect(m, arb.o, wiring.flipped(self.o))
-        m.d.comb += [trk.o.valid.eq(self.o.valid), trk.o.payload.eq(self.o.payload),
-                     trk.expected.eq(self.expected), trk.busy.eq(arb.busy),
-                     trk.from_queue.eq(arb.from_queue)]
-        judges = [DuplicateJudge(DELAY) for _ in ins]
-        queues = [PortQueue(DELAY, self.depth) for _ in ins]
-        m.submodules.judge_a, m.submodules.judge_b = judges
-        m.submodules.queue_a, m.submodules.queue_b = queues
-        for p, (i, judge, queue) in enumerate(zip(ins, judges, queues)):
-            m.d.comb += [arb.live[p].valid.eq(i.valid), arb.live[p].payload.eq(i.payload),
-                         judge.i.valid.eq(i.valid), judge.i.payload.eq(i.payload),
-                         judge.bypass.eq(arb.bypass[p]), judge.base.eq(trk.base),
-                         judge.prior.eq(trk.prior), judge.judge_ok.eq(trk.judge_ok),
-                         judge.new_session.eq(trk.new_session),
-                         judge.other_kept.eq(judges[1 - p].kept_end),
-                         queue.discard.eq(judge.discard), queue.discard_tag.eq(judge.discard_tag),
-                         arb.line_busy[p].eq(queue.busy), arb.line_live[p].eq(queue.live),
-                         arb.lagging[p].eq(judge.lagging),
-                         (self.ev_overflow_a, self.ev_overflow_b)[p].eq(queue.overflow),
-                         (self.ev_dup_discard_a, self.ev_dup_discard_b)[p].eq(judge.dup)]
-            wiring.connect(m, judge.queue, queue.i)
-            wiring.connect(m, queue.o, arb.queue[p])
-        m.d.comb += self.ev_dup_discard_msgs.eq(judges[0].dup_msgs + judges[1].dup_msgs)
+        m.submodules.seq = seq = Sequencer(self.jump_window)
+        for p, i in enumerate((self.a, self.b)):
+            fifo = ResetInserter(self.restart)(SyncFIFOBuffered(
+                width=MoldMsg.size, depth=self.depth))
+            m.submodules[f"hold_{'ab'[p]}"] = fifo
+            m.d.comb += [seq.live[p].valid.eq(i.valid), seq.live[p].payload.eq(i.payload),
+                         fifo.w_en.eq(seq.push[p].valid), fifo.w_data.eq(seq.push[p].payload),
+                         seq.push[p].ready.eq(fifo.w_rdy),
+                         seq.head[p].valid.eq(fifo.r_rdy), seq.head[p].payload.eq(fifo.r_data),
+                         fifo.r_en.eq(seq.head[p].ready)]
+        wiring.connect(m, seq.o, wiring.flipped(self.o))
+        wiring.connect(m, seq.gap, wiring.flipped(self.gap))
+        m.d.comb += [self.status.eq(seq.status), seq.restart.eq(self.restart),
+                     seq.hold_cycles.eq(self.ctl_hold_cycles),
+                     seq.hold_packets.eq(self.ctl_hold_packets)]
+        ev = dict(zip(("overflow_a", "overflow_b", "held_a", "held_b", "jump_drop_a",
+                       "jump_drop_b", "timeout", "jump"), seq.ev))
+        m.d.comb += [self.ev_overflow_a.eq(ev["overflow_a"]), self.ev_overflow_b.eq(ev["overflow_b"]),
+                     self.ev_held.eq(ev["held_a"] + ev["held_b"]),
+                     self.ev_jump_drops.eq(ev["jump_drop_a"] + ev["jump_drop_b"]),
+                     self.ev_hold_timeouts.eq(ev["timeout"]), self.ev_jumps.eq(ev["jump"]),
+                     self.ev_dup_discard_a.eq(seq.dup[0]), self.ev_dup_discard_b.eq(seq.dup[1]),
+                     self.ev_dup_discard_msgs.eq(seq.dup[0] + seq.dup[1])]
         return m

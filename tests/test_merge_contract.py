@@ -1,0 +1,88 @@
+"""The bad-input contract of MoldRx + FeedMerge (docs/bad-input-mold.md), RTL against
+the model: one bad packet on feed A costs only itself while feed B is clean."""
+import random
+
+from merge_chain import SESSION, comparable, msgs, packets, run, schedule
+from tickwire.model import mold
+
+
+def _check(rtl, model):
+    assert rtl["seqs"] == model["seqs"] and rtl["msgs"] == model["msgs"]
+    assert comparable(rtl["counters"]) == comparable(model["counters"])
+    assert rtl["gaps"] == model["gaps"] and rtl["expected"] == model["expected"]
+
+
+def _ab(a_payloads, pk, b_start=40, **kw):
+    """Feed A carries `a_payloads` (corrupted copies), feed B the clean packets, late."""
+    rtl, model = run(schedule(a_payloads), schedule(pk, start=b_start), **kw)
+    _check(rtl, model)
+    return rtl
+
+
+def _setup(n=24, seed=5):
+    m = msgs(n, random.Random(seed))
+    return m, packets(m)
+
+
+def test_garbage_with_valid_session_costs_nothing():
+    m, pk = _setup()
+    rng = random.Random(6)
+    junk = SESSION.encode() + bytes(rng.randrange(256) for _ in range(90))
+    a = pk[:2] + [junk] + pk[2:]
+    rtl = _ab(a, pk)
+    assert rtl["seqs"] == list(range(1, 25))
+
+
+def test_far_ahead_sequence_does_not_move_expected():
+    m, pk = _setup()
+    far = pk[3][:10] + (10**15).to_bytes(8, "big") + pk[3][18:]
+    a = pk[:3] + [far] + pk[4:]
+    rtl = _ab(a, pk, b_start=60)
+    assert rtl["seqs"] == list(range(1, 25))
+    assert rtl["counters"]["merge.jump_drops"] == 3 and "mold.gaps" not in rtl["counters"]
+
+
+def test_confirmed_jump_on_both_feeds_declares_the_gap():
+    m, pk = _setup(60)
+    kept = pk[:2] + pk[12:]                # messages 7..36 lost on both feeds
+    rtl = _ab(kept, kept, b_start=5, jump_window=8)           # B 5 cycles behind
+    assert rtl["gaps"] == [(7, 30)] and rtl["counters"]["merge.jumps"] == 1
+    assert rtl["seqs"] == list(range(1, 7)) + list(range(37, 61))
+
+
+def test_wrong_count_and_lying_length():
+    m, pk = _setup()
+    few = pk[2][:18] + (1).to_bytes(2, "big") + pk[2][20:]      # count 1, 3 blocks
+    lie = bytearray(pk[4])
+    lie[21] ^= 0x01                          # first block: length 18, a D is 19
+    a = pk[:2] + [few, pk[3], bytes(lie)] + pk[5:]
+    rtl = _ab(a, pk)
+    assert rtl["seqs"] == list(range(1, 25))
+    assert rtl["counters"]["mold.count_mismatch"] == 1
+    assert rtl["counters"]["mold.bad_lengths"] == 1
+
+
+def test_truncated_packets_filled_by_the_other_feed():
+    m, pk = _setup()
+    a = [p[:len(p) - 9] if k % 2 else p for k, p in enumerate(pk)]
+    rtl = _ab(a, pk)
+    assert rtl["seqs"] == list(range(1, 25)) and rtl["counters"]["mold.overruns"] == 4
+
+
+def test_foreign_session_dropped_and_counted():
+    m, pk = _setup()
+    foreign = [b"OTHERSESS1" + p[10:] for p in pk[2:5]]
+    a = pk[:2] + foreign + pk[5:]
+    rtl = _ab(a, pk)
+    assert rtl["seqs"] == list(range(1, 25))
+    assert rtl["counters"]["mold.session_mismatch"] == 3
+
+
+def test_heartbeats_short_and_end_of_session():
+    m, pk = _setup()
+    a = [pk[0], mold.heartbeat(SESSION, 4), pk[1], SESSION.encode()[:7],
+         *pk[2:], mold.end_of_session(SESSION, 25)]
+    rtl = _ab(a, pk)
+    c = rtl["counters"]
+    assert c["mold.heartbeats"] == 1 and c["mold.short_packets"] == 1
+    assert c["mold.end_of_session"] == 1 and rtl["seqs"] == list(range(1, 25))
