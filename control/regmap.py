@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 MAP_MAGIC = 0x544B5752
 MAP_VERSION = 2
-MAP_HASH = 0x430427B6
+MAP_HASH = 0x71508265
 ITCH_TYPE_ORDER = "SRHYLVWKJhAFECXDUPQBINO"
 #: risk.rejects[i] counts reason i+1; reason 0 is ok.
 RISK_REASONS = ('kill_switch', 'account_disabled', 'restricted', 'halted', 'no_book', 'max_qty', 'max_notional', 'price_collar', 'credit', 'position', 'rate', 'duplicate')
@@ -70,16 +70,17 @@ REGS = {
     'net_a.filter_ctrl[3]': Reg('net_a.filter_ctrl[3]', 0x032C, 2, 'control', 0, 'Filter entry i. Reset: entry 0 = feed A 233.54.12.111:26477, entry 1 = feed B 233.49.196.111:26477.'),
     'net_a.frames_in': Reg('net_a.frames_in', 0x0330, 64, 'counter', 0, 'Frames seen by the parser (any verdict).'),
     'net_a.udp_accepted': Reg('net_a.udp_accepted', 0x0338, 64, 'counter', 0, 'UDP datagrams that matched a filter entry and were forwarded.'),
-    'net_a.drop_bad_frame': Reg('net_a.drop_bad_frame', 0x0340, 64, 'counter', 0, 'Frames the MAC marked bad (counted by the MAC too). Outranks every other reason: a MAC-bad frame counts here only, even if its datagram matched (any payload already forwarded ends with a bad end marker).'),
-    'net_a.drop_ethertype': Reg('net_a.drop_ethertype', 0x0348, 64, 'counter', 0, 'Not IPv4 (after at most one 0x8100/0x88A8 tag), or too short to hold the EtherType.'),
-    'net_a.drop_vlan': Reg('net_a.drop_vlan', 0x0350, 64, 'counter', 0, 'More than one VLAN tag.'),
-    'net_a.drop_ip_header': Reg('net_a.drop_ip_header', 0x0358, 64, 'counter', 0, 'IPv4 version != 4 or IHL < 5, or the frame ends inside the IPv4 header.'),
-    'net_a.drop_ip_checksum': Reg('net_a.drop_ip_checksum', 0x0360, 64, 'counter', 0, 'IPv4 header checksum wrong.'),
-    'net_a.drop_ip_length': Reg('net_a.drop_ip_length', 0x0368, 64, 'counter', 0, 'IPv4 total length shorter than the header or longer than the frame (payload already forwarded ends with a bad end marker).'),
-    'net_a.drop_fragment': Reg('net_a.drop_fragment', 0x0370, 64, 'counter', 0, 'IPv4 fragment (MF set or offset non-zero).'),
-    'net_a.drop_not_udp': Reg('net_a.drop_not_udp', 0x0378, 64, 'counter', 0, 'IPv4 protocol is not UDP.'),
-    'net_a.drop_udp_length': Reg('net_a.drop_udp_length', 0x0380, 64, 'counter', 0, 'UDP length < 8 or not equal to IPv4 payload length.'),
-    'net_a.drop_filter': Reg('net_a.drop_filter', 0x0388, 64, 'counter', 0, 'UDP datagram matched no enabled filter entry.'),
+    'net_a.drop_bad_frame': Reg('net_a.drop_bad_frame', 0x0340, 64, 'counter', 0, 'Frames the MAC marked bad (FCS, error character, runt, oversize; counted by the MAC too). Outranks every other reason: a MAC-bad frame counts here only, even if its datagram matched (payload already forwarded ends with a bad end marker).'),
+    'net_a.drop_ethertype': Reg('net_a.drop_ethertype', 0x0348, 64, 'counter', 0, 'EtherType neither IPv4 (0x0800) nor a VLAN tag.'),
+    'net_a.drop_vlan': Reg('net_a.drop_vlan', 0x0350, 64, 'counter', 0, 'VLAN-tagged frame (TPID 0x8100 or 0x88A8): the feed is untagged.'),
+    'net_a.drop_ip_header': Reg('net_a.drop_ip_header', 0x0358, 64, 'counter', 0, 'IPv4 version != 4 or IHL < 5.'),
+    'net_a.drop_ip_options': Reg('net_a.drop_ip_options', 0x0360, 64, 'counter', 0, 'IPv4 header with options (IHL > 5).'),
+    'net_a.drop_ip_checksum': Reg('net_a.drop_ip_checksum', 0x0368, 64, 'counter', 0, 'IPv4 header checksum wrong.'),
+    'net_a.drop_ip_length': Reg('net_a.drop_ip_length', 0x0370, 64, 'counter', 0, 'IPv4 total length < 20, or the frame is not exactly max(14 + total length, 60) bytes before its FCS (truncated, or bytes past the datagram beyond minimum-frame padding); payload already forwarded ends with a bad end marker.'),
+    'net_a.drop_fragment': Reg('net_a.drop_fragment', 0x0378, 64, 'counter', 0, 'IPv4 fragment (MF set or offset non-zero).'),
+    'net_a.drop_not_udp': Reg('net_a.drop_not_udp', 0x0380, 64, 'counter', 0, 'IPv4 protocol is not UDP.'),
+    'net_a.drop_udp_length': Reg('net_a.drop_udp_length', 0x0388, 64, 'counter', 0, 'IPv4 total length < 28, or UDP length != total length - 20.'),
+    'net_a.drop_filter': Reg('net_a.drop_filter', 0x0390, 64, 'counter', 0, 'UDP datagram matched no enabled filter entry.'),
     'net_b.filter_group[0]': Reg('net_b.filter_group[0]', 0x0400, 32, 'control', 3912633455, 'IPv4 destination (multicast group) of filter entry i.'),
     'net_b.filter_group[1]': Reg('net_b.filter_group[1]', 0x0404, 32, 'control', 3912352879, 'IPv4 destination (multicast group) of filter entry i.'),
     'net_b.filter_group[2]': Reg('net_b.filter_group[2]', 0x0408, 32, 'control', 0, 'IPv4 destination (multicast group) of filter entry i.'),
@@ -94,16 +95,17 @@ REGS = {
     'net_b.filter_ctrl[3]': Reg('net_b.filter_ctrl[3]', 0x042C, 2, 'control', 0, 'Filter entry i. Reset: entry 0 = feed A 233.54.12.111:26477, entry 1 = feed B 233.49.196.111:26477.'),
     'net_b.frames_in': Reg('net_b.frames_in', 0x0430, 64, 'counter', 0, 'Frames seen by the parser (any verdict).'),
     'net_b.udp_accepted': Reg('net_b.udp_accepted', 0x0438, 64, 'counter', 0, 'UDP datagrams that matched a filter entry and were forwarded.'),
-    'net_b.drop_bad_frame': Reg('net_b.drop_bad_frame', 0x0440, 64, 'counter', 0, 'Frames the MAC marked bad (counted by the MAC too). Outranks every other reason: a MAC-bad frame counts here only, even if its datagram matched (any payload already forwarded ends with a bad end marker).'),
-    'net_b.drop_ethertype': Reg('net_b.drop_ethertype', 0x0448, 64, 'counter', 0, 'Not IPv4 (after at most one 0x8100/0x88A8 tag), or too short to hold the EtherType.'),
-    'net_b.drop_vlan': Reg('net_b.drop_vlan', 0x0450, 64, 'counter', 0, 'More than one VLAN tag.'),
-    'net_b.drop_ip_header': Reg('net_b.drop_ip_header', 0x0458, 64, 'counter', 0, 'IPv4 version != 4 or IHL < 5, or the frame ends inside the IPv4 header.'),
-    'net_b.drop_ip_checksum': Reg('net_b.drop_ip_checksum', 0x0460, 64, 'counter', 0, 'IPv4 header checksum wrong.'),
-    'net_b.drop_ip_length': Reg('net_b.drop_ip_length', 0x0468, 64, 'counter', 0, 'IPv4 total length shorter than the header or longer than the frame (payload already forwarded ends with a bad end marker).'),
-    'net_b.drop_fragment': Reg('net_b.drop_fragment', 0x0470, 64, 'counter', 0, 'IPv4 fragment (MF set or offset non-zero).'),
-    'net_b.drop_not_udp': Reg('net_b.drop_not_udp', 0x0478, 64, 'counter', 0, 'IPv4 protocol is not UDP.'),
-    'net_b.drop_udp_length': Reg('net_b.drop_udp_length', 0x0480, 64, 'counter', 0, 'UDP length < 8 or not equal to IPv4 payload length.'),
-    'net_b.drop_filter': Reg('net_b.drop_filter', 0x0488, 64, 'counter', 0, 'UDP datagram matched no enabled filter entry.'),
+    'net_b.drop_bad_frame': Reg('net_b.drop_bad_frame', 0x0440, 64, 'counter', 0, 'Frames the MAC marked bad (FCS, error character, runt, oversize; counted by the MAC too). Outranks every other reason: a MAC-bad frame counts here only, even if its datagram matched (payload already forwarded ends with a bad end marker).'),
+    'net_b.drop_ethertype': Reg('net_b.drop_ethertype', 0x0448, 64, 'counter', 0, 'EtherType neither IPv4 (0x0800) nor a VLAN tag.'),
+    'net_b.drop_vlan': Reg('net_b.drop_vlan', 0x0450, 64, 'counter', 0, 'VLAN-tagged frame (TPID 0x8100 or 0x88A8): the feed is untagged.'),
+    'net_b.drop_ip_header': Reg('net_b.drop_ip_header', 0x0458, 64, 'counter', 0, 'IPv4 version != 4 or IHL < 5.'),
+    'net_b.drop_ip_options': Reg('net_b.drop_ip_options', 0x0460, 64, 'counter', 0, 'IPv4 header with options (IHL > 5).'),
+    'net_b.drop_ip_checksum': Reg('net_b.drop_ip_checksum', 0x0468, 64, 'counter', 0, 'IPv4 header checksum wrong.'),
+    'net_b.drop_ip_length': Reg('net_b.drop_ip_length', 0x0470, 64, 'counter', 0, 'IPv4 total length < 20, or the frame is not exactly max(14 + total length, 60) bytes before its FCS (truncated, or bytes past the datagram beyond minimum-frame padding); payload already forwarded ends with a bad end marker.'),
+    'net_b.drop_fragment': Reg('net_b.drop_fragment', 0x0478, 64, 'counter', 0, 'IPv4 fragment (MF set or offset non-zero).'),
+    'net_b.drop_not_udp': Reg('net_b.drop_not_udp', 0x0480, 64, 'counter', 0, 'IPv4 protocol is not UDP.'),
+    'net_b.drop_udp_length': Reg('net_b.drop_udp_length', 0x0488, 64, 'counter', 0, 'IPv4 total length < 28, or UDP length != total length - 20.'),
+    'net_b.drop_filter': Reg('net_b.drop_filter', 0x0490, 64, 'counter', 0, 'UDP datagram matched no enabled filter entry.'),
     'merge.overflow_a': Reg('merge.overflow_a', 0x0500, 64, 'counter', 0, 'Port-A messages dropped because its hold buffer was full.'),
     'merge.overflow_b': Reg('merge.overflow_b', 0x0508, 64, 'counter', 0, 'Port-B messages dropped because its hold buffer was full.'),
     'merge.dup_discard_a': Reg('merge.dup_discard_a', 0x0510, 64, 'counter', 0, 'Port-A messages discarded as duplicates.'),
@@ -172,7 +174,7 @@ REGS = {
     'book.snap_ask_qty': Reg('book.snap_ask_qty', 0x1020, 32, 'status', 0, 'Snapshot: total shares at the best ask.'),
     'book.snap_ask_orders': Reg('book.snap_ask_orders', 0x1024, 16, 'status', 0, 'Snapshot: orders at the best ask.'),
     'book.snap_flags': Reg('book.snap_flags', 0x1028, 2, 'status', 0, "Snapshot: the slot's flags."),
-    'book.unreliable': Reg('book.unreliable', 0x102C, 64, 'status', 0, "Bit s: slot s's book may be wrong (collision, full table, unknown reference, level miss, or fewer than top-N levels kept above an untracked depth). Cleared by SUB_CMD.MAP of the slot."),
+    'book.unreliable': Reg('book.unreliable', 0x102C, 64, 'status', 0, "Bit s: slot s's book may be wrong (order-set collision, full table, unknown reference, level-table or price-tree set full, level miss). Depth never sets it: every level is exact. Cleared by SUB_CMD.MAP of the slot."),
     'book.halted': Reg('book.halted', 0x1034, 64, 'status', 0, "Bit s: slot s's symbol is halted or paused (ITCH H state H or P)."),
     'book.orders_live': Reg('book.orders_live', 0x103C, 32, 'status', 0, 'Orders held in the order table.'),
     'book.msgs': Reg('book.msgs', 0x1040, 64, 'counter', 0, 'ItchMsg accepted by the book (the core passes only types A F E C X D U H).'),
@@ -180,8 +182,8 @@ REGS = {
     'book.collisions': Reg('book.collisions', 0x1050, 64, 'counter', 0, "Adds dropped because both of the order's candidate hash sets were full or the reference was already live (book marked unreliable)."),
     'book.table_full': Reg('book.table_full', 0x1058, 64, 'counter', 0, 'Adds dropped because the whole order table was full.'),
     'book.unknown_ref': Reg('book.unknown_ref', 0x1060, 64, 'counter', 0, 'E/C/X/D/U for a reference not in the table (book marked unreliable).'),
-    'book.depth_overflow': Reg('book.depth_overflow', 0x1068, 64, 'counter', 0, "Price levels pushed out of (or never entering) the kept depth: the side's floor rises, kept levels stay exact (unreliable only once fewer than top-N levels are kept above the floor)."),
-    'book.level_miss': Reg('book.level_miss', 0x1070, 64, 'counter', 0, 'Reductions at a price better than the floor that is not kept: an inconsistency (book unreliable).'),
+    'book.depth_overflow': Reg('book.depth_overflow', 0x1068, 64, 'counter', 0, 'New price levels or price-tree nodes dropped because their hash set in the level table or the price tree was full (book unreliable).'),
+    'book.level_miss': Reg('book.level_miss', 0x1070, 64, 'counter', 0, 'Reductions of an order whose price level is not in the level table, or next-best searches that found no level although the side has more: an inconsistency (book unreliable).'),
     'book.bbo_updates': Reg('book.bbo_updates', 0x1078, 64, 'counter', 0, 'BBO updates emitted.'),
     'book.topn_updates': Reg('book.topn_updates', 0x1080, 64, 'counter', 0, 'Top-N updates emitted.'),
     'book.busy': Reg('book.busy', 0x1088, 1, 'status', 0, '1 while a SUB_CMD or the sweep after reset runs (reset empties every table, subscriptions included, one entry per cycle: block RAM survives a reset). Wait for 0 before writing SUB_CMD.'),
@@ -266,7 +268,7 @@ BOOK_SUB_CMD_MAP_MASK = 0x1
 BOOK_SUB_CMD_UNMAP = 0x2  # book.sub_cmd bit 1: Stop following sub_locate.
 BOOK_SUB_CMD_UNMAP_SHIFT = 0x1
 BOOK_SUB_CMD_UNMAP_MASK = 0x2
-BOOK_SUB_CMD_FLUSH = 0x4  # book.sub_cmd bit 2: Empty the order table and every book, clear all flags and orders_live (start of day; subscriptions kept; takes one cycle per order-table set).
+BOOK_SUB_CMD_FLUSH = 0x4  # book.sub_cmd bit 2: Empty the order table and every book, clear all flags and orders_live (start of day; subscriptions kept; takes one cycle per set of the largest table).
 BOOK_SUB_CMD_FLUSH_SHIFT = 0x2
 BOOK_SUB_CMD_FLUSH_MASK = 0x4
 BOOK_SNAP_FLAGS_UNRELIABLE = 0x1  # book.snap_flags bit 0: The slot's book may be wrong.
@@ -303,11 +305,11 @@ class Build(NamedTuple):
 
 
 BUILDS = {
-    'sim': Build('sim', 0x6B2D7167, 0x430427B6,
-                {'book_slots': 64, 'book_orders': 262144, 'book_levels': 64, 'top_n': 5, 'book_locate_bits': 14, 'book_fifo_depth': 16, 'merge_depth': 2048, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 16, 'risk_history': 16, 'udp_filters': 4, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
+    'sim': Build('sim', 0xA20E509B, 0x71508265,
+                {'book_slots': 64, 'book_orders': 262144, 'book_levels': 65536, 'top_n': 5, 'book_locate_bits': 14, 'book_fifo_depth': 16, 'merge_depth': 2048, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 16, 'risk_history': 16, 'udp_filters': 4, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 64, 'risk.pos_limits': 256}),
-    'board': Build('board', 0x5D625A3F, 0xA10889F4,
-                {'book_slots': 8, 'book_orders': 4096, 'book_levels': 16, 'top_n': 5, 'book_locate_bits': 10, 'book_fifo_depth': 16, 'merge_depth': 1024, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 8, 'risk_history': 16, 'udp_filters': 4, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
+    'board': Build('board', 0x5832BC12, 0x331B7A55,
+                {'book_slots': 256, 'book_orders': 8192, 'book_levels': 4096, 'top_n': 5, 'book_locate_bits': 14, 'book_fifo_depth': 16, 'merge_depth': 1024, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 8, 'risk_history': 16, 'udp_filters': 4, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 32, 'risk.pos_limits': 128}),
 }
 

@@ -4,7 +4,7 @@
 
 #define TW_MAP_MAGIC   0x544B5752u
 #define TW_MAP_VERSION 2u
-#define TW_MAP_HASH    0x430427B6u
+#define TW_MAP_HASH    0x71508265u
 
 /* ---- id ---- */
 #define TW_ID_MAGIC                              0x0000u  /* status, 32 bits */
@@ -89,17 +89,19 @@
 #define TW_NET_A_DROP_VLAN_WIDTH                 64u
 #define TW_NET_A_DROP_IP_HEADER                  0x0358u  /* counter, 64 bits */
 #define TW_NET_A_DROP_IP_HEADER_WIDTH            64u
-#define TW_NET_A_DROP_IP_CHECKSUM                0x0360u  /* counter, 64 bits */
+#define TW_NET_A_DROP_IP_OPTIONS                 0x0360u  /* counter, 64 bits */
+#define TW_NET_A_DROP_IP_OPTIONS_WIDTH           64u
+#define TW_NET_A_DROP_IP_CHECKSUM                0x0368u  /* counter, 64 bits */
 #define TW_NET_A_DROP_IP_CHECKSUM_WIDTH          64u
-#define TW_NET_A_DROP_IP_LENGTH                  0x0368u  /* counter, 64 bits */
+#define TW_NET_A_DROP_IP_LENGTH                  0x0370u  /* counter, 64 bits */
 #define TW_NET_A_DROP_IP_LENGTH_WIDTH            64u
-#define TW_NET_A_DROP_FRAGMENT                   0x0370u  /* counter, 64 bits */
+#define TW_NET_A_DROP_FRAGMENT                   0x0378u  /* counter, 64 bits */
 #define TW_NET_A_DROP_FRAGMENT_WIDTH             64u
-#define TW_NET_A_DROP_NOT_UDP                    0x0378u  /* counter, 64 bits */
+#define TW_NET_A_DROP_NOT_UDP                    0x0380u  /* counter, 64 bits */
 #define TW_NET_A_DROP_NOT_UDP_WIDTH              64u
-#define TW_NET_A_DROP_UDP_LENGTH                 0x0380u  /* counter, 64 bits */
+#define TW_NET_A_DROP_UDP_LENGTH                 0x0388u  /* counter, 64 bits */
 #define TW_NET_A_DROP_UDP_LENGTH_WIDTH           64u
-#define TW_NET_A_DROP_FILTER                     0x0388u  /* counter, 64 bits */
+#define TW_NET_A_DROP_FILTER                     0x0390u  /* counter, 64 bits */
 #define TW_NET_A_DROP_FILTER_WIDTH               64u
 /* ---- net_b ---- */
 #define TW_NET_B_FILTER_GROUP_0                  0x0400u  /* control, 32 bits */
@@ -126,17 +128,19 @@
 #define TW_NET_B_DROP_VLAN_WIDTH                 64u
 #define TW_NET_B_DROP_IP_HEADER                  0x0458u  /* counter, 64 bits */
 #define TW_NET_B_DROP_IP_HEADER_WIDTH            64u
-#define TW_NET_B_DROP_IP_CHECKSUM                0x0460u  /* counter, 64 bits */
+#define TW_NET_B_DROP_IP_OPTIONS                 0x0460u  /* counter, 64 bits */
+#define TW_NET_B_DROP_IP_OPTIONS_WIDTH           64u
+#define TW_NET_B_DROP_IP_CHECKSUM                0x0468u  /* counter, 64 bits */
 #define TW_NET_B_DROP_IP_CHECKSUM_WIDTH          64u
-#define TW_NET_B_DROP_IP_LENGTH                  0x0468u  /* counter, 64 bits */
+#define TW_NET_B_DROP_IP_LENGTH                  0x0470u  /* counter, 64 bits */
 #define TW_NET_B_DROP_IP_LENGTH_WIDTH            64u
-#define TW_NET_B_DROP_FRAGMENT                   0x0470u  /* counter, 64 bits */
+#define TW_NET_B_DROP_FRAGMENT                   0x0478u  /* counter, 64 bits */
 #define TW_NET_B_DROP_FRAGMENT_WIDTH             64u
-#define TW_NET_B_DROP_NOT_UDP                    0x0478u  /* counter, 64 bits */
+#define TW_NET_B_DROP_NOT_UDP                    0x0480u  /* counter, 64 bits */
 #define TW_NET_B_DROP_NOT_UDP_WIDTH              64u
-#define TW_NET_B_DROP_UDP_LENGTH                 0x0480u  /* counter, 64 bits */
+#define TW_NET_B_DROP_UDP_LENGTH                 0x0488u  /* counter, 64 bits */
 #define TW_NET_B_DROP_UDP_LENGTH_WIDTH           64u
-#define TW_NET_B_DROP_FILTER                     0x0488u  /* counter, 64 bits */
+#define TW_NET_B_DROP_FILTER                     0x0490u  /* counter, 64 bits */
 #define TW_NET_B_DROP_FILTER_WIDTH               64u
 /* ---- merge ---- */
 #define TW_MERGE_OVERFLOW_A                      0x0500u  /* counter, 64 bits */
@@ -410,7 +414,7 @@
 #define TW_BOOK_SUB_CMD_UNMAP                     0x00000002u  /* book.sub_cmd bit 1: Stop following sub_locate. */
 #define TW_BOOK_SUB_CMD_UNMAP_SHIFT               0x00000001u
 #define TW_BOOK_SUB_CMD_UNMAP_MASK                0x00000002u
-#define TW_BOOK_SUB_CMD_FLUSH                     0x00000004u  /* book.sub_cmd bit 2: Empty the order table and every book, clear all flags and orders_live (start of day; subscriptions kept; takes one cycle per order-table set). */
+#define TW_BOOK_SUB_CMD_FLUSH                     0x00000004u  /* book.sub_cmd bit 2: Empty the order table and every book, clear all flags and orders_live (start of day; subscriptions kept; takes one cycle per set of the largest table). */
 #define TW_BOOK_SUB_CMD_FLUSH_SHIFT               0x00000002u
 #define TW_BOOK_SUB_CMD_FLUSH_MASK                0x00000004u
 #define TW_BOOK_SNAP_FLAGS_UNRELIABLE             0x00000001u  /* book.snap_flags bit 0: The slot's book may be wrong. */
@@ -438,15 +442,15 @@
 #define TW_RISK_ORDER_SUBMIT_KIND_CANCEL          0x00000002u  /* KIND = CANCEL */
 
 /* Named builds: id.build digest, map hash, window sizes (words). */
-#define TW_BUILD_SIM_ID       0x6B2D7167u
-#define TW_BUILD_SIM_MAP_HASH 0x430427B6u
+#define TW_BUILD_SIM_ID       0xA20E509Bu
+#define TW_BUILD_SIM_MAP_HASH 0x71508265u
 #define TW_BUILD_SIM_RISK_ORDER_WORDS 8u
 #define TW_BUILD_SIM_RISK_LAST_REJECTS_WORDS 32u
 #define TW_BUILD_SIM_RISK_ACCT_LIMITS_WORDS 64u
 #define TW_BUILD_SIM_RISK_SYM_LIMITS_WORDS 64u
 #define TW_BUILD_SIM_RISK_POS_LIMITS_WORDS 256u
-#define TW_BUILD_BOARD_ID       0x5D625A3Fu
-#define TW_BUILD_BOARD_MAP_HASH 0xA10889F4u
+#define TW_BUILD_BOARD_ID       0x5832BC12u
+#define TW_BUILD_BOARD_MAP_HASH 0x331B7A55u
 #define TW_BUILD_BOARD_RISK_ORDER_WORDS 8u
 #define TW_BUILD_BOARD_RISK_LAST_REJECTS_WORDS 32u
 #define TW_BUILD_BOARD_RISK_ACCT_LIMITS_WORDS 64u
