@@ -144,14 +144,17 @@ class RecoveryManager:
                 self._save()
             if self.metrics:
                 self.metrics.stale.set(len(self.card.stale_locates()))
-            if (self._force.is_set() or self.card.snapshot_wanted) and \
-                    time.monotonic() >= self._retry_at:
-                self._snapshot("forced" if self._force.is_set() else "hold buffer overflow")
-                return True
-            if not self.pending:
+            snap = (self._force.is_set() or self.card.snapshot_wanted) and \
+                time.monotonic() >= self._retry_at
+            why = "forced" if self._force.is_set() else "hold buffer overflow"
+            if not snap and not self.pending:
                 self.state = "idle"
                 return False
-            first, count, seen, restored = self.pending[0]
+            if not snap:
+                first, count, seen, restored = self.pending[0]
+        if snap:                     # outside the lock: status stays answerable meanwhile
+            self._snapshot(why)
+            return True
         if time.time() - seen < self.other_feed_s and not restored:
             return False
         self._recover(first, count, seen, restored)
