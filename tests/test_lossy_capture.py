@@ -49,9 +49,6 @@ def test_cli_writes_the_capture(tmp_path, capsys):
     assert sum(1 for _ in pcap.read(tmp_path / "x.pcap")) > 100
 
 
-@pytest.mark.xfail(reason="one-sided loss with B late needs the skew-tolerant arbitration "
-                          "(issue 14, merge/mold helper); passes once it is in the model",
-                   strict=False)
 def test_one_sided_loss_with_b_20_late_gives_the_complete_trajectory(tmp_path):
     from test_replay_recovery import run
     full, _ = run(tmp_path, FULL, "full")
