@@ -3,7 +3,6 @@ and the replay contract for one-sided loss (which needs the skew-tolerant A/B
 arbitration of issue 14: expected to fail until that lands in the model)."""
 from pathlib import Path
 
-import pytest
 
 from tickwire.tools.feeds import itch_file, lossy, moldfeed, pcap
 
