@@ -1,8 +1,7 @@
 """tools/feeds/lossy.py: two-feed captures whose losses and skew are what they claim,
-and the replay contract for one-sided loss (which needs the skew-tolerant A/B
-arbitration of issue 14: expected to fail until that lands in the model)."""
+and the replay contract for one-sided loss (the skew-tolerant A/B arbitration's
+hold buffer fills it from the other feed)."""
 from pathlib import Path
-
 
 from tickwire.tools.feeds import itch_file, lossy, moldfeed, pcap
 
