@@ -7,15 +7,15 @@ RTL counter for counter:
   - the MAC forwards a frame before its FCS is known: a datagram that passes the
     UDP filter reaches MoldUDP64 even when the frame turns out bad (the MAC counts
     the error and the UDP parser counts it as drop_bad_frame);
-  - a frame whose length disagrees with its IPv4 length forwards the payload bytes
-    it has, then ends bad (drop_ip_length; `net.forwarded`); MoldUDP64 then sees the
-    packet end early;
+  - a frame shorter than its IPv4 length forwards the payload bytes it has, then
+    ends bad (drop_ip_length); MoldUDP64 then sees the packet end early;
   - both ports feed one MoldUDP64 arbiter, whole packets in arrival order;
   - only the book types (A F E C X D U H) reach the book, so `book.msgs` counts those;
   - the risk gate takes every BBO update and counts those of slots it lacks.
 What it does not emulate is documented in `UNMODELLED` (those counters stay 0).
 """
 from collections import defaultdict
+import zlib
 
 from . import book as book_model
 from . import itch, mold, net
@@ -28,6 +28,13 @@ BOOK_TYPES = b"AFECXDUH"                    # add, executions, cancel, delete, r
 #: kept depth) depend on the build's sizes; the model keeps everything exactly.
 UNMODELLED = ("merge.overflow_a", "merge.overflow_b", "book.fifo_overflow",
               "book.collisions", "book.table_full", "book.depth_overflow", "book.level_miss")
+
+
+def _partial_payload(frame, filters):
+    """(feed, bytes) a datagram that fails only the frame-length rule forwards, or None
+    (tickwire.model.net.forwarded: the parser forwards payload bytes as they arrive and
+    cannot tell the last four, the FCS, from payload until the frame ends)."""
+    return net.forwarded(frame, filters)
 
 
 def comparable(counters):
@@ -71,7 +78,6 @@ class DeviceModel:
         if len(data) < 60:
             data += bytes(60 - len(data))       # the transmitter pads to 64 with FCS
         size = len(data) + 4
-        wire = data                             # as sent (the MAC cuts an oversize one)
         bad = True
         if size > self.max_len:
             c[f"mac_{port}.oversize"] += 1
@@ -84,8 +90,12 @@ class DeviceModel:
             c[f"mac_{port}.bytes_ok"] += size
 
         c[f"net_{port}.frames_in"] += 1
-        verdict, _, _ = net.parse(data, self.filters)
-        forwarded = net.forwarded(wire, self.filters, max_len=self.max_len)
+        verdict, feed, payload = net.parse(data, self.filters)
+        forwarded = None
+        if verdict == "udp_accepted":
+            forwarded = (feed, payload)
+        elif verdict == "drop_ip_length":
+            forwarded = _partial_payload(data, self.filters)
         c[f"net_{port}.{'drop_bad_frame' if bad else verdict}"] += 1
         if forwarded is not None:
             self.packet(*forwarded, rx_ts=rx_ts)
