@@ -175,6 +175,7 @@ class XgmiiRx(wiring.Component):
         IDLE, PRE4, DATA = 0, 1, 2
         state = Signal(range(3), init=IDLE)
         first_r = Signal()
+        mode4 = Signal()             # the frame started in lane 4 (set at its /S/)
         count = Signal(16)           # frame bytes forwarded before this beat
         room = Signal(16)            # max_len - count (max_len sampled at the /S/)
         crc_r = Signal(32)
@@ -213,7 +214,7 @@ class XgmiiRx(wiring.Component):
 
         realign(m, self.out, {
             "valid": active, "data": r["d"], "keep": keep, "first": first, "end": last,
-            "term": last & ~over & term, "bad": over | ctrl_err | runt, "lane4": in_pre4,
+            "term": last & ~over & term, "bad": over | ctrl_err | runt, "lane4": mode4,
             "ts": Mux(in_pre4, now_r, ts_r)}, fcs_ok)
 
         # ---- events: one per frame ----
@@ -230,9 +231,10 @@ class XgmiiRx(wiring.Component):
                 m.d.sync += ts_r.eq(now_r)
         with m.Elif(r["start0_ok"]):
             m.d.sync += [state.eq(DATA), first_r.eq(1), count.eq(0), room.eq(self.ctl_max_len),
-                         ts_r.eq(now_r), crc_r.eq(INIT)]
+                         ts_r.eq(now_r), crc_r.eq(INIT), mode4.eq(0)]
         with m.Elif(r["start4_ok"]):
-            m.d.sync += [state.eq(PRE4), first_r.eq(0), count.eq(0), room.eq(self.ctl_max_len)]
+            m.d.sync += [state.eq(PRE4), first_r.eq(0), count.eq(0), room.eq(self.ctl_max_len),
+                         mode4.eq(1)]
         with m.Else():
             m.d.sync += [state.eq(IDLE), first_r.eq(0)]
         return m
