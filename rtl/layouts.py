@@ -12,10 +12,12 @@ Timestamp = data.StructLayout({
     "sec": 48,
 })
 
-#: MAC receive beat. Bytes sit in the lane they arrived in: a frame that started in
-#: XGMII lane 4 has keep=0xF0 on its first beat (no realignment, no added latency).
-#: `bad` is meaningful on the `last` beat only (FCS error, error character, runt or
-#: oversize); `ts` is the SFD timestamp and is valid on every beat of the frame.
+#: MAC receive beat, realigned: frame byte o is in beat o // 8, lane o % 8 whatever
+#: XGMII lane the frame started in (keep is contiguous from lane 0; the FCS bytes are
+#: included). The `last` beat may be an extra beat with keep = 0 (the FCS verdict
+#: trails the data by a cycle, rtl/rx/mac/realign.py). `bad` is meaningful on the
+#: `last` beat only (FCS error, error character, runt or oversize); `ts` is the SFD
+#: timestamp and is valid on every beat of the frame.
 MacBeat = data.StructLayout({
     "data": 64,
     "keep": 8,
@@ -26,9 +28,11 @@ MacBeat = data.StructLayout({
 })
 
 #: UDP payload beat after Ethernet/IPv4/UDP parsing and destination filtering.
-#: `feed` is the filter entry's feed (0 = A, 1 = B). Bytes keep their lanes; `keep`
-#: marks payload bytes only (headers, Ethernet padding and FCS are masked out).
-#: `bad` on the last beat carries the MAC's verdict for the frame.
+#: `feed` is the filter entry's feed (0 = A, 1 = B). Bytes keep their (realigned)
+#: lanes: the payload starts in lane 2 of the frame's beat 5; `keep` marks payload
+#: bytes only (headers, Ethernet padding and FCS are masked out). `bad` on the `last`
+#: beat says the frame failed after its payload was forwarded (MAC verdict, or frame
+#: length != IPv4 length): the packet must not be trusted (docs/bad-input-udp.md).
 UdpBeat = data.StructLayout({
     "data": 64,
     "keep": 8,
