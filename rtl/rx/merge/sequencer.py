@@ -25,6 +25,7 @@ from amaranth.lib.wiring import In, Out
 
 from ...layouts import GapEvent, MergeStatus, MoldMsg, RawMsg
 from .hold_head import HoldHead
+from .hold_window import HoldWindow
 
 EVENTS = ("overflow_a", "overflow_b", "held_a", "held_b", "jump_drop_a", "jump_drop_b",
           "timeout", "jump")
@@ -114,22 +115,16 @@ class Sequencer(wiring.Component):
         wait = [heads[p].valid & ok & ~lt[p] & ~eq[p] for p in (0, 1)]
         waiting = Signal()
         m.d.comb += waiting.eq(wait[0] | wait[1])
-        stall_c, stall_p, expire = Signal(32), Signal(16), Signal()
         h0, h1 = heads[0].msg.msg.seq, heads[1].msg.msg.seq
         new_e = Mux(wait[0] & wait[1], Mux(h0 < h1, h0, h1), Mux(wait[0], h0, h1))
+        m.submodules.window = win = HoldWindow()
         go_gap = Signal()
-        m.d.comb += go_gap.eq(expire & waiting & ~deliver & ~confirm)
-        progress = deliver | confirm | go_gap
-        with m.If(progress | self.restart | bubble):
-            m.d.sync += [stall_c.eq(0), stall_p.eq(0), expire.eq(0)]
-        with m.Elif(waiting | hold[0] | hold[1]):
-            firsts = ((live[0].valid & live[0].payload.first)
-                      + (live[1].valid & live[1].payload.first))
-            m.d.sync += [stall_c.eq(stall_c + (stall_c != 0xFFFFFFFF)),
-                         stall_p.eq(stall_p + Mux(stall_p == 0xFFFF, 0, firsts)),
-                         expire.eq((stall_c >= self.hold_cycles) | (stall_p >= self.hold_packets))]
-        with m.Else():
-            m.d.sync += [stall_c.eq(0), stall_p.eq(0), expire.eq(0)]
+        m.d.comb += [go_gap.eq(win.expire & waiting & ~deliver & ~confirm),
+                     win.clear.eq(deliver | confirm | go_gap | self.restart | bubble),
+                     win.running.eq(waiting | hold[0] | hold[1]),
+                     win.firsts.eq((live[0].valid & live[0].payload.first)
+                                   + (live[1].valid & live[1].payload.first)),
+                     win.hold_cycles.eq(self.hold_cycles), win.hold_packets.eq(self.hold_packets)]
 
         # outputs and E
         out = self.o.payload
