@@ -1,8 +1,9 @@
 """Sequencer: one expected sequence number E for feeds A and B, judged on checked
 messages (MoldPort), with a hold buffer per port for messages ahead of a gap.
 
-Each cycle it looks at four candidates: each port's hold-buffer head (HoldHead) and
-each port's live message. Any with seq < E is a duplicate (discarded, counted); the
+Each cycle it looks at five candidates: each port's hold-buffer head (HoldHead), the
+host injection buffer's head (recovery: retransmitted messages) and each port's live
+message. Any with seq < E is a duplicate (discarded, counted); the
 first with seq == E (heads before live, A before B) is delivered and E moves on; the
 others with seq == E are duplicates of it. A live message ahead of E is held in its
 port's buffer (`push`) when it is at most the jump window ahead, else it is an
@@ -36,7 +37,7 @@ class Sequencer(wiring.Component):
         self.jump_window = jump_window
         super().__init__({
             "live": In(stream.Signature(MoldMsg, always_ready=True)).array(2),
-            "head": In(stream.Signature(MoldMsg)).array(2),      # hold buffer outputs
+            "head": In(stream.Signature(MoldMsg)).array(3),      # hold buffers A, B, injection
             "push": Out(stream.Signature(MoldMsg)).array(2),     # hold buffer inputs
             "o": Out(stream.Signature(RawMsg, always_ready=True)),
             "gap": Out(stream.Signature(GapEvent, always_ready=True)),
@@ -52,38 +53,39 @@ class Sequencer(wiring.Component):
         live = self.live
         E, E1, EW = Signal(64), Signal(64, init=1), Signal(64, init=self.jump_window)
         have_e, bubble, stepped = Signal(), Signal(), Signal()
-        heads = [HoldHead(), HoldHead()]
-        m.submodules.head_a, m.submodules.head_b = heads
+        heads = [HoldHead(), HoldHead(), HoldHead()]
+        m.submodules.head_a, m.submodules.head_b, m.submodules.head_i = heads
         step = Signal()
         for p, h in enumerate(heads):
             wiring.connect(m, wiring.flipped(self.head[p]), h.fifo)
             m.d.comb += [h.step.eq(step), h.e.eq(E), h.e1.eq(E1)]
         ok = have_e & ~bubble
-        # candidates: heads A, B, live A, B; live flags against this cycle's E
-        msgs = [heads[0].msg, heads[1].msg, live[0].payload, live[1].payload]
-        valid = [heads[0].valid, heads[1].valid, live[0].valid, live[1].valid]
-        lt = [Signal(name=f"lt{k}") for k in range(4)]
-        eq = [Signal(name=f"eq{k}") for k in range(4)]
-        for k in range(4):
+        # candidates: heads A, B, injection, live A, B; live flags against this cycle's E
+        msgs = [h.msg for h in heads] + [live[0].payload, live[1].payload]
+        valid = [h.valid for h in heads] + [live[0].valid, live[1].valid]
+        N, L = 5, 3                 # candidates, index of the first live one
+        lt = [Signal(name=f"lt{k}") for k in range(N)]
+        eq = [Signal(name=f"eq{k}") for k in range(N)]
+        for k in range(N):
             r = msgs[k].rel
-            if k < 2:
+            if k < L:
                 m.d.comb += [lt[k].eq(valid[k] & ok & r.lt), eq[k].eq(valid[k] & ok & r.at)]
             else:           # stale-safe: behind an older E is behind the current one
                 m.d.comb += [lt[k].eq(valid[k] & have_e & Mux(stepped & ~bubble, r.lt1, r.lt)),
                              eq[k].eq(valid[k] & ok & Mux(stepped, r.at1, r.at))]
-        pick = [Signal(name=f"pick{k}") for k in range(4)]
+        pick = [Signal(name=f"pick{k}") for k in range(N)]
         taken = 0
-        for k in range(4):
+        for k in range(N):
             m.d.comb += pick[k].eq(eq[k] & ~taken)
             taken = taken | eq[k]
         deliver = Signal()
         m.d.comb += deliver.eq(taken)
-        dupk = [(lt[k] | eq[k]) & ~pick[k] for k in range(4)]
-        for p in (0, 1):
+        dupk = [(lt[k] | eq[k]) & ~pick[k] for k in range(N)]
+        for p in range(L):
             m.d.comb += heads[p].pop.eq(lt[p] | eq[p])
 
         # live messages ahead of E: held, or an unconfirmed jump (never before E exists)
-        ahead = [live[p].valid & ~lt[2 + p] & ~eq[2 + p] for p in (0, 1)]
+        ahead = [live[p].valid & ~lt[L + p] & ~eq[L + p] for p in (0, 1)]
         far = [ahead[p] & have_e & live[p].payload.rel.far for p in (0, 1)]
         # the session's first message sets E and is delivered (A first)
         init = [~have_e & live[0].valid, ~have_e & ~live[0].valid & live[1].valid]
@@ -131,7 +133,7 @@ class Sequencer(wiring.Component):
         m.d.sync += self.o.valid.eq(deliver | confirm | init[0] | init[1])
         sel = Mux(init[0] | init[1], Mux(init[0], live[0].payload.msg, live[1].payload.msg),
                   fmsg.msg)
-        for k in reversed(range(4)):
+        for k in reversed(range(N)):
             sel = Mux(pick[k], msgs[k].msg, sel)
         m.d.sync += out.eq(sel)
         target = Mux(confirm, fseq, new_e)
@@ -155,11 +157,11 @@ class Sequencer(wiring.Component):
         m.d.comb += [st.expected.eq(E), st.expected1.eq(E1), st.expected_w.eq(EW)]
         m.d.sync += [st.delivered.eq(deliver | confirm | init[0] | init[1]),
                      st.dup_n.eq(sum(dupk)),
-                     st.dup_first.eq(sum(dupk[k] & msgs[k].first for k in range(4))),
+                     st.dup_first.eq(sum(dupk[k] & msgs[k].first for k in range(N))),
                      st.gap.eq(go_gap | confirm), st.gap_first.eq(E),
                      st.gap_len.eq(Mux(go_gap | confirm, target - E, 0))]
         for p in (0, 1):
-            m.d.sync += self.dup[p].eq(dupk[p] + dupk[2 + p])
+            m.d.sync += self.dup[p].eq(dupk[p] + dupk[L + p])
         m.d.sync += self.ev.eq(Cat(
             hold[0] & ~self.push[0].ready, hold[1] & ~self.push[1].ready,
             hold[0] & self.push[0].ready, hold[1] & self.push[1].ready,
