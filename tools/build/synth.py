@@ -7,6 +7,8 @@ named directly instead of hiding inside the whole-core number.
 
     python -m tickwire.tools.build.synth [--blocks a,b] [-j 2] [--out build/synth]
 
+`--seeds 1,2,3` runs each seed; every result is also recorded in bench/synth.json
+with the rtl/ tree it was built from (tools/build/synth_record.py; `--no-record`).
 Writes <out>/results.json and <out>/report.md; per-block logs and reports under
 <out>/<block>/. Blocks whose module does not import yet are listed "not available".
 """
@@ -21,6 +23,8 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
+
+from .synth_record import critical_path, entry, record
 
 REPO = Path(__file__).resolve().parents[2]
 OUT = Path(os.environ.get("TICKWIRE_BUILD", REPO / "build")) / "synth"
@@ -247,12 +251,15 @@ def place_and_route(name, vpath, freq=GOAL_MHZ, seed=SEED):
           "--report", "report.json", "--log", "nextpnr.log", "-q",
           *(["--no-route"] if name in PLACE_ONLY_BLOCKS else [])],
          work / "nextpnr.out", work)
-    pnr = parse_nextpnr_report(json.loads((work / "report.json").read_text()))
+    report = json.loads((work / "report.json").read_text())
+    pnr = parse_nextpnr_report(report)
     if name in PLACE_ONLY_BLOCKS:
         pnr["fmax_mhz"] = placement_estimate((work / "nextpnr.log").read_text())
     cells = parse_yosys_stat(json.loads((work / "stat.json").read_text()))
     row = summarise(name, pnr, cells, goal=freq)
     row["timing"] = ESTIMATE if name in PLACE_ONLY_BLOCKS else "routed"
+    row["critical_path"] = critical_path(report)
+    row["seed"] = seed
     row["seconds"] = round(time.monotonic() - t0, 1)
     return row
 
@@ -262,7 +269,7 @@ def synth_component(name, component, out=OUT, freq=GOAL_MHZ):
     return place_and_route(name, elaborate(name, component, Path(out) / name), freq=freq)
 
 
-def run(names, out=OUT, jobs=1, log=print, cfg=None):
+def run(names, out=OUT, jobs=1, log=print, cfg=None, seed=SEED):
     """Synthesise the named registry blocks of build `cfg` (default sim; the book's
     figures in README come from the board build); returns rows in registry order."""
     from tickwire.rtl.config import BUILDS
@@ -291,7 +298,7 @@ def run(names, out=OUT, jobs=1, log=print, cfg=None):
     def job(item):
         name, vpath = item
         try:
-            return name, place_and_route(name, vpath)
+            return name, place_and_route(name, vpath, seed=seed)
         except subprocess.TimeoutExpired as e:
             return name, {"block": name, "status": "failed",
                           "reason": f"{Path(e.cmd[0]).name} timed out after {e.timeout:.0f} s"}
@@ -357,6 +364,10 @@ def main(argv=None):
                     help="seconds allowed per tool run before the block is marked failed")
     ap.add_argument("--build", choices=("sim", "board"), default="sim",
                     help="core build configuration (rtl/config.py; make synth BUILD=...)")
+    ap.add_argument("--seeds", default=str(SEED),
+                    help="comma-separated nextpnr placer seeds (each a separate run)")
+    ap.add_argument("--no-record", action="store_true",
+                    help="do not record the results in bench/synth.json")
     args = ap.parse_args(argv)
     TOOL_TIMEOUT = args.timeout
     from tickwire.rtl.config import build
@@ -367,8 +378,15 @@ def main(argv=None):
         unknown = [n for n in names if n not in BLOCKS]
         if unknown:
             ap.error(f"unknown block(s) {unknown}; known: {', '.join(BLOCKS)}")
-    rows = run(names, out=args.out, jobs=args.jobs, cfg=cfg)
-    write_outputs(rows, out=args.out)
+    seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
+    rows = []
+    for seed in seeds:
+        out = args.out if len(seeds) == 1 else args.out / f"seed{seed}"
+        got = run(names, out=out, jobs=args.jobs, cfg=cfg, seed=seed)
+        write_outputs(got, out=out)
+        if not args.no_record:
+            record([entry(r, args.build, seed) for r in got])
+        rows += got
     print()
     print(table(rows))
     print(f"\nwrote {args.out / 'results.json'} and {args.out / 'report.md'}")
