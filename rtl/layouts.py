@@ -62,9 +62,18 @@ RawMsg = data.StructLayout({
 #: sequencer (rtl/rx/merge/): the block, already checked against its packet's session,
 #: count and length (`msg.seq` is the packet's sequence number + index). `first`
 #: marks the packet's first message (the sequencer's packet counts and jump rule).
+#: `rel` compares `msg.seq` with the sequencer's expected number E as it was in the
+#: cycle the message was registered (E, E + 1 and E + jump window), so the sequencer's
+#: one-cycle loop never carries a 64-bit compare.
+SeqRel = data.StructLayout({
+    "lt": 1, "at": 1,           # seq < E, seq == E
+    "lt1": 1, "at1": 1,         # seq < E + 1, seq == E + 1
+    "far": 1,                   # seq > E + jump window
+})
 MoldMsg = data.StructLayout({
     "msg": RawMsg,
     "first": 1,
+    "rel": SeqRel,
 })
 
 #: A gap the sequencer gave up on: sequence numbers [first, first + count) were lost
@@ -78,7 +87,9 @@ GapEvent = data.StructLayout({
 #: What the sequencer (FeedMerge) tells MoldRx each cycle, for the mold.* counters and
 #: status registers MoldRx owns (one pulse per event).
 MergeStatus = data.StructLayout({
-    "expected": 64,         # next sequence number to deliver
+    "expected": 64,         # next sequence number to deliver (E, a register)
+    "expected1": 64,        # E + 1 (registers, for MoldPort's SeqRel)
+    "expected_w": 64,       # E + jump window
     "delivered": 1,         # a message left for the ITCH decoder
     "dup_n": 3,             # messages judged duplicates this cycle (0..4)
     "dup_first": 3,         # ...of which packets' first messages

@@ -15,8 +15,11 @@ Why it looks like this (docs/bad-input-mold.md, issues 14 and 15):
 * A jump of more than `jump_window` sequence numbers needs confirmation (Sequencer).
 
 Parts: a Sequencer (rtl/rx/merge/sequencer.py) and one HoldBuffer FIFO per port.
-`inject` is the host injection hook of the recovery path: a third live input with
-the same rules (port B's slot when B is idle); tie it off (valid=0) until then.
+`inject` is the host injection hook of the recovery path (retransmitted messages, in
+sequence): a small FIFO whose head is a third hold-buffer head, judged like held
+messages (below E discarded, E delivered, above E waits; no jump rule). While a range
+is being recovered the host should raise merge.hold_cycles so the window does not
+expire first. Valid low: unused.
 """
 from amaranth.hdl import Module, ResetInserter
 from amaranth.lib import stream, wiring
@@ -27,6 +30,9 @@ from ...layouts import GapEvent, MergeStatus, MoldMsg, RawMsg
 from ...regmap.binding import register_members
 from .sequencer import Sequencer
 from . import regs
+
+#: Injected messages buffered in front of the sequencer (the host sends in sequence).
+INJECT_DEPTH = 16
 
 
 class FeedMerge(wiring.Component):
@@ -41,6 +47,7 @@ class FeedMerge(wiring.Component):
             "gap": Out(stream.Signature(GapEvent, always_ready=True)),
             "status": Out(MergeStatus),     # for MoldRx's mold.* registers
             "restart": In(1),               # new session (MoldRx)
+            "inject": In(stream.Signature(MoldMsg)),    # host injection (recovery)
             **register_members(self.registers),
         })
 
@@ -56,6 +63,11 @@ class FeedMerge(wiring.Component):
                          seq.push[p].ready.eq(fifo.w_rdy),
                          seq.head[p].valid.eq(fifo.r_rdy), seq.head[p].payload.eq(fifo.r_data),
                          fifo.r_en.eq(seq.head[p].ready)]
+        m.submodules.hold_i = inj = ResetInserter(self.restart)(SyncFIFOBuffered(
+            width=MoldMsg.size, depth=INJECT_DEPTH))
+        m.d.comb += [inj.w_en.eq(self.inject.valid), inj.w_data.eq(self.inject.payload),
+                     self.inject.ready.eq(inj.w_rdy), seq.head[2].valid.eq(inj.r_rdy),
+                     seq.head[2].payload.eq(inj.r_data), inj.r_en.eq(seq.head[2].ready)]
         wiring.connect(m, seq.o, wiring.flipped(self.o))
         wiring.connect(m, seq.gap, wiring.flipped(self.gap))
         m.d.comb += [self.status.eq(seq.status), seq.restart.eq(self.restart),
