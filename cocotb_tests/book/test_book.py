@@ -76,8 +76,9 @@ class Harness:
                     self.taken_at[m.seq] = self.cycle - 1
                     break
         d.i__valid.value = 0
-        for _ in range(6):
+        for _ in range(LATENCY + 8):            # the last updates, then idle
             await self.tick()
+        await self.wait_idle(1000)
 
     async def wait_idle(self, limit):
         """Ticks until `busy` falls (a command or the reset sweep ended); returns them."""
@@ -166,7 +167,7 @@ def check_against_model(h, model, msgs):
     expect = [e for e in (model.apply(m) for m in msgs) if e is not None]
     hw, want = hw_bbo_rows(h), model_bbo_rows(expect)
     diff = next((i for i, (a, b) in enumerate(zip(hw, want)) if a != b), None)
-    assert hw == want, (f"{len(hw)} rows vs {len(want)}; first difference at {diff}: "
+    assert hw == want, (f"{h.ev}; {len(hw)} rows vs {len(want)}; first difference at {diff}: "
                         f"{hw[diff] if diff is not None else ''} vs "
                         f"{want[diff] if diff is not None else ''}")
     assert all(p["unreliable"] == 0 for _, p in h.bbo)

@@ -102,8 +102,11 @@ def geometry(slots, orders, levels, ways, locate_bits):
     g = {"orders": _pow2(orders // ways), "levels": _pow2(levels // (2 * NWAYS)),
          "cache": sides, "best": 1 << sb, "tree0": sides}
     for d in range(1, DEPTHS):
+        # inner depths: 512 sets a bank cost no more block RAM than fewer (the word is
+        # 5 DP16KD wide either way) and hold books whose prices span hundreds of dollars
         g[f"tree{d}"] = (_pow2(levels // (2 * NWAYS)) if d == DEPTHS - 1 else
-                         _pow2(max(sides // 2, levels // 64)) if d == DEPTHS - 2 else sides // 2)
+                         _pow2(max(sides // 2, 512, levels // 16)) if d == DEPTHS - 2 else
+                         _pow2(max(sides // 2, 512)))
     g["sweep"] = max(max(g.values()), 1 << locate_bits)
     return g
 
