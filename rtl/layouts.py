@@ -168,26 +168,6 @@ RiskCandidate = data.StructLayout({
     "slot_ok": 1,
 })
 
-#: Stage 1 -> 2: the stateless verdict (`reason` 0 or 1..8) and what the stateful
-#: checks need: the order's notional, `now` in ns (`t`) and its account's limits
-#: (`tau` = (burst - 1) * interval, `burst0` = a zero burst).
-RiskChecked = data.StructLayout({
-    "kind": 2,
-    "order": Order,
-    "ts": Timestamp,
-    "ok_idx": 1,
-    "reason": 4,
-    "notional": 64,
-    "t": 64,
-    "credit": 64,
-    "long": 32,
-    "short": 32,
-    "interval": 32,
-    "tau": 48,
-    "burst0": 1,
-    "window": 32,
-})
-
 #: A rejected order as the last_rejects ring stores it.
 RiskReject = data.StructLayout({
     "clordid": 64,
