@@ -154,8 +154,8 @@ HostEvent = data.StructLayout({
     "qty": 32,
     "price": 32,
 })
-# Inside the gate: the three pipeline stages hand these to each other (stall-pipelined
-# streams: `ready` is the pipeline advance, the consumer registers valid with payload).
+# Inside the gate (stall-pipelined streams: `ready` is the pipeline advance, the
+# consumer registers valid with payload; the later stages' payloads: rtl/risk/layouts.py).
 
 #: Stage 0 -> 1: the input picked this cycle. `kind` 0 order, 1 fill, 2 cancel, 3 bad
 #: event; `kill` the kill switch for this order's account; `ts` is `now`.
