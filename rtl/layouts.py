@@ -199,8 +199,8 @@ HostEvent = data.StructLayout({
     "qty": 32,
     "price": 32,
 })
-# Inside the gate: the three pipeline stages hand these to each other (stall-pipelined
-# streams: `ready` is the pipeline advance, the consumer registers valid with payload).
+# Inside the gate (stall-pipelined streams: `ready` is the pipeline advance, the
+# consumer registers valid with payload; the later stages' payloads: rtl/risk/layouts.py).
 
 #: Stage 0 -> 1: the input picked this cycle. `kind` 0 order, 1 fill, 2 cancel, 3 bad
 #: event; `kill` the kill switch for this order's account; `ts` is `now`.
@@ -211,26 +211,6 @@ RiskCandidate = data.StructLayout({
     "kill": 1,
     "acct_ok": 1,
     "slot_ok": 1,
-})
-
-#: Stage 1 -> 2: the stateless verdict (`reason` 0 or 1..8) and what the stateful
-#: checks need: the order's notional, `now` in ns (`t`) and its account's limits
-#: (`tau` = (burst - 1) * interval, `burst0` = a zero burst).
-RiskChecked = data.StructLayout({
-    "kind": 2,
-    "order": Order,
-    "ts": Timestamp,
-    "ok_idx": 1,
-    "reason": 4,
-    "notional": 64,
-    "t": 64,
-    "credit": 64,
-    "long": 32,
-    "short": 32,
-    "interval": 32,
-    "tau": 48,
-    "burst0": 1,
-    "window": 32,
 })
 
 #: A rejected order as the last_rejects ring stores it.
