@@ -33,8 +33,12 @@ JOBS = (
         mold.component, mold.DEPTH),
     Job("mold_strict", "MoldUDP64: nothing delivered outside a session (known gap)",
         lambda: mold.component(strict=True), 8, "bmc", "FAIL"),
-    Job("risk", "risk gate: kill/watchdog, power-up, one limits set per order",
-        risk.component, risk.DEPTH, risk.MODE),
+    Job("risk_banks", "risk gate: an order reads one limits set (one bank, the active one)",
+        lambda: risk.component(("banks",)), 1),
+    Job("risk_kill", "risk gate: taken with kill engaged or watchdog tripped -> not accepted",
+        lambda: risk.component(("kill",)), risk.DEPTH),
+    Job("risk_powerup", "risk gate: taken before the first limits commit -> not accepted",
+        lambda: risk.component(("powerup",)), risk.DEPTH),
 )
 
 
