@@ -11,7 +11,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from . import bus, mold, risk, sby
+from . import bus, mold, risk, risk_checks, sby
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,8 @@ JOBS = (
         lambda: mold.component(strict=True), 8, "bmc", "FAIL"),
     Job("risk_banks", "risk gate: an order reads one limits set (one bank, the active one)",
         lambda: risk.component(("banks",)), 1),
+    Job("risk_checks", "risk stage 1: kill flag -> reason 1; disabled account -> reason 1-2",
+        risk_checks.component, risk_checks.DEPTH),
     Job("risk_kill", "risk gate: taken with kill engaged or watchdog tripped -> not accepted",
         lambda: risk.component(("kill",)), risk.DEPTH, timeout=900),
     Job("risk_powerup", "risk gate: taken before the first limits commit -> not accepted",
