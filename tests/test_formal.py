@@ -1,5 +1,5 @@
 """Formal proofs in `make test` (the quick ones; `make formal` runs them all, the risk
-gate's included): SymbiYosys k-induction through the YoWASP tools from PyPI.
+gate's whole-gate kill and power-up proofs included): SymbiYosys k-induction through the YoWASP tools from PyPI.
 
 Why a deliberately false property is here too: a proof flow that never fails proves
 nothing; `bus_tight` must be refuted. The MoldUDP64 strict property is a known gap
@@ -8,7 +8,7 @@ turns into a failure the day the MoldUDP64 owner closes it.
 """
 import pytest
 
-from tickwire.tools.formal import bus, mold, sby
+from tickwire.tools.formal import bus, mold, risk, risk_checks, sby
 
 pytestmark = pytest.mark.xdist_group("formal")
 
@@ -43,4 +43,14 @@ def test_moldudp64_delivers_no_number_twice_and_never_goes_back():
                    "whose first number is 0 is delivered before a session exists")
 def test_moldudp64_delivers_nothing_outside_a_session():
     p, why = _check("t_mold_strict", mold.component(strict=True), 8, mode="bmc")
+    assert p.status == "PASS", why
+
+
+def test_risk_stage_one_rejects_killed_orders_and_disabled_accounts():
+    p, why = _check("t_risk_checks", risk_checks.component(), risk_checks.DEPTH)
+    assert p.status == "PASS", why
+
+
+def test_risk_gate_checks_an_order_against_one_limits_bank():
+    p, why = _check("t_risk_banks", risk.component(("banks",)), 1)
     assert p.status == "PASS", why

@@ -123,6 +123,7 @@ def test_seeds_give_different_damage():
     assert len(runs) == 5
 
 
+@pytest.mark.xdist_group("tw_board")
 def test_runts_reach_both_macs_as_runts():
     """The runt kind really is under 64 bytes on the wire: both engines count it there."""
     o = run_case(Case("runt", 1, "a"))

@@ -38,7 +38,8 @@ def _connect(m, outer, inner):
 
 
 class RiskProps(wiring.Component):
-    def __init__(self):
+    def __init__(self, props=("kill", "powerup", "banks")):
+        self.props = props
         self.gate = RiskGate(ACCOUNTS, SLOTS, HISTORY)
         members = dict(self.gate.signature.members)
         # a top-level port cannot be a constant: bbo's always-ready `ready` becomes a
@@ -90,37 +91,44 @@ class RiskProps(wiring.Component):
 
         acc = self.accepted
         watched_out = acc.valid & (acc.payload.clordid == watch)
-        m.d.comb += [
-            Assert(~take | (cand.kill == (self.ctl_kill | gm._named_submodules["watchdog"][0]
-                                          .tripped | (cand.order.account < ACCOUNTS) &
-                                          self.ctl_kill_accounts.bit_select(
-                                              cand.order.account[:1], 1))),
-                   "kill flag not the kill switch / watchdog of the take cycle"),
-            Assert(~watched_out | (taken & ~killed), "accepted although killed at intake"),
-            Assert(~watched_out | (taken & ~early), "accepted before the first commit"),
-            Assert(~(intake.o.valid & intake.o.ready) |
-                   ((tables[0].bank == tables[1].bank) & (tables[1].bank == tables[2].bank) &
-                    (tables[0].bank == limits.active)), "order reads a mix of banks"),
-            # Helper invariants (true in every reachable state) so that the induction
-            # needs only a couple of steps: limits count as loaded only after a commit,
-            # and the watched order in stage 1 and stage 2 carries what it was taken with.
-            Assert(~loaded | committed, "loaded without a commit"),
-        ]
         at1 = s1_valid & (s1.kind == 0) & (s1.order.clordid == watch)
         c2 = checks.o
         at2 = c2.valid & (c2.payload.kind == 0) & (c2.payload.order.clordid == watch)
-        m.d.comb += [
-            Assert(~at1 | (taken & (s1.kill == killed)), "stage 1 holds the watched order"),
-            Assert(~(at1 & early) | ~lsigs["loaded_r"], "stage 1 read unloaded limits"),
-            Assert(~at2 | (taken & (~killed | (c2.payload.reason == 1)) &
-                           (~early | (c2.payload.reason != 0))), "stage 2 verdict so far"),
-        ]
+        wd = gm._named_submodules["watchdog"][0]
+        own = (cand.order.account < ACCOUNTS) & self.ctl_kill_accounts.bit_select(
+            cand.order.account[:1], 1)
+        # Each group: the property, then helper invariants (true in every reachable
+        # state) that let the induction close in a step or two: the watched order in
+        # stage 1 (OrderChecks' register) and stage 2 carries what it was taken with.
+        groups = {
+            "kill": lambda: [
+                Assert(~take | (cand.kill == (self.ctl_kill | wd.tripped | own)),
+                       "kill flag not the kill switch / watchdog of the take cycle"),
+                Assert(~watched_out | (taken & ~killed), "accepted although killed"),
+                Assert(~at1 | (taken & (s1.kill == killed)), "stage 1: watched order's kill"),
+                Assert(~at2 | (taken & (~killed | (c2.payload.reason == 1))),
+                       "stage 2: a killed order's reason is kill_switch"),
+            ],
+            "powerup": lambda: [
+                Assert(~watched_out | (taken & ~early), "accepted before the first commit"),
+                Assert(~loaded | committed, "limits loaded without a commit"),
+                Assert(~(at1 & early) | ~lsigs["loaded_r"], "stage 1 read unloaded limits"),
+                Assert(~at2 | (taken & (~early | (c2.payload.reason != 0))),
+                       "stage 2: an order before the first commit is rejected"),
+            ],
+            "banks": lambda: [
+                Assert(~(intake.o.valid & intake.o.ready) |
+                       ((tables[0].bank == tables[1].bank) & (tables[1].bank == tables[2].bank)
+                        & (tables[0].bank == limits.active)), "order reads a mix of banks"),
+            ],
+        }
+        for name in self.props:
+            m.d.comb += groups[name]()
         return m
 
 
-def component():
-    return RiskProps()
+def component(props=("kill", "powerup", "banks")):
+    return RiskProps(props)
 
 
-DEPTH = 3
-MODE = "prove"
+DEPTH = 1

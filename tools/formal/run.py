@@ -11,7 +11,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from . import bus, mold, risk, sby
+from . import bus, mold, risk, risk_checks, sby
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class Job:
     depth: int
     mode: str = "prove"
     expect: str = "PASS"
+    timeout: int = 1800           # seconds; --timeout caps it
 
 
 JOBS = (
@@ -33,8 +34,14 @@ JOBS = (
         mold.component, mold.DEPTH),
     Job("mold_strict", "MoldUDP64: nothing delivered outside a session (known gap)",
         lambda: mold.component(strict=True), 8, "bmc", "FAIL"),
-    Job("risk", "risk gate: kill/watchdog, power-up, one limits set per order",
-        risk.component, risk.DEPTH, risk.MODE),
+    Job("risk_banks", "risk gate: an order reads one limits set (one bank, the active one)",
+        lambda: risk.component(("banks",)), 1),
+    Job("risk_checks", "risk stage 1: kill flag -> reason 1; disabled account -> reason 1-2",
+        risk_checks.component, risk_checks.DEPTH),
+    Job("risk_kill", "risk gate: taken with kill engaged or watchdog tripped -> not accepted",
+        lambda: risk.component(("kill",)), risk.DEPTH, timeout=900),
+    Job("risk_powerup", "risk gate: taken before the first limits commit -> not accepted",
+        lambda: risk.component(("powerup",)), risk.DEPTH, timeout=900),
 )
 
 
@@ -51,7 +58,7 @@ def main(argv=None):
     print("|---|---|---|---|---|---|---|")
     bad = 0
     for j in jobs:
-        p = sby.prove(j.name, j.make(), j.depth, timeout=a.timeout, mode=j.mode)
+        p = sby.prove(j.name, j.make(), j.depth, timeout=min(a.timeout, j.timeout), mode=j.mode)
         bad += p.status != j.expect
         print(f"| {j.name} | {j.what} | {j.mode} | {j.depth} | {p.status} | {j.expect} | "
               f"{p.seconds:.0f} |", flush=True)
