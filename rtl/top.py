@@ -10,10 +10,10 @@
 One clock domain (`sync`, the XGMII receive clock, 156.25 MHz). No combinational
 path crosses a block boundary: XgmiiRx registers its input and its (realigned)
 output, UdpRx and ItchDecoder register their outputs, and a StreamReg follows any
-block whose output is combinational (`_boundary`: FeedMerge and MoldRx unless they
-declare `registered_output`). Last byte -> decoded message: MAC 2 + UDP 1 + merge
-slice 1 + MoldUDP64 slice 1 + ITCH 1 = 6 cycles (one more for the upper half of a
-lane-4 frame's beat, which the MAC realigns). Every block declares its registers (rtl/<block>/regs.py) and exposes them as
+block whose output is combinational (`_boundary`: MoldRx unless it declares
+`registered_output`; FeedMerge -> MoldRx stays combinational, see below). Last byte
+-> decoded message: MAC 2 + UDP 1 + MoldUDP64 slice 1 + ITCH 1 = 5 cycles (one more
+for the upper half of a lane-4 frame's beat, which the MAC realigns). Every block declares its registers (rtl/<block>/regs.py) and exposes them as
 ports; `assemble` binds the CSR bank to the components that own them, and the map
 (`build_map(cfg)`, bases in rtl/regmap) is the only place addresses exist. Every build
 parameter comes from the CoreConfig (rtl/config.py); `id.build` carries its digest.
@@ -40,7 +40,7 @@ from .host.csr import CsrBank
 from .host.id_block import IdBlock
 from .host.pcie.endpoint import PcieBarEndpoint, UsAxisSignature
 from .host.uart.bridge import UartBridge
-from .layouts import BboUpdate, ItchMsg, Order, RawMsg, UdpBeat, Verdict, top_n_layout
+from .layouts import BboUpdate, ItchMsg, Order, RawMsg, Verdict, top_n_layout
 from .regmap import build_map
 from .regmap.binding import assemble
 from .risk.gate import RiskGate

@@ -172,8 +172,8 @@ class XgmiiRx(wiring.Component):
         m.d.sync += now_r.eq(now_adj)
 
         # ---- stage A: frame state on the input register ----
-        IDLE, PRE4, DATA = 0, 1, 2
-        state = Signal(range(3), init=IDLE)
+        st_pre4 = Signal()           # state PRE4: the /S/ was in lane 4, its SFD comes next
+        st_data = Signal()           # state DATA (neither: IDLE)
         first_r = Signal()
         mode4 = Signal()             # the frame started in lane 4 (set at its /S/)
         count = Signal(16)           # frame bytes forwarded before this beat
@@ -181,15 +181,15 @@ class XgmiiRx(wiring.Component):
         crc_r = Signal(32)
         ts_r = Signal(Timestamp)
 
-        in_pre4 = state == PRE4
-        active = (state == DATA) | (in_pre4 & r["pre4_ok"])
+        in_pre4 = st_pre4
+        active = st_data | (in_pre4 & r["pre4_ok"])
         first = in_pre4 | first_r
         term = Mux(in_pre4, r["t4"], r["t0"])
         n = Signal(4)                # frame bytes in this beat before any control char
         m.d.comb += n.eq(Mux(in_pre4, r["n4"], r["k0"]))
         room_big = room[4:] != 0     # >= 16: no beat can overflow
         ended = Mux(in_pre4, r["e4"], r["e0"])
-        over = ~room_big & (n > room[:4])
+        over = ~room_big & Mux(in_pre4, r["n4"] > room[:4], r["k0"] > room[:4])
         ctrl_err = ended & ~term
         last = ended | over
 
@@ -224,17 +224,20 @@ class XgmiiRx(wiring.Component):
         self._events(m, fcs_ok, active & last, kind, total, pre4_fail | bad_start)
 
         # ---- next state ----
+        # A beat that does not end the frame carries 8 bytes (4 on a lane-4 first beat):
+        # the counters step by constants, not by n.
+        step = Mux(in_pre4, 4, 8)
         with m.If(active & ~last):
-            m.d.sync += [state.eq(DATA), first_r.eq(0), count.eq(total), room.eq(room - n),
-                         crc_r.eq(crc_cont)]
+            m.d.sync += [st_data.eq(1), st_pre4.eq(0), first_r.eq(0), count.eq(count + step),
+                         room.eq(room - step), crc_r.eq(crc_cont)]
             with m.If(in_pre4):
                 m.d.sync += ts_r.eq(now_r)
         with m.Elif(r["start0_ok"]):
-            m.d.sync += [state.eq(DATA), first_r.eq(1), count.eq(0), room.eq(self.ctl_max_len),
-                         ts_r.eq(now_r), crc_r.eq(INIT), mode4.eq(0)]
+            m.d.sync += [st_data.eq(1), st_pre4.eq(0), first_r.eq(1), count.eq(0),
+                         room.eq(self.ctl_max_len), ts_r.eq(now_r), crc_r.eq(INIT), mode4.eq(0)]
         with m.Elif(r["start4_ok"]):
-            m.d.sync += [state.eq(PRE4), first_r.eq(0), count.eq(0), room.eq(self.ctl_max_len),
-                         mode4.eq(1)]
+            m.d.sync += [st_data.eq(0), st_pre4.eq(1), first_r.eq(0), count.eq(0),
+                         room.eq(self.ctl_max_len), mode4.eq(1)]
         with m.Else():
-            m.d.sync += [state.eq(IDLE), first_r.eq(0)]
+            m.d.sync += [st_data.eq(0), st_pre4.eq(0), first_r.eq(0)]
         return m
