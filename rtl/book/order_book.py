@@ -81,9 +81,11 @@ CACHE_SPARE = 5
 SPLIT = ("orders", "levels", "cache", "best")
 #: Cycles from issue until the last tree depth has written: nothing in flight after.
 DRAIN = 4 + 4 + 4 * DEPTHS + 1
-#: Ways per bank of the level table and the hashed tree depths: two banks (two-choice
-#: hashing) of 2 ways, 4 candidate entries per key (rtl/book/store.py).
-NWAYS = 2
+#: Ways per bank of the level table and the tree's leaves: two banks (two-choice hashing)
+#: of 4 ways, 8 candidate entries per key (rtl/book/store.py), so a table at 50 % load
+#: almost never finds both sets full; the inner tree depths have 2 ways a bank.
+NWAYS = 4
+INNER_WAYS = 2
 
 
 def pipeline_latency():
@@ -181,7 +183,8 @@ class OrderBook(wiring.Component):
         for d in range(DEPTHS):
             st[f"tree{d}"] = HashStore(
                 key_bits=prefix_bits(d) + 1 + sb, value_shape=1 << BITS[d], op_shape=node_op(d),
-                ctx_shape=1, sets=g[f"tree{d}"], ways=1 if d == 0 else NWAYS, banks=1 if d == 0 else 2, modify=node_modify,
+                ctx_shape=1, sets=g[f"tree{d}"], banks=1 if d == 0 else 2, modify=node_modify,
+                ways=1 if d == 0 else NWAYS if d == DEPTHS - 1 else INNER_WAYS,
                 index="direct" if d == 0 else "h3", seed=4 + 2 * d, split=True)
         for name, s in st.items():
             m.submodules[name] = s
