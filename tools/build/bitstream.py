@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from .synth import REPO, tool
-from .synth_record import critical_path, entry, record
+from .synth_record import critical_path, entry, record, rtl_tree
 
 NAME = "tw_lab"
 OUT = Path(os.environ.get("TICKWIRE_BUILD", REPO / "build")) / "bitstream"
@@ -38,10 +38,12 @@ def prepare(out):
     from amaranth_boards.ecp5_5g_evn import ECP55GEVNPlatform
     from tickwire.rtl.board.lab_top import LabTop
     platform = ECP55GEVNPlatform()
-    plan = platform.prepare(LabTop(), name=NAME)
+    plan = platform.prepare(LabTop(), name=NAME, debug_verilog=True)
     plan.extract(str(out))
+    # Verilog, as synth.py reads it: from Amaranth's RTLIL, Yosys mapped the book's
+    # order table into flip-flops (its memories lost no_rw_check) and ran > 35 min.
     (out / f"{NAME}.ys").write_text(
-        f"read_rtlil {NAME}.il\n"
+        f"read_verilog -sv {NAME}.debug.v\n"
         f"synth_ecp5 -top {NAME} -run :map_luts\nabc -lut 4\nclean\n"
         f"synth_ecp5 -top {NAME} -run map_cells: -json {NAME}.json\n"
         f"tee -q -o stat.json stat -json\n")
@@ -91,6 +93,7 @@ def main(argv=None):
         result["steps"][name] = t
         print(f"  {name}: done in {t} s", flush=True)
 
+    tree, dirty = rtl_tree()            # the sources built (recorded at the end)
     try:
         t0 = time.monotonic()
         prepare(out)
@@ -117,6 +120,7 @@ def main(argv=None):
     (out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
     if not args.no_record:
         extra = {k: result[k] for k in ("pll_mhz", "fmax_by_clock", "steps") if k in result}
+        extra.update(rtl_tree=tree, dirty=dirty)
         record([entry(result, "board", args.seed, flow="bitstream", extra=extra)])
     print(json.dumps({k: v for k, v in result.items() if k != "fmax_by_clock"}, indent=1))
     return 0 if result["status"] == "ok" else 1
