@@ -15,8 +15,9 @@ Why it looks like this (docs/bad-input-mold.md, issues 14 and 15):
 * A jump of more than `jump_window` sequence numbers needs confirmation (Sequencer).
 
 Parts: a Sequencer (rtl/rx/merge/sequencer.py) and one HoldBuffer FIFO per port.
-`inject` is the host injection hook of the recovery path: a third live input with
-the same rules (port B's slot when B is idle); tie it off (valid=0) until then.
+`inj` and the ports after it are the host injection hook of the recovery path
+(rtl/rx/inject/, issue 14): a third source with the same rules (Sequencer); they tie
+off to today's behaviour when left unconnected.
 """
 from amaranth.hdl import Module, ResetInserter
 from amaranth.lib import stream, wiring
@@ -41,6 +42,11 @@ class FeedMerge(wiring.Component):
             "gap": Out(stream.Signature(GapEvent, always_ready=True)),
             "status": Out(MergeStatus),     # for MoldRx's mold.* registers
             "restart": In(1),               # new session (MoldRx)
+            # host injection (rtl/rx/inject/InjectWindow), see Sequencer
+            "inj": In(stream.Signature(MoldMsg)), "inj_raw": In(1),
+            "gap_wait": In(1), "skip": In(1), "join": In(1), "join_seq": In(64),
+            "report": Out(stream.Signature(GapEvent, always_ready=True)),
+            "waiting": Out(1), "inj_ev": Out(2),
             **register_members(self.registers),
         })
 
@@ -58,6 +64,12 @@ class FeedMerge(wiring.Component):
                          fifo.r_en.eq(seq.head[p].ready)]
         wiring.connect(m, seq.o, wiring.flipped(self.o))
         wiring.connect(m, seq.gap, wiring.flipped(self.gap))
+        wiring.connect(m, wiring.flipped(self.inj), seq.inj)
+        wiring.connect(m, seq.report, wiring.flipped(self.report))
+        m.d.comb += [seq.inj_raw.eq(self.inj_raw), seq.gap_wait.eq(self.gap_wait),
+                     seq.skip.eq(self.skip), seq.join.eq(self.join),
+                     seq.join_seq.eq(self.join_seq), self.waiting.eq(seq.waiting),
+                     self.inj_ev.eq(seq.inj_ev)]
         m.d.comb += [self.status.eq(seq.status), seq.restart.eq(self.restart),
                      seq.hold_cycles.eq(self.ctl_hold_cycles),
                      seq.hold_packets.eq(self.ctl_hold_packets)]
