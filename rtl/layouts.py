@@ -12,10 +12,12 @@ Timestamp = data.StructLayout({
     "sec": 48,
 })
 
-#: MAC receive beat. Bytes sit in the lane they arrived in: a frame that started in
-#: XGMII lane 4 has keep=0xF0 on its first beat (no realignment, no added latency).
-#: `bad` is meaningful on the `last` beat only (FCS error, error character, runt or
-#: oversize); `ts` is the SFD timestamp and is valid on every beat of the frame.
+#: MAC receive beat, realigned: frame byte o is in beat o // 8, lane o % 8 whatever
+#: XGMII lane the frame started in (keep is contiguous from lane 0; the FCS bytes are
+#: included). The `last` beat may be an extra beat with keep = 0 (the FCS verdict
+#: trails the data by a cycle, rtl/rx/mac/realign.py). `bad` is meaningful on the
+#: `last` beat only (FCS error, error character, runt or oversize); `ts` is the SFD
+#: timestamp and is valid on every beat of the frame.
 MacBeat = data.StructLayout({
     "data": 64,
     "keep": 8,
@@ -26,9 +28,11 @@ MacBeat = data.StructLayout({
 })
 
 #: UDP payload beat after Ethernet/IPv4/UDP parsing and destination filtering.
-#: `feed` is the filter entry's feed (0 = A, 1 = B). Bytes keep their lanes; `keep`
-#: marks payload bytes only (headers, Ethernet padding and FCS are masked out).
-#: `bad` on the last beat carries the MAC's verdict for the frame.
+#: `feed` is the filter entry's feed (0 = A, 1 = B). Bytes keep their (realigned)
+#: lanes: the payload starts in lane 2 of the frame's beat 5; `keep` marks payload
+#: bytes only (headers, Ethernet padding and FCS are masked out). `bad` on the `last`
+#: beat says the frame failed after its payload was forwarded (MAC verdict, or frame
+#: length != IPv4 length): the packet must not be trusted (docs/bad-input-udp.md).
 UdpBeat = data.StructLayout({
     "data": 64,
     "keep": 8,
@@ -58,9 +62,18 @@ RawMsg = data.StructLayout({
 #: sequencer (rtl/rx/merge/): the block, already checked against its packet's session,
 #: count and length (`msg.seq` is the packet's sequence number + index). `first`
 #: marks the packet's first message (the sequencer's packet counts and jump rule).
+#: `rel` compares `msg.seq` with the sequencer's expected number E as it was in the
+#: cycle the message was registered (E, E + 1 and E + jump window), so the sequencer's
+#: one-cycle loop never carries a 64-bit compare.
+SeqRel = data.StructLayout({
+    "lt": 1, "at": 1,           # seq < E, seq == E
+    "lt1": 1, "at1": 1,         # seq < E + 1, seq == E + 1
+    "far": 1,                   # seq > E + jump window
+})
 MoldMsg = data.StructLayout({
     "msg": RawMsg,
     "first": 1,
+    "rel": SeqRel,
 })
 
 #: A gap the sequencer gave up on: sequence numbers [first, first + count) were lost
@@ -74,7 +87,9 @@ GapEvent = data.StructLayout({
 #: What the sequencer (FeedMerge) tells MoldRx each cycle, for the mold.* counters and
 #: status registers MoldRx owns (one pulse per event).
 MergeStatus = data.StructLayout({
-    "expected": 64,         # next sequence number to deliver
+    "expected": 64,         # next sequence number to deliver (E, a register)
+    "expected1": 64,        # E + 1 (registers, for MoldPort's SeqRel)
+    "expected_w": 64,       # E + jump window
     "delivered": 1,         # a message left for the ITCH decoder
     "dup_n": 3,             # messages judged duplicates this cycle (0..4)
     "dup_first": 3,         # ...of which packets' first messages

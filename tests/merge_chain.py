@@ -63,9 +63,10 @@ def schedule(payloads, start=0, gap=4, lane=0, late=None):
 
 
 def run(sched_a, sched_b, depth=64, jump_window=2048, hold_cycles=4096, hold_packets=64,
-        lane_a=0, lane_b=3, tail=300):
+        lane_a=0, lane_b=3, tail=300, inject=()):
     """Drive both ports; returns (rtl, model): each a dict with `seqs` (delivered, in
-    order), `msgs`, `counters` (mold.* and merge.* names), `gaps` [(first, count)]."""
+    order), `msgs`, `counters` (mold.* and merge.* names), `gaps` [(first, count)].
+    `inject`: [(cycle, seq, message)] offered on FeedMerge.inject (the RTL only)."""
     dut = Chain(depth, jump_window)
     beats, starts = [{}, {}], []
     for p, (sched, lane) in enumerate(((sched_a, lane_a), (sched_b, lane_b))):
@@ -87,7 +88,18 @@ def run(sched_a, sched_b, depth=64, jump_window=2048, hold_cycles=4096, hold_pac
         ctx.set(dut.merge.ctl_hold_cycles, hold_cycles)
         ctx.set(dut.merge.ctl_hold_packets, hold_packets)
         c = dict.fromkeys(regs, 0)
+        pending = sorted(inject)
         for t in range(cycles):
+            inj = dut.merge.inject
+            if pending and pending[0][0] <= t:
+                _, seq, msg = pending[0]
+                ctx.set(inj.valid, 1)
+                ctx.set(inj.payload.msg.seq, seq)
+                ctx.set(inj.payload.msg.length, len(msg))
+                for k, byte in enumerate(msg[:50]):
+                    ctx.set(inj.payload.msg.data[k], byte)
+            else:
+                ctx.set(inj.valid, 0)
             for p, port in enumerate((dut.mold.a, dut.mold.b)):
                 b = beats[p].get(t)
                 ctx.set(port.valid, b is not None)
@@ -103,6 +115,8 @@ def run(sched_a, sched_b, depth=64, jump_window=2048, hold_cycles=4096, hold_pac
                 n = ctx.get(o.length)
                 rtl["seqs"].append(ctx.get(o.seq))
                 rtl["msgs"].append(bytes(ctx.get(o.data[k]) for k in range(min(n, 50))))
+            if pending and ctx.get(inj.valid) and ctx.get(inj.ready):
+                pending.pop(0)
             if ctx.get(dut.merge.gap.valid):
                 rtl["gaps"].append((ctx.get(dut.merge.gap.payload.first),
                                     ctx.get(dut.merge.gap.payload.count)))

@@ -53,3 +53,16 @@ def test_gap_on_both_declared_when_the_window_expires():
     _check(rtl, model)
     assert rtl["gaps"] == [(13, 3)] and rtl["counters"]["merge.hold_timeouts"] == 1
     assert rtl["seqs"] == [s for s in range(1, 31) if not 13 <= s <= 15]
+
+
+def test_host_injection_fills_a_gap_on_both_feeds():
+    """The recovery hook: messages lost on both feeds, injected in sequence while the
+    later ones wait, are delivered in order and no gap is declared."""
+    rng = random.Random(5)
+    m = msgs(30, rng)
+    pk = packets(m)
+    a = [p if k != 3 else None for k, p in enumerate(pk)]
+    inject = [(400, 10 + k, m[9 + k]) for k in range(3)]
+    rtl, _ = run(schedule(a), schedule(a, start=4), inject=inject)
+    assert rtl["seqs"] == list(range(1, 31)) and rtl["gaps"] == []
+    assert rtl["msgs"][9:12] == [x[:50] for x in m[9:12]]

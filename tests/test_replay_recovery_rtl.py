@@ -66,3 +66,25 @@ def test_join_at_on_the_rtl_equals_the_model(tmp_path, complete):
     assert later == [x for x in complete.decode().splitlines()[1:] if int(x.split(",")[0]) >= n]
     assert r["recovery"]["snapshot_messages"] == m["recovery"]["snapshot_messages"] > 0
     assert r["counters"]["inject.messages"] >= r["recovery"]["snapshot_messages"]
+
+
+@pytest.mark.xdist_group(f"tw_core_{BUILD}")
+def test_without_recovery_bbo_updates_after_a_real_gap_are_flagged(tmp_path):
+    """No host answers: the gap is declared (inject.gap_wait = 0) and every BBO update
+    from then on leaves the core flagged unreliable (the books are stale until the host
+    clears them); none before it."""
+    from tickwire.tools import replay as rp
+    from tickwire.tools.engines import ENGINES
+    from tickwire.tools.feeds import pacing
+    cap = lossy.two_feed(list(itch_file.read(FULL)), per_packet=8, both_packets=[100])
+    lossy.write(tmp_path / "g.pcap", cap)
+    feed = rp.load_feed(tmp_path / "g.pcap")
+    pacing.pace(feed.frames)
+    cfg = rp.build(BUILD)
+    subs = rp.subscriptions(feed, None, cfg.book_slots, warn=lambda *a: None)
+    res = ENGINES["rtl"].run(feed, subs, cfg=cfg)
+    (first, _count), = cap.lost_both
+    flagged = res.extra["bbo_unreliable_seqs"]
+    after = [r[0] for r in res.bbo_rows if r[0] >= first]
+    assert res.counters["mold.gaps"] == 1 and res.counters["inject.gaps"] == 1
+    assert after and flagged == after

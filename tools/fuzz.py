@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import asdict
 from pathlib import Path
 
-from tickwire.rtl.config import add_build_arg
+from tickwire.rtl.config import BUILDS
 
 VERDICTS = ("pass", "rtl!=model", "book!=clean", "hang")
 
@@ -33,8 +33,9 @@ def add_arguments(p):
     p.add_argument("--rate", type=float, default=0.05, help="share of a port's frames damaged")
     p.add_argument("--messages", type=int, default=2400, help="capture size (>= 2113)")
     p.add_argument("--engines", default="rtl,model")
-    add_build_arg(p)
-    p.set_defaults(build="board")
+    p.add_argument("--build", choices=tuple(BUILDS), default="board",
+                   help="core build configuration (rtl/config.py; default board: the sim "
+                        "build's book takes 25 min to elaborate)")
     p.add_argument("--save-failures", metavar="DIR", help="write each failing case as JSON")
     p.add_argument("--json", metavar="OUT.json", help="every outcome and the per-kind table")
     p.add_argument("--replay", metavar="CASE.json", help="run one saved case and print it")

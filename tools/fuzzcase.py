@@ -96,30 +96,35 @@ def make_feed(frames, case):
 
 # ------------------------------------------------------------------ the model
 def _wire_view(f):
-    """(data, fcs_ok, runt) of a frame as the MAC model receives it: a wire fault is
-    encoded and decoded through the XGMII reference model."""
+    """(data, fcs_ok, MAC verdict) of a frame as the MAC model receives it: a wire
+    fault is encoded and decoded through the XGMII reference model."""
     if not getattr(f, "wire", None):
-        return f.data, f.fcs_ok, False
+        return f.data, f.fcs_ok, None
     got = xgmii.decode(xgmii.encode([f.data], faults={0: f.wire}).beats)
     fr = got[0] if got else xgmii.Frame("runt", b"")
-    return fr.data[:-4] if len(fr.data) >= 4 else fr.data, False, fr.verdict == "runt"
+    return fr.data[:-4] if len(fr.data) >= 4 else fr.data, fr.verdict == "ok", fr.verdict
+
+
+#: MAC verdicts the device model has no input for -> the counter they belong in.
+_RECOUNT = {"runt": "runts", "ctrl": "ctrl_errors"}
 
 
 def run_model(feed, subs, cfg):
     """tools.engines.ModelEngine.run, except that frames with an XGMII-level fault (a
-    runt) reach the device model as what the XGMII model decodes. The device model has
-    no runt input: such a frame goes in as a bad frame and is re-counted as a runt."""
+    runt, an /E/) reach the device model as what the XGMII model decodes. The device
+    model has no input for those: such a frame goes in as a bad frame and its FCS
+    error is re-counted as the MAC's verdict."""
     from tickwire.tools.engines import ModelEngine, _arrival_order, _model_row, EngineResult
     if not any(getattr(f, "wire", None) for p in feed.frames.values() for f in p):
         return ModelEngine.run(feed, subs, cfg=cfg)
     dev = device_model.DeviceModel(subscriptions=subs, top_n=cfg.top_n,
                                    risk_slots=cfg.risk_slots)
     for port, f in _arrival_order(feed):
-        data, fcs_ok, is_runt = _wire_view(f)
+        data, fcs_ok, verdict = _wire_view(f)
         dev.frame(port, data, fcs_ok=fcs_ok)
-        if is_runt:
+        if verdict in _RECOUNT:
             dev.counters[f"mac_{port}.fcs_errors"] -= 1
-            dev.counters[f"mac_{port}.runts"] += 1
+            dev.counters[f"mac_{port}.{_RECOUNT[verdict]}"] += 1
     rows = [_model_row(ev) for ev in dev.bbo]
     counters = {k: v for k, v in dev.all_counters().items() if v}
     return EngineResult(rows, counters, dev.itch_msgs(), None,
@@ -149,9 +154,14 @@ def comparable(counters):
 
 def run_case(case, build_name="board", engines=("rtl", "model")):
     """Replay one case through the engines and judge it (see the module docstring)."""
+    return run_frames(corrupted_frames(case), case, build_name, engines)
+
+
+def run_frames(frames, case, build_name="board", engines=("rtl", "model")):
+    """Judge hand-made `frames` ({"a": [...], "b": [...]}) of `case`'s capture."""
     t0 = time.monotonic()
     cfg = build(build_name)
-    feed = make_feed(corrupted_frames(case), case)
+    feed = make_feed(frames, case)
     subs = replay.subscriptions(feed, None, cfg.book_slots, warn=lambda *a: None)
     res, out = {}, Outcome(case, "pass")
     for e in engines:

@@ -488,6 +488,12 @@ def main(argv=None):
     ap.add_argument("--per-packet", type=int, help="messages per Mold packet (default: MTU)")
     ap.add_argument("--ab", action="store_true", help="feed B copy of every packet")
     ap.add_argument("--loss", type=float, default=0.0, help="drop probability per feed")
+    ap.add_argument("--loss-a", type=float, help="with --ab: feed A's own loss (the lost "
+                    "packet keeps its slot; never the same packet as B)")
+    ap.add_argument("--loss-b", type=float, default=0.0, help="with --loss-a: feed B's")
+    ap.add_argument("--skew-b", type=int, default=0, metavar="PACKETS",
+                    help="with --loss-a: feed B this many packets late (negative: early); "
+                         "the capture's timestamps carry the skew")
     ap.add_argument("--dup", type=float, default=0.0)
     ap.add_argument("--noise", type=float, default=0.0)
     a = ap.parse_args(argv)
@@ -499,6 +505,15 @@ def main(argv=None):
         frames = moldfeed.build_feed(msgs, a.session, a.per_packet, ab=a.ab,
                                      end_of_session=True)
         rng = random.Random(a.seed ^ 0x5EED)
+        if a.ab and a.loss_a is not None:
+            from .feeds.skew import ab_skewed, stamped
+            fa, fb, _, _ = ab_skewed([f for f in frames if f.feed == "A"],
+                                     [f for f in frames if f.feed == "B"],
+                                     a.loss_a, a.loss_b, a.skew_b, rng=rng)
+            frames = stamped(fa, fb, start_ns=1_580_360_400 * NS)
+            n = pcap.write(a.pcap, ((f.ts, f.data) for f in frames))
+            print(f"{n} frames -> {a.pcap}", file=sys.stderr)
+            return 0
         for feed in ("A", "B") if a.ab else ("A",):
             frames = moldfeed.drop(frames, feed, a.loss, rng=rng)
         frames = moldfeed.duplicate(frames, a.dup, rng=rng)

@@ -164,7 +164,11 @@ def hw_bbo_rows(h):
 def check_against_model(h, model, msgs):
     """Every BBO and top-N update equals the model's, in order; every book reliable."""
     expect = [e for e in (model.apply(m) for m in msgs) if e is not None]
-    assert hw_bbo_rows(h) == model_bbo_rows(expect)
+    hw, want = hw_bbo_rows(h), model_bbo_rows(expect)
+    diff = next((i for i, (a, b) in enumerate(zip(hw, want)) if a != b), None)
+    assert hw == want, (f"{len(hw)} rows vs {len(want)}; first difference at {diff}: "
+                        f"{hw[diff] if diff is not None else ''} vs "
+                        f"{want[diff] if diff is not None else ''}")
     assert all(p["unreliable"] == 0 for _, p in h.bbo)
     for _, p in h.bbo:
         assert p["rx_ts"] == msg_fields(Msg(0, 0, seq=p["seq"]))["rx_ts"]

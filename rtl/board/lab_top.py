@@ -33,8 +33,9 @@ PLAYER_BASE = 0xF000        # the top 4 KiB of the 64 KiB register space (unused
 
 
 class LabTop(wiring.Component):
-    def __init__(self, sim=False, cfg=BUILDS["board"], player_depth=2048):
+    def __init__(self, sim=False, cfg=BUILDS["board"], player_depth=2048, poll_period=156_000):
         self.sim, self.cfg, self.player_depth = sim, cfg, player_depth
+        self.poll_period = poll_period
         regmap = build_map(cfg)
         ends = [p.addr + 4 * p.item.words for p in list(regmap.registers()) + list(regmap.windows())]
         assert max(ends) <= PLAYER_BASE, "the register map reaches the feed player's space"
@@ -58,7 +59,7 @@ class LabTop(wiring.Component):
 
         m.submodules.bridge = bridge = UartBridge(self.cfg.uart_divisor)
         m.d.comb += [bridge.rx.eq(rx), tx.eq(bridge.tx)]
-        m.submodules.poller = poller = LedPoller(self.led_addrs, period=156_000)
+        m.submodules.poller = poller = LedPoller(self.led_addrs, period=self.poll_period)
         m.submodules.mux = mux = CsrReqMux()
         m.submodules.split = split = CsrSplit(PLAYER_BASE)
         m.submodules.axil = axil = CsrReqToAxiLite()

@@ -4,10 +4,11 @@ Only the types that change a book (A F E C X D U H) enter the queue, so the book
 one-message-per-2-cycles issue keeps up with the wire (the shortest book message, a
 19-byte Delete, takes 2.6 beats) and bursts of short non-book messages (12-byte System
 Events run at one per 1.75 beats) never queue ahead of an Add. The short FIFO absorbs
-the one-cycle jitter of the issue slot; a message that finds it full is dropped and
-counted (`book.fifo_overflow`).
+the book's issue slots and its holds for next-best searches; a message that finds it
+full is dropped and counted (`book.fifo_overflow`). When the queue is empty and the
+book takes the message at once, it goes straight through (no queue cycle).
 """
-from amaranth.hdl import Cat, Module
+from amaranth.hdl import Cat, Module, Mux
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -33,7 +34,13 @@ class BookInput(wiring.Component):
         m.submodules.fifo = q = fifo.SyncFIFO(width=ItchMsg.size, depth=self.depth)
         t = self.i.payload.type
         for_book = self.i.valid & Cat(*[t == ord(c) for c in BOOK_TYPES]).any()
-        m.d.comb += [q.w_stream.valid.eq(for_book), q.w_stream.payload.eq(self.i.payload),
-                     self.ev_fifo_overflow.eq(for_book & ~q.w_stream.ready)]
-        wiring.connect(m, q.r_stream, wiring.flipped(self.o))
+        queued = q.r_stream.valid
+        direct = for_book & ~queued & self.o.ready
+        m.d.comb += [
+            self.o.valid.eq(queued | for_book),
+            self.o.payload.eq(Mux(queued, q.r_stream.payload, self.i.payload)),
+            q.r_stream.ready.eq(self.o.ready & queued),
+            q.w_stream.valid.eq(for_book & ~direct), q.w_stream.payload.eq(self.i.payload),
+            self.ev_fifo_overflow.eq(for_book & ~direct & ~q.w_stream.ready),
+        ]
         return m

@@ -7,21 +7,23 @@ block RAM read, read-modify-write with forwarding of the previous write), so eac
 stage is a few LUT levels and an operation can enter every 2 cycles.
 
 Pipeline (c0 = the message leaves the input queue; one operation every 2 cycles; a U
-is two operations: delete the old reference, add the new one on its side):
-  c0-c2  subscription lookup (rtl/book/subscriptions.py) and the order table
-         (tables.py: full 64-bit reference, side, price, shares; 8-way sets)
-  c3-c5  the level table: exact shares and order count per (slot, side, price)
-  c6-c8  the level cache (level_cache.py: best K = top_n + 5 levels per side, sorted)
-         and the best-level copy; in parallel the price tree (price_tree.py), one
-         node depth per 3 cycles (c6-c23), for the next-best search only
-  c9     BBO / top-N update registered out: 10 cycles from c0, 13 from the last byte
+is two operations: delete the old reference, add the new one on its side). Every
+store compares in one cycle and modifies and writes in the next (HashStore split):
+  c0-c3   subscription lookup (rtl/book/subscriptions.py) and the order table
+          (tables.py: full 64-bit reference, side, price, shares; 2 banks x 4 ways)
+  c4-c7   the level table: exact shares and order count per (slot, side, price)
+  c8-c11  the level cache (level_cache.py: best K = top_n + 6 levels per side, sorted)
+          and the best-level copy; in parallel the price tree (price_tree.py), one
+          node depth per 4 cycles (c8-c31), for the next-best search only
+  c12     BBO / top-N update registered out: `pipeline_latency()` = 13 cycles from
+          c0, 15 from the last byte (decoder 2; the input queue is bypassed when empty)
 Forwarding: each table's registered read takes the previous cycle's write to the same
 set, so an Add followed at once by its Execute or Delete sees the Add.
 
 Next best: when a side's cache holds fewer than K levels while the side has more, the
 book holds the input queue, lets the operations in flight finish, and NextBest
 (next_best.py) appends the next level from the price tree and the level table
-(bounded: <= 6 node reads, ~16-40 cycles). K - top_n = 5 covers the operations in
+(bounded: <= 6 node reads, ~25-45 cycles). K - top_n = 6 covers the operations in
 flight, so the top N is always exact. The input queue (rtl/book/book_input.py) absorbs
 the hold; its overflow is counted.
 

@@ -12,7 +12,9 @@ changes, in a 3-cycle pipeline (select, DSP partial products, sum):
     from the sym_limits window, into a per-bank mirror) marks the slot dirty; dirty
     slots are recomputed for that bank in cycles without a BBO update. `busy` is set
     while any is dirty or in flight: the gate holds a commit (and its intake) until
-    it clears, so an order never sees new limits with old bounds.
+    it clears, so an order never sees new limits with old bounds. A BBO update of a
+    dirty slot recomputes it too; a commit after collar rewrites therefore waits for
+    at most one BBO-free cycle per rewritten slot that gets no update meanwhile.
 `entry` is the entry of `slot` in limits bank `bank`, registered when `en`. A slot
 never written since reset reads as unreliable; an update for a slot past the table
 is counted in `bad_slot` and ignored.
@@ -81,13 +83,15 @@ class BookBounds(wiring.Component):
 
         r1 = dict(valid=Signal(), dirty=Signal(), slot=Signal(sbits), banks=Signal(2),
                   bid=Signal(32), ask=Signal(32), flags=Signal(4), wflags=Signal())
-        m.d.sync += [r1["valid"].eq(bbo_ok | dirty.any()), r1["dirty"].eq(~bbo_ok & dirty.any()),
+        m.d.sync += [r1["valid"].eq(bbo_ok | dirty.any()), r1["dirty"].eq((self._clear & dirty).any()),
                      r1["slot"].eq(e_slot), r1["wflags"].eq(bbo_ok),
                      r1["banks"].eq(Mux(bbo_ok, 0b11, Mux(self.shadow, 0b10, 0b01))),
                      r1["bid"].eq(Mux(bbo_ok, u.bid_px, raw_bid[pick])),
                      r1["ask"].eq(Mux(bbo_ok, u.ask_px, raw_ask[pick])),
                      r1["flags"].eq(Cat(u.halted, u.unreliable, u.bid_qty == 0, u.ask_qty == 0))]
-        with m.If(~bbo_ok):
+        with m.If(bbo_ok):      # an update recomputes its slot in both banks: no longer dirty
+            m.d.comb += self._clear.eq(Const(1, S) << u.slot[:sbits])
+        with m.Else():
             m.d.comb += self._clear.eq(lowest)
         p1 = []
         for b in range(2):

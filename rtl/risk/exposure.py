@@ -60,7 +60,9 @@ class ExposureState(wiring.Component):
         ast_rd, ast_wr = acct_st.read_port(domain="comb"), acct_st.write_port()
         sst_rd, sst_wr = slot_st.read_port(domain="comb"), slot_st.write_port()
 
-        # stage 3 -> 4: the input, its state (forwarded from stage 4 when the same entry)
+        # stage 3 -> 4: the input, its state (forwarded from stage 4 when the same entry:
+        # stage 4's write data is its state, updated or not, so the forwarding select
+        # does not wait for the verdict)
         v4, c4 = Signal(), Signal(Prepared)
         cur_a, cur_s = Signal(_Acct), Signal(_Slot)
         acc_prev = Signal()
@@ -70,25 +72,24 @@ class ExposureState(wiring.Component):
                      sst_wr.addr.eq(i4), ast_wr.data.eq(cur_a), sst_wr.data.eq(cur_s)]
         with m.If(adv):
             m.d.sync += [v4.eq(self.i.valid), c4.eq(self.i.payload),
-                         cur_a.eq(Mux(ast_wr.en & (a3 == a4), ast_wr.data, ast_rd.data)),
-                         cur_s.eq(Mux(sst_wr.en & (i3 == i4), sst_wr.data, sst_rd.data))]
+                         cur_a.eq(Mux(v4 & (a3 == a4), ast_wr.data, ast_rd.data)),
+                         cur_s.eq(Mux(v4 & (i3 == i4), sst_wr.data, sst_rd.data))]
 
         # stage 4: one compare per check
         o, buy = c4.order, c4.order.side == SIDE_BUY
+        fails = [cur_a.open > c4.thr_credit,                                  # 9 credit
+                 Mux(buy, cur_s.lu > c4.thr_long, cur_s.su > c4.thr_short),  # 10 position
+                 c4.burst0 | (c4.t_tau < cur_a.tat),                         # 11 rate
+                 self.dup_others | Mux(acc_prev, self.dup_prev, self.dup_oldest)]  # 12 dup
         reason = Signal(4)
         m.d.comb += reason.eq(c4.reason)
         with m.If(c4.reason == 0):
-            with m.If(cur_a.open > c4.thr_credit):
-                m.d.comb += reason.eq(9)                                    # credit
-            with m.Elif(Mux(buy, cur_s.lu > c4.thr_long, cur_s.su > c4.thr_short)):
-                m.d.comb += reason.eq(10)                                   # position
-            with m.Elif(c4.burst0 | (c4.t_tau < cur_a.tat)):
-                m.d.comb += reason.eq(11)                                   # rate
-            with m.Elif(self.dup_others | Mux(acc_prev, self.dup_prev, self.dup_oldest)):
-                m.d.comb += reason.eq(12)                                   # duplicate
+            for code, bad in reversed(list(enumerate(fails, 9))):
+                with m.If(bad):
+                    m.d.comb += reason.eq(code)     # last assignment wins: lowest code
         is_order = v4 & (c4.kind == 0)
-        accept = Signal()
-        m.d.comb += [accept.eq(is_order & (reason == 0)),
+        accept = Signal()                           # a flat AND: the loop's only logic
+        m.d.comb += [accept.eq(is_order & (c4.reason == 0) & ~Cat(*fails).any()),
                      self.prev_order.eq(o), self.prev_t.eq(c4.t), self.push.eq(adv & accept)]
         with m.If(adv):
             m.d.sync += acc_prev.eq(accept)

@@ -18,6 +18,7 @@ RTL counter for counter:
 What it does not emulate is documented in `UNMODELLED` (those counters stay 0).
 """
 from collections import defaultdict
+import zlib
 
 from . import book as book_model
 from . import itch, mold, net
@@ -31,6 +32,13 @@ BOOK_TYPES = b"AFECXDUH"                    # add, executions, cancel, delete, r
 #: kept depth) depend on the build's sizes; the model keeps everything exactly.
 UNMODELLED = ("book.fifo_overflow",
               "book.collisions", "book.table_full", "book.depth_overflow", "book.level_miss")
+
+
+def _partial_payload(frame, filters):
+    """(feed, bytes) a datagram that fails only the frame-length rule forwards, or None
+    (tickwire.model.net.forwarded: the parser forwards payload bytes as they arrive and
+    cannot tell the last four, the FCS, from payload until the frame ends)."""
+    return net.forwarded(frame, filters)
 
 
 #: Counters whose split depends on cycle timing: which feed's copy of a message came
@@ -71,7 +79,6 @@ class DeviceModel:
         if len(data) < 60:
             data += bytes(60 - len(data))       # the transmitter pads to 64 with FCS
         size = len(data) + 4
-        wire = data                             # as sent (the MAC cuts an oversize one)
         bad = True
         if size > self.max_len:
             c[f"mac_{port}.oversize"] += 1
@@ -84,8 +91,12 @@ class DeviceModel:
             c[f"mac_{port}.bytes_ok"] += size
 
         c[f"net_{port}.frames_in"] += 1
-        verdict, _, _ = net.parse(data, self.filters)
-        forwarded = net.forwarded(wire, self.filters, max_len=self.max_len)
+        verdict, feed, payload = net.parse(data, self.filters)
+        forwarded = None
+        if verdict == "udp_accepted":
+            forwarded = (feed, payload)
+        elif verdict == "drop_ip_length":
+            forwarded = _partial_payload(data, self.filters)
         c[f"net_{port}.{'drop_bad_frame' if bad else verdict}"] += 1
         if forwarded is not None:
             self.packet(*forwarded, rx_ts=rx_ts, t=t)

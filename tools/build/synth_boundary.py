@@ -60,6 +60,8 @@ def main(argv=None):
     ap.add_argument("--blocks", default="net,mac,itch")
     ap.add_argument("--build", choices=tuple(BUILDS), default="board")
     ap.add_argument("--out", type=Path, default=synth.OUT.parent / "synth_boundary")
+    ap.add_argument("--no-record", action="store_true",
+                    help="do not record the results in bench/synth.json (flow registered_ports)")
     args = ap.parse_args(argv)
     cfg = BUILDS[args.build]
     rows = []
@@ -70,6 +72,9 @@ def main(argv=None):
         rows.append(row)
         print(json.dumps(row), flush=True)
     (args.out / "results.json").write_text(json.dumps(rows, indent=1))
+    if not args.no_record:
+        from tickwire.tools.build.synth_record import entry, record
+        record([entry(r, args.build, synth.SEED, flow="registered_ports") for r in rows])
 
 
 if __name__ == "__main__":

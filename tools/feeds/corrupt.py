@@ -257,6 +257,36 @@ def runt(f, d, rng):
 
 
 @_each
+def ctrl_error(f, d, rng):
+    """Picked frames carry an /E/ control character in the middle (a PHY error)."""
+    return replace(f, wire="error", fault="ctrl_error")
+
+
+@_each
+def not_udp(f, d, rng):
+    """IPv4 protocol changed from UDP (17) to TCP (6), header checksum fixed."""
+    d[IP0 + 9] = 6
+    _fix_ip(d)
+    return _mark(f, d, "not_udp")
+
+
+@_each
+def qinq(f, d, rng):
+    """Two VLAN tags (802.1ad outer, 802.1Q inner) in front of the IPv4 packet."""
+    tags = struct.pack("!HHHH", 0x88A8, rng.randrange(4096), 0x8100, rng.randrange(4096))
+    g = d[:12] + tags + d[12:]
+    return replace(f, data=bytes(g), fault="qinq", msg_ends=[e + 8 for e in f.msg_ends])
+
+
+def skew(frames, rng, rate):
+    """The whole port starts 4-64 characters late (a steady A/B skew, no damage)."""
+    out = list(frames)
+    if out:
+        out[0] = replace(out[0], idle=out[0].idle + 4 * rng.randint(1, 16), fault="skew")
+    return out
+
+
+@_each
 def lane4(f, d, rng):
     """Picked frames start four characters later (/S/ moves between lanes 0 and 4)."""
     return replace(f, idle=f.idle + 4, fault="lane4")
@@ -275,7 +305,8 @@ KINDS = {
     "garbage": garbage, "garbage_hdr": garbage_hdr, "garbage_mold": garbage_mold,
     "duplicate": duplicate, "reorder": reorder,
     "vlan": vlan, "ip_options": ip_options, "fragment": fragment,
-    "runt": runt, "oversize": oversize, "bad_fcs": bad_fcs, "line_error": line_error, "lane4": lane4,
+    "not_udp": not_udp, "qinq": qinq, "ctrl_error": ctrl_error,
+    "runt": runt, "oversize": oversize, "bad_fcs": bad_fcs, "line_error": line_error, "lane4": lane4, "skew": skew,
     "foreign_session": foreign_session,
 }
 

@@ -37,3 +37,16 @@ def ab_skewed(a_frames, b_frames, loss_a=0.0, loss_b=0.0, b_late=0, rng=0, disjo
             idle = 0
         out.append(port)
     return out[0], out[1], lost_a, lost_b
+
+
+def stamped(port_a, port_b, start_ns=0):
+    """Both ports' frames in one capture order, `ts` set to each frame's arrival on a
+    10GbE line (0.8 ns a character, `idle` included): a pcap of the two lines."""
+    out = []
+    for frames in (port_a, port_b):
+        t = 0
+        for f in frames:
+            t += getattr(f, "idle", 0)
+            out.append(replace(f, ts=start_ns + int(t * 0.8)))
+            t += wire(f)
+    return sorted(out, key=lambda f: f.ts)

@@ -15,9 +15,9 @@ Sizes: 2 accounts, 2 slots, a 4-deep duplicate history (the properties do not de
 on them; the board build's 8 x 8 makes the exposure state too large to prove here).
 """
 from amaranth.hdl import Assert, Assume, Const, Module, ResetSignal, Signal
-from amaranth.lib import stream, wiring
+from amaranth.lib import data, stream, wiring
 
-from tickwire.rtl.layouts import BboUpdate
+from tickwire.rtl.layouts import BboUpdate, RiskCandidate
 from tickwire.rtl.risk.gate import RiskGate
 
 from .observe import elaborate_observed
@@ -60,6 +60,13 @@ class RiskProps(wiring.Component):
         loaded = next(sig for name, sig in lsigs.items()
                       if name in ("loaded", "$signal") and len(sig) == 1)
         gm._named_submodules["limits"] = (lm, gm._named_submodules["limits"][1])
+        checks = gm._named_submodules["checks"][0]
+        cm, csigs, _ = elaborate_observed(checks)
+        gm._named_submodules["checks"] = (cm, gm._named_submodules["checks"][1])
+        # OrderChecks' stage-1 register: `s1_valid, s1 = Signal(), Signal(RiskCandidate)`
+        s1_valid = next(sig for name, sig in csigs.items()
+                        if name in ("s1_valid", "$signal") and len(sig) == 1)
+        s1 = data.View(RiskCandidate, csigs["s1"])
         m.submodules.gate = gm
         _connect(m, self, gate)         # `watch` is last: zip leaves it out
         m.d.comb += Assume(~ResetSignal())
@@ -94,8 +101,19 @@ class RiskProps(wiring.Component):
             Assert(~(intake.o.valid & intake.o.ready) |
                    ((tables[0].bank == tables[1].bank) & (tables[1].bank == tables[2].bank) &
                     (tables[0].bank == limits.active)), "order reads a mix of banks"),
-            # helper invariant for the induction: limits count as loaded only after a commit
+            # Helper invariants (true in every reachable state) so that the induction
+            # needs only a couple of steps: limits count as loaded only after a commit,
+            # and the watched order in stage 1 and stage 2 carries what it was taken with.
             Assert(~loaded | committed, "loaded without a commit"),
+        ]
+        at1 = s1_valid & (s1.kind == 0) & (s1.order.clordid == watch)
+        c2 = checks.o
+        at2 = c2.valid & (c2.payload.kind == 0) & (c2.payload.order.clordid == watch)
+        m.d.comb += [
+            Assert(~at1 | (taken & (s1.kill == killed)), "stage 1 holds the watched order"),
+            Assert(~(at1 & early) | ~lsigs["loaded_r"], "stage 1 read unloaded limits"),
+            Assert(~at2 | (taken & (~killed | (c2.payload.reason == 1)) &
+                           (~early | (c2.payload.reason != 0))), "stage 2 verdict so far"),
         ]
         return m
 
@@ -104,5 +122,5 @@ def component():
     return RiskProps()
 
 
-DEPTH = 10
-MODE = "bmc"
+DEPTH = 3
+MODE = "prove"

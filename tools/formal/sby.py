@@ -50,6 +50,18 @@ def warm():
     subprocess.run([tool("yosys-smtbmc"), "--help"], capture_output=True, timeout=900)
 
 
+def _kill_session(sid):
+    """Kill sby and everything it started: its engines run in process groups of their
+    own, but all stay in the session sby leads (start_new_session)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) == sid:                 # field 6 of stat: session id
+                os.kill(int(stat.parent.name), signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            pass
+
+
 @dataclass
 class Proof:
     name: str
@@ -97,7 +109,7 @@ def prove(name, component, depth, timeout=900, mode="prove"):
         m = re.findall(r"DONE \((PASS|FAIL|ERROR|UNKNOWN|TIMEOUT)", out)
         status = m[-1] if m else "ERROR"
     except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
+        _kill_session(p.pid)
         out, _ = p.communicate()
         status = "TIMEOUT"
     return Proof(name, status, depth, time.monotonic() - t0, out)

@@ -21,11 +21,11 @@ from ...layouts import MacBeat
 
 def realign(m, out, a, fcs_ok):
     """Drive the registered `out` stream (MacBeat) from stage-A beat signals `a` (a dict:
-    valid, data, keep, first, end, term, bad, lane4, ts; `lane4` meaningful on first) and
+    valid, data, keep, first, end, term, bad, lane4, ts; `lane4` is a register holding
+    the current frame's start lane, so the wide data muxes hang off one flip-flop) and
     `fcs_ok`, the FCS verdict of the beat that was in stage A one cycle earlier."""
     hold = Signal(32, name="rl_hold")
     hold_k = Signal(4, name="rl_hold_keep")
-    shift_r = Signal(name="rl_shift")
     started = Signal(name="rl_started")      # a beat of the current frame went out
     pend = Signal(name="rl_pend")            # end beat due this cycle
     pend_tail = Signal(name="rl_pend_tail")  # ... with the held bytes
@@ -33,7 +33,7 @@ def realign(m, out, a, fcs_ok):
     pend_fcs = Signal(name="rl_pend_fcs")    # ... and the FCS decides (ended by /T/)
     pend_ts = Signal.like(a["ts"], name="rl_pend_ts")
 
-    shift = Mux(a["first"], a["lane4"], shift_r)
+    shift = a["lane4"]
     upper = a["keep"][4:8].any()
     to_pend = a["end"] & (a["term"] | (shift & (upper | a["first"])))
     o = Signal(MacBeat, name="rl_o")
@@ -60,7 +60,7 @@ def realign(m, out, a, fcs_ok):
 
     m.d.sync += pend.eq(a["valid"] & to_pend)
     with m.If(a["valid"]):
-        m.d.sync += [hold.eq(a["data"][32:64]), hold_k.eq(a["keep"][4:8]), shift_r.eq(shift),
+        m.d.sync += [hold.eq(a["data"][32:64]), hold_k.eq(a["keep"][4:8]),
                      pend_tail.eq(shift), pend_bad.eq(a["bad"]), pend_fcs.eq(a["term"]),
                      pend_ts.eq(a["ts"])]
     # `started`: set by an output beat of the frame, cleared by its last beat.

@@ -77,14 +77,15 @@ class XgmiiRx(wiring.Component):
         start4_ok = s4 & all_of(data_is(i, PRE) for i in range(5, 8))
         pre4_ok = all_of(data_is(i, PRE) for i in range(3)) & data_is(3, SFD)
         k0, t0 = Signal(range(9)), Signal()      # first control lane from 0, is it /T/
-        k4, t4 = Signal(range(9)), Signal()      # first control lane from 4, is it /T/
-        m.d.comb += [k0.eq(8), k4.eq(8)]
+        n4, t4 = Signal(range(5)), Signal()      # first control lane from 4, minus 4; /T/?
+        m.d.comb += [k0.eq(8), n4.eq(4)]
         for i in reversed(range(8)):
             with m.If(c[i]):
                 m.d.comb += [k0.eq(i), t0.eq(is_t[i])]
                 if i >= 4:
-                    m.d.comb += [k4.eq(i), t4.eq(is_t[i])]
-        return {"d": d, "k0": k0, "t0": t0, "k4": k4, "t4": t4, "s0": s0, "s4": s4,
+                    m.d.comb += [n4.eq(i - 4), t4.eq(is_t[i])]
+        return {"d": d, "k0": k0, "t0": t0, "n4": n4, "t4": t4, "s0": s0, "s4": s4,
+                "e0": c.any(), "e4": c[4:8].any(),   # a control character ends the frame
                 "start0_ok": start0_ok, "start4_ok": start4_ok, "pre4_ok": pre4_ok}
 
     def _now_adjusted(self, m):
@@ -174,6 +175,7 @@ class XgmiiRx(wiring.Component):
         IDLE, PRE4, DATA = 0, 1, 2
         state = Signal(range(3), init=IDLE)
         first_r = Signal()
+        mode4 = Signal()             # the frame started in lane 4 (set at its /S/)
         count = Signal(16)           # frame bytes forwarded before this beat
         room = Signal(16)            # max_len - count (max_len sampled at the /S/)
         crc_r = Signal(32)
@@ -182,12 +184,11 @@ class XgmiiRx(wiring.Component):
         in_pre4 = state == PRE4
         active = (state == DATA) | (in_pre4 & r["pre4_ok"])
         first = in_pre4 | first_r
-        k = Mux(in_pre4, r["k4"], r["k0"])
         term = Mux(in_pre4, r["t4"], r["t0"])
         n = Signal(4)                # frame bytes in this beat before any control char
-        m.d.comb += n.eq(k - Mux(in_pre4, 4, 0))
+        m.d.comb += n.eq(Mux(in_pre4, r["n4"], r["k0"]))
         room_big = room[4:] != 0     # >= 16: no beat can overflow
-        ended = k != 8
+        ended = Mux(in_pre4, r["e4"], r["e0"])
         over = ~room_big & (n > room[:4])
         ctrl_err = ended & ~term
         last = ended | over
@@ -196,7 +197,8 @@ class XgmiiRx(wiring.Component):
         for i in range(8):
             fits = room_big | (i < room[:4])
             fits4 = room_big | (i - 4 < room[:4]) if i >= 4 else 0
-            m.d.comb += keep[i].eq((i < k) & Mux(in_pre4, fits4, fits))
+            in4 = (i - 4 < r["n4"]) if i >= 4 else 0
+            m.d.comb += keep[i].eq(Mux(in_pre4, in4 & fits4, (i < r["k0"]) & fits))
 
         # CRC register update: a beat that does not end the frame holds exactly 8 bytes
         # (or 4, lanes 4..7, on a lane-4 first beat, whose state is INIT: a constant;
@@ -212,7 +214,7 @@ class XgmiiRx(wiring.Component):
 
         realign(m, self.out, {
             "valid": active, "data": r["d"], "keep": keep, "first": first, "end": last,
-            "term": last & ~over & term, "bad": over | ctrl_err | runt, "lane4": in_pre4,
+            "term": last & ~over & term, "bad": over | ctrl_err | runt, "lane4": mode4,
             "ts": Mux(in_pre4, now_r, ts_r)}, fcs_ok)
 
         # ---- events: one per frame ----
@@ -229,9 +231,10 @@ class XgmiiRx(wiring.Component):
                 m.d.sync += ts_r.eq(now_r)
         with m.Elif(r["start0_ok"]):
             m.d.sync += [state.eq(DATA), first_r.eq(1), count.eq(0), room.eq(self.ctl_max_len),
-                         ts_r.eq(now_r), crc_r.eq(INIT)]
+                         ts_r.eq(now_r), crc_r.eq(INIT), mode4.eq(0)]
         with m.Elif(r["start4_ok"]):
-            m.d.sync += [state.eq(PRE4), first_r.eq(0), count.eq(0), room.eq(self.ctl_max_len)]
+            m.d.sync += [state.eq(PRE4), first_r.eq(0), count.eq(0), room.eq(self.ctl_max_len),
+                         mode4.eq(1)]
         with m.Else():
             m.d.sync += [state.eq(IDLE), first_r.eq(0)]
         return m

@@ -1,34 +1,39 @@
 """Sequencer: one expected sequence number E for feeds A and B, judged on checked
 messages (MoldPort), with a hold buffer per port for messages ahead of a gap.
 
-Each cycle it looks at four candidates: each port's hold-buffer head and each port's
-live message. Any with seq < E is a duplicate (discarded, counted); the first with
-seq == E (heads before live, A before B) is delivered and E moves on; the others with
-seq == E are duplicates of it. A live message ahead of E is held in its port's buffer
-(`push`) when it is at most `jump_window` ahead, else it is an unconfirmed jump:
-dropped, and remembered as a claim that the next packet on that port (continuing it)
-or the other port's copy (same start) confirms; a confirmed jump declares the gap at
-once. The hold window: while a buffer head waits (seq > E) and nothing moves, after
-`hold_cycles` cycles or `hold_packets` packet starts the gap [E, smallest head) is
-declared (`gap`), E moves there and the held messages flow.
+Each cycle it looks at five candidates: each port's hold-buffer head (HoldHead), the
+host injection buffer's head (recovery: retransmitted messages) and each port's live
+message. Any with seq < E is a duplicate (discarded, counted); the
+first with seq == E (heads before live, A before B) is delivered and E moves on; the
+others with seq == E are duplicates of it. A live message ahead of E is held in its
+port's buffer (`push`) when it is at most the jump window ahead, else it is an
+unconfirmed jump: dropped, and remembered as a claim that the next packet on that port
+(continuing it) or the other port's copy (same start) confirms; a confirmed jump
+declares the gap at once. The hold window: while a buffer head waits (seq > E) and
+nothing moves, after `hold_cycles` cycles or `hold_packets` packet starts the gap
+[E, smallest head) is declared (`gap`), E moves there and the held messages flow.
 
-Nothing here adds a cycle to a message that is next in sequence: its output register
-is the only stage. The same rules, in Python: tickwire/model/mold.py `Arbiter`.
+Pipelining: decisions use one-bit flags only (SeqRel, compared a cycle ahead from
+registers by MoldPort and HoldHead); E + 1 and E + window are kept in registers.
+After E jumps (a gap, a confirmed jump, the session's first message) the flags are
+stale for one cycle (`bubble`): live messages then go to the hold buffer (or are
+discarded when already behind E) and nothing is delivered. A message next in sequence
+passes with one register. The same rules in Python: tickwire/model/mold.py `Arbiter`.
 
-Host injection (issue 14, rtl/rx/inject/): `inj` is a fifth candidate with the lowest
-priority and the same rules: seq < E or a copy already taken is a duplicate, seq == E
-is delivered, seq > E waits (not ready) until E reaches it, so the host may inject a
-fill early or late; before E exists (no live message, no JOIN) it waits too. `inj_raw` delivers it unsequenced (a snapshot load: E untouched).
+Recovery (issue 14, rtl/rx/inject/; model tickwire/model/inject.py), tied off at 0:
 `gap_wait`: an expired hold window reports the gap (`report`) and waits for the host
-(held live messages stay held) until the fill arrives or `skip` declares it. `join`
-sets E to `join_seq` (late join: live messages below it are duplicates). All tie off
-to today's behaviour when left at 0.
+(`waiting`; held messages stay held) until the fill arrives or `skip` declares it.
+`join`: E jumps to `join_seq` (late join: live messages below it are duplicates).
+`raw`: a snapshot message, delivered unsequenced when nothing else goes out.
+`inj_ev`: injected messages delivered / discarded (registered).
 """
 from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...layouts import GapEvent, MergeStatus, MoldMsg, RawMsg
+from .hold_head import HoldHead
+from .hold_window import HoldWindow
 
 EVENTS = ("overflow_a", "overflow_b", "held_a", "held_b", "jump_drop_a", "jump_drop_b",
           "timeout", "jump")
@@ -39,7 +44,7 @@ class Sequencer(wiring.Component):
         self.jump_window = jump_window
         super().__init__({
             "live": In(stream.Signature(MoldMsg, always_ready=True)).array(2),
-            "head": In(stream.Signature(MoldMsg)).array(2),      # hold buffer outputs
+            "head": In(stream.Signature(MoldMsg)).array(3),      # hold buffers A, B, injection
             "push": Out(stream.Signature(MoldMsg)).array(2),     # hold buffer inputs
             "o": Out(stream.Signature(RawMsg, always_ready=True)),
             "gap": Out(stream.Signature(GapEvent, always_ready=True)),
@@ -48,46 +53,56 @@ class Sequencer(wiring.Component):
             "ev": Out(len(EVENTS)),                              # registered pulses
             "restart": In(1),
             "hold_cycles": In(32), "hold_packets": In(16),
-            # host injection and recovery (rtl/rx/inject/), tied off by default
-            "inj": In(stream.Signature(MoldMsg)), "inj_raw": In(1),
+            "raw": In(stream.Signature(RawMsg)),
             "gap_wait": In(1), "skip": In(1), "join": In(1), "join_seq": In(64),
             "report": Out(stream.Signature(GapEvent, always_ready=True)),
-            "waiting": Out(1),              # a reported gap waits for the host
-            "inj_ev": Out(2),               # registered: injected delivered, duplicate
+            "waiting": Out(1), "inj_ev": Out(2),
         })
 
     def elaborate(self, platform):
         m = Module()
-        live, head = self.live, self.head
-        E, have_e = Signal(64), Signal()
-        e = Signal(64)              # before the first message, the first live one sets E
-        m.d.comb += e.eq(Mux(have_e, E, Mux(live[0].valid, live[0].payload.msg.seq,
-                                             live[1].payload.msg.seq)))
-        inj_seq = Signal()          # a sequenced injected message waits for an E (live or JOIN)
-        m.d.comb += inj_seq.eq(self.inj.valid & ~self.inj_raw & have_e)
-        cands = [head[0], head[1], live[0], live[1], self.inj]
-        valid = [c.valid for c in cands[:4]] + [inj_seq]
-        lt = [Signal(name=f"lt{k}") for k in range(5)]
-        eq = [Signal(name=f"eq{k}") for k in range(5)]
-        pick = [Signal(name=f"pick{k}") for k in range(5)]
-        for k, c in enumerate(cands):
-            m.d.comb += [lt[k].eq(valid[k] & (c.payload.msg.seq < e)),
-                         eq[k].eq(valid[k] & (c.payload.msg.seq == e))]
+        live = self.live
+        E, E1, EW = Signal(64), Signal(64, init=1), Signal(64, init=self.jump_window)
+        have_e, bubble, stepped = Signal(), Signal(), Signal()
+        heads = [HoldHead(), HoldHead(), HoldHead()]
+        m.submodules.head_a, m.submodules.head_b, m.submodules.head_i = heads
+        step = Signal()
+        for p, h in enumerate(heads):
+            wiring.connect(m, wiring.flipped(self.head[p]), h.fifo)
+            m.d.comb += [h.step.eq(step), h.e.eq(E), h.e1.eq(E1)]
+        ok = have_e & ~bubble
+        # candidates: heads A, B, injection, live A, B; live flags against this cycle's E
+        msgs = [h.msg for h in heads] + [live[0].payload, live[1].payload]
+        valid = [h.valid for h in heads] + [live[0].valid, live[1].valid]
+        N, L = 5, 3                 # candidates, index of the first live one
+        lt = [Signal(name=f"lt{k}") for k in range(N)]
+        eq = [Signal(name=f"eq{k}") for k in range(N)]
+        for k in range(N):
+            r = msgs[k].rel
+            if k < L:
+                m.d.comb += [lt[k].eq(valid[k] & ok & r.lt), eq[k].eq(valid[k] & ok & r.at)]
+            else:           # stale-safe: behind an older E is behind the current one
+                m.d.comb += [lt[k].eq(valid[k] & have_e & Mux(stepped & ~bubble, r.lt1, r.lt)),
+                             eq[k].eq(valid[k] & ok & Mux(stepped, r.at1, r.at))]
+        pick = [Signal(name=f"pick{k}") for k in range(N)]
         taken = 0
-        for k in range(5):
+        for k in range(N):
             m.d.comb += pick[k].eq(eq[k] & ~taken)
             taken = taken | eq[k]
         deliver = Signal()
         m.d.comb += deliver.eq(taken)
-        dupk = [(lt[k] | eq[k]) & ~pick[k] for k in range(5)]
+        dupk = [(lt[k] | eq[k]) & ~pick[k] for k in range(N)]
+        for p in range(L):
+            m.d.comb += heads[p].pop.eq(lt[p] | eq[p])
 
-        # live messages ahead of E: held, or an unconfirmed jump
-        ahead = [live[p].valid & ~lt[2 + p] & ~eq[2 + p] for p in (0, 1)]
-        far = [ahead[p] & (live[p].payload.msg.seq - e > self.jump_window) for p in (0, 1)]
-        hold = [ahead[p] & ~far[p] for p in (0, 1)]
+        # live messages ahead of E: held, or an unconfirmed jump (never before E exists)
+        ahead = [live[p].valid & ~lt[L + p] & ~eq[L + p] for p in (0, 1)]
+        far = [ahead[p] & have_e & live[p].payload.rel.far for p in (0, 1)]
+        # the session's first message sets E and is delivered (A first)
+        init = [~have_e & live[0].valid, ~have_e & ~live[0].valid & live[1].valid]
+        hold = [ahead[p] & ~far[p] & ~init[p] for p in (0, 1)]
         for p in (0, 1):
-            m.d.comb += [self.push[p].valid.eq(hold[p]), self.push[p].payload.eq(live[p].payload),
-                         head[p].ready.eq(lt[p] | eq[p])]
+            m.d.comb += [self.push[p].valid.eq(hold[p]), self.push[p].payload.eq(live[p].payload)]
         claim_v, claim_port = Signal(), Signal()
         claim_start, claim_end = Signal(64), Signal(64)
         fp = Signal()
@@ -95,93 +110,98 @@ class Sequencer(wiring.Component):
         fmsg = Signal(MoldMsg)
         m.d.comb += fmsg.eq(Mux(far[0], live[0].payload, live[1].payload))
         fseq, ffirst = fmsg.msg.seq, fmsg.first
-        far_any = far[0] | far[1]
-        raw_go = Signal()           # a snapshot message, when nothing else moves
-        m.d.comb += [raw_go.eq(self.inj.valid & self.inj_raw & ~deliver & ~far_any),
-                     self.inj.ready.eq(lt[4] | eq[4] | raw_go)]
+        match_end, match_start = Signal(), Signal()
+        m.d.comb += [match_end.eq(fseq == claim_end), match_start.eq(fseq == claim_start)]
         confirm = Signal()
-        m.d.comb += confirm.eq(far_any & ffirst & claim_v & ~deliver & Mux(
-            claim_port == fp, fseq == claim_end, fseq == claim_start))
-        with m.If(far_any & ~confirm):
+        m.d.comb += confirm.eq((far[0] | far[1]) & ok & ffirst & claim_v & ~deliver & Mux(
+            claim_port == fp, match_end, match_start))
+        with m.If((far[0] | far[1]) & ok & ~confirm):
             with m.If(ffirst):
                 m.d.sync += [claim_v.eq(1), claim_port.eq(fp), claim_start.eq(fseq),
                              claim_end.eq(fseq + 1)]
-            with m.Elif(claim_v & (claim_port == fp) & (fseq == claim_end)):
+            with m.Elif(claim_v & (claim_port == fp) & match_end):
                 m.d.sync += claim_end.eq(fseq + 1)
         with m.If(confirm):
             m.d.sync += claim_v.eq(0)
 
-        go_gap, new_e = self._window(m, e, fseq, deliver, confirm, hold, lt, eq)
+        # the hold window
+        wait = [heads[p].valid & ok & ~lt[p] & ~eq[p] for p in (0, 1)]
+        waiting = Signal()
+        m.d.comb += waiting.eq(wait[0] | wait[1])
+        h0, h1 = heads[0].msg.msg.seq, heads[1].msg.msg.seq
+        new_e = Mux(wait[0] & wait[1], Mux(h0 < h1, h0, h1), Mux(wait[0], h0, h1))
+        m.submodules.window = win = HoldWindow()
+        go_gap = self._gap_wait(m, win, waiting & ~(deliver | confirm), confirm, fseq, new_e, E)
+        m.d.comb += [win.clear.eq(deliver | confirm | go_gap | self.restart | bubble),
+                     win.running.eq(waiting | hold[0] | hold[1]),
+                     win.firsts.eq((live[0].valid & live[0].payload.first)
+                                   + (live[1].valid & live[1].payload.first)),
+                     win.hold_cycles.eq(self.hold_cycles), win.hold_packets.eq(self.hold_packets)]
+
         # outputs and E
         out = self.o.payload
-        m.d.sync += self.o.valid.eq(deliver | confirm | raw_go)
-        sel = Mux(raw_go, self.inj.payload.msg, fmsg.msg)
-        for k in reversed(range(5)):
-            sel = Mux(pick[k], cands[k].payload.msg, sel)
+        raw_go = self._raw(m, deliver | confirm | init[0] | init[1], pick[2], dupk[2])
+        m.d.sync += self.o.valid.eq(deliver | confirm | init[0] | init[1] | raw_go)
+        sel = Mux(init[0] | init[1], Mux(init[0], live[0].payload.msg, live[1].payload.msg),
+                  Mux(raw_go, self.raw.payload, fmsg.msg))
+        for k in reversed(range(N)):
+            sel = Mux(pick[k], msgs[k].msg, sel)
         m.d.sync += out.eq(sel)
         target = Mux(confirm, fseq, new_e)
-        m.d.sync += [self.gap.valid.eq(go_gap | confirm), self.gap.payload.first.eq(e),
-                     self.gap.payload.count.eq(target - e)]
+        m.d.sync += [self.gap.valid.eq(go_gap | confirm), self.gap.payload.first.eq(E),
+                     self.gap.payload.count.eq(target - E)]
+        first_live = Mux(live[0].valid, live[0].payload.msg.seq, live[1].payload.msg.seq)
+        jump = Signal()
+        m.d.comb += [step.eq(deliver), jump.eq(confirm | go_gap | init[0] | init[1])]
+        m.d.sync += [stepped.eq(step), bubble.eq(jump)]
         with m.If(deliver):
-            m.d.sync += [E.eq(e + 1), have_e.eq(1)]
-        with m.Elif(confirm):
-            m.d.sync += [E.eq(fseq + 1), have_e.eq(1)]
-        with m.Elif(go_gap):
-            m.d.sync += E.eq(new_e)
-        with m.If(self.restart):
-            m.d.sync += [have_e.eq(0), claim_v.eq(0), E.eq(0)]
-        with m.Elif(self.join):
-            m.d.sync += [have_e.eq(1), claim_v.eq(0), E.eq(self.join_seq)]
+            m.d.sync += [E.eq(E1), E1.eq(E1 + 1), EW.eq(EW + 1)]
+        with m.Elif(jump):
+            m.d.sync += [E.eq(Mux(confirm, fseq + 1, Mux(go_gap, new_e, first_live + 1))),
+                         have_e.eq(1)]
+        with m.Else():
+            m.d.sync += [E1.eq(E + 1), EW.eq(E + self.jump_window)]
+        with m.If(self.restart | self.join):     # join: E = join_seq, as after a jump
+            m.d.sync += [have_e.eq(~self.restart), claim_v.eq(0), bubble.eq(~self.restart),
+                         E.eq(Mux(self.restart, 0, self.join_seq))]
 
         st = self.status
-        m.d.comb += st.expected.eq(E)
-        m.d.sync += [st.delivered.eq(deliver | confirm | raw_go), st.dup_n.eq(sum(dupk[:4])),
-                     st.dup_first.eq(sum(dupk[k] & cands[k].payload.first for k in range(4))),
-                     st.gap.eq(go_gap | confirm), st.gap_first.eq(e),
-                     st.gap_len.eq(Mux(go_gap | confirm, target - e, 0)),
-                     self.inj_ev.eq(Cat(pick[4] | raw_go, dupk[4]))]   # the feeds' counters exclude it
+        m.d.comb += [st.expected.eq(E), st.expected1.eq(E1), st.expected_w.eq(EW)]
+        m.d.sync += [st.delivered.eq(deliver | confirm | init[0] | init[1] | raw_go),
+                     st.dup_n.eq(sum(dupk)),
+                     st.dup_first.eq(sum(dupk[k] & msgs[k].first for k in range(N))),
+                     st.gap.eq(go_gap | confirm), st.gap_first.eq(E),
+                     st.gap_len.eq(Mux(go_gap | confirm, target - E, 0))]
         for p in (0, 1):
-            m.d.sync += self.dup[p].eq(dupk[p] + dupk[2 + p])
+            m.d.sync += self.dup[p].eq(dupk[p] + dupk[L + p])
         m.d.sync += self.ev.eq(Cat(
             hold[0] & ~self.push[0].ready, hold[1] & ~self.push[1].ready,
             hold[0] & self.push[0].ready, hold[1] & self.push[1].ready,
             far[0] & ~(confirm & ~fp), far[1] & ~(confirm & fp), go_gap, confirm))
         return m
 
-    def _window(self, m, e, fseq, deliver, confirm, hold, lt, eq):
-        """The hold window and the gap decision: (go_gap, new_e). With `gap_wait` an
-        expired window reports the gap and waits for the host; `report`, `waiting`."""
-        live, head = self.live, self.head
-        waiting = Signal()
-        m.d.comb += waiting.eq((head[0].valid & ~lt[0] & ~eq[0]) | (head[1].valid & ~lt[1] & ~eq[1]))
-        stall_c, stall_p, expire = Signal(32), Signal(16), Signal()
-        h0, h1 = head[0].payload.msg.seq, head[1].payload.msg.seq
-        both = head[0].valid & head[1].valid
-        new_e = Mux(both, Mux(h0 < h1, h0, h1), Mux(head[0].valid, h0, h1))
-        go_gap, need, skip_req, reported = Signal(), Signal(), Signal(), Signal()
-        m.d.comb += [need.eq(expire & waiting & ~deliver & ~confirm),
-                     go_gap.eq(need & (~self.gap_wait | skip_req)),
+    def _raw(self, m, busy, pick_i, dup_i):
+        """A snapshot message goes out when nothing else does; inj_ev counts the
+        injected messages (raw or the injection head's) delivered and discarded."""
+        raw_go = Signal()
+        m.d.comb += [raw_go.eq(self.raw.valid & ~busy), self.raw.ready.eq(raw_go)]
+        m.d.sync += self.inj_ev.eq(Cat(pick_i | raw_go, dup_i))
+        return raw_go
+
+    def _gap_wait(self, m, win, stuck, confirm, fseq, new_e, E):
+        """go_gap: the expired window declares the gap unless `gap_wait`, then it is
+        reported once and waits for the host (fill, or `skip`). Drives report, waiting."""
+        go_gap, skip_req, reported, need = Signal(), Signal(), Signal(), Signal()
+        m.d.comb += need.eq(win.expire & stuck)
+        m.d.comb += [go_gap.eq(need & (~self.gap_wait | skip_req)),
                      self.waiting.eq(need & self.gap_wait & ~skip_req)]
-        progress = deliver | confirm | go_gap
-        # the host hears of a gap once: when it is declared, or when it starts to wait
         m.d.sync += [self.report.valid.eq((need & ~reported) | confirm),
-                     self.report.payload.first.eq(e),
-                     self.report.payload.count.eq(Mux(confirm, fseq, new_e) - e)]
-        with m.If(progress | self.restart | self.join):
+                     self.report.payload.first.eq(E),
+                     self.report.payload.count.eq(Mux(confirm, fseq, new_e) - E)]
+        with m.If(~need | go_gap | self.restart | self.join):
             m.d.sync += [reported.eq(0), skip_req.eq(0)]
         with m.Else():
-            with m.If(need):
-                m.d.sync += reported.eq(1)
+            m.d.sync += reported.eq(1)
             with m.If(self.skip):
                 m.d.sync += skip_req.eq(1)
-        with m.If(progress | self.restart):
-            m.d.sync += [stall_c.eq(0), stall_p.eq(0), expire.eq(0)]
-        with m.Elif(waiting | hold[0] | hold[1]):
-            firsts = ((live[0].valid & live[0].payload.first)
-                      + (live[1].valid & live[1].payload.first))
-            m.d.sync += [stall_c.eq(stall_c + (stall_c != 0xFFFFFFFF)),
-                         stall_p.eq(stall_p + Mux(stall_p == 0xFFFF, 0, firsts)),
-                         expire.eq((stall_c >= self.hold_cycles) | (stall_p >= self.hold_packets))]
-        with m.Else():
-            m.d.sync += [stall_c.eq(0), stall_p.eq(0), expire.eq(0)]
-        return go_gap, new_e
+        return go_gap

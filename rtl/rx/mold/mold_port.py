@@ -14,13 +14,14 @@ Why: duplicate judgement and the expected sequence number live after these check
   completes per 8-byte beat. The header decision is taken in the beat carrying header
   byte 19; no message completes in that beat.
 - The output (`o`) and the event pulses are registered: one cycle after the beat that
-  completes the message.
+  completes the message. The output carries the message's relation to the sequencer's
+  expected number (`SeqRel`), compared here from registers.
 """
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ...layouts import MAX_MSG_BYTES, MoldMsg, UdpBeat
+from ...layouts import MAX_MSG_BYTES, MergeStatus, MoldMsg, UdpBeat
 from ..itch.decoder import MSG_LENGTH
 from .beat_bytes import BeatBytes
 
@@ -39,6 +40,7 @@ def _be(bytes_):
 class MoldPort(wiring.Component):
     i: In(stream.Signature(UdpBeat, always_ready=True))
     o: Out(stream.Signature(MoldMsg, always_ready=True))
+    seq: In(MergeStatus)         # the sequencer's E, E + 1, E + window (registers)
     session: In(80)              # the established session (MoldRx)
     have_session: In(1)
     est: Out(1)                  # this header would establish the session...
@@ -114,6 +116,12 @@ class MoldPort(wiring.Component):
             m.d.sync += [o.msg.data[k].eq(data[k]) for k in range(MAX_MSG_BYTES)]
             m.d.sync += [o.msg.length.eq(blen), o.msg.seq.eq(msg_seq), o.msg.feed.eq(beat.feed),
                          o.msg.rx_ts.eq(beat.ts), o.first.eq(idx0 == 0)]
+            # compared here, from registers, so the sequencer's loop has no wide compare
+            s = self.seq
+            m.d.sync += [o.rel.lt.eq(msg_seq < s.expected), o.rel.at.eq(msg_seq == s.expected),
+                         o.rel.lt1.eq(msg_seq < s.expected1),
+                         o.rel.at1.eq(msg_seq == s.expected1),
+                         o.rel.far.eq(msg_seq > s.expected_w)]
         nxt_in, nxt_b = window(cb + 2, MAX_MSG_BYTES)
 
         # --- State updates.

@@ -46,7 +46,8 @@ class MoldRx(wiring.Component):
         for p, (i, o) in enumerate(((self.a, self.msg_a), (self.b, self.msg_b))):
             wiring.connect(m, wiring.flipped(i), ports[p].i)
             wiring.connect(m, ports[p].o, wiring.flipped(o))
-            m.d.comb += [ports[p].session.eq(session), ports[p].have_session.eq(have_session)]
+            m.d.comb += [ports[p].session.eq(session), ports[p].have_session.eq(have_session),
+                         ports[p].seq.eq(self.seq)]
         reset = self.stb_cmd & self.stb_cmd_data[RESET]
         with m.If(reset):
             m.d.sync += [have_session.eq(0), session.eq(0)]

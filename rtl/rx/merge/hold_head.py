@@ -1,0 +1,50 @@
+"""HoldHead: a hold buffer's oldest message in a register, with its relation to the
+sequencer's expected number E kept current every cycle.
+
+Why: the sequencer decides from one-bit flags (SeqRel) only. The flags for the next
+cycle are compared now, from registers, for both outcomes of this cycle (E stays or
+E steps by one), and `step` picks one: a single mux in the sequencer's loop. `pop`
+consumes the head (a duplicate or delivered); the next one loads from the FIFO in the
+same cycle, so a buffer drains at one message per cycle. After E jumps (a gap) the
+flags are stale for one cycle (`fresh` low); the sequencer makes no decision then.
+"""
+from amaranth.hdl import Module, Mux, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ...layouts import MoldMsg, SeqRel
+
+
+class HoldHead(wiring.Component):
+    fifo: In(stream.Signature(MoldMsg))     # the FIFO's output (ready = read)
+    valid: Out(1)
+    msg: Out(MoldMsg)                       # msg.rel: against the current E
+    pop: In(1)
+    step: In(1)                             # E + 1 at the end of this cycle
+    e: In(64)
+    e1: In(64)
+
+    def elaborate(self, platform):
+        m = Module()
+        load = self.fifo.valid & (~self.valid | self.pop)
+        m.d.comb += self.fifo.ready.eq(load)
+        with m.If(load):
+            m.d.sync += [self.valid.eq(1), self.msg.msg.eq(self.fifo.payload.msg),
+                         self.msg.first.eq(self.fifo.payload.first)]
+        with m.Elif(self.pop):
+            m.d.sync += self.valid.eq(0)
+
+        def rel(seq):
+            """(flags if E stays, flags if E steps), each against this cycle's E, E1."""
+            lt0, eq0, lt1, eq1 = Signal(), Signal(), Signal(), Signal()
+            m.d.comb += [lt0.eq(seq < self.e), eq0.eq(seq == self.e),
+                         lt1.eq(seq < self.e1), eq1.eq(seq == self.e1)]
+            return lt0, eq0, lt1, eq1
+
+        new, cur = rel(self.fifo.payload.msg.seq), rel(self.msg.msg.seq)
+        nxt = Signal(SeqRel)
+        src = [Mux(load, a, b) for a, b in zip(new, cur)]
+        m.d.comb += [nxt.lt.eq(Mux(self.step, src[2], src[0])),
+                     nxt.at.eq(Mux(self.step, src[3], src[1]))]
+        m.d.sync += [self.msg.rel.lt.eq(nxt.lt), self.msg.rel.at.eq(nxt.at)]
+        return m

@@ -1,0 +1,34 @@
+"""HoldWindow: how long a gap may stay open before the sequencer gives up on it.
+
+The window runs while something waits (a hold-buffer head ahead of E, or a message
+being held) and nothing progresses; any progress restarts it. It expires after
+`hold_cycles` cycles or `hold_packets` packet starts (first messages arriving).
+`expire` is registered (the counters and their 32/16-bit compares stay off the
+sequencer's one-cycle loop) and cleared by the progress it causes.
+"""
+from amaranth.hdl import Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+
+class HoldWindow(wiring.Component):
+    clear: In(1)            # progress, restart or a bubble: start over
+    running: In(1)          # something waits
+    firsts: In(2)           # packet starts arriving this cycle
+    hold_cycles: In(32)
+    hold_packets: In(16)
+    expire: Out(1)
+
+    def elaborate(self, platform):
+        m = Module()
+        cycles, packets = Signal(32), Signal(16)
+        with m.If(self.clear):
+            m.d.sync += [cycles.eq(0), packets.eq(0), self.expire.eq(0)]
+        with m.Elif(self.running):
+            m.d.sync += [cycles.eq(cycles + (cycles != 0xFFFFFFFF)),
+                         packets.eq(packets + Mux(packets == 0xFFFF, 0, self.firsts)),
+                         self.expire.eq((cycles >= self.hold_cycles)
+                                        | (packets >= self.hold_packets))]
+        with m.Else():
+            m.d.sync += [cycles.eq(0), packets.eq(0), self.expire.eq(0)]
+        return m
