@@ -48,6 +48,11 @@ class FeedMerge(wiring.Component):
             "status": Out(MergeStatus),     # for MoldRx's mold.* registers
             "restart": In(1),               # new session (MoldRx)
             "inject": In(stream.Signature(MoldMsg)),    # host injection (recovery)
+            # recovery controls (rtl/rx/inject/InjectWindow, see Sequencer); tie off at 0
+            "raw": In(stream.Signature(RawMsg)),
+            "gap_wait": In(1), "skip": In(1), "join": In(1), "join_seq": In(64),
+            "report": Out(stream.Signature(GapEvent, always_ready=True)),
+            "waiting": Out(1), "inj_ev": Out(2),
             **register_members(self.registers),
         })
 
@@ -70,6 +75,11 @@ class FeedMerge(wiring.Component):
                      seq.head[2].payload.eq(inj.r_data), inj.r_en.eq(seq.head[2].ready)]
         wiring.connect(m, seq.o, wiring.flipped(self.o))
         wiring.connect(m, seq.gap, wiring.flipped(self.gap))
+        wiring.connect(m, wiring.flipped(self.raw), seq.raw)
+        wiring.connect(m, seq.report, wiring.flipped(self.report))
+        m.d.comb += [seq.gap_wait.eq(self.gap_wait), seq.skip.eq(self.skip),
+                     seq.join.eq(self.join), seq.join_seq.eq(self.join_seq),
+                     self.waiting.eq(seq.waiting), self.inj_ev.eq(seq.inj_ev)]
         m.d.comb += [self.status.eq(seq.status), seq.restart.eq(self.restart),
                      seq.hold_cycles.eq(self.ctl_hold_cycles),
                      seq.hold_packets.eq(self.ctl_hold_packets)]

@@ -19,6 +19,13 @@ After E jumps (a gap, a confirmed jump, the session's first message) the flags a
 stale for one cycle (`bubble`): live messages then go to the hold buffer (or are
 discarded when already behind E) and nothing is delivered. A message next in sequence
 passes with one register. The same rules in Python: tickwire/model/mold.py `Arbiter`.
+
+Recovery (issue 14, rtl/rx/inject/; model tickwire/model/inject.py), tied off at 0:
+`gap_wait`: an expired hold window reports the gap (`report`) and waits for the host
+(`waiting`; held messages stay held) until the fill arrives or `skip` declares it.
+`join`: E jumps to `join_seq` (late join: live messages below it are duplicates).
+`raw`: a snapshot message, delivered unsequenced when nothing else goes out.
+`inj_ev`: injected messages delivered / discarded (registered).
 """
 from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
@@ -46,6 +53,10 @@ class Sequencer(wiring.Component):
             "ev": Out(len(EVENTS)),                              # registered pulses
             "restart": In(1),
             "hold_cycles": In(32), "hold_packets": In(16),
+            "raw": In(stream.Signature(RawMsg)),
+            "gap_wait": In(1), "skip": In(1), "join": In(1), "join_seq": In(64),
+            "report": Out(stream.Signature(GapEvent, always_ready=True)),
+            "waiting": Out(1), "inj_ev": Out(2),
         })
 
     def elaborate(self, platform):
@@ -120,9 +131,8 @@ class Sequencer(wiring.Component):
         h0, h1 = heads[0].msg.msg.seq, heads[1].msg.msg.seq
         new_e = Mux(wait[0] & wait[1], Mux(h0 < h1, h0, h1), Mux(wait[0], h0, h1))
         m.submodules.window = win = HoldWindow()
-        go_gap = Signal()
-        m.d.comb += [go_gap.eq(win.expire & waiting & ~deliver & ~confirm),
-                     win.clear.eq(deliver | confirm | go_gap | self.restart | bubble),
+        go_gap = self._gap_wait(m, win, waiting & ~(deliver | confirm), confirm, fseq, new_e, E)
+        m.d.comb += [win.clear.eq(deliver | confirm | go_gap | self.restart | bubble),
                      win.running.eq(waiting | hold[0] | hold[1]),
                      win.firsts.eq((live[0].valid & live[0].payload.first)
                                    + (live[1].valid & live[1].payload.first)),
@@ -130,9 +140,10 @@ class Sequencer(wiring.Component):
 
         # outputs and E
         out = self.o.payload
-        m.d.sync += self.o.valid.eq(deliver | confirm | init[0] | init[1])
+        raw_go = self._raw(m, deliver | confirm | init[0] | init[1], pick[2], dupk[2])
+        m.d.sync += self.o.valid.eq(deliver | confirm | init[0] | init[1] | raw_go)
         sel = Mux(init[0] | init[1], Mux(init[0], live[0].payload.msg, live[1].payload.msg),
-                  fmsg.msg)
+                  Mux(raw_go, self.raw.payload, fmsg.msg))
         for k in reversed(range(N)):
             sel = Mux(pick[k], msgs[k].msg, sel)
         m.d.sync += out.eq(sel)
@@ -150,12 +161,13 @@ class Sequencer(wiring.Component):
                          have_e.eq(1)]
         with m.Else():
             m.d.sync += [E1.eq(E + 1), EW.eq(E + self.jump_window)]
-        with m.If(self.restart):
-            m.d.sync += [have_e.eq(0), claim_v.eq(0), E.eq(0), bubble.eq(0)]
+        with m.If(self.restart | self.join):     # join: E = join_seq, as after a jump
+            m.d.sync += [have_e.eq(~self.restart), claim_v.eq(0), bubble.eq(~self.restart),
+                         E.eq(Mux(self.restart, 0, self.join_seq))]
 
         st = self.status
         m.d.comb += [st.expected.eq(E), st.expected1.eq(E1), st.expected_w.eq(EW)]
-        m.d.sync += [st.delivered.eq(deliver | confirm | init[0] | init[1]),
+        m.d.sync += [st.delivered.eq(deliver | confirm | init[0] | init[1] | raw_go),
                      st.dup_n.eq(sum(dupk)),
                      st.dup_first.eq(sum(dupk[k] & msgs[k].first for k in range(N))),
                      st.gap.eq(go_gap | confirm), st.gap_first.eq(E),
@@ -167,3 +179,29 @@ class Sequencer(wiring.Component):
             hold[0] & self.push[0].ready, hold[1] & self.push[1].ready,
             far[0] & ~(confirm & ~fp), far[1] & ~(confirm & fp), go_gap, confirm))
         return m
+
+    def _raw(self, m, busy, pick_i, dup_i):
+        """A snapshot message goes out when nothing else does; inj_ev counts the
+        injected messages (raw or the injection head's) delivered and discarded."""
+        raw_go = Signal()
+        m.d.comb += [raw_go.eq(self.raw.valid & ~busy), self.raw.ready.eq(raw_go)]
+        m.d.sync += self.inj_ev.eq(Cat(pick_i | raw_go, dup_i))
+        return raw_go
+
+    def _gap_wait(self, m, win, stuck, confirm, fseq, new_e, E):
+        """go_gap: the expired window declares the gap unless `gap_wait`, then it is
+        reported once and waits for the host (fill, or `skip`). Drives report, waiting."""
+        go_gap, skip_req, reported, need = Signal(), Signal(), Signal(), Signal()
+        m.d.comb += need.eq(win.expire & stuck)
+        m.d.comb += [go_gap.eq(need & (~self.gap_wait | skip_req)),
+                     self.waiting.eq(need & self.gap_wait & ~skip_req)]
+        m.d.sync += [self.report.valid.eq((need & ~reported) | confirm),
+                     self.report.payload.first.eq(E),
+                     self.report.payload.count.eq(Mux(confirm, fseq, new_e) - E)]
+        with m.If(~need | go_gap | self.restart | self.join):
+            m.d.sync += [reported.eq(0), skip_req.eq(0)]
+        with m.Else():
+            m.d.sync += reported.eq(1)
+            with m.If(self.skip):
+                m.d.sync += skip_req.eq(1)
+        return go_gap
