@@ -173,6 +173,7 @@ class TickwireCore(wiring.Component):
         owners["book"] = [book, book_in]
         wiring.connect(m, itch.o, book_in.i)
         wiring.connect(m, book_in.o, book.i)
+        m.d.comb += merge.pause.eq(book_in.almost_full)     # held messages wait for room
         # BBO updates leave flagged unreliable while the books are stale (a gap reported,
         # not yet recovered: rtl/rx/inject/); the risk gate sees the book's own flag.
         m.d.comb += [self.bbo_out.valid.eq(book.bbo.valid),

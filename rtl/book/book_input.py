@@ -7,6 +7,9 @@ Events run at one per 1.75 beats) never queue ahead of an Add. The short FIFO ab
 the book's issue slots and its holds for next-best searches; a message that finds it
 full is dropped and counted (`book.fifo_overflow`). When the queue is empty and the
 book takes the message at once, it goes straight through (no queue cycle).
+`almost_full` (registered) tells the A/B merge to stop releasing held messages while
+fewer than `slack` places are left: the messages already between the merge and this
+queue (its output register, the stage slice, the decoder) must still fit.
 """
 from amaranth.hdl import Cat, Module, Mux
 from amaranth.lib import fifo, stream, wiring
@@ -21,11 +24,12 @@ from .order_book import BOOK_TYPES
 class BookInput(wiring.Component):
     registers = regs.INPUT
 
-    def __init__(self, depth=16):
-        self.depth = depth
+    def __init__(self, depth=16, slack=8):
+        self.depth, self.slack = depth, slack
         super().__init__({
             "i": In(stream.Signature(ItchMsg, always_ready=True)),
             "o": Out(stream.Signature(ItchMsg)),
+            "almost_full": Out(1),
             **register_members(self.registers),
         })
 
@@ -43,4 +47,5 @@ class BookInput(wiring.Component):
             q.w_stream.valid.eq(for_book & ~direct), q.w_stream.payload.eq(self.i.payload),
             self.ev_fifo_overflow.eq(for_book & ~direct & ~q.w_stream.ready),
         ]
+        m.d.sync += self.almost_full.eq(q.level >= self.depth - self.slack)
         return m

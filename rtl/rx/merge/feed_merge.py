@@ -53,6 +53,7 @@ class FeedMerge(wiring.Component):
             "gap_wait": In(1), "skip": In(1), "join": In(1), "join_seq": In(64),
             "report": Out(stream.Signature(GapEvent, always_ready=True)),
             "waiting": Out(1), "inj_ev": Out(2),
+            "pause": In(1),         # the book's queue is nearly full (Sequencer)
             **register_members(self.registers),
         })
 
@@ -79,7 +80,8 @@ class FeedMerge(wiring.Component):
         wiring.connect(m, seq.report, wiring.flipped(self.report))
         m.d.comb += [seq.gap_wait.eq(self.gap_wait), seq.skip.eq(self.skip),
                      seq.join.eq(self.join), seq.join_seq.eq(self.join_seq),
-                     self.waiting.eq(seq.waiting), self.inj_ev.eq(seq.inj_ev)]
+                     self.waiting.eq(seq.waiting), self.inj_ev.eq(seq.inj_ev),
+                     seq.pause.eq(self.pause)]
         m.d.comb += [self.status.eq(seq.status), seq.restart.eq(self.restart),
                      seq.hold_cycles.eq(self.ctl_hold_cycles),
                      seq.hold_packets.eq(self.ctl_hold_packets)]

@@ -20,6 +20,13 @@ stale for one cycle (`bubble`): live messages then go to the hold buffer (or are
 discarded when already behind E) and nothing is delivered. A message next in sequence
 passes with one register. The same rules in Python: tickwire/model/mold.py `Arbiter`.
 
+Back-pressure (`pause`): held messages drain at one per cycle, but the book takes one
+every 2 cycles, so a released hold buffer would overflow the book's queue. While
+`pause` is high (the book's queue is nearly full: BookInput.almost_full) the heads wait
+(duplicates still go), the hold window neither runs nor expires, and live messages are
+judged as usual (the wire cannot wait). Only timing changes: the order delivered is
+the model's.
+
 Recovery (issue 14, rtl/rx/inject/; model tickwire/model/inject.py), tied off at 0:
 `gap_wait`: an expired hold window reports the gap (`report`) and waits for the host
 (`waiting`; held messages stay held) until the fill arrives or `skip` declares it.
@@ -57,6 +64,7 @@ class Sequencer(wiring.Component):
             "gap_wait": In(1), "skip": In(1), "join": In(1), "join_seq": In(64),
             "report": Out(stream.Signature(GapEvent, always_ready=True)),
             "waiting": Out(1), "inj_ev": Out(2),
+            "pause": In(1),         # downstream nearly full: hold-buffer heads wait
         })
 
     def elaborate(self, platform):
@@ -70,7 +78,7 @@ class Sequencer(wiring.Component):
         for p, h in enumerate(heads):
             wiring.connect(m, wiring.flipped(self.head[p]), h.fifo)
             m.d.comb += [h.step.eq(step), h.e.eq(E), h.e1.eq(E1)]
-        ok = have_e & ~bubble
+        ok, okp = have_e & ~bubble, have_e & ~bubble & ~self.pause    # okp: heads may go
         # candidates: heads A, B, injection, live A, B; live flags against this cycle's E
         msgs = [h.msg for h in heads] + [live[0].payload, live[1].payload]
         valid = [h.valid for h in heads] + [live[0].valid, live[1].valid]
@@ -80,7 +88,7 @@ class Sequencer(wiring.Component):
         for k in range(N):
             r = msgs[k].rel
             if k < L:
-                m.d.comb += [lt[k].eq(valid[k] & ok & r.lt), eq[k].eq(valid[k] & ok & r.at)]
+                m.d.comb += [lt[k].eq(valid[k] & ok & r.lt), eq[k].eq(valid[k] & okp & r.at)]
             else:           # stale-safe: behind an older E is behind the current one
                 m.d.comb += [lt[k].eq(valid[k] & have_e & Mux(stepped & ~bubble, r.lt1, r.lt)),
                              eq[k].eq(valid[k] & ok & Mux(stepped, r.at1, r.at))]
@@ -125,14 +133,14 @@ class Sequencer(wiring.Component):
             m.d.sync += claim_v.eq(0)
 
         # the hold window
-        wait = [heads[p].valid & ok & ~lt[p] & ~eq[p] for p in (0, 1)]
+        wait = [heads[p].valid & ok & ~lt[p] & ~msgs[p].rel.at for p in (0, 1)]
         waiting = Signal()
         m.d.comb += waiting.eq(wait[0] | wait[1])
         h0, h1 = heads[0].msg.msg.seq, heads[1].msg.msg.seq
         new_e = Mux(wait[0] & wait[1], Mux(h0 < h1, h0, h1), Mux(wait[0], h0, h1))
         m.submodules.window = win = HoldWindow()
         go_gap = self._gap_wait(m, win, waiting & ~(deliver | confirm), confirm, fseq, new_e, E)
-        m.d.comb += [win.clear.eq(deliver | confirm | go_gap | self.restart | bubble),
+        m.d.comb += [win.clear.eq(deliver | confirm | go_gap | self.restart | bubble | self.pause),
                      win.running.eq(waiting | hold[0] | hold[1]),
                      win.firsts.eq((live[0].valid & live[0].payload.first)
                                    + (live[1].valid & live[1].payload.first)),
@@ -184,7 +192,7 @@ class Sequencer(wiring.Component):
         """A snapshot message goes out when nothing else does; inj_ev counts the
         injected messages (raw or the injection head's) delivered and discarded."""
         raw_go = Signal()
-        m.d.comb += [raw_go.eq(self.raw.valid & ~busy), self.raw.ready.eq(raw_go)]
+        m.d.comb += [raw_go.eq(self.raw.valid & ~busy & ~self.pause), self.raw.ready.eq(raw_go)]
         m.d.sync += self.inj_ev.eq(Cat(pick_i | raw_go, dup_i))
         return raw_go
 
@@ -192,7 +200,7 @@ class Sequencer(wiring.Component):
         """go_gap: the expired window declares the gap unless `gap_wait`, then it is
         reported once and waits for the host (fill, or `skip`). Drives report, waiting."""
         go_gap, skip_req, reported, need = Signal(), Signal(), Signal(), Signal()
-        m.d.comb += need.eq(win.expire & stuck)
+        m.d.comb += need.eq(win.expire & stuck & ~self.pause)   # paused: no gap declared
         m.d.comb += [go_gap.eq(need & (~self.gap_wait | skip_req)),
                      self.waiting.eq(need & self.gap_wait & ~skip_req)]
         m.d.sync += [self.report.valid.eq((need & ~reported) | confirm),
