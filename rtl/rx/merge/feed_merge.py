@@ -37,6 +37,8 @@ INJECT_DEPTH = 16
 
 class FeedMerge(wiring.Component):
     registers = regs.BLOCK
+    #: `o` is the Sequencer's output register: the core adds no stage slice after it.
+    registered_output = True
 
     def __init__(self, depth=2048, jump_window=2048):
         self.depth, self.jump_window = depth, jump_window
