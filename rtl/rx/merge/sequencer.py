@@ -111,24 +111,21 @@ class Sequencer(wiring.Component):
         hold = [ahead[p] & ~far[p] & ~init[p] for p in (0, 1)]
         for p in (0, 1):
             m.d.comb += [self.push[p].valid.eq(hold[p]), self.push[p].payload.eq(live[p].payload)]
-        claim_v, claim_port = Signal(), Signal()
-        claim_start, claim_end = Signal(64), Signal(64)
-        fp = Signal()
-        m.d.comb += fp.eq(~far[0])
-        fmsg = Signal(MoldMsg)
-        m.d.comb += fmsg.eq(Mux(far[0], live[0].payload, live[1].payload))
+        claim_v, claim_port, claim_start, claim_end = Signal(), Signal(), Signal(64), Signal(64)
+        fp, fmsg = Signal(), Signal(MoldMsg)
+        m.d.comb += [fp.eq(~far[0]), fmsg.eq(Mux(far[0], live[0].payload, live[1].payload))]
         fseq, ffirst = fmsg.msg.seq, fmsg.first
-        match_end, match_start = Signal(), Signal()
+        fseq1 = Mux(far[0], live[0].payload.msg.seq + 1, live[1].payload.msg.seq + 1)
+        match_end, match_start, confirm = Signal(), Signal(), Signal()
         m.d.comb += [match_end.eq(fseq == claim_end), match_start.eq(fseq == claim_start)]
-        confirm = Signal()
         m.d.comb += confirm.eq((far[0] | far[1]) & ok & ffirst & claim_v & ~deliver & Mux(
             claim_port == fp, match_end, match_start))
         with m.If((far[0] | far[1]) & ok & ~confirm):
             with m.If(ffirst):
                 m.d.sync += [claim_v.eq(1), claim_port.eq(fp), claim_start.eq(fseq),
-                             claim_end.eq(fseq + 1)]
+                             claim_end.eq(fseq1)]
             with m.Elif(claim_v & (claim_port == fp) & match_end):
-                m.d.sync += claim_end.eq(fseq + 1)
+                m.d.sync += claim_end.eq(fseq1)
         with m.If(confirm):
             m.d.sync += claim_v.eq(0)
 
@@ -155,9 +152,11 @@ class Sequencer(wiring.Component):
         for k in reversed(range(N)):
             sel = Mux(pick[k], msgs[k].msg, sel)
         m.d.sync += out.eq(sel)
-        target = Mux(confirm, fseq, new_e)
-        m.d.sync += [self.gap.valid.eq(go_gap | confirm), self.gap.payload.first.eq(E),
-                     self.gap.payload.count.eq(target - E)]
+        # a gap is reported a cycle later: its length (a 64-bit subtract) from registers
+        gap_v, gap_from, gap_to = Signal(), Signal(64), Signal(64)
+        m.d.sync += [gap_v.eq(go_gap | confirm), gap_from.eq(E),
+                     gap_to.eq(Mux(confirm, fseq, new_e)), self.gap.valid.eq(gap_v), self.gap.payload.first.eq(gap_from),
+                     self.gap.payload.count.eq(gap_to - gap_from)]
         first_live = Mux(live[0].valid, live[0].payload.msg.seq, live[1].payload.msg.seq)
         jump = Signal()
         m.d.comb += [step.eq(deliver), jump.eq(confirm | go_gap | init[0] | init[1])]
@@ -165,7 +164,7 @@ class Sequencer(wiring.Component):
         with m.If(deliver):
             m.d.sync += [E.eq(E1), E1.eq(E1 + 1), EW.eq(EW + 1)]
         with m.Elif(jump):
-            m.d.sync += [E.eq(Mux(confirm, fseq + 1, Mux(go_gap, new_e, first_live + 1))),
+            m.d.sync += [E.eq(Mux(confirm, fseq1, Mux(go_gap, new_e, first_live + 1))),
                          have_e.eq(1)]
         with m.Else():
             m.d.sync += [E1.eq(E + 1), EW.eq(E + self.jump_window)]
@@ -178,8 +177,8 @@ class Sequencer(wiring.Component):
         m.d.sync += [st.delivered.eq(deliver | confirm | init[0] | init[1] | raw_go),
                      st.dup_n.eq(sum(dupk)),
                      st.dup_first.eq(sum(dupk[k] & msgs[k].first for k in range(N))),
-                     st.gap.eq(go_gap | confirm), st.gap_first.eq(E),
-                     st.gap_len.eq(Mux(go_gap | confirm, target - E, 0))]
+                     st.gap.eq(gap_v), st.gap_first.eq(gap_from),
+                     st.gap_len.eq(Mux(gap_v, gap_to - gap_from, 0))]
         for p in (0, 1):
             m.d.sync += self.dup[p].eq(dupk[p] + dupk[L + p])
         m.d.sync += self.ev.eq(Cat(
