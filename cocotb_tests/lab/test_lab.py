@@ -3,7 +3,7 @@ with the register bridge's protocol (tickwire.model.uart), as `tickwire serve
 --device uart:` would on the board:
 
   * the core's ID block answers through the lab's bus (UART -> split -> AXI4-Lite);
-  * two MoldUDP64 packets of ITCH messages are written into the feed player as XGMII
+  * a MoldUDP64 packet of ITCH messages is written into the feed player as XGMII
     beats (tickwire.model.xgmii), played on feed A and, 5 cycles later, on feed B:
     the core decodes every message once, feed B's copies are discarded or duplicates;
   * a second pass with feed A dropped: B alone carries the packets (all duplicates now);
@@ -24,8 +24,8 @@ from tickwire.tools.feeds.moldfeed import build_feed
 
 CFG = BUILDS["board"]
 MAP = build_map(CFG)
-PERIOD_NS = 6.4
-BIT_NS = CFG.uart_divisor * PERIOD_NS
+PERIOD_PS = 6400
+BIT_PS = CFG.uart_divisor * PERIOD_PS      # whole picoseconds: Timers must be exact
 PLAYER = 0xF000             # rtl/board/lab_top.py PLAYER_BASE
 POLL = 2000                 # LED poll period of the test build (cycles)
 LED_KILL, LED_ACTIVITY, LED_PLAYING = 0, 4, 5
@@ -46,18 +46,18 @@ class Uart:
         tx = self.dut.uart_tx
         while True:
             await FallingEdge(tx)
-            await Timer(BIT_NS * 1.5, "ns")
+            await Timer(BIT_PS * 3 // 2, "ps")
             v = 0
             for i in range(8):
                 v |= int(tx.value) << i
-                await Timer(BIT_NS, "ns")
+                await Timer(BIT_PS, "ps")
             self.rx.append(v)
 
     async def send(self, data):
         for b in data:
             for bit in [0] + [(b >> i) & 1 for i in range(8)] + [1]:
                 self.dut.uart_rx.value = bit
-                await Timer(BIT_NS, "ns")
+                await Timer(BIT_PS, "ps")
 
     async def request(self, cmd, a, arg=None):
         await self.send(U.encode_request(cmd, a, arg))
@@ -65,7 +65,7 @@ class Uart:
         for _ in range(400):
             if len(self.rx) >= n:
                 break
-            await Timer(BIT_NS * 10, "ns")
+            await Timer(BIT_PS * 10, "ps")
         frame, self.rx = bytes(self.rx[:n]), self.rx[n:]
         rsp = U.decode_response(frame)
         assert rsp and rsp[1] == U.OK, f"0x{a:x}: response {frame.hex()}"
@@ -79,12 +79,10 @@ class Uart:
 
 
 def feed_beats():
-    msgs = [I.system_event(0, 0, 1000, "O"),
-            I.stock_directory(1, 0, 1001, "AAPL"),
-            *(I.add_order(1, 0, 2000 + i, 100 + i, "B", 100, "AAPL", 1_000_000 - 100 * i)
-              for i in range(4))]
-    frames = build_feed(msgs, per_packet=3)
-    return msgs, frames, xgmii.encode([f.data for f in frames]).beats
+    """One small MoldUDP64 packet (a simulated UART write costs ~8,000 cycles)."""
+    msgs = [I.system_event(0, 0, 1000, "O"), I.system_event(0, 0, 1001, "S")]
+    frames = build_feed(msgs, per_packet=2)
+    return msgs, frames, xgmii.encode([f.data for f in frames], lead=0, tail=8).beats
 
 
 async def b_copies(u):
@@ -95,21 +93,26 @@ async def b_copies(u):
 
 @cocotb.test()
 async def uart_feed_player(dut):
-    cocotb.start_soon(Clock(dut.clk, PERIOD_NS, unit="ns").start())
+    cocotb.start_soon(Clock(dut.clk, PERIOD_PS, unit="ps").start())
     dut.uart_rx.value = 1
     dut.rst.value = 1
-    await Timer(10 * PERIOD_NS, "ns")
+    await Timer(10 * PERIOD_PS, "ps")
     dut.rst.value = 0
-    await Timer(100 * PERIOD_NS, "ns")
+    await Timer(100 * PERIOD_PS, "ps")
     u = Uart(dut)
     assert await u.read(addr("id.magic")) == MAP_MAGIC
     assert await u.read(PLAYER + 28) == 2048                       # DEPTH
 
     msgs, frames, beats = feed_beats()
     await u.write(PLAYER + 12, 0)                                  # WADDR
-    for d, c in beats:
-        await u.write(PLAYER + 16, d & 0xFFFF_FFFF)
-        await u.write(PLAYER + 20, d >> 32)
+    lo = hi = None
+    for d, c in beats:                  # WD_LO / WD_HI stay staged: write them on change
+        if d & 0xFFFF_FFFF != lo:
+            lo = d & 0xFFFF_FFFF
+            await u.write(PLAYER + 16, lo)
+        if d >> 32 != hi:
+            hi = d >> 32
+            await u.write(PLAYER + 20, hi)
         await u.write(PLAYER + 24, c)
     assert await u.read(PLAYER + 12) == len(beats)
     await u.write(PLAYER + 4, len(beats))                          # LENGTH
@@ -131,7 +134,7 @@ async def uart_feed_player(dut):
 
     assert not int(dut.leds.value) >> LED_KILL & 1
     await u.write(addr("risk.kill"), 1)
-    await Timer(3 * POLL * PERIOD_NS, "ns")
+    await Timer(3 * POLL * PERIOD_PS, "ps")
     assert int(dut.leds.value) >> LED_KILL & 1
     dut._log.info("%d beats, %d packets, %d messages through the lab top", len(beats),
                   n_packets, len(msgs))

@@ -121,7 +121,10 @@ def main(argv=None):
     if not args.no_record:
         extra = {k: result[k] for k in ("pll_mhz", "fmax_by_clock", "steps") if k in result}
         extra.update(rtl_tree=tree, dirty=dirty)
-        record([entry(result, "board", args.seed, flow="bitstream", extra=extra)])
+        e = entry(result, "board", args.seed, flow="bitstream", extra=extra)
+        for k in ("lut4", "ff", "dp16kd", "mult18"):       # null when it did not get that far
+            e.setdefault(k, None)
+        record([e])
     print(json.dumps({k: v for k, v in result.items() if k != "fmax_by_clock"}, indent=1))
     return 0 if result["status"] == "ok" else 1
 
