@@ -105,6 +105,8 @@ class Harness:
         d.stb_sub_cmd.value = 0
         for _ in range(4):
             await self.tick()
+        if wait:        # a command runs once nothing is in flight (the tree drains last)
+            await self.wait_idle(RESET_CYCLES + 64)
         return dropped
 
     async def snapshot(self, slot):
