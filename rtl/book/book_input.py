@@ -7,6 +7,7 @@ Events run at one per 1.75 beats) never queue ahead of an Add. The short FIFO ab
 the book's issue slots and its holds for next-best searches; a message that finds it
 full is dropped and counted (`book.fifo_overflow`). When the queue is empty and the
 book takes the message at once, it goes straight through (no queue cycle).
+The queue is block RAM (SyncFIFOBuffered: a registered read).
 `almost_full` (registered) tells the A/B merge to stop releasing held messages while
 fewer than `slack` places are left: the messages already between the merge and this
 queue (its output register, the stage slice, the decoder) must still fit.
@@ -35,7 +36,7 @@ class BookInput(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.fifo = q = fifo.SyncFIFO(width=ItchMsg.size, depth=self.depth)
+        m.submodules.fifo = q = fifo.SyncFIFOBuffered(width=ItchMsg.size, depth=self.depth)
         t = self.i.payload.type
         for_book = self.i.valid & Cat(*[t == ord(c) for c in BOOK_TYPES]).any()
         queued = q.r_stream.valid
