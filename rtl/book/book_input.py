@@ -4,15 +4,15 @@ Only the types that change a book (A F E C X D U H) enter the queue, so the book
 one-message-per-2-cycles issue keeps up with the wire (the shortest book message, a
 19-byte Delete, takes 2.6 beats) and bursts of short non-book messages (12-byte System
 Events run at one per 1.75 beats) never queue ahead of an Add. The short FIFO absorbs
-the book's issue slots and its holds for next-best searches; a message that finds it
-full is dropped and counted (`book.fifo_overflow`). When the queue is empty and the
+the book's issue slots and the bursts of held messages the A/B merge releases; a
+message that finds it full is dropped and counted (`book.fifo_overflow`). When the queue is empty and the
 book takes the message at once, it goes straight through (no queue cycle).
 The queue is block RAM (SyncFIFOBuffered: a registered read).
 `almost_full` (registered) tells the A/B merge to stop releasing held messages while
 fewer than `slack` places are left: the messages already between the merge and this
 queue (its output register, the stage slice, the decoder) must still fit.
 """
-from amaranth.hdl import Cat, Module, Mux
+from amaranth.hdl import Cat, Module
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
