@@ -12,7 +12,7 @@ The queue is block RAM (SyncFIFOBuffered: a registered read).
 fewer than `slack` places are left: the messages already between the merge and this
 queue (its output register, the stage slice, the decoder) must still fit.
 """
-from amaranth.hdl import Cat, Module
+from amaranth.hdl import Cat, Module, Mux
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
