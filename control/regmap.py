@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 MAP_MAGIC = 0x544B5752
 MAP_VERSION = 2
-MAP_HASH = 0x71508265
+MAP_HASH = 0x12597AEB
 ITCH_TYPE_ORDER = "SRHYLVWKJhAFECXDUPQBINO"
 #: risk.rejects[i] counts reason i+1; reason 0 is ok.
 RISK_REASONS = ('kill_switch', 'account_disabled', 'restricted', 'halted', 'no_book', 'max_qty', 'max_notional', 'price_collar', 'credit', 'position', 'rate', 'duplicate')
@@ -163,6 +163,29 @@ REGS = {
     'itch.msgs[22]': Reg('itch.msgs[22]', 0x07B0, 64, 'counter', 0, "Messages of type TYPE_ORDER[i] = 'SRHYLVWKJhAFECXDUPQBINO'[i] decoded with a correct length."),
     'itch.length_errors': Reg('itch.length_errors', 0x07B8, 64, 'counter', 0, 'Message blocks whose length does not match their type.'),
     'itch.unknown_type': Reg('itch.unknown_type', 0x07C0, 64, 'counter', 0, 'Message blocks of a type ITCH 5.0 does not define (counted whatever their length).'),
+    'inject.seq_hi': Reg('inject.seq_hi', 0x0800, 32, 'strobe', 0, 'Stages bits 63:32 of the next injected sequence number.'),
+    'inject.seq_lo': Reg('inject.seq_lo', 0x0804, 32, 'strobe', 0, 'Sets the next injected sequence number to {staged bits 63:32, this word}; each sequenced commit adds 1.'),
+    'inject.data': Reg('inject.data', 0x0808, 32, 'strobe', 0, 'The next 4 bytes of the message being assembled (first byte in bits 7:0); a commit starts the next message at byte 0.'),
+    'inject.commit': Reg('inject.commit', 0x080C, 32, 'strobe', 0, 'Hands the assembled message to the sequencer.'),
+    'inject.cmd': Reg('inject.cmd', 0x0810, 3, 'strobe', 0, 'Recovery commands (write 1 to run).'),
+    'inject.gap_wait': Reg('inject.gap_wait', 0x0814, 1, 'control', 0, '1: an expired hold window reports the gap and waits for the host to fill it (or SKIP); 0: the gap is declared at once.'),
+    'inject.state': Reg('inject.state', 0x0818, 4, 'status', 0, 'Injection and recovery state.'),
+    'inject.next_seq': Reg('inject.next_seq', 0x081C, 64, 'status', 0, 'Sequence number the next sequenced commit carries.'),
+    'inject.gap_first': Reg('inject.gap_first', 0x0824, 64, 'status', 0, 'First missing sequence number of the latest gap report.'),
+    'inject.gap_count': Reg('inject.gap_count', 0x082C, 64, 'status', 0, 'Messages missing in the latest gap report.'),
+    'inject.gaps': Reg('inject.gaps', 0x0834, 64, 'counter', 0, 'Gap reports (hold window expired or jump confirmed).'),
+    'inject.messages': Reg('inject.messages', 0x083C, 64, 'counter', 0, 'Injected messages delivered (snapshot ones included).'),
+    'inject.dup_messages': Reg('inject.dup_messages', 0x0844, 64, 'counter', 0, 'Injected messages discarded as duplicates.'),
+    'inject.overruns': Reg('inject.overruns', 0x084C, 64, 'counter', 0, 'Commits dropped because a message was still waiting.'),
+    'inject.stale_overflows': Reg('inject.stale_overflows', 0x0854, 64, 'counter', 0, 'Live messages lost to a full hold buffer while books were stale.'),
+    'inject.stale[0]': Reg('inject.stale[0]', 0x085C, 32, 'status', 0, 'Stale bitmap: bit s of word w is book slot 32w+s (every slot is marked on a gap; the host reads it against its subscriptions).'),
+    'inject.stale[1]': Reg('inject.stale[1]', 0x0860, 32, 'status', 0, 'Stale bitmap: bit s of word w is book slot 32w+s (every slot is marked on a gap; the host reads it against its subscriptions).'),
+    'inject.stale[2]': Reg('inject.stale[2]', 0x0864, 32, 'status', 0, 'Stale bitmap: bit s of word w is book slot 32w+s (every slot is marked on a gap; the host reads it against its subscriptions).'),
+    'inject.stale[3]': Reg('inject.stale[3]', 0x0868, 32, 'status', 0, 'Stale bitmap: bit s of word w is book slot 32w+s (every slot is marked on a gap; the host reads it against its subscriptions).'),
+    'inject.stale[4]': Reg('inject.stale[4]', 0x086C, 32, 'status', 0, 'Stale bitmap: bit s of word w is book slot 32w+s (every slot is marked on a gap; the host reads it against its subscriptions).'),
+    'inject.stale[5]': Reg('inject.stale[5]', 0x0870, 32, 'status', 0, 'Stale bitmap: bit s of word w is book slot 32w+s (every slot is marked on a gap; the host reads it against its subscriptions).'),
+    'inject.stale[6]': Reg('inject.stale[6]', 0x0874, 32, 'status', 0, 'Stale bitmap: bit s of word w is book slot 32w+s (every slot is marked on a gap; the host reads it against its subscriptions).'),
+    'inject.stale[7]': Reg('inject.stale[7]', 0x0878, 32, 'status', 0, 'Stale bitmap: bit s of word w is book slot 32w+s (every slot is marked on a gap; the host reads it against its subscriptions).'),
     'book.sub_locate': Reg('book.sub_locate', 0x1000, 16, 'control', 0, 'Stock locate for SUB_CMD.'),
     'book.sub_slot': Reg('book.sub_slot', 0x1004, 8, 'control', 0, 'Book slot for SUB_CMD.MAP.'),
     'book.sub_cmd': Reg('book.sub_cmd', 0x1008, 3, 'strobe', 0, 'Subscription commands; they run between messages. Written while BUSY reads 1, a command is dropped and counted in cmd_dropped.'),
@@ -262,6 +285,35 @@ MOLD_SESSION_HI_SESSION_MASK = 0xFFFF  # Session bytes 0..1.
 MOLD_SESSION_HI_ESTABLISHED = 0x10000  # mold.session_hi bit 16: A session is established.
 MOLD_SESSION_HI_ESTABLISHED_SHIFT = 0x10
 MOLD_SESSION_HI_ESTABLISHED_MASK = 0x10000
+INJECT_COMMIT_LENGTH_SHIFT = 0x0
+INJECT_COMMIT_LENGTH_MASK = 0xFFFF  # Message length in bytes (the MoldUDP64 block length).
+INJECT_COMMIT_FIRST = 0x10000  # inject.commit bit 16: First message of its MoldUDP64 packet.
+INJECT_COMMIT_FIRST_SHIFT = 0x10
+INJECT_COMMIT_FIRST_MASK = 0x10000
+INJECT_COMMIT_SNAPSHOT = 0x20000  # inject.commit bit 17: A snapshot message: delivered at once, unsequenced, with the staged sequence number (not incremented).
+INJECT_COMMIT_SNAPSHOT_SHIFT = 0x11
+INJECT_COMMIT_SNAPSHOT_MASK = 0x20000
+INJECT_CMD_JOIN = 0x1  # inject.cmd bit 0: Late join: expect the next injected sequence number; live messages below it are duplicates.
+INJECT_CMD_JOIN_SHIFT = 0x0
+INJECT_CMD_JOIN_MASK = 0x1
+INJECT_CMD_SKIP = 0x2  # inject.cmd bit 1: Give up the gap the sequencer waits on: declare it, move on.
+INJECT_CMD_SKIP_SHIFT = 0x1
+INJECT_CMD_SKIP_MASK = 0x2
+INJECT_CMD_CLEAR_STALE = 0x4  # inject.cmd bit 2: Recovery complete: clear every stale bit and SNAPSHOT_NEEDED.
+INJECT_CMD_CLEAR_STALE_SHIFT = 0x2
+INJECT_CMD_CLEAR_STALE_MASK = 0x4
+INJECT_STATE_BUSY = 0x1  # inject.state bit 0: A committed message waits for its turn (sequence number ahead of the expected one); the next commit would be dropped.
+INJECT_STATE_BUSY_SHIFT = 0x0
+INJECT_STATE_BUSY_MASK = 0x1
+INJECT_STATE_WAITING = 0x2  # inject.state bit 1: The sequencer waits for the host to fill a reported gap.
+INJECT_STATE_WAITING_SHIFT = 0x1
+INJECT_STATE_WAITING_MASK = 0x2
+INJECT_STATE_STALE = 0x4  # inject.state bit 2: Books are stale (a gap was reported, not yet cleared).
+INJECT_STATE_STALE_SHIFT = 0x2
+INJECT_STATE_STALE_MASK = 0x4
+INJECT_STATE_SNAPSHOT_NEEDED = 0x8  # inject.state bit 3: A hold buffer overflowed while books were stale: a fill cannot make them exact, load a snapshot.
+INJECT_STATE_SNAPSHOT_NEEDED_SHIFT = 0x3
+INJECT_STATE_SNAPSHOT_NEEDED_MASK = 0x8
 BOOK_SUB_CMD_MAP = 0x1  # book.sub_cmd bit 0: Route sub_locate to sub_slot and clear that slot's book and flags.
 BOOK_SUB_CMD_MAP_SHIFT = 0x0
 BOOK_SUB_CMD_MAP_MASK = 0x1
@@ -305,10 +357,10 @@ class Build(NamedTuple):
 
 
 BUILDS = {
-    'sim': Build('sim', 0xA20E509B, 0x71508265,
+    'sim': Build('sim', 0xA20E509B, 0x12597AEB,
                 {'book_slots': 64, 'book_orders': 262144, 'book_levels': 65536, 'top_n': 5, 'book_locate_bits': 14, 'book_fifo_depth': 16, 'merge_depth': 2048, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 16, 'risk_history': 16, 'udp_filters': 4, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 64, 'risk.pos_limits': 256}),
-    'board': Build('board', 0x5832BC12, 0x331B7A55,
+    'board': Build('board', 0x5832BC12, 0x9B3EB969,
                 {'book_slots': 256, 'book_orders': 8192, 'book_levels': 4096, 'top_n': 5, 'book_locate_bits': 14, 'book_fifo_depth': 16, 'merge_depth': 1024, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 8, 'risk_history': 16, 'udp_filters': 4, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 32, 'risk.pos_limits': 128}),
 }

@@ -27,7 +27,7 @@ Honest caveat: here the PCIe ports run in `sync`. On hardware the PCIe user cloc
 is 250 MHz, so an AXI-stream clock-domain crossing (async FIFOs on CQ and CC, or a
 CSR-request CDC in front of the arbiter) is needed; it is not built here.
 """
-from amaranth.hdl import Module
+from amaranth.hdl import Cat, Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -46,6 +46,7 @@ from .regmap.binding import assemble
 from .risk.gate import RiskGate
 from .rx.itch.decoder import ItchDecoder
 from .rx.mac.xgmii_rx import XgmiiRx
+from .rx.inject.window import InjectWindow
 from .rx.merge.feed_merge import FeedMerge
 from .rx.mold.mold_rx import MoldRx
 from .rx.stream_reg import StreamReg
@@ -106,6 +107,18 @@ class TickwireCore(wiring.Component):
         wiring.connect(m, out, reg.i)
         return reg.o
 
+    def _inject(self, m, owners, merge):
+        """Host injection (issue 14): the register window as the sequencer's third
+        source, gap reports and stale books (rtl/rx/inject/)."""
+        m.submodules.inject = owners["inject"] = inj = InjectWindow(self.cfg.book_slots)
+        wiring.connect(m, inj.inj, merge.inj)
+        wiring.connect(m, merge.report, inj.report)
+        m.d.comb += [merge.inj_raw.eq(inj.inj_raw), merge.gap_wait.eq(inj.gap_wait),
+                     merge.skip.eq(inj.skip), merge.join.eq(inj.join),
+                     merge.join_seq.eq(inj.join_seq), inj.waiting.eq(merge.waiting),
+                     inj.inj_ev.eq(merge.inj_ev),
+                     inj.overflow.eq(Cat(merge.ev_overflow_a, merge.ev_overflow_b))]
+
     def elaborate(self, platform):
         cfg = self.cfg
         m = Module()
@@ -147,6 +160,7 @@ class TickwireCore(wiring.Component):
         wiring.connect(m, mold.msg_a, merge.a)
         wiring.connect(m, mold.msg_b, merge.b)
         m.d.comb += [mold.seq.eq(merge.status), merge.restart.eq(mold.restart)]
+        self._inject(m, owners, merge)
 
         m.submodules.itch = owners["itch"] = itch = ItchDecoder()
         wiring.connect(m, self._boundary(m, "merge_o", merge, merge.o, RawMsg), itch.i)

@@ -177,20 +177,22 @@ class Server:
             raise
 
     def _recovery(self, cfg, device_name):
-        """The recovery manager (docs/recovery.md). Only the model card has a data path
-        it can inject into: the gateware has no host injection port yet."""
+        """The recovery manager (docs/recovery.md): the model card's data path
+        (feedcard), or a real/simulated card's injection window (regcard)."""
         from .recovery.feedcard import FeedCard
         from .recovery.glimpse import GlimpseClient
         from .recovery.manager import RecoveryManager
         from .recovery.rerequest import RerequestClient
-        if device_name != "model":
-            raise ValueError("--rerequest/--glimpse need --device model for now: the gateware "
-                             "has no host injection path for retransmitted or snapshot messages")
         if cfg.get("glimpse") and not cfg.get("credentials"):
             raise ValueError("--glimpse needs --glimpse-credentials FILE (mode 0600)")
-        card = getattr(getattr(self.daemon.card.t, "card", None), "feed", None)
+        subs = {s["locate"]: s["slot"] for s in self.state.subscriptions}
+        if device_name != "model":   # the card's host injection window (rtl/rx/inject/)
+            from .recovery.regcard import RegisterCard
+            card = RegisterCard(self.daemon.card, subs)
+        else:
+            card = getattr(getattr(self.daemon.card.t, "card", None), "feed", None)
         if card is None:             # no --model-feed: an idle data path, snapshots only
-            card = FeedCard({s["locate"]: s["slot"] for s in self.state.subscriptions})
+            card = FeedCard(subs)
         rr = RerequestClient(cfg["rerequest"], cfg["session"], max_count=cfg["max_count"],
                              rate=cfg["rate"]) if cfg.get("rerequest") else None
         gl = GlimpseClient(cfg["glimpse"], cfg["credentials"], cfg["session"]) \

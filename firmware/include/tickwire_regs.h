@@ -4,7 +4,7 @@
 
 #define TW_MAP_MAGIC   0x544B5752u
 #define TW_MAP_VERSION 2u
-#define TW_MAP_HASH    0x71508265u
+#define TW_MAP_HASH    0x12597AEBu
 
 /* ---- id ---- */
 #define TW_ID_MAGIC                              0x0000u  /* status, 32 bits */
@@ -236,6 +236,45 @@
 #define TW_ITCH_LENGTH_ERRORS_WIDTH              64u
 #define TW_ITCH_UNKNOWN_TYPE                     0x07C0u  /* counter, 64 bits */
 #define TW_ITCH_UNKNOWN_TYPE_WIDTH               64u
+/* ---- inject ---- */
+#define TW_INJECT_SEQ_HI                         0x0800u  /* strobe, 32 bits */
+#define TW_INJECT_SEQ_HI_WIDTH                   32u
+#define TW_INJECT_SEQ_LO                         0x0804u  /* strobe, 32 bits */
+#define TW_INJECT_SEQ_LO_WIDTH                   32u
+#define TW_INJECT_DATA                           0x0808u  /* strobe, 32 bits */
+#define TW_INJECT_DATA_WIDTH                     32u
+#define TW_INJECT_COMMIT                         0x080Cu  /* strobe, 32 bits */
+#define TW_INJECT_COMMIT_WIDTH                   32u
+#define TW_INJECT_CMD                            0x0810u  /* strobe, 3 bits */
+#define TW_INJECT_CMD_WIDTH                      3u
+#define TW_INJECT_GAP_WAIT                       0x0814u  /* control, 1 bits */
+#define TW_INJECT_GAP_WAIT_WIDTH                 1u
+#define TW_INJECT_STATE                          0x0818u  /* status, 4 bits */
+#define TW_INJECT_STATE_WIDTH                    4u
+#define TW_INJECT_NEXT_SEQ                       0x081Cu  /* status, 64 bits */
+#define TW_INJECT_NEXT_SEQ_WIDTH                 64u
+#define TW_INJECT_GAP_FIRST                      0x0824u  /* status, 64 bits */
+#define TW_INJECT_GAP_FIRST_WIDTH                64u
+#define TW_INJECT_GAP_COUNT                      0x082Cu  /* status, 64 bits */
+#define TW_INJECT_GAP_COUNT_WIDTH                64u
+#define TW_INJECT_GAPS                           0x0834u  /* counter, 64 bits */
+#define TW_INJECT_GAPS_WIDTH                     64u
+#define TW_INJECT_MESSAGES                       0x083Cu  /* counter, 64 bits */
+#define TW_INJECT_MESSAGES_WIDTH                 64u
+#define TW_INJECT_DUP_MESSAGES                   0x0844u  /* counter, 64 bits */
+#define TW_INJECT_DUP_MESSAGES_WIDTH             64u
+#define TW_INJECT_OVERRUNS                       0x084Cu  /* counter, 64 bits */
+#define TW_INJECT_OVERRUNS_WIDTH                 64u
+#define TW_INJECT_STALE_OVERFLOWS                0x0854u  /* counter, 64 bits */
+#define TW_INJECT_STALE_OVERFLOWS_WIDTH          64u
+#define TW_INJECT_STALE_0                        0x085Cu  /* status, 32 bits */
+#define TW_INJECT_STALE_1                        0x0860u  /* status, 32 bits */
+#define TW_INJECT_STALE_2                        0x0864u  /* status, 32 bits */
+#define TW_INJECT_STALE_3                        0x0868u  /* status, 32 bits */
+#define TW_INJECT_STALE_4                        0x086Cu  /* status, 32 bits */
+#define TW_INJECT_STALE_5                        0x0870u  /* status, 32 bits */
+#define TW_INJECT_STALE_6                        0x0874u  /* status, 32 bits */
+#define TW_INJECT_STALE_7                        0x0878u  /* status, 32 bits */
 /* ---- book ---- */
 #define TW_BOOK_SUB_LOCATE                       0x1000u  /* control, 16 bits */
 #define TW_BOOK_SUB_LOCATE_WIDTH                 16u
@@ -379,6 +418,8 @@
 #define TW_NET_B_FILTER_CTRL_COUNT 4u
 #define TW_ITCH_MSGS(i) (0x0700u + (i) * 8u)  /* 23 elements */
 #define TW_ITCH_MSGS_COUNT 23u
+#define TW_INJECT_STALE(i) (0x085Cu + (i) * 4u)  /* 8 elements */
+#define TW_INJECT_STALE_COUNT 8u
 #define TW_RISK_REJECTS(i) (0x2010u + (i) * 8u)  /* 12 elements */
 #define TW_RISK_REJECTS_COUNT 12u
 #define TW_ITCH_TYPE_ORDER "SRHYLVWKJhAFECXDUPQBINO"
@@ -408,6 +449,35 @@
 #define TW_MOLD_SESSION_HI_ESTABLISHED            0x00010000u  /* mold.session_hi bit 16: A session is established. */
 #define TW_MOLD_SESSION_HI_ESTABLISHED_SHIFT      0x00000010u
 #define TW_MOLD_SESSION_HI_ESTABLISHED_MASK       0x00010000u
+#define TW_INJECT_COMMIT_LENGTH_SHIFT             0x00000000u
+#define TW_INJECT_COMMIT_LENGTH_MASK              0x0000FFFFu  /* Message length in bytes (the MoldUDP64 block length). */
+#define TW_INJECT_COMMIT_FIRST                    0x00010000u  /* inject.commit bit 16: First message of its MoldUDP64 packet. */
+#define TW_INJECT_COMMIT_FIRST_SHIFT              0x00000010u
+#define TW_INJECT_COMMIT_FIRST_MASK               0x00010000u
+#define TW_INJECT_COMMIT_SNAPSHOT                 0x00020000u  /* inject.commit bit 17: A snapshot message: delivered at once, unsequenced, with the staged sequence number (not incremented). */
+#define TW_INJECT_COMMIT_SNAPSHOT_SHIFT           0x00000011u
+#define TW_INJECT_COMMIT_SNAPSHOT_MASK            0x00020000u
+#define TW_INJECT_CMD_JOIN                        0x00000001u  /* inject.cmd bit 0: Late join: expect the next injected sequence number; live messages below it are duplicates. */
+#define TW_INJECT_CMD_JOIN_SHIFT                  0x00000000u
+#define TW_INJECT_CMD_JOIN_MASK                   0x00000001u
+#define TW_INJECT_CMD_SKIP                        0x00000002u  /* inject.cmd bit 1: Give up the gap the sequencer waits on: declare it, move on. */
+#define TW_INJECT_CMD_SKIP_SHIFT                  0x00000001u
+#define TW_INJECT_CMD_SKIP_MASK                   0x00000002u
+#define TW_INJECT_CMD_CLEAR_STALE                 0x00000004u  /* inject.cmd bit 2: Recovery complete: clear every stale bit and SNAPSHOT_NEEDED. */
+#define TW_INJECT_CMD_CLEAR_STALE_SHIFT           0x00000002u
+#define TW_INJECT_CMD_CLEAR_STALE_MASK            0x00000004u
+#define TW_INJECT_STATE_BUSY                      0x00000001u  /* inject.state bit 0: A committed message waits for its turn (sequence number ahead of the expected one); the next commit would be dropped. */
+#define TW_INJECT_STATE_BUSY_SHIFT                0x00000000u
+#define TW_INJECT_STATE_BUSY_MASK                 0x00000001u
+#define TW_INJECT_STATE_WAITING                   0x00000002u  /* inject.state bit 1: The sequencer waits for the host to fill a reported gap. */
+#define TW_INJECT_STATE_WAITING_SHIFT             0x00000001u
+#define TW_INJECT_STATE_WAITING_MASK              0x00000002u
+#define TW_INJECT_STATE_STALE                     0x00000004u  /* inject.state bit 2: Books are stale (a gap was reported, not yet cleared). */
+#define TW_INJECT_STATE_STALE_SHIFT               0x00000002u
+#define TW_INJECT_STATE_STALE_MASK                0x00000004u
+#define TW_INJECT_STATE_SNAPSHOT_NEEDED           0x00000008u  /* inject.state bit 3: A hold buffer overflowed while books were stale: a fill cannot make them exact, load a snapshot. */
+#define TW_INJECT_STATE_SNAPSHOT_NEEDED_SHIFT     0x00000003u
+#define TW_INJECT_STATE_SNAPSHOT_NEEDED_MASK      0x00000008u
 #define TW_BOOK_SUB_CMD_MAP                       0x00000001u  /* book.sub_cmd bit 0: Route sub_locate to sub_slot and clear that slot's book and flags. */
 #define TW_BOOK_SUB_CMD_MAP_SHIFT                 0x00000000u
 #define TW_BOOK_SUB_CMD_MAP_MASK                  0x00000001u
@@ -443,14 +513,14 @@
 
 /* Named builds: id.build digest, map hash, window sizes (words). */
 #define TW_BUILD_SIM_ID       0xA20E509Bu
-#define TW_BUILD_SIM_MAP_HASH 0x71508265u
+#define TW_BUILD_SIM_MAP_HASH 0x12597AEBu
 #define TW_BUILD_SIM_RISK_ORDER_WORDS 8u
 #define TW_BUILD_SIM_RISK_LAST_REJECTS_WORDS 32u
 #define TW_BUILD_SIM_RISK_ACCT_LIMITS_WORDS 64u
 #define TW_BUILD_SIM_RISK_SYM_LIMITS_WORDS 64u
 #define TW_BUILD_SIM_RISK_POS_LIMITS_WORDS 256u
 #define TW_BUILD_BOARD_ID       0x5832BC12u
-#define TW_BUILD_BOARD_MAP_HASH 0x331B7A55u
+#define TW_BUILD_BOARD_MAP_HASH 0x9B3EB969u
 #define TW_BUILD_BOARD_RISK_ORDER_WORDS 8u
 #define TW_BUILD_BOARD_RISK_LAST_REJECTS_WORDS 32u
 #define TW_BUILD_BOARD_RISK_ACCT_LIMITS_WORDS 64u

@@ -17,6 +17,7 @@ from ..rx.udp import regs as net
 from ..rx.merge import regs as merge
 from ..rx.mold import regs as mold
 from ..rx.itch import regs as itch
+from ..rx.inject import regs as inject
 from ..book import regs as book
 from ..risk import regs as risk
 
@@ -35,6 +36,7 @@ BLOCKS = {
     "merge": (0x0500, lambda cfg: merge.BLOCK),
     "mold":  (0x0600, lambda cfg: mold.BLOCK),
     "itch":  (0x0700, lambda cfg: itch.BLOCK),
+    "inject": (0x0800, lambda cfg: inject.BLOCK),
     "book":  (0x1000, lambda cfg: book.BLOCK),
     "risk":  (0x2000, lambda cfg: risk.block(cfg.risk_accounts, cfg.risk_slots)),
     "link":  (0x3000, lambda cfg: link_regs.BLOCK),

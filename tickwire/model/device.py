@@ -22,6 +22,7 @@ import zlib
 
 from . import book as book_model
 from . import itch, mold, net
+from .inject import HostArbiter
 
 MIN_FRAME, MAX_LEN = 64, 1522
 TYPE_ORDER = "SRHYLVWKJhAFECXDUPQBINO"      # ITCH 5.0 types, in counter order
@@ -63,7 +64,7 @@ class DeviceModel:
         self.risk_slots = risk_slots
         self.max_len = max_len
         self.counters = defaultdict(int)        # register name -> value
-        self.arbiter = mold.Arbiter(depth=hold_depth, jump_window=jump_window)
+        self.arbiter = HostArbiter(depth=hold_depth, jump_window=jump_window)
         self.book = book_model.BookModel(subscriptions if subscriptions is not None else {},
                                          top_n=top_n)
         self.decoded = []                       # ItchMsg field dicts, in order
@@ -122,6 +123,38 @@ class DeviceModel:
             self.counters[f"mold.{name}"] = value
         for name, value in self.arbiter.merge.items():
             self.counters[f"merge.{name}"] = value
+        for name, value in getattr(self.arbiter, "inject_counters", {}).items():
+            self.counters[f"inject.{name}"] = value
+
+    # ------------------------------------------------------------------ host injection
+    def _apply(self, delivered):
+        self._sync_counters()
+        for d in delivered:
+            self.message(d.msg, d.seq, d.feed, {"sec": 0, "ns": 0})
+
+    def inject(self, seq, msg, first=True):
+        """A message from the host (inject.data/commit): the live feeds' rules."""
+        self._apply(self.arbiter.inject(seq, msg, first))
+
+    def snapshot(self, msg, seq):
+        """A snapshot message (commit.SNAPSHOT): applied at once with sequence seq."""
+        self._apply(self.arbiter.snapshot(msg, seq))
+
+    def join(self, n):
+        """cmd.JOIN: expect n; live messages below it are duplicates."""
+        self._apply(self.arbiter.join(n))
+
+    def skip(self):
+        """cmd.SKIP: declare the gap the card waits on."""
+        self._apply(self.arbiter.skip())
+
+    def recovery_state(self):
+        """The inject.state bits and the latest gap report, as the registers show them."""
+        a = self.arbiter
+        first, count = a.reports[-1] if a.reports else (0, 0)
+        return {"BUSY": 0, "WAITING": int(a.reported and a.gap_wait), "STALE": int(a.stale),
+                "SNAPSHOT_NEEDED": int(a.snapshot_needed), "gap_first": first,
+                "gap_count": count, "next_seq": a.expected}
 
     def message(self, msg, seq, feed, rx_ts):
         c = self.counters

@@ -78,12 +78,6 @@ def _model_row(ev):
     return tuple(int(x) for x in ev.row().split(","))
 
 
-#: Why --recover-from / --join-at are model-only for now.
-NO_INJECTION = ("--recover-from and --join-at need --engine model: the gateware has no host "
-                "injection path yet (retransmitted and snapshot messages cannot be put into "
-                "the core's MoldUDP64 stream in sequence), and the RTL engine does not fake one")
-
-
 class RtlEngine:
     name = "rtl"
 
@@ -94,10 +88,9 @@ class RtlEngine:
     @staticmethod
     def run(feed, subs, want_latency=False, cfg=SIM, progress=None, trace=None,
             recovery=None):
-        if recovery is not None:
-            raise ValueError(NO_INJECTION)
         from tickwire.tools.engines import rtl_replay
-        return rtl_replay.run(feed, subs, cfg, progress=progress, trace=trace)
+        return rtl_replay.run(feed, subs, cfg, progress=progress, trace=trace,
+                              recovery=recovery)
 
 
 ENGINES = {"model": ModelEngine, "rtl": RtlEngine}

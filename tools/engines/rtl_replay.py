@@ -118,23 +118,32 @@ class Meter:
         self.callback(int(np.searchsorted(self.ends, beats, side="right")))
 
 
-def run(feed, subs, cfg=BUILDS["sim"], progress=None, trace=None):
+def run(feed, subs, cfg=BUILDS["sim"], progress=None, trace=None, recovery=None):
     """Replay `feed` through the core. progress(messages_sent) is called a few times a
-    second; trace=(path, first cycle, cycles) also writes that window as FST."""
+    second; trace=(path, first cycle, cycles) also writes that window as FST.
+    recovery: a tools/engines/recovery.Recovery, carried out through the core's host
+    injection window (tools/engines/rtl_recovery.py)."""
     sim = core(cfg, trace=trace is not None)
     enc = {p: columns.Port(feed.frames[p]) for p in ("a", "b")}
     regs, addrs = counter_reads()
     table = last_byte_table(feed, enc)
+    before, script = subscription_writes(subs), []
+    if recovery is not None:
+        from . import rtl_recovery
+        inj_before, script = rtl_recovery.plan(feed, table, recovery)
+        before += inj_before
     with tempfile.TemporaryDirectory(prefix="twreplay-") as tmp:
         ba = columns.write_twb1(Path(tmp) / "a.twb", enc["a"].d, enc["a"].c)
         bb = columns.write_twb1(Path(tmp) / "b.twb", enc["b"].d, enc["b"].c) \
             if feed.frames["b"] else None
-        res = sim.run(ba, beats_b=bb, writes_before=subscription_writes(subs),
-                      reads_after=addrs, drain=512, timeout=1_000_000,
+        res = sim.run(ba, beats_b=bb, writes_before=before, script=script,
+                      reads_after=addrs, drain=2048, timeout=1_000_000,
                       settle=settle_cycles(cfg), raw=True, trace=trace,
                       progress=None if progress is None else Meter(table, progress))
     values = decode_reads(regs, res.reads)
     counters = {k: v for k, v in values.items() if REGS[k].kind == "counter" and v}
+    if recovery is not None:
+        rtl_recovery.check(counters)
     itch_msgs = {t: values.get(f"itch.msgs[{k}]", 0) for k, t in enumerate(ITCH_TYPE_ORDER)}
 
     recs = columns.records(res, sim)
