@@ -111,9 +111,10 @@ class TickwireCore(wiring.Component):
         """Host injection (issue 14): the register window as the sequencer's third
         source, gap reports and stale books (rtl/rx/inject/)."""
         m.submodules.inject = owners["inject"] = inj = InjectWindow(self.cfg.book_slots)
-        wiring.connect(m, inj.inj, merge.inj)
+        wiring.connect(m, inj.inj, merge.inject)
+        wiring.connect(m, inj.raw, merge.raw)
         wiring.connect(m, merge.report, inj.report)
-        m.d.comb += [merge.inj_raw.eq(inj.inj_raw), merge.gap_wait.eq(inj.gap_wait),
+        m.d.comb += [merge.gap_wait.eq(inj.gap_wait),
                      merge.skip.eq(inj.skip), merge.join.eq(inj.join),
                      merge.join_seq.eq(inj.join_seq), inj.waiting.eq(merge.waiting),
                      inj.inj_ev.eq(merge.inj_ev),
@@ -172,7 +173,12 @@ class TickwireCore(wiring.Component):
         owners["book"] = [book, book_in]
         wiring.connect(m, itch.o, book_in.i)
         wiring.connect(m, book_in.o, book.i)
-        wiring.connect(m, book.bbo, wiring.flipped(self.bbo_out))
+        # BBO updates leave flagged unreliable while the books are stale (a gap reported,
+        # not yet recovered: rtl/rx/inject/); the risk gate sees the book's own flag.
+        m.d.comb += [self.bbo_out.valid.eq(book.bbo.valid),
+                     self.bbo_out.payload.eq(book.bbo.payload),
+                     self.bbo_out.payload.unreliable.eq(book.bbo.payload.unreliable |
+                                                        m.submodules.inject.stale)]
         wiring.connect(m, book.topn, wiring.flipped(self.topn_out))
 
         # Risk gate: host orders from the order window, the live book from BBO updates.

@@ -30,9 +30,10 @@ class Chain(Elaboratable):
         wiring.connect(m, self.mold.msg_a, merge.a)
         wiring.connect(m, self.mold.msg_b, merge.b)
         m.d.comb += [self.mold.seq.eq(merge.status), merge.restart.eq(self.mold.restart)]
-        wiring.connect(m, inj.inj, merge.inj)
+        wiring.connect(m, inj.inj, merge.inject)
+        wiring.connect(m, inj.raw, merge.raw)
         wiring.connect(m, merge.report, inj.report)
-        m.d.comb += [merge.inj_raw.eq(inj.inj_raw), merge.gap_wait.eq(inj.gap_wait),
+        m.d.comb += [merge.gap_wait.eq(inj.gap_wait),
                      merge.skip.eq(inj.skip), merge.join.eq(inj.join),
                      merge.join_seq.eq(inj.join_seq), inj.waiting.eq(merge.waiting),
                      inj.inj_ev.eq(merge.inj_ev),

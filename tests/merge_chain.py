@@ -66,8 +66,7 @@ def run(sched_a, sched_b, depth=64, jump_window=2048, hold_cycles=4096, hold_pac
         lane_a=0, lane_b=3, tail=300, inject=()):
     """Drive both ports; returns (rtl, model): each a dict with `seqs` (delivered, in
     order), `msgs`, `counters` (mold.* and merge.* names), `gaps` [(first, count)].
-    `inject`: [(cycle, seq, message)] offered on FeedMerge.inj (the RTL only;
-    each held until taken)."""
+    `inject`: [(cycle, seq, message)] offered on FeedMerge.inject (the RTL only)."""
     dut = Chain(depth, jump_window)
     beats, starts = [{}, {}], []
     for p, (sched, lane) in enumerate(((sched_a, lane_a), (sched_b, lane_b))):
@@ -91,7 +90,7 @@ def run(sched_a, sched_b, depth=64, jump_window=2048, hold_cycles=4096, hold_pac
         c = dict.fromkeys(regs, 0)
         pending = sorted(inject)
         for t in range(cycles):
-            inj = dut.merge.inj
+            inj = dut.merge.inject
             if pending and pending[0][0] <= t:
                 _, seq, msg = pending[0]
                 ctx.set(inj.valid, 1)

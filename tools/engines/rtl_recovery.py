@@ -21,7 +21,7 @@ import numpy as np
 from tickwire.control.regmap import REGS
 from tickwire.rtl.rx.inject import regs as inject_regs
 
-MARGIN = 1024           # cycles: MAC, UDP, MoldUDP64 stages and held messages draining
+MARGIN = 32             # cycles: MAC, UDP and MoldUDP64 stages (the fill's first message waits for E)
 
 _COMMIT = inject_regs.BLOCK.reg("commit")
 FIRST = 1 << _COMMIT.field("FIRST").offset

@@ -186,7 +186,10 @@ def run(feed, subs, cfg=BUILDS["sim"], progress=None, trace=None, recovery=None)
                              if k.startswith("book.") and REGS[k].kind == "status"},
              "first_rx_ts": first, "last_rx_ts": last,
              "top_levels": top_levels, "bbo_latencies": bbo_lat, "decode_latencies": dec_lat,
-             "bbo_cycles": bbo.cycles.tolist()}
+             "bbo_cycles": bbo.cycles.tolist(),
+             # BBO updates flagged unreliable (the book's flag, or stale books: inject.state)
+             "bbo_unreliable_seqs": b_seq[bbo.field(blay, "unreliable").astype(bool)].tolist()
+             if len(bbo) else []}
     return EngineResult(rows, counters, itch_msgs, latency, extra,
                         Decoded(sim, itch))
 

@@ -6,9 +6,11 @@ Why registers and messages, not packets: the host already has the messages (its
 MoldUDP64 client parsed the retransmission or the GLIMPSE snapshot) and the register
 bus is the one path every transport shares; a message is a few 32-bit writes
 (`data` x ceil(len/4), `commit`), and the sequencer applies it with the live feeds'
-rules (rtl/rx/merge/sequencer.py). One message waits at a time (`state.BUSY`); a
+rules (rtl/rx/merge/: FeedMerge's injection FIFO, 16 messages, a third hold-buffer
+head). A committed message waits here while that FIFO is full (`state.BUSY`); a
 commit while one waits is counted (`overruns`) and dropped, so a host that injects
-ahead of the expected sequence number polls BUSY.
+far ahead of the expected sequence number polls BUSY. Snapshot messages go to the
+sequencer's `raw` input: delivered unsequenced when nothing else goes out.
 
 Recovery state lives here too: a gap report (the hold window expired, or a confirmed
 jump) marks every book stale and latches its range (gap_first, gap_count, `gaps`); the
@@ -20,7 +22,7 @@ from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ...layouts import MAX_MSG_BYTES, GapEvent, MoldMsg
+from ...layouts import MAX_MSG_BYTES, GapEvent, MoldMsg, RawMsg
 from ...regmap.binding import register_members
 from . import regs
 
@@ -36,11 +38,13 @@ class InjectWindow(wiring.Component):
     def __init__(self, slots=64):
         self.slots = slots
         super().__init__({
-            "inj": Out(stream.Signature(MoldMsg)), "inj_raw": Out(1),
+            "inj": Out(stream.Signature(MoldMsg)),     # sequenced: FeedMerge.inject
+            "raw": Out(stream.Signature(RawMsg)),      # snapshot: FeedMerge.raw
             "gap_wait": Out(1), "skip": Out(1), "join": Out(1), "join_seq": Out(64),
             "report": In(stream.Signature(GapEvent, always_ready=True)),
             "waiting": In(1), "inj_ev": In(2),
             "overflow": In(2),              # hold-buffer overflow pulses, ports A and B
+            "stale": Out(1),                # books stale (registered): BBO updates flag it
             **register_members(self.registers),
         })
 
@@ -55,18 +59,23 @@ class InjectWindow(wiring.Component):
             m.d.sync += widx.eq(widx + (widx != WORDS))
         with m.If(self.stb_seq_hi):
             m.d.sync += hi.eq(self.stb_seq_hi_data)
-        busy = self.inj.valid
+        busy = Signal()
+        m.d.comb += [busy.eq(self.inj.valid | self.raw.valid),
+                     self.raw.payload.eq(self.inj.payload.msg)]
         cd = self.stb_commit_data
         commit = self.stb_commit & ~busy
         with m.If(self.inj.ready):
             m.d.sync += self.inj.valid.eq(0)
+        with m.If(self.raw.ready):
+            m.d.sync += self.raw.valid.eq(0)
         with m.If(self.stb_seq_lo):
             m.d.sync += nxt.eq(Cat(self.stb_seq_lo_data, hi))
         with m.Elif(commit & ~cd[_F["SNAPSHOT"]]):
             m.d.sync += nxt.eq(nxt + 1)
         p = self.inj.payload
         with m.If(commit):
-            m.d.sync += [self.inj.valid.eq(1), self.inj_raw.eq(cd[_F["SNAPSHOT"]]),
+            m.d.sync += [self.inj.valid.eq(~cd[_F["SNAPSHOT"]]),
+                         self.raw.valid.eq(cd[_F["SNAPSHOT"]]),
                          p.first.eq(cd[_F["FIRST"]]), p.msg.length.eq(cd[:16]),
                          p.msg.seq.eq(nxt), p.msg.feed.eq(0), p.msg.rx_ts.eq(0),
                          p.msg.data.as_value().eq(Cat(*words)[:8 * MAX_MSG_BYTES]), widx.eq(0)]
@@ -81,7 +90,7 @@ class InjectWindow(wiring.Component):
 
     def _recovery(self, m, busy, nxt):
         """Stale flag, SNAPSHOT_NEEDED, the latest gap report and the counters."""
-        stale, need_snap = Signal(), Signal()
+        stale, need_snap = self.stale, Signal()
         with m.If(self.stb_cmd & self.stb_cmd_data[_F["CLEAR_STALE"]]):
             m.d.sync += [stale.eq(0), need_snap.eq(0)]
         with m.Else():

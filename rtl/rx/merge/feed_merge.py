@@ -14,16 +14,20 @@ Why it looks like this (docs/bad-input-mold.md, issues 14 and 15):
   cycle when neither feed loses anything).
 * A jump of more than `jump_window` sequence numbers needs confirmation (Sequencer).
 * 156.25 MHz: the Sequencer decides on one-bit flags compared a cycle ahead; a jump
-  of E costs one bubble cycle (messages then wait in the hold buffers).
+  of E (a gap, a confirmed jump, a JOIN) costs one bubble cycle (live messages then
+  wait in the hold buffers).
 
-Parts: a Sequencer (rtl/rx/merge/sequencer.py) and one HoldBuffer FIFO per port.
-`inj` and the ports after it are the host injection hook of the recovery path
-(rtl/rx/inject/ InjectWindow, issue 14): the injected message is a third hold-buffer
-head with the same rules, taken (`inj.ready`) only when delivered or found a
-duplicate, so one waits at a time; `inj_raw` delivers a snapshot message unsequenced;
-`gap_wait`/`skip`/`report`/`waiting` let the host fill a gap before it is declared;
-`join`/`join_seq` set E for a late join. Left unconnected they tie off to plain A/B
-merging.
+Parts: a Sequencer (rtl/rx/merge/sequencer.py), one HoldBuffer FIFO per port and the
+injection FIFO. The recovery path's ports (rtl/rx/inject/ InjectWindow, issue 14; all
+tie off at 0 to plain A/B merging):
+* `inject`: retransmitted messages, in sequence. A small FIFO (the host can queue a
+  fill ahead of E without polling per message) whose head is a third hold-buffer head,
+  judged like held messages (below E discarded, E delivered, above E waits; no jump
+  rule).
+* `raw`: snapshot messages, delivered unsequenced when nothing else goes out.
+* `gap_wait`/`skip`/`report`/`waiting`: an expired hold window reports the gap and
+  waits for the fill (or `skip`) instead of declaring it.
+* `join`/`join_seq`: late join, E set to join_seq.
 """
 from amaranth.hdl import Module, ResetInserter
 from amaranth.lib import stream, wiring
@@ -34,6 +38,9 @@ from ...layouts import GapEvent, MergeStatus, MoldMsg, RawMsg
 from ...regmap.binding import register_members
 from .sequencer import Sequencer
 from . import regs
+
+#: Injected messages buffered in front of the sequencer (the host sends in sequence).
+INJECT_DEPTH = 16
 
 
 class FeedMerge(wiring.Component):
@@ -48,8 +55,9 @@ class FeedMerge(wiring.Component):
             "gap": Out(stream.Signature(GapEvent, always_ready=True)),
             "status": Out(MergeStatus),     # for MoldRx's mold.* registers
             "restart": In(1),               # new session (MoldRx)
-            # host injection (rtl/rx/inject/InjectWindow), see Sequencer
-            "inj": In(stream.Signature(MoldMsg)), "inj_raw": In(1),
+            "inject": In(stream.Signature(MoldMsg)),    # host injection (recovery)
+            # recovery controls (rtl/rx/inject/InjectWindow, see Sequencer); tie off at 0
+            "raw": In(stream.Signature(RawMsg)),
             "gap_wait": In(1), "skip": In(1), "join": In(1), "join_seq": In(64),
             "report": Out(stream.Signature(GapEvent, always_ready=True)),
             "waiting": Out(1), "inj_ev": Out(2),
@@ -68,14 +76,18 @@ class FeedMerge(wiring.Component):
                          seq.push[p].ready.eq(fifo.w_rdy),
                          seq.head[p].valid.eq(fifo.r_rdy), seq.head[p].payload.eq(fifo.r_data),
                          fifo.r_en.eq(seq.head[p].ready)]
+        m.submodules.hold_i = inj = ResetInserter(self.restart)(SyncFIFOBuffered(
+            width=MoldMsg.size, depth=INJECT_DEPTH))
+        m.d.comb += [inj.w_en.eq(self.inject.valid), inj.w_data.eq(self.inject.payload),
+                     self.inject.ready.eq(inj.w_rdy), seq.head[2].valid.eq(inj.r_rdy),
+                     seq.head[2].payload.eq(inj.r_data), inj.r_en.eq(seq.head[2].ready)]
         wiring.connect(m, seq.o, wiring.flipped(self.o))
         wiring.connect(m, seq.gap, wiring.flipped(self.gap))
-        wiring.connect(m, wiring.flipped(self.inj), seq.inj)
+        wiring.connect(m, wiring.flipped(self.raw), seq.raw)
         wiring.connect(m, seq.report, wiring.flipped(self.report))
-        m.d.comb += [seq.inj_raw.eq(self.inj_raw), seq.gap_wait.eq(self.gap_wait),
-                     seq.skip.eq(self.skip), seq.join.eq(self.join),
-                     seq.join_seq.eq(self.join_seq), self.waiting.eq(seq.waiting),
-                     self.inj_ev.eq(seq.inj_ev)]
+        m.d.comb += [seq.gap_wait.eq(self.gap_wait), seq.skip.eq(self.skip),
+                     seq.join.eq(self.join), seq.join_seq.eq(self.join_seq),
+                     self.waiting.eq(seq.waiting), self.inj_ev.eq(seq.inj_ev)]
         m.d.comb += [self.status.eq(seq.status), seq.restart.eq(self.restart),
                      seq.hold_cycles.eq(self.ctl_hold_cycles),
                      seq.hold_packets.eq(self.ctl_hold_packets)]

@@ -7,10 +7,6 @@ E steps by one), and `step` picks one: a single mux in the sequencer's loop. `po
 consumes the head (a duplicate or delivered); the next one loads from the FIFO in the
 same cycle, so a buffer drains at one message per cycle. After E jumps (a gap) the
 flags are stale for one cycle (the sequencer's `bubble`); it makes no decision then.
-
-`keep` (the host injection head): the producer keeps its message until the sequencer
-takes it (`ready` with `pop`, not on load), so a message waiting for its turn stays
-visible upstream (the injection window's BUSY); it loads when the head is empty.
 """
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring
@@ -28,18 +24,10 @@ class HoldHead(wiring.Component):
     e: In(64)
     e1: In(64)
 
-    def __init__(self, keep=False):
-        self.keep = keep
-        super().__init__()
-
     def elaborate(self, platform):
         m = Module()
-        if self.keep:
-            load = self.fifo.valid & ~self.valid
-            m.d.comb += self.fifo.ready.eq(self.valid & self.pop)
-        else:
-            load = self.fifo.valid & (~self.valid | self.pop)
-            m.d.comb += self.fifo.ready.eq(load)
+        load = self.fifo.valid & (~self.valid | self.pop)
+        m.d.comb += self.fifo.ready.eq(load)
         with m.If(load):
             m.d.sync += [self.valid.eq(1), self.msg.msg.eq(self.fifo.payload.msg),
                          self.msg.first.eq(self.fifo.payload.first)]

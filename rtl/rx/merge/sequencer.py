@@ -2,37 +2,36 @@
 messages (MoldPort), with a hold buffer per port for messages ahead of a gap, and the
 host's injected messages (recovery, issue 14) as a third source.
 
-Each cycle it looks at five candidates: each port's hold-buffer head (HoldHead), each
-port's live message and the injected message's head. Any with seq < E is a duplicate
-(discarded, counted); the first with seq == E (heads before live, A before B, the
-injected one last) is delivered and E moves on; the others with seq == E are
-duplicates of it. A live message ahead of E is held in its port's buffer (`push`) when
-it is at most the jump window ahead, else it is an unconfirmed jump: dropped, and
-remembered as a claim that the next packet on that port (continuing it) or the other
-port's copy (same start) confirms; a confirmed jump declares the gap at once. The hold
-window (HoldWindow): while a buffer head waits (seq > E) and nothing moves, after
-`hold_cycles` cycles or `hold_packets` packet starts the gap [E, smallest head) is
-declared (`gap`), E moves there and the held messages flow.
-
-Host injection (rtl/rx/inject/): `inj` enters through its own HoldHead, which keeps
-the producer's message until it is taken (`inj.ready` only then), so the injection
-window's BUSY means "waits for its turn": seq < E or a copy already taken is a
-duplicate, seq == E is delivered, seq > E waits until E reaches it (a fill may come
-early or late); before E exists (no live message, no JOIN) it waits too. `inj_raw`
-(a snapshot load) is delivered unsequenced when nothing else moves (E untouched).
-`gap_wait`: an expired hold window reports the gap (`report`, once) and waits for the
-host (`waiting`; held live messages stay held) until the fill arrives or `skip`
-declares it; a confirmed jump is reported too. `join` sets E to `join_seq` (late
-join: live messages below it are duplicates). All tie off to plain A/B merging at 0.
+Each cycle it looks at five candidates: each port's hold-buffer head (HoldHead), the
+host injection buffer's head (recovery: retransmitted messages) and each port's live
+message. Any with seq < E is a duplicate (discarded, counted); the
+first with seq == E (heads before live, A before B) is delivered and E moves on; the
+others with seq == E are duplicates of it. A live message ahead of E is held in its
+port's buffer (`push`) when it is at most the jump window ahead, else it is an
+unconfirmed jump: dropped, and remembered as a claim that the next packet on that port
+(continuing it) or the other port's copy (same start) confirms; a confirmed jump
+declares the gap at once. The hold window: while a buffer head waits (seq > E) and
+nothing moves, after `hold_cycles` cycles or `hold_packets` packet starts the gap
+[E, smallest head) is declared (`gap`), E moves there and the held messages flow.
 
 Pipelining (156.25 MHz): decisions use one-bit flags only (SeqRel, compared a cycle
 ahead from registers by MoldPort and HoldHead); E + 1 and E + window are kept in
 registers. After E jumps (a gap, a confirmed jump, the session's first message, a
 JOIN) the flags are stale for one cycle (`bubble`): live messages then go to the hold
-buffer (or are discarded when already behind E; after a JOIN, which may move E either
-way, all are held) and nothing is delivered. A message next in sequence passes with
-one register. The same rules in Python: tickwire/model/mold.py `Arbiter` and
-tickwire/model/inject.py `HostArbiter`.
+buffer (or are discarded when already behind E) and nothing is delivered. A message
+next in sequence passes with one register. The same rules in Python:
+tickwire/model/mold.py `Arbiter`, tickwire/model/inject.py `HostArbiter`.
+
+Recovery (issue 14, rtl/rx/inject/), tied off at 0:
+`head[2]`: the injection FIFO (FeedMerge.inject), judged like a held message; its
+duplicates and deliveries count on `inj_ev`, not in the feeds' counters (status).
+`gap_wait`: an expired hold window reports the gap (`report`) and waits for the host
+(`waiting`; held messages stay held) until the fill arrives or `skip` declares it.
+`join`: E jumps to `join_seq` (late join: live messages below it are duplicates). It
+may move E either way and sets E + 1 and E + window with it; in the bubble after it
+every live message is held (its flags came from the old E) and judged from the buffer.
+`raw`: a snapshot message, delivered unsequenced when nothing else goes out.
+`inj_ev`: injected messages delivered / discarded (registered).
 """
 from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
@@ -51,7 +50,7 @@ class Sequencer(wiring.Component):
         self.jump_window = jump_window
         super().__init__({
             "live": In(stream.Signature(MoldMsg, always_ready=True)).array(2),
-            "head": In(stream.Signature(MoldMsg)).array(2),      # hold buffer outputs
+            "head": In(stream.Signature(MoldMsg)).array(3),      # hold buffers A, B, injection
             "push": Out(stream.Signature(MoldMsg)).array(2),     # hold buffer inputs
             "o": Out(stream.Signature(RawMsg, always_ready=True)),
             "gap": Out(stream.Signature(GapEvent, always_ready=True)),
@@ -60,8 +59,7 @@ class Sequencer(wiring.Component):
             "ev": Out(len(EVENTS)),                              # registered pulses
             "restart": In(1),
             "hold_cycles": In(32), "hold_packets": In(16),
-            # host injection and recovery (rtl/rx/inject/), tied off by default
-            "inj": In(stream.Signature(MoldMsg)), "inj_raw": In(1),
+            "raw": In(stream.Signature(RawMsg)),
             "gap_wait": In(1), "skip": In(1), "join": In(1), "join_seq": In(64),
             "report": Out(stream.Signature(GapEvent, always_ready=True)),
             "waiting": Out(1),              # registered: a reported gap waits for the host
@@ -73,33 +71,27 @@ class Sequencer(wiring.Component):
         live = self.live
         E, E1, EW = Signal(64), Signal(64, init=1), Signal(64, init=self.jump_window)
         have_e, bubble, stepped, joined = Signal(), Signal(), Signal(), Signal()
-        heads = [HoldHead(), HoldHead(), HoldHead(keep=True)]
+        heads = [HoldHead(), HoldHead(), HoldHead()]
         m.submodules.head_a, m.submodules.head_b, m.submodules.head_i = heads
         step = Signal()
-        for p in (0, 1):
-            wiring.connect(m, wiring.flipped(self.head[p]), heads[p].fifo)
-        wiring.connect(m, wiring.flipped(self.inj), heads[2].fifo)
-        for h in heads:
+        for p, h in enumerate(heads):
+            wiring.connect(m, wiring.flipped(self.head[p]), h.fifo)
             m.d.comb += [h.step.eq(step), h.e.eq(E), h.e1.eq(E1)]
-        raw = Signal()              # the injected head is a snapshot message
-        with m.If(~heads[2].valid):
-            m.d.sync += raw.eq(self.inj_raw)
         ok = have_e & ~bubble
-        # candidates: heads A, B, live A, B, injected; live flags against this cycle's E
-        msgs = [heads[0].msg, heads[1].msg, live[0].payload, live[1].payload, heads[2].msg]
-        valid = [heads[0].valid, heads[1].valid, live[0].valid, live[1].valid,
-                 heads[2].valid & ~raw]
-        N, L, I = 5, 2, 4           # candidates, first live one, the injected one
+        # candidates: heads A, B, injection, live A, B; live flags against this cycle's E
+        msgs = [h.msg for h in heads] + [live[0].payload, live[1].payload]
+        valid = [h.valid for h in heads] + [live[0].valid, live[1].valid]
+        N, L, I = 5, 3, 2           # candidates, the first live one, the injection head
         lt = [Signal(name=f"lt{k}") for k in range(N)]
         eq = [Signal(name=f"eq{k}") for k in range(N)]
         for k in range(N):
             r = msgs[k].rel
-            if k in (L, L + 1):     # stale-safe: behind an older E is behind the current one
+            if k < L:
+                m.d.comb += [lt[k].eq(valid[k] & ok & r.lt), eq[k].eq(valid[k] & ok & r.at)]
+            else:           # stale-safe: behind an older E is behind the current one
                 m.d.comb += [lt[k].eq(valid[k] & have_e & ~joined
                                       & Mux(stepped & ~bubble, r.lt1, r.lt)),
                              eq[k].eq(valid[k] & ok & Mux(stepped, r.at1, r.at))]
-            else:
-                m.d.comb += [lt[k].eq(valid[k] & ok & r.lt), eq[k].eq(valid[k] & ok & r.at)]
         pick = [Signal(name=f"pick{k}") for k in range(N)]
         taken = 0
         for k in range(N):
@@ -108,6 +100,8 @@ class Sequencer(wiring.Component):
         deliver = Signal()
         m.d.comb += deliver.eq(taken)
         dupk = [(lt[k] | eq[k]) & ~pick[k] for k in range(N)]
+        for p in range(L):
+            m.d.comb += heads[p].pop.eq(lt[p] | eq[p])
 
         # live messages ahead of E: held, or an unconfirmed jump (never before E exists)
         ahead = [live[p].valid & ~lt[L + p] & ~eq[L + p] for p in (0, 1)]
@@ -119,25 +113,31 @@ class Sequencer(wiring.Component):
             m.d.comb += [self.push[p].valid.eq(hold[p]), self.push[p].payload.eq(live[p].payload)]
         confirm, fp, fmsg = self._claim(m, far, ok, deliver)
         fseq = fmsg.msg.seq
-        raw_go = Signal()           # a snapshot message, when nothing else moves
-        m.d.comb += raw_go.eq(heads[2].valid & raw & ~deliver & ~far[0] & ~far[1]
-                              & ~init[0] & ~init[1])
-        for k, h in ((0, heads[0]), (1, heads[1]), (I, heads[2])):
-            m.d.comb += h.pop.eq(lt[k] | eq[k] | (raw_go if k == I else 0))
 
-        go_gap, need, new_e = self._window(m, heads, ok, lt, eq, hold, deliver, confirm, bubble)
-        target = Mux(confirm, fseq, new_e)
-        self._host(m, need, deliver | confirm | go_gap, confirm, E, target - E)
+        # the hold window
+        wait = [heads[p].valid & ok & ~lt[p] & ~eq[p] for p in (0, 1)]
+        waiting = Signal()
+        m.d.comb += waiting.eq(wait[0] | wait[1])
+        h0, h1 = heads[0].msg.msg.seq, heads[1].msg.msg.seq
+        new_e = Mux(wait[0] & wait[1], Mux(h0 < h1, h0, h1), Mux(wait[0], h0, h1))
+        m.submodules.window = win = HoldWindow()
+        go_gap = self._gap_wait(m, win, waiting & ~(deliver | confirm), confirm, fseq, new_e, E)
+        m.d.comb += [win.clear.eq(deliver | confirm | go_gap | self.restart | bubble),
+                     win.running.eq(waiting | hold[0] | hold[1]),
+                     win.firsts.eq((live[0].valid & live[0].payload.first)
+                                   + (live[1].valid & live[1].payload.first)),
+                     win.hold_cycles.eq(self.hold_cycles), win.hold_packets.eq(self.hold_packets)]
 
         # outputs and E
         out = self.o.payload
-        moved = deliver | confirm | init[0] | init[1] | raw_go
-        m.d.sync += self.o.valid.eq(moved)
+        raw_go = self._raw(m, deliver | confirm | init[0] | init[1], pick[I], dupk[I])
+        m.d.sync += self.o.valid.eq(deliver | confirm | init[0] | init[1] | raw_go)
         sel = Mux(init[0] | init[1], Mux(init[0], live[0].payload.msg, live[1].payload.msg),
-                  Mux(raw_go, heads[2].msg.msg, fmsg.msg))
+                  Mux(raw_go, self.raw.payload, fmsg.msg))
         for k in reversed(range(N)):
             sel = Mux(pick[k], msgs[k].msg, sel)
         m.d.sync += out.eq(sel)
+        target = Mux(confirm, fseq, new_e)
         m.d.sync += [self.gap.valid.eq(go_gap | confirm), self.gap.payload.first.eq(E),
                      self.gap.payload.count.eq(target - E)]
         first_live = Mux(live[0].valid, live[0].payload.msg.seq, live[1].payload.msg.seq)
@@ -159,12 +159,12 @@ class Sequencer(wiring.Component):
 
         st = self.status
         m.d.comb += [st.expected.eq(E), st.expected1.eq(E1), st.expected_w.eq(EW)]
-        m.d.sync += [st.delivered.eq(moved),       # the feeds' counters exclude injection
-                     st.dup_n.eq(sum(dupk[:I])),
-                     st.dup_first.eq(sum(dupk[k] & msgs[k].first for k in range(I))),
+        m.d.sync += [st.delivered.eq(deliver | confirm | init[0] | init[1] | raw_go),
+                     # the feeds' counters: injected duplicates count on inj_ev only
+                     st.dup_n.eq(sum(dupk[k] for k in range(N) if k != I)),
+                     st.dup_first.eq(sum(dupk[k] & msgs[k].first for k in range(N) if k != I)),
                      st.gap.eq(go_gap | confirm), st.gap_first.eq(E),
-                     st.gap_len.eq(Mux(go_gap | confirm, target - E, 0)),
-                     self.inj_ev.eq(Cat(pick[I] | raw_go, dupk[I]))]
+                     st.gap_len.eq(Mux(go_gap | confirm, target - E, 0))]
         for p in (0, 1):
             m.d.sync += self.dup[p].eq(dupk[p] + dupk[L + p])
         m.d.sync += self.ev.eq(Cat(
@@ -172,6 +172,32 @@ class Sequencer(wiring.Component):
             hold[0] & self.push[0].ready, hold[1] & self.push[1].ready,
             far[0] & ~(confirm & ~fp), far[1] & ~(confirm & fp), go_gap, confirm))
         return m
+
+    def _raw(self, m, busy, pick_i, dup_i):
+        """A snapshot message goes out when nothing else does; inj_ev counts the
+        injected messages (raw or the injection head's) delivered and discarded."""
+        raw_go = Signal()
+        m.d.comb += [raw_go.eq(self.raw.valid & ~busy), self.raw.ready.eq(raw_go)]
+        m.d.sync += self.inj_ev.eq(Cat(pick_i | raw_go, dup_i))
+        return raw_go
+
+    def _gap_wait(self, m, win, stuck, confirm, fseq, new_e, E):
+        """go_gap: the expired window declares the gap unless `gap_wait`, then it is
+        reported once and waits for the host (fill, or `skip`). Drives report, waiting."""
+        go_gap, skip_req, reported, need = Signal(), Signal(), Signal(), Signal()
+        m.d.comb += need.eq(win.expire & stuck)
+        m.d.comb += go_gap.eq(need & (~self.gap_wait | skip_req))
+        m.d.sync += self.waiting.eq(need & self.gap_wait & ~skip_req)
+        m.d.sync += [self.report.valid.eq((need & ~reported) | confirm),
+                     self.report.payload.first.eq(E),
+                     self.report.payload.count.eq(Mux(confirm, fseq, new_e) - E)]
+        with m.If(~need | go_gap | self.restart | self.join):
+            m.d.sync += [reported.eq(0), skip_req.eq(0)]
+        with m.Else():
+            m.d.sync += reported.eq(1)
+            with m.If(self.skip):
+                m.d.sync += skip_req.eq(1)
+        return go_gap
 
     def _claim(self, m, far, ok, deliver):
         """Jumps beyond the window: (confirm, fp, fmsg). A claim is remembered until the
@@ -199,40 +225,3 @@ class Sequencer(wiring.Component):
         with m.If(confirm | self.restart | self.join):
             m.d.sync += claim_v.eq(0)
         return confirm, fp, fmsg
-
-    def _window(self, m, heads, ok, lt, eq, hold, deliver, confirm, bubble):
-        """The hold window and the gap decision: (go_gap, need, new_e). `need`: the
-        window expired with a head waiting; with `gap_wait` the gap is declared only
-        once the host says `skip` (latched until progress)."""
-        live = self.live
-        wait = [heads[p].valid & ok & ~lt[p] & ~eq[p] for p in (0, 1)]
-        waiting = Signal()
-        m.d.comb += waiting.eq(wait[0] | wait[1])
-        h0, h1 = heads[0].msg.msg.seq, heads[1].msg.msg.seq
-        new_e = Mux(wait[0] & wait[1], Mux(h0 < h1, h0, h1), Mux(wait[0], h0, h1))
-        m.submodules.window = win = HoldWindow()
-        go_gap, need, skip_req = Signal(), Signal(), Signal()
-        m.d.comb += [need.eq(win.expire & waiting & ~deliver & ~confirm),
-                     go_gap.eq(need & (~self.gap_wait | skip_req)),
-                     win.clear.eq(deliver | confirm | go_gap | self.restart | bubble),
-                     win.running.eq(waiting | hold[0] | hold[1]),
-                     win.firsts.eq((live[0].valid & live[0].payload.first)
-                                   + (live[1].valid & live[1].payload.first)),
-                     win.hold_cycles.eq(self.hold_cycles), win.hold_packets.eq(self.hold_packets)]
-        m.d.sync += self.waiting.eq(need & self.gap_wait & ~skip_req)
-        with m.If(deliver | confirm | go_gap | self.restart | self.join):
-            m.d.sync += skip_req.eq(0)
-        with m.Elif(self.skip):
-            m.d.sync += skip_req.eq(1)
-        return go_gap, need, new_e
-
-    def _host(self, m, need, progress, confirm, first, count):
-        """`report`: the host hears of a gap once, when it starts to wait or is declared
-        (an expired window), or at once (a confirmed jump)."""
-        reported = Signal()
-        m.d.sync += [self.report.valid.eq((need & ~reported) | confirm),
-                     self.report.payload.first.eq(first), self.report.payload.count.eq(count)]
-        with m.If(progress | self.restart | self.join):
-            m.d.sync += reported.eq(0)
-        with m.Elif(need):
-            m.d.sync += reported.eq(1)
