@@ -5,7 +5,7 @@ host's injected messages (recovery, issue 14) as a third source.
 Each cycle it looks at five candidates: each port's hold-buffer head (HoldHead), the
 host injection buffer's head (recovery: retransmitted messages) and each port's live
 message. Any with seq < E is a duplicate (discarded, counted); the
-first with seq == E (heads before live, A before B) is delivered and E moves on; the
+first with seq == E (heads A, B, injection, then live A, B) is delivered, E moves on; the
 others with seq == E are duplicates of it. A live message ahead of E is held in its
 port's buffer (`push`) when it is at most the jump window ahead, else it is an
 unconfirmed jump: dropped, and remembered as a claim that the next packet on that port
@@ -24,7 +24,7 @@ tickwire/model/mold.py `Arbiter`, tickwire/model/inject.py `HostArbiter`.
 
 Recovery (issue 14, rtl/rx/inject/), tied off at 0:
 `head[2]`: the injection FIFO (FeedMerge.inject), judged like a held message; its
-duplicates and deliveries count on `inj_ev`, not in the feeds' counters (status).
+duplicates count on `inj_ev` only, not in status.dup_n (as in the model).
 `gap_wait`: an expired hold window reports the gap (`report`) and waits for the host
 (`waiting`; held messages stay held) until the fill arrives or `skip` declares it.
 `join`: E jumps to `join_seq` (late join: live messages below it are duplicates). It
