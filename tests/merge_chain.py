@@ -78,7 +78,7 @@ def run(sched_a, sched_b, depth=64, jump_window=2048, hold_cycles=4096, hold_pac
                 beats[p][t + j] = b
             t_free = t + j + 2
     cycles = max([*beats[0], *beats[1], 0]) + tail
-    rtl = {"seqs": [], "msgs": [], "counters": {}, "gaps": []}
+    rtl = {"seqs": [], "msgs": [], "counters": {}, "gaps": [], "starts": starts}
     regs = {**{f"mold.{r.name}": getattr(dut.mold, "ev_" + r.name) for r in dut.mold.registers.items
                if r.kind == "counter"},
             **{f"merge.{r.name}": getattr(dut.merge, "ev_" + r.name)
@@ -114,6 +114,7 @@ def run(sched_a, sched_b, depth=64, jump_window=2048, hold_cycles=4096, hold_pac
                 o = dut.merge.o.payload
                 n = ctx.get(o.length)
                 rtl["seqs"].append(ctx.get(o.seq))
+                rtl.setdefault("cycles", []).append(t)
                 rtl["msgs"].append(bytes(ctx.get(o.data[k]) for k in range(min(n, 50))))
             if pending and ctx.get(inj.valid) and ctx.get(inj.ready):
                 pending.pop(0)
@@ -152,3 +153,16 @@ def comparable(c):
 
 def seq_of(payload):
     return struct.unpack(">Q", payload[10:18])[0]
+
+
+def latency(rtl):
+    """Per delivered message: cycles from the first beat (either port) carrying its last
+    byte to the sequencer's output."""
+    first = {}
+    for t, _p, payload, lane in rtl["starts"]:
+        seq, pos = int.from_bytes(payload[10:18], "big"), 20
+        while pos + 2 <= len(payload):
+            n = int.from_bytes(payload[pos:pos + 2], "big")
+            first[seq] = min(first.get(seq, 1 << 62), t + (lane + pos + 1 + n) // 8)
+            pos, seq = pos + 2 + n, seq + 1
+    return [c - first[s] for s, c in zip(rtl["seqs"], rtl["cycles"])]

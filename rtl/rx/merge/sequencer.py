@@ -111,7 +111,7 @@ class Sequencer(wiring.Component):
         hold = [ahead[p] & ~far[p] & ~init[p] for p in (0, 1)]
         for p in (0, 1):
             m.d.comb += [self.push[p].valid.eq(hold[p]), self.push[p].payload.eq(live[p].payload)]
-        confirm, fp, fmsg = self._claim(m, far, ok, deliver)
+        confirm, fp, fmsg, fseq1 = self._claim(m, far, ok, deliver)
         fseq = fmsg.msg.seq
 
         # the hold window
@@ -121,7 +121,10 @@ class Sequencer(wiring.Component):
         h0, h1 = heads[0].msg.msg.seq, heads[1].msg.msg.seq
         new_e = Mux(wait[0] & wait[1], Mux(h0 < h1, h0, h1), Mux(wait[0], h0, h1))
         m.submodules.window = win = HoldWindow()
-        go_gap = self._gap_wait(m, win, waiting & ~(deliver | confirm), confirm, fseq, new_e, E)
+        gap_v, gap_from, gap_to, gap_n = Signal(), Signal(64), Signal(64), Signal(64)
+        m.d.sync += [gap_from.eq(E), gap_to.eq(Mux(confirm, fseq, new_e))]
+        m.d.comb += gap_n.eq(gap_to - gap_from)
+        go_gap = self._gap_wait(m, win, waiting & ~(deliver | confirm), confirm, gap_from, gap_n)
         m.d.comb += [win.clear.eq(deliver | confirm | go_gap | self.restart | bubble),
                      win.running.eq(waiting | hold[0] | hold[1]),
                      win.firsts.eq((live[0].valid & live[0].payload.first)
@@ -137,9 +140,9 @@ class Sequencer(wiring.Component):
         for k in reversed(range(N)):
             sel = Mux(pick[k], msgs[k].msg, sel)
         m.d.sync += out.eq(sel)
-        target = Mux(confirm, fseq, new_e)
-        m.d.sync += [self.gap.valid.eq(go_gap | confirm), self.gap.payload.first.eq(E),
-                     self.gap.payload.count.eq(target - E)]
+        # a gap goes out a cycle later: its length (a 64-bit subtract) from registers
+        m.d.sync += [gap_v.eq(go_gap | confirm), self.gap.valid.eq(gap_v),
+                     self.gap.payload.first.eq(gap_from), self.gap.payload.count.eq(gap_n)]
         first_live = Mux(live[0].valid, live[0].payload.msg.seq, live[1].payload.msg.seq)
         jump = Signal()
         m.d.comb += [step.eq(deliver), jump.eq(confirm | go_gap | init[0] | init[1])]
@@ -152,7 +155,7 @@ class Sequencer(wiring.Component):
         with m.Elif(deliver):
             m.d.sync += [E.eq(E1), E1.eq(E1 + 1), EW.eq(EW + 1)]
         with m.Elif(jump):
-            m.d.sync += [E.eq(Mux(confirm, fseq + 1, Mux(go_gap, new_e, first_live + 1))),
+            m.d.sync += [E.eq(Mux(confirm, fseq1, Mux(go_gap, new_e, first_live + 1))),
                          have_e.eq(1)]
         with m.Else():
             m.d.sync += [E1.eq(E + 1), EW.eq(E + self.jump_window)]
@@ -163,8 +166,8 @@ class Sequencer(wiring.Component):
                      # the feeds' counters: injected duplicates count on inj_ev only
                      st.dup_n.eq(sum(dupk[k] for k in range(N) if k != I)),
                      st.dup_first.eq(sum(dupk[k] & msgs[k].first for k in range(N) if k != I)),
-                     st.gap.eq(go_gap | confirm), st.gap_first.eq(E),
-                     st.gap_len.eq(Mux(go_gap | confirm, target - E, 0))]
+                     st.gap.eq(gap_v), st.gap_first.eq(gap_from),
+                     st.gap_len.eq(Mux(gap_v, gap_n, 0))]
         for p in (0, 1):
             m.d.sync += self.dup[p].eq(dupk[p] + dupk[L + p])
         m.d.sync += self.ev.eq(Cat(
@@ -181,16 +184,16 @@ class Sequencer(wiring.Component):
         m.d.sync += self.inj_ev.eq(Cat(pick_i | raw_go, dup_i))
         return raw_go
 
-    def _gap_wait(self, m, win, stuck, confirm, fseq, new_e, E):
+    def _gap_wait(self, m, win, stuck, confirm, gap_from, gap_n):
         """go_gap: the expired window declares the gap unless `gap_wait`, then it is
         reported once and waits for the host (fill, or `skip`). Drives report, waiting."""
         go_gap, skip_req, reported, need = Signal(), Signal(), Signal(), Signal()
         m.d.comb += need.eq(win.expire & stuck)
         m.d.comb += go_gap.eq(need & (~self.gap_wait | skip_req))
         m.d.sync += self.waiting.eq(need & self.gap_wait & ~skip_req)
-        m.d.sync += [self.report.valid.eq((need & ~reported) | confirm),
-                     self.report.payload.first.eq(E),
-                     self.report.payload.count.eq(Mux(confirm, fseq, new_e) - E)]
+        rep_v = Signal()        # a cycle later, like `gap`: first and count from registers
+        m.d.sync += [rep_v.eq((need & ~reported) | confirm), self.report.valid.eq(rep_v),
+                     self.report.payload.first.eq(gap_from), self.report.payload.count.eq(gap_n)]
         with m.If(~need | go_gap | self.restart | self.join):
             m.d.sync += [reported.eq(0), skip_req.eq(0)]
         with m.Else():
@@ -200,7 +203,7 @@ class Sequencer(wiring.Component):
         return go_gap
 
     def _claim(self, m, far, ok, deliver):
-        """Jumps beyond the window: (confirm, fp, fmsg). A claim is remembered until the
+        """Jumps beyond the window: (confirm, fp, fmsg, fmsg's seq + 1). A claim is remembered until the
         same port continues it or the other port's copy starts the same; a restart or a
         JOIN forgets it."""
         live = self.live
@@ -211,6 +214,7 @@ class Sequencer(wiring.Component):
         fmsg = Signal(MoldMsg)
         m.d.comb += fmsg.eq(Mux(far[0], live[0].payload, live[1].payload))
         fseq, ffirst = fmsg.msg.seq, fmsg.first
+        fseq1 = Mux(far[0], live[0].payload.msg.seq + 1, live[1].payload.msg.seq + 1)
         match_end, match_start = Signal(), Signal()
         m.d.comb += [match_end.eq(fseq == claim_end), match_start.eq(fseq == claim_start)]
         confirm = Signal()
@@ -219,9 +223,9 @@ class Sequencer(wiring.Component):
         with m.If((far[0] | far[1]) & ok & ~confirm):
             with m.If(ffirst):
                 m.d.sync += [claim_v.eq(1), claim_port.eq(fp), claim_start.eq(fseq),
-                             claim_end.eq(fseq + 1)]
+                             claim_end.eq(fseq1)]
             with m.Elif(claim_v & (claim_port == fp) & match_end):
-                m.d.sync += claim_end.eq(fseq + 1)
+                m.d.sync += claim_end.eq(fseq1)
         with m.If(confirm | self.restart | self.join):
             m.d.sync += claim_v.eq(0)
-        return confirm, fp, fmsg
+        return confirm, fp, fmsg, fseq1
