@@ -18,8 +18,8 @@ STATE = {f.name: f.offset for f in BLOCK.reg("state").fields}
 
 
 class Chain(Elaboratable):
-    def __init__(self, depth):
-        self.mold, self.merge = MoldRx(), FeedMerge(depth=depth)
+    def __init__(self, depth, jump_window=2048):
+        self.mold, self.merge = MoldRx(), FeedMerge(depth=depth, jump_window=jump_window)
         self.inject = InjectWindow(64)
 
     def elaborate(self, platform):
@@ -50,12 +50,12 @@ def message_writes(msg, seq=None, first=True, snapshot=False):
 
 
 def run(sched_a, sched_b, writes=(), depth=64, hold_cycles=60, hold_packets=64,
-        gap_wait=1, cycles=None, lane_b=3):
+        gap_wait=1, cycles=None, lane_b=3, jump_window=2048):
     """writes: [(cycle, register, data)], each started at the first free cycle >= cycle,
-    one per cycle. Returns a dict: seqs and msgs delivered, gaps declared (merge.gap),
-    reports (inject gap reports), counters (mold.*, merge.*, inject.*), state (the
-    state register bits at the end), state_at {cycle: state}."""
-    dut = Chain(depth)
+    one per cycle. Returns a dict: seqs and msgs delivered (times: their cycles), gaps
+    declared (merge.gap), reports (inject gap reports), counters (mold.*, merge.*,
+    inject.*), state (the state register bits at the end), state_at {cycle: state}."""
+    dut = Chain(depth, jump_window)
     beats = [{}, {}]
     for p, (sched, lane) in enumerate(((sched_a, 0), (sched_b, lane_b))):
         t_free = 0
@@ -69,7 +69,7 @@ def run(sched_a, sched_b, writes=(), depth=64, hold_cycles=60, hold_packets=64,
         t = max(t, t_free)
         queue[t], t_free = (reg, d), t + 1
     cycles = cycles or max([*beats[0], *beats[1], *queue, 0]) + 300
-    out = {"seqs": [], "msgs": [], "gaps": [], "reports": [], "state_at": {}}
+    out = {"seqs": [], "msgs": [], "times": [], "gaps": [], "reports": [], "state_at": {}}
     blocks = (("mold", dut.mold), ("merge", dut.merge), ("inject", dut.inject))
     regs = {f"{n}.{r.name}": getattr(c, "ev_" + r.name) for n, c in blocks
             for r in c.registers.items if r.kind == "counter"}
@@ -101,6 +101,7 @@ def run(sched_a, sched_b, writes=(), depth=64, hold_cycles=60, hold_packets=64,
                 o = dut.merge.o.payload
                 n = ctx.get(o.length)
                 out["seqs"].append(ctx.get(o.seq))
+                out["times"].append(t)
                 out["msgs"].append(bytes(ctx.get(o.data[k]) for k in range(min(n, 50))))
             if ctx.get(dut.merge.gap.valid):
                 out["gaps"].append((ctx.get(dut.merge.gap.payload.first),

@@ -13,13 +13,21 @@ Why it looks like this (docs/bad-input-mold.md, issues 14 and 15):
 * A message next in sequence passes with one register and nothing else (no added
   cycle when neither feed loses anything).
 * A jump of more than `jump_window` sequence numbers needs confirmation (Sequencer).
+* 156.25 MHz: the Sequencer decides on one-bit flags compared a cycle ahead; a jump
+  of E (a gap, a confirmed jump, a JOIN) costs one bubble cycle (live messages then
+  wait in the hold buffers).
 
-Parts: a Sequencer (rtl/rx/merge/sequencer.py) and one HoldBuffer FIFO per port.
-`inject` is the host injection hook of the recovery path (retransmitted messages, in
-sequence): a small FIFO whose head is a third hold-buffer head, judged like held
-messages (below E discarded, E delivered, above E waits; no jump rule). While a range
-is being recovered the host should raise merge.hold_cycles so the window does not
-expire first. Valid low: unused.
+Parts: a Sequencer (rtl/rx/merge/sequencer.py), one HoldBuffer FIFO per port and the
+injection FIFO. The recovery path's ports (rtl/rx/inject/ InjectWindow, issue 14; all
+tie off at 0 to plain A/B merging):
+* `inject`: retransmitted messages, in sequence. A small FIFO (the host can queue a
+  fill ahead of E without polling per message) whose head is a third hold-buffer head,
+  judged like held messages (below E discarded, E delivered, above E waits; no jump
+  rule).
+* `raw`: snapshot messages, delivered unsequenced when nothing else goes out.
+* `gap_wait`/`skip`/`report`/`waiting`: an expired hold window reports the gap and
+  waits for the fill (or `skip`) instead of declaring it.
+* `join`/`join_seq`: late join, E set to join_seq.
 """
 from amaranth.hdl import Module, ResetInserter
 from amaranth.lib import stream, wiring

@@ -6,7 +6,7 @@ cycle are compared now, from registers, for both outcomes of this cycle (E stays
 E steps by one), and `step` picks one: a single mux in the sequencer's loop. `pop`
 consumes the head (a duplicate or delivered); the next one loads from the FIFO in the
 same cycle, so a buffer drains at one message per cycle. After E jumps (a gap) the
-flags are stale for one cycle (`fresh` low); the sequencer makes no decision then.
+flags are stale for one cycle (the sequencer's `bubble`); it makes no decision then.
 """
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring

@@ -1,10 +1,11 @@
 """Sequencer: one expected sequence number E for feeds A and B, judged on checked
-messages (MoldPort), with a hold buffer per port for messages ahead of a gap.
+messages (MoldPort), with a hold buffer per port for messages ahead of a gap, and the
+host's injected messages (recovery, issue 14) as a third source.
 
 Each cycle it looks at five candidates: each port's hold-buffer head (HoldHead), the
 host injection buffer's head (recovery: retransmitted messages) and each port's live
 message. Any with seq < E is a duplicate (discarded, counted); the
-first with seq == E (heads before live, A before B) is delivered and E moves on; the
+first with seq == E (heads A, B, injection, then live A, B) is delivered, E moves on; the
 others with seq == E are duplicates of it. A live message ahead of E is held in its
 port's buffer (`push`) when it is at most the jump window ahead, else it is an
 unconfirmed jump: dropped, and remembered as a claim that the next packet on that port
@@ -13,12 +14,13 @@ declares the gap at once. The hold window: while a buffer head waits (seq > E) a
 nothing moves, after `hold_cycles` cycles or `hold_packets` packet starts the gap
 [E, smallest head) is declared (`gap`), E moves there and the held messages flow.
 
-Pipelining: decisions use one-bit flags only (SeqRel, compared a cycle ahead from
-registers by MoldPort and HoldHead); E + 1 and E + window are kept in registers.
-After E jumps (a gap, a confirmed jump, the session's first message) the flags are
-stale for one cycle (`bubble`): live messages then go to the hold buffer (or are
-discarded when already behind E) and nothing is delivered. A message next in sequence
-passes with one register. The same rules in Python: tickwire/model/mold.py `Arbiter`.
+Pipelining (156.25 MHz): decisions use one-bit flags only (SeqRel, compared a cycle
+ahead from registers by MoldPort and HoldHead); E + 1 and E + window are kept in
+registers. After E jumps (a gap, a confirmed jump, the session's first message, a
+JOIN) the flags are stale for one cycle (`bubble`): live messages then go to the hold
+buffer (or are discarded when already behind E) and nothing is delivered. A message
+next in sequence passes with one register. The same rules in Python:
+tickwire/model/mold.py `Arbiter`, tickwire/model/inject.py `HostArbiter`.
 
 Back-pressure (`pause`): held messages drain at one per cycle, but the book takes one
 every 2 cycles, so a released hold buffer would overflow the book's queue. While
@@ -27,10 +29,14 @@ every 2 cycles, so a released hold buffer would overflow the book's queue. While
 judged as usual (the wire cannot wait). Only timing changes: the order delivered is
 the model's.
 
-Recovery (issue 14, rtl/rx/inject/; model tickwire/model/inject.py), tied off at 0:
+Recovery (issue 14, rtl/rx/inject/), tied off at 0:
+`head[2]`: the injection FIFO (FeedMerge.inject), judged like a held message; its
+duplicates count on `inj_ev` only, not in status.dup_n (as in the model).
 `gap_wait`: an expired hold window reports the gap (`report`) and waits for the host
 (`waiting`; held messages stay held) until the fill arrives or `skip` declares it.
-`join`: E jumps to `join_seq` (late join: live messages below it are duplicates).
+`join`: E jumps to `join_seq` (late join: live messages below it are duplicates). It
+may move E either way and sets E + 1 and E + window with it; in the bubble after it
+every live message is held (its flags came from the old E) and judged from the buffer.
 `raw`: a snapshot message, delivered unsequenced when nothing else goes out.
 `inj_ev`: injected messages delivered / discarded (registered).
 """
@@ -63,7 +69,8 @@ class Sequencer(wiring.Component):
             "raw": In(stream.Signature(RawMsg)),
             "gap_wait": In(1), "skip": In(1), "join": In(1), "join_seq": In(64),
             "report": Out(stream.Signature(GapEvent, always_ready=True)),
-            "waiting": Out(1), "inj_ev": Out(2),
+            "waiting": Out(1),              # registered: a reported gap waits for the host
+            "inj_ev": Out(2),               # registered: injected delivered, duplicate
             "pause": In(1),         # downstream nearly full: hold-buffer heads wait
         })
 
@@ -71,7 +78,7 @@ class Sequencer(wiring.Component):
         m = Module()
         live = self.live
         E, E1, EW = Signal(64), Signal(64, init=1), Signal(64, init=self.jump_window)
-        have_e, bubble, stepped = Signal(), Signal(), Signal()
+        have_e, bubble, stepped, joined = Signal(), Signal(), Signal(), Signal()
         heads = [HoldHead(), HoldHead(), HoldHead()]
         m.submodules.head_a, m.submodules.head_b, m.submodules.head_i = heads
         step = Signal()
@@ -82,7 +89,7 @@ class Sequencer(wiring.Component):
         # candidates: heads A, B, injection, live A, B; live flags against this cycle's E
         msgs = [h.msg for h in heads] + [live[0].payload, live[1].payload]
         valid = [h.valid for h in heads] + [live[0].valid, live[1].valid]
-        N, L = 5, 3                 # candidates, index of the first live one
+        N, L, I = 5, 3, 2           # candidates, the first live one, the injection head
         lt = [Signal(name=f"lt{k}") for k in range(N)]
         eq = [Signal(name=f"eq{k}") for k in range(N)]
         for k in range(N):
@@ -90,7 +97,8 @@ class Sequencer(wiring.Component):
             if k < L:
                 m.d.comb += [lt[k].eq(valid[k] & ok & r.lt), eq[k].eq(valid[k] & okp & r.at)]
             else:           # stale-safe: behind an older E is behind the current one
-                m.d.comb += [lt[k].eq(valid[k] & have_e & Mux(stepped & ~bubble, r.lt1, r.lt)),
+                m.d.comb += [lt[k].eq(valid[k] & have_e & ~joined
+                                      & Mux(stepped & ~bubble, r.lt1, r.lt)),
                              eq[k].eq(valid[k] & ok & Mux(stepped, r.at1, r.at))]
         pick = [Signal(name=f"pick{k}") for k in range(N)]
         taken = 0
@@ -105,29 +113,14 @@ class Sequencer(wiring.Component):
 
         # live messages ahead of E: held, or an unconfirmed jump (never before E exists)
         ahead = [live[p].valid & ~lt[L + p] & ~eq[L + p] for p in (0, 1)]
-        far = [ahead[p] & have_e & live[p].payload.rel.far for p in (0, 1)]
+        far = [ahead[p] & have_e & ~joined & live[p].payload.rel.far for p in (0, 1)]
         # the session's first message sets E and is delivered (A first)
         init = [~have_e & live[0].valid, ~have_e & ~live[0].valid & live[1].valid]
         hold = [ahead[p] & ~far[p] & ~init[p] for p in (0, 1)]
         for p in (0, 1):
             m.d.comb += [self.push[p].valid.eq(hold[p]), self.push[p].payload.eq(live[p].payload)]
-        claim_v, claim_port, claim_start, claim_end = Signal(), Signal(), Signal(64), Signal(64)
-        fp, fmsg = Signal(), Signal(MoldMsg)
-        m.d.comb += [fp.eq(~far[0]), fmsg.eq(Mux(far[0], live[0].payload, live[1].payload))]
-        fseq, ffirst = fmsg.msg.seq, fmsg.first
-        fseq1 = Mux(far[0], live[0].payload.msg.seq + 1, live[1].payload.msg.seq + 1)
-        match_end, match_start, confirm = Signal(), Signal(), Signal()
-        m.d.comb += [match_end.eq(fseq == claim_end), match_start.eq(fseq == claim_start)]
-        m.d.comb += confirm.eq((far[0] | far[1]) & ok & ffirst & claim_v & ~deliver & Mux(
-            claim_port == fp, match_end, match_start))
-        with m.If((far[0] | far[1]) & ok & ~confirm):
-            with m.If(ffirst):
-                m.d.sync += [claim_v.eq(1), claim_port.eq(fp), claim_start.eq(fseq),
-                             claim_end.eq(fseq1)]
-            with m.Elif(claim_v & (claim_port == fp) & match_end):
-                m.d.sync += claim_end.eq(fseq1)
-        with m.If(confirm):
-            m.d.sync += claim_v.eq(0)
+        confirm, fp, fmsg, fseq1 = self._claim(m, far, ok, deliver)
+        fseq = fmsg.msg.seq
 
         # the hold window
         wait = [heads[p].valid & ok & ~lt[p] & ~msgs[p].rel.at for p in (0, 1)]
@@ -136,8 +129,12 @@ class Sequencer(wiring.Component):
         h0, h1 = heads[0].msg.msg.seq, heads[1].msg.msg.seq
         new_e = Mux(wait[0] & wait[1], Mux(h0 < h1, h0, h1), Mux(wait[0], h0, h1))
         m.submodules.window = win = HoldWindow()
-        go_gap = self._gap_wait(m, win, waiting & ~(deliver | confirm), confirm, fseq, new_e, E)
-        m.d.comb += [win.clear.eq(deliver | confirm | go_gap | self.restart | bubble | self.pause),
+        gap_v, gap_from, gap_to, gap_n = Signal(), Signal(64), Signal(64), Signal(64)
+        m.d.sync += [gap_from.eq(E), gap_to.eq(Mux(confirm, fseq, new_e))]
+        m.d.comb += gap_n.eq(gap_to - gap_from)
+        go_gap = self._gap_wait(m, win, waiting & ~(deliver | confirm), confirm, gap_from, gap_n)
+        m.d.comb += [win.clear.eq(deliver | confirm | go_gap | self.restart | bubble
+                                   | self.pause),
                      win.running.eq(waiting | hold[0] | hold[1]),
                      win.firsts.eq((live[0].valid & live[0].payload.first)
                                    + (live[1].valid & live[1].payload.first)),
@@ -145,40 +142,41 @@ class Sequencer(wiring.Component):
 
         # outputs and E
         out = self.o.payload
-        raw_go = self._raw(m, deliver | confirm | init[0] | init[1], pick[2], dupk[2])
+        raw_go = self._raw(m, deliver | confirm | init[0] | init[1], pick[I], dupk[I])
         m.d.sync += self.o.valid.eq(deliver | confirm | init[0] | init[1] | raw_go)
         sel = Mux(init[0] | init[1], Mux(init[0], live[0].payload.msg, live[1].payload.msg),
                   Mux(raw_go, self.raw.payload, fmsg.msg))
         for k in reversed(range(N)):
             sel = Mux(pick[k], msgs[k].msg, sel)
         m.d.sync += out.eq(sel)
-        # a gap is reported a cycle later: its length (a 64-bit subtract) from registers
-        gap_v, gap_from, gap_to = Signal(), Signal(64), Signal(64)
-        m.d.sync += [gap_v.eq(go_gap | confirm), gap_from.eq(E),
-                     gap_to.eq(Mux(confirm, fseq, new_e)), self.gap.valid.eq(gap_v), self.gap.payload.first.eq(gap_from),
-                     self.gap.payload.count.eq(gap_to - gap_from)]
+        # a gap goes out a cycle later: its length (a 64-bit subtract) from registers
+        m.d.sync += [gap_v.eq(go_gap | confirm), self.gap.valid.eq(gap_v),
+                     self.gap.payload.first.eq(gap_from), self.gap.payload.count.eq(gap_n)]
         first_live = Mux(live[0].valid, live[0].payload.msg.seq, live[1].payload.msg.seq)
         jump = Signal()
         m.d.comb += [step.eq(deliver), jump.eq(confirm | go_gap | init[0] | init[1])]
-        m.d.sync += [stepped.eq(step), bubble.eq(jump)]
-        with m.If(deliver):
+        m.d.sync += [stepped.eq(step), bubble.eq(jump), joined.eq(self.join & ~self.restart)]
+        with m.If(self.restart):
+            m.d.sync += [have_e.eq(0), E.eq(0), bubble.eq(0)]
+        with m.Elif(self.join):     # E may move either way: E + 1, E + window set here
+            m.d.sync += [have_e.eq(1), E.eq(self.join_seq), E1.eq(self.join_seq + 1),
+                         EW.eq(self.join_seq + self.jump_window), bubble.eq(1)]
+        with m.Elif(deliver):
             m.d.sync += [E.eq(E1), E1.eq(E1 + 1), EW.eq(EW + 1)]
         with m.Elif(jump):
             m.d.sync += [E.eq(Mux(confirm, fseq1, Mux(go_gap, new_e, first_live + 1))),
                          have_e.eq(1)]
         with m.Else():
             m.d.sync += [E1.eq(E + 1), EW.eq(E + self.jump_window)]
-        with m.If(self.restart | self.join):     # join: E = join_seq, as after a jump
-            m.d.sync += [have_e.eq(~self.restart), claim_v.eq(0), bubble.eq(~self.restart),
-                         E.eq(Mux(self.restart, 0, self.join_seq))]
 
         st = self.status
         m.d.comb += [st.expected.eq(E), st.expected1.eq(E1), st.expected_w.eq(EW)]
         m.d.sync += [st.delivered.eq(deliver | confirm | init[0] | init[1] | raw_go),
-                     st.dup_n.eq(sum(dupk)),
-                     st.dup_first.eq(sum(dupk[k] & msgs[k].first for k in range(N))),
+                     # the feeds' counters: injected duplicates count on inj_ev only
+                     st.dup_n.eq(sum(dupk[k] for k in range(N) if k != I)),
+                     st.dup_first.eq(sum(dupk[k] & msgs[k].first for k in range(N) if k != I)),
                      st.gap.eq(gap_v), st.gap_first.eq(gap_from),
-                     st.gap_len.eq(Mux(gap_v, gap_to - gap_from, 0))]
+                     st.gap_len.eq(Mux(gap_v, gap_n, 0))]
         for p in (0, 1):
             m.d.sync += self.dup[p].eq(dupk[p] + dupk[L + p])
         m.d.sync += self.ev.eq(Cat(
@@ -195,16 +193,16 @@ class Sequencer(wiring.Component):
         m.d.sync += self.inj_ev.eq(Cat(pick_i | raw_go, dup_i))
         return raw_go
 
-    def _gap_wait(self, m, win, stuck, confirm, fseq, new_e, E):
+    def _gap_wait(self, m, win, stuck, confirm, gap_from, gap_n):
         """go_gap: the expired window declares the gap unless `gap_wait`, then it is
         reported once and waits for the host (fill, or `skip`). Drives report, waiting."""
         go_gap, skip_req, reported, need = Signal(), Signal(), Signal(), Signal()
         m.d.comb += need.eq(win.expire & stuck & ~self.pause)   # paused: no gap declared
-        m.d.comb += [go_gap.eq(need & (~self.gap_wait | skip_req)),
-                     self.waiting.eq(need & self.gap_wait & ~skip_req)]
-        m.d.sync += [self.report.valid.eq((need & ~reported) | confirm),
-                     self.report.payload.first.eq(E),
-                     self.report.payload.count.eq(Mux(confirm, fseq, new_e) - E)]
+        m.d.comb += go_gap.eq(need & (~self.gap_wait | skip_req))
+        m.d.sync += self.waiting.eq(need & self.gap_wait & ~skip_req)
+        rep_v = Signal()        # a cycle later, like `gap`: first and count from registers
+        m.d.sync += [rep_v.eq((need & ~reported) | confirm), self.report.valid.eq(rep_v),
+                     self.report.payload.first.eq(gap_from), self.report.payload.count.eq(gap_n)]
         with m.If(~need | go_gap | self.restart | self.join):
             m.d.sync += [reported.eq(0), skip_req.eq(0)]
         with m.Else():
@@ -212,3 +210,31 @@ class Sequencer(wiring.Component):
             with m.If(self.skip):
                 m.d.sync += skip_req.eq(1)
         return go_gap
+
+    def _claim(self, m, far, ok, deliver):
+        """Jumps beyond the window: (confirm, fp, fmsg, fmsg's seq + 1). A claim is remembered until the
+        same port continues it or the other port's copy starts the same; a restart or a
+        JOIN forgets it."""
+        live = self.live
+        claim_v, claim_port = Signal(), Signal()
+        claim_start, claim_end = Signal(64), Signal(64)
+        fp = Signal()
+        m.d.comb += fp.eq(~far[0])
+        fmsg = Signal(MoldMsg)
+        m.d.comb += fmsg.eq(Mux(far[0], live[0].payload, live[1].payload))
+        fseq, ffirst = fmsg.msg.seq, fmsg.first
+        fseq1 = Mux(far[0], live[0].payload.msg.seq + 1, live[1].payload.msg.seq + 1)
+        match_end, match_start = Signal(), Signal()
+        m.d.comb += [match_end.eq(fseq == claim_end), match_start.eq(fseq == claim_start)]
+        confirm = Signal()
+        m.d.comb += confirm.eq((far[0] | far[1]) & ok & ffirst & claim_v & ~deliver & Mux(
+            claim_port == fp, match_end, match_start))
+        with m.If((far[0] | far[1]) & ok & ~confirm):
+            with m.If(ffirst):
+                m.d.sync += [claim_v.eq(1), claim_port.eq(fp), claim_start.eq(fseq),
+                             claim_end.eq(fseq1)]
+            with m.Elif(claim_v & (claim_port == fp) & match_end):
+                m.d.sync += claim_end.eq(fseq1)
+        with m.If(confirm | self.restart | self.join):
+            m.d.sync += claim_v.eq(0)
+        return confirm, fp, fmsg, fseq1
