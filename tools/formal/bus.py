@@ -4,16 +4,20 @@ The masters are free inputs that keep the promised handshake (Assume): a request
 (r_stb or w_stb) stays up with stable addr/w_data until `ack` and drops the cycle
 after it. Proved, for the core's 3 masters:
   - an ack goes only to a master that is requesting, and to one master at a time;
-  - an ack answers exactly one bus transaction: ack in cycle t <=> a bus strobe in t-1,
-    carrying that master's address, write data and kind;
+  - an ack answers exactly one bus transaction: ack in cycle t <=> a bus strobe in
+    t - READ_LATENCY (the bank's pipelined read), carrying that master's address,
+    write data and kind;
   - a request is acked at most once (the cycle after an ack it is down by assumption,
-    so a second ack would need a new request) and within 3N cycles (never starved).
+    so a second ack would need a new request) and within N x (READ_LATENCY + 2)
+    cycles (never starved: each transaction takes grant, strobe, the read latency's
+    wait and ack).
 """
 from amaranth.hdl import Assert, Assume, Module, ResetSignal, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
 from tickwire.rtl.host.bus.arbiter import CsrArbiter
+from tickwire.rtl.host.bus.csr_bus import READ_LATENCY
 
 from .observe import elaborate_observed
 
@@ -23,7 +27,7 @@ ADDR = 8          # address bits in the proof (the property does not depend on w
 class ArbiterProps(wiring.Component):
     def __init__(self, n=3, bound=None):
         self.n = n
-        self.bound = 3 * n if bound is None else bound    # a smaller one must FAIL
+        self.bound = (READ_LATENCY + 2) * n if bound is None else bound   # smaller: FAIL
         members = {}
         for i in range(n):
             members.update({f"addr{i}": In(ADDR), f"r{i}": In(1), f"w{i}": In(1),
@@ -46,10 +50,13 @@ class ArbiterProps(wiring.Component):
         m.d.comb += Assume(~ResetSignal())
         bound = self.bound
         bus_stb = arb.bus.r_stb | arb.bus.w_stb
-        past_bus = Signal()
-        past_addr, past_data, past_w = Signal(ADDR), Signal(32), Signal()
-        m.d.sync += [past_bus.eq(bus_stb), past_addr.eq(arb.bus.addr),
-                     past_data.eq(arb.bus.w_data), past_w.eq(arb.bus.w_stb)]
+        cur_bus, cur_addr, cur_data, cur_w = bus_stb, arb.bus.addr, arb.bus.w_data, arb.bus.w_stb
+        for k in range(READ_LATENCY):       # the bus transaction READ_LATENCY cycles ago
+            past_bus, past_addr = Signal(name=f"pb{k}"), Signal(ADDR, name=f"pa{k}")
+            past_data, past_w = Signal(32, name=f"pd{k}"), Signal(name=f"pw{k}")
+            m.d.sync += [past_bus.eq(cur_bus), past_addr.eq(cur_addr),
+                         past_data.eq(cur_data), past_w.eq(cur_w)]
+            cur_bus, cur_addr, cur_data, cur_w = past_bus, past_addr, past_data, past_w
         acks = []
         for i, mp in enumerate(arb.masters):
             addr, r, w, d = (getattr(self, f"{x}{i}") for x in ("addr", "r", "w", "d"))
@@ -81,7 +88,7 @@ class ArbiterProps(wiring.Component):
             m.d.comb += [
                 Assert(~mp.ack | req, "ack without a request"),
                 Assert(~(mp.ack & acked), "request answered twice"),
-                Assert(wait <= bound, "request not answered within 3N cycles"),
+                Assert(wait <= bound, "request not answered in time"),
                 Assert(~mp.ack | ((past_addr == addr) & (past_w == w) &
                                   (~w | (past_data == d))), "ack of another transaction"),
             ]
@@ -89,7 +96,7 @@ class ArbiterProps(wiring.Component):
         any_ack = Signal()
         m.d.comb += any_ack.eq(sum(acks) != 0)
         m.d.comb += [Assert(sum(a.as_unsigned() for a in acks) <= 1, "two acks at once"),
-                     Assert(any_ack == past_bus, "ack <=> a bus strobe the cycle before")]
+                     Assert(any_ack == past_bus, "ack <=> a bus strobe READ_LATENCY cycles before")]
         return m
 
 
