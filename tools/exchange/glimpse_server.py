@@ -22,11 +22,15 @@ import time
 
 from tickwire.tools.feeds import itch_file
 
+from .serving import Serving
+
 from . import soup
 from .snapshot import LiveOrders, end_of_snapshot
 
 
-class GlimpseServer:
+class GlimpseServer(Serving):
+    thread_name = "glimpse"
+
     def __init__(self, messages, users, position=None, session="TICKWIRE01",
                  host="127.0.0.1", port=0, heartbeat_s=soup.HEARTBEAT_S):
         self.messages = messages
@@ -39,26 +43,10 @@ class GlimpseServer:
         self.sock = socket.create_server((host, port))
         self.address = self.sock.getsockname()
         self.logins = []             # (user, accepted) for tests
-        self._stop = threading.Event()
-        self._thread = None
+        self._init_serving()
 
-    def start(self):
-        self.sock.settimeout(0.1)
-        self._thread = threading.Thread(target=self._accept, name="glimpse", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self._stop.set()
-        if self._thread:
-            self._thread.join(2)
-        self.sock.close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+    def _loop(self):
+        self._accept()
 
     def snapshot_now(self):
         """(snapshot messages with End of Snapshot, next seq) at the current position."""

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 from tickwire.tools.feeds import itch_file
 
+from .serving import Serving
+
 REQUEST = struct.Struct(">10sQH")
 MTU_PAYLOAD = 1500 - 20 - 8
 
@@ -59,7 +61,9 @@ def answer_packets(messages, session, first, count, max_count):
     return out
 
 
-class MoldRequestServer:
+class MoldRequestServer(Serving):
+    thread_name = "mold-server"
+
     """Serves `messages` (an ITCH session) on UDP host:port; start() then .address."""
 
     def __init__(self, messages, session="TICKWIRE01", host="127.0.0.1", port=0,
@@ -74,26 +78,10 @@ class MoldRequestServer:
         self.address = self.sock.getsockname()
         self.requests = []           # (first, count) as received, for tests
         self.answered = 0
-        self._stop = threading.Event()
-        self._thread = None
+        self._init_serving()
 
-    def start(self):
-        self.sock.settimeout(0.1)
-        self._thread = threading.Thread(target=self._serve, name="mold-server", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self._stop.set()
-        if self._thread:
-            self._thread.join(2)
-        self.sock.close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+    def _loop(self):
+        self._serve()
 
     def _serve(self):
         while not self._stop.is_set():
