@@ -86,9 +86,9 @@ def feed_beats():
 
 
 async def b_copies(u):
-    """Feed-B packets seen: the merge discards a trailing copy it can judge, MoldRx
-    counts the others."""
-    return (await u.read(addr("merge.dup_discard_b"))) + (await u.read(addr("mold.packets_b")))
+    """Feed-B packets seen: MoldRx's B port checks every packet before the sequencer
+    judges its messages (docs/bad-input-mold.md)."""
+    return await u.read(addr("mold.packets_b"))
 
 
 @cocotb.test()
@@ -122,7 +122,8 @@ async def uart_feed_player(dut):
     n_packets = len(frames)
     assert await u.read(addr("mold.messages")) == len(msgs)        # each message once
     assert await u.read(addr("mold.packets_a")) == n_packets
-    assert await b_copies(u) == n_packets          # every B copy: discarded or a duplicate
+    assert await b_copies(u) == n_packets
+    assert await u.read(addr("mold.dup_messages")) == len(msgs)    # the other copy of each
     assert int(dut.leds.value) >> LED_ACTIVITY & 1
     assert not int(dut.leds.value) >> LED_PLAYING & 1
 
@@ -131,6 +132,7 @@ async def uart_feed_player(dut):
     assert await u.read(addr("mold.packets_a")) == n_packets       # A dropped
     assert await b_copies(u) == 2 * n_packets
     assert await u.read(addr("mold.messages")) == len(msgs)        # nothing new
+    assert await u.read(addr("mold.dup_messages")) == 2 * len(msgs)
 
     assert not int(dut.leds.value) >> LED_KILL & 1
     await u.write(addr("risk.kill"), 1)
