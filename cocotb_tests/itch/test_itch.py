@@ -45,8 +45,9 @@ class ItchHarness(wiring.Component):
         m.submodules.dec = dec = ItchDecoder()
         if self.with_mold:
             m.submodules.mold = mrx = MoldRx()
-            m.d.comb += [mrx.i.valid.eq(self.i_valid), mrx.i.payload.eq(self.i_payload),
-                         dec.i.valid.eq(mrx.o.valid), dec.i.payload.eq(mrx.o.payload)]
+            # one feed through MoldRx's checked port A (in order: no sequencer needed)
+            m.d.comb += [mrx.a.valid.eq(self.i_valid), mrx.a.payload.eq(self.i_payload),
+                         dec.i.valid.eq(mrx.msg_a.valid), dec.i.payload.eq(mrx.msg_a.payload.msg)]
         else:
             m.d.comb += [dec.i.valid.eq(self.i_valid), dec.i.payload.eq(self.i_payload)]
         m.d.comb += [self.o_valid.eq(dec.o.valid), self.o_payload.eq(dec.o.payload.as_value())]

@@ -22,7 +22,6 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...layouts import MAX_MSG_BYTES, MergeStatus, MoldMsg, UdpBeat
-from ..itch.decoder import MSG_LENGTH
 from .beat_bytes import BeatBytes
 
 HEADER_BYTES = 20
@@ -48,6 +47,9 @@ class MoldPort(wiring.Component):
     ev: Out(len(EVENTS))         # registered event pulses, bit order EVENTS
 
     def elaborate(self, platform):
+        # imported here: rtl.regmap imports this block's registers, and the decoder
+        # module imports rtl.regmap (a cycle when the decoder is imported first)
+        from ..itch.decoder import MSG_LENGTH
         m = Module()
         beat, valid = self.i.payload, self.i.valid
         state = Signal(2, init=_DROP)
