@@ -25,8 +25,9 @@ tickwire/model/mold.py `Arbiter`, tickwire/model/inject.py `HostArbiter`.
 Back-pressure (`pause`): held messages drain at one per cycle, but the book takes one
 every 2 cycles, so a released hold buffer would overflow the book's queue. While
 `pause` is high (the book's queue is nearly full: BookInput.almost_full) the heads wait
-(duplicates still go), the hold window neither runs nor expires, and live messages are
-judged as usual (the wire cannot wait). Only timing changes: the order delivered is
+(duplicates still go), no gap is declared (the hold window keeps counting, so an
+expiry is declared the cycle the pause ends unless a head then delivers), and live
+messages are judged as usual (the wire cannot wait). Only timing changes: the order delivered is
 the model's.
 
 Recovery (issue 14, rtl/rx/inject/), tied off at 0:
@@ -133,8 +134,7 @@ class Sequencer(wiring.Component):
         m.d.sync += [gap_from.eq(E), gap_to.eq(Mux(confirm, fseq, new_e))]
         m.d.comb += gap_n.eq(gap_to - gap_from)
         go_gap = self._gap_wait(m, win, waiting & ~(deliver | confirm), confirm, gap_from, gap_n)
-        m.d.comb += [win.clear.eq(deliver | confirm | go_gap | self.restart | bubble
-                                   | self.pause),
+        m.d.comb += [win.clear.eq(deliver | confirm | go_gap | self.restart | bubble),
                      win.running.eq(waiting | hold[0] | hold[1]),
                      win.firsts.eq((live[0].valid & live[0].payload.first)
                                    + (live[1].valid & live[1].payload.first)),
