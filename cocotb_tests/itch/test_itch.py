@@ -19,6 +19,7 @@ from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
 from tickwire.model import itch, mold
 from tickwire.rtl.rx.itch import ItchDecoder
 from tickwire.rtl.layouts import MAX_MSG_BYTES, ItchMsg, RawMsg, UdpBeat
+from tickwire.rtl.rx.merge.feed_merge import FeedMerge
 from tickwire.rtl.rx.mold import MoldRx
 from tickwire.rtl.rx.itch.regs import TYPE_ORDER
 
@@ -44,10 +45,14 @@ class ItchHarness(wiring.Component):
         m = Module()
         m.submodules.dec = dec = ItchDecoder()
         if self.with_mold:
+            # one feed: MoldRx's checked port A, then the sequencer (duplicates go)
             m.submodules.mold = mrx = MoldRx()
-            # one feed through MoldRx's checked port A (in order: no sequencer needed)
+            m.submodules.merge = seq = FeedMerge(depth=64, jump_window=64)
+            wiring.connect(m, mrx.msg_a, seq.a)
             m.d.comb += [mrx.a.valid.eq(self.i_valid), mrx.a.payload.eq(self.i_payload),
-                         dec.i.valid.eq(mrx.msg_a.valid), dec.i.payload.eq(mrx.msg_a.payload.msg)]
+                         mrx.seq.eq(seq.status), seq.restart.eq(mrx.restart),
+                         seq.ctl_hold_cycles.eq(1 << 20), seq.ctl_hold_packets.eq(64),
+                         dec.i.valid.eq(seq.o.valid), dec.i.payload.eq(seq.o.payload)]
         else:
             m.d.comb += [dec.i.valid.eq(self.i_valid), dec.i.payload.eq(self.i_payload)]
         m.d.comb += [self.o_valid.eq(dec.o.valid), self.o_payload.eq(dec.o.payload.as_value())]
