@@ -266,6 +266,28 @@ def test_tripped_watchdog_is_latched_across_restarts_on_the_model(tmp_path):
 
 # ---- watchdog settings -----------------------------------------------------------------
 
+def test_stale_trip_seen_by_the_heartbeat_thread_does_not_undo_kill_off(tmp_path):
+    """The heartbeat thread reads the card tripped, the operator's "kill off" releases the
+    card, then the thread reports what it saw: the release must stand (in CI the late
+    report re-latched the trip and "kill off" answered ENGAGED)."""
+    t = ModelTransport()
+    d = make(tmp_path, t, watchdog_ms=10)
+    d.heartbeat.interval = 0.2                            # late heartbeats: the card trips
+    try:
+        deadline = time.monotonic() + 5
+        while not d.trip_latch and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert d.trip_latch
+        d.heartbeat.stop()                                # from here the test plays the thread
+        k = d.set_kill(False)
+        assert not k["engaged"] and not k["tripped"]
+        d._on_trip()                                      # the stale observation arrives
+        k = d.kill_state()
+        assert not k["engaged"] and not k["global"] and not d.trip_latch
+    finally:
+        d.close()
+
+
 @pytest.mark.parametrize("ms", [0, -1, 5, 10_001, 2**40])
 def test_watchdog_settings_refused(ms):
     with pytest.raises(ValueError):

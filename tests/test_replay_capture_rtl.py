@@ -26,7 +26,6 @@ def replay(tmp_path, inp, engine, *extra):
     return p, out, stats
 
 
-@pytest.mark.xdist_group(f"tw_core_{BUILD}")
 #: Both ports back to back at line rate with B 10 packets late: the hold buffers (1,024
 #: messages a port) overflow in both engines (model 707 / 665), and more on the RTL
 #: (962 / 920), whose held messages also wait for the book (one message per 2 cycles,
@@ -37,6 +36,7 @@ _MAX = pytest.param("max", 0, marks=pytest.mark.xfail(
                         "messages wait for the book, the model's book is instant"))
 
 
+@pytest.mark.xdist_group(f"tw_core_{BUILD}")
 @pytest.mark.parametrize("speed,skew", [("capture", 0), ("capture", 30000), _MAX])
 def test_engines_agree_on_a_paced_two_feed_capture(tmp_path, speed, skew):
     cap = lossy.two_feed(list(itch_file.read(FULL)), loss_a=0.03, loss_b=0.03,

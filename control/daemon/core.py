@@ -227,17 +227,21 @@ class Daemon:
             self.card.write("risk.kill", 1)
 
     def _on_trip(self):
-        """The heartbeat thread saw the card's watchdog tripped: latch and audit, once."""
-        if self._trip_recorded:
-            return
-        self._trip_recorded = True
-        self.trip_latch = self.trip_latch or "the card's watchdog tripped (heartbeats late)"
+        """The heartbeat thread saw the card's watchdog tripped: latch and audit, once.
+
+        Checked again under the state lock: an operator's "kill off" may have released
+        the card between the heartbeat thread's read and this call, and must not be
+        undone by a stale observation (it re-engaged the global kill once in CI)."""
         with self.limits_lock:
+            if self._trip_recorded or not self.card.kill_state()["tripped"]:
+                return
+            self._trip_recorded = True
+            self.trip_latch = self.trip_latch or "the card's watchdog tripped (heartbeats late)"
             try:
                 self._save(watchdog_tripped=True)
             except OSError as exc:
                 self._degrade(f"{self.state.file}: cannot record the watchdog trip: {exc}")
-        self._audit("WatchdogTrip", result=self.trip_latch)
+            self._audit("WatchdogTrip", result=self.trip_latch)
 
     def close(self):
         self.heartbeat.stop()
@@ -380,10 +384,10 @@ class Daemon:
                                          f"be saved ({exc}): daemon degraded, global kill engaged")
             if account in (None, "") and not engage:
                 was = self.status_flags()
-                self.held, self.degraded, self.trip_latch = [], "", ""
-                self._trip_recorded = False
                 if self.card.kill_state()["tripped"]:
                     self.card.write("risk.watchdog_release", 1)     # an explicit "off" resumes
+                self.held, self.degraded, self.trip_latch = [], "", ""
+                self._trip_recorded = False
                 if was["held"] or was["degraded"] or was["trip"]:
                     self._audit("Recovery", before=was, after={"kill_global": False})
             self._apply_kill()
