@@ -5,8 +5,10 @@ one-message-per-2-cycles issue keeps up with the wire (the shortest book message
 19-byte Delete, takes 2.6 beats) and bursts of short non-book messages (12-byte System
 Events run at one per 1.75 beats) never queue ahead of an Add. The short FIFO absorbs
 the book's issue slots and the bursts of held messages the A/B merge releases; a
-message that finds it full is dropped and counted (`book.fifo_overflow`). When the queue is empty and the
-book takes the message at once, it goes straight through (no queue cycle).
+message that finds it full is dropped and counted (`book.fifo_overflow`). When the queue is empty (its
+level, which counts a message the cycle after its write, while the registered read shows
+it a cycle later) and the book takes the message at once, it goes straight through (no
+queue cycle); otherwise it queues behind the others, never past one.
 The queue is block RAM (SyncFIFOBuffered: a registered read).
 `almost_full` (registered) tells the A/B merge to stop releasing held messages while
 fewer than `slack` places are left: the messages already between the merge and this
@@ -40,9 +42,12 @@ class BookInput(wiring.Component):
         t = self.i.payload.type
         for_book = self.i.valid & Cat(*[t == ord(c) for c in BOOK_TYPES]).any()
         queued = q.r_stream.valid
-        direct = for_book & ~queued & self.o.ready
+        # "empty" from the level, not from the read side: a message written last cycle
+        # is counted at once but readable a cycle later, and must not be overtaken
+        empty = q.level == 0
+        direct = for_book & empty & self.o.ready
         m.d.comb += [
-            self.o.valid.eq(queued | for_book),
+            self.o.valid.eq(queued | (for_book & empty)),
             self.o.payload.eq(Mux(queued, q.r_stream.payload, self.i.payload)),
             q.r_stream.ready.eq(self.o.ready & queued),
             q.w_stream.valid.eq(for_book & ~direct), q.w_stream.payload.eq(self.i.payload),
