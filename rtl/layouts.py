@@ -155,7 +155,9 @@ Level = data.StructLayout({
 
 
 def top_n_layout(n):
-    """Top-N update for one side of one slot: levels best first, unused levels zero."""
+    """Top-N update for one side of one slot: levels best first, unused levels zero.
+    `unreliable` as in BboUpdate: the slot's book flag, or the books are stale (a gap
+    not yet recovered), so a consumer of top-N alone also sees it."""
     return data.StructLayout({
         "locate": 16,
         "slot": 8,
@@ -163,6 +165,7 @@ def top_n_layout(n):
         "levels": data.ArrayLayout(Level, n),
         "seq": 64,
         "rx_ts": Timestamp,
+        "unreliable": 1,
     })
 
 

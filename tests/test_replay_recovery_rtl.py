@@ -70,9 +70,9 @@ def test_join_at_on_the_rtl_equals_the_model(tmp_path, complete):
 
 @pytest.mark.xdist_group(f"tw_core_{BUILD}")
 def test_without_recovery_bbo_updates_after_a_real_gap_are_flagged(tmp_path):
-    """No host answers: the gap is declared (inject.gap_wait = 0) and every BBO update
-    from then on leaves the core flagged unreliable (the books are stale until the host
-    clears them); none before it."""
+    """No host answers: the gap is declared (inject.gap_wait = 0) and every BBO and
+    top-N update from then on leaves the core flagged unreliable (the books are stale
+    until the host clears them); none before it."""
     from tickwire.tools import replay as rp
     from tickwire.tools.engines import ENGINES
     from tickwire.tools.feeds import pacing
@@ -88,3 +88,9 @@ def test_without_recovery_bbo_updates_after_a_real_gap_are_flagged(tmp_path):
     after = [r[0] for r in res.bbo_rows if r[0] >= first]
     assert res.counters["mold.gaps"] == 1 and res.counters["inject.gaps"] == 1
     assert after and flagged == after
+    # top-N updates carry the same flag: from the gap on, as the model's
+    top = res.extra["topn_unreliable_seqs"]
+    assert top and min(top) >= first
+    model = ENGINES["model"].run(feed, subs, cfg=cfg)
+    assert top == model.extra["topn_unreliable_seqs"]
+    assert flagged == model.extra["bbo_unreliable_seqs"]
