@@ -116,3 +116,15 @@ def test_heartbeat_ahead_waits_for_the_other_feed():
     _check(rtl, model, 30)
     assert "mold.gaps" not in rtl["counters"] and rtl["counters"]["mold.heartbeats"] == 1
     assert rtl["counters"]["mold.dup_messages"] == 30 - 3
+
+
+def test_lagging_feed_loses_costs_nothing():
+    """B, 40 cycles behind A, loses packets: A already delivered them; B's later
+    copies are duplicates, nothing waits and nothing is declared."""
+    rng = random.Random(8)
+    m = msgs(45, rng)
+    pk = packets(m)
+    b = [p if k not in (2, 7, 8) else None for k, p in enumerate(pk)]
+    rtl, model = run(schedule(pk), schedule(b, start=40))
+    _check(rtl, model, 45)
+    assert "mold.gaps" not in rtl["counters"] and "merge.held" not in rtl["counters"]
