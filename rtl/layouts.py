@@ -64,7 +64,9 @@ RawMsg = data.StructLayout({
 #: marks the packet's first message (the sequencer's packet counts and jump rule).
 #: `rel` compares `msg.seq` with the sequencer's expected number E as it was in the
 #: cycle the message was registered (E, E + 1 and E + jump window), so the sequencer's
-#: one-cycle loop never carries a 64-bit compare.
+#: one-cycle loop never carries a 64-bit compare. `mark`: no message, a heartbeat's or
+#: End of Session's "next sequence number" (`msg.seq`): never delivered, but a mark
+#: ahead of E waits like a held message, so a gap only they reveal is declared.
 SeqRel = data.StructLayout({
     "lt": 1, "at": 1,           # seq < E, seq == E
     "lt1": 1, "at1": 1,         # seq < E + 1, seq == E + 1
@@ -74,6 +76,7 @@ MoldMsg = data.StructLayout({
     "msg": RawMsg,
     "first": 1,
     "rel": SeqRel,
+    "mark": 1,
 })
 
 #: A gap the sequencer gave up on: sequence numbers [first, first + count) were lost
@@ -152,7 +155,9 @@ Level = data.StructLayout({
 
 
 def top_n_layout(n):
-    """Top-N update for one side of one slot: levels best first, unused levels zero."""
+    """Top-N update for one side of one slot: levels best first, unused levels zero.
+    `unreliable` as in BboUpdate: the slot's book flag, or the books are stale (a gap
+    not yet recovered), so a consumer of top-N alone also sees it."""
     return data.StructLayout({
         "locate": 16,
         "slot": 8,
@@ -160,6 +165,7 @@ def top_n_layout(n):
         "levels": data.ArrayLayout(Level, n),
         "seq": 64,
         "rx_ts": Timestamp,
+        "unreliable": 1,
     })
 
 

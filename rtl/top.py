@@ -174,13 +174,12 @@ class TickwireCore(wiring.Component):
         wiring.connect(m, itch.o, book_in.i)
         wiring.connect(m, book_in.o, book.i)
         m.d.comb += merge.pause.eq(book_in.almost_full)     # held messages wait for room
-        # BBO updates leave flagged unreliable while the books are stale (a gap reported,
-        # not yet recovered: rtl/rx/inject/); the risk gate sees the book's own flag.
-        m.d.comb += [self.bbo_out.valid.eq(book.bbo.valid),
-                     self.bbo_out.payload.eq(book.bbo.payload),
-                     self.bbo_out.payload.unreliable.eq(book.bbo.payload.unreliable |
-                                                        m.submodules.inject.stale)]
-        wiring.connect(m, book.topn, wiring.flipped(self.topn_out))
+        # BBO and top-N updates leave flagged unreliable while the books are stale (a gap
+        # reported, not yet recovered: rtl/rx/inject/); the risk gate sees the book's own flag.
+        stale = m.submodules.inject.stale
+        for src, dst in ((book.bbo, self.bbo_out), (book.topn, self.topn_out)):
+            m.d.comb += [dst.valid.eq(src.valid), dst.payload.eq(src.payload),
+                         dst.payload.unreliable.eq(src.payload.unreliable | stale)]
 
         # Risk gate: host orders from the order window, the live book from BBO updates.
         m.submodules.risk = owners["risk"] = risk = RiskGate(

@@ -82,3 +82,49 @@ def test_latency_added_only_by_a_loss():
     rtl, _ = run(schedule(a), schedule(pk, start=150))
     lat = latency(rtl)
     assert rtl["seqs"] == list(range(1, 91)) and min(lat) == 2 and 100 < max(lat) < 200
+
+
+def test_gap_revealed_only_by_end_of_session_is_declared():
+    """The session's last packet lost on both feeds: End of Session (and a heartbeat
+    before it) name the next sequence number; the mark waits like a held message and
+    the window declares the gap. A is also missing a packet B fills (B behind)."""
+    from merge_chain import SESSION
+    from tickwire.model import mold
+    rng = random.Random(6)
+    m = msgs(30, rng)
+    pk = packets(m)
+    tail = [mold.heartbeat(SESSION, 31), mold.end_of_session(SESSION, 31)]
+    a = [p if k not in (2, 9) else None for k, p in enumerate(pk)][:-1] + tail
+    b = pk[:-1] + tail
+    rtl, model = run(schedule(a), schedule(b, start=40), hold_cycles=60)
+    _check(rtl, model)
+    assert rtl["gaps"] == [(28, 3)] and rtl["seqs"] == list(range(1, 28))
+    assert rtl["expected"] == model["expected"] == 31
+    assert rtl["counters"]["mold.end_of_session"] == 2
+
+
+def test_heartbeat_ahead_waits_for_the_other_feed():
+    """A heartbeat on A after A lost a packet: its mark waits while B (behind) fills
+    the range; nothing is declared and the mark is not a duplicate."""
+    from merge_chain import SESSION
+    from tickwire.model import mold
+    rng = random.Random(7)
+    m = msgs(30, rng)
+    pk = packets(m)
+    a = pk[:4] + [None, mold.heartbeat(SESSION, 16)] + pk[5:]
+    rtl, model = run(schedule(a), schedule(pk, start=60), hold_cycles=400)
+    _check(rtl, model, 30)
+    assert "mold.gaps" not in rtl["counters"] and rtl["counters"]["mold.heartbeats"] == 1
+    assert rtl["counters"]["mold.dup_messages"] == 30 - 3
+
+
+def test_lagging_feed_loses_costs_nothing():
+    """B, 40 cycles behind A, loses packets: A already delivered them; B's later
+    copies are duplicates, nothing waits and nothing is declared."""
+    rng = random.Random(8)
+    m = msgs(45, rng)
+    pk = packets(m)
+    b = [p if k not in (2, 7, 8) else None for k, p in enumerate(pk)]
+    rtl, model = run(schedule(pk), schedule(b, start=40))
+    _check(rtl, model, 45)
+    assert "mold.gaps" not in rtl["counters"] and "merge.held" not in rtl["counters"]

@@ -86,3 +86,25 @@ def test_heartbeats_short_and_end_of_session():
     c = rtl["counters"]
     assert c["mold.heartbeats"] == 1 and c["mold.short_packets"] == 1
     assert c["mold.end_of_session"] == 1 and rtl["seqs"] == list(range(1, 25))
+
+
+def test_one_forged_far_heartbeat_does_not_move_expected():
+    """A heartbeat naming a sequence number far beyond the jump window on one feed is
+    an unconfirmed claim: E stays, nothing is declared."""
+    m, pk = _setup()
+    a = pk[:3] + [mold.heartbeat(SESSION, 10**12)] + pk[3:]
+    rtl = _ab(a, pk, b_start=60, jump_window=8)
+    assert rtl["seqs"] == list(range(1, 25)) and rtl["expected"] == 25
+    assert rtl["counters"]["merge.jump_drops"] == 1 and "mold.gaps" not in rtl["counters"]
+
+
+def test_end_of_session_on_both_feeds_confirms_a_far_gap():
+    """Messages 13..24 lost on both feeds, then End of Session (25) on both, beyond the
+    jump window: the other feed's copy confirms the claim, the gap is declared at once
+    and E = 25 with nothing delivered for it."""
+    m, pk = _setup()
+    eos = mold.end_of_session(SESSION, 25)
+    kept = pk[:4] + [eos]
+    rtl = _ab(kept, kept, b_start=5, jump_window=8)
+    assert rtl["gaps"] == [(13, 12)] and rtl["counters"]["merge.jumps"] == 1
+    assert rtl["seqs"] == list(range(1, 13)) and rtl["expected"] == 25

@@ -7,6 +7,7 @@ import os
 import threading
 from pathlib import Path
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from tickwire.control.daemon.recovery.feedcard import FeedCard
@@ -199,3 +200,42 @@ def test_snapshot_without_a_server_stays_stale_and_is_audited_once(tmp_path):
     assert card.stale_locates() == sorted(SUBS), "never silently wrong: stale and flagged"
     assert "no GLIMPSE server" in st["last"]
     assert sum("FAILED" in a[2] for a in audit) == 1
+
+
+def _recover(tmp_path, behaviour=None, **kw):
+    fr, cap = frames(**kw)
+    loop = Loop(tmp_path, behaviour=behaviour)
+    loop.mgr.start()
+    try:
+        loop.play(fr, cap)
+        loop.mgr.stop()
+        loop.settle()
+    finally:
+        loop.close()
+    return loop, cap
+
+
+@pytest.mark.parametrize("behaviour", [Behaviour(late_s=0.1), Behaviour(partial=5),
+                                       Behaviour(duplicate=True)],
+                         ids=["late", "partial", "twice"])
+def test_request_server_late_partial_or_twice_books_end_exact(tmp_path, behaviour):
+    """The server's answers come late, a few messages at a time, or twice: the books
+    still end equal to the oracle and nothing stays stale; every gap was recovered,
+    or abandoned for a snapshot (a partial server is too slow for the retry budget)."""
+    loop, cap = _recover(tmp_path, behaviour, loss_a=0.02, both_packets=[5, 50, 51],
+                         skew_b=3)
+    assert loop.card.books() == oracle() and loop.card.stale_locates() == []
+    st = loop.mgr.status()
+    assert st["gaps"] >= 1 and st["messages_rerequested"] > 0
+    assert st["recovered"] + st["filled_by_other_feed"] + st["abandoned"] == st["gaps"]
+    assert st["snapshots"] >= (st["abandoned"] > 0)
+
+
+def test_gap_before_end_of_session_recovered(tmp_path):
+    """The session's last packet lost on both feeds: End of Session names the next
+    sequence number, so the gap is seen, re-requested and filled."""
+    from tickwire.tools.feeds import moldfeed
+    last = len(moldfeed.pack_messages(MSGS)) - 1
+    loop, cap = _recover(tmp_path, both_packets=[last], end_of_session=True)
+    assert cap.lost_both and loop.card.books() == oracle()
+    assert loop.card.stale_locates() == [] and loop.mgr.status()["recovered"] == 1

@@ -40,12 +40,10 @@ def capture(tmp_path, name, **kw):
     return tmp_path / f"{name}.pcap", cap
 
 
-#: The last packet lost on both feeds: the End of Session packet's sequence number
-#: names the gap, but the sequencer (RTL and model) does not take a gap from a
-#: heartbeat or End of Session yet (docs/bad-input-mold.md), so it is never declared.
-_EOS = pytest.param([-1], marks=pytest.mark.xfail(
-    strict=True, reason="a gap right before End of Session is not declared: heartbeats "
-                        "and End of Session do not move the expected number"))
+#: The last packet lost on both feeds: only the End of Session packet's sequence
+#: number (the next one) reveals the gap; the sequencer takes it as a mark that waits
+#: in the hold buffer like a message (docs/bad-input-mold.md).
+_EOS = [-1]
 
 
 @pytest.mark.parametrize("both", [[3], [0], [40, 41, 42, 43, 44, 45, 46, 47], _EOS])
@@ -126,3 +124,33 @@ def test_capture_order_decides_which_copy_arrives_first():
     assert [f.feed for _p, f in _arrival_order(feed)] == ["B", "A"]
     pacing.pace(feed.frames, skew_b_ns=2000)
     assert [f.feed for _p, f in _arrival_order(feed)] == ["A", "B"]
+
+
+def test_without_recovery_top_n_and_bbo_updates_after_a_real_gap_are_flagged(tmp_path):
+    """The stale flag rides on every BBO and top-N update from the gap on (model
+    engine; the RTL's is in test_replay_recovery_rtl.py), and on none before it."""
+    from tickwire.model.device import DeviceModel
+    from tickwire.tools.engines import ENGINES, _arrival_order
+    cap = lossy.two_feed(list(itch_file.read(FULL)), per_packet=8, both_packets=[100])
+    lossy.write(tmp_path / "g.pcap", cap)
+    feed = replay.load_feed(tmp_path / "g.pcap")
+    pacing.pace(feed.frames)
+    cfg = replay.build("sim")
+    subs = replay.subscriptions(feed, None, cfg.book_slots, warn=lambda *a: None)
+    res = ENGINES["model"].run(feed, subs, cfg=cfg)
+    (first, _count), = cap.lost_both
+    assert res.counters["mold.gaps"] == 1
+    bbo_after = [r[0] for r in res.bbo_rows if r[0] >= first]
+    assert bbo_after and res.extra["bbo_unreliable_seqs"] == bbo_after
+    # every top-N update: the same run, keeping the device model's events
+    dev = DeviceModel(subscriptions=subs, top_n=cfg.top_n, risk_slots=cfg.risk_slots,
+                      hold_depth=cfg.merge_depth,
+                      jump_window=cfg.merge_jump_window)
+    for t, port, f in _arrival_order(feed, times=True):
+        dev.frame(port, f.data, fcs_ok=f.fcs_ok, t=t)
+    dev.finish()
+    events = dev.book.topn_events
+    after = [e.seq for e in events if e.seq >= first]
+    assert after and len(after) < len(events)
+    assert [e.seq for e in events if e.unreliable] == after
+    assert res.extra["topn_unreliable_seqs"] == after

@@ -32,13 +32,16 @@ def complete(tmp_path_factory):
 
 @pytest.mark.xdist_group(f"tw_core_{BUILD}")
 def test_recover_from_on_the_rtl_equals_the_model_and_the_complete_stream(tmp_path, complete):
-    """Gaps on both feeds: the session's first packet, a single packet and a run of
-    eight (64 messages), with one-sided loss on both feeds around them. Packets of 8
-    messages and no skew: with B late, the hold buffers release their backlog at one
-    message a cycle, faster than the book takes them (book.fifo_overflow, on the RTL
-    with or without recovery: a merge/book matter, see the branch notes)."""
-    cap = lossy.two_feed(list(itch_file.read(FULL)), per_packet=8, loss_a=0.03,
-                         loss_b=0.03, both_packets=[0, 3, *range(40, 48)])
+    """Gaps on both feeds: the session's first packet, a single packet, a run of
+    eight (64 messages) and the last one (only End of Session reveals it), with
+    one-sided loss on both feeds around them. Packets of 8 messages and no skew: with
+    B late, the hold buffers release their backlog at one message a cycle, faster
+    than the book takes them (book.fifo_overflow, on the RTL with or without recovery:
+    a merge/book matter, see the branch notes)."""
+    msgs = list(itch_file.read(FULL))
+    last = len(moldfeed.pack_messages(msgs, per_packet=8)) - 1
+    cap = lossy.two_feed(msgs, per_packet=8, loss_a=0.03, loss_b=0.03,
+                         both_packets=[0, 3, *range(40, 48), last], end_of_session=True)
     lossy.write(tmp_path / "c.pcap", cap)
     lost = sum(c for _s, c in cap.lost_both)
     model_csv, m = replay(tmp_path, tmp_path / "c.pcap", "model", "--recover-from", str(FULL))
@@ -70,9 +73,9 @@ def test_join_at_on_the_rtl_equals_the_model(tmp_path, complete):
 
 @pytest.mark.xdist_group(f"tw_core_{BUILD}")
 def test_without_recovery_bbo_updates_after_a_real_gap_are_flagged(tmp_path):
-    """No host answers: the gap is declared (inject.gap_wait = 0) and every BBO update
-    from then on leaves the core flagged unreliable (the books are stale until the host
-    clears them); none before it."""
+    """No host answers: the gap is declared (inject.gap_wait = 0) and every BBO and
+    top-N update from then on leaves the core flagged unreliable (the books are stale
+    until the host clears them); none before it."""
     from tickwire.tools import replay as rp
     from tickwire.tools.engines import ENGINES
     from tickwire.tools.feeds import pacing
@@ -88,3 +91,9 @@ def test_without_recovery_bbo_updates_after_a_real_gap_are_flagged(tmp_path):
     after = [r[0] for r in res.bbo_rows if r[0] >= first]
     assert res.counters["mold.gaps"] == 1 and res.counters["inject.gaps"] == 1
     assert after and flagged == after
+    # top-N updates carry the same flag: from the gap on, as the model's
+    top = res.extra["topn_unreliable_seqs"]
+    assert top and min(top) >= first
+    model = ENGINES["model"].run(feed, subs, cfg=cfg)
+    assert top == model.extra["topn_unreliable_seqs"]
+    assert flagged == model.extra["bbo_unreliable_seqs"]

@@ -480,7 +480,7 @@ class OrderBook(wiring.Component):
                 bp.unreliable.eq(rel_now), bp.halted.eq(halted.bit_select(s2_slot, 1)),
                 bp.seq.eq(s2_seq), bp.rx_ts.eq(s2_ts),
                 tp.locate.eq(s2_locate), tp.slot.eq(s2_slot), tp.side.eq(s2_side),
-                tp.seq.eq(s2_seq), tp.rx_ts.eq(s2_ts),
+                tp.seq.eq(s2_seq), tp.rx_ts.eq(s2_ts), tp.unreliable.eq(rel_now),
             ]
             for j in range(N):
                 m.d.sync += tp.levels[j].eq(a2[j])

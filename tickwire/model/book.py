@@ -153,11 +153,14 @@ class BboEvent:
 
 
 class TopNEvent:
-    __slots__ = ("seq", "locate", "slot", "side", "levels")
+    """`unreliable`: set by the device model while its books are stale (this book
+    model is exact, so nothing else sets it)."""
+    __slots__ = ("seq", "locate", "slot", "side", "levels", "unreliable")
 
     def __init__(self, seq, book, side, levels):
         self.seq, self.locate, self.slot, self.side, self.levels = \
             seq, book.locate, book.slot, side, levels
+        self.unreliable = False
 
 
 class BookModel:

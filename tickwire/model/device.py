@@ -69,6 +69,7 @@ class DeviceModel:
                                          top_n=top_n)
         self.decoded = []                       # ItchMsg field dicts, in order
         self.bbo = []                           # book_model.BboEvent, in order
+        self.stale_bbo_seqs = []                # seq of each BBO update left while stale
 
     # ------------------------------------------------------------------ per frame
     def frame(self, port, data, fcs_ok=True, rx_ts=None, t=None):
@@ -167,7 +168,13 @@ class DeviceModel:
         self.decoded.append(fields)
         if msg[0] not in BOOK_TYPES:        # the card filters these before the book
             return
+        n_top = len(self.book.topn_events)
         ev = self.book.apply(book_model.decode(msg, seq))
+        if getattr(self.arbiter, "stale", False):              # the card ORs its stale state into each update
+            for t in self.book.topn_events[n_top:]:
+                t.unreliable = True
+            if ev is not None:
+                self.stale_bbo_seqs.append(seq)
         if ev is not None:
             self.bbo.append(ev)
             if ev.slot >= self.risk_slots:       # the risk gate keeps the first slots' books only

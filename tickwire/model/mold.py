@@ -146,7 +146,14 @@ class Arbiter:
     Packets (both feeds):
     - The first packet with a complete header establishes the session; packets of
       another session are dropped (session_mismatch). Heartbeats and end-of-session
-      packets are counted and carry nothing (they never move the expected number).
+      packets are counted and carry no message, but their sequence number S (the next
+      one the exchange will send) is offered as a *mark*: judged like a packet's first
+      message at S except that it is never delivered nor counted (a mark at or below E
+      is dropped silently, ahead of E it waits in the hold buffer, beyond the jump
+      window it is a claim whose end is S). So a gap only they reveal (a packet lost
+      on both feeds before a quiet period or End of Session) is declared after the
+      hold window, and one forged far heartbeat does not move E. Before E is set
+      marks are ignored.
     - `parse`: only well-formed blocks become messages; nothing of a malformed packet
       reaches the sequencer past the point where it went wrong.
     Sequencer (expected number E, set by the first message of the session):
@@ -217,11 +224,15 @@ class Arbiter:
         elif sess != self.session:
             c["session_mismatch"] += 1
             return out
-        if count == HEARTBEAT:
-            c["heartbeats"] += 1
-            return out
-        if count == END_OF_SESSION:
-            c["end_of_session"] += 1
+        if count in (HEARTBEAT, END_OF_SESSION):
+            c["heartbeats" if count == HEARTBEAT else "end_of_session"] += 1
+            seq = int.from_bytes(payload[10:18], "big")
+            if t is None:
+                return out + self.offer(feed, seq, None, True)
+            # the gateware registers a mark once more after the header's last byte
+            self.order += 1
+            self.queue.append((t + (lane + HEADER_BYTES - 1) // 8 + 1, feed, self.order,
+                               seq, None, True))
             return out
         for seq, msg, first, end in parse(payload, c):
             if t is None:
@@ -253,9 +264,11 @@ class Arbiter:
             progressed = False
             for p in (0, 1):
                 h = self.hold[p]
-                while h and h[0].seq < self.expected:
+                while h and (h[0].seq < self.expected
+                             or (h[0].msg is None and h[0].seq == self.expected)):
                     x = h.pop(0)
-                    self._dup(p, x.first)
+                    if x.msg is not None:       # a mark goes silently
+                        self._dup(p, x.first)
                     progressed = True
             for p in (0, 1):
                 h = self.hold[p]
@@ -308,12 +321,16 @@ class Arbiter:
         return out + self._expire_until(t)
 
     def offer(self, feed, seq, msg, first):
-        """One checked message from `feed`; returns the Delivered it releases."""
+        """One checked message from `feed` (msg None: a mark, see the class); returns
+        the Delivered it releases."""
+        if msg is None and not self.have_e:
+            return []
         if not self.have_e:
             self.have_e, self.expected = True, seq
         e = self.expected
-        if seq < e:
-            self._dup(feed, first)
+        if seq < e or (msg is None and seq == e):
+            if msg is not None:
+                self._dup(feed, first)
             out = []
         elif seq == e:
             out = [self._deliver(feed, seq, msg)] + self._drain()
@@ -333,7 +350,7 @@ class Arbiter:
             self.merge["overflow_b" if feed else "overflow_a"] += 1
             return []
         h.append(Held(seq, feed, msg, first))
-        self.merge["held"] += 1
+        self.merge["held"] += msg is not None
         if self.stall_t is None:
             self.stall_t = self.now
         return []
@@ -344,11 +361,14 @@ class Arbiter:
                                           or (cl[0] != feed and seq == cl[1])):
             self.claim = None
             self._gap(seq, timeout=False)
+            if msg is None:                     # a mark: E is S, nothing to deliver
+                return self._drain()
             return [self._deliver(feed, seq, msg)] + self._drain()
+        end = seq + (msg is not None)           # a mark's continuation starts at S
         if first:
-            self.claim = (feed, seq, seq + 1)
+            self.claim = (feed, seq, end)
         elif cl is not None and cl[0] == feed and seq == cl[2]:
-            self.claim = (feed, cl[1], seq + 1)
+            self.claim = (feed, cl[1], end)
         self.merge["jump_drops"] += 1
         return []
 

@@ -69,8 +69,11 @@ class ModelEngine:
         dev.finish()
         rows = [_model_row(ev) for ev in dev.bbo]
         counters = {k: v for k, v in dev.all_counters().items() if v}
-        return EngineResult(rows, counters, dev.itch_msgs(), None,
-                            {"mold_status": dev.mold_status()}, dev.decoded)
+        extra = {"mold_status": dev.mold_status(),
+                 # updates flagged unreliable (stale books), as the card's streams carry them
+                 "bbo_unreliable_seqs": list(dev.stale_bbo_seqs),
+                 "topn_unreliable_seqs": [e.seq for e in dev.book.topn_events if e.unreliable]}
+        return EngineResult(rows, counters, dev.itch_msgs(), None, extra, dev.decoded)
 
 
 def _model_row(ev):

@@ -39,23 +39,29 @@ def message_writes(msg, seq=None, first=False, snapshot=False):
 
 
 def _present(feed):
-    """Sequence numbers some packet of either port carried."""
-    seqs = set()
+    """(sequence numbers some packet of either port carried, the next sequence numbers
+    heartbeats and End of Session packets named)."""
+    seqs, marks = set(), set()
     for port in ("a", "b"):
         for f in feed.frames[port]:
             if f.seq is not None and f.count not in (0, 0xFFFF):
                 seqs.update(range(f.seq, f.seq + len(f.msg_ends)))
-    return seqs
+            elif f.seq is not None:
+                marks.add(f.seq)
+    return seqs, marks
 
 
-def gaps(present, start):
+def gaps(present, start, marks=()):
     """[(first, end)] ranges from `start` on that no packet carried, each followed by a
-    message that did (a tail nobody revealed is no gap)."""
+    message that did or named by a heartbeat/End of Session after it (the sequencer's
+    marks); a tail nobody revealed is no gap."""
     out, e = [], start
-    for s in sorted(x for x in present if x >= start):
+    ends = {x: x + 1 for x in present if x >= start}
+    ends.update({x: x for x in marks if x >= start and x not in ends})
+    for s in sorted(ends):
         if s > e:
             out.append((e, s))
-        e = s + 1
+        e = max(e, ends[s])
     return out
 
 
@@ -86,7 +92,8 @@ def plan(feed, table, rec):
     earliest = np.minimum.reduceat(a_sorted, first_idx) if len(uniq) else a_sorted
     ready = np.maximum.accumulate(earliest) if len(uniq) else earliest
     script, t_free = [], 0
-    for first, end in gaps(_present(feed), start):
+    present, marks = _present(feed)
+    for first, end in gaps(present, start, marks):
         msgs = rec.source[first - 1:end - 1] if rec.source is not None else []
         if not msgs:
             continue

@@ -189,7 +189,10 @@ def run(feed, subs, cfg=BUILDS["sim"], progress=None, trace=None, recovery=None)
              "bbo_cycles": bbo.cycles.tolist(),
              # BBO updates flagged unreliable (the book's flag, or stale books: inject.state)
              "bbo_unreliable_seqs": b_seq[bbo.field(blay, "unreliable").astype(bool)].tolist()
-             if len(bbo) else []}
+             if len(bbo) else [],
+             "topn_unreliable_seqs": topn.field(tlay, "seq")[
+                 topn.field(tlay, "unreliable").astype(bool)].astype(np.int64).tolist()
+             if len(topn) else []}
     return EngineResult(rows, counters, itch_msgs, latency, extra,
                         Decoded(sim, itch))
 

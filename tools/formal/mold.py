@@ -2,7 +2,7 @@
 no sequence number is delivered twice, and the expected number E never goes back.
 
 Proved on the Sequencer alone (jump_window=4) with free inputs: live messages on both
-ports (any seq, any first flag, any cycle), the three hold-buffer heads (A, B, host
+ports (any seq, any first or mark flag, any cycle), the three hold-buffer heads (A, B, host
 injection: any messages, any valid/ready timing, not necessarily ones pushed),
 push-ready, pause, restart, join/join_seq, gap_wait/skip, the hold-window limits and
 the raw snapshot stream. So it covers whatever MoldPort, the hold buffers and the

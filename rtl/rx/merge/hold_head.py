@@ -30,7 +30,8 @@ class HoldHead(wiring.Component):
         m.d.comb += self.fifo.ready.eq(load)
         with m.If(load):
             m.d.sync += [self.valid.eq(1), self.msg.msg.eq(self.fifo.payload.msg),
-                         self.msg.first.eq(self.fifo.payload.first)]
+                         self.msg.first.eq(self.fifo.payload.first),
+                         self.msg.mark.eq(self.fifo.payload.mark)]
         with m.Elif(self.pop):
             m.d.sync += self.valid.eq(0)
 

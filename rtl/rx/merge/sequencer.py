@@ -13,6 +13,12 @@ unconfirmed jump: dropped, and remembered as a claim that the next packet on tha
 declares the gap at once. The hold window: while a buffer head waits (seq > E) and
 nothing moves, after `hold_cycles` cycles or `hold_packets` packet starts the gap
 [E, smallest head) is declared (`gap`), E moves there and the held messages flow.
+Marks (`MoldMsg.mark`: a heartbeat's or End of Session's next sequence number S,
+from MoldPort) take the same paths but are never delivered nor counted as
+duplicates: at or below E they go, ahead of E one waits in the hold buffer (so the
+window declares [E, S) if no copy arrives), beyond the window it is a claim whose end
+is S; a confirmed mark claim sets E = S and delivers nothing. Before E exists marks
+are dropped.
 
 Pipelining (156.25 MHz): decisions use one-bit flags only (SeqRel, compared a cycle
 ahead from registers by MoldPort and HoldHead); E + 1 and E + window are kept in
@@ -101,27 +107,34 @@ class Sequencer(wiring.Component):
                 m.d.comb += [lt[k].eq(valid[k] & have_e & ~joined
                                       & Mux(stepped & ~bubble, r.lt1, r.lt)),
                              eq[k].eq(valid[k] & ok & Mux(stepped, r.at1, r.at))]
+        mk = [msgs[k].mark for k in range(N)]
+        eqd = [Signal(name=f"eqd{k}") for k in range(N)]        # deliverable: not a mark
+        m.d.comb += [eqd[k].eq(eq[k] & ~mk[k]) for k in range(N)]
         pick = [Signal(name=f"pick{k}") for k in range(N)]
         taken = 0
         for k in range(N):
-            m.d.comb += pick[k].eq(eq[k] & ~taken)
-            taken = taken | eq[k]
+            m.d.comb += pick[k].eq(eqd[k] & ~taken)
+            taken = taken | eqd[k]
         deliver = Signal()
         m.d.comb += deliver.eq(taken)
-        dupk = [(lt[k] | eq[k]) & ~pick[k] for k in range(N)]
+        dupk = [(lt[k] | eq[k]) & ~pick[k] & ~mk[k] for k in range(N)]
         for p in range(L):
             m.d.comb += heads[p].pop.eq(lt[p] | eq[p])
 
         # live messages ahead of E: held, or an unconfirmed jump (never before E exists)
         ahead = [live[p].valid & ~lt[L + p] & ~eq[L + p] for p in (0, 1)]
         far = [ahead[p] & have_e & ~joined & live[p].payload.rel.far for p in (0, 1)]
-        # the session's first message sets E and is delivered (A first)
-        init = [~have_e & live[0].valid, ~have_e & ~live[0].valid & live[1].valid]
-        hold = [ahead[p] & ~far[p] & ~init[p] for p in (0, 1)]
+        # the session's first message sets E and is delivered (A first); marks wait for E
+        lv = [live[p].valid & ~live[p].payload.mark for p in (0, 1)]
+        init = [~have_e & lv[0], ~have_e & ~lv[0] & lv[1]]
+        hold = [ahead[p] & ~far[p] & ~init[p] & (have_e | ~live[p].payload.mark)
+                for p in (0, 1)]
         for p in (0, 1):
             m.d.comb += [self.push[p].valid.eq(hold[p]), self.push[p].payload.eq(live[p].payload)]
         confirm, fp, fmsg, fseq1 = self._claim(m, far, ok, deliver)
         fseq = fmsg.msg.seq
+        fdel = Signal()             # a confirmed jump delivers its message (not a mark)
+        m.d.comb += fdel.eq(confirm & ~fmsg.mark)
 
         # the hold window
         wait = [heads[p].valid & ok & ~lt[p] & ~msgs[p].rel.at for p in (0, 1)]
@@ -143,7 +156,7 @@ class Sequencer(wiring.Component):
         # outputs and E
         out = self.o.payload
         raw_go = self._raw(m, deliver | confirm | init[0] | init[1], pick[I], dupk[I])
-        m.d.sync += self.o.valid.eq(deliver | confirm | init[0] | init[1] | raw_go)
+        m.d.sync += self.o.valid.eq(deliver | fdel | init[0] | init[1] | raw_go)
         sel = Mux(init[0] | init[1], Mux(init[0], live[0].payload.msg, live[1].payload.msg),
                   Mux(raw_go, self.raw.payload, fmsg.msg))
         for k in reversed(range(N)):
@@ -152,7 +165,7 @@ class Sequencer(wiring.Component):
         # a gap goes out a cycle later: its length (a 64-bit subtract) from registers
         m.d.sync += [gap_v.eq(go_gap | confirm), self.gap.valid.eq(gap_v),
                      self.gap.payload.first.eq(gap_from), self.gap.payload.count.eq(gap_n)]
-        first_live = Mux(live[0].valid, live[0].payload.msg.seq, live[1].payload.msg.seq)
+        first_live = Mux(lv[0], live[0].payload.msg.seq, live[1].payload.msg.seq)
         jump = Signal()
         m.d.comb += [step.eq(deliver), jump.eq(confirm | go_gap | init[0] | init[1])]
         m.d.sync += [stepped.eq(step), bubble.eq(jump), joined.eq(self.join & ~self.restart)]
@@ -171,7 +184,7 @@ class Sequencer(wiring.Component):
 
         st = self.status
         m.d.comb += [st.expected.eq(E), st.expected1.eq(E1), st.expected_w.eq(EW)]
-        m.d.sync += [st.delivered.eq(deliver | confirm | init[0] | init[1] | raw_go),
+        m.d.sync += [st.delivered.eq(deliver | fdel | init[0] | init[1] | raw_go),
                      # the feeds' counters: injected duplicates count on inj_ev only
                      st.dup_n.eq(sum(dupk[k] for k in range(N) if k != I)),
                      st.dup_first.eq(sum(dupk[k] & msgs[k].first for k in range(N) if k != I)),
@@ -181,7 +194,8 @@ class Sequencer(wiring.Component):
             m.d.sync += self.dup[p].eq(dupk[p] + dupk[L + p])
         m.d.sync += self.ev.eq(Cat(
             hold[0] & ~self.push[0].ready, hold[1] & ~self.push[1].ready,
-            hold[0] & self.push[0].ready, hold[1] & self.push[1].ready,
+            hold[0] & self.push[0].ready & ~live[0].payload.mark,
+            hold[1] & self.push[1].ready & ~live[1].payload.mark,
             far[0] & ~(confirm & ~fp), far[1] & ~(confirm & fp), go_gap, confirm))
         return m
 
@@ -212,9 +226,9 @@ class Sequencer(wiring.Component):
         return go_gap
 
     def _claim(self, m, far, ok, deliver):
-        """Jumps beyond the window: (confirm, fp, fmsg, fmsg's seq + 1). A claim is remembered until the
-        same port continues it or the other port's copy starts the same; a restart or a
-        JOIN forgets it."""
+        """Jumps beyond the window: (confirm, fp, fmsg, where E goes: fmsg's seq + 1, a
+        mark's seq). A claim is remembered until the same port continues it or the
+        other port's copy starts the same; a restart or a JOIN forgets it."""
         live = self.live
         claim_v, claim_port = Signal(), Signal()
         claim_start, claim_end = Signal(64), Signal(64)
@@ -223,7 +237,8 @@ class Sequencer(wiring.Component):
         fmsg = Signal(MoldMsg)
         m.d.comb += fmsg.eq(Mux(far[0], live[0].payload, live[1].payload))
         fseq, ffirst = fmsg.msg.seq, fmsg.first
-        fseq1 = Mux(far[0], live[0].payload.msg.seq + 1, live[1].payload.msg.seq + 1)
+        fseq1 = Mux(far[0], live[0].payload.msg.seq + ~live[0].payload.mark,
+                    live[1].payload.msg.seq + ~live[1].payload.mark)
         match_end, match_start = Signal(), Signal()
         m.d.comb += [match_end.eq(fseq == claim_end), match_start.eq(fseq == claim_start)]
         confirm = Signal()

@@ -8,7 +8,12 @@ Why: duplicate judgement and the expected sequence number live after these check
   ITCH type's (a lying length field), one overrunning the payload, or one beyond the
   header's count ends the packet there: the blocks before it stand. A payload that ends
   cleanly with fewer blocks than its count is counted too (`ev_count_mismatch`).
-- Heartbeats (count 0) and end-of-session packets (0xFFFF) carry nothing; counted.
+- Heartbeats (count 0) and end-of-session packets (0xFFFF) carry no message; counted.
+  Their sequence number (the next one the exchange sends) goes out as a *mark*
+  (`o.mark`, a cycle after the header decision, from registers) so the sequencer can
+  declare a gap only they reveal. The header's beat completes no message, and the
+  next beat cannot either (a packet's first beat holds less than its header), so a
+  mark never collides with a message.
 - Bytes keep their UDP lanes; offsets are tracked per beat (BeatBytes), so blocks may
   straddle beats at any alignment. A block length < 12 guarantees at most one message
   completes per 8-byte beat. The header decision is taken in the beat carrying header
@@ -113,11 +118,15 @@ class MoldPort(wiring.Component):
         emit = completes & type_ok
 
         o = self.o.payload
-        m.d.sync += self.o.valid.eq(emit)
+        hdr_ok = hdr_done & ~mismatch
+        mark = Signal()             # a heartbeat's/End of Session's seq, now in msg_seq
+        m.d.sync += [mark.eq(hdr_ok & (is_hb | is_eos)), self.o.valid.eq(emit | mark)]
         with m.If(emit):
             m.d.sync += [o.msg.data[k].eq(data[k]) for k in range(MAX_MSG_BYTES)]
-            m.d.sync += [o.msg.length.eq(blen), o.msg.seq.eq(msg_seq), o.msg.feed.eq(beat.feed),
-                         o.msg.rx_ts.eq(beat.ts), o.first.eq(idx0 == 0)]
+            m.d.sync += [o.msg.length.eq(blen), o.msg.feed.eq(beat.feed),
+                         o.msg.rx_ts.eq(beat.ts)]
+        with m.If(emit | mark):
+            m.d.sync += [o.msg.seq.eq(msg_seq), o.first.eq(mark | (idx0 == 0)), o.mark.eq(mark)]
             # compared here, from registers, so the sequencer's loop has no wide compare
             s = self.seq
             m.d.sync += [o.rel.lt.eq(msg_seq < s.expected), o.rel.at.eq(msg_seq == s.expected),
@@ -147,7 +156,6 @@ class MoldPort(wiring.Component):
             with m.If(beat.last):
                 m.d.sync += state.eq(_DROP)
 
-        hdr_ok = hdr_done & ~mismatch
         m.d.sync += self.ev.eq(Cat(
             first, valid & beat.last & (st0 == _HEADER) & ~hdr_done, hdr_done & mismatch,
             hdr_ok & is_hb, hdr_ok & is_eos, bad_len | type_bad, overrun,
