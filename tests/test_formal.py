@@ -63,6 +63,11 @@ def test_risk_gate_checks_an_order_against_one_limits_bank():
     assert p.status == "PASS", why
 
 
+def test_risk_gate_checks_an_order_against_the_collar_bounds_of_its_bank():
+    p, why = _risk("t_risk_bounds", ("bounds",))
+    assert p.status == "PASS", why
+
+
 def test_a_risk_kill_record_one_stage_late_is_refuted():
     p = sby.prove("t_risk_late_kill", risk.late_kill(), risk.LATE_DEPTH, mode="bmc",
                   timeout=600, script=risk.SCRIPT)

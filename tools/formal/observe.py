@@ -37,7 +37,8 @@ def elaborate_observed(block, platform=None):
 
 
 def elaborate_recording(block, module, platform=None):
-    """(Module of `block`, [every Signal its elaborate created, in creation order]).
+    """(Module of `block`, [every Signal its elaborate created, in creation order],
+    {name: Signal} as `elaborate_observed` finds them).
 
     Why: blocks create registers by tuple assignment (`v1, c1 = Signal(), Signal(L)`),
     which gives them no usable name; `module` (the block's own Python module) has its
@@ -47,14 +48,17 @@ def elaborate_recording(block, module, platform=None):
     """
     made, orig = [], module.Signal
 
-    def recording(*args, src_loc_at=0, **kwargs):
-        sig = orig(*args, src_loc_at=src_loc_at + 1, **kwargs)   # keep the block's names
-        made.append(sig)
-        return sig
+    class Recording:
+        like = staticmethod(orig.like)          # not recorded: those have names
 
-    module.Signal = recording
+        def __call__(self, *args, src_loc_at=0, **kwargs):
+            sig = orig(*args, src_loc_at=src_loc_at + 1, **kwargs)   # keep the block's names
+            made.append(sig)
+            return sig
+
+    module.Signal = Recording()
     try:
-        m, _found, _fsms = elaborate_observed(block, platform)
+        m, found, _fsms = elaborate_observed(block, platform)
     finally:
         module.Signal = orig
-    return m, made
+    return m, made, found

@@ -28,19 +28,26 @@ beside the record of the cycle its order was taken in. Properties, for every ord
            reads: ghosts follow each reader's enable and bank, and in stage 1 all equal
            the recorded bank. The tables and book reads happen only in the take cycle
            (stage 0); stages 2..4 compute from stage 2's registers, so one bank for the
-           reads is one bank for every check.
+           reads is one bank for every check;
+  bounds   the collar bounds it reads (precomputed per bank and slot by BookBounds) are
+           computed from the collar words its bank holds: no collar write to that bank
+           and slot is newer than the last bounds recompute that saw it (`_bounds`).
+           Without it `banks` would hold while the collar check used the old set. This
+           found a bug (fixed in rtl/risk/collar.py): a commit held back by a collar
+           recompute could fire in the cycle of another collar write, making that bank
+           active with the write in its table and not in its bounds.
 The k-induction needs the property to hold at each stage, not only at the outputs (a
 stalled pipeline can keep an unreachable stage-3 value for any number of steps): each
 group adds helper invariants on the stage registers, with why next to them.
 """
-from amaranth.hdl import Assert, Assume, Const, Module, ResetSignal, Signal
+from amaranth.hdl import Assert, Assume, Const, Module, Mux, ResetSignal, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In
 
 from tickwire.rtl.config import BUILDS
 from tickwire.rtl.layouts import AcctLimits, RiskCandidate
-from tickwire.rtl.risk import checks as checks_mod, exposure as exposure_mod, \
-    gate as gate_mod, limits as limits_mod
+from tickwire.rtl.risk import checks as checks_mod, collar as collar_mod, \
+    exposure as exposure_mod, gate as gate_mod, limits as limits_mod
 from tickwire.rtl.risk.gate import RiskGate
 from tickwire.rtl.risk.layouts import Prepared
 
@@ -93,13 +100,15 @@ class RiskProps(wiring.Component):
         g = self.gate
         A = g.accounts
         abits = max((A - 1).bit_length(), 1)
-        gm, gmade = elaborate_recording(g, gate_mod)
+        gm, gmade, _ = elaborate_recording(g, gate_mod)
         subs = gm._named_submodules
         intake, limits, book, checks = (subs[n][0] for n in ("intake", "limits", "book", "checks"))
-        lm, lmade = elaborate_recording(subs["limits"][0], limits_mod)
-        cm, cmade = elaborate_recording(subs["checks"][0], checks_mod)
-        em, emade = elaborate_recording(subs["exposure"][0], exposure_mod)
-        for name, mod in (("limits", lm), ("checks", cm), ("exposure", em)):
+        lm, lmade, _ = elaborate_recording(subs["limits"][0], limits_mod)
+        cm, cmade, _ = elaborate_recording(subs["checks"][0], checks_mod)
+        em, emade, _ = elaborate_recording(subs["exposure"][0], exposure_mod)
+        bm, bmade, bfound = elaborate_recording(subs["book"][0], collar_mod)
+        self._book = (bm, bmade, bfound)
+        for name, mod in (("limits", lm), ("checks", cm), ("exposure", em), ("book", bm)):
             subs[name] = (mod, subs[name][1])
         m.submodules.gate = gm
         tables = [lm._named_submodules[n][0] for n in ("acct", "sym", "pos")]
@@ -170,10 +179,15 @@ class RiskProps(wiring.Component):
                 Assert(~sh[4].early | (c4.reason != 0), "S4: early order passes"),
             ],
             "banks": lambda: self._banks(m, adv, g, tables, book, sh),
+            "bounds": lambda: self._bounds(m, adv, g, intake, book),
         }
         for name in self.props:
             stmts = groups[name]()
-            m.d.comb += stmts if self.helpers or name == "banks" else stmts[:2]
+            if not self.helpers and name in ("kill", "powerup"):
+                for dropped in stmts[2:]:
+                    dropped._MustUse__silence = True    # left out on purpose
+                stmts = stmts[:2]
+            m.d.comb += stmts
         return m
 
     def _banks(self, m, adv, g, tables, book, sh):
@@ -197,7 +211,69 @@ class RiskProps(wiring.Component):
         ]
 
 
-def component(props=("kill", "powerup", "banks")):
+    def _bounds(self, m, adv, g, intake, book):
+        """Ghost per (bank, slot): `stale`, the slot's collar words (sym_limits words 0
+        and 2: bps flag, collar) written in that bank since its collar bounds were last
+        written by a recompute that saw the write. A recompute selects its slot's
+        parameters in cycle T (BookBounds' mirror, updated by writes up to T-1) and
+        writes the bounds memory in T+2 (its r1 and r2 registers, which load every
+        cycle), so a bounds write in T clears `stale` only when no write came in T-2,
+        T-1 or T (w2, w1, wr). Property: an order is taken only with the bounds of its
+        slot in the active bank not stale, i.e. its collar check and its symbol limits
+        come from one set."""
+        bm, made, found = self._book
+        S = g.slots
+        sbits = max((S - 1).bit_length(), 1)
+        i = next(k for k, sig in enumerate(made) if getattr(sig, "name", None) == "e_slot")
+        r1 = dict(zip(("valid", "dirty", "slot", "banks"), made[i + 1:i + 5]))
+        assert [len(r1[k]) for k in ("valid", "dirty", "slot", "banks")] == [1, 1, sbits, 2], \
+            "BookBounds: r1 registers not found after e_slot"
+        r2 = {k: found[f"r2_{k}"] for k in ("valid", "dirty", "slot", "banks")}
+        dirty = book._dirty
+        active = g.st_status[2]
+        sym = g.w_sym_limits
+        word, slot = sym.addr[:2], sym.addr[2:]
+        ports = [bm._named_submodules[f"bounds{b}"][0].write_ports[0] for b in range(2)]
+        out = []
+        stale = [Signal(S, name=f"stale{b}") for b in range(2)]
+        for b in range(2):
+            wr = Signal(S, name=f"collar_wr{b}")
+            w1, w2 = Signal(S, name=f"collar_w1_{b}"), Signal(S, name=f"collar_w2_{b}")
+            m.d.comb += wr.eq(Mux(sym.w_stb & ((word == 0) | (word == 2)) & (active != b),
+                                  Const(1, S) << slot, 0))
+            m.d.sync += [w1.eq(wr), w2.eq(w1)]
+            done = Signal(S, name=f"bounds_wr{b}")
+            m.d.comb += done.eq(Mux(ports[b].en, Const(1, S) << ports[b].addr, 0))
+            m.d.sync += stale[b].eq(wr | (stale[b] & ~(done & ~wr & ~w1 & ~w2)))
+            in_flight = Signal(S, name=f"recompute{b}")
+            m.d.comb += in_flight.eq(
+                Mux(r1["valid"] & r1["dirty"] & r1["banks"][b], Const(1, S) << r1["slot"], 0)
+                | Mux(r2["valid"] & r2["dirty"] & r2["banks"][b], Const(1, S) << r2["slot"], 0))
+            out += [
+                # helpers: a write is stale until a recompute that saw it is written;
+                # a stale slot is the shadow bank's and has a recompute owed (its dirty
+                # bit, or one in flight), which holds the commit (BookBounds.busy)
+                Assert((w1 | w2) & ~stale[b] == 0, "a recent collar write not stale"),
+                Assert(~stale[b].any() | (active != b), "active bank's bounds stale"),
+                Assert(stale[b] & ~(dirty | in_flight) == 0, "stale slot with no recompute owed"),
+                # the owed recompute of a write in T-1 is its dirty bit; of one in T-2,
+                # the dirty bit or the r1 entry that picked it up in T-1
+                Assert(w1 & ~dirty == 0, "last cycle's collar write not dirty"),
+                Assert(w2 & ~(dirty | Mux(r1["valid"] & r1["dirty"] & r1["banks"][b],
+                                          Const(1, S) << r1["slot"], 0))
+                       == 0, "a collar write two cycles ago neither dirty nor in r1"),
+            ]
+        # a recompute owed is for the shadow bank: no commit while one is in flight
+        for r in (r1, r2):
+            out.append(Assert(~(r["valid"] & r["dirty"]) | r["banks"].bit_select(~active, 1),
+                              "a recompute in flight for the active bank"))
+        take = adv & intake.o.valid
+        cur = Mux(active, stale[1], stale[0])
+        return [Assert(~take | ~cur.bit_select(intake.o.payload.order.slot[:sbits], 1),
+                       "order taken with collar bounds older than its bank's collar words")] + out
+
+
+def component(props=("kill", "powerup", "banks", "bounds")):
     return RiskProps(props)
 
 

@@ -43,6 +43,9 @@ JOBS = (
     Job("risk_banks", "risk gate (board 8x8): every limits read of an order (3 tables, "
         "collar bounds) from the bank active at its take",
         lambda: risk.component(("banks",)), risk.DEPTH, script=risk.SCRIPT),
+    Job("risk_bounds", "risk gate (board 8x8): an order's collar bounds are computed from "
+        "its bank's current collar words", lambda: risk.component(("bounds",)), risk.DEPTH,
+        script=risk.SCRIPT),
     Job("risk_late_kill", "sanity: the kill proof with the shadow one stage short (2x2) "
         "must fail", lambda: risk.late_kill(), risk.LATE_DEPTH, "bmc", "FAIL",
         script=risk.SCRIPT),
