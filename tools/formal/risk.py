@@ -76,7 +76,7 @@ def _bit(made, i, what):
 
 
 class RiskProps(wiring.Component):
-    """`props`: any of "kill", "powerup", "banks". `depth`: places in the shadow (5 is
+    """`props`: any of "kill", "powerup", "banks", "bounds". `depth`: places in the shadow (5 is
     the gate; another value states a wrong pipeline and must be refuted). `helpers`:
     False leaves out the kill and power-up groups' helper invariants (for BMC, which
     does not need them: a failure is then the property's own)."""
@@ -129,6 +129,9 @@ class RiskProps(wiring.Component):
         vd, ac = g.verdicts, g.accepted
         adv = Signal()
         m.d.comb += adv.eq(~(vd.valid & ~vd.ready) & ~(ac.valid & ~ac.ready))
+        # bookkeeping check: the stages (intake's o.ready feeds every stage's enable)
+        # advance exactly when the shadow does
+        m.d.comb += Assert(adv == intake.o.ready, "the gate advances without the shadow")
 
         # the shadow: what the order taken in an adv cycle is judged by
         rec = data.StructLayout({"kill": 1, "tripped": 1, "kacc": A, "early": 1, "bank": 1})
