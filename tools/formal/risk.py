@@ -18,8 +18,8 @@ output registers): the verdict (and accepted order) on the outputs is then alway
 beside the record of the cycle its order was taken in. Properties, for every order:
   kill     taken with the global kill switch or a tripped watchdog: its verdict is not
            ACCEPT; taken with its own account's kill bit set: it is not on `accepted`
-           (every ACCEPT verdict loads `accepted` with its order in the same cycle,
-           and the verdict carries no account);
+           (the verdict carries no account; proved too: an ACCEPT verdict comes with
+           its order on `accepted`, loaded in the same cycle);
   powerup  taken before the first commit strobe: verdict not ACCEPT, not on `accepted`
            (the commit itself may be held back by collar recomputes: still rejected);
   banks    every limits read of the order (account, symbol and position tables, and the
@@ -78,8 +78,8 @@ def _bit(made, i, what):
 class RiskProps(wiring.Component):
     """`props`: any of "kill", "powerup", "banks", "bounds". `depth`: places in the shadow (5 is
     the gate; another value states a wrong pipeline and must be refuted). `helpers`:
-    False leaves out the kill and power-up groups' helper invariants (for BMC, which
-    does not need them: a failure is then the property's own)."""
+    False leaves out the helper invariants (for BMC, which does not need them: a
+    failure is then the property's own)."""
 
     def __init__(self, props, accounts=BOARD.risk_accounts, slots=BOARD.risk_slots,
                  history=BOARD.risk_history, depth=STAGES, helpers=True):
@@ -155,12 +155,19 @@ class RiskProps(wiring.Component):
             return r.kill | r.tripped | own
 
         v_acc = vd.valid & vd.payload.accept
-        groups = {                       # each: the property's two Asserts, then helpers
-            "kill": lambda: [
+        p_adv = Signal()                           # the outputs were loaded last cycle
+        m.d.sync += p_adv.eq(adv)
+        groups = {                       # each: (the property's Asserts, helpers)
+            "kill": lambda: ([
                 Assert(~v_acc | ~(out.kill | out.tripped),
                        "ACCEPT although the kill switch or watchdog was on at the take"),
                 Assert(~ac.valid | ~killed(out, ac.payload.account),
                        "accepted although killed (global, watchdog or its account)"),
+                # so the account kill covers every ACCEPT verdict: one just decided
+                # comes with its order on `accepted`
+                Assert(~(p_adv & v_acc) | (ac.valid & (ac.payload.clordid == vd.payload.clordid)),
+                       "an ACCEPT verdict without its order on accepted"),
+            ], [
                 # helpers: the kill flag intake computed travels with the order (S1, S2)
                 # and becomes reason 1 (kill_switch) in S3 and S4, which no later check
                 # overrides
@@ -168,10 +175,11 @@ class RiskProps(wiring.Component):
                 Assert(c2.kill == killed(sh[2], c2.order.account), "S2 kill flag"),
                 Assert(~killed(sh[3], o3.order.account) | (o3.reason == 1), "S3 reason"),
                 Assert(~killed(sh[4], c4.order.account) | (c4.reason == 1), "S4 reason"),
-            ],
-            "powerup": lambda: [
+            ]),
+            "powerup": lambda: ([
                 Assert(~(v_acc & out.early), "ACCEPT for an order taken before any commit"),
                 Assert(~(ac.valid & out.early), "accepted before any commit"),
+            ], [
                 # helpers: no limits are loaded (nor a commit pending) before the first
                 # strobe; an early order reads `loaded` 0 with its limits (S1), so its
                 # account reads disabled (S2), so reason 1 or 2 from S3 on
@@ -180,17 +188,17 @@ class RiskProps(wiring.Component):
                 Assert(~sh[2].early | ~a2.enabled, "S2: early order's account enabled"),
                 Assert(~sh[3].early | (o3.reason != 0), "S3: early order passes"),
                 Assert(~sh[4].early | (c4.reason != 0), "S4: early order passes"),
-            ],
+            ]),
             "banks": lambda: self._banks(m, adv, g, tables, book, sh),
             "bounds": lambda: self._bounds(m, adv, g, intake, book),
         }
         for name in self.props:
-            stmts = groups[name]()
-            if not self.helpers and name in ("kill", "powerup"):
-                for dropped in stmts[2:]:
+            props, helpers = groups[name]()
+            if not self.helpers:
+                for dropped in helpers:
                     dropped._MustUse__silence = True    # left out on purpose
-                stmts = stmts[:2]
-            m.d.comb += stmts
+                helpers = []
+            m.d.comb += props + helpers
         return m
 
     def _banks(self, m, adv, g, tables, book, sh):
@@ -211,7 +219,7 @@ class RiskProps(wiring.Component):
             Assert(~adv | (book.bank == active), "book bounds of the shadow bank"),
             *[Assert(h == sh[1].bank, "S1: limits read from another bank than at the take")
               for h in held],
-        ]
+        ], []
 
 
     def _bounds(self, m, adv, g, intake, book):
@@ -273,7 +281,7 @@ class RiskProps(wiring.Component):
         take = adv & intake.o.valid
         cur = Mux(active, stale[1], stale[0])
         return [Assert(~take | ~cur.bit_select(intake.o.payload.order.slot[:sbits], 1),
-                       "order taken with collar bounds older than its bank's collar words")] + out
+                       "order taken with collar bounds older than its bank's collar words")], out
 
 
 def component(props=("kill", "powerup", "banks", "bounds")):
