@@ -6,8 +6,8 @@ every register write and strobe, and back-pressure on both outputs, at any time.
 
 Pipeline bookkeeping (a shadow of the inputs): the gate advances all its stages at
 once, in the cycles `adv` when neither output is stuck (valid and not ready), and an
-order is taken only in such a cycle (intake's `o.ready` is `adv`). `adv` is computed
-here from the gate's output ports. In every `adv` cycle the wrapper records, from
+order is taken only in such a cycle (intake's `o.ready` is `adv`, asserted). `adv`
+is computed here from the gate's output ports. In every `adv` cycle the wrapper records, from
 the gate's ports, what the order taken in that cycle (if any) must be judged by:
   kill, tripped, kill_accounts   `ctl_kill`, `st_status.WATCHDOG_TRIPPED` (the
                                  watchdog as it stands that cycle), `ctl_kill_accounts`
@@ -35,7 +35,9 @@ beside the record of the cycle its order was taken in. Properties, for every ord
            Without it `banks` would hold while the collar check used the old set. This
            found a bug (fixed in rtl/risk/collar.py): a commit held back by a collar
            recompute could fire in the cycle of another collar write, making that bank
-           active with the write in its table and not in its bounds.
+           active with the write in its table and not in its bounds. The ghost models
+           the recompute's fixed 2-cycle latency (select, then write); it does not
+           prove the bounds arithmetic itself (tests/test_risk_collar.py simulates it).
 The k-induction needs the property to hold at each stage, not only at the outputs (a
 stalled pipeline can keep an unreachable stage-3 value for any number of steps): each
 group adds helper invariants on the stage registers, with why next to them.
@@ -102,7 +104,7 @@ class RiskProps(wiring.Component):
         abits = max((A - 1).bit_length(), 1)
         gm, gmade, _ = elaborate_recording(g, gate_mod)
         subs = gm._named_submodules
-        intake, limits, book, checks = (subs[n][0] for n in ("intake", "limits", "book", "checks"))
+        intake, book, checks = (subs[n][0] for n in ("intake", "book", "checks"))
         lm, lmade, _ = elaborate_recording(subs["limits"][0], limits_mod)
         cm, cmade, _ = elaborate_recording(subs["checks"][0], checks_mod)
         em, emade, _ = elaborate_recording(subs["exposure"][0], exposure_mod)
@@ -289,7 +291,7 @@ def component(props=("kill", "powerup", "banks", "bounds")):
 
 
 #: BMC steps for the late-kill refutation at 2 x 2: state clearing (4 cycles), an
-#: order taken, kill engaged the next cycle, its ACCEPT on the outputs (found at step 9).
+#: order taken, kill engaged the next cycle, its ACCEPT on the outputs (found by step 10).
 LATE_DEPTH = 12
 
 
