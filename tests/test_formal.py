@@ -72,3 +72,21 @@ def test_a_risk_kill_record_one_stage_late_is_refuted():
     p = sby.prove("t_risk_late_kill", risk.late_kill(), risk.LATE_DEPTH, mode="bmc",
                   timeout=600, script=risk.SCRIPT)
     assert p.status == "FAIL", f"the late kill record should be violated: {p.status}"
+
+
+def test_the_bounds_proof_refutes_the_commit_race_it_found(monkeypatch):
+    """The pre-fix BookBounds (`busy` low in the cycle of a collar write) put back: the
+    `bounds` property must be violated (BMC from power-up, 2 accounts x 2 slots)."""
+    from amaranth.hdl import Const
+    from tickwire.rtl.risk import collar
+
+    snoop = collar.BookBounds._snoop
+
+    def old_snoop(self, m, mirror, sbits):
+        snoop(self, m, mirror, sbits)
+        self._hit = Const(0, self.slots)           # busy without the write's own cycle
+
+    monkeypatch.setattr(collar.BookBounds, "_snoop", old_snoop)
+    comp = risk.RiskProps(("bounds",), accounts=2, slots=2, history=4, helpers=False)
+    p = sby.prove("t_risk_bounds_race", comp, 8, mode="bmc", timeout=600, script=risk.SCRIPT)
+    assert p.status == "FAIL", f"the commit/collar-write race should be found: {p.status}"
