@@ -68,3 +68,26 @@ def test_bounds_follow_book_and_collars():
                     assert (buy, sell, got_bps) == (*bounds(bk, bps, collar), bps), \
                         (step, slot, bank, bps, collar)
     simulate(dut, bench)
+
+
+def test_busy_in_the_cycle_of_a_collar_write():
+    """The gate fires a held commit in the first cycle `busy` is low; before the fix,
+    `busy` was low in the cycle of a collar write (its dirty bit is set a cycle
+    later), so the commit could make the written bank active with that write in the
+    table and not in the bounds (found by tools/formal/risk.py `bounds`)."""
+    dut = BookBounds(S)
+
+    async def bench(ctx):
+        await ctx.tick()
+        assert not ctx.get(dut.busy)
+        for word, busy in ((1, 0), (3, 0), (0, 1), (2, 1)):   # only words 0, 2 are collar
+            ctx.set(dut.sym_addr, 4 * 1 + word)
+            ctx.set(dut.sym_data, 7)
+            ctx.set(dut.sym_stb, 1)
+            assert ctx.get(dut.busy) == busy, word
+            await ctx.tick()
+            ctx.set(dut.sym_stb, 0)
+            for _ in range(S + 3):
+                await ctx.tick()
+            assert not ctx.get(dut.busy)
+    simulate(dut, bench)

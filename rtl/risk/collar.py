@@ -11,8 +11,9 @@ changes, in a 3-cycle pipeline (select, DSP partial products, sum):
   * a host write of a slot's collar or bps flag into the shadow bank (snooped here
     from the sym_limits window, into a per-bank mirror) marks the slot dirty; dirty
     slots are recomputed for that bank in cycles without a BBO update. `busy` is set
-    while any is dirty or in flight: the gate holds a commit (and its intake) until
-    it clears, so an order never sees new limits with old bounds. A BBO update of a
+    while any is dirty or in flight, and in the cycle of the write itself: the gate
+    holds a commit (and its intake) until it clears, so an order never sees new
+    limits with old bounds. A BBO update of a
     dirty slot recomputes it too; a commit after collar rewrites therefore waits for
     at most one BBO-free cycle per rewritten slot that gets no update meanwhile.
 `entry` is the entry of `slot` in limits bank `bank`, registered when `en`. A slot
@@ -132,8 +133,12 @@ class BookBounds(wiring.Component):
             m.d.comb += [w.addr.eq(r2["slot"]), w.data.eq(writes[b]),
                          w.en.eq(r2["valid"] & r2["banks"][b]), r.addr.eq(self.slot[:sbits])]
             rd_bounds.append(r.data)
+        # a collar write in this very cycle counts too: a commit firing with it would
+        # make its bank active with the write in the table but not in the bounds (the
+        # write marks the slot dirty a cycle later, and the recompute then goes to the
+        # new shadow bank; found by the formal proof tools/formal/risk.py `bounds`)
         m.d.comb += [fr.addr.eq(self.slot[:sbits]),
-                     self.busy.eq(dirty.any() | (r1["valid"] & r1["dirty"])
+                     self.busy.eq(dirty.any() | self._hit.any() | (r1["valid"] & r1["dirty"])
                                   | (r2["valid"] & r2["dirty"]))]
         e, bnd = self.entry, Mux(self.bank, rd_bounds[1], rd_bounds[0])
         with m.If(self.en):
@@ -152,6 +157,7 @@ class BookBounds(wiring.Component):
         m.d.comb += hit.eq(Mux(self.sym_stb & ((word == 0) | (word == 2)),
                                Const(1, S) << slot, 0))
         m.d.sync += self._dirty.eq((self._dirty & ~self._clear) | hit)
+        self._hit = hit
         for b in range(2):
             for s in range(S):
                 p = mirror[b][s]

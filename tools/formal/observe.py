@@ -34,3 +34,31 @@ def elaborate_observed(block, platform=None):
     fsms = {name: (fsm._data["signal"], dict(fsm.encoding)) for name, fsm in m._generated.items()
             if hasattr(fsm, "_data") and "signal" in fsm._data}
     return m, found, fsms
+
+
+def elaborate_recording(block, module, platform=None):
+    """(Module of `block`, [every Signal its elaborate created, in creation order],
+    {name: Signal} as `elaborate_observed` finds them).
+
+    Why: blocks create registers by tuple assignment (`v1, c1 = Signal(), Signal(L)`),
+    which gives them no usable name; `module` (the block's own Python module) has its
+    `Signal` wrapped while the block elaborates (read-only: the block is unchanged), so
+    the wrapper can pick them by position. Callers check the widths and layouts they
+    expect, so a reordering in the block fails loudly instead of proving the wrong thing.
+    """
+    made, orig = [], module.Signal
+
+    class Recording:
+        like = staticmethod(orig.like)          # not recorded: those have names
+
+        def __call__(self, *args, src_loc_at=0, **kwargs):
+            sig = orig(*args, src_loc_at=src_loc_at + 1, **kwargs)   # keep the block's names
+            made.append(sig)
+            return sig
+
+    module.Signal = Recording()
+    try:
+        m, found, _fsms = elaborate_observed(block, platform)
+    finally:
+        module.Signal = orig
+    return m, made, found

@@ -1,134 +1,306 @@
-"""Risk gate (rtl/risk/gate.py): kill switch, watchdog, power-up and limit commits.
+"""Risk gate (rtl/risk/gate.py, the 5-stage pipeline): kill switch, watchdog, power-up
+and limits banks, proved on the whole gate at the `board` build's sizes.
 
-Every gate input is free (orders, host events, book updates, every register write
-and strobe, at any time). One order is watched: `watch` is a free but constant
-clordid, and the order port or host window presents it at most once (assumed), so
-the proof covers every order. The wrapper sees when the gate takes it (RiskIntake's
-`o` handshake, stage 0) and with which kill flag. Proved, for the watched order:
-  1. taken while the kill switch (global or its account's) is engaged or the
-     watchdog has tripped, it is never accepted;
-  2. taken before the first limits commit since power-up, it is never accepted;
-  3. it is checked against one limits set: the three tables read the same bank in
-     the cycle it is taken (a commit swaps banks between two orders, never inside
-     one), and that bank is the one `st_status.LIMITS_BANK` reports.
-Sizes: 2 accounts, 2 slots, a 4-deep duplicate history (the properties do not depend
-on them; the board build's 8 x 8 makes the exposure state too large to prove here).
+Every gate input is free: orders, host events and the order window, book updates,
+every register write and strobe, and back-pressure on both outputs, at any time.
+
+Pipeline bookkeeping (a shadow of the inputs): the gate advances all its stages at
+once, in the cycles `adv` when neither output is stuck (valid and not ready), and an
+order is taken only in such a cycle (intake's `o.ready` is `adv`, asserted). `adv`
+is computed here from the gate's output ports. In every `adv` cycle the wrapper records, from
+the gate's ports, what the order taken in that cycle (if any) must be judged by:
+  kill, tripped, kill_accounts   `ctl_kill`, `st_status.WATCHDOG_TRIPPED` (the
+                                 watchdog as it stands that cycle), `ctl_kill_accounts`
+  early                          no `commit` strobe in any earlier cycle since power-up
+  bank                           `st_status.ACTIVE_BANK`
+and shifts the record one place per `adv`, five places deep (stages 1..4 and the
+output registers): the verdict (and accepted order) on the outputs is then always
+beside the record of the cycle its order was taken in. Properties, for every order:
+  kill     taken with the global kill switch or a tripped watchdog: its verdict is not
+           ACCEPT; taken with its own account's kill bit set: it is not on `accepted`
+           (the verdict carries no account; proved too: an ACCEPT verdict comes with
+           its order on `accepted`, loaded in the same cycle);
+  powerup  taken before the first commit strobe: verdict not ACCEPT, not on `accepted`
+           (the commit itself may be held back by collar recomputes: still rejected);
+  banks    every limits read of the order (account, symbol and position tables, and the
+           book's collar bounds, BookBounds' bank select) is made with the bank that was
+           active when it was taken, and the values stage 2 registers for it are those
+           reads: ghosts follow each reader's enable and bank, and in stage 1 all equal
+           the recorded bank. The tables and book reads happen only in the take cycle
+           (stage 0); stages 2..4 compute from stage 2's registers, so one bank for the
+           reads is one bank for every check;
+  bounds   the collar bounds it reads (precomputed per bank and slot by BookBounds) are
+           computed from the collar words its bank holds: no collar write to that bank
+           and slot is newer than the last bounds recompute that saw it (`_bounds`).
+           Without it `banks` would hold while the collar check used the old set. This
+           found a bug (fixed in rtl/risk/collar.py): a commit held back by a collar
+           recompute could fire in the cycle of another collar write, making that bank
+           active with the write in its table and not in its bounds. The ghost models
+           the recompute's fixed 2-cycle latency (select, then write); it does not
+           prove the bounds arithmetic itself (tests/test_risk_collar.py simulates it).
+The k-induction needs the property to hold at each stage, not only at the outputs (a
+stalled pipeline can keep an unreachable stage-3 value for any number of steps): each
+group adds helper invariants on the stage registers, with why next to them.
 """
-from amaranth.hdl import Assert, Assume, Const, Module, ResetSignal, Signal
-from amaranth.lib import data, stream, wiring
+from amaranth.hdl import Assert, Assume, Const, Module, Mux, ResetSignal, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In
 
-from tickwire.rtl.layouts import BboUpdate, RiskCandidate
+from tickwire.rtl.config import BUILDS
+from tickwire.rtl.layouts import AcctLimits, RiskCandidate
+from tickwire.rtl.risk import checks as checks_mod, collar as collar_mod, \
+    exposure as exposure_mod, gate as gate_mod, limits as limits_mod
 from tickwire.rtl.risk.gate import RiskGate
+from tickwire.rtl.risk.layouts import Prepared
 
-from .observe import elaborate_observed
+from .observe import elaborate_recording
 
-ACCOUNTS, SLOTS, HISTORY = 2, 2, 4
+BOARD = BUILDS["board"]
+DEPTH = 1            # the helper invariants make every property 1-inductive
+#: Yosys commands after `prep`: the gate's RAMs (limits tables, exposure state, book
+#: bounds) as registers. Kept as memories, Boolector's array reasoning did not finish
+#: the induction step in 15 min even for 2 accounts x 2 slots; mapped, ~10 s at the
+#: board's 8 x 8.
+SCRIPT = ("memory_map", "opt -fast")
+STAGES = 5           # adv shifts from the take cycle to the verdict on the outputs
 
 
-def _connect(m, outer, inner):
-    """Drive every input of `inner` from the same-named port of `outer` and back."""
-    for (path, member, ov), (_p, _m, iv) in zip(outer.signature.flatten(outer),
-                                                inner.signature.flatten(inner)):
-        if isinstance(ov, Const) or isinstance(iv, Const):
-            continue                     # always_ready: nothing to connect
-        if member.flow == wiring.In:
-            m.d.comb += iv.eq(ov)
-        else:
-            m.d.comb += ov.eq(iv)
+def _view(made, i, layout, what):
+    v = made[i]
+    assert isinstance(v, data.View) and v.shape() == layout, f"{what}: not found at {i}"
+    return v
+
+
+def _bit(made, i, what):
+    v = made[i]
+    assert not isinstance(v, data.View) and len(v) == 1, f"{what}: not found at {i}"
+    return v
 
 
 class RiskProps(wiring.Component):
-    def __init__(self, props=("kill", "powerup", "banks")):
-        self.props = props
-        self.gate = RiskGate(ACCOUNTS, SLOTS, HISTORY)
-        members = dict(self.gate.signature.members)
-        # a top-level port cannot be a constant: bbo's always-ready `ready` becomes a
-        # plain (unused) output here
-        members["bbo"] = wiring.In(stream.Signature(BboUpdate))
-        members["watch"] = wiring.In(64)
+    """`props`: any of "kill", "powerup", "banks", "bounds". `depth`: places in the shadow (5 is
+    the gate; another value states a wrong pipeline and must be refuted). `helpers`:
+    False leaves out the helper invariants (for BMC, which does not need them: a
+    failure is then the property's own)."""
+
+    def __init__(self, props, accounts=BOARD.risk_accounts, slots=BOARD.risk_slots,
+                 history=BOARD.risk_history, depth=STAGES, helpers=True):
+        self.props, self.depth, self.helpers = tuple(props), depth, helpers
+        self.gate = RiskGate(accounts, slots, history)
+        # only the gate's inputs become ports: its outputs stay inside, so Yosys drops
+        # the logic no property reads
+        self._ins, members = [], {}
+        for path, member, value in self.gate.signature.flatten(self.gate):
+            if member.flow == In and not isinstance(value, Const):
+                name = "__".join(str(p) for p in path)
+                members[name] = In(member.shape)
+                self._ins.append((name, value))
         super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
-        gate = self.gate
-        gm, _sigs, _fsms = elaborate_observed(gate)
-        intake = gm._named_submodules["intake"][0]
-        limits = gm._named_submodules["limits"][0]
-        lm, lsigs, _ = elaborate_observed(limits)
-        tables = [lm._named_submodules[n][0] for n in ("acct", "sym", "pos")]
-        # LimitTables' `loaded` (set by a commit); `loaded, loaded_r = Signal(), Signal()`
-        # leaves the first one without a traced name, so look for either.
-        loaded = next(sig for name, sig in lsigs.items()
-                      if name in ("loaded", "$signal") and len(sig) == 1)
-        gm._named_submodules["limits"] = (lm, gm._named_submodules["limits"][1])
-        checks = gm._named_submodules["checks"][0]
-        cm, csigs, _ = elaborate_observed(checks)
-        gm._named_submodules["checks"] = (cm, gm._named_submodules["checks"][1])
-        # OrderChecks' stage-1 register: `s1_valid, s1 = Signal(), Signal(RiskCandidate)`
-        s1_valid = next(sig for name, sig in csigs.items()
-                        if name in ("s1_valid", "$signal") and len(sig) == 1)
-        s1 = data.View(RiskCandidate, csigs["s1"])
+        g = self.gate
+        A = g.accounts
+        abits = max((A - 1).bit_length(), 1)
+        gm, gmade, _ = elaborate_recording(g, gate_mod)
+        subs = gm._named_submodules
+        intake, book, checks = (subs[n][0] for n in ("intake", "book", "checks"))
+        lm, lmade, _ = elaborate_recording(subs["limits"][0], limits_mod)
+        cm, cmade, _ = elaborate_recording(subs["checks"][0], checks_mod)
+        em, emade, _ = elaborate_recording(subs["exposure"][0], exposure_mod)
+        bm, bmade, bfound = elaborate_recording(subs["book"][0], collar_mod)
+        self._book = (bm, bmade, bfound)
+        for name, mod in (("limits", lm), ("checks", cm), ("exposure", em), ("book", bm)):
+            subs[name] = (mod, subs[name][1])
         m.submodules.gate = gm
-        _connect(m, self, gate)         # `watch` is last: zip leaves it out
+        tables = [lm._named_submodules[n][0] for n in ("acct", "sym", "pos")]
+        for name, value in self._ins:
+            m.d.comb += value.eq(getattr(self, name))
         m.d.comb += Assume(~ResetSignal())
 
-        # The watched order: constant tag, presented at most once.
-        watch, p_watch = self.watch, Signal(64)
-        m.d.sync += p_watch.eq(watch)
-        first = Signal(init=1)
-        m.d.sync += first.eq(0)
-        m.d.comb += Assume(first | (watch == p_watch))
-        cand = intake.o.payload
-        take = intake.o.valid & intake.o.ready & (cand.kind == 0) & \
-            (cand.order.clordid == watch)
-        taken, killed, early = Signal(), Signal(), Signal()
-        committed = Signal()                       # a commit since power-up (ghost)
-        with m.If(self.stb_commit):
-            m.d.sync += committed.eq(1)
-        m.d.comb += Assume(~(take & taken))
-        with m.If(take):
-            m.d.sync += [taken.eq(1), killed.eq(cand.kill), early.eq(~committed)]
+        # the stage registers (see each block's elaborate for the creation order)
+        pending = _bit(gmade, 0, "gate: pending commit")
+        loaded, loaded_r = _bit(lmade, 0, "limits: loaded"), _bit(lmade, 1, "limits: loaded_r")
+        c1 = _view(cmade, 1, RiskCandidate, "checks: S1 candidate")
+        c2 = _view(cmade, 4, RiskCandidate, "checks: S2 candidate")
+        a2 = _view(cmade, 6, AcctLimits, "checks: S2 account limits")
+        c4 = _view(emade, 2, Prepared, "exposure: S4 input")
+        o3 = checks.o.payload
 
-        acc = self.accepted
-        watched_out = acc.valid & (acc.payload.clordid == watch)
-        at1 = s1_valid & (s1.kind == 0) & (s1.order.clordid == watch)
-        c2 = checks.o
-        at2 = c2.valid & (c2.payload.kind == 0) & (c2.payload.order.clordid == watch)
-        wd = gm._named_submodules["watchdog"][0]
-        own = (cand.order.account < ACCOUNTS) & self.ctl_kill_accounts.bit_select(
-            cand.order.account[:1], 1)
-        # Each group: the property, then helper invariants (true in every reachable
-        # state) that let the induction close in a step or two: the watched order in
-        # stage 1 (OrderChecks' register) and stage 2 carries what it was taken with.
-        groups = {
-            "kill": lambda: [
-                Assert(~take | (cand.kill == (self.ctl_kill | wd.tripped | own)),
-                       "kill flag not the kill switch / watchdog of the take cycle"),
-                Assert(~watched_out | (taken & ~killed), "accepted although killed"),
-                Assert(~at1 | (taken & (s1.kill == killed)), "stage 1: watched order's kill"),
-                Assert(~at2 | (taken & (~killed | (c2.payload.reason == 1))),
-                       "stage 2: a killed order's reason is kill_switch"),
-            ],
-            "powerup": lambda: [
-                Assert(~watched_out | (taken & ~early), "accepted before the first commit"),
-                Assert(~loaded | committed, "limits loaded without a commit"),
-                Assert(~(at1 & early) | ~lsigs["loaded_r"], "stage 1 read unloaded limits"),
-                Assert(~at2 | (taken & (~early | (c2.payload.reason != 0))),
-                       "stage 2: an order before the first commit is rejected"),
-            ],
-            "banks": lambda: [
-                Assert(~(intake.o.valid & intake.o.ready) |
-                       ((tables[0].bank == tables[1].bank) & (tables[1].bank == tables[2].bank)
-                        & (tables[0].bank == limits.active)), "order reads a mix of banks"),
-            ],
+        # the pipeline advance, from the output ports
+        vd, ac = g.verdicts, g.accepted
+        adv = Signal()
+        m.d.comb += adv.eq(~(vd.valid & ~vd.ready) & ~(ac.valid & ~ac.ready))
+        # bookkeeping check: the stages (intake's o.ready feeds every stage's enable)
+        # advance exactly when the shadow does
+        m.d.comb += Assert(adv == intake.o.ready, "the gate advances without the shadow")
+
+        # the shadow: what the order taken in an adv cycle is judged by
+        rec = data.StructLayout({"kill": 1, "tripped": 1, "kacc": A, "early": 1, "bank": 1})
+        committed = Signal()                       # a commit strobe in an earlier cycle
+        with m.If(g.stb_commit):
+            m.d.sync += committed.eq(1)
+        now = Signal(rec)
+        m.d.comb += [now.kill.eq(g.ctl_kill), now.tripped.eq(g.st_status[1]),
+                     now.kacc.eq(g.ctl_kill_accounts), now.early.eq(~committed),
+                     now.bank.eq(g.st_status[2])]
+        sh = [now]
+        for k in range(1, max(self.depth, 5) + 1):
+            r = Signal(rec, name=f"sh{k}")
+            with m.If(adv):
+                m.d.sync += r.eq(sh[-1])
+            sh.append(r)
+        out = sh[self.depth]                       # beside the outputs
+
+        def killed(r, account):
+            own = (account < A) & r.kacc.bit_select(account[:abits], 1)
+            return r.kill | r.tripped | own
+
+        v_acc = vd.valid & vd.payload.accept
+        p_adv = Signal()                           # the outputs were loaded last cycle
+        m.d.sync += p_adv.eq(adv)
+        groups = {                       # each: (the property's Asserts, helpers)
+            "kill": lambda: ([
+                Assert(~v_acc | ~(out.kill | out.tripped),
+                       "ACCEPT although the kill switch or watchdog was on at the take"),
+                Assert(~ac.valid | ~killed(out, ac.payload.account),
+                       "accepted although killed (global, watchdog or its account)"),
+                # so the account kill covers every ACCEPT verdict: one just decided
+                # comes with its order on `accepted`
+                Assert(~(p_adv & v_acc) | (ac.valid & (ac.payload.clordid == vd.payload.clordid)),
+                       "an ACCEPT verdict without its order on accepted"),
+            ], [
+                # helpers: the kill flag intake computed travels with the order (S1, S2)
+                # and becomes reason 1 (kill_switch) in S3 and S4, which no later check
+                # overrides
+                Assert(c1.kill == killed(sh[1], c1.order.account), "S1 kill flag"),
+                Assert(c2.kill == killed(sh[2], c2.order.account), "S2 kill flag"),
+                Assert(~killed(sh[3], o3.order.account) | (o3.reason == 1), "S3 reason"),
+                Assert(~killed(sh[4], c4.order.account) | (c4.reason == 1), "S4 reason"),
+            ]),
+            "powerup": lambda: ([
+                Assert(~(v_acc & out.early), "ACCEPT for an order taken before any commit"),
+                Assert(~(ac.valid & out.early), "accepted before any commit"),
+            ], [
+                # helpers: no limits are loaded (nor a commit pending) before the first
+                # strobe; an early order reads `loaded` 0 with its limits (S1), so its
+                # account reads disabled (S2), so reason 1 or 2 from S3 on
+                Assert(committed | (~loaded & ~pending), "limits loaded without a commit"),
+                Assert(~sh[1].early | ~loaded_r, "S1: early order read loaded limits"),
+                Assert(~sh[2].early | ~a2.enabled, "S2: early order's account enabled"),
+                Assert(~sh[3].early | (o3.reason != 0), "S3: early order passes"),
+                Assert(~sh[4].early | (c4.reason != 0), "S4: early order passes"),
+            ]),
+            "banks": lambda: self._banks(m, adv, g, tables, book, sh),
+            "bounds": lambda: self._bounds(m, adv, g, intake, book),
         }
         for name in self.props:
-            m.d.comb += groups[name]()
+            props, helpers = groups[name]()
+            if not self.helpers:
+                for dropped in helpers:
+                    dropped._MustUse__silence = True    # left out on purpose
+                helpers = []
+            m.d.comb += props + helpers
         return m
 
+    def _banks(self, m, adv, g, tables, book, sh):
+        """Ghost per reader: the bank of its last enabled read (the data it holds)."""
+        held = []
+        for t in tables:
+            b = Signal(name=f"read_bank_{len(held)}")
+            with m.If(t.en):
+                m.d.sync += b.eq(t.bank)
+            held.append(b)
+        bb = Signal(name="read_bank_book")
+        with m.If(book.en):
+            m.d.sync += bb.eq(book.bank)
+        held.append(bb)
+        active = g.st_status[2]
+        return [Assert(~adv | (t.bank == active), "a table reads the shadow bank")
+                for t in tables] + [
+            Assert(~adv | (book.bank == active), "book bounds of the shadow bank"),
+            *[Assert(h == sh[1].bank, "S1: limits read from another bank than at the take")
+              for h in held],
+        ], []
 
-def component(props=("kill", "powerup", "banks")):
+
+    def _bounds(self, m, adv, g, intake, book):
+        """Ghost per (bank, slot): `stale`, the slot's collar words (sym_limits words 0
+        and 2: bps flag, collar) written in that bank since its collar bounds were last
+        written by a recompute that saw the write. A recompute selects its slot's
+        parameters in cycle T (BookBounds' mirror, updated by writes up to T-1) and
+        writes the bounds memory in T+2 (its r1 and r2 registers, which load every
+        cycle), so a bounds write in T clears `stale` only when no write came in T-2,
+        T-1 or T (w2, w1, wr). Property: an order is taken only with the bounds of its
+        slot in the active bank not stale, i.e. its collar check and its symbol limits
+        come from one set."""
+        bm, made, found = self._book
+        S = g.slots
+        sbits = max((S - 1).bit_length(), 1)
+        i = next(k for k, sig in enumerate(made) if getattr(sig, "name", None) == "e_slot")
+        r1 = dict(zip(("valid", "dirty", "slot", "banks"), made[i + 1:i + 5]))
+        assert [len(r1[k]) for k in ("valid", "dirty", "slot", "banks")] == [1, 1, sbits, 2], \
+            "BookBounds: r1 registers not found after e_slot"
+        r2 = {k: found[f"r2_{k}"] for k in ("valid", "dirty", "slot", "banks")}
+        dirty = book._dirty
+        active = g.st_status[2]
+        sym = g.w_sym_limits
+        word, slot = sym.addr[:2], sym.addr[2:]
+        ports = [bm._named_submodules[f"bounds{b}"][0].write_ports[0] for b in range(2)]
+        out = []
+        stale = [Signal(S, name=f"stale{b}") for b in range(2)]
+        for b in range(2):
+            wr = Signal(S, name=f"collar_wr{b}")
+            w1, w2 = Signal(S, name=f"collar_w1_{b}"), Signal(S, name=f"collar_w2_{b}")
+            m.d.comb += wr.eq(Mux(sym.w_stb & ((word == 0) | (word == 2)) & (active != b),
+                                  Const(1, S) << slot, 0))
+            m.d.sync += [w1.eq(wr), w2.eq(w1)]
+            done = Signal(S, name=f"bounds_wr{b}")
+            m.d.comb += done.eq(Mux(ports[b].en, Const(1, S) << ports[b].addr, 0))
+            m.d.sync += stale[b].eq(wr | (stale[b] & ~(done & ~wr & ~w1 & ~w2)))
+            in_flight = Signal(S, name=f"recompute{b}")
+            m.d.comb += in_flight.eq(
+                Mux(r1["valid"] & r1["dirty"] & r1["banks"][b], Const(1, S) << r1["slot"], 0)
+                | Mux(r2["valid"] & r2["dirty"] & r2["banks"][b], Const(1, S) << r2["slot"], 0))
+            out += [
+                # helpers: a write is stale until a recompute that saw it is written;
+                # a stale slot is the shadow bank's and has a recompute owed (its dirty
+                # bit, or one in flight), which holds the commit (BookBounds.busy)
+                Assert((w1 | w2) & ~stale[b] == 0, "a recent collar write not stale"),
+                Assert(~stale[b].any() | (active != b), "active bank's bounds stale"),
+                Assert(stale[b] & ~(dirty | in_flight) == 0, "stale slot with no recompute owed"),
+                # the owed recompute of a write in T-1 is its dirty bit; of one in T-2,
+                # the dirty bit or the r1 entry that picked it up in T-1
+                Assert(w1 & ~dirty == 0, "last cycle's collar write not dirty"),
+                Assert(w2 & ~(dirty | Mux(r1["valid"] & r1["dirty"] & r1["banks"][b],
+                                          Const(1, S) << r1["slot"], 0))
+                       == 0, "a collar write two cycles ago neither dirty nor in r1"),
+            ]
+        # a recompute owed is for the shadow bank: no commit while one is in flight
+        for r in (r1, r2):
+            out.append(Assert(~(r["valid"] & r["dirty"]) | r["banks"].bit_select(~active, 1),
+                              "a recompute in flight for the active bank"))
+        take = adv & intake.o.valid
+        cur = Mux(active, stale[1], stale[0])
+        return [Assert(~take | ~cur.bit_select(intake.o.payload.order.slot[:sbits], 1),
+                       "order taken with collar bounds older than its bank's collar words")], out
+
+
+def component(props=("kill", "powerup", "banks", "bounds")):
     return RiskProps(props)
 
 
-DEPTH = 1
+#: BMC steps for the late-kill refutation at 2 x 2: state clearing (4 cycles), an
+#: order taken, kill engaged the next cycle, its ACCEPT on the outputs (found by step 10).
+LATE_DEPTH = 12
+
+
+def late_kill():
+    """A deliberately wrong kill property: the record beside the outputs is taken one
+    `adv` after the order (a 4-deep shadow), so a kill switch engaged the cycle after an
+    accepted order's take is charged to it. BMC must refute it, which shows the harness
+    can fail and that the proof pins the take cycle. 2 accounts x 2 slots, history 4:
+    the counterexample needs the state cleared first (accounts x slots cycles), 64
+    steps at the board's sizes."""
+    return RiskProps(("kill",), accounts=2, slots=2, history=4, depth=STAGES - 1,
+                     helpers=False)

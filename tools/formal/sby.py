@@ -85,20 +85,23 @@ smtbmc boolector
 [script]
 read_rtlil {name}.il
 prep -top top
-
+{extra}
 [files]
 {il}
 """
 
 
-def prove(name, component, depth, timeout=900, mode="prove"):
+def prove(name, component, depth, timeout=900, mode="prove", script=()):
     """k-induction of `component`'s Assert statements at `depth` (base case and step);
-    mode="bmc": bounded check from power-up only (no induction step)."""
+    mode="bmc": bounded check from power-up only (no induction step). `script`: Yosys
+    commands after `prep` (e.g. `memory_map`: memories as registers, for blocks whose
+    RAMs make Boolector's array reasoning stall the induction step)."""
     WORK.mkdir(parents=True, exist_ok=True)
     il = WORK / f"{name}.il"
     il.write_text(rtlil.convert(component, name="top"))
     job = WORK / f"{name}.sby"
-    job.write_text(SBY.format(mode=mode, depth=depth, name=name, il=il))
+    job.write_text(SBY.format(mode=mode, depth=depth, name=name, il=il,
+                                extra="".join(f"{c}\n" for c in script)))
     t0 = time.monotonic()
     # its own process group: on a timeout the solver and smtbmc go too, not only sby
     p = subprocess.Popen([tool("sby"), "-f", str(job)], cwd=WORK, env=env(), text=True,
