@@ -86,9 +86,9 @@ class Loop:
         self.glimpse.stop()
 
 
-def test_loss_on_both_ports_recovered_by_rerequest(tmp_path):
-    fr, cap = frames(loss_a=0.03, loss_b=0.03, both_packets=[2, 30, 31, 32, 90], skew_b=5)
-    loop = Loop(tmp_path)
+def _recover(tmp_path, behaviour=None, **kw):
+    fr, cap = frames(**kw)
+    loop = Loop(tmp_path, behaviour=behaviour)
     loop.mgr.start()
     try:
         loop.play(fr, cap)
@@ -96,6 +96,12 @@ def test_loss_on_both_ports_recovered_by_rerequest(tmp_path):
         loop.settle()
     finally:
         loop.close()
+    return loop, cap
+
+
+def test_loss_on_both_ports_recovered_by_rerequest(tmp_path):
+    loop, _cap = _recover(tmp_path, loss_a=0.03, loss_b=0.03,
+                          both_packets=[2, 30, 31, 32, 90], skew_b=5)
     assert loop.card.books() == oracle()
     assert loop.card.stale_locates() == []
     st = loop.mgr.status()
@@ -202,17 +208,6 @@ def test_snapshot_without_a_server_stays_stale_and_is_audited_once(tmp_path):
     assert sum("FAILED" in a[2] for a in audit) == 1
 
 
-def _recover(tmp_path, behaviour=None, **kw):
-    fr, cap = frames(**kw)
-    loop = Loop(tmp_path, behaviour=behaviour)
-    loop.mgr.start()
-    try:
-        loop.play(fr, cap)
-        loop.mgr.stop()
-        loop.settle()
-    finally:
-        loop.close()
-    return loop, cap
 
 
 @pytest.mark.parametrize("behaviour", [Behaviour(late_s=0.1), Behaviour(partial=5),
