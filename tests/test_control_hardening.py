@@ -270,15 +270,14 @@ def test_stale_trip_seen_by_the_heartbeat_thread_does_not_undo_kill_off(tmp_path
     """The heartbeat thread reads the card tripped, the operator's "kill off" releases the
     card, then the thread reports what it saw: the release must stand (in CI the late
     report re-latched the trip and "kill off" answered ENGAGED)."""
-    t = ModelTransport()
+    t = ModelTransport(realtime=False)                    # card time moves only when told
     d = make(tmp_path, t, watchdog_ms=10)
-    d.heartbeat.interval = 0.2                            # late heartbeats: the card trips
     try:
-        deadline = time.monotonic() + 5
-        while not d.trip_latch and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert d.trip_latch
-        d.heartbeat.stop()                                # from here the test plays the thread
+        d.heartbeat.stop()                                # the test plays the thread
+        t.card.advance(t.card.values["risk.watchdog_cycles"])     # heartbeats late: tripped
+        assert t.card.tripped
+        d._on_trip()                                      # the thread reports the trip
+        assert d.trip_latch and d.kill_state()["engaged"]
         k = d.set_kill(False)
         assert not k["engaged"] and not k["tripped"]
         d._on_trip()                                      # the stale observation arrives
