@@ -32,12 +32,6 @@ TODAY = {
     ("seq_jump", "a"): "a forged jump in the session's first packet (seed 3) sets E: the "
                        "session's first message is delivered unconfirmed, both engines "
                        "decode 16 of 2,400 (book != clean, RTL = model)",
-    ("runt", "a"): "every message decoded, but RTL and model classify runts differently: "
-                   "rtl/model mold.short_packets 4-6/0, mold.session_mismatch 0/2-3, "
-                   "mold.overruns 0/1-3, mold.packets one more in the RTL (the device "
-                   "model has no runt input); seeds 3-4 also book.bbo_updates 456/455",
-    ("runt", "both"): "as (runt, a): mold.short_packets 8-9/0, mold.session_mismatch "
-                      "0/5-7; seed 4 mold.count_mismatch 1/0",
     ("line_error", "a"): "a bad-FCS frame's messages went cut-through (no policy yet): "
                          "seeds 2-4 book != clean with all 2,400 decoded in both engines; "
                          "seed 4 also book.topn_updates 1,437/1,438, book.unknown_ref 9/8",

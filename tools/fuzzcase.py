@@ -96,13 +96,16 @@ def make_feed(frames, case):
 
 # ------------------------------------------------------------------ the model
 def _wire_view(f):
-    """(data, fcs_ok, MAC verdict) of a frame as the MAC model receives it: a wire
-    fault is encoded and decoded through the XGMII reference model."""
+    """(data, tail, fcs_ok, MAC verdict) of a frame as the MAC model receives it: a wire
+    fault is encoded and decoded through the XGMII reference model; `tail` is the four
+    bytes that ended it on the wire (the FCS of a whole frame, data of a runt)."""
     if not getattr(f, "wire", None):
-        return f.data, f.fcs_ok, None
+        return f.data, None, f.fcs_ok, None
     got = xgmii.decode(xgmii.encode([f.data], faults={0: f.wire}).beats)
     fr = got[0] if got else xgmii.Frame("runt", b"")
-    return fr.data[:-4] if len(fr.data) >= 4 else fr.data, fr.verdict == "ok", fr.verdict
+    if len(fr.data) < 4:
+        return fr.data, None, False, fr.verdict
+    return fr.data[:-4], fr.data[-4:], fr.verdict == "ok", fr.verdict
 
 
 #: MAC verdicts the device model has no input for -> the counter they belong in.
@@ -120,8 +123,8 @@ def run_model(feed, subs, cfg):
     dev = device_model.DeviceModel(subscriptions=subs, top_n=cfg.top_n,
                                    risk_slots=cfg.risk_slots)
     for port, f in _arrival_order(feed):
-        data, fcs_ok, verdict = _wire_view(f)
-        dev.frame(port, data, fcs_ok=fcs_ok)
+        data, tail, fcs_ok, verdict = _wire_view(f)
+        dev.frame(port, data, fcs_ok=fcs_ok, fcs=tail)
         if verdict in _RECOUNT:
             dev.counters[f"mac_{port}.fcs_errors"] -= 1
             dev.counters[f"mac_{port}.{_RECOUNT[verdict]}"] += 1

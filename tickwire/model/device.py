@@ -34,11 +34,11 @@ UNMODELLED = ("book.fifo_overflow",
               "book.collisions", "book.table_full", "book.depth_overflow", "book.level_miss")
 
 
-def _partial_payload(frame, filters):
+def _partial_payload(frame, filters, fcs=None):
     """(feed, bytes) a datagram that fails only the frame-length rule forwards, or None
     (tickwire.model.net.forwarded: the parser forwards payload bytes as they arrive and
     cannot tell the last four, the FCS, from payload until the frame ends)."""
-    return net.forwarded(frame, filters)
+    return net.forwarded(frame, filters, fcs=fcs)
 
 
 #: Counters whose split depends on cycle timing: which feed's copy of a message came
@@ -72,13 +72,16 @@ class DeviceModel:
         self.stale_bbo_seqs = []                # seq of each BBO update left while stale
 
     # ------------------------------------------------------------------ per frame
-    def frame(self, port, data, fcs_ok=True, rx_ts=None, t=None):
+    def frame(self, port, data, fcs_ok=True, rx_ts=None, t=None, fcs=None):
         """One frame (without FCS) arriving on port "a" or "b" (at cycle t, if given:
-        the hold window is timed in cycles)."""
+        the hold window is timed in cycles). `fcs`: the four bytes that followed on the
+        wire, when they are not the frame's FCS (a runt cut short on the wire: the
+        parser forwards them as payload until the frame's end is seen)."""
         c = self.counters
         data = bytes(data)
-        if len(data) < 60:
+        if len(data) < 60 and fcs_ok:
             data += bytes(60 - len(data))       # the transmitter pads to 64 with FCS
+        # a bad frame under 60 bytes (a runt cut on the wire) is what arrived: no pad
         size = len(data) + 4
         bad = True
         if size > self.max_len:
@@ -96,8 +99,8 @@ class DeviceModel:
         forwarded = None
         if verdict == "udp_accepted":
             forwarded = (feed, payload)
-        elif verdict == "drop_ip_length":
-            forwarded = _partial_payload(data, self.filters)
+        elif verdict == "drop_ip_length" or (bad and len(data) < 60):
+            forwarded = _partial_payload(data, self.filters, fcs)
         c[f"net_{port}.{'drop_bad_frame' if bad else verdict}"] += 1
         if forwarded is not None:
             self.packet(*forwarded, rx_ts=rx_ts, t=t)

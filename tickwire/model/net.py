@@ -131,22 +131,24 @@ def parse(frame, filters=DEFAULT_FILTERS, mac_bad=False):
     return "udp_accepted", feed, frame[PAYLOAD:ETH_HEADER + total]
 
 
-def forwarded(frame, filters=DEFAULT_FILTERS, max_len=None):
+def forwarded(frame, filters=DEFAULT_FILTERS, max_len=None, fcs=None):
     """What the parser forwards for `frame` (FCS excluded; the wire adds it) before the
     frame's end is known: (feed, bytes) or None. A frame whose header checks and filter
     pass forwards the wire bytes [42, 14 + total length), cut where the frame ends (the
     FCS bytes of a short frame are indistinguishable from payload until /T/) or at
     `max_len` (the MAC cuts an oversize frame there, FCS included). The end beat is
-    marked bad unless `parse` accepts the frame (and the MAC did)."""
+    marked bad unless `parse` accepts the frame (and the MAC did). `fcs`: the four
+    bytes that really followed `frame` on the wire (a runt's last four data bytes);
+    by default its correct FCS."""
     frame = bytes(frame)
-    padded = frame + bytes(max(0, MIN_FRAME - len(frame)))
-    if len(padded) < PAYLOAD:
-        return None
+    wire = frame + (bytes(fcs) if fcs is not None else zlib.crc32(frame).to_bytes(4, "little"))
+    padded = wire + bytes(max(0, MIN_FRAME - len(wire)))   # header checks only read 42 bytes
+    if len(wire) < PAYLOAD - 2:       # the parser decides on the UDP length; the
+        return None                   # checksum (bytes 40-41) is not verified
     verdict, total = _header_verdict(padded)
     feed = _match(padded, filters) if verdict is None else None
     if feed is None:
         return None
-    wire = frame + zlib.crc32(frame).to_bytes(4, "little")
     if max_len is not None:
         wire = wire[:max_len]
     return feed, wire[PAYLOAD:ETH_HEADER + total]
