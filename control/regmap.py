@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 MAP_MAGIC = 0x544B5752
 MAP_VERSION = 2
-MAP_HASH = 0x12597AEB
+MAP_HASH = 0xE75E333E
 ITCH_TYPE_ORDER = "SRHYLVWKJhAFECXDUPQBINO"
 #: risk.rejects[i] counts reason i+1; reason 0 is ok.
 RISK_REASONS = ('kill_switch', 'account_disabled', 'restricted', 'halted', 'no_book', 'max_qty', 'max_notional', 'price_collar', 'credit', 'position', 'rate', 'duplicate')
@@ -133,11 +133,12 @@ REGS = {
     'mold.bad_lengths': Reg('mold.bad_lengths', 0x0664, 64, 'counter', 0, "Packets with a block shorter than 12 bytes or not its ITCH type's length (dropped from there)."),
     'mold.session_mismatch': Reg('mold.session_mismatch', 0x066C, 64, 'counter', 0, 'Packets from a session other than the current one (dropped).'),
     'mold.count_mismatch': Reg('mold.count_mismatch', 0x0674, 64, 'counter', 0, 'Packets whose message count disagrees with their blocks (blocks past the count dropped).'),
-    'mold.expected_seq': Reg('mold.expected_seq', 0x067C, 64, 'status', 0, 'Next sequence number expected.'),
-    'mold.session_lo': Reg('mold.session_lo', 0x0684, 64, 'status', 0, 'Current session, bytes 2..9 (big-endian, last byte in bits 7:0).'),
-    'mold.session_hi': Reg('mold.session_hi', 0x068C, 17, 'status', 0, 'Current session, bytes 0..1 and whether one is established.'),
-    'mold.last_gap_first': Reg('mold.last_gap_first', 0x0690, 64, 'status', 0, 'First missing sequence number of the most recent gap.'),
-    'mold.last_gap_len': Reg('mold.last_gap_len', 0x0698, 64, 'status', 0, 'Length in messages of the most recent gap.'),
+    'mold.bad_forwarded': Reg('mold.bad_forwarded', 0x067C, 64, 'counter', 0, 'Frames found bad at their end (FCS) after some of their messages were forwarded cut-through: the books are flagged stale and a snapshot is asked for (inject.state).'),
+    'mold.expected_seq': Reg('mold.expected_seq', 0x0684, 64, 'status', 0, 'Next sequence number expected.'),
+    'mold.session_lo': Reg('mold.session_lo', 0x068C, 64, 'status', 0, 'Current session, bytes 2..9 (big-endian, last byte in bits 7:0).'),
+    'mold.session_hi': Reg('mold.session_hi', 0x0694, 17, 'status', 0, 'Current session, bytes 0..1 and whether one is established.'),
+    'mold.last_gap_first': Reg('mold.last_gap_first', 0x0698, 64, 'status', 0, 'First missing sequence number of the most recent gap.'),
+    'mold.last_gap_len': Reg('mold.last_gap_len', 0x06A0, 64, 'status', 0, 'Length in messages of the most recent gap.'),
     'itch.msgs[0]': Reg('itch.msgs[0]', 0x0700, 64, 'counter', 0, "Messages of type TYPE_ORDER[i] = 'SRHYLVWKJhAFECXDUPQBINO'[i] decoded with a correct length."),
     'itch.msgs[1]': Reg('itch.msgs[1]', 0x0708, 64, 'counter', 0, "Messages of type TYPE_ORDER[i] = 'SRHYLVWKJhAFECXDUPQBINO'[i] decoded with a correct length."),
     'itch.msgs[2]': Reg('itch.msgs[2]', 0x0710, 64, 'counter', 0, "Messages of type TYPE_ORDER[i] = 'SRHYLVWKJhAFECXDUPQBINO'[i] decoded with a correct length."),
@@ -311,7 +312,7 @@ INJECT_STATE_WAITING_MASK = 0x2
 INJECT_STATE_STALE = 0x4  # inject.state bit 2: Books are stale (a gap was reported, not yet cleared).
 INJECT_STATE_STALE_SHIFT = 0x2
 INJECT_STATE_STALE_MASK = 0x4
-INJECT_STATE_SNAPSHOT_NEEDED = 0x8  # inject.state bit 3: A hold buffer overflowed while books were stale: a fill cannot make them exact, load a snapshot.
+INJECT_STATE_SNAPSHOT_NEEDED = 0x8  # inject.state bit 3: A hold buffer overflowed while books were stale, or a frame found bad at its end had forwarded messages (mold.bad_forwarded): a fill cannot make the books exact, load a snapshot.
 INJECT_STATE_SNAPSHOT_NEEDED_SHIFT = 0x3
 INJECT_STATE_SNAPSHOT_NEEDED_MASK = 0x8
 BOOK_SUB_CMD_MAP = 0x1  # book.sub_cmd bit 0: Route sub_locate to sub_slot and clear that slot's book and flags.
@@ -357,10 +358,10 @@ class Build(NamedTuple):
 
 
 BUILDS = {
-    'sim': Build('sim', 0xC54ABC3E, 0x12597AEB,
+    'sim': Build('sim', 0xC54ABC3E, 0xE75E333E,
                 {'book_slots': 64, 'book_orders': 262144, 'book_levels': 64, 'top_n': 5, 'book_locate_bits': 14, 'book_fifo_depth': 512, 'merge_depth': 2048, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 16, 'risk_history': 16, 'udp_filters': 4, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 64, 'risk.pos_limits': 256}),
-    'board': Build('board', 0xF1760C54, 0x9B3EB969,
+    'board': Build('board', 0xF1760C54, 0x5B4D6C5D,
                 {'book_slots': 8, 'book_orders': 4096, 'book_levels': 16, 'top_n': 5, 'book_locate_bits': 10, 'book_fifo_depth': 512, 'merge_depth': 1024, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 8, 'risk_history': 16, 'udp_filters': 4, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 32, 'risk.pos_limits': 128}),
 }

@@ -118,7 +118,8 @@ class TickwireCore(wiring.Component):
                      merge.skip.eq(inj.skip), merge.join.eq(inj.join),
                      merge.join_seq.eq(inj.join_seq), inj.waiting.eq(merge.waiting),
                      inj.inj_ev.eq(merge.inj_ev),
-                     inj.overflow.eq(Cat(merge.ev_overflow_a, merge.ev_overflow_b))]
+                     inj.overflow.eq(Cat(merge.ev_overflow_a, merge.ev_overflow_b)),
+                     inj.bad_frame.eq(m.submodules.mold.bad_fwd)]
 
     def elaborate(self, platform):
         cfg = self.cfg

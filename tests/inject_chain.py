@@ -37,7 +37,8 @@ class Chain(Elaboratable):
                      merge.skip.eq(inj.skip), merge.join.eq(inj.join),
                      merge.join_seq.eq(inj.join_seq), inj.waiting.eq(merge.waiting),
                      inj.inj_ev.eq(merge.inj_ev),
-                     inj.overflow.eq(Cat(merge.ev_overflow_a, merge.ev_overflow_b))]
+                     inj.overflow.eq(Cat(merge.ev_overflow_a, merge.ev_overflow_b)),
+                     inj.bad_frame.eq(self.mold.bad_fwd)]
         return m
 
 
@@ -50,19 +51,20 @@ def message_writes(msg, seq=None, first=True, snapshot=False):
 
 
 def run(sched_a, sched_b, writes=(), depth=64, hold_cycles=60, hold_packets=64,
-        gap_wait=1, cycles=None, lane_b=3, jump_window=2048):
+        gap_wait=1, cycles=None, lane_b=3, jump_window=2048, bad_a=()):
     """writes: [(cycle, register, data)], each started at the first free cycle >= cycle,
     one per cycle. Returns a dict: seqs and msgs delivered (times: their cycles), gaps
     declared (merge.gap), reports (inject gap reports), counters (mold.*, merge.*,
-    inject.*), state (the state register bits at the end), state_at {cycle: state}."""
+    inject.*), state (the state register bits at the end), state_at {cycle: state}.
+    bad_a: indices into sched_a of frames whose last beat is marked bad (FCS failed)."""
     dut = Chain(depth, jump_window)
     beats = [{}, {}]
     for p, (sched, lane) in enumerate(((sched_a, 0), (sched_b, lane_b))):
         t_free = 0
-        for t, payload in sched:
+        for i, (t, payload) in enumerate(sched):
             t = max(t, t_free)
             for j, b in enumerate(beats_of(payload, lane)):
-                beats[p][t + j] = b
+                beats[p][t + j] = dict(b, bad=int(b["last"] and p == 0 and i in bad_a))
             t_free = t + j + 2
     queue, t_free = {}, 0
     for t, reg, d in sorted(writes, key=lambda w: w[0]):

@@ -32,11 +32,6 @@ TODAY = {
     ("seq_jump", "a"): "a forged jump in the session's first packet (seed 3) sets E: the "
                        "session's first message is delivered unconfirmed, both engines "
                        "decode 16 of 2,400 (book != clean, RTL = model)",
-    ("line_error", "a"): "a bad-FCS frame's messages went cut-through (no policy yet): "
-                         "seeds 2-4 book != clean with all 2,400 decoded in both engines; "
-                         "seed 4 also book.topn_updates 1,437/1,438, book.unknown_ref 9/8",
-    ("line_error", "both"): "seed 4: book.topn_updates 1,437/1,438, book.unknown_ref 9/8 "
-                            "(rtl/model), every message decoded by both",
     ("foreign_session", "a"): "a foreign packet first establishes the session (seed 3): "
                               "both engines decode 16 of 2,400; the RTL counts them "
                               "merge.dup_discard_msgs / mold.dup_messages 16/0, "
@@ -138,3 +133,14 @@ def test_fuzz_command_saves_and_replays_a_failing_seed(tmp_path):
     r = subprocess.run(run + ["--replay", str(saved[0])], capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 1 and json.loads(r.stdout)["verdict"] == "book!=clean"
+
+
+@pytest.mark.xdist_group("tw_board")
+def test_a_bad_frame_whose_messages_reached_the_book_is_flagged_in_both_engines():
+    """line_error on feed A (seed 2): the corrupted frame's messages went cut-through
+    and the book differs from the clean one; both engines count the frame
+    (mold.bad_forwarded) and flag the books, so the verdict is `flagged`, not silent."""
+    o = run_case(Case("line_error", 2, "a"))
+    assert o.verdict == "flagged", o.verdict
+    assert o.clean_diff_rows["rtl"] > 0
+    assert o.rtl_counters["mold.bad_forwarded"] == o.counters["mold.bad_forwarded"] > 0

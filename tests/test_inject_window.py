@@ -131,3 +131,18 @@ def test_join_during_traffic_past_the_jump_window():
         assert r["msgs"] == m and r["reports"] == [], tj
         c = r["counters"]
         assert "merge.jump_drops" not in c and "merge.jumps" not in c, tj
+
+
+def test_a_bad_frame_whose_messages_went_on_asks_for_a_snapshot():
+    """The FCS fails at the frame's end after its messages went to the books
+    cut-through: stale, SNAPSHOT_NEEDED, mold.bad_forwarded; a bad frame that carried
+    no message (a heartbeat) flags nothing (docs/bad-input.md, rule 3)."""
+    m = msgs(30, random.Random(8))
+    pk = packets(m)
+    r = run(schedule(pk), schedule(pk, start=5), bad_a={3})
+    assert r["seqs"] == list(range(1, 31))           # cut-through: delivered, not lost
+    assert r["counters"]["mold.bad_forwarded"] == 1
+    assert r["state"]["STALE"] == 1 and r["state"]["SNAPSHOT_NEEDED"] == 1
+    clean = run(schedule(pk), schedule(pk, start=5))
+    assert "mold.bad_forwarded" not in clean["counters"]
+    assert clean["state"]["STALE"] == 0 and clean["state"]["SNAPSHOT_NEEDED"] == 0

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tickwire.rtl.config import BUILDS
 
-VERDICTS = ("pass", "rtl!=model", "book!=clean", "hang")
+VERDICTS = ("pass", "flagged", "rtl!=model", "book!=clean", "hang")
 
 
 def add_arguments(p):

@@ -4,7 +4,7 @@
 
 #define TW_MAP_MAGIC   0x544B5752u
 #define TW_MAP_VERSION 2u
-#define TW_MAP_HASH    0x12597AEBu
+#define TW_MAP_HASH    0xE75E333Eu
 
 /* ---- id ---- */
 #define TW_ID_MAGIC                              0x0000u  /* status, 32 bits */
@@ -198,15 +198,17 @@
 #define TW_MOLD_SESSION_MISMATCH_WIDTH           64u
 #define TW_MOLD_COUNT_MISMATCH                   0x0674u  /* counter, 64 bits */
 #define TW_MOLD_COUNT_MISMATCH_WIDTH             64u
-#define TW_MOLD_EXPECTED_SEQ                     0x067Cu  /* status, 64 bits */
+#define TW_MOLD_BAD_FORWARDED                    0x067Cu  /* counter, 64 bits */
+#define TW_MOLD_BAD_FORWARDED_WIDTH              64u
+#define TW_MOLD_EXPECTED_SEQ                     0x0684u  /* status, 64 bits */
 #define TW_MOLD_EXPECTED_SEQ_WIDTH               64u
-#define TW_MOLD_SESSION_LO                       0x0684u  /* status, 64 bits */
+#define TW_MOLD_SESSION_LO                       0x068Cu  /* status, 64 bits */
 #define TW_MOLD_SESSION_LO_WIDTH                 64u
-#define TW_MOLD_SESSION_HI                       0x068Cu  /* status, 17 bits */
+#define TW_MOLD_SESSION_HI                       0x0694u  /* status, 17 bits */
 #define TW_MOLD_SESSION_HI_WIDTH                 17u
-#define TW_MOLD_LAST_GAP_FIRST                   0x0690u  /* status, 64 bits */
+#define TW_MOLD_LAST_GAP_FIRST                   0x0698u  /* status, 64 bits */
 #define TW_MOLD_LAST_GAP_FIRST_WIDTH             64u
-#define TW_MOLD_LAST_GAP_LEN                     0x0698u  /* status, 64 bits */
+#define TW_MOLD_LAST_GAP_LEN                     0x06A0u  /* status, 64 bits */
 #define TW_MOLD_LAST_GAP_LEN_WIDTH               64u
 /* ---- itch ---- */
 #define TW_ITCH_MSGS_0                           0x0700u  /* counter, 64 bits */
@@ -475,7 +477,7 @@
 #define TW_INJECT_STATE_STALE                     0x00000004u  /* inject.state bit 2: Books are stale (a gap was reported, not yet cleared). */
 #define TW_INJECT_STATE_STALE_SHIFT               0x00000002u
 #define TW_INJECT_STATE_STALE_MASK                0x00000004u
-#define TW_INJECT_STATE_SNAPSHOT_NEEDED           0x00000008u  /* inject.state bit 3: A hold buffer overflowed while books were stale: a fill cannot make them exact, load a snapshot. */
+#define TW_INJECT_STATE_SNAPSHOT_NEEDED           0x00000008u  /* inject.state bit 3: A hold buffer overflowed while books were stale, or a frame found bad at its end had forwarded messages (mold.bad_forwarded): a fill cannot make the books exact, load a snapshot. */
 #define TW_INJECT_STATE_SNAPSHOT_NEEDED_SHIFT     0x00000003u
 #define TW_INJECT_STATE_SNAPSHOT_NEEDED_MASK      0x00000008u
 #define TW_BOOK_SUB_CMD_MAP                       0x00000001u  /* book.sub_cmd bit 0: Route sub_locate to sub_slot and clear that slot's book and flags. */
@@ -513,14 +515,14 @@
 
 /* Named builds: id.build digest, map hash, window sizes (words). */
 #define TW_BUILD_SIM_ID       0xC54ABC3Eu
-#define TW_BUILD_SIM_MAP_HASH 0x12597AEBu
+#define TW_BUILD_SIM_MAP_HASH 0xE75E333Eu
 #define TW_BUILD_SIM_RISK_ORDER_WORDS 8u
 #define TW_BUILD_SIM_RISK_LAST_REJECTS_WORDS 32u
 #define TW_BUILD_SIM_RISK_ACCT_LIMITS_WORDS 64u
 #define TW_BUILD_SIM_RISK_SYM_LIMITS_WORDS 64u
 #define TW_BUILD_SIM_RISK_POS_LIMITS_WORDS 256u
 #define TW_BUILD_BOARD_ID       0xF1760C54u
-#define TW_BUILD_BOARD_MAP_HASH 0x9B3EB969u
+#define TW_BUILD_BOARD_MAP_HASH 0x5B4D6C5Du
 #define TW_BUILD_BOARD_RISK_ORDER_WORDS 8u
 #define TW_BUILD_BOARD_RISK_LAST_REJECTS_WORDS 32u
 #define TW_BUILD_BOARD_RISK_ACCT_LIMITS_WORDS 64u

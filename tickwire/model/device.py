@@ -104,6 +104,11 @@ class DeviceModel:
         c[f"net_{port}.{'drop_bad_frame' if bad else verdict}"] += 1
         if forwarded is not None:
             self.packet(*forwarded, rx_ts=rx_ts, t=t)
+            # the end beat is bad (the MAC's FCS, or a frame shorter than its IP length
+            # says) after its messages went on cut-through: the card flags the books
+            if (bad or verdict != "udp_accepted") and self.arbiter.parsed:
+                self.arbiter.bad_frame(int.from_bytes(forwarded[1][10:18], "big"))
+                self._sync_counters()
 
     # ------------------------------------------------------------------ per packet
     def packet(self, feed, payload, rx_ts=None, t=None):

@@ -83,6 +83,11 @@ class HostArbiter(mold.Arbiter):
         self.reported = False
         return super()._deliver(feed, seq, msg)
 
+    def bad_frame(self, first_seq):
+        """A book may hold a corrupted message: stale, and only a snapshot repairs it."""
+        super().bad_frame(first_seq)
+        self.stale = self.snapshot_needed = True
+
     def _report(self, first, count):
         self.reports.append((first, count))
         self.inject_counters["gaps"] += 1

@@ -65,7 +65,7 @@ def pack(messages, session, first_seq, mtu=1500, msgs_per_packet=None):
 
 COUNTERS = ("packets", "packets_a", "packets_b", "messages", "heartbeats", "end_of_session",
             "dup_packets", "dup_messages", "gaps", "gap_messages", "short_packets",
-            "overruns", "bad_lengths", "session_mismatch", "count_mismatch")
+            "overruns", "bad_lengths", "session_mismatch", "count_mismatch", "bad_forwarded")
 MERGE_COUNTERS = ("overflow_a", "overflow_b", "dup_discard_a", "dup_discard_b",
                   "dup_discard_msgs", "held", "hold_timeouts", "jump_drops", "jumps")
 
@@ -195,6 +195,7 @@ class Arbiter:
         self.stall_pkts = 0
         self.now = 0
         self.queue = []                 # (cycle, port, order, seq, msg, first) to judge
+        self.bad_frame_seqs = []        # first seq of each bad frame whose messages went on
         self.order = 0
 
     def reset(self):
@@ -210,6 +211,7 @@ class Arbiter:
         of Delivered up to then (held messages released included)."""
         c, payload = self.counters, bytes(payload)
         out = []
+        self.parsed = 0                 # messages of this packet sent on (not marks)
         if t is not None:
             out += self.advance(t)
         c["packets"] += 1
@@ -234,13 +236,22 @@ class Arbiter:
             self.queue.append((t + (lane + HEADER_BYTES - 1) // 8 + 1, feed, self.order,
                                seq, None, True))
             return out
-        for seq, msg, first, end in parse(payload, c):
+        msgs = parse(payload, c)
+        self.parsed = len(msgs)
+        for seq, msg, first, end in msgs:
             if t is None:
                 out += self.offer(feed, seq, msg, first)
             else:
                 self.order += 1
                 self.queue.append((t + (lane + end) // 8, feed, self.order, seq, msg, first))
         return out
+
+    def bad_frame(self, first_seq):
+        """The frame of the packet just received (first sequence number `first_seq`) was
+        bad at its end after its messages went on cut-through: counted (the card also
+        flags its books stale), and remembered for the fuzz verdict."""
+        self.counters["bad_forwarded"] += 1
+        self.bad_frame_seqs.append(first_seq)
 
     # ------------------------------------------------------------------ sequencer
     def _waiting(self):

@@ -72,6 +72,8 @@ class ModelEngine:
         extra = {"mold_status": dev.mold_status(),
                  # updates flagged unreliable (stale books), as the card's streams carry them
                  "bbo_unreliable_seqs": list(dev.stale_bbo_seqs),
+                 # first seq of each frame found bad after its messages went on
+                 "bad_frame_seqs": list(dev.arbiter.bad_frame_seqs),
                  "topn_unreliable_seqs": [e.seq for e in dev.book.topn_events if e.unreliable]}
         return EngineResult(rows, counters, dev.itch_msgs(), None, extra, dev.decoded)
 

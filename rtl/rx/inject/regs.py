@@ -32,8 +32,9 @@ BLOCK = Block("inject", "Host injection of MoldUDP64 messages (gap fills, snapsh
               "ahead of the expected one); the next commit would be dropped."),
         Field("WAITING", 1, "The sequencer waits for the host to fill a reported gap."),
         Field("STALE", 2, "Books are stale (a gap was reported, not yet cleared)."),
-        Field("SNAPSHOT_NEEDED", 3, "A hold buffer overflowed while books were stale: "
-              "a fill cannot make them exact, load a snapshot."))),
+        Field("SNAPSHOT_NEEDED", 3, "A hold buffer overflowed while books were stale, or "
+              "a frame found bad at its end had forwarded messages (mold.bad_forwarded): "
+              "a fill cannot make the books exact, load a snapshot."))),
     Reg("next_seq", "status", "Sequence number the next sequenced commit carries.",
         width=64),
     Reg("gap_first", "status", "First missing sequence number of the latest gap report.",

@@ -15,7 +15,9 @@ sequencer's `raw` input: delivered unsequenced when nothing else goes out.
 Recovery state lives here too: a gap report (the hold window expired, or a confirmed
 jump) marks every book stale and latches its range (gap_first, gap_count, `gaps`); the
 host clears it (`cmd.CLEAR_STALE`) when recovery completes. A hold buffer that
-overflows while stale raises SNAPSHOT_NEEDED. The stale bitmap has a bit per slot; a
+overflows while stale raises SNAPSHOT_NEEDED; so does a frame found bad at its end
+after some of its messages went to the books cut-through (`bad_frame`, from MoldRx:
+a re-request cannot undo a message already applied). The stale bitmap has a bit per slot; a
 gap marks all of them (the card cannot tell which books the lost messages touched).
 """
 from amaranth.hdl import Cat, Module, Signal
@@ -44,6 +46,7 @@ class InjectWindow(wiring.Component):
             "report": In(stream.Signature(GapEvent, always_ready=True)),
             "waiting": In(1), "inj_ev": In(2),
             "overflow": In(2),              # hold-buffer overflow pulses, ports A and B
+            "bad_frame": In(1),             # a bad frame's messages went out (MoldRx)
             "stale": Out(1),                # books stale (registered): BBO updates flag it
             **register_members(self.registers),
         })
@@ -99,6 +102,8 @@ class InjectWindow(wiring.Component):
                              self.st_gap_count.eq(self.report.payload.count)]
             with m.If(stale & self.overflow.any()):
                 m.d.sync += need_snap.eq(1)
+            with m.If(self.bad_frame):      # a book may hold a corrupted message: only a
+                m.d.sync += [stale.eq(1), need_snap.eq(1)]      # snapshot makes it exact
         m.d.comb += [self.st_state.eq(Cat(busy, self.waiting, stale, need_snap)),
                      self.st_next_seq.eq(nxt),
                      self.st_stale.as_value().eq(stale.replicate(min(self.slots, 32 * regs.STALE_WORDS)))]

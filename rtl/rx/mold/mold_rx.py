@@ -21,7 +21,8 @@ from . import regs
 RESET = regs.BLOCK.reg("cmd").field("RESET").offset
 _EV_REG = {"packet": "packets", "short": "short_packets", "mismatch": "session_mismatch",
            "heartbeat": "heartbeats", "eos": "end_of_session", "bad_length": "bad_lengths",
-           "overrun": "overruns", "count_mismatch": "count_mismatch"}
+           "overrun": "overruns", "count_mismatch": "count_mismatch",
+           "bad_forwarded": "bad_forwarded"}
 
 
 class MoldRx(wiring.Component):
@@ -35,6 +36,7 @@ class MoldRx(wiring.Component):
             "msg_b": Out(stream.Signature(MoldMsg, always_ready=True)),
             "seq": In(MergeStatus),        # from the sequencer
             "restart": Out(1),             # a new session: the sequencer starts over
+            "bad_fwd": Out(1),             # a bad frame's messages went out (registered)
             **register_members(self.registers),
         })
 
@@ -60,6 +62,8 @@ class MoldRx(wiring.Component):
         ev_a, ev_b = ports[0].ev, ports[1].ev
         for k, name in enumerate(EVENTS):
             m.d.comb += getattr(self, "ev_" + _EV_REG[name]).eq(ev_a[k] + ev_b[k])
+        bf = EVENTS.index("bad_forwarded")
+        m.d.comb += self.bad_fwd.eq(ev_a[bf] | ev_b[bf])
         pk = EVENTS.index("packet")
         s = self.seq
         m.d.comb += [
