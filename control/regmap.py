@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 MAP_MAGIC = 0x544B5752
 MAP_VERSION = 2
-MAP_HASH = 0xE75E333E
+MAP_HASH = 0x1A5233CA
 ITCH_TYPE_ORDER = "SRHYLVWKJhAFECXDUPQBINO"
 #: risk.rejects[i] counts reason i+1; reason 0 is ok.
 RISK_REASONS = ('kill_switch', 'account_disabled', 'restricted', 'halted', 'no_book', 'max_qty', 'max_notional', 'price_collar', 'credit', 'position', 'rate', 'duplicate')
@@ -81,6 +81,7 @@ REGS = {
     'net_a.drop_not_udp': Reg('net_a.drop_not_udp', 0x0380, 64, 'counter', 0, 'IPv4 protocol is not UDP.'),
     'net_a.drop_udp_length': Reg('net_a.drop_udp_length', 0x0388, 64, 'counter', 0, 'IPv4 total length < 28, or UDP length != total length - 20.'),
     'net_a.drop_filter': Reg('net_a.drop_filter', 0x0390, 64, 'counter', 0, 'UDP datagram matched no enabled filter entry.'),
+    'net_a.udp_checksum_errors': Reg('net_a.udp_checksum_errors', 0x0398, 64, 'counter', 0, 'Accepted datagrams (counted in udp_accepted, payload forwarded cut-through) whose UDP checksum then failed (a zero checksum field is not verified): the frame is reported bad to MoldUDP64 afterwards.'),
     'net_b.filter_group[0]': Reg('net_b.filter_group[0]', 0x0400, 32, 'control', 3912633455, 'IPv4 destination (multicast group) of filter entry i.'),
     'net_b.filter_group[1]': Reg('net_b.filter_group[1]', 0x0404, 32, 'control', 3912352879, 'IPv4 destination (multicast group) of filter entry i.'),
     'net_b.filter_group[2]': Reg('net_b.filter_group[2]', 0x0408, 32, 'control', 0, 'IPv4 destination (multicast group) of filter entry i.'),
@@ -106,6 +107,7 @@ REGS = {
     'net_b.drop_not_udp': Reg('net_b.drop_not_udp', 0x0480, 64, 'counter', 0, 'IPv4 protocol is not UDP.'),
     'net_b.drop_udp_length': Reg('net_b.drop_udp_length', 0x0488, 64, 'counter', 0, 'IPv4 total length < 28, or UDP length != total length - 20.'),
     'net_b.drop_filter': Reg('net_b.drop_filter', 0x0490, 64, 'counter', 0, 'UDP datagram matched no enabled filter entry.'),
+    'net_b.udp_checksum_errors': Reg('net_b.udp_checksum_errors', 0x0498, 64, 'counter', 0, 'Accepted datagrams (counted in udp_accepted, payload forwarded cut-through) whose UDP checksum then failed (a zero checksum field is not verified): the frame is reported bad to MoldUDP64 afterwards.'),
     'merge.overflow_a': Reg('merge.overflow_a', 0x0500, 64, 'counter', 0, 'Port-A messages dropped because its hold buffer was full.'),
     'merge.overflow_b': Reg('merge.overflow_b', 0x0508, 64, 'counter', 0, 'Port-B messages dropped because its hold buffer was full.'),
     'merge.dup_discard_a': Reg('merge.dup_discard_a', 0x0510, 64, 'counter', 0, 'Port-A messages discarded as duplicates.'),
@@ -358,10 +360,10 @@ class Build(NamedTuple):
 
 
 BUILDS = {
-    'sim': Build('sim', 0xC54ABC3E, 0xE75E333E,
+    'sim': Build('sim', 0xC54ABC3E, 0x1A5233CA,
                 {'book_slots': 64, 'book_orders': 262144, 'book_levels': 64, 'top_n': 5, 'book_locate_bits': 14, 'book_fifo_depth': 512, 'merge_depth': 2048, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 16, 'risk_history': 16, 'udp_filters': 4, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 64, 'risk.pos_limits': 256}),
-    'board': Build('board', 0xF1760C54, 0x5B4D6C5D,
+    'board': Build('board', 0xF1760C54, 0x93A86A4E,
                 {'book_slots': 8, 'book_orders': 4096, 'book_levels': 16, 'top_n': 5, 'book_locate_bits': 10, 'book_fifo_depth': 512, 'merge_depth': 1024, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 8, 'risk_history': 16, 'udp_filters': 4, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 32, 'risk.pos_limits': 128}),
 }

@@ -150,8 +150,8 @@ class TickwireCore(wiring.Component):
         m.submodules.mold = owners["mold"] = mold = MoldRx()
         m.submodules.merge = owners["merge"] = merge = FeedMerge(
             depth=cfg.merge_depth, jump_window=cfg.merge_jump_window)
-        for port, d, c, mold_in in (("a", self.xgmii_a_d, self.xgmii_a_c, mold.a),
-                                    ("b", self.xgmii_b_d, self.xgmii_b_c, mold.b)):
+        for k, (port, d, c, mold_in) in enumerate((("a", self.xgmii_a_d, self.xgmii_a_c, mold.a),
+                                                  ("b", self.xgmii_b_d, self.xgmii_b_c, mold.b))):
             mac = XgmiiRx(ts_offset_ns=cfg.rx_ts_offset_ns)
             udp = UdpRx(n_filters=cfg.udp_filters)
             m.submodules[f"mac_{port}"] = owners[f"mac_{port}"] = mac
@@ -159,6 +159,7 @@ class TickwireCore(wiring.Component):
             m.d.comb += [mac.xgmii_d.eq(d), mac.xgmii_c.eq(c), mac.now.eq(clock.now)]
             wiring.connect(m, mac.out, udp.i)
             wiring.connect(m, udp.o, mold_in)
+            m.d.comb += mold.late_bad[k].eq(udp.csum_bad)   # the UDP checksum trails
         wiring.connect(m, mold.msg_a, merge.a)
         wiring.connect(m, mold.msg_b, merge.b)
         m.d.comb += [mold.seq.eq(merge.status), merge.restart.eq(mold.restart)]

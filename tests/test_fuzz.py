@@ -26,9 +26,6 @@ FEEDS = ("a", "both")
 #: (kind, feeds) -> why it fails today (4-seed campaign, board build, re-measured on the
 #: rebuilt UDP/IP parser, MoldUDP64 stage (MoldPort) and A/B merge (Sequencer)).
 TODAY = {
-    ("bitflip", "a"): "a flipped message byte with a valid FCS reaches the book in both "
-                      "engines (UDP checksum not verified): seeds 3-4 book != clean, "
-                      "2,399 of 2,400 decoded by RTL and model alike",
     ("seq_jump", "a"): "a forged jump in the session's first packet (seed 3) sets E: the "
                        "session's first message is delivered unconfirmed, both engines "
                        "decode 16 of 2,400 (book != clean, RTL = model)",

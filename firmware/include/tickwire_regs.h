@@ -4,7 +4,7 @@
 
 #define TW_MAP_MAGIC   0x544B5752u
 #define TW_MAP_VERSION 2u
-#define TW_MAP_HASH    0xE75E333Eu
+#define TW_MAP_HASH    0x1A5233CAu
 
 /* ---- id ---- */
 #define TW_ID_MAGIC                              0x0000u  /* status, 32 bits */
@@ -103,6 +103,8 @@
 #define TW_NET_A_DROP_UDP_LENGTH_WIDTH           64u
 #define TW_NET_A_DROP_FILTER                     0x0390u  /* counter, 64 bits */
 #define TW_NET_A_DROP_FILTER_WIDTH               64u
+#define TW_NET_A_UDP_CHECKSUM_ERRORS             0x0398u  /* counter, 64 bits */
+#define TW_NET_A_UDP_CHECKSUM_ERRORS_WIDTH       64u
 /* ---- net_b ---- */
 #define TW_NET_B_FILTER_GROUP_0                  0x0400u  /* control, 32 bits */
 #define TW_NET_B_FILTER_GROUP_1                  0x0404u  /* control, 32 bits */
@@ -142,6 +144,8 @@
 #define TW_NET_B_DROP_UDP_LENGTH_WIDTH           64u
 #define TW_NET_B_DROP_FILTER                     0x0490u  /* counter, 64 bits */
 #define TW_NET_B_DROP_FILTER_WIDTH               64u
+#define TW_NET_B_UDP_CHECKSUM_ERRORS             0x0498u  /* counter, 64 bits */
+#define TW_NET_B_UDP_CHECKSUM_ERRORS_WIDTH       64u
 /* ---- merge ---- */
 #define TW_MERGE_OVERFLOW_A                      0x0500u  /* counter, 64 bits */
 #define TW_MERGE_OVERFLOW_A_WIDTH                64u
@@ -515,14 +519,14 @@
 
 /* Named builds: id.build digest, map hash, window sizes (words). */
 #define TW_BUILD_SIM_ID       0xC54ABC3Eu
-#define TW_BUILD_SIM_MAP_HASH 0xE75E333Eu
+#define TW_BUILD_SIM_MAP_HASH 0x1A5233CAu
 #define TW_BUILD_SIM_RISK_ORDER_WORDS 8u
 #define TW_BUILD_SIM_RISK_LAST_REJECTS_WORDS 32u
 #define TW_BUILD_SIM_RISK_ACCT_LIMITS_WORDS 64u
 #define TW_BUILD_SIM_RISK_SYM_LIMITS_WORDS 64u
 #define TW_BUILD_SIM_RISK_POS_LIMITS_WORDS 256u
 #define TW_BUILD_BOARD_ID       0xF1760C54u
-#define TW_BUILD_BOARD_MAP_HASH 0x5B4D6C5Du
+#define TW_BUILD_BOARD_MAP_HASH 0x93A86A4Eu
 #define TW_BUILD_BOARD_RISK_ORDER_WORDS 8u
 #define TW_BUILD_BOARD_RISK_LAST_REJECTS_WORDS 32u
 #define TW_BUILD_BOARD_RISK_ACCT_LIMITS_WORDS 64u

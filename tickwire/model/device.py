@@ -96,9 +96,12 @@ class DeviceModel:
 
         c[f"net_{port}.frames_in"] += 1
         verdict, feed, payload = net.parse(data, self.filters)
-        forwarded = None
+        forwarded, late_bad = None, False
         if verdict == "udp_accepted":
             forwarded = (feed, payload)
+            if not bad and not net.udp_checksum_ok(data):
+                c[f"net_{port}.udp_checksum_errors"] += 1
+                late_bad = True                 # the checksum's verdict trails the payload
         elif verdict == "drop_ip_length" or (bad and len(data) < 60):
             forwarded = _partial_payload(data, self.filters, fcs)
         c[f"net_{port}.{'drop_bad_frame' if bad else verdict}"] += 1
@@ -106,7 +109,7 @@ class DeviceModel:
             self.packet(*forwarded, rx_ts=rx_ts, t=t)
             # the end beat is bad (the MAC's FCS, or a frame shorter than its IP length
             # says) after its messages went on cut-through: the card flags the books
-            if (bad or verdict != "udp_accepted") and self.arbiter.parsed:
+            if (bad or late_bad or verdict != "udp_accepted") and self.arbiter.parsed:
                 self.arbiter.bad_frame(int.from_bytes(forwarded[1][10:18], "big"))
                 self._sync_counters()
 

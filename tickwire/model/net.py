@@ -66,6 +66,21 @@ def ones_complement_sum(data):
     return total
 
 
+def udp_checksum_ok(frame):
+    """RFC 768 over an accepted frame's datagram (untagged, 20-byte IPv4 header: the
+    pseudo-header's addresses are frame bytes 26..33, right before the UDP header).
+    True when the checksum field is 0 (not computed) or the sum is right. The parser
+    forwards the payload before it knows (cut-through): a failure marks the frame bad
+    afterwards (net_*.udp_checksum_errors; docs/bad-input-udp.md)."""
+    frame = bytes(frame)
+    total, ulen, csum = (struct.unpack_from("!H", frame, o)[0] for o in (16, 38, 40))
+    if csum == 0:
+        return True
+    data = frame[26:14 + total]
+    data += bytes(len(data) % 2)                       # an odd last byte is padded first
+    return ones_complement_sum(data + struct.pack("!HH", 17, ulen)) == 0xFFFF
+
+
 ETH_HEADER = 14
 IP_HEADER = 20
 PAYLOAD = ETH_HEADER + IP_HEADER + 8          # first UDP payload byte in the frame

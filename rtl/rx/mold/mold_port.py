@@ -50,6 +50,7 @@ class MoldPort(wiring.Component):
     est: Out(1)                  # this header would establish the session...
     est_session: Out(80)         # ...with this value (combinational, for MoldRx)
     ev: Out(len(EVENTS))         # registered event pulses, bit order EVENTS
+    late_bad: In(1)              # the UDP checksum of the packet that ended last failed
 
     def elaborate(self, platform):
         # imported here: rtl.regmap imports this block's registers, and the decoder
@@ -119,9 +120,13 @@ class MoldPort(wiring.Component):
         # a frame the MAC (FCS) or the parser found bad at its end, after some of its
         # messages went out cut-through: the books may hold them (docs/bad-input.md)
         fwd = Signal()              # a message of this packet went out (earlier beats)
-        with m.If(valid):
+        fwd_last = Signal()         # ... of the packet that ended last (for `late_bad`,
+        with m.If(valid):           # which comes before the next packet can end)
             m.d.sync += fwd.eq(~beat.last & ((fwd & ~first) | emit))
-        bad_fwd = valid & beat.last & beat.bad & (emit | (fwd & ~first))
+            with m.If(beat.last):
+                m.d.sync += fwd_last.eq(emit | (fwd & ~first))
+        bad_fwd = ((valid & beat.last & beat.bad & (emit | (fwd & ~first)))
+                   | (self.late_bad & fwd_last))
 
         o = self.o.payload
         hdr_ok = hdr_done & ~mismatch

@@ -37,6 +37,7 @@ class MoldRx(wiring.Component):
             "seq": In(MergeStatus),        # from the sequencer
             "restart": Out(1),             # a new session: the sequencer starts over
             "bad_fwd": Out(1),             # a bad frame's messages went out (registered)
+            "late_bad": In(2),             # per port: UdpRx.csum_bad
             **register_members(self.registers),
         })
 
@@ -49,7 +50,7 @@ class MoldRx(wiring.Component):
             wiring.connect(m, wiring.flipped(i), ports[p].i)
             wiring.connect(m, ports[p].o, wiring.flipped(o))
             m.d.comb += [ports[p].session.eq(session), ports[p].have_session.eq(have_session),
-                         ports[p].seq.eq(self.seq)]
+                         ports[p].seq.eq(self.seq), ports[p].late_bad.eq(self.late_bad[p])]
         reset = self.stb_cmd & self.stb_cmd_data[RESET]
         with m.If(reset):
             m.d.sync += [have_session.eq(0), session.eq(0)]

@@ -43,4 +43,7 @@ _COUNTERS = (
     Reg("drop_not_udp", "counter", "IPv4 protocol is not UDP."),
     Reg("drop_udp_length", "counter", "IPv4 total length < 28, or UDP length != total length - 20."),
     Reg("drop_filter", "counter", "UDP datagram matched no enabled filter entry."),
+    Reg("udp_checksum_errors", "counter", "Accepted datagrams (counted in udp_accepted, "
+        "payload forwarded cut-through) whose UDP checksum then failed (a zero checksum "
+        "field is not verified): the frame is reported bad to MoldUDP64 afterwards."),
 )

@@ -13,9 +13,11 @@ Accepted: EtherType 0x0800 (no VLAN tag), IPv4 version 4 with IHL 5 (no options)
 correct header checksum, total length >= 20 and equal to the frame (frame bytes
 before the FCS == max(14 + total, 60): only minimum-size frames may carry padding),
 no fragment (MF clear, offset 0), protocol 17, total >= 28 and UDP length == total - 20,
-and a destination (group, port) in an enabled filter entry. The UDP checksum is not
-verified. Everything else is dropped and counted, first failure in register order
-(docs/bad-input-udp.md; the model, tickwire/model/net.py, applies the same rules).
+and a destination (group, port) in an enabled filter entry. Everything else is dropped
+and counted, first failure in register order (docs/bad-input-udp.md; the model,
+tickwire/model/net.py, applies the same rules). The UDP checksum (udp_checksum.py)
+needs the whole datagram: its verdict trails the frame by a few cycles (`csum_bad`,
+counted in udp_checksum_errors) and MoldUDP64 treats it like a late bad end marker.
 
 Cut-through: the header verdict is known before the first payload byte, but two
 checks only end with the frame: the MAC's verdict (FCS, error character, oversize)
@@ -35,13 +37,14 @@ from ...layouts import MacBeat, UdpBeat
 from ...regmap.binding import register_members
 from . import regs
 from .checksum import ip_checksum
+from .udp_checksum import udp_checksum
 from .filter import dest_filter
 from .layout import ETH_TYPE, IP, IP_FRAG, IP_PROTO, IP_TOTAL, PAYLOAD_BEAT, UDP_LEN, at, word
 from .lengths import lengths
 
 #: Counter registers of the net block, in priority order (first = frames_in).
 COUNTERS = tuple(r.name for r in regs.block(2).items if r.kind == "counter")
-DROPS = COUNTERS[2:]             # drop_bad_frame ... drop_filter, first failure wins
+DROPS = tuple(n for n in COUNTERS[2:] if n.startswith("drop_"))   # first failure wins
 
 ETH_IPV4 = 0x0800
 VLAN_TPIDS = (0x8100, 0x88A8)
@@ -55,6 +58,9 @@ class UdpRx(wiring.Component):
         super().__init__({
             "i": In(stream.Signature(MacBeat, always_ready=True)),
             "o": Out(stream.Signature(UdpBeat, always_ready=True)),
+            # the UDP checksum of the frame that went out last failed (registered pulse,
+            # udp_checksum.LATENCY cycles after its last input beat)
+            "csum_bad": Out(1),
             **register_members(self.registers),
         })
 
@@ -133,6 +139,14 @@ class UdpRx(wiring.Component):
         ]
         with m.If(valid):
             m.d.sync += sent.eq(~last & ~first & (sent | emit))
+
+        # the UDP checksum trails the frame; only a frame that ended accepted is judged
+        check, sum_bad = udp_checksum(m, beat, valid, first, at_beat, pos, mask)
+        accepted = Signal()
+        with m.If(valid & last):
+            m.d.sync += accepted.eq(ok & len_ok & ~beat.bad)
+        m.d.comb += [self.csum_bad.eq(sum_bad & accepted),
+                     self.ev_udp_checksum_errors.eq(sum_bad & accepted)]
 
         self._counters(m, valid & last, {
             "drop_bad_frame": beat.bad,
