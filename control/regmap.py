@@ -135,7 +135,7 @@ REGS = {
     'mold.bad_lengths': Reg('mold.bad_lengths', 0x0664, 64, 'counter', 0, "Packets with a block shorter than 12 bytes or not its ITCH type's length (dropped from there)."),
     'mold.session_mismatch': Reg('mold.session_mismatch', 0x066C, 64, 'counter', 0, 'Packets from a session other than the current one (dropped).'),
     'mold.count_mismatch': Reg('mold.count_mismatch', 0x0674, 64, 'counter', 0, 'Packets whose message count disagrees with their blocks (blocks past the count dropped).'),
-    'mold.bad_forwarded': Reg('mold.bad_forwarded', 0x067C, 64, 'counter', 0, 'Frames found bad at their end (FCS) after some of their messages were forwarded cut-through: the books are flagged stale and a snapshot is asked for (inject.state).'),
+    'mold.bad_forwarded': Reg('mold.bad_forwarded', 0x067C, 64, 'counter', 0, 'Frames found bad at their end (FCS, UDP checksum, or shorter than their IPv4 length) after some of their messages were forwarded cut-through: the books are flagged stale and a snapshot is asked for (inject.state).'),
     'mold.expected_seq': Reg('mold.expected_seq', 0x0684, 64, 'status', 0, 'Next sequence number expected.'),
     'mold.session_lo': Reg('mold.session_lo', 0x068C, 64, 'status', 0, 'Current session, bytes 2..9 (big-endian, last byte in bits 7:0).'),
     'mold.session_hi': Reg('mold.session_hi', 0x0694, 17, 'status', 0, 'Current session, bytes 0..1 and whether one is established.'),

@@ -28,9 +28,10 @@ BLOCK = Block("mold", "MoldUDP64: packet checks per port, sequence tracking and 
         "(dropped).", step=2),
     Reg("count_mismatch", "counter", "Packets whose message count disagrees with their "
         "blocks (blocks past the count dropped).", step=2),
-    Reg("bad_forwarded", "counter", "Frames found bad at their end (FCS) after some of "
-        "their messages were forwarded cut-through: the books are flagged stale and a "
-        "snapshot is asked for (inject.state).", step=2),
+    Reg("bad_forwarded", "counter", "Frames found bad at their end (FCS, UDP checksum, or "
+        "shorter than their IPv4 length) after some of their messages were forwarded "
+        "cut-through: the books are flagged stale and a snapshot is asked for "
+        "(inject.state).", step=2),
     Reg("expected_seq", "status", "Next sequence number expected.", width=64),
     Reg("session_lo", "status", "Current session, bytes 2..9 (big-endian, last byte in bits 7:0).", width=64),
     Reg("session_hi", "status", "Current session, bytes 0..1 and whether one is established.",

@@ -24,7 +24,7 @@ is not verified.
 """
 from amaranth.hdl import Cat, Mux, Signal
 
-from .layout import IP_TOTAL, UDP_LEN, at, word
+from .layout import UDP_LEN, at, word
 
 PSEUDO = 26                 # first pseudo-header byte (IPv4 source address)
 CSUM = 40                   # UDP checksum field (beat 5, lanes 0-1)
@@ -33,9 +33,8 @@ LATENCY = 5                 # cycles from the frame's last input beat to `bad`
 
 def udp_checksum(m, beat, valid, first, at_beat, pos, mask):
     """Build the checksum pipeline into `m`. `mask`: payload lanes of the current beat
-    (lengths.py). Returns `check` (registered: a frame's verdict is out, LATENCY cycles
-    after its last beat) and `bad` (with `check`: the sum is wrong and the checksum
-    field is not zero)."""
+    (lengths.py). Returns `bad`: a registered pulse LATENCY cycles after a frame's last
+    beat when its sum is wrong and its checksum field is not zero."""
     lanes = [beat.data.word_select(k, 8) for k in range(8)]
     p_beat, p_lane = at(PSEUDO)
     inc = Signal(8)             # lanes of this beat inside [26, 14 + total)
@@ -67,6 +66,6 @@ def udp_checksum(m, beat, valid, first, at_beat, pos, mask):
     m.d.sync += x.eq(acc[:16] + acc[16:] + ulen17)
     y = Signal(17, name="ucs_y")
     m.d.comb += y.eq(x[:16] + x[16:])               # >= 0x10000 leaves <= 3 once folded
-    check, bad = Signal(name="ucs_check"), Signal(name="ucs_bad")
-    m.d.sync += [check.eq(end4), bad.eq(end4 & ~zero & (y != 0xFFFF))]
-    return check, bad
+    bad = Signal(name="ucs_bad")
+    m.d.sync += bad.eq(end4 & ~zero & (y != 0xFFFF))
+    return bad

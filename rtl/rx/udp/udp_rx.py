@@ -141,7 +141,7 @@ class UdpRx(wiring.Component):
             m.d.sync += sent.eq(~last & ~first & (sent | emit))
 
         # the UDP checksum trails the frame; only a frame that ended accepted is judged
-        check, sum_bad = udp_checksum(m, beat, valid, first, at_beat, pos, mask)
+        sum_bad = udp_checksum(m, beat, valid, first, at_beat, pos, mask)
         accepted = Signal()
         with m.If(valid & last):
             m.d.sync += accepted.eq(ok & len_ok & ~beat.bad)
