@@ -115,7 +115,7 @@ REGS = {
     'merge.dup_discard_msgs': Reg('merge.dup_discard_msgs', 0x0520, 64, 'counter', 0, 'Messages discarded as duplicates (both ports).'),
     'merge.held': Reg('merge.held', 0x0528, 64, 'counter', 0, 'Messages that waited in a hold buffer (ahead of a gap).'),
     'merge.hold_timeouts': Reg('merge.hold_timeouts', 0x0530, 64, 'counter', 0, 'Hold windows that expired: a gap declared.'),
-    'merge.jump_drops': Reg('merge.jump_drops', 0x0538, 64, 'counter', 0, 'Messages dropped as an unconfirmed jump (sequence number more than the jump window ahead).'),
+    'merge.jump_drops': Reg('merge.jump_drops', 0x0538, 64, 'counter', 0, 'Messages dropped as an unconfirmed jump (sequence number more than the jump window ahead, live or held before the start was confirmed).'),
     'merge.jumps': Reg('merge.jumps', 0x0540, 64, 'counter', 0, 'Jumps confirmed (by the next packet or the other feed): a gap declared at once.'),
     'merge.hold_cycles': Reg('merge.hold_cycles', 0x0548, 32, 'control', 8192, 'Hold window: cycles without progress before a gap is declared.'),
     'merge.hold_packets': Reg('merge.hold_packets', 0x054C, 16, 'control', 64, 'Hold window: packets arriving without progress before a gap is declared.'),

@@ -156,7 +156,20 @@ class Arbiter:
       marks are ignored.
     - `parse`: only well-formed blocks become messages; nothing of a malformed packet
       reaches the sequencer past the point where it went wrong.
-    Sequencer (expected number E, set by the first message of the session):
+    Session start (before E exists; a forged or foreign first packet must not set E):
+    - Until E exists a header of another session replaces the session (counted in
+      session_mismatch) and everything held so far goes (the sequencer restarts, a
+      cycle after the header's decision); afterwards such packets are dropped.
+    - Every message is held (marks are ignored). Each port's latest packet is a
+      candidate (start, end). A packet's first message that continues a candidate
+      (seq == its end), is the other port's copy (seq == its start or end), or is the
+      other port's first message in the same cycle with the same seq confirms the
+      start; so does the hold window expiring (one feed, a single packet). Candidates
+      are judged as they stood at the start of the cycle (both ports at once).
+    - The cycle after the confirming one, E becomes the smallest sequence number held
+      up to the confirming cycle; held messages then flow, and a held message more
+      than the jump window ahead of E (a forged jump) is dropped (jump_drops).
+    Sequencer (expected number E, from the session's start):
     - seq < E: duplicate (discarded, counted per port). seq == E: delivered, E + 1.
     - E < seq <= E + jump_window: held in that port's buffer (depth messages; a full
       buffer drops the message: overflow_a/b) until E reaches it.
@@ -197,13 +210,29 @@ class Arbiter:
         self.queue = []                 # (cycle, port, order, seq, msg, first) to judge
         self.bad_frame_seqs = []        # first seq of each bad frame whose messages went on
         self.order = 0
+        self._timed = False
+        self._clear_start()
+
+    def _clear_start(self):
+        """Forget the session-start state (candidates, smallest held, confirmation)."""
+        self.cand = [None, None]        # per port: (start, end) of its latest packet
+        self.lo = [None, None]          # per port: smallest seq held before E exists
+        self.start_t = None             # cycle the start was confirmed (E set a cycle later)
+        self._cyc, self._cyc_cands, self._cyc_firsts = None, [None, None], {}
 
     def reset(self):
         """The RESET command: forget the session and expected sequence number."""
         self.have_session, self.session, self.expected = False, b"", 0
-        self.have_e, self.claim = False, None
-        self.hold, self.queue = ([], []), []
+        self._restart_sequencer()
+        self.queue = []
+
+    def _restart_sequencer(self):
+        """Forget E and everything held (RESET, or a session replaced before its start
+        was confirmed)."""
+        self.have_e, self.expected, self.claim = False, 0, None
+        self.hold = ([], [])
         self.stall_t, self.stall_pkts = None, 0
+        self._clear_start()
 
     # ------------------------------------------------------------------ packets
     def receive(self, payload, feed, t=None, lane=0):
@@ -212,20 +241,31 @@ class Arbiter:
         c, payload = self.counters, bytes(payload)
         out = []
         self.parsed = 0                 # messages of this packet sent on (not marks)
-        if t is not None:
-            out += self.advance(t)
+        self._timed = t is not None
+        t_hdr = None if t is None else t + (lane + HEADER_BYTES - 1) // 8
         c["packets"] += 1
         c["packets_b" if feed else "packets_a"] += 1
         if len(payload) < HEADER_BYTES:
+            if t is not None:
+                out += self.advance(t)
             c["short_packets"] += 1
             return out
+        if t is not None:               # the header is decided in the beat of its last byte
+            out += self.advance(t_hdr)
         sess = payload[:10]
         count = int.from_bytes(payload[18:20], "big")
         if not self.have_session:
             self.have_session, self.session = True, sess
         elif sess != self.session:
             c["session_mismatch"] += 1
-            return out
+            if self.have_e:
+                return out
+            self.session = sess         # not confirmed yet: the new session replaces it
+            if t is None:
+                self._restart_sequencer()
+            else:                       # the sequencer restarts a cycle later
+                self.order += 1
+                self.queue.append((t_hdr + 1, 2, self.order, 0, None, False))
         if count in (HEARTBEAT, END_OF_SESSION):
             c["heartbeats" if count == HEARTBEAT else "end_of_session"] += 1
             seq = int.from_bytes(payload[10:18], "big")
@@ -233,8 +273,7 @@ class Arbiter:
                 return out + self.offer(feed, seq, None, True)
             # the gateware registers a mark once more after the header's last byte
             self.order += 1
-            self.queue.append((t + (lane + HEADER_BYTES - 1) // 8 + 1, feed, self.order,
-                               seq, None, True))
+            self.queue.append((t_hdr + 1, feed, self.order, seq, None, True))
             return out
         msgs = parse(payload, c)
         self.parsed = len(msgs)
@@ -255,7 +294,10 @@ class Arbiter:
 
     # ------------------------------------------------------------------ sequencer
     def _waiting(self):
-        return any(h and h[0].seq > self.expected for h in self.hold)
+        if not self.have_e:
+            return self.start_t is None and any(x is not None for x in self.lo)
+        return any(h and self.expected < h[0].seq <= self.expected + self.jump_window
+                   for h in self.hold)
 
     def _deliver(self, feed, seq, msg):
         self.expected = seq + 1
@@ -276,9 +318,12 @@ class Arbiter:
             for p in (0, 1):
                 h = self.hold[p]
                 while h and (h[0].seq < self.expected
-                             or (h[0].msg is None and h[0].seq == self.expected)):
+                             or (h[0].msg is None and h[0].seq == self.expected)
+                             or h[0].seq - self.expected > self.jump_window):
                     x = h.pop(0)
-                    if x.msg is not None:       # a mark goes silently
+                    if x.seq - self.expected > self.jump_window:
+                        self.merge["jump_drops"] += 1       # held before E: a forged jump
+                    elif x.msg is not None:     # a mark goes silently
                         self._dup(p, x.first)
                     progressed = True
             for p in (0, 1):
@@ -307,7 +352,8 @@ class Arbiter:
         self.stall_t, self.stall_pkts = None, 0
 
     def _expire(self):
-        heads = [h[0].seq for h in self.hold if h and h[0].seq > self.expected]
+        heads = [h[0].seq for h in self.hold
+                 if h and self.expected < h[0].seq <= self.expected + self.jump_window]
         self._gap(min(heads), timeout=True)
         return self._drain()
 
@@ -320,6 +366,31 @@ class Arbiter:
         self.now = max(self.now, t)
         return out
 
+    def _catch_up(self, t):
+        """Time passes to cycle t: the session's start takes effect (E is set the cycle
+        after the confirming one) and expired hold windows act."""
+        out = []
+        while True:
+            if self.start_t is not None and (t >= self.start_t + 2 or not self._timed):
+                out += self._finalize_start(self.start_t + 1)
+            elif (not self.have_e and self.start_t is None and self._waiting()
+                  and self.stall_t is not None and self.stall_t + self.hold_cycles <= t):
+                self.start_t = self.stall_t + self.hold_cycles   # one feed, one packet
+            elif self.have_e:
+                return out + self._expire_until(t)
+            else:
+                self.now = max(self.now, t)
+                return out
+
+    def _finalize_start(self, now):
+        """E = the smallest number held up to the confirming cycle; held messages flow."""
+        self.now = max(self.now, now)
+        self.have_e = True
+        self.expected = min(x for x in self.lo if x is not None)
+        self._clear_start()
+        self.stall_t, self.stall_pkts = None, 0
+        return self._drain()
+
     def advance(self, t):
         """Let time pass to cycle t: messages that reached the sequencer by then are
         judged, and an expired hold window declares its gap."""
@@ -327,17 +398,18 @@ class Arbiter:
         self.queue.sort()
         while self.queue and self.queue[0][0] <= t:
             te, feed, _, seq, msg, first = self.queue.pop(0)
-            out += self._expire_until(te)
+            out += self._catch_up(te)
+            if feed == 2:               # a session replaced before its start: restart
+                self._restart_sequencer()
+                continue
             out += self.offer(feed, seq, msg, first)
-        return out + self._expire_until(t)
+        return out + self._catch_up(t)
 
     def offer(self, feed, seq, msg, first):
         """One checked message from `feed` (msg None: a mark, see the class); returns
         the Delivered it releases."""
-        if msg is None and not self.have_e:
-            return []
         if not self.have_e:
-            self.have_e, self.expected = True, seq
+            return self._offer_start(feed, seq, msg, first)
         e = self.expected
         if seq < e or (msg is None and seq == e):
             if msg is not None:
@@ -353,6 +425,35 @@ class Arbiter:
             self.stall_pkts += 1
             if self.stall_pkts >= self.hold_packets:
                 out += self._expire()
+        return out
+
+    def _offer_start(self, feed, seq, msg, first):
+        """Before E exists (see the class): hold, judge the start candidates."""
+        if msg is not None and (self.start_t is None or self.start_t == self.now):
+            if not self._timed or self._cyc != self.now:    # a new cycle
+                self._cyc, self._cyc_cands, self._cyc_firsts = self.now, list(self.cand), {}
+            own, other = self._cyc_cands[feed], self._cyc_cands[1 - feed]
+            if first:
+                conf = ((own is not None and seq == own[1])
+                        or (other is not None and seq in other)
+                        or self._cyc_firsts.get(1 - feed) == seq)
+                self._cyc_firsts[feed] = seq
+                self.cand[feed] = (seq, seq + 1)
+                if conf and self.start_t is None:
+                    self.start_t = self.now
+            elif self.cand[feed] is not None:
+                self.cand[feed] = (self.cand[feed][0], seq + 1)
+            if self.lo[feed] is None or seq < self.lo[feed]:
+                self.lo[feed] = seq
+        out = []
+        if msg is not None:
+            self._hold(feed, seq, msg, first)
+        if first and self._waiting():
+            self.stall_pkts += 1
+            if self.stall_pkts >= self.hold_packets and self.start_t is None:
+                self.start_t = self.now
+        if self.start_t is not None and not self._timed:     # no cycles: E at once
+            out += self._finalize_start(self.now)
         return out
 
     def _hold(self, feed, seq, msg, first):

@@ -14,8 +14,8 @@ expected_w). Here they are assumed equal to exactly those comparisons: the live 
 against the previous cycle's E, E+1 and E+window (ghost registers). The heads' flags
 are computed by the real HoldHead blocks inside the Sequencer.
 
-A delivery is sequenced (seq == E from a head or a live port, the session's first
-message, a confirmed jump) or raw (a snapshot message, delivered unsequenced): raw
+A delivery is sequenced (seq == E from a head or a live port, a confirmed jump; the
+session's start only sets E, to the smallest number held) or raw (a snapshot message, delivered unsequenced): raw
 deliveries are left out of the properties (ghost: raw.valid & raw.ready the cycle
 before), not assumed off. A session lasts from `restart` or `join` (join sets E to
 join_seq: treated like restart by the ghosts) to the next one. Proved:
@@ -29,7 +29,7 @@ Assumed: every sequence number at an input (live, heads, join_seq) is below 2^63
 
 k-induction, depth DEPTH: about 20-40 s on a loaded 2-core machine (YoWASP boolector).
 The old strict variant (nothing delivered outside a session: a RESET mid-packet) is
-gone: the new stage establishes a session with the first message it delivers, so it
+gone: nothing is delivered before the session's start is confirmed (E set), so it
 holds by construction and proving it would add nothing.
 """
 from amaranth.hdl import Assert, Assume, Module, ResetSignal, Signal
@@ -69,7 +69,9 @@ def _elaborate_with_registers(dut):
     E, E1, EW, have_e = made[:4]
     assert [len(s) for s in made[:4]] == [64, 64, 64, 1] and E1.init == 1 \
         and EW.init == WINDOW, "Sequencer's first registers are no longer E, E1, EW, have_e"
-    return m, E, have_e, heads
+    lo = [s for s in made if isinstance(s, Signal) and s.name in ("lo0", "lo1")]
+    assert len(lo) == 2 and all(len(s) == 64 for s in lo), "the start's lo registers moved"
+    return m, E, have_e, heads, lo
 
 
 class MoldProps(wiring.Component):
@@ -92,7 +94,7 @@ class MoldProps(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         dut = Sequencer(jump_window=WINDOW)
-        m.submodules.seq, E_reg, have_e, heads = _elaborate_with_registers(dut)
+        m.submodules.seq, E_reg, have_e, heads, lo = _elaborate_with_registers(dut)
         st = dut.status
         E, E1, EW = st.expected, st.expected1, st.expected_w
         m.d.comb += Assume(~ResetSignal())
@@ -141,6 +143,7 @@ class MoldProps(wiring.Component):
             Assert(~E[63] | (E == 2**63), "E beyond 2^63"),
             Assert(have_e | (E_reg == 0), "E set without a session"),
             *[Assert(~h.msg.msg.seq[63], "a held message beyond 2^63") for h in heads],
+            *[Assert(~x[63], "the start's smallest held number beyond 2^63") for x in lo],
         ]
         return m
 

@@ -36,7 +36,7 @@ from amaranth.lib.wiring import In, Out
 
 from ...layouts import GapEvent, MergeStatus, MoldMsg, RawMsg
 from ...regmap.binding import register_members
-from .sequencer import Sequencer
+from .sequencer import EVENTS, Sequencer
 from . import regs
 
 #: Injected messages buffered in front of the sequencer (the host sends in sequence).
@@ -95,11 +95,11 @@ class FeedMerge(wiring.Component):
         m.d.comb += [self.status.eq(seq.status), seq.restart.eq(self.restart),
                      seq.hold_cycles.eq(self.ctl_hold_cycles),
                      seq.hold_packets.eq(self.ctl_hold_packets)]
-        ev = dict(zip(("overflow_a", "overflow_b", "held_a", "held_b", "jump_drop_a",
-                       "jump_drop_b", "timeout", "jump"), seq.ev))
+        ev = dict(zip(EVENTS, seq.ev))
         m.d.comb += [self.ev_overflow_a.eq(ev["overflow_a"]), self.ev_overflow_b.eq(ev["overflow_b"]),
                      self.ev_held.eq(ev["held_a"] + ev["held_b"]),
-                     self.ev_jump_drops.eq(ev["jump_drop_a"] + ev["jump_drop_b"]),
+                     self.ev_jump_drops.eq(ev["jump_drop_a"] + ev["jump_drop_b"]
+                                           + ev["far_held_a"] + ev["far_held_b"]),
                      self.ev_hold_timeouts.eq(ev["timeout"]), self.ev_jumps.eq(ev["jump"]),
                      self.ev_dup_discard_a.eq(seq.dup[0]), self.ev_dup_discard_b.eq(seq.dup[1]),
                      self.ev_dup_discard_msgs.eq(seq.dup[0] + seq.dup[1])]

@@ -7,6 +7,10 @@ E steps by one), and `step` picks one: a single mux in the sequencer's loop. `po
 consumes the head (a duplicate or delivered); the next one loads from the FIFO in the
 same cycle, so a buffer drains at one message per cycle. After E jumps (a gap) the
 flags are stale for one cycle (the sequencer's `bubble`); it makes no decision then.
+`rel.far` (more than the jump window ahead of E: a message held before the session's
+start was confirmed, or before a JOIN) lags one cycle more, because E + window is
+recomputed in the bubble; the sequencer ignores it in the cycle after a bubble.
+`flush` (a restart: new session or RESET) empties the register with the FIFO.
 """
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring
@@ -23,6 +27,9 @@ class HoldHead(wiring.Component):
     step: In(1)                             # E + 1 at the end of this cycle
     e: In(64)
     e1: In(64)
+    ew: In(64)                              # E + jump window
+    ew1: In(64)                             # E + jump window + 1
+    flush: In(1)
 
     def elaborate(self, platform):
         m = Module()
@@ -33,6 +40,8 @@ class HoldHead(wiring.Component):
                          self.msg.first.eq(self.fifo.payload.first),
                          self.msg.mark.eq(self.fifo.payload.mark)]
         with m.Elif(self.pop):
+            m.d.sync += self.valid.eq(0)
+        with m.If(self.flush):
             m.d.sync += self.valid.eq(0)
 
         def rel(seq):
@@ -47,5 +56,9 @@ class HoldHead(wiring.Component):
         src = [Mux(load, a, b) for a, b in zip(new, cur)]
         m.d.comb += [nxt.lt.eq(Mux(self.step, src[2], src[0])),
                      nxt.at.eq(Mux(self.step, src[3], src[1]))]
-        m.d.sync += [self.msg.rel.lt.eq(nxt.lt), self.msg.rel.at.eq(nxt.at)]
+        far = [Mux(load, self.fifo.payload.msg.seq > w, self.msg.msg.seq > w)
+               for w in (self.ew, self.ew1)]
+        m.d.comb += nxt.far.eq(Mux(self.step, far[1], far[0]))
+        m.d.sync += [self.msg.rel.lt.eq(nxt.lt), self.msg.rel.at.eq(nxt.at),
+                     self.msg.rel.far.eq(nxt.far)]
         return m

@@ -10,7 +10,8 @@ BLOCK = Block("merge", "A/B sequencer: duplicates, hold buffers, hold window and
     Reg("held", "counter", "Messages that waited in a hold buffer (ahead of a gap).", step=2),
     Reg("hold_timeouts", "counter", "Hold windows that expired: a gap declared."),
     Reg("jump_drops", "counter", "Messages dropped as an unconfirmed jump (sequence number "
-        "more than the jump window ahead).", step=2),
+        "more than the jump window ahead, live or held before the start was confirmed).",
+        step=3),
     Reg("jumps", "counter", "Jumps confirmed (by the next packet or the other feed): a gap "
         "declared at once."),
     Reg("hold_cycles", "control", "Hold window: cycles without progress before a gap is "

@@ -20,9 +20,16 @@ window declares [E, S) if no copy arrives), beyond the window it is a claim whos
 is S; a confirmed mark claim sets E = S and delivers nothing. Before E exists marks
 are dropped.
 
+The session's start (issue 15: a forged or foreign first packet must not set E): before
+E exists every message is held and the packets' first messages are candidates; a second
+packet that agrees (the same port continuing, the other port's copy) confirms the
+start, or the hold window expires (a single packet on one feed). E is then the
+smallest number held, so the first packet's messages are not lost, and a forged
+jump held among them is dropped from the buffer as beyond the jump window (`_start`).
+
 Pipelining (156.25 MHz): decisions use one-bit flags only (SeqRel, compared a cycle
 ahead from registers by MoldPort and HoldHead); E + 1 and E + window are kept in
-registers. After E jumps (a gap, a confirmed jump, the session's first message, a
+registers. After E jumps (a gap, a confirmed jump, the session's start, a
 JOIN) the flags are stale for one cycle (`bubble`): live messages then go to the hold
 buffer (or are discarded when already behind E) and nothing is delivered. A message
 next in sequence passes with one register. The same rules in Python:
@@ -56,7 +63,7 @@ from .hold_head import HoldHead
 from .hold_window import HoldWindow
 
 EVENTS = ("overflow_a", "overflow_b", "held_a", "held_b", "jump_drop_a", "jump_drop_b",
-          "timeout", "jump")
+          "timeout", "jump", "far_held_a", "far_held_b")
 
 
 class Sequencer(wiring.Component):
@@ -86,12 +93,15 @@ class Sequencer(wiring.Component):
         live = self.live
         E, E1, EW = Signal(64), Signal(64, init=1), Signal(64, init=self.jump_window)
         have_e, bubble, stepped, joined = Signal(), Signal(), Signal(), Signal()
+        EW1 = Signal(64, init=self.jump_window + 1)
+        settled = Signal()          # not the cycle after a bubble (heads' far flag valid)
         heads = [HoldHead(), HoldHead(), HoldHead()]
         m.submodules.head_a, m.submodules.head_b, m.submodules.head_i = heads
         step = Signal()
         for p, h in enumerate(heads):
             wiring.connect(m, wiring.flipped(self.head[p]), h.fifo)
-            m.d.comb += [h.step.eq(step), h.e.eq(E), h.e1.eq(E1)]
+            m.d.comb += [h.step.eq(step), h.e.eq(E), h.e1.eq(E1), h.ew.eq(EW),
+                         h.ew1.eq(EW1), h.flush.eq(self.restart)]
         ok, okp = have_e & ~bubble, have_e & ~bubble & ~self.pause    # okp: heads may go
         # candidates: heads A, B, injection, live A, B; live flags against this cycle's E
         msgs = [h.msg for h in heads] + [live[0].payload, live[1].payload]
@@ -118,17 +128,19 @@ class Sequencer(wiring.Component):
         deliver = Signal()
         m.d.comb += deliver.eq(taken)
         dupk = [(lt[k] | eq[k]) & ~pick[k] & ~mk[k] for k in range(N)]
+        # a held message beyond the jump window (held before the start was confirmed, or
+        # before a JOIN) is an unconfirmed jump: dropped
+        farh = [heads[p].valid & ok & settled & msgs[p].rel.far for p in (0, 1)]
         for p in range(L):
-            m.d.comb += heads[p].pop.eq(lt[p] | eq[p])
+            m.d.comb += heads[p].pop.eq(lt[p] | eq[p] | (farh[p] if p < 2 else 0))
 
         # live messages ahead of E: held, or an unconfirmed jump (never before E exists)
         ahead = [live[p].valid & ~lt[L + p] & ~eq[L + p] for p in (0, 1)]
-        far = [ahead[p] & have_e & ~joined & live[p].payload.rel.far for p in (0, 1)]
-        # the session's first message sets E and is delivered (A first); marks wait for E
-        lv = [live[p].valid & ~live[p].payload.mark for p in (0, 1)]
-        init = [~have_e & lv[0], ~have_e & ~lv[0] & lv[1]]
-        hold = [ahead[p] & ~far[p] & ~init[p] & (have_e | ~live[p].payload.mark)
-                for p in (0, 1)]
+        far = [ahead[p] & have_e & ~joined & ~bubble & live[p].payload.rel.far for p in (0, 1)]
+        # before E: every message is held while the session's start is confirmed
+        m.submodules.window = win = HoldWindow()
+        start, lo_min, held_pre = self._start(m, have_e, win.expire)
+        hold = [ahead[p] & ~far[p] & (have_e | ~live[p].payload.mark) for p in (0, 1)]
         for p in (0, 1):
             m.d.comb += [self.push[p].valid.eq(hold[p]), self.push[p].payload.eq(live[p].payload)]
         confirm, fp, fmsg, fseq1 = self._claim(m, far, ok, deliver)
@@ -137,54 +149,56 @@ class Sequencer(wiring.Component):
         m.d.comb += fdel.eq(confirm & ~fmsg.mark)
 
         # the hold window
-        wait = [heads[p].valid & ok & ~lt[p] & ~msgs[p].rel.at for p in (0, 1)]
+        wait = [heads[p].valid & ok & ~lt[p] & ~msgs[p].rel.at & ~msgs[p].rel.far
+                for p in (0, 1)]
         waiting = Signal()
         m.d.comb += waiting.eq(wait[0] | wait[1])
         h0, h1 = heads[0].msg.msg.seq, heads[1].msg.msg.seq
         new_e = Mux(wait[0] & wait[1], Mux(h0 < h1, h0, h1), Mux(wait[0], h0, h1))
-        m.submodules.window = win = HoldWindow()
         gap_v, gap_from, gap_to, gap_n = Signal(), Signal(64), Signal(64), Signal(64)
         m.d.sync += [gap_from.eq(E), gap_to.eq(Mux(confirm, fseq, new_e))]
         m.d.comb += gap_n.eq(gap_to - gap_from)
         go_gap = self._gap_wait(m, win, waiting & ~(deliver | confirm), confirm, gap_from, gap_n)
         m.d.comb += [win.clear.eq(deliver | confirm | go_gap | self.restart | bubble),
-                     win.running.eq(waiting | hold[0] | hold[1]),
+                     win.running.eq(waiting | hold[0] | hold[1] | held_pre),
                      win.firsts.eq((live[0].valid & live[0].payload.first)
                                    + (live[1].valid & live[1].payload.first)),
                      win.hold_cycles.eq(self.hold_cycles), win.hold_packets.eq(self.hold_packets)]
 
         # outputs and E
         out = self.o.payload
-        raw_go = self._raw(m, deliver | confirm | init[0] | init[1], pick[I], dupk[I])
-        m.d.sync += self.o.valid.eq(deliver | fdel | init[0] | init[1] | raw_go)
-        sel = Mux(init[0] | init[1], Mux(init[0], live[0].payload.msg, live[1].payload.msg),
-                  Mux(raw_go, self.raw.payload, fmsg.msg))
+        raw_go = self._raw(m, deliver | confirm, pick[I], dupk[I])
+        m.d.sync += self.o.valid.eq(deliver | fdel | raw_go)
+        sel = Mux(raw_go, self.raw.payload, fmsg.msg)
         for k in reversed(range(N)):
             sel = Mux(pick[k], msgs[k].msg, sel)
         m.d.sync += out.eq(sel)
         # a gap goes out a cycle later: its length (a 64-bit subtract) from registers
         m.d.sync += [gap_v.eq(go_gap | confirm), self.gap.valid.eq(gap_v),
                      self.gap.payload.first.eq(gap_from), self.gap.payload.count.eq(gap_n)]
-        first_live = Mux(lv[0], live[0].payload.msg.seq, live[1].payload.msg.seq)
         jump = Signal()
-        m.d.comb += [step.eq(deliver), jump.eq(confirm | go_gap | init[0] | init[1])]
-        m.d.sync += [stepped.eq(step), bubble.eq(jump), joined.eq(self.join & ~self.restart)]
+        m.d.comb += [step.eq(deliver), jump.eq(confirm | go_gap | start)]
+        m.d.sync += [stepped.eq(step), bubble.eq(jump), joined.eq(self.join & ~self.restart),
+                     settled.eq(~bubble)]
+        W = self.jump_window
         with m.If(self.restart):
             m.d.sync += [have_e.eq(0), E.eq(0), bubble.eq(0)]
         with m.Elif(self.join):     # E may move either way: E + 1, E + window set here
             m.d.sync += [have_e.eq(1), E.eq(self.join_seq), E1.eq(self.join_seq + 1),
-                         EW.eq(self.join_seq + self.jump_window), bubble.eq(1)]
+                         EW.eq(self.join_seq + W), EW1.eq(self.join_seq + W + 1),
+                         bubble.eq(1)]
         with m.Elif(deliver):
-            m.d.sync += [E.eq(E1), E1.eq(E1 + 1), EW.eq(EW + 1)]
+            m.d.sync += [E.eq(E1), E1.eq(E1 + 1), EW.eq(EW + 1), EW1.eq(EW1 + 1)]
         with m.Elif(jump):
-            m.d.sync += [E.eq(Mux(confirm, fseq1, Mux(go_gap, new_e, first_live + 1))),
+            m.d.sync += [E.eq(Mux(confirm, fseq1, Mux(go_gap, new_e, lo_min))),
                          have_e.eq(1)]
         with m.Else():
-            m.d.sync += [E1.eq(E + 1), EW.eq(E + self.jump_window)]
+            m.d.sync += [E1.eq(E + 1), EW.eq(E + W), EW1.eq(E + W + 1)]
 
         st = self.status
-        m.d.comb += [st.expected.eq(E), st.expected1.eq(E1), st.expected_w.eq(EW)]
-        m.d.sync += [st.delivered.eq(deliver | fdel | init[0] | init[1] | raw_go),
+        m.d.comb += [st.expected.eq(E), st.expected1.eq(E1), st.expected_w.eq(EW),
+                     st.started.eq(have_e)]
+        m.d.sync += [st.delivered.eq(deliver | fdel | raw_go),
                      # the feeds' counters: injected duplicates count on inj_ev only
                      st.dup_n.eq(sum(dupk[k] for k in range(N) if k != I)),
                      st.dup_first.eq(sum(dupk[k] & msgs[k].first for k in range(N) if k != I)),
@@ -196,8 +210,60 @@ class Sequencer(wiring.Component):
             hold[0] & ~self.push[0].ready, hold[1] & ~self.push[1].ready,
             hold[0] & self.push[0].ready & ~live[0].payload.mark,
             hold[1] & self.push[1].ready & ~live[1].payload.mark,
-            far[0] & ~(confirm & ~fp), far[1] & ~(confirm & fp), go_gap, confirm))
+            far[0] & ~(confirm & ~fp), far[1] & ~(confirm & fp), go_gap, confirm,
+            farh[0], farh[1]))
         return m
+
+    def _start(self, m, have_e, expire):
+        """Before E exists: (start, lo_min, held_pre). Every message is held, and the
+        packets' first messages are candidates for the session's start, one per port
+        (start, end). A first message that continues a candidate (seq == its end), is
+        the other port's copy of it (== its start), or the other port's first message
+        in the same cycle with the same seq confirms the start; so does an expired hold
+        window (one feed, a single packet). The next cycle (`start`) E becomes the
+        smallest sequence number held up to the confirming cycle (`lo`, per port), so
+        one forged packet neither sets E (a far jump: dropped from the buffer once E is
+        known) nor costs the messages held before it. Candidates are judged against
+        this cycle's registers (both ports at once; the model does the same)."""
+        live = self.live
+        cand_v = [Signal(name=f"cand_v{p}") for p in (0, 1)]
+        cand_s = [Signal(64, name=f"cand_s{p}") for p in (0, 1)]
+        cand_e = [Signal(64, name=f"cand_e{p}") for p in (0, 1)]
+        lo_v = [Signal(name=f"lo_v{p}") for p in (0, 1)]
+        lo = [Signal(64, name=f"lo{p}") for p in (0, 1)]
+        starting = Signal()
+        pre = Signal()
+        m.d.comb += pre.eq(~have_e & ~starting)
+        seq = [live[p].payload.msg.seq for p in (0, 1)]
+        lv = [live[p].valid & ~live[p].payload.mark for p in (0, 1)]
+        fl = [lv[p] & live[p].payload.first for p in (0, 1)]
+        conf = []
+        for p, q in ((0, 1), (1, 0)):
+            conf.append(fl[p] & ((cand_v[p] & (seq[p] == cand_e[p]))
+                                 | (cand_v[q] & ((seq[p] == cand_s[q]) | (seq[p] == cand_e[q])))))
+        held_pre = Signal()
+        m.d.comb += held_pre.eq(pre & (lo_v[0] | lo_v[1]))
+        go = Signal()
+        m.d.comb += go.eq(pre & (conf[0] | conf[1] | (fl[0] & fl[1] & (seq[0] == seq[1]))
+                                 | (held_pre & expire)))
+        with m.If(pre):
+            for p in (0, 1):
+                with m.If(lv[p] & (~lo_v[p] | (seq[p] < lo[p]))):
+                    m.d.sync += [lo_v[p].eq(1), lo[p].eq(seq[p])]
+                with m.If(fl[p]):
+                    m.d.sync += [cand_v[p].eq(1), cand_s[p].eq(seq[p]), cand_e[p].eq(seq[p] + 1)]
+                with m.Elif(lv[p] & cand_v[p]):
+                    m.d.sync += cand_e[p].eq(seq[p] + 1)
+            with m.If(go):
+                m.d.sync += starting.eq(1)
+        start = Signal()
+        m.d.comb += start.eq(starting & ~have_e & ~self.join)
+        lo_min = Signal(64)
+        m.d.comb += lo_min.eq(Mux(lo_v[0] & lo_v[1], Mux(lo[0] < lo[1], lo[0], lo[1]),
+                                  Mux(lo_v[0], lo[0], lo[1])))
+        with m.If(starting | self.restart | self.join):
+            m.d.sync += [starting.eq(0), *[x.eq(0) for x in cand_v + lo_v]]
+        return start, lo_min, held_pre
 
     def _raw(self, m, busy, pick_i, dup_i):
         """A snapshot message goes out when nothing else does; inj_ev counts the

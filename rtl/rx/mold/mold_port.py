@@ -47,7 +47,8 @@ class MoldPort(wiring.Component):
     seq: In(MergeStatus)         # the sequencer's E, E + 1, E + window (registers)
     session: In(80)              # the established session (MoldRx)
     have_session: In(1)
-    est: Out(1)                  # this header would establish the session...
+    locked: In(1)                # the session's start is confirmed (sequencer has E)
+    est: Out(1)                  # this header would (re-)establish the session...
     est_session: Out(80)         # ...with this value (combinational, for MoldRx)
     ev: Out(len(EVENTS))         # registered event pulses, bit order EVENTS
     late_bad: In(1)              # the UDP checksum of the packet that ended last failed
@@ -80,10 +81,14 @@ class MoldPort(wiring.Component):
         hdr_m = [Mux(hdr_in[k], hdr_b[k], hdr[k]) for k in range(HEADER_BYTES)]
         hdr_done = valid & (st0 == _HEADER) & inbeat(HEADER_BYTES - 1)
         sess_in, seq_in, cnt_in = _be(hdr_m[0:10]), _be(hdr_m[10:18]), _be(hdr_m[18:20])
-        mismatch = self.have_session & (sess_in != self.session)
+        # before the start is confirmed a header of another session re-establishes it (a
+        # foreign first packet must not lock the feed out); afterwards it is dropped
+        differs = self.have_session & (sess_in != self.session)
+        mismatch = differs & self.locked
         is_hb, is_eos = cnt_in == 0, cnt_in == 0xFFFF
         accept = ~mismatch & ~is_hb & ~is_eos
-        m.d.comb += [self.est.eq(hdr_done & ~self.have_session), self.est_session.eq(sess_in)]
+        m.d.comb += [self.est.eq(hdr_done & ~self.locked & (~self.have_session | differs)),
+                     self.est_session.eq(sess_in)]
         cnt0 = Mux(hdr_done, cnt_in, cnt)
         idx0 = Mux(hdr_done, 0, idx)
 
@@ -168,7 +173,7 @@ class MoldPort(wiring.Component):
                 m.d.sync += state.eq(_DROP)
 
         m.d.sync += self.ev.eq(Cat(
-            first, valid & beat.last & (st0 == _HEADER) & ~hdr_done, hdr_done & mismatch,
+            first, valid & beat.last & (st0 == _HEADER) & ~hdr_done, hdr_done & differs,
             hdr_ok & is_hb, hdr_ok & is_eos, bad_len | type_bad, overrun,
             extra | short_cnt, bad_fwd))
         return m

@@ -4,8 +4,12 @@ registers (the sequence counters come from the A/B sequencer, rtl/rx/merge/).
 Why it looks like this: each port's packets are checked (session, message count,
 every block length) before anything judges duplicates, so a malformed or foreign
 packet costs only itself (docs/bad-input-mold.md). The first header seen on either
-port establishes the session (port A first in a tie); cmd RESET forgets it and
-`restart` tells the sequencer to forget its expected number and held messages.
+port establishes the session (port A first in a tie). Until the sequencer has
+confirmed the session's start (`seq.started`), a header of another session replaces
+it and restarts the sequencer (its held messages were the other session's), so one
+foreign first packet cannot lock the feed out; once started, other sessions are
+dropped. cmd RESET forgets the session and `restart` tells the sequencer to forget its
+expected number and held messages.
 Outputs (`msg_a`, `msg_b`) are registered in the ports.
 """
 from amaranth.hdl import Cat, Module, Signal
@@ -50,6 +54,7 @@ class MoldRx(wiring.Component):
             wiring.connect(m, wiring.flipped(i), ports[p].i)
             wiring.connect(m, ports[p].o, wiring.flipped(o))
             m.d.comb += [ports[p].session.eq(session), ports[p].have_session.eq(have_session),
+                         ports[p].locked.eq(have_session & self.seq.started),
                          ports[p].seq.eq(self.seq), ports[p].late_bad.eq(self.late_bad[p])]
         reset = self.stb_cmd & self.stb_cmd_data[RESET]
         with m.If(reset):
@@ -58,7 +63,8 @@ class MoldRx(wiring.Component):
             m.d.sync += [have_session.eq(1), session.eq(ports[0].est_session)]
         with m.Elif(ports[1].est):
             m.d.sync += [have_session.eq(1), session.eq(ports[1].est_session)]
-        m.d.sync += self.restart.eq(reset)
+        # a new session replacing an unconfirmed one: its held messages go
+        m.d.sync += self.restart.eq(reset | ((ports[0].est | ports[1].est) & have_session))
 
         ev_a, ev_b = ports[0].ev, ports[1].ev
         for k, name in enumerate(EVENTS):
