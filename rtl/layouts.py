@@ -94,6 +94,7 @@ MergeStatus = data.StructLayout({
     "expected1": 64,        # E + 1 (registers, for MoldPort's SeqRel)
     "expected_w": 64,       # E + jump window
     "started": 1,           # E exists: the session's start is confirmed (MoldRx locks it)
+    "start_port": 1,        # whose session was confirmed (when the ports' sessions differ)
     "delivered": 1,         # a message left for the ITCH decoder
     "dup_n": 3,             # messages judged duplicates this cycle (0..4)
     "dup_first": 3,         # ...of which packets' first messages

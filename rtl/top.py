@@ -47,7 +47,7 @@ from .risk.gate import RiskGate
 from .rx.itch.decoder import ItchDecoder
 from .rx.mac.xgmii_rx import XgmiiRx
 from .rx.inject.window import InjectWindow
-from .rx.merge.feed_merge import FeedMerge
+from .rx.merge.feed_merge import FeedMerge, connect_mold
 from .rx.mold.mold_rx import MoldRx
 from .rx.stream_reg import StreamReg
 from .rx.udp.udp_rx import UdpRx
@@ -160,9 +160,7 @@ class TickwireCore(wiring.Component):
             wiring.connect(m, mac.out, udp.i)
             wiring.connect(m, udp.o, mold_in)
             m.d.comb += mold.late_bad[k].eq(udp.csum_bad)   # the UDP checksum trails
-        wiring.connect(m, mold.msg_a, merge.a)
-        wiring.connect(m, mold.msg_b, merge.b)
-        m.d.comb += [mold.seq.eq(merge.status), merge.restart.eq(mold.restart)]
+        connect_mold(m, mold, merge)
         self._inject(m, owners, merge)
 
         m.submodules.itch = owners["itch"] = itch = ItchDecoder()

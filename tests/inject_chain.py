@@ -8,7 +8,7 @@ from amaranth.sim import Simulator
 from merge_chain import beats_of
 from tickwire.rtl.rx.inject.regs import BLOCK
 from tickwire.rtl.rx.inject.window import InjectWindow
-from tickwire.rtl.rx.merge.feed_merge import FeedMerge
+from tickwire.rtl.rx.merge.feed_merge import FeedMerge, connect_mold
 from tickwire.rtl.rx.mold.mold_rx import MoldRx
 
 FIRST, SNAPSHOT = (1 << BLOCK.reg("commit").field(n).offset for n in ("FIRST", "SNAPSHOT"))
@@ -27,9 +27,7 @@ class Chain(Elaboratable):
         m.submodules.mold, m.submodules.merge = self.mold, self.merge
         m.submodules.inject = inj = self.inject
         merge = self.merge
-        wiring.connect(m, self.mold.msg_a, merge.a)
-        wiring.connect(m, self.mold.msg_b, merge.b)
-        m.d.comb += [self.mold.seq.eq(merge.status), merge.restart.eq(self.mold.restart)]
+        connect_mold(m, self.mold, merge)
         wiring.connect(m, inj.inj, merge.inject)
         wiring.connect(m, inj.raw, merge.raw)
         wiring.connect(m, merge.report, inj.report)

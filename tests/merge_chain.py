@@ -7,7 +7,7 @@ from amaranth.lib import wiring
 from amaranth.sim import Simulator
 
 from tickwire.model import itch, mold
-from tickwire.rtl.rx.merge.feed_merge import FeedMerge
+from tickwire.rtl.rx.merge.feed_merge import FeedMerge, connect_mold
 from tickwire.rtl.rx.mold.mold_rx import MoldRx
 
 SESSION = "TICKWIRE01"
@@ -20,9 +20,7 @@ class Chain(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         m.submodules.mold, m.submodules.merge = self.mold, self.merge
-        wiring.connect(m, self.mold.msg_a, self.merge.a)
-        wiring.connect(m, self.mold.msg_b, self.merge.b)
-        m.d.comb += [self.mold.seq.eq(self.merge.status), self.merge.restart.eq(self.mold.restart)]
+        connect_mold(m, self.mold, self.merge)
         return m
 
 

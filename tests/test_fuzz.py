@@ -25,16 +25,7 @@ FEEDS = ("a", "both")
 
 #: (kind, feeds) -> why it fails today (4-seed campaign, board build, re-measured on the
 #: rebuilt UDP/IP parser, MoldUDP64 stage (MoldPort) and A/B merge (Sequencer)).
-TODAY = {
-    ("seq_jump", "a"): "a forged jump in the session's first packet (seed 3) sets E: the "
-                       "session's first message is delivered unconfirmed, both engines "
-                       "decode 16 of 2,400 (book != clean, RTL = model)",
-    ("foreign_session", "a"): "a foreign packet first establishes the session (seed 3): "
-                              "both engines decode 16 of 2,400; the RTL counts them "
-                              "merge.dup_discard_msgs / mold.dup_messages 16/0, "
-                              "mold.session_mismatch 298/299",
-    ("foreign_session", "both"): "as (foreign_session, a)",
-}
+TODAY = {}
 
 
 def _params():

@@ -19,7 +19,7 @@ from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
 from tickwire.model import itch, mold
 from tickwire.rtl.rx.itch import ItchDecoder
 from tickwire.rtl.layouts import MAX_MSG_BYTES, ItchMsg, RawMsg, UdpBeat
-from tickwire.rtl.rx.merge.feed_merge import FeedMerge
+from tickwire.rtl.rx.merge.feed_merge import FeedMerge, connect_mold
 from tickwire.rtl.rx.mold import MoldRx
 from tickwire.rtl.rx.itch.regs import TYPE_ORDER
 
@@ -48,9 +48,8 @@ class ItchHarness(wiring.Component):
             # one feed: MoldRx's checked port A, then the sequencer (duplicates go)
             m.submodules.mold = mrx = MoldRx()
             m.submodules.merge = seq = FeedMerge(depth=64, jump_window=64)
-            wiring.connect(m, mrx.msg_a, seq.a)
+            connect_mold(m, mrx, seq)
             m.d.comb += [mrx.a.valid.eq(self.i_valid), mrx.a.payload.eq(self.i_payload),
-                         mrx.seq.eq(seq.status), seq.restart.eq(mrx.restart),
                          seq.ctl_hold_cycles.eq(1 << 20), seq.ctl_hold_packets.eq(64),
                          dec.i.valid.eq(seq.o.valid), dec.i.payload.eq(seq.o.payload)]
         else:

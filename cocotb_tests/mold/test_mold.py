@@ -23,7 +23,7 @@ from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
 from tickwire.model import itch, mold
 from tickwire.rtl.layouts import GapEvent, MAX_MSG_BYTES, RawMsg, UdpBeat
 from tickwire.rtl.rx.merge import regs as merge_regs
-from tickwire.rtl.rx.merge.feed_merge import FeedMerge
+from tickwire.rtl.rx.merge.feed_merge import FeedMerge, connect_mold
 from tickwire.rtl.rx.mold import regs as mold_regs
 from tickwire.rtl.rx.mold.mold_rx import MoldRx
 
@@ -54,10 +54,8 @@ class ChainHarness(wiring.Component):
         m = Module()
         m.submodules.mold = mold_rx = MoldRx()
         m.submodules.merge = merge = FeedMerge(depth=DEPTH, jump_window=JUMP)
-        wiring.connect(m, mold_rx.msg_a, merge.a)
-        wiring.connect(m, mold_rx.msg_b, merge.b)
-        m.d.comb += [mold_rx.seq.eq(merge.status), merge.restart.eq(mold_rx.restart),
-                     mold_rx.a.valid.eq(self.a_valid), mold_rx.a.payload.eq(self.a_payload),
+        connect_mold(m, mold_rx, merge)
+        m.d.comb += [mold_rx.a.valid.eq(self.a_valid), mold_rx.a.payload.eq(self.a_payload),
                      mold_rx.b.valid.eq(self.b_valid), mold_rx.b.payload.eq(self.b_payload),
                      self.o_valid.eq(merge.o.valid), self.o_payload.eq(merge.o.payload.as_value()),
                      self.gap_valid.eq(merge.gap.valid),

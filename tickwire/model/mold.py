@@ -157,13 +157,18 @@ class Arbiter:
     - `parse`: only well-formed blocks become messages; nothing of a malformed packet
       reaches the sequencer past the point where it went wrong.
     Session start (before E exists; a forged or foreign first packet must not set E):
-    - Until E exists a header of another session replaces the session (counted in
-      session_mismatch) and everything held so far goes (the sequencer restarts, a
-      cycle after the header's decision); afterwards such packets are dropped.
+    - Until E exists each port follows the session of its own latest header: a header
+      of another session on a port (counted in session_mismatch) replaces it there,
+      and what that port held goes (a cycle after the header's decision). Confirming
+      a start across ports needs both ports on the same session; when they differ
+      only the confirming port's messages count (A first in a tie) and the other
+      port's held messages go. The confirmed session is then locked: packets of any
+      other are dropped (session_mismatch).
     - Every message is held (marks are ignored). Each port's latest packet is a
       candidate (start, end). A packet's first message that continues a candidate
       (seq == its end), is the other port's copy (seq == its start or end), or is the
-      other port's first message in the same cycle with the same seq confirms the
+      other port's first message in the same cycle with the same seq (the last three
+      only when both ports are on the same session) confirms the
       start; so does the hold window expiring (one feed, a single packet). Candidates
       are judged as they stood at the start of the cycle (both ports at once).
     - The cycle after the confirming one, E becomes the smallest sequence number held
@@ -211,6 +216,8 @@ class Arbiter:
         self.bad_frame_seqs = []        # first seq of each bad frame whose messages went on
         self.order = 0
         self._timed = False
+        self.psess, self.same_sess = [None, None], [None, None]
+        self.locked, self.lock_t = False, None
         self._clear_start()
 
     def _clear_start(self):
@@ -218,11 +225,16 @@ class Arbiter:
         self.cand = [None, None]        # per port: (start, end) of its latest packet
         self.lo = [None, None]          # per port: smallest seq held before E exists
         self.start_t = None             # cycle the start was confirmed (E set a cycle later)
+        self.keep_both = True
         self._cyc, self._cyc_cands, self._cyc_firsts = None, [None, None], {}
+        self.start_port = 0             # whose messages count when the sessions differ
 
     def reset(self):
         """The RESET command: forget the session and expected sequence number."""
         self.have_session, self.session, self.expected = False, b"", 0
+        self.psess = [None, None]       # each port's session before the lock
+        self.same_sess = [None, None]   # ...as the sequencer sees them (a cycle later)
+        self.locked, self.lock_t = False, None
         self._restart_sequencer()
         self.queue = []
 
@@ -250,22 +262,21 @@ class Arbiter:
                 out += self.advance(t)
             c["short_packets"] += 1
             return out
-        if t is not None:               # the header is decided in the beat of its last byte
-            out += self.advance(t_hdr)
+        if t is not None:       # decided in the beat of its last byte, seeing the
+            out += self.advance(t_hdr - 1)      # sequencer's state of the cycle before
         sess = payload[:10]
         count = int.from_bytes(payload[18:20], "big")
-        if not self.have_session:
-            self.have_session, self.session = True, sess
-        elif sess != self.session:
-            c["session_mismatch"] += 1
-            if self.have_e:
+        if self._is_locked(t_hdr):
+            if sess != self.session:
+                c["session_mismatch"] += 1
                 return out
-            self.session = sess         # not confirmed yet: the new session replaces it
-            if t is None:
-                self._restart_sequencer()
-            else:                       # the sequencer restarts a cycle later
-                self.order += 1
-                self.queue.append((t_hdr + 1, 2, self.order, 0, None, False))
+        elif self.psess[feed] != sess:
+            if self.psess[feed] is not None:    # another session on this port
+                c["session_mismatch"] += 1
+                self._event(t_hdr, 2 + feed, None)          # its held messages go
+            self.psess[feed] = sess
+            self.have_session, self.session = True, sess
+            self._event(t_hdr, -1, (feed, sess))            # `same`, seen a cycle later
         if count in (HEARTBEAT, END_OF_SESSION):
             c["heartbeats" if count == HEARTBEAT else "end_of_session"] += 1
             seq = int.from_bytes(payload[10:18], "big")
@@ -284,6 +295,37 @@ class Arbiter:
                 self.order += 1
                 self.queue.append((t + (lane + end) // 8, feed, self.order, seq, msg, first))
         return out
+
+    def _event(self, t_hdr, kind, arg):
+        """A session event for the sequencer: kind 2/3 clears port 0/1's held messages
+        (model time t_hdr, after that cycle's messages), kind -1 updates the sessions
+        it compares (t_hdr + 1, before that cycle's messages)."""
+        if t_hdr is None:
+            return self._apply_event(kind, arg)
+        self.order += 1
+        self.queue.append((t_hdr + (kind == -1), kind, self.order, 0, arg, False))
+
+    def _apply_event(self, kind, arg):
+        if kind == -1:
+            self.same_sess[arg[0]] = arg[1]
+        elif not self.have_e:
+            p = kind - 2
+            self.hold[p].clear()
+            if self.start_t is None:
+                self.cand[p], self.lo[p] = None, None
+
+    def _is_locked(self, t_hdr):
+        """MoldRx locks the confirmed session two cycles after E is set."""
+        if not self.locked and self.have_e and (t_hdr is None or self.lock_t is None
+                                                 or t_hdr >= self.lock_t):
+            if self.psess[0] is not None or self.psess[1] is not None:
+                p = self.start_port if self.psess[self.start_port] is not None \
+                    else 1 - self.start_port
+                self.locked, self.have_session, self.session = True, True, self.psess[p]
+        return self.locked
+
+    def _same(self):
+        return self.same_sess[0] is not None and self.same_sess[0] == self.same_sess[1]
 
     def bad_frame(self, first_seq):
         """The frame of the packet just received (first sequence number `first_seq`) was
@@ -375,7 +417,9 @@ class Arbiter:
                 out += self._finalize_start(self.start_t + 1)
             elif (not self.have_e and self.start_t is None and self._waiting()
                   and self.stall_t is not None and self.stall_t + self.hold_cycles <= t):
-                self.start_t = self.stall_t + self.hold_cycles   # one feed, one packet
+                self.now = max(self.now, self.stall_t + self.hold_cycles)
+                self._confirm(None, self._same())                # one feed, one packet
+                self.start_t = self.stall_t + self.hold_cycles
             elif self.have_e:
                 return out + self._expire_until(t)
             else:
@@ -383,10 +427,16 @@ class Arbiter:
                 return out
 
     def _finalize_start(self, now):
-        """E = the smallest number held up to the confirming cycle; held messages flow."""
+        """E = the smallest number held up to the confirming cycle (of the ports that
+        count: both when their sessions agree); held messages flow."""
         self.now = max(self.now, now)
         self.have_e = True
-        self.expected = min(x for x in self.lo if x is not None)
+        keep = (0, 1) if self.keep_both else (self.start_port,)
+        for p in (0, 1):
+            if p not in keep:
+                self.hold[p].clear()
+        self.expected = min(self.lo[p] for p in keep if self.lo[p] is not None)
+        self.lock_t = self.start_t + 4 if self._timed and self.start_t is not None else None
         self._clear_start()
         self.stall_t, self.stall_pkts = None, 0
         return self._drain()
@@ -399,8 +449,8 @@ class Arbiter:
         while self.queue and self.queue[0][0] <= t:
             te, feed, _, seq, msg, first = self.queue.pop(0)
             out += self._catch_up(te)
-            if feed == 2:               # a session replaced before its start: restart
-                self._restart_sequencer()
+            if feed not in (0, 1):      # a session event (see _event)
+                self._apply_event(feed, msg)
                 continue
             out += self.offer(feed, seq, msg, first)
         return out + self._catch_up(t)
@@ -434,13 +484,14 @@ class Arbiter:
                 self._cyc, self._cyc_cands, self._cyc_firsts = self.now, list(self.cand), {}
             own, other = self._cyc_cands[feed], self._cyc_cands[1 - feed]
             if first:
-                conf = ((own is not None and seq == own[1])
-                        or (other is not None and seq in other)
-                        or self._cyc_firsts.get(1 - feed) == seq)
+                same = self._same()
+                mine = own is not None and seq == own[1]
+                conf = mine or (same and ((other is not None and seq in other)
+                                          or self._cyc_firsts.get(1 - feed) == seq))
                 self._cyc_firsts[feed] = seq
                 self.cand[feed] = (seq, seq + 1)
                 if conf and self.start_t is None:
-                    self.start_t = self.now
+                    self._confirm(feed, same)
             elif self.cand[feed] is not None:
                 self.cand[feed] = (self.cand[feed][0], seq + 1)
             if self.lo[feed] is None or seq < self.lo[feed]:
@@ -451,10 +502,18 @@ class Arbiter:
         if first and self._waiting():
             self.stall_pkts += 1
             if self.stall_pkts >= self.hold_packets and self.start_t is None:
-                self.start_t = self.now
+                self._confirm(None, self._same())
         if self.start_t is not None and not self._timed:     # no cycles: E at once
             out += self._finalize_start(self.now)
         return out
+
+    def _confirm(self, feed, same):
+        """The start is confirmed now (by `feed`'s own packets, or None: the window)."""
+        self.start_t = self.now
+        self.keep_both = same
+        if feed is None:                # the window: A if it holds anything
+            feed = 0 if self.lo[0] is not None else 1
+        self.start_port = 0 if same else feed
 
     def _hold(self, feed, seq, msg, first):
         h = self.hold[feed]

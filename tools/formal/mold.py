@@ -4,7 +4,7 @@ no sequence number is delivered twice, and the expected number E never goes back
 Proved on the Sequencer alone (jump_window=4) with free inputs: live messages on both
 ports (any seq, any first or mark flag, any cycle), the three hold-buffer heads (A, B, host
 injection: any messages, any valid/ready timing, not necessarily ones pushed),
-push-ready, pause, restart, join/join_seq, gap_wait/skip, the hold-window limits and
+push-ready, pause, restart, the session flush/same flags, join/join_seq, gap_wait/skip, the hold-window limits and
 the raw snapshot stream. So it covers whatever MoldPort, the hold buffers and the
 recovery path could hand it.
 
@@ -83,6 +83,8 @@ class MoldProps(wiring.Component):
     raw_v: In(1)
     raw: In(RawMsg)
     restart: In(1)
+    flush: In(2)
+    same: In(1)
     join: In(1)
     join_seq: In(64)
     pause: In(1)
@@ -115,6 +117,7 @@ class MoldProps(wiring.Component):
                          Assume(~self.head[p].msg.seq[63])]
         m.d.comb += [dut.raw.valid.eq(self.raw_v), dut.raw.payload.eq(self.raw),
                      dut.restart.eq(self.restart), dut.join.eq(self.join),
+                     dut.flush.eq(self.flush), dut.same.eq(self.same),
                      dut.join_seq.eq(self.join_seq), dut.pause.eq(self.pause),
                      dut.gap_wait.eq(self.gap_wait), dut.skip.eq(self.skip),
                      dut.hold_cycles.eq(self.hold_cycles),

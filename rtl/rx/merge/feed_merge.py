@@ -39,6 +39,17 @@ from ...regmap.binding import register_members
 from .sequencer import EVENTS, Sequencer
 from . import regs
 
+def connect_mold(m, mold, merge):
+    """MoldRx -> FeedMerge: both ports' checked messages, and the handshake between the
+    session and the sequencer (E for MoldPort's flags; RESET; before the start, each
+    port's session flush and whether both ports' sessions agree). One place, so the
+    core and every test chain wire it the same."""
+    wiring.connect(m, mold.msg_a, merge.a)
+    wiring.connect(m, mold.msg_b, merge.b)
+    m.d.comb += [mold.seq.eq(merge.status), merge.restart.eq(mold.restart),
+                 merge.flush.eq(mold.flush), merge.same.eq(mold.same)]
+
+
 #: Injected messages buffered in front of the sequencer (the host sends in sequence).
 INJECT_DEPTH = 16
 
@@ -57,6 +68,7 @@ class FeedMerge(wiring.Component):
             "gap": Out(stream.Signature(GapEvent, always_ready=True)),
             "status": Out(MergeStatus),     # for MoldRx's mold.* registers
             "restart": In(1),               # new session (MoldRx)
+            "flush": In(2), "same": In(1),  # sessions before the start (MoldRx, Sequencer)
             "inject": In(stream.Signature(MoldMsg)),    # host injection (recovery)
             # recovery controls (rtl/rx/inject/InjectWindow, see Sequencer); tie off at 0
             "raw": In(stream.Signature(RawMsg)),
@@ -71,7 +83,7 @@ class FeedMerge(wiring.Component):
         m = Module()
         m.submodules.seq = seq = Sequencer(self.jump_window)
         for p, i in enumerate((self.a, self.b)):
-            fifo = ResetInserter(self.restart)(SyncFIFOBuffered(
+            fifo = ResetInserter(seq.clear[p])(SyncFIFOBuffered(
                 width=MoldMsg.size, depth=self.depth))
             m.submodules[f"hold_{'ab'[p]}"] = fifo
             m.d.comb += [seq.live[p].valid.eq(i.valid), seq.live[p].payload.eq(i.payload),
@@ -93,6 +105,7 @@ class FeedMerge(wiring.Component):
                      self.waiting.eq(seq.waiting), self.inj_ev.eq(seq.inj_ev),
                      seq.pause.eq(self.pause)]
         m.d.comb += [self.status.eq(seq.status), seq.restart.eq(self.restart),
+                     seq.flush.eq(self.flush), seq.same.eq(self.same),
                      seq.hold_cycles.eq(self.ctl_hold_cycles),
                      seq.hold_packets.eq(self.ctl_hold_packets)]
         ev = dict(zip(EVENTS, seq.ev))

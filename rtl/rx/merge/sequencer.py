@@ -86,6 +86,9 @@ class Sequencer(wiring.Component):
             "waiting": Out(1),              # registered: a reported gap waits for the host
             "inj_ev": Out(2),               # registered: injected delivered, duplicate
             "pause": In(1),         # downstream nearly full: hold-buffer heads wait
+            "flush": In(2),         # per port, before E: its session changed (MoldRx)
+            "same": In(1),          # both ports' sessions agree (MoldRx, registered)
+            "clear": Out(2),        # per port: empty its hold buffer (restart, flush, start)
         })
 
     def elaborate(self, platform):
@@ -95,18 +98,18 @@ class Sequencer(wiring.Component):
         have_e, bubble, stepped, joined = Signal(), Signal(), Signal(), Signal()
         EW1 = Signal(64, init=self.jump_window + 1)
         settled = Signal()          # not the cycle after a bubble (heads' far flag valid)
+        N, L, I = 5, 3, 2           # candidates, the first live one, the injection head
         heads = [HoldHead(), HoldHead(), HoldHead()]
         m.submodules.head_a, m.submodules.head_b, m.submodules.head_i = heads
         step = Signal()
         for p, h in enumerate(heads):
             wiring.connect(m, wiring.flipped(self.head[p]), h.fifo)
             m.d.comb += [h.step.eq(step), h.e.eq(E), h.e1.eq(E1), h.ew.eq(EW),
-                         h.ew1.eq(EW1), h.flush.eq(self.restart)]
+                         h.ew1.eq(EW1), h.flush.eq(self.restart if p == I else self.clear[p])]
         ok, okp = have_e & ~bubble, have_e & ~bubble & ~self.pause    # okp: heads may go
         # candidates: heads A, B, injection, live A, B; live flags against this cycle's E
         msgs = [h.msg for h in heads] + [live[0].payload, live[1].payload]
         valid = [h.valid for h in heads] + [live[0].valid, live[1].valid]
-        N, L, I = 5, 3, 2           # candidates, the first live one, the injection head
         lt = [Signal(name=f"lt{k}") for k in range(N)]
         eq = [Signal(name=f"eq{k}") for k in range(N)]
         for k in range(N):
@@ -215,37 +218,47 @@ class Sequencer(wiring.Component):
         return m
 
     def _start(self, m, have_e, expire):
-        """Before E exists: (start, lo_min, held_pre). Every message is held, and the
-        packets' first messages are candidates for the session's start, one per port
-        (start, end). A first message that continues a candidate (seq == its end), is
-        the other port's copy of it (== its start), or the other port's first message
-        in the same cycle with the same seq confirms the start; so does an expired hold
-        window (one feed, a single packet). The next cycle (`start`) E becomes the
-        smallest sequence number held up to the confirming cycle (`lo`, per port), so
-        one forged packet neither sets E (a far jump: dropped from the buffer once E is
-        known) nor costs the messages held before it. Candidates are judged against
-        this cycle's registers (both ports at once; the model does the same)."""
+        """Before E exists: (start, lo_min, held_pre). Every message is held, and each
+        port's latest packet is a candidate for the session's start (start, end). A
+        first message that continues its own port's candidate (seq == its end), or
+        (when both ports' sessions agree: `same`, from MoldRx) is the other port's copy
+        of it (== its start), continues it (== its end) or is the other port's first
+        message in the same cycle with the same seq, confirms the start; so does an
+        expired hold window (one feed, a single packet). The next cycle (`start`) E
+        becomes the smallest sequence number held up to the confirming cycle (`lo`,
+        per port), so one forged packet neither sets E (a far jump: dropped from the
+        buffer once E is known) nor costs the messages held before it. When the ports'
+        sessions differ, only the confirming port's messages count (A first in a tie)
+        and the other port's buffer is cleared at the start (`clear`). A port whose
+        session changed before the start (`flush`: a foreign packet was its candidate)
+        loses what it held. Candidates are judged against this cycle's registers (both
+        ports at once; the model does the same)."""
         live = self.live
         cand_v = [Signal(name=f"cand_v{p}") for p in (0, 1)]
         cand_s = [Signal(64, name=f"cand_s{p}") for p in (0, 1)]
         cand_e = [Signal(64, name=f"cand_e{p}") for p in (0, 1)]
         lo_v = [Signal(name=f"lo_v{p}") for p in (0, 1)]
         lo = [Signal(64, name=f"lo{p}") for p in (0, 1)]
+        keep = [Signal(name=f"keep{p}") for p in (0, 1)]    # ports counted at the start
         starting = Signal()
         pre = Signal()
         m.d.comb += pre.eq(~have_e & ~starting)
         seq = [live[p].payload.msg.seq for p in (0, 1)]
         lv = [live[p].valid & ~live[p].payload.mark for p in (0, 1)]
         fl = [lv[p] & live[p].payload.first for p in (0, 1)]
-        conf = []
+        own, conf = [], []
         for p, q in ((0, 1), (1, 0)):
-            conf.append(fl[p] & ((cand_v[p] & (seq[p] == cand_e[p]))
-                                 | (cand_v[q] & ((seq[p] == cand_s[q]) | (seq[p] == cand_e[q])))))
+            own.append(fl[p] & cand_v[p] & (seq[p] == cand_e[p]))
+            conf.append(own[p] | (fl[p] & self.same & cand_v[q]
+                                  & ((seq[p] == cand_s[q]) | (seq[p] == cand_e[q]))))
         held_pre = Signal()
         m.d.comb += held_pre.eq(pre & (lo_v[0] | lo_v[1]))
+        accept = held_pre & expire
         go = Signal()
-        m.d.comb += go.eq(pre & (conf[0] | conf[1] | (fl[0] & fl[1] & (seq[0] == seq[1]))
-                                 | (held_pre & expire)))
+        m.d.comb += go.eq(pre & (conf[0] | conf[1] | accept
+                                 | (self.same & fl[0] & fl[1] & (seq[0] == seq[1]))))
+        # sessions differ: the port that confirmed (or held something, on expiry) alone
+        win_a = own[0] | (accept & lo_v[0]) | ~(own[1] | (accept & lo_v[1]))
         with m.If(pre):
             for p in (0, 1):
                 with m.If(lv[p] & (~lo_v[p] | (seq[p] < lo[p]))):
@@ -255,12 +268,20 @@ class Sequencer(wiring.Component):
                 with m.Elif(lv[p] & cand_v[p]):
                     m.d.sync += cand_e[p].eq(seq[p] + 1)
             with m.If(go):
-                m.d.sync += starting.eq(1)
+                m.d.sync += [starting.eq(1), keep[0].eq(self.same | win_a),
+                             keep[1].eq(self.same | ~win_a),
+                             self.status.start_port.eq(~self.same & ~win_a)]
         start = Signal()
         m.d.comb += start.eq(starting & ~have_e & ~self.join)
+        ok = [lo_v[p] & keep[p] for p in (0, 1)]
         lo_min = Signal(64)
-        m.d.comb += lo_min.eq(Mux(lo_v[0] & lo_v[1], Mux(lo[0] < lo[1], lo[0], lo[1]),
-                                  Mux(lo_v[0], lo[0], lo[1])))
+        m.d.comb += lo_min.eq(Mux(ok[0] & ok[1], Mux(lo[0] < lo[1], lo[0], lo[1]),
+                                  Mux(ok[0], lo[0], lo[1])))
+        for p in (0, 1):
+            m.d.comb += self.clear[p].eq(self.restart | (self.flush[p] & ~have_e)
+                                         | (start & ~keep[p]))
+            with m.If(self.flush[p] & pre):
+                m.d.sync += [cand_v[p].eq(0), lo_v[p].eq(0)]
         with m.If(starting | self.restart | self.join):
             m.d.sync += [starting.eq(0), *[x.eq(0) for x in cand_v + lo_v]]
         return start, lo_min, held_pre

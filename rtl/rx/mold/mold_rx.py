@@ -3,16 +3,18 @@ registers (the sequence counters come from the A/B sequencer, rtl/rx/merge/).
 
 Why it looks like this: each port's packets are checked (session, message count,
 every block length) before anything judges duplicates, so a malformed or foreign
-packet costs only itself (docs/bad-input-mold.md). The first header seen on either
-port establishes the session (port A first in a tie). Until the sequencer has
-confirmed the session's start (`seq.started`), a header of another session replaces
-it and restarts the sequencer (its held messages were the other session's), so one
-foreign first packet cannot lock the feed out; once started, other sessions are
-dropped. cmd RESET forgets the session and `restart` tells the sequencer to forget its
-expected number and held messages.
+packet costs only itself (docs/bad-input-mold.md).
+Sessions (issue 15: one foreign first packet must not lock the feed out): until the
+sequencer has confirmed the session's start (`seq.started`), each port follows the
+session of its own latest header; a header of another session on a port replaces it
+there and clears what that port held (`flush`). The sequencer confirms a start across
+ports only when both ports' sessions agree (`same`), and reports whose session won
+(`seq.start_port`); that session is then locked and packets of any other are dropped
+(session_mismatch counts every header unlike its port's session). cmd RESET forgets
+the session and `restart` tells the sequencer to forget E and everything held.
 Outputs (`msg_a`, `msg_b`) are registered in the ports.
 """
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -39,7 +41,9 @@ class MoldRx(wiring.Component):
             "msg_a": Out(stream.Signature(MoldMsg, always_ready=True)),
             "msg_b": Out(stream.Signature(MoldMsg, always_ready=True)),
             "seq": In(MergeStatus),        # from the sequencer
-            "restart": Out(1),             # a new session: the sequencer starts over
+            "restart": Out(1),             # RESET: the sequencer starts over
+            "flush": Out(2),               # before the start: a port's session changed
+            "same": Out(1),                # both ports follow the same session (registered)
             "bad_fwd": Out(1),             # a bad frame's messages went out (registered)
             "late_bad": In(2),             # per port: UdpRx.csum_bad
             **register_members(self.registers),
@@ -49,22 +53,33 @@ class MoldRx(wiring.Component):
         m = Module()
         ports = [MoldPort(), MoldPort()]
         m.submodules.port_a, m.submodules.port_b = ports
-        have_session, session = Signal(), Signal(80)
+        have_session, session = Signal(), Signal(80)       # shown in the status; locked
+        locked = Signal()
+        psess = [Signal(80, name=f"psess_{p}") for p in "ab"]  # each port's, before the lock
+        phave = [Signal(name=f"phave_{p}") for p in "ab"]
         for p, (i, o) in enumerate(((self.a, self.msg_a), (self.b, self.msg_b))):
             wiring.connect(m, wiring.flipped(i), ports[p].i)
             wiring.connect(m, ports[p].o, wiring.flipped(o))
-            m.d.comb += [ports[p].session.eq(session), ports[p].have_session.eq(have_session),
-                         ports[p].locked.eq(have_session & self.seq.started),
+            m.d.comb += [ports[p].session.eq(Mux(locked, session, psess[p])),
+                         ports[p].have_session.eq(Mux(locked, have_session, phave[p])),
+                         ports[p].locked.eq(locked),
                          ports[p].seq.eq(self.seq), ports[p].late_bad.eq(self.late_bad[p])]
         reset = self.stb_cmd & self.stb_cmd_data[RESET]
+        est = [ports[p].est for p in (0, 1)]
         with m.If(reset):
-            m.d.sync += [have_session.eq(0), session.eq(0)]
-        with m.Elif(ports[0].est):
-            m.d.sync += [have_session.eq(1), session.eq(ports[0].est_session)]
-        with m.Elif(ports[1].est):
-            m.d.sync += [have_session.eq(1), session.eq(ports[1].est_session)]
-        # a new session replacing an unconfirmed one: its held messages go
-        m.d.sync += self.restart.eq(reset | ((ports[0].est | ports[1].est) & have_session))
+            m.d.sync += [have_session.eq(0), session.eq(0), locked.eq(0),
+                         *[x.eq(0) for x in phave]]
+        with m.Elif(self.seq.started & ~locked):
+            m.d.sync += [locked.eq(1), have_session.eq(1),
+                         session.eq(Mux(self.seq.start_port, psess[1], psess[0]))]
+        with m.Else():
+            for p in (0, 1):
+                with m.If(est[p]):
+                    m.d.sync += [phave[p].eq(1), psess[p].eq(ports[p].est_session),
+                                 have_session.eq(1), session.eq(ports[p].est_session)]
+        m.d.sync += [self.restart.eq(reset),
+                     *[self.flush[p].eq(est[p] & phave[p] & ~reset) for p in (0, 1)],
+                     self.same.eq(phave[0] & phave[1] & (psess[0] == psess[1]))]
 
         ev_a, ev_b = ports[0].ev, ports[1].ev
         for k, name in enumerate(EVENTS):

@@ -33,17 +33,14 @@ HOLD_PACKETS = mold.HOLD_PACKETS    # merge.hold_packets reset value
 
 class _Chain(Elaboratable):
     def __init__(self):
-        from tickwire.rtl.rx.merge.feed_merge import FeedMerge
+        from tickwire.rtl.rx.merge.feed_merge import FeedMerge, connect_mold
         from tickwire.rtl.rx.mold.mold_rx import MoldRx
         self.mold, self.merge = MoldRx(), FeedMerge(depth=256)
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.mold, m.submodules.merge = self.mold, self.merge
-        wiring.connect(m, self.mold.msg_a, self.merge.a)
-        wiring.connect(m, self.mold.msg_b, self.merge.b)
-        m.d.comb += [self.mold.seq.eq(self.merge.status),
-                     self.merge.restart.eq(self.mold.restart)]
+        connect_mold(m, self.mold, self.merge)
         return m
 
 
