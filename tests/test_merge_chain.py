@@ -69,19 +69,19 @@ def test_host_injection_fills_a_gap_on_both_feeds():
 
 
 def test_latency_added_only_by_a_loss():
-    """Nothing waits when neither feed loses: 2 cycles from the beat with a message's
-    last byte (MoldPort's and the sequencer's registers). After a loss on A, A's later
+    """Nothing waits when neither feed loses: 4 cycles from the beat with a message's
+    last byte (MoldPort's three pipeline stages and the sequencer's register). After a loss on A, A's later
     messages wait for B's copy (B ~5 packets behind) and no longer."""
     from merge_chain import latency
     rng = random.Random(2)
     m = msgs(90, rng)
     pk = packets(m, per=4)
     rtl, _ = run(schedule(pk), schedule(pk, start=30))
-    assert set(latency(rtl)) == {2}
+    assert set(latency(rtl)) == {4}
     a = [p if k not in (5, 12) else None for k, p in enumerate(pk)]
     rtl, _ = run(schedule(a), schedule(pk, start=150))
     lat = latency(rtl)
-    assert rtl["seqs"] == list(range(1, 91)) and min(lat) == 2 and 100 < max(lat) < 200
+    assert rtl["seqs"] == list(range(1, 91)) and min(lat) == 4 and 100 < max(lat) < 200
 
 
 def test_gap_revealed_only_by_end_of_session_is_declared():
