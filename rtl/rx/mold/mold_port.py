@@ -19,7 +19,8 @@ Pipelined for 156.25 MHz (issue 13): three stages, each from registers.
 - A (`a_*` -> `f_*`): per beat, from the input alone: the packet's first lane s (bytes
   keep their UDP lanes, so payload offset p sits in beat (p + s) // 8, lane (p + s) % 8
   of the packet), the beat index, and for every lane l where a block length field could
-  start, where the *next* one would then start (a 17-bit add per lane, precomputed).
+  start, where the *next* one would then start (a 17-bit add per lane, precomputed),
+  and each lane read as an ITCH type byte (known? its length).
 - F (framer, `f_*` -> `m_*`): a remaining-beats counter (`dist`) and the lane of the
   next length field; in its beat the precomputed candidate of that lane is taken (a
   mux, no arithmetic in the loop). Blocks are at least 14 bytes, so one length field
@@ -127,6 +128,16 @@ class MoldPort(wiring.Component):
                                   & beat.keep.bit_select((a_s + 3)[:3], 1)),
                      # the first length field: payload offset 20, beat (s + 20) // 8
                      f_init_dist.eq(Mux(a_s >= 4, 2, 1)), f_init_lane.eq(a_s + 4)]
+        # each lane read as an ITCH type byte: known, and that type's length
+        f_tyk = [Signal(name=f"f_tyk{k}") for k in range(8)]
+        f_tyl = [Signal(6, name=f"f_tyl{k}") for k in range(8)]
+        for k in range(8):
+            with m.Switch(lanes[k]):
+                for t, n in MSG_LENGTH.items():
+                    with m.Case(ord(t)):
+                        m.d.sync += [f_tyk[k].eq(1), f_tyl[k].eq(n)]
+                with m.Default():
+                    m.d.sync += [f_tyk[k].eq(0), f_tyl[k].eq(0)]
         # a field whose high byte is in lane l (l < 7; or lane 7 of the previous beat,
         # _S) is followed by the next one at (l + 2 + length) from this beat's lane 0
         for k in range(8):
@@ -190,6 +201,17 @@ class MoldPort(wiring.Component):
         # lanes after its length's beat's lane 0 is lane (r + k) % 8 of beat (r + k) // 8
         rot_c = _rotate(m, fl, r_cur[:3], "f_rotc")
         rot_n = _rotate(m, fl, r_new[:3], "f_rotn")
+        # the type byte (message byte 0) of the new and of the open message
+        m_tyk_n, m_tyk_c = Signal(), Signal()
+        m_tyl_n, m_tyl_c = Signal(6), Signal(6)
+        with m.Switch(r_new[:3]):
+            for v in range(8):
+                with m.Case(v):
+                    m.d.sync += [m_tyk_n.eq(f_tyk[v]), m_tyl_n.eq(f_tyl[v])]
+        with m.Switch(r_cur[:3]):
+            for v in range(8):
+                with m.Case(v):
+                    m.d.sync += [m_tyk_c.eq(f_tyk[v]), m_tyl_c.eq(f_tyl[v])]
         m_rot_c = [Signal(8, name=f"m_rotc{j}") for j in range(8)]
         m_rot_n = [Signal(8, name=f"m_rotn{j}") for j in range(8)]
         m_en_c = Signal(MAX_MSG_BYTES)          # byte k of the open message is here
@@ -231,25 +253,23 @@ class MoldPort(wiring.Component):
         accept = ~mismatch & ~is_hb & ~is_eos
         m.d.comb += [self.est.eq(hdr_done & ~self.have_session), self.est_session.eq(sess_in)]
 
-        # --- Blocks.
-        blk_act = m_valid & ((st0 == _BLOCKS) | (hdr_done & accept))
-        rz0 = Mux(hdr_done, is_hb, rz)
+        # --- Blocks. `blocks`: past the header beat (registers only); the header beat
+        # of an accepted packet (`acc`, behind the session compare) may hold a block's
+        # first bytes but completes no message, and its block index is 0 < count.
+        blocks = m_valid & ~m_first & (state == _BLOCKS)
+        acc = hdr_done & accept
         data = [Mux(m_en_c[k], m_rot_c[k % 8], buf[k]) for k in range(MAX_MSG_BYTES)]
-        type_bad = blk_act & m_comp & ~tok
-        extra = blk_act & ~type_bad & m_hi & rz0
-        bad_len = blk_act & ~type_bad & ~extra & m_hit & m_lt12
-        overrun = blk_act & ~type_bad & ~extra & ~bad_len & m_last & m_more
-        short_cnt = blk_act & m_last & ~type_bad & ~m_more & ~rz0
-        emit = blk_act & m_comp & tok
+        type_bad = blocks & m_comp & ~tok
+        extra = blocks & ~type_bad & m_hi & rz
+        bad_len = (blocks | acc) & ~type_bad & ~extra & m_hit & m_lt12
+        overrun = (blocks | acc) & ~type_bad & ~extra & ~bad_len & m_last & m_more
+        short_cnt = m_last & ~m_more & ((blocks & ~type_bad & ~rz) | acc)
+        emit = blocks & m_comp & tok
 
         # the type byte arrives before the block's last beat (blocks are >= 12 bytes)
-        t_byte = Mux(m_en_n[0], m_rot_n[0], m_rot_c[0])
-        t_len = Mux(m_en_n[0], m_blen, blen_cur)
-        type_ok = Signal(init=1)
-        with m.Switch(t_byte):
-            for t, n in MSG_LENGTH.items():
-                with m.Case(ord(t)):
-                    m.d.comb += type_ok.eq(t_len == n)
+        t_new = m_en_n[0]
+        t_len = Mux(t_new, m_blen, blen_cur)
+        type_ok = ~Mux(t_new, m_tyk_n, m_tyk_c) | (t_len == Mux(t_new, m_tyl_n, m_tyl_c))
 
         # a frame the MAC (FCS) or the parser found bad at its end, after some of its
         # messages went out cut-through: the books may hold them (docs/bad-input.md)
@@ -296,10 +316,9 @@ class MoldPort(wiring.Component):
                              rem.eq(cnt_in - m_hi), rz.eq(Mux(m_hi, cnt_in == 1, is_hb))]
             with m.Elif(m_hi):
                 m.d.sync += [rem.eq(rem - 1), rz.eq(rem == 1)]
-            with m.If(blk_act):
-                with m.If(bad_len | type_bad | extra):
-                    m.d.sync += state.eq(_DROP)
-            with m.If(blk_act & m_comp):
+            with m.If(bad_len | type_bad | extra):
+                m.d.sync += state.eq(_DROP)
+            with m.If(blocks & m_comp):
                 m.d.sync += [msg_seq.eq(seq_p1), seq_p1.eq(seq_p1 + 1), first_msg.eq(0)]
             with m.If(m_last):
                 m.d.sync += state.eq(_DROP)
