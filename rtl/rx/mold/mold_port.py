@@ -132,12 +132,12 @@ class MoldPort(wiring.Component):
         f_tyk = [Signal(name=f"f_tyk{k}") for k in range(8)]
         f_tyl = [Signal(6, name=f"f_tyl{k}") for k in range(8)]
         for k in range(8):
+            ty = Signal(7, name=f"a_ty{k}")      # known, length
             with m.Switch(lanes[k]):
                 for t, n in MSG_LENGTH.items():
                     with m.Case(ord(t)):
-                        m.d.sync += [f_tyk[k].eq(1), f_tyl[k].eq(n)]
-                with m.Default():
-                    m.d.sync += [f_tyk[k].eq(0), f_tyl[k].eq(0)]
+                        m.d.comb += ty.eq(0x40 | n)
+            m.d.sync += Cat(f_tyl[k], f_tyk[k]).eq(ty)
         # a field whose high byte is in lane l (l < 7; or lane 7 of the previous beat,
         # _S) is followed by the next one at (l + 2 + length) from this beat's lane 0
         for k in range(8):
@@ -204,14 +204,9 @@ class MoldPort(wiring.Component):
         # the type byte (message byte 0) of the new and of the open message
         m_tyk_n, m_tyk_c = Signal(), Signal()
         m_tyl_n, m_tyl_c = Signal(6), Signal(6)
-        with m.Switch(r_new[:3]):
-            for v in range(8):
-                with m.Case(v):
-                    m.d.sync += [m_tyk_n.eq(f_tyk[v]), m_tyl_n.eq(f_tyl[v])]
-        with m.Switch(r_cur[:3]):
-            for v in range(8):
-                with m.Case(v):
-                    m.d.sync += [m_tyk_c.eq(f_tyk[v]), m_tyl_c.eq(f_tyl[v])]
+        f_ty = Cat(*(Cat(f_tyl[k], f_tyk[k]) for k in range(8)))
+        m.d.sync += [Cat(m_tyl_n, m_tyk_n).eq(f_ty.word_select(r_new[:3], 7)),
+                     Cat(m_tyl_c, m_tyk_c).eq(f_ty.word_select(r_cur[:3], 7))]
         m_rot_c = [Signal(8, name=f"m_rotc{j}") for j in range(8)]
         m_rot_n = [Signal(8, name=f"m_rotn{j}") for j in range(8)]
         m_en_c = Signal(MAX_MSG_BYTES)          # byte k of the open message is here
