@@ -36,7 +36,8 @@ cycles after that beat (both ports alike, so the session tie rule is unchanged).
 packet that ended last in `fwd_last` (written 3 cycles after its last beat).
 The output carries the message's relation to the sequencer's expected number
 (`SeqRel`), compared in the cycle `o` is registered, as 16-bit slices.
-Bytes of `o.msg.data` past the message's length are unspecified.
+Bytes of `o.msg.data` past the message's length are unspecified, and so are a mark's
+`msg.data`, `length`, `feed` and `rx_ts` (the sequencer never delivers a mark).
 """
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
@@ -226,7 +227,7 @@ class MoldPort(wiring.Component):
         m.d.sync += [m_valid.eq(f_valid), m_first.eq(f_first), m_last.eq(f_last),
                      m_bad.eq(f_bad), m_feed.eq(f_feed), m_ts.eq(f_ts),
                      m_hdrbeat.eq(f_hdrbeat), m_hit.eq(hit), m_hi.eq(hi), m_more.eq(more),
-                     m_comp.eq(comp), m_lt12.eq(lt12_s), m_blen.eq(blen_s)]
+                     m_comp.eq(f_valid & comp), m_lt12.eq(lt12_s), m_blen.eq(blen_s)]
 
         # ------------------------------------------------------------ M: checks
         state = Signal(2, init=_DROP)
@@ -281,11 +282,13 @@ class MoldPort(wiring.Component):
         hdr_ok = hdr_done & ~mismatch
         mark = Signal()             # a heartbeat's/End of Session's seq, now in msg_seq
         m.d.sync += [mark.eq(hdr_ok & (is_hb | is_eos)), self.o.valid.eq(emit | mark)]
-        with m.If(emit):
+        # loaded on every block completion, emitted or not (their enable is a register:
+        # no fan-out behind the checks); only `o.valid` says which one was sent
+        with m.If(m_comp):
             m.d.sync += [o.msg.data[k].eq(data[k]) for k in range(MAX_MSG_BYTES)]
             m.d.sync += [o.msg.length.eq(blen_cur), o.msg.feed.eq(m_feed),
                          o.msg.rx_ts.eq(m_ts)]
-        with m.If(emit | mark):
+        with m.If(m_comp | mark):
             m.d.sync += [o.msg.seq.eq(msg_seq), o.first.eq(mark | first_msg), o.mark.eq(mark)]
             # compared here, from registers, so the sequencer's loop has no wide compare
             s = self.seq
