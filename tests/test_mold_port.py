@@ -32,24 +32,27 @@ def _packets(rng, n):
         ms = [_message(rng) for _ in range(rng.randrange(1, 7))]
         p = bytearray(mold.packet("S1", 100 + 10 * i, ms))
         r = rng.random()
-        if r < 0.1:
+        if r < 0.08:
             p = p[:rng.randrange(0, len(p))]
-        elif r < 0.15:
+        elif r < 0.12:
             p = p[:rng.randrange(0, mold.HEADER_BYTES)]
+        elif r < 0.17:                            # cut inside a length field
+            at = mold.HEADER_BYTES + sum(2 + len(x) for x in ms[:rng.randrange(len(ms))])
+            p = p[:at + 1]
         elif r < 0.25:                            # a lying length field (< 12 or not the type's)
             at = mold.HEADER_BYTES + sum(2 + len(x) for x in ms[:rng.randrange(len(ms))])
             p[at:at + 2] = rng.randrange(0, 60).to_bytes(2, "big")
-        elif r < 0.2:
-            p[18:20] = rng.randrange(0, len(ms) + 3).to_bytes(2, "big")
         elif r < 0.3:
-            p[rng.randrange(20, len(p))] = rng.randrange(256)
+            p[18:20] = rng.randrange(0, len(ms) + 3).to_bytes(2, "big")
         elif r < 0.35:
-            p = bytearray(mold.heartbeat("S1", 5 + i))
+            p[rng.randrange(20, len(p))] = rng.randrange(256)
         elif r < 0.4:
-            p = bytearray(mold.end_of_session("S1", 5 + i))
+            p = bytearray(mold.heartbeat("S1", 5 + i))
         elif r < 0.45:
-            p[3] ^= 1
+            p = bytearray(mold.end_of_session("S1", 5 + i))
         elif r < 0.5:
+            p[3] ^= 1
+        elif r < 0.55:
             p += rng.randbytes(rng.randrange(1, 20))
         out.append((bytes(p), rng.randrange(8), rng.random() < 0.3))
     return out

@@ -39,7 +39,7 @@ The output carries the message's relation to the sequencer's expected number
 Bytes of `o.msg.data` past the message's length are unspecified, and so are a mark's
 `msg.data`, `length`, `feed` and `rx_ts` (the sequencer never delivers a mark).
 """
-from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -153,7 +153,8 @@ class MoldPort(wiring.Component):
         fl = [f_data[8 * k:8 * k + 8] for k in range(8)]
         here = Signal()              # the next length field's high byte is in this beat
         lane = Signal(3)             # ... in this lane
-        strad = Signal()             # its high byte was in lane 7 of the previous beat
+        strad = Signal()             # its high byte came in an earlier beat (lane 7, or
+                                     # the payload ended after it), its low byte not yet
         dist = Signal(_DIST)         # beats from the next beat to the next field
         open_ = Signal()             # a block with a known length is not complete yet
         r_cur = Signal(4)            # its first message byte: lane r_cur % 8 of beat
@@ -188,7 +189,7 @@ class MoldPort(wiring.Component):
                              lane.eq(c_lane_s), r_cur.eq(r_new), mbeat.eq(1)]
             with m.Else():
                 m.d.sync += [here.eq(~here & ~strad & (dist == 1)), dist.eq(dist - 1),
-                             strad.eq(hi & (lane == 7)), open_.eq(open_ & ~comp),
+                             strad.eq(hi), open_.eq(open_ & ~comp),
                              mbeat.eq(Mux(mbeat == 15, 15, mbeat + 1))]
 
         # header bytes at their (beat, lane): byte k in beat (s + k) // 8
