@@ -8,7 +8,7 @@ each losing 2 % (never the same packet) with either leading; faults on A with B 
 (truncation, lying lengths, wrong counts, garbage with the session, far-ahead
 sequence numbers, foreign sessions); gaps on both feeds (hold expiry), RESET and a new
 session. Every delivered RawMsg, gap event, counter and status must equal the model's.
-It also measures the latency the sequencer adds (logged): a constant 2 cycles from the
+It also measures the latency the sequencer adds (logged): a constant 4 cycles (PIPELINE) from the
 beat carrying a message's last byte when it is next in sequence.
 """
 import random
@@ -34,6 +34,10 @@ STATUS = {r.name: r.width for r in mold_regs.BLOCK.items if r.kind == "status"}
 #: model approximates; their totals (mold.dup_messages) are compared.
 TIMING = ("merge.dup_discard_a", "merge.dup_discard_b", "merge.held")
 DEPTH, JUMP = 1024, 2048
+#: Cycles from the beat with a message's last byte to the sequencer's output when it is
+#: next in sequence: MoldPort's three pipeline stages (its output register included)
+#: and the sequencer's output register.
+PIPELINE = 4
 
 
 class ChainHarness(wiring.Component):
@@ -219,7 +223,7 @@ def _packets(rng, n, session="SKEW", per=None):
 @cocotb.test()
 async def alignment_all_lanes(dut):
     """Single feed, one message per packet and many per packet, every lane and length;
-    a message next in sequence leaves exactly 2 cycles after its last byte."""
+    a message next in sequence leaves exactly PIPELINE cycles after its last byte."""
     await setup(dut)
     rng = random.Random(11)
     b = Bench(dut, rng)
@@ -230,7 +234,7 @@ async def alignment_all_lanes(dut):
             b.send(rng.getrandbits(1), p, at=max(b.free))
         seq += 80
     got, _ = await b.run()
-    assert len(got) == 400 and set(b.latency(got)) == {2}
+    assert len(got) == 400 and set(b.latency(got)) == {PIPELINE}
 
 
 async def _skew(dut, seed, loss_a, loss_b, lag_b, lead_a=True):
@@ -257,18 +261,18 @@ async def _skew(dut, seed, loss_a, loss_b, lag_b, lead_a=True):
     c = b.model.counters
     assert c["gaps"] == 0 and [g["seq"] for _, g in got] == list(range(1, 1501))
     lat = b.latency(got)
-    held = [x for x in lat if x > 2]
+    held = [x for x in lat if x > PIPELINE]
     dut._log.info(f"seed {seed}: lost A {len(lost_a)} B {len(lost_b)} packets, lag {lag_b}: "
                   f"latency min {min(lat)} max {max(lat)}; {len(held)} messages waited "
                   f"(mean {sum(held) / max(1, len(held)):.0f} cycles); "
-                  f"{len([x for x in lat if x == 2])} at 2 cycles")
+                  f"{len([x for x in lat if x == PIPELINE])} at {PIPELINE} cycles")
     return lat
 
 
 @cocotb.test()
 async def a_loses_b_complete_20_late(dut):
     lat = await _skew(dut, 21, 0.02, 0.0, 20)
-    assert max(lat) > 2 and min(lat) == 2
+    assert max(lat) > PIPELINE and min(lat) == PIPELINE
 
 
 @cocotb.test()
