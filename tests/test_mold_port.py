@@ -97,6 +97,7 @@ def _run(packets, rng):
 
     async def bench(ctx):
         ctx.set(dut.have_session, 1)
+        ctx.set(dut.locked, 1)              # the session's start is confirmed: S1 only
         ctx.set(dut.session, int.from_bytes(SESSION, "big"))
         for b in sched:
             ctx.set(dut.i.valid, b is not None)
