@@ -51,6 +51,7 @@ class HostArbiter(mold.Arbiter):
 
     def join(self, n):
         self.have_e, self.expected, self.claim = True, n, None
+        self._clear_start()             # a start being confirmed is forgotten
         self.reported = self.skipping = False
         return self._drain()
 

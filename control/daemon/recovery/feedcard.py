@@ -78,6 +78,8 @@ class FeedCard:
             self.arb.expected = next_seq
             if hasattr(self.arb, "have_e"):          # a sequencer model: E is now known
                 self.arb.have_e = True
+                self.arb._clear_start()              # (what it held before is judged now)
+                self.dev._apply(self.arb._drain())
             self.gap, self.joining, self.snapshot_wanted = None, False, False
             self.counts["snapshot_loads"] += 1
             while not self.events.empty():        # the snapshot answers every open gap
@@ -138,6 +140,8 @@ class FeedCard:
         seq = int.from_bytes(payload[10:18], "big")
         if self.joining:
             return self._hold(seq, payload, feed)
+        if not getattr(arb, "have_e", True):    # the session's start is not confirmed yet:
+            return self._inner(payload, feed)   # no E, so no gap (the arbiter holds)
         if self.gap is not None and seq > arb.expected:
             return self._hold(seq, payload, feed)
         if arb.have_session and payload[:10] == arb.session and seq > arb.expected \

@@ -209,13 +209,18 @@ class Sequencer(wiring.Component):
                      st.gap_len.eq(Mux(gap_v, gap_n, 0))]
         for p in (0, 1):
             m.d.sync += self.dup[p].eq(dupk[p] + dupk[L + p])
+        self._events(m, hold, far, farh, confirm, fp, go_gap)
+        return m
+
+    def _events(self, m, hold, far, farh, confirm, fp, go_gap):
+        """The registered event pulses, in EVENTS order."""
+        live = self.live
         m.d.sync += self.ev.eq(Cat(
             hold[0] & ~self.push[0].ready, hold[1] & ~self.push[1].ready,
             hold[0] & self.push[0].ready & ~live[0].payload.mark,
             hold[1] & self.push[1].ready & ~live[1].payload.mark,
             far[0] & ~(confirm & ~fp), far[1] & ~(confirm & fp), go_gap, confirm,
             farh[0], farh[1]))
-        return m
 
     def _start(self, m, have_e, expire):
         """Before E exists: (start, lo_min, held_pre). Every message is held, and each

@@ -39,6 +39,8 @@ The output carries the message's relation to the sequencer's expected number
 Bytes of `o.msg.data` past the message's length are unspecified, and so are a mark's
 `msg.data`, `length`, `feed` and `rx_ts` (the sequencer never delivers a mark).
 """
+from types import SimpleNamespace
+
 from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -52,6 +54,11 @@ EVENTS = ("packet", "short", "mismatch", "heartbeat", "eos", "bad_length", "over
           "count_mismatch", "bad_forwarded")
 _S = 7                      # candidate index of a length field straddling two beats
 _DIST = 14                  # beats to the next length field (65,535-byte blocks)
+
+
+def _take(ns, names):
+    """The named stage outputs of a SimpleNamespace, in order."""
+    return tuple(getattr(ns, n) for n in names.split())
 
 
 def _be(bytes_):
@@ -97,7 +104,13 @@ class MoldPort(wiring.Component):
         # module imports rtl.regmap (a cycle when the decoder is imported first)
         from ..itch.decoder import MSG_LENGTH
         m = Module()
+        a = self._stage_a(m, MSG_LENGTH)
+        f = self._stage_f(m, a)
+        self._stage_m(m, f)
+        return m
 
+    def _stage_a(self, m, MSG_LENGTH):
+        """A: what each lane would mean, from this beat alone (registered into f_*)."""
         # ------------------------------------------------------------ A: precompute
         beat, valid = self.i.payload, self.i.valid
         lanes = [beat.data[8 * k:8 * k + 8] for k in range(8)]
@@ -150,6 +163,13 @@ class MoldPort(wiring.Component):
             m.d.sync += [c_d[k].eq(x[3:]), c_here[k].eq(x[3:] == 0), c_lane[k].eq(x[:3]),
                          c_lt12[k].eq(blen < MIN_BLOCK_LEN)]
 
+        return SimpleNamespace(**{k: v for k, v in locals().items() if k not in ("self", "m")})
+
+    def _stage_f(self, m, a):
+        """F: the framer (registered into m_*)."""
+        (beat, f_valid, f_first, f_last, f_bad, f_feed, f_data, f_keep, f_ts, f_s,
+         f_bidx, f_hdrbeat, f_init_dist, f_init_lane, f_prev7, c_d, c_here, c_lane,
+         c_lt12, f_tyk, f_tyl) = _take(a, "beat f_valid f_first f_last f_bad f_feed f_data f_keep f_ts f_s f_bidx f_hdrbeat f_init_dist f_init_lane f_prev7 c_d c_here c_lane c_lt12 f_tyk f_tyl")
         # ------------------------------------------------------------ F: framer
         fl = [f_data[8 * k:8 * k + 8] for k in range(8)]
         here = Signal()              # the next length field's high byte is in this beat
@@ -231,6 +251,13 @@ class MoldPort(wiring.Component):
                      m_hdrbeat.eq(f_hdrbeat), m_hit.eq(hit), m_hi.eq(hi), m_more.eq(more),
                      m_comp.eq(f_valid & comp), m_lt12.eq(lt12_s), m_blen.eq(blen_s)]
 
+        return SimpleNamespace(**{k: v for k, v in locals().items() if k not in ("self", "m")})
+
+    def _stage_m(self, m, f):
+        """M: the header decision, block checks, message buffer, `o` and `ev`."""
+        (hdr, m_valid, m_first, m_last, m_bad, m_feed, m_ts, m_hdrbeat, m_hit, m_hi,
+         m_more, m_comp, m_lt12, m_blen, m_en_c, m_en_n, m_rot_c, m_rot_n, m_tyk_n,
+         m_tyk_c, m_tyl_n, m_tyl_c) = _take(f, "hdr m_valid m_first m_last m_bad m_feed m_ts m_hdrbeat m_hit m_hi m_more m_comp m_lt12 m_blen m_en_c m_en_n m_rot_c m_rot_n m_tyk_n m_tyk_c m_tyl_n m_tyl_c")
         # ------------------------------------------------------------ M: checks
         state = Signal(2, init=_DROP)
         st0 = Mux(m_first, _HEADER, state)
@@ -332,4 +359,3 @@ class MoldPort(wiring.Component):
             m_valid & m_first, m_valid & m_last & (st0 == _HEADER) & ~hdr_done,
             hdr_done & differs, hdr_ok & is_hb, hdr_ok & is_eos, bad_len | type_bad, overrun,
             extra | short_cnt, bad_fwd))
-        return m

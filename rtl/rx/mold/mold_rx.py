@@ -69,9 +69,11 @@ class MoldRx(wiring.Component):
         with m.If(reset):
             m.d.sync += [have_session.eq(0), session.eq(0), locked.eq(0),
                          *[x.eq(0) for x in phave]]
-        with m.Elif(self.seq.started & ~locked):
-            m.d.sync += [locked.eq(1), have_session.eq(1),
-                         session.eq(Mux(self.seq.start_port, psess[1], psess[0]))]
+        with m.Elif(self.seq.started & ~locked & (phave[0] | phave[1])):
+            # (a JOIN before any header: the first header's session is locked a cycle
+            # after it is seen)
+            m.d.sync += [locked.eq(1), have_session.eq(1), session.eq(Mux(
+                (self.seq.start_port & phave[1]) | ~phave[0], psess[1], psess[0]))]
         with m.Else():
             for p in (0, 1):
                 with m.If(est[p]):
