@@ -104,23 +104,42 @@ def test_saved_failing_seed(path):
     assert o.ok(), f"{o.verdict}: decoded {o.decoded}, counters {o.counter_diff}"
 
 
-def test_fuzz_command_saves_and_replays_a_failing_seed(tmp_path):
-    """`tickwire fuzz` on the model alone: the table, a saved case, its replay."""
-    run = [sys.executable, "-m", "tickwire", "fuzz", "--engines", "model", "--quiet"]
-    p = subprocess.run(run + ["--kinds", "seq_jump,none", "--seeds", "1", "--first-seed", "3",
-                              "--feeds", "a", "--save-failures", str(tmp_path), "--json",
-                              str(tmp_path / "f.json")], capture_output=True, text=True,
-                       timeout=300)
-    # seed 3: a forged jump in the session's first packet sets the expected number
-    assert p.returncode == 1, p.stderr
-    assert "| seq_jump | a | 1 | 0 |" in p.stdout and "| none | a | 1 | 1 |" in p.stdout
+def _fuzz(argv):
+    """`tickwire fuzz` in this process (so a test can break the model on purpose)."""
+    import argparse
+    from tickwire.tools import fuzz
+    p = argparse.ArgumentParser()
+    fuzz.add_arguments(p)
+    return fuzz.run(p.parse_args(argv))
+
+
+def test_fuzz_command_saves_and_replays_a_failing_seed(tmp_path, monkeypatch, capsys):
+    """`tickwire fuzz` on the model alone: the table, a saved case, its replay. Every
+    kind passes today, so the model is broken on purpose: it trusts every far jump (no
+    confirmation), which a forged sequence number (`seq_jump`) must expose."""
+    from tickwire.model import mold
+
+    def trusting(self, feed, seq, msg, first):
+        self._gap(seq, timeout=False)
+        return [] if msg is None else [self._deliver(feed, seq, msg)] + self._drain()
+
+    monkeypatch.setattr(mold.Arbiter, "_far", trusting)
+    base = ["--engines", "model", "--quiet"]
+    rc = _fuzz(base + ["--kinds", "seq_jump,none", "--seeds", "1", "--first-seed", "3",
+                       "--feeds", "a", "--save-failures", str(tmp_path), "--json",
+                       str(tmp_path / "f.json")])
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert "| seq_jump | a | 1 | 0 |" in out and "| none | a | 1 | 1 |" in out
     saved = sorted(tmp_path.glob("seq_jump-a-*.json"))
     assert [s.name for s in saved] == ["seq_jump-a-3.json"]
     report = json.loads((tmp_path / "f.json").read_text())
-    assert report["coverage"].get("merge.jump_drops", 0) > 0
-    r = subprocess.run(run + ["--replay", str(saved[0])], capture_output=True, text=True,
-                       timeout=300)
-    assert r.returncode == 1 and json.loads(r.stdout)["verdict"] == "book!=clean"
+    assert report["coverage"].get("mold.gaps", 0) > 0
+    assert _fuzz(base + ["--replay", str(saved[0])]) == 1
+    assert json.loads(capsys.readouterr().out)["verdict"] == "book!=clean"
+    monkeypatch.undo()                  # the real model: the same saved case passes
+    assert _fuzz(base + ["--replay", str(saved[0])]) == 0
+    assert json.loads(capsys.readouterr().out)["verdict"] == "pass"
 
 
 @pytest.mark.xdist_group("tw_board")
