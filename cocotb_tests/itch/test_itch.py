@@ -148,6 +148,8 @@ async def decoder_all_types(dut):
                 errors["unknown_type"] += 1
                 assert itch.to_itchmsg_fields(bytes([u]) + msg[1:], seq, feed, ts) is None
             cycles += [None] * rng.choice([0, 0, 0, 1, 3])
+    expected = [itch.to_itchmsg_fields(d.msg, d.seq, d.feed, ts_of[(d.feed, d.seq)])
+                for d in delivered]
     got = await run_cycles(dut, cycles)
     assert len(got) == len(expected)
     for (_, g), e in zip(got, expected):
@@ -164,7 +166,7 @@ async def real_files(dut):
     """Real Nasdaq samples in MoldUDP64 through MoldRx + ItchDecoder (mold harness only)."""
     rng = random.Random(22)
     await setup(dut)
-    cycles, expected, hist = [], [], {}
+    cycles, delivered, hist, ts_of = [], [], {}, {}
     arb = mold.Arbiter()
     npk = 0
     seq0 = 1
@@ -182,10 +184,15 @@ async def real_files(dut):
                 ts = {"sec": 5000 + npk, "ns": npk * 131 % 10**9}
                 lane = npk % 8
                 npk += 1
-                for d in arb.receive(p, f):
-                    expected.append(itch.to_itchmsg_fields(d.msg, d.seq, d.feed, ts))
+                first, n = int.from_bytes(p[10:18], "big"), int.from_bytes(p[18:20], "big")
+                ts_of.update({(f, first + k): ts for k in range(n)})
+                # a message carries its own packet's rx_ts (the session's first packets
+                # are delivered when the start is confirmed, a packet later)
+                delivered += arb.receive(p, f)
                 cycles += [None] * rng.choice([0, 0, 1, 2])
                 cycles += beats_of(p, f, ts, lane)
+    expected = [itch.to_itchmsg_fields(d.msg, d.seq, d.feed, ts_of[(d.feed, d.seq)])
+                for d in delivered]
     got = await run_cycles(dut, cycles)
     assert arb.counters["messages"] == 6000 and arb.counters["gaps"] == 0
     assert len(got) == len(expected) == 6000

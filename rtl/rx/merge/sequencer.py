@@ -139,7 +139,10 @@ class Sequencer(wiring.Component):
 
         # live messages ahead of E: held, or an unconfirmed jump (never before E exists)
         ahead = [live[p].valid & ~lt[L + p] & ~eq[L + p] for p in (0, 1)]
-        far = [ahead[p] & have_e & ~joined & ~bubble & live[p].payload.rel.far for p in (0, 1)]
+        # (E + window is recomputed in the bubble: a live `far` flag is stale in the bubble
+        # and the cycle after it; such a message is held and judged from the buffer)
+        far = [ahead[p] & have_e & ~joined & ~bubble & settled & live[p].payload.rel.far
+               for p in (0, 1)]
         # before E: every message is held while the session's start is confirmed
         m.submodules.window = win = HoldWindow()
         start, lo_min, held_pre = self._start(m, have_e, win.expire)
