@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tickwire.model import mold
+
 from tickwire.control.regmap import BOOK_SUB_CMD_MAP, ITCH_TYPE_ORDER, REGS
 
 from tickwire.rtl.config import BUILDS
@@ -118,6 +120,11 @@ class Meter:
         self.callback(int(np.searchsorted(self.ends, beats, side="right")))
 
 
+#: Idle cycles after the last beat: the hold window can expire (merge.hold_cycles, as
+#: the model's finish() lets it) and what it held then drains through the book.
+DRAIN = mold.HOLD_CYCLES + 8192
+
+
 def run(feed, subs, cfg=BUILDS["sim"], progress=None, trace=None, recovery=None):
     """Replay `feed` through the core. progress(messages_sent) is called a few times a
     second; trace=(path, first cycle, cycles) also writes that window as FST.
@@ -137,7 +144,7 @@ def run(feed, subs, cfg=BUILDS["sim"], progress=None, trace=None, recovery=None)
         bb = columns.write_twb1(Path(tmp) / "b.twb", enc["b"].d, enc["b"].c) \
             if feed.frames["b"] else None
         res = sim.run(ba, beats_b=bb, writes_before=before, script=script,
-                      reads_after=addrs, drain=2048, timeout=1_000_000,
+                      reads_after=addrs, drain=DRAIN, timeout=1_000_000,
                       settle=settle_cycles(cfg), raw=True, trace=trace,
                       progress=None if progress is None else Meter(table, progress))
     values = decode_reads(regs, res.reads)
