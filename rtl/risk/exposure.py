@@ -4,27 +4,29 @@ state they read.
 Per account: open notional and the rate bucket's theoretical arrival time (`tat`);
 per (account, slot): position, open buy/sell quantity, and the two sums the position
 check needs, kept instead of recomputed: long_used = position + open buys,
-short_used = open sells - position. Each check is then one compare of a state word
-with a threshold stage 3 prepared (rtl/risk/layouts.py `Prepared`), and each update
-one add, so the one-cycle loop (state -> compare -> verdict -> state) holds a single
-carry chain. The state of the order in stage 3 is read from LUT RAM in stage 3 and
-registered, with the result of stage 4 forwarded when both are for the same entry.
-Host events (fills, cancels) release exposure, clamped at zero (`ev_event_errors`);
-fills move the position. After reset the state is zeroed, one entry per cycle, while
-`clearing` holds the intake. Verdicts and accepted orders are registered on the
-outputs; the pipeline advances (`i.ready`) unless one of them is stuck.
+short_used = open sells - position (rtl/risk/layouts.py AcctState, SlotState).
+
+The one-cycle loop (state -> checks -> accept -> state) holds no carry chain: the
+checks 9..11 of the order in stage 3 are decided in stage 3 for both outcomes of the
+order in stage 4 (rtl/risk/outcomes.py) and registered; stage 4 picks one with the
+previous verdict (`acc_prev`) and ANDs the results, as the duplicate check 12 does
+(rtl/risk/duplicates.py). The state of the order in stage 3 is read from LUT RAM in
+stage 3 and registered, with the result of stage 4 forwarded when both are for the
+same entry; each update is one add. Host events (fills, cancels) release exposure,
+clamped at zero (`ev_event_errors`); fills move the position; the gate leaves a
+bubble behind each event, so the order after it reads the event's result from the
+RAM. After reset the state is zeroed, one entry per cycle, while `clearing` holds
+the intake. Verdicts and accepted orders are registered on the outputs; the pipeline
+advances (`i.ready`) unless one of them is stuck.
 """
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
-from amaranth.lib import data, stream, wiring
+from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..layouts import Order, RiskReject, Verdict, SIDE_BUY
-from .layouts import Prepared
-
-_Acct = data.StructLayout({"open": 64, "tat": 64})
-_Slot = data.StructLayout({"pos": signed(66), "ob": 64, "os": 64, "lu": signed(66),
-                           "su": signed(66)})
+from .layouts import AcctState as _Acct, Fails, Prepared, SlotState as _Slot
+from .outcomes import Outcomes
 
 
 class ExposureState(wiring.Component):
@@ -70,16 +72,28 @@ class ExposureState(wiring.Component):
         a4, i4 = self._index(c4.order)
         m.d.comb += [ast_rd.addr.eq(a3), sst_rd.addr.eq(i3), ast_wr.addr.eq(a4),
                      sst_wr.addr.eq(i4), ast_wr.data.eq(cur_a), sst_wr.data.eq(cur_s)]
+        same_a, same_s = Signal(), Signal()      # stage 4 is the previous order's entry
+        m.d.comb += [same_a.eq(v4 & (a3 == a4)), same_s.eq(v4 & (i3 == i4))]
         with m.If(adv):
             m.d.sync += [v4.eq(self.i.valid), c4.eq(self.i.payload),
-                         cur_a.eq(Mux(v4 & (a3 == a4), ast_wr.data, ast_rd.data)),
-                         cur_s.eq(Mux(v4 & (i3 == i4), sst_wr.data, sst_rd.data))]
+                         cur_a.eq(Mux(same_a, ast_wr.data, ast_rd.data)),
+                         cur_s.eq(Mux(same_s, sst_wr.data, sst_rd.data))]
 
-        # stage 4: one compare per check
+        # stage 3: checks 9..11 for both outcomes of the order in stage 4
+        m.submodules.outcomes = oc = Outcomes()
+        m.d.comb += [oc.nxt.eq(self.i.payload), oc.prev.eq(c4), oc.prev_a.eq(cur_a),
+                     oc.prev_s.eq(cur_s), oc.base_a.eq(Mux(same_a, cur_a, ast_rd.data)),
+                     oc.base_s.eq(Mux(same_s, cur_s, sst_rd.data))]
+        rej, acc, sel_a, sel_s = Signal(Fails), Signal(Fails), Signal(), Signal()
+        with m.If(adv):
+            m.d.sync += [rej.eq(oc.rej), acc.eq(oc.acc), sel_a.eq(same_a), sel_s.eq(same_s)]
+
+        # stage 4: each check picks its outcome with the previous verdict
         o, buy = c4.order, c4.order.side == SIDE_BUY
-        fails = [cur_a.open > c4.thr_credit,                                  # 9 credit
-                 Mux(buy, cur_s.lu > c4.thr_long, cur_s.su > c4.thr_short),  # 10 position
-                 c4.burst0 | (c4.t_tau < cur_a.tat),                         # 11 rate
+        on_a, on_s = acc_prev & sel_a, acc_prev & sel_s
+        fails = [Mux(on_a, acc.credit, rej.credit),                           # 9 credit
+                 Mux(on_s, acc.position, rej.position),                       # 10 position
+                 c4.burst0 | Mux(on_a, acc.rate, rej.rate),                   # 11 rate
                  self.dup_others | Mux(acc_prev, self.dup_prev, self.dup_oldest)]  # 12 dup
         reason = Signal(4)
         m.d.comb += reason.eq(c4.reason)
