@@ -70,14 +70,17 @@ class ExposureState(wiring.Component):
         acc_prev = Signal()
         a3, i3 = self._index(self.i.payload.order)
         a4, i4 = self._index(c4.order)
+        # what stage 4 writes (`new_*`: an accepted order's, else an event's) is computed
+        # without the verdict, which only enables the write and the forwarding
+        new_a, new_s = Signal(_Acct), Signal(_Slot)
         m.d.comb += [ast_rd.addr.eq(a3), sst_rd.addr.eq(i3), ast_wr.addr.eq(a4),
-                     sst_wr.addr.eq(i4), ast_wr.data.eq(cur_a), sst_wr.data.eq(cur_s)]
+                     sst_wr.addr.eq(i4), ast_wr.data.eq(new_a), sst_wr.data.eq(new_s)]
         same_a, same_s = Signal(), Signal()      # stage 4 is the previous order's entry
         m.d.comb += [same_a.eq(v4 & (a3 == a4)), same_s.eq(v4 & (i3 == i4))]
         with m.If(adv):
             m.d.sync += [v4.eq(self.i.valid), c4.eq(self.i.payload),
-                         cur_a.eq(Mux(same_a, ast_wr.data, ast_rd.data)),
-                         cur_s.eq(Mux(same_s, sst_wr.data, sst_rd.data))]
+                         cur_a.eq(Mux(same_a, Mux(ast_wr.en, new_a, cur_a), ast_rd.data)),
+                         cur_s.eq(Mux(same_s, Mux(sst_wr.en, new_s, cur_s), sst_rd.data))]
 
         # stage 3: checks 9..11 for both outcomes of the order in stage 4
         m.submodules.outcomes = oc = Outcomes()
@@ -108,17 +111,18 @@ class ExposureState(wiring.Component):
         with m.If(adv):
             m.d.sync += acc_prev.eq(accept)
         self._verdict(m, adv, is_order, accept, reason, c4)
-        with m.If(adv & accept):
-            m.d.comb += [ast_wr.en.eq(1), sst_wr.en.eq(1),
-                         ast_wr.data.open.eq(cur_a.open + c4.notional),
-                         ast_wr.data.tat.eq(Mux(c4.t > cur_a.tat, c4.t_iv,
-                                                cur_a.tat + c4.interval))]
+        m.d.comb += [new_a.eq(cur_a), new_s.eq(cur_s)]
+        with m.If(c4.kind == 0):
+            m.d.comb += [new_a.open.eq(cur_a.open + c4.notional),
+                         new_a.tat.eq(Mux(c4.t > cur_a.tat, c4.t_iv, cur_a.tat + c4.interval))]
             with m.If(buy):
-                m.d.comb += [sst_wr.data.ob.eq(cur_s.ob + o.qty), sst_wr.data.lu.eq(cur_s.lu + o.qty)]
+                m.d.comb += [new_s.ob.eq(cur_s.ob + o.qty), new_s.lu.eq(cur_s.lu + o.qty)]
             with m.Else():
-                m.d.comb += [sst_wr.data.os.eq(cur_s.os + o.qty), sst_wr.data.su.eq(cur_s.su + o.qty)]
-        with m.If(adv & v4 & (c4.kind != 0)):
-            self._event(m, c4, cur_a, cur_s, ast_wr, sst_wr)
+                m.d.comb += [new_s.os.eq(cur_s.os + o.qty), new_s.su.eq(cur_s.su + o.qty)]
+            with m.If(adv & accept):
+                m.d.comb += [ast_wr.en.eq(1), sst_wr.en.eq(1)]
+        with m.Else():
+            self._event(m, adv & v4, c4, cur_a, cur_s, new_a, new_s, ast_wr, sst_wr)
         self._clear(m, ast_wr, sst_wr)
         return m
 
@@ -134,9 +138,10 @@ class ExposureState(wiring.Component):
             v = self.verdicts.payload
             m.d.sync += [self.verdicts.valid.eq(1), v.clordid.eq(s.clordid),
                          v.accept.eq(accept), v.reason.eq(reason), v.ts.eq(c.ts)]
-            with m.If(accept):
+            m.d.sync += self.accepted.payload.eq(s)     # shown only when valid: no fanout
+            with m.If(accept):                            # of the verdict to its bits
                 m.d.comb += self.ev_accepts.eq(1)
-                m.d.sync += [self.accepted.valid.eq(1), self.accepted.payload.eq(s)]
+                m.d.sync += self.accepted.valid.eq(1)
             with m.Else():
                 m.d.comb += self.ev_rejects.eq(
                     Cat(reason == i for i in range(1, len(self.ev_rejects) + 1)))
@@ -145,23 +150,22 @@ class ExposureState(wiring.Component):
                      r.clordid.eq(s.clordid), r.reason.eq(reason), r.account.eq(s.account),
                      r.slot.eq(s.slot), r.ns.eq(c.ts.ns)]
 
-    def _event(self, m, c, cur_a, cur_s, ast_wr, sst_wr):
-        """A host fill/cancel: release exposure (clamped at zero); a fill moves the
-        position. long_used/short_used follow with one add each (see the docstring)."""
+    def _event(self, m, go, c, cur_a, cur_s, new_a, new_s, ast_wr, sst_wr):
+        """A host fill/cancel (applied when `go`): release exposure (clamped at zero); a
+        fill moves the position. long_used/short_used follow with one add each."""
         with m.If((c.kind == 3) | ~c.ok_idx):
-            m.d.comb += self.ev_event_errors.eq(1)
+            m.d.comb += self.ev_event_errors.eq(go)
         with m.Else():
-            self._release(m, c, cur_a, cur_s, ast_wr, sst_wr)
+            m.d.comb += [ast_wr.en.eq(go), sst_wr.en.eq(go), self.ev_events.eq(go)]
+            self._release(m, go, c, cur_a, cur_s, new_a, new_s)
 
-    def _release(self, m, c, cur_a, cur_s, ast_wr, sst_wr):
-        o, q, w = c.order, c.order.qty, sst_wr.data
+    def _release(self, m, go, c, cur_a, cur_s, new_a, w):
+        o, q = c.order, c.order.qty
         buy, fill = o.side == SIDE_BUY, c.kind == 1
-        m.d.comb += self.ev_events.eq(1)
         over_n, over_b, over_s = c.notional > cur_a.open, q > cur_s.ob, q > cur_s.os
-        m.d.comb += [ast_wr.en.eq(1), sst_wr.en.eq(1),
-                     ast_wr.data.open.eq(Mux(over_n, 0, cur_a.open - c.notional))]
+        m.d.comb += new_a.open.eq(Mux(over_n, 0, cur_a.open - c.notional))
         with m.If(over_n | Mux(buy, over_b, over_s)):
-            m.d.comb += self.ev_event_errors.eq(1)
+            m.d.comb += self.ev_event_errors.eq(go)
         with m.If(buy):
             m.d.comb += w.ob.eq(Mux(over_b, 0, cur_s.ob - q))
             with m.If(fill):
