@@ -17,7 +17,7 @@ from amaranth.hdl import Const, Module, Mux, Signal, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..layouts import AcctLimits, PosLimits, RiskCandidate, SymLimits, SIDE_BUY
+from ..layouts import AcctLimits, Order, PosLimits, RiskCandidate, SymLimits, SIDE_BUY
 from .arith import operands, partial_products, signed_sum, sum_terms
 from .layouts import BookEntry, Prepared
 
@@ -39,6 +39,7 @@ class OrderChecks(wiring.Component):
     sym: In(SymLimits)
     pos: In(PosLimits)
     o: Out(stream.Signature(Prepared))
+    ahead: Out(Order)            # the order in S2 (the state stage reads its state then)
 
     def elaborate(self, platform):
         m = Module()
@@ -63,6 +64,7 @@ class OrderChecks(wiring.Component):
                          q2.eq(self.pos), bk2.eq(bk),
                          missing2.eq(bk.unreliable | Mux(buy1, bk.ask_empty, bk.bid_empty))]
         o2 = c2.order
+        m.d.comb += self.ahead.eq(o2)
         notional2, px4_2 = Signal(64), Signal(46)
         m.d.comb += [notional2.eq(sum_terms(p_not, 64)), px4_2.eq(sum_terms(p_px4, 46))]
         pre = _first(m, [(1, c2.kill), (2, ~c2.acct_ok | ~a2.enabled),

@@ -10,9 +10,10 @@ The one-cycle loop (state -> checks -> accept -> state) holds no carry chain: th
 checks 9..11 of the order in stage 3 are decided in stage 3 for both outcomes of the
 order in stage 4 (rtl/risk/outcomes.py) and registered; stage 4 picks one with the
 previous verdict (`acc_prev`) and ANDs the results, as the duplicate check 12 does
-(rtl/risk/duplicates.py). The state of the order in stage 3 is read from LUT RAM in
-stage 3 and registered, with the result of stage 4 forwarded when both are for the
-same entry; each update is one add. Host events (fills, cancels) release exposure,
+(rtl/risk/duplicates.py). The state of an order is read from LUT RAM in stage 2
+(`ahead`; a read port registered, transparent to the write in that cycle) and
+registered again in stage 3, with the result of stage 4 forwarded when both are for
+the same entry, so no RAM read precedes a compare; each update is one add. Host events (fills, cancels) release exposure,
 clamped at zero (`ev_event_errors`); fills move the position; the gate leaves a
 bubble behind each event, so the order after it reads the event's result from the
 RAM. After reset the state is zeroed, one entry per cycle, while `clearing` holds
@@ -34,6 +35,7 @@ class ExposureState(wiring.Component):
         self.accounts, self.slots = accounts, slots
         super().__init__({
             "i": In(stream.Signature(Prepared)),
+            "ahead": In(Order),          # the order in stage 2 (its state is read then)
             "dup_others": In(1), "dup_oldest": In(1), "dup_prev": In(1),
             "prev_order": Out(Order), "prev_t": Out(64), "push": Out(1),
             "verdicts": Out(stream.Signature(Verdict)),
@@ -59,8 +61,11 @@ class ExposureState(wiring.Component):
 
         acct_st, slot_st = Memory(shape=_Acct, depth=A, init=[]), Memory(shape=_Slot, depth=A * S, init=[])
         m.submodules.acct_st, m.submodules.slot_st = acct_st, slot_st
-        ast_rd, ast_wr = acct_st.read_port(domain="comb"), acct_st.write_port()
-        sst_rd, sst_wr = slot_st.read_port(domain="comb"), slot_st.write_port()
+        # read a cycle ahead (the order in stage 2), registered; transparent to the
+        # write of stage 4 in that cycle, the one before it (stage 3) is forwarded below
+        ast_wr, sst_wr = acct_st.write_port(), slot_st.write_port()
+        ast_rd = acct_st.read_port(transparent_for=(ast_wr,))
+        sst_rd = slot_st.read_port(transparent_for=(sst_wr,))
 
         # stage 3 -> 4: the input, its state (forwarded from stage 4 when the same entry:
         # stage 4's write data is its state, updated or not, so the forwarding select
@@ -73,7 +78,9 @@ class ExposureState(wiring.Component):
         # what stage 4 writes (`new_*`: an accepted order's, else an event's) is computed
         # without the verdict, which only enables the write and the forwarding
         new_a, new_s = Signal(_Acct), Signal(_Slot)
-        m.d.comb += [ast_rd.addr.eq(a3), sst_rd.addr.eq(i3), ast_wr.addr.eq(a4),
+        a2, i2 = self._index(self.ahead)
+        m.d.comb += [ast_rd.addr.eq(a2), sst_rd.addr.eq(i2), ast_rd.en.eq(adv), sst_rd.en.eq(adv),
+                     ast_wr.addr.eq(a4),
                      sst_wr.addr.eq(i4), ast_wr.data.eq(new_a), sst_wr.data.eq(new_s)]
         same_a, same_s = Signal(), Signal()      # stage 4 is the previous order's entry
         m.d.comb += [same_a.eq(v4 & (a3 == a4)), same_s.eq(v4 & (i3 == i4))]

@@ -127,6 +127,7 @@ class RiskGate(wiring.Component):
                      checks.acct.eq(limits.acct), checks.sym.eq(limits.sym),
                      checks.pos.eq(limits.pos)]
         wiring.connect(m, checks.o, exposure.i)
+        m.d.comb += exposure.ahead.eq(checks.ahead)
         p3 = checks.o.payload
         m.d.comb += [hist.order.eq(p3.order), hist.t.eq(p3.t), hist.lo.eq(p3.lo),
                      hist.adv.eq(checks.o.ready), hist.prev_order.eq(exposure.prev_order),
