@@ -11,9 +11,10 @@ checks 9..11 of the order in stage 3 are decided in stage 3 for both outcomes of
 order in stage 4 (rtl/risk/outcomes.py) and registered; stage 4 picks one with the
 previous verdict (`acc_prev`) and ANDs the results, as the duplicate check 12 does
 (rtl/risk/duplicates.py). The state of an order is read from LUT RAM in stage 2
-(`ahead`; a read port registered, transparent to the write in that cycle) and
-registered again in stage 3, with the result of stage 4 forwarded when both are for
-the same entry, so no RAM read precedes a compare; each update is one add. Host events (fills, cancels) release exposure,
+(`ahead`) into `base_*` (stage 4's write of that cycle taken directly, and the order
+ahead in stage 3 on the same entry keeping its own), then into `cur_*` in stage 4
+(with stage 4's result forwarded when the same entry): every compare starts from
+registers, and each update is one add. Host events (fills, cancels) release exposure,
 clamped at zero (`ev_event_errors`); fills move the position; the gate leaves a
 bubble behind each event, so the order after it reads the event's result from the
 RAM. After reset the state is zeroed, one entry per cycle, while `clearing` holds
@@ -61,39 +62,43 @@ class ExposureState(wiring.Component):
 
         acct_st, slot_st = Memory(shape=_Acct, depth=A, init=[]), Memory(shape=_Slot, depth=A * S, init=[])
         m.submodules.acct_st, m.submodules.slot_st = acct_st, slot_st
-        # read a cycle ahead (the order in stage 2), registered; transparent to the
-        # write of stage 4 in that cycle, the one before it (stage 3) is forwarded below
         ast_wr, sst_wr = acct_st.write_port(), slot_st.write_port()
-        ast_rd = acct_st.read_port(transparent_for=(ast_wr,))
-        sst_rd = slot_st.read_port(transparent_for=(sst_wr,))
+        ast_rd, sst_rd = acct_st.read_port(domain="comb"), slot_st.read_port(domain="comb")
 
-        # stage 3 -> 4: the input, its state (forwarded from stage 4 when the same entry:
-        # stage 4's write data is its state, updated or not, so the forwarding select
-        # does not wait for the verdict)
-        v4, c4 = Signal(), Signal(Prepared)
+        v4, c4 = Signal(), Signal(Prepared)      # stage 4: the order and its state
         cur_a, cur_s = Signal(_Acct), Signal(_Slot)
         acc_prev = Signal()
+        base_a, base_s = Signal(_Acct), Signal(_Slot)   # stage 3: its state, stage 4 aside
+        same_a, same_s = Signal(), Signal()      # stage 3's entry is stage 4's
+        a2, i2 = self._index(self.ahead)
         a3, i3 = self._index(self.i.payload.order)
         a4, i4 = self._index(c4.order)
         # what stage 4 writes (`new_*`: an accepted order's, else an event's) is computed
         # without the verdict, which only enables the write and the forwarding
         new_a, new_s = Signal(_Acct), Signal(_Slot)
-        a2, i2 = self._index(self.ahead)
-        m.d.comb += [ast_rd.addr.eq(a2), sst_rd.addr.eq(i2), ast_rd.en.eq(adv), sst_rd.en.eq(adv),
-                     ast_wr.addr.eq(a4),
+        m.d.comb += [ast_rd.addr.eq(a2), sst_rd.addr.eq(i2), ast_wr.addr.eq(a4),
                      sst_wr.addr.eq(i4), ast_wr.data.eq(new_a), sst_wr.data.eq(new_s)]
-        same_a, same_s = Signal(), Signal()      # stage 4 is the previous order's entry
-        m.d.comb += [same_a.eq(v4 & (a3 == a4)), same_s.eq(v4 & (i3 == i4))]
+
+        # stage 2 -> 3: the state of the order in stage 2, read from the RAM; the order
+        # in stage 3 ahead of it on the same entry keeps its own (its stage-4 result is
+        # forwarded next cycle), stage 4's write of this cycle is taken directly
+        hit_a = v4 & (a2 == a4) & ast_wr.en
+        hit_s = v4 & (i2 == i4) & sst_wr.en
+        next_a, next_s = self.i.valid & (a2 == a3), self.i.valid & (i2 == i3)
+        with m.If(adv):
+            m.d.sync += [same_a.eq(next_a), same_s.eq(next_s),
+                         base_a.eq(Mux(hit_a, new_a, Mux(next_a, base_a, ast_rd.data))),
+                         base_s.eq(Mux(hit_s, new_s, Mux(next_s, base_s, sst_rd.data)))]
+        # stage 3 -> 4: its state, with stage 4's result when the same entry
         with m.If(adv):
             m.d.sync += [v4.eq(self.i.valid), c4.eq(self.i.payload),
-                         cur_a.eq(Mux(same_a, Mux(ast_wr.en, new_a, cur_a), ast_rd.data)),
-                         cur_s.eq(Mux(same_s, Mux(sst_wr.en, new_s, cur_s), sst_rd.data))]
+                         cur_a.eq(Mux(same_a & ast_wr.en, new_a, base_a)),
+                         cur_s.eq(Mux(same_s & sst_wr.en, new_s, base_s))]
 
-        # stage 3: checks 9..11 for both outcomes of the order in stage 4
+        # stage 3: checks 9..11 for both outcomes of the order in stage 4, from registers
         m.submodules.outcomes = oc = Outcomes()
         m.d.comb += [oc.nxt.eq(self.i.payload), oc.prev.eq(c4), oc.prev_a.eq(cur_a),
-                     oc.prev_s.eq(cur_s), oc.base_a.eq(Mux(same_a, cur_a, ast_rd.data)),
-                     oc.base_s.eq(Mux(same_s, cur_s, sst_rd.data))]
+                     oc.prev_s.eq(cur_s), oc.base_a.eq(base_a), oc.base_s.eq(base_s)]
         rej, acc, sel_a, sel_s = Signal(Fails), Signal(Fails), Signal(), Signal()
         with m.If(adv):
             m.d.sync += [rej.eq(oc.rej), acc.eq(oc.acc), sel_a.eq(same_a), sel_s.eq(same_s)]

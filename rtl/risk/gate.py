@@ -9,6 +9,8 @@ no stage holds more than one DSP multiply or one carry chain, rtl/risk/arith.py)
   c+1..c+3  stateless checks 1..8 and the thresholds of the stateful ones
        (rtl/risk/checks.py): notional and price x 10000 in DSP stages, collar bounds
        precomputed per slot, so every check is one compare
+  c+2  also: the order's state read from LUT RAM (rtl/risk/exposure.py), registered
+       with the writes of the orders ahead of it forwarded
   c+3  also: checks 9..11 decided against the state for both outcomes of the order
        ahead (rtl/risk/outcomes.py), each one carry chain from registers
   c+4  stateful checks 9..12 (rtl/risk/exposure.py): each picks its outcome with the
@@ -25,8 +27,8 @@ output streams may back-pressure; the whole pipeline then stalls (state never
 advances without a decision going out).
 
 Sub-components, one per file: RiskIntake (c), BookBounds and LimitTables (the
-lookups started in c), OrderChecks (c+1..c+3), ExposureState with its
-DuplicateHistory (c+4 and the outputs), Watchdog, RejectRing. This component only
+lookups started in c), OrderChecks (c+1..c+3), ExposureState with its Outcomes and
+DuplicateHistory (c+2..c+4 and the outputs), Watchdog, RejectRing. This component only
 wires them to its ports and register members.
 
 Limits live in block RAM, two banks each; host writes and reads go to the shadow
