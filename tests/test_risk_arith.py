@@ -2,12 +2,13 @@
 the exact product (and sums with extra terms), for random and extreme operands."""
 import random
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
+from amaranth.sim import Simulator
 
 from clocked import simulate
-from tickwire.rtl.risk.arith import partial_products, sum_terms
+from tickwire.rtl.risk.arith import partial_products, signed_sum, sum_terms
 
 
 class MulAdd(wiring.Component):
@@ -56,3 +57,39 @@ def test_16x32_plus_64():    # t - interval + burst x interval (three operands)
 
 def test_32x14():            # price x 10000
     check(32, 14, 1, 46)
+
+
+class SignedSum(wiring.Component):
+    """signed_sum of four operands (two signed, two unsigned), each added or negated."""
+
+    def __init__(self, negs, width=68):
+        self.negs, self.width = negs, width
+        super().__init__({"a": In(signed(66)), "b": In(64), "c": In(signed(34)), "d": In(32),
+                          "o": Out(signed(width))})
+
+    def elaborate(self, platform):
+        m = Module()
+        ops = [(v, n) for v, n in zip((self.a, self.b, self.c, self.d), self.negs) if n is not None]
+        m.d.comb += self.o.eq(signed_sum(ops, self.width))
+        return m
+
+
+def test_signed_sum_is_exact_for_two_to_four_operands():
+    rng = random.Random(7)
+    for negs in ((0, 1, None, None), (1, 0, None, None), (0, 1, 1, None), (0, 1, 1, 1),
+                 (1, 1, 0, 1)):
+        dut = SignedSum(negs)
+        vals = [(-(1 << 65), (1 << 64) - 1, -(1 << 33), (1 << 32) - 1), (0, 0, 0, 0)]
+        vals += [(rng.randrange(-(1 << 65), 1 << 65), rng.getrandbits(64),
+                  rng.randrange(-(1 << 33), 1 << 33), rng.getrandbits(32)) for _ in range(200)]
+
+        async def bench(ctx):
+            for v in vals:
+                for port, x in zip((dut.a, dut.b, dut.c, dut.d), v):
+                    ctx.set(port, x)
+                await ctx.delay(1e-9)
+                want = sum(-x if n else x for x, n in zip(v, negs) if n is not None)
+                assert ctx.get(dut.o) == want, (negs, v)
+        sim = Simulator(dut)           # combinational: no clock
+        sim.add_testbench(bench)
+        sim.run()

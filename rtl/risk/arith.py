@@ -1,5 +1,6 @@
 """Wide arithmetic for the gate at 156.25 MHz on the ECP5: multiplies as registered
-18x18 DSP partial products, and sums of up to three terms with one carry chain.
+18x18 DSP partial products, sums of up to three terms with one carry chain, and
+signed sums of several operands (a compare of sums) with one carry chain.
 
 Why: a 32x32 multiply left to Yosys becomes four MULT18X18D plus a combinational
 adder tree after them; here the partial products are registered (one stage) and
@@ -29,10 +30,9 @@ def partial_products(m, a, b, en, name):
     return out
 
 
-def sum_terms(terms, width):
-    """Sum of (value, shift) terms with one carry chain. A term starting exactly where
-    another ends is concatenated onto it (no adder); at most three operands may remain,
-    and three go through a 3:2 carry-save layer (one LUT) first. `width` bits."""
+def operands(terms, width):
+    """The (value, shift) terms as `width`-bit operands: a term starting exactly where
+    another ends is concatenated onto it (no adder)."""
     merged = []
     for v, s in sorted(terms, key=lambda t: t[1]):
         for k, (mv, ms) in enumerate(merged):
@@ -41,7 +41,14 @@ def sum_terms(terms, width):
                 break
         else:
             merged.append((v, s))
-    ops = [_place(v, s, width) for v, s in merged]
+    return [_place(v, s, width) for v, s in merged]
+
+
+def sum_terms(terms, width):
+    """Sum of (value, shift) terms with one carry chain (see `operands`); at most three
+    operands may remain, and three go through a 3:2 carry-save layer (one LUT) first.
+    `width` bits."""
+    ops = operands(terms, width)
     assert len(ops) <= 3, f"{len(ops)} operands: split the sum over two stages"
     if len(ops) == 1:
         return ops[0]
@@ -55,3 +62,37 @@ def sum_terms(terms, width):
 def _place(v, s, width):
     e = Cat(Const(0, s), v) if s else v
     return Cat(e, Const(0, max(width - len(e), 0)))[:width]
+
+
+def signed_sum(ops, width):
+    """Sum of [(value, negate)] in `width`-bit two's complement (each value extended by
+    its own signedness) with one carry chain: two operands are one add or subtract,
+    more go through 3:2 carry-save layers (one LUT each) first. Why: the gate compares
+    sums (`a + b > c` as the sign of `c - a - b`) in one cycle, never two chains in a row."""
+    if len(ops) == 2 and not ops[0][1]:
+        (a, _), (b, neg) = ops
+        a, b = _extend(a, width).as_signed(), _extend(b, width).as_signed()
+        return ((a - b) if neg else (a + b))[:width]
+    vals, k = [], 0
+    for v, neg in ops:
+        e = _extend(v, width)
+        vals.append(~e if neg else e)
+        k += neg
+    if k:
+        vals.append(Const(k, width))        # -x = ~x + 1
+    while len(vals) > 2:
+        nxt = []
+        while len(vals) >= 3:
+            x, y, z = vals[:3]
+            vals = vals[3:]
+            nxt += [(x ^ y ^ z)[:width],
+                    Cat(Const(0, 1), ((x & y) | (x & z) | (y & z))[:width - 1])]
+        vals = nxt + vals
+    return (vals[0] + vals[1])[:width]
+
+
+def _extend(v, width):
+    """`v` sign- or zero-extended (by its shape) to `width` bits, unsigned."""
+    if v.shape().signed:
+        return Cat(v, v[-1].replicate(width - len(v)))[:width]
+    return Cat(v, Const(0, max(width - len(v), 0)))[:width]

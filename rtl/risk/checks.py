@@ -5,18 +5,20 @@ Why three stages: no stage holds more than one DSP multiply or one carry chain.
   S1  the picked input and `t` (ns) registered; the book entry (registered by
       BookBounds) checks kill, index, halted, missing; DSP partial products of
       qty x price and price x 10000. The limits RAM outputs are registered as read.
-  S2  notional and price x 10000 summed; limits checks 2, 3, 5, 6; long - qty,
-      short - qty, t + interval, t - interval, t - window; burst x interval products.
-  S3  credit - notional, notional > max_notional (7), the collar compare (8) and
-      t + (burst - 1) x interval: `o` is S3's registers and these, combinational;
-      the state stage registers it. Every register loads on `o.ready`.
+  S2  notional and price x 10000 summed, credit - notional (from the partial
+      products: one carry chain); limits checks 2, 3, 5, 6; long - qty, short - qty,
+      t + interval, t - interval, t - window; burst x interval products.
+  S3  notional > max_notional (7) and the collar compare (8): `o` is S3's registers
+      and the reason, combinational; every threshold in `o` is a register, because
+      the state stage compares sums of them with the state in this same cycle
+      (rtl/risk/outcomes.py). Every register loads on `o.ready`.
 """
 from amaranth.hdl import Const, Module, Mux, Signal, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..layouts import AcctLimits, PosLimits, RiskCandidate, SymLimits, SIDE_BUY
-from .arith import partial_products, sum_terms
+from ..layouts import AcctLimits, Order, PosLimits, RiskCandidate, SymLimits, SIDE_BUY
+from .arith import operands, partial_products, signed_sum, sum_terms
 from .layouts import BookEntry, Prepared
 
 
@@ -37,6 +39,7 @@ class OrderChecks(wiring.Component):
     sym: In(SymLimits)
     pos: In(PosLimits)
     o: Out(stream.Signature(Prepared))
+    ahead: Out(Order)            # the order in S2 (the state stage reads its state then)
 
     def elaborate(self, platform):
         m = Module()
@@ -61,6 +64,7 @@ class OrderChecks(wiring.Component):
                          q2.eq(self.pos), bk2.eq(bk),
                          missing2.eq(bk.unreliable | Mux(buy1, bk.ask_empty, bk.bid_empty))]
         o2 = c2.order
+        m.d.comb += self.ahead.eq(o2)
         notional2, px4_2 = Signal(64), Signal(46)
         m.d.comb += [notional2.eq(sum_terms(p_not, 64)), px4_2.eq(sum_terms(p_px4, 46))]
         pre = _first(m, [(1, c2.kill), (2, ~c2.acct_ok | ~a2.enabled),
@@ -68,12 +72,14 @@ class OrderChecks(wiring.Component):
                          (5, missing2 & ~y2.allow_no_book),
                          (6, (o2.qty == 0) | (o2.qty > y2.max_qty))])
         p_bi = partial_products(m, a2.burst, a2.interval, adv, "burst_iv")
+        assert [(len(v), sh) for v, sh in p_bi] == [(33, 0), (31, 17)], p_bi
+        credit_left = signed_sum([(a2.credit, 0)] + [(v, 1) for v in operands(p_not, 64)], 66)
 
         # ---- S3
         v3, c3, t3 = Signal(), Signal(RiskCandidate), Signal(64)
         s3 = dict(pre=Signal(4), notional=Signal(64), px4=Signal(46), missing=Signal(),
                   bps=Signal(), buy_bound=Signal(66), sell_bound=Signal(signed(48)),
-                  credit=Signal(64), max_notional=Signal(64), thr_long=Signal(signed(34)),
+                  thr_credit=Signal(signed(66)), max_notional=Signal(64), thr_long=Signal(signed(34)),
                   thr_short=Signal(signed(34)), t_iv=Signal(64), tm=Signal(signed(66)),
                   lo=Signal(signed(66)), burst0=Signal(), interval=Signal(32))
         with m.If(adv):
@@ -81,7 +87,7 @@ class OrderChecks(wiring.Component):
                          s3["notional"].eq(notional2), s3["px4"].eq(px4_2),
                          s3["missing"].eq(missing2), s3["bps"].eq(bk2.bps),
                          s3["buy_bound"].eq(bk2.buy_bound), s3["sell_bound"].eq(bk2.sell_bound),
-                         s3["credit"].eq(a2.credit), s3["max_notional"].eq(a2.max_notional),
+                         s3["thr_credit"].eq(credit_left), s3["max_notional"].eq(a2.max_notional),
                          s3["thr_long"].eq(q2.long - o2.qty), s3["thr_short"].eq(q2.short - o2.qty),
                          s3["t_iv"].eq(t2 + a2.interval), s3["tm"].eq(t2 - a2.interval),
                          s3["lo"].eq(t2 - a2.window), s3["burst0"].eq(a2.burst == 0),
@@ -95,10 +101,9 @@ class OrderChecks(wiring.Component):
         p = self.o.payload
         m.d.comb += [self.o.valid.eq(v3), p.kind.eq(c3.kind), p.order.eq(o3), p.ts.eq(c3.ts),
                      p.ok_idx.eq(c3.acct_ok & c3.slot_ok), p.reason.eq(reason),
-                     p.notional.eq(s3["notional"]),
-                     p.thr_credit.eq(s3["credit"] - s3["notional"]),
+                     p.notional.eq(s3["notional"]), p.thr_credit.eq(s3["thr_credit"]),
                      p.thr_long.eq(s3["thr_long"]), p.thr_short.eq(s3["thr_short"]),
                      p.t.eq(t3), p.t_iv.eq(s3["t_iv"]), p.lo.eq(s3["lo"]),
                      p.burst0.eq(s3["burst0"]), p.interval.eq(s3["interval"]),
-                     p.t_tau.eq(sum_terms([(s3["tm"].as_unsigned(), 0)] + p_bi, 66).as_signed())]
+                     p.tm.eq(s3["tm"]), p.bi0.eq(p_bi[0][0]), p.bi1.eq(p_bi[1][0])]
         return m

@@ -3,15 +3,17 @@
 An order matches an entry with its clordid, or with the same account/slot/side/qty/
 price entered at t0 with `lo < t0 <= t` (lo = t - its account's window: the window
 in force for the checking order). Why split in two stages: the order is matched in
-stage 3 against the entries (which hold every accepted order up to two ahead of it)
-and against the order in stage 4 (`prev_*`, one ahead, decided this same cycle);
-the three results are registered and stage 4 combines them with that order's
-verdict, so the state loop holds no wide compare:
+stage 3 against the entries, against the accepted order on its way into them
+(`pushed`, two ahead of it) and against the order in stage 4 (`prev_*`, one ahead,
+decided this same cycle); the three results are registered and stage 4 combines them
+with that order's verdict, so the state loop holds no wide compare:
     hit = others | (prev_accepted ? match_prev : oldest)
-(`oldest` is the entry the push of an accepted previous order overwrites). `push`
-remembers `prev_*` (stage 4 accepted it); everything registers on `adv`.
+(`oldest` is the entry the push of an accepted previous order would overwrite).
+`push` (stage 4 accepted `prev_*`) is registered with the order and written into the
+entries a cycle later: the verdict drives one flip-flop, not the enables of every
+entry. Everything registers on `adv`.
 """
-from amaranth.hdl import Cat, Module, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -41,17 +43,24 @@ class DuplicateHistory(wiring.Component):
         h_ord = [Signal(Order, name=f"h_ord_{i}") for i in range(H)]
         h_t = [Signal(64, name=f"h_t_{i}") for i in range(H)]
         head = Signal(H, init=1)                 # one-hot: the entry written next
+        pushed, p_ord, p_t = Signal(), Signal(Order), Signal(64)    # on its way in
+        with m.If(self.adv):
+            m.d.sync += [pushed.eq(self.push), p_ord.eq(self.prev_order), p_t.eq(self.prev_t)]
         hits = Signal(H)
         m.d.comb += hits.eq(Cat(*(h_valid[i] & _match(h_ord[i], h_t[i], o, self.t, self.lo)
                                   for i in range(H))))
+        nxt = Cat(head[-1], head[:-1])
+        gone = Mux(pushed, head | nxt, head)     # overwritten by `pushed`, or maybe next
+        cand = Mux(pushed, nxt, head)            # overwritten if stage 4 accepts
         with m.If(self.adv):
-            m.d.sync += [self.others.eq((hits & ~head).any()), self.oldest.eq((hits & head).any()),
+            m.d.sync += [self.others.eq((hits & ~gone).any()
+                                        | (pushed & _match(p_ord, p_t, o, self.t, self.lo))),
+                         self.oldest.eq((hits & cand).any()),
                          self.match_prev.eq(_match(self.prev_order, self.prev_t, o, self.t,
                                                    self.lo))]
-        with m.If(self.push):
+        with m.If(self.adv & pushed):
             for i in range(H):
                 with m.If(head[i]):
-                    m.d.sync += [h_valid[i].eq(1), h_ord[i].eq(self.prev_order),
-                                 h_t[i].eq(self.prev_t)]
-            m.d.sync += head.eq(Cat(head[-1], head[:-1]))
+                    m.d.sync += [h_valid[i].eq(1), h_ord[i].eq(p_ord), h_t[i].eq(p_t)]
+            m.d.sync += head.eq(nxt)
         return m

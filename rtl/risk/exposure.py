@@ -4,27 +4,31 @@ state they read.
 Per account: open notional and the rate bucket's theoretical arrival time (`tat`);
 per (account, slot): position, open buy/sell quantity, and the two sums the position
 check needs, kept instead of recomputed: long_used = position + open buys,
-short_used = open sells - position. Each check is then one compare of a state word
-with a threshold stage 3 prepared (rtl/risk/layouts.py `Prepared`), and each update
-one add, so the one-cycle loop (state -> compare -> verdict -> state) holds a single
-carry chain. The state of the order in stage 3 is read from LUT RAM in stage 3 and
-registered, with the result of stage 4 forwarded when both are for the same entry.
-Host events (fills, cancels) release exposure, clamped at zero (`ev_event_errors`);
-fills move the position. After reset the state is zeroed, one entry per cycle, while
-`clearing` holds the intake. Verdicts and accepted orders are registered on the
-outputs; the pipeline advances (`i.ready`) unless one of them is stuck.
+short_used = open sells - position (rtl/risk/layouts.py AcctState, SlotState).
+
+The one-cycle loop (state -> checks -> accept -> state) holds no carry chain: the
+checks 9..11 of the order in stage 3 are decided in stage 3 for both outcomes of the
+order in stage 4 (rtl/risk/outcomes.py) and registered; stage 4 picks one with the
+previous verdict (`acc_prev`) and ANDs the results, as the duplicate check 12 does
+(rtl/risk/duplicates.py). The state of an order is read from LUT RAM in stage 2
+(`ahead`) into `base_*` (stage 4's write of that cycle taken directly, and the order
+ahead in stage 3 on the same entry keeping its own), then into `cur_*` in stage 4
+(with stage 4's result forwarded when the same entry): every compare starts from
+registers, and each update is one add. Host events (fills, cancels) release exposure,
+clamped at zero (`ev_event_errors`); fills move the position; the gate leaves a
+bubble behind each event, so the order after it reads the event's result from the
+RAM. After reset the state is zeroed, one entry per cycle, while `clearing` holds
+the intake. Verdicts and accepted orders are registered on the outputs; the pipeline
+advances (`i.ready`) unless one of them is stuck.
 """
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
-from amaranth.lib import data, stream, wiring
+from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..layouts import Order, RiskReject, Verdict, SIDE_BUY
-from .layouts import Prepared
-
-_Acct = data.StructLayout({"open": 64, "tat": 64})
-_Slot = data.StructLayout({"pos": signed(66), "ob": 64, "os": 64, "lu": signed(66),
-                           "su": signed(66)})
+from .layouts import AcctState as _Acct, Fails, Prepared, SlotState as _Slot
+from .outcomes import Outcomes
 
 
 class ExposureState(wiring.Component):
@@ -32,6 +36,7 @@ class ExposureState(wiring.Component):
         self.accounts, self.slots = accounts, slots
         super().__init__({
             "i": In(stream.Signature(Prepared)),
+            "ahead": In(Order),          # the order in stage 2 (its state is read then)
             "dup_others": In(1), "dup_oldest": In(1), "dup_prev": In(1),
             "prev_order": Out(Order), "prev_t": Out(64), "push": Out(1),
             "verdicts": Out(stream.Signature(Verdict)),
@@ -57,29 +62,53 @@ class ExposureState(wiring.Component):
 
         acct_st, slot_st = Memory(shape=_Acct, depth=A, init=[]), Memory(shape=_Slot, depth=A * S, init=[])
         m.submodules.acct_st, m.submodules.slot_st = acct_st, slot_st
-        ast_rd, ast_wr = acct_st.read_port(domain="comb"), acct_st.write_port()
-        sst_rd, sst_wr = slot_st.read_port(domain="comb"), slot_st.write_port()
+        ast_wr, sst_wr = acct_st.write_port(), slot_st.write_port()
+        ast_rd, sst_rd = acct_st.read_port(domain="comb"), slot_st.read_port(domain="comb")
 
-        # stage 3 -> 4: the input, its state (forwarded from stage 4 when the same entry:
-        # stage 4's write data is its state, updated or not, so the forwarding select
-        # does not wait for the verdict)
-        v4, c4 = Signal(), Signal(Prepared)
+        v4, c4 = Signal(), Signal(Prepared)      # stage 4: the order and its state
         cur_a, cur_s = Signal(_Acct), Signal(_Slot)
         acc_prev = Signal()
+        base_a, base_s = Signal(_Acct), Signal(_Slot)   # stage 3: its state, stage 4 aside
+        same_a, same_s = Signal(), Signal()      # stage 3's entry is stage 4's
+        a2, i2 = self._index(self.ahead)
         a3, i3 = self._index(self.i.payload.order)
         a4, i4 = self._index(c4.order)
-        m.d.comb += [ast_rd.addr.eq(a3), sst_rd.addr.eq(i3), ast_wr.addr.eq(a4),
-                     sst_wr.addr.eq(i4), ast_wr.data.eq(cur_a), sst_wr.data.eq(cur_s)]
+        # what stage 4 writes (`new_*`: an accepted order's, else an event's) is computed
+        # without the verdict, which only enables the write and the forwarding
+        new_a, new_s = Signal(_Acct), Signal(_Slot)
+        m.d.comb += [ast_rd.addr.eq(a2), sst_rd.addr.eq(i2), ast_wr.addr.eq(a4),
+                     sst_wr.addr.eq(i4), ast_wr.data.eq(new_a), sst_wr.data.eq(new_s)]
+
+        # stage 2 -> 3: the state of the order in stage 2, read from the RAM; the order
+        # in stage 3 ahead of it on the same entry keeps its own (its stage-4 result is
+        # forwarded next cycle), stage 4's write of this cycle is taken directly
+        hit_a = v4 & (a2 == a4) & ast_wr.en
+        hit_s = v4 & (i2 == i4) & sst_wr.en
+        next_a, next_s = self.i.valid & (a2 == a3), self.i.valid & (i2 == i3)
+        with m.If(adv):
+            m.d.sync += [same_a.eq(next_a), same_s.eq(next_s),
+                         base_a.eq(Mux(hit_a, new_a, Mux(next_a, base_a, ast_rd.data))),
+                         base_s.eq(Mux(hit_s, new_s, Mux(next_s, base_s, sst_rd.data)))]
+        # stage 3 -> 4: its state, with stage 4's result when the same entry
         with m.If(adv):
             m.d.sync += [v4.eq(self.i.valid), c4.eq(self.i.payload),
-                         cur_a.eq(Mux(v4 & (a3 == a4), ast_wr.data, ast_rd.data)),
-                         cur_s.eq(Mux(v4 & (i3 == i4), sst_wr.data, sst_rd.data))]
+                         cur_a.eq(Mux(same_a & ast_wr.en, new_a, base_a)),
+                         cur_s.eq(Mux(same_s & sst_wr.en, new_s, base_s))]
 
-        # stage 4: one compare per check
+        # stage 3: checks 9..11 for both outcomes of the order in stage 4, from registers
+        m.submodules.outcomes = oc = Outcomes()
+        m.d.comb += [oc.nxt.eq(self.i.payload), oc.prev.eq(c4), oc.prev_a.eq(cur_a),
+                     oc.prev_s.eq(cur_s), oc.base_a.eq(base_a), oc.base_s.eq(base_s)]
+        rej, acc, sel_a, sel_s = Signal(Fails), Signal(Fails), Signal(), Signal()
+        with m.If(adv):
+            m.d.sync += [rej.eq(oc.rej), acc.eq(oc.acc), sel_a.eq(same_a), sel_s.eq(same_s)]
+
+        # stage 4: each check picks its outcome with the previous verdict
         o, buy = c4.order, c4.order.side == SIDE_BUY
-        fails = [cur_a.open > c4.thr_credit,                                  # 9 credit
-                 Mux(buy, cur_s.lu > c4.thr_long, cur_s.su > c4.thr_short),  # 10 position
-                 c4.burst0 | (c4.t_tau < cur_a.tat),                         # 11 rate
+        on_a, on_s = acc_prev & sel_a, acc_prev & sel_s
+        fails = [Mux(on_a, acc.credit, rej.credit),                           # 9 credit
+                 Mux(on_s, acc.position, rej.position),                       # 10 position
+                 c4.burst0 | Mux(on_a, acc.rate, rej.rate),                   # 11 rate
                  self.dup_others | Mux(acc_prev, self.dup_prev, self.dup_oldest)]  # 12 dup
         reason = Signal(4)
         m.d.comb += reason.eq(c4.reason)
@@ -94,17 +123,18 @@ class ExposureState(wiring.Component):
         with m.If(adv):
             m.d.sync += acc_prev.eq(accept)
         self._verdict(m, adv, is_order, accept, reason, c4)
-        with m.If(adv & accept):
-            m.d.comb += [ast_wr.en.eq(1), sst_wr.en.eq(1),
-                         ast_wr.data.open.eq(cur_a.open + c4.notional),
-                         ast_wr.data.tat.eq(Mux(c4.t > cur_a.tat, c4.t_iv,
-                                                cur_a.tat + c4.interval))]
+        m.d.comb += [new_a.eq(cur_a), new_s.eq(cur_s)]
+        with m.If(c4.kind == 0):
+            m.d.comb += [new_a.open.eq(cur_a.open + c4.notional),
+                         new_a.tat.eq(Mux(c4.t > cur_a.tat, c4.t_iv, cur_a.tat + c4.interval))]
             with m.If(buy):
-                m.d.comb += [sst_wr.data.ob.eq(cur_s.ob + o.qty), sst_wr.data.lu.eq(cur_s.lu + o.qty)]
+                m.d.comb += [new_s.ob.eq(cur_s.ob + o.qty), new_s.lu.eq(cur_s.lu + o.qty)]
             with m.Else():
-                m.d.comb += [sst_wr.data.os.eq(cur_s.os + o.qty), sst_wr.data.su.eq(cur_s.su + o.qty)]
-        with m.If(adv & v4 & (c4.kind != 0)):
-            self._event(m, c4, cur_a, cur_s, ast_wr, sst_wr)
+                m.d.comb += [new_s.os.eq(cur_s.os + o.qty), new_s.su.eq(cur_s.su + o.qty)]
+            with m.If(adv & accept):
+                m.d.comb += [ast_wr.en.eq(1), sst_wr.en.eq(1)]
+        with m.Else():
+            self._event(m, adv & v4, c4, cur_a, cur_s, new_a, new_s, ast_wr, sst_wr)
         self._clear(m, ast_wr, sst_wr)
         return m
 
@@ -120,9 +150,10 @@ class ExposureState(wiring.Component):
             v = self.verdicts.payload
             m.d.sync += [self.verdicts.valid.eq(1), v.clordid.eq(s.clordid),
                          v.accept.eq(accept), v.reason.eq(reason), v.ts.eq(c.ts)]
-            with m.If(accept):
+            m.d.sync += self.accepted.payload.eq(s)     # shown only when valid: no fanout
+            with m.If(accept):                            # of the verdict to its bits
                 m.d.comb += self.ev_accepts.eq(1)
-                m.d.sync += [self.accepted.valid.eq(1), self.accepted.payload.eq(s)]
+                m.d.sync += self.accepted.valid.eq(1)
             with m.Else():
                 m.d.comb += self.ev_rejects.eq(
                     Cat(reason == i for i in range(1, len(self.ev_rejects) + 1)))
@@ -131,23 +162,22 @@ class ExposureState(wiring.Component):
                      r.clordid.eq(s.clordid), r.reason.eq(reason), r.account.eq(s.account),
                      r.slot.eq(s.slot), r.ns.eq(c.ts.ns)]
 
-    def _event(self, m, c, cur_a, cur_s, ast_wr, sst_wr):
-        """A host fill/cancel: release exposure (clamped at zero); a fill moves the
-        position. long_used/short_used follow with one add each (see the docstring)."""
+    def _event(self, m, go, c, cur_a, cur_s, new_a, new_s, ast_wr, sst_wr):
+        """A host fill/cancel (applied when `go`): release exposure (clamped at zero); a
+        fill moves the position. long_used/short_used follow with one add each."""
         with m.If((c.kind == 3) | ~c.ok_idx):
-            m.d.comb += self.ev_event_errors.eq(1)
+            m.d.comb += self.ev_event_errors.eq(go)
         with m.Else():
-            self._release(m, c, cur_a, cur_s, ast_wr, sst_wr)
+            m.d.comb += [ast_wr.en.eq(go), sst_wr.en.eq(go), self.ev_events.eq(go)]
+            self._release(m, go, c, cur_a, cur_s, new_a, new_s)
 
-    def _release(self, m, c, cur_a, cur_s, ast_wr, sst_wr):
-        o, q, w = c.order, c.order.qty, sst_wr.data
+    def _release(self, m, go, c, cur_a, cur_s, new_a, w):
+        o, q = c.order, c.order.qty
         buy, fill = o.side == SIDE_BUY, c.kind == 1
-        m.d.comb += self.ev_events.eq(1)
         over_n, over_b, over_s = c.notional > cur_a.open, q > cur_s.ob, q > cur_s.os
-        m.d.comb += [ast_wr.en.eq(1), sst_wr.en.eq(1),
-                     ast_wr.data.open.eq(Mux(over_n, 0, cur_a.open - c.notional))]
+        m.d.comb += new_a.open.eq(Mux(over_n, 0, cur_a.open - c.notional))
         with m.If(over_n | Mux(buy, over_b, over_s)):
-            m.d.comb += self.ev_event_errors.eq(1)
+            m.d.comb += self.ev_event_errors.eq(go)
         with m.If(buy):
             m.d.comb += w.ob.eq(Mux(over_b, 0, cur_s.ob - q))
             with m.If(fill):

@@ -9,10 +9,16 @@ no stage holds more than one DSP multiply or one carry chain, rtl/risk/arith.py)
   c+1..c+3  stateless checks 1..8 and the thresholds of the stateful ones
        (rtl/risk/checks.py): notional and price x 10000 in DSP stages, collar bounds
        precomputed per slot, so every check is one compare
-  c+4  stateful checks 9..12 against the state (rtl/risk/exposure.py), each a single
-       compare of a kept state word with a prepared threshold; an accepted order
-       books its exposure in the same cycle, forwarded to the order behind it
+  c+2  also: the order's state read from LUT RAM (rtl/risk/exposure.py), registered
+       with the writes of the orders ahead of it forwarded
+  c+3  also: checks 9..11 decided against the state for both outcomes of the order
+       ahead (rtl/risk/outcomes.py), each one carry chain from registers
+  c+4  stateful checks 9..12 (rtl/risk/exposure.py): each picks its outcome with the
+       previous verdict, no compare in this loop; an accepted order books its
+       exposure in the same cycle, forwarded to the order behind it
   c+5  verdict (and accepted order) registered on the outputs
+Orders go one per cycle, back to back, also to the same account and slot; a host
+event (fill, cancel) is followed by one idle intake cycle.
 An order sees the kill-switch controls of its own cycle, watchdog trips and commits
 of earlier cycles, and the book as it was 3 cycles before (the bounds pipeline). A
 commit waits while collar bounds of the shadow bank are being recomputed (a few
@@ -21,8 +27,8 @@ output streams may back-pressure; the whole pipeline then stalls (state never
 advances without a decision going out).
 
 Sub-components, one per file: RiskIntake (c), BookBounds and LimitTables (the
-lookups started in c), OrderChecks (c+1..c+3), ExposureState with its
-DuplicateHistory (c+4 and the outputs), Watchdog, RejectRing. This component only
+lookups started in c), OrderChecks (c+1..c+3), ExposureState with its Outcomes and
+DuplicateHistory (c+2..c+4 and the outputs), Watchdog, RejectRing. This component only
 wires them to its ports and register members.
 
 Limits live in block RAM, two banks each; host writes and reads go to the shadow
@@ -88,6 +94,13 @@ class RiskGate(wiring.Component):
         with m.Elif(self.stb_commit):
             m.d.sync += pending.eq(1)
 
+        # a bubble behind each host event: the state stage decides an order's checks
+        # a cycle early for both outcomes of the order ahead (rtl/risk/outcomes.py),
+        # which an event's clamped release is not
+        gap = Signal()
+        with m.If(intake.o.ready):
+            m.d.sync += gap.eq(intake.o.valid & (intake.o.payload.kind != 0))
+
         # stage 0: the input, and the lookups for it (registered for stage 1)
         wiring.connect(m, wiring.flipped(self.orders), intake.orders)
         wiring.connect(m, wiring.flipped(self.events), intake.events)
@@ -96,7 +109,7 @@ class RiskGate(wiring.Component):
                      intake.submit_kind.eq(self.stb_order_submit_data),
                      intake.kill.eq(self.ctl_kill), intake.kill_accounts.eq(self.ctl_kill_accounts),
                      intake.tripped.eq(wd.tripped), intake.now.eq(self.now),
-                     intake.hold.eq(exposure.clearing | pending),
+                     intake.hold.eq(exposure.clearing | pending | gap),
                      self.ev_host_dropped.eq(intake.host_dropped)]
         cand, adv = intake.o.payload.order, intake.o.ready
         wiring.connect(m, wiring.flipped(self.bbo), book.bbo)
@@ -116,6 +129,7 @@ class RiskGate(wiring.Component):
                      checks.acct.eq(limits.acct), checks.sym.eq(limits.sym),
                      checks.pos.eq(limits.pos)]
         wiring.connect(m, checks.o, exposure.i)
+        m.d.comb += exposure.ahead.eq(checks.ahead)
         p3 = checks.o.payload
         m.d.comb += [hist.order.eq(p3.order), hist.t.eq(p3.t), hist.lo.eq(p3.lo),
                      hist.adv.eq(checks.o.ready), hist.prev_order.eq(exposure.prev_order),

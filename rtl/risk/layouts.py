@@ -5,11 +5,19 @@ precomputed for one limits bank (rtl/risk/collar.py): buy is bad when the order'
 value (price x 10000 for a bps collar, else price) > `buy_bound`, sell when it is
 < `sell_bound`.
 
-Prepared: stage 3 -> 4, everything the one-cycle state stage compares against,
-precomputed so that each stateful check is a single compare with the state:
-credit `open > thr_credit` (credit - notional), position `long_used > thr_long`
-(long - qty) or `short_used > thr_short`, rate `tat > t_tau` (t + (burst-1) x
-interval), duplicate window `lo < t0 <= t` with `lo` = t - window.
+Prepared: stage 3 -> 4, the order with the thresholds its stateful checks compare
+the state against, every one a register of stage 3 (no carry chain after it), so that
+rtl/risk/outcomes.py can decide the checks in stage 3 with one chain each: credit
+`open > thr_credit` (credit - notional), position `long_used > thr_long` (long - qty)
+or `short_used > thr_short`, rate `tat > t_tau` with t_tau = t + (burst-1) x interval
+= tm + bi0 + bi1 << 17 (tm = t - interval, bi = the burst x interval partial
+products), duplicate window `lo < t0 <= t` with `lo` = t - window.
+
+AcctState, SlotState: the state words per account and per (account, slot)
+(rtl/risk/exposure.py); long_used = position + open buys, short_used = open sells -
+position, kept so each position check is one compare.
+
+Fails: the stateful checks 9..11 of one order under one outcome of the order ahead.
 """
 from amaranth.hdl import signed
 from amaranth.lib import data
@@ -32,9 +40,17 @@ Prepared = data.StructLayout({
     "thr_long": signed(34),
     "thr_short": signed(34),
     "t": 64,
-    "t_tau": signed(66),
+    "tm": signed(66),
+    "bi0": 33,                   # burst x interval[0:17]
+    "bi1": 31,                   # burst x interval[17:32], weight 2**17
     "t_iv": 64,
     "interval": 32,
     "lo": signed(66),
     "burst0": 1,
 })
+
+AcctState = data.StructLayout({"open": 64, "tat": 64})
+SlotState = data.StructLayout({"pos": signed(66), "ob": 64, "os": 64, "lu": signed(66),
+                               "su": signed(66)})
+
+Fails = data.StructLayout({"credit": 1, "position": 1, "rate": 1})

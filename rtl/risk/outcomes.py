@@ -1,0 +1,73 @@
+"""Outcomes: the stateful checks 9..11 of the order in stage 3, decided one cycle early
+for both outcomes of the order ahead of it (in stage 4, being decided this cycle).
+
+Why: the state stage's loop (state -> compare -> accept -> state) held a 66-bit
+compare and routed at 81 MHz. Here every compare is made in stage 3, from registers
+only, as the sign of one sum (rtl/risk/arith.py `signed_sum`: carry-save layers, one
+carry chain); stage 4 only picks `acc` or `rej` with the previous order's verdict:
+  rej  the order ahead changes nothing (rejected, another entry, or no order): the
+       state is `base` (stage 4's state when the same entry, else the state RAM);
+  acc  it is accepted for the same account (credit, rate) or (account, slot)
+       (position): its own state `prev_a`/`prev_s` plus what it books, exactly as
+       rtl/risk/exposure.py writes it (tat: max(t, tat) + interval, 64-bit).
+Host events never need this: the gate leaves a bubble behind each one (gate.py).
+"""
+from amaranth.hdl import Cat, Const, Module, Mux
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ..layouts import SIDE_BUY
+from .arith import signed_sum
+from .layouts import AcctState, Fails, Prepared, SlotState
+
+W = 68          # two's complement width of every compared sum (operands up to 66 bits)
+
+
+def _neg(ops):
+    """True when the sum of [(value, negate)] is below zero."""
+    return signed_sum(ops, W)[W - 1]
+
+
+class Outcomes(wiring.Component):
+    nxt: In(Prepared)            # the order in stage 3
+    base_a: In(AcctState)        # its state if the order ahead changes nothing
+    base_s: In(SlotState)
+    prev: In(Prepared)           # the order ahead (stage 4), with its state
+    prev_a: In(AcctState)
+    prev_s: In(SlotState)
+    rej: Out(Fails)
+    acc: Out(Fails)
+
+    def elaborate(self, platform):
+        m = Module()
+        n, p = self.nxt, self.prev
+        buy = n.order.side == SIDE_BUY
+        p_buy = p.order.side == SIDE_BUY
+        q = p.order.qty
+        tau = [(n.tm, 0), (n.bi0, 0), (Cat(Const(0, 17), n.bi1), 0)]     # t_tau
+
+        # the order ahead changes nothing
+        b_a, b_s = self.base_a, self.base_s
+        m.d.comb += [
+            self.rej.credit.eq(_neg([(n.thr_credit, 0), (b_a.open, 1)])),
+            self.rej.position.eq(Mux(buy, _neg([(n.thr_long, 0), (b_s.lu, 1)]),
+                                     _neg([(n.thr_short, 0), (b_s.su, 1)]))),
+            self.rej.rate.eq(_neg(tau + [(b_a.tat, 1)])),
+        ]
+
+        # the order ahead is accepted on the same entry: it adds its notional, its qty
+        # to long_used (buy) or short_used (sell, short), and moves its bucket
+        a, s = self.prev_a, self.prev_s
+        dl, ds = Mux(p_buy, q, 0), Mux(p_buy, 0, q)
+        late = p.t > a.tat                           # tat' = t_iv, else tat + interval
+        wrap = (a.tat + p.interval)[64]              # tat + interval past 2**64
+        d = signed_sum(tau + [(a.tat, 1), (p.interval, 1)], W)
+        d_hi = d[64:].as_signed()                    # d < -2**64 <=> d_hi <= -2
+        m.d.comb += [
+            self.acc.credit.eq(_neg([(n.thr_credit, 0), (a.open, 1), (p.notional, 1)])),
+            self.acc.position.eq(Mux(buy, _neg([(n.thr_long, 0), (s.lu, 1), (dl, 1)]),
+                                     _neg([(n.thr_short, 0), (s.su, 1), (ds, 1)]))),
+            self.acc.rate.eq(Mux(late, _neg(tau + [(p.t_iv, 1)]),
+                                 Mux(wrap, d_hi <= -2, d[W - 1]))),
+        ]
+        return m

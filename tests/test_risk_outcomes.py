@@ -1,0 +1,80 @@
+"""Outcomes (rtl/risk/outcomes.py): the checks 9..11 decided for both outcomes of the
+order ahead equal the checks made on the state that outcome leaves (tickwire/model/
+risk.py: open + notional > credit, position + open + qty > limit, t + tau < tat with
+tat' = (max(t, tat) + interval) mod 2**64), for random and extreme words."""
+import random
+
+from amaranth.hdl import Module
+from amaranth.sim import Simulator
+
+from clocked import put
+from tickwire.rtl.risk.outcomes import Outcomes
+
+M64 = (1 << 64) - 1
+
+
+def _word(rng, bits, signed=False):
+    v = rng.choice([0, 1, (1 << bits) - 1, rng.getrandbits(bits), rng.getrandbits(bits // 2)])
+    if signed:
+        v -= rng.choice([0, 1 << (bits - 1), rng.getrandbits(bits - 1)])
+    return v
+
+
+def _case(rng):
+    q = _word(rng, 32)
+    t, tat = _word(rng, 64), _word(rng, 64)
+    if rng.random() < 0.3:                    # near the top: tat + interval wraps
+        tat = M64 - rng.randrange(1 << 33)
+    nxt = dict(order=dict(side=rng.randrange(3)), thr_credit=_word(rng, 65, True),
+               thr_long=_word(rng, 33, True), thr_short=_word(rng, 33, True),
+               tm=rng.choice([_word(rng, 64), -rng.randrange(1 << 32)]),
+               bi0=_word(rng, 33), bi1=_word(rng, 31))
+    if rng.random() < 0.5:                    # t_tau close to the bucket under test
+        nxt["tm"] = tat - nxt["bi0"] - (nxt["bi1"] << 17) + rng.randrange(-2, 3)
+    prev = dict(order=dict(side=rng.randrange(3), qty=q), notional=_word(rng, 64), t=t,
+                interval=_word(rng, 32), t_iv=(t + 0) & M64)
+    prev["t_iv"] = (t + prev["interval"]) & M64
+    state = lambda: (dict(open=_word(rng, 64), tat=tat if rng.random() < 0.5 else _word(rng, 64)),
+                     dict(lu=_word(rng, 65, True), su=_word(rng, 65, True)))
+    (ba, bs), (pa, ps) = state(), state()
+    if rng.random() < 0.5:                    # credit right at the limit
+        nxt["thr_credit"] = pa["open"] + prev["notional"] + rng.randrange(-1, 2)
+    return nxt, prev, ba, bs, pa, ps
+
+
+def _want(nxt, prev, ba, bs, pa, ps):
+    buy, pbuy = nxt["order"]["side"] == 0, prev["order"]["side"] == 0
+    q = prev["order"]["qty"]
+    tau = nxt["tm"] + nxt["bi0"] + (nxt["bi1"] << 17)
+    pos = lambda lu, su: lu > nxt["thr_long"] if buy else su > nxt["thr_short"]
+    tat2 = (max(prev["t"], pa["tat"]) + prev["interval"]) & M64
+    rej = (ba["open"] > nxt["thr_credit"], pos(bs["lu"], bs["su"]), tau < ba["tat"])
+    acc = (pa["open"] + prev["notional"] > nxt["thr_credit"],
+           pos(ps["lu"] + (q if pbuy else 0), ps["su"] + (0 if pbuy else q)), tau < tat2)
+    return rej, acc
+
+
+def test_outcomes_equal_the_checks_on_each_resulting_state():
+    rng = random.Random(13)
+    dut = Outcomes()
+    cases = [_case(rng) for _ in range(600)]
+    m = Module()
+    m.submodules.dut = dut
+    sim = Simulator(m)
+    seen = set()
+
+    async def bench(ctx):
+        for c in cases:
+            nxt, prev, ba, bs, pa, ps = c
+            for port, v in zip((dut.nxt, dut.prev, dut.base_a, dut.base_s, dut.prev_a,
+                                dut.prev_s), c):
+                put(ctx, port, v)
+            await ctx.delay(1e-9)
+            rej, acc = _want(*c)
+            got_r = tuple(bool(ctx.get(getattr(dut.rej, f))) for f in ("credit", "position", "rate"))
+            got_a = tuple(bool(ctx.get(getattr(dut.acc, f))) for f in ("credit", "position", "rate"))
+            assert (got_r, got_a) == (rej, acc), c
+            seen.update((i, v) for i, v in enumerate(rej + acc))
+    sim.add_testbench(bench)
+    sim.run()
+    assert len(seen) == 12          # every check seen failing and passing, both outcomes
