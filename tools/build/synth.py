@@ -122,8 +122,10 @@ BLOCKS = {
 
 #: Blocks whose LUT mapping uses classic ABC instead of synth_ecp5's ABC9: the book's
 #: level-update logic crashes YoWASP Yosys 0.70 in ABC9's AIGMAP (a WebAssembly
-#: exception after ~17 minutes), and synth_lattice has no switch to turn ABC9 off.
-ABC_LUT_BLOCKS = {"book"}
+#: exception after ~17 minutes), and synth_lattice has no switch to turn ABC9 off. The
+#: merge (with the session-start registers) trips an assertion in ABC9's
+#: ABC_OPS_REINTEGRATE (`GetSize(conn.first) == GetSize(conn.second)`, rtlil.cc:3091).
+ABC_LUT_BLOCKS = {"book", "merge"}
 
 #: Blocks placed but not routed: the book's placed design is too congested to route in
 #: an hour (64-entry build: router1 had 125 k arcs left after 3,000 s; router2's first pass left 74 k

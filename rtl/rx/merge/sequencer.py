@@ -107,7 +107,6 @@ class Sequencer(wiring.Component):
             m.d.comb += [h.step.eq(step), h.e.eq(E), h.e1.eq(E1), h.ew.eq(EW),
                          h.ew1.eq(EW1), h.flush.eq(self.restart if p == I else self.clear[p])]
         ok, okp = have_e & ~bubble, have_e & ~bubble & ~self.pause    # okp: heads may go
-        # candidates: heads A, B, injection, live A, B; live flags against this cycle's E
         msgs = [h.msg for h in heads] + [live[0].payload, live[1].payload]
         valid = [h.valid for h in heads] + [live[0].valid, live[1].valid]
         lt = [Signal(name=f"lt{k}") for k in range(N)]
@@ -139,8 +138,7 @@ class Sequencer(wiring.Component):
 
         # live messages ahead of E: held, or an unconfirmed jump (never before E exists)
         ahead = [live[p].valid & ~lt[L + p] & ~eq[L + p] for p in (0, 1)]
-        # (E + window is recomputed in the bubble: a live `far` flag is stale in the bubble
-        # and the cycle after it; such a message is held and judged from the buffer)
+        # (`far` is stale in the bubble and the cycle after: held, judged from the buffer)
         far = [ahead[p] & have_e & ~joined & ~bubble & settled & live[p].payload.rel.far
                for p in (0, 1)]
         # before E: every message is held while the session's start is confirmed
@@ -150,7 +148,6 @@ class Sequencer(wiring.Component):
         for p in (0, 1):
             m.d.comb += [self.push[p].valid.eq(hold[p]), self.push[p].payload.eq(live[p].payload)]
         confirm, fp, fmsg, fseq1 = self._claim(m, far, ok, deliver)
-        fseq = fmsg.msg.seq
         fdel = Signal()             # a confirmed jump delivers its message (not a mark)
         m.d.comb += fdel.eq(confirm & ~fmsg.mark)
 
@@ -162,7 +159,7 @@ class Sequencer(wiring.Component):
         h0, h1 = heads[0].msg.msg.seq, heads[1].msg.msg.seq
         new_e = Mux(wait[0] & wait[1], Mux(h0 < h1, h0, h1), Mux(wait[0], h0, h1))
         gap_v, gap_from, gap_to, gap_n = Signal(), Signal(64), Signal(64), Signal(64)
-        m.d.sync += [gap_from.eq(E), gap_to.eq(Mux(confirm, fseq, new_e))]
+        m.d.sync += [gap_from.eq(E), gap_to.eq(Mux(confirm, fmsg.msg.seq, new_e))]
         m.d.comb += gap_n.eq(gap_to - gap_from)
         go_gap = self._gap_wait(m, win, waiting & ~(deliver | confirm), confirm, gap_from, gap_n)
         m.d.comb += [win.clear.eq(deliver | confirm | go_gap | self.restart | bubble),
