@@ -123,9 +123,11 @@ class DeviceModel:
             self.message(d.msg, d.seq, d.feed, ts)
 
     def finish(self, t=None):
-        """The end of the input: let the hold window run out (at cycle t, or now)."""
+        """The end of the input: let time run to cycle t (default: DRAIN_CYCLES after
+        the last input, as the RTL harness drains), so every hold window that would
+        expire by then does, one after another."""
         a = self.arbiter
-        delivered = a.advance(t if t is not None else a.now + a.hold_cycles)
+        delivered = a.advance(t if t is not None else a.now + mold.DRAIN_CYCLES)
         self._sync_counters()
         for d in delivered:
             self.message(d.msg, d.seq, d.feed, {"sec": 0, "ns": 0})

@@ -72,6 +72,11 @@ MERGE_COUNTERS = ("overflow_a", "overflow_b", "dup_discard_a", "dup_discard_b",
 #: Defaults of the merge's control registers and build parameters (rtl/config.py).
 HOLD_CYCLES = 8192
 HOLD_PACKETS = 64
+#: Cycles a replay runs on after the input's last beat, in both engines (the model's
+#: `DeviceModel.finish`, the RTL harness's drain): room for four hold windows to expire
+#: one after another (a gap, then a packet held further ahead, ...) and for what they
+#: release to drain through the book.
+DRAIN_CYCLES = 4 * HOLD_CYCLES + 8192
 HOLD_DEPTH = 2048
 JUMP_WINDOW = 2048
 

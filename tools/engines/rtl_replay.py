@@ -120,9 +120,10 @@ class Meter:
         self.callback(int(np.searchsorted(self.ends, beats, side="right")))
 
 
-#: Idle cycles after the last beat: the hold window can expire (merge.hold_cycles, as
-#: the model's finish() lets it) and what it held then drains through the book.
-DRAIN = mold.HOLD_CYCLES + 8192
+#: Idle cycles after the last beat: hold windows can expire one after another
+#: (merge.hold_cycles) as the model's finish() lets them, and what they held then
+#: drains through the book.
+DRAIN = mold.DRAIN_CYCLES
 
 
 def run(feed, subs, cfg=BUILDS["sim"], progress=None, trace=None, recovery=None):
