@@ -127,12 +127,13 @@ def run_model(feed, subs, cfg):
         return ModelEngine.run(feed, subs, cfg=cfg)
     dev = device_model.DeviceModel(subscriptions=subs, top_n=cfg.top_n,
                                    risk_slots=cfg.risk_slots)
-    for port, f in _arrival_order(feed):
+    for t, port, f in _arrival_order(feed, times=True):
         data, tail, fcs_ok, verdict = _wire_view(f)
-        dev.frame(port, data, fcs_ok=fcs_ok, fcs=tail)
+        dev.frame(port, data, fcs_ok=fcs_ok, fcs=tail, t=t)
         if verdict in _RECOUNT:
             dev.counters[f"mac_{port}.fcs_errors"] -= 1
             dev.counters[f"mac_{port}.{_RECOUNT[verdict]}"] += 1
+    dev.finish()
     rows = [_model_row(ev) for ev in dev.bbo]
     counters = {k: v for k, v in dev.all_counters().items() if v}
     return EngineResult(rows, counters, dev.itch_msgs(), None,
