@@ -66,6 +66,12 @@ EVENTS = ("overflow_a", "overflow_b", "held_a", "held_b", "jump_drop_a", "jump_d
           "timeout", "jump", "far_held_a", "far_held_b")
 
 
+def _eq_carry(a, b):
+    """a == b as the carry out of ~(a ^ b) + 1: one LUT level and a carry chain (fast
+    on the ECP5) instead of a 4-level LUT tree, for the claim compares on E's path."""
+    return (~(a ^ b) + 1)[len(a)]
+
+
 class Sequencer(wiring.Component):
     def __init__(self, jump_window=2048):
         self.jump_window = jump_window
@@ -190,7 +196,7 @@ class Sequencer(wiring.Component):
         m.d.sync += [stepped.eq(step), bubble.eq(jump), joined.eq(self.join & ~self.restart),
                      settled.eq(~bubble)]
         self._expect(m, (E, E1, EW, EW1, have_e, bubble), deliver, jump_r, confirm_r, fseq1,
-                     Mux(gap_r, new_e, lo_min))
+                     gap_r | start, Mux(gap_r, new_e, lo_min))
 
         st = self.status
         m.d.comb += [st.expected.eq(E), st.expected1.eq(E1), st.expected_w.eq(EW),
@@ -206,14 +212,14 @@ class Sequencer(wiring.Component):
         self._events(m, hold, far, farh, confirm, fp, go_gap)
         return m
 
-    def _expect(self, m, regs, deliver, jump_r, confirm_r, fseq1, other):
+    def _expect(self, m, regs, deliver, jump_r, confirm_r, fseq1, other_go, other):
         """E, and E + 1 and E + window kept in registers for the one-bit flags.
         E: restart (0), JOIN, a delivery (E + 1), a jump: to fseq1 when confirmed, else
-        `other` (a gap's end, the start). The jump (`jump_r`) leaves out `~deliver` (a
-        delivery wins anyway), and the latest decision, a confirmed jump, comes last
-        (one mux from E). E + 1 and E + window follow the old E after a restart or a
-        jump too (stale in the cycle after, as before: nothing reads them then), so
-        their enables carry neither the jump nor the restart."""
+        to `other` (a gap's end, the start: `other_go`). The jump (`jump_r`) leaves out
+        `~deliver` (a delivery wins anyway), and the latest decision, a confirmed jump,
+        comes last (one mux from E). E + 1 and E + window follow the old E after a
+        restart or a jump too (stale in the cycle after, as before: nothing reads them
+        then), so their enables carry neither the jump nor the restart."""
         E, E1, EW, EW1, have_e, bubble = regs
         W = self.jump_window
         with m.If(self.restart):
@@ -224,7 +230,7 @@ class Sequencer(wiring.Component):
             m.d.sync += have_e.eq(1)
         quiet = self.restart | self.join | deliver
         rest = Mux(self.restart, 0, Mux(self.join, self.join_seq,
-                                        Mux(deliver, E1, Mux(jump_r, other, E))))
+                                        Mux(deliver, E1, Mux(other_go, other, E))))
         m.d.sync += E.eq(Mux(confirm_r & ~quiet, fseq1, rest))
         with m.If(self.join):
             m.d.sync += [E1.eq(self.join_seq + 1), EW.eq(self.join_seq + W),
@@ -363,8 +369,8 @@ class Sequencer(wiring.Component):
         me = [Signal(name=f"match_end{p}") for p in (0, 1)]
         ms = [Signal(name=f"match_start{p}") for p in (0, 1)]
         for p in (0, 1):
-            m.d.comb += [me[p].eq(live[p].payload.msg.seq == claim_end),
-                         ms[p].eq(live[p].payload.msg.seq == claim_start)]
+            m.d.comb += [me[p].eq(_eq_carry(live[p].payload.msg.seq, claim_end)),
+                         ms[p].eq(_eq_carry(live[p].payload.msg.seq, claim_start))]
         match_end = Mux(far[0], me[0], me[1])
         # fp = ~far[0]: a far message matches the end of its own port's claim, the
         # start of the other port's
@@ -373,7 +379,9 @@ class Sequencer(wiring.Component):
         confirm, confirm_r = Signal(), Signal()
         m.d.comb += [confirm_r.eq(ok & claim_v & (cont[0] | cont[1])),
                      confirm.eq(confirm_r & ~deliver)]
-        with m.If((far[0] | far[1]) & ok & ~confirm):
+        # (not waiting for `confirm`: a confirmed jump clears claim_v below, and without
+        # claim_v the port, start and end are never read)
+        with m.If((far[0] | far[1]) & ok):
             with m.If(ffirst):
                 m.d.sync += [claim_v.eq(1), claim_port.eq(fp), claim_start.eq(fseq),
                              claim_end.eq(fseq1)]
