@@ -66,12 +66,6 @@ EVENTS = ("overflow_a", "overflow_b", "held_a", "held_b", "jump_drop_a", "jump_d
           "timeout", "jump", "far_held_a", "far_held_b")
 
 
-def _eq_carry(a, b):
-    """a == b as the carry out of ~(a ^ b) + 1: one LUT level and a carry chain (fast
-    on the ECP5) instead of a 4-level LUT tree, for the claim compares on E's path."""
-    return (~(a ^ b) + 1)[len(a)]
-
-
 class Sequencer(wiring.Component):
     def __init__(self, jump_window=2048):
         self.jump_window = jump_window
@@ -164,14 +158,19 @@ class Sequencer(wiring.Component):
         m.d.comb += waiting.eq(wait[0] | wait[1])
         h0, h1 = heads[0].msg.msg.seq, heads[1].msg.msg.seq
         new_e = Mux(wait[0] & wait[1], Mux(h0 < h1, h0, h1), Mux(wait[0], h0, h1))
-        gap_v, gap_from, gap_to, gap_n = Signal(), Signal(64), Signal(64), Signal(64)
-        # (gap_to matters only after a gap or a confirmed jump: no delivery then)
-        m.d.sync += [gap_from.eq(E), gap_to.eq(Mux(confirm_r, fmsg.msg.seq, new_e))]
-        m.d.comb += gap_n.eq(gap_to - gap_from)
+        gap_v, gap_from, gap_n = Signal(), Signal(64), Signal(64)
+        # the gap's end: both candidates registered, picked a cycle later (it matters
+        # only after a gap or a confirmed jump: no delivery then)
+        gap_tc, gap_tg, gap_c = Signal(64), Signal(64), Signal()
+        m.d.sync += [gap_from.eq(E), gap_tc.eq(fmsg.msg.seq), gap_tg.eq(new_e),
+                     gap_c.eq(confirm_r)]
+        m.d.comb += gap_n.eq(Mux(gap_c, gap_tc, gap_tg) - gap_from)
         go_gap, gap_r = self._gap_wait(m, win, waiting, deliver | confirm, confirm,
                                        gap_from, gap_n)
-        # deliver | confirm | go_gap, without the chain from deliver through confirm
-        m.d.comb += [win.clear.eq(deliver | confirm_r | gap_r | self.restart | bubble),
+        # progress clears the window: a delivery, or the bubble after any jump of E (a
+        # confirmed jump, a gap: their own cycle need not, since nothing reads the
+        # window in the bubble: no head waits, and E exists)
+        m.d.comb += [win.clear.eq(deliver | self.restart | bubble),
                      win.running.eq(waiting | hold[0] | hold[1] | held_pre),
                      win.firsts.eq((live[0].valid & live[0].payload.first)
                                    + (live[1].valid & live[1].payload.first)),
@@ -369,8 +368,8 @@ class Sequencer(wiring.Component):
         me = [Signal(name=f"match_end{p}") for p in (0, 1)]
         ms = [Signal(name=f"match_start{p}") for p in (0, 1)]
         for p in (0, 1):
-            m.d.comb += [me[p].eq(_eq_carry(live[p].payload.msg.seq, claim_end)),
-                         ms[p].eq(_eq_carry(live[p].payload.msg.seq, claim_start))]
+            m.d.comb += [me[p].eq(live[p].payload.msg.seq == claim_end),
+                         ms[p].eq(live[p].payload.msg.seq == claim_start)]
         match_end = Mux(far[0], me[0], me[1])
         # fp = ~far[0]: a far message matches the end of its own port's claim, the
         # start of the other port's
