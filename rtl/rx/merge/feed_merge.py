@@ -54,20 +54,6 @@ def connect_mold(m, mold, merge):
 INJECT_DEPTH = 16
 
 
-class HoldFifo(SyncFIFOBuffered):
-    """A hold buffer: SyncFIFOBuffered whose storage carries `no_rw_check`. Its read
-    and write never meet on one address (empty: no read; full: no write), but Yosys
-    cannot see that, and without the attribute it wraps each block RAM in collision
-    logic (the write data registered, a mux on every output bit): a LUT and a long
-    route between the RAM and the sequencer's compares (156.25 MHz, issue 13)."""
-
-    def elaborate(self, platform):
-        m = super().elaborate(platform)
-        if self.depth > 1:                  # (depth 0 or 1 has no memory)
-            m.submodules.storage.attrs["no_rw_check"] = 1
-        return m
-
-
 class FeedMerge(wiring.Component):
     registers = regs.BLOCK
     #: `o` is the Sequencer's output register: the core adds no stage slice after it.
@@ -97,7 +83,8 @@ class FeedMerge(wiring.Component):
         m = Module()
         m.submodules.seq = seq = Sequencer(self.jump_window)
         for p, i in enumerate((self.a, self.b)):
-            fifo = ResetInserter(seq.clear[p])(HoldFifo(width=MoldMsg.size, depth=self.depth))
+            fifo = ResetInserter(seq.clear[p])(SyncFIFOBuffered(
+                width=MoldMsg.size, depth=self.depth))
             m.submodules[f"hold_{'ab'[p]}"] = fifo
             m.d.comb += [seq.live[p].valid.eq(i.valid), seq.live[p].payload.eq(i.payload),
                          fifo.w_en.eq(seq.push[p].valid), fifo.w_data.eq(seq.push[p].payload),

@@ -180,13 +180,12 @@ class Sequencer(wiring.Component):
         out = self.o.payload
         raw_go = self._raw(m, deliver | confirm, pick[I], dupk[I])
         m.d.sync += self.o.valid.eq(deliver | fdel | raw_go)
-        # the delivered candidate (first with eqd), the confirmed jump's message (raw_go
-        # needs ~confirm) or raw: the late confirm_r only in the last LUT per bit
+        # the delivered candidate (first with eqd), else the confirmed jump's message
+        # (raw_go needs ~confirm): the late confirm_r only in the last mux
         sel = msgs[N - 1].msg
         for k in reversed(range(N - 1)):
             sel = Mux(eqd[k], msgs[k].msg, sel)
-        m.d.sync += out.eq(Mux(confirm_r & ~deliver, fmsg.msg,
-                               Mux(deliver, sel, self.raw.payload)))
+        m.d.sync += out.eq(Mux(deliver, sel, Mux(confirm_r, fmsg.msg, self.raw.payload)))
         # a gap goes out a cycle later: its length (a 64-bit subtract) from registers
         m.d.sync += [gap_v.eq(go_gap | confirm), self.gap.valid.eq(gap_v),
                      self.gap.payload.first.eq(gap_from), self.gap.payload.count.eq(gap_n)]
@@ -229,8 +228,8 @@ class Sequencer(wiring.Component):
         with m.Elif(~deliver & jump_r):
             m.d.sync += have_e.eq(1)
         quiet = self.restart | self.join | deliver
-        rest = Mux(quiet, Mux(self.restart, 0, Mux(self.join, self.join_seq, E1)),
-                   Mux(other_go, other, E))
+        rest = Mux(self.restart, 0, Mux(self.join, self.join_seq,
+                                        Mux(deliver, E1, Mux(other_go, other, E))))
         m.d.sync += E.eq(Mux(confirm_r & ~quiet, fseq1, rest))
         with m.If(self.join):
             m.d.sync += [E1.eq(self.join_seq + 1), EW.eq(self.join_seq + W),
