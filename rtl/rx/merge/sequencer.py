@@ -147,7 +147,7 @@ class Sequencer(wiring.Component):
         hold = [ahead[p] & ~far[p] & (have_e | ~live[p].payload.mark) for p in (0, 1)]
         for p in (0, 1):
             m.d.comb += [self.push[p].valid.eq(hold[p]), self.push[p].payload.eq(live[p].payload)]
-        confirm, fp, fmsg, fseq1 = self._claim(m, far, ok, deliver)
+        confirm, confirm_r, fp, fmsg, fseq1 = self._claim(m, far, ok, deliver)
         fdel = Signal()             # a confirmed jump delivers its message (not a mark)
         m.d.comb += fdel.eq(confirm & ~fmsg.mark)
 
@@ -158,11 +158,19 @@ class Sequencer(wiring.Component):
         m.d.comb += waiting.eq(wait[0] | wait[1])
         h0, h1 = heads[0].msg.msg.seq, heads[1].msg.msg.seq
         new_e = Mux(wait[0] & wait[1], Mux(h0 < h1, h0, h1), Mux(wait[0], h0, h1))
-        gap_v, gap_from, gap_to, gap_n = Signal(), Signal(64), Signal(64), Signal(64)
-        m.d.sync += [gap_from.eq(E), gap_to.eq(Mux(confirm, fmsg.msg.seq, new_e))]
-        m.d.comb += gap_n.eq(gap_to - gap_from)
-        go_gap = self._gap_wait(m, win, waiting & ~(deliver | confirm), confirm, gap_from, gap_n)
-        m.d.comb += [win.clear.eq(deliver | confirm | go_gap | self.restart | bubble),
+        gap_v, gap_from, gap_n = Signal(), Signal(64), Signal(64)
+        # the gap's end: both candidates registered, picked a cycle later (it matters
+        # only after a gap or a confirmed jump: no delivery then)
+        gap_tc, gap_tg, gap_c = Signal(64), Signal(64), Signal()
+        m.d.sync += [gap_from.eq(E), gap_tc.eq(fmsg.msg.seq), gap_tg.eq(new_e),
+                     gap_c.eq(confirm_r)]
+        m.d.comb += gap_n.eq(Mux(gap_c, gap_tc, gap_tg) - gap_from)
+        go_gap, gap_r = self._gap_wait(m, win, waiting, deliver | confirm, confirm,
+                                       gap_from, gap_n)
+        # progress clears the window: a delivery, or the bubble after any jump of E (a
+        # confirmed jump, a gap: their own cycle need not, since nothing reads the
+        # window in the bubble: no head waits, and E exists)
+        m.d.comb += [win.clear.eq(deliver | self.restart | bubble),
                      win.running.eq(waiting | hold[0] | hold[1] | held_pre),
                      win.firsts.eq((live[0].valid & live[0].payload.first)
                                    + (live[1].valid & live[1].payload.first)),
@@ -172,31 +180,22 @@ class Sequencer(wiring.Component):
         out = self.o.payload
         raw_go = self._raw(m, deliver | confirm, pick[I], dupk[I])
         m.d.sync += self.o.valid.eq(deliver | fdel | raw_go)
-        sel = Mux(raw_go, self.raw.payload, fmsg.msg)
-        for k in reversed(range(N)):
-            sel = Mux(pick[k], msgs[k].msg, sel)
-        m.d.sync += out.eq(sel)
+        # the delivered candidate (first with eqd), else the confirmed jump's message
+        # (raw_go needs ~confirm): the late confirm_r only in the last mux
+        sel = msgs[N - 1].msg
+        for k in reversed(range(N - 1)):
+            sel = Mux(eqd[k], msgs[k].msg, sel)
+        m.d.sync += out.eq(Mux(deliver, sel, Mux(confirm_r, fmsg.msg, self.raw.payload)))
         # a gap goes out a cycle later: its length (a 64-bit subtract) from registers
         m.d.sync += [gap_v.eq(go_gap | confirm), self.gap.valid.eq(gap_v),
                      self.gap.payload.first.eq(gap_from), self.gap.payload.count.eq(gap_n)]
-        jump = Signal()
-        m.d.comb += [step.eq(deliver), jump.eq(confirm | go_gap | start)]
+        jump, jump_r = Signal(), Signal()
+        m.d.comb += [step.eq(deliver), jump.eq(confirm | go_gap | start),
+                     jump_r.eq(confirm_r | gap_r | start)]
         m.d.sync += [stepped.eq(step), bubble.eq(jump), joined.eq(self.join & ~self.restart),
                      settled.eq(~bubble)]
-        W = self.jump_window
-        with m.If(self.restart):
-            m.d.sync += [have_e.eq(0), E.eq(0), bubble.eq(0)]
-        with m.Elif(self.join):     # E may move either way: E + 1, E + window set here
-            m.d.sync += [have_e.eq(1), E.eq(self.join_seq), E1.eq(self.join_seq + 1),
-                         EW.eq(self.join_seq + W), EW1.eq(self.join_seq + W + 1),
-                         bubble.eq(1)]
-        with m.Elif(deliver):
-            m.d.sync += [E.eq(E1), E1.eq(E1 + 1), EW.eq(EW + 1), EW1.eq(EW1 + 1)]
-        with m.Elif(jump):
-            m.d.sync += [E.eq(Mux(confirm, fseq1, Mux(go_gap, new_e, lo_min))),
-                         have_e.eq(1)]
-        with m.Else():
-            m.d.sync += [E1.eq(E + 1), EW.eq(E + W), EW1.eq(E + W + 1)]
+        self._expect(m, (E, E1, EW, EW1, have_e, bubble), deliver, jump_r, confirm_r, fseq1,
+                     gap_r | start, Mux(gap_r, new_e, lo_min))
 
         st = self.status
         m.d.comb += [st.expected.eq(E), st.expected1.eq(E1), st.expected_w.eq(EW),
@@ -211,6 +210,34 @@ class Sequencer(wiring.Component):
             m.d.sync += self.dup[p].eq(dupk[p] + dupk[L + p])
         self._events(m, hold, far, farh, confirm, fp, go_gap)
         return m
+
+    def _expect(self, m, regs, deliver, jump_r, confirm_r, fseq1, other_go, other):
+        """E, and E + 1 and E + window kept in registers for the one-bit flags.
+        E: restart (0), JOIN, a delivery (E + 1), a jump: to fseq1 when confirmed, else
+        to `other` (a gap's end, the start: `other_go`). The jump (`jump_r`) leaves out
+        `~deliver` (a delivery wins anyway), and the latest decision, a confirmed jump,
+        comes last (one mux from E). E + 1 and E + window follow the old E after a
+        restart or a jump too (stale in the cycle after, as before: nothing reads them
+        then), so their enables carry neither the jump nor the restart."""
+        E, E1, EW, EW1, have_e, bubble = regs
+        W = self.jump_window
+        with m.If(self.restart):
+            m.d.sync += [have_e.eq(0), bubble.eq(0)]
+        with m.Elif(self.join):     # E may move either way: E + 1, E + window set here
+            m.d.sync += [have_e.eq(1), bubble.eq(1)]
+        with m.Elif(~deliver & jump_r):
+            m.d.sync += have_e.eq(1)
+        quiet = self.restart | self.join | deliver
+        rest = Mux(self.restart, 0, Mux(self.join, self.join_seq,
+                                        Mux(deliver, E1, Mux(other_go, other, E))))
+        m.d.sync += E.eq(Mux(confirm_r & ~quiet, fseq1, rest))
+        with m.If(self.join):
+            m.d.sync += [E1.eq(self.join_seq + 1), EW.eq(self.join_seq + W),
+                         EW1.eq(self.join_seq + W + 1)]
+        with m.Elif(deliver):
+            m.d.sync += [E1.eq(E1 + 1), EW.eq(EW + 1), EW1.eq(EW1 + 1)]
+        with m.Else():
+            m.d.sync += [E1.eq(E + 1), EW.eq(E + W), EW1.eq(E + W + 1)]
 
     def _events(self, m, hold, far, farh, confirm, fp, go_gap):
         """The registered event pulses, in EVENTS order."""
@@ -299,12 +326,17 @@ class Sequencer(wiring.Component):
         m.d.sync += self.inj_ev.eq(Cat(pick_i | raw_go, dup_i))
         return raw_go
 
-    def _gap_wait(self, m, win, stuck, confirm, gap_from, gap_n):
-        """go_gap: the expired window declares the gap unless `gap_wait`, then it is
-        reported once and waits for the host (fill, or `skip`). Drives report, waiting."""
+    def _gap_wait(self, m, win, waiting, busy, confirm, gap_from, gap_n):
+        """(go_gap, gap_r): the expired window declares the gap unless `gap_wait`, then
+        it is reported once and waits for the host (fill, or `skip`). Drives report,
+        waiting. gap_r is go_gap without `~busy` (a delivery or confirmed jump), for E's
+        mux, where those win anyway."""
         go_gap, skip_req, reported, need = Signal(), Signal(), Signal(), Signal()
-        m.d.comb += need.eq(win.expire & stuck & ~self.pause)   # paused: no gap declared
-        m.d.comb += go_gap.eq(need & (~self.gap_wait | skip_req))
+        gap_r = Signal()
+        m.d.comb += need.eq(win.expire & waiting & ~busy & ~self.pause)  # paused: no gap
+        m.d.comb += [gap_r.eq(win.expire & waiting & ~self.pause
+                              & (~self.gap_wait | skip_req)),
+                     go_gap.eq(gap_r & ~busy)]
         m.d.sync += self.waiting.eq(need & self.gap_wait & ~skip_req)
         rep_v = Signal()        # a cycle later, like `gap`: first and count from registers
         m.d.sync += [rep_v.eq((need & ~reported) | confirm), self.report.valid.eq(rep_v),
@@ -315,12 +347,14 @@ class Sequencer(wiring.Component):
             m.d.sync += reported.eq(1)
             with m.If(self.skip):
                 m.d.sync += skip_req.eq(1)
-        return go_gap
+        return go_gap, gap_r
 
     def _claim(self, m, far, ok, deliver):
-        """Jumps beyond the window: (confirm, fp, fmsg, where E goes: fmsg's seq + 1, a
-        mark's seq). A claim is remembered until the same port continues it or the
-        other port's copy starts the same; a restart or a JOIN forgets it."""
+        """Jumps beyond the window: (confirm, confirm_r, fp, fmsg, where E goes: fmsg's
+        seq + 1, a mark's seq). A claim is remembered until the same port continues it
+        or the other port's copy starts the same; a restart or a JOIN forgets it.
+        Each port's seq is compared with the claim in parallel with `far` (no 64-bit
+        mux ahead of the compares); confirm_r is confirm without `~deliver`."""
         live = self.live
         claim_v, claim_port = Signal(), Signal()
         claim_start, claim_end = Signal(64), Signal(64)
@@ -331,12 +365,22 @@ class Sequencer(wiring.Component):
         fseq, ffirst = fmsg.msg.seq, fmsg.first
         fseq1 = Mux(far[0], live[0].payload.msg.seq + ~live[0].payload.mark,
                     live[1].payload.msg.seq + ~live[1].payload.mark)
-        match_end, match_start = Signal(), Signal()
-        m.d.comb += [match_end.eq(fseq == claim_end), match_start.eq(fseq == claim_start)]
-        confirm = Signal()
-        m.d.comb += confirm.eq((far[0] | far[1]) & ok & ffirst & claim_v & ~deliver & Mux(
-            claim_port == fp, match_end, match_start))
-        with m.If((far[0] | far[1]) & ok & ~confirm):
+        me = [Signal(name=f"match_end{p}") for p in (0, 1)]
+        ms = [Signal(name=f"match_start{p}") for p in (0, 1)]
+        for p in (0, 1):
+            m.d.comb += [me[p].eq(live[p].payload.msg.seq == claim_end),
+                         ms[p].eq(live[p].payload.msg.seq == claim_start)]
+        match_end = Mux(far[0], me[0], me[1])
+        # fp = ~far[0]: a far message matches the end of its own port's claim, the
+        # start of the other port's
+        cont = [far[0] & live[0].payload.first & Mux(claim_port, ms[0], me[0]),
+                ~far[0] & far[1] & live[1].payload.first & Mux(claim_port, me[1], ms[1])]
+        confirm, confirm_r = Signal(), Signal()
+        m.d.comb += [confirm_r.eq(ok & claim_v & (cont[0] | cont[1])),
+                     confirm.eq(confirm_r & ~deliver)]
+        # (not waiting for `confirm`: a confirmed jump clears claim_v below, and without
+        # claim_v the port, start and end are never read)
+        with m.If((far[0] | far[1]) & ok):
             with m.If(ffirst):
                 m.d.sync += [claim_v.eq(1), claim_port.eq(fp), claim_start.eq(fseq),
                              claim_end.eq(fseq1)]
@@ -344,4 +388,4 @@ class Sequencer(wiring.Component):
                 m.d.sync += claim_end.eq(fseq1)
         with m.If(confirm | self.restart | self.join):
             m.d.sync += claim_v.eq(0)
-        return confirm, fp, fmsg, fseq1
+        return confirm, confirm_r, fp, fmsg, fseq1

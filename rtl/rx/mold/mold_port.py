@@ -96,6 +96,7 @@ class MoldPort(wiring.Component):
     locked: In(1)                # the session's start is confirmed (sequencer has E)
     est: Out(1)                  # this header would (re-)establish the session...
     est_session: Out(80)         # ...with this value (combinational, for MoldRx)
+    hdr_done: Out(1)             # a header is decided this cycle (combinational)
     ev: Out(len(EVENTS))         # registered event pulses, bit order EVENTS
     late_bad: In(1)              # the UDP checksum of the packet that ended last failed
 
@@ -281,7 +282,7 @@ class MoldPort(wiring.Component):
         is_hb, is_eos = cnt_in == 0, cnt_in == 0xFFFF
         accept = ~mismatch & ~is_hb & ~is_eos
         m.d.comb += [self.est.eq(hdr_done & ~self.locked & (~self.have_session | differs)),
-                     self.est_session.eq(sess_in)]
+                     self.est_session.eq(sess_in), self.hdr_done.eq(hdr_done)]
 
         # --- Blocks. `blocks`: past the header beat (registers only); the header beat
         # of an accepted packet (`acc`, behind the session compare) may hold a block's

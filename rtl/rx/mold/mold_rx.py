@@ -57,28 +57,40 @@ class MoldRx(wiring.Component):
         locked = Signal()
         psess = [Signal(80, name=f"psess_{p}") for p in "ab"]  # each port's, before the lock
         phave = [Signal(name=f"phave_{p}") for p in "ab"]
+        # each port's compare target (Mux(locked, session, psess)) and its have flag, in
+        # registers loaded with their next values: the header's session compare starts
+        # at a register instead of behind the `locked` mux (156.25 MHz, issue 13)
+        tsess = [Signal(80, name=f"tsess_{p}") for p in "ab"]
+        thave = [Signal(name=f"thave_{p}") for p in "ab"]
         for p, (i, o) in enumerate(((self.a, self.msg_a), (self.b, self.msg_b))):
             wiring.connect(m, wiring.flipped(i), ports[p].i)
             wiring.connect(m, ports[p].o, wiring.flipped(o))
-            m.d.comb += [ports[p].session.eq(Mux(locked, session, psess[p])),
-                         ports[p].have_session.eq(Mux(locked, have_session, phave[p])),
+            m.d.comb += [ports[p].session.eq(tsess[p]), ports[p].have_session.eq(thave[p]),
                          ports[p].locked.eq(locked),
                          ports[p].seq.eq(self.seq), ports[p].late_bad.eq(self.late_bad[p])]
         reset = self.stb_cmd & self.stb_cmd_data[RESET]
         est = [ports[p].est for p in (0, 1)]
+        # a header decided before the lock: its port's session becomes the header's. When
+        # it does not re-establish (`est`) it equals that session already, so psess and
+        # phave load without the compare (same values as loading on `est`)
+        hnew = [ports[p].hdr_done & ~locked for p in (0, 1)]
+        lock_now = self.seq.started & ~locked & (phave[0] | phave[1])
+        won = Mux((self.seq.start_port & phave[1]) | ~phave[0], psess[1], psess[0])
         with m.If(reset):
             m.d.sync += [have_session.eq(0), session.eq(0), locked.eq(0),
-                         *[x.eq(0) for x in phave]]
-        with m.Elif(self.seq.started & ~locked & (phave[0] | phave[1])):
+                         *[x.eq(0) for x in phave + thave]]
+        with m.Elif(lock_now):
             # (a JOIN before any header: the first header's session is locked a cycle
             # after it is seen)
-            m.d.sync += [locked.eq(1), have_session.eq(1), session.eq(Mux(
-                (self.seq.start_port & phave[1]) | ~phave[0], psess[1], psess[0]))]
+            m.d.sync += [locked.eq(1), have_session.eq(1), session.eq(won),
+                         *[x.eq(won) for x in tsess], *[x.eq(1) for x in thave]]
         with m.Else():
             for p in (0, 1):
-                with m.If(est[p]):
+                with m.If(hnew[p]):
                     m.d.sync += [phave[p].eq(1), psess[p].eq(ports[p].est_session),
-                                 have_session.eq(1), session.eq(ports[p].est_session)]
+                                 thave[p].eq(1), tsess[p].eq(ports[p].est_session)]
+                with m.If(est[p]):
+                    m.d.sync += [have_session.eq(1), session.eq(ports[p].est_session)]
         m.d.sync += [self.restart.eq(reset),
                      *[self.flush[p].eq(est[p] & phave[p] & ~reset) for p in (0, 1)],
                      self.same.eq(phave[0] & phave[1] & (psess[0] == psess[1]))]
