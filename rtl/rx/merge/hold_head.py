@@ -10,7 +10,14 @@ flags are stale for one cycle (the sequencer's `bubble`); it makes no decision t
 `rel.far` (more than the jump window ahead of E: a message held before the session's
 start was confirmed, or before a JOIN) lags one cycle more, because E + window is
 recomputed in the bubble; the sequencer ignores it in the cycle after a bubble.
-`flush` (a restart: new session or RESET) empties the register with the FIFO.
+`flush` (a restart: new session or RESET) empties the registers with the FIFO.
+
+The FIFO's block-RAM output goes into a plain register (`pre`) first, and the head
+loads from that: the RAM's slow clock-to-out and its long routes across the chip end
+at a flip-flop, and the head's compares start from registers (issue 13: the RAM ->
+`far` path limited the merge to 100 MHz). A message reaches the head one cycle later
+than before; `pre` holds one message, so FeedMerge makes the FIFO one shorter and the
+buffer's capacity is unchanged. The head still drains one message per cycle.
 """
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring
@@ -31,18 +38,27 @@ class HoldHead(wiring.Component):
     ew1: In(64)                             # E + jump window + 1
     flush: In(1)
 
+    def __init__(self):
+        super().__init__()
+        self.pre_valid, self.pre = Signal(), Signal(MoldMsg)    # the FIFO's output, registered
+
     def elaborate(self, platform):
         m = Module()
-        load = self.fifo.valid & (~self.valid | self.pop)
-        m.d.comb += self.fifo.ready.eq(load)
+        pre_v, pre = self.pre_valid, self.pre
+        load = pre_v & (~self.valid | self.pop)
+        take = self.fifo.valid & (~pre_v | load)
+        m.d.comb += self.fifo.ready.eq(take)
+        with m.If(take):
+            m.d.sync += [pre_v.eq(1), pre.eq(self.fifo.payload)]
+        with m.Elif(load):
+            m.d.sync += pre_v.eq(0)
         with m.If(load):
-            m.d.sync += [self.valid.eq(1), self.msg.msg.eq(self.fifo.payload.msg),
-                         self.msg.first.eq(self.fifo.payload.first),
-                         self.msg.mark.eq(self.fifo.payload.mark)]
+            m.d.sync += [self.valid.eq(1), self.msg.msg.eq(pre.msg),
+                         self.msg.first.eq(pre.first), self.msg.mark.eq(pre.mark)]
         with m.Elif(self.pop):
             m.d.sync += self.valid.eq(0)
         with m.If(self.flush):
-            m.d.sync += self.valid.eq(0)
+            m.d.sync += [self.valid.eq(0), pre_v.eq(0)]
 
         def rel(seq):
             """(flags if E stays, flags if E steps), each against this cycle's E, E1."""
@@ -51,12 +67,12 @@ class HoldHead(wiring.Component):
                          lt1.eq(seq < self.e1), eq1.eq(seq == self.e1)]
             return lt0, eq0, lt1, eq1
 
-        new, cur = rel(self.fifo.payload.msg.seq), rel(self.msg.msg.seq)
+        new, cur = rel(pre.msg.seq), rel(self.msg.msg.seq)
         nxt = Signal(SeqRel)
         src = [Mux(load, a, b) for a, b in zip(new, cur)]
         m.d.comb += [nxt.lt.eq(Mux(self.step, src[2], src[0])),
                      nxt.at.eq(Mux(self.step, src[3], src[1]))]
-        far = [Mux(load, self.fifo.payload.msg.seq > w, self.msg.msg.seq > w)
+        far = [Mux(load, pre.msg.seq > w, self.msg.msg.seq > w)
                for w in (self.ew, self.ew1)]
         m.d.comb += nxt.far.eq(Mux(self.step, far[1], far[0]))
         m.d.sync += [self.msg.rel.lt.eq(nxt.lt), self.msg.rel.at.eq(nxt.at),
