@@ -123,9 +123,9 @@ def test_join_during_traffic_past_the_jump_window():
     w = [(0, "seq_hi", 0), (0, "seq_lo", n)]
     ref = run(sa, sb, writes=w + [(0, "cmd", JOIN)], jump_window=64)
     assert ref["seqs"] == list(range(n, n + 15)) and ref["msgs"] == m[15:]
-    t_out = ref["times"][0]                          # the first copy of n reached the port
-    for tj in range(t_out - 7, t_out - 2):   # E moves 2 cycles after the write: t_out - 3
-        # puts the bubble on the cycle that first copy is judged (t_out - 1)
+    t_out = ref["times"][0]         # the first copy of n left the sequencer (2 registers)
+    for tj in range(t_out - 8, t_out - 3):   # E moves 2 cycles after the write: t_out - 4
+        # puts the bubble on the cycle that first copy is judged (t_out - 2)
         r = run(sa, sb, writes=w + [(tj, "cmd", JOIN)], jump_window=64)
         assert r["seqs"] == list(range(1, 16)) + list(range(n, n + 15)), tj
         assert r["msgs"] == m and r["reports"] == [], tj

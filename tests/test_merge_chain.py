@@ -28,7 +28,7 @@ def test_clean_ab_each_message_once():
     _check(rtl, model, 30)
     assert rtl["counters"]["mold.dup_messages"] == 30
     from merge_chain import latency
-    assert set(_after_start(latency(rtl))) == {4} and rtl["counters"]["merge.held"] <= 2 * 3
+    assert set(_after_start(latency(rtl))) == {5} and rtl["counters"]["merge.held"] <= 2 * 3
 
 
 def test_a_loses_b_lagging_by_packets():
@@ -76,8 +76,8 @@ def test_host_injection_fills_a_gap_on_both_feeds():
 
 
 def test_latency_added_only_by_a_loss():
-    """Nothing waits when neither feed loses: 4 cycles from the beat with a message's
-    last byte (MoldPort's three pipeline stages and the sequencer's register), once the
+    """Nothing waits when neither feed loses: 5 cycles from the beat with a message's
+    last byte (MoldPort's three pipeline stages and the sequencer's two), once the
     session's start is confirmed (the first packet waits for the second, + 3 cycles).
     After a loss on A, A's later messages wait for B's copy (B ~5 packets behind) and
     no longer."""
@@ -87,11 +87,11 @@ def test_latency_added_only_by_a_loss():
     pk = packets(m, per=4)
     rtl, _ = run(schedule(pk), schedule(pk, start=30))
     lat = latency(rtl)
-    assert set(_after_start(lat, per=4)) == {4} and max(lat) < 42
+    assert set(_after_start(lat, per=4)) == {5} and max(lat) < 42
     a = [p if k not in (5, 12) else None for k, p in enumerate(pk)]
     rtl, _ = run(schedule(a), schedule(pk, start=150))
     lat = latency(rtl)
-    assert rtl["seqs"] == list(range(1, 91)) and min(lat) == 4 and 100 < max(lat) < 200
+    assert rtl["seqs"] == list(range(1, 91)) and min(lat) == 5 and 100 < max(lat) < 200
 
 
 def test_gap_revealed_only_by_end_of_session_is_declared():
@@ -138,4 +138,4 @@ def test_lagging_feed_loses_costs_nothing():
     rtl, model = run(schedule(pk), schedule(b, start=40))
     _check(rtl, model, 45)
     from merge_chain import latency
-    assert "mold.gaps" not in rtl["counters"] and set(_after_start(latency(rtl))) == {4}
+    assert "mold.gaps" not in rtl["counters"] and set(_after_start(latency(rtl))) == {5}

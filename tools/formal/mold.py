@@ -124,25 +124,27 @@ class MoldProps(wiring.Component):
                      dut.hold_packets.eq(self.hold_packets),
                      Assume(~self.join_seq[63])]
 
-        # ghosts, one cycle behind (o is registered): what was decided last cycle
-        p_raw, p_new = Signal(), Signal()            # raw delivery; restart or join
-        m.d.sync += [p_raw.eq(dut.raw.valid & dut.raw.ready),
-                     p_new.eq(self.restart | self.join)]
+        # ghosts, two cycles behind (o leaves two registers after the decision: the
+        # decision, then the output mux): what was decided two cycles ago
+        p_raw, p_new, pp_raw, pp_new = Signal(), Signal(), Signal(), Signal()
+        pp_E = Signal(64)                            # E in the decision's cycle
+        m.d.sync += [p_raw.eq(dut.raw.valid & dut.raw.ready), pp_raw.eq(p_raw),
+                     p_new.eq(self.restart | self.join), pp_new.eq(p_new), pp_E.eq(p_E)]
         got, seq = Signal(), dut.o.payload.seq
-        m.d.comb += got.eq(dut.o.valid & ~p_raw)     # a sequenced delivery
+        m.d.comb += got.eq(dut.o.valid & ~pp_raw)    # a sequenced delivery
         any_, last = Signal(), Signal(64)            # delivered in this session
         with m.If(got):
             m.d.sync += [any_.eq(1), last.eq(seq)]
-        with m.If(p_new):                            # that delivery was the old session's
+        with m.If(pp_new):                           # that delivery was the old session's
             m.d.sync += any_.eq(0)
 
         m.d.comb += [
-            Assert(~got | (seq >= p_E), "delivered seq below E"),
-            Assert(~got | p_new | (E == seq + 1), "E != delivered seq + 1"),
+            Assert(~got | (seq >= pp_E), "delivered seq below E"),
+            Assert(~got | pp_new | (p_E == seq + 1), "E != delivered seq + 1"),
             Assert(p_new | (E >= p_E), "E decreased without restart/join"),
             Assert(~(got & any_) | (seq > last), "seq delivered twice"),
             # helper invariants (true in every reachable state) for the induction
-            Assert(~any_ | p_new | (last < E), "last delivered >= E"),
+            Assert(~any_ | p_new | pp_new | (last < E), "last delivered >= E"),
             Assert(~E[63] | (E == 2**63), "E beyond 2^63"),
             Assert(have_e | (E_reg == 0), "E set without a session"),
             *[Assert(~h.msg.msg.seq[63], "a held message beyond 2^63") for h in heads],

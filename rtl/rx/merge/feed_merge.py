@@ -10,8 +10,9 @@ Why it looks like this (docs/bad-input-mold.md, issues 14 and 15):
   released in sequence at one per cycle. Only when the hold window (registers
   hold_cycles, hold_packets) passes without progress is the range a gap: counted and
   reported on `gap` for the recovery path.
-* A message next in sequence passes with one register and nothing else (no added
-  cycle when neither feed loses anything).
+* A message next in sequence passes with two registers and nothing else (no added
+  cycle when neither feed loses anything; the second register takes the output mux off
+  the decision's cycle, Sequencer._output).
 * A jump of more than `jump_window` sequence numbers needs confirmation (Sequencer).
 * 156.25 MHz: the Sequencer decides on one-bit flags compared a cycle ahead; a jump
   of E (a gap, a confirmed jump, a JOIN) costs one bubble cycle (live messages then

@@ -32,7 +32,8 @@ ahead from registers by MoldPort and HoldHead); E + 1 and E + window are kept in
 registers. After E jumps (a gap, a confirmed jump, the session's start, a
 JOIN) the flags are stale for one cycle (`bubble`): live messages then go to the hold
 buffer (or are discarded when already behind E) and nothing is delivered. A message
-next in sequence passes with one register. The same rules in Python:
+next in sequence passes with two registers: the decision, then the output mux from
+registered copies (`_output`). The same rules in Python:
 tickwire/model/mold.py `Arbiter`, tickwire/model/inject.py `HostArbiter`.
 
 Back-pressure (`pause`): held messages drain at one per cycle, but the book takes one
@@ -177,15 +178,12 @@ class Sequencer(wiring.Component):
                      win.hold_cycles.eq(self.hold_cycles), win.hold_packets.eq(self.hold_packets)]
 
         # outputs and E
-        out = self.o.payload
         raw_go = self._raw(m, deliver | confirm, pick[I], dupk[I])
-        m.d.sync += self.o.valid.eq(deliver | fdel | raw_go)
-        # the delivered candidate (first with eqd), else the confirmed jump's message
-        # (raw_go needs ~confirm): the late confirm_r only in the last mux
-        sel = msgs[N - 1].msg
-        for k in reversed(range(N - 1)):
-            sel = Mux(eqd[k], msgs[k].msg, sel)
-        m.d.sync += out.eq(Mux(deliver, sel, Mux(confirm_r, fmsg.msg, self.raw.payload)))
+        # the delivered candidate (pick), else the confirmed jump's live message (far[0]:
+        # port A's), else the snapshot message (raw_go needs ~deliver & ~confirm)
+        self._output(m, deliver | fdel | raw_go,
+                     [*pick[:L], pick[L] | (confirm & far[0]), pick[L + 1] | (confirm & ~far[0]),
+                      raw_go], [msgs[k].msg for k in range(N)] + [self.raw.payload])
         # a gap goes out a cycle later: its length (a 64-bit subtract) from registers
         m.d.sync += [gap_v.eq(go_gap | confirm), self.gap.valid.eq(gap_v),
                      self.gap.payload.first.eq(gap_from), self.gap.payload.count.eq(gap_n)]
@@ -210,6 +208,20 @@ class Sequencer(wiring.Component):
             m.d.sync += self.dup[p].eq(dupk[p] + dupk[L + p])
         self._events(m, hold, far, farh, confirm, fp, go_gap)
         return m
+
+    def _output(self, m, valid, onehot, srcs):
+        """The output stage: the decision (one-hot over the candidates) and a copy of
+        every candidate are registered, and the data mux runs the next cycle from
+        registers only. Why: the decision is several LUT levels deep and its select would
+        otherwise fan out to all ~550 payload bits in the same cycle (the merge's critical
+        path at 98 MHz); this costs every message one cycle."""
+        sel, vr = Signal(len(onehot)), Signal()
+        cand = [Signal(RawMsg, name=f"cand{k}") for k in range(len(srcs))]
+        m.d.sync += [sel.eq(Cat(*onehot)), vr.eq(valid), *[c.eq(x) for c, x in zip(cand, srcs)]]
+        word = 0
+        for k, c in enumerate(cand):
+            word = word | (c.as_value() & sel[k].replicate(RawMsg.size))
+        m.d.sync += [self.o.valid.eq(vr), self.o.payload.eq(word)]
 
     def _expect(self, m, regs, deliver, jump_r, confirm_r, fseq1, other_go, other):
         """E, and E + 1 and E + window kept in registers for the one-bit flags.
