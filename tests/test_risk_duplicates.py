@@ -1,6 +1,6 @@
 """DuplicateHistory (rtl/risk/duplicates.py) against a deque of the last `depth`
-accepted orders (tickwire/model/risk.py check 12), one order per cycle: back-to-back
-accepts, a full history whose oldest entries are overwritten while the push of the
+accepted orders (tickwire/model/risk.py check 12), one order per cycle (each shown
+in stage 2, `ahead`, then in stage 3): back-to-back accepts, a full history whose oldest entries are overwritten while the push of the
 order two ahead is still on its way in, and stalls."""
 import random
 from collections import deque
@@ -35,10 +35,19 @@ def run(seed, n=400, p_accept=0.7, p_stall=0.1):
     async def bench(ctx):
         history = deque(maxlen=DEPTH)
         prev, acc_prev = None, False         # the order in stage 4 and its verdict
+        # the block starts its match with the order in stage 2 (`ahead`), a cycle
+        # before it is in stage 3: present orders[0] there first
+        put(ctx, dut.ahead, orders[0][0])
+        ctx.set(dut.ahead_t, orders[0][1])
+        ctx.set(dut.adv, 1)
+        await ctx.tick()
         k = 0
         while k <= len(orders):
             adv = rng.random() >= p_stall
             cur = orders[k] if k < len(orders) else None
+            if k + 1 < len(orders):
+                put(ctx, dut.ahead, orders[k + 1][0])
+                ctx.set(dut.ahead_t, orders[k + 1][1])
             if cur is not None:
                 o, t, lo = cur
                 put(ctx, dut.order, o)

@@ -9,18 +9,26 @@ changes, in a 3-cycle pipeline (select, DSP partial products, sum):
     the whole entry (flags and bounds) is written at once, 3 cycles after the update
     (an order sees the book as it was 3 cycles before it entered the gate);
   * a host write of a slot's collar or bps flag into the shadow bank (snooped here
-    from the sym_limits window, into a per-bank mirror) marks the slot dirty; dirty
-    slots are recomputed for that bank in cycles without a BBO update. `busy` is set
-    while any is dirty or in flight, and in the cycle of the write itself: the gate
-    holds a commit (and its intake) until it clears, so an order never sees new
-    limits with old bounds. A BBO update of a
-    dirty slot recomputes it too; a commit after collar rewrites therefore waits for
-    at most one BBO-free cycle per rewritten slot that gets no update meanwhile.
+    from the sym_limits window, into a per-bank mirror) marks the slot dirty. The
+    lowest dirty slot is picked into a register (`pick_v`, `pick_slot`) a cycle
+    ahead and recomputed for that bank in the next cycle without a BBO update,
+    reading the mirror and its last prices then. `busy` is set while any is dirty,
+    picked or in flight, and in the cycle of the write itself: the gate holds a
+    commit (and its intake) until it clears, so an order never sees new limits with
+    old bounds. A BBO update of a dirty slot recomputes it too (a slot already
+    picked is recomputed once more); a commit after collar rewrites therefore waits
+    for one cycle (the pick) plus at most one BBO-free cycle per rewritten slot that
+    gets no update meanwhile.
+Why the pick is a cycle ahead, and the mirror and last prices are LUT RAM: picking
+(a carry chain and a priority encode) and reading the slot's parameters in the select
+cycle was the gate's critical path (9.8 ns), mostly routing of a 16:1 mux tree over
+2 x slots x 81 mirror registers spread across the die; a LUT RAM read is one level
+from the registered pick, and the order path does not wait for dirty recomputes.
 `entry` is the entry of `slot` in limits bank `bank`, registered when `en`. A slot
 never written since reset reads as unreliable; an update for a slot past the table
 is counted in `bad_slot` and ignored.
 """
-from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -33,8 +41,13 @@ from .regs import SYM_WORDS
 _Flags = (("halted", 1), ("unreliable", 1), ("bid_empty", 1), ("ask_empty", 1))
 
 
+#: a mirror entry after its bps flag: collar 32, cplus 33, cminus 14, cmpos 1 (_Params)
+_COLLAR_W = 80
+_COLLAR_INIT = 10000 << 32 | 10000 << 65 | 1 << 79     # collar 0
+
+
 class _Params:
-    """One bank's collar parameters for one slot (mirror of the sym_limits words)."""
+    """One bank's collar parameters for one slot, as registered in r1."""
 
     def __init__(self, name):
         self.bps = Signal(name=f"{name}_bps")
@@ -63,42 +76,51 @@ class BookBounds(wiring.Component):
         m = Module()
         S = self.slots
         sbits = max((S - 1).bit_length(), 1)
-        mirror = [[_Params(f"m{b}_{s}") for s in range(S)] for b in range(2)]
+        # per bank: the bps flag (word 0) and the collar with its derived terms (word 2)
+        mirror = [(Memory(shape=1, depth=S, init=[]), Memory(shape=_COLLAR_W, depth=S, init=[_COLLAR_INIT] * S))
+                  for b in range(2)]
+        for b, (mb, mc) in enumerate(mirror):
+            m.submodules[f"m{b}_bps"], m.submodules[f"m{b}_collar"] = mb, mc
         self._snoop(m, mirror, sbits)
 
-        # select: a BBO update (both banks, flags too), else the lowest dirty slot
+        # select: a BBO update (both banks, flags too), else the dirty slot picked last cycle
         u, dirty = self.bbo.payload, self._dirty
         bbo_ok = self.bbo.valid & (u.slot < S)
         m.d.comb += self.bad_slot.eq(self.bbo.valid & (u.slot >= S))
-        raw_bid = Array(Signal(32, name=f"raw_bid_{s}") for s in range(S))
-        raw_ask = Array(Signal(32, name=f"raw_ask_{s}") for s in range(S))
+        m.submodules.raw = raw = Memory(shape=64, depth=S, init=[])     # last BBO prices
+        raw_w, raw_r = raw.write_port(), raw.read_port(domain="comb")
+        m.d.comb += [raw_w.addr.eq(u.slot[:sbits]), raw_w.data.eq(Cat(u.bid_px, u.ask_px)),
+                     raw_w.en.eq(bbo_ok)]
         lowest = Signal(S)
         m.d.comb += lowest.eq(dirty & (~dirty + 1))
-        pick = Signal(sbits)
-        m.d.comb += pick.eq(Cat(*(Cat(*(lowest[s] for s in range(S) if s >> b & 1)).any()
-                                  for b in range(sbits))))
+        pick_v = Signal(name="pick_v")
+        pick_slot = Signal(sbits, name="pick_slot")
+        take = Signal()             # the pick register is empty or goes to r1 this cycle
+        m.d.comb += take.eq(~pick_v | ~bbo_ok)
+        with m.If(take):
+            m.d.sync += [pick_v.eq(dirty.any()),
+                         pick_slot.eq(Cat(*(Cat(*(lowest[s] for s in range(S) if s >> b & 1)).any()
+                                            for b in range(sbits))))]
         e_slot = Signal(sbits)
-        m.d.comb += e_slot.eq(Mux(bbo_ok, u.slot[:sbits], pick))
-        with m.If(bbo_ok):
-            m.d.sync += [raw_bid[u.slot[:sbits]].eq(u.bid_px), raw_ask[u.slot[:sbits]].eq(u.ask_px)]
+        m.d.comb += [e_slot.eq(Mux(bbo_ok, u.slot[:sbits], pick_slot)), raw_r.addr.eq(pick_slot)]
 
         r1 = dict(valid=Signal(), dirty=Signal(), slot=Signal(sbits), banks=Signal(2),
                   bid=Signal(32), ask=Signal(32), flags=Signal(4), wflags=Signal())
-        m.d.sync += [r1["valid"].eq(bbo_ok | dirty.any()), r1["dirty"].eq((self._clear & dirty).any()),
+        m.d.sync += [r1["valid"].eq(bbo_ok | pick_v),
+                     r1["dirty"].eq(Mux(bbo_ok, dirty.bit_select(u.slot[:sbits], 1), pick_v)),
                      r1["slot"].eq(e_slot), r1["wflags"].eq(bbo_ok),
                      r1["banks"].eq(Mux(bbo_ok, 0b11, Mux(self.shadow, 0b10, 0b01))),
-                     r1["bid"].eq(Mux(bbo_ok, u.bid_px, raw_bid[pick])),
-                     r1["ask"].eq(Mux(bbo_ok, u.ask_px, raw_ask[pick])),
+                     r1["bid"].eq(Mux(bbo_ok, u.bid_px, raw_r.data[:32])),
+                     r1["ask"].eq(Mux(bbo_ok, u.ask_px, raw_r.data[32:])),
                      r1["flags"].eq(Cat(u.halted, u.unreliable, u.bid_qty == 0, u.ask_qty == 0))]
-        with m.If(bbo_ok):      # an update recomputes its slot in both banks: no longer dirty
-            m.d.comb += self._clear.eq(Const(1, S) << u.slot[:sbits])
-        with m.Else():
-            m.d.comb += self._clear.eq(lowest)
+        # an update recomputes its slot in both banks: no longer dirty; a pick takes its slot
+        m.d.comb += self._clear.eq(Mux(bbo_ok, Const(1, S) << u.slot[:sbits], 0) | Mux(take, lowest, 0))
         p1 = []
-        for b in range(2):
+        for b, (mb, mc) in enumerate(mirror):
             p = _Params(f"r1_{b}")
-            sel = Array(Cat(*q.fields()) for q in mirror[b])[e_slot]
-            m.d.sync += Cat(*p.fields()).eq(sel)
+            rb, rc = mb.read_port(domain="comb"), mc.read_port(domain="comb")
+            m.d.comb += [rb.addr.eq(e_slot), rc.addr.eq(e_slot)]
+            m.d.sync += Cat(*p.fields()).eq(Cat(rb.data, rc.data))
             p1.append(p)
 
         # DSP stage: partial products, and the absolute-collar bounds
@@ -138,7 +160,7 @@ class BookBounds(wiring.Component):
         # write marks the slot dirty a cycle later, and the recompute then goes to the
         # new shadow bank; found by the formal proof tools/formal/risk.py `bounds`)
         m.d.comb += [fr.addr.eq(self.slot[:sbits]),
-                     self.busy.eq(dirty.any() | self._hit.any() | (r1["valid"] & r1["dirty"])
+                     self.busy.eq(dirty.any() | self._hit.any() | pick_v | (r1["valid"] & r1["dirty"])
                                   | (r2["valid"] & r2["dirty"]))]
         e, bnd = self.entry, Mux(self.bank, rd_bounds[1], rd_bounds[0])
         with m.If(self.en):
@@ -158,15 +180,12 @@ class BookBounds(wiring.Component):
                                Const(1, S) << slot, 0))
         m.d.sync += self._dirty.eq((self._dirty & ~self._clear) | hit)
         self._hit = hit
-        for b in range(2):
-            for s in range(S):
-                p = mirror[b][s]
-                with m.If(self.sym_stb & (slot == s) & (self.shadow == b)):
-                    with m.If(word == 0):
-                        m.d.sync += p.bps.eq(d[3])
-                    with m.If(word == 2):
-                        m.d.sync += [p.collar.eq(d), p.cplus.eq(d + 10000),
-                                     p.cmpos.eq(d < 10000), p.cminus.eq(10000 - d[:14])]
+        for b, (mb, mc) in enumerate(mirror):
+            wb, wc = mb.write_port(), mc.write_port()
+            here = self.sym_stb & (self.shadow == b)
+            m.d.comb += [wb.addr.eq(slot), wb.data.eq(d[3]), wb.en.eq(here & (word == 0)),
+                         wc.addr.eq(slot), wc.en.eq(here & (word == 2)),
+                         wc.data.eq(Cat(d, (d + 10000)[:33], (10000 - d[:14])[:14], d < 10000))]
 
 
 def _sx(v, width):

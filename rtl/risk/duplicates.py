@@ -2,13 +2,20 @@
 
 An order matches an entry with its clordid, or with the same account/slot/side/qty/
 price entered at t0 with `lo < t0 <= t` (lo = t - its account's window: the window
-in force for the checking order). Why split in two stages: the order is matched in
-stage 3 against the entries, against the accepted order on its way into them
-(`pushed`, two ahead of it) and against the order in stage 4 (`prev_*`, one ahead,
-decided this same cycle); the three results are registered and stage 4 combines them
-with that order's verdict, so the state loop holds no wide compare:
+in force for the checking order). The order is matched against the entries, against
+the accepted order on its way into them (`pushed`, two ahead of it) and against the
+order in stage 4 (`prev_*`, one ahead, decided this same cycle); the three results
+are registered and stage 4 combines them with that order's verdict, so the state
+loop holds no wide compare:
     hit = others | (prev_accepted ? match_prev : oldest)
 (`oldest` is the entry the push of an accepted previous order would overwrite).
+Why the match starts in stage 2 (`ahead`, `ahead_t`): the equalities (clordid, the
+five fields) and `t0 <= t` of every entry, then the OR over the entries, in one cycle
+were the gate's critical path (10.5 ns, most of it routing). Stage 2 registers them
+per entry against what the entries hold a cycle later (the entry `pushed` overwrites
+takes its match with the order on its way in), against the order on its way in next
+and against the order in stage 3 (stage 4's next); stage 3 adds `t0 > lo` (one carry
+chain from registers) and the OR.
 `push` (stage 4 accepted `prev_*`) is registered with the order and written into the
 entries a cycle later: the verdict drives one flip-flop, not the enables of every
 entry. Everything registers on `adv`.
@@ -22,15 +29,21 @@ from ..layouts import Order
 SAME = ("account", "slot", "side", "qty", "price")
 
 
-def _match(e, t0, o, t, lo):
-    same = Cat(*(getattr(e, k) == getattr(o, k) for k in SAME)).all()
-    return (e.clordid == o.clordid) | (same & (t0 > lo) & (t0 <= t))
+def _pre(e, t0, o, t):
+    """The stage-2 part of a match: clordid equal, the five fields equal, t0 <= t."""
+    return Cat(e.clordid == o.clordid, Cat(*(getattr(e, k) == getattr(o, k) for k in SAME)).all(),
+               t0 <= t)
+
+
+def _hit(pre, t0, lo):
+    return pre[0] | (pre[1] & pre[2] & (t0 > lo))
 
 
 class DuplicateHistory(wiring.Component):
     def __init__(self, depth):
         self.depth = depth
         super().__init__({
+            "ahead": In(Order), "ahead_t": In(64),
             "order": In(Order), "t": In(64), "lo": In(signed(66)),
             "prev_order": In(Order), "prev_t": In(64), "push": In(1), "adv": In(1),
             "others": Out(1), "oldest": Out(1), "match_prev": Out(1),
@@ -38,7 +51,7 @@ class DuplicateHistory(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        H, o = self.depth, self.order
+        H, x, tx = self.depth, self.ahead, self.ahead_t
         h_valid = [Signal(name=f"h_valid_{i}") for i in range(H)]
         h_ord = [Signal(Order, name=f"h_ord_{i}") for i in range(H)]
         h_t = [Signal(64, name=f"h_t_{i}") for i in range(H)]
@@ -46,18 +59,25 @@ class DuplicateHistory(wiring.Component):
         pushed, p_ord, p_t = Signal(), Signal(Order), Signal(64)    # on its way in
         with m.If(self.adv):
             m.d.sync += [pushed.eq(self.push), p_ord.eq(self.prev_order), p_t.eq(self.prev_t)]
+        # stage 2: against the entries as they will be, `p_ord` (next cycle's), `prev`
+        pre_h = [Signal(3, name=f"pre_h_{i}") for i in range(H)]
+        pre_p, pre_n = Signal(3), Signal(3)
+        written = _pre(p_ord, p_t, x, tx)        # into `head` this cycle if `pushed`
+        with m.If(self.adv):
+            m.d.sync += [pre_h[i].eq(Mux(pushed & head[i], written, _pre(h_ord[i], h_t[i], x, tx)))
+                         for i in range(H)]
+            m.d.sync += [pre_p.eq(_pre(self.prev_order, self.prev_t, x, tx)),
+                         pre_n.eq(_pre(self.order, self.t, x, tx))]
+        # stage 3
         hits = Signal(H)
-        m.d.comb += hits.eq(Cat(*(h_valid[i] & _match(h_ord[i], h_t[i], o, self.t, self.lo)
-                                  for i in range(H))))
+        m.d.comb += hits.eq(Cat(*(h_valid[i] & _hit(pre_h[i], h_t[i], self.lo) for i in range(H))))
         nxt = Cat(head[-1], head[:-1])
         gone = Mux(pushed, head | nxt, head)     # overwritten by `pushed`, or maybe next
         cand = Mux(pushed, nxt, head)            # overwritten if stage 4 accepts
         with m.If(self.adv):
-            m.d.sync += [self.others.eq((hits & ~gone).any()
-                                        | (pushed & _match(p_ord, p_t, o, self.t, self.lo))),
+            m.d.sync += [self.others.eq((hits & ~gone).any() | (pushed & _hit(pre_p, p_t, self.lo))),
                          self.oldest.eq((hits & cand).any()),
-                         self.match_prev.eq(_match(self.prev_order, self.prev_t, o, self.t,
-                                                   self.lo))]
+                         self.match_prev.eq(_hit(pre_n, self.prev_t, self.lo))]
         with m.If(self.adv & pushed):
             for i in range(H):
                 with m.If(head[i]):

@@ -8,9 +8,13 @@ short_used = open sells - position (rtl/risk/layouts.py AcctState, SlotState).
 
 The one-cycle loop (state -> checks -> accept -> state) holds no carry chain: the
 checks 9..11 of the order in stage 3 are decided in stage 3 for both outcomes of the
-order in stage 4 (rtl/risk/outcomes.py) and registered; stage 4 picks one with the
-previous verdict (`acc_prev`) and ANDs the results, as the duplicate check 12 does
-(rtl/risk/duplicates.py). The state of an order is read from LUT RAM in stage 2
+order in stage 4 (rtl/risk/outcomes.py) and registered, with whether all three
+pass under each outcome (`pass_r`, `pass_a`); stage 4 picks with the previous
+verdict (`acc_prev`), as the duplicate check 12 does (rtl/risk/duplicates.py). Why
+the pass bits: the AND of the picked fails and the duplicate result (from the
+history, placed apart) was four LUT levels and two long routes between `acc_prev`
+and `accept`, whose fanout (write enables, forwarding muxes) then crosses the die;
+now `accept` is one mux on `acc_prev` of terms from registers. The state of an order is read from LUT RAM in stage 2
 (`ahead`) into `base_*` (stage 4's write of that cycle taken directly, and the order
 ahead in stage 3 on the same entry keeping its own), then into `cur_*` in stage 4
 (with stage 4's result forwarded when the same entry): every compare starts from
@@ -100,8 +104,15 @@ class ExposureState(wiring.Component):
         m.d.comb += [oc.nxt.eq(self.i.payload), oc.prev.eq(c4), oc.prev_a.eq(cur_a),
                      oc.prev_s.eq(cur_s), oc.base_a.eq(base_a), oc.base_s.eq(base_s)]
         rej, acc, sel_a, sel_s = Signal(Fails), Signal(Fails), Signal(), Signal()
+        # ... and whether checks 9..11 all pass, for either verdict (for the loop)
+        pass_r, pass_a = Signal(), Signal()
+        nb, f_r = ~self.i.payload.burst0, oc.rej
         with m.If(adv):
-            m.d.sync += [rej.eq(oc.rej), acc.eq(oc.acc), sel_a.eq(same_a), sel_s.eq(same_s)]
+            m.d.sync += [rej.eq(oc.rej), acc.eq(oc.acc), sel_a.eq(same_a), sel_s.eq(same_s),
+                         pass_r.eq(nb & ~(f_r.credit | f_r.position | f_r.rate)),
+                         pass_a.eq(nb & ~(Mux(same_a, oc.acc.credit, f_r.credit)
+                                          | Mux(same_s, oc.acc.position, f_r.position)
+                                          | Mux(same_a, oc.acc.rate, f_r.rate)))]
 
         # stage 4: each check picks its outcome with the previous verdict
         o, buy = c4.order, c4.order.side == SIDE_BUY
@@ -117,8 +128,10 @@ class ExposureState(wiring.Component):
                 with m.If(bad):
                     m.d.comb += reason.eq(code)     # last assignment wins: lowest code
         is_order = v4 & (c4.kind == 0)
-        accept = Signal()                           # a flat AND: the loop's only logic
-        m.d.comb += [accept.eq(is_order & (c4.reason == 0) & ~Cat(*fails).any()),
+        ok4 = is_order & (c4.reason == 0) & ~self.dup_others
+        accept = Signal()               # = is_order & no reason & no fail; the loop: one mux
+        m.d.comb += [accept.eq(Mux(acc_prev, ok4 & pass_a & ~self.dup_prev,
+                                   ok4 & pass_r & ~self.dup_oldest)),
                      self.prev_order.eq(o), self.prev_t.eq(c4.t), self.push.eq(adv & accept)]
         with m.If(adv):
             m.d.sync += acc_prev.eq(accept)

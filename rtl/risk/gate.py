@@ -10,9 +10,11 @@ no stage holds more than one DSP multiply or one carry chain, rtl/risk/arith.py)
        (rtl/risk/checks.py): notional and price x 10000 in DSP stages, collar bounds
        precomputed per slot, so every check is one compare
   c+2  also: the order's state read from LUT RAM (rtl/risk/exposure.py), registered
-       with the writes of the orders ahead of it forwarded
+       with the writes of the orders ahead of it forwarded; the duplicate match's
+       equalities against the history (rtl/risk/duplicates.py)
   c+3  also: checks 9..11 decided against the state for both outcomes of the order
-       ahead (rtl/risk/outcomes.py), each one carry chain from registers
+       ahead (rtl/risk/outcomes.py), each one carry chain from registers; the
+       duplicate match's window compare and OR
   c+4  stateful checks 9..12 (rtl/risk/exposure.py): each picks its outcome with the
        previous verdict, no compare in this loop; an accepted order books its
        exposure in the same cycle, forwarded to the order behind it
@@ -131,7 +133,8 @@ class RiskGate(wiring.Component):
         wiring.connect(m, checks.o, exposure.i)
         m.d.comb += exposure.ahead.eq(checks.ahead)
         p3 = checks.o.payload
-        m.d.comb += [hist.order.eq(p3.order), hist.t.eq(p3.t), hist.lo.eq(p3.lo),
+        m.d.comb += [hist.ahead.eq(checks.ahead), hist.ahead_t.eq(checks.ahead_t),
+                     hist.order.eq(p3.order), hist.t.eq(p3.t), hist.lo.eq(p3.lo),
                      hist.adv.eq(checks.o.ready), hist.prev_order.eq(exposure.prev_order),
                      hist.prev_t.eq(exposure.prev_t), hist.push.eq(exposure.push),
                      exposure.dup_others.eq(hist.others), exposure.dup_oldest.eq(hist.oldest),

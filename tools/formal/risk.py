@@ -243,6 +243,9 @@ class RiskProps(wiring.Component):
             "BookBounds: r1 registers not found after e_slot"
         r2 = {k: found[f"r2_{k}"] for k in ("valid", "dirty", "slot", "banks")}
         dirty = book._dirty
+        # the dirty slot picked a cycle ahead of its recompute (its dirty bit cleared)
+        picked = Signal(S, name="picked")
+        m.d.comb += picked.eq(Mux(found["pick_v"], Const(1, S) << found["pick_slot"], 0))
         active = g.st_status[2]
         sym = g.w_sym_limits
         word, slot = sym.addr[:2], sym.addr[2:]
@@ -265,16 +268,18 @@ class RiskProps(wiring.Component):
             out += [
                 # helpers: a write is stale until a recompute that saw it is written;
                 # a stale slot is the shadow bank's and has a recompute owed (its dirty
-                # bit, or one in flight), which holds the commit (BookBounds.busy)
+                # bit, its pick, or one in flight), which holds the commit (BookBounds.busy)
                 Assert((w1 | w2) & ~stale[b] == 0, "a recent collar write not stale"),
                 Assert(~stale[b].any() | (active != b), "active bank's bounds stale"),
-                Assert(stale[b] & ~(dirty | in_flight) == 0, "stale slot with no recompute owed"),
+                Assert(stale[b] & ~(dirty | picked | in_flight) == 0,
+                       "stale slot with no recompute owed"),
                 # the owed recompute of a write in T-1 is its dirty bit; of one in T-2,
-                # the dirty bit or the r1 entry that picked it up in T-1
+                # the dirty bit, the pick that took it in T-1, or the r1 entry of a BBO
+                # update of its slot in T-1
                 Assert(w1 & ~dirty == 0, "last cycle's collar write not dirty"),
-                Assert(w2 & ~(dirty | Mux(r1["valid"] & r1["dirty"] & r1["banks"][b],
-                                          Const(1, S) << r1["slot"], 0))
-                       == 0, "a collar write two cycles ago neither dirty nor in r1"),
+                Assert(w2 & ~(dirty | picked | Mux(r1["valid"] & r1["dirty"] & r1["banks"][b],
+                                                   Const(1, S) << r1["slot"], 0))
+                       == 0, "a collar write two cycles ago neither dirty, picked nor in r1"),
             ]
         # a recompute owed is for the shadow bank: no commit while one is in flight
         for r in (r1, r2):
