@@ -4,7 +4,7 @@ sequencer's expected number E kept current every cycle.
 Why: the sequencer decides from one-bit flags (SeqRel) only. The flags for the next
 cycle are compared now, from registers, for both outcomes of this cycle (E stays or
 E steps by one), and `step` picks one: a single mux in the sequencer's loop. `pop`
-consumes the head (a duplicate or delivered); the next one loads from the ring in the
+consumes the head (a duplicate or delivered); the next one loads from the FIFO in the
 same cycle, so a buffer drains at one message per cycle. After E jumps (a gap) the
 flags are stale for one cycle (the sequencer's `bubble`); it makes no decision then.
 `rel.far` (more than the jump window ahead of E: a message held before the session's
@@ -12,15 +12,12 @@ start was confirmed, or before a JOIN) lags one cycle more, because E + window i
 recomputed in the bubble; the sequencer ignores it in the cycle after a bubble.
 `flush` (a restart: new session or RESET) empties the registers with the FIFO.
 
-The FIFO's block-RAM output goes into a two-entry register ring first, and the head
-loads from that (issue 13). Why: (1) the RAM's slow clock-to-out and its long routes
-across the chip end at a flip-flop, so the head's compares start from registers (the
-RAM -> `far` path held the merge at 100 MHz); (2) the FIFO is read whenever the ring
-has room, a decision from registers only, so the sequencer's deep `pop` no longer
-reaches the RAM's clock enable (122 MHz). Two entries keep one message a cycle
-flowing while the head pops every cycle. A message reaches the head one cycle later
-than straight from the FIFO; FeedMerge makes the FIFO two shorter, so the buffer's
-capacity is unchanged.
+The FIFO's block-RAM output goes into a plain register (`pre`) first, and the head
+loads from that: the RAM's slow clock-to-out and its long routes across the chip end
+at a flip-flop, and the head's compares start from registers (issue 13: the RAM ->
+`far` path limited the merge to 100 MHz). A message reaches the head one cycle later
+than before; `pre` holds one message, so FeedMerge makes the FIFO one shorter and the
+buffer's capacity is unchanged. The head still drains one message per cycle.
 """
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring
@@ -43,27 +40,25 @@ class HoldHead(wiring.Component):
 
     def __init__(self):
         super().__init__()
-        self.ring = [Signal(MoldMsg, name=f"ring{k}") for k in (0, 1)]
+        self.pre_valid, self.pre = Signal(), Signal(MoldMsg)    # the FIFO's output, registered
 
     def elaborate(self, platform):
         m = Module()
-        ring, wp, rp, count = self.ring, Signal(), Signal(), Signal(range(3))
-        load = (count != 0) & (~self.valid | self.pop)
-        take = self.fifo.valid & (count != 2)           # registers only: not `pop`
+        pre_v, pre = self.pre_valid, self.pre
+        load = pre_v & (~self.valid | self.pop)
+        take = self.fifo.valid & (~pre_v | load)
         m.d.comb += self.fifo.ready.eq(take)
-        nxt_msg = Signal(MoldMsg)
-        m.d.comb += nxt_msg.eq(Mux(rp, ring[1], ring[0]))
-        for k in (0, 1):
-            with m.If(take & (wp == k)):
-                m.d.sync += ring[k].eq(self.fifo.payload)
-        m.d.sync += [wp.eq(wp ^ take), rp.eq(rp ^ load), count.eq(count + take - load)]
+        with m.If(take):
+            m.d.sync += [pre_v.eq(1), pre.eq(self.fifo.payload)]
+        with m.Elif(load):
+            m.d.sync += pre_v.eq(0)
         with m.If(load):
-            m.d.sync += [self.valid.eq(1), self.msg.msg.eq(nxt_msg.msg),
-                         self.msg.first.eq(nxt_msg.first), self.msg.mark.eq(nxt_msg.mark)]
+            m.d.sync += [self.valid.eq(1), self.msg.msg.eq(pre.msg),
+                         self.msg.first.eq(pre.first), self.msg.mark.eq(pre.mark)]
         with m.Elif(self.pop):
             m.d.sync += self.valid.eq(0)
         with m.If(self.flush):
-            m.d.sync += [self.valid.eq(0), wp.eq(0), rp.eq(0), count.eq(0)]
+            m.d.sync += [self.valid.eq(0), pre_v.eq(0)]
 
         def rel(seq):
             """(flags if E stays, flags if E steps), each against this cycle's E, E1."""
@@ -72,12 +67,12 @@ class HoldHead(wiring.Component):
                          lt1.eq(seq < self.e1), eq1.eq(seq == self.e1)]
             return lt0, eq0, lt1, eq1
 
-        new, cur = rel(nxt_msg.msg.seq), rel(self.msg.msg.seq)
+        new, cur = rel(pre.msg.seq), rel(self.msg.msg.seq)
         nxt = Signal(SeqRel)
         src = [Mux(load, a, b) for a, b in zip(new, cur)]
         m.d.comb += [nxt.lt.eq(Mux(self.step, src[2], src[0])),
                      nxt.at.eq(Mux(self.step, src[3], src[1]))]
-        far = [Mux(load, nxt_msg.msg.seq > w, self.msg.msg.seq > w)
+        far = [Mux(load, pre.msg.seq > w, self.msg.msg.seq > w)
                for w in (self.ew, self.ew1)]
         m.d.comb += nxt.far.eq(Mux(self.step, far[1], far[0]))
         m.d.sync += [self.msg.rel.lt.eq(nxt.lt), self.msg.rel.at.eq(nxt.at),
