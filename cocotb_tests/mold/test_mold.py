@@ -8,7 +8,7 @@ each losing 2 % (never the same packet) with either leading; faults on A with B 
 (truncation, lying lengths, wrong counts, garbage with the session, far-ahead
 sequence numbers, foreign sessions); gaps on both feeds (hold expiry), RESET and a new
 session. Every delivered RawMsg, gap event, counter and status must equal the model's.
-It also measures the latency the sequencer adds (logged): a constant 4 cycles (PIPELINE) from the
+It also measures the latency the sequencer adds (logged): a constant 5 cycles (PIPELINE) from the
 beat carrying a message's last byte when it is next in sequence.
 """
 import random
@@ -36,8 +36,8 @@ TIMING = ("merge.dup_discard_a", "merge.dup_discard_b", "merge.held")
 DEPTH, JUMP = 1024, 2048
 #: Cycles from the beat with a message's last byte to the sequencer's output when it is
 #: next in sequence: MoldPort's three pipeline stages (its output register included)
-#: and the sequencer's output register.
-PIPELINE = 4
+#: and the sequencer's two (its decision, then its output mux).
+PIPELINE = 5
 
 
 class ChainHarness(wiring.Component):
