@@ -28,6 +28,7 @@ from pathlib import Path
 
 from .synth import REPO, tool
 from .synth_record import critical_path, entry, record, rtl_tree
+from ...rtl.board.lab_top import LabTop
 
 NAME = "tw_lab"
 OUT = Path(os.environ.get("TICKWIRE_BUILD", REPO / "build")) / "bitstream"
@@ -121,7 +122,7 @@ def main(argv=None):
     if not args.no_record:
         extra = {k: result[k] for k in ("pll_mhz", "fmax_by_clock", "steps") if k in result}
         extra.update(rtl_tree=tree, dirty=dirty)
-        e = entry(result, "board", args.seed, flow="bitstream", extra=extra)
+        e = entry(result, LabTop.default_build(), args.seed, flow="bitstream", extra=extra)
         for k in ("lut4", "ff", "dp16kd", "mult18"):       # null when it did not get that far
             e.setdefault(k, None)
         record([e])
