@@ -69,11 +69,6 @@ def test_outcomes_equal_the_checks_on_each_resulting_state():
             for port, v in zip((dut.nxt, dut.prev, dut.base_a, dut.base_s, dut.prev_a,
                                 dut.prev_s), c):
                 put(ctx, port, v)
-            # stage 4's registers for the order ahead (rtl/risk/exposure.py `_update`)
-            pbuy, q = prev["order"]["side"] == 0, prev["order"]["qty"]
-            ctx.set(dut.prev_dl, q if pbuy else 0)
-            ctx.set(dut.prev_ds, 0 if pbuy else q)
-            ctx.set(dut.prev_late, prev["t"] > pa["tat"])
             await ctx.delay(1e-9)
             rej, acc = _want(*c)
             got_r = tuple(bool(ctx.get(getattr(dut.rej, f))) for f in ("credit", "position", "rate"))

@@ -141,8 +141,6 @@ class ExposureState(wiring.Component):
             m.d.sync += acc_prev.eq(accept)
         self._verdict(m, adv, is_order, accept, reason, c4)
         self._update(m, adv, fwd_a, fwd_s, cur_a, cur_s, base_a, base_s, c4, new_a, new_s)
-        m.d.comb += [oc.prev_dl.eq(self._k_lu[:32]), oc.prev_ds.eq(self._k_su[:32]),
-                     oc.prev_late.eq(self._late)]      # an order's: its qty or 0, t > tat
         with m.If(c4.kind == 0):
             with m.If(adv & accept):
                 m.d.comb += [ast_wr.en.eq(1), sst_wr.en.eq(1)]
@@ -210,7 +208,7 @@ class ExposureState(wiring.Component):
         k_ob, k_os = Signal(64), Signal(64)
         k_pos, k_npos, k_lu, k_su = Signal(66), Signal(66), Signal(66), Signal(66)
         cl_open, cl_b, cl_s, late, ev_over = Signal(), Signal(), Signal(), Signal(), Signal()
-        self._ev_over, self._k_lu, self._k_su, self._late = ev_over, k_lu, k_su, late
+        self._ev_over = ev_over
 
         def over(x, a, b):
             """x > (a + b) mod 2**64, with one carry chain for the compare."""

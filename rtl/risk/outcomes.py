@@ -9,10 +9,7 @@ carry chain); stage 4 only picks `acc` or `rej` with the previous order's verdic
        state is `base` (stage 4's state when the same entry, else the state RAM);
   acc  it is accepted for the same account (credit, rate) or (account, slot)
        (position): its own state `prev_a`/`prev_s` plus what it books, exactly as
-       rtl/risk/exposure.py writes it (tat: max(t, tat) + interval, 64-bit). What it
-       adds to long_used/short_used (`prev_dl`, `prev_ds`) and whether it is late
-       (`prev_late`) are registers of stage 4 (exposure.py `_update`), not a side
-       decode and a 64-bit compare ahead of the sums here.
+       rtl/risk/exposure.py writes it (tat: max(t, tat) + interval, 64-bit).
 Host events never need this: the gate leaves a bubble behind each one (gate.py).
 """
 from amaranth.hdl import Cat, Const, Module, Mux
@@ -38,9 +35,6 @@ class Outcomes(wiring.Component):
     prev: In(Prepared)           # the order ahead (stage 4), with its state
     prev_a: In(AcctState)
     prev_s: In(SlotState)
-    prev_dl: In(32)              # what it adds to long_used (its qty if a buy, else 0)
-    prev_ds: In(32)              # ... to short_used (its qty if a sell, else 0)
-    prev_late: In(1)             # whether its t is past its bucket (t > tat)
     rej: Out(Fails)
     acc: Out(Fails)
 
@@ -48,6 +42,8 @@ class Outcomes(wiring.Component):
         m = Module()
         n, p = self.nxt, self.prev
         buy = n.order.side == SIDE_BUY
+        p_buy = p.order.side == SIDE_BUY
+        q = p.order.qty
         tau = [(n.tm, 0), (n.bi0, 0), (Cat(Const(0, 17), n.bi1), 0)]     # t_tau
 
         # the order ahead changes nothing
@@ -62,8 +58,8 @@ class Outcomes(wiring.Component):
         # the order ahead is accepted on the same entry: it adds its notional, its qty
         # to long_used (buy) or short_used (sell, short), and moves its bucket
         a, s = self.prev_a, self.prev_s
-        dl, ds = self.prev_dl, self.prev_ds
-        late = self.prev_late                        # tat' = t_iv, else tat + interval
+        dl, ds = Mux(p_buy, q, 0), Mux(p_buy, 0, q)
+        late = p.t > a.tat                           # tat' = t_iv, else tat + interval
         wrap = (a.tat + p.interval)[64]              # tat + interval past 2**64
         d = signed_sum(tau + [(a.tat, 1), (p.interval, 1)], W)
         d_hi = d[64:].as_signed()                    # d < -2**64 <=> d_hi <= -2
