@@ -18,7 +18,9 @@ now `accept` is one mux on `acc_prev` of terms from registers. The state of an o
 (`ahead`) into `base_*` (stage 4's write of that cycle taken directly, and the order
 ahead in stage 3 on the same entry keeping its own), then into `cur_*` in stage 4
 (with stage 4's result forwarded when the same entry): every compare starts from
-registers, and each update is one add. Host events (fills, cancels) release exposure,
+registers, and each update is one add of a delta registered in stage 3, then one mux
+on a register (an event's clamp, an order's late bucket, also decided in stage 3:
+`_update`). Host events (fills, cancels) release exposure,
 clamped at zero (`ev_event_errors`); fills move the position; the gate leaves a
 bubble behind each event, so the order after it reads the event's result from the
 RAM. After reset the state is zeroed, one entry per cycle, while `clearing` holds
@@ -32,6 +34,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..layouts import Order, RiskReject, Verdict, SIDE_BUY
 from .layouts import AcctState as _Acct, Fails, Prepared, SlotState as _Slot
+from .arith import signed_sum
 from .outcomes import Outcomes
 
 
@@ -94,10 +97,11 @@ class ExposureState(wiring.Component):
                          base_a.eq(Mux(hit_a, new_a, Mux(next_a, base_a, ast_rd.data))),
                          base_s.eq(Mux(hit_s, new_s, Mux(next_s, base_s, sst_rd.data)))]
         # stage 3 -> 4: its state, with stage 4's result when the same entry
+        fwd_a, fwd_s = same_a & ast_wr.en, same_s & sst_wr.en
         with m.If(adv):
             m.d.sync += [v4.eq(self.i.valid), c4.eq(self.i.payload),
-                         cur_a.eq(Mux(same_a & ast_wr.en, new_a, base_a)),
-                         cur_s.eq(Mux(same_s & sst_wr.en, new_s, base_s))]
+                         cur_a.eq(Mux(fwd_a, new_a, base_a)),
+                         cur_s.eq(Mux(fwd_s, new_s, base_s))]
 
         # stage 3: checks 9..11 for both outcomes of the order in stage 4, from registers
         m.submodules.outcomes = oc = Outcomes()
@@ -115,7 +119,7 @@ class ExposureState(wiring.Component):
                                           | Mux(same_a, oc.acc.rate, f_r.rate)))]
 
         # stage 4: each check picks its outcome with the previous verdict
-        o, buy = c4.order, c4.order.side == SIDE_BUY
+        o = c4.order
         on_a, on_s = acc_prev & sel_a, acc_prev & sel_s
         fails = [Mux(on_a, acc.credit, rej.credit),                           # 9 credit
                  Mux(on_s, acc.position, rej.position),                       # 10 position
@@ -136,18 +140,17 @@ class ExposureState(wiring.Component):
         with m.If(adv):
             m.d.sync += acc_prev.eq(accept)
         self._verdict(m, adv, is_order, accept, reason, c4)
-        m.d.comb += [new_a.eq(cur_a), new_s.eq(cur_s)]
+        self._update(m, adv, fwd_a, fwd_s, cur_a, cur_s, base_a, base_s, c4, new_a, new_s)
         with m.If(c4.kind == 0):
-            m.d.comb += [new_a.open.eq(cur_a.open + c4.notional),
-                         new_a.tat.eq(Mux(c4.t > cur_a.tat, c4.t_iv, cur_a.tat + c4.interval))]
-            with m.If(buy):
-                m.d.comb += [new_s.ob.eq(cur_s.ob + o.qty), new_s.lu.eq(cur_s.lu + o.qty)]
-            with m.Else():
-                m.d.comb += [new_s.os.eq(cur_s.os + o.qty), new_s.su.eq(cur_s.su + o.qty)]
             with m.If(adv & accept):
                 m.d.comb += [ast_wr.en.eq(1), sst_wr.en.eq(1)]
         with m.Else():
-            self._event(m, adv & v4, c4, cur_a, cur_s, new_a, new_s, ast_wr, sst_wr)
+            go = adv & v4
+            with m.If((c4.kind == 3) | ~c4.ok_idx):
+                m.d.comb += self.ev_event_errors.eq(go)
+            with m.Else():
+                m.d.comb += [ast_wr.en.eq(go), sst_wr.en.eq(go), self.ev_events.eq(go),
+                             self.ev_event_errors.eq(go & self._ev_over)]
         self._clear(m, ast_wr, sst_wr)
         return m
 
@@ -175,36 +178,75 @@ class ExposureState(wiring.Component):
                      r.clordid.eq(s.clordid), r.reason.eq(reason), r.account.eq(s.account),
                      r.slot.eq(s.slot), r.ns.eq(c.ts.ns)]
 
-    def _event(self, m, go, c, cur_a, cur_s, new_a, new_s, ast_wr, sst_wr):
-        """A host fill/cancel (applied when `go`): release exposure (clamped at zero); a
-        fill moves the position. long_used/short_used follow with one add each."""
-        with m.If((c.kind == 3) | ~c.ok_idx):
-            m.d.comb += self.ev_event_errors.eq(go)
-        with m.Else():
-            m.d.comb += [ast_wr.en.eq(go), sst_wr.en.eq(go), self.ev_events.eq(go)]
-            self._release(m, go, c, cur_a, cur_s, new_a, new_s)
+    def _update(self, m, adv, fwd_a, fwd_s, cur_a, cur_s, base_a, base_s, c4, new_a, new_s):
+        """What stage 4 writes (`new_*`), an accepted order's or a host event's, as one
+        add per field of a delta registered in stage 3, then at most one mux whose select
+        is a register.
 
-    def _release(self, m, go, c, cur_a, cur_s, new_a, w):
-        o, q = c.order, c.order.qty
-        buy, fill = o.side == SIDE_BUY, c.kind == 1
-        over_n, over_b, over_s = c.notional > cur_a.open, q > cur_s.ob, q > cur_s.os
-        m.d.comb += new_a.open.eq(Mux(over_n, 0, cur_a.open - c.notional))
-        with m.If(over_n | Mux(buy, over_b, over_s)):
-            m.d.comb += self.ev_event_errors.eq(go)
-        with m.If(buy):
-            m.d.comb += w.ob.eq(Mux(over_b, 0, cur_s.ob - q))
-            with m.If(fill):
-                m.d.comb += [w.pos.eq(cur_s.pos + q), w.su.eq(cur_s.su - q),
-                             w.lu.eq(Mux(over_b, cur_s.pos + q, cur_s.lu))]
-            with m.Else():
-                m.d.comb += w.lu.eq(Mux(over_b, cur_s.pos, cur_s.lu - q))
-        with m.Else():
-            m.d.comb += w.os.eq(Mux(over_s, 0, cur_s.os - q))
-            with m.If(fill):
-                m.d.comb += [w.pos.eq(cur_s.pos - q), w.lu.eq(cur_s.lu - q),
-                             w.su.eq(Mux(over_s, q - cur_s.pos, cur_s.su))]
-            with m.Else():
-                m.d.comb += w.su.eq(Mux(over_s, -cur_s.pos, cur_s.su - q))
+        Why: the event's clamped release (`q > open buys` and the like) was a 66-bit
+        compare in stage 4 whose result then selected, through the event/order/side
+        muxes, every bit of the LUT-RAM write data (routed 111.84 MHz). Now stage 3
+        registers, for the entry in stage 3:
+          k_*    the signed delta each field takes (an order books its notional and
+                 qty, a fill or cancel releases them, a fill moves the position),
+                 truncated to the field's width (the add wraps as before);
+          cl_*   whether the event's release is clamped (exposure below zero), decided
+                 for both outcomes of the order in stage 4 (`rej`: from `base_*`;
+                 `acc`: stage 4's accepted order's result, cur + its delta, wrapping at
+                 2**64 as written) and picked with the forwarding condition, as `cur_*`
+                 is; a clamped buy sets long_used to the new position, a clamped sell
+                 short_used to minus it;
+          late   whether the order is past its bucket (t > tat: tat' = t_iv, else
+                 tat + interval), decided likewise (`acc`: stage 4's tat', itself
+                 picked with its registered `late`); events leave tat alone.
+        An event in stage 3 never follows another event in stage 4 (the gap behind
+        each event, gate.py), so `acc` only ever sees an order's result."""
+        c3, buy3 = self.i.payload, self.i.payload.order.side == SIDE_BUY
+        q3, ord3, fill3 = c3.order.qty, c3.kind == 0, c3.kind == 1
+        dq = Mux(ord3, q3, -q3)                  # an order books, an event releases
+        k_open, k_tat = Signal(64), Signal(64)
+        k_ob, k_os = Signal(64), Signal(64)
+        k_pos, k_npos, k_lu, k_su = Signal(66), Signal(66), Signal(66), Signal(66)
+        cl_open, cl_b, cl_s, late, ev_over = Signal(), Signal(), Signal(), Signal(), Signal()
+        self._ev_over = ev_over
+
+        def over(x, a, b):
+            """x > (a + b) mod 2**64, with one carry chain for the compare."""
+            wrap = (a + b)[64]
+            d = signed_sum([(a, 0), (b, 0), (x, 1)], 68)          # a + b - x
+            return Mux(wrap, d[64:].as_signed() <= 0, d[67])
+
+        n3 = c3.notional
+        ov_n = Mux(fwd_a, over(n3, cur_a.open, k_open), n3 > base_a.open)
+        ov_b = Mux(fwd_s, over(q3, cur_s.ob, k_ob), q3 > base_s.ob)
+        ov_s = Mux(fwd_s, over(q3, cur_s.os, k_os), q3 > base_s.os)
+        t3 = c3.t
+        late_acc = Mux(late, t3 > c4.t_iv, over(t3, cur_a.tat, k_tat))
+        with m.If(adv):
+            m.d.sync += [
+                k_open.eq(Mux(ord3, n3, -n3)), k_tat.eq(Mux(ord3, c3.interval, 0)),
+                k_ob.eq(Mux(buy3, dq, 0)), k_os.eq(Mux(buy3, 0, dq)),
+                k_pos.eq(Mux(ord3 | ~fill3, 0, Mux(buy3, q3, -q3))),
+                k_npos.eq(Mux(ord3 | ~fill3, 0, Mux(buy3, -q3, q3))),
+                # long_used: an order's buy books, a buy cancel or sell fill releases
+                k_lu.eq(Mux(ord3, Mux(buy3, q3, 0), Mux(buy3 ^ fill3, -q3, 0))),
+                # short_used: an order's sell books, a sell cancel or buy fill releases
+                k_su.eq(Mux(ord3, Mux(buy3, 0, q3), Mux(buy3 ^ fill3, 0, -q3))),
+                cl_open.eq(~ord3 & ov_n), cl_b.eq(~ord3 & buy3 & ov_b),
+                cl_s.eq(~ord3 & ~buy3 & ov_s),
+                ev_over.eq(ov_n | Mux(buy3, ov_b, ov_s)),
+                late.eq(ord3 & Mux(fwd_a, late_acc, t3 > base_a.tat)),
+            ]
+        pos = (cur_s.pos + k_pos)[:66]
+        m.d.comb += [
+            new_a.open.eq(Mux(cl_open, 0, cur_a.open + k_open)),
+            new_a.tat.eq(Mux(late, c4.t_iv, cur_a.tat + k_tat)),
+            new_s.pos.eq(pos),
+            new_s.ob.eq(Mux(cl_b, 0, cur_s.ob + k_ob)),
+            new_s.os.eq(Mux(cl_s, 0, cur_s.os + k_os)),
+            new_s.lu.eq(Mux(cl_b, pos, cur_s.lu + k_lu)),
+            new_s.su.eq(Mux(cl_s, k_npos - cur_s.pos, cur_s.su + k_su)),
+        ]
 
     def _clear(self, m, ast_wr, sst_wr):
         """After reset, zero positions, exposure and buckets before taking any input."""
