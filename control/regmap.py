@@ -366,9 +366,9 @@ BUILDS = {
     'board': Build('board', 0xF1760C54, 0x93A86A4E,
                 {'book_slots': 8, 'book_orders': 4096, 'book_levels': 16, 'top_n': 5, 'book_locate_bits': 10, 'book_fifo_depth': 512, 'merge_depth': 1024, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 8, 'risk_history': 16, 'udp_filters': 4, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 32, 'risk.pos_limits': 128}),
-    'lab': Build('lab', 0x565DD636, 0x9AF1A4AC,
-                {'book_slots': 4, 'book_orders': 4096, 'book_levels': 8, 'top_n': 5, 'book_locate_bits': 10, 'book_fifo_depth': 512, 'merge_depth': 1024, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 4, 'risk_history': 8, 'udp_filters': 4, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
-                {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 16, 'risk.pos_limits': 64}),
+    'lab': Build('lab', 0xDCACA271, 0x32DBB896,
+                {'book_slots': 4, 'book_orders': 4096, 'book_levels': 8, 'top_n': 5, 'book_locate_bits': 10, 'book_fifo_depth': 512, 'merge_depth': 1024, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 2, 'risk_history': 4, 'udp_filters': 4, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
+                {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 8, 'risk.pos_limits': 32}),
 }
 
 

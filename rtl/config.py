@@ -16,9 +16,13 @@ Named builds (`BUILDS`, `--build sim|board` on every command that builds the cor
          LUT4 + carry cells, 117 % of the part's 83,640 (v1 book ~30 k, risk gate ~23 k).
   lab    the lab bitstream's build (`make bitstream`, rtl/board/lab_top.py): the board
          build cut until the whole core fits beside the feed player and UART bridge:
-         4 book slots with 8 kept levels (the v1 book's level logic grows with levels),
-         4 risk slots, 8 remembered orders (registers are the same in every build,
-         only window sizes follow it: the UDP filters and accounts stay).
+         4 book slots with 8 kept levels, 2 risk slots, 4 remembered orders
+         (registers are the same in every build, only window sizes follow it: the
+         UDP filters and accounts stay). Yosys alone (2026-12-03): the v1 book's logic
+         grows with kept levels (~600 LUT4 each: 4x8 15.3 k LUT4, 4x5 13.5 k), not
+         with slots (2x8 16.0 k), so 8 levels stay (5 = top_n would flag the book
+         unreliable at the first drain); risk 4 slots 9.8 k LUT4 + 2.2 k carry cells
+         -> 2 slots 8.5 k + 1.9 k. The largest block is the CSR bank's counters.
 """
 from dataclasses import asdict, dataclass, fields, replace
 import hashlib
@@ -78,7 +82,7 @@ BUILDS = {
     "board": CoreConfig(name="board", book_slots=8, book_orders=4096, book_levels=16,
                         book_locate_bits=10, risk_slots=8, merge_depth=1024),
     "lab": CoreConfig(name="lab", book_slots=4, book_orders=4096, book_levels=8,
-                      book_locate_bits=10, risk_slots=4, risk_history=8, merge_depth=1024),
+                      book_locate_bits=10, risk_slots=2, risk_history=4, merge_depth=1024),
 }
 PARAM_NAMES = tuple(f.name for f in fields(CoreConfig) if f.name != "name")
 
