@@ -1,49 +1,113 @@
-"""The synthesis section: per-block Fmax and resources from `make synth`."""
-import json
+"""The synthesis section: every routed (or attempted) figure in bench/synth.json.
+
+Why bench/synth.json and not build/synth/results.json: the latter is whatever the
+last local `make synth` left behind (uncommitted, often a different build or an
+older tree); bench/synth.json is committed, one entry per (block, build, seed,
+flow), each with the `rtl/` tree it was built from. Each result's method names that
+tree, the date, and whether rtl/ changed since (`sources_since`), so a reader can
+tell a current figure from a stale one without running anything.
+
+Shown: the per-block out-of-context runs of the `board` build (seed 1 as
+`<block>.*`, other seeds' Fmax as `<block>.seed<N>.fmax`; `<block>_reg` rows are the
+block with registered ports, for blocks whose outputs are combinational) and every full-core run
+(`make bitstream`, block lab_top) of any build as `core[<build>].*`. A run that did
+not finish or did not fit is "not run" with its recorded reason, never a number.
+"""
+import subprocess
 
 from tickwire.tools.build import synth as flow
+from tickwire.tools.build import synth_record as rec
 
 from . import NotRun, Result, not_run, options
 
+#: LFE5UM5G-85F capacity: the resource goals are the device (headroom left).
+CAPACITY = {"lut4": ("luts", "TRELLIS_COMB", 83640), "ff": ("ffs", "FF", 83640),
+            "dp16kd": ("brams", "DP16KD", 208)}
+BUILD = "board"          # the per-block figures the issues' goals are stated for
 
-def rows_to_results(data, source):
-    """Results from a parsed build/synth/results.json (`source` names where it came from)."""
-    method = f"{data.get('flow', 'make synth')} ({source})"
+
+def sources_since(tree, block, repo=flow.REPO):
+    """How the checkout's rtl/ differs from `tree`: "current", "rtl/ changed (N files,
+    none under <dir>)", "rtl/<dir> changed" or "tree unknown" (not in this clone)."""
+    head, dirty = rec.rtl_tree(repo)
+    if not tree:
+        return "tree unknown"
+    if tree == head:
+        return "current" if not dirty else "current tree, rtl/ has uncommitted changes"
+    try:
+        names = subprocess.run(["git", "diff-tree", "-r", "--name-only", tree, head],
+                               cwd=repo, check=True, capture_output=True,
+                               text=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        return "tree unknown"
+    path, _ = flow.BLOCKS.get(block, ("", None))
+    parts = path.split(":")[0].split(".")[2:]          # below tickwire.rtl
+    own = "/".join(parts) if (repo / "rtl" / "/".join(parts)).is_dir() else "/".join(parts[:-1])
+    own = own if path.startswith("tickwire.rtl.") and own else None
+    if own and any(n.startswith(own + "/") for n in names):
+        return f"rtl/{own} changed since"
+    where = f", none under rtl/{own}" if own else ""
+    return f"rtl/ changed since ({len(names)} files{where})"
+
+
+def method_of(e):
+    tree = e.get("rtl_tree") or "?"
+    how = {"ooc": "out of context", "registered_ports": "ports registered",
+           "bitstream": "make bitstream (LabTop)"}
+    return (f"{how.get(e.get('flow'), e.get('flow'))}, {e['build']}, seed {e['seed']}, "
+            f"{e.get('timing') or 'routed'}, {str(e.get('date', ''))[:10]}, rtl "
+            f"{tree[:10]}: {sources_since(e.get('rtl_tree'), e['block'])}")
+
+
+def entry_results(e, name, resources=True):
+    """Fmax (and unless not `resources`, LUT/FF/BRAM) results of one entry, as `name`."""
+    method = method_of(e)
+    goal = e.get("goal_mhz") or flow.GOAL_MHZ
     out = []
-    for row in data["blocks"]:
-        b = row["block"]
-        if row["status"] != "ok":
-            out.append(not_run(f"{b}.fmax", f"{row['status']}: {row.get('reason', '')}",
-                               unit="MHz", goal=data["goal_mhz"], method=method))
-            continue
-        if row["fmax_mhz"] is None:
-            out.append(not_run(f"{b}.fmax", "no register-to-register path on the clock",
-                               unit="MHz", goal=data["goal_mhz"], method=method))
-        else:
-            est = row.get("timing") == flow.ESTIMATE
-            out.append(Result(f"{b}.fmax", row["goal_mhz"], row["fmax_mhz"], "MHz",
-                              method + ("; placed, NOT routed: nextpnr's post-placement "
-                                        "estimate (--no-route)" if est else "")))
-        # Resource goals are the device's capacity: "how far" is the headroom left.
-        avail = row.get("available", {})
-        for key, cell, unit in (("luts", "TRELLIS_COMB", "LUT4"), ("ffs", "TRELLIS_FF", "FF"),
-                                ("brams", "DP16KD", "DP16KD")):
-            out.append(Result(f"{b}.{key}", avail.get(cell), row[key], unit, method,
-                              better="lower"))
+    if e.get("fmax_mhz") is None:
+        why = (f"{e.get('status')}: {e['reason']}" if e.get("reason") else
+               "no register-to-register path on the clock (see its _reg row)")
+        out.append(not_run(f"{name}.fmax", why, unit="MHz", goal=goal, method=method))
+    else:
+        est = not e.get("routed")
+        out.append(Result(f"{name}.fmax", goal, e["fmax_mhz"], "MHz",
+                          method + ("; placed, NOT routed: nextpnr's post-placement "
+                                    "estimate" if est else "")))
+    for key, (short, unit, cap) in CAPACITY.items():
+        if resources and e.get(key) is not None:
+            out.append(Result(f"{name}.{short}", cap, e[key], unit, method, better="lower"))
+    return out
+
+
+def results_from(entries):
+    """The section's results from bench/synth.json entries (registry order, then cores)."""
+    order = {b: i for i, b in enumerate(flow.BLOCKS)}
+    ooc = sorted((e for e in entries if e.get("flow") in ("ooc", "registered_ports")
+                  and e["build"] == BUILD),
+                 key=lambda e: (order.get(e["block"], len(order)), e["block"], e["seed"]))
+    cores = sorted((e for e in entries if e.get("flow") == "bitstream"),
+                   key=lambda e: (e["build"], e["seed"]))
+    out = []
+    for e in ooc:              # other seeds: the same netlist, so Fmax only
+        first = e["seed"] == flow.SEED
+        out += entry_results(e, e["block"] if first else f"{e['block']}.seed{e['seed']}",
+                             resources=first)
+    for e in cores:
+        name = f"core[{e['build']}]" + ("" if e["seed"] == flow.SEED else f".seed{e['seed']}")
+        out += entry_results(e, name)
     return out
 
 
 def bench_synth():
-    """Per-block Fmax against the 156.25 MHz XGMII clock, and LUT/FF/BRAM use, on the
-    LFE5UM5G-85F-8 (out-of-context Yosys + nextpnr-ecp5, fixed seed)."""
-    path = flow.OUT / "results.json"
+    """Per-block Fmax against the 156.25 MHz XGMII clock, the full core's runs, and
+    LUT/FF/BRAM use, on the LFE5UM5G-85F-8 (bench/synth.json, fixed seed)."""
     if options.with_synth:
-        rows = flow.run(list(flow.BLOCKS), jobs=options.jobs)
+        from tickwire.rtl.config import build
+        rows = flow.run(list(flow.BLOCKS), jobs=options.jobs, cfg=build(BUILD))
         flow.write_outputs(rows)
-    if not path.exists():
-        raise NotRun(f"no {path.relative_to(flow.REPO) if path.is_relative_to(flow.REPO) else path}: "
-                     "run `make synth` or `python -m tickwire.tools.build.bench --with-synth`")
-    data = json.loads(path.read_text())
-    if not data.get("blocks"):
-        return [not_run("synth", f"{path} lists no blocks")]
-    return rows_to_results(data, "results.json" if not options.with_synth else "fresh run")
+        rec.record([rec.entry(r, BUILD, flow.SEED) for r in rows])
+    entries = rec.load(rec.PATH).get("entries", [])
+    if not entries:
+        raise NotRun(f"{rec.PATH.name} lists no results: run `make synth BUILD=board` "
+                     "or `python -m tickwire.tools.build.bench --with-synth`")
+    return results_from(entries)
