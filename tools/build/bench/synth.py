@@ -47,7 +47,8 @@ def sources_since(tree, block, repo=flow.REPO):
     if own and any(n.startswith(own + "/") for n in names):
         return f"rtl/{own} changed since"
     where = f", none under rtl/{own}" if own else ""
-    return f"rtl/ changed since ({len(names)} file{"s" if len(names) != 1 else ""}{where})"
+    plural = "s" if len(names) != 1 else ""
+    return f"rtl/ changed since ({len(names)} file{plural}{where})"
 
 
 def method_of(e):
