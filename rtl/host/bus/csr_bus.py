@@ -1,15 +1,18 @@
 """The internal register bus: one master, byte addresses, 32-bit words.
 
 Read data is valid READ_LATENCY cycles after `r_stb` (the bank's read mux is
-pipelined: a group of 16 registers, then the group, each registered, so the bus runs
-at 156.25 MHz); writes take effect on the cycle of `w_stb`. Bridges (AXI4-Lite, PCIe
+pipelined: a group of 16 registers, then the group, each registered; a counter's LO
+word is its block RAM word plus its pending increments, whose add gets the third
+stage; so the bus runs at 156.25 MHz); writes take effect on the cycle of `w_stb`.
+`r_stb` must not be high in two consecutive cycles (the bank's counters rely on it;
+the arbiter and the AXI4-Lite bridge space reads READ_LATENCY + 2 cycles apart). Bridges (AXI4-Lite, PCIe
 BAR, UART) all target this, through the arbiter.
 """
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 ADDR_WIDTH = 16
-READ_LATENCY = 2
+READ_LATENCY = 3
 
 
 class CsrBusSignature(wiring.Signature):
