@@ -56,15 +56,16 @@ def comparable(counters):
 class DeviceModel:
     def __init__(self, filters=net.DEFAULT_FILTERS, subscriptions=None, top_n=5,
                  max_len=MAX_LEN, *, risk_slots, hold_depth=mold.HOLD_DEPTH,
-                 jump_window=mold.JUMP_WINDOW):
+                 jump_window=mold.JUMP_WINDOW, book_depth=mold.BOOK_DEPTH):
         """risk_slots: the build's risk-gate slots (CoreConfig.risk_slots): BBO updates of
-        later slots count as risk.bbo_errors. hold_depth, jump_window: the build's
-        merge_depth and merge_jump_window."""
+        later slots count as risk.bbo_errors. hold_depth, jump_window, book_depth: the
+        build's merge_depth, merge_jump_window and book_fifo_depth."""
         self.filters = filters
         self.risk_slots = risk_slots
         self.max_len = max_len
         self.counters = defaultdict(int)        # register name -> value
-        self.arbiter = HostArbiter(depth=hold_depth, jump_window=jump_window)
+        self.arbiter = HostArbiter(depth=hold_depth, jump_window=jump_window,
+                                   book_depth=book_depth)
         self.book = book_model.BookModel(subscriptions if subscriptions is not None else {},
                                          top_n=top_n)
         self.decoded = []                       # ItchMsg field dicts, in order

@@ -71,7 +71,7 @@ class HostArbiter(mold.Arbiter):
             self.inject_counters["dup_messages"] += 1
             return []
         self.inject_counters["messages"] += 1
-        return [self._deliver(INJECT_FEED, seq, msg)] + self._drain()
+        return [self._deliver(INJECT_FEED, seq, msg, held=True)] + self._drain()
 
     def _drain(self):
         out = super()._drain()
@@ -80,9 +80,9 @@ class HostArbiter(mold.Arbiter):
             out += self._offer_injected(seq, msg)
         return out
 
-    def _deliver(self, feed, seq, msg):
+    def _deliver(self, feed, seq, msg, held=False):
         self.reported = False
-        return super()._deliver(feed, seq, msg)
+        return super()._deliver(feed, seq, msg, held)
 
     def bad_frame(self, first_seq):
         """A book may hold a corrupted message: stale, and only a snapshot repairs it."""
@@ -114,8 +114,7 @@ class HostArbiter(mold.Arbiter):
         return super()._gap(new_e, timeout)
 
     def _hold(self, feed, seq, msg, first):
-        full = len(self.hold[feed]) >= self.depth
-        if full and self.stale:
+        if self.stale and self._full(feed):
             self.inject_counters["stale_overflows"] += 1
             self.snapshot_needed = True
         return super()._hold(feed, seq, msg, first)

@@ -79,6 +79,15 @@ HOLD_PACKETS = 64
 DRAIN_CYCLES = 4 * HOLD_CYCLES + 8192
 HOLD_DEPTH = 2048
 JUMP_WINDOW = 2048
+#: The book's input queue (rtl/config.py book_fifo_depth): released held messages
+#: wait while it holds `book_depth - BOOK_SLACK` book messages (BookInput.almost_full).
+BOOK_DEPTH = 512
+BOOK_SLACK = 8
+#: Cycles from a held message's release to its buffer slot taking a new message (the
+#: FIFO's pop, then its registered level).
+FREE_LAG = 2
+#: Message types queued for the book (rtl/book/order_book.py BOOK_TYPES).
+BOOK_TYPES = b"AFECXDUH"
 
 
 @dataclass
@@ -191,6 +200,11 @@ class Arbiter:
       delivered, `hold_cycles` cycles or `hold_packets` packet starts end the wait: a
       gap [E, smallest head) is declared (gaps, gap_messages, hold_timeouts), E moves
       to that head and held messages flow again.
+    - Held messages flow one per cycle, and only while the book's input queue has room
+      (the merge's `pause`: BookInput.almost_full at `book_depth - 8` queued book
+      messages; the book takes one every 2 cycles). The window restarts with each
+      release, so it starts when the last released message goes out, not when E
+      reached it here (timed runs; a fluid model of the queue: `_release_time`).
     Times are cycles (156.25 MHz beats) given by the caller: a packet's payload starts
     at cycle t in byte lane `lane`, and each message reaches the sequencer in the cycle
     of the beat carrying its last byte, so the two feeds' messages interleave as in the
@@ -201,6 +215,7 @@ class Arbiter:
     hold_packets: int = HOLD_PACKETS
     depth: int = HOLD_DEPTH
     jump_window: int = JUMP_WINDOW
+    book_depth: int = BOOK_DEPTH
     have_session: bool = False
     session: bytes = b""
     have_e: bool = False
@@ -217,6 +232,9 @@ class Arbiter:
         self.stall_t = None             # time the current wait began (or last progress)
         self.stall_pkts = 0
         self.now = 0
+        self.rel_t = -1                 # cycle the last held message was released
+        self.going = ([], [])           # per port: release cycles still ahead
+        self.bq, self.bq_t = 0.0, 0     # book queue level (fluid) at cycle bq_t
         self.queue = []                 # (cycle, port, order, seq, msg, first) to judge
         self.bad_frame_seqs = []        # first seq of each bad frame whose messages went on
         self.order = 0
@@ -249,6 +267,7 @@ class Arbiter:
         self.have_e, self.expected, self.claim = False, 0, None
         self.hold = ([], [])
         self.stall_t, self.stall_pkts = None, 0
+        self.rel_t, self.going = -1, ([], [])
         self._clear_start()
 
     # ------------------------------------------------------------------ packets
@@ -346,7 +365,32 @@ class Arbiter:
         return any(h and self.expected < h[0].seq <= self.expected + self.jump_window
                    for h in self.hold)
 
-    def _deliver(self, feed, seq, msg):
+    def _book_level(self, t):
+        """The book queue's level at cycle t (it takes one message every 2 cycles)."""
+        if t > self.bq_t:
+            self.bq, self.bq_t = max(0.0, self.bq - (t - self.bq_t) / 2), t
+        return self.bq
+
+    def _release_time(self, held):
+        """The cycle this delivery goes out: now for a live message; for a held one,
+        after the previous release and once the book's queue is below almost-full."""
+        t = self.now
+        # a live message while held ones are still going out waits behind them there
+        if self._timed and (held or t <= self.rel_t):
+            t = max(t, self.rel_t + 1)
+            room = self.book_depth - BOOK_SLACK
+            level = self._book_level(t)
+            if level >= room:
+                t += int(2 * (level - room) + 2)
+                self._book_level(t)
+            self.rel_t = t
+        return t
+
+    def _deliver(self, feed, seq, msg, held=False):
+        t = self._release_time(held)
+        if self._timed and msg and msg[0] in BOOK_TYPES:
+            self._book_level(t)
+            self.bq += 1
         self.expected = seq + 1
         self.counters["messages"] += 1
         self.stall_t, self.stall_pkts = None, 0          # progress restarts the window
@@ -377,15 +421,17 @@ class Arbiter:
                 h = self.hold[p]
                 if h and h[0].seq == self.expected:
                     x = h.pop(0)
-                    out.append(self._deliver(p, x.seq, x.msg))
+                    out.append(self._deliver(p, x.seq, x.msg, held=True))
+                    if self._timed:     # its slot frees two cycles after it goes
+                        self.going[p].append(self.rel_t + FREE_LAG)
                     progressed = True
                     break
             if not progressed:
                 break
         if not self._waiting():
             self.stall_t, self.stall_pkts = None, 0
-        elif self.stall_t is None:
-            self.stall_t = self.now
+        elif self.stall_t is None:      # from the last release (each one is progress)
+            self.stall_t = max(self.now, self.rel_t + 1) if self._timed else self.now
         return out
 
     def _gap(self, new_e, timeout):
@@ -476,7 +522,8 @@ class Arbiter:
             out = self._far(feed, seq, msg, first)
         else:
             out = self._hold(feed, seq, msg, first)
-        if first and not out and self._waiting():
+        if first and not out and self._waiting() and (
+                self.stall_t is None or self.now >= self.stall_t):   # not while releasing
             self.stall_pkts += 1
             if self.stall_pkts >= self.hold_packets:
                 out += self._expire()
@@ -520,15 +567,23 @@ class Arbiter:
             feed = 0 if self.lo[0] is not None else 1
         self.start_port = 0 if same else feed
 
+    def _full(self, feed):
+        """The port's hold buffer is full: what it holds here, and what was released
+        but whose slot is not free yet there (timed runs)."""
+        going = self.going[feed]
+        while going and going[0] <= self.now:
+            going.pop(0)
+        return len(self.hold[feed]) + len(going) >= self.depth
+
     def _hold(self, feed, seq, msg, first):
         h = self.hold[feed]
-        if len(h) >= self.depth:
+        if self._full(feed):
             self.merge["overflow_b" if feed else "overflow_a"] += 1
             return []
         h.append(Held(seq, feed, msg, first))
         self.merge["held"] += msg is not None
-        if self.stall_t is None:
-            self.stall_t = self.now
+        if self.stall_t is None:        # after the releases still going out
+            self.stall_t = max(self.now, self.rel_t + 1) if self._timed else self.now
         return []
 
     def _far(self, feed, seq, msg, first):

@@ -56,7 +56,8 @@ class ModelEngine:
     def run(feed, subs, want_latency=False, cfg=SIM, progress=None, trace=None,
             recovery=None):
         dev = DeviceModel(subscriptions=subs, top_n=cfg.top_n, risk_slots=cfg.risk_slots,
-                          hold_depth=cfg.merge_depth, jump_window=cfg.merge_jump_window)
+                          hold_depth=cfg.merge_depth, jump_window=cfg.merge_jump_window,
+                          book_depth=cfg.book_fifo_depth)
         if recovery is not None:
             recovery.install(dev)
         sent = 0

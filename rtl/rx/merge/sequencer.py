@@ -41,8 +41,10 @@ every 2 cycles, so a released hold buffer would overflow the book's queue. While
 `pause` is high (the book's queue is nearly full: BookInput.almost_full) the heads wait
 (duplicates still go), no gap is declared (the hold window keeps counting, so an
 expiry is declared the cycle the pause ends unless a head then delivers), and live
-messages are judged as usual (the wire cannot wait). Only timing changes: the order delivered is
-the model's.
+messages are judged as usual (the wire cannot wait). The order delivered is the
+model's; the timing matters too, since each release restarts the hold window and frees
+a hold-buffer slot: the model releases held messages at the same pace (one a cycle,
+none while the book's queue is almost full) and starts the window after the last.
 
 Recovery (issue 14, rtl/rx/inject/), tied off at 0:
 `head[2]`: the injection FIFO (FeedMerge.inject), judged like a held message; its
