@@ -257,6 +257,14 @@ def slot_state(monkeypatch):
     return read
 
 
+async def _step(g, a, s, i, kind, side, q):
+    """One scripted step: an order (accepted) or a fill/cancel event."""
+    if kind == ORDER:
+        assert await g.order(a, s, side, q) == 0, (a, s, i)
+    else:
+        await g.event(kind, a, s, side, q)
+
+
 def test_used_after_orders_fills_and_cancels(slot_state):
     dut, seen = RiskGate(ACCOUNTS, SLOTS, 4), []
 
@@ -265,10 +273,7 @@ def test_used_after_orders_fills_and_cancels(slot_state):
         await g.setup()
         for (a, s), script in SCRIPTS:
             for i, (kind, side, q, want) in enumerate(script):
-                if kind == ORDER:
-                    assert await g.order(a, s, side, q) == 0, (a, s, i)
-                else:
-                    await g.event(kind, a, s, side, q)
+                await _step(g, a, s, i, kind, side, q)
                 got = slot_state(ctx, a, s)
                 assert got == want, \
                     f"entry ({a}, {s}) step {i} {('order', 'fill', 'cancel')[kind]} " \
@@ -297,10 +302,7 @@ def test_position_check_at_the_limit_after_each_event():
         await g.setup()
         for (a, s), script in SCRIPTS:
             for i, (kind, side, q, want) in enumerate(script):
-                if kind == ORDER:
-                    assert await g.order(a, s, side, q) == 0, (a, s, i)
-                else:
-                    await g.event(kind, a, s, side, q)
+                await _step(g, a, s, i, kind, side, q)
                 for pk, ps, pq, reason in _probes(want, i):
                     if pk == ORDER:
                         got = await g.order(a, s, ps, pq)
