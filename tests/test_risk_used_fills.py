@@ -257,29 +257,32 @@ def slot_state(monkeypatch):
     return read
 
 
-async def _step(g, a, s, i, kind, side, q):
-    """One scripted step: an order (accepted) or a fill/cancel event."""
-    if kind == ORDER:
-        assert await g.order(a, s, side, q) == 0, (a, s, i)
-    else:
-        await g.event(kind, a, s, side, q)
+async def _walk(ctx, dut):
+    """Set the gate up, then play SCRIPTS step by step (an order, accepted, or a
+    fill/cancel event), yielding (gate, account, slot, step, kind, side, qty, want)
+    after each."""
+    g = _Gate(ctx, dut)
+    await g.setup()
+    for (a, s), script in SCRIPTS:
+        for i, (kind, side, q, want) in enumerate(script):
+            if kind == ORDER:
+                assert await g.order(a, s, side, q) == 0, (a, s, i)
+            else:
+                await g.event(kind, a, s, side, q)
+            yield g, a, s, i, kind, side, q, want
 
 
 def test_used_after_orders_fills_and_cancels(slot_state):
     dut, seen = RiskGate(ACCOUNTS, SLOTS, 4), []
 
     async def bench(ctx):
-        g = _Gate(ctx, dut)
-        await g.setup()
-        for (a, s), script in SCRIPTS:
-            for i, (kind, side, q, want) in enumerate(script):
-                await _step(g, a, s, i, kind, side, q)
-                got = slot_state(ctx, a, s)
-                assert got == want, \
-                    f"entry ({a}, {s}) step {i} {('order', 'fill', 'cancel')[kind]} " \
-                    f"side {side} qty {q}: (pos, ob, os, long_used, short_used) " \
-                    f"{got} != {want}"
-                seen.append((kind, side == BUY))
+        async for g, a, s, i, kind, side, q, want in _walk(ctx, dut):
+            got = slot_state(ctx, a, s)
+            assert got == want, \
+                f"entry ({a}, {s}) step {i} {('order', 'fill', 'cancel')[kind]} " \
+                f"side {side} qty {q}: (pos, ob, os, long_used, short_used) " \
+                f"{got} != {want}"
+            seen.append((kind, side == BUY))
         # the other entries were never touched
         for a in range(ACCOUNTS):
             for s in range(SLOTS):
@@ -298,23 +301,20 @@ def test_position_check_at_the_limit_after_each_event():
     dut, probes = RiskGate(ACCOUNTS, SLOTS, 4), []
 
     async def bench(ctx):
-        g = _Gate(ctx, dut)
-        await g.setup()
-        for (a, s), script in SCRIPTS:
-            for i, (kind, side, q, want) in enumerate(script):
-                await _step(g, a, s, i, kind, side, q)
-                for pk, ps, pq, reason in _probes(want, i):
-                    if pk == ORDER:
-                        got = await g.order(a, s, ps, pq)
-                        assert got == reason, \
-                            f"entry ({a}, {s}) after step {i} " \
-                            f"{('order', 'fill', 'cancel')[kind]} side {side} qty {q} " \
-                            f"(long_used {want[3]}, short_used {want[4]}): " \
-                            f"{('buy', 'sell', 'short')[ps]} {pq} got reason {got}, " \
-                            f"expected {reason}"
-                        probes.append(reason)
-                    else:
-                        await g.event(pk, a, s, ps, pq)
-        assert g.event_errors == 0
+        g = None
+        async for g, a, s, i, kind, side, q, want in _walk(ctx, dut):
+            for pk, ps, pq, reason in _probes(want, i):
+                if pk == ORDER:
+                    got = await g.order(a, s, ps, pq)
+                    assert got == reason, \
+                        f"entry ({a}, {s}) after step {i} " \
+                        f"{('order', 'fill', 'cancel')[kind]} side {side} qty {q} " \
+                        f"(long_used {want[3]}, short_used {want[4]}): " \
+                        f"{('buy', 'sell', 'short')[ps]} {pq} got reason {got}, " \
+                        f"expected {reason}"
+                    probes.append(reason)
+                else:
+                    await g.event(pk, a, s, ps, pq)
+        assert g is not None and g.event_errors == 0
     simulate(dut, bench)
     assert probes.count(10) == probes.count(0) > 60
