@@ -46,3 +46,12 @@ def test_placed_estimate_is_the_core_clock():
            "Info: Max frequency for clock '$glbnet$sync_clk': 58.75 MHz (FAIL at 156.00 MHz)\n")
     assert bs.placed_estimate(log, 156.0) == 58.75
     assert bs.placed_estimate("no timing here", 156.0) is None
+
+
+def test_placed_util_from_the_log():
+    log = ("Info: Device utilisation:\n"
+           "Info: \t              DP16KD:     131/    208    62%\n"
+           "Info: \t          MULT18X18D:      26/    156    16%\n"
+           "Info: \t          TRELLIS_FF:   29130/  83640    34%\n"
+           "Info: \t        TRELLIS_COMB:   70184/  83640    83%\n")
+    assert bs.placed_util(log) == {"brams": 131, "dsps": 26, "ffs": 29130, "luts": 70184}

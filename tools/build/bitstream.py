@@ -93,6 +93,18 @@ def placed_estimate(log, mhz):
     return hits[-1] if hits else None
 
 
+def placed_util(log):
+    """{luts, ffs, brams, dsps} (as summarise() names them) from the device
+    utilisation nextpnr's log prints (a placed-only run writes no report with it)."""
+    cells = {"TRELLIS_COMB": "luts", "TRELLIS_FF": "ffs", "DP16KD": "brams",
+             "MULT18X18D": "dsps"}
+    out = {}
+    for cell, used in re.findall(r"^Info:\s+(\w+):\s+(\d+)/\s*\d+", log, re.M):
+        if cell in cells:
+            out[cells[cell]] = int(used)
+    return out
+
+
 def digest(*parts):
     """sha256 over files (Path) and plain values: the stamp of a stage's inputs."""
     h = hashlib.sha256()
@@ -164,10 +176,10 @@ def main(argv=None):
                             "--no-route", "--write", f"{NAME}.placed.json", "--log",
                             "place.log"),
             args.fresh)
-        est = placed_estimate((out / "place.log").read_text(), CORE_MHZ) \
-            if (out / "place.log").exists() else None
-        result.update(status="placed", timing="post-placement estimate", fmax_mhz=est,
-                      reason="placed; routing not finished")
+        log = (out / "place.log").read_text() if (out / "place.log").exists() else ""
+        result.update(status="placed", timing="post-placement estimate",
+                      fmax_mhz=placed_estimate(log, CORE_MHZ),
+                      reason="placed; routing not finished", **placed_util(log))
         save()                          # a figure even if routing never ends
         result["steps"]["route"] = stage(
             out, "route", digest(out / f"{NAME}.placed.json", lpf, seed), f"{NAME}.config",

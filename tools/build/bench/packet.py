@@ -27,7 +27,8 @@ MIN_FRAMES = 20000              # back-to-back minimum-size frames per run
 IFG = 12                        # average XGMII inter-frame gap (characters, /T/ included)
 #: Packet-path counters that count successes; every other one counts a loss or an error.
 SUCCESS = {"frames_ok", "bytes_ok", "frames_in", "udp_accepted", "packets", "packets_a",
-           "packets_b", "messages", "heartbeats", "end_of_session"}
+           "packets_b", "messages", "heartbeats", "end_of_session",
+           "held"}     # merge.held: waited in a hold buffer (the session's start, a gap), then went on
 PATH_BLOCKS = ("mac_a", "mac_b", "net_a", "net_b", "merge", "mold", "itch")
 #: Published comparison: the fastest open ITCH parser, 8 cycles at 322 MHz.
 REF_CYCLES, REF_MHZ = 8, 322.0
