@@ -3,7 +3,7 @@
 Read data is valid READ_LATENCY cycles after `r_stb` (the bank's read mux is
 pipelined: a group of 16 registers, then the group, each registered; a counter's LO
 word is its block RAM word plus its pending increments, whose add gets the third
-stage; so the bus runs at 156.25 MHz); writes take effect on the cycle of `w_stb`.
+stage: the bank routes at 111 MHz out of context, short of 156.25, see bench/synth.json); writes take effect on the cycle of `w_stb`.
 `r_stb` must not be high in two consecutive cycles (the bank's counters rely on it;
 the arbiter and the AXI4-Lite bridge space reads READ_LATENCY + 2 cycles apart). Bridges (AXI4-Lite, PCIe
 BAR, UART) all target this, through the arbiter.
