@@ -360,14 +360,14 @@ class Build(NamedTuple):
 
 
 BUILDS = {
-    'sim': Build('sim', 0xC54ABC3E, 0x1A5233CA,
-                {'book_slots': 64, 'book_orders': 262144, 'book_levels': 64, 'top_n': 5, 'book_locate_bits': 14, 'book_fifo_depth': 512, 'merge_depth': 2048, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 16, 'risk_history': 16, 'udp_filters': 4, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
+    'sim': Build('sim', 0xB6B59A0E, 0x1A5233CA,
+                {'book_slots': 64, 'book_orders': 262144, 'book_levels': 64, 'top_n': 5, 'book_locate_bits': 14, 'book_fifo_depth': 512, 'merge_depth': 2048, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 16, 'risk_history': 16, 'udp_filters': 4, 'clock_mhz': 156.25, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 64, 'risk.pos_limits': 256}),
-    'board': Build('board', 0xF1760C54, 0x93A86A4E,
-                {'book_slots': 8, 'book_orders': 4096, 'book_levels': 16, 'top_n': 5, 'book_locate_bits': 10, 'book_fifo_depth': 512, 'merge_depth': 1024, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 8, 'risk_history': 16, 'udp_filters': 4, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
+    'board': Build('board', 0x40D28C67, 0x93A86A4E,
+                {'book_slots': 8, 'book_orders': 4096, 'book_levels': 16, 'top_n': 5, 'book_locate_bits': 10, 'book_fifo_depth': 512, 'merge_depth': 1024, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 8, 'risk_history': 16, 'udp_filters': 4, 'clock_mhz': 156.25, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 32, 'risk.pos_limits': 128}),
-    'lab': Build('lab', 0xDCACA271, 0x32DBB896,
-                {'book_slots': 4, 'book_orders': 4096, 'book_levels': 8, 'top_n': 5, 'book_locate_bits': 10, 'book_fifo_depth': 512, 'merge_depth': 1024, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 2, 'risk_history': 4, 'udp_filters': 4, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
+    'lab': Build('lab', 0x4E2E02D9, 0x32DBB896,
+                {'book_slots': 4, 'book_orders': 4096, 'book_levels': 8, 'top_n': 5, 'book_locate_bits': 10, 'book_fifo_depth': 512, 'merge_depth': 1024, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 2, 'risk_history': 4, 'udp_filters': 4, 'clock_mhz': 18.0, 'uart_divisor': 6, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 8, 'risk.pos_limits': 32}),
 }
 

