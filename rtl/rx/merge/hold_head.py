@@ -41,11 +41,13 @@ class HoldHead(wiring.Component):
     def __init__(self):
         super().__init__()
         self.pre_valid, self.pre = Signal(), Signal(MoldMsg)    # the FIFO's output, registered
+        self.load = Signal()        # the head takes `pre` at the end of this cycle
 
     def elaborate(self, platform):
         m = Module()
         pre_v, pre = self.pre_valid, self.pre
-        load = pre_v & (~self.valid | self.pop)
+        load = self.load
+        m.d.comb += load.eq(pre_v & (~self.valid | self.pop))
         take = self.fifo.valid & (~pre_v | load)
         m.d.comb += self.fifo.ready.eq(take)
         with m.If(take):

@@ -160,7 +160,8 @@ class Sequencer(wiring.Component):
         waiting = Signal()
         m.d.comb += waiting.eq(wait[0] | wait[1])
         h0, h1 = heads[0].msg.msg.seq, heads[1].msg.msg.seq
-        new_e = Mux(wait[0] & wait[1], Mux(h0 < h1, h0, h1), Mux(wait[0], h0, h1))
+        new_e = Mux(wait[0] & wait[1], Mux(self._head_lt(m, heads), h0, h1),
+                    Mux(wait[0], h0, h1))
         gap_v, gap_from, gap_n = Signal(), Signal(64), Signal(64)
         # the gap's end: both candidates registered, picked a cycle later (it matters
         # only after a gap or a confirmed jump: no delivery then)
@@ -224,6 +225,18 @@ class Sequencer(wiring.Component):
         for k, c in enumerate(cand):
             word = word | (c.as_value() & sel[k].replicate(RawMsg.size))
         m.d.sync += [self.o.valid.eq(vr), self.o.payload.eq(word)]
+
+    def _head_lt(self, m, heads):
+        """head A's seq < head B's, as a register: the four compares of what each head
+        holds now or loads next (`pre`) run a cycle ahead, and the heads' `load` picks
+        one. Why: a gap's new E is the smaller head, and a 64-bit compare in front of
+        E's mux was the merge's critical path (8.7 ns, issue 13)."""
+        a, b = heads[0], heads[1]
+        sa, pa, sb, pb = a.msg.msg.seq, a.pre.msg.seq, b.msg.msg.seq, b.pre.msg.seq
+        lt = Signal(name="head_lt")
+        m.d.sync += lt.eq(Mux(a.load, Mux(b.load, pa < pb, pa < sb),
+                              Mux(b.load, sa < pb, sa < sb)))
+        return lt
 
     def _expect(self, m, regs, deliver, jump_r, confirm_r, fseq1, other_go, other):
         """E, and E + 1 and E + window kept in registers for the one-bit flags.
