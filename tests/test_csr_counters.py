@@ -82,3 +82,60 @@ def test_counter_reads_are_exact():
     sim.add_testbench(bench)
     sim.run()
     assert len(set(checks)) == len(STEPS)
+
+
+def test_wide_status_read_is_one_snapshot():
+    """A wide status register changing every cycle: LO and the HI latched by that LO
+    read (registered a stage later since the read mux was pipelined) are both the
+    value of the bank's r_stb cycle."""
+    m = Module()
+    m.submodules.bank = bank = CsrBank(TMAP)
+    m.submodules.arb = arb = CsrArbiter(1)
+    m.d.comb += [bank.bus.addr.eq(arb.bus.addr), bank.bus.r_stb.eq(arb.bus.r_stb),
+                 bank.bus.w_stb.eq(arb.bus.w_stb), bank.bus.w_data.eq(arb.bus.w_data),
+                 arb.bus.r_data.eq(bank.bus.r_data)]
+    addr = {p.name: p.addr for p in TMAP.registers()}["b.wide"]
+    value = bank.port("b.wide").value
+    k = (1 << 31) + 3                   # HI moves every other cycle, LO every cycle
+    rng = random.Random(12)
+    mp = arb.m0
+    seen = []
+
+    async def bench(ctx):
+        t = 0
+
+        async def cycle():
+            nonlocal t
+            ctx.set(value, (t * k) & MASK)
+            stb = ctx.get(bank.bus.r_stb) and ctx.get(bank.bus.addr) == addr
+            await ctx.tick()
+            t += 1
+            return t - 1 if stb else None
+
+        async def read(a):
+            ctx.set(mp.addr, a)
+            ctx.set(mp.r_stb, 1)
+            at = None
+            for _ in range(20):
+                got = await cycle()
+                at = got if got is not None else at
+                if ctx.get(mp.ack):
+                    v = ctx.get(mp.r_data)
+                    ctx.set(mp.r_stb, 0)
+                    await cycle()
+                    return v, at
+            raise AssertionError("no ack")
+
+        for _ in range(50):
+            lo, at = await read(addr)
+            hi, _ = await read(addr + 4)
+            assert (hi << 32 | lo) == (at * k) & MASK, (at, hex(hi << 32 | lo))
+            seen.append(at)
+            for _ in range(rng.randint(0, 5)):
+                await cycle()
+
+    sim = Simulator(m)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert len(seen) == 50

@@ -1,22 +1,30 @@
 """Statistics counters in block RAM: N 64-bit counts, exact on read.
 
 Each counter i has an input `inc[i]` (`steps[i]` bits) added every cycle. The 64-bit
-counts live in one memory (64 x N, synchronous read port: Yosys maps it to DP16KD);
-what arrived since a counter was last visited lives in its small *pending* register.
+counts live in one memory (64 bits wide, synchronous read port: Yosys maps it to
+DP16KD), counter i at word `slots[i]` (default i: the owner may pick sparse slots
+that are cheap to decode from its own addresses); what arrived since a counter was
+last visited lives in its small *pending* register.
 
-One access per cycle walks a two-stage pipeline:
+One access per cycle walks a three-stage pipeline (LATENCY = 2 cycles to `total`),
+split so that no stage holds more than a few LUT levels at 156.25 MHz:
   C (capture, cycle t): pending[i] is captured and restarts at this cycle's inc[i]
-    (nothing is lost); mem[i] is addressed on the read port.
-  A (add, cycle t+1): total = mem[i] + captured is written back to mem[i]. When the
-    access of cycle t-1 hit the same i, its total (written in cycle t, after the read
-    sampled the memory) is forwarded instead of the memory word.
-The access is a *flush* when `flush` (one-hot) selects a counter, otherwise the
-sweeper's (round-robin over 0..N-1). The sweeper yields whenever `hold` is high (the
-owner raises it on every cycle that may carry a flush; here: every bus read), and
-then does not advance.
+    (nothing is lost); the capture is OR-ed per group of GROUP counters and
+    registered; the memory word slots[i] is addressed on the read port.
+  G (gather, t+1): the groups are OR-ed into one captured value (only the selected
+    counter's group is non-zero) and the block RAM word is registered as it leaves
+    the memory (its clock-to-out gets a cycle to itself).
+  A (add, t+2): total = mem[i] + captured is written back to mem[i]. The read in C
+    cannot see the writes of the two accesses ahead (in A during t and t+1), so
+    their totals are forwarded when they hit the same slot (newest first).
+The access is a *flush* when `flush` (one-hot) selects a counter (the owner also
+gives its slot, `flush_slot`, so no 134-way encoder sits in front of the memory),
+otherwise the sweeper's (round-robin over 0..N-1). The sweeper yields whenever
+`hold` is high (the owner raises it on every cycle that may carry a flush), and then
+does not advance.
 
-Exactness: a flush in cycle t yields `total` in cycle t+1 (`done` high) equal to the
-sum of inc[i] over every cycle before t, i.e. exactly what a flip-flop counter
+Exactness: a flush in cycle t yields `total` in cycle t+LATENCY (`done` high) equal
+to the sum of inc[i] over every cycle before t, i.e. exactly what a flip-flop counter
 `count <= count + inc` shows in cycle t. Cycle t's own inc stays pending.
 
 Pending width and bound. Contract: `hold` is never high in two consecutive cycles
@@ -42,6 +50,8 @@ from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
 
 MARGIN = 1
+LATENCY = 2         # cycles from a flush to its `total` / `done`
+GROUP = 16          # counters per first-level capture group (a 16-way AND-OR: 3 LUT levels)
 
 
 def pending_width(step, n):
@@ -50,48 +60,62 @@ def pending_width(step, n):
 
 
 class CounterFile(wiring.Component):
-    """`steps`: increment width of each counter. `inc[i]` are plain input signals."""
+    """`steps`: increment width of each counter. `inc[i]` are plain input signals.
 
-    def __init__(self, steps, *, mem_init=()):
+    `slots`: distinct memory word of each counter (default 0..N-1). `mem_init` (tests
+    only) is per counter, what reset must not expose.
+    """
+
+    def __init__(self, steps, *, slots=None, mem_init=()):
         n = len(steps)
         assert n >= 1
         self.n, self.steps = n, list(steps)
+        self.slots = list(range(n)) if slots is None else list(slots)
+        assert len(self.slots) == n and len(set(self.slots)) == n and min(self.slots) >= 0
+        self.depth = max(self.slots) + 1
         super().__init__({
             "hold": In(1),          # sweeper yields this cycle (high whenever flush may be)
             "flush": In(n),         # one-hot: flush this counter now (requires hold)
-            "total": Out(64),       # flushed counter's exact count, the cycle after flush
+            "flush_slot": In(range(self.depth)),  # slots[i] of the counter `flush` selects
+            "total": Out(64),       # flushed counter's exact count, LATENCY cycles after flush
             "done": Out(1),         # total valid
             "overflow": Out(1),     # sticky: a pending register overflowed (never expected)
         })
         self.inc = [Signal(s, name=f"inc_{i}") for i, s in enumerate(steps)]
         self.widths = [pending_width(s, n) for s in steps]
-        self._mem_init = list(mem_init)     # tests only: what reset must not expose
+        init = [0] * self.depth
+        for slot, v in zip(self.slots, mem_init):
+            init[slot] = v
+        self._mem_init = init if mem_init else []
 
     def elaborate(self, platform):
         m = Module()
-        n = self.n
+        n, slots = self.n, self.slots
         wmax = max(self.widths)
-        m.submodules.mem = mem = Memory(shape=64, depth=n, init=self._mem_init)
+        m.submodules.mem = mem = Memory(shape=64, depth=self.depth, init=self._mem_init)
         rp = mem.read_port()
         wp = mem.write_port()
 
-        # Sweeper: one-hot ring and its index, advancing on every non-hold cycle.
+        # Sweeper: one-hot ring, its index and that counter's slot (registered, so
+        # the memory address is one mux behind a flip-flop), advancing on every
+        # non-hold cycle.
         ring = Signal(n, init=1)
         sidx = Signal(range(n))
+        sslot = Signal(range(self.depth), init=slots[0])
         with m.If(~self.hold):
             m.d.sync += ring.eq(Cat(ring[-1], ring[:-1]) if n > 1 else ring)
             m.d.sync += sidx.eq(Mux(sidx == n - 1, 0, sidx + 1))
+            with m.Switch(sidx):
+                for k in range(n):
+                    with m.Case(k):
+                        m.d.sync += sslot.eq(slots[(k + 1) % n])
 
         # Stage C: select, capture and clear, address the memory.
         sel = Signal(n)
         m.d.comb += sel.eq(Mux(self.hold, self.flush, ring))
-        fidx = Signal(range(n))
-        m.d.comb += fidx.eq(_or_all([Mux(self.flush[i], i, 0) for i in range(n)], len(fidx)))
-        raddr = Signal(range(n))
-        m.d.comb += [raddr.eq(Mux(self.hold, fidx, sidx)), rp.addr.eq(raddr)]
+        raddr = Signal(range(self.depth))
+        m.d.comb += [raddr.eq(Mux(self.hold, self.flush_slot, sslot)), rp.addr.eq(raddr)]
 
-        cap = Signal(wmax)
-        cap_stale = Signal()
         captured = []
         ovfs = []
         for i, (inc, w) in enumerate(zip(self.inc, self.widths)):
@@ -103,27 +127,44 @@ class CounterFile(wiring.Component):
             if w < 64:
                 ovfs.append(nxt[w])
             captured.append(Mux(sel[i], Cat(pend, Const(0, wmax - w), stale), 0))
-        m.d.sync += Cat(cap, cap_stale).eq(_or_all(captured, wmax + 1))
+        groups, hits = [], []
+        for g in range(0, n, GROUP):
+            grp = Signal(wmax + 1, name=f"cap_grp_{g // GROUP}")
+            hit = Signal(name=f"cap_grp_{g // GROUP}_hit")
+            m.d.sync += [grp.eq(_or_all(captured[g:g + GROUP], wmax + 1)),
+                         hit.eq(sel[g:g + GROUP].any())]
+            groups.append(grp)
+            hits.append(hit)
+        g_hold, g_addr = Signal(), Signal(range(self.depth))
+        m.d.sync += [g_hold.eq(self.hold), g_addr.eq(raddr)]
 
-        valid = Signal()                    # an access starts this cycle
-        m.d.comb += valid.eq(~self.hold | self.flush.any())
-        a_valid, a_flush, a_idx = Signal(), Signal(), Signal(range(n))
-        m.d.sync += [a_valid.eq(valid), a_flush.eq(self.hold & valid), a_idx.eq(raddr)]
+        # Stage G: gather the groups, register the memory word, compare slots with
+        # the two accesses ahead (in A now, and in A the cycle before). An access
+        # took place in C unless a hold selected no counter (from the groups' hits,
+        # not a 134-way OR in C).
+        g_valid = Signal()
+        m.d.comb += g_valid.eq(~g_hold | Cat(*hits).any())
+        cap, cap_stale = Signal(wmax), Signal()
+        m.d.sync += Cat(cap, cap_stale).eq(_or_all(groups, wmax + 1))
+        mem_q = Signal(64)
+        m.d.sync += mem_q.eq(rp.data)
+        a_valid, a_flush, a_addr = Signal(), Signal(), Signal(range(self.depth))
+        p_valid, p_addr = Signal(), Signal(range(self.depth))
+        fwd1, fwd2 = Signal(), Signal()
+        m.d.sync += [a_valid.eq(g_valid), a_flush.eq(g_hold & g_valid), a_addr.eq(g_addr),
+                     p_valid.eq(a_valid), p_addr.eq(a_addr),
+                     fwd1.eq(a_valid & (a_addr == g_addr)),
+                     fwd2.eq(p_valid & (p_addr == g_addr))]
 
-        # Stage A: add and write back, forwarding the previous access's write.
-        p_valid, p_idx = Signal(), Signal(range(n))     # the access one cycle ahead
-        last = Signal(64)
-        m.d.sync += [p_valid.eq(a_valid), p_idx.eq(a_idx)]
-        fwd = Signal()
-        m.d.comb += fwd.eq(p_valid & (p_idx == a_idx))
+        # Stage A: add and write back, forwarding the writes the memory word missed.
+        last1, last2 = Signal(64), Signal(64)   # totals of A one and two cycles ago
         base = Signal(64)
-        m.d.comb += base.eq(Mux(cap_stale, 0, Mux(fwd, last, rp.data)))
+        m.d.comb += base.eq(Mux(cap_stale, 0, Mux(fwd1, last1, Mux(fwd2, last2, mem_q))))
         total = Signal(64)
         m.d.comb += [total.eq(base + cap),
-                     wp.addr.eq(a_idx), wp.data.eq(total), wp.en.eq(a_valid),
+                     wp.addr.eq(a_addr), wp.data.eq(total), wp.en.eq(a_valid),
                      self.total.eq(total), self.done.eq(a_valid & a_flush)]
-        with m.If(a_valid):
-            m.d.sync += last.eq(total)
+        m.d.sync += [last1.eq(total), last2.eq(last1)]
 
         if ovfs:
             with m.If(Cat(*ovfs).any()):

@@ -18,28 +18,34 @@ pending register (step + ~10 bits) that a sweeper folds into the memory round-ro
 Why: 134 flip-flop counters with their own 64-bit adders took ~8.6 k FF and ~8.6 k
 logic cells, plus most of the read mux, and the core did not fit the FPGA.
 
-Reads answer READ_LATENCY cycles after r_stb. Registers: the first stage registers
-one word per group of 16 addresses (a 16:1 mux), the second picks the group or the
-window (one mux over every register was ~8 LUT levels). Counters: reading a counter's
-LO word flushes it (cycle of r_stb: its pending value is captured and the memory
-word addressed, ahead of the sweeper; next cycle: memory + pending, written back and
-registered). The LO word equals exactly what a flip-flop counter would show in the
-r_stb cycle: every increment of the cycles before r_stb, none of that cycle's. With
-READ_LATENCY 3 a third stage picks the counter word or the registers' word (the
-block RAM output and the 64-bit add get a stage of their own).
+Reads answer READ_LATENCY (4) cycles after r_stb, each stage a few LUT levels so the
+bank routes at the 156.25 MHz XGMII clock (one mux over every register was ~8 LUT
+levels; a capture decoded and selected in the r_stb cycle was 9 ns). Registers:
+stage 1 registers one word per group of 16 addresses (a 16:1 mux, zero unless the
+group is addressed), stage 2 ORs the groups, stage 3 picks them or the window, stage
+4 them or the counter word. Counters: reading a counter's LO word flushes it. Stage 1
+only decodes the address (the flush one-hot and the counter's memory slot,
+registered); the counter file captures its pending value in stage 2, gathers it and
+registers the block RAM word in stage 3 and adds them in stage 4, writing back and
+feeding the read register. The counters' increments reach the counter file through a
+register, so the capture a cycle after r_stb holds exactly the increments of the
+cycles before r_stb: the LO word equals what a flip-flop counter would show in the
+r_stb cycle, none of that cycle's increment.
 
 Wide registers: reading LO latches HI into a single shadow returned by the next HI
-read (the bus has one master, so one shadow suffices; a counter's HI half reaches the
-shadow the cycle after its LO read, and bus reads are further apart than that);
-writing LO of a wide control stages it and writing HI commits both halves in the same
-cycle. The bus contract the counters rely on: r_stb is never high in two consecutive
+read (the bus has one master, so one shadow suffices; a status register's HI half, as of
+the r_stb cycle, reaches the shadow a cycle after r_stb, a counter's with its LO
+word, READ_LATENCY - 1 cycles after, and bus reads are further apart than that);
+writing LO of a wide control stages it and writing HI commits both halves in the
+same cycle. The bus contract the counters rely on: r_stb is never high in two consecutive
 cycles (the arbiter and the AXI4-Lite bridge space reads READ_LATENCY + 2 apart).
 """
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
-from .bus.csr_bus import ADDR_WIDTH, READ_LATENCY, CsrBusSignature
+from .bus.csr_bus import READ_LATENCY, CsrBusSignature
+from .counter_file import LATENCY as CF_LATENCY
 from .counter_file import CounterFile
 
 
@@ -96,7 +102,7 @@ class CsrBank(wiring.Component):
         wstage = Signal(32)          # LO half staged by the last wide control LO write
         rdata = Signal(32)
         win_sel = Signal(range(len(self._windows) + 1))
-        assert READ_LATENCY in (2, 3)
+        assert READ_LATENCY == 4
         m.d.comb += bus.r_data.eq(rdata)        # registered
 
         for p in self._ports.values():
@@ -110,16 +116,41 @@ class CsrBank(wiring.Component):
         cnt_done = Signal()
         cnt_total = Signal(64)
         if counters:
-            m.submodules.counters = cf = CounterFile([p.reg.step for p in counters])
-            m.d.comb += cf.hold.eq(bus.r_stb)
+            # Memory slot of a counter: its word's low 4 bits and a dense number of
+            # its 16-word group (cheap to decode from the bus address, unlike a dense
+            # counter index, which would need a 134-way encoder). The group number
+            # is a function of only the group-number bits that tell the counter
+            # groups apart (7 of 10 on the board map): two LUT levels, where all 10
+            # bits and a zero default were 7.
+            los = [p.placed.addr >> 2 for p in counters]
+            cgroups = {g: k for k, g in enumerate(sorted({lo >> 4 for lo in los}))}
+            slots = [(lo & 15) | cgroups[lo >> 4] << 4 for lo in los]
+            m.submodules.counters = cf = CounterFile([p.reg.step for p in counters],
+                                                     slots=slots)
+            assert READ_LATENCY == 1 + CF_LATENCY + 1
+            # Stage 1 (r_stb cycle): decode the address into the flush one-hot and the
+            # slot, registered; the counter file captures in stage 2. Its increments
+            # are registered too, so the capture a cycle late still holds exactly the
+            # increments of the cycles before r_stb.
+            bits = _distinguishing_bits(sorted(cgroups), len(word) - 4)
+            proj = Cat(*(word[4 + b] for b in bits))
+            flush, hold = Signal(len(counters)), Signal()
+            cgrp = Signal(range(max(len(cgroups), 2)))
+            with m.Switch(proj):
+                for g, k in cgroups.items():
+                    with m.Case(sum(((g >> b) & 1) << i for i, b in enumerate(bits))):
+                        m.d.comb += cgrp.eq(k)
+            m.d.sync += [hold.eq(bus.r_stb), cf.flush_slot.eq(Cat(word[:4], cgrp)),
+                         flush.eq(Cat(*(bus.r_stb & (word == lo) for lo in los)))]
+            m.d.comb += [cf.hold.eq(hold), cf.flush.eq(flush)]
             for k, p in enumerate(counters):
-                m.d.comb += [cf.inc[k].eq(p.inc),
-                             cf.flush[k].eq(bus.r_stb & (word == p.placed.addr >> 2))]
+                m.d.sync += cf.inc[k].eq(p.inc)
             m.d.comb += [cnt_done.eq(cf.done), cnt_total.eq(cf.total)]
             with m.If(cnt_done):
                 m.d.sync += shadow.eq(cnt_total[32:])
 
-        # Windows: address match by range; read data muxed in the cycle after.
+        # Windows: address match by range; read data (valid the cycle after r_stb)
+        # registered with its select.
         win_list = list(self._windows.values())
         win_rdata = Signal(32)
         m.d.sync += win_sel.eq(0)
@@ -132,9 +163,6 @@ class CsrBank(wiring.Component):
                 m.d.sync += win_sel.eq(i + 1)
             with m.If(win_sel == i + 1):
                 m.d.comb += win_rdata.eq(w.r_data)
-        grp_sel = Signal(ADDR_WIDTH - 6)
-        with m.If(bus.r_stb):
-            m.d.sync += grp_sel.eq(word[4:])
         groups = {}
         for p in self._ports.values():
             reg, base = p.reg, p.placed.addr >> 2
@@ -148,32 +176,41 @@ class CsrBank(wiring.Component):
             if reg.words == 2:
                 groups[base >> 4][-1] = (base & 15, value[:32], value[32:])
                 groups.setdefault((base + 1) >> 4, []).append(((base + 1) & 15, shadow, None))
-        grp_data = {}
+        # Stage 1: one word per group of 16 addresses, zero unless the group is
+        # addressed; likewise the HI half of a wide LO read, which reaches the shadow
+        # in stage 2 (one OR, where a chain of enables over every group was 6.9 ns).
+        grp_data, grp_hi, grp_hit = [], [], []
         for g, items in groups.items():
-            grp_data[g] = d = Signal(32, name=f"grp_{g}")
+            d = Signal(32, name=f"grp_{g}")
+            grp_data.append(d)
+            wide = any(hi is not None for _, _, hi in items)
+            if wide:
+                dh, hit = Signal(32, name=f"grp_{g}_hi"), Signal(name=f"grp_{g}_hit")
+                grp_hi.append(dh)
+                grp_hit.append(hit)
+                m.d.sync += hit.eq(0)           # a one-cycle pulse
             with m.If(bus.r_stb):
                 m.d.sync += d.eq(0)
+                if wide:
+                    m.d.sync += dh.eq(0)
                 with m.If(word[4:] == g):
                     with m.Switch(word[:4]):
                         for low, value, hi in items:
                             with m.Case(low):
                                 m.d.sync += d.eq(value)
                                 if hi is not None:
-                                    m.d.sync += shadow.eq(hi)
-        reg_rdata = Signal(32)
-        with m.Switch(grp_sel):
-            for g, d in grp_data.items():
-                with m.Case(g):
-                    m.d.comb += reg_rdata.eq(d)
-        stage2 = Mux(win_sel != 0, win_rdata, reg_rdata)
-        if READ_LATENCY == 2:       # counter word added and muxed in the same stage
-            m.d.sync += rdata.eq(Mux(cnt_done, cnt_total[:32], stage2))
-        else:                       # a stage for the block RAM output and the add
-            rdata2, cnt_lo, cnt_sel = Signal(32), Signal(32), Signal()
-            m.d.sync += [rdata2.eq(stage2), cnt_sel.eq(cnt_done),
-                         rdata.eq(Mux(cnt_sel, cnt_lo, rdata2))]
-            with m.If(cnt_done):
-                m.d.sync += cnt_lo.eq(cnt_total[:32])
+                                    m.d.sync += [dh.eq(hi), hit.eq(1)]
+        if grp_hit:
+            with m.If(Cat(*grp_hit).any()):
+                m.d.sync += shadow.eq(_or_all(grp_hi))
+        # Stage 2: OR of the groups (one is non-zero), the window word beside it.
+        # Stage 3: registers or window. Stage 4: or the counter word (the counter
+        # file's stages 2-4: capture, gather, add).
+        reg_q, win_q, win_q_sel, rdata3 = Signal(32), Signal(32), Signal(), Signal(32)
+        m.d.sync += [reg_q.eq(_or_all(grp_data)), win_q.eq(win_rdata),
+                     win_q_sel.eq(win_sel != 0),
+                     rdata3.eq(Mux(win_q_sel, win_q, reg_q)),
+                     rdata.eq(Mux(cnt_done, cnt_total[:32], rdata3))]
 
         with m.If(bus.w_stb):
             with m.Switch(word):
@@ -192,3 +229,23 @@ class CsrBank(wiring.Component):
                         with m.Case(base):
                             m.d.sync += [p.stb.eq(1), p.data.eq(bus.w_data)]
         return m
+
+
+def _or_all(values):
+    """Balanced OR of 32-bit words."""
+    values = list(values) or [Const(0, 32)]
+    while len(values) > 1:
+        values = [values[k] | values[k + 1] if k + 1 < len(values) else values[k]
+                  for k in range(0, len(values), 2)]
+    return values[0]
+
+
+def _distinguishing_bits(values, width):
+    """Bit positions (of `width`) that still tell all `values` apart: greedily drop
+    bits, highest first, while the projection stays one-to-one."""
+    bits = list(range(width))
+    for b in reversed(range(width)):
+        rest = [c for c in bits if c != b]
+        if len({tuple((v >> c) & 1 for c in rest) for v in values}) == len(values):
+            bits = rest
+    return bits

@@ -104,4 +104,4 @@ def component():
     return ArbiterProps(3)
 
 
-DEPTH = (READ_LATENCY + 2) * 3    # k-induction needs the wait bound (12 at READ_LATENCY 2)
+DEPTH = (READ_LATENCY + 2) * 3    # k-induction needs the wait bound (18 at READ_LATENCY 4)
