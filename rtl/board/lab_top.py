@@ -28,7 +28,7 @@ from ..regmap import build_map
 from .bus import CsrReqMux, CsrReqToAxiLite, CsrSplit
 from .leds import LedPoller
 from .player import FeedPlayer
-from .pll import Pll
+from .pll import Pll, dividers
 
 PLAYER_BASE = 0xF000        # the top 4 KiB of the 64 KiB register space (unused by the map)
 
@@ -36,8 +36,8 @@ PLAYER_BASE = 0xF000        # the top 4 KiB of the 64 KiB register space (unused
 class LabTop(wiring.Component):
     def __init__(self, sim=False, cfg=BUILDS["lab"], player_depth=2048, poll_period=None):
         self.sim, self.cfg, self.player_depth = sim, cfg, player_depth
-        self.pll = Pll(cfg.clock_mhz)
-        hz = self.pll.mhz * 1e6
+        self.clock_mhz = dividers(cfg.clock_mhz)[3]                # what the PLL makes
+        hz = self.clock_mhz * 1e6
         self.poll_period = poll_period or round(hz / 1000)          # LEDs polled every 1 ms
         # activity stretched to ~50 ms, heartbeat's top bit toggles every ~0.5-1 s
         self.act_bits = max(1, round(hz * 0.05).bit_length())
@@ -97,7 +97,7 @@ class LabTop(wiring.Component):
         """PLL, reset and pins of the ECP5-5G EVN."""
         clk12 = platform.request("clk12", 0)
         rst_btn = platform.request("rst", 0)
-        m.submodules.pll = pll = self.pll
+        m.submodules.pll = pll = Pll(self.cfg.clock_mhz)
         m.d.comb += pll.clk_in.eq(clk12.i)
         m.domains.sync = ClockDomain("sync")
         m.d.comb += ClockSignal("sync").eq(pll.clk_out)
