@@ -83,10 +83,9 @@ JUMP_WINDOW = 2048
 #: wait while it holds `book_depth - BOOK_SLACK` book messages (BookInput.almost_full).
 BOOK_DEPTH = 512
 BOOK_SLACK = 8
-#: Cycles from a held message's release to its buffer slot taking a new message: the
-#: head's skid (rtl/rx/merge/hold_head.py) reads the FIFO a cycle after the pop when it
-#: was full (as it is whenever the buffer is), then the FIFO's registered level.
-FREE_LAG = 3
+#: Cycles from a held message's release to its buffer slot taking a new message (the
+#: FIFO's pop, then its registered level).
+FREE_LAG = 2
 #: Message types queued for the book (rtl/book/order_book.py BOOK_TYPES).
 BOOK_TYPES = b"AFECXDUH"
 

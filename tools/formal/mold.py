@@ -148,8 +148,8 @@ class MoldProps(wiring.Component):
             Assert(~E[63] | (E == 2**63), "E beyond 2^63"),
             Assert(have_e | (E_reg == 0), "E set without a session"),
             *[Assert(~h.msg.msg.seq[63], "a held message beyond 2^63") for h in heads],
-            *[Assert(~x.msg.seq[63], "a message after a hold FIFO beyond 2^63")
-              for h in heads for x in (h.pre, h.pre1)],
+            *[Assert(~h.pre.msg.seq[63], "a message after a hold FIFO beyond 2^63")
+              for h in heads],
             *[Assert(~x[63], "the start's smallest held number beyond 2^63") for x in lo],
         ]
         return m

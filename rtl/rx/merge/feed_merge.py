@@ -84,9 +84,9 @@ class FeedMerge(wiring.Component):
         m = Module()
         m.submodules.seq = seq = Sequencer(self.jump_window)
         for p, i in enumerate((self.a, self.b)):
-            # depth - 3 + HoldHead's skid (2) and head: `depth` messages, as the model keeps
+            # depth - 2 + HoldHead's two registers: `depth` messages, as the model keeps
             fifo = ResetInserter(seq.clear[p])(SyncFIFOBuffered(
-                width=MoldMsg.size, depth=self.depth - 3))
+                width=MoldMsg.size, depth=self.depth - 2))
             m.submodules[f"hold_{'ab'[p]}"] = fifo
             m.d.comb += [seq.live[p].valid.eq(i.valid), seq.live[p].payload.eq(i.payload),
                          fifo.w_en.eq(seq.push[p].valid), fifo.w_data.eq(seq.push[p].payload),

@@ -12,17 +12,12 @@ start was confirmed, or before a JOIN) lags one cycle more, because E + window i
 recomputed in the bubble; the sequencer ignores it in the cycle after a bubble.
 `flush` (a restart: new session or RESET) empties the registers with the FIFO.
 
-The FIFO's block-RAM output goes into a two-entry skid (`pre`, then `pre1`) first, and
-the head loads from `pre`: the RAM's slow clock-to-out and its long routes across the
-chip end at a flip-flop, and the head's compares start from registers (issue 13: the
-RAM -> `far` path limited the merge to 100 MHz). The FIFO is read whenever the skid
-has room, and `room` is a register: the read enable, which fans out to every block
-RAM of the buffer across the chip, comes from flip-flops, not from the sequencer's
-decision (`pop` -> read enable was the merge's critical path, 8.2-9.0 ns, most of it
-routing). The head still drains one message per cycle: after a pause the skid is full
-and its reads trail the pops by one cycle, so a popped message's slot in the FIFO
-frees 3 cycles after its release (the model's FREE_LAG). The skid holds two
-messages, so FeedMerge makes the FIFO three shorter and the buffer keeps `depth`.
+The FIFO's block-RAM output goes into a plain register (`pre`) first, and the head
+loads from that: the RAM's slow clock-to-out and its long routes across the chip end
+at a flip-flop, and the head's compares start from registers (issue 13: the RAM ->
+`far` path limited the merge to 100 MHz). A message reaches the head one cycle later
+than before; `pre` holds one message, so FeedMerge makes the FIFO one shorter and the
+buffer's capacity is unchanged. The head still drains one message per cycle.
 """
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring
@@ -45,46 +40,27 @@ class HoldHead(wiring.Component):
 
     def __init__(self):
         super().__init__()
-        self.pre_valid, self.pre = Signal(), Signal(MoldMsg)    # the skid's older entry
-        self.pre1 = Signal(MoldMsg)                             # the skid's newer entry
+        self.pre_valid, self.pre = Signal(), Signal(MoldMsg)    # the FIFO's output, registered
         self.load = Signal()        # the head takes `pre` at the end of this cycle
 
     def elaborate(self, platform):
         m = Module()
         pre_v, pre = self.pre_valid, self.pre
-        pre1_v, pre1 = Signal(), self.pre1
-        room = Signal(init=1)       # the skid has room next cycle: a register
         load = self.load
         m.d.comb += load.eq(pre_v & (~self.valid | self.pop))
-        take = Signal()
-        m.d.comb += [take.eq(self.fifo.valid & room), self.fifo.ready.eq(take)]
-        count = pre_v + pre1_v
-        after = count - load + take          # entries next cycle (0..2)
-        m.d.sync += room.eq(after < 2)
-        # the skid: `pre` is the older entry; a load shifts `pre1` down
-        with m.If(load):
-            with m.If(pre1_v):
-                m.d.sync += pre.eq(pre1)
-                with m.If(take):
-                    m.d.sync += pre1.eq(self.fifo.payload)
-                with m.Else():
-                    m.d.sync += pre1_v.eq(0)
-            with m.Elif(take):
-                m.d.sync += pre.eq(self.fifo.payload)
-            with m.Else():
-                m.d.sync += pre_v.eq(0)
-        with m.Elif(take):
-            with m.If(pre_v):
-                m.d.sync += [pre1_v.eq(1), pre1.eq(self.fifo.payload)]
-            with m.Else():
-                m.d.sync += [pre_v.eq(1), pre.eq(self.fifo.payload)]
+        take = self.fifo.valid & (~pre_v | load)
+        m.d.comb += self.fifo.ready.eq(take)
+        with m.If(take):
+            m.d.sync += [pre_v.eq(1), pre.eq(self.fifo.payload)]
+        with m.Elif(load):
+            m.d.sync += pre_v.eq(0)
         with m.If(load):
             m.d.sync += [self.valid.eq(1), self.msg.msg.eq(pre.msg),
                          self.msg.first.eq(pre.first), self.msg.mark.eq(pre.mark)]
         with m.Elif(self.pop):
             m.d.sync += self.valid.eq(0)
         with m.If(self.flush):
-            m.d.sync += [self.valid.eq(0), pre_v.eq(0), pre1_v.eq(0), room.eq(1)]
+            m.d.sync += [self.valid.eq(0), pre_v.eq(0)]
 
         def rel(seq):
             """(flags if E stays, flags if E steps), each against this cycle's E, E1."""
