@@ -18,13 +18,26 @@ TMAP = Map("t", 1, [Instance("b", 0, Block("b", "test", tuple(
 MASK = (1 << 64) - 1
 
 
-def test_counter_reads_are_exact():
+def _bank_behind_arbiter():
+    """(module, bank, arbiter): TMAP's bank on a one-master arbiter, as the core has it."""
     m = Module()
     m.submodules.bank = bank = CsrBank(TMAP)
     m.submodules.arb = arb = CsrArbiter(1)
     m.d.comb += [bank.bus.addr.eq(arb.bus.addr), bank.bus.r_stb.eq(arb.bus.r_stb),
                  bank.bus.w_stb.eq(arb.bus.w_stb), bank.bus.w_data.eq(arb.bus.w_data),
                  arb.bus.r_data.eq(bank.bus.r_data)]
+    return m, bank, arb
+
+
+def _run(m, bench):
+    sim = Simulator(m)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+
+
+def test_counter_reads_are_exact():
+    m, bank, arb = _bank_behind_arbiter()
     regs = {p.name: p for p in TMAP.registers()}
     ports = [bank.port(f"b.c{i}") for i in range(len(STEPS))]
     rng = random.Random(11)
@@ -77,10 +90,7 @@ def test_counter_reads_are_exact():
             for _ in range(rng.randint(0, 30)):
                 await cycle()
 
-    sim = Simulator(m)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    _run(m, bench)
     assert len(set(checks)) == len(STEPS)
 
 
@@ -88,12 +98,7 @@ def test_wide_status_read_is_one_snapshot():
     """A wide status register changing every cycle: LO and the HI latched by that LO
     read (registered a stage later since the read mux was pipelined) are both the
     value of the bank's r_stb cycle."""
-    m = Module()
-    m.submodules.bank = bank = CsrBank(TMAP)
-    m.submodules.arb = arb = CsrArbiter(1)
-    m.d.comb += [bank.bus.addr.eq(arb.bus.addr), bank.bus.r_stb.eq(arb.bus.r_stb),
-                 bank.bus.w_stb.eq(arb.bus.w_stb), bank.bus.w_data.eq(arb.bus.w_data),
-                 arb.bus.r_data.eq(bank.bus.r_data)]
+    m, bank, arb = _bank_behind_arbiter()
     addr = {p.name: p.addr for p in TMAP.registers()}["b.wide"]
     value = bank.port("b.wide").value
     k = (1 << 31) + 3                   # HI moves every other cycle, LO every cycle
@@ -134,8 +139,5 @@ def test_wide_status_read_is_one_snapshot():
             for _ in range(rng.randint(0, 5)):
                 await cycle()
 
-    sim = Simulator(m)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    _run(m, bench)
     assert len(seen) == 50
