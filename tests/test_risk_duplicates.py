@@ -39,6 +39,7 @@ def run(seed, n=400, p_accept=0.7, p_stall=0.1):
         # before it is in stage 3: present orders[0] there first
         put(ctx, dut.ahead, orders[0][0])
         ctx.set(dut.ahead_t, orders[0][1])
+        ctx.set(dut.ahead_window, orders[0][1] - orders[0][2])     # lo = t - window
         ctx.set(dut.adv, 1)
         await ctx.tick()
         k = 0
@@ -48,11 +49,11 @@ def run(seed, n=400, p_accept=0.7, p_stall=0.1):
             if k + 1 < len(orders):
                 put(ctx, dut.ahead, orders[k + 1][0])
                 ctx.set(dut.ahead_t, orders[k + 1][1])
+                ctx.set(dut.ahead_window, orders[k + 1][1] - orders[k + 1][2])
             if cur is not None:
                 o, t, lo = cur
                 put(ctx, dut.order, o)
                 ctx.set(dut.t, t)
-                ctx.set(dut.lo, lo)
             accept = prev is not None and rng.random() < p_accept
             if prev is not None:
                 put(ctx, dut.prev_order, prev[0])

@@ -41,6 +41,7 @@ class OrderChecks(wiring.Component):
     o: Out(stream.Signature(Prepared))
     ahead: Out(Order)            # the order in S2 (the state stage reads its state then)
     ahead_t: Out(64)             # its `t` (the duplicate history starts its match in S2)
+    ahead_window: Out(32)        # its account's duplicate window (lo = t - window)
 
     def elaborate(self, platform):
         m = Module()
@@ -65,7 +66,7 @@ class OrderChecks(wiring.Component):
                          q2.eq(self.pos), bk2.eq(bk),
                          missing2.eq(bk.unreliable | Mux(buy1, bk.ask_empty, bk.bid_empty))]
         o2 = c2.order
-        m.d.comb += [self.ahead.eq(o2), self.ahead_t.eq(t2)]
+        m.d.comb += [self.ahead.eq(o2), self.ahead_t.eq(t2), self.ahead_window.eq(a2.window)]
         notional2, px4_2 = Signal(64), Signal(46)
         m.d.comb += [notional2.eq(sum_terms(p_not, 64)), px4_2.eq(sum_terms(p_px4, 46))]
         pre = _first(m, [(1, c2.kill), (2, ~c2.acct_ok | ~a2.enabled),

@@ -14,44 +14,49 @@ five fields) and `t0 <= t` of every entry, then the OR over the entries, in one 
 were the gate's critical path (10.5 ns, most of it routing). Stage 2 registers them
 per entry against what the entries hold a cycle later (the entry `pushed` overwrites
 takes its match with the order on its way in), against the order on its way in next
-and against the order in stage 3 (stage 4's next); stage 3 adds `t0 > lo` (one carry
-chain from registers) and the OR.
+and against the order in stage 3 (stage 4's next), `t0 > lo` included (the sign of
+t - window - t0: one carry chain from registers, with the window of the order in
+stage 2); stage 3 only ORs. (`t0 > lo` in stage 3, from the registered `lo` with its
+fanout to every entry's chain, then the OR, was the gate's critical path: 8.97 ns.)
 `push` (stage 4 accepted `prev_*`) is registered with the order and written into the
 entries a cycle later: the verdict drives one flip-flop, not the enables of every
 entry. Everything registers on `adv`.
 """
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..layouts import Order
+from .arith import signed_sum
 
 SAME = ("account", "slot", "side", "qty", "price")
 
 
-def _pre(e, t0, o, t):
-    """The stage-2 part of a match: clordid equal, the five fields equal, t0 <= t."""
+def _pre(e, t0, o, t, window):
+    """A match, made in stage 2: clordid equal, or the five fields equal with
+    t - window < t0 <= t (lo < t0 as the sign of lo - t0)."""
+    after_lo = signed_sum([(t, 0), (window, 1), (t0, 1)], 67)[66]
     return Cat(e.clordid == o.clordid, Cat(*(getattr(e, k) == getattr(o, k) for k in SAME)).all(),
-               t0 <= t)
+               t0 <= t, after_lo)
 
 
-def _hit(pre, t0, lo):
-    return pre[0] | (pre[1] & pre[2] & (t0 > lo))
+def _hit(pre):
+    return pre[0] | (pre[1] & pre[2] & pre[3])
 
 
 class DuplicateHistory(wiring.Component):
     def __init__(self, depth):
         self.depth = depth
         super().__init__({
-            "ahead": In(Order), "ahead_t": In(64),
-            "order": In(Order), "t": In(64), "lo": In(signed(66)),
+            "ahead": In(Order), "ahead_t": In(64), "ahead_window": In(32),
+            "order": In(Order), "t": In(64),
             "prev_order": In(Order), "prev_t": In(64), "push": In(1), "adv": In(1),
             "others": Out(1), "oldest": Out(1), "match_prev": Out(1),
         })
 
     def elaborate(self, platform):
         m = Module()
-        H, x, tx = self.depth, self.ahead, self.ahead_t
+        H, x, tx, wx = self.depth, self.ahead, self.ahead_t, self.ahead_window
         h_valid = [Signal(name=f"h_valid_{i}") for i in range(H)]
         h_ord = [Signal(Order, name=f"h_ord_{i}") for i in range(H)]
         h_t = [Signal(64, name=f"h_t_{i}") for i in range(H)]
@@ -60,24 +65,24 @@ class DuplicateHistory(wiring.Component):
         with m.If(self.adv):
             m.d.sync += [pushed.eq(self.push), p_ord.eq(self.prev_order), p_t.eq(self.prev_t)]
         # stage 2: against the entries as they will be, `p_ord` (next cycle's), `prev`
-        pre_h = [Signal(3, name=f"pre_h_{i}") for i in range(H)]
-        pre_p, pre_n = Signal(3), Signal(3)
-        written = _pre(p_ord, p_t, x, tx)        # into `head` this cycle if `pushed`
+        pre_h = [Signal(4, name=f"pre_h_{i}") for i in range(H)]
+        pre_p, pre_n = Signal(4), Signal(4)
+        written = _pre(p_ord, p_t, x, tx, wx)        # into `head` this cycle if `pushed`
         with m.If(self.adv):
-            m.d.sync += [pre_h[i].eq(Mux(pushed & head[i], written, _pre(h_ord[i], h_t[i], x, tx)))
+            m.d.sync += [pre_h[i].eq(Mux(pushed & head[i], written, _pre(h_ord[i], h_t[i], x, tx, wx)))
                          for i in range(H)]
-            m.d.sync += [pre_p.eq(_pre(self.prev_order, self.prev_t, x, tx)),
-                         pre_n.eq(_pre(self.order, self.t, x, tx))]
+            m.d.sync += [pre_p.eq(_pre(self.prev_order, self.prev_t, x, tx, wx)),
+                         pre_n.eq(_pre(self.order, self.t, x, tx, wx))]
         # stage 3
         hits = Signal(H)
-        m.d.comb += hits.eq(Cat(*(h_valid[i] & _hit(pre_h[i], h_t[i], self.lo) for i in range(H))))
+        m.d.comb += hits.eq(Cat(*(h_valid[i] & _hit(pre_h[i]) for i in range(H))))
         nxt = Cat(head[-1], head[:-1])
         gone = Mux(pushed, head | nxt, head)     # overwritten by `pushed`, or maybe next
         cand = Mux(pushed, nxt, head)            # overwritten if stage 4 accepts
         with m.If(self.adv):
-            m.d.sync += [self.others.eq((hits & ~gone).any() | (pushed & _hit(pre_p, p_t, self.lo))),
+            m.d.sync += [self.others.eq((hits & ~gone).any() | (pushed & _hit(pre_p))),
                          self.oldest.eq((hits & cand).any()),
-                         self.match_prev.eq(_hit(pre_n, self.prev_t, self.lo))]
+                         self.match_prev.eq(_hit(pre_n))]
         with m.If(self.adv & pushed):
             for i in range(H):
                 with m.If(head[i]):
