@@ -99,9 +99,7 @@ class CsrBank(wiring.Component):
         bus = self.bus
         word = bus.addr[2:]
         shadow = Signal(32)          # HI half latched by the last wide LO read
-        wstage = Signal(32)          # LO half staged by the last wide control LO write
         rdata = Signal(32)
-        win_sel = Signal(range(len(self._windows) + 1))
         assert READ_LATENCY == 4
         m.d.comb += bus.r_data.eq(rdata)        # registered
 
@@ -109,60 +107,10 @@ class CsrBank(wiring.Component):
             if p.reg.kind == "strobe":
                 m.d.sync += p.stb.eq(0)
 
-        # Counters: flushed by a read of their LO word (see the module docstring).
         # Assigned before the register groups so that a LO read in the same cycle as
         # the counter's HI half arriving (a later read) wins the shadow.
-        counters = [p for p in self._ports.values() if p.reg.kind == "counter"]
-        cnt_done = Signal()
-        cnt_total = Signal(64)
-        if counters:
-            # Memory slot of a counter: its word's low 4 bits and a dense number of
-            # its 16-word group (cheap to decode from the bus address, unlike a dense
-            # counter index, which would need a 134-way encoder). The group number
-            # is a function of only the group-number bits that tell the counter
-            # groups apart (7 of 10 on the board map): two LUT levels, where all 10
-            # bits and a zero default were 7.
-            los = [p.placed.addr >> 2 for p in counters]
-            cgroups = {g: k for k, g in enumerate(sorted({lo >> 4 for lo in los}))}
-            slots = [(lo & 15) | cgroups[lo >> 4] << 4 for lo in los]
-            m.submodules.counters = cf = CounterFile([p.reg.step for p in counters],
-                                                     slots=slots)
-            assert READ_LATENCY == 1 + CF_LATENCY + 1
-            # Stage 1 (r_stb cycle): decode the address into the flush one-hot and the
-            # slot, registered; the counter file captures in stage 2. Its increments
-            # are registered too, so the capture a cycle late still holds exactly the
-            # increments of the cycles before r_stb.
-            bits = _distinguishing_bits(sorted(cgroups), len(word) - 4)
-            proj = Cat(*(word[4 + b] for b in bits))
-            flush, hold = Signal(len(counters)), Signal()
-            cgrp = Signal(range(max(len(cgroups), 2)))
-            with m.Switch(proj):
-                for g, k in cgroups.items():
-                    with m.Case(sum(((g >> b) & 1) << i for i, b in enumerate(bits))):
-                        m.d.comb += cgrp.eq(k)
-            m.d.sync += [hold.eq(bus.r_stb), cf.flush_slot.eq(Cat(word[:4], cgrp)),
-                         flush.eq(Cat(*(bus.r_stb & (word == lo) for lo in los)))]
-            m.d.comb += [cf.hold.eq(hold), cf.flush.eq(flush)]
-            for k, p in enumerate(counters):
-                m.d.sync += cf.inc[k].eq(p.inc)
-            m.d.comb += [cnt_done.eq(cf.done), cnt_total.eq(cf.total)]
-            with m.If(cnt_done):
-                m.d.sync += shadow.eq(cnt_total[32:])
-
-        # Windows: address match by range; read data (valid the cycle after r_stb)
-        # registered with its select.
-        win_list = list(self._windows.values())
-        win_rdata = Signal(32)
-        m.d.sync += win_sel.eq(0)
-        for i, w in enumerate(win_list):
-            lo = w.placed.addr >> 2
-            hit = (word >= lo) & (word < lo + w.placed.item.words)
-            m.d.comb += [w.addr.eq(word - lo), w.w_data.eq(bus.w_data),
-                         w.r_stb.eq(bus.r_stb & hit), w.w_stb.eq(bus.w_stb & hit)]
-            with m.If(bus.r_stb & hit):
-                m.d.sync += win_sel.eq(i + 1)
-            with m.If(win_sel == i + 1):
-                m.d.comb += win_rdata.eq(w.r_data)
+        cnt_done, cnt_total = self._counters(m, word, shadow)
+        win_sel, win_rdata = self._window_reads(m, word)
         groups = {}
         for p in self._ports.values():
             reg, base = p.reg, p.placed.addr >> 2
@@ -212,6 +160,74 @@ class CsrBank(wiring.Component):
                      rdata3.eq(Mux(win_q_sel, win_q, reg_q)),
                      rdata.eq(Mux(cnt_done, cnt_total[:32], rdata3))]
 
+        self._writes(m, word)
+        return m
+
+    def _counters(self, m, word, shadow):
+        """The counter file and its address decode: (done, total) of the counter read.
+        Counters are flushed by a read of their LO word (see the module docstring)."""
+        bus = self.bus
+        counters = [p for p in self._ports.values() if p.reg.kind == "counter"]
+        cnt_done = Signal()
+        cnt_total = Signal(64)
+        if counters:
+            # Memory slot of a counter: its word's low 4 bits and a dense number of
+            # its 16-word group (cheap to decode from the bus address, unlike a dense
+            # counter index, which would need a 134-way encoder). The group number
+            # is a function of only the group-number bits that tell the counter
+            # groups apart (7 of 10 on the board map): two LUT levels, where all 10
+            # bits and a zero default were 7.
+            los = [p.placed.addr >> 2 for p in counters]
+            cgroups = {g: k for k, g in enumerate(sorted({lo >> 4 for lo in los}))}
+            slots = [(lo & 15) | cgroups[lo >> 4] << 4 for lo in los]
+            m.submodules.counters = cf = CounterFile([p.reg.step for p in counters],
+                                                     slots=slots)
+            assert READ_LATENCY == 1 + CF_LATENCY + 1
+            # Stage 1 (r_stb cycle): decode the address into the flush one-hot and the
+            # slot, registered; the counter file captures in stage 2. Its increments
+            # are registered too, so the capture a cycle late still holds exactly the
+            # increments of the cycles before r_stb.
+            bits = _distinguishing_bits(sorted(cgroups), len(word) - 4)
+            proj = Cat(*(word[4 + b] for b in bits))
+            flush, hold = Signal(len(counters)), Signal()
+            cgrp = Signal(range(max(len(cgroups), 2)))
+            with m.Switch(proj):
+                for g, k in cgroups.items():
+                    with m.Case(sum(((g >> b) & 1) << i for i, b in enumerate(bits))):
+                        m.d.comb += cgrp.eq(k)
+            m.d.sync += [hold.eq(bus.r_stb), cf.flush_slot.eq(Cat(word[:4], cgrp)),
+                         flush.eq(Cat(*(bus.r_stb & (word == lo) for lo in los)))]
+            m.d.comb += [cf.hold.eq(hold), cf.flush.eq(flush)]
+            for k, p in enumerate(counters):
+                m.d.sync += cf.inc[k].eq(p.inc)
+            m.d.comb += [cnt_done.eq(cf.done), cnt_total.eq(cf.total)]
+            with m.If(cnt_done):
+                m.d.sync += shadow.eq(cnt_total[32:])
+        return cnt_done, cnt_total
+
+    def _window_reads(self, m, word):
+        """Windows: address match by range; (select, read data) registered the cycle
+        after r_stb."""
+        bus = self.bus
+        win_sel = Signal(range(len(self._windows) + 1))
+        win_list = list(self._windows.values())
+        win_rdata = Signal(32)
+        m.d.sync += win_sel.eq(0)
+        for i, w in enumerate(win_list):
+            lo = w.placed.addr >> 2
+            hit = (word >= lo) & (word < lo + w.placed.item.words)
+            m.d.comb += [w.addr.eq(word - lo), w.w_data.eq(bus.w_data),
+                         w.r_stb.eq(bus.r_stb & hit), w.w_stb.eq(bus.w_stb & hit)]
+            with m.If(bus.r_stb & hit):
+                m.d.sync += win_sel.eq(i + 1)
+            with m.If(win_sel == i + 1):
+                m.d.comb += win_rdata.eq(w.r_data)
+        return win_sel, win_rdata
+
+    def _writes(self, m, word):
+        """Control registers (a wide one staged by its LO write) and strobes."""
+        bus = self.bus
+        wstage = Signal(32)          # LO half staged by the last wide control LO write
         with m.If(bus.w_stb):
             with m.Switch(word):
                 for p in self._ports.values():
@@ -228,7 +244,6 @@ class CsrBank(wiring.Component):
                     elif reg.kind == "strobe":
                         with m.Case(base):
                             m.d.sync += [p.stb.eq(1), p.data.eq(bus.w_data)]
-        return m
 
 
 def _or_all(values):
