@@ -64,7 +64,7 @@ def entry(row, build, seed, flow="ooc", extra=None, repo=REPO):
          "rtl_tree": tree, "dirty": dirty,
          "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     e.update(extra or {})
-    return {k: v for k, v in e.items() if v is not None or k in ("fmax_mhz", "rtl_tree")}
+    return {k: v for k, v in e.items() if v is not None or k in ("fmax_mhz", "rtl_tree", "lut4")}
 
 
 def load(path=PATH):
