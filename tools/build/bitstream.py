@@ -143,9 +143,9 @@ def main(argv=None):
     ap.add_argument("--no-record", action="store_true", help="leave bench/synth.json alone")
     ap.add_argument("--fresh", action="store_true", help="rerun every stage")
     args = ap.parse_args(argv)
-    from tickwire.rtl.board.pll import Pll
+    from tickwire.rtl.board.pll import dividers
     from tickwire.rtl.config import BUILDS
-    CORE_MHZ = Pll(BUILDS[LabTop.default_build()].clock_mhz).mhz   # what the PLL makes
+    CORE_MHZ = dividers(BUILDS[LabTop.default_build()].clock_mhz)[3]   # what the PLL makes
     out, seed = args.out, args.seed
     out.mkdir(parents=True, exist_ok=True)
     # goal: the 156.25 MHz; the PLL's clock is what the build is constrained to
