@@ -83,7 +83,7 @@ class OrderChecks(wiring.Component):
                   bps=Signal(), buy_bound=Signal(66), sell_bound=Signal(signed(48)),
                   thr_credit=Signal(signed(66)), max_notional=Signal(64), thr_long=Signal(signed(34)),
                   thr_short=Signal(signed(34)), t_iv=Signal(64), tm=Signal(signed(66)),
-                  lo=Signal(signed(66)), burst0=Signal(), interval=Signal(32))
+                  burst0=Signal(), interval=Signal(32))
         with m.If(adv):
             m.d.sync += [v3.eq(v2), c3.eq(c2), t3.eq(t2), s3["pre"].eq(pre),
                          s3["notional"].eq(notional2), s3["px4"].eq(px4_2),
@@ -92,7 +92,7 @@ class OrderChecks(wiring.Component):
                          s3["thr_credit"].eq(credit_left), s3["max_notional"].eq(a2.max_notional),
                          s3["thr_long"].eq(q2.long - o2.qty), s3["thr_short"].eq(q2.short - o2.qty),
                          s3["t_iv"].eq(t2 + a2.interval), s3["tm"].eq(t2 - a2.interval),
-                         s3["lo"].eq(t2 - a2.window), s3["burst0"].eq(a2.burst == 0),
+                         s3["burst0"].eq(a2.burst == 0),
                          s3["interval"].eq(a2.interval)]
         o3 = c3.order
         val = Mux(s3["bps"], s3["px4"], o3.price)
@@ -105,7 +105,7 @@ class OrderChecks(wiring.Component):
                      p.ok_idx.eq(c3.acct_ok & c3.slot_ok), p.reason.eq(reason),
                      p.notional.eq(s3["notional"]), p.thr_credit.eq(s3["thr_credit"]),
                      p.thr_long.eq(s3["thr_long"]), p.thr_short.eq(s3["thr_short"]),
-                     p.t.eq(t3), p.t_iv.eq(s3["t_iv"]), p.lo.eq(s3["lo"]),
+                     p.t.eq(t3), p.t_iv.eq(s3["t_iv"]),
                      p.burst0.eq(s3["burst0"]), p.interval.eq(s3["interval"]),
                      p.tm.eq(s3["tm"]), p.bi0.eq(p_bi[0][0]), p.bi1.eq(p_bi[1][0])]
         return m

@@ -11,7 +11,8 @@ rtl/risk/outcomes.py can decide the checks in stage 3 with one chain each: credi
 `open > thr_credit` (credit - notional), position `long_used > thr_long` (long - qty)
 or `short_used > thr_short`, rate `tat > t_tau` with t_tau = t + (burst-1) x interval
 = tm + bi0 + bi1 << 17 (tm = t - interval, bi = the burst x interval partial
-products), duplicate window `lo < t0 <= t` with `lo` = t - window.
+products); the duplicate window `t - window < t0 <= t` is decided in stage 2 by
+rtl/risk/duplicates.py.
 
 AcctState, SlotState: the state words per account and per (account, slot)
 (rtl/risk/exposure.py); long_used = position + open buys, short_used = open sells -
@@ -45,7 +46,6 @@ Prepared = data.StructLayout({
     "bi1": 31,                   # burst x interval[17:32], weight 2**17
     "t_iv": 64,
     "interval": 32,
-    "lo": signed(66),
     "burst0": 1,
 })
 
