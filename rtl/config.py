@@ -5,13 +5,13 @@
 `id.build` carries its digest, so software can tell which build a card runs.
 
 Named builds (`BUILDS`, `--build sim|board` on every command that builds the core):
-  sim    the simulation build: 64 book slots, a 262,144-order table, 64 kept
-         levels, 16 risk slots.
+  sim    the simulation build: 64 book slots, a 262,144-order table, 65,536 price
+         levels (all slots), 16 risk slots.
   board  sized for the LFE5UM5G-85F (208 DP16KD) together with the whole core: the
-         book as `make synth` built it (8 slots, 4,096 orders, 16 levels: 61 DP16KD),
-         the book's input queue (512 messages: ~15 DP16KD), the merge hold buffers
-         (2 x 1,024 messages of 562 bits: 64 DP16KD) and the risk gate (4 DP16KD),
-         about 144 DP16KD in all. (Book v2, branch book-v2, is not in this build yet.)
+         book v2 with 256 slots, 8,192 orders, 4,096 price levels and 16,384 locates
+         (its DP16KD count is in bench/synth.json and the README), the merge hold
+         buffers (2 x 1,024 messages of 562 bits: 64 DP16KD) and the risk tables
+         (8 accounts x 8 slots: 14).
 """
 from dataclasses import asdict, dataclass, fields, replace
 import hashlib
@@ -25,12 +25,14 @@ class CoreConfig:
     #: 117,695 live orders at the peak of the 1 M-message, 64-symbol synthetic day fit
     #: with no collision at this size (two-choice, 4-way sets).
     book_orders: int = 262144
-    book_levels: int = 64          # price levels kept exactly per side
+    #: Price levels held exactly, all slots and sides together (the level table; the
+    #: price tree's leaf table has as many entries). Every level of a book is exact.
+    book_levels: int = 65536
     top_n: int = 5
     book_locate_bits: int = 14     # stock-locate bits the book's slot map decodes
-    #: Decoded messages queued in front of the book (it takes one every 2 cycles): the
-    #: A/B merge releases held messages into it at up to one a cycle while it has room
-    #: (BookInput.almost_full); block RAM.
+    #: Decoded messages queued in front of the book (it takes one every 2 cycles, and
+    #: holds its input ~60 cycles while a next-best refill runs): 16 overflowed on a
+    #: 6,000-message two-feed capture with one-sided loss (106 lost); block RAM.
     book_fifo_depth: int = 512
     #: Messages each port's hold buffer keeps while the other feed fills a gap (A/B
     #: skew): 2,048 covers feed B 20 full packets late on any message mix.
@@ -68,8 +70,8 @@ class CoreConfig:
 
 BUILDS = {
     "sim": CoreConfig(),
-    "board": CoreConfig(name="board", book_slots=8, book_orders=4096, book_levels=16,
-                        book_locate_bits=10, risk_slots=8, merge_depth=1024),
+    "board": CoreConfig(name="board", book_slots=256, book_orders=8192, book_levels=4096,
+                        book_locate_bits=14, risk_slots=8, merge_depth=1024),
 }
 PARAM_NAMES = tuple(f.name for f in fields(CoreConfig) if f.name != "name")
 

@@ -490,7 +490,7 @@
 #define TW_BOOK_SUB_CMD_UNMAP                     0x00000002u  /* book.sub_cmd bit 1: Stop following sub_locate. */
 #define TW_BOOK_SUB_CMD_UNMAP_SHIFT               0x00000001u
 #define TW_BOOK_SUB_CMD_UNMAP_MASK                0x00000002u
-#define TW_BOOK_SUB_CMD_FLUSH                     0x00000004u  /* book.sub_cmd bit 2: Empty the order table and every book, clear all flags and orders_live (start of day; subscriptions kept; takes one cycle per order-table set). */
+#define TW_BOOK_SUB_CMD_FLUSH                     0x00000004u  /* book.sub_cmd bit 2: Empty the order table and every book, clear all flags and orders_live (start of day; subscriptions kept; takes one cycle per set of the largest table). */
 #define TW_BOOK_SUB_CMD_FLUSH_SHIFT               0x00000002u
 #define TW_BOOK_SUB_CMD_FLUSH_MASK                0x00000004u
 #define TW_BOOK_SNAP_FLAGS_UNRELIABLE             0x00000001u  /* book.snap_flags bit 0: The slot's book may be wrong. */
@@ -518,14 +518,14 @@
 #define TW_RISK_ORDER_SUBMIT_KIND_CANCEL          0x00000002u  /* KIND = CANCEL */
 
 /* Named builds: id.build digest, map hash, window sizes (words). */
-#define TW_BUILD_SIM_ID       0xC54ABC3Eu
+#define TW_BUILD_SIM_ID       0x4798861Bu
 #define TW_BUILD_SIM_MAP_HASH 0x1A5233CAu
 #define TW_BUILD_SIM_RISK_ORDER_WORDS 8u
 #define TW_BUILD_SIM_RISK_LAST_REJECTS_WORDS 32u
 #define TW_BUILD_SIM_RISK_ACCT_LIMITS_WORDS 64u
 #define TW_BUILD_SIM_RISK_SYM_LIMITS_WORDS 64u
 #define TW_BUILD_SIM_RISK_POS_LIMITS_WORDS 256u
-#define TW_BUILD_BOARD_ID       0xF1760C54u
+#define TW_BUILD_BOARD_ID       0x08BDD92Eu
 #define TW_BUILD_BOARD_MAP_HASH 0x93A86A4Eu
 #define TW_BUILD_BOARD_RISK_ORDER_WORDS 8u
 #define TW_BUILD_BOARD_RISK_LAST_REJECTS_WORDS 32u

@@ -1,0 +1,110 @@
+"""The whole OrderBook in the Amaranth simulator (small tables) against the model:
+directed semantics, a deep side drained best-first to empty through the next-best
+search, back-to-back Add/Delete of one order (forwarding), random deep books."""
+import random
+
+from book_sim import SMALL, add, model_rows, numbered, run_book
+from tickwire.model.book import Msg
+from tickwire.rtl.book.order_book import pipeline_latency
+
+L, R = 5, 100
+
+
+def check(msgs, subs, **kw):
+    bbo, topn, ev, taken, out_cyc = run_book(msgs, subs, **kw)
+    rows, top, model = model_rows(msgs, subs)
+    assert bbo == rows
+    assert topn == top
+    assert ev["level_miss"] == 0 and ev["depth_overflow"] == 0
+    return ev, taken, out_cyc, model
+
+
+def test_directed_semantics_and_latency():
+    msgs = numbered([
+        add(R + 1, "B", 100, 1000), add(R + 2, "B", 50, 1000), add(R + 3, "B", 70, 990),
+        add(R + 4, "B", 10, 980), add(R + 5, "S", 30, 1010), add(R + 6, "S", 40, 1020),
+        Msg(ord("E"), L, oref=R + 1, shares=100), Msg(ord("C"), L, oref=R + 2, shares=20, price=1),
+        Msg(ord("X"), L, oref=R + 2, shares=10), Msg(ord("D"), L, oref=R + 2),
+        Msg(ord("U"), L, oref=R + 3, new_oref=R + 7, shares=25, price=1010),   # locked
+        Msg(ord("U"), L, oref=R + 7, new_oref=R + 8, shares=25, price=1015),   # crossed
+        Msg(ord("H"), L, state=ord("H")), Msg(ord("X"), L, oref=R + 8, shares=5),
+        Msg(ord("H"), L, state=ord("T")),
+        Msg(ord("P"), L, oref=R + 9, side=ord("B"), shares=5, price=2000),
+        add(R + 10, "B", 99, 1500, 9), Msg(ord("D"), 9, oref=R + 10),
+        Msg(ord("E"), L, oref=R + 6, shares=1000), Msg(ord("D"), L, oref=R + 5),
+        add(R + 11, "S", 7, 1030),
+    ])
+    ev, taken, out_cyc, _ = check(msgs, {L: 0})
+    assert ev["ignored"] == 2 and ev["msgs"] == len(msgs)
+    assert {c - taken[s] for s, c in out_cyc} == {pipeline_latency()}
+
+
+def test_deep_side_drains_to_empty_and_refills():
+    """40 levels per side (more than the cache's 10) at prices from sub-penny to the top
+    of the 32-bit range, drained best-first by deletes and refilled."""
+    rng = random.Random(3)
+    bids = sorted(rng.sample(range(1, 100), 10) + [10_000 + 100 * i for i in range(15)]
+                  + [0xFFFF_FFFF - 7 * i for i in range(15)])
+    asks = sorted(rng.sample(range(1, 10_000), 20) + [2**31 + 64 * i for i in range(20)])
+    msgs, ref = [], 1000
+    for side, prices in (("B", bids), ("S", asks)):
+        refs = {}
+        for px in rng.sample(prices, len(prices)):
+            refs[px] = ref
+            msgs.append(add(ref, side, rng.randint(1, 99), px))
+            ref += 1
+        for px in sorted(prices, reverse=side == "B"):
+            msgs.append(Msg(ord("D"), L, oref=refs[px]))
+        for px in prices[::3]:
+            msgs.append(add(ref, side, 5, px))
+            ref += 1
+    numbered(msgs)
+    check(msgs, {L: 1}, params=dict(SMALL, orders=256, levels=256))
+
+
+def test_add_then_delete_back_to_back():
+    msgs = []
+    for i in range(12):
+        msgs.append(add(700 + i, "S", 10 + i, 5000 + i % 3))
+        msgs.append(Msg(ord("E"), L, oref=700 + i, shares=3) if i % 2 else
+                    Msg(ord("D"), L, oref=700 + i))
+    numbered(msgs)
+    _, taken, _, _ = check(msgs, {L: 0})
+    t = sorted(taken.values())
+    assert {b - a for a, b in zip(t, t[1:])} == {2}
+
+
+def test_random_deep_books():
+    rng = random.Random(11)
+    live, nxt, msgs = {}, 1 << 33, []
+    for _ in range(700):
+        loc = rng.choice([5, 6])
+        mine = [o for o, v in live.items() if v[0] == loc]
+        r = rng.random()
+        if (r < 0.55 or not mine) and len(live) < 40:
+            side = rng.choice("BS")
+            off = rng.randint(1, 60)
+            px = 50_000 - off if side == "B" else 50_000 + off
+            msgs.append(add(nxt, side, rng.randint(1, 50), px, loc))
+            live[nxt] = [loc, side, msgs[-1].shares]
+            nxt += 1
+        elif mine:
+            o = rng.choice(mine)
+            if r < 0.75:
+                n = rng.randint(1, 40)
+                msgs.append(Msg(ord("E"), loc, oref=o, shares=n))
+                live[o][2] -= n
+                if live[o][2] <= 0:
+                    live.pop(o)
+            elif r < 0.9:
+                msgs.append(Msg(ord("D"), loc, oref=o))
+                live.pop(o)
+            else:
+                side = live.pop(o)[1]
+                msgs.append(Msg(ord("U"), loc, oref=o, new_oref=nxt, shares=9,
+                                price=50_000 + rng.randint(-60, 60)))
+                live[nxt] = [loc, side, 9]
+                nxt += 1
+    numbered(msgs)
+    _, _, _, model = check(msgs, {5: 0, 6: 1})
+    assert max(b.max_depth for b in model.books.values()) > 12
