@@ -108,3 +108,53 @@ def test_random_deep_books():
     numbered(msgs)
     _, _, _, model = check(msgs, {5: 0, 6: 1})
     assert max(b.max_depth for b in model.books.values()) > 12
+
+
+def churn(seed, n, locs=(5, 6), levels=40, spread=60):
+    """Deep books (up to `levels` per side) churned at the top, back to back: deletes
+    and executions of the best levels, adds just behind and ahead of them, replaces
+    across the spread, so background refills run among operations on the same side
+    (new levels inside the range being searched, the searched level changing)."""
+    rng = random.Random(seed)
+    live, nxt, msgs = {}, 1 << 40, []
+    for _ in range(n):
+        loc = rng.choice(locs)
+        mine = [o for o, v in live.items() if v[0] == loc]
+        r = rng.random()
+        if (r < 0.5 or len(mine) < 8) and len(mine) < 2 * levels:
+            side = rng.choice("BS")
+            off = int(rng.triangular(1, spread, 1))
+            px = 70_000 - off if side == "B" else 70_000 + off
+            msgs.append(add(nxt, side, rng.randint(1, 50), px, loc))
+            live[nxt] = [loc, side, msgs[-1].shares, px]
+            nxt += 1
+            continue
+        # prefer the orders at or near the best of a side
+        side = rng.choice("BS")
+        ones = [o for o in mine if live[o][1] == side] or mine
+        ones.sort(key=lambda o: -live[o][3] if live[o][1] == "B" else live[o][3])
+        o = ones[min(len(ones) - 1, int(rng.expovariate(0.4)))]
+        if r < 0.7:
+            msgs.append(Msg(ord("D"), loc, oref=o))
+            live.pop(o)
+        elif r < 0.85:
+            k = rng.randint(1, 40)
+            msgs.append(Msg(ord("E"), loc, oref=o, shares=k))
+            live[o][2] -= k
+            if live[o][2] <= 0:
+                live.pop(o)
+        else:
+            _, s, _, _ = live.pop(o)
+            px = 70_000 + rng.randint(-spread, spread)
+            msgs.append(Msg(ord("U"), loc, oref=o, new_oref=nxt, shares=9, price=px))
+            live[nxt] = [loc, s, 9, px]
+            nxt += 1
+    return numbered(msgs)
+
+
+def test_background_refills_under_churn():
+    """RTL = model with refills running among back-to-back operations on the same
+    sides (seed 21: hundreds of refills, many of them dropped on a conflict)."""
+    msgs = churn(21, 1500)
+    _, _, _, model = check(msgs, {5: 0, 6: 1}, params=dict(SMALL, orders=512, levels=512))
+    assert max(b.max_depth for b in model.books.values()) > 30

@@ -21,11 +21,17 @@ Forwarding: each table's registered read takes the previous cycle's write to the
 set, so an Add followed at once by its Execute or Delete sees the Add.
 
 Next best: when a side's cache holds fewer than K levels while the side has more, the
-book holds the input queue, lets the operations in flight finish, and NextBest
-(next_best.py) appends the next level from the price tree and the level table
-(bounded: <= 6 node reads, ~25-45 cycles). K - top_n = 6 covers the operations in
-flight, so the top N is always exact. The input queue (rtl/book/book_input.py) absorbs
-the hold; its overflow is counted.
+side is queued (once: a pending bit per side) for NextBest (next_best.py), which
+appends the next levels from the price tree and the level table *in the background*
+(bounded: <= 6 node reads, ~25-45 cycles a level): its table reads take cycles the
+pipeline leaves free, and each cache access costs one issue slot (a 3-cycle gap).
+Why: holding the input for every refill (~60 cycles: drain, then search) let bursts
+of held messages from the A/B merge overflow the input queue. K = low + BACKGROUND:
+the BACKGROUND spare levels cover what the operations remove while a refill runs.
+Only when a side falls below `low` = top_n + 6 (the operations that can be in flight
+between issue and the cache's output, each removing at most one cached level) does
+the book hold its input until every queued refill is done, so the top N is always
+exact. The input queue (rtl/book/book_input.py) absorbs the holds; overflow counted.
 
 Flags (`unreliable`, in every BBO update): an unknown reference, an add into a full
 order set or a full table, a level-table or tree-node set full (`depth_overflow`), a
@@ -76,6 +82,12 @@ _HALT_STATES = (ord("H"), ord("P"))
 #: Cache levels beyond top_n: the operations that can be in flight when a side asks for
 #: a refill (c0..c8 at one per 2 cycles), each removing at most one cached level.
 CACHE_SPARE = 5
+#: Cache levels beyond the low-water mark, refilled in the background: a refill of one
+#: level takes ~40-70 cycles (20-35 operations) with the book running.
+BACKGROUND = 5
+#: Issue -> the cache's input (the order and level stores, 4 cycles each): where a
+#: gap in the issue stream arrives for NextBest's cache accesses.
+TO_CACHE = 8
 #: Stores whose compare and modify take a cycle each (HashStore split: 4-cycle latency,
 #: for Fmax); the others do both in one (3 cycles).
 SPLIT = ("orders", "levels", "cache", "best")
@@ -129,7 +141,9 @@ class OrderBook(wiring.Component):
         # asked (one per 2 cycles over the latency to the cache's output) may each
         # remove a cached level, and the top N must stay cached
         lat = sum(4 if n in SPLIT else 3 for n in ("orders", "levels", "cache"))
-        self.k = top_n + max(CACHE_SPARE, 1 + (lat - 1) // 2)
+        self.low = top_n + max(CACHE_SPARE, 1 + (lat - 1) // 2)
+        self.k = self.low + BACKGROUND
+        self.lat = lat
         self.slot_bits = max(1, (slots - 1).bit_length())
         self.geo = geometry(slots, orders, levels, ways, locate_bits)
         super().__init__({
@@ -190,7 +204,9 @@ class OrderBook(wiring.Component):
             m.submodules[name] = s
         m.submodules.subs = self.subs = Subscriptions(self.locate_bits, sb)
         m.submodules.nb = self.nb = NextBest(sb, self.k)
-        m.submodules.refill_q = self.refill_q = fifo.SyncFIFOBuffered(width=sb + 1, depth=8)
+        # one entry per side at most (pending bits), so the queue never drops a request
+        m.submodules.refill_q = self.refill_q = fifo.SyncFIFOBuffered(
+            width=sb + 1, depth=max(8, 2 << sb))
         self.st = st
         return st
 
@@ -241,22 +257,30 @@ class OrderBook(wiring.Component):
         self.unreliable, self.halted = Signal(self.slots), Signal(self.slots)
         self.live = Signal(32)
         self.tree_full = Signal()
+        self.tbusy = Signal(DEPTHS)
         m.d.comb += [self.st_unreliable.eq(self.unreliable), self.st_halted.eq(self.halted),
                      self.st_orders_live.eq(self.live)]
         busy_cmd = Signal(init=1)
-        # a refill request holds issue at once (the operations already in flight are
-        # what CACHE_SPARE covers)
-        hold = (self.refill_q.w_stream.valid | (self.refill_q.level != 0) | self.nb.busy
-                | busy_cmd)
+        # a side below the low-water mark holds issue at once (the operations already
+        # in flight are what CACHE_SPARE covers) until every queued refill is done;
+        # NextBest holds it 3 cycles for each gap it needs at the cache
+        self.urgent_now, urgent = Signal(), Signal()
+        hold = self.urgent_now | urgent | self.nb.hold | busy_cmd
         issue, add2 = self._issue(m, hold)
-        inflight = Signal(DRAIN)
+        self.inflight = inflight = Signal(DRAIN)
         m.d.sync += inflight.eq(Cat(issue, inflight[:-1]))
         drained = ~inflight.any() & ~issue
+        refills_done = ((self.refill_q.level == 0) & ~self.refill_q.w_stream.valid
+                        & ~self.nb.busy & ~inflight[:self.lat].any() & ~issue)
+        with m.If(self.urgent_now):
+            m.d.sync += urgent.eq(1)
+        with m.Elif(refills_done):
+            m.d.sync += urgent.eq(0)
         bad = []
         bad += self._order_stage(m, add2)
         bad += self._level_stage(m)
         bad += self._tree_chain(m)
-        bad += self._cache_stage(m, drained)
+        bad += self._cache_stage(m)
         self._emit(m)
         idle = drained & (self.refill_q.level == 0) & ~self.nb.busy
         clear_mask = self._commands(m, busy_cmd, idle)
@@ -301,7 +325,8 @@ class OrderBook(wiring.Component):
         side = Mux(is_add, oo.new.side, oo.old.side)
         px = Mux(is_add, oo.new.price, oo.old.price)
         nb = self.nb.lreq
-        with m.If(nb.valid):
+        m.d.comb += nb.ready.eq(~ov)        # a probe takes a cycle the pipeline leaves free
+        with m.If(nb.valid & ~ov):
             m.d.comb += [li.valid.eq(1), lp.key.eq(Cat(nb.payload.px, nb.payload.side,
                                                        nb.payload.slot)),
                          lp.ctx.srch.eq(1), lp.ctx.slot.eq(nb.payload.slot)]
@@ -332,7 +357,10 @@ class OrderBook(wiring.Component):
         ci, bi = st["cache"].i, st["best"].i
         cp, bp = ci.payload, bi.payload
         nbc = self.nb.creq
-        with m.If(nbc.valid):
+        # a gap: no operation at the cache one cycle before, at or after (exact RMW)
+        fl = self.inflight
+        m.d.comb += nbc.ready.eq(~fl[TO_CACHE - 2] & ~fl[TO_CACHE - 1] & ~fl[TO_CACHE])
+        with m.If(nbc.valid & nbc.ready):
             m.d.comb += [ci.valid.eq(1), cp.key.eq(Cat(nbc.payload.side, nbc.payload.slot)),
                          cp.en.eq(nbc.payload.append), cp.op.append.eq(1),
                          cp.op.side.eq(nbc.payload.side), cp.op.px.eq(nbc.payload.px),
@@ -342,6 +370,8 @@ class OrderBook(wiring.Component):
                          bp.op.side.eq(nbc.payload.side), bp.ctx.eq(1)]
         with m.Else():
             en = lo.en & (lo.hit | lo.created)
+            m.d.comb += [self.nb.upd.valid.eq(pipe & en), self.nb.upd.payload.slot.eq(slot),
+                         self.nb.upd.payload.side.eq(side), self.nb.upd.payload.px.eq(px)]
             m.d.comb += [ci.valid.eq(pipe), cp.key.eq(Cat(side, slot)), cp.en.eq(en),
                          cp.op.side.eq(side), cp.op.px.eq(px), cp.op.qty.eq(lo.new.qty),
                          cp.op.orders.eq(lo.new.orders), cp.op.created.eq(lo.created),
@@ -355,9 +385,11 @@ class OrderBook(wiring.Component):
         return [(miss | full, slot), (self.nb.bad.valid, self.nb.bad.payload)]
 
     def _tree_input(self, m, d, valid, key, pos, set_):
-        """Depth d's node input: an update from below, or a probe of the search."""
+        """Depth d's node input: an update from below, or a probe of the search (only
+        when no depth it reads has an update this cycle)."""
         ti, tq = self.st[f"tree{d}"].i, self.nb.treq.payload
-        probe = self.nb.treq.valid & tq.depths[d]
+        m.d.comb += self.tbusy[d].eq(valid)
+        probe = self.nb.treq.valid & self.nb.treq.ready & tq.depths[d]
         tk = tq.tkey
         with m.If(probe):
             m.d.comb += [ti.valid.eq(1), ti.payload.key.eq(node_key(tq.slot, tq.side, tk, d)),
@@ -370,13 +402,15 @@ class OrderBook(wiring.Component):
     def _tree_chain(self, m):
         sb = self.slot_bits
         res = self.nb.tres
+        m.d.comb += self.nb.treq.ready.eq(~(self.tbusy & self.nb.treq.payload.depths).any())
         bad = []
         full_any = 0
         for d in range(DEPTHS):
             o = self.st[f"tree{d}"].o
             op = o.payload
             srch = o.valid & op.ctx[0]
-            m.d.comb += [res.payload.hit[d].eq(srch & op.hit), res.payload.bits[d].eq(op.old)]
+            m.d.comb += [res.payload.hit[d].eq(srch & op.hit), res.payload.bits[d].eq(op.old),
+                         res.payload.got[d].eq(srch)]
             pb = prefix_bits(d)
             slot = op.key[pb + 1:pb + 1 + sb]
             full = o.valid & ~op.ctx[0] & op.full
@@ -394,7 +428,7 @@ class OrderBook(wiring.Component):
         return bad
 
     # ---- c9: cache results -> refill requests ----
-    def _cache_stage(self, m, drained):
+    def _cache_stage(self, m):
         co, cv = self.st["cache"].o.payload, self.st["cache"].o.valid
         cnt = co.new.count
         last = co.new.lv[(cnt - 1)[:len(cnt)]]
@@ -402,12 +436,20 @@ class OrderBook(wiring.Component):
         m.d.comb += [c.valid.eq(cv & co.ctx.srch), c.payload.count.eq(cnt),
                      c.payload.depth.eq(co.new.depth), c.payload.last_px.eq(last.px)]
         w, r = self.refill_q.w_stream, self.refill_q.r_stream
-        m.d.comb += [w.valid.eq(cv & ~co.ctx.srch & co.en & (cnt < self.k)
-                                & (co.new.depth != cnt)),
+        pipe = cv & ~co.ctx.srch
+        short = co.new.depth != cnt
+        # a side is queued once; taking it clears the bit, so a change after the job's
+        # first exact read queues it again
+        pending = Signal(2 << self.slot_bits)
+        onehot = lambda k: Const(1, len(pending)) << k
+        m.d.comb += [w.valid.eq(pipe & co.en & (cnt < self.k) & short
+                                & ~pending.bit_select(co.key, 1)),
                      w.payload.eq(co.key),
+                     self.urgent_now.eq(pipe & co.en & (cnt < self.low) & short),
                      self.nb.req.valid.eq(r.valid), self.nb.req.payload.side.eq(r.payload[0]),
-                     self.nb.req.payload.slot.eq(r.payload[1:]), r.ready.eq(self.nb.req.ready),
-                     self.nb.go.eq(drained)]
+                     self.nb.req.payload.slot.eq(r.payload[1:]), r.ready.eq(self.nb.req.ready)]
+        m.d.sync += pending.eq((pending | Mux(w.valid, onehot(w.payload), 0))
+                               & ~Mux(r.valid & r.ready, onehot(r.payload), 0))
         return []
 
     # ---- c10: BBO and top-N updates, registered ----
