@@ -1,6 +1,7 @@
 """The level cache's update (rtl/book/level_cache.py) against a sorted-list reference:
 random level arrivals, changes and removals on both sides, some beyond the cache, and
-appends of the next level (what the next-best search does)."""
+appends of the next level (what the next-best search does), some refused because
+the cache's last level is no longer the one the search started from."""
 import random
 
 import pytest
@@ -20,7 +21,8 @@ def reference(state, op):
     lv = list(lv)
     px = op["px"]
     if op["append"]:
-        return lv + [(px, op["qty"], op["orders"])], depth
+        last_ok = (not lv) if op["empty"] else bool(lv) and lv[-1][0] == op["guard"]
+        return (lv + [(px, op["qty"], op["orders"])] if last_ok else lv), depth
     found = [i for i, x in enumerate(lv) if x[0] == px]
     if found:
         i = found[0]
@@ -51,11 +53,14 @@ def test_cache_update_against_sorted_reference(ask):
         for _ in range(400):
             cached = [x[0] for x in state[0]]
             r = rng.random()
-            o = dict(append=0, side=ask, created=0, removed=0)
+            o = dict(append=0, side=ask, created=0, removed=0, guard=0, empty=0)
             beyond = sorted((p for p in book if p not in cached), reverse=not ask)
             if r < 0.15 and len(cached) < K and beyond and len(book) > len(cached):
                 px = beyond[0]
-                o.update(append=1, px=px, qty=book[px][0], orders=book[px][1])
+                o.update(append=1, px=px, qty=book[px][0], orders=book[px][1],
+                         guard=cached[-1] if cached else 0, empty=int(not cached))
+                if rng.random() < 0.3:      # a stale guard: the cache's last moved
+                    o.update(guard=o["guard"] + 7, empty=int(rng.random() < 0.5 and bool(cached)))
             elif r < 0.55 or not book:
                 px = rng.randrange(1, 60) * 7
                 q, n = book.get(px, (0, 0))

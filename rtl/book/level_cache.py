@@ -15,6 +15,10 @@ Invariant: the cached levels are the side's best `count` levels. When `count` < 
 while `depth` > `count`, the book asks the next-best search (rtl/book/next_best.py)
 for the next level after the last cached one and appends it (`append`). The book
 keeps `count` >= top_n that way (K leaves room for the operations in flight).
+The search runs while operations go on, so an append is only taken when the cache's
+last level is still the one the search started from (`guard`; `empty`: the cache was
+empty): a full cache pushes its worst level out when a better one arrives, and that
+level, now beyond the cache, must not be skipped.
 """
 from amaranth.hdl import Cat, Const, Mux, Signal
 from amaranth.lib import data
@@ -28,9 +32,10 @@ def cache_layout(k):
 
 
 #: An update (append = 0: the level's new aggregate after an order op) or an append of
-#: the next-best level found by the search (append = 1).
+#: the next-best level found by the search (append = 1). `guard`/`empty`: the append's
+#: precondition, the last cached price the search started from (or an empty cache).
 CacheOp = data.StructLayout({"append": 1, "side": 1, "px": 32, "qty": 32, "orders": 16,
-                             "created": 1, "removed": 1})
+                             "created": 1, "removed": 1, "guard": 32, "empty": 1})
 
 
 def cache_modify(k):
@@ -48,6 +53,10 @@ def cache_modify(k):
                          match[i].eq(occ[i] & (lv[i].px == op.px)),
                          better[i].eq(occ[i] & Mux(op.side, lv[i].px < op.px, lv[i].px > op.px))]
         found = match.any()
+        # the append's guard: the last cached level is the one the search started from
+        tail = Cat(*[(old.count == i + 1) & (lv[i].px == op.guard) for i in range(k)]).any()
+        take = Signal(name="c_take")
+        m.d.comb += take.eq(op.append & Mux(op.empty, old.count == 0, tail))
         full = old.count == k
         untracked = old.depth != old.count
         remove = found & op.removed
@@ -63,10 +72,10 @@ def cache_modify(k):
             ins_here = ~better[i] & (better[i - 1] if i > 0 else 1)
             v_found = Mux(remove, Mux(after, nxt, cur), Mux(match[i], new_lvl, cur))
             v_insert = Mux(better[i], cur, Mux(ins_here, new_lvl, prev))
-            v_append = Mux(old.count == i, new_lvl, cur)
+            v_append = Mux(take & (old.count == i), new_lvl, cur)
             m.d.comb += new.lv[i].as_value().eq(
                 Mux(op.append, v_append, Mux(found, v_found, Mux(insert, v_insert, cur))))
-        grow = (op.append & ~full) | (insert & ~full)
+        grow = (take & ~full) | (insert & ~full)
         m.d.comb += [
             new.count.eq(old.count + grow - remove),
             new.depth.eq(Mux(op.append, old.depth, old.depth + op.created - op.removed)),

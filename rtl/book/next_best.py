@@ -26,7 +26,12 @@ operations in flight, so the book only loses one issue slot per cache access:
     is dropped, the cache state it read becomes the new exact read, and the search
     starts again. Tree updates of operations from before an exact read may still be
     climbing the tree (one depth per 4 cycles), so after such a read the search waits
-    `TREE_PROP` cycles before its first node read.
+    `TREE_PROP` cycles before its first node read (or until `quiet`: nothing issued
+    for as long as an operation takes to reach the tree's root, as when the book
+    holds its input for a side below its low-water mark).
+  * The cache itself refuses an append when its last level is no longer the one the
+    search started from (`guard`: a full cache pushed it out for a better level, or
+    it left); the append's result is then an exact read and the search starts again.
   * A search that finds nothing, or a level the table does not hold, is an
     inconsistency (`bad`: a hash-set collision dropped a node or level) only when no
     conflict was recorded; else it restarts.
@@ -55,7 +60,7 @@ def layouts(sb, k):
     return dict(
         req=data.StructLayout({"slot": sb, "side": 1}),
         creq=data.StructLayout({"append": 1, "slot": sb, "side": 1, "px": 32, "qty": 32,
-                                "orders": 16}),
+                                "orders": 16, "guard": 32, "empty": 1}),
         cres=data.StructLayout({"count": range(k + 1), "depth": 16, "last_px": 32}),
         treq=data.StructLayout({"slot": sb, "side": 1, "tkey": 32, "depths": DEPTHS}),
         tres=data.StructLayout({"got": DEPTHS, "hit": DEPTHS,
@@ -74,6 +79,7 @@ class NextBest(wiring.Component):
             "req": In(stream.Signature(L["req"])),
             "busy": Out(1),
             "hold": Out(1),
+            "quiet": In(1),
             "creq": Out(stream.Signature(L["creq"])),
             "cres": In(stream.Signature(L["cres"], always_ready=True)),
             "treq": Out(stream.Signature(L["treq"])),
@@ -134,6 +140,7 @@ class NextBest(wiring.Component):
         gap = Signal(range(GAP + 1))
         cands = Signal(data.ArrayLayout(64, DEPTHS))
         reset_t = Signal()
+        self._dbg = dict(r, cur_d=cur_d, reset_t=reset_t)
         self._track(m, r, reset_t)
         masks = self._masks(m, r)
         m.d.comb += [self.bad.payload.eq(r["slot"]), self.hold.eq(gap != 0)]
@@ -162,7 +169,7 @@ class NextBest(wiring.Component):
                         m.next = "IDLE"
             with m.State("SETTLE"):         # tree updates from before the read climb
                 m.d.sync += wait.eq(wait - 1)
-                with m.If(wait == 0):
+                with m.If((wait == 0) | self.quiet):
                     m.next = "ANC"
             with m.State("ANC"):            # the 6 nodes on the last cached key's path
                 m.d.comb += [self.treq.valid.eq(1), self.treq.payload.tkey.eq(r["last"]),
@@ -191,6 +198,7 @@ class NextBest(wiring.Component):
                 m.d.comb += self.bad.valid.eq(1)
                 m.next = "IDLE"
         m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
+        self._fsm = fsm
         return m
 
     def _walk(self, m, r, cur_d, cands):
@@ -245,6 +253,7 @@ class NextBest(wiring.Component):
         with m.State("A_REQ"):
             p = self.creq.payload
             m.d.comb += [self.creq.valid.eq(1), p.append.eq(ok),
+                         p.guard.eq(tree_key(r["last"], r["side"])), p.empty.eq(~r["from_valid"]),
                          p.px.eq(tree_key(r["cur"], r["side"])), p.qty.eq(r["qty"]),
                          p.orders.eq(r["orders"]), reset_t.eq(self.creq.ready & ~ok)]
             with m.If(self.creq.ready):
@@ -254,11 +263,15 @@ class NextBest(wiring.Component):
                 m.next = "A_RES"
         with m.State("A_RES"):
             c = self.cres.payload
+            # refused by the cache's guard: its last level moved since the search began
+            refused = (c.count == 0) | (tree_key(c.last_px, r["side"]) != r["cur"])
             with m.If(self.cres.valid):
                 m.d.sync += wait.eq(TREE_PROP)
                 with m.If(self._exact_read(m, r, c)):
                     m.next = "IDLE"
-                with m.Elif(r["aborted"]):
+                with m.Elif(r["aborted"] | refused):
+                    # an exact read: operations since are tracked, or visible after SETTLE
+                    m.d.comb += reset_t.eq(1)
                     m.next = "SETTLE"
                 with m.Else():
                     m.next = "ANC"

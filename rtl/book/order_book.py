@@ -270,6 +270,7 @@ class OrderBook(wiring.Component):
         self.inflight = inflight = Signal(DRAIN)
         m.d.sync += inflight.eq(Cat(issue, inflight[:-1]))
         drained = ~inflight.any() & ~issue
+        m.d.comb += self.nb.quiet.eq(drained)
         refills_done = ((self.refill_q.level == 0) & ~self.refill_q.w_stream.valid
                         & ~self.nb.busy & ~inflight[:self.lat].any() & ~issue)
         with m.If(self.urgent_now):
@@ -365,6 +366,7 @@ class OrderBook(wiring.Component):
                          cp.en.eq(nbc.payload.append), cp.op.append.eq(1),
                          cp.op.side.eq(nbc.payload.side), cp.op.px.eq(nbc.payload.px),
                          cp.op.qty.eq(nbc.payload.qty), cp.op.orders.eq(nbc.payload.orders),
+                         cp.op.guard.eq(nbc.payload.guard), cp.op.empty.eq(nbc.payload.empty),
                          cp.ctx.srch.eq(1), cp.ctx.slot.eq(nbc.payload.slot),
                          bi.valid.eq(1), bp.key.eq(nbc.payload.slot), bp.en.eq(nbc.payload.append),
                          bp.op.side.eq(nbc.payload.side), bp.ctx.eq(1)]
