@@ -3,6 +3,8 @@ directed semantics, a deep side drained best-first to empty through the next-bes
 search, back-to-back Add/Delete of one order (forwarding), random deep books."""
 import random
 
+import pytest
+
 from book_sim import SMALL, add, model_rows, numbered, run_book
 from tickwire.model.book import Msg
 from tickwire.rtl.book.order_book import pipeline_latency
@@ -152,9 +154,11 @@ def churn(seed, n, locs=(5, 6), levels=40, spread=60):
     return numbered(msgs)
 
 
-def test_background_refills_under_churn():
+@pytest.mark.parametrize("seed", [21, 120])
+def test_background_refills_under_churn(seed):
     """RTL = model with refills running among back-to-back operations on the same
-    sides (seed 21: hundreds of refills, many of them dropped on a conflict)."""
-    msgs = churn(21, 1500)
+    sides (~140 appends each; seed 120: a full cache pushes its last level out for a
+    better one while a search runs from it, which the cache's append guard refuses)."""
+    msgs = churn(seed, 1500)
     _, _, _, model = check(msgs, {5: 0, 6: 1}, params=dict(SMALL, orders=512, levels=512))
     assert max(b.max_depth for b in model.books.values()) > 30

@@ -140,7 +140,6 @@ class NextBest(wiring.Component):
         gap = Signal(range(GAP + 1))
         cands = Signal(data.ArrayLayout(64, DEPTHS))
         reset_t = Signal()
-        self._dbg = dict(r, cur_d=cur_d, reset_t=reset_t)
         self._track(m, r, reset_t)
         masks = self._masks(m, r)
         m.d.comb += [self.bad.payload.eq(r["slot"]), self.hold.eq(gap != 0)]
@@ -198,7 +197,6 @@ class NextBest(wiring.Component):
                 m.d.comb += self.bad.valid.eq(1)
                 m.next = "IDLE"
         m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
-        self._fsm = fsm
         return m
 
     def _walk(self, m, r, cur_d, cands):
