@@ -107,3 +107,19 @@ def test_topn_events_track_every_change():
         for side in (BID, ASK):
             assert model.top(13, side, 5) == last[side]
     assert changes > 1000
+
+
+def test_inconsistent_references_touch_no_other_book():
+    """What a corrupted message with valid headers does (the gateware's book does the
+    same, checked RTL = model by the fuzz fixtures bitflip-a-10 and truncate-a-12)."""
+    m = BookModel({1: 0, 2: 1})
+    m.apply(_add(1, "B", 100, 1000))                       # locate 1
+    m.apply(Msg(ord("A"), 2, oref=2, side=ord("S"), shares=40, price=1010))
+    # a Delete naming locate 2 but locate 1's order: unknown there, locate 1 untouched
+    assert m.apply(Msg(ord("D"), 2, oref=1)) is None
+    assert m.counts["unknown_ref"] == 1 and m.top(1, BID, 1) == [(1000, 100, 1)]
+    # a U onto a reference already held: the old order leaves, the new one is refused
+    ev = m.apply(Msg(ord("U"), 1, oref=1, new_oref=2, shares=5, price=999))
+    assert m.counts["dup_add"] == 1 and 1 not in m.orders
+    assert (ev.bid_px, ev.bid_qty) == (0, 0) and m.orders[2][2] == 1010
+    assert m.top(2, ASK, 1) == [(1010, 40, 1)]

@@ -12,6 +12,11 @@ Semantics (Nasdaq TotalView-ITCH 5.0, section 4):
   paused count as halted; 'T' and 'Q' do not);  P, Q and the rest leave the book alone.
 A BBO row is produced whenever a symbol's best bid or best ask changes, in price or
 in total shares at that price; an empty side is (0, 0).
+Inconsistent messages (a corrupted packet that passed every check, docs/bad-input.md):
+a reference not held, or held for another symbol, is `unknown_ref` and changes
+nothing; an add of a reference already held is `dup_add` and changes nothing; a U
+onto a reference already held is `dup_add` too, and its old order still leaves (the
+exchange replaced it). The gateware's book does the same and flags the book.
 """
 from bisect import bisect_left, insort
 import struct
@@ -221,17 +226,22 @@ class BookModel:
             orders[m.oref] = [b, side, m.price, m.shares]
         else:
             o = orders.get(m.oref)
-            if o is None:
+            # the reference must be one of this symbol's orders: a message naming
+            # another symbol's order is inconsistent and must not touch that book
+            if o is None or o[0] is not self.books.get(m.locate):
                 self.counts["unknown_ref"] += 1
                 return None
             b, side, px, left = o
             if t == 0x55:
-                if m.new_oref in orders and m.new_oref != m.oref:
-                    self.counts["dup_add"] += 1
-                    return None
                 del orders[m.oref]
-                orders[m.new_oref] = [b, side, m.price, m.shares]
-                ops = ((side, px, -left, -1), (side, m.price, m.shares, 1))
+                if m.new_oref in orders:
+                    # the new reference is taken: the old order still leaves (the
+                    # exchange replaced it), the new one can't be held (flagged)
+                    self.counts["dup_add"] += 1
+                    ops = ((side, px, -left, -1),)
+                else:
+                    orders[m.new_oref] = [b, side, m.price, m.shares]
+                    ops = ((side, px, -left, -1), (side, m.price, m.shares, 1))
             else:
                 n = left if t == 0x44 else min(m.shares, left)
                 if n == left:
