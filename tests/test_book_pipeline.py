@@ -162,3 +162,26 @@ def test_background_refills_under_churn(seed):
     msgs = churn(seed, 1500)
     _, _, _, model = check(msgs, {5: 0, 6: 1}, params=dict(SMALL, orders=512, levels=512))
     assert max(b.max_depth for b in model.books.values()) > 30
+
+
+def test_another_symbols_reference_touches_only_its_own_message():
+    """A corrupted message naming another symbol's order (tickwire/model/book.py: an
+    unknown reference there, that book untouched) and a U onto a reference already
+    held (the old order leaves, the new one is refused): RTL = model, the message's
+    own book flagged."""
+    msgs = numbered([
+        add(1, "B", 100, 1000, 5), add(2, "S", 40, 1010, 6),
+        Msg(ord("D"), 6, oref=1), Msg(ord("E"), 6, oref=1, shares=10),
+        Msg(ord("U"), 6, oref=1, new_oref=9, shares=5, price=1005),
+        add(3, "B", 7, 990, 5),
+        Msg(ord("U"), 5, oref=1, new_oref=2, shares=5, price=999),
+        add(4, "B", 8, 995, 5),
+    ])
+    subs = {5: 0, 6: 1}
+    bbo, _, ev, _, _ = run_book(msgs, subs)
+    rows, _, model = model_rows(msgs, subs)
+    assert [r[:-1] for r in bbo] == [r[:-1] for r in rows]
+    assert ev["unknown_ref"] == model.counts["unknown_ref"] == 3
+    # slot 1 flagged by its unknown references (the flag is the slot's state when the
+    # update leaves, so its own row already shows it), slot 0 by the refused U
+    assert [r[-1] for r in bbo] == [0, 1, 1, 1]

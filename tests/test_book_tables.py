@@ -1,6 +1,7 @@
 """The order-table and level-table changes (rtl/book/tables.py) against the ITCH rules
 the model follows: adds (and U's add on the replaced order's side), executions and
-cancels (partial or to zero, beyond the size), deletes; level aggregates by delta."""
+cancels (partial or to zero, beyond the size), deletes, and a reduction or delete
+naming another symbol's order (left alone); level aggregates by delta."""
 import random
 
 from amaranth.hdl import Module, Signal
@@ -12,9 +13,9 @@ from tickwire.rtl.book.tables import (ADD, DELETE, REDUCE, LevelOp, LevelVal, Or
 
 def test_order_changes():
     m = Module()
-    u_side, u_ok, hit = Signal(), Signal(), Signal()
+    u_side, u_ok, hit, slot = Signal(), Signal(), Signal(), Signal(8)
     op, old = Signal(OrderOp), Signal(OrderVal)
-    new, keep, create = order_modify(u_side, u_ok)(m, op, hit, old)
+    new, keep, create = order_modify(u_side, u_ok, slot)(m, op, hit, old)
     rng = random.Random(4)
 
     async def bench(ctx):
@@ -23,18 +24,22 @@ def test_order_changes():
             o = dict(kind=kind, side=rng.getrandbits(1), shares=rng.choice([1, 50, 100, 2**32 - 1]),
                      price=rng.getrandbits(32), u2=int(kind == ADD and rng.random() < 0.3))
             ov = dict(side=rng.getrandbits(1), price=rng.getrandbits(32),
-                      shares=rng.choice([1, 50, 100, 777]))
+                      shares=rng.choice([1, 50, 100, 777]), slot=rng.choice([3, 3, 3, 9]))
             h, us, uo = rng.getrandbits(1), rng.getrandbits(1), rng.getrandbits(1)
             for k, v in o.items():
                 ctx.set(getattr(op, k), v)
             for k, v in ov.items():
                 ctx.set(getattr(old, k), v)
             ctx.set(hit, h)
+            ctx.set(slot, 3)
             ctx.set(u_side, us)
             ctx.set(u_ok, uo)
             await ctx.delay(1e-9)
             got = (ctx.get(new.side), ctx.get(new.price), ctx.get(new.shares), ctx.get(keep))
-            if kind == ADD:
+            if kind != ADD and ov["slot"] != 3:      # another symbol's order: untouched
+                want = (ov["side"], ov["price"], ov["shares"], 1)
+                assert ctx.get(create) == 0
+            elif kind == ADD:
                 want = ((ov["side"], ov["price"], ov["shares"]) if h else
                         (us if o["u2"] else o["side"], o["price"], o["shares"])) + (1,)
                 assert ctx.get(create) == (uo if o["u2"] else 1)

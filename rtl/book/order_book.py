@@ -70,7 +70,7 @@ from .price_tree import BITS, DEPTHS, digit, node_key, node_modify, node_op, pre
 from .store import HashStore
 from .subscriptions import Subscriptions
 from .tables import (ADD, DELETE, HALT, REDUCE, Best, BestOp, LevelOp, LevelVal, OrderOp,
-                     OrderVal, best_modify, level_modify, order_modify)
+                     OrderVal, best_modify, level_modify, order_modify, other_slot)
 
 #: The message types that change a book (the core filters everything else out before
 #: the book's FIFO).
@@ -176,12 +176,12 @@ class OrderBook(wiring.Component):
     # ---- tables ----
     def _stores(self, m):
         sb, g, ctx = self.slot_bits, self.geo, ctx_layout(self.slot_bits)
-        self.u_side, self.u_ok = Signal(), Signal()
+        self.u_side, self.u_ok, self.slot_c3 = Signal(), Signal(), Signal(sb)
         st = {}
         st["orders"] = HashStore(key_bits=64, value_shape=OrderVal, op_shape=OrderOp,
                                  ctx_shape=ctx, sets=g["orders"], ways=self.ways // 2, banks=2,
                                  split="orders" in SPLIT,
-                                 modify=order_modify(self.u_side, self.u_ok))
+                                 modify=order_modify(self.u_side, self.u_ok, self.slot_c3))
         st["levels"] = HashStore(key_bits=32 + 1 + sb, value_shape=LevelVal, op_shape=LevelOp,
                                  ctx_shape=ctx, sets=g["levels"], ways=NWAYS, banks=2, modify=level_modify,
                                  split="levels" in SPLIT,
@@ -303,13 +303,17 @@ class OrderBook(wiring.Component):
         if st["orders"].split:          # the order table answers a cycle later
             ok_, slot_ = Signal(), Signal(sb)
             m.d.sync += [ok_.eq(sub.valid), slot_.eq(sub.slot), ok3.eq(ok_), slot3.eq(slot_)]
+            m.d.comb += self.slot_c3.eq(slot_)
         else:
             m.d.sync += [ok3.eq(sub.valid), slot3.eq(sub.slot)]
+            m.d.comb += self.slot_c3.eq(sub.slot)
         full3 = self.live >= self.orders
         kind = oo.op.kind
         is_add = kind == ADD
         reduce = (kind == REDUCE) | (kind == DELETE)
-        unknown = ov & ok3 & oo.en & reduce & ~oo.hit
+        # an order of another symbol is unknown here (the order table left it alone)
+        other = oo.hit & other_slot(oo.old, slot3)
+        unknown = ov & ok3 & oo.en & reduce & (~oo.hit | other)
         coll = ov & ok3 & oo.en & is_add & (oo.hit | (oo.full & ~full3))
         tfull = ov & ok3 & is_add & ~oo.hit & ~oo.created & full3 & ~oo.op.u2
         m.d.comb += [self.ev_ignored.eq(ov & oo.ctx.first & oo.ctx.book & ~ok3),
@@ -319,7 +323,8 @@ class OrderBook(wiring.Component):
         with m.If(ov & ok3 & oo.ctx.book & (kind == HALT)):
             m.d.sync += self.halted.bit_select(slot3, 1).eq(oo.op.halt)
         with m.If(ov & oo.op.u1):
-            m.d.sync += [self.u_side.eq(oo.old.side), self.u_ok.eq(oo.hit & ok3 & oo.en)]
+            m.d.sync += [self.u_side.eq(oo.old.side),
+                         self.u_ok.eq(oo.hit & ~other & ok3 & oo.en)]
         # the level operation (every operation flows on, en = 0 when it changes nothing)
         li = st["levels"].i
         lp = li.payload
@@ -335,7 +340,7 @@ class OrderBook(wiring.Component):
             m.d.comb += [
                 li.valid.eq(ov), lp.key.eq(Cat(px, side, slot3)), lp.ctx.eq(oo.ctx),
                 lp.ctx.slot.eq(slot3), lp.ctx.halted.eq(self.halted.bit_select(slot3, 1)),
-                lp.en.eq(oo.en & ok3 & Mux(is_add, oo.created, oo.hit & reduce)),
+                lp.en.eq(oo.en & ok3 & Mux(is_add, oo.created, oo.hit & ~other & reduce)),
                 lp.op.dq.eq(Mux(is_add, oo.new.shares, -(oo.old.shares - oo.new.shares))),
                 lp.op.dord.eq(Mux(is_add, 1, Mux(oo.removed, -1, 0))),
             ]

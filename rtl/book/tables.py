@@ -1,7 +1,9 @@
 """The book's HashStore tables: orders, price levels, best-level copy (layouts and `modify`).
 
 Orders: key = the full 64-bit order reference (a hit is never a guess), value = side,
-price and shares left. Ways of one set (default 8) are read in one word: with 8 ways at
+price, shares left and the book slot it rests in: a message naming an order of another
+symbol (a corrupted packet that passed every check) is an unknown reference and
+changes nothing, as in the model (tickwire/model/book.py), never that symbol's book. Ways of one set (default 8) are read in one word: with 8 ways at
 the <= 50 % load the builds are sized for, a full set is rare, and it is counted
 (`collisions`) and flags the book. Levels: key = (price, side, slot), value = total
 shares and order count: exact per price however deep the side is. Best: per slot the
@@ -14,7 +16,7 @@ from ..layouts import Level
 
 ADD, REDUCE, DELETE, HALT = range(4)
 
-OrderVal = data.StructLayout({"side": 1, "price": 32, "shares": 32})
+OrderVal = data.StructLayout({"side": 1, "price": 32, "shares": 32, "slot": 8})
 #: u1: the delete half of a U (its side is handed to u2); u2: U's add of new_oref, on the
 #: side of the order it replaces.
 OrderOp = data.StructLayout({"kind": 2, "side": 1, "shares": 32, "price": 32, "halt": 1,
@@ -25,25 +27,41 @@ Best = data.StructLayout({"bid": Level, "ask": Level})
 BestOp = data.StructLayout({"side": 1})
 
 
-def order_modify(u_side, u_ok):
-    """Order-table change; `u_side`/`u_ok`: the side and hit of the U's delete half."""
+def order_modify(u_side, u_ok, slot):
+    """Order-table change; `u_side`/`u_ok`: the side and hit of the U's delete half;
+    `slot`: the message's book slot (with the operation's modify). A reduction or
+    delete of an order resting in another slot leaves it as it is (`other_slot`)."""
     def modify(m, op, hit, old):
         new = Signal(OrderVal, name="order_new")
         keep, create = Signal(name="order_keep"), Signal(name="order_create")
         part = op.shares < old.shares           # an execution/cancel that leaves shares
+        other = other_slot(old, slot)
         m.d.comb += new.eq(old)
         with m.Switch(op.kind):
             with m.Case(ADD):
                 with m.If(~hit):
                     m.d.comb += [new.side.eq(Mux(op.u2, u_side, op.side)),
-                                 new.price.eq(op.price), new.shares.eq(op.shares)]
+                                 new.price.eq(op.price), new.shares.eq(op.shares),
+                                 new.slot.eq(slot)]
                 m.d.comb += [keep.eq(1), create.eq(~op.u2 | u_ok)]
             with m.Case(REDUCE):
-                m.d.comb += [new.shares.eq(Mux(part, old.shares - op.shares, 0)), keep.eq(part)]
+                with m.If(other):
+                    m.d.comb += keep.eq(1)
+                with m.Else():
+                    m.d.comb += [new.shares.eq(Mux(part, old.shares - op.shares, 0)),
+                                 keep.eq(part)]
             with m.Case(DELETE):
-                m.d.comb += new.shares.eq(0)
+                with m.If(other):
+                    m.d.comb += keep.eq(1)
+                with m.Else():
+                    m.d.comb += new.shares.eq(0)
         return new, keep, create
     return modify
+
+
+def other_slot(old, slot):
+    """The order found rests in another book slot than the message's."""
+    return old.slot != slot
 
 
 def level_modify(m, op, hit, old):
