@@ -30,9 +30,10 @@ class CoreConfig:
     book_levels: int = 65536
     top_n: int = 5
     book_locate_bits: int = 14     # stock-locate bits the book's slot map decodes
-    #: Decoded messages queued in front of the book (it takes one every 2 cycles, and
-    #: holds its input ~60 cycles while a next-best refill runs): 16 overflowed on a
-    #: 6,000-message two-feed capture with one-sided loss (106 lost); block RAM.
+    #: Decoded messages queued in front of the book (it takes one every 2 cycles, loses
+    #: an issue slot per next-best cache access, and holds its input only while a side
+    #: is below its low-water mark): 16 overflowed on a 6,000-message two-feed capture
+    #: with one-sided loss (106 lost) when every refill held the book; block RAM.
     book_fifo_depth: int = 512
     #: Messages each port's hold buffer keeps while the other feed fills a gap (A/B
     #: skew): 2,048 covers feed B 20 full packets late on any message mix.

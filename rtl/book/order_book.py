@@ -12,7 +12,7 @@ store compares in one cycle and modifies and writes in the next (HashStore split
   c0-c3   subscription lookup (rtl/book/subscriptions.py) and the order table
           (tables.py: full 64-bit reference, side, price, shares; 2 banks x 4 ways)
   c4-c7   the level table: exact shares and order count per (slot, side, price)
-  c8-c11  the level cache (level_cache.py: best K = top_n + 6 levels per side, sorted)
+  c8-c11  the level cache (level_cache.py: best K = top_n + 11 levels per side, sorted)
           and the best-level copy; in parallel the price tree (price_tree.py), one
           node depth per 4 cycles (c8-c31), for the next-best search only
   c12     BBO / top-N update registered out: `pipeline_latency()` = 13 cycles from
@@ -49,13 +49,13 @@ bytes in 64-byte 4-way buckets = 64 MB at ~40 % load), one bucket read and one w
 per order operation; the level table (~200 k live levels, 16 bytes) and the tree's
 leaves/inner nodes (~200 k + ~30 k nodes of 8+8 bytes) follow in a second channel;
 the subscription table grows to locate_bits = 14 (8,371 symbols) and the level cache
-and best copy stay on chip (16,384 sides x ~110 bytes: the cache word shrinks to 8
+and best copy stay on chip (16,384 sides x ~165 bytes: the cache word shrinks to 8
 levels, or moves to URAM-class memory). Budget per message at one per 2 cycles
 (12.8 ns): 1 order-bucket access + 1-2 level accesses + <= 6 node accesses (one per
 depth, pipelined across banks) on a miss; with 60-100 ns memory latency the stages
 become ~8 deep with the same forwarding (more writes in flight to compare), and the
 next-best search (<= 6 dependent node reads) costs ~0.5 us when the cache drains,
-which the 5-level spare of the cache hides at normal message rates.
+which the cache's 5 background spare levels hide at normal message rates.
 """
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, fifo, stream, wiring
