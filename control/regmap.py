@@ -200,7 +200,7 @@ REGS = {
     'book.snap_ask_qty': Reg('book.snap_ask_qty', 0x1020, 32, 'status', 0, 'Snapshot: total shares at the best ask.'),
     'book.snap_ask_orders': Reg('book.snap_ask_orders', 0x1024, 16, 'status', 0, 'Snapshot: orders at the best ask.'),
     'book.snap_flags': Reg('book.snap_flags', 0x1028, 2, 'status', 0, "Snapshot: the slot's flags."),
-    'book.unreliable': Reg('book.unreliable', 0x102C, 64, 'status', 0, "Bit s: slot s's book may be wrong (collision, full table, unknown reference, level miss, or fewer than top-N levels kept above an untracked depth). Cleared by SUB_CMD.MAP of the slot."),
+    'book.unreliable': Reg('book.unreliable', 0x102C, 64, 'status', 0, "Bit s: slot s's book may be wrong (order-set collision, full table, unknown reference, level-table or price-tree set full, level miss). Depth never sets it: every level is exact. Cleared by SUB_CMD.MAP of the slot."),
     'book.halted': Reg('book.halted', 0x1034, 64, 'status', 0, "Bit s: slot s's symbol is halted or paused (ITCH H state H or P)."),
     'book.orders_live': Reg('book.orders_live', 0x103C, 32, 'status', 0, 'Orders held in the order table.'),
     'book.msgs': Reg('book.msgs', 0x1040, 64, 'counter', 0, 'ItchMsg accepted by the book (the core passes only types A F E C X D U H).'),
@@ -208,8 +208,8 @@ REGS = {
     'book.collisions': Reg('book.collisions', 0x1050, 64, 'counter', 0, "Adds dropped because both of the order's candidate hash sets were full or the reference was already live (book marked unreliable)."),
     'book.table_full': Reg('book.table_full', 0x1058, 64, 'counter', 0, 'Adds dropped because the whole order table was full.'),
     'book.unknown_ref': Reg('book.unknown_ref', 0x1060, 64, 'counter', 0, 'E/C/X/D/U for a reference not in the table (book marked unreliable).'),
-    'book.depth_overflow': Reg('book.depth_overflow', 0x1068, 64, 'counter', 0, "Price levels pushed out of (or never entering) the kept depth: the side's floor rises, kept levels stay exact (unreliable only once fewer than top-N levels are kept above the floor)."),
-    'book.level_miss': Reg('book.level_miss', 0x1070, 64, 'counter', 0, 'Reductions at a price better than the floor that is not kept: an inconsistency (book unreliable).'),
+    'book.depth_overflow': Reg('book.depth_overflow', 0x1068, 64, 'counter', 0, 'New price levels or price-tree nodes dropped because their hash set in the level table or the price tree was full (book unreliable).'),
+    'book.level_miss': Reg('book.level_miss', 0x1070, 64, 'counter', 0, 'Reductions of an order whose price level is not in the level table, or next-best searches that found no level although the side has more: an inconsistency (book unreliable).'),
     'book.bbo_updates': Reg('book.bbo_updates', 0x1078, 64, 'counter', 0, 'BBO updates emitted.'),
     'book.topn_updates': Reg('book.topn_updates', 0x1080, 64, 'counter', 0, 'Top-N updates emitted.'),
     'book.busy': Reg('book.busy', 0x1088, 1, 'status', 0, '1 while a SUB_CMD or the sweep after reset runs (reset empties every table, subscriptions included, one entry per cycle: block RAM survives a reset). Wait for 0 before writing SUB_CMD.'),
@@ -323,7 +323,7 @@ BOOK_SUB_CMD_MAP_MASK = 0x1
 BOOK_SUB_CMD_UNMAP = 0x2  # book.sub_cmd bit 1: Stop following sub_locate.
 BOOK_SUB_CMD_UNMAP_SHIFT = 0x1
 BOOK_SUB_CMD_UNMAP_MASK = 0x2
-BOOK_SUB_CMD_FLUSH = 0x4  # book.sub_cmd bit 2: Empty the order table and every book, clear all flags and orders_live (start of day; subscriptions kept; takes one cycle per order-table set).
+BOOK_SUB_CMD_FLUSH = 0x4  # book.sub_cmd bit 2: Empty the order table and every book, clear all flags and orders_live (start of day; subscriptions kept; takes one cycle per set of the largest table).
 BOOK_SUB_CMD_FLUSH_SHIFT = 0x2
 BOOK_SUB_CMD_FLUSH_MASK = 0x4
 BOOK_SNAP_FLAGS_UNRELIABLE = 0x1  # book.snap_flags bit 0: The slot's book may be wrong.
@@ -360,14 +360,14 @@ class Build(NamedTuple):
 
 
 BUILDS = {
-    'sim': Build('sim', 0xB6B59A0E, 0x1A5233CA,
-                {'book_slots': 64, 'book_orders': 262144, 'book_levels': 64, 'top_n': 5, 'book_locate_bits': 14, 'book_fifo_depth': 512, 'merge_depth': 2048, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 16, 'risk_history': 16, 'udp_filters': 4, 'clock_mhz': 156.25, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
+    'sim': Build('sim', 0x38B53285, 0x1A5233CA,
+                {'book_slots': 64, 'book_orders': 262144, 'book_levels': 65536, 'top_n': 5, 'book_locate_bits': 14, 'book_fifo_depth': 512, 'merge_depth': 2048, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 16, 'risk_history': 16, 'udp_filters': 4, 'clock_mhz': 156.25, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 64, 'risk.pos_limits': 256}),
-    'board': Build('board', 0x40D28C67, 0x93A86A4E,
-                {'book_slots': 8, 'book_orders': 4096, 'book_levels': 16, 'top_n': 5, 'book_locate_bits': 10, 'book_fifo_depth': 512, 'merge_depth': 1024, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 8, 'risk_history': 16, 'udp_filters': 4, 'clock_mhz': 156.25, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
+    'board': Build('board', 0x476E0958, 0x93A86A4E,
+                {'book_slots': 256, 'book_orders': 8192, 'book_levels': 4096, 'top_n': 5, 'book_locate_bits': 14, 'book_fifo_depth': 512, 'merge_depth': 1024, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 8, 'risk_history': 16, 'udp_filters': 4, 'clock_mhz': 156.25, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 32, 'risk.pos_limits': 128}),
-    'lab': Build('lab', 0x4E2E02D9, 0x32DBB896,
-                {'book_slots': 4, 'book_orders': 4096, 'book_levels': 8, 'top_n': 5, 'book_locate_bits': 10, 'book_fifo_depth': 512, 'merge_depth': 1024, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 2, 'risk_history': 4, 'udp_filters': 4, 'clock_mhz': 18.0, 'uart_divisor': 6, 'rx_ts_offset_ns': 0},
+    'lab': Build('lab', 0xDA78EFE7, 0x32DBB896,
+                {'book_slots': 4, 'book_orders': 4096, 'book_levels': 1024, 'top_n': 5, 'book_locate_bits': 10, 'book_fifo_depth': 512, 'merge_depth': 1024, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 2, 'risk_history': 4, 'udp_filters': 4, 'clock_mhz': 18.0, 'uart_divisor': 6, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 8, 'risk.pos_limits': 32}),
 }
 

@@ -5,28 +5,24 @@
 `id.build` carries its digest, so software can tell which build a card runs.
 
 Named builds (`BUILDS`, `--build sim|board` on every command that builds the core):
-  sim    the simulation build: 64 book slots, a 262,144-order table, 64 kept
-         levels, 16 risk slots.
+  sim    the simulation build: 64 book slots, a 262,144-order table, 65,536 price
+         levels (all slots), 16 risk slots.
   board  sized for the LFE5UM5G-85F (208 DP16KD) together with the whole core: the
-         book as `make synth` built it (8 slots, 4,096 orders, 16 levels: 61 DP16KD),
-         the book's input queue (512 messages: ~15 DP16KD), the merge hold buffers
-         (2 x 1,024 messages of 562 bits: 64 DP16KD) and the risk gate (4 DP16KD),
-         about 144 DP16KD in all. (Book v2, branch book-v2, is not in this build yet.)
-         Does not fit as a whole: `make bitstream` on it (2026-12-03) mapped 97,884
-         LUT4 + carry cells, 117 % of the part's 83,640 (v1 book ~30 k, risk gate ~23 k).
+         book v2 with 256 slots, 8,192 orders, 4,096 price levels and 16,384 locates
+         (its DP16KD count is in bench/synth.json and the README), the merge hold
+         buffers (2 x 1,024 messages of 562 bits: 64 DP16KD) and the risk tables
+         (8 accounts x 8 slots: 4 DP16KD). Does not fit as a whole yet: the book v2
+         alone maps to 201 DP16KD of the 208 and ~46 k LUT4 (issues 12, 13).
   lab    the lab bitstream's build (`make bitstream`, rtl/board/lab_top.py): the board
          build cut until the whole core fits beside the feed player and UART bridge:
-         4 book slots with 8 kept levels, 2 risk slots, 4 remembered orders
-         (registers are the same in every build, only window sizes follow it: the
-         UDP filters and accounts stay). Yosys alone (2026-12-03): the v1 book's logic
-         grows with kept levels (~600 LUT4 each: 4x8 15.3 k LUT4, 4x5 13.5 k), not
-         with slots (2x8 16.0 k), so 8 levels stay (5 = top_n would flag the book
-         unreliable at the first drain); risk 4 slots 9.8 k LUT4 + 2.2 k carry cells
-         -> 2 slots 8.5 k + 1.9 k. The largest block is the CSR bank's counters.
+         a 4-slot book v2 (4,096 orders, 1,024 price levels), 2 risk slots, 4
+         remembered orders (registers are the same in every build, only window sizes
+         follow it: the UDP filters and accounts stay). The largest block beside the
+         book is the CSR bank's counters.
          Clock: 18.000 MHz (PLL 12 x 3 / 2; UART 6 cycles a bit = 3.000 Mbaud), below
-         the placed core's estimate (25.2 MHz at the 156 MHz constraint: the v1 book),
-         so the lab bitstream meets its own constraint and runs on the board; it goes
-         back to 156.000 MHz once the whole core routes there (issues 12, 13).
+         the placed core's estimate (25.2 MHz at the 156 MHz constraint with the v1
+         book), so the lab bitstream meets its own constraint and runs on the board; it
+         goes back to 156.000 MHz once the whole core routes there (issues 12, 13).
 """
 from dataclasses import asdict, dataclass, fields, replace
 import hashlib
@@ -40,12 +36,15 @@ class CoreConfig:
     #: 117,695 live orders at the peak of the 1 M-message, 64-symbol synthetic day fit
     #: with no collision at this size (two-choice, 4-way sets).
     book_orders: int = 262144
-    book_levels: int = 64          # price levels kept exactly per side
+    #: Price levels held exactly, all slots and sides together (the level table; the
+    #: price tree's leaf table has as many entries). Every level of a book is exact.
+    book_levels: int = 65536
     top_n: int = 5
     book_locate_bits: int = 14     # stock-locate bits the book's slot map decodes
-    #: Decoded messages queued in front of the book (it takes one every 2 cycles): the
-    #: A/B merge releases held messages into it at up to one a cycle while it has room
-    #: (BookInput.almost_full); block RAM.
+    #: Decoded messages queued in front of the book (it takes one every 2 cycles, loses
+    #: an issue slot per next-best cache access, and holds its input only while a side
+    #: is below its low-water mark; the A/B merge releases held messages into it at up
+    #: to one a cycle while it has room, BookInput.almost_full); block RAM.
     book_fifo_depth: int = 512
     #: Messages each port's hold buffer keeps while the other feed fills a gap (A/B
     #: skew): 2,048 covers feed B 20 full packets late on any message mix.
@@ -86,9 +85,9 @@ class CoreConfig:
 
 BUILDS = {
     "sim": CoreConfig(),
-    "board": CoreConfig(name="board", book_slots=8, book_orders=4096, book_levels=16,
-                        book_locate_bits=10, risk_slots=8, merge_depth=1024),
-    "lab": CoreConfig(name="lab", book_slots=4, book_orders=4096, book_levels=8,
+    "board": CoreConfig(name="board", book_slots=256, book_orders=8192, book_levels=4096,
+                        book_locate_bits=14, risk_slots=8, merge_depth=1024),
+    "lab": CoreConfig(name="lab", book_slots=4, book_orders=4096, book_levels=1024,
                       book_locate_bits=10, risk_slots=2, risk_history=4, merge_depth=1024,
                       clock_mhz=18.0, uart_divisor=6),
 }

@@ -90,7 +90,7 @@ class TickwireCore(wiring.Component):
         `book.busy` reads 1 until then)."""
         c = self.cfg
         return OrderBook.sweep_cycles(slots=c.book_slots, orders=c.book_orders,
-                                      locate_bits=c.book_locate_bits)
+                                      levels=c.book_levels, locate_bits=c.book_locate_bits)
 
     def cache_key(self):
         """Names the build (tools/build/simrun.py caches the Verilog by it)."""

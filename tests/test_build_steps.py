@@ -60,7 +60,8 @@ def test_reading_the_core_reset_cycles_constructs_no_book():
     from tickwire.rtl.config import BUILDS
     from tickwire.rtl.top import TickwireCore
     cfg = BUILDS["sim"]
-    params = dict(slots=cfg.book_slots, orders=cfg.book_orders, locate_bits=cfg.book_locate_bits)
+    params = dict(slots=cfg.book_slots, orders=cfg.book_orders, levels=cfg.book_levels,
+                  locate_bits=cfg.book_locate_bits)
     gc.collect()
     before = sum(isinstance(o, OrderBook) for o in gc.get_objects())
     with warnings.catch_warnings(record=True) as seen:

@@ -1,10 +1,13 @@
 """OrderBook gateware against the reference model (tickwire.model.book).
 
-The build keeps the default kept depth (64 levels, enough for the AAPL sample) but
-smaller tables (4 slots, 4096 orders, 64 locates) so Verilator builds and runs fast.
+Small tables (4 slots, 8192 orders, 8192 levels, 64 locates) so Verilator builds and
+runs fast; the book is exact at any depth, so deep books are tested here too.
 Block RAM keeps its contents through a reset, so the book sweeps every table after
 one (`busy` until done); every test starts there, on the previous test's tables.
 """
+import json
+import os
+from bisect import bisect_right
 import random
 from pathlib import Path
 
@@ -14,19 +17,21 @@ from cocotb.triggers import ClockCycles, FallingEdge, ReadWrite
 
 from tickwire.model.book import BookModel, Msg, decode, read_binaryfile
 from tickwire.rtl.book.hashing import refs_for
-from tickwire.rtl.book.order_book import set_index
-from tickwire.rtl.book.layouts import Best
+from tickwire.rtl.book.order_book import OrderBook, pipeline_latency
+from tickwire.rtl.book.tables import Best
 from tickwire.rtl.layouts import BboUpdate, ItchMsg, top_n_layout
 
-PARAMS = dict(slots=4, orders=4096, levels=64, top_n=5, locate_bits=6)
-N, K, ORDERS = PARAMS["top_n"], PARAMS["levels"], PARAMS["orders"]
+PARAMS = dict(slots=4, orders=8192, levels=8192, top_n=5, locate_bits=6)
+N, ORDERS = PARAMS["top_n"], PARAMS["orders"]
 SET_BITS = (ORDERS // 8).bit_length() - 1              # two banks of 4-way sets
+#: Cycles from a message leaving the queue (taken) to its BBO / top-N update.
+LATENCY = pipeline_latency()
 TOPN = top_n_layout(N)
 DATA = Path(__file__).resolve().parents[3] / "shared/data/itch"
 EVENTS = ("msgs", "ignored", "collisions", "table_full", "unknown_ref", "depth_overflow",
           "level_miss", "bbo_updates", "topn_updates")
-#: The sweep after reset: every order-table set, level word and subscription.
-RESET_CYCLES = max(ORDERS // 8, 2 * PARAMS["slots"], 1 << PARAMS["locate_bits"])
+#: The sweep after reset: every set of every table, and the subscriptions.
+RESET_CYCLES = OrderBook.sweep_cycles(**PARAMS)
 
 
 class Harness:
@@ -50,12 +55,14 @@ class Harness:
         for e in EVENTS[1:]:        # ev_msgs depends on this cycle's input: see feed()
             self.ev[e] += int(getattr(d, f"ev_{e}").value)
 
-    async def feed(self, msgs, idle=0.0, rng=None):
-        """Offer each message until taken; `idle` = chance of an idle cycle before each."""
+    async def feed(self, msgs, idle=0.0, rng=None, arrivals=None):
+        """Offer each message until taken; `idle` = chance of an idle cycle before each;
+        `arrivals`: the cycle (from the first offer) before which each is not offered."""
         d = self.dut
         rng = rng or random.Random(1)
-        for m in msgs:
-            while rng.random() < idle:
+        start = self.cycle
+        for i, m in enumerate(msgs):
+            while rng.random() < idle or (arrivals and self.cycle - start < arrivals[i]):
                 d.i__valid.value = 0
                 await self.tick()
             d.i__payload.value = ItchMsg.const(msg_fields(m)).as_bits()
@@ -69,8 +76,9 @@ class Harness:
                     self.taken_at[m.seq] = self.cycle - 1
                     break
         d.i__valid.value = 0
-        for _ in range(6):
+        for _ in range(LATENCY + 8):            # the last updates, then idle
             await self.tick()
+        await self.wait_idle(1000)
 
     async def wait_idle(self, limit):
         """Ticks until `busy` falls (a command or the reset sweep ended); returns them."""
@@ -97,6 +105,8 @@ class Harness:
         d.stb_sub_cmd.value = 0
         for _ in range(4):
             await self.tick()
+        if wait:        # a command runs once nothing is in flight (the tree drains last)
+            await self.wait_idle(RESET_CYCLES + 64)
         return dropped
 
     async def snapshot(self, slot):
@@ -157,7 +167,11 @@ def hw_bbo_rows(h):
 def check_against_model(h, model, msgs):
     """Every BBO and top-N update equals the model's, in order; every book reliable."""
     expect = [e for e in (model.apply(m) for m in msgs) if e is not None]
-    assert hw_bbo_rows(h) == model_bbo_rows(expect)
+    hw, want = hw_bbo_rows(h), model_bbo_rows(expect)
+    diff = next((i for i, (a, b) in enumerate(zip(hw, want)) if a != b), None)
+    assert hw == want, (f"{h.ev}; {len(hw)} rows vs {len(want)}; first difference at {diff}: "
+                        f"{hw[diff] if diff is not None else ''} vs "
+                        f"{want[diff] if diff is not None else ''}")
     assert all(p["unreliable"] == 0 for _, p in h.bbo)
     for _, p in h.bbo:
         assert p["rx_ts"] == msg_fields(Msg(0, 0, seq=p["seq"]))["rx_ts"]
@@ -166,10 +180,27 @@ def check_against_model(h, model, msgs):
     want_top = [(e.seq, e.slot, e.side, e.levels + [(0, 0, 0)] * (N - len(e.levels)))
                 for e in model.topn_events]
     assert hw_top == want_top
-    # latency: accepted in cycle c -> update valid in cycle c + 3
+    # latency: accepted in cycle c -> update valid in cycle c + LATENCY
     lat = {cyc - h.taken_at[p["seq"]] for cyc, p in h.bbo}
-    assert lat == {3}, lat
+    assert lat <= {LATENCY}, lat
     return expect
+
+
+def wire_arrivals(raw, mtu_payload=1400, frame_overhead=86):
+    """Cycle (8 bytes each at 156.25 MHz) at which each message's last byte arrives when
+    the messages are sent back to back as MoldUDP64 (2-byte length each) in frames of up
+    to `mtu_payload` bytes, each frame costing `frame_overhead` more (headers, FCS,
+    preamble, inter-frame gap)."""
+    out, total, in_frame = [], 0, 0
+    for r in raw:
+        n = len(r) + 2
+        if in_frame + n > mtu_payload:
+            total += frame_overhead
+            in_frame = 0
+        total += n
+        in_frame += n
+        out.append((total + 7) // 8)
+    return out
 
 
 def add(ref, side, sh, px, loc, seq):
@@ -308,7 +339,7 @@ async def aapl_sample_exact(dut):
     expected = (DATA / "nasdaq_itch50_20200130_aapl_first5000.bbo.csv").read_text()
     assert "\n".join(rows) + "\n" == expected
     assert all(p["unreliable"] == 0 for _, p in h.bbo)
-    assert {cyc - h.taken_at[p["seq"]] for cyc, p in h.bbo} == {3}
+    assert {cyc - h.taken_at[p["seq"]] for cyc, p in h.bbo} == {LATENCY}
     # sustained rate: back-to-back offers are taken every other cycle
     cycles = max(h.taken_at.values()) - min(h.taken_at.values())
     cocotb.log.info(f"AAPL: {len(msgs)} msgs over {cycles} cycles (10% idle offers)")
@@ -328,10 +359,9 @@ async def throughput_back_to_back(dut):
 
 
 @cocotb.test()
-async def collisions_depth_and_unknown(dut):
-    """Two full candidate sets and an unknown reference are counted and mark the slot
-    unreliable (flag in updates, status and query port); levels past the kept depth
-    are counted and keep the kept levels exact until fewer than N remain."""
+async def collisions_and_unknown(dut):
+    """A full order set and an unknown reference are counted and mark the slot
+    unreliable (flag in updates, status and query port); MAP clears the flags."""
     h = await setup(dut)
     await h.cmd(40, 2)
     # nine references with the same two candidate sets: eight fill both, the ninth
@@ -346,37 +376,10 @@ async def collisions_depth_and_unknown(dut):
     assert int(d.q_unreliable.value) == 1
     # the eight that fit are exact; the ninth was dropped, never half-applied
     assert (await h.snapshot(2))[:3] == (2007, 10, 1)
-
     # MAP clears the slot: fresh book, flags cleared
     await h.cmd(41, 2)
     assert int(dut.st_unreliable.value) >> 2 & 1 == 0
-    h.clear()
-    refs = [r for r in range(10 << 24, (10 << 24) + 2 * K)
-            if (set_index(r, SET_BITS, 0), set_index(r, SET_BITS, 1)) != (77, 301)][:K + 1]
-    msgs = numbered([add(r, "S", 1, 3000 + i, 41, 0) for i, r in enumerate(refs)])
-    await h.feed(msgs)
-    assert h.ev["depth_overflow"] == 1                  # level 65 does not fit: the floor
-    assert h.bbo[0][1]["unreliable"] == 0 and h.bbo[-1][1]["ask_px"] == 3000
-    assert int(dut.st_unreliable.value) >> 2 & 1 == 0   # 64 exact levels above it
-    # a better level pushes the 64th out: counted again, the kept levels stay exact
-    h.clear()
-    await h.feed(numbered([add((11 << 24), "S", 5, 2999, 41, 0)], 100))
-    assert h.ev["depth_overflow"] == 1
-    assert h.bbo[-1][1]["unreliable"] == 0 and h.bbo[-1][1]["ask_px"] == 2999
-    # the order at the dropped level is beyond the floor: untracked, not a miss
-    h.clear()
-    await h.feed(numbered([Msg(ord("D"), 41, oref=refs[-2])], 200))
-    assert h.ev["level_miss"] == 0 and h.bbo == []
-    # draining the kept levels from the top: exact while >= N are kept above the floor,
-    # unreliable (top N unknown) once fewer remain
-    h.clear()
-    drain = [(11 << 24)] + refs[:K - 3]                 # 2999 and 3000..3060: 3061, 3062 left
-    await h.feed(numbered([Msg(ord("D"), 41, oref=r) for r in drain], 300))
-    rows = [b for _, b in h.bbo]
-    assert [b["ask_px"] for b in rows] == [3000 + i for i in range(K - 2)]
-    assert [b["unreliable"] for b in rows] == [0] * (K - 5) + [1] * 3   # 4 kept: thin
-    assert h.ev["level_miss"] == 0
-    assert int(dut.st_unreliable.value) >> 2 & 1 == 1
+    assert (await h.snapshot(2)) == (0,) * 7
     # unknown reference
     await h.cmd(42, 3)
     h.clear()
@@ -384,9 +387,161 @@ async def collisions_depth_and_unknown(dut):
     assert h.ev["unknown_ref"] == 1 and int(dut.st_unreliable.value) >> 3 & 1 == 1
 
 
+def deep_side_msgs(loc, side, prices, ref0, rng, stack=2):
+    """Adds of 1..stack orders at each price (shuffled), then the side drained best-first
+    by deleting every order, then refilled: a deep book emptying and coming back."""
+    msgs, refs = [], {}
+    order = list(prices)
+    rng.shuffle(order)
+    r = ref0
+    for px in order:
+        for _ in range(rng.randint(1, stack)):
+            msgs.append(add(r, side, rng.randint(1, 900), px, loc, 0))
+            refs.setdefault(px, []).append(r)
+            r += 1
+    best_first = sorted(prices, reverse=(side == "B"))
+    for px in best_first:
+        for o in refs[px]:
+            msgs.append(Msg(ord("D"), loc, oref=o))
+    for px in order[: len(order) // 2]:
+        msgs.append(add(r, side, 100, px, loc, 0))
+        r += 1
+    return msgs
+
+
+@cocotb.test()
+async def deep_book_drains_exact(dut):
+    """600 levels a side (sub-penny prices below $1, whole cents, the top of the 32-bit
+    range), drained best-first to empty and refilled: every BBO and top-N update equals
+    the model's, nothing flagged (the next best comes from the price tree)."""
+    h = await setup(dut)
+    await h.cmd(7, 1)
+    rng = random.Random(5)
+    bids = sorted(rng.sample(range(1, 10_000), 200) + rng.sample(range(10_000, 2_000_000, 100), 200)
+                  + [0xFFFF_FFFF - i * 37 for i in range(200)])
+    asks = sorted(rng.sample(range(1, 10_000), 300) + rng.sample(range(10_000, 5_000_000, 100), 300))
+    msgs = deep_side_msgs(7, "B", bids, 1 << 30, rng) + deep_side_msgs(7, "S", asks, 1 << 31, rng)
+    numbered(msgs)
+    await h.feed(msgs)
+    model = BookModel({7: 1}, top_n=N)
+    expect = check_against_model(h, model, msgs)
+    assert max(b.max_depth for b in model.books.values()) >= 600
+    assert h.ev["level_miss"] == 0 and h.ev["depth_overflow"] == 0
+    assert int(dut.st_unreliable.value) == 0
+    cocotb.log.info(f"deep: {len(msgs)} msgs, {len(expect)} BBO updates")
+
+
+@cocotb.test()
+async def deep_random_against_model(dut):
+    """Random adds, executions, cancels, deletes and replaces on two deep books (up to
+    hundreds of levels, prices anywhere in 32 bits), back to back, against the model."""
+    h = await setup(dut)
+    subs = {60: 0, 61: 3}
+    for loc, slot in subs.items():
+        await h.cmd(loc, slot)
+    rng = random.Random(99)
+    live, nxt, msgs = {}, 1 << 40, []
+    centre = {60: 10_000_000, 61: 5_000}
+    for _ in range(5000):
+        loc = rng.choice([60, 61])
+        mine = [o for o, v in live.items() if v[0] == loc]
+        r = rng.random()
+        if r < 0.5 or not mine:
+            side = rng.choice("BS")
+            off = int(rng.expovariate(1 / 300)) + 1
+            px = centre[loc] - off if side == "B" else centre[loc] + off
+            if rng.random() < 0.02:
+                px = rng.choice([1, 0xFFFF_FFFF, 0x8000_0000, 99])
+            msgs.append(add(nxt, side, rng.randint(1, 500), px, loc, 0))
+            live[nxt] = [loc, side, msgs[-1].shares]
+            nxt += 1
+            continue
+        o = rng.choice(mine)
+        if r < 0.7:
+            n = rng.randint(1, 400)
+            msgs.append(Msg(ord(rng.choice("ECX")), loc, oref=o, shares=n, price=3))
+            live[o][2] -= n
+            if live[o][2] <= 0:
+                live.pop(o)
+        elif r < 0.88:
+            msgs.append(Msg(ord("D"), loc, oref=o))
+            live.pop(o)
+        else:
+            side = live.pop(o)[1]
+            px = centre[loc] + rng.randint(-400, 400)
+            msgs.append(Msg(ord("U"), loc, oref=o, new_oref=nxt, shares=rng.randint(1, 500),
+                            price=px))
+            live[nxt] = [loc, side, msgs[-1].shares]
+            nxt += 1
+    numbered(msgs)
+    await h.feed(msgs)
+    model = BookModel(subs, top_n=N)
+    expect = check_against_model(h, model, msgs)
+    depth = max(b.max_depth for b in model.books.values())
+    cocotb.log.info(f"deep random: {len(msgs)} msgs, {len(expect)} BBO, max depth {depth}")
+    assert depth > 150
+    assert h.ev["level_miss"] == 0 and h.ev["depth_overflow"] == 0 and h.ev["collisions"] == 0
+
+
+@cocotb.test()
+async def add_then_delete_back_to_back(dut):
+    """An Add followed at once by its Execute or Delete (forwarding in every table), and
+    the best deleted with deep levels behind it, at one message every 2 cycles."""
+    h = await setup(dut)
+    await h.cmd(33, 2)
+    msgs = []
+    for i in range(40):
+        msgs.append(add(7000 + i, "S", 10 + i, 5000 + (i % 3), 33, 0))
+        msgs.append(Msg(ord("E"), 33, oref=7000 + i, shares=3) if i % 2 else
+                    Msg(ord("D"), 33, oref=7000 + i))
+    msgs += [add(8000 + i, "B", 5, 4000 - i, 33, 0) for i in range(30)]
+    msgs += [Msg(ord("D"), 33, oref=8000 + i) for i in range(30)]
+    numbered(msgs)
+    await h.feed(msgs)
+    check_against_model(h, BookModel({33: 2}, top_n=N), msgs)
+
+
+@cocotb.test()
+async def deep_stress_feed(dut):
+    """The deep-book stress feed (tools/feeds/deep_book.py): two symbols, 520 levels a
+    side, drained best-first to empty and refilled; RTL = model, nothing flagged."""
+    from tickwire.tools.feeds import deep_book
+    h = await setup(dut)
+    await h.cmd(1, 0)
+    await h.cmd(2, 3)
+    raw = deep_book.generate(symbols=2, levels=520, cycles=1, seed=3)
+    msgs = [decode(r, i) for i, r in enumerate(raw, 1)]
+    await h.feed(msgs)
+    model = BookModel({1: 0, 2: 3}, top_n=N)
+    expect = check_against_model(h, model, msgs)
+    assert min(b.max_depth for b in model.books.values()) >= 520
+    assert h.ev["collisions"] == h.ev["depth_overflow"] == h.ev["level_miss"] == 0
+    cocotb.log.info(f"deep stress: {len(msgs)} msgs, {len(expect)} BBO updates")
+    # the same feed again at 10GbE line rate (MoldUDP64 in 1500-byte frames): last byte ->
+    # BBO latency through the queue, and the queue's peak occupancy
+    await h.cmd(1, 0)
+    await h.cmd(2, 3)
+    h.clear()
+    arrivals = wire_arrivals(raw)
+    start = h.cycle
+    await h.feed(msgs, arrivals=arrivals)
+    check_against_model(h, BookModel({1: 0, 2: 3}, top_n=N), msgs)
+    arr = {m.seq: arrivals[i] + start for i, m in enumerate(msgs)}
+    # decode (2 cycles after the last byte) and the input queue (1) come before the book
+    lat = sorted(cyc - arr[p["seq"]] + 3 for cyc, p in h.bbo)
+    taken = [h.taken_at[m.seq] for m in msgs]
+    queue = max(bisect_right(arrivals, taken[i] - start) - i for i in range(len(msgs)))
+    stats = dict(count=len(lat), p50=lat[len(lat) // 2], p99=lat[int(len(lat) * 0.99)],
+                 max=lat[-1], queue_peak=queue)
+    cocotb.log.info(f"deep stress at line rate: last byte -> BBO cycles {stats}")
+    out = os.environ.get("BOOK_LATENCY_OUT")
+    if out:
+        Path(out).write_text(json.dumps(stats))
+
+
 @cocotb.test()
 async def table_full(dut):
-    """Filling all 4096 entries: later adds are counted as table_full, not collisions."""
+    """Filling every order entry: later adds are counted as table_full, not collisions."""
     h = await setup(dut)
     await h.cmd(50, 1)
     # eight references per set pair (s, s): two-choice insertion alternates banks, so
@@ -442,4 +597,5 @@ def test_book():
     flags = os.environ.get("MAKEFLAGS", "")
     if "CFG_CXXFLAGS_PCH_I" not in flags:
         os.environ["MAKEFLAGS"] = f"{flags} CFG_CXXFLAGS_PCH_I=-include".strip()
-    run_cocotb(OrderBook(**PARAMS), "tw_book", "test_book", Path(__file__).parent)
+    run_cocotb(OrderBook(**PARAMS), "tw_book", "test_book", Path(__file__).parent,
+               testcase=os.environ.get("BOOK_TESTCASE") or None)

@@ -490,7 +490,7 @@
 #define TW_BOOK_SUB_CMD_UNMAP                     0x00000002u  /* book.sub_cmd bit 1: Stop following sub_locate. */
 #define TW_BOOK_SUB_CMD_UNMAP_SHIFT               0x00000001u
 #define TW_BOOK_SUB_CMD_UNMAP_MASK                0x00000002u
-#define TW_BOOK_SUB_CMD_FLUSH                     0x00000004u  /* book.sub_cmd bit 2: Empty the order table and every book, clear all flags and orders_live (start of day; subscriptions kept; takes one cycle per order-table set). */
+#define TW_BOOK_SUB_CMD_FLUSH                     0x00000004u  /* book.sub_cmd bit 2: Empty the order table and every book, clear all flags and orders_live (start of day; subscriptions kept; takes one cycle per set of the largest table). */
 #define TW_BOOK_SUB_CMD_FLUSH_SHIFT               0x00000002u
 #define TW_BOOK_SUB_CMD_FLUSH_MASK                0x00000004u
 #define TW_BOOK_SNAP_FLAGS_UNRELIABLE             0x00000001u  /* book.snap_flags bit 0: The slot's book may be wrong. */
@@ -518,21 +518,21 @@
 #define TW_RISK_ORDER_SUBMIT_KIND_CANCEL          0x00000002u  /* KIND = CANCEL */
 
 /* Named builds: id.build digest, map hash, window sizes (words). */
-#define TW_BUILD_SIM_ID       0xB6B59A0Eu
+#define TW_BUILD_SIM_ID       0x38B53285u
 #define TW_BUILD_SIM_MAP_HASH 0x1A5233CAu
 #define TW_BUILD_SIM_RISK_ORDER_WORDS 8u
 #define TW_BUILD_SIM_RISK_LAST_REJECTS_WORDS 32u
 #define TW_BUILD_SIM_RISK_ACCT_LIMITS_WORDS 64u
 #define TW_BUILD_SIM_RISK_SYM_LIMITS_WORDS 64u
 #define TW_BUILD_SIM_RISK_POS_LIMITS_WORDS 256u
-#define TW_BUILD_BOARD_ID       0x40D28C67u
+#define TW_BUILD_BOARD_ID       0x476E0958u
 #define TW_BUILD_BOARD_MAP_HASH 0x93A86A4Eu
 #define TW_BUILD_BOARD_RISK_ORDER_WORDS 8u
 #define TW_BUILD_BOARD_RISK_LAST_REJECTS_WORDS 32u
 #define TW_BUILD_BOARD_RISK_ACCT_LIMITS_WORDS 64u
 #define TW_BUILD_BOARD_RISK_SYM_LIMITS_WORDS 32u
 #define TW_BUILD_BOARD_RISK_POS_LIMITS_WORDS 128u
-#define TW_BUILD_LAB_ID       0x4E2E02D9u
+#define TW_BUILD_LAB_ID       0xDA78EFE7u
 #define TW_BUILD_LAB_MAP_HASH 0x32DBB896u
 #define TW_BUILD_LAB_RISK_ORDER_WORDS 8u
 #define TW_BUILD_LAB_RISK_LAST_REJECTS_WORDS 32u

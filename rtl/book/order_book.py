@@ -1,72 +1,76 @@
-"""OrderBook: order-by-order books for up to `slots` subscribed symbols, in BRAM.
+"""OrderBook v2: order-by-order books, exact at every depth, pipelined, in block RAM.
 
-Why this shape: a feed handler's consumer wants the top of book within a few cycles
-of the wire, for a small set of symbols, and must know when the book can't be trusted.
+Why this shape: the consumer wants the top of book a few cycles after the wire for
+every message the wire can carry, exact however deep the book, and flagged only when
+something really went wrong. Every table is a HashStore (rtl/book/store.py: registered
+block RAM read, read-modify-write with forwarding of the previous write), so each
+stage is a few LUT levels and an operation can enter every 2 cycles.
 
-Pipeline (one message every 2 cycles; 3 cycles from `i.valid` to `bbo.valid`):
-  c0  accept; read sub[locate] and the order-table sets of oref and new_oref
-  c1  resolve the order (hit / free way), write the order table, update flags,
-      read the slot's level array for the side
-  c2  apply <= 2 level operations (U = remove old + add new, same side), write the
-      level array and the slot's best-level copy back
-  c3  BBO / top-N update registered out
-Issuing every other cycle means each read-modify-write has landed before the next
-message reads, so no forwarding is needed. `i.ready` drops on the odd cycle (and
-while a subscription command runs); the lead's FIFO in front absorbs bursts.
+Pipeline (c0 = the message leaves the input queue; one operation every 2 cycles; a U
+is two operations: delete the old reference, add the new one on its side). Every
+store compares in one cycle and modifies and writes in the next (HashStore split):
+  c0-c3   subscription lookup (rtl/book/subscriptions.py) and the order table
+          (tables.py: full 64-bit reference, side, price, shares; 2 banks x 4 ways)
+  c4-c7   the level table: exact shares and order count per (slot, side, price)
+  c8-c11  the level cache (level_cache.py: best K = top_n + 11 levels per side, sorted)
+          and the best-level copy; in parallel the price tree (price_tree.py), one
+          node depth per 4 cycles (c8-c31), for the next-best search only
+  c12     BBO / top-N update registered out: `pipeline_latency()` = 13 cycles from
+          c0, 15 from the last byte (decoder 2; the input queue is bypassed when empty)
+Forwarding: each table's registered read takes the previous cycle's write to the same
+set, so an Add followed at once by its Execute or Delete sees the Add.
 
-Tables:
-* Subscription: a locate-indexed memory (2**locate_bits entries of valid + slot),
-  written through `sub_locate`/`sub_slot` + `sub_cmd` (MAP also clears the slot;
-  FLUSH sweeps the order table and all books, one set per cycle, for start of day).
-  Messages for other locates are dropped and counted (`ignored`). Reset runs the
-  same sweep over every table, subscriptions included (`reset_cycles`), since block
-  RAM survives a reset; `busy` reads 1 while a sweep or command runs, and a SUB_CMD
-  written then is dropped and counted (`cmd_dropped`), so software waits on `busy`.
-* Orders: a two-choice set-associative hash table: `orders` entries in two banks of
-  sets of `ways` (default 4), each bank indexed by its own H3 hash of the 64-bit
-  reference (rtl/book/hashing.py). An add goes into whichever of its two candidate
-  sets has more free ways, a lookup reads both. Two choices keep the fullest set near
-  the average: the 1 M-message 64-symbol synthetic day (117,695 live orders at peak
-  in a 262,144-entry table) inserts without one collision, where one 4-way hash
-  collided 3,393 times. Entries hold the full reference, slot, side, price and
-  shares. An add into two full sets (`collisions`) or a full table (`table_full`),
-  or a reference we don't hold (`unknown_ref`), marks that slot unreliable: status
-  bit, and carried in every BBO update.
-* Levels: per slot and side, the best `levels` price levels (price, shares, order
-  count) kept sorted in one wide memory word with the side's floor, the best price
-  no longer tracked (rtl/book/levels.py). Default 64: the AAPL sample peaks at 53
-  levels on a side. A level pushed past the kept depth is counted (`depth_overflow`)
-  and raises the floor; the kept levels stay exact, so the book is only marked
-  unreliable when fewer than `top_n` levels are kept above a floor (the top N is then
-  unknown), or on a reduction at a kept price that is not there (`level_miss`, an
-  inconsistency). Reductions of untracked orders beyond the floor are expected.
-* Best copy: per slot best bid/ask in LUT RAM with asynchronous reads, for the
-  risk-gate query port (`q_slot` -> `q_bbo`, same cycle) and the register snapshot.
+Next best: when a side's cache holds fewer than K levels while the side has more, the
+side is queued (once: a pending bit per side) for NextBest (next_best.py), which
+appends the next levels from the price tree and the level table *in the background*
+(bounded: <= 6 node reads, ~25-45 cycles a level): its table reads take cycles the
+pipeline leaves free, and each cache access costs one issue slot (a 3-cycle gap).
+Why: holding the input for every refill (~60 cycles: drain, then search) let bursts
+of held messages from the A/B merge overflow the input queue. K = low + BACKGROUND:
+the BACKGROUND spare levels cover what the operations remove while a refill runs.
+Only when a side falls below `low` = top_n + 6 (the operations that can be in flight
+between issue and the cache's output, each removing at most one cached level) does
+the book hold its input until every queued refill is done, so the top N is always
+exact. The input queue (rtl/book/book_input.py) absorbs the holds; overflow counted.
 
-Scaling to a full Nasdaq day (~1.65 M live orders, 8,371 symbols, up to 2,975
-live orders in one book): the order table moves to external memory (DDR/HBM or QDR
-SRAM: 4 M entries x ~18 bytes = 72 MB at the same ~45 % peak load the synthetic day
-runs at; each bank's 4-way set is one 64-byte burst, and the two banks map to two
-memory channels read in parallel, so a message still costs one access per channel;
-the 2-cycle issue stays, with more stages for the memory latency and forwarding
-between messages in flight). The subscription table is already locate-indexed
-(locate_bits=14 covers 16,384 locates); slots grow to all symbols by keeping level
-words in external memory too, with the hot slots cached in BRAM. Depth: a busy book
-has hundreds of levels; the floor keeps the best K exact, and only a book that
-drains below top_n kept levels over an untracked floor is flagged (a refill of the
-kept levels from the order table, at the quiet moments, would clear it).
+Flags (`unreliable`, in every BBO update): an unknown reference, an add into a full
+order set or a full table, a level-table or tree-node set full (`depth_overflow`), a
+reduction at a price with no level or a search that finds nothing (`level_miss`).
+Depth alone never flags.
+
+Sweep: block RAM survives a reset, so after one every table is cleared one set per
+cycle (`reset_cycles`, `busy`). SUB_CMD MAP routes a locate to a slot and clears the
+slot's cache, best copy and tree roots (the slot's old orders stay until FLUSH);
+FLUSH sweeps everything but the subscriptions.
+
+Path to a full Nasdaq day (1.65 M live orders, 8,371 symbols, busiest book 2,422
+levels): the order table moves to external memory (QDR-II+ or DDR4: 4 M entries x 16
+bytes in 64-byte 4-way buckets = 64 MB at ~40 % load), one bucket read and one write
+per order operation; the level table (~200 k live levels, 16 bytes) and the tree's
+leaves/inner nodes (~200 k + ~30 k nodes of 8+8 bytes) follow in a second channel;
+the subscription table grows to locate_bits = 14 (8,371 symbols) and the level cache
+and best copy stay on chip (16,384 sides x ~165 bytes: the cache word shrinks to 8
+levels, or moves to URAM-class memory). Budget per message at one per 2 cycles
+(12.8 ns): 1 order-bucket access + 1-2 level accesses + <= 6 node accesses (one per
+depth, pipelined across banks) on a miss; with 60-100 ns memory latency the stages
+become ~8 deep with the same forwarding (more writes in flight to compare), and the
+next-best search (<= 6 dependent node reads) costs ~0.5 us when the cache drains,
+which the cache's 5 background spare levels hide at normal message rates.
 """
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
-from amaranth.lib import data, stream, wiring
-from amaranth.lib.memory import Memory
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..layouts import BboUpdate, ItchMsg, top_n_layout
+from ..layouts import ItchMsg, Timestamp, top_n_layout, BboUpdate, Level
 from ..regmap.binding import register_members
 from . import regs
-from .layouts import Best, order_entry, order_set, side_levels
-from .hashing import h3_hash
-from .levels import apply_level_op
+from .level_cache import CacheOp, cache_layout, cache_modify
+from .next_best import NextBest
+from .price_tree import BITS, DEPTHS, digit, node_key, node_modify, node_op, prefix_bits, tree_key
+from .store import HashStore
+from .subscriptions import Subscriptions
+from .tables import (ADD, DELETE, HALT, REDUCE, Best, BestOp, LevelOp, LevelVal, OrderOp,
+                     OrderVal, best_modify, level_modify, order_modify, other_slot)
 
 #: The message types that change a book (the core filters everything else out before
 #: the book's FIFO).
@@ -75,24 +79,73 @@ _SUB_CMD = regs.BLOCK.reg("sub_cmd")
 _A, _F, _E, _C, _X, _D, _U, _H = (ord(c) for c in BOOK_TYPES)
 _SELL = ord("S")
 _HALT_STATES = (ord("H"), ord("P"))
+#: Cache levels beyond top_n: the operations that can be in flight when a side asks for
+#: a refill (c0..c8 at one per 2 cycles), each removing at most one cached level.
+CACHE_SPARE = 5
+#: Cache levels beyond the low-water mark, refilled in the background: a refill of one
+#: level takes ~40-70 cycles (20-35 operations) with the book running.
+BACKGROUND = 5
+#: Issue -> the cache's input (the order and level stores, 4 cycles each): where a
+#: gap in the issue stream arrives for NextBest's cache accesses.
+TO_CACHE = 8
+#: Stores whose compare and modify take a cycle each (HashStore split: 4-cycle latency,
+#: for Fmax); the others do both in one (3 cycles).
+SPLIT = ("orders", "levels", "cache", "best")
+#: Cycles from issue until the last tree depth has written: nothing in flight after.
+DRAIN = 4 + 4 + 4 * DEPTHS + 1
+#: Ways per bank of the level table and the tree's leaves: two banks (two-choice hashing)
+#: of 4 ways, 8 candidate entries per key (rtl/book/store.py), so a table at 50 % load
+#: almost never finds both sets full; the inner tree depths have 2 ways a bank.
+NWAYS = 4
+INNER_WAYS = 2
 
 
-def set_index(oref, bits, bank):
-    """The set of `bank` (0 or 1) that may hold reference `oref` (int or Amaranth value)."""
-    return h3_hash(oref, bits, bank)
+def pipeline_latency():
+    """Cycles from a message leaving the input queue to its BBO / top-N update."""
+    return sum(4 if n in SPLIT else 3 for n in ("orders", "levels", "cache")) + 1
+
+
+def _pow2(n):
+    return 1 << max(1, (max(n, 2) - 1).bit_length())
+
+
+def geometry(slots, orders, levels, ways, locate_bits):
+    """Sets of every table (and the sweep length) for these build parameters."""
+    sb = max(1, (slots - 1).bit_length())
+    sides = 1 << (sb + 1)
+    g = {"orders": _pow2(orders // ways), "levels": _pow2(levels // (2 * NWAYS)),
+         "cache": sides, "best": 1 << sb, "tree0": sides}
+    for d in range(1, DEPTHS):
+        # inner depths: 512 sets a bank cost no more block RAM than fewer (the word is
+        # 5 DP16KD wide either way) and hold books whose prices span hundreds of dollars
+        g[f"tree{d}"] = (_pow2(levels // (2 * NWAYS)) if d == DEPTHS - 1 else
+                         _pow2(max(sides // 2, 512, levels // 16)) if d == DEPTHS - 2 else
+                         _pow2(max(sides // 2, 512)))
+    g["sweep"] = max(max(g.values()), 1 << locate_bits)
+    return g
+
+
+def ctx_layout(sb):
+    return data.StructLayout({"seq": 64, "locate": 16, "rx_ts": Timestamp, "first": 1,
+                              "last": 1, "srch": 1, "book": 1, "halted": 1, "slot": sb})
 
 
 class OrderBook(wiring.Component):
     registers = regs.ORDER_BOOK
 
-    def __init__(self, slots=64, orders=262144, levels=64, top_n=5, ways=4, locate_bits=14):
-        assert slots <= 256 and orders % ways == 0 and top_n <= levels
-        sets = orders // ways // 2          # per bank
-        assert sets >= 2 and sets & (sets - 1) == 0, "orders/(2*ways) must be a power of two"
+    def __init__(self, slots=64, orders=262144, levels=65536, top_n=5, ways=8, locate_bits=14):
+        assert slots <= 256 and top_n >= 1
         self.slots, self.orders, self.levels, self.top_n = slots, orders, levels, top_n
-        self.ways, self.sets, self.locate_bits = ways, sets, locate_bits
-        self.set_bits = max(1, sets.bit_length() - 1)
+        self.ways, self.locate_bits = ways, locate_bits
+        # a refill request holds issue at once; the operations issued since the one that
+        # asked (one per 2 cycles over the latency to the cache's output) may each
+        # remove a cached level, and the top N must stay cached
+        lat = sum(4 if n in SPLIT else 3 for n in ("orders", "levels", "cache"))
+        self.low = top_n + max(CACHE_SPARE, 1 + (lat - 1) // 2)
+        self.k = self.low + BACKGROUND
+        self.lat = lat
         self.slot_bits = max(1, (slots - 1).bit_length())
+        self.geo = geometry(slots, orders, levels, ways, locate_bits)
         super().__init__({
             "i": In(stream.Signature(ItchMsg)),
             "bbo": Out(stream.Signature(BboUpdate, always_ready=True)),
@@ -106,401 +159,418 @@ class OrderBook(wiring.Component):
 
     @property
     def flush_cycles(self):
-        """Cycles SUB_CMD.FLUSH sweeps (one order-table set of each bank, or one level
-        word, per cycle), plus its two set-up cycles."""
-        return max(self.sets, 2 * self.slots) + 2
+        """Cycles SUB_CMD.FLUSH sweeps (one set of every table per cycle) plus set-up."""
+        return self.geo["sweep"] + 2
 
     @property
     def reset_cycles(self):
-        """Cycles the sweep after reset takes (FLUSH's tables and the subscriptions):
-        memories keep their contents through a reset, and a reset must leave no stale
-        order, level or subscription behind. `busy` reads 1 until it ends."""
-        return max(self.sets, 2 * self.slots, 1 << self.locate_bits)
+        """Cycles the sweep after reset takes: memories keep their contents through a
+        reset, and a reset must leave no stale order, level or subscription behind."""
+        return self.geo["sweep"]
 
     @staticmethod
-    def sweep_cycles(slots=64, orders=262144, ways=4, locate_bits=14, **_):
-        """`reset_cycles` of a book with these parameters, without constructing one (an
-        OrderBook built only to read a property is never elaborated: UnusedElaboratable)."""
-        return max(orders // ways // 2, 2 * slots, 1 << locate_bits)
+    def sweep_cycles(slots=64, orders=262144, levels=65536, ways=8, locate_bits=14, **_):
+        """`reset_cycles` without constructing a book (UnusedElaboratable)."""
+        return geometry(slots, orders, levels, ways, locate_bits)["sweep"]
+
+    # ---- tables ----
+    def _stores(self, m):
+        sb, g, ctx = self.slot_bits, self.geo, ctx_layout(self.slot_bits)
+        self.u_side, self.u_ok, self.slot_c3 = Signal(), Signal(), Signal(sb)
+        st = {}
+        st["orders"] = HashStore(key_bits=64, value_shape=OrderVal, op_shape=OrderOp,
+                                 ctx_shape=ctx, sets=g["orders"], ways=self.ways // 2, banks=2,
+                                 split="orders" in SPLIT,
+                                 modify=order_modify(self.u_side, self.u_ok, self.slot_c3))
+        st["levels"] = HashStore(key_bits=32 + 1 + sb, value_shape=LevelVal, op_shape=LevelOp,
+                                 ctx_shape=ctx, sets=g["levels"], ways=NWAYS, banks=2, modify=level_modify,
+                                 split="levels" in SPLIT,
+                                 seed=2)
+        st["cache"] = HashStore(key_bits=1 + sb, value_shape=cache_layout(self.k),
+                                op_shape=CacheOp, ctx_shape=ctx, sets=g["cache"], ways=1,
+                                modify=cache_modify(self.k), index="direct",
+                                split="cache" in SPLIT)
+        st["best"] = HashStore(key_bits=sb, value_shape=Best, op_shape=BestOp, ctx_shape=1,
+                               sets=g["best"], ways=1, index="direct", q_port=True,
+                               split="best" in SPLIT,
+                               modify=best_modify(st["cache"].peek.lv[0]))
+        for d in range(DEPTHS):
+            st[f"tree{d}"] = HashStore(
+                key_bits=prefix_bits(d) + 1 + sb, value_shape=1 << BITS[d], op_shape=node_op(d),
+                ctx_shape=1, sets=g[f"tree{d}"], banks=1 if d == 0 else 2, modify=node_modify,
+                ways=1 if d == 0 else NWAYS if d == DEPTHS - 1 else INNER_WAYS,
+                index="direct" if d == 0 else "h3", seed=4 + 2 * d, split=True)
+        for name, s in st.items():
+            m.submodules[name] = s
+        m.submodules.subs = self.subs = Subscriptions(self.locate_bits, sb)
+        m.submodules.nb = self.nb = NextBest(sb, self.k)
+        # one entry per side at most (pending bits), so the queue never drops a request
+        m.submodules.refill_q = self.refill_q = fifo.SyncFIFOBuffered(
+            width=sb + 1, depth=max(8, 2 << sb))
+        self.st = st
+        return st
+
+    # ---- c0: issue ----
+    def _issue(self, m, hold):
+        msg, o = self.i.payload, self.st["orders"].i
+        t = msg.type
+        phase, u_second = Signal(), Signal()
+        is_u = t == _U
+        can = ~phase & ~hold
+        issue = self.i.valid & can
+        m.d.comb += [self.i.ready.eq(can & (~is_u | u_second)),
+                     self.ev_msgs.eq(self.i.valid & self.i.ready)]
+        m.d.sync += phase.eq(issue)
+        with m.If(issue & is_u):
+            m.d.sync += u_second.eq(~u_second)
+        op, ctx = o.payload.op, o.payload.ctx
+        book = Cat(*[t == ord(c) for c in BOOK_TYPES]).any()
+        m.d.comb += [
+            o.valid.eq(issue), o.payload.en.eq(book & (t != _H)),
+            o.payload.key.eq(Mux(is_u & u_second, msg.new_oref, msg.oref)),
+            op.side.eq(msg.side == _SELL), op.shares.eq(msg.shares), op.price.eq(msg.price),
+            op.halt.eq((msg.state == _HALT_STATES[0]) | (msg.state == _HALT_STATES[1])),
+            op.u1.eq(is_u & ~u_second), op.u2.eq(is_u & u_second),
+            ctx.seq.eq(msg.seq), ctx.locate.eq(msg.locate), ctx.rx_ts.eq(msg.rx_ts),
+            ctx.first.eq(~(is_u & u_second)), ctx.last.eq(~is_u | u_second), ctx.book.eq(book),
+            self.subs.i.valid.eq(issue), self.subs.i.payload.eq(msg.locate),
+        ]
+        with m.Switch(t):
+            with m.Case(_A, _F):
+                m.d.comb += op.kind.eq(ADD)
+            with m.Case(_E, _C, _X):
+                m.d.comb += op.kind.eq(REDUCE)
+            with m.Case(_D):
+                m.d.comb += op.kind.eq(DELETE)
+            with m.Case(_U):
+                m.d.comb += op.kind.eq(Mux(u_second, ADD, DELETE))
+            with m.Default():
+                m.d.comb += op.kind.eq(HALT)
+        # the add verdicts the order table needs at c2: subscribed, table not full
+        add1, add2 = Signal(), Signal()
+        m.d.sync += [add1.eq(op.kind == ADD), add2.eq(add1)]
+        return issue, add2
 
     def elaborate(self, platform):
         m = Module()
-        K, N, W = self.levels, self.top_n, self.ways
+        st = self._stores(m)
+        self.unreliable, self.halted = Signal(self.slots), Signal(self.slots)
+        self.live = Signal(32)
+        self.tree_full = Signal()
+        self.tbusy = Signal(DEPTHS)
+        m.d.comb += [self.st_unreliable.eq(self.unreliable), self.st_halted.eq(self.halted),
+                     self.st_orders_live.eq(self.live)]
+        busy_cmd = Signal(init=1)
+        # a side below the low-water mark holds issue at once (the operations already
+        # in flight are what CACHE_SPARE covers) until every queued refill is done;
+        # NextBest holds it 3 cycles for each gap it needs at the cache
+        self.urgent_now, urgent = Signal(), Signal()
+        hold = self.urgent_now | urgent | self.nb.hold | busy_cmd
+        issue, add2 = self._issue(m, hold)
+        self.inflight = inflight = Signal(DRAIN)
+        m.d.sync += inflight.eq(Cat(issue, inflight[:-1]))
+        drained = ~inflight.any() & ~issue
+        m.d.comb += self.nb.quiet.eq(drained)
+        refills_done = ((self.refill_q.level == 0) & ~self.refill_q.w_stream.valid
+                        & ~self.nb.busy & ~inflight[:self.lat].any() & ~issue)
+        with m.If(self.urgent_now):
+            m.d.sync += urgent.eq(1)
+        with m.Elif(refills_done):
+            m.d.sync += urgent.eq(0)
+        bad = []
+        bad += self._order_stage(m, add2)
+        bad += self._level_stage(m)
+        bad += self._tree_chain(m)
+        bad += self._cache_stage(m)
+        self._emit(m)
+        idle = drained & (self.refill_q.level == 0) & ~self.nb.busy
+        clear_mask = self._commands(m, busy_cmd, idle)
+        set_mask = 0
+        for en, slot in bad:
+            set_mask = set_mask | Mux(en, Const(1, self.slots) << slot, 0)
+        m.d.sync += self.unreliable.eq((self.unreliable | set_mask) & ~clear_mask)
+        self._query(m)
+        return m
+
+    # ---- c3: order verdicts, level operation ----
+    def _order_stage(self, m, add2):
+        st, sb = self.st, self.slot_bits
+        o = st["orders"].o
+        oo, ov = o.payload, o.valid
+        sub = self.subs.o.payload          # valid at c2, with the order table's decision
+        m.d.comb += st["orders"].veto.eq(~sub.valid | (add2 & (self.live >= self.orders)))
+        ok3, slot3 = Signal(), Signal(sb)
+        if st["orders"].split:          # the order table answers a cycle later
+            ok_, slot_ = Signal(), Signal(sb)
+            m.d.sync += [ok_.eq(sub.valid), slot_.eq(sub.slot), ok3.eq(ok_), slot3.eq(slot_)]
+            m.d.comb += self.slot_c3.eq(slot_)
+        else:
+            m.d.sync += [ok3.eq(sub.valid), slot3.eq(sub.slot)]
+            m.d.comb += self.slot_c3.eq(sub.slot)
+        full3 = self.live >= self.orders
+        kind = oo.op.kind
+        is_add = kind == ADD
+        reduce = (kind == REDUCE) | (kind == DELETE)
+        # an order of another symbol is unknown here (the order table left it alone)
+        other = oo.hit & other_slot(oo.old, slot3)
+        unknown = ov & ok3 & oo.en & reduce & (~oo.hit | other)
+        coll = ov & ok3 & oo.en & is_add & (oo.hit | (oo.full & ~full3))
+        tfull = ov & ok3 & is_add & ~oo.hit & ~oo.created & full3 & ~oo.op.u2
+        m.d.comb += [self.ev_ignored.eq(ov & oo.ctx.first & oo.ctx.book & ~ok3),
+                     self.ev_unknown_ref.eq(unknown), self.ev_collisions.eq(coll),
+                     self.ev_table_full.eq(tfull)]
+        m.d.sync += self.live.eq(self.live + (ov & oo.created) - (ov & oo.removed))
+        with m.If(ov & ok3 & oo.ctx.book & (kind == HALT)):
+            m.d.sync += self.halted.bit_select(slot3, 1).eq(oo.op.halt)
+        with m.If(ov & oo.op.u1):
+            m.d.sync += [self.u_side.eq(oo.old.side),
+                         self.u_ok.eq(oo.hit & ~other & ok3 & oo.en)]
+        # the level operation (every operation flows on, en = 0 when it changes nothing)
+        li = st["levels"].i
+        lp = li.payload
+        side = Mux(is_add, oo.new.side, oo.old.side)
+        px = Mux(is_add, oo.new.price, oo.old.price)
+        nb = self.nb.lreq
+        m.d.comb += nb.ready.eq(~ov)        # a probe takes a cycle the pipeline leaves free
+        with m.If(nb.valid & ~ov):
+            m.d.comb += [li.valid.eq(1), lp.key.eq(Cat(nb.payload.px, nb.payload.side,
+                                                       nb.payload.slot)),
+                         lp.ctx.srch.eq(1), lp.ctx.slot.eq(nb.payload.slot)]
+        with m.Else():
+            m.d.comb += [
+                li.valid.eq(ov), lp.key.eq(Cat(px, side, slot3)), lp.ctx.eq(oo.ctx),
+                lp.ctx.slot.eq(slot3), lp.ctx.halted.eq(self.halted.bit_select(slot3, 1)),
+                lp.en.eq(oo.en & ok3 & Mux(is_add, oo.created, oo.hit & ~other & reduce)),
+                lp.op.dq.eq(Mux(is_add, oo.new.shares, -(oo.old.shares - oo.new.shares))),
+                lp.op.dord.eq(Mux(is_add, 1, Mux(oo.removed, -1, 0))),
+            ]
+        return [(unknown | coll | tfull, slot3)]
+
+    # ---- c6: level results -> cache, best copy, tree leaf ----
+    def _level_stage(self, m):
+        st, sb = self.st, self.slot_bits
+        lo, lv = st["levels"].o.payload, st["levels"].o.valid
+        pipe = lv & ~lo.ctx.srch
+        px, side, slot = lo.key[:32], lo.key[32], lo.key[33:33 + sb]
+        m.d.comb += [self.nb.lres.valid.eq(lv & lo.ctx.srch),
+                     self.nb.lres.payload.hit.eq(lo.hit),
+                     self.nb.lres.payload.qty.eq(lo.old.qty),
+                     self.nb.lres.payload.orders.eq(lo.old.orders)]
+        miss = pipe & lo.en & ~lo.hit & ~lo.created & ~lo.full
+        full = pipe & lo.full
+        m.d.comb += [self.ev_level_miss.eq(miss | self.nb.bad.valid),
+                     self.ev_depth_overflow.eq(full | self.tree_full)]
+        ci, bi = st["cache"].i, st["best"].i
+        cp, bp = ci.payload, bi.payload
+        nbc = self.nb.creq
+        # a gap: no operation at the cache one cycle before, at or after (exact RMW)
+        fl = self.inflight
+        m.d.comb += nbc.ready.eq(~fl[TO_CACHE - 2] & ~fl[TO_CACHE - 1] & ~fl[TO_CACHE])
+        with m.If(nbc.valid & nbc.ready):
+            m.d.comb += [ci.valid.eq(1), cp.key.eq(Cat(nbc.payload.side, nbc.payload.slot)),
+                         cp.en.eq(nbc.payload.append), cp.op.append.eq(1),
+                         cp.op.side.eq(nbc.payload.side), cp.op.px.eq(nbc.payload.px),
+                         cp.op.qty.eq(nbc.payload.qty), cp.op.orders.eq(nbc.payload.orders),
+                         cp.op.guard.eq(nbc.payload.guard), cp.op.empty.eq(nbc.payload.empty),
+                         cp.ctx.srch.eq(1), cp.ctx.slot.eq(nbc.payload.slot),
+                         bi.valid.eq(1), bp.key.eq(nbc.payload.slot), bp.en.eq(nbc.payload.append),
+                         bp.op.side.eq(nbc.payload.side), bp.ctx.eq(1)]
+        with m.Else():
+            en = lo.en & (lo.hit | lo.created)
+            m.d.comb += [self.nb.upd.valid.eq(pipe & en), self.nb.upd.payload.slot.eq(slot),
+                         self.nb.upd.payload.side.eq(side), self.nb.upd.payload.px.eq(px)]
+            m.d.comb += [ci.valid.eq(pipe), cp.key.eq(Cat(side, slot)), cp.en.eq(en),
+                         cp.op.side.eq(side), cp.op.px.eq(px), cp.op.qty.eq(lo.new.qty),
+                         cp.op.orders.eq(lo.new.orders), cp.op.created.eq(lo.created),
+                         cp.op.removed.eq(lo.removed), cp.ctx.eq(lo.ctx),
+                         bi.valid.eq(pipe), bp.key.eq(slot), bp.en.eq(en), bp.op.side.eq(side)]
+        # the leaf: a level created sets its bit, a level removed clears it
+        leaf = st[f"tree{DEPTHS - 1}"].i
+        tk = tree_key(px, side)
+        self._tree_input(m, DEPTHS - 1, pipe & lo.en & (lo.created | lo.removed),
+                         node_key(slot, side, tk, DEPTHS - 1), digit(tk, DEPTHS - 1), lo.created)
+        return [(miss | full, slot), (self.nb.bad.valid, self.nb.bad.payload)]
+
+    def _tree_input(self, m, d, valid, key, pos, set_):
+        """Depth d's node input: an update from below, or a probe of the search (only
+        when no depth it reads has an update this cycle)."""
+        ti, tq = self.st[f"tree{d}"].i, self.nb.treq.payload
+        m.d.comb += self.tbusy[d].eq(valid)
+        probe = self.nb.treq.valid & self.nb.treq.ready & tq.depths[d]
+        tk = tq.tkey
+        with m.If(probe):
+            m.d.comb += [ti.valid.eq(1), ti.payload.key.eq(node_key(tq.slot, tq.side, tk, d)),
+                         ti.payload.ctx.eq(1)]
+        with m.Else():
+            m.d.comb += [ti.valid.eq(valid), ti.payload.key.eq(key), ti.payload.en.eq(1),
+                         ti.payload.op.pos.eq(pos), ti.payload.op.set.eq(set_)]
+
+    # ---- c9..: the tree, one depth per 3 cycles ----
+    def _tree_chain(self, m):
         sb = self.slot_bits
-        SubEntry = data.StructLayout({"valid": 1, "slot": sb})
-        Entry = order_entry(sb)
-        Side = side_levels(K)
+        res = self.nb.tres
+        m.d.comb += self.nb.treq.ready.eq(~(self.tbusy & self.nb.treq.payload.depths).any())
+        bad = []
+        full_any = 0
+        for d in range(DEPTHS):
+            o = self.st[f"tree{d}"].o
+            op = o.payload
+            srch = o.valid & op.ctx[0]
+            m.d.comb += [res.payload.hit[d].eq(srch & op.hit), res.payload.bits[d].eq(op.old),
+                         res.payload.got[d].eq(srch)]
+            pb = prefix_bits(d)
+            slot = op.key[pb + 1:pb + 1 + sb]
+            full = o.valid & ~op.ctx[0] & op.full
+            full_any = full_any | full
+            bad.append((full, slot))
+            if d > 0:
+                up = o.valid & ~op.ctx[0] & op.en & (op.created | op.removed)
+                b = BITS[d - 1]
+                self._tree_input(m, d - 1, up, Cat(op.key[b:pb], op.key[pb:]), op.key[:b],
+                                 op.created)
+        m.d.comb += res.valid.eq(Cat(*[self.st[f"tree{d}"].o.valid
+                                       & self.st[f"tree{d}"].o.payload.ctx[0]
+                                       for d in range(DEPTHS)]).any())
+        m.d.comb += self.tree_full.eq(full_any)
+        return bad
 
-        m.submodules.sub_mem = sub_mem = Memory(shape=SubEntry, depth=1 << self.locate_bits, init=[])
-        # no_rw_check: a read colliding with a write returns don't-care. By default a read
-        # returns the old word, which a DP16KD can't promise across its two ports, so
-        # Yosys built each bank from flip-flops. Reads (c0) and writes (c1, flush) never
-        # meet in a cycle whose read data is used, so the promise was never needed.
-        ord_mems = [Memory(shape=order_set(sb, W), depth=self.sets, init=[],
-                           attrs={"no_rw_check": 1}) for _ in range(2)]
-        m.submodules.ord_mem0, m.submodules.ord_mem1 = ord_mems
-        m.submodules.lvl_mem = lvl_mem = Memory(shape=Side, depth=2 * self.slots, init=[])
-        m.submodules.best_mem = best_mem = Memory(shape=Best, depth=self.slots, init=[])
-        sub_rd, sub_wr = sub_mem.read_port(), sub_mem.write_port()
-        # per bank: the set of oref (a) and of U's new_oref (b), read in c0, written in c1
-        ord_rd_a = [mem.read_port() for mem in ord_mems]
-        ord_rd_b = [mem.read_port() for mem in ord_mems]
-        # Each bank's read port and write port of a kind share one address: reads happen
-        # in c0, writes in c1 (or a flush), never together, so synthesis maps each pair
-        # to one port of a true dual-port BRAM.
-        addr_a = [Signal(self.set_bits, name=f"ord_addr_a{c}") for c in range(2)]
-        addr_b = [Signal(self.set_bits, name=f"ord_addr_b{c}") for c in range(2)]
-        ord_wr_a = [mem.write_port() for mem in ord_mems]
-        ord_wr_b = [mem.write_port() for mem in ord_mems]
-        lvl_rd, lvl_wr = lvl_mem.read_port(), lvl_mem.write_port()
-        best_rd = best_mem.read_port(domain="comb")
-        q_rd = best_mem.read_port(domain="comb")
-        snap_rd = best_mem.read_port(domain="comb")
-        best_wr = best_mem.write_port()
+    # ---- c9: cache results -> refill requests ----
+    def _cache_stage(self, m):
+        co, cv = self.st["cache"].o.payload, self.st["cache"].o.valid
+        cnt = co.new.count
+        last = co.new.lv[(cnt - 1)[:len(cnt)]]
+        c = self.nb.cres
+        m.d.comb += [c.valid.eq(cv & co.ctx.srch), c.payload.count.eq(cnt),
+                     c.payload.depth.eq(co.new.depth), c.payload.last_px.eq(last.px)]
+        w, r = self.refill_q.w_stream, self.refill_q.r_stream
+        pipe = cv & ~co.ctx.srch
+        short = co.new.depth != cnt
+        # a side is queued once; taking it clears the bit, so a change after the job's
+        # first exact read queues it again
+        pending = Signal(2 << self.slot_bits)
+        onehot = lambda k: Const(1, len(pending)) << k
+        m.d.comb += [w.valid.eq(pipe & co.en & (cnt < self.k) & short
+                                & ~pending.bit_select(co.key, 1)),
+                     w.payload.eq(co.key),
+                     self.urgent_now.eq(pipe & co.en & (cnt < self.low) & short),
+                     self.nb.req.valid.eq(r.valid), self.nb.req.payload.side.eq(r.payload[0]),
+                     self.nb.req.payload.slot.eq(r.payload[1:]), r.ready.eq(self.nb.req.ready)]
+        m.d.sync += pending.eq((pending | Mux(w.valid, onehot(w.payload), 0))
+                               & ~Mux(r.valid & r.ready, onehot(r.payload), 0))
+        return []
 
-        unreliable = Signal(self.slots)
-        halted = Signal(self.slots)
-        live = Signal(32)
-        m.d.comb += [self.st_unreliable.eq(unreliable), self.st_halted.eq(halted),
-                     self.st_orders_live.eq(live)]
-
-        # ---- subscription commands: run only while the pipeline is empty ----
-        # Reset starts in the sweep (state 2) with the subscriptions included: block
-        # RAM keeps its contents through a reset, and stale orders would collide with
-        # the next session's references.
-        cmd_pending = Signal(init=1)
-        cmd_map = Signal()
-        cmd_unmap = Signal()
-        cmd_locate = Signal(16)
-        cmd_slot = Signal(sb)
-        s1_valid = Signal()
-        s2_valid = Signal()
-        cmd_flush = Signal(init=1)
-        cmd_state = Signal(2, init=2)
-        sweep_subs = Signal(init=1)
-        flush_addr = Signal(range(self.reset_cycles + 1))
-        m.d.comb += [self.st_busy.eq(cmd_pending),
-                     self.ev_cmd_dropped.eq(self.stb_sub_cmd & cmd_pending)]
-        with m.If(self.stb_sub_cmd & ~cmd_pending):
-            m.d.sync += [cmd_pending.eq(1), cmd_state.eq(0), flush_addr.eq(0),
-                         cmd_map.eq(self.stb_sub_cmd_data[_SUB_CMD.field("MAP").offset]),
-                         cmd_unmap.eq(self.stb_sub_cmd_data[_SUB_CMD.field("UNMAP").offset]),
-                         cmd_flush.eq(self.stb_sub_cmd_data[_SUB_CMD.field("FLUSH").offset]),
-                         cmd_locate.eq(self.ctl_sub_locate), cmd_slot.eq(self.ctl_sub_slot)]
-        cmd_run = cmd_pending & ~s1_valid & ~s2_valid
-
-        # ---- c0: accept and read ----
-        m.d.comb += self.i.ready.eq(~s1_valid & ~cmd_pending)
-        take = self.i.valid & self.i.ready
-        msg = self.i.payload
-        s1 = Signal(ItchMsg)
-        s1_idx_a = [Signal(self.set_bits, name=f"s1_idx_a{c}") for c in range(2)]
-        s1_idx_b = [Signal(self.set_bits, name=f"s1_idx_b{c}") for c in range(2)]
-        s1_loc_ok = Signal()
-        m.d.comb += [
-            sub_rd.addr.eq(msg.locate[:self.locate_bits]),
-            self.ev_msgs.eq(take),
-        ]
-        for c in range(2):
-            m.d.comb += [ord_rd_a[c].addr.eq(addr_a[c]), ord_wr_a[c].addr.eq(addr_a[c]),
-                         ord_rd_b[c].addr.eq(addr_b[c]), ord_wr_b[c].addr.eq(addr_b[c]),
-                         addr_a[c].eq(Mux(s1_valid, s1_idx_a[c],
-                                          set_index(msg.oref, self.set_bits, c))),
-                         addr_b[c].eq(Mux(s1_valid, s1_idx_b[c],
-                                          set_index(msg.new_oref, self.set_bits, c)))]
-        m.d.sync += s1_valid.eq(take)
-        with m.If(take):
-            m.d.sync += [s1.eq(msg), s1_loc_ok.eq(msg.locate >> self.locate_bits == 0)]
-            for c in range(2):
-                m.d.sync += [s1_idx_a[c].eq(set_index(msg.oref, self.set_bits, c)),
-                             s1_idx_b[c].eq(set_index(msg.new_oref, self.set_bits, c))]
-
-        # ---- c1: resolve the order, write the order table ----
-        t = s1.type
-        sub = sub_rd.data
-        slot = sub.slot
-        book_type = Signal()
-        m.d.comb += book_type.eq((t == _A) | (t == _F) | (t == _E) | (t == _C) | (t == _X)
-                                 | (t == _D) | (t == _U) | (t == _H))
-        active = s1_valid & book_type & sub.valid & s1_loc_ok
-        m.d.comb += self.ev_ignored.eq(s1_valid & book_type & ~(sub.valid & s1_loc_ok))
-        is_add = (t == _A) | (t == _F)
-        is_reduce = (t == _E) | (t == _C) | (t == _X) | (t == _D)
-        is_u = t == _U
-
-        set_a = [ord_rd_a[c].data for c in range(2)]
-        set_b = [ord_rd_b[c].data for c in range(2)]
-        same_set = [s1_idx_a[c] == s1_idx_b[c] for c in range(2)]
-
-        def bits(name):
-            return [Signal(W, name=f"{name}{c}") for c in range(2)]
-
-        hit, dup_a, free_a, dup_b, free_b = (bits(n) for n in ("hit", "dup_a", "free_a",
-                                                                "dup_b", "free_b"))
-        for c in range(2):
-            for w in range(W):
-                ea, eb = set_a[c][w], set_b[c][w]
-                m.d.comb += [
-                    hit[c][w].eq(ea.valid & (ea.oref == s1.oref) & (ea.slot == slot)),
-                    dup_a[c][w].eq(ea.valid & (ea.oref == s1.oref)),
-                    free_a[c][w].eq(~ea.valid),
-                    free_b[c][w].eq(~eb.valid),
-                    dup_b[c][w].eq(eb.valid & (eb.oref == s1.new_oref)
-                                   & ~(same_set[c] & hit[c][w])),
-                ]
-
-        def first(bits, name):
-            idx = Signal(range(W), name=name)
-            for w in reversed(range(W)):
-                with m.If(bits[w]):
-                    m.d.comb += idx.eq(w)
-            return idx
-
-        def n_free(bits):
-            return sum(bits[w] for w in range(W))
-
-        hit_any = hit[0].any() | hit[1].any()
-        hit_bank = Signal()                 # the bank holding oref (a reference is in one)
-        m.d.comb += hit_bank.eq(~hit[0].any())
-        hit_w = Signal(range(W))
-        m.d.comb += hit_w.eq(Mux(hit_bank, first(hit[1], "hit_w1"), first(hit[0], "hit_w0")))
-        # two-choice insertion: the candidate set with more free ways (bank 0 on a tie)
-        ins_a = Signal()
-        ins_b = Signal()
-        m.d.comb += [ins_a.eq(n_free(free_a[1]) > n_free(free_a[0])),
-                     ins_b.eq(n_free(free_b[1]) > n_free(free_b[0]))]
-        free_a_w = [first(free_a[c], f"free_a_w{c}") for c in range(2)]
-        free_b_w = [first(free_b[c], f"free_b_w{c}") for c in range(2)]
-        free_a_any = free_a[0].any() | free_a[1].any()
-        free_b_any = free_b[0].any() | free_b[1].any()
-        dup_a_any = dup_a[0].any() | dup_a[1].any()
-        dup_b_any = dup_b[0].any() | dup_b[1].any()
-        same_set_hit = Mux(hit_bank, same_set[1], same_set[0])
-        ent = Signal(Entry)
-        acc = 0
-        for c in range(2):
-            for w in range(W):
-                acc = acc | Mux(hit[c][w], set_a[c][w].as_value(), 0)
-        m.d.comb += ent.as_value().eq(acc)
-
-        new_ent = Signal(Entry)
-        # valid from a signal, not a constant: Verilator never runs an `always @*` that
-        # reads nothing, which is what a lone constant slice assignment becomes.
-        m.d.comb += [new_ent.valid.eq(s1_valid), new_ent.slot.eq(slot), new_ent.price.eq(s1.price),
-                     new_ent.shares.eq(s1.shares)]
-        with m.If(is_u):
-            m.d.comb += [new_ent.oref.eq(s1.new_oref), new_ent.side.eq(ent.side)]
-        with m.Else():
-            m.d.comb += [new_ent.oref.eq(s1.oref), new_ent.side.eq(s1.side == _SELL)]
-
-        n_exec = Signal(32)
-        with m.If((t == _D) | (s1.shares >= ent.shares)):
-            m.d.comb += n_exec.eq(ent.shares)
-        with m.Else():
-            m.d.comb += n_exec.eq(s1.shares)
-        left = Signal(32)
-        m.d.comb += left.eq(ent.shares - n_exec)
-
-        wa_data = [Signal(order_set(sb, W), name=f"wa_data{c}") for c in range(2)]
-        wb_data = [Signal(order_set(sb, W), name=f"wb_data{c}") for c in range(2)]
-        for c in range(2):
-            m.d.comb += [wa_data[c].eq(set_a[c]), wb_data[c].eq(set_b[c]),
-                         ord_wr_a[c].data.eq(wa_data[c]), ord_wr_b[c].data.eq(wb_data[c])]
-
-        def comb(*stmts):
-            m.d.comb += stmts
-
-        def in_bank(bank, fn):
-            """Apply fn(c) to the bank selected by the 1-bit signal `bank`."""
-            with m.If(bank):
-                fn(1)
-            with m.Else():
-                fn(0)
-
-        # level operations handed to c2
-        op_side = Signal()
-        op1_px, op2_px = Signal(32), Signal(32)
-        op1_dq, op2_dq = Signal(signed(33)), Signal(signed(33))
-        op1_do = Signal(signed(2))
-        op1_en, op2_en = Signal(), Signal()
-        bad = Signal()          # this message makes its slot unreliable
-        full = live >= self.orders
-        live_inc, live_dec = Signal(), Signal()
-
-        with m.If(active):
-            with m.If(is_add):
-                with m.If(dup_a_any | ~free_a_any):
-                    m.d.comb += bad.eq(1)
-                    with m.If(full):
-                        m.d.comb += self.ev_table_full.eq(1)
-                    with m.Else():
-                        m.d.comb += self.ev_collisions.eq(1)
-                with m.Else():
-                    in_bank(ins_a, lambda c: comb(
-                        [wa_data[c][free_a_w[c]].eq(new_ent), ord_wr_a[c].en.eq(1)]))
-                    m.d.comb += [live_inc.eq(1),
-                                 op_side.eq(new_ent.side), op1_px.eq(s1.price),
-                                 op1_dq.eq(s1.shares), op1_do.eq(1), op1_en.eq(1)]
-            with m.Elif(is_reduce | is_u):
-                with m.If(~hit_any):
-                    m.d.comb += [bad.eq(1), self.ev_unknown_ref.eq(1)]
-                with m.Elif(is_reduce):
-                    m.d.comb += [op_side.eq(ent.side), op1_px.eq(ent.price),
-                                 op1_dq.eq(-n_exec), op1_en.eq(1)]
-                    in_bank(hit_bank, lambda c: comb(ord_wr_a[c].en.eq(1)))
-                    with m.If(left == 0):
-                        in_bank(hit_bank, lambda c: comb(
-                            wa_data[c][hit_w].valid.eq(0)))
-                        m.d.comb += [op1_do.eq(-1), live_dec.eq(1)]
-                    with m.Else():
-                        in_bank(hit_bank, lambda c: comb(
-                            wa_data[c][hit_w].shares.eq(left)))
-                        m.d.comb += op1_do.eq(0)
-                with m.Else():   # U: old reference out, new one in on the same side
-                    m.d.comb += [op_side.eq(ent.side), op1_px.eq(ent.price),
-                                 op1_dq.eq(-ent.shares), op1_do.eq(-1), op1_en.eq(1)]
-                    in_bank(hit_bank, lambda c: comb(ord_wr_a[c].en.eq(1)))
-                    with m.If(same_set_hit & ~dup_b_any):
-                        # the new reference hashes to the old one's set: take its way
-                        in_bank(hit_bank, lambda c: comb(
-                            wa_data[c][hit_w].eq(new_ent)))
-                        m.d.comb += [op2_en.eq(1), op2_px.eq(s1.price), op2_dq.eq(s1.shares)]
-                    with m.Else():
-                        in_bank(hit_bank, lambda c: comb(
-                            wa_data[c][hit_w].valid.eq(0)))
-                        with m.If(free_b_any & ~dup_b_any):
-                            in_bank(ins_b, lambda c: comb(
-                                [wb_data[c][free_b_w[c]].eq(new_ent), ord_wr_b[c].en.eq(1)]))
-                            m.d.comb += [op2_en.eq(1), op2_px.eq(s1.price),
-                                         op2_dq.eq(s1.shares)]
-                        with m.Else():
-                            m.d.comb += [bad.eq(1), live_dec.eq(1), self.ev_collisions.eq(1)]
-            with m.Elif(t == _H):
-                halt = (s1.state == _HALT_STATES[0]) | (s1.state == _HALT_STATES[1])
-                m.d.sync += halted.bit_select(slot, 1).eq(halt)
-        m.d.sync += live.eq(live + live_inc - live_dec)
-
-        # c1 -> c2 registers
-        s2_slot = Signal(sb)
-        s2_side = Signal()
-        s2_locate = Signal(16)
-        s2_seq = Signal(64)
-        s2_ts = Signal.like(s1.rx_ts)
-        s2_op1_px, s2_op2_px = Signal(32), Signal(32)
-        s2_op1_dq, s2_op2_dq = Signal(signed(33)), Signal(signed(33))
-        s2_op1_do = Signal(signed(2))
-        s2_op2_en = Signal()
-        m.d.sync += s2_valid.eq(active & op1_en)
-        m.d.comb += lvl_rd.addr.eq(Cat(op_side, slot))
-        with m.If(active & op1_en):
-            m.d.sync += [s2_slot.eq(slot), s2_side.eq(op_side), s2_locate.eq(s1.locate),
-                         s2_seq.eq(s1.seq), s2_ts.eq(s1.rx_ts),
-                         s2_op1_px.eq(op1_px), s2_op1_dq.eq(op1_dq), s2_op1_do.eq(op1_do),
-                         s2_op2_en.eq(op2_en), s2_op2_px.eq(op2_px), s2_op2_dq.eq(op2_dq)]
-
-        # ---- c2: level update ----
-        arr = lvl_rd.data.levels
-        a1, f1, ovf1, miss1 = apply_level_op(m, "op1", arr, lvl_rd.data.floor, s2_side,
-                                             s2_op1_px, s2_op1_dq, s2_op1_do, s2_valid)
-        a2, f2, ovf2, miss2 = apply_level_op(m, "op2", a1, f1, s2_side, s2_op2_px, s2_op2_dq,
-                                             Const(1, signed(2)), s2_valid & s2_op2_en)
-        overflow = ovf1 | ovf2
-        miss = miss1 | miss2
-        # fewer than N kept levels above a floor: this side's top N is no longer known
-        thin = Signal()
-        m.d.comb += thin.eq(s2_valid & f2.valid & (a2[N - 1].orders == 0))
-        m.d.comb += [self.ev_depth_overflow.eq(overflow), self.ev_level_miss.eq(miss),
-                     best_rd.addr.eq(s2_slot)]
-        new_best = Signal(Best)
-        m.d.comb += new_best.eq(best_rd.data)
-        with m.If(s2_side):
-            m.d.comb += new_best.ask.eq(a2[0])
-        with m.Else():
-            m.d.comb += new_best.bid.eq(a2[0])
-        bbo_changed = (a2[0].px != arr[0].px) | (a2[0].qty != arr[0].qty)
-        top_changed = Cat(*[a2[j].as_value() != arr[j].as_value() for j in range(N)]).any()
-
-        # writes: the pipeline in c2, or a command (pipeline empty)
-        bad_mask = Mux(bad, Const(1, self.slots) << slot, 0)
-        ovf_mask = Mux(s2_valid & (thin | miss), Const(1, self.slots) << s2_slot, 0)
-        sweep_len = Mux(sweep_subs, self.reset_cycles, max(self.sets, 2 * self.slots))
-        with m.If(cmd_run):
-            clear_mask = Mux(cmd_map, Const(1, self.slots) << cmd_slot, 0)
-            with m.Switch(cmd_state):
-                with m.Case(0):     # subscription write; clear the slot's bid side and best
-                    m.d.comb += [lvl_wr.addr.eq(Cat(Const(0, 1), cmd_slot)), lvl_wr.data.eq(0),
-                                 lvl_wr.en.eq(cmd_map), best_wr.addr.eq(cmd_slot),
-                                 best_wr.data.eq(0), best_wr.en.eq(cmd_map),
-                                 sub_wr.addr.eq(cmd_locate[:self.locate_bits]),
-                                 sub_wr.data.valid.eq(cmd_map), sub_wr.data.slot.eq(cmd_slot),
-                                 sub_wr.en.eq((cmd_map | cmd_unmap)
-                                              & (cmd_locate >> self.locate_bits == 0))]
-                    m.d.sync += [cmd_state.eq(1), unreliable.eq(unreliable & ~clear_mask),
-                                 halted.eq(halted & ~clear_mask)]
-                with m.Case(1):     # the slot's ask side
-                    m.d.comb += [lvl_wr.addr.eq(Cat(Const(1, 1), cmd_slot)), lvl_wr.data.eq(0),
-                                 lvl_wr.en.eq(cmd_map)]
-                    m.d.sync += cmd_state.eq(2)
-                    with m.If(~cmd_flush):
-                        m.d.sync += cmd_pending.eq(0)
-                with m.Case(2):     # flush: sweep every table but the subscriptions
-                    m.d.comb += [lvl_wr.addr.eq(flush_addr), lvl_wr.data.eq(0),
-                                 lvl_wr.en.eq(flush_addr < 2 * self.slots),
-                                 best_wr.addr.eq(flush_addr), best_wr.data.eq(0),
-                                 best_wr.en.eq(flush_addr < self.slots),
-                                 addr_a[0].eq(flush_addr), ord_wr_a[0].data.eq(0),
-                                 ord_wr_a[0].en.eq(flush_addr < self.sets),
-                                 addr_a[1].eq(flush_addr), ord_wr_a[1].data.eq(0),
-                                 ord_wr_a[1].en.eq(flush_addr < self.sets),
-                                 sub_wr.addr.eq(flush_addr), sub_wr.data.eq(0),
-                                 sub_wr.en.eq(sweep_subs & (flush_addr >> self.locate_bits == 0))]
-                    m.d.sync += flush_addr.eq(flush_addr + 1)
-                    with m.If(flush_addr == sweep_len - 1):
-                        m.d.sync += [cmd_pending.eq(0), live.eq(0), unreliable.eq(0),
-                                     halted.eq(0), sweep_subs.eq(0)]
-        with m.Else():
-            m.d.comb += [lvl_wr.addr.eq(Cat(s2_side, s2_slot)), lvl_wr.data.levels.eq(a2),
-                         lvl_wr.data.floor.eq(f2),
-                         lvl_wr.en.eq(s2_valid), best_wr.addr.eq(s2_slot),
-                         best_wr.data.eq(new_best), best_wr.en.eq(s2_valid)]
-            m.d.sync += unreliable.eq(unreliable | bad_mask | ovf_mask)
-
-        # ---- c3: registered outputs ----
-        rel_now = unreliable.bit_select(s2_slot, 1) | thin | miss
-        m.d.sync += [self.bbo.valid.eq(s2_valid & bbo_changed),
-                     self.topn.valid.eq(s2_valid & top_changed)]
+    # ---- c10: BBO and top-N updates, registered ----
+    def _emit(self, m):
+        co, cv = self.st["cache"].o.payload, self.st["cache"].o.valid
+        bo = self.st["best"].o.payload
+        N = self.top_n
+        pipe = cv & ~co.ctx.srch
+        first, last = co.ctx.first, co.ctx.last
+        old_top = Cat(*[co.old.lv[j].as_value() for j in range(N)])
+        new_top = Cat(*[co.new.lv[j].as_value() for j in range(N)])
+        h_before, h_after = Signal(len(old_top)), Signal(len(old_top))
+        h_both, h_side = Signal(Best), Signal()
+        before = Mux(first, old_top, h_before)
+        after = Mux(co.en, new_top, Mux(first, old_top, h_after))
+        both = Mux(co.en, bo.new.as_value(), Mux(first, bo.old.as_value(), h_both.as_value()))
+        side = Mux(co.en | first, co.key[0], h_side)
+        with m.If(pipe):
+            m.d.sync += [h_before.eq(before), h_after.eq(after), h_both.eq(both),
+                         h_side.eq(side)]
+        lw = data.Layout.cast(Level).size
+        m.d.sync += [self.bbo.valid.eq(pipe & last & (before[:64] != after[:64])),
+                     self.topn.valid.eq(pipe & last & (before != after))]
         bp, tp = self.bbo.payload, self.topn.payload
-        with m.If(s2_valid):
+        bv = Signal(Best)
+        m.d.comb += bv.eq(both)
+        slot = co.ctx.slot
+        with m.If(pipe):
             m.d.sync += [
-                bp.locate.eq(s2_locate), bp.slot.eq(s2_slot),
-                bp.bid_px.eq(new_best.bid.px), bp.bid_qty.eq(new_best.bid.qty),
-                bp.bid_orders.eq(new_best.bid.orders),
-                bp.ask_px.eq(new_best.ask.px), bp.ask_qty.eq(new_best.ask.qty),
-                bp.ask_orders.eq(new_best.ask.orders),
-                bp.unreliable.eq(rel_now), bp.halted.eq(halted.bit_select(s2_slot, 1)),
-                bp.seq.eq(s2_seq), bp.rx_ts.eq(s2_ts),
-                tp.locate.eq(s2_locate), tp.slot.eq(s2_slot), tp.side.eq(s2_side),
-                tp.seq.eq(s2_seq), tp.rx_ts.eq(s2_ts), tp.unreliable.eq(rel_now),
+                bp.locate.eq(co.ctx.locate), bp.slot.eq(slot),
+                bp.bid_px.eq(bv.bid.px), bp.bid_qty.eq(bv.bid.qty), bp.bid_orders.eq(bv.bid.orders),
+                bp.ask_px.eq(bv.ask.px), bp.ask_qty.eq(bv.ask.qty), bp.ask_orders.eq(bv.ask.orders),
+                bp.unreliable.eq(self.unreliable.bit_select(slot, 1)),
+                bp.halted.eq(co.ctx.halted),
+                bp.seq.eq(co.ctx.seq), bp.rx_ts.eq(co.ctx.rx_ts),
+                tp.locate.eq(co.ctx.locate), tp.slot.eq(slot), tp.side.eq(side),
+                tp.seq.eq(co.ctx.seq), tp.rx_ts.eq(co.ctx.rx_ts),
+                tp.unreliable.eq(self.unreliable.bit_select(slot, 1)),
             ]
             for j in range(N):
-                m.d.sync += tp.levels[j].eq(a2[j])
+                m.d.sync += tp.levels[j].as_value().eq(after[j * lw:(j + 1) * lw])
         m.d.comb += [self.ev_bbo_updates.eq(self.bbo.valid),
                      self.ev_topn_updates.eq(self.topn.valid)]
 
-        # ---- query port and register snapshot ----
-        m.d.comb += [q_rd.addr.eq(self.q_slot), self.q_bbo.eq(q_rd.data),
-                     self.q_halted.eq(halted.bit_select(self.q_slot, 1)),
-                     self.q_unreliable.eq(unreliable.bit_select(self.q_slot, 1)),
-                     snap_rd.addr.eq(self.stb_snap_slot_data[:sb])]
-        with m.If(self.stb_snap_slot):
-            snap = snap_rd.data
-            sslot = self.stb_snap_slot_data[:sb]
+    # ---- subscription commands and sweeps (only with nothing in flight) ----
+    def _commands(self, m, busy, idle):
+        sb, g = self.slot_bits, self.geo
+        cmd_map, cmd_unmap, cmd_flush = Signal(), Signal(), Signal(init=1)
+        cmd_state, sweep_subs = Signal(2, init=2), Signal(init=1)
+        cmd_locate, cmd_slot = Signal(16), Signal(sb)
+        addr = Signal(range(g["sweep"] + 1))
+        clear = Signal(self.slots)
+        stb, sdata = self.stb_sub_cmd, self.stb_sub_cmd_data
+        m.d.comb += [self.st_busy.eq(busy), self.ev_cmd_dropped.eq(stb & busy)]
+        with m.If(stb & ~busy):
+            m.d.sync += [busy.eq(1), cmd_state.eq(0), addr.eq(0),
+                         cmd_map.eq(sdata[_SUB_CMD.field("MAP").offset]),
+                         cmd_unmap.eq(sdata[_SUB_CMD.field("UNMAP").offset]),
+                         cmd_flush.eq(sdata[_SUB_CMD.field("FLUSH").offset]),
+                         cmd_locate.eq(self.ctl_sub_locate), cmd_slot.eq(self.ctl_sub_slot)]
+        st = self.st
+        lb = self.locate_bits
+
+        def clr(name, a, en=1):
+            m.d.comb += [st[name].clr.eq(en), st[name].clr_addr.eq(a)]
+        w = self.subs.w
+        with m.If(busy & idle):
+            with m.Switch(cmd_state):
+                with m.Case(0):     # subscription write; clear the slot's bid side and best
+                    m.d.comb += [w.valid.eq((cmd_map | cmd_unmap) & (cmd_locate >> lb == 0)),
+                                 w.payload.locate.eq(cmd_locate), w.payload.entry.valid.eq(cmd_map),
+                                 w.payload.entry.slot.eq(cmd_slot),
+                                 clear.eq(Mux(cmd_map, Const(1, self.slots) << cmd_slot, 0))]
+                    for name in ("cache", "tree0"):
+                        clr(name, Cat(Const(0, 1), cmd_slot), cmd_map)
+                    clr("best", cmd_slot, cmd_map)
+                    m.d.sync += [cmd_state.eq(1), self.halted.eq(self.halted & ~clear)]
+                with m.Case(1):     # the slot's ask side
+                    for name in ("cache", "tree0"):
+                        clr(name, Cat(Const(1, 1), cmd_slot), cmd_map)
+                    m.d.sync += cmd_state.eq(2)
+                    with m.If(~cmd_flush):
+                        m.d.sync += busy.eq(0)
+                with m.Case(2):     # sweep every table (and the subscriptions after reset)
+                    for name, s in st.items():
+                        clr(name, addr[:s.set_bits], addr < s.sets)
+                    m.d.comb += [w.valid.eq(sweep_subs & (addr >> lb == 0)),
+                                 w.payload.locate.eq(addr[:lb])]
+                    m.d.sync += addr.eq(addr + 1)
+                    with m.If(addr == Mux(sweep_subs, g["sweep"], g["sweep"]) - 1):
+                        m.d.comb += clear.eq(-1)
+                        m.d.sync += [busy.eq(0), self.live.eq(0), self.halted.eq(0),
+                                     sweep_subs.eq(0)]
+        return clear
+
+    # ---- query port and register snapshot (the best copy's second read port) ----
+    def _query(self, m):
+        sb = self.slot_bits
+        best = self.st["best"]
+        snap_q, snap_slot, q_slot = Signal(), Signal(sb), Signal(sb)
+        sslot = self.stb_snap_slot_data[:sb]
+        m.d.comb += best.q_addr.eq(Mux(self.stb_snap_slot, sslot, self.q_slot))
+        m.d.sync += [snap_q.eq(self.stb_snap_slot), snap_slot.eq(sslot), q_slot.eq(self.q_slot)]
+        qd = best.q_data[0]
+        val = Signal(Best)
+        m.d.comb += [val.eq(Mux(qd.valid, qd.value.as_value(), 0)), self.q_bbo.eq(val),
+                     self.q_halted.eq(self.halted.bit_select(q_slot, 1)),
+                     self.q_unreliable.eq(self.unreliable.bit_select(q_slot, 1))]
+        with m.If(snap_q):
             m.d.sync += [
-                self.st_snap_bid_px.eq(snap.bid.px), self.st_snap_bid_qty.eq(snap.bid.qty),
-                self.st_snap_bid_orders.eq(snap.bid.orders),
-                self.st_snap_ask_px.eq(snap.ask.px), self.st_snap_ask_qty.eq(snap.ask.qty),
-                self.st_snap_ask_orders.eq(snap.ask.orders),
-                self.st_snap_flags.eq(Cat(unreliable.bit_select(sslot, 1),
-                                          halted.bit_select(sslot, 1))),
+                self.st_snap_bid_px.eq(val.bid.px), self.st_snap_bid_qty.eq(val.bid.qty),
+                self.st_snap_bid_orders.eq(val.bid.orders),
+                self.st_snap_ask_px.eq(val.ask.px), self.st_snap_ask_qty.eq(val.ask.qty),
+                self.st_snap_ask_orders.eq(val.ask.orders),
+                self.st_snap_flags.eq(Cat(self.unreliable.bit_select(snap_slot, 1),
+                                          self.halted.bit_select(snap_slot, 1))),
             ]
-        return m

@@ -13,7 +13,7 @@ ORDER_BOOK = Block("book", _DOC, (
         Field("UNMAP", 1, "Stop following sub_locate."),
         Field("FLUSH", 2, "Empty the order table and every book, clear all flags and "
               "orders_live (start of day; subscriptions kept; takes one cycle per "
-              "order-table set)."))),
+              "set of the largest table)."))),
     Reg("snap_slot", "strobe", "Write a slot number: latch its BBO and flags into snap_* at once "
         "(untorn)."),
     Reg("snap_bid_px", "status", "Snapshot: best bid price (1/10000 USD), 0 when empty."),
@@ -25,9 +25,9 @@ ORDER_BOOK = Block("book", _DOC, (
     Reg("snap_flags", "status", "Snapshot: the slot's flags.", width=2, fields=(
         Field("UNRELIABLE", 0, "The slot's book may be wrong."),
         Field("HALTED", 1, "The slot's symbol is halted or paused."))),
-    Reg("unreliable", "status", "Bit s: slot s's book may be wrong (collision, full table, "
-        "unknown reference, level miss, or fewer than top-N levels kept above an untracked "
-        "depth). Cleared by SUB_CMD.MAP of the slot.", width=64),
+    Reg("unreliable", "status", "Bit s: slot s's book may be wrong (order-set collision, full "
+        "table, unknown reference, level-table or price-tree set full, level miss). Depth never "
+        "sets it: every level is exact. Cleared by SUB_CMD.MAP of the slot.", width=64),
     Reg("halted", "status", "Bit s: slot s's symbol is halted or paused (ITCH H state H or P).",
         width=64),
     Reg("orders_live", "status", "Orders held in the order table."),
@@ -37,11 +37,11 @@ ORDER_BOOK = Block("book", _DOC, (
         "were full or the reference was already live (book marked unreliable)."),
     Reg("table_full", "counter", "Adds dropped because the whole order table was full."),
     Reg("unknown_ref", "counter", "E/C/X/D/U for a reference not in the table (book marked unreliable)."),
-    Reg("depth_overflow", "counter", "Price levels pushed out of (or never entering) the kept "
-        "depth: the side's floor rises, kept levels stay exact (unreliable only once fewer "
-        "than top-N levels are kept above the floor)."),
-    Reg("level_miss", "counter", "Reductions at a price better than the floor that is not kept: "
-        "an inconsistency (book unreliable)."),
+    Reg("depth_overflow", "counter", "New price levels or price-tree nodes dropped because their "
+        "hash set in the level table or the price tree was full (book unreliable)."),
+    Reg("level_miss", "counter", "Reductions of an order whose price level is not in the level "
+        "table, or next-best searches that found no level although the side has more: an "
+        "inconsistency (book unreliable)."),
     Reg("bbo_updates", "counter", "BBO updates emitted."),
     Reg("topn_updates", "counter", "Top-N updates emitted."),
     Reg("busy", "status", "1 while a SUB_CMD or the sweep after reset runs (reset empties every "

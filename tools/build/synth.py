@@ -131,7 +131,7 @@ ABC_LUT_BLOCKS = {"book", "merge"}
 #: an hour (64-entry build: router1 had 125 k arcs left after 3,000 s; router2's first pass left 74 k
 #: wires overused after 18 min), so its Fmax is nextpnr's post-placement estimate,
 #: marked as such in every report (`timing`).
-PLACE_ONLY_BLOCKS = {"book"}
+PLACE_ONLY_BLOCKS = set()   # the book v2 (issue 12) is routed
 #: The `timing` of a PLACE_ONLY_BLOCKS row (anything else is "routed").
 ESTIMATE = "post-placement estimate"
 

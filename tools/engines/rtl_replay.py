@@ -45,7 +45,7 @@ def settle_cycles(cfg=BUILDS["sim"]):
     if cfg not in _SETTLE:
         from tickwire.rtl.book import OrderBook
         _SETTLE[cfg] = OrderBook.sweep_cycles(slots=cfg.book_slots, orders=cfg.book_orders,
-                                              locate_bits=cfg.book_locate_bits) + 8
+                                              levels=cfg.book_levels, locate_bits=cfg.book_locate_bits) + 8
     return _SETTLE[cfg]
 
 

@@ -1,0 +1,84 @@
+"""The level cache: per slot and side, the best K price levels, sorted, exact.
+
+Why: the top-N stream and the BBO need the best levels at once after every message;
+the level table and price tree hold every level but answer one key per access. So
+each side keeps its best `count` (<= K) levels sorted best first in one word, with
+`depth`, the side's total number of levels. Every update carries the level's exact
+new aggregate from the level table (not a delta), so the cache never drifts:
+
+  * a cached level changes in place, or leaves (levels behind it move up);
+  * a new level enters at its rank when it beats a cached level, or when the cache
+    holds every level of the side (depth == count) and has room; when the cache was
+    full the worst cached level falls out (still held by the table and the tree);
+  * otherwise the level is beyond the cache: `depth` counts it.
+Invariant: the cached levels are the side's best `count` levels. When `count` < K
+while `depth` > `count`, the book asks the next-best search (rtl/book/next_best.py)
+for the next level after the last cached one and appends it (`append`). The book
+keeps `count` >= top_n that way (K leaves room for the operations in flight).
+The search runs while operations go on, so an append is only taken when the cache's
+last level is still the one the search started from (`guard`; `empty`: the cache was
+empty): a full cache pushes its worst level out when a better one arrives, and that
+level, now beyond the cache, must not be skipped.
+"""
+from amaranth.hdl import Cat, Const, Mux, Signal
+from amaranth.lib import data
+
+from ..layouts import Level
+
+
+def cache_layout(k):
+    return data.StructLayout({"lv": data.ArrayLayout(Level, k), "count": range(k + 1),
+                              "depth": 16})
+
+
+#: An update (append = 0: the level's new aggregate after an order op) or an append of
+#: the next-best level found by the search (append = 1). `guard`/`empty`: the append's
+#: precondition, the last cached price the search started from (or an empty cache).
+CacheOp = data.StructLayout({"append": 1, "side": 1, "px": 32, "qty": 32, "orders": 16,
+                             "created": 1, "removed": 1, "guard": 32, "empty": 1})
+
+
+def cache_modify(k):
+    """The HashStore `modify` of the level cache."""
+    lw = data.Layout.cast(Level).size
+
+    def modify(m, op, hit, old):
+        new = Signal(cache_layout(k), name="cache_new")
+        lv = old.lv
+        occ = Signal(k, name="c_occ")
+        match = Signal(k, name="c_match")
+        better = Signal(k, name="c_better")
+        for i in range(k):
+            m.d.comb += [occ[i].eq(i < old.count),
+                         match[i].eq(occ[i] & (lv[i].px == op.px)),
+                         better[i].eq(occ[i] & Mux(op.side, lv[i].px < op.px, lv[i].px > op.px))]
+        found = match.any()
+        # the append's guard: the last cached level is the one the search started from
+        tail = Cat(*[(old.count == i + 1) & (lv[i].px == op.guard) for i in range(k)]).any()
+        take = Signal(name="c_take")
+        m.d.comb += take.eq(op.append & Mux(op.empty, old.count == 0, tail))
+        full = old.count == k
+        untracked = old.depth != old.count
+        remove = found & op.removed
+        insert = (~found & op.created
+                  & ((occ & ~better).any() | (~untracked & ~full)))
+        new_lvl = Cat(op.px, op.qty, op.orders)
+        after = 0
+        for i in range(k):
+            after = after | match[i]
+            cur = lv[i].as_value()
+            nxt = lv[i + 1].as_value() if i + 1 < k else Const(0, lw)
+            prev = lv[i - 1].as_value() if i > 0 else Const(0, lw)
+            ins_here = ~better[i] & (better[i - 1] if i > 0 else 1)
+            v_found = Mux(remove, Mux(after, nxt, cur), Mux(match[i], new_lvl, cur))
+            v_insert = Mux(better[i], cur, Mux(ins_here, new_lvl, prev))
+            v_append = Mux(take & (old.count == i), new_lvl, cur)
+            m.d.comb += new.lv[i].as_value().eq(
+                Mux(op.append, v_append, Mux(found, v_found, Mux(insert, v_insert, cur))))
+        grow = (take & ~full) | (insert & ~full)
+        m.d.comb += [
+            new.count.eq(old.count + grow - remove),
+            new.depth.eq(Mux(op.append, old.depth, old.depth + op.created - op.removed)),
+        ]
+        return new, Const(1, 1), Const(1, 1)
+    return modify

@@ -1,0 +1,275 @@
+"""NextBest: refills a side's level cache in the background, while the book keeps issuing.
+
+Why: when levels leave the top of a side, the cache (rtl/book/level_cache.py) holds
+fewer than K; the next level is found in the price tree (rtl/book/price_tree.py) in a
+bounded number of node reads, its exact aggregate read from the level table, and it
+is appended. The first version held the book's input for every refill (drain ~33
+cycles, then the search): ~60 cycles per level, which a burst of held messages from
+the A/B merge turned into an input-queue overflow. Here the search runs *beside* the
+operations in flight, so the book only loses one issue slot per cache access:
+
+  * Reads of the level table and of tree nodes are probes (`en` = 0) that take a cycle
+    in which the book sends that store nothing (`lreq.ready`, `treq.ready`): a probe
+    one cycle behind an operation may miss that operation's write, which the
+    conflict tracking below covers.
+  * The cache is read and appended to through `creq` only in a gap of the issue
+    stream (`hold` stops issue for 3 cycles; `creq.ready` says the gap has reached the
+    cache: no operation one cycle before, at or after), so the cache's read-modify-
+    write is exact and ordered with the operations around it.
+  * Conflicts: `upd` shows every operation that changes a level of the book as it
+    enters the cache. While a job runs, an operation on its slot and side beyond the
+    last cached level is recorded (`t_any`, `t_min`: the smallest such tree key).
+    An append of key k is only written when no level in (last cached, k] changed since
+    the last exact cache read: then nothing the search read can have been stale (a
+    level created, removed or changed in that range is the only way to make the
+    found level wrong, not the next one, or its aggregate stale). Otherwise the append
+    is dropped, the cache state it read becomes the new exact read, and the search
+    starts again. Tree updates of operations from before an exact read may still be
+    climbing the tree (one depth per 4 cycles), so after such a read the search waits
+    `TREE_PROP` cycles before its first node read (or until `quiet`: nothing issued
+    for as long as an operation takes to reach the tree's root, as when the book
+    holds its input for a side below its low-water mark).
+  * The cache itself refuses an append when its last level is no longer the one the
+    search started from (`guard`: a full cache pushed it out for a better level, or
+    it left); the append's result is then an exact read and the search starts again.
+  * A search that finds nothing, or a level the table does not hold, is an
+    inconsistency (`bad`: a hash-set collision dropped a node or level) only when no
+    conflict was recorded; else it restarts.
+
+Per level found: ancestor read (the 6 nodes on the last cached key's path, one cycle
+when all six stores are free), at most 5 node reads down, one level read, one append:
+~25-45 cycles, during which the book goes on; a job loops until the cache is full or
+holds the whole side. The book holds issue itself only when a side's cache falls
+below its low-water mark (rtl/book/order_book.py: `low`).
+"""
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .price_tree import BITS, DEPTHS, digit, lowest_set, tree_key
+
+#: Cycles from an exact cache read until every tree update of the operations before it
+#: has reached the root (leaf write 3 cycles after the cache input, then 4 per depth)
+#: and a probe sees it.
+TREE_PROP = 4 * DEPTHS
+#: Cycles `hold` stops issue for a cache access: three free cycles at the cache.
+GAP = 3
+
+
+def layouts(sb, k):
+    return dict(
+        req=data.StructLayout({"slot": sb, "side": 1}),
+        creq=data.StructLayout({"append": 1, "slot": sb, "side": 1, "px": 32, "qty": 32,
+                                "orders": 16, "guard": 32, "empty": 1}),
+        cres=data.StructLayout({"count": range(k + 1), "depth": 16, "last_px": 32}),
+        treq=data.StructLayout({"slot": sb, "side": 1, "tkey": 32, "depths": DEPTHS}),
+        tres=data.StructLayout({"got": DEPTHS, "hit": DEPTHS,
+                                "bits": data.ArrayLayout(64, DEPTHS)}),
+        lreq=data.StructLayout({"slot": sb, "side": 1, "px": 32}),
+        lres=data.StructLayout({"hit": 1, "qty": 32, "orders": 16}),
+        upd=data.StructLayout({"slot": sb, "side": 1, "px": 32}),
+    )
+
+
+class NextBest(wiring.Component):
+    def __init__(self, slot_bits, k):
+        self.sb, self.k = slot_bits, k
+        L = layouts(slot_bits, k)
+        super().__init__({
+            "req": In(stream.Signature(L["req"])),
+            "busy": Out(1),
+            "hold": Out(1),
+            "quiet": In(1),
+            "creq": Out(stream.Signature(L["creq"])),
+            "cres": In(stream.Signature(L["cres"], always_ready=True)),
+            "treq": Out(stream.Signature(L["treq"])),
+            "tres": In(stream.Signature(L["tres"], always_ready=True)),
+            "lreq": Out(stream.Signature(L["lreq"])),
+            "lres": In(stream.Signature(L["lres"], always_ready=True)),
+            "upd": In(stream.Signature(L["upd"], always_ready=True)),
+            "bad": Out(stream.Signature(slot_bits, always_ready=True)),
+        })
+
+    def _pick_tkey(self, m, base, d, pos):
+        """base with depth d's digit = pos and every lower digit 0."""
+        out = Signal(32, name="picked")
+        with m.Switch(d):
+            for dd in range(DEPTHS):
+                with m.Case(dd):
+                    lo = 32 - sum(BITS[:dd + 1])
+                    m.d.comb += out.eq(Cat(Const(0, lo), pos[:BITS[dd]], base[lo + BITS[dd]:]))
+        return out
+
+    def _track(self, m, r, reset):
+        """Record operations that change a level beyond the last cached one of the job."""
+        u = self.upd.payload
+        uk = tree_key(u.px, u.side)
+        rec = (self.upd.valid & (u.slot == r["slot"]) & (u.side == r["side"])
+               & (~r["from_valid"] | (uk > r["last"])))
+        with m.If(reset):
+            m.d.sync += r["t_any"].eq(0)
+        with m.Elif(rec):
+            m.d.sync += [r["t_any"].eq(1),
+                         r["t_min"].eq(Mux(~r["t_any"] | (uk < r["t_min"]), uk, r["t_min"]))]
+
+    def _masks(self, m, r):
+        """Per depth, the digits beyond the last cached key's (all of the root when the
+        cache is empty): where the next level can be."""
+        masks = []
+        for d in range(DEPTHS):
+            w = 1 << BITS[d]
+            above = ~((Const(2, w + 1) << digit(r["last"], d)) - 1)
+            mk = Signal(w, name=f"mask{d}")
+            m.d.comb += mk.eq(Mux(r["from_valid"], above[:w], (1 << w) - 1 if d == 0 else 0))
+            masks.append(mk)
+        return masks
+
+    def _exact_read(self, m, r, c):
+        """A cache result read in a gap: where the job stands; done or search again."""
+        m.d.sync += [r["from_valid"].eq(c.count != 0), r["last"].eq(tree_key(c.last_px, r["side"]))]
+        return (c.count == self.k) | (c.depth == c.count)
+
+    def elaborate(self, platform):
+        m = Module()
+        r = {n: Signal(w, name=n) for n, w in (
+            ("slot", self.sb), ("side", 1), ("from_valid", 1), ("last", 32), ("cur", 32),
+            ("t_any", 1), ("t_min", 32), ("aborted", 1), ("pos", 6), ("val", 64),
+            ("qty", 32), ("orders", 16), ("got", DEPTHS))}
+        cur_d = Signal(range(DEPTHS))
+        wait = Signal(range(TREE_PROP + 1))
+        gap = Signal(range(GAP + 1))
+        cands = Signal(data.ArrayLayout(64, DEPTHS))
+        reset_t = Signal()
+        self._track(m, r, reset_t)
+        masks = self._masks(m, r)
+        m.d.comb += [self.bad.payload.eq(r["slot"]), self.hold.eq(gap != 0)]
+        with m.If(gap != 0):
+            m.d.sync += gap.eq(gap - 1)
+        for port in (self.creq, self.treq, self.lreq):
+            m.d.comb += [port.payload.slot.eq(r["slot"]), port.payload.side.eq(r["side"])]
+        res, c = self.tres.payload, self.cres.payload
+        ok = ~(r["t_any"] & (r["t_min"] <= r["cur"]))
+        with m.FSM() as fsm:
+            with m.State("IDLE"):
+                m.d.comb += self.req.ready.eq(1)
+                with m.If(self.req.valid):
+                    m.d.sync += [r["slot"].eq(self.req.payload.slot),
+                                 r["side"].eq(self.req.payload.side), gap.eq(GAP)]
+                    m.next = "READ"
+            with m.State("READ"):           # exact cache read in a gap; tracking restarts
+                m.d.comb += [self.creq.valid.eq(1), reset_t.eq(self.creq.ready)]
+                with m.If(self.creq.ready):
+                    m.next = "READ_RES"
+            with m.State("READ_RES"):
+                with m.If(self.cres.valid):
+                    m.d.sync += wait.eq(TREE_PROP)
+                    m.next = "SETTLE"
+                    with m.If(self._exact_read(m, r, c)):
+                        m.next = "IDLE"
+            with m.State("SETTLE"):         # tree updates from before the read climb
+                m.d.sync += wait.eq(wait - 1)
+                with m.If((wait == 0) | self.quiet):
+                    m.next = "ANC"
+            with m.State("ANC"):            # the 6 nodes on the last cached key's path
+                m.d.comb += [self.treq.valid.eq(1), self.treq.payload.tkey.eq(r["last"]),
+                             self.treq.payload.depths.eq((1 << DEPTHS) - 1)]
+                m.d.sync += r["got"].eq(0)
+                with m.If(self.treq.ready):
+                    m.next = "ANC_WAIT"
+            with m.State("ANC_WAIT"):
+                with m.If(self.tres.valid):
+                    for d in range(DEPTHS):
+                        w = 1 << BITS[d]
+                        with m.If(res.got[d]):
+                            m.d.sync += cands[d].eq(Mux(res.hit[d], res.bits[d][:w] & masks[d], 0))
+                    m.d.sync += r["got"].eq(r["got"] | res.got)
+                with m.If((r["got"] | Mux(self.tres.valid, res.got, 0)) == (1 << DEPTHS) - 1):
+                    m.next = "PICK_A"
+            self._walk(m, r, cur_d, cands)
+            self._append(m, r, ok, reset_t, gap, wait)
+            with m.State("FAIL"):           # nothing found: a conflict, or a real miss
+                with m.If(r["t_any"]):
+                    m.d.sync += gap.eq(GAP)
+                    m.next = "READ"
+                with m.Else():
+                    m.next = "BAD"
+            with m.State("BAD"):
+                m.d.comb += self.bad.valid.eq(1)
+                m.next = "IDLE"
+        m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
+        return m
+
+    def _walk(self, m, r, cur_d, cands):
+        """From the deepest ancestor with a digit beyond the last key's, down the lowest
+        set bits to a leaf: the next level's tree key in `cur`."""
+        res = self.tres.payload
+        with m.State("PICK_A"):
+            sel = Signal(range(DEPTHS))
+            for d in range(DEPTHS):
+                with m.If(cands[d].any()):
+                    m.d.comb += sel.eq(d)
+            m.d.sync += [cur_d.eq(sel), r["val"].eq(cands[sel]), r["cur"].eq(r["last"])]
+            m.next = "PICK"
+        with m.State("DOWN"):
+            m.d.comb += [self.treq.valid.eq(1), self.treq.payload.tkey.eq(r["cur"]),
+                         self.treq.payload.depths.eq(Const(1, DEPTHS) << cur_d)]
+            with m.If(self.treq.ready):
+                m.next = "DOWN_WAIT"
+        with m.State("DOWN_WAIT"):
+            with m.If(self.tres.valid & res.got.bit_select(cur_d, 1)):
+                m.d.sync += r["val"].eq(Mux(res.hit.bit_select(cur_d, 1), res.bits[cur_d], 0))
+                m.next = "PICK"
+        with m.State("PICK"):
+            found, pos = lowest_set(m, r["val"], "nb")
+            m.d.sync += r["pos"].eq(pos)
+            m.next = "PICK2"
+            with m.If(~found):
+                m.next = "FAIL"
+        with m.State("PICK2"):
+            m.d.sync += r["cur"].eq(self._pick_tkey(m, r["cur"], cur_d, r["pos"]))
+            with m.If(cur_d == DEPTHS - 1):
+                m.next = "L_REQ"
+            with m.Else():
+                m.d.sync += cur_d.eq(cur_d + 1)
+                m.next = "DOWN"
+
+    def _append(self, m, r, ok, reset_t, gap, wait):
+        """Level read, then the append in a gap (dropped on a conflict)."""
+        with m.State("L_REQ"):
+            m.d.comb += [self.lreq.valid.eq(1),
+                         self.lreq.payload.px.eq(tree_key(r["cur"], r["side"]))]
+            with m.If(self.lreq.ready):
+                m.d.sync += gap.eq(GAP)     # the gap travels while the level is read
+                m.next = "L_WAIT"
+        with m.State("L_WAIT"):
+            with m.If(self.lres.valid):
+                m.d.sync += [r["qty"].eq(self.lres.payload.qty),
+                             r["orders"].eq(self.lres.payload.orders)]
+                m.next = "A_REQ"
+                with m.If(~self.lres.payload.hit):
+                    m.next = "FAIL"
+        with m.State("A_REQ"):
+            p = self.creq.payload
+            m.d.comb += [self.creq.valid.eq(1), p.append.eq(ok),
+                         p.guard.eq(tree_key(r["last"], r["side"])), p.empty.eq(~r["from_valid"]),
+                         p.px.eq(tree_key(r["cur"], r["side"])), p.qty.eq(r["qty"]),
+                         p.orders.eq(r["orders"]), reset_t.eq(self.creq.ready & ~ok)]
+            with m.If(self.creq.ready):
+                m.d.sync += r["aborted"].eq(~ok)
+                with m.If(ok):              # tracking now starts beyond the new last
+                    m.d.sync += [r["last"].eq(r["cur"]), r["from_valid"].eq(1)]
+                m.next = "A_RES"
+        with m.State("A_RES"):
+            c = self.cres.payload
+            # refused by the cache's guard: its last level moved since the search began
+            refused = (c.count == 0) | (tree_key(c.last_px, r["side"]) != r["cur"])
+            with m.If(self.cres.valid):
+                m.d.sync += wait.eq(TREE_PROP)
+                with m.If(self._exact_read(m, r, c)):
+                    m.next = "IDLE"
+                with m.Elif(r["aborted"] | refused):
+                    # an exact read: operations since are tracked, or visible after SETTLE
+                    m.d.comb += reset_t.eq(1)
+                    m.next = "SETTLE"
+                with m.Else():
+                    m.next = "ANC"

@@ -1,0 +1,191 @@
+"""HashStore: a set-associative table in block RAM with a pipelined read-modify-write.
+
+Why one component: every book table (orders, price levels, price-tree nodes, the
+per-side level cache, the best-level copy) is "find the entry with this key, change
+it, write it back", and all must take a new operation every 2 cycles with their
+block RAM reads registered. One tested implementation of that, parametrised by the
+change (`modify`), keeps the forwarding right in one place.
+
+Timing (an operation may enter every 2 cycles; never in two consecutive cycles):
+  c0  `i` valid: the set index (H3 hash of the key, or its low bits) addresses the
+      read port.
+  c1  the set arrives from the block RAM and is registered, *forwarded*: if the
+      previous cycle wrote the same set (the operation 2 cycles ahead, same set),
+      the written word replaces the read one, so back-to-back operations on one
+      key (an Add at once followed by its Delete) see each other.
+  c2  ways compared with the key; `modify(m, op, hit, old)` gives the new value,
+      whether the entry stays (`keep`) and whether a miss may create it; the set
+      is written back (valid = keep) and `peek` shows the new value.
+  c3  `o`: the operation with hit/created/removed/full and old/new values, registered
+      (`new` = `old` when nothing was written).
+An operation with `en` = 0 is a probe: it reads and reports, writes nothing.
+`veto` (sampled at c2) turns the operation into a probe too (the caller's late
+verdict: an unsubscribed locate, a full table). `clr` writes zeros to set
+`clr_addr` (sweeps; only while no operation is in flight).
+"""
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .hashing import h3_hash
+
+
+def _in_layout(key_bits, op_shape, ctx_shape):
+    return data.StructLayout({"key": key_bits, "op": op_shape, "ctx": ctx_shape, "en": 1})
+
+
+def _out_layout(key_bits, op_shape, ctx_shape, value_shape):
+    return data.StructLayout({"key": key_bits, "op": op_shape, "ctx": ctx_shape, "en": 1,
+                              "hit": 1, "created": 1, "removed": 1, "full": 1,
+                              "old": value_shape, "new": value_shape})
+
+
+class HashStore(wiring.Component):
+    """`banks` x `sets` x `ways` entries of (valid, key, value); `index` "h3" or "direct".
+
+    With two banks (two-choice hashing: each bank has its own H3 hash, a lookup reads
+    both, a new key goes to the bank with more free ways) the fullest set stays close
+    to the average, so a table runs at 50 % load with almost no full set; the banks
+    are separate memories, so each is still one read and one write port.
+    """
+
+    def __init__(self, *, key_bits, value_shape, op_shape, ctx_shape, sets, ways, modify,
+                 index="h3", seed=0, q_port=False, banks=1, split=False):
+        assert sets >= 2 and sets & (sets - 1) == 0 and key_bits <= 64
+        assert banks == 1 or index == "h3"
+        self.key_bits, self.sets, self.ways, self.seed, self.banks = key_bits, sets, ways, seed, banks
+        self.split = split
+        self.latency = 4 if split else 3
+        self.set_bits = sets.bit_length() - 1
+        self.value_shape, self.modify, self.index, self.q_port = value_shape, modify, index, q_port
+        self.entry = data.StructLayout({"valid": 1, "key": key_bits, "value": value_shape})
+        self.set_layout = data.ArrayLayout(self.entry, ways)
+        members = {
+            "i": In(stream.Signature(_in_layout(key_bits, op_shape, ctx_shape), always_ready=True)),
+            "o": Out(stream.Signature(_out_layout(key_bits, op_shape, ctx_shape, value_shape),
+                                      always_ready=True)),
+            "veto": In(1),
+            "peek": Out(value_shape),
+            "clr": In(1),
+            "clr_addr": In(self.set_bits),
+        }
+        if q_port:
+            members.update({"q_addr": In(self.set_bits), "q_data": Out(self.set_layout)})
+        super().__init__(members)
+
+    def set_index(self, key, bank=0):
+        """The set of a key (int or Amaranth value) in `bank`."""
+        if self.index == "direct":
+            return key & (self.sets - 1) if isinstance(key, int) else key[:self.set_bits]
+        return h3_hash(key, self.set_bits, self.seed + bank)
+
+    def _bank(self, m, b):
+        """Bank b's memory, c0 address and c1 forwarded set: (rset, a2, wr, wq)."""
+        mem = Memory(shape=self.set_layout, depth=self.sets, init=[], attrs={"no_rw_check": 1})
+        m.submodules[f"mem{b}" if self.banks > 1 else "mem"] = mem
+        rd, wr = mem.read_port(), mem.write_port()
+        if self.q_port:
+            qrd = mem.read_port()
+            m.d.comb += [qrd.addr.eq(self.q_addr), self.q_data.eq(qrd.data)]
+        key = Cat(self.i.payload.key, Const(0, 64 - self.key_bits))
+        idx0 = Signal(self.set_bits, name=f"idx0_{b}")
+        m.d.comb += [idx0.eq(self.set_index(key if self.index == "h3" else self.i.payload.key, b)),
+                     rd.addr.eq(idx0)]
+        a1, a2 = Signal(self.set_bits, name=f"a1_{b}"), Signal(self.set_bits, name=f"a2_{b}")
+        m.d.sync += [a1.eq(idx0), a2.eq(a1)]
+        wq_en, wq_addr = Signal(name=f"wq_en{b}"), Signal(self.set_bits, name=f"wq_addr{b}")
+        wq_data = Signal(self.set_layout, name=f"wq_data{b}")
+        rset = Signal(self.set_layout, name=f"rset{b}")
+        m.d.sync += [rset.eq(Mux(wq_en & (wq_addr == a1), wq_data, rd.data)),
+                     wq_en.eq(wr.en), wq_addr.eq(wr.addr), wq_data.eq(wr.data)]
+        if self.split:          # the write 2 cycles after our read lands while we compare
+            fwd = Signal(self.set_layout, name=f"rset_f{b}")
+            m.d.comb += fwd.eq(Mux(wq_en & (wq_addr == a2), wq_data, rset))
+            rset = fwd
+        return rset, a2, wr
+
+    def _select(self, m, banks, key):
+        """Compare the ways with the key: hit, old value, ways to write (comb)."""
+        W, B = self.ways, self.banks
+        sel = {"match": [Signal(W, name=f"match{b}") for b in range(B)],
+               "free": [Signal(W, name=f"free{b}") for b in range(B)],
+               "old": Signal(self.value_shape, name="old"),
+               "hit_b": Signal(range(max(B, 2)), name="hit_b"),
+               "ins_b": Signal(range(max(B, 2)), name="ins_b"),
+               "hit_w": [Signal(range(W), name=f"hit_w{b}") for b in range(B)],
+               "free_w": [Signal(range(W), name=f"free_w{b}") for b in range(B)],
+               "sets": [Signal(self.set_layout, name=f"set{b}") for b in range(B)]}
+        match, free = sel["match"], sel["free"]
+        acc = 0
+        for b, (rset, _, _) in enumerate(banks):
+            m.d.comb += sel["sets"][b].eq(rset)
+            for w in range(W):
+                m.d.comb += [match[b][w].eq(rset[w].valid & (rset[w].key == key)),
+                             free[b][w].eq(~rset[w].valid)]
+                acc = acc | Mux(match[b][w], Value.cast(rset[w].value), 0)
+            for w in reversed(range(W)):
+                with m.If(free[b][w]):
+                    m.d.comb += sel["free_w"][b].eq(w)
+                with m.If(match[b][w]):
+                    m.d.comb += sel["hit_w"][b].eq(w)
+        m.d.comb += Value.cast(sel["old"]).eq(acc)
+        if B > 1:
+            m.d.comb += [sel["hit_b"].eq(match[1].any()),
+                         sel["ins_b"].eq(sum(free[1]) > sum(free[0]))]
+        return sel
+
+    def elaborate(self, platform):
+        m = Module()
+        W, B = self.ways, self.banks
+        s1, s2 = Signal.like(self.i.payload, name="s1"), Signal.like(self.i.payload, name="s2")
+        v1, v2 = Signal(), Signal()
+        m.d.sync += [v1.eq(self.i.valid), s1.eq(self.i.payload), v2.eq(v1), s2.eq(s1)]
+        banks = [self._bank(m, b) for b in range(B)]
+        sel = self._select(m, banks, s2.key)
+        s, v, veto = s2, v2, self.veto
+        addrs = [a2 for _, a2, _ in banks]
+        if self.split:          # c3: modify and write from registered comparisons
+            reg = {k: ([Signal.like(x, name=f"{k}{i}_r") for i, x in enumerate(val)]
+                       if isinstance(val, list) else Signal.like(val, name=f"{k}_r"))
+                   for k, val in sel.items()}
+            for k, val in sel.items():
+                pairs = zip(reg[k], val) if isinstance(val, list) else [(reg[k], val)]
+                m.d.sync += [r.eq(x) for r, x in pairs]
+            s, v, veto = Signal.like(s2, name="s3"), Signal(name="v3"), Signal(name="veto3")
+            addrs = [Signal.like(a, name=f"a3_{b}") for b, a in enumerate(addrs)]
+            m.d.sync += [s.eq(s2), v.eq(v2), veto.eq(self.veto)]
+            m.d.sync += [a3.eq(a2) for a3, (_, a2, _) in zip(addrs, banks)]
+            sel = reg
+        match, free, old = sel["match"], sel["free"], sel["old"]
+        hit = Cat(*match).any()
+        new, keep, may_create = self.modify(m, s.op, hit, old)
+        m.d.comb += self.peek.eq(new)
+        ins_b, hit_b = sel["ins_b"], sel["hit_b"]
+        write = v & s.en & ~veto
+        created, removed, full, we = Signal(), Signal(), Signal(), Signal()
+        any_free = Cat(*free).any() if B == 1 else Mux(ins_b, free[1].any(), free[0].any())
+        m.d.comb += [removed.eq(write & hit & ~keep),
+                     created.eq(write & ~hit & keep & may_create & any_free),
+                     full.eq(write & ~hit & keep & may_create & ~any_free),
+                     we.eq((write & hit) | created)]
+        for b, (_, _, wr) in enumerate(banks):
+            hit_w, free_w = sel["hit_w"][b], sel["free_w"][b]
+            wdata = Signal(self.set_layout, name=f"wdata{b}")
+            wen = Signal(name=f"wen{b}")
+            m.d.comb += wdata.eq(sel["sets"][b])
+            with m.If(write & hit & (hit_b == b)):
+                m.d.comb += [wdata[hit_w].value.eq(new), wdata[hit_w].valid.eq(keep), wen.eq(1)]
+            with m.If(created & (ins_b == b)):
+                m.d.comb += [wdata[free_w].valid.eq(1), wdata[free_w].key.eq(s.key),
+                             wdata[free_w].value.eq(new), wen.eq(1)]
+            m.d.comb += [wr.addr.eq(Mux(self.clr, self.clr_addr, addrs[b])),
+                         wr.data.eq(Mux(self.clr, 0, wdata)), wr.en.eq(self.clr | wen)]
+
+        # registered result
+        o = self.o.payload
+        m.d.sync += [self.o.valid.eq(v), o.key.eq(s.key), o.op.eq(s.op), o.ctx.eq(s.ctx),
+                     o.en.eq(s.en & ~veto), o.hit.eq(hit), o.created.eq(created),
+                     o.removed.eq(removed), o.full.eq(full), o.old.eq(old),
+                     o.new.eq(Mux(we, Value.cast(new), Value.cast(old)))]
+        return m

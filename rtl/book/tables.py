@@ -1,0 +1,86 @@
+"""The book's HashStore tables: orders, price levels, best-level copy (layouts and `modify`).
+
+Orders: key = the full 64-bit order reference (a hit is never a guess), value = side,
+price, shares left and the book slot it rests in: a message naming an order of another
+symbol (a corrupted packet that passed every check) is an unknown reference and
+changes nothing, as in the model (tickwire/model/book.py), never that symbol's book. Ways of one set (default 8) are read in one word: with 8 ways at
+the <= 50 % load the builds are sized for, a full set is rare, and it is counted
+(`collisions`) and flags the book. Levels: key = (price, side, slot), value = total
+shares and order count: exact per price however deep the side is. Best: per slot the
+best bid and ask (the query port and snapshot registers read it).
+"""
+from amaranth.hdl import Const, Mux, Signal, signed
+from amaranth.lib import data
+
+from ..layouts import Level
+
+ADD, REDUCE, DELETE, HALT = range(4)
+
+OrderVal = data.StructLayout({"side": 1, "price": 32, "shares": 32, "slot": 8})
+#: u1: the delete half of a U (its side is handed to u2); u2: U's add of new_oref, on the
+#: side of the order it replaces.
+OrderOp = data.StructLayout({"kind": 2, "side": 1, "shares": 32, "price": 32, "halt": 1,
+                             "u1": 1, "u2": 1})
+LevelVal = data.StructLayout({"qty": 32, "orders": 16})
+LevelOp = data.StructLayout({"dq": signed(33), "dord": signed(2)})
+Best = data.StructLayout({"bid": Level, "ask": Level})
+BestOp = data.StructLayout({"side": 1})
+
+
+def order_modify(u_side, u_ok, slot):
+    """Order-table change; `u_side`/`u_ok`: the side and hit of the U's delete half;
+    `slot`: the message's book slot (with the operation's modify). A reduction or
+    delete of an order resting in another slot leaves it as it is (`other_slot`)."""
+    def modify(m, op, hit, old):
+        new = Signal(OrderVal, name="order_new")
+        keep, create = Signal(name="order_keep"), Signal(name="order_create")
+        part = op.shares < old.shares           # an execution/cancel that leaves shares
+        other = other_slot(old, slot)
+        m.d.comb += new.eq(old)
+        with m.Switch(op.kind):
+            with m.Case(ADD):
+                with m.If(~hit):
+                    m.d.comb += [new.side.eq(Mux(op.u2, u_side, op.side)),
+                                 new.price.eq(op.price), new.shares.eq(op.shares),
+                                 new.slot.eq(slot)]
+                m.d.comb += [keep.eq(1), create.eq(~op.u2 | u_ok)]
+            with m.Case(REDUCE):
+                with m.If(other):
+                    m.d.comb += keep.eq(1)
+                with m.Else():
+                    m.d.comb += [new.shares.eq(Mux(part, old.shares - op.shares, 0)),
+                                 keep.eq(part)]
+            with m.Case(DELETE):
+                with m.If(other):
+                    m.d.comb += keep.eq(1)
+                with m.Else():
+                    m.d.comb += new.shares.eq(0)
+        return new, keep, create
+    return modify
+
+
+def other_slot(old, slot):
+    """The order found rests in another book slot than the message's."""
+    return old.slot != slot
+
+
+def level_modify(m, op, hit, old):
+    """Add dq shares and dord orders; a level exists while it has orders; only an
+    order's arrival (dord = +1) creates one."""
+    new = Signal(LevelVal, name="level_new")
+    m.d.comb += [new.qty.eq(old.qty + op.dq), new.orders.eq(old.orders + op.dord)]
+    # the last order leaving (parallel to the adders, not after them)
+    return new, ~((op.dord == -1) & (old.orders == 1)), op.dord == 1
+
+
+def best_modify(level):
+    """Best copy: this side's best is `level` (the cache's new best, same cycle)."""
+    def modify(m, op, hit, old):
+        new = Signal(Best, name="best_new")
+        m.d.comb += new.eq(old)
+        with m.If(op.side):
+            m.d.comb += new.ask.eq(level)
+        with m.Else():
+            m.d.comb += new.bid.eq(level)
+        return new, Const(1, 1), Const(1, 1)
+    return modify

@@ -1,0 +1,187 @@
+"""The whole OrderBook in the Amaranth simulator (small tables) against the model:
+directed semantics, a deep side drained best-first to empty through the next-best
+search, back-to-back Add/Delete of one order (forwarding), random deep books."""
+import random
+
+import pytest
+
+from book_sim import SMALL, add, model_rows, numbered, run_book
+from tickwire.model.book import Msg
+from tickwire.rtl.book.order_book import pipeline_latency
+
+L, R = 5, 100
+
+
+def check(msgs, subs, **kw):
+    bbo, topn, ev, taken, out_cyc = run_book(msgs, subs, **kw)
+    rows, top, model = model_rows(msgs, subs)
+    assert bbo == rows
+    assert topn == top
+    assert ev["level_miss"] == 0 and ev["depth_overflow"] == 0
+    return ev, taken, out_cyc, model
+
+
+def test_directed_semantics_and_latency():
+    msgs = numbered([
+        add(R + 1, "B", 100, 1000), add(R + 2, "B", 50, 1000), add(R + 3, "B", 70, 990),
+        add(R + 4, "B", 10, 980), add(R + 5, "S", 30, 1010), add(R + 6, "S", 40, 1020),
+        Msg(ord("E"), L, oref=R + 1, shares=100), Msg(ord("C"), L, oref=R + 2, shares=20, price=1),
+        Msg(ord("X"), L, oref=R + 2, shares=10), Msg(ord("D"), L, oref=R + 2),
+        Msg(ord("U"), L, oref=R + 3, new_oref=R + 7, shares=25, price=1010),   # locked
+        Msg(ord("U"), L, oref=R + 7, new_oref=R + 8, shares=25, price=1015),   # crossed
+        Msg(ord("H"), L, state=ord("H")), Msg(ord("X"), L, oref=R + 8, shares=5),
+        Msg(ord("H"), L, state=ord("T")),
+        Msg(ord("P"), L, oref=R + 9, side=ord("B"), shares=5, price=2000),
+        add(R + 10, "B", 99, 1500, 9), Msg(ord("D"), 9, oref=R + 10),
+        Msg(ord("E"), L, oref=R + 6, shares=1000), Msg(ord("D"), L, oref=R + 5),
+        add(R + 11, "S", 7, 1030),
+    ])
+    ev, taken, out_cyc, _ = check(msgs, {L: 0})
+    assert ev["ignored"] == 2 and ev["msgs"] == len(msgs)
+    assert {c - taken[s] for s, c in out_cyc} == {pipeline_latency()}
+
+
+def test_deep_side_drains_to_empty_and_refills():
+    """40 levels per side (more than the cache's 10) at prices from sub-penny to the top
+    of the 32-bit range, drained best-first by deletes and refilled."""
+    rng = random.Random(3)
+    bids = sorted(rng.sample(range(1, 100), 10) + [10_000 + 100 * i for i in range(15)]
+                  + [0xFFFF_FFFF - 7 * i for i in range(15)])
+    asks = sorted(rng.sample(range(1, 10_000), 20) + [2**31 + 64 * i for i in range(20)])
+    msgs, ref = [], 1000
+    for side, prices in (("B", bids), ("S", asks)):
+        refs = {}
+        for px in rng.sample(prices, len(prices)):
+            refs[px] = ref
+            msgs.append(add(ref, side, rng.randint(1, 99), px))
+            ref += 1
+        for px in sorted(prices, reverse=side == "B"):
+            msgs.append(Msg(ord("D"), L, oref=refs[px]))
+        for px in prices[::3]:
+            msgs.append(add(ref, side, 5, px))
+            ref += 1
+    numbered(msgs)
+    check(msgs, {L: 1}, params=dict(SMALL, orders=256, levels=256))
+
+
+def test_add_then_delete_back_to_back():
+    msgs = []
+    for i in range(12):
+        msgs.append(add(700 + i, "S", 10 + i, 5000 + i % 3))
+        msgs.append(Msg(ord("E"), L, oref=700 + i, shares=3) if i % 2 else
+                    Msg(ord("D"), L, oref=700 + i))
+    numbered(msgs)
+    _, taken, _, _ = check(msgs, {L: 0})
+    t = sorted(taken.values())
+    assert {b - a for a, b in zip(t, t[1:])} == {2}
+
+
+def test_random_deep_books():
+    rng = random.Random(11)
+    live, nxt, msgs = {}, 1 << 33, []
+    for _ in range(700):
+        loc = rng.choice([5, 6])
+        mine = [o for o, v in live.items() if v[0] == loc]
+        r = rng.random()
+        if (r < 0.55 or not mine) and len(live) < 40:
+            side = rng.choice("BS")
+            off = rng.randint(1, 60)
+            px = 50_000 - off if side == "B" else 50_000 + off
+            msgs.append(add(nxt, side, rng.randint(1, 50), px, loc))
+            live[nxt] = [loc, side, msgs[-1].shares]
+            nxt += 1
+        elif mine:
+            o = rng.choice(mine)
+            if r < 0.75:
+                n = rng.randint(1, 40)
+                msgs.append(Msg(ord("E"), loc, oref=o, shares=n))
+                live[o][2] -= n
+                if live[o][2] <= 0:
+                    live.pop(o)
+            elif r < 0.9:
+                msgs.append(Msg(ord("D"), loc, oref=o))
+                live.pop(o)
+            else:
+                side = live.pop(o)[1]
+                msgs.append(Msg(ord("U"), loc, oref=o, new_oref=nxt, shares=9,
+                                price=50_000 + rng.randint(-60, 60)))
+                live[nxt] = [loc, side, 9]
+                nxt += 1
+    numbered(msgs)
+    _, _, _, model = check(msgs, {5: 0, 6: 1})
+    assert max(b.max_depth for b in model.books.values()) > 12
+
+
+def churn(seed, n, locs=(5, 6), levels=40, spread=60):
+    """Deep books (up to `levels` per side) churned at the top, back to back: deletes
+    and executions of the best levels, adds just behind and ahead of them, replaces
+    across the spread, so background refills run among operations on the same side
+    (new levels inside the range being searched, the searched level changing)."""
+    rng = random.Random(seed)
+    live, nxt, msgs = {}, 1 << 40, []
+    for _ in range(n):
+        loc = rng.choice(locs)
+        mine = [o for o, v in live.items() if v[0] == loc]
+        r = rng.random()
+        if (r < 0.5 or len(mine) < 8) and len(mine) < 2 * levels:
+            side = rng.choice("BS")
+            off = int(rng.triangular(1, spread, 1))
+            px = 70_000 - off if side == "B" else 70_000 + off
+            msgs.append(add(nxt, side, rng.randint(1, 50), px, loc))
+            live[nxt] = [loc, side, msgs[-1].shares, px]
+            nxt += 1
+            continue
+        # prefer the orders at or near the best of a side
+        side = rng.choice("BS")
+        ones = [o for o in mine if live[o][1] == side] or mine
+        ones.sort(key=lambda o: -live[o][3] if live[o][1] == "B" else live[o][3])
+        o = ones[min(len(ones) - 1, int(rng.expovariate(0.4)))]
+        if r < 0.7:
+            msgs.append(Msg(ord("D"), loc, oref=o))
+            live.pop(o)
+        elif r < 0.85:
+            k = rng.randint(1, 40)
+            msgs.append(Msg(ord("E"), loc, oref=o, shares=k))
+            live[o][2] -= k
+            if live[o][2] <= 0:
+                live.pop(o)
+        else:
+            _, s, _, _ = live.pop(o)
+            px = 70_000 + rng.randint(-spread, spread)
+            msgs.append(Msg(ord("U"), loc, oref=o, new_oref=nxt, shares=9, price=px))
+            live[nxt] = [loc, s, 9, px]
+            nxt += 1
+    return numbered(msgs)
+
+
+@pytest.mark.parametrize("seed", [21, 120])
+def test_background_refills_under_churn(seed):
+    """RTL = model with refills running among back-to-back operations on the same
+    sides (~140 appends each; seed 120: a full cache pushes its last level out for a
+    better one while a search runs from it, which the cache's append guard refuses)."""
+    msgs = churn(seed, 1500)
+    _, _, _, model = check(msgs, {5: 0, 6: 1}, params=dict(SMALL, orders=512, levels=512))
+    assert max(b.max_depth for b in model.books.values()) > 30
+
+
+def test_another_symbols_reference_touches_only_its_own_message():
+    """A corrupted message naming another symbol's order (tickwire/model/book.py: an
+    unknown reference there, that book untouched) and a U onto a reference already
+    held (the old order leaves, the new one is refused): RTL = model, the message's
+    own book flagged."""
+    msgs = numbered([
+        add(1, "B", 100, 1000, 5), add(2, "S", 40, 1010, 6),
+        Msg(ord("D"), 6, oref=1), Msg(ord("E"), 6, oref=1, shares=10),
+        Msg(ord("U"), 6, oref=1, new_oref=9, shares=5, price=1005),
+        add(3, "B", 7, 990, 5),
+        Msg(ord("U"), 5, oref=1, new_oref=2, shares=5, price=999),
+        add(4, "B", 8, 995, 5),
+    ])
+    subs = {5: 0, 6: 1}
+    bbo, _, ev, _, _ = run_book(msgs, subs)
+    rows, _, model = model_rows(msgs, subs)
+    assert [r[:-1] for r in bbo] == [r[:-1] for r in rows]
+    assert ev["unknown_ref"] == model.counts["unknown_ref"] == 3
+    # slot 1 flagged by its unknown references (the flag is the slot's state when the
+    # update leaves, so its own row already shows it), slot 0 by the refused U
+    assert [r[-1] for r in bbo] == [0, 1, 1, 1]
