@@ -8,7 +8,7 @@ import pytest
 from amaranth.hdl import Module, Signal
 from amaranth.sim import Simulator
 
-from tickwire.rtl.book.level_cache import CacheOp, cache_layout, cache_modify
+from tickwire.rtl.book.level_cache import CacheOp, cache_layout, cache_modify, cache_prepare
 
 K = 6
 
@@ -44,7 +44,9 @@ def test_cache_update_against_sorted_reference(ask):
     m = Module()
     old = Signal(cache_layout(K))
     op = Signal(CacheOp)
-    new, _, _ = cache_modify(K)(m, op, Signal(), old)
+    hit = Signal()
+    pre = cache_prepare(K)(m, op, hit, old)
+    new, _, _ = cache_modify(K)(m, op, hit, old, pre)
     rng = random.Random(ask)
 
     async def bench(ctx):

@@ -38,27 +38,54 @@ CacheOp = data.StructLayout({"append": 1, "side": 1, "px": 32, "qty": 32, "order
                              "created": 1, "removed": 1, "guard": 32, "empty": 1})
 
 
+def prep_layout(k):
+    """What the compare cycle registers for the modify cycle (HashStore `prepare`)."""
+    return data.StructLayout({"occ": k, "match": k, "better": k, "tail": 1,
+                              "at": k + 1, "up": range(k + 1), "down": range(k + 1),
+                              "depth": 16, "untracked": 1})
+
+
+def cache_prepare(k):
+    """The level cache's compare cycle: each cached price against the operation's (32-bit
+    compares), the count's one-hot and neighbours, the new depth. Why: with these in a
+    register the modify cycle is only selects and muxes (the whole update in one cycle
+    was the book's critical path: ~29 LUT levels)."""
+    def prepare(m, op, hit, old):
+        pre = Signal(prep_layout(k), name="cache_pre")
+        lv = old.lv
+        for i in range(k):
+            occ = old.count > i
+            m.d.comb += [pre.occ[i].eq(occ),
+                         pre.match[i].eq(occ & (lv[i].px == op.px)),
+                         pre.better[i].eq(occ & Mux(op.side, lv[i].px < op.px,
+                                                     lv[i].px > op.px))]
+        for i in range(k + 1):
+            m.d.comb += pre.at[i].eq(old.count == i)
+        # the append's guard: the last cached level is the one the search started from
+        m.d.comb += [
+            pre.tail.eq(Cat(*[(old.count == i + 1) & (lv[i].px == op.guard)
+                              for i in range(k)]).any()),
+            pre.untracked.eq(old.depth != old.count),
+            pre.up.eq(old.count + 1), pre.down.eq(old.count - 1),
+            pre.depth.eq(Mux(op.append, old.depth, old.depth + op.created - op.removed)),
+        ]
+        return pre
+    return prepare
+
+
 def cache_modify(k):
-    """The HashStore `modify` of the level cache."""
+    """The HashStore `modify` of the level cache, from `cache_prepare`'s register."""
     lw = data.Layout.cast(Level).size
 
-    def modify(m, op, hit, old):
+    def modify(m, op, hit, old, pre):
         new = Signal(cache_layout(k), name="cache_new")
         lv = old.lv
-        occ = Signal(k, name="c_occ")
-        match = Signal(k, name="c_match")
-        better = Signal(k, name="c_better")
-        for i in range(k):
-            m.d.comb += [occ[i].eq(i < old.count),
-                         match[i].eq(occ[i] & (lv[i].px == op.px)),
-                         better[i].eq(occ[i] & Mux(op.side, lv[i].px < op.px, lv[i].px > op.px))]
+        occ, match, better = pre.occ, pre.match, pre.better
         found = match.any()
-        # the append's guard: the last cached level is the one the search started from
-        tail = Cat(*[(old.count == i + 1) & (lv[i].px == op.guard) for i in range(k)]).any()
         take = Signal(name="c_take")
-        m.d.comb += take.eq(op.append & Mux(op.empty, old.count == 0, tail))
-        full = old.count == k
-        untracked = old.depth != old.count
+        m.d.comb += take.eq(op.append & Mux(op.empty, pre.at[0], pre.tail))
+        full = pre.at[k]
+        untracked = pre.untracked
         remove = found & op.removed
         insert = (~found & op.created
                   & ((occ & ~better).any() | (~untracked & ~full)))
@@ -72,13 +99,13 @@ def cache_modify(k):
             ins_here = ~better[i] & (better[i - 1] if i > 0 else 1)
             v_found = Mux(remove, Mux(after, nxt, cur), Mux(match[i], new_lvl, cur))
             v_insert = Mux(better[i], cur, Mux(ins_here, new_lvl, prev))
-            v_append = Mux(take & (old.count == i), new_lvl, cur)
+            v_append = Mux(take & pre.at[i], new_lvl, cur)
             m.d.comb += new.lv[i].as_value().eq(
                 Mux(op.append, v_append, Mux(found, v_found, Mux(insert, v_insert, cur))))
         grow = (take & ~full) | (insert & ~full)
         m.d.comb += [
-            new.count.eq(old.count + grow - remove),
-            new.depth.eq(Mux(op.append, old.depth, old.depth + op.created - op.removed)),
+            new.count.eq(Mux(grow & ~remove, pre.up, Mux(remove & ~grow, pre.down, old.count))),
+            new.depth.eq(pre.depth),
         ]
         return new, Const(1, 1), Const(1, 1)
     return modify

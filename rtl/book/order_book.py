@@ -64,7 +64,7 @@ from amaranth.lib.wiring import In, Out
 from ..layouts import ItchMsg, Timestamp, top_n_layout, BboUpdate, Level
 from ..regmap.binding import register_members
 from . import regs
-from .level_cache import CacheOp, cache_layout, cache_modify
+from .level_cache import CacheOp, cache_layout, cache_modify, cache_prepare
 from .next_best import NextBest
 from .price_tree import BITS, DEPTHS, digit, node_key, node_modify, node_op, prefix_bits, tree_key
 from .store import HashStore
@@ -188,7 +188,8 @@ class OrderBook(wiring.Component):
                                  seed=2)
         st["cache"] = HashStore(key_bits=1 + sb, value_shape=cache_layout(self.k),
                                 op_shape=CacheOp, ctx_shape=ctx, sets=g["cache"], ways=1,
-                                modify=cache_modify(self.k), index="direct",
+                                modify=cache_modify(self.k), prepare=cache_prepare(self.k),
+                                index="direct",
                                 split="cache" in SPLIT)
         st["best"] = HashStore(key_bits=sb, value_shape=Best, op_shape=BestOp, ctx_shape=1,
                                sets=g["best"], ways=1, index="direct", q_port=True,
@@ -283,7 +284,9 @@ class OrderBook(wiring.Component):
         bad += self._tree_chain(m)
         bad += self._cache_stage(m)
         self._emit(m)
-        idle = drained & (self.refill_q.level == 0) & ~self.nb.busy
+        # a command runs only while busy_cmd holds issue, so `issue` (which the cache's
+        # output reaches through `urgent_now`) need not be in its idle test
+        idle = ~inflight.any() & (self.refill_q.level == 0) & ~self.nb.busy
         clear_mask = self._commands(m, busy_cmd, idle)
         set_mask = 0
         for en, slot in bad:
@@ -438,10 +441,15 @@ class OrderBook(wiring.Component):
     def _cache_stage(self, m):
         co, cv = self.st["cache"].o.payload, self.st["cache"].o.valid
         cnt = co.new.count
-        last = co.new.lv[(cnt - 1)[:len(cnt)]]
+        # the search's view of a cache result is registered (one cycle later; its waits
+        # and the tracking reset move with it): the last cached price's select and
+        # NextBest's compares were one path through the cache's output (~21 LUT levels)
+        last_px = 0
+        for i in range(self.k):
+            last_px = last_px | Mux(cnt == i + 1, co.new.lv[i].px, 0)
         c = self.nb.cres
-        m.d.comb += [c.valid.eq(cv & co.ctx.srch), c.payload.count.eq(cnt),
-                     c.payload.depth.eq(co.new.depth), c.payload.last_px.eq(last.px)]
+        m.d.sync += [c.valid.eq(cv & co.ctx.srch), c.payload.count.eq(cnt),
+                     c.payload.depth.eq(co.new.depth), c.payload.last_px.eq(last_px)]
         w, r = self.refill_q.w_stream, self.refill_q.r_stream
         pipe = cv & ~co.ctx.srch
         short = co.new.depth != cnt

@@ -18,6 +18,9 @@ Timing (an operation may enter every 2 cycles; never in two consecutive cycles):
       is written back (valid = keep) and `peek` shows the new value.
   c3  `o`: the operation with hit/created/removed/full and old/new values, registered
       (`new` = `old` when nothing was written).
+`prepare(m, op, hit, old)` (optional) is computed in the compare cycle and, split,
+registered for `modify(m, op, hit, old, pre)`: a table whose change needs wide
+compares (the level cache) does them in c2 so c3 is only selects and muxes.
 An operation with `en` = 0 is a probe: it reads and reports, writes nothing.
 `veto` (sampled at c2) turns the operation into a probe too (the caller's late
 verdict: an unsubscribed locate, a full table). `clr` writes zeros to set
@@ -51,11 +54,11 @@ class HashStore(wiring.Component):
     """
 
     def __init__(self, *, key_bits, value_shape, op_shape, ctx_shape, sets, ways, modify,
-                 index="h3", seed=0, q_port=False, banks=1, split=False):
+                 index="h3", seed=0, q_port=False, banks=1, split=False, prepare=None):
         assert sets >= 2 and sets & (sets - 1) == 0 and key_bits <= 64
         assert banks == 1 or index == "h3"
         self.key_bits, self.sets, self.ways, self.seed, self.banks = key_bits, sets, ways, seed, banks
-        self.split = split
+        self.split, self.prepare = split, prepare
         self.latency = 4 if split else 3
         self.set_bits = sets.bit_length() - 1
         self.value_shape, self.modify, self.index, self.q_port = value_shape, modify, index, q_port
@@ -100,8 +103,12 @@ class HashStore(wiring.Component):
         m.d.sync += [rset.eq(Mux(wq_en & (wq_addr == a1), wq_data, rd.data)),
                      wq_en.eq(wr.en), wq_addr.eq(wr.addr), wq_data.eq(wr.data)]
         if self.split:          # the write 2 cycles after our read lands while we compare
+            # its select is decided a cycle early (this write against a1, which is a2 a
+            # cycle later), so the compare cycle starts with one mux, not an address compare
+            f2 = Signal(name=f"f2_{b}")
+            m.d.sync += f2.eq(wr.en & (wr.addr == a1))
             fwd = Signal(self.set_layout, name=f"rset_f{b}")
-            m.d.comb += fwd.eq(Mux(wq_en & (wq_addr == a2), wq_data, rset))
+            m.d.comb += fwd.eq(Mux(f2, wq_data, rset))
             rset = fwd
         return rset, a2, wr
 
@@ -145,6 +152,8 @@ class HashStore(wiring.Component):
         sel = self._select(m, banks, s2.key)
         s, v, veto = s2, v2, self.veto
         addrs = [a2 for _, a2, _ in banks]
+        pre = (self.prepare(m, s2.op, Cat(*sel["match"]).any(), sel["old"])
+               if self.prepare else None)
         if self.split:          # c3: modify and write from registered comparisons
             reg = {k: ([Signal.like(x, name=f"{k}{i}_r") for i, x in enumerate(val)]
                        if isinstance(val, list) else Signal.like(val, name=f"{k}_r"))
@@ -157,9 +166,14 @@ class HashStore(wiring.Component):
             m.d.sync += [s.eq(s2), v.eq(v2), veto.eq(self.veto)]
             m.d.sync += [a3.eq(a2) for a3, (_, a2, _) in zip(addrs, banks)]
             sel = reg
+            if pre is not None:
+                pre_r = Signal.like(pre, name="pre_r")
+                m.d.sync += pre_r.eq(pre)
+                pre = pre_r
         match, free, old = sel["match"], sel["free"], sel["old"]
         hit = Cat(*match).any()
-        new, keep, may_create = self.modify(m, s.op, hit, old)
+        new, keep, may_create = (self.modify(m, s.op, hit, old, pre) if self.prepare
+                                 else self.modify(m, s.op, hit, old))
         m.d.comb += self.peek.eq(new)
         ins_b, hit_b = sel["ins_b"], sel["hit_b"]
         write = v & s.en & ~veto
