@@ -427,5 +427,5 @@ def test_status_names_the_build_and_its_parameters():
     from tickwire.control.cli.status import _build
     text = _build(BUILDS["board"].digest)
     assert text.startswith(f"board (0x{BUILDS['board'].digest:08x}): ")
-    assert "book_slots=8" in text and "risk_slots=8" in text
+    assert "book_slots=256" in text and "risk_slots=8" in text
     assert _build(0) == "0x00000000 (unknown build)"

@@ -100,9 +100,9 @@ def csr_bank_block(cfg=None):
 
 # name -> ("module:factory", kwargs, or a function of the CoreConfig giving them). Order
 # here is the report order. Every size comes from the build (`--build`, `make synth
-# BUILD=board`); the book's board build is 8 slots, 16 kept levels, a 4,096-entry order
-# table: each bank (512 sets x 532 bits) maps to 30 DP16KD since it carries
-# no_rw_check (rtl/book/order_book.py); without it Yosys built the banks from flip-flops.
+# BUILD=board`); the book's board build is book v2 with 256 slots, 8,192 orders and
+# 4,096 price levels (rtl/config.py); every HashStore memory carries no_rw_check
+# (rtl/book/store.py), without which Yosys builds the tables from flip-flops.
 BLOCKS = {
     "csr_bank": ("tickwire.tools.build.synth:csr_bank_block", lambda c: dict(cfg=c)),
     "mac": ("tickwire.rtl.rx.mac.xgmii_rx:XgmiiRx", lambda c: dict(ts_offset_ns=c.rx_ts_offset_ns)),
