@@ -10,6 +10,14 @@ from tickwire.rtl.book import OrderBook
 from tickwire.tools.build import steps
 
 
+@pytest.fixture(autouse=True)
+def _loud():
+    """An in-process `replay --quiet` earlier in the same worker leaves steps quiet."""
+    steps.quiet(False)
+    yield
+    steps.quiet(False)
+
+
 def test_failure_names_the_log_and_quotes_the_tool(tmp_path, capsys):
     log = tmp_path / "sub" / "build.log"
     with pytest.raises(steps.BuildError) as exc:
