@@ -68,29 +68,26 @@ class HoldHead(wiring.Component):
         with m.If(self.flush):
             m.d.sync += [self.valid.eq(0), pre_v.eq(0)]
 
-        def below(a, b):
-            """a < b as the borrow of a - b: one carry chain from registers. (`>` mapped to
-            a chain and a 64-bit equality tree after it, 8.3 ns; `==` to a LUT tree, 7.4 ns:
-            each was the critical path in turn.)"""
-            d = Signal(65)
-            m.d.comb += d.eq(a - b)
-            return d[64]
-
         def rel(seq):
-            """(flags if E stays, flags if E steps), each against this cycle's E, E1;
-            equal = neither below nor above (two chains side by side)."""
-            out = []
-            for e in (self.e, self.e1):
-                lt, gt = below(seq, e), below(e, seq)
-                out += [lt, ~lt & ~gt]
-            return out
+            """(flags if E stays, flags if E steps), each against this cycle's E, E1."""
+            lt0, eq0, lt1, eq1 = Signal(), Signal(), Signal(), Signal()
+            m.d.comb += [lt0.eq(seq < self.e), eq0.eq(seq == self.e),
+                         lt1.eq(seq < self.e1), eq1.eq(seq == self.e1)]
+            return lt0, eq0, lt1, eq1
 
         new, cur = rel(pre.msg.seq), rel(self.msg.msg.seq)
         nxt = Signal(SeqRel)
         src = [Mux(load, a, b) for a, b in zip(new, cur)]
         m.d.comb += [nxt.lt.eq(Mux(self.step, src[2], src[0])),
                      nxt.at.eq(Mux(self.step, src[3], src[1]))]
-        far = [Mux(load, below(w, pre.msg.seq), below(w, self.msg.msg.seq))
+        def beyond(seq, w):
+            """seq > w as the borrow of w - seq: one carry chain. (`seq > w` mapped
+            to a chain and a 64-bit equality tree after it: 8.3 ns, the critical path.)"""
+            d = Signal(65)
+            m.d.comb += d.eq(w - seq)
+            return d[64]
+
+        far = [Mux(load, beyond(pre.msg.seq, w), beyond(self.msg.msg.seq, w))
                for w in (self.ew, self.ew1)]
         m.d.comb += nxt.far.eq(Mux(self.step, far[1], far[0]))
         m.d.sync += [self.msg.rel.lt.eq(nxt.lt), self.msg.rel.at.eq(nxt.at),
