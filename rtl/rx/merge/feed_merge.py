@@ -18,8 +18,9 @@ Why it looks like this (docs/bad-input-mold.md, issues 14 and 15):
   of E (a gap, a confirmed jump, a JOIN) costs one bubble cycle (live messages then
   wait in the hold buffers).
 
-Parts: a Sequencer (rtl/rx/merge/sequencer.py), one HoldBuffer FIFO per port and the
-injection FIFO. The recovery path's ports (rtl/rx/inject/ InjectWindow, issue 14; all
+Parts: a Sequencer (rtl/rx/merge/sequencer.py), one HoldBuffer per port and one for
+the injection (rtl/rx/merge/hold_buffer.py: key and body FIFOs, the body read a cycle
+behind the sequencer's pop). The recovery path's ports (rtl/rx/inject/ InjectWindow, issue 14; all
 tie off at 0 to plain A/B merging):
 * `inject`: retransmitted messages, in sequence. A small FIFO (the host can queue a
   fill ahead of E without polling per message) whose head is a third hold-buffer head,
@@ -30,13 +31,13 @@ tie off at 0 to plain A/B merging):
   waits for the fill (or `skip`) instead of declaring it.
 * `join`/`join_seq`: late join, E set to join_seq.
 """
-from amaranth.hdl import Module, ResetInserter
+from amaranth.hdl import Module
 from amaranth.lib import stream, wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from ...layouts import GapEvent, MergeStatus, MoldMsg, RawMsg
 from ...regmap.binding import register_members
+from .hold_buffer import HoldBuffer
 from .sequencer import EVENTS, Sequencer
 from . import regs
 
@@ -83,21 +84,17 @@ class FeedMerge(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.seq = seq = Sequencer(self.jump_window)
+        # depth - 2 + HoldHead's two registers: `depth` messages, as the model keeps
+        bufs = [HoldBuffer(self.depth - 2), HoldBuffer(self.depth - 2), HoldBuffer(INJECT_DEPTH)]
+        m.submodules.hold_a, m.submodules.hold_b, m.submodules.hold_i = bufs
+        for p, buf in enumerate(bufs):
+            wiring.connect(m, buf.r, seq.head[p])
+            m.d.comb += [buf.load.eq(seq.loads[p]), seq.body[p].eq(buf.body),
+                         buf.clear.eq(self.restart if p == 2 else seq.clear[p])]
         for p, i in enumerate((self.a, self.b)):
-            # depth - 2 + HoldHead's two registers: `depth` messages, as the model keeps
-            fifo = ResetInserter(seq.clear[p])(SyncFIFOBuffered(
-                width=MoldMsg.size, depth=self.depth - 2))
-            m.submodules[f"hold_{'ab'[p]}"] = fifo
-            m.d.comb += [seq.live[p].valid.eq(i.valid), seq.live[p].payload.eq(i.payload),
-                         fifo.w_en.eq(seq.push[p].valid), fifo.w_data.eq(seq.push[p].payload),
-                         seq.push[p].ready.eq(fifo.w_rdy),
-                         seq.head[p].valid.eq(fifo.r_rdy), seq.head[p].payload.eq(fifo.r_data),
-                         fifo.r_en.eq(seq.head[p].ready)]
-        m.submodules.hold_i = inj = ResetInserter(self.restart)(SyncFIFOBuffered(
-            width=MoldMsg.size, depth=INJECT_DEPTH))
-        m.d.comb += [inj.w_en.eq(self.inject.valid), inj.w_data.eq(self.inject.payload),
-                     self.inject.ready.eq(inj.w_rdy), seq.head[2].valid.eq(inj.r_rdy),
-                     seq.head[2].payload.eq(inj.r_data), inj.r_en.eq(seq.head[2].ready)]
+            wiring.connect(m, seq.push[p], bufs[p].w)
+            m.d.comb += [seq.live[p].valid.eq(i.valid), seq.live[p].payload.eq(i.payload)]
+        wiring.connect(m, wiring.flipped(self.inject), bufs[2].w)
         wiring.connect(m, seq.o, wiring.flipped(self.o))
         wiring.connect(m, seq.gap, wiring.flipped(self.gap))
         wiring.connect(m, wiring.flipped(self.raw), seq.raw)

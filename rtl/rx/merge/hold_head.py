@@ -18,6 +18,10 @@ at a flip-flop, and the head's compares start from registers (issue 13: the RAM 
 `far` path limited the merge to 100 MHz). A message reaches the head one cycle later
 than before; `pre` holds one message, so FeedMerge makes the FIFO one shorter and the
 buffer's capacity is unchanged. The head still drains one message per cycle.
+
+Only the key (seq, first, mark) is registered here: the rest of the message follows a
+cycle later from the HoldBuffer's body side, which repeats `load` (rtl/rx/merge/
+hold_buffer.py: pop no longer reaches ~500 bits' block RAMs and load enables).
 """
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring
@@ -50,12 +54,14 @@ class HoldHead(wiring.Component):
         m.d.comb += load.eq(pre_v & (~self.valid | self.pop))
         take = self.fifo.valid & (~pre_v | load)
         m.d.comb += self.fifo.ready.eq(take)
-        with m.If(take):
-            m.d.sync += [pre_v.eq(1), pre.eq(self.fifo.payload)]
+        f = self.fifo.payload
+        with m.If(take):        # the key only (HoldBuffer: the body follows a cycle later)
+            m.d.sync += [pre_v.eq(1), pre.msg.seq.eq(f.msg.seq), pre.first.eq(f.first),
+                         pre.mark.eq(f.mark)]
         with m.Elif(load):
             m.d.sync += pre_v.eq(0)
         with m.If(load):
-            m.d.sync += [self.valid.eq(1), self.msg.msg.eq(pre.msg),
+            m.d.sync += [self.valid.eq(1), self.msg.msg.seq.eq(pre.msg.seq),
                          self.msg.first.eq(pre.first), self.msg.mark.eq(pre.mark)]
         with m.Elif(self.pop):
             m.d.sync += self.valid.eq(0)
@@ -74,7 +80,14 @@ class HoldHead(wiring.Component):
         src = [Mux(load, a, b) for a, b in zip(new, cur)]
         m.d.comb += [nxt.lt.eq(Mux(self.step, src[2], src[0])),
                      nxt.at.eq(Mux(self.step, src[3], src[1]))]
-        far = [Mux(load, pre.msg.seq > w, self.msg.msg.seq > w)
+        def beyond(seq, w):
+            """seq > w as the borrow of w - seq: one carry chain. (`seq > w` mapped
+            to a chain and a 64-bit equality tree after it: 8.3 ns, the critical path.)"""
+            d = Signal(65)
+            m.d.comb += d.eq(w - seq)
+            return d[64]
+
+        far = [Mux(load, beyond(pre.msg.seq, w), beyond(self.msg.msg.seq, w))
                for w in (self.ew, self.ew1)]
         m.d.comb += nxt.far.eq(Mux(self.step, far[1], far[0]))
         m.d.sync += [self.msg.rel.lt.eq(nxt.lt), self.msg.rel.at.eq(nxt.at),

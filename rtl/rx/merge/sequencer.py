@@ -75,6 +75,9 @@ class Sequencer(wiring.Component):
         super().__init__({
             "live": In(stream.Signature(MoldMsg, always_ready=True)).array(2),
             "head": In(stream.Signature(MoldMsg)).array(3),      # hold buffers A, B, injection
+            # HoldBuffer's body side: each head's `load`, and its message's body a cycle
+            # later (all but seq: the output mux runs a cycle after the decision)
+            "loads": Out(3), "body": In(RawMsg).array(3),
             "push": Out(stream.Signature(MoldMsg)).array(2),     # hold buffer inputs
             "o": Out(stream.Signature(RawMsg, always_ready=True)),
             "gap": Out(stream.Signature(GapEvent, always_ready=True)),
@@ -108,7 +111,8 @@ class Sequencer(wiring.Component):
         for p, h in enumerate(heads):
             wiring.connect(m, wiring.flipped(self.head[p]), h.fifo)
             m.d.comb += [h.step.eq(step), h.e.eq(E), h.e1.eq(E1), h.ew.eq(EW),
-                         h.ew1.eq(EW1), h.flush.eq(self.restart if p == I else self.clear[p])]
+                         h.ew1.eq(EW1), h.flush.eq(self.restart if p == I else self.clear[p]),
+                         self.loads[p].eq(h.load)]
         ok, okp = have_e & ~bubble, have_e & ~bubble & ~self.pause    # okp: heads may go
         msgs = [h.msg for h in heads] + [live[0].payload, live[1].payload]
         valid = [h.valid for h in heads] + [live[0].valid, live[1].valid]
@@ -184,9 +188,9 @@ class Sequencer(wiring.Component):
         raw_go = self._raw(m, deliver | confirm, pick[I], dupk[I])
         # the delivered candidate (pick), else the confirmed jump's live message (far[0]:
         # port A's), else the snapshot message (raw_go needs ~deliver & ~confirm)
-        self._output(m, deliver | fdel | raw_go,
+        self._output(m, deliver | fdel | raw_go, heads,
                      [*pick[:L], pick[L] | (confirm & far[0]), pick[L + 1] | (confirm & ~far[0]),
-                      raw_go], [msgs[k].msg for k in range(N)] + [self.raw.payload])
+                      raw_go], [msgs[k].msg for k in range(L, N)] + [self.raw.payload])
         # a gap goes out a cycle later: its length (a 64-bit subtract) from registers
         m.d.sync += [gap_v.eq(go_gap | confirm), self.gap.valid.eq(gap_v),
                      self.gap.payload.first.eq(gap_from), self.gap.payload.count.eq(gap_n)]
@@ -212,17 +216,24 @@ class Sequencer(wiring.Component):
         self._events(m, hold, far, farh, confirm, fp, go_gap)
         return m
 
-    def _output(self, m, valid, onehot, srcs):
-        """The output stage: the decision (one-hot over the candidates) and a copy of
-        every candidate are registered, and the data mux runs the next cycle from
-        registers only. Why: the decision is several LUT levels deep and its select would
-        otherwise fan out to all ~550 payload bits in the same cycle (the merge's critical
-        path at 98 MHz); this costs every message one cycle."""
+    def _output(self, m, valid, heads, onehot, srcs):
+        """The output stage: the decision (one-hot over the candidates: the heads, then
+        `srcs`) and a copy of every candidate in `srcs` are registered, and the data mux
+        runs the next cycle from registers only. Why: the decision is several LUT levels
+        deep and its select would otherwise fan out to all ~550 payload bits in the same
+        cycle (the merge's critical path at 98 MHz); this costs every message one cycle.
+        The heads need no copy: their bodies come a cycle late anyway (`body`, from
+        HoldBuffer), and only their seq is registered here."""
         sel, vr = Signal(len(onehot)), Signal()
         cand = [Signal(RawMsg, name=f"cand{k}") for k in range(len(srcs))]
         m.d.sync += [sel.eq(Cat(*onehot)), vr.eq(valid), *[c.eq(x) for c, x in zip(cand, srcs)]]
+        late = [Signal(RawMsg, name=f"late{p}") for p in range(len(heads))]
+        for p, h in enumerate(heads):
+            seq_r = Signal(64, name=f"late_seq{p}")
+            m.d.sync += seq_r.eq(h.msg.msg.seq)
+            m.d.comb += [late[p].eq(self.body[p]), late[p].seq.eq(seq_r)]
         word = 0
-        for k, c in enumerate(cand):
+        for k, c in enumerate(late + cand):
             word = word | (c.as_value() & sel[k].replicate(RawMsg.size))
         m.d.sync += [self.o.valid.eq(vr), self.o.payload.eq(word)]
 
@@ -318,9 +329,11 @@ class Sequencer(wiring.Component):
                                  | (self.same & fl[0] & fl[1] & (seq[0] == seq[1]))))
         # sessions differ: the port that confirmed (or held something, on expiry) alone
         win_a = own[0] | (accept & lo_v[0]) | ~(own[1] | (accept & lo_v[1]))
+        upd = [Signal(name=f"lo_upd{p}") for p in (0, 1)]
+        m.d.comb += [upd[p].eq(pre & lv[p] & (~lo_v[p] | (seq[p] < lo[p]))) for p in (0, 1)]
         with m.If(pre):
             for p in (0, 1):
-                with m.If(lv[p] & (~lo_v[p] | (seq[p] < lo[p]))):
+                with m.If(upd[p]):
                     m.d.sync += [lo_v[p].eq(1), lo[p].eq(seq[p])]
                 with m.If(fl[p]):
                     m.d.sync += [cand_v[p].eq(1), cand_s[p].eq(seq[p]), cand_e[p].eq(seq[p] + 1)]
@@ -333,8 +346,14 @@ class Sequencer(wiring.Component):
         start = Signal()
         m.d.comb += start.eq(starting & ~have_e & ~self.join)
         ok = [lo_v[p] & keep[p] for p in (0, 1)]
+        # lo0 < lo1 as a register: the compares of each lo's current and next value
+        # run a cycle ahead and the updates pick one (the 64-bit compare in front of
+        # E's mux was the critical path at 129.48 MHz, 7.7 ns)
+        lo_lt = Signal(name="lo_lt")
+        m.d.sync += lo_lt.eq(Mux(upd[0], Mux(upd[1], seq[0] < seq[1], seq[0] < lo[1]),
+                                 Mux(upd[1], lo[0] < seq[1], lo[0] < lo[1])))
         lo_min = Signal(64)
-        m.d.comb += lo_min.eq(Mux(ok[0] & ok[1], Mux(lo[0] < lo[1], lo[0], lo[1]),
+        m.d.comb += lo_min.eq(Mux(ok[0] & ok[1], Mux(lo_lt, lo[0], lo[1]),
                                   Mux(ok[0], lo[0], lo[1])))
         for p in (0, 1):
             m.d.comb += self.clear[p].eq(self.restart | (self.flush[p] & ~have_e)
