@@ -8,6 +8,7 @@ import pytest
 from book_sim import SMALL, add, model_rows, numbered, run_book
 from tickwire.model.book import Msg
 from tickwire.rtl.book.order_book import pipeline_latency
+from tickwire.tools.feeds.churn import delete_order, reduce_order
 
 L, R = 5, 100
 
@@ -93,14 +94,9 @@ def test_random_deep_books():
         elif mine:
             o = rng.choice(mine)
             if r < 0.75:
-                n = rng.randint(1, 40)
-                msgs.append(Msg(ord("E"), loc, oref=o, shares=n))
-                live[o][2] -= n
-                if live[o][2] <= 0:
-                    live.pop(o)
+                reduce_order(msgs, live, loc, o, "E", rng.randint(1, 40))
             elif r < 0.9:
-                msgs.append(Msg(ord("D"), loc, oref=o))
-                live.pop(o)
+                delete_order(msgs, live, loc, o)
             else:
                 side = live.pop(o)[1]
                 msgs.append(Msg(ord("U"), loc, oref=o, new_oref=nxt, shares=9,
@@ -137,14 +133,9 @@ def churn(seed, n, locs=(5, 6), levels=40, spread=60):
         ones.sort(key=lambda o: -live[o][3] if live[o][1] == "B" else live[o][3])
         o = ones[min(len(ones) - 1, int(rng.expovariate(0.4)))]
         if r < 0.7:
-            msgs.append(Msg(ord("D"), loc, oref=o))
-            live.pop(o)
+            delete_order(msgs, live, loc, o)
         elif r < 0.85:
-            k = rng.randint(1, 40)
-            msgs.append(Msg(ord("E"), loc, oref=o, shares=k))
-            live[o][2] -= k
-            if live[o][2] <= 0:
-                live.pop(o)
+            reduce_order(msgs, live, loc, o, "E", rng.randint(1, 40))
         else:
             _, s, _, _ = live.pop(o)
             px = 70_000 + rng.randint(-spread, spread)

@@ -20,6 +20,7 @@ from tickwire.rtl.book.hashing import refs_for
 from tickwire.rtl.book.order_book import OrderBook, pipeline_latency
 from tickwire.rtl.book.tables import Best
 from tickwire.rtl.layouts import BboUpdate, ItchMsg, top_n_layout
+from tickwire.tools.feeds.churn import delete_order, reduce_order
 
 PARAMS = dict(slots=4, orders=8192, levels=8192, top_n=5, locate_bits=6)
 N, ORDERS = PARAMS["top_n"], PARAMS["orders"]
@@ -290,13 +291,9 @@ async def random_against_model(dut):
         if r < 0.70:                                    # E, C, X (partial or to zero)
             n = rng.randint(1, 300)
             kind = "E" if r < 0.55 else "C" if r < 0.62 else "X"
-            msgs.append(Msg(ord(kind), loc, oref=o, shares=n, price=7))
-            live[o][2] -= n
-            if live[o][2] <= 0:
-                live.pop(o)
+            reduce_order(msgs, live, loc, o, kind, n, price=7)
         elif r < 0.85:
-            msgs.append(Msg(ord("D"), loc, oref=o))
-            live.pop(o)
+            delete_order(msgs, live, loc, o)
         elif r < 0.97:
             side = live.pop(o)[1]
             px = 10000 + rng.randint(-20, 20) * 5
@@ -459,13 +456,9 @@ async def deep_random_against_model(dut):
         o = rng.choice(mine)
         if r < 0.7:
             n = rng.randint(1, 400)
-            msgs.append(Msg(ord(rng.choice("ECX")), loc, oref=o, shares=n, price=3))
-            live[o][2] -= n
-            if live[o][2] <= 0:
-                live.pop(o)
+            reduce_order(msgs, live, loc, o, rng.choice("ECX"), n, price=3)
         elif r < 0.88:
-            msgs.append(Msg(ord("D"), loc, oref=o))
-            live.pop(o)
+            delete_order(msgs, live, loc, o)
         else:
             side = live.pop(o)[1]
             px = centre[loc] + rng.randint(-400, 400)
