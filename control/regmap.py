@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 MAP_MAGIC = 0x544B5752
 MAP_VERSION = 2
-MAP_HASH = 0x1A5233CA
+MAP_HASH = 0xB97B7765
 ITCH_TYPE_ORDER = "SRHYLVWKJhAFECXDUPQBINO"
 #: risk.rejects[i] counts reason i+1; reason 0 is ok.
 RISK_REASONS = ('kill_switch', 'account_disabled', 'restricted', 'halted', 'no_book', 'max_qty', 'max_notional', 'price_collar', 'credit', 'position', 'rate', 'duplicate')
@@ -215,6 +215,7 @@ REGS = {
     'book.busy': Reg('book.busy', 0x1088, 1, 'status', 0, '1 while a SUB_CMD or the sweep after reset runs (reset empties every table, subscriptions included, one entry per cycle: block RAM survives a reset). Wait for 0 before writing SUB_CMD.'),
     'book.cmd_dropped': Reg('book.cmd_dropped', 0x108C, 64, 'counter', 0, 'SUB_CMD writes dropped because BUSY was 1.'),
     'book.fifo_overflow': Reg('book.fifo_overflow', 0x1094, 64, 'counter', 0, "Decoded book messages dropped because the book's input queue was full (the book's slots may then be wrong)."),
+    'book.pace_lag': Reg('book.pace_lag', 0x109C, 64, 'counter', 0, "Cycles the A/B merge held released messages back because the book's input queue itself was nearly full while the book's nominal pace (one operation every 2 cycles, a U two) left room: the book's next-best holds ran more than the queue's lag allowance behind. Release timing may then differ from the reference model's, which paces by the nominal rate."),
     'risk.orders': Reg('risk.orders', 0x2000, 64, 'counter', 0, 'Orders decided (from the order port and the order window).'),
     'risk.accepts': Reg('risk.accepts', 0x2008, 64, 'counter', 0, 'Orders accepted.'),
     'risk.rejects[0]': Reg('risk.rejects[0]', 0x2010, 64, 'counter', 0, 'Orders rejected with reason i+1 (REASONS[i]: kill_switch, account_disabled, restricted, halted, no_book, max_qty, max_notional, price_collar, credit, position, rate, duplicate).'),
@@ -360,13 +361,13 @@ class Build(NamedTuple):
 
 
 BUILDS = {
-    'sim': Build('sim', 0x38B53285, 0x1A5233CA,
+    'sim': Build('sim', 0x38B53285, 0xB97B7765,
                 {'book_slots': 64, 'book_orders': 262144, 'book_levels': 65536, 'top_n': 5, 'book_locate_bits': 14, 'book_fifo_depth': 512, 'merge_depth': 2048, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 16, 'risk_history': 16, 'udp_filters': 4, 'clock_mhz': 156.25, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 64, 'risk.pos_limits': 256}),
-    'board': Build('board', 0x476E0958, 0x93A86A4E,
+    'board': Build('board', 0x476E0958, 0xFCF073C8,
                 {'book_slots': 256, 'book_orders': 8192, 'book_levels': 4096, 'top_n': 5, 'book_locate_bits': 14, 'book_fifo_depth': 512, 'merge_depth': 1024, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 8, 'risk_history': 16, 'udp_filters': 4, 'clock_mhz': 156.25, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 32, 'risk.pos_limits': 128}),
-    'lab': Build('lab', 0xDA78EFE7, 0x32DBB896,
+    'lab': Build('lab', 0xDA78EFE7, 0xDC44EF9F,
                 {'book_slots': 4, 'book_orders': 4096, 'book_levels': 1024, 'top_n': 5, 'book_locate_bits': 10, 'book_fifo_depth': 512, 'merge_depth': 1024, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 2, 'risk_history': 4, 'udp_filters': 4, 'clock_mhz': 18.0, 'uart_divisor': 6, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 8, 'risk.pos_limits': 32}),
 }

@@ -65,3 +65,49 @@ def test_a_message_never_overtakes_one_still_inside_the_queue():
     got, overflow = _run(types, ready_after=0, depth=32, ready=lambda c: c % 2 == 1)
     assert [s for _t, s in got] == list(range(len(types)))
     assert overflow == []
+
+
+def _pace(types, every, ready, depth=64):
+    """Offer types[k] at cycle k * every; return (first cycle almost_full is high or None,
+    pace_lag cycles counted, overflow cycles)."""
+    dut = BookInput(depth=depth)
+    out = {"af": None, "lag": 0, "ovf": 0}
+
+    async def bench(ctx):
+        for cycle in range(len(types) * every + 20):
+            k, r = divmod(cycle, every)
+            on = r == 0 and k < len(types)
+            ctx.set(dut.i.valid, on)
+            if on:
+                ctx.set(dut.i.payload.type, ord(types[k]))
+            ctx.set(dut.o.ready, ready(cycle))
+            if ctx.get(dut.almost_full) and out["af"] is None:
+                out["af"] = cycle
+            out["lag"] += ctx.get(dut.ev_pace_lag)
+            out["ovf"] += ctx.get(dut.ev_fifo_overflow)
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(6.4e-9)
+    sim.add_testbench(bench)
+    sim.run()
+    return out["af"], out["lag"], out["ovf"]
+
+
+def test_almost_full_follows_the_nominal_pace_not_a_fast_reader():
+    """The merge's pause must not depend on how fast the book really reads (its holds are
+    not in the reference model): a U a cycle adds two operations while the nominal book
+    takes one every 2 cycles, so the nominal level (room = 64 - 8 - 16 = 40 operations)
+    is reached after ~27 messages although this reader empties the queue every cycle."""
+    af, lag, ovf = _pace("U" * 40, every=1, ready=lambda c: True)
+    assert af is not None and 26 <= af <= 30, af
+    assert lag == 0 and ovf == 0
+
+
+def test_a_stalled_book_still_pauses_the_merge_and_counts_it():
+    """An Add every 4 cycles is below the nominal pace (the level stays near 0), but a
+    book holding its input (next-best searches) fills the real queue: at depth - slack
+    the queue itself pauses the merge and each such cycle counts in pace_lag."""
+    af, lag, ovf = _pace("A" * 80, every=4, ready=lambda c: False)
+    assert af is not None and 55 * 4 < af <= 56 * 4, af     # the 56th message, index 55
+    assert lag > 0 and ovf == 80 - 64

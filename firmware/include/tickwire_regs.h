@@ -4,7 +4,7 @@
 
 #define TW_MAP_MAGIC   0x544B5752u
 #define TW_MAP_VERSION 2u
-#define TW_MAP_HASH    0x1A5233CAu
+#define TW_MAP_HASH    0xB97B7765u
 
 /* ---- id ---- */
 #define TW_ID_MAGIC                              0x0000u  /* status, 32 bits */
@@ -334,6 +334,8 @@
 #define TW_BOOK_CMD_DROPPED_WIDTH                64u
 #define TW_BOOK_FIFO_OVERFLOW                    0x1094u  /* counter, 64 bits */
 #define TW_BOOK_FIFO_OVERFLOW_WIDTH              64u
+#define TW_BOOK_PACE_LAG                         0x109Cu  /* counter, 64 bits */
+#define TW_BOOK_PACE_LAG_WIDTH                   64u
 /* ---- risk ---- */
 #define TW_RISK_ORDERS                           0x2000u  /* counter, 64 bits */
 #define TW_RISK_ORDERS_WIDTH                     64u
@@ -519,21 +521,21 @@
 
 /* Named builds: id.build digest, map hash, window sizes (words). */
 #define TW_BUILD_SIM_ID       0x38B53285u
-#define TW_BUILD_SIM_MAP_HASH 0x1A5233CAu
+#define TW_BUILD_SIM_MAP_HASH 0xB97B7765u
 #define TW_BUILD_SIM_RISK_ORDER_WORDS 8u
 #define TW_BUILD_SIM_RISK_LAST_REJECTS_WORDS 32u
 #define TW_BUILD_SIM_RISK_ACCT_LIMITS_WORDS 64u
 #define TW_BUILD_SIM_RISK_SYM_LIMITS_WORDS 64u
 #define TW_BUILD_SIM_RISK_POS_LIMITS_WORDS 256u
 #define TW_BUILD_BOARD_ID       0x476E0958u
-#define TW_BUILD_BOARD_MAP_HASH 0x93A86A4Eu
+#define TW_BUILD_BOARD_MAP_HASH 0xFCF073C8u
 #define TW_BUILD_BOARD_RISK_ORDER_WORDS 8u
 #define TW_BUILD_BOARD_RISK_LAST_REJECTS_WORDS 32u
 #define TW_BUILD_BOARD_RISK_ACCT_LIMITS_WORDS 64u
 #define TW_BUILD_BOARD_RISK_SYM_LIMITS_WORDS 32u
 #define TW_BUILD_BOARD_RISK_POS_LIMITS_WORDS 128u
 #define TW_BUILD_LAB_ID       0xDA78EFE7u
-#define TW_BUILD_LAB_MAP_HASH 0x32DBB896u
+#define TW_BUILD_LAB_MAP_HASH 0xDC44EF9Fu
 #define TW_BUILD_LAB_RISK_ORDER_WORDS 8u
 #define TW_BUILD_LAB_RISK_LAST_REJECTS_WORDS 32u
 #define TW_BUILD_LAB_RISK_ACCT_LIMITS_WORDS 64u

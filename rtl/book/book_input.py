@@ -10,11 +10,21 @@ level, which counts a message the cycle after its write, while the registered re
 it a cycle later) and the book takes the message at once, it goes straight through (no
 queue cycle); otherwise it queues behind the others, never past one.
 The queue is block RAM (SyncFIFOBuffered: a registered read).
-`almost_full` (registered) tells the A/B merge to stop releasing held messages while
-fewer than `slack` places are left: the messages already between the merge and this
-queue (its output register, the stage slice, the decoder) must still fit.
+`almost_full` (registered) tells the A/B merge to stop releasing held messages. It
+follows the book's *nominal* pace, not the queue itself: a level counter that every book
+message raises by its operations (a U is two) and that falls by one operation every 2
+cycles, high at `room` = depth - slack - lag operations. Why: which held messages the
+merge delivers depends on when releases happen (each restarts the hold window; each
+frees a hold-buffer slot), and the book's own holds for next-best searches depend on
+the whole book's state, which the reference model (tickwire/model/mold.py) does not
+replay cycle by cycle; paced by the nominal rate, the merge releases exactly when the
+model does. The real queue then runs up to `lag` messages behind the nominal one; if
+the book's holds ever exceed that, the queue itself (fewer than `slack` places left:
+the messages between the merge and here, its output register, the stage slice and the
+decoder, must still fit) pauses the merge too, and each such cycle is counted
+(`book.pace_lag`: release timing may then differ from the model's).
 """
-from amaranth.hdl import Cat, Module, Mux
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -27,8 +37,11 @@ from .order_book import BOOK_TYPES
 class BookInput(wiring.Component):
     registers = regs.INPUT
 
-    def __init__(self, depth=16, slack=8):
+    def __init__(self, depth=16, slack=8, lag=None):
         self.depth, self.slack = depth, slack
+        self.lag = depth // 4 if lag is None else lag
+        # book operations at the nominal pace (at least one: the unit tests' tiny queues)
+        self.room = max(1, depth - slack - self.lag)
         super().__init__({
             "i": In(stream.Signature(ItchMsg, always_ready=True)),
             "o": Out(stream.Signature(ItchMsg)),
@@ -53,5 +66,13 @@ class BookInput(wiring.Component):
             q.w_stream.valid.eq(for_book & ~direct), q.w_stream.payload.eq(self.i.payload),
             self.ev_fifo_overflow.eq(for_book & ~direct & ~q.w_stream.ready),
         ]
-        m.d.sync += self.almost_full.eq(q.level >= self.depth - self.slack)
+        # the nominal pace in half-operations: +2 per operation in, -1 a cycle
+        cap = 4 * self.depth
+        nominal = Signal(range(cap + 1))
+        add = Mux(for_book, Mux(t == ord("U"), 4, 2), 0)
+        nxt = nominal - (nominal != 0) + add
+        m.d.sync += nominal.eq(Mux(nxt > cap, cap, nxt))
+        paced = nominal >= 2 * self.room
+        real = q.level >= self.depth - self.slack
+        m.d.sync += [self.almost_full.eq(paced | real), self.ev_pace_lag.eq(real & ~paced)]
         return m

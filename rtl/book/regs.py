@@ -53,5 +53,10 @@ ORDER_BOOK = Block("book", _DOC, (
 INPUT = Block("book", _DOC, (
     Reg("fifo_overflow", "counter", "Decoded book messages dropped because the book's input "
         "queue was full (the book's slots may then be wrong)."),
+    Reg("pace_lag", "counter", "Cycles the A/B merge held released messages back because the "
+        "book's input queue itself was nearly full while the book's nominal pace (one operation "
+        "every 2 cycles, a U two) left room: the book's next-best holds ran more than the "
+        "queue's lag allowance behind. Release timing may then differ from the reference "
+        "model's, which paces by the nominal rate."),
 ))
 BLOCK = Block("book", _DOC, ORDER_BOOK.items + INPUT.items)

@@ -9,6 +9,7 @@ contract in docs/bad-input-mold.md, not from the gateware.
 from dataclasses import dataclass, field
 
 from .itch import LENGTHS as ITCH_LENGTHS
+from .pace import NominalPace
 
 HEADER_BYTES = 20
 HEARTBEAT = 0
@@ -80,9 +81,8 @@ DRAIN_CYCLES = 4 * HOLD_CYCLES + 8192
 HOLD_DEPTH = 2048
 JUMP_WINDOW = 2048
 #: The book's input queue (rtl/config.py book_fifo_depth): released held messages
-#: wait while it holds `book_depth - BOOK_SLACK` book messages (BookInput.almost_full).
+#: wait while the book's nominal pace says it is nearly full (pace.py).
 BOOK_DEPTH = 512
-BOOK_SLACK = 8
 #: Cycles from a held message's release to its buffer slot taking a new message (the
 #: FIFO's pop, then its registered level).
 FREE_LAG = 2
@@ -201,10 +201,11 @@ class Arbiter:
       gap [E, smallest head) is declared (gaps, gap_messages, hold_timeouts), E moves
       to that head and held messages flow again.
     - Held messages flow one per cycle, and only while the book's input queue has room
-      (the merge's `pause`: BookInput.almost_full at `book_depth - 8` queued book
-      messages; the book takes one every 2 cycles). The window restarts with each
+      (the merge's `pause`: BookInput.almost_full when the book's nominal pace, one
+      operation every 2 cycles and a U two, leaves less than `book_depth // 4 + 8`
+      operations of room: pace.py, cycle-exact). The window restarts with each
       release, so it starts when the last released message goes out, not when E
-      reached it here (timed runs; a fluid model of the queue: `_release_time`).
+      reached it here (timed runs: `_release_time`).
     Times are cycles (156.25 MHz beats) given by the caller: a packet's payload starts
     at cycle t in byte lane `lane`, and each message reaches the sequencer in the cycle
     of the beat carrying its last byte, so the two feeds' messages interleave as in the
@@ -234,7 +235,7 @@ class Arbiter:
         self.now = 0
         self.rel_t = -1                 # cycle the last held message was released
         self.going = ([], [])           # per port: release cycles still ahead
-        self.bq, self.bq_t = 0.0, 0     # book queue level (fluid) at cycle bq_t
+        self.pace = NominalPace(self.book_depth)    # the merge's `pause`
         self.queue = []                 # (cycle, port, order, seq, msg, first) to judge
         self.bad_frame_seqs = []        # first seq of each bad frame whose messages went on
         self.order = 0
@@ -365,32 +366,20 @@ class Arbiter:
         return any(h and self.expected < h[0].seq <= self.expected + self.jump_window
                    for h in self.hold)
 
-    def _book_level(self, t):
-        """The book queue's level at cycle t (it takes one message every 2 cycles)."""
-        if t > self.bq_t:
-            self.bq, self.bq_t = max(0.0, self.bq - (t - self.bq_t) / 2), t
-        return self.bq
-
     def _release_time(self, held):
         """The cycle this delivery goes out: now for a live message; for a held one,
-        after the previous release and once the book's queue is below almost-full."""
+        after the previous release and once the book's nominal pace has room."""
         t = self.now
         # a live message while held ones are still going out waits behind them there
         if self._timed and (held or t <= self.rel_t):
-            t = max(t, self.rel_t + 1)
-            room = self.book_depth - BOOK_SLACK
-            level = self._book_level(t)
-            if level >= room:
-                t += int(2 * (level - room) + 2)
-                self._book_level(t)
+            t = self.pace.first_free(max(t, self.rel_t + 1))
             self.rel_t = t
         return t
 
     def _deliver(self, feed, seq, msg, held=False):
         t = self._release_time(held)
-        if self._timed and msg and msg[0] in BOOK_TYPES:
-            self._book_level(t)
-            self.bq += 1
+        if self._timed:
+            self.pace.sent(t, msg)
         self.expected = seq + 1
         self.counters["messages"] += 1
         self.stall_t, self.stall_pkts = None, 0          # progress restarts the window
