@@ -21,6 +21,19 @@ INJECT_FEED = 0
 INJECT_COUNTERS = ("gaps", "messages", "dup_messages", "overruns", "stale_overflows")
 
 
+def _host(action):
+    """A host action (inject, JOIN, SKIP) runs between cycles: what it releases goes out
+    at once (mold.INSTANT), not as time passes."""
+    def run(self, *args, **kwargs):
+        self.host_action = True
+        try:
+            return action(self, *args, **kwargs)
+        finally:
+            self.host_action = False
+    run.__name__, run.__doc__ = action.__name__, action.__doc__
+    return run
+
+
 @dataclass
 class HostArbiter(mold.Arbiter):
     gap_wait: bool = False
@@ -34,8 +47,10 @@ class HostArbiter(mold.Arbiter):
         self.pending = []               # injected messages ahead of E, in order
         self.reported = False
         self.skipping = False
+        self.host_action = False
 
     # ------------------------------------------------------------ host side
+    @_host
     def inject(self, seq, msg, first=True):
         """One injected message; returns the Delivered it releases."""
         if not self.have_e or seq > self.expected:
@@ -49,12 +64,14 @@ class HostArbiter(mold.Arbiter):
         self.counters["messages"] += 1
         return [mold.Delivered(seq, INJECT_FEED, bytes(msg))]
 
+    @_host
     def join(self, n):
         self.have_e, self.expected, self.claim = True, n, None
         self._clear_start()             # a start being confirmed is forgotten
         self.reported = self.skipping = False
         return self._drain()
 
+    @_host
     def skip(self):
         """Give up the gap being waited on: declare it and move on."""
         if not self.reported:
@@ -73,8 +90,10 @@ class HostArbiter(mold.Arbiter):
         self.inject_counters["messages"] += 1
         return [self._deliver(INJECT_FEED, seq, msg, held=True)] + self._drain()
 
-    def _drain(self):
-        out = super()._drain()
+    def _drain(self, limit=None):
+        if limit is None and self.host_action:
+            limit = mold.INSTANT
+        out = super()._drain(limit)
         while self.pending and self.have_e and self.pending[0][0] <= self.expected:
             seq, msg, _first = self.pending.pop(0)
             out += self._offer_injected(seq, msg)

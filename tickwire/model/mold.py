@@ -85,7 +85,15 @@ JUMP_WINDOW = 2048
 BOOK_DEPTH = 512
 #: Cycles from a held message's release to its buffer slot taking a new message (the
 #: FIFO's pop, then its registered level).
-FREE_LAG = 2
+FREE_LAG = 1
+#: Cycles from the packet start that fills the hold window's packet count to E's jump
+#: (the count's register, the window's `expire` register, then E's).
+PKT_EXPIRE_LAG = 3
+#: Cycles after E jumps (a gap) before the first held message goes: the bubble.
+GAP_BUBBLE = 1
+#: `_drain`'s limit for a host action (an injection, a JOIN, a SKIP), which the model
+#: takes between cycles: what it releases goes out at once, at the book's pace.
+INSTANT = float("inf")
 #: Message types queued for the book (rtl/book/order_book.py BOOK_TYPES).
 BOOK_TYPES = b"AFECXDUH"
 
@@ -236,6 +244,8 @@ class Arbiter:
         self.rel_t = -1                 # cycle the last held message was released
         self.going = ([], [])           # per port: release cycles still ahead
         self.pace = NominalPace(self.book_depth)    # the merge's `pause`
+        self.pkt_expiry = None          # cycle a full packet count declares its gap
+        self.release_from = 0           # no held message goes before (a gap's bubble)
         self.queue = []                 # (cycle, port, order, seq, msg, first) to judge
         self.bad_frame_seqs = []        # first seq of each bad frame whose messages went on
         self.order = 0
@@ -269,6 +279,7 @@ class Arbiter:
         self.hold = ([], [])
         self.stall_t, self.stall_pkts = None, 0
         self.rel_t, self.going = -1, ([], [])
+        self.pkt_expiry = None
         self._clear_start()
 
     # ------------------------------------------------------------------ packets
@@ -383,6 +394,7 @@ class Arbiter:
         self.expected = seq + 1
         self.counters["messages"] += 1
         self.stall_t, self.stall_pkts = None, 0          # progress restarts the window
+        self.pkt_expiry = None
         return Delivered(seq, feed, msg)
 
     def _dup(self, feed, first):
@@ -391,7 +403,14 @@ class Arbiter:
         self.merge["dup_discard_b" if feed else "dup_discard_a"] += 1
         self.merge["dup_discard_msgs"] += 1
 
-    def _drain(self):
+    def _drain(self, limit=None):
+        """Held messages that follow E go out, one a cycle at the book's pace, up to
+        cycle `limit` (default: now). E moves when a held message really goes out, not
+        when E first reaches it: a live copy arriving meanwhile is judged against the E
+        of its own cycle (held there, as the gateware does, not a duplicate yet), so
+        the ports' buffers fill and empty as the gateware's. Later releases wait for
+        time to pass (`_expire_until` calls this again up to each event's cycle)."""
+        limit = self.now if limit is None else limit
         out = []
         while True:
             progressed = False
@@ -409,6 +428,13 @@ class Arbiter:
             for p in (0, 1):
                 h = self.hold[p]
                 if h and h[0].seq == self.expected:
+                    if self._timed:
+                        t = self.pace.peek_free(max(self.now, self.rel_t + 1,
+                                                    self.release_from))
+                        if t > limit:           # not yet: time must pass first
+                            break
+                        if limit != INSTANT:
+                            self.now = t
                     x = h.pop(0)
                     out.append(self._deliver(p, x.seq, x.msg, held=True))
                     if self._timed:     # its slot frees two cycles after it goes
@@ -431,7 +457,8 @@ class Arbiter:
         self.gap_events.append((self.expected, new_e - self.expected))
         self.merge["hold_timeouts" if timeout else "jumps"] += 1
         self.expected = new_e
-        self.stall_t, self.stall_pkts = None, 0
+        self.stall_t, self.stall_pkts, self.pkt_expiry = None, 0, None
+        self.release_from = self.now + GAP_BUBBLE
 
     def _expire(self):
         heads = [h[0].seq for h in self.hold
@@ -441,9 +468,17 @@ class Arbiter:
 
     def _expire_until(self, t):
         out = []
-        while (self.stall_t is not None and self._waiting()
-               and self.stall_t + self.hold_cycles <= t):
-            self.now = self.stall_t + self.hold_cycles
+        while True:
+            out += self._drain(t - 1) if self._timed else []    # releases before t
+            if self.pkt_expiry is not None and self.pkt_expiry <= t:
+                self.now, self.pkt_expiry = max(self.now, self.pkt_expiry), None
+                if self._waiting():
+                    out += self._expire()
+                continue
+            if not (self.stall_t is not None and self._waiting()
+                    and self.stall_t + self.hold_cycles <= t):
+                break
+            self.now = max(self.now, self.stall_t + self.hold_cycles)
             out += self._expire()
         self.now = max(self.now, t)
         return out
@@ -515,7 +550,10 @@ class Arbiter:
                 self.stall_t is None or self.now >= self.stall_t):   # not while releasing
             self.stall_pkts += 1
             if self.stall_pkts >= self.hold_packets:
-                out += self._expire()
+                if not self._timed:
+                    out += self._expire()
+                elif self.pkt_expiry is None:     # registered count, then the window
+                    self.pkt_expiry = self.now + PKT_EXPIRE_LAG
         return out
 
     def _offer_start(self, feed, seq, msg, first):

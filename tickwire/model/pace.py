@@ -65,6 +65,14 @@ class NominalPace:
                 skip = 1
             t += skip
 
+    def peek_free(self, t):
+        """first_free(t) without moving the counter's clock (a release may not happen)."""
+        saved = self.n, self.c, deque(self.pending)
+        try:
+            return self.first_free(t)
+        finally:
+            self.n, self.c, self.pending = saved
+
     def sent(self, t, msg):
         """A message delivered in cycle t; book types reach the book `loop` cycles later."""
         if msg and msg[0] in b"AFECXDUH":
