@@ -94,6 +94,11 @@ GAP_BUBBLE = 1
 #: `_drain`'s limit for a host action (an injection, a JOIN, a SKIP), which the model
 #: takes between cycles: what it releases goes out at once, at the book's pace.
 INSTANT = float("inf")
+#: Cycles from a push into an empty hold buffer to its head being judged (the key
+#: FIFO's write and registered read, HoldHead's two registers). Until then nothing
+#: waits there, so the gateware's hold window (HoldWindow) stops and starts over: a
+#: packet start before then is not counted.
+HEAD_LAG = 4
 #: Message types queued for the book (rtl/book/order_book.py BOOK_TYPES).
 BOOK_TYPES = b"AFECXDUH"
 
@@ -246,6 +251,8 @@ class Arbiter:
         self.pace = NominalPace(self.book_depth)    # the merge's `pause`
         self.pkt_expiry = None          # cycle a full packet count declares its gap
         self.release_from = 0           # no held message goes before (a gap's bubble)
+        self.bubble_t = None            # the cycle E jumped to a packet count's gap
+        self.pkt_from = 0               # packet starts count from then (HEAD_LAG)
         self.queue = []                 # (cycle, port, order, seq, msg, first) to judge
         self.bad_frame_seqs = []        # first seq of each bad frame whose messages went on
         self.order = 0
@@ -473,6 +480,7 @@ class Arbiter:
             if self.pkt_expiry is not None and self.pkt_expiry <= t:
                 self.now, self.pkt_expiry = max(self.now, self.pkt_expiry), None
                 if self._waiting():
+                    self.bubble_t = self.now
                     out += self._expire()
                 continue
             if not (self.stall_t is not None and self._waiting()
@@ -536,18 +544,24 @@ class Arbiter:
         if not self.have_e:
             return self._offer_start(feed, seq, msg, first)
         e = self.expected
+        # the cycle E jumped to a full packet count's gap: the flags are stale (the
+        # bubble), a message at E is held, not delivered, and the window starts over
+        bubble = self._timed and self.now == self.bubble_t
         if seq < e or (msg is None and seq == e):
             if msg is not None:
                 self._dup(feed, first)
             out = []
+        elif seq == e and bubble:
+            out = self._hold(feed, seq, msg, first)
         elif seq == e:
             out = [self._deliver(feed, seq, msg)] + self._drain()
         elif seq - e > self.jump_window:
             out = self._far(feed, seq, msg, first)
         else:
             out = self._hold(feed, seq, msg, first)
-        if first and not out and self._waiting() and (
-                self.stall_t is None or self.now >= self.stall_t):   # not while releasing
+        if first and not out and not bubble and self._waiting() and (
+                self.stall_t is None or self.now >= self.stall_t) and (  # not while releasing
+                self.now >= self.pkt_from):                     # nor before the head shows
             self.stall_pkts += 1
             if self.stall_pkts >= self.hold_packets:
                 if not self._timed:
@@ -607,6 +621,8 @@ class Arbiter:
         if self._full(feed):
             self.merge["overflow_b" if feed else "overflow_a"] += 1
             return []
+        if self._timed and self.have_e and not h and not self._waiting():
+            self.pkt_from = self.now + HEAD_LAG     # its head appears then
         h.append(Held(seq, feed, msg, first))
         self.merge["held"] += msg is not None
         if self.stall_t is None:        # after the releases still going out
