@@ -32,8 +32,11 @@ def replay(tmp_path, inp, engine, *extra):
 #: back-pressure through BookInput.almost_full) where the model's book takes them at
 #: once. The model does not model that back-pressure yet.
 _MAX = pytest.param("max", 0, marks=pytest.mark.xfail(
-    strict=True, reason="hold-buffer overflow at line rate differs: the RTL's held "
-                        "messages wait for the book, the model's book is instant"))
+    strict=True, reason="hold-buffer overflow at line rate differs by a message here and "
+                        "there: the model times a live message by the wire byte count, "
+                        "not by the XGMII start lane (DIC) and the MAC's lane-4 realign, "
+                        "so it reaches the sequencer a cycle early or late against a "
+                        "release (diagnosed 2026-12-04 with FST traces; not yet modelled)"))
 
 
 @pytest.mark.xdist_group(f"tw_core_{BUILD}")
