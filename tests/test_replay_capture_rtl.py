@@ -27,16 +27,12 @@ def replay(tmp_path, inp, engine, *extra):
 
 
 #: Both ports back to back at line rate with B 10 packets late: the hold buffers (1,024
-#: messages a port) overflow in both engines (model 707 / 665), and more on the RTL
-#: (962 / 920), whose held messages also wait for the book (one message per 2 cycles,
-#: back-pressure through BookInput.almost_full) where the model's book takes them at
-#: once. The model does not model that back-pressure yet.
+#: messages a port) overflow in both engines, and the engines still disagree on a few
+#: of those overflows (the model paces releases as the RTL does since 2026-12-04).
 _MAX = pytest.param("max", 0, marks=pytest.mark.xfail(
-    strict=True, reason="hold-buffer overflow at line rate differs by a message here and "
-                        "there: the model times a live message by the wire byte count, "
-                        "not by the XGMII start lane (DIC) and the MAC's lane-4 realign, "
-                        "so it reaches the sequencer a cycle early or late against a "
-                        "release (diagnosed 2026-12-04 with FST traces; not yet modelled)"))
+    strict=True, reason="hold-buffer overflow at line rate still differs here (the 200 k "
+                        "paced A/B run agrees since 2026-12-04's model timing fixes; the 1 M "
+                        "line-rate run differs from seq 681,029); not yet diagnosed"))
 
 
 @pytest.mark.xdist_group(f"tw_core_{BUILD}")

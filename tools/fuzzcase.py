@@ -127,9 +127,9 @@ def run_model(feed, subs, cfg):
         return ModelEngine.run(feed, subs, cfg=cfg)
     dev = device_model.DeviceModel(subscriptions=subs, top_n=cfg.top_n,
                                    risk_slots=cfg.risk_slots)
-    for t, port, f in _arrival_order(feed, times=True):
+    for t, port, f, lane, realign in _arrival_order(feed, times=True):
         data, tail, fcs_ok, verdict = _wire_view(f)
-        dev.frame(port, data, fcs_ok=fcs_ok, fcs=tail, t=t)
+        dev.frame(port, data, fcs_ok=fcs_ok, fcs=tail, t=t, lane=lane, realign=realign)
         if verdict in _RECOUNT:
             dev.counters[f"mac_{port}.fcs_errors"] -= 1
             dev.counters[f"mac_{port}.{_RECOUNT[verdict]}"] += 1

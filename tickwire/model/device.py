@@ -74,7 +74,8 @@ class DeviceModel:
         self.stale_bbo_seqs = []                # seq of each BBO update left while stale
 
     # ------------------------------------------------------------------ per frame
-    def frame(self, port, data, fcs_ok=True, rx_ts=None, t=None, fcs=None):
+    def frame(self, port, data, fcs_ok=True, rx_ts=None, t=None, fcs=None, lane=0,
+              realign=False):
         """One frame (without FCS) arriving on port "a" or "b" (at cycle t, if given:
         the hold window is timed in cycles). `fcs`: the four bytes that followed on the
         wire, when they are not the frame's FCS (a runt cut short on the wire: the
@@ -108,7 +109,7 @@ class DeviceModel:
             forwarded = _partial_payload(data, self.filters, fcs)
         c[f"net_{port}.{'drop_bad_frame' if bad else verdict}"] += 1
         if forwarded is not None:
-            self.packet(*forwarded, rx_ts=rx_ts, t=t)
+            self.packet(*forwarded, rx_ts=rx_ts, t=t, lane=lane, realign=realign)
             # the end beat is bad (the MAC's FCS, or a frame shorter than its IP length
             # says) after its messages went on cut-through: the card flags the books
             if (bad or late_bad or verdict != "udp_accepted") and self.arbiter.parsed:
@@ -116,9 +117,10 @@ class DeviceModel:
                 self._sync_counters()
 
     # ------------------------------------------------------------------ per packet
-    def packet(self, feed, payload, rx_ts=None, t=None):
-        """One UDP payload reaching MoldUDP64 (feed 0 = A, 1 = B)."""
-        delivered = self.arbiter.receive(payload, feed, t=t)
+    def packet(self, feed, payload, rx_ts=None, t=None, lane=0, realign=False):
+        """One UDP payload reaching MoldUDP64 (feed 0 = A, 1 = B); t, lane: where it
+        starts on the wire, realign: its frame started in lane 4 (mold `receive`)."""
+        delivered = self.arbiter.receive(payload, feed, t=t, lane=lane, realign=realign)
         self._sync_counters()
         ts = rx_ts or {"sec": 0, "ns": 0}
         for d in delivered:

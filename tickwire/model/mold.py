@@ -290,14 +290,19 @@ class Arbiter:
         self._clear_start()
 
     # ------------------------------------------------------------------ packets
-    def receive(self, payload, feed, t=None, lane=0):
-        """Process one UDP payload from `feed` starting at cycle `t`; returns the list
-        of Delivered up to then (held messages released included)."""
+    def receive(self, payload, feed, t=None, lane=0, realign=False):
+        """Process one UDP payload from `feed` starting at cycle `t`, byte lane `lane`;
+        returns the list of Delivered up to then (held messages released included).
+        realign: the frame started in lane 4; the MAC realigns it to lane 0, so a byte
+        in the upper half of its wire beat leaves a cycle later (measured on the RTL:
+        the sequencer then sees every message a constant 6 cycles after this time)."""
+        def at(offset):
+            return t + (lane + offset) // 8 + (realign and (lane + offset) % 8 >= 4)
         c, payload = self.counters, bytes(payload)
         out = []
         self.parsed = 0                 # messages of this packet sent on (not marks)
         self._timed = t is not None
-        t_hdr = None if t is None else t + (lane + HEADER_BYTES - 1) // 8
+        t_hdr = None if t is None else at(HEADER_BYTES - 1)
         c["packets"] += 1
         c["packets_b" if feed else "packets_a"] += 1
         if len(payload) < HEADER_BYTES:
@@ -336,7 +341,7 @@ class Arbiter:
                 out += self.offer(feed, seq, msg, first)
             else:
                 self.order += 1
-                self.queue.append((t + (lane + end) // 8, feed, self.order, seq, msg, first))
+                self.queue.append((at(end), feed, self.order, seq, msg, first))
         return out
 
     def _event(self, t_hdr, kind, arg):
@@ -391,7 +396,8 @@ class Arbiter:
         # a live message while held ones are still going out waits behind them there
         if self._timed and (held or t <= self.rel_t):
             t = self.pace.first_free(max(t, self.rel_t + 1))
-            self.rel_t = t
+        if self._timed:         # one delivery a cycle: a held one goes after a live one
+            self.rel_t = max(self.rel_t, t)
         return t
 
     def _deliver(self, feed, seq, msg, held=False):

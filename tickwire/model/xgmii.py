@@ -173,6 +173,30 @@ def encode_chars(frames, start_lane="any", ifg=12, gaps=None, faults=None, pad=T
     return chars, flags, starts, sent
 
 
+def frame_starts(frames, start_lane="any", ifg=12, gaps=None, faults=None, pad=True, lead=8):
+    """Where encode_chars puts each frame's byte 0, without building the characters (the
+    model engine times its input as the RTL harness sends it)."""
+    faults = faults or {}
+    starts, dic, desired, n = [], 0, lead, 0
+    for i, frame in enumerate(frames):
+        size = max(len(frame), 60) if pad else len(frame)
+        size += 4
+        fault = faults.get(i)
+        if isinstance(fault, tuple) and fault[0] == "truncate":
+            size = fault[1]
+        if gaps is not None:
+            desired += gaps[i]
+        pos, dic = _next_start(max(desired, n), start_lane, i, dic)
+        starts.append(pos + 8)
+        n = pos + 8 + size
+        if fault == "noterm":
+            desired = n + ifg
+        else:
+            n += 1
+            desired = n - 1 + ifg
+    return starts
+
+
 @dataclass
 class Frame:
     """One receive event: `data` is what the MAC forwards (FCS included, cut at max_len)."""

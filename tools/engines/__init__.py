@@ -30,18 +30,33 @@ class EngineResult:
 
 def _arrival_order(feed, times=False):
     """(port, frame) in the order their first bytes reach the A/B merge (ties: A first);
-    with `times`, (cycle, port, frame): the cycle its UDP payload starts (the model's
-    hold window is timed in cycles)."""
+    with `times`, (cycle, port, frame, lane, realign): where its UDP payload starts on
+    the wire (the model's hold window is timed in cycles). The positions are the XGMII
+    encoder's own (tickwire/model/xgmii.py: frames start in lane 0 or 4, the deficit
+    idle count moves them), as the RTL harness sends them; `realign`: the frame starts
+    in lane 4, which the MAC realigns (a byte in a beat's upper half leaves a cycle
+    later: tickwire/model/mold.py `receive`)."""
     events = []
     for port in ("a", "b"):
-        t = 0
-        for i, f in enumerate(feed.frames[port]):
-            t += getattr(f, "idle", 0)
-            events.append((t, port, i, f))
-            t += max(len(f.data), 60) + _OVERHEAD
+        frames = feed.frames[port]
+        if times:
+            gaps = [getattr(f, "idle", 0) for f in frames]
+            faults = {i: getattr(f, "wire", None) or "fcs" for i, f in enumerate(frames)
+                      if not f.fcs_ok or getattr(f, "wire", None)}
+            starts = xgmii.frame_starts([f.data for f in frames], faults=faults,
+                                        gaps=gaps if any(gaps) else None)
+        else:
+            starts, t = [], 0
+            for f in frames:
+                t += getattr(f, "idle", 0)
+                starts.append(t)
+                t += max(len(f.data), 60) + _OVERHEAD
+        for i, f in enumerate(frames):
+            events.append((starts[i], port, i, f))
     events.sort(key=lambda e: (e[0], e[1], e[2]))
     if times:
-        return [((t + 8 + 42) // 8, port, f) for t, port, _, f in events]
+        return [((p + 42) // 8, port, f, (p + 42) % 8, p % 8 == 4)
+                for p, port, _, f in events]
     return [(port, f) for _, port, _, f in events]
 
 
@@ -61,8 +76,8 @@ class ModelEngine:
         if recovery is not None:
             recovery.install(dev)
         sent = 0
-        for i, (t, port, f) in enumerate(_arrival_order(feed, times=True)):
-            dev.frame(port, f.data, fcs_ok=f.fcs_ok, t=t)
+        for i, (t, port, f, lane, realign) in enumerate(_arrival_order(feed, times=True)):
+            dev.frame(port, f.data, fcs_ok=f.fcs_ok, t=t, lane=lane, realign=realign)
             if progress is not None:
                 sent += len(getattr(f, "msg_ends", ()) or ())
                 if i & 255 == 0:
