@@ -9,6 +9,8 @@ from amaranth.sim import Simulator
 
 from clocked import simulate
 from tickwire.rtl.risk.arith import partial_products, signed_sum, sum_terms
+from tickwire.rtl.risk.checks import t_tau_carry_save
+from tickwire.rtl.risk.layouts import TAU_W
 
 
 class MulAdd(wiring.Component):
@@ -93,3 +95,40 @@ def test_signed_sum_is_exact_for_two_to_four_operands():
         sim = Simulator(dut)           # combinational: no clock
         sim.add_testbench(bench)
         sim.run()
+
+
+class TauCarrySave(wiring.Component):
+    """rtl/risk/checks.py t_tau_carry_save, combinational."""
+    t: In(64)
+    burst: In(16)
+    interval: In(32)
+    s: Out(TAU_W)
+    c: Out(TAU_W)
+
+    def elaborate(self, platform):
+        m = Module()
+        s, c = t_tau_carry_save(self.t, self.burst, self.interval)
+        m.d.comb += [self.s.eq(s), self.c.eq(c)]
+        return m
+
+
+def test_t_tau_carry_save_sums_to_t_tau_plus_one():
+    """tau_s + tau_c = t + (burst-1) x interval + 1 (mod 2**TAU_W, exact: the value fits),
+    burst 0 (t - interval, below zero when t < interval) included."""
+    rng, dut = random.Random(11), TauCarrySave()
+    top = ((1 << 64) - 1, (1 << 16) - 1, (1 << 32) - 1)
+    vals = [top, (0, 0, 0), (0, 0, top[2]), (top[0], 1, top[2]), (5, 0, 7), (0, top[1], top[2])]
+    vals += [(rng.choice([rng.getrandbits(64), rng.getrandbits(20)]), rng.getrandbits(16),
+              rng.choice([rng.getrandbits(32), rng.getrandbits(17), 1 << 17])) for _ in range(300)]
+
+    async def bench(ctx):
+        for t, burst, iv in vals:
+            ctx.set(dut.t, t)
+            ctx.set(dut.burst, burst)
+            ctx.set(dut.interval, iv)
+            await ctx.delay(1e-9)
+            got = (ctx.get(dut.s) + ctx.get(dut.c) - 1) % (1 << TAU_W)
+            assert got == (t + (burst - 1) * iv) % (1 << TAU_W), (t, burst, iv)
+    sim = Simulator(dut)
+    sim.add_testbench(bench)
+    sim.run()

@@ -7,7 +7,8 @@ Why three stages: no stage holds more than one DSP multiply or one carry chain.
       qty x price and price x 10000. The limits RAM outputs are registered as read.
   S2  notional and price x 10000 summed, credit - notional (from the partial
       products: one carry chain); limits checks 2, 3, 5, 6; long - qty, short - qty,
-      t + interval, t - interval, t - window; burst x interval products.
+      t + interval, t - window; t_tau = t + (burst-1) x interval in carry-save form
+      (the burst x interval DSP products unregistered, t - interval, one 3:2 layer).
   S3  notional > max_notional (7) and the collar compare (8): `o` is S3's registers
       and the reason, combinational; every threshold in `o` is a register, because
       the state stage compares sums of them with the state in this same cycle
@@ -18,8 +19,8 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..layouts import AcctLimits, Order, PosLimits, RiskCandidate, SymLimits, SIDE_BUY
-from .arith import operands, partial_products, signed_sum, sum_terms
-from .layouts import BookEntry, Prepared
+from .arith import carry_save, operands, partial_products, signed_sum, sum_terms
+from .layouts import TAU_W, BookEntry, Prepared
 
 
 def _first(m, codes, width=4):
@@ -29,6 +30,14 @@ def _first(m, codes, width=4):
         with m.If(bad):
             m.d.comb += r.eq(code)
     return r
+
+
+def t_tau_carry_save(t, burst, interval):
+    """(tau_s, tau_c): t_tau + 1 = t - interval + burst x interval + 1 in carry-save form
+    (rtl/risk/layouts.py `Prepared`): the two 16 x 17 products straight out of their
+    DSPs and t - interval (one carry chain, beside them), then one 3:2 layer."""
+    bi = [(burst * interval[:17], 0), (burst * interval[17:32], 17)]
+    return carry_save([(t - interval, 0)] + bi, TAU_W, one=True)
 
 
 class OrderChecks(wiring.Component):
@@ -73,8 +82,7 @@ class OrderChecks(wiring.Component):
                          (3, ~c2.slot_ok | ~y2.enabled | y2.restricted), (4, bk2.halted),
                          (5, missing2 & ~y2.allow_no_book),
                          (6, (o2.qty == 0) | (o2.qty > y2.max_qty))])
-        p_bi = partial_products(m, a2.burst, a2.interval, adv, "burst_iv")
-        assert [(len(v), sh) for v, sh in p_bi] == [(33, 0), (31, 17)], p_bi
+        tau_s, tau_c = t_tau_carry_save(t2, a2.burst, a2.interval)
         credit_left = signed_sum([(a2.credit, 0)] + [(v, 1) for v in operands(p_not, 64)], 66)
 
         # ---- S3
@@ -82,8 +90,8 @@ class OrderChecks(wiring.Component):
         s3 = dict(pre=Signal(4), notional=Signal(64), px4=Signal(46), missing=Signal(),
                   bps=Signal(), buy_bound=Signal(66), sell_bound=Signal(signed(48)),
                   thr_credit=Signal(signed(66)), max_notional=Signal(64), thr_long=Signal(signed(34)),
-                  thr_short=Signal(signed(34)), t_iv=Signal(64), tm=Signal(signed(66)),
-                  burst0=Signal(), interval=Signal(32))
+                  thr_short=Signal(signed(34)), t_iv=Signal(64), tau_s=Signal(TAU_W),
+                  tau_c=Signal(TAU_W), burst0=Signal(), interval=Signal(32))
         with m.If(adv):
             m.d.sync += [v3.eq(v2), c3.eq(c2), t3.eq(t2), s3["pre"].eq(pre),
                          s3["notional"].eq(notional2), s3["px4"].eq(px4_2),
@@ -91,7 +99,8 @@ class OrderChecks(wiring.Component):
                          s3["buy_bound"].eq(bk2.buy_bound), s3["sell_bound"].eq(bk2.sell_bound),
                          s3["thr_credit"].eq(credit_left), s3["max_notional"].eq(a2.max_notional),
                          s3["thr_long"].eq(q2.long - o2.qty), s3["thr_short"].eq(q2.short - o2.qty),
-                         s3["t_iv"].eq(t2 + a2.interval), s3["tm"].eq(t2 - a2.interval),
+                         s3["t_iv"].eq(t2 + a2.interval),
+                         s3["tau_s"].eq(tau_s), s3["tau_c"].eq(tau_c),
                          s3["burst0"].eq(a2.burst == 0),
                          s3["interval"].eq(a2.interval)]
         o3 = c3.order
@@ -107,5 +116,5 @@ class OrderChecks(wiring.Component):
                      p.thr_long.eq(s3["thr_long"]), p.thr_short.eq(s3["thr_short"]),
                      p.t.eq(t3), p.t_iv.eq(s3["t_iv"]),
                      p.burst0.eq(s3["burst0"]), p.interval.eq(s3["interval"]),
-                     p.tm.eq(s3["tm"]), p.bi0.eq(p_bi[0][0]), p.bi1.eq(p_bi[1][0])]
+                     p.tau_s.eq(s3["tau_s"]), p.tau_c.eq(s3["tau_c"])]
         return m

@@ -9,9 +9,13 @@ Prepared: stage 3 -> 4, the order with the thresholds its stateful checks compar
 the state against, every one a register of stage 3 (no carry chain after it), so that
 rtl/risk/outcomes.py can decide the checks in stage 3 with one chain each: credit
 `open > thr_credit` (credit - notional), position `long_used > thr_long` (long - qty)
-or `short_used > thr_short`, rate `tat > t_tau` with t_tau = t + (burst-1) x interval
-= tm + bi0 + bi1 << 17 (tm = t - interval, bi = the burst x interval partial
-products); the duplicate window `t - window < t0 <= t` is decided in stage 2 by
+or `short_used > thr_short`, rate `tat > t_tau` with t_tau = t + (burst-1) x interval,
+held in carry-save form: tau_s + tau_c = t_tau + 1 (mod 2**TAU_W), made in stage 2
+(rtl/risk/checks.py), so that `tat > t_tau` is the sign of tau_s + tau_c + ~tat (one
+3:2 layer and one carry chain; the accepted order ahead's tat + interval adds one
+layer). Why: with t - interval and the two burst x interval partial products as three
+operands, the rate check was three 3:2 layers and a 68-bit chain in stage 3. The
+duplicate window `t - window < t0 <= t` is decided in stage 2 by
 rtl/risk/duplicates.py.
 
 AcctState, SlotState: the state words per account and per (account, slot)
@@ -24,6 +28,8 @@ from amaranth.hdl import signed
 from amaranth.lib import data
 
 from ..layouts import Order, Timestamp
+
+TAU_W = 68      # t_tau's carry-save width: the compares' width (rtl/risk/outcomes.py)
 
 BookEntry = data.StructLayout({
     "halted": 1, "unreliable": 1, "bid_empty": 1, "ask_empty": 1, "bps": 1,
@@ -41,9 +47,8 @@ Prepared = data.StructLayout({
     "thr_long": signed(34),
     "thr_short": signed(34),
     "t": 64,
-    "tm": signed(66),
-    "bi0": 33,                   # burst x interval[0:17]
-    "bi1": 31,                   # burst x interval[17:32], weight 2**17
+    "tau_s": TAU_W,              # tau_s + tau_c = t_tau + 1 (mod 2**TAU_W)
+    "tau_c": TAU_W,
     "t_iv": 64,
     "interval": 32,
     "burst0": 1,

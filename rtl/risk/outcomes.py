@@ -3,8 +3,11 @@ for both outcomes of the order ahead of it (in stage 4, being decided this cycle
 
 Why: the state stage's loop (state -> compare -> accept -> state) held a 66-bit
 compare and routed at 81 MHz. Here every compare is made in stage 3, from registers
-only, as the sign of one sum (rtl/risk/arith.py `signed_sum`: carry-save layers, one
-carry chain); stage 4 only picks `acc` or `rej` with the previous order's verdict:
+only, as the sign of one sum (rtl/risk/arith.py `signed_sum`, `raw_sum`: carry-save
+layers, one carry chain); the rate check's t_tau arrives in carry-save form
+(rtl/risk/layouts.py), so `tat > t_tau` is one 3:2 layer and a chain, and with the
+accepted order ahead's tat + interval two. Stage 4 only picks `acc` or `rej` with the
+previous order's verdict:
   rej  the order ahead changes nothing (rejected, another entry, or no order): the
        state is `base` (stage 4's state when the same entry, else the state RAM);
   acc  it is accepted for the same account (credit, rate) or (account, slot)
@@ -17,10 +20,10 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..layouts import SIDE_BUY
-from .arith import signed_sum
-from .layouts import AcctState, Fails, Prepared, SlotState
+from .arith import raw_sum, signed_sum
+from .layouts import TAU_W, AcctState, Fails, Prepared, SlotState
 
-W = 68          # two's complement width of every compared sum (operands up to 66 bits)
+W = TAU_W       # two's complement width of every compared sum (operands up to 66 bits)
 
 
 def _neg(ops):
@@ -44,7 +47,10 @@ class Outcomes(wiring.Component):
         buy = n.order.side == SIDE_BUY
         p_buy = p.order.side == SIDE_BUY
         q = p.order.qty
-        tau = [(n.tm, 0), (n.bi0, 0), (Cat(Const(0, 17), n.bi1), 0)]     # t_tau
+        # tat > t_tau as the sign of tau_s + tau_c + ~tat (= t_tau - tat), one 3:2 layer
+        tau = [n.tau_s, n.tau_c]
+        inv = lambda v: ~Cat(v, Const(0, W - len(v)))       # noqa: E731  (-v - 1)
+        over_tau = lambda v: raw_sum(tau + [inv(v)])[W - 1]     # noqa: E731  (v > t_tau)
 
         # the order ahead changes nothing
         b_a, b_s = self.base_a, self.base_s
@@ -52,7 +58,7 @@ class Outcomes(wiring.Component):
             self.rej.credit.eq(_neg([(n.thr_credit, 0), (b_a.open, 1)])),
             self.rej.position.eq(Mux(buy, _neg([(n.thr_long, 0), (b_s.lu, 1)]),
                                      _neg([(n.thr_short, 0), (b_s.su, 1)]))),
-            self.rej.rate.eq(_neg(tau + [(b_a.tat, 1)])),
+            self.rej.rate.eq(over_tau(b_a.tat)),
         ]
 
         # the order ahead is accepted on the same entry: it adds its notional, its qty
@@ -60,7 +66,7 @@ class Outcomes(wiring.Component):
         a, s = self.prev_a, self.prev_s
         late = p.t > a.tat                           # tat' = t_iv, else tat + interval
         wrap = (a.tat + p.interval)[64]              # tat + interval past 2**64
-        d = signed_sum(tau + [(a.tat, 1), (p.interval, 1)], W)
+        d = raw_sum(tau + [inv(a.tat), inv(p.interval)], 1)     # t_tau - tat - interval
         d_hi = d[64:].as_signed()                    # d < -2**64 <=> d_hi <= -2
         m.d.comb += [
             self.acc.credit.eq(_neg([(n.thr_credit, 0), (a.open, 1), (p.notional, 1)])),
@@ -72,7 +78,7 @@ class Outcomes(wiring.Component):
                                          _neg([(n.thr_long, 0), (s.lu, 1)])),
                                      Mux(p_buy, _neg([(n.thr_short, 0), (s.su, 1)]),
                                          _neg([(n.thr_short, 0), (s.su, 1), (q, 1)])))),
-            self.acc.rate.eq(Mux(late, _neg(tau + [(p.t_iv, 1)]),
+            self.acc.rate.eq(Mux(late, over_tau(p.t_iv),
                                  Mux(wrap, d_hi <= -2, d[W - 1]))),
         ]
         return m
