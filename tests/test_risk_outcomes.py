@@ -44,11 +44,17 @@ def _case(rng):
     (ba, bs), (pa, ps) = state(), state()
     if rng.random() < 0.5:                    # credit right at the limit
         nxt["thr_credit"] = pa["open"] + prev["notional"] + rng.randrange(-1, 2)
+    # and t_tau less the order ahead's interval, split likewise
+    nxt["tau_pc"] = rng.choice([0, rng.getrandbits(TAU_W), (1 << TAU_W) - 1])
+    nxt["tau_ps"] = (tau - prev["interval"] + 1 - nxt["tau_pc"]) % (1 << TAU_W)
+    for k in ("credit", "long", "short"):     # the gate holds them complemented
+        nxt[f"nthr_{k}"] = ~nxt.pop(f"thr_{k}")
     return nxt, prev, ba, bs, pa, ps
 
 
 def _want(nxt, prev, ba, bs, pa, ps):
     buy, pbuy = nxt["order"]["side"] == 0, prev["order"]["side"] == 0
+    nxt = dict(nxt, **{f"thr_{k}": ~nxt[f"nthr_{k}"] for k in ("credit", "long", "short")})
     q = prev["order"]["qty"]
     tau = (nxt["tau_s"] + nxt["tau_c"] - 1) % (1 << TAU_W)
     tau -= (tau >> (TAU_W - 1)) << TAU_W      # signed

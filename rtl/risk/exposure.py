@@ -30,14 +30,14 @@ RAM. After reset the state is zeroed, one entry per cycle, while `clearing` hold
 the intake. Verdicts and accepted orders are registered on the outputs; the pipeline
 advances (`i.ready`) unless one of them is stuck.
 """
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..layouts import Order, RiskReject, Verdict, SIDE_BUY
 from .layouts import AcctState as _Acct, Fails, Prepared, SlotState as _Slot
-from .arith import signed_sum
+from .arith import raw_sum
 from .outcomes import Outcomes
 
 
@@ -253,9 +253,12 @@ class ExposureState(wiring.Component):
         self._ev_over = ev_over
 
         def over(x, a, b):
-            """x > (a + b) mod 2**64, with one carry chain for the compare."""
+            """x > (a + b) mod 2**64, with one carry chain for the compare (all three
+            unsigned; a + b - x = a + b + ~x + 1, the +1 in the 3:2 layer's free carry
+            bit: one layer)."""
             wrap = (a + b)[64]
-            d = signed_sum([(a, 0), (b, 0), (x, 1)], 68)          # a + b - x
+            z = lambda v: Cat(v, Const(0, 68 - len(v)))      # noqa: E731
+            d = raw_sum([z(a), z(b), ~z(x)], 1)                # a + b - x
             return Mux(wrap, d[64:].as_signed() <= 0, d[67])
 
         n3 = c3.notional

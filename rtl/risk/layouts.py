@@ -9,12 +9,16 @@ Prepared: stage 3 -> 4, the order with the thresholds its stateful checks compar
 the state against, every one a register of stage 3 (no carry chain after it), so that
 rtl/risk/outcomes.py can decide the checks in stage 3 with one chain each: credit
 `open > thr_credit` (credit - notional), position `long_used > thr_long` (long - qty)
-or `short_used > thr_short`, rate `tat > t_tau` with t_tau = t + (burst-1) x interval,
+or `short_used > thr_short`, each threshold held complemented (`nthr_*` = ~thr =
+-thr - 1: `x > thr` is `x + nthr >= 0`, a sum with no constant term, so one 3:2 layer
+fewer), rate `tat > t_tau` with t_tau = t + (burst-1) x interval,
 held in carry-save form: tau_s + tau_c = t_tau + 1 (mod 2**TAU_W), made in stage 2
 (rtl/risk/checks.py), so that `tat > t_tau` is the sign of tau_s + tau_c + ~tat (one
-3:2 layer and one carry chain; the accepted order ahead's tat + interval adds one
-layer). Why: with t - interval and the two burst x interval partial products as three
-operands, the rate check was three 3:2 layers and a 68-bit chain in stage 3. The
+3:2 layer and one carry chain); tau_ps + tau_pc = t_tau - interval' + 1, interval'
+that of the order ahead (in stage 4 when this one is in stage 3), so that against
+the ahead order's tat + interval' (it accepted, not late) it is one layer too. Why:
+with t - interval and the two burst x interval partial products as three operands,
+the rate check was three 3:2 layers and a 68-bit chain in stage 3. The
 duplicate window `t - window < t0 <= t` is decided in stage 2 by
 rtl/risk/duplicates.py.
 
@@ -43,12 +47,14 @@ Prepared = data.StructLayout({
     "ok_idx": 1,
     "reason": 4,                 # first failing stateless check (1..8), 0 none
     "notional": 64,
-    "thr_credit": signed(66),
-    "thr_long": signed(34),
-    "thr_short": signed(34),
+    "nthr_credit": signed(66),   # ~(credit - notional)
+    "nthr_long": signed(34),     # ~(long - qty)
+    "nthr_short": signed(34),    # ~(short - qty)
     "t": 64,
     "tau_s": TAU_W,              # tau_s + tau_c = t_tau + 1 (mod 2**TAU_W)
     "tau_c": TAU_W,
+    "tau_ps": TAU_W,             # tau_ps + tau_pc = t_tau - the ahead order's interval + 1
+    "tau_pc": TAU_W,
     "t_iv": 64,
     "interval": 32,
     "burst0": 1,
