@@ -54,6 +54,7 @@ class OrderChecks(wiring.Component):
     pos: In(PosLimits)
     o: Out(stream.Signature(Prepared))
     ahead: Out(Order)            # the order in S2 (the state stage reads its state then)
+    ahead1: Out(Order)           # the order in S1
     ahead_t: Out(64)             # its `t` (the duplicate history starts its match in S2)
     ahead_window: Out(32)        # its account's duplicate window (lo = t - window)
 
@@ -67,6 +68,7 @@ class OrderChecks(wiring.Component):
         with m.If(adv):
             m.d.sync += [v1.eq(self.i.valid), c1.eq(self.i.payload), t1.eq(self.t)]
         o1, bk = c1.order, self.book
+        m.d.comb += self.ahead1.eq(o1)
         buy1 = o1.side == SIDE_BUY
         p_not = partial_products(m, o1.qty, o1.price, adv, "notional")
         p_px4 = partial_products(m, o1.price, Const(10000, 14), adv, "px4")

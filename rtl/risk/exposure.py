@@ -79,6 +79,7 @@ class ExposureState(wiring.Component):
         super().__init__({
             "i": In(stream.Signature(Prepared)),
             "ahead": In(Order),          # the order in stage 2 (its state is read then)
+            "ahead1": In(Order),         # the order in stage 1 (for `near_*`)
             "dup_others": In(1), "dup_oldest": In(1), "dup_prev": In(1),
             "prev_order": Out(Order), "prev_t": Out(64), "push": Out(1),
             "verdicts": Out(stream.Signature(Verdict)),
@@ -131,14 +132,19 @@ class ExposureState(wiring.Component):
         # in stage 3 ahead of it on the same entry keeps its own (its stage-4 result is
         # forwarded next cycle), stage 4's write of this cycle is taken directly
         next_a, next_s = self.i.valid & (a2 == a3), self.i.valid & (i2 == i3)
+        # near_*: stage 2's entry is stage 4's (v4 & a2 == a4), compared a cycle early
+        # (stage 1's order against stage 3's), so a hit is one AND with the verdict
+        a1, i1 = self._index(self.ahead1)
+        near_a, near_s = Signal(), Signal()
         with m.If(adv):
-            m.d.sync += [same_a.eq(next_a), same_s.eq(next_s)]
+            m.d.sync += [same_a.eq(next_a), same_s.eq(next_s),
+                         near_a.eq(self.i.valid & (a1 == a3)), near_s.eq(self.i.valid & (i1 == i3))]
         # stage 3 -> 4: its state, with stage 4's result when the same entry
         for st, base, cur, new, rd, nxt, same, hit_eq in (
-                ("a", base_a, cur_a, new_a, ast_rd.data, next_a, same_a, a2 == a4),
-                ("s", base_s, cur_s, new_s, sst_rd.data, next_s, same_s, i2 == i4)):
+                ("a", base_a, cur_a, new_a, ast_rd.data, next_a, same_a, near_a),
+                ("s", base_s, cur_s, new_s, sst_rd.data, next_s, same_s, near_s)):
             for f in base.shape().members:
-                hit = v4 & hit_eq & wen(f"hit_{st}_{f}")
+                hit = hit_eq & wen(f"hit_{st}_{f}")
                 fwd = same & wen(f"fwd_{st}_{f}")
                 with m.If(adv):
                     m.d.sync += [base[f].eq(Mux(hit, new[f], Mux(nxt, base[f], rd[f]))),

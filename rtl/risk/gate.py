@@ -131,7 +131,7 @@ class RiskGate(wiring.Component):
                      checks.acct.eq(limits.acct), checks.sym.eq(limits.sym),
                      checks.pos.eq(limits.pos)]
         wiring.connect(m, checks.o, exposure.i)
-        m.d.comb += exposure.ahead.eq(checks.ahead)
+        m.d.comb += [exposure.ahead.eq(checks.ahead), exposure.ahead1.eq(checks.ahead1)]
         p3 = checks.o.payload
         m.d.comb += [hist.ahead.eq(checks.ahead), hist.ahead_t.eq(checks.ahead_t),
                      hist.ahead_window.eq(checks.ahead_window), hist.order.eq(p3.order), hist.t.eq(p3.t),
