@@ -138,7 +138,8 @@ class RiskGate(wiring.Component):
                      hist.adv.eq(checks.o.ready), hist.prev_order.eq(exposure.prev_order),
                      hist.prev_t.eq(exposure.prev_t), hist.push.eq(exposure.push),
                      exposure.dup_others.eq(hist.others), exposure.dup_oldest.eq(hist.oldest),
-                     exposure.dup_prev.eq(hist.match_prev)]
+                     exposure.dup_prev.eq(hist.match_prev), exposure.dup_if_rej.eq(hist.if_rej),
+                     exposure.dup_if_acc.eq(hist.if_acc)]
         wiring.connect(m, exposure.verdicts, wiring.flipped(self.verdicts))
         wiring.connect(m, exposure.accepted, wiring.flipped(self.accepted))
         m.d.comb += [self.ev_orders.eq(exposure.ev_orders), self.ev_accepts.eq(exposure.ev_accepts),
