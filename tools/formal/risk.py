@@ -129,8 +129,8 @@ class RiskProps(wiring.Component):
         ok_r = [s for s in emade if not isinstance(s, data.View) and s.name == "ok_r"]
         assert len(ok_r) == 1, "exposure: ok_r not found"
         # the verdict's registered `ok_r` is the S4 order's (an order, no reason 1..8)
-        ok_helper = lambda: Assert(ok_r[0] == (v4 & (c4.kind == 0) & (c4.reason == 0)),  # noqa: E731
-                                   "S4 ok_r")
+        def ok_helper():
+            return Assert(ok_r[0] == (v4 & (c4.kind == 0) & (c4.reason == 0)), "S4 ok_r")
         o3 = checks.o.payload
 
         # the pipeline advance, from the output ports
