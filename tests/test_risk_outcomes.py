@@ -1,13 +1,15 @@
 """Outcomes (rtl/risk/outcomes.py): the checks 9..11 decided for both outcomes of the
 order ahead equal the checks made on the state that outcome leaves (tickwire/model/
-risk.py: open + notional > credit, position + open + qty > limit, t + tau < tat with
-tat' = (max(t, tat) + interval) mod 2**64), for random and extreme words."""
+risk.py: open + notional > credit, position + open + qty > limit, t_tau < tat with
+tat' = (max(t, tat) + interval) mod 2**64), for random and extreme words, t_tau given
+in any carry-save split (rtl/risk/layouts.py)."""
 import random
 
 from amaranth.hdl import Module
 from amaranth.sim import Simulator
 
 from clocked import put
+from tickwire.rtl.risk.layouts import TAU_W
 from tickwire.rtl.risk.outcomes import Outcomes
 
 M64 = (1 << 64) - 1
@@ -26,11 +28,14 @@ def _case(rng):
     if rng.random() < 0.3:                    # near the top: tat + interval wraps
         tat = M64 - rng.randrange(1 << 33)
     nxt = dict(order=dict(side=rng.randrange(3)), thr_credit=_word(rng, 65, True),
-               thr_long=_word(rng, 33, True), thr_short=_word(rng, 33, True),
-               tm=rng.choice([_word(rng, 64), -rng.randrange(1 << 32)]),
-               bi0=_word(rng, 33), bi1=_word(rng, 31))
+               thr_long=_word(rng, 33, True), thr_short=_word(rng, 33, True))
+    # t_tau = t + (burst-1) x interval: from t - interval up to 2**64 + 2**48
+    tau = rng.choice([_word(rng, 64), -rng.randrange(1 << 32), _word(rng, 64) + _word(rng, 48)])
     if rng.random() < 0.5:                    # t_tau close to the bucket under test
-        nxt["tm"] = tat - nxt["bi0"] - (nxt["bi1"] << 17) + rng.randrange(-2, 3)
+        tau = tat + rng.randrange(-2, 3)
+    # any carry-save split: tau_s + tau_c = t_tau + 1 (mod 2**TAU_W)
+    nxt["tau_c"] = rng.choice([0, rng.getrandbits(TAU_W), (1 << TAU_W) - 1])
+    nxt["tau_s"] = (tau + 1 - nxt["tau_c"]) % (1 << TAU_W)
     prev = dict(order=dict(side=rng.randrange(3), qty=q), notional=_word(rng, 64), t=t,
                 interval=_word(rng, 32), t_iv=(t + 0) & M64)
     prev["t_iv"] = (t + prev["interval"]) & M64
@@ -39,13 +44,20 @@ def _case(rng):
     (ba, bs), (pa, ps) = state(), state()
     if rng.random() < 0.5:                    # credit right at the limit
         nxt["thr_credit"] = pa["open"] + prev["notional"] + rng.randrange(-1, 2)
+    # and t_tau less the order ahead's interval, split likewise
+    nxt["tau_pc"] = rng.choice([0, rng.getrandbits(TAU_W), (1 << TAU_W) - 1])
+    nxt["tau_ps"] = (tau - prev["interval"] + 1 - nxt["tau_pc"]) % (1 << TAU_W)
+    for k in ("credit", "long", "short"):     # the gate holds them complemented
+        nxt[f"nthr_{k}"] = ~nxt.pop(f"thr_{k}")
     return nxt, prev, ba, bs, pa, ps
 
 
 def _want(nxt, prev, ba, bs, pa, ps):
     buy, pbuy = nxt["order"]["side"] == 0, prev["order"]["side"] == 0
+    nxt = dict(nxt, **{f"thr_{k}": ~nxt[f"nthr_{k}"] for k in ("credit", "long", "short")})
     q = prev["order"]["qty"]
-    tau = nxt["tm"] + nxt["bi0"] + (nxt["bi1"] << 17)
+    tau = (nxt["tau_s"] + nxt["tau_c"] - 1) % (1 << TAU_W)
+    tau -= (tau >> (TAU_W - 1)) << TAU_W      # signed
     pos = lambda lu, su: lu > nxt["thr_long"] if buy else su > nxt["thr_short"]
     tat2 = (max(prev["t"], pa["tat"]) + prev["interval"]) & M64
     rej = (ba["open"] > nxt["thr_credit"], pos(bs["lu"], bs["su"]), tau < ba["tat"])

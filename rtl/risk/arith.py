@@ -96,3 +96,30 @@ def _extend(v, width):
     if v.shape().signed:
         return Cat(v, v[-1].replicate(width - len(v)))[:width]
     return Cat(v, Const(0, max(width - len(v), 0)))[:width]
+
+
+def carry_save(ops, width, one=False):
+    """Three operands [(value, shift)] (each extended by its signedness) in carry-save
+    form: (sum, carry), `width` bits each, sum + carry = the total (+ 1 if `one`: the
+    carry's free bit 0) mod 2**width. One LUT, no carry chain.
+
+    Why: a total needed as an operand of compares in the next stage costs them no
+    extra carry-save layer (a compare against it is sum + carry - x, three operands,
+    one layer), where registering the total itself would take a carry chain more."""
+    x, y, z = (_place(_extend(v, width - sh), sh, width) for v, sh in ops)
+    return ((x ^ y ^ z)[:width],
+            Cat(Const(int(one), 1), ((x & y) | (x & z) | (y & z))[:width - 1]))
+
+
+def raw_sum(vals, ones=0):
+    """Sum of `width`-bit words (mod 2**width) plus `ones` (at most the number of 3:2
+    layers), with one carry chain: each +1 goes into a layer's free carry bit 0."""
+    width = len(vals[0])
+    vals = list(vals)
+    while len(vals) > 2:
+        x, y, z = vals[:3]
+        c0, ones = int(ones > 0), ones - int(ones > 0)
+        vals = [(x ^ y ^ z)[:width], Cat(Const(c0, 1), ((x & y) | (x & z) | (y & z))[:width - 1])] \
+            + vals[3:]
+    assert ones == 0, "more +1s than 3:2 layers"
+    return (vals[0] + vals[1])[:width]

@@ -5,21 +5,24 @@ Why three stages: no stage holds more than one DSP multiply or one carry chain.
   S1  the picked input and `t` (ns) registered; the book entry (registered by
       BookBounds) checks kill, index, halted, missing; DSP partial products of
       qty x price and price x 10000. The limits RAM outputs are registered as read.
-  S2  notional and price x 10000 summed, credit - notional (from the partial
-      products: one carry chain); limits checks 2, 3, 5, 6; long - qty, short - qty,
-      t + interval, t - interval, t - window; burst x interval products.
+  S2  notional and price x 10000 summed, ~(credit - notional) (from the partial
+      products: one carry chain); limits checks 2, 3, 5, 6; ~(long - qty), ~(short - qty)
+      (complemented thresholds: rtl/risk/outcomes.py compares with no constant),
+      t + interval, t - window; t_tau = t + (burst-1) x interval in carry-save form
+      (the burst x interval DSP products unregistered, t - interval, one 3:2 layer),
+      and t_tau minus the interval of the order in S3 (one more layer).
   S3  notional > max_notional (7) and the collar compare (8): `o` is S3's registers
       and the reason, combinational; every threshold in `o` is a register, because
       the state stage compares sums of them with the state in this same cycle
       (rtl/risk/outcomes.py). Every register loads on `o.ready`.
 """
-from amaranth.hdl import Const, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..layouts import AcctLimits, Order, PosLimits, RiskCandidate, SymLimits, SIDE_BUY
-from .arith import operands, partial_products, signed_sum, sum_terms
-from .layouts import BookEntry, Prepared
+from .arith import carry_save, operands, partial_products, raw_sum, sum_terms
+from .layouts import TAU_W, BookEntry, Prepared
 
 
 def _first(m, codes, width=4):
@@ -31,6 +34,17 @@ def _first(m, codes, width=4):
     return r
 
 
+def t_tau_carry_save(t, burst, interval, interval_ahead):
+    """((tau_s, tau_c), (tau_ps, tau_pc)): t_tau + 1 = t - interval + burst x interval + 1
+    and t_tau - interval_ahead + 1 in carry-save form (rtl/risk/layouts.py `Prepared`):
+    the two 16 x 17 products straight out of their DSPs and t - interval (one carry
+    chain, beside them), then one 3:2 layer, and one more for - interval_ahead."""
+    bi = [(burst * interval[:17], 0), (burst * interval[17:32], 17)]
+    s, c = carry_save([(t - interval, 0)] + bi, TAU_W, one=True)
+    nia = ~Cat(interval_ahead, Const(0, TAU_W - len(interval_ahead)))    # -ia - 1
+    return (s, c), carry_save([(s, 0), (c, 0), (nia, 0)], TAU_W, one=True)
+
+
 class OrderChecks(wiring.Component):
     i: In(stream.Signature(RiskCandidate))
     t: In(64)
@@ -40,6 +54,7 @@ class OrderChecks(wiring.Component):
     pos: In(PosLimits)
     o: Out(stream.Signature(Prepared))
     ahead: Out(Order)            # the order in S2 (the state stage reads its state then)
+    ahead1: Out(Order)           # the order in S1
     ahead_t: Out(64)             # its `t` (the duplicate history starts its match in S2)
     ahead_window: Out(32)        # its account's duplicate window (lo = t - window)
 
@@ -53,6 +68,7 @@ class OrderChecks(wiring.Component):
         with m.If(adv):
             m.d.sync += [v1.eq(self.i.valid), c1.eq(self.i.payload), t1.eq(self.t)]
         o1, bk = c1.order, self.book
+        m.d.comb += self.ahead1.eq(o1)
         buy1 = o1.side == SIDE_BUY
         p_not = partial_products(m, o1.qty, o1.price, adv, "notional")
         p_px4 = partial_products(m, o1.price, Const(10000, 14), adv, "px4")
@@ -73,25 +89,35 @@ class OrderChecks(wiring.Component):
                          (3, ~c2.slot_ok | ~y2.enabled | y2.restricted), (4, bk2.halted),
                          (5, missing2 & ~y2.allow_no_book),
                          (6, (o2.qty == 0) | (o2.qty > y2.max_qty))])
-        p_bi = partial_products(m, a2.burst, a2.interval, adv, "burst_iv")
-        assert [(len(v), sh) for v, sh in p_bi] == [(33, 0), (31, 17)], p_bi
-        credit_left = signed_sum([(a2.credit, 0)] + [(v, 1) for v in operands(p_not, 64)], 66)
+        # t_tau (and t_tau minus the interval of the order in S3, the order ahead of
+        # this one in the state stage) in carry-save form
+        s3 = dict(interval=Signal(32))
+        (tau_s, tau_c), (tau_ps, tau_pc) = t_tau_carry_save(t2, a2.burst, a2.interval,
+                                                            s3["interval"])
+        # ~(credit - notional) = notional + ~credit: the notional's three operands and
+        # ~credit, no constant (two 3:2 layers, one chain); ~(long - qty) = qty + ~long
+        n_credit = raw_sum([~Cat(a2.credit, Const(0, 2))] + operands(p_not, 66))
+        n_long = raw_sum([Cat(o2.qty, Const(0, 2)), ~Cat(q2.long, Const(0, 2))])
+        n_short = raw_sum([Cat(o2.qty, Const(0, 2)), ~Cat(q2.short, Const(0, 2))])
 
         # ---- S3
         v3, c3, t3 = Signal(), Signal(RiskCandidate), Signal(64)
-        s3 = dict(pre=Signal(4), notional=Signal(64), px4=Signal(46), missing=Signal(),
+        s3.update(pre=Signal(4), notional=Signal(64), px4=Signal(46), missing=Signal(),
                   bps=Signal(), buy_bound=Signal(66), sell_bound=Signal(signed(48)),
-                  thr_credit=Signal(signed(66)), max_notional=Signal(64), thr_long=Signal(signed(34)),
-                  thr_short=Signal(signed(34)), t_iv=Signal(64), tm=Signal(signed(66)),
-                  burst0=Signal(), interval=Signal(32))
+                  nthr_credit=Signal(signed(66)), max_notional=Signal(64),
+                  nthr_long=Signal(signed(34)), nthr_short=Signal(signed(34)), t_iv=Signal(64), tau_s=Signal(TAU_W),
+                  tau_c=Signal(TAU_W), tau_ps=Signal(TAU_W), tau_pc=Signal(TAU_W),
+                  burst0=Signal())
         with m.If(adv):
             m.d.sync += [v3.eq(v2), c3.eq(c2), t3.eq(t2), s3["pre"].eq(pre),
                          s3["notional"].eq(notional2), s3["px4"].eq(px4_2),
                          s3["missing"].eq(missing2), s3["bps"].eq(bk2.bps),
                          s3["buy_bound"].eq(bk2.buy_bound), s3["sell_bound"].eq(bk2.sell_bound),
-                         s3["thr_credit"].eq(credit_left), s3["max_notional"].eq(a2.max_notional),
-                         s3["thr_long"].eq(q2.long - o2.qty), s3["thr_short"].eq(q2.short - o2.qty),
-                         s3["t_iv"].eq(t2 + a2.interval), s3["tm"].eq(t2 - a2.interval),
+                         s3["nthr_credit"].eq(n_credit), s3["max_notional"].eq(a2.max_notional),
+                         s3["nthr_long"].eq(n_long), s3["nthr_short"].eq(n_short),
+                         s3["t_iv"].eq(t2 + a2.interval),
+                         s3["tau_s"].eq(tau_s), s3["tau_c"].eq(tau_c),
+                         s3["tau_ps"].eq(tau_ps), s3["tau_pc"].eq(tau_pc),
                          s3["burst0"].eq(a2.burst == 0),
                          s3["interval"].eq(a2.interval)]
         o3 = c3.order
@@ -103,9 +129,10 @@ class OrderChecks(wiring.Component):
         p = self.o.payload
         m.d.comb += [self.o.valid.eq(v3), p.kind.eq(c3.kind), p.order.eq(o3), p.ts.eq(c3.ts),
                      p.ok_idx.eq(c3.acct_ok & c3.slot_ok), p.reason.eq(reason),
-                     p.notional.eq(s3["notional"]), p.thr_credit.eq(s3["thr_credit"]),
-                     p.thr_long.eq(s3["thr_long"]), p.thr_short.eq(s3["thr_short"]),
+                     p.notional.eq(s3["notional"]), p.nthr_credit.eq(s3["nthr_credit"]),
+                     p.nthr_long.eq(s3["nthr_long"]), p.nthr_short.eq(s3["nthr_short"]),
                      p.t.eq(t3), p.t_iv.eq(s3["t_iv"]),
                      p.burst0.eq(s3["burst0"]), p.interval.eq(s3["interval"]),
-                     p.tm.eq(s3["tm"]), p.bi0.eq(p_bi[0][0]), p.bi1.eq(p_bi[1][0])]
+                     p.tau_s.eq(s3["tau_s"]), p.tau_c.eq(s3["tau_c"]),
+                     p.tau_ps.eq(s3["tau_ps"]), p.tau_pc.eq(s3["tau_pc"])]
         return m

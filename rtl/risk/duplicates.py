@@ -8,7 +8,8 @@ order in stage 4 (`prev_*`, one ahead, decided this same cycle); the three resul
 are registered and stage 4 combines them with that order's verdict, so the state
 loop holds no wide compare:
     hit = others | (prev_accepted ? match_prev : oldest)
-(`oldest` is the entry the push of an accepted previous order would overwrite).
+(`oldest` is the entry the push of an accepted previous order would overwrite);
+`if_rej` = others | oldest and `if_acc` = others | match_prev are registered too.
 Why the match starts in stage 2 (`ahead`, `ahead_t`): the equalities (clordid, the
 five fields) and `t0 <= t` of every entry, then the OR over the entries, in one cycle
 were the gate's critical path (10.5 ns, most of it routing). Stage 2 registers them
@@ -52,6 +53,7 @@ class DuplicateHistory(wiring.Component):
             "order": In(Order), "t": In(64),
             "prev_order": In(Order), "prev_t": In(64), "push": In(1), "adv": In(1),
             "others": Out(1), "oldest": Out(1), "match_prev": Out(1),
+            "if_rej": Out(1), "if_acc": Out(1),
         })
 
     def elaborate(self, platform):
@@ -80,9 +82,13 @@ class DuplicateHistory(wiring.Component):
         gone = Mux(pushed, head | nxt, head)     # overwritten by `pushed`, or maybe next
         cand = Mux(pushed, nxt, head)            # overwritten if stage 4 accepts
         with m.If(self.adv):
-            m.d.sync += [self.others.eq((hits & ~gone).any() | (pushed & _hit(pre_p))),
-                         self.oldest.eq((hits & cand).any()),
-                         self.match_prev.eq(_hit(pre_n))]
+            others = (hits & ~gone).any() | (pushed & _hit(pre_p))
+            oldest, match_prev = (hits & cand).any(), _hit(pre_n)
+            m.d.sync += [self.others.eq(others), self.oldest.eq(oldest),
+                         self.match_prev.eq(match_prev),
+                         # the hit for each verdict of the order ahead, whole (the
+                         # verdict copies' terms: one LUT input each)
+                         self.if_rej.eq(others | oldest), self.if_acc.eq(others | match_prev)]
         with m.If(self.adv & pushed):
             for i in range(H):
                 with m.If(head[i]):

@@ -14,7 +14,10 @@ verdict (`acc_prev`), as the duplicate check 12 does (rtl/risk/duplicates.py). W
 the pass bits: the AND of the picked fails and the duplicate result (from the
 history, placed apart) was four LUT levels and two long routes between `acc_prev`
 and `accept`, whose fanout (write enables, forwarding muxes) then crosses the die;
-now `accept` is one mux on `acc_prev` of terms from registers. The state of an order is read from LUT RAM in stage 2
+now `accept` is one mux on `acc_prev` of terms from registers, made in copies
+(`_Accepts`: one per state RAM's write enable and per field's forwarding muxes) so
+that no copy drives more than a few hundred sinks. The state of an order is read from
+LUT RAM in stage 2
 (`ahead`) into `base_*` (stage 4's write of that cycle taken directly, and the order
 ahead in stage 3 on the same entry keeping its own), then into `cur_*` in stage 4
 (with stage 4's result forwarded when the same entry): every compare starts from
@@ -27,15 +30,47 @@ RAM. After reset the state is zeroed, one entry per cycle, while `clearing` hold
 the intake. Verdicts and accepted orders are registered on the outputs; the pipeline
 advances (`i.ready`) unless one of them is stuck.
 """
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..layouts import Order, RiskReject, Verdict, SIDE_BUY
 from .layouts import AcctState as _Acct, Fails, Prepared, SlotState as _Slot
-from .arith import signed_sum
+from .arith import raw_sum
 from .outcomes import Outcomes
+
+
+class _Accepts:
+    """Stage 4's verdict in named copies, each with its own copy of the previous verdict
+    (`acc_prev`): copy = Mux(its acc_prev, if_acc, if_rej), registered into its
+    acc_prev on `adv`. All copies are equal, always.
+
+    Why: one `accept` drove both state RAMs' write enables and every forwarding mux
+    (~1,300 sinks across the die); acc_prev -> accept -> forwarding was the gate's
+    critical path (8.22 ns routed, most of it routing). Each copy now drives one
+    field's forwarding muxes or one RAM's enables. A copy's acc_prev is fed only by
+    its own copy, so Yosys cannot merge them (the FFs' inputs differ)."""
+
+    def __init__(self, m, adv):
+        self.m, self.adv = m, adv
+        self.if_acc, self.if_rej = Signal(), Signal()   # accept if the previous one was/wasn't
+        self._copies = {}
+
+    def _get(self, name):
+        if name not in self._copies:
+            prev, acc = Signal(name=f"acc_prev_{name}"), Signal(name=f"accept_{name}")
+            self.m.d.comb += acc.eq(Mux(prev, self.if_acc, self.if_rej))
+            with self.m.If(self.adv):
+                self.m.d.sync += prev.eq(acc)
+            self._copies[name] = prev, acc
+        return self._copies[name]
+
+    def copy(self, name):
+        return self._get(name)[1]
+
+    def prev(self, name):
+        return self._get(name)[0]
 
 
 class ExposureState(wiring.Component):
@@ -44,7 +79,9 @@ class ExposureState(wiring.Component):
         super().__init__({
             "i": In(stream.Signature(Prepared)),
             "ahead": In(Order),          # the order in stage 2 (its state is read then)
+            "ahead1": In(Order),         # the order in stage 1 (for `near_*`)
             "dup_others": In(1), "dup_oldest": In(1), "dup_prev": In(1),
+            "dup_if_rej": In(1), "dup_if_acc": In(1),   # others | oldest, others | prev
             "prev_order": Out(Order), "prev_t": Out(64), "push": Out(1),
             "verdicts": Out(stream.Signature(Verdict)),
             "accepted": Out(stream.Signature(Order)),
@@ -74,7 +111,7 @@ class ExposureState(wiring.Component):
 
         v4, c4 = Signal(), Signal(Prepared)      # stage 4: the order and its state
         cur_a, cur_s = Signal(_Acct), Signal(_Slot)
-        acc_prev = Signal()
+        acc_prev = Signal()             # the previous verdict (the "verdict" copy)
         base_a, base_s = Signal(_Acct), Signal(_Slot)   # stage 3: its state, stage 4 aside
         same_a, same_s = Signal(), Signal()      # stage 3's entry is stage 4's
         a2, i2 = self._index(self.ahead)
@@ -86,22 +123,36 @@ class ExposureState(wiring.Component):
         m.d.comb += [ast_rd.addr.eq(a2), sst_rd.addr.eq(i2), ast_wr.addr.eq(a4),
                      sst_wr.addr.eq(i4), ast_wr.data.eq(new_a), sst_wr.data.eq(new_s)]
 
+        # stage 4's verdict, in copies (`_Accepts`): each forwarding mux group and each
+        # state RAM's write enable has its own
+        vc = _Accepts(m, adv)
+        wr_ev = Signal()                         # an event's write (no verdict needed)
+        wen = lambda name: Mux(c4.kind == 0, adv & vc.copy(name), wr_ev)    # noqa: E731
+
         # stage 2 -> 3: the state of the order in stage 2, read from the RAM; the order
         # in stage 3 ahead of it on the same entry keeps its own (its stage-4 result is
         # forwarded next cycle), stage 4's write of this cycle is taken directly
-        hit_a = v4 & (a2 == a4) & ast_wr.en
-        hit_s = v4 & (i2 == i4) & sst_wr.en
         next_a, next_s = self.i.valid & (a2 == a3), self.i.valid & (i2 == i3)
+        # near_*: stage 2's entry is stage 4's (v4 & a2 == a4), compared a cycle early
+        # (stage 1's order against stage 3's), so a hit is one AND with the verdict
+        a1, i1 = self._index(self.ahead1)
+        near_a, near_s = Signal(), Signal()
         with m.If(adv):
             m.d.sync += [same_a.eq(next_a), same_s.eq(next_s),
-                         base_a.eq(Mux(hit_a, new_a, Mux(next_a, base_a, ast_rd.data))),
-                         base_s.eq(Mux(hit_s, new_s, Mux(next_s, base_s, sst_rd.data)))]
+                         near_a.eq(self.i.valid & (a1 == a3)), near_s.eq(self.i.valid & (i1 == i3))]
         # stage 3 -> 4: its state, with stage 4's result when the same entry
-        fwd_a, fwd_s = same_a & ast_wr.en, same_s & sst_wr.en
+        for st, base, cur, new, rd, nxt, same, hit_eq in (
+                ("a", base_a, cur_a, new_a, ast_rd.data, next_a, same_a, near_a),
+                ("s", base_s, cur_s, new_s, sst_rd.data, next_s, same_s, near_s)):
+            for f in base.shape().members:
+                hit = hit_eq & wen(f"hit_{st}_{f}")
+                fwd = same & wen(f"fwd_{st}_{f}")
+                with m.If(adv):
+                    m.d.sync += [base[f].eq(Mux(hit, new[f], Mux(nxt, base[f], rd[f]))),
+                                 cur[f].eq(Mux(fwd, new[f], base[f]))]
+        fwd_a, fwd_s = same_a & wen("fwd_a"), same_s & wen("fwd_s")    # for `_update`
         with m.If(adv):
-            m.d.sync += [v4.eq(self.i.valid), c4.eq(self.i.payload),
-                         cur_a.eq(Mux(fwd_a, new_a, base_a)),
-                         cur_s.eq(Mux(fwd_s, new_s, base_s))]
+            m.d.sync += [v4.eq(self.i.valid), c4.eq(self.i.payload)]
 
         # stage 3: checks 9..11 for both outcomes of the order in stage 4, from registers
         m.submodules.outcomes = oc = Outcomes()
@@ -132,24 +183,28 @@ class ExposureState(wiring.Component):
                 with m.If(bad):
                     m.d.comb += reason.eq(code)     # last assignment wins: lowest code
         is_order = v4 & (c4.kind == 0)
-        ok4 = is_order & (c4.reason == 0) & ~self.dup_others
-        accept = Signal()               # = is_order & no reason & no fail; the loop: one mux
-        m.d.comb += [accept.eq(Mux(acc_prev, ok4 & pass_a & ~self.dup_prev,
-                                   ok4 & pass_r & ~self.dup_oldest)),
-                     self.prev_order.eq(o), self.prev_t.eq(c4.t), self.push.eq(adv & accept)]
+        # ok_r = is_order & no stateless reason, registered with the order (so that each
+        # verdict term is one LUT of registers: the write enables' path from history
+        # -> accept -> the slot RAM's WRE was 5 LUT levels, 7.8 ns at seed 2)
+        ok_r = Signal(name="ok_r")
         with m.If(adv):
-            m.d.sync += acc_prev.eq(accept)
+            m.d.sync += ok_r.eq(self.i.valid & (self.i.payload.kind == 0)
+                                & (self.i.payload.reason == 0))
+        # accept = is_order & no reason & no fail; the loop: one mux on the previous verdict
+        m.d.comb += [vc.if_acc.eq(ok_r & pass_a & ~self.dup_if_acc),
+                     vc.if_rej.eq(ok_r & pass_r & ~self.dup_if_rej)]
+        accept = vc.copy("verdict")
+        m.d.comb += [acc_prev.eq(vc.prev("verdict")),
+                     self.prev_order.eq(o), self.prev_t.eq(c4.t), self.push.eq(adv & accept)]
         self._verdict(m, adv, is_order, accept, reason, c4)
         self._update(m, adv, fwd_a, fwd_s, cur_a, cur_s, base_a, base_s, c4, new_a, new_s)
-        with m.If(c4.kind == 0):
-            with m.If(adv & accept):
-                m.d.comb += [ast_wr.en.eq(1), sst_wr.en.eq(1)]
-        with m.Else():
+        m.d.comb += [ast_wr.en.eq(wen("wr_a")), sst_wr.en.eq(wen("wr_s"))]
+        with m.If(c4.kind != 0):
             go = adv & v4
             with m.If((c4.kind == 3) | ~c4.ok_idx):
                 m.d.comb += self.ev_event_errors.eq(go)
             with m.Else():
-                m.d.comb += [ast_wr.en.eq(go), sst_wr.en.eq(go), self.ev_events.eq(go),
+                m.d.comb += [wr_ev.eq(go), self.ev_events.eq(go),
                              self.ev_event_errors.eq(go & self._ev_over)]
         self._clear(m, ast_wr, sst_wr)
         return m
@@ -211,9 +266,12 @@ class ExposureState(wiring.Component):
         self._ev_over = ev_over
 
         def over(x, a, b):
-            """x > (a + b) mod 2**64, with one carry chain for the compare."""
+            """x > (a + b) mod 2**64, with one carry chain for the compare (all three
+            unsigned; a + b - x = a + b + ~x + 1, the +1 in the 3:2 layer's free carry
+            bit: one layer)."""
             wrap = (a + b)[64]
-            d = signed_sum([(a, 0), (b, 0), (x, 1)], 68)          # a + b - x
+            z = lambda v: Cat(v, Const(0, 68 - len(v)))      # noqa: E731
+            d = raw_sum([z(a), z(b), ~z(x)], 1)                # a + b - x
             return Mux(wrap, d[64:].as_signed() <= 0, d[67])
 
         n3 = c3.notional

@@ -131,14 +131,15 @@ class RiskGate(wiring.Component):
                      checks.acct.eq(limits.acct), checks.sym.eq(limits.sym),
                      checks.pos.eq(limits.pos)]
         wiring.connect(m, checks.o, exposure.i)
-        m.d.comb += exposure.ahead.eq(checks.ahead)
+        m.d.comb += [exposure.ahead.eq(checks.ahead), exposure.ahead1.eq(checks.ahead1)]
         p3 = checks.o.payload
         m.d.comb += [hist.ahead.eq(checks.ahead), hist.ahead_t.eq(checks.ahead_t),
                      hist.ahead_window.eq(checks.ahead_window), hist.order.eq(p3.order), hist.t.eq(p3.t),
                      hist.adv.eq(checks.o.ready), hist.prev_order.eq(exposure.prev_order),
                      hist.prev_t.eq(exposure.prev_t), hist.push.eq(exposure.push),
                      exposure.dup_others.eq(hist.others), exposure.dup_oldest.eq(hist.oldest),
-                     exposure.dup_prev.eq(hist.match_prev)]
+                     exposure.dup_prev.eq(hist.match_prev), exposure.dup_if_rej.eq(hist.if_rej),
+                     exposure.dup_if_acc.eq(hist.if_acc)]
         wiring.connect(m, exposure.verdicts, wiring.flipped(self.verdicts))
         wiring.connect(m, exposure.accepted, wiring.flipped(self.accepted))
         m.d.comb += [self.ev_orders.eq(exposure.ev_orders), self.ev_accepts.eq(exposure.ev_accepts),

@@ -9,9 +9,17 @@ Prepared: stage 3 -> 4, the order with the thresholds its stateful checks compar
 the state against, every one a register of stage 3 (no carry chain after it), so that
 rtl/risk/outcomes.py can decide the checks in stage 3 with one chain each: credit
 `open > thr_credit` (credit - notional), position `long_used > thr_long` (long - qty)
-or `short_used > thr_short`, rate `tat > t_tau` with t_tau = t + (burst-1) x interval
-= tm + bi0 + bi1 << 17 (tm = t - interval, bi = the burst x interval partial
-products); the duplicate window `t - window < t0 <= t` is decided in stage 2 by
+or `short_used > thr_short`, each threshold held complemented (`nthr_*` = ~thr =
+-thr - 1: `x > thr` is `x + nthr >= 0`, a sum with no constant term, so one 3:2 layer
+fewer), rate `tat > t_tau` with t_tau = t + (burst-1) x interval,
+held in carry-save form: tau_s + tau_c = t_tau + 1 (mod 2**TAU_W), made in stage 2
+(rtl/risk/checks.py), so that `tat > t_tau` is the sign of tau_s + tau_c + ~tat (one
+3:2 layer and one carry chain); tau_ps + tau_pc = t_tau - interval' + 1, interval'
+that of the order ahead (in stage 4 when this one is in stage 3), so that against
+the ahead order's tat + interval' (it accepted, not late) it is one layer too. Why:
+with t - interval and the two burst x interval partial products as three operands,
+the rate check was three 3:2 layers and a 68-bit chain in stage 3. The
+duplicate window `t - window < t0 <= t` is decided in stage 2 by
 rtl/risk/duplicates.py.
 
 AcctState, SlotState: the state words per account and per (account, slot)
@@ -25,6 +33,8 @@ from amaranth.lib import data
 
 from ..layouts import Order, Timestamp
 
+TAU_W = 68      # t_tau's carry-save width: the compares' width (rtl/risk/outcomes.py)
+
 BookEntry = data.StructLayout({
     "halted": 1, "unreliable": 1, "bid_empty": 1, "ask_empty": 1, "bps": 1,
     "buy_bound": 66, "sell_bound": signed(48),
@@ -37,13 +47,14 @@ Prepared = data.StructLayout({
     "ok_idx": 1,
     "reason": 4,                 # first failing stateless check (1..8), 0 none
     "notional": 64,
-    "thr_credit": signed(66),
-    "thr_long": signed(34),
-    "thr_short": signed(34),
+    "nthr_credit": signed(66),   # ~(credit - notional)
+    "nthr_long": signed(34),     # ~(long - qty)
+    "nthr_short": signed(34),    # ~(short - qty)
     "t": 64,
-    "tm": signed(66),
-    "bi0": 33,                   # burst x interval[0:17]
-    "bi1": 31,                   # burst x interval[17:32], weight 2**17
+    "tau_s": TAU_W,              # tau_s + tau_c = t_tau + 1 (mod 2**TAU_W)
+    "tau_c": TAU_W,
+    "tau_ps": TAU_W,             # tau_ps + tau_pc = t_tau - the ahead order's interval + 1
+    "tau_pc": TAU_W,
     "t_iv": 64,
     "interval": 32,
     "burst0": 1,

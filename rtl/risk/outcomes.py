@@ -3,8 +3,14 @@ for both outcomes of the order ahead of it (in stage 4, being decided this cycle
 
 Why: the state stage's loop (state -> compare -> accept -> state) held a 66-bit
 compare and routed at 81 MHz. Here every compare is made in stage 3, from registers
-only, as the sign of one sum (rtl/risk/arith.py `signed_sum`: carry-save layers, one
-carry chain); stage 4 only picks `acc` or `rej` with the previous order's verdict:
+only, as the sign of one sum (rtl/risk/arith.py `signed_sum`, `raw_sum`: carry-save
+layers, one carry chain). The thresholds arrive complemented (`nthr_*` = ~thr), so
+`x > thr` is `x + ~thr >= 0`, a sum with no constant: one chain, or one 3:2 layer and
+a chain when the accepted order ahead adds its amount. The rate check's t_tau arrives
+in carry-save form
+(rtl/risk/layouts.py), also less the order ahead's interval, so `tat > t_tau` is one
+3:2 layer and a chain, also against the accepted order ahead's tat + interval.
+Stage 4 only picks `acc` or `rej` with the previous order's verdict:
   rej  the order ahead changes nothing (rejected, another entry, or no order): the
        state is `base` (stage 4's state when the same entry, else the state RAM);
   acc  it is accepted for the same account (credit, rate) or (account, slot)
@@ -17,15 +23,17 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..layouts import SIDE_BUY
-from .arith import signed_sum
-from .layouts import AcctState, Fails, Prepared, SlotState
+from .arith import raw_sum, signed_sum
+from .layouts import TAU_W, AcctState, Fails, Prepared, SlotState
 
-W = 68          # two's complement width of every compared sum (operands up to 66 bits)
+W = TAU_W       # two's complement width of every compared sum (operands up to 66 bits)
 
 
-def _neg(ops):
-    """True when the sum of [(value, negate)] is below zero."""
-    return signed_sum(ops, W)[W - 1]
+def _over(*vals):
+    """True when the sum of `vals` (a complemented threshold ~thr = -thr - 1 and the
+    amounts compared with it) is >= 0, i.e. the amounts' sum > thr. No constant term:
+    two values are one carry chain, three one 3:2 layer and a chain."""
+    return ~signed_sum([(v, 0) for v in vals], W)[W - 1]
 
 
 class Outcomes(wiring.Component):
@@ -44,15 +52,18 @@ class Outcomes(wiring.Component):
         buy = n.order.side == SIDE_BUY
         p_buy = p.order.side == SIDE_BUY
         q = p.order.qty
-        tau = [(n.tm, 0), (n.bi0, 0), (Cat(Const(0, 17), n.bi1), 0)]     # t_tau
+        # tat > t_tau as the sign of tau_s + tau_c + ~tat (= t_tau - tat), one 3:2 layer
+        tau = [n.tau_s, n.tau_c]
+        inv = lambda v: ~Cat(v, Const(0, W - len(v)))       # noqa: E731  (-v - 1)
+        over_tau = lambda v: raw_sum(tau + [inv(v)])[W - 1]     # noqa: E731  (v > t_tau)
 
         # the order ahead changes nothing
         b_a, b_s = self.base_a, self.base_s
         m.d.comb += [
-            self.rej.credit.eq(_neg([(n.thr_credit, 0), (b_a.open, 1)])),
-            self.rej.position.eq(Mux(buy, _neg([(n.thr_long, 0), (b_s.lu, 1)]),
-                                     _neg([(n.thr_short, 0), (b_s.su, 1)]))),
-            self.rej.rate.eq(_neg(tau + [(b_a.tat, 1)])),
+            self.rej.credit.eq(_over(n.nthr_credit, b_a.open)),
+            self.rej.position.eq(Mux(buy, _over(n.nthr_long, b_s.lu),
+                                     _over(n.nthr_short, b_s.su))),
+            self.rej.rate.eq(over_tau(b_a.tat)),
         ]
 
         # the order ahead is accepted on the same entry: it adds its notional, its qty
@@ -60,19 +71,19 @@ class Outcomes(wiring.Component):
         a, s = self.prev_a, self.prev_s
         late = p.t > a.tat                           # tat' = t_iv, else tat + interval
         wrap = (a.tat + p.interval)[64]              # tat + interval past 2**64
-        d = signed_sum(tau + [(a.tat, 1), (p.interval, 1)], W)
+        d = raw_sum([n.tau_ps, n.tau_pc, inv(a.tat)])     # t_tau - interval - tat
         d_hi = d[64:].as_signed()                    # d < -2**64 <=> d_hi <= -2
         m.d.comb += [
-            self.acc.credit.eq(_neg([(n.thr_credit, 0), (a.open, 1), (p.notional, 1)])),
+            self.acc.credit.eq(_over(n.nthr_credit, a.open, p.notional)),
             # the order ahead's side picks after the sums (it books its qty on one side
             # only), so no mux sits in front of the carry chains (the gate's critical
             # path ran side -> qty mux -> sum -> pass_a, 8.7 ns)
             self.acc.position.eq(Mux(buy,
-                                     Mux(p_buy, _neg([(n.thr_long, 0), (s.lu, 1), (q, 1)]),
-                                         _neg([(n.thr_long, 0), (s.lu, 1)])),
-                                     Mux(p_buy, _neg([(n.thr_short, 0), (s.su, 1)]),
-                                         _neg([(n.thr_short, 0), (s.su, 1), (q, 1)])))),
-            self.acc.rate.eq(Mux(late, _neg(tau + [(p.t_iv, 1)]),
+                                     Mux(p_buy, _over(n.nthr_long, s.lu, q),
+                                         _over(n.nthr_long, s.lu)),
+                                     Mux(p_buy, _over(n.nthr_short, s.su),
+                                         _over(n.nthr_short, s.su, q)))),
+            self.acc.rate.eq(Mux(late, over_tau(p.t_iv),
                                  Mux(wrap, d_hi <= -2, d[W - 1]))),
         ]
         return m

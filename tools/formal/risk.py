@@ -125,6 +125,12 @@ class RiskProps(wiring.Component):
         c2 = _view(cmade, 4, RiskCandidate, "checks: S2 candidate")
         a2 = _view(cmade, 6, AcctLimits, "checks: S2 account limits")
         c4 = _view(emade, 2, Prepared, "exposure: S4 input")
+        v4 = _bit(emade, 1, "exposure: S4 valid")
+        ok_r = [s for s in emade if not isinstance(s, data.View) and s.name == "ok_r"]
+        assert len(ok_r) == 1, "exposure: ok_r not found"
+        # the verdict's registered `ok_r` is the S4 order's (an order, no reason 1..8)
+        def ok_helper():
+            return Assert(ok_r[0] == (v4 & (c4.kind == 0) & (c4.reason == 0)), "S4 ok_r")
         o3 = checks.o.payload
 
         # the pipeline advance, from the output ports
@@ -177,6 +183,7 @@ class RiskProps(wiring.Component):
                 Assert(c2.kill == killed(sh[2], c2.order.account), "S2 kill flag"),
                 Assert(~killed(sh[3], o3.order.account) | (o3.reason == 1), "S3 reason"),
                 Assert(~killed(sh[4], c4.order.account) | (c4.reason == 1), "S4 reason"),
+                ok_helper(),
             ]),
             "powerup": lambda: ([
                 Assert(~(v_acc & out.early), "ACCEPT for an order taken before any commit"),
@@ -190,6 +197,7 @@ class RiskProps(wiring.Component):
                 Assert(~sh[2].early | ~a2.enabled, "S2: early order's account enabled"),
                 Assert(~sh[3].early | (o3.reason != 0), "S3: early order passes"),
                 Assert(~sh[4].early | (c4.reason != 0), "S4: early order passes"),
+                ok_helper(),
             ]),
             "banks": lambda: self._banks(m, adv, g, tables, book, sh),
             "bounds": lambda: self._bounds(m, adv, g, intake, book),
