@@ -28,6 +28,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...layouts import MoldMsg, SeqRel
+from .compare import below, equal
 
 
 class HoldHead(wiring.Component):
@@ -69,25 +70,19 @@ class HoldHead(wiring.Component):
             m.d.sync += [self.valid.eq(0), pre_v.eq(0)]
 
         def rel(seq):
-            """(flags if E stays, flags if E steps), each against this cycle's E, E1."""
-            lt0, eq0, lt1, eq1 = Signal(), Signal(), Signal(), Signal()
-            m.d.comb += [lt0.eq(seq < self.e), eq0.eq(seq == self.e),
-                         lt1.eq(seq < self.e1), eq1.eq(seq == self.e1)]
-            return lt0, eq0, lt1, eq1
+            """(flags if E stays, flags if E steps), each against this cycle's E, E1,
+            as carry chains from registers (compare.py)."""
+            out = []
+            for e in (self.e, self.e1):
+                out += [below(m, seq, e), equal(m, seq, e)]
+            return out
 
         new, cur = rel(pre.msg.seq), rel(self.msg.msg.seq)
         nxt = Signal(SeqRel)
         src = [Mux(load, a, b) for a, b in zip(new, cur)]
         m.d.comb += [nxt.lt.eq(Mux(self.step, src[2], src[0])),
                      nxt.at.eq(Mux(self.step, src[3], src[1]))]
-        def beyond(seq, w):
-            """seq > w as the borrow of w - seq: one carry chain. (`seq > w` mapped
-            to a chain and a 64-bit equality tree after it: 8.3 ns, the critical path.)"""
-            d = Signal(65)
-            m.d.comb += d.eq(w - seq)
-            return d[64]
-
-        far = [Mux(load, beyond(pre.msg.seq, w), beyond(self.msg.msg.seq, w))
+        far = [Mux(load, below(m, w, pre.msg.seq), below(m, w, self.msg.msg.seq))
                for w in (self.ew, self.ew1)]
         m.d.comb += nxt.far.eq(Mux(self.step, far[1], far[0]))
         m.d.sync += [self.msg.rel.lt.eq(nxt.lt), self.msg.rel.at.eq(nxt.at),

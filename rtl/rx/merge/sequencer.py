@@ -62,6 +62,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...layouts import GapEvent, MergeStatus, MoldMsg, RawMsg
+from .compare import equal
 from .hold_head import HoldHead
 from .hold_window import HoldWindow
 
@@ -154,7 +155,9 @@ class Sequencer(wiring.Component):
         hold = [ahead[p] & ~far[p] & (have_e | ~live[p].payload.mark) for p in (0, 1)]
         for p in (0, 1):
             m.d.comb += [self.push[p].valid.eq(hold[p]), self.push[p].payload.eq(live[p].payload)]
-        confirm, confirm_r, fp, fmsg, fseq1 = self._claim(m, far, ok, deliver)
+        rj = Signal()
+        m.d.comb += rj.eq(self.restart | self.join)
+        confirm, confirm_r, fp, fmsg, xc, seq1 = self._claim(m, far, ok, deliver, rj)
         fdel = Signal()             # a confirmed jump delivers its message (not a mark)
         m.d.comb += fdel.eq(confirm & ~fmsg.mark)
 
@@ -199,7 +202,7 @@ class Sequencer(wiring.Component):
                      jump_r.eq(confirm_r | gap_r | start)]
         m.d.sync += [stepped.eq(step), bubble.eq(jump), joined.eq(self.join & ~self.restart),
                      settled.eq(~bubble)]
-        self._expect(m, (E, E1, EW, EW1, have_e, bubble), deliver, jump_r, confirm_r, fseq1,
+        self._expect(m, (E, E1, EW, EW1, have_e, bubble), deliver, jump_r, xc, seq1,
                      gap_r | start, Mux(gap_r, new_e, lo_min))
 
         st = self.status
@@ -249,14 +252,16 @@ class Sequencer(wiring.Component):
                               Mux(b.load, sa < pb, sa < sb)))
         return lt
 
-    def _expect(self, m, regs, deliver, jump_r, confirm_r, fseq1, other_go, other):
+    def _expect(self, m, regs, deliver, jump_r, xc, seq1, other_go, other):
         """E, and E + 1 and E + window kept in registers for the one-bit flags.
-        E: restart (0), JOIN, a delivery (E + 1), a jump: to fseq1 when confirmed, else
-        to `other` (a gap's end, the start: `other_go`). The jump (`jump_r`) leaves out
-        `~deliver` (a delivery wins anyway), and the latest decision, a confirmed jump,
-        comes last (one mux from E). E + 1 and E + window follow the old E after a
-        restart or a jump too (stale in the cycle after, as before: nothing reads them
-        then), so their enables carry neither the jump nor the restart."""
+        E: restart (0), JOIN, a delivery (E + 1), a jump: to seq1[p] when port p
+        confirms (xc[p]), else to `other` (a gap's end, the start: `other_go`). The
+        jump (`jump_r`) leaves out `~deliver` (a delivery wins anyway). E's mux puts
+        the latest selects last: the delivery, then each port's confirm (one-bit flags
+        and a carry-chain compare), over an early value (restart, JOIN, gap, start,
+        hold). E + 1 and E + window follow the old E after a restart or a jump too
+        (stale in the cycle after, as before: nothing reads them then), so their
+        enables carry neither the jump nor the restart."""
         E, E1, EW, EW1, have_e, bubble = regs
         W = self.jump_window
         with m.If(self.restart):
@@ -265,10 +270,9 @@ class Sequencer(wiring.Component):
             m.d.sync += [have_e.eq(1), bubble.eq(1)]
         with m.Elif(~deliver & jump_r):
             m.d.sync += have_e.eq(1)
-        quiet = self.restart | self.join | deliver
-        rest = Mux(self.restart, 0, Mux(self.join, self.join_seq,
-                                        Mux(deliver, E1, Mux(other_go, other, E))))
-        m.d.sync += E.eq(Mux(confirm_r & ~quiet, fseq1, rest))
+        early = Mux(self.restart, 0, Mux(self.join, self.join_seq, Mux(other_go, other, E)))
+        dsel = deliver & ~self.restart & ~self.join
+        m.d.sync += E.eq(Mux(dsel, E1, Mux(xc[0], seq1[0], Mux(xc[1], seq1[1], early))))
         with m.If(self.join):
             m.d.sync += [E1.eq(self.join_seq + 1), EW.eq(self.join_seq + W),
                          EW1.eq(self.join_seq + W + 1)]
@@ -395,43 +399,47 @@ class Sequencer(wiring.Component):
                 m.d.sync += skip_req.eq(1)
         return go_gap, gap_r
 
-    def _claim(self, m, far, ok, deliver):
-        """Jumps beyond the window: (confirm, confirm_r, fp, fmsg, where E goes: fmsg's
-        seq + 1, a mark's seq). A claim is remembered until the same port continues it
-        or the other port's copy starts the same; a restart or a JOIN forgets it.
-        Each port's seq is compared with the claim in parallel with `far` (no 64-bit
-        mux ahead of the compares); confirm_r is confirm without `~deliver`."""
+    def _claim(self, m, far, ok, deliver, rj):
+        """Jumps beyond the window: (confirm, confirm_r, fp, fmsg, xc, seq1). A claim is
+        remembered until the same port continues it or the other port's copy starts the
+        same; a restart or a JOIN forgets it. It is kept as what each port must match
+        (`tgt`: its own claim's end, the other port's start), so each port has one
+        compare, a carry-chain equality (compare.py) in parallel with `far`.
+        xc[p]: port p confirms (confirm_r by port, without ~deliver, with ~restart and
+        ~join), and seq1[p] its seq + 1 (a mark's seq): E's mux picks on these, so
+        neither a 64-bit mux nor the whole confirm sits in front of it."""
         live = self.live
         claim_v, claim_port = Signal(), Signal()
-        claim_start, claim_end = Signal(64), Signal(64)
+        tgt = [Signal(64, name=f"claim_tgt{p}") for p in (0, 1)]
         fp = Signal()
         m.d.comb += fp.eq(~far[0])
         fmsg = Signal(MoldMsg)
         m.d.comb += fmsg.eq(Mux(far[0], live[0].payload, live[1].payload))
-        fseq, ffirst = fmsg.msg.seq, fmsg.first
-        fseq1 = Mux(far[0], live[0].payload.msg.seq + ~live[0].payload.mark,
-                    live[1].payload.msg.seq + ~live[1].payload.mark)
-        me = [Signal(name=f"match_end{p}") for p in (0, 1)]
-        ms = [Signal(name=f"match_start{p}") for p in (0, 1)]
-        for p in (0, 1):
-            m.d.comb += [me[p].eq(live[p].payload.msg.seq == claim_end),
-                         ms[p].eq(live[p].payload.msg.seq == claim_start)]
-        match_end = Mux(far[0], me[0], me[1])
+        ffirst = fmsg.first
+        seq1 = [live[p].payload.msg.seq + ~live[p].payload.mark for p in (0, 1)]
+        match = [Signal(name=f"claim_match{p}") for p in (0, 1)]
+        m.d.comb += [match[p].eq(equal(m, live[p].payload.msg.seq, tgt[p])) for p in (0, 1)]
         # fp = ~far[0]: a far message matches the end of its own port's claim, the
-        # start of the other port's
-        cont = [far[0] & live[0].payload.first & Mux(claim_port, ms[0], me[0]),
-                ~far[0] & far[1] & live[1].payload.first & Mux(claim_port, me[1], ms[1])]
+        # start of the other port's: both are its port's `tgt`
+        cont = [far[0] & live[0].payload.first & match[0],
+                ~far[0] & far[1] & live[1].payload.first & match[1]]
         confirm, confirm_r = Signal(), Signal()
+        xc = [Signal(name=f"confirm_by{p}") for p in (0, 1)]
         m.d.comb += [confirm_r.eq(ok & claim_v & (cont[0] | cont[1])),
-                     confirm.eq(confirm_r & ~deliver)]
+                     confirm.eq(confirm_r & ~deliver),
+                     *[xc[p].eq(ok & claim_v & cont[p] & ~rj) for p in (0, 1)]]
         # (not waiting for `confirm`: a confirmed jump clears claim_v below, and without
-        # claim_v the port, start and end are never read)
+        # claim_v the port and targets are never read)
         with m.If((far[0] | far[1]) & ok):
             with m.If(ffirst):
-                m.d.sync += [claim_v.eq(1), claim_port.eq(fp), claim_start.eq(fseq),
-                             claim_end.eq(fseq1)]
-            with m.Elif(claim_v & (claim_port == fp) & match_end):
-                m.d.sync += claim_end.eq(fseq1)
+                m.d.sync += [claim_v.eq(1), claim_port.eq(fp),
+                             tgt[0].eq(Mux(far[0], seq1[0], live[1].payload.msg.seq)),
+                             tgt[1].eq(Mux(far[0], live[0].payload.msg.seq, seq1[1]))]
+            with m.Elif(claim_v & (claim_port == fp) & Mux(far[0], match[0], match[1])):
+                with m.If(far[0]):
+                    m.d.sync += tgt[0].eq(seq1[0])
+                with m.Else():
+                    m.d.sync += tgt[1].eq(seq1[1])
         with m.If(confirm | self.restart | self.join):
             m.d.sync += claim_v.eq(0)
-        return confirm, confirm_r, fp, fmsg, fseq1
+        return confirm, confirm_r, fp, fmsg, xc, seq1
