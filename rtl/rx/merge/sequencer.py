@@ -62,7 +62,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...layouts import GapEvent, MergeStatus, MoldMsg, RawMsg
-from .compare import equal
+from .compare import equal_halves
 from .hold_head import HoldHead
 from .hold_window import HoldWindow
 
@@ -114,7 +114,10 @@ class Sequencer(wiring.Component):
             m.d.comb += [h.step.eq(step), h.e.eq(E), h.e1.eq(E1), h.ew.eq(EW),
                          h.ew1.eq(EW1), h.flush.eq(self.restart if p == I else self.clear[p]),
                          self.loads[p].eq(h.load)]
-        ok, okp = have_e & ~bubble, have_e & ~bubble & ~self.pause    # okp: heads may go
+        # ok = have_e & ~bubble, as a register (its next value: E exists and no jump, no
+        # restart, no JOIN): one input fewer in every decision term
+        ok = Signal(name="ok")
+        okp = ok & ~self.pause          # okp: heads may go
         msgs = [h.msg for h in heads] + [live[0].payload, live[1].payload]
         valid = [h.valid for h in heads] + [live[0].valid, live[1].valid]
         lt = [Signal(name=f"lt{k}") for k in range(N)]
@@ -157,7 +160,7 @@ class Sequencer(wiring.Component):
             m.d.comb += [self.push[p].valid.eq(hold[p]), self.push[p].payload.eq(live[p].payload)]
         rj = Signal()
         m.d.comb += rj.eq(self.restart | self.join)
-        confirm, confirm_r, fp, fmsg, xc, seq1 = self._claim(m, far, ok, deliver, rj)
+        confirm, confirm_r, fp, fmsg, seq1 = self._claim(m, far, ok, deliver)
         fdel = Signal()             # a confirmed jump delivers its message (not a mark)
         m.d.comb += fdel.eq(confirm & ~fmsg.mark)
 
@@ -201,9 +204,9 @@ class Sequencer(wiring.Component):
         m.d.comb += [step.eq(deliver), jump.eq(confirm | go_gap | start),
                      jump_r.eq(confirm_r | gap_r | start)]
         m.d.sync += [stepped.eq(step), bubble.eq(jump), joined.eq(self.join & ~self.restart),
-                     settled.eq(~bubble)]
-        self._expect(m, (E, E1, EW, EW1, have_e, bubble), deliver, jump_r, xc, seq1,
-                     gap_r | start, Mux(gap_r, new_e, lo_min))
+                     settled.eq(~bubble), ok.eq(have_e & ~jump & ~self.restart & ~self.join)]
+        self._expect(m, (E, E1, EW, EW1, have_e, bubble), deliver, jump_r, confirm & ~rj,
+                     Mux(far[0], seq1[0], seq1[1]), gap_r | start, Mux(gap_r, new_e, lo_min))
 
         st = self.status
         m.d.comb += [st.expected.eq(E), st.expected1.eq(E1), st.expected_w.eq(EW),
@@ -252,16 +255,16 @@ class Sequencer(wiring.Component):
                               Mux(b.load, sa < pb, sa < sb)))
         return lt
 
-    def _expect(self, m, regs, deliver, jump_r, xc, seq1, other_go, other):
+    def _expect(self, m, regs, deliver, jump_r, xcd, fseq1, other_go, other):
         """E, and E + 1 and E + window kept in registers for the one-bit flags.
-        E: restart (0), JOIN, a delivery (E + 1), a jump: to seq1[p] when port p
-        confirms (xc[p]), else to `other` (a gap's end, the start: `other_go`). The
-        jump (`jump_r`) leaves out `~deliver` (a delivery wins anyway). E's mux puts
-        the latest selects last: the delivery, then each port's confirm (one-bit flags
-        and a carry-chain compare), over an early value (restart, JOIN, gap, start,
-        hold). E + 1 and E + window follow the old E after a restart or a jump too
-        (stale in the cycle after, as before: nothing reads them then), so their
-        enables carry neither the jump nor the restart."""
+        E: restart (0), JOIN, a delivery (E + 1), a jump: to fseq1 when confirmed
+        (`xcd`: confirm, not in a restart or JOIN cycle), else to `other` (a gap's end,
+        the start: `other_go`). The jump (`jump_r`) leaves out `~deliver` (a delivery
+        wins anyway). E's mux takes the latest select last: the confirmed jump (a
+        carry-chain compare, then one-bit flags), over the delivery, over an early
+        value (restart, JOIN, gap, start, hold). E + 1 and E + window follow the old E
+        after a restart or a jump too (stale in the cycle after, as before: nothing
+        reads them then), so their enables carry neither the jump nor the restart."""
         E, E1, EW, EW1, have_e, bubble = regs
         W = self.jump_window
         with m.If(self.restart):
@@ -272,7 +275,7 @@ class Sequencer(wiring.Component):
             m.d.sync += have_e.eq(1)
         early = Mux(self.restart, 0, Mux(self.join, self.join_seq, Mux(other_go, other, E)))
         dsel = deliver & ~self.restart & ~self.join
-        m.d.sync += E.eq(Mux(dsel, E1, Mux(xc[0], seq1[0], Mux(xc[1], seq1[1], early))))
+        m.d.sync += E.eq(Mux(xcd, fseq1, Mux(dsel, E1, early)))
         with m.If(self.join):
             m.d.sync += [E1.eq(self.join_seq + 1), EW.eq(self.join_seq + W),
                          EW1.eq(self.join_seq + W + 1)]
@@ -399,15 +402,14 @@ class Sequencer(wiring.Component):
                 m.d.sync += skip_req.eq(1)
         return go_gap, gap_r
 
-    def _claim(self, m, far, ok, deliver, rj):
-        """Jumps beyond the window: (confirm, confirm_r, fp, fmsg, xc, seq1). A claim is
+    def _claim(self, m, far, ok, deliver):
+        """Jumps beyond the window: (confirm, confirm_r, fp, fmsg, seq1). A claim is
         remembered until the same port continues it or the other port's copy starts the
         same; a restart or a JOIN forgets it. It is kept as what each port must match
         (`tgt`: its own claim's end, the other port's start), so each port has one
-        compare, a carry-chain equality (compare.py) in parallel with `far`.
-        xc[p]: port p confirms (confirm_r by port, without ~deliver, with ~restart and
-        ~join), and seq1[p] its seq + 1 (a mark's seq): E's mux picks on these, so
-        neither a 64-bit mux nor the whole confirm sits in front of it."""
+        compare, a carry-chain equality in halves (compare.py) in parallel with `far`.
+        seq1[p]: port p's seq + 1 (a mark's seq), where E goes when p confirms;
+        confirm_r is confirm without `~deliver`."""
         live = self.live
         claim_v, claim_port = Signal(), Signal()
         tgt = [Signal(64, name=f"claim_tgt{p}") for p in (0, 1)]
@@ -418,16 +420,15 @@ class Sequencer(wiring.Component):
         ffirst = fmsg.first
         seq1 = [live[p].payload.msg.seq + ~live[p].payload.mark for p in (0, 1)]
         match = [Signal(name=f"claim_match{p}") for p in (0, 1)]
-        m.d.comb += [match[p].eq(equal(m, live[p].payload.msg.seq, tgt[p])) for p in (0, 1)]
+        m.d.comb += [match[p].eq(equal_halves(m, live[p].payload.msg.seq, tgt[p]))
+                     for p in (0, 1)]
         # fp = ~far[0]: a far message matches the end of its own port's claim, the
         # start of the other port's: both are its port's `tgt`
         cont = [far[0] & live[0].payload.first & match[0],
                 ~far[0] & far[1] & live[1].payload.first & match[1]]
         confirm, confirm_r = Signal(), Signal()
-        xc = [Signal(name=f"confirm_by{p}") for p in (0, 1)]
         m.d.comb += [confirm_r.eq(ok & claim_v & (cont[0] | cont[1])),
-                     confirm.eq(confirm_r & ~deliver),
-                     *[xc[p].eq(ok & claim_v & cont[p] & ~rj) for p in (0, 1)]]
+                     confirm.eq(confirm_r & ~deliver)]
         # (not waiting for `confirm`: a confirmed jump clears claim_v below, and without
         # claim_v the port and targets are never read)
         with m.If((far[0] | far[1]) & ok):
@@ -442,4 +443,4 @@ class Sequencer(wiring.Component):
                     m.d.sync += tgt[1].eq(seq1[1])
         with m.If(confirm | self.restart | self.join):
             m.d.sync += claim_v.eq(0)
-        return confirm, confirm_r, fp, fmsg, xc, seq1
+        return confirm, confirm_r, fp, fmsg, seq1
