@@ -104,7 +104,6 @@ class Sequencer(wiring.Component):
         E, E1, EW = Signal(64), Signal(64, init=1), Signal(64, init=self.jump_window)
         have_e, bubble, stepped, joined = Signal(), Signal(), Signal(), Signal()
         EW1 = Signal(64, init=self.jump_window + 1)
-        settled = Signal()          # not the cycle after a bubble (heads' far flag valid)
         N, L, I = 5, 3, 2           # candidates, the first live one, the injection head
         heads = [HoldHead(), HoldHead(), HoldHead()]
         m.submodules.head_a, m.submodules.head_b, m.submodules.head_i = heads
@@ -118,6 +117,9 @@ class Sequencer(wiring.Component):
         # restart, no JOIN): one input fewer in every decision term
         ok = Signal(name="ok")
         okp = ok & ~self.pause          # okp: heads may go
+        # far_ok: ok, and not the cycle after a bubble (the far flags are valid; the
+        # heads' lags one cycle more): a register too
+        far_ok = Signal(name="far_ok")
         msgs = [h.msg for h in heads] + [live[0].payload, live[1].payload]
         valid = [h.valid for h in heads] + [live[0].valid, live[1].valid]
         lt = [Signal(name=f"lt{k}") for k in range(N)]
@@ -143,15 +145,17 @@ class Sequencer(wiring.Component):
         dupk = [(lt[k] | eq[k]) & ~pick[k] & ~mk[k] for k in range(N)]
         # a held message beyond the jump window (held before the start was confirmed, or
         # before a JOIN) is an unconfirmed jump: dropped
-        farh = [heads[p].valid & ok & settled & msgs[p].rel.far for p in (0, 1)]
+        farh = [heads[p].valid & far_ok & msgs[p].rel.far for p in (0, 1)]
         for p in range(L):
             m.d.comb += heads[p].pop.eq(lt[p] | eq[p] | (farh[p] if p < 2 else 0))
 
         # live messages ahead of E: held, or an unconfirmed jump (never before E exists)
         ahead = [live[p].valid & ~lt[L + p] & ~eq[L + p] for p in (0, 1)]
-        # (`far` is stale in the bubble and the cycle after: held, judged from the buffer)
-        far = [ahead[p] & have_e & ~joined & ~bubble & settled & live[p].payload.rel.far
-               for p in (0, 1)]
+        # (`far` is stale in the bubble and the cycle after: held, judged from the buffer).
+        # Whenever far_ok & ~joined, the flags came from an E with E + 1 and E + window
+        # in step (no jump, restart or JOIN the cycle before), so `far` excludes lt, at,
+        # lt1 and at1: `ahead` need not be in it (one level less)
+        far = [live[p].valid & far_ok & ~joined & live[p].payload.rel.far for p in (0, 1)]
         # before E: every message is held while the session's start is confirmed
         m.submodules.window = win = HoldWindow()
         start, lo_min, held_pre = self._start(m, have_e, win.expire)
@@ -204,8 +208,9 @@ class Sequencer(wiring.Component):
         m.d.comb += [step.eq(deliver), jump.eq(confirm | go_gap | start),
                      jump_r.eq(confirm_r | gap_r | start)]
         m.d.sync += [stepped.eq(step), bubble.eq(jump), joined.eq(self.join & ~self.restart),
-                     settled.eq(~bubble), ok.eq(have_e & ~jump & ~self.restart & ~self.join)]
-        self._expect(m, (E, E1, EW, EW1, have_e, bubble), deliver, jump_r, confirm & ~rj,
+                     ok.eq(have_e & ~jump & ~self.restart & ~self.join),
+                     far_ok.eq(have_e & ~jump & ~self.restart & ~self.join & ~bubble)]
+        self._expect(m, (E, E1, EW, EW1, have_e, bubble), deliver, jump_r, confirm_r & ~rj,
                      Mux(far[0], seq1[0], seq1[1]), gap_r | start, Mux(gap_r, new_e, lo_min))
 
         st = self.status
@@ -255,16 +260,16 @@ class Sequencer(wiring.Component):
                               Mux(b.load, sa < pb, sa < sb)))
         return lt
 
-    def _expect(self, m, regs, deliver, jump_r, xcd, fseq1, other_go, other):
+    def _expect(self, m, regs, deliver, jump_r, xc, fseq1, other_go, other):
         """E, and E + 1 and E + window kept in registers for the one-bit flags.
-        E: restart (0), JOIN, a delivery (E + 1), a jump: to fseq1 when confirmed
-        (`xcd`: confirm, not in a restart or JOIN cycle), else to `other` (a gap's end,
-        the start: `other_go`). The jump (`jump_r`) leaves out `~deliver` (a delivery
-        wins anyway). E's mux takes the latest select last: the confirmed jump (a
-        carry-chain compare, then one-bit flags), over the delivery, over an early
-        value (restart, JOIN, gap, start, hold). E + 1 and E + window follow the old E
-        after a restart or a jump too (stale in the cycle after, as before: nothing
-        reads them then), so their enables carry neither the jump nor the restart."""
+        E: restart (0), JOIN, a delivery (E + 1), a jump: to fseq1 when confirmed (`xc`:
+        confirm_r, not in a restart or JOIN cycle), else to `other` (a gap's end, the
+        start: `other_go`). The jump (`jump_r`) leaves out `~deliver` (a delivery wins
+        anyway). Each register is one LUT after the delivery (the widest fan-out):
+        its other value is ready by then (E: the confirmed jump over an early value:
+        restart, JOIN, gap, start, hold). E + 1 and E + window follow the old E after a
+        restart or a jump too (stale in the cycle after, as before: nothing reads them
+        then), so their enables carry neither the jump nor the restart."""
         E, E1, EW, EW1, have_e, bubble = regs
         W = self.jump_window
         with m.If(self.restart):
@@ -274,15 +279,13 @@ class Sequencer(wiring.Component):
         with m.Elif(~deliver & jump_r):
             m.d.sync += have_e.eq(1)
         early = Mux(self.restart, 0, Mux(self.join, self.join_seq, Mux(other_go, other, E)))
-        dsel = deliver & ~self.restart & ~self.join
-        m.d.sync += E.eq(Mux(xcd, fseq1, Mux(dsel, E1, early)))
-        with m.If(self.join):
-            m.d.sync += [E1.eq(self.join_seq + 1), EW.eq(self.join_seq + W),
-                         EW1.eq(self.join_seq + W + 1)]
-        with m.Elif(deliver):
-            m.d.sync += [E1.eq(E1 + 1), EW.eq(EW + 1), EW1.eq(EW1 + 1)]
-        with m.Else():
-            m.d.sync += [E1.eq(E + 1), EW.eq(E + W), EW1.eq(E + W + 1)]
+        m.d.sync += E.eq(Mux(deliver & ~self.restart & ~self.join, E1,
+                             Mux(xc, fseq1, early)))
+        js = self.join_seq
+        step = deliver & ~self.join
+        m.d.sync += [E1.eq(Mux(step, E1 + 1, Mux(self.join, js + 1, E + 1))),
+                     EW.eq(Mux(step, EW + 1, Mux(self.join, js + W, E + W))),
+                     EW1.eq(Mux(step, EW1 + 1, Mux(self.join, js + W + 1, E + W + 1)))]
 
     def _events(self, m, hold, far, farh, confirm, fp, go_gap):
         """The registered event pulses, in EVENTS order."""
