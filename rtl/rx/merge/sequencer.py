@@ -164,7 +164,9 @@ class Sequencer(wiring.Component):
             m.d.comb += [self.push[p].valid.eq(hold[p]), self.push[p].payload.eq(live[p].payload)]
         rj = Signal()
         m.d.comb += rj.eq(self.restart | self.join)
-        confirm, confirm_r, fp, fmsg, seq1 = self._claim(m, far, ok, deliver)
+        jump, jump_r, far_ok_n = Signal(), Signal(), Signal()
+        m.d.comb += far_ok_n.eq(have_e & ~jump & ~self.restart & ~self.join & ~bubble)
+        confirm, confirm_r, fp, fmsg, seq1 = self._claim(m, far, ok, deliver, far_ok_n)
         fdel = Signal()             # a confirmed jump delivers its message (not a mark)
         m.d.comb += fdel.eq(confirm & ~fmsg.mark)
 
@@ -204,12 +206,11 @@ class Sequencer(wiring.Component):
         # a gap goes out a cycle later: its length (a 64-bit subtract) from registers
         m.d.sync += [gap_v.eq(go_gap | confirm), self.gap.valid.eq(gap_v),
                      self.gap.payload.first.eq(gap_from), self.gap.payload.count.eq(gap_n)]
-        jump, jump_r = Signal(), Signal()
         m.d.comb += [step.eq(deliver), jump.eq(confirm | go_gap | start),
                      jump_r.eq(confirm_r | gap_r | start)]
         m.d.sync += [stepped.eq(step), bubble.eq(jump), joined.eq(self.join & ~self.restart),
                      ok.eq(have_e & ~jump & ~self.restart & ~self.join),
-                     far_ok.eq(have_e & ~jump & ~self.restart & ~self.join & ~bubble)]
+                     far_ok.eq(far_ok_n)]
         self._expect(m, (E, E1, EW, EW1, have_e, bubble), deliver, jump_r, confirm_r & ~rj,
                      Mux(far[0], seq1[0], seq1[1]), gap_r | start, Mux(gap_r, new_e, lo_min))
 
@@ -279,8 +280,8 @@ class Sequencer(wiring.Component):
         with m.Elif(~deliver & jump_r):
             m.d.sync += have_e.eq(1)
         early = Mux(self.restart, 0, Mux(self.join, self.join_seq, Mux(other_go, other, E)))
-        m.d.sync += E.eq(Mux(deliver & ~self.restart & ~self.join, E1,
-                             Mux(xc, fseq1, early)))
+        rj = self.restart | self.join
+        m.d.sync += E.eq(Mux(deliver, Mux(rj, early, E1), Mux(xc, fseq1, early)))
         js = self.join_seq
         step = deliver & ~self.join
         m.d.sync += [E1.eq(Mux(step, E1 + 1, Mux(self.join, js + 1, E + 1))),
@@ -405,16 +406,18 @@ class Sequencer(wiring.Component):
                 m.d.sync += skip_req.eq(1)
         return go_gap, gap_r
 
-    def _claim(self, m, far, ok, deliver):
+    def _claim(self, m, far, ok, deliver, far_ok_n):
         """Jumps beyond the window: (confirm, confirm_r, fp, fmsg, seq1). A claim is
         remembered until the same port continues it or the other port's copy starts the
         same; a restart or a JOIN forgets it. It is kept as what each port must match
         (`tgt`: its own claim's end, the other port's start), so each port has one
         compare, a carry-chain equality in halves (compare.py) in parallel with `far`.
-        seq1[p]: port p's seq + 1 (a mark's seq), where E goes when p confirms;
-        confirm_r is confirm without `~deliver`."""
+        `claim_ok` (claim_v, far_ok, not joined: a register, from far_ok's next value
+        `far_ok_n`) is all the state confirm needs, so confirm is the chains, the live
+        ports' flags and one register bit. seq1[p]: port p's seq + 1 (a mark's seq),
+        where E goes when p confirms; confirm_r is confirm without `~deliver`."""
         live = self.live
-        claim_v, claim_port = Signal(), Signal()
+        claim_v, claim_port, claim_ok = Signal(), Signal(), Signal()
         tgt = [Signal(64, name=f"claim_tgt{p}") for p in (0, 1)]
         fp = Signal()
         m.d.comb += fp.eq(~far[0])
@@ -425,25 +428,30 @@ class Sequencer(wiring.Component):
         match = [Signal(name=f"claim_match{p}") for p in (0, 1)]
         m.d.comb += [match[p].eq(equal_halves(m, live[p].payload.msg.seq, tgt[p]))
                      for p in (0, 1)]
+        # far[p] when claim_ok (far_ok, not joined): the port's valid and far flag
+        pf = [live[p].valid & live[p].payload.rel.far for p in (0, 1)]
         # fp = ~far[0]: a far message matches the end of its own port's claim, the
         # start of the other port's: both are its port's `tgt`
-        cont = [far[0] & live[0].payload.first & match[0],
-                ~far[0] & far[1] & live[1].payload.first & match[1]]
+        hit = [pf[0] & live[0].payload.first & match[0],
+               ~pf[0] & pf[1] & live[1].payload.first & match[1]]
         confirm, confirm_r = Signal(), Signal()
-        m.d.comb += [confirm_r.eq(ok & claim_v & (cont[0] | cont[1])),
+        m.d.comb += [confirm_r.eq(claim_ok & (hit[0] | hit[1])),
                      confirm.eq(confirm_r & ~deliver)]
         # (not waiting for `confirm`: a confirmed jump clears claim_v below, and without
         # claim_v the port and targets are never read)
-        with m.If((far[0] | far[1]) & ok):
-            with m.If(ffirst):
-                m.d.sync += [claim_v.eq(1), claim_port.eq(fp),
-                             tgt[0].eq(Mux(far[0], seq1[0], live[1].payload.msg.seq)),
-                             tgt[1].eq(Mux(far[0], live[0].payload.msg.seq, seq1[1]))]
-            with m.Elif(claim_v & (claim_port == fp) & Mux(far[0], match[0], match[1])):
-                with m.If(far[0]):
-                    m.d.sync += tgt[0].eq(seq1[0])
-                with m.Else():
-                    m.d.sync += tgt[1].eq(seq1[1])
+        new = (far[0] | far[1]) & ok & ffirst
+        with m.If(new):
+            m.d.sync += [claim_v.eq(1), claim_port.eq(fp),
+                         tgt[0].eq(Mux(far[0], seq1[0], live[1].payload.msg.seq)),
+                         tgt[1].eq(Mux(far[0], live[0].payload.msg.seq, seq1[1]))]
+        with m.Elif((far[0] | far[1]) & ok & claim_v & (claim_port == fp)
+                    & Mux(far[0], match[0], match[1])):
+            with m.If(far[0]):
+                m.d.sync += tgt[0].eq(seq1[0])
+            with m.Else():
+                m.d.sync += tgt[1].eq(seq1[1])
         with m.If(confirm | self.restart | self.join):
             m.d.sync += claim_v.eq(0)
+        # far_ok_n carries ~restart, ~JOIN and ~jump (so ~confirm, and not joined next)
+        m.d.sync += claim_ok.eq(far_ok_n & (claim_v | new))
         return confirm, confirm_r, fp, fmsg, seq1
