@@ -29,13 +29,15 @@ from amaranth.lib.wiring import In, Out
 
 from ...layouts import MoldMsg, SeqRel
 from .compare import below, equal
+from .pin import pin
 
 
 class HoldHead(wiring.Component):
     fifo: In(stream.Signature(MoldMsg))     # the FIFO's output (ready = read)
     valid: Out(1)
     msg: Out(MoldMsg)                       # msg.rel: against the current E
-    pop: In(1)
+    done: In(1)                             # the head is judged this cycle, if valid
+    drop_ok: In(1)                          # ...or dropped when its far flag is set
     step: In(1)                             # E + 1 at the end of this cycle
     e: In(64)
     e1: In(64)
@@ -52,7 +54,13 @@ class HoldHead(wiring.Component):
         m = Module()
         pre_v, pre = self.pre_valid, self.pre
         load = self.load
-        m.d.comb += load.eq(pre_v & (~self.valid | self.pop))
+        # pop: the sequencer takes the head (judged, or a far one dropped); `load` as two
+        # pinned LUTs from registers and `done` (itself one LUT from registers)
+        pop = Signal()
+        far_drop = self.drop_ok & self.msg.rel.far
+        m.d.comb += pop.eq(self.valid & (self.done | far_drop))
+        idle = pin(m, pre_v & (~self.valid | far_drop), "idle")
+        m.d.comb += load.eq(pin(m, idle | (pre_v & self.done), "load"))
         take = self.fifo.valid & (~pre_v | load)
         m.d.comb += self.fifo.ready.eq(take)
         f = self.fifo.payload
@@ -64,27 +72,29 @@ class HoldHead(wiring.Component):
         with m.If(load):
             m.d.sync += [self.valid.eq(1), self.msg.msg.seq.eq(pre.msg.seq),
                          self.msg.first.eq(pre.first), self.msg.mark.eq(pre.mark)]
-        with m.Elif(self.pop):
+        with m.Elif(pop):
             m.d.sync += self.valid.eq(0)
         with m.If(self.flush):
             m.d.sync += [self.valid.eq(0), pre_v.eq(0)]
 
         def rel(seq):
             """(flags if E stays, flags if E steps), each against this cycle's E, E1,
-            as carry chains from registers (compare.py)."""
+            as carry chains from registers (compare.py), `at` pinned one LUT after."""
             out = []
             for e in (self.e, self.e1):
-                out += [below(m, seq, e), equal(m, seq, e)]
+                out += [below(m, seq, e), pin(m, equal(m, seq, e), "at")]
             return out
 
+        # each flag: the load mux (one LUT after the chains and `load`), then the step
+        # mux (one LUT after the delivery)
         new, cur = rel(pre.msg.seq), rel(self.msg.msg.seq)
+        src = [pin(m, Mux(load, a, b), "by_load") for a, b in zip(new, cur)]
+        far = [pin(m, Mux(load, below(m, w, pre.msg.seq), below(m, w, self.msg.msg.seq)),
+                   "far_by_load") for w in (self.ew, self.ew1)]
         nxt = Signal(SeqRel)
-        src = [Mux(load, a, b) for a, b in zip(new, cur)]
         m.d.comb += [nxt.lt.eq(Mux(self.step, src[2], src[0])),
-                     nxt.at.eq(Mux(self.step, src[3], src[1]))]
-        far = [Mux(load, below(m, w, pre.msg.seq), below(m, w, self.msg.msg.seq))
-               for w in (self.ew, self.ew1)]
-        m.d.comb += nxt.far.eq(Mux(self.step, far[1], far[0]))
+                     nxt.at.eq(Mux(self.step, src[3], src[1])),
+                     nxt.far.eq(Mux(self.step, far[1], far[0]))]
         m.d.sync += [self.msg.rel.lt.eq(nxt.lt), self.msg.rel.at.eq(nxt.at),
                      self.msg.rel.far.eq(nxt.far)]
         return m

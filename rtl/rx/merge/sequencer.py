@@ -63,6 +63,7 @@ from amaranth.lib.wiring import In, Out
 
 from ...layouts import GapEvent, MergeStatus, MoldMsg, RawMsg
 from .compare import equal_halves
+from .pin import pin
 from .hold_head import HoldHead
 from .hold_window import HoldWindow
 
@@ -140,14 +141,23 @@ class Sequencer(wiring.Component):
         for k in range(N):
             m.d.comb += pick[k].eq(eqd[k] & ~taken)
             taken = taken | eqd[k]
-        deliver = Signal()
-        m.d.comb += deliver.eq(taken)
+        # the delivery, pinned as three LUT levels from registers (pin.py): it drives
+        # E, E + 1, E + window and the heads' flags, each one LUT after it
+        hd = [pin(m, valid[k] & msgs[k].rel.at & ~mk[k], f"head_go{k}") for k in range(L)]
+        lm = [pin(m, valid[k] & Mux(stepped, msgs[k].rel.at1, msgs[k].rel.at), f"live_at{k}")
+              for k in (L, L + 1)]
+        deliver = pin(m, ok & (pin(m, ~self.pause & (hd[0] | hd[1] | hd[2]), "heads_go")
+                               | pin(m, (lm[0] & ~mk[L]) | (lm[1] & ~mk[L + 1]), "live_go")),
+                      "deliver")
         dupk = [(lt[k] | eq[k]) & ~pick[k] & ~mk[k] for k in range(N)]
         # a held message beyond the jump window (held before the start was confirmed, or
         # before a JOIN) is an unconfirmed jump: dropped
         farh = [heads[p].valid & far_ok & msgs[p].rel.far for p in (0, 1)]
-        for p in range(L):
-            m.d.comb += heads[p].pop.eq(lt[p] | eq[p] | (farh[p] if p < 2 else 0))
+        for p in range(L):      # pop = lt | eq | farh, in HoldHead's pieces
+            r = msgs[p].rel
+            m.d.comb += [heads[p].done.eq(pin(m, ok & (r.lt | (~self.pause & r.at)),
+                                              f"head_done{p}")),
+                         heads[p].drop_ok.eq(far_ok if p < 2 else 0)]
 
         # live messages ahead of E: held, or an unconfirmed jump (never before E exists)
         ahead = [live[p].valid & ~lt[L + p] & ~eq[L + p] for p in (0, 1)]
@@ -162,8 +172,7 @@ class Sequencer(wiring.Component):
         hold = [ahead[p] & ~far[p] & (have_e | ~live[p].payload.mark) for p in (0, 1)]
         for p in (0, 1):
             m.d.comb += [self.push[p].valid.eq(hold[p]), self.push[p].payload.eq(live[p].payload)]
-        rj = Signal()
-        m.d.comb += rj.eq(self.restart | self.join)
+        rj = self.rj = pin(m, self.restart | self.join, "rj")
         jump, jump_r, far_ok_n = Signal(), Signal(), Signal()
         m.d.comb += far_ok_n.eq(have_e & ~jump & ~self.restart & ~self.join & ~bubble)
         confirm, confirm_r, fp, fmsg, seq1 = self._claim(m, far, ok, deliver, far_ok_n)
@@ -211,8 +220,8 @@ class Sequencer(wiring.Component):
         m.d.sync += [stepped.eq(step), bubble.eq(jump), joined.eq(self.join & ~self.restart),
                      ok.eq(have_e & ~jump & ~self.restart & ~self.join),
                      far_ok.eq(far_ok_n)]
-        self._expect(m, (E, E1, EW, EW1, have_e, bubble), deliver, jump_r, confirm_r & ~rj,
-                     Mux(far[0], seq1[0], seq1[1]), gap_r | start, Mux(gap_r, new_e, lo_min))
+        self._expect(m, (E, E1, EW, EW1, have_e, bubble), deliver, jump_r, self.xc,
+                     self.fseq1, gap_r | start, Mux(gap_r, new_e, lo_min))
 
         st = self.status
         m.d.comb += [st.expected.eq(E), st.expected1.eq(E1), st.expected_w.eq(EW),
@@ -279,14 +288,16 @@ class Sequencer(wiring.Component):
             m.d.sync += [have_e.eq(1), bubble.eq(1)]
         with m.Elif(~deliver & jump_r):
             m.d.sync += have_e.eq(1)
-        early = Mux(self.restart, 0, Mux(self.join, self.join_seq, Mux(other_go, other, E)))
-        rj = self.restart | self.join
-        m.d.sync += E.eq(Mux(deliver, Mux(rj, early, E1), Mux(xc, fseq1, early)))
+        early = pin(m, Mux(self.restart, 0, Mux(self.join, self.join_seq,
+                                                 Mux(other_go, other, E))), "e_early")
+        m.d.sync += E.eq(Mux(deliver, pin(m, Mux(self.rj, early, E1), "e_deliver"),
+                             pin(m, Mux(xc, fseq1, early), "e_jump")))
         js = self.join_seq
         step = deliver & ~self.join
-        m.d.sync += [E1.eq(Mux(step, E1 + 1, Mux(self.join, js + 1, E + 1))),
-                     EW.eq(Mux(step, EW + 1, Mux(self.join, js + W, E + W))),
-                     EW1.eq(Mux(step, EW1 + 1, Mux(self.join, js + W + 1, E + W + 1)))]
+        m.d.sync += [E1.eq(Mux(step, E1 + 1, pin(m, Mux(self.join, js + 1, E + 1), "e1_base"))),
+                     EW.eq(Mux(step, EW + 1, pin(m, Mux(self.join, js + W, E + W), "ew_base"))),
+                     EW1.eq(Mux(step, EW1 + 1,
+                                pin(m, Mux(self.join, js + W + 1, E + W + 1), "ew1_base")))]
 
     def _events(self, m, hold, far, farh, confirm, fp, go_gap):
         """The registered event pulses, in EVENTS order."""
@@ -426,17 +437,27 @@ class Sequencer(wiring.Component):
         ffirst = fmsg.first
         seq1 = [live[p].payload.msg.seq + ~live[p].payload.mark for p in (0, 1)]
         match = [Signal(name=f"claim_match{p}") for p in (0, 1)]
-        m.d.comb += [match[p].eq(equal_halves(m, live[p].payload.msg.seq, tgt[p]))
-                     for p in (0, 1)]
-        # far[p] when claim_ok (far_ok, not joined): the port's valid and far flag
-        pf = [live[p].valid & live[p].payload.rel.far for p in (0, 1)]
-        # fp = ~far[0]: a far message matches the end of its own port's claim, the
-        # start of the other port's: both are its port's `tgt`
-        hit = [pf[0] & live[0].payload.first & match[0],
-               ~pf[0] & pf[1] & live[1].payload.first & match[1]]
+        m.d.comb += [match[p].eq(pin(m, equal_halves(m, live[p].payload.msg.seq, tgt[p]),
+                                     f"claim_eq{p}")) for p in (0, 1)]
+        # far[p] when claim_ok (far_ok, not joined): the port's valid and far flag. fp =
+        # ~far[0]: a far message matches the end of its own port's claim, the start of
+        # the other port's: both are its port's `tgt`. Pinned (pin.py): each port's
+        # part of confirm one LUT from registers, confirm one LUT after the chains
+        rj = self.rj
+        lv = [live[p].valid & live[p].payload.rel.far for p in (0, 1)]
+        f0 = pin(m, lv[0], "far_flag0")
+        p0 = pin(m, lv[0] & live[0].payload.first, "claim_first0")
+        p1 = pin(m, lv[1] & live[1].payload.first, "claim_first1")
+        a = [pin(m, claim_ok & p0, "claim_hit0"), pin(m, claim_ok & ~f0 & p1, "claim_hit1")]
+        ax = [pin(m, claim_ok & p0 & ~rj, "claim_jump0"),
+              pin(m, claim_ok & ~f0 & p1 & ~rj, "claim_jump1")]
         confirm, confirm_r = Signal(), Signal()
-        m.d.comb += [confirm_r.eq(claim_ok & (hit[0] | hit[1])),
+        m.d.comb += [confirm_r.eq(pin(m, (a[0] & match[0]) | (a[1] & match[1]), "confirm_r")),
                      confirm.eq(confirm_r & ~deliver)]
+        # E's select: confirm_r, not in a restart or JOIN cycle; its value: seq + 1 of
+        # the port that confirmed (f0 is far[0] whenever claim_ok)
+        self.xc = pin(m, (ax[0] & match[0]) | (ax[1] & match[1]), "e_jump_sel")
+        self.fseq1 = pin(m, Mux(f0, seq1[0], seq1[1]), "e_jump_to")
         # (not waiting for `confirm`: a confirmed jump clears claim_v below, and without
         # claim_v the port and targets are never read)
         new = (far[0] | far[1]) & ok & ffirst
