@@ -3,9 +3,11 @@ sequencer's expected number E kept current every cycle.
 
 Why: the sequencer decides from one-bit flags (SeqRel) only. The flags for the next
 cycle are compared now, from registers, for both outcomes of this cycle (E stays or
-E steps by one), and `step` picks one: a single mux in the sequencer's loop. `pop`
-consumes the head (a duplicate or delivered); the next one loads from the FIFO in the
-same cycle, so a buffer drains at one message per cycle. After E jumps (a gap) the
+E steps by one), and `step` picks one: a single mux in the sequencer's loop. The
+head is consumed (pop) when valid and `done` (a duplicate or delivered: the
+sequencer's one-LUT judgement of the flags) or, with `drop_ok`, its far flag set (held
+beyond the jump window); the next one loads from the FIFO in the same cycle, so a
+buffer drains at one message per cycle. After E jumps (a gap) the
 flags are stale for one cycle (the sequencer's `bubble`); it makes no decision then.
 `rel.far` (more than the jump window ahead of E: a message held before the session's
 start was confirmed, or before a JOIN) lags one cycle more, because E + window is
@@ -22,6 +24,10 @@ buffer's capacity is unchanged. The head still drains one message per cycle.
 Only the key (seq, first, mark) is registered here: the rest of the message follows a
 cycle later from the HoldBuffer's body side, which repeats `load` (rtl/rx/merge/
 hold_buffer.py: pop no longer reaches ~500 bits' block RAMs and load enables).
+
+Timing (156.25 MHz): every compare is a carry chain (compare.py); `load` is two pinned
+LUTs (pin.py) from registers and `done`, and each flag is a load mux, then a step mux,
+each one pinned LUT: E + 1 -> chain -> two LUTs -> flag, the delivery -> one LUT.
 """
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring

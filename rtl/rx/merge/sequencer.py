@@ -35,6 +35,16 @@ buffer (or are discarded when already behind E) and nothing is delivered. A mess
 next in sequence passes with two registers: the decision, then the output mux from
 registered copies (`_output`). The same rules in Python:
 tickwire/model/mold.py `Arbiter`, tickwire/model/inject.py `HostArbiter`.
+The loop is laid out for few LUT levels (routing is ~80 % of every path): the state
+bits the decisions AND together are registers computed a cycle ahead (`ok` = E
+exists and no bubble, `far_ok` = also not the cycle after one, `claim_ok` = also a
+claim and not joined); every 64-bit compare is a carry chain (compare.py), the jump
+claim's as what each port must match (`tgt`: one equality per port, in halves); and
+the selects on the loop are pinned single LUTs (pin.py): the delivery three levels
+from registers, then E, E + 1, E + window and the heads' flags one LUT after it; the
+claim's equalities, then confirm, then E's jump side, one LUT each. (A live far flag
+needs no lt/at terms: whenever `far_ok` and not joined, its flags came from an E with
+E + 1 and E + window in step, so far excludes them.)
 
 Back-pressure (`pause`): held messages drain at one per cycle, but the book takes one
 every 2 cycles, so a released hold buffer would overflow the book's queue. While
@@ -220,7 +230,7 @@ class Sequencer(wiring.Component):
         m.d.sync += [stepped.eq(step), bubble.eq(jump), joined.eq(self.join & ~self.restart),
                      ok.eq(have_e & ~jump & ~self.restart & ~self.join),
                      far_ok.eq(far_ok_n)]
-        self._expect(m, (E, E1, EW, EW1, have_e, bubble), deliver, jump_r, self.xc,
+        self._expect(m, (E, E1, EW, EW1, have_e, bubble), deliver, jump_r, confirm_r,
                      self.fseq1, gap_r | start, Mux(gap_r, new_e, lo_min))
 
         st = self.status
@@ -270,14 +280,15 @@ class Sequencer(wiring.Component):
                               Mux(b.load, sa < pb, sa < sb)))
         return lt
 
-    def _expect(self, m, regs, deliver, jump_r, xc, fseq1, other_go, other):
+    def _expect(self, m, regs, deliver, jump_r, confirm_r, fseq1, other_go, other):
         """E, and E + 1 and E + window kept in registers for the one-bit flags.
-        E: restart (0), JOIN, a delivery (E + 1), a jump: to fseq1 when confirmed (`xc`:
-        confirm_r, not in a restart or JOIN cycle), else to `other` (a gap's end, the
+        E: restart (0), JOIN, a delivery (E + 1), a jump: to fseq1 when confirmed
+        (confirm_r, not in a restart or JOIN cycle), else to `other` (a gap's end, the
         start: `other_go`). The jump (`jump_r`) leaves out `~deliver` (a delivery wins
         anyway). Each register is one LUT after the delivery (the widest fan-out):
-        its other value is ready by then (E: the confirmed jump over an early value:
-        restart, JOIN, gap, start, hold). E + 1 and E + window follow the old E after a
+        its other value is ready by then (E: one LUT after confirm_r, the confirmed jump
+        over an early value: restart, JOIN, gap, start, hold; pinned, pin.py).
+        E + 1 and E + window follow the old E after a
         restart or a jump too (stale in the cycle after, as before: nothing reads them
         then), so their enables carry neither the jump nor the restart."""
         E, E1, EW, EW1, have_e, bubble = regs
@@ -291,7 +302,7 @@ class Sequencer(wiring.Component):
         early = pin(m, Mux(self.restart, 0, Mux(self.join, self.join_seq,
                                                  Mux(other_go, other, E))), "e_early")
         m.d.sync += E.eq(Mux(deliver, pin(m, Mux(self.rj, early, E1), "e_deliver"),
-                             pin(m, Mux(xc, fseq1, early), "e_jump")))
+                             pin(m, Mux(confirm_r & ~self.rj, fseq1, early), "e_jump")))
         js = self.join_seq
         step = deliver & ~self.join
         m.d.sync += [E1.eq(Mux(step, E1 + 1, pin(m, Mux(self.join, js + 1, E + 1), "e1_base"))),
@@ -324,7 +335,8 @@ class Sequencer(wiring.Component):
         and the other port's buffer is cleared at the start (`clear`). A port whose
         session changed before the start (`flush`: a foreign packet was its candidate)
         loses what it held. Candidates are judged against this cycle's registers (both
-        ports at once; the model does the same)."""
+        ports at once; the model does the same), each equality as carry chains in
+        halves (compare.py)."""
         live = self.live
         cand_v = [Signal(name=f"cand_v{p}") for p in (0, 1)]
         cand_s = [Signal(64, name=f"cand_s{p}") for p in (0, 1)]
@@ -340,15 +352,17 @@ class Sequencer(wiring.Component):
         fl = [lv[p] & live[p].payload.first for p in (0, 1)]
         own, conf = [], []
         for p, q in ((0, 1), (1, 0)):
-            own.append(fl[p] & cand_v[p] & (seq[p] == cand_e[p]))
+            own.append(fl[p] & cand_v[p] & equal_halves(m, seq[p], cand_e[p]))
             conf.append(own[p] | (fl[p] & self.same & cand_v[q]
-                                  & ((seq[p] == cand_s[q]) | (seq[p] == cand_e[q]))))
+                                  & (equal_halves(m, seq[p], cand_s[q])
+                                     | equal_halves(m, seq[p], cand_e[q]))))
         held_pre = Signal()
         m.d.comb += held_pre.eq(pre & (lo_v[0] | lo_v[1]))
         accept = held_pre & expire
         go = Signal()
         m.d.comb += go.eq(pre & (conf[0] | conf[1] | accept
-                                 | (self.same & fl[0] & fl[1] & (seq[0] == seq[1]))))
+                                 | (self.same & fl[0] & fl[1]
+                                    & equal_halves(m, seq[0], seq[1]))))
         # sessions differ: the port that confirmed (or held something, on expiry) alone
         win_a = own[0] | (accept & lo_v[0]) | ~(own[1] | (accept & lo_v[1]))
         upd = [Signal(name=f"lo_upd{p}") for p in (0, 1)]
@@ -443,20 +457,16 @@ class Sequencer(wiring.Component):
         # ~far[0]: a far message matches the end of its own port's claim, the start of
         # the other port's: both are its port's `tgt`. Pinned (pin.py): each port's
         # part of confirm one LUT from registers, confirm one LUT after the chains
-        rj = self.rj
         lv = [live[p].valid & live[p].payload.rel.far for p in (0, 1)]
         f0 = pin(m, lv[0], "far_flag0")
         p0 = pin(m, lv[0] & live[0].payload.first, "claim_first0")
         p1 = pin(m, lv[1] & live[1].payload.first, "claim_first1")
         a = [pin(m, claim_ok & p0, "claim_hit0"), pin(m, claim_ok & ~f0 & p1, "claim_hit1")]
-        ax = [pin(m, claim_ok & p0 & ~rj, "claim_jump0"),
-              pin(m, claim_ok & ~f0 & p1 & ~rj, "claim_jump1")]
         confirm, confirm_r = Signal(), Signal()
         m.d.comb += [confirm_r.eq(pin(m, (a[0] & match[0]) | (a[1] & match[1]), "confirm_r")),
                      confirm.eq(confirm_r & ~deliver)]
-        # E's select: confirm_r, not in a restart or JOIN cycle; its value: seq + 1 of
-        # the port that confirmed (f0 is far[0] whenever claim_ok)
-        self.xc = pin(m, (ax[0] & match[0]) | (ax[1] & match[1]), "e_jump_sel")
+        # where E goes on a confirmed jump: seq + 1 of the port that confirmed (f0 is
+        # far[0] whenever claim_ok)
         self.fseq1 = pin(m, Mux(f0, seq1[0], seq1[1]), "e_jump_to")
         # (not waiting for `confirm`: a confirmed jump clears claim_v below, and without
         # claim_v the port and targets are never read)
