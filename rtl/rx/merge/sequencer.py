@@ -113,7 +113,8 @@ class Sequencer(wiring.Component):
         m = Module()
         live = self.live
         E, E1, EW = Signal(64), Signal(64, init=1), Signal(64, init=self.jump_window)
-        have_e, bubble, stepped, joined = Signal(), Signal(), Signal(), Signal()
+        have_e, bubble = Signal(name="have_e"), Signal(name="bubble")
+        stepped, joined = Signal(name="stepped"), Signal(name="joined")
         EW1 = Signal(64, init=self.jump_window + 1)
         N, L, I = 5, 3, 2           # candidates, the first live one, the injection head
         heads = [HoldHead(), HoldHead(), HoldHead()]
@@ -442,7 +443,8 @@ class Sequencer(wiring.Component):
         ports' flags and one register bit. seq1[p]: port p's seq + 1 (a mark's seq),
         where E goes when p confirms; confirm_r is confirm without `~deliver`."""
         live = self.live
-        claim_v, claim_port, claim_ok = Signal(), Signal(), Signal()
+        claim_v, claim_port = Signal(name="claim_v"), Signal(name="claim_port")
+        claim_ok = Signal(name="claim_ok")
         tgt = [Signal(64, name=f"claim_tgt{p}") for p in (0, 1)]
         fp = Signal()
         m.d.comb += fp.eq(~far[0])
