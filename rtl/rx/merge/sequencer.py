@@ -184,11 +184,11 @@ class Sequencer(wiring.Component):
         for p in (0, 1):
             m.d.comb += [self.push[p].valid.eq(hold[p]), self.push[p].payload.eq(live[p].payload)]
         rj = self.rj = pin(m, self.restart | self.join, "rj")
-        jump, jump_r, far_ok_n = Signal(), Signal(), Signal()
-        m.d.comb += far_ok_n.eq(have_e & ~jump & ~self.restart & ~self.join & ~bubble)
+        jump, far_ok_n = Signal(), Signal()
+        m.d.comb += far_ok_n.eq(pin(m, have_e & ~jump & ~rj & ~bubble, "far_ok_next"))
         confirm, confirm_r, fp, fmsg, seq1 = self._claim(m, far, ok, deliver, far_ok_n)
         fdel = Signal()             # a confirmed jump delivers its message (not a mark)
-        m.d.comb += fdel.eq(confirm & ~fmsg.mark)
+        m.d.comb += fdel.eq(confirm & ~pin(m, fmsg.mark, "jump_mark"))
 
         # the hold window
         wait = [heads[p].valid & ok & ~lt[p] & ~msgs[p].rel.at & ~msgs[p].rel.far
@@ -205,7 +205,7 @@ class Sequencer(wiring.Component):
         m.d.sync += [gap_from.eq(E), gap_tc.eq(fmsg.msg.seq), gap_tg.eq(new_e),
                      gap_c.eq(confirm_r)]
         m.d.comb += gap_n.eq(Mux(gap_c, gap_tc, gap_tg) - gap_from)
-        go_gap, gap_r = self._gap_wait(m, win, waiting, deliver | confirm, confirm,
+        go_gap, gap_r, gap_d = self._gap_wait(m, win, waiting, deliver, confirm,
                                        gap_from, gap_n)
         # progress clears the window: a delivery, or the bubble after any jump of E (a
         # confirmed jump, a gap: their own cycle need not, since nothing reads the
@@ -217,21 +217,23 @@ class Sequencer(wiring.Component):
                      win.hold_cycles.eq(self.hold_cycles), win.hold_packets.eq(self.hold_packets)]
 
         # outputs and E
-        raw_go = self._raw(m, deliver | confirm, pick[I], dupk[I])
+        raw_go = self._raw(m, deliver, confirm, pick[I], dupk[I])
         # the delivered candidate (pick), else the confirmed jump's live message (far[0]:
         # port A's), else the snapshot message (raw_go needs ~deliver & ~confirm)
         self._output(m, deliver | fdel | raw_go, heads,
                      [*pick[:L], pick[L] | (confirm & far[0]), pick[L + 1] | (confirm & ~far[0]),
                       raw_go], [msgs[k].msg for k in range(L, N)] + [self.raw.payload])
         # a gap goes out a cycle later: its length (a 64-bit subtract) from registers
-        m.d.sync += [gap_v.eq(go_gap | confirm), self.gap.valid.eq(gap_v),
+        m.d.sync += [gap_v.eq(gap_d | confirm), self.gap.valid.eq(gap_v),
                      self.gap.payload.first.eq(gap_from), self.gap.payload.count.eq(gap_n)]
-        m.d.comb += [step.eq(deliver), jump.eq(confirm | go_gap | start),
-                     jump_r.eq(confirm_r | gap_r | start)]
+        # jump = confirm | go_gap | start, one LUT after confirm (go_gap | confirm is
+        # gap_d | confirm); it sets the state registers one LUT later
+        m.d.comb += [step.eq(deliver), jump.eq(pin(m, confirm | pin(m, gap_d | start, "gap_or_start"),
+                                                   "jump"))]
         m.d.sync += [stepped.eq(step), bubble.eq(jump), joined.eq(self.join & ~self.restart),
                      ok.eq(have_e & ~jump & ~self.restart & ~self.join),
                      far_ok.eq(far_ok_n)]
-        self._expect(m, (E, E1, EW, EW1, have_e, bubble), deliver, jump_r, confirm_r,
+        self._expect(m, (E, E1, EW, EW1, have_e, bubble), deliver, jump, confirm_r,
                      self.fseq1, gap_r | start, Mux(gap_r, new_e, lo_min))
 
         st = self.status
@@ -281,12 +283,11 @@ class Sequencer(wiring.Component):
                               Mux(b.load, sa < pb, sa < sb)))
         return lt
 
-    def _expect(self, m, regs, deliver, jump_r, confirm_r, fseq1, other_go, other):
+    def _expect(self, m, regs, deliver, jump, confirm_r, fseq1, other_go, other):
         """E, and E + 1 and E + window kept in registers for the one-bit flags.
         E: restart (0), JOIN, a delivery (E + 1), a jump: to fseq1 when confirmed
         (confirm_r, not in a restart or JOIN cycle), else to `other` (a gap's end, the
-        start: `other_go`). The jump (`jump_r`) leaves out `~deliver` (a delivery wins
-        anyway). Each register is one LUT after the delivery (the widest fan-out):
+        start: `other_go`). E is set (have_e) by a jump (confirm, a gap, the start). Each register is one LUT after the delivery (the widest fan-out):
         its other value is ready by then (E: one LUT after confirm_r, the confirmed jump
         over an early value: restart, JOIN, gap, start, hold; pinned, pin.py).
         E + 1 and E + window follow the old E after a
@@ -298,7 +299,7 @@ class Sequencer(wiring.Component):
             m.d.sync += [have_e.eq(0), bubble.eq(0)]
         with m.Elif(self.join):     # E may move either way: E + 1, E + window set here
             m.d.sync += [have_e.eq(1), bubble.eq(1)]
-        with m.Elif(~deliver & jump_r):
+        with m.Elif(jump):          # = ~deliver & jump_r (start needs ~have_e, a delivery ok)
             m.d.sync += have_e.eq(1)
         early = pin(m, Mux(self.restart, 0, Mux(self.join, self.join_seq,
                                                  Mux(other_go, other, E))), "e_early")
@@ -401,36 +402,40 @@ class Sequencer(wiring.Component):
             m.d.sync += [starting.eq(0), *[x.eq(0) for x in cand_v + lo_v]]
         return start, lo_min, held_pre
 
-    def _raw(self, m, busy, pick_i, dup_i):
+    def _raw(self, m, deliver, confirm, pick_i, dup_i):
         """A snapshot message goes out when nothing else does; inj_ev counts the
-        injected messages (raw or the injection head's) delivered and discarded."""
+        injected messages (raw or the injection head's) delivered and discarded.
+        (`raw_free`, pinned: one LUT after the delivery; raw_go one after confirm.)"""
         raw_go = Signal()
-        m.d.comb += [raw_go.eq(self.raw.valid & ~busy & ~self.pause), self.raw.ready.eq(raw_go)]
+        free = pin(m, self.raw.valid & ~self.pause & ~deliver, "raw_free")
+        m.d.comb += [raw_go.eq(free & ~confirm), self.raw.ready.eq(raw_go)]
         m.d.sync += self.inj_ev.eq(Cat(pick_i | raw_go, dup_i))
         return raw_go
 
-    def _gap_wait(self, m, win, waiting, busy, confirm, gap_from, gap_n):
-        """(go_gap, gap_r): the expired window declares the gap unless `gap_wait`, then
-        it is reported once and waits for the host (fill, or `skip`). Drives report,
-        waiting. gap_r is go_gap without `~busy` (a delivery or confirmed jump), for E's
-        mux, where those win anyway."""
-        go_gap, skip_req, reported, need = Signal(), Signal(), Signal(), Signal()
+    def _gap_wait(self, m, win, waiting, deliver, confirm, gap_from, gap_n):
+        """(go_gap, gap_r, gap_d): the expired window declares the gap unless
+        `gap_wait`, then it is reported once and waits for the host (fill, or `skip`).
+        Drives report, waiting. gap_r is go_gap without `~deliver` and `~confirm` (they
+        win anyway), for E's mux; gap_d is go_gap without `~confirm`. Every register
+        here is one LUT after confirm, over pinned terms ready a LUT after the
+        delivery (pin.py)."""
+        go_gap, skip_req, reported = Signal(), Signal(), Signal()
         gap_r = Signal()
-        m.d.comb += need.eq(win.expire & waiting & ~busy & ~self.pause)  # paused: no gap
-        m.d.comb += [gap_r.eq(win.expire & waiting & ~self.pause
-                              & (~self.gap_wait | skip_req)),
-                     go_gap.eq(gap_r & ~busy)]
-        m.d.sync += self.waiting.eq(need & self.gap_wait & ~skip_req)
+        m.d.comb += gap_r.eq(win.expire & waiting & ~self.pause & (~self.gap_wait | skip_req))
+        # need = the window expired, something waits, no pause (no gap), nothing went out
+        nd = pin(m, win.expire & waiting & ~self.pause & ~deliver, "gap_need")
+        gd = pin(m, gap_r & ~deliver, "gap_go")
+        m.d.comb += go_gap.eq(gd & ~confirm)
+        m.d.sync += self.waiting.eq(pin(m, nd & self.gap_wait & ~skip_req, "gap_asks")
+                                    & ~confirm)
         rep_v = Signal()        # a cycle later, like `gap`: first and count from registers
-        m.d.sync += [rep_v.eq((need & ~reported) | confirm), self.report.valid.eq(rep_v),
+        m.d.sync += [rep_v.eq(pin(m, nd & ~reported, "gap_new") | confirm),
+                     self.report.valid.eq(rep_v),
                      self.report.payload.first.eq(gap_from), self.report.payload.count.eq(gap_n)]
-        with m.If(~need | go_gap | self.restart | self.join):
-            m.d.sync += [reported.eq(0), skip_req.eq(0)]
-        with m.Else():
-            m.d.sync += reported.eq(1)
-            with m.If(self.skip):
-                m.d.sync += skip_req.eq(1)
-        return go_gap, gap_r
+        # still waiting: need, no gap declared, no restart or JOIN
+        hold = pin(m, nd & ~gd & ~self.restart & ~self.join, "gap_held") & ~confirm
+        m.d.sync += [reported.eq(hold), skip_req.eq(hold & (skip_req | self.skip))]
+        return go_gap, gap_r, gd
 
     def _claim(self, m, far, ok, deliver, far_ok_n):
         """Jumps beyond the window: (confirm, confirm_r, fp, fmsg, seq1). A claim is
@@ -466,7 +471,7 @@ class Sequencer(wiring.Component):
         a = [pin(m, claim_ok & p0, "claim_hit0"), pin(m, claim_ok & ~f0 & p1, "claim_hit1")]
         confirm, confirm_r = Signal(), Signal()
         m.d.comb += [confirm_r.eq(pin(m, (a[0] & match[0]) | (a[1] & match[1]), "confirm_r")),
-                     confirm.eq(confirm_r & ~deliver)]
+                     confirm.eq(pin(m, confirm_r & ~deliver, "confirm"))]
         # where E goes on a confirmed jump: seq + 1 of the port that confirmed (f0 is
         # far[0] whenever claim_ok)
         self.fseq1 = pin(m, Mux(f0, seq1[0], seq1[1]), "e_jump_to")
