@@ -303,8 +303,11 @@ class Sequencer(wiring.Component):
             m.d.sync += have_e.eq(1)
         early = pin(m, Mux(self.restart, 0, Mux(self.join, self.join_seq,
                                                  Mux(other_go, other, E))), "e_early")
+        # (restart/JOIN folded into each side's data, never into a select: the mapper
+        # shares a select across the 64 bits, one LUT level more behind confirm_r)
         m.d.sync += E.eq(Mux(deliver, pin(m, Mux(self.rj, early, E1), "e_deliver"),
-                             pin(m, Mux(confirm_r & ~self.rj, fseq1, early), "e_jump")))
+                             pin(m, Mux(confirm_r, pin(m, Mux(self.rj, early, fseq1), "e_to"),
+                                        early), "e_jump")))
         js = self.join_seq
         step = deliver & ~self.join
         m.d.sync += [E1.eq(Mux(step, E1 + 1, pin(m, Mux(self.join, js + 1, E + 1), "e1_base"))),
