@@ -313,7 +313,8 @@ class Sequencer(wiring.Component):
         m.d.sync += [E1.eq(Mux(step, E1 + 1, pin(m, Mux(self.join, js + 1, E + 1), "e1_base"))),
                      EW.eq(Mux(step, EW + 1, pin(m, Mux(self.join, js + W, E + W), "ew_base"))),
                      EW1.eq(Mux(step, EW1 + 1,
-                                pin(m, Mux(self.join, js + W + 1, E + W + 1), "ew1_base")))]
+                                pin(m, Mux(self.join, js + (W + 1), E + (W + 1)),
+                                    "ew1_base")))]      # one adder each, not two chained
 
     def _events(self, m, hold, far, farh, confirm, fp, go_gap):
         """The registered event pulses, in EVENTS order."""
