@@ -71,7 +71,11 @@ def _elaborate_with_registers(dut):
         and EW.init == WINDOW, "Sequencer's first registers are no longer E, E1, EW, have_e"
     lo = [s for s in made if isinstance(s, Signal) and s.name in ("lo0", "lo1")]
     assert len(lo) == 2 and all(len(s) == 64 for s in lo), "the start's lo registers moved"
-    return m, E, have_e, heads, lo
+    # the state bits the decisions use, kept as registers a cycle ahead (for invariants)
+    names = ("ok", "far_ok", "claim_ok", "claim_v", "bubble", "joined")
+    state = {s.name: s for s in made if isinstance(s, Signal) and s.name in names}
+    assert sorted(state) == sorted(names), "the sequencer's state registers were renamed"
+    return m, E, have_e, heads, lo, state
 
 
 class MoldProps(wiring.Component):
@@ -96,7 +100,7 @@ class MoldProps(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         dut = Sequencer(jump_window=WINDOW)
-        m.submodules.seq, E_reg, have_e, heads, lo = _elaborate_with_registers(dut)
+        m.submodules.seq, E_reg, have_e, heads, lo, sb = _elaborate_with_registers(dut)
         st = dut.status
         E, E1, EW = st.expected, st.expected1, st.expected_w
         m.d.comb += Assume(~ResetSignal())
@@ -130,6 +134,8 @@ class MoldProps(wiring.Component):
         pp_E = Signal(64)                            # E in the decision's cycle
         m.d.sync += [p_raw.eq(dut.raw.valid & dut.raw.ready), pp_raw.eq(p_raw),
                      p_new.eq(self.restart | self.join), pp_new.eq(p_new), pp_E.eq(p_E)]
+        p_bubble = Signal()                          # bubble, a cycle ago
+        m.d.sync += p_bubble.eq(sb["bubble"])
         got, seq = Signal(), dut.o.payload.seq
         m.d.comb += got.eq(dut.o.valid & ~pp_raw)    # a sequenced delivery
         any_, last = Signal(), Signal(64)            # delivered in this session
@@ -151,6 +157,14 @@ class MoldProps(wiring.Component):
             *[Assert(~h.pre.msg.seq[63], "a message after a hold FIFO beyond 2^63")
               for h in heads],
             *[Assert(~x[63], "the start's smallest held number beyond 2^63") for x in lo],
+            # the decisions' state registers (computed a cycle ahead) and what the
+            # live far flag relies on (E + 1 and E + window in step while ok)
+            Assert(sb["ok"] == (have_e & ~sb["bubble"]), "ok != have_e & ~bubble"),
+            Assert(sb["far_ok"] == (sb["ok"] & ~p_bubble), "far_ok != ok, settled"),
+            Assert(sb["claim_ok"] == (sb["claim_v"] & sb["far_ok"] & ~sb["joined"]),
+                   "claim_ok != claim_v & far_ok & ~joined"),
+            Assert(~sb["ok"] | ((E1 == (E + 1)[:64]) & (EW == (E + WINDOW)[:64])),
+                   "E + 1 or E + window out of step while ok"),
         ]
         return m
 

@@ -3,9 +3,11 @@ sequencer's expected number E kept current every cycle.
 
 Why: the sequencer decides from one-bit flags (SeqRel) only. The flags for the next
 cycle are compared now, from registers, for both outcomes of this cycle (E stays or
-E steps by one), and `step` picks one: a single mux in the sequencer's loop. `pop`
-consumes the head (a duplicate or delivered); the next one loads from the FIFO in the
-same cycle, so a buffer drains at one message per cycle. After E jumps (a gap) the
+E steps by one), and `step` picks one: a single mux in the sequencer's loop. The
+head is consumed (pop) when valid and `done` (a duplicate or delivered: the
+sequencer's one-LUT judgement of the flags) or, with `drop_ok`, its far flag set (held
+beyond the jump window); the next one loads from the FIFO in the same cycle, so a
+buffer drains at one message per cycle. After E jumps (a gap) the
 flags are stale for one cycle (the sequencer's `bubble`); it makes no decision then.
 `rel.far` (more than the jump window ahead of E: a message held before the session's
 start was confirmed, or before a JOIN) lags one cycle more, because E + window is
@@ -22,19 +24,26 @@ buffer's capacity is unchanged. The head still drains one message per cycle.
 Only the key (seq, first, mark) is registered here: the rest of the message follows a
 cycle later from the HoldBuffer's body side, which repeats `load` (rtl/rx/merge/
 hold_buffer.py: pop no longer reaches ~500 bits' block RAMs and load enables).
+
+Timing (156.25 MHz): every compare is a carry chain (compare.py); `load` is two pinned
+LUTs (pin.py) from registers and `done`, and each flag is a load mux, then a step mux,
+each one pinned LUT: E + 1 -> chain -> two LUTs -> flag, the delivery -> one LUT.
 """
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...layouts import MoldMsg, SeqRel
+from .compare import below, equal
+from .pin import pin
 
 
 class HoldHead(wiring.Component):
     fifo: In(stream.Signature(MoldMsg))     # the FIFO's output (ready = read)
     valid: Out(1)
     msg: Out(MoldMsg)                       # msg.rel: against the current E
-    pop: In(1)
+    done: In(1)                             # the head is judged this cycle, if valid
+    drop_ok: In(1)                          # ...or dropped when its far flag is set
     step: In(1)                             # E + 1 at the end of this cycle
     e: In(64)
     e1: In(64)
@@ -51,7 +60,13 @@ class HoldHead(wiring.Component):
         m = Module()
         pre_v, pre = self.pre_valid, self.pre
         load = self.load
-        m.d.comb += load.eq(pre_v & (~self.valid | self.pop))
+        # pop: the sequencer takes the head (judged, or a far one dropped); `load` as two
+        # pinned LUTs from registers and `done` (itself one LUT from registers)
+        pop = Signal()
+        far_drop = self.drop_ok & self.msg.rel.far
+        m.d.comb += pop.eq(self.valid & (self.done | far_drop))
+        idle = pin(m, pre_v & (~self.valid | far_drop), "idle")
+        m.d.comb += load.eq(pin(m, idle | (pre_v & self.done), "load"))
         take = self.fifo.valid & (~pre_v | load)
         m.d.comb += self.fifo.ready.eq(take)
         f = self.fifo.payload
@@ -63,33 +78,29 @@ class HoldHead(wiring.Component):
         with m.If(load):
             m.d.sync += [self.valid.eq(1), self.msg.msg.seq.eq(pre.msg.seq),
                          self.msg.first.eq(pre.first), self.msg.mark.eq(pre.mark)]
-        with m.Elif(self.pop):
+        with m.Elif(pop):
             m.d.sync += self.valid.eq(0)
         with m.If(self.flush):
             m.d.sync += [self.valid.eq(0), pre_v.eq(0)]
 
         def rel(seq):
-            """(flags if E stays, flags if E steps), each against this cycle's E, E1."""
-            lt0, eq0, lt1, eq1 = Signal(), Signal(), Signal(), Signal()
-            m.d.comb += [lt0.eq(seq < self.e), eq0.eq(seq == self.e),
-                         lt1.eq(seq < self.e1), eq1.eq(seq == self.e1)]
-            return lt0, eq0, lt1, eq1
+            """(flags if E stays, flags if E steps), each against this cycle's E, E1,
+            as carry chains from registers (compare.py), `at` pinned one LUT after."""
+            out = []
+            for e in (self.e, self.e1):
+                out += [below(m, seq, e), pin(m, equal(m, seq, e), "at")]
+            return out
 
+        # each flag: the load mux (one LUT after the chains and `load`), then the step
+        # mux (one LUT after the delivery)
         new, cur = rel(pre.msg.seq), rel(self.msg.msg.seq)
+        src = [pin(m, Mux(load, a, b), "by_load") for a, b in zip(new, cur)]
+        far = [pin(m, Mux(load, below(m, w, pre.msg.seq), below(m, w, self.msg.msg.seq)),
+                   "far_by_load") for w in (self.ew, self.ew1)]
         nxt = Signal(SeqRel)
-        src = [Mux(load, a, b) for a, b in zip(new, cur)]
         m.d.comb += [nxt.lt.eq(Mux(self.step, src[2], src[0])),
-                     nxt.at.eq(Mux(self.step, src[3], src[1]))]
-        def beyond(seq, w):
-            """seq > w as the borrow of w - seq: one carry chain. (`seq > w` mapped
-            to a chain and a 64-bit equality tree after it: 8.3 ns, the critical path.)"""
-            d = Signal(65)
-            m.d.comb += d.eq(w - seq)
-            return d[64]
-
-        far = [Mux(load, beyond(pre.msg.seq, w), beyond(self.msg.msg.seq, w))
-               for w in (self.ew, self.ew1)]
-        m.d.comb += nxt.far.eq(Mux(self.step, far[1], far[0]))
+                     nxt.at.eq(Mux(self.step, src[3], src[1])),
+                     nxt.far.eq(Mux(self.step, far[1], far[0]))]
         m.d.sync += [self.msg.rel.lt.eq(nxt.lt), self.msg.rel.at.eq(nxt.at),
                      self.msg.rel.far.eq(nxt.far)]
         return m

@@ -35,6 +35,16 @@ buffer (or are discarded when already behind E) and nothing is delivered. A mess
 next in sequence passes with two registers: the decision, then the output mux from
 registered copies (`_output`). The same rules in Python:
 tickwire/model/mold.py `Arbiter`, tickwire/model/inject.py `HostArbiter`.
+The loop is laid out for few LUT levels (routing is ~80 % of every path): the state
+bits the decisions AND together are registers computed a cycle ahead (`ok` = E
+exists and no bubble, `far_ok` = also not the cycle after one, `claim_ok` = also a
+claim and not joined); every 64-bit compare is a carry chain (compare.py), the jump
+claim's as what each port must match (`tgt`: one equality per port, in halves); and
+the selects on the loop are pinned single LUTs (pin.py): the delivery three levels
+from registers, then E, E + 1, E + window and the heads' flags one LUT after it; the
+claim's equalities, then confirm, then E's jump side, one LUT each. (A live far flag
+needs no lt/at terms: whenever `far_ok` and not joined, its flags came from an E with
+E + 1 and E + window in step, so far excludes them.)
 
 Back-pressure (`pause`): held messages drain at one per cycle, but the book takes one
 every 2 cycles, so a released hold buffer would overflow the book's queue. While
@@ -62,6 +72,8 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...layouts import GapEvent, MergeStatus, MoldMsg, RawMsg
+from .compare import equal_halves
+from .pin import pin
 from .hold_head import HoldHead
 from .hold_window import HoldWindow
 
@@ -101,9 +113,9 @@ class Sequencer(wiring.Component):
         m = Module()
         live = self.live
         E, E1, EW = Signal(64), Signal(64, init=1), Signal(64, init=self.jump_window)
-        have_e, bubble, stepped, joined = Signal(), Signal(), Signal(), Signal()
+        have_e, bubble = Signal(name="have_e"), Signal(name="bubble")
+        stepped, joined = Signal(name="stepped"), Signal(name="joined")
         EW1 = Signal(64, init=self.jump_window + 1)
-        settled = Signal()          # not the cycle after a bubble (heads' far flag valid)
         N, L, I = 5, 3, 2           # candidates, the first live one, the injection head
         heads = [HoldHead(), HoldHead(), HoldHead()]
         m.submodules.head_a, m.submodules.head_b, m.submodules.head_i = heads
@@ -113,7 +125,13 @@ class Sequencer(wiring.Component):
             m.d.comb += [h.step.eq(step), h.e.eq(E), h.e1.eq(E1), h.ew.eq(EW),
                          h.ew1.eq(EW1), h.flush.eq(self.restart if p == I else self.clear[p]),
                          self.loads[p].eq(h.load)]
-        ok, okp = have_e & ~bubble, have_e & ~bubble & ~self.pause    # okp: heads may go
+        # ok = have_e & ~bubble, as a register (its next value: E exists and no jump, no
+        # restart, no JOIN): one input fewer in every decision term
+        ok = Signal(name="ok")
+        okp = ok & ~self.pause          # okp: heads may go
+        # far_ok: ok, and not the cycle after a bubble (the far flags are valid; the
+        # heads' lags one cycle more): a register too
+        far_ok = Signal(name="far_ok")
         msgs = [h.msg for h in heads] + [live[0].payload, live[1].payload]
         valid = [h.valid for h in heads] + [live[0].valid, live[1].valid]
         lt = [Signal(name=f"lt{k}") for k in range(N)]
@@ -134,29 +152,43 @@ class Sequencer(wiring.Component):
         for k in range(N):
             m.d.comb += pick[k].eq(eqd[k] & ~taken)
             taken = taken | eqd[k]
-        deliver = Signal()
-        m.d.comb += deliver.eq(taken)
+        # the delivery, pinned as three LUT levels from registers (pin.py): it drives
+        # E, E + 1, E + window and the heads' flags, each one LUT after it
+        hd = [pin(m, valid[k] & msgs[k].rel.at & ~mk[k], f"head_go{k}") for k in range(L)]
+        lm = [pin(m, valid[k] & Mux(stepped, msgs[k].rel.at1, msgs[k].rel.at), f"live_at{k}")
+              for k in (L, L + 1)]
+        deliver = pin(m, ok & (pin(m, ~self.pause & (hd[0] | hd[1] | hd[2]), "heads_go")
+                               | pin(m, (lm[0] & ~mk[L]) | (lm[1] & ~mk[L + 1]), "live_go")),
+                      "deliver")
         dupk = [(lt[k] | eq[k]) & ~pick[k] & ~mk[k] for k in range(N)]
         # a held message beyond the jump window (held before the start was confirmed, or
         # before a JOIN) is an unconfirmed jump: dropped
-        farh = [heads[p].valid & ok & settled & msgs[p].rel.far for p in (0, 1)]
-        for p in range(L):
-            m.d.comb += heads[p].pop.eq(lt[p] | eq[p] | (farh[p] if p < 2 else 0))
+        farh = [heads[p].valid & far_ok & msgs[p].rel.far for p in (0, 1)]
+        for p in range(L):      # pop = lt | eq | farh, in HoldHead's pieces
+            r = msgs[p].rel
+            m.d.comb += [heads[p].done.eq(pin(m, ok & (r.lt | (~self.pause & r.at)),
+                                              f"head_done{p}")),
+                         heads[p].drop_ok.eq(far_ok if p < 2 else 0)]
 
         # live messages ahead of E: held, or an unconfirmed jump (never before E exists)
         ahead = [live[p].valid & ~lt[L + p] & ~eq[L + p] for p in (0, 1)]
-        # (`far` is stale in the bubble and the cycle after: held, judged from the buffer)
-        far = [ahead[p] & have_e & ~joined & ~bubble & settled & live[p].payload.rel.far
-               for p in (0, 1)]
+        # (`far` is stale in the bubble and the cycle after: held, judged from the buffer).
+        # Whenever far_ok & ~joined, the flags came from an E with E + 1 and E + window
+        # in step (no jump, restart or JOIN the cycle before), so `far` excludes lt, at,
+        # lt1 and at1: `ahead` need not be in it (one level less)
+        far = [live[p].valid & far_ok & ~joined & live[p].payload.rel.far for p in (0, 1)]
         # before E: every message is held while the session's start is confirmed
         m.submodules.window = win = HoldWindow()
         start, lo_min, held_pre = self._start(m, have_e, win.expire)
         hold = [ahead[p] & ~far[p] & (have_e | ~live[p].payload.mark) for p in (0, 1)]
         for p in (0, 1):
             m.d.comb += [self.push[p].valid.eq(hold[p]), self.push[p].payload.eq(live[p].payload)]
-        confirm, confirm_r, fp, fmsg, fseq1 = self._claim(m, far, ok, deliver)
+        rj = self.rj = pin(m, self.restart | self.join, "rj")
+        jump, far_ok_n = Signal(), Signal()
+        m.d.comb += far_ok_n.eq(pin(m, have_e & ~jump & ~rj & ~bubble, "far_ok_next"))
+        confirm, confirm_r, fp, fmsg, seq1 = self._claim(m, far, ok, deliver, far_ok_n)
         fdel = Signal()             # a confirmed jump delivers its message (not a mark)
-        m.d.comb += fdel.eq(confirm & ~fmsg.mark)
+        m.d.comb += fdel.eq(confirm & ~pin(m, fmsg.mark, "jump_mark"))
 
         # the hold window
         wait = [heads[p].valid & ok & ~lt[p] & ~msgs[p].rel.at & ~msgs[p].rel.far
@@ -173,7 +205,7 @@ class Sequencer(wiring.Component):
         m.d.sync += [gap_from.eq(E), gap_tc.eq(fmsg.msg.seq), gap_tg.eq(new_e),
                      gap_c.eq(confirm_r)]
         m.d.comb += gap_n.eq(Mux(gap_c, gap_tc, gap_tg) - gap_from)
-        go_gap, gap_r = self._gap_wait(m, win, waiting, deliver | confirm, confirm,
+        go_gap, gap_r, gap_d = self._gap_wait(m, win, waiting, deliver, confirm,
                                        gap_from, gap_n)
         # progress clears the window: a delivery, or the bubble after any jump of E (a
         # confirmed jump, a gap: their own cycle need not, since nothing reads the
@@ -185,22 +217,24 @@ class Sequencer(wiring.Component):
                      win.hold_cycles.eq(self.hold_cycles), win.hold_packets.eq(self.hold_packets)]
 
         # outputs and E
-        raw_go = self._raw(m, deliver | confirm, pick[I], dupk[I])
+        raw_go = self._raw(m, deliver, confirm, pick[I], dupk[I])
         # the delivered candidate (pick), else the confirmed jump's live message (far[0]:
         # port A's), else the snapshot message (raw_go needs ~deliver & ~confirm)
         self._output(m, deliver | fdel | raw_go, heads,
                      [*pick[:L], pick[L] | (confirm & far[0]), pick[L + 1] | (confirm & ~far[0]),
                       raw_go], [msgs[k].msg for k in range(L, N)] + [self.raw.payload])
         # a gap goes out a cycle later: its length (a 64-bit subtract) from registers
-        m.d.sync += [gap_v.eq(go_gap | confirm), self.gap.valid.eq(gap_v),
+        m.d.sync += [gap_v.eq(gap_d | confirm), self.gap.valid.eq(gap_v),
                      self.gap.payload.first.eq(gap_from), self.gap.payload.count.eq(gap_n)]
-        jump, jump_r = Signal(), Signal()
-        m.d.comb += [step.eq(deliver), jump.eq(confirm | go_gap | start),
-                     jump_r.eq(confirm_r | gap_r | start)]
+        # jump = confirm | go_gap | start, one LUT after confirm and the delivery
+        # (go_gap | confirm is gap_r & ~deliver | confirm); the state registers one
+        # LUT later
+        m.d.comb += [step.eq(deliver), jump.eq(pin(m, confirm | (gap_r & ~deliver) | start, "jump"))]
         m.d.sync += [stepped.eq(step), bubble.eq(jump), joined.eq(self.join & ~self.restart),
-                     settled.eq(~bubble)]
-        self._expect(m, (E, E1, EW, EW1, have_e, bubble), deliver, jump_r, confirm_r, fseq1,
-                     gap_r | start, Mux(gap_r, new_e, lo_min))
+                     ok.eq(have_e & ~jump & ~self.restart & ~self.join),
+                     far_ok.eq(far_ok_n)]
+        self._expect(m, (E, E1, EW, EW1, have_e, bubble), deliver, jump, confirm_r,
+                     self.fseq1, gap_r | start, Mux(gap_r, new_e, lo_min))
 
         st = self.status
         m.d.comb += [st.expected.eq(E), st.expected1.eq(E1), st.expected_w.eq(EW),
@@ -249,12 +283,14 @@ class Sequencer(wiring.Component):
                               Mux(b.load, sa < pb, sa < sb)))
         return lt
 
-    def _expect(self, m, regs, deliver, jump_r, confirm_r, fseq1, other_go, other):
+    def _expect(self, m, regs, deliver, jump, confirm_r, fseq1, other_go, other):
         """E, and E + 1 and E + window kept in registers for the one-bit flags.
-        E: restart (0), JOIN, a delivery (E + 1), a jump: to fseq1 when confirmed, else
-        to `other` (a gap's end, the start: `other_go`). The jump (`jump_r`) leaves out
-        `~deliver` (a delivery wins anyway), and the latest decision, a confirmed jump,
-        comes last (one mux from E). E + 1 and E + window follow the old E after a
+        E: restart (0), JOIN, a delivery (E + 1), a jump: to fseq1 when confirmed
+        (confirm_r, not in a restart or JOIN cycle), else to `other` (a gap's end, the
+        start: `other_go`). E is set (have_e) by a jump (confirm, a gap, the start). Each register is one LUT after the delivery (the widest fan-out):
+        its other value is ready by then (E: one LUT after confirm_r, the confirmed jump
+        over an early value: restart, JOIN, gap, start, hold; pinned, pin.py).
+        E + 1 and E + window follow the old E after a
         restart or a jump too (stale in the cycle after, as before: nothing reads them
         then), so their enables carry neither the jump nor the restart."""
         E, E1, EW, EW1, have_e, bubble = regs
@@ -263,19 +299,22 @@ class Sequencer(wiring.Component):
             m.d.sync += [have_e.eq(0), bubble.eq(0)]
         with m.Elif(self.join):     # E may move either way: E + 1, E + window set here
             m.d.sync += [have_e.eq(1), bubble.eq(1)]
-        with m.Elif(~deliver & jump_r):
+        with m.Elif(jump):          # = ~deliver & jump_r (start needs ~have_e, a delivery ok)
             m.d.sync += have_e.eq(1)
-        quiet = self.restart | self.join | deliver
-        rest = Mux(self.restart, 0, Mux(self.join, self.join_seq,
-                                        Mux(deliver, E1, Mux(other_go, other, E))))
-        m.d.sync += E.eq(Mux(confirm_r & ~quiet, fseq1, rest))
-        with m.If(self.join):
-            m.d.sync += [E1.eq(self.join_seq + 1), EW.eq(self.join_seq + W),
-                         EW1.eq(self.join_seq + W + 1)]
-        with m.Elif(deliver):
-            m.d.sync += [E1.eq(E1 + 1), EW.eq(EW + 1), EW1.eq(EW1 + 1)]
-        with m.Else():
-            m.d.sync += [E1.eq(E + 1), EW.eq(E + W), EW1.eq(E + W + 1)]
+        early = pin(m, Mux(self.restart, 0, Mux(self.join, self.join_seq,
+                                                 Mux(other_go, other, E))), "e_early")
+        # (restart/JOIN folded into each side's data, never into a select: the mapper
+        # shares a select across the 64 bits, one LUT level more behind confirm_r)
+        m.d.sync += E.eq(Mux(deliver, pin(m, Mux(self.rj, early, E1), "e_deliver"),
+                             pin(m, Mux(confirm_r, pin(m, Mux(self.rj, early, fseq1), "e_to"),
+                                        early), "e_jump")))
+        js = self.join_seq
+        step = deliver & ~self.join
+        m.d.sync += [E1.eq(Mux(step, E1 + 1, pin(m, Mux(self.join, js + 1, E + 1), "e1_base"))),
+                     EW.eq(Mux(step, EW + 1, pin(m, Mux(self.join, js + W, E + W), "ew_base"))),
+                     EW1.eq(Mux(step, EW1 + 1,
+                                pin(m, Mux(self.join, js + (W + 1), E + (W + 1)),
+                                    "ew1_base")))]      # one adder each, not two chained
 
     def _events(self, m, hold, far, farh, confirm, fp, go_gap):
         """The registered event pulses, in EVENTS order."""
@@ -302,7 +341,9 @@ class Sequencer(wiring.Component):
         and the other port's buffer is cleared at the start (`clear`). A port whose
         session changed before the start (`flush`: a foreign packet was its candidate)
         loses what it held. Candidates are judged against this cycle's registers (both
-        ports at once; the model does the same)."""
+        ports at once; the model does the same). (Its equalities stay LUT trees: as
+        carry chains the mapper left five LUT levels behind them, 7.77 ns at 128.67 MHz,
+        seed 1.)"""
         live = self.live
         cand_v = [Signal(name=f"cand_v{p}") for p in (0, 1)]
         cand_s = [Signal(64, name=f"cand_s{p}") for p in (0, 1)]
@@ -364,74 +405,93 @@ class Sequencer(wiring.Component):
             m.d.sync += [starting.eq(0), *[x.eq(0) for x in cand_v + lo_v]]
         return start, lo_min, held_pre
 
-    def _raw(self, m, busy, pick_i, dup_i):
+    def _raw(self, m, deliver, confirm, pick_i, dup_i):
         """A snapshot message goes out when nothing else does; inj_ev counts the
-        injected messages (raw or the injection head's) delivered and discarded."""
+        injected messages (raw or the injection head's) delivered and discarded.
+        (`raw_free`, pinned: one LUT after the delivery; raw_go one after confirm.)"""
         raw_go = Signal()
-        m.d.comb += [raw_go.eq(self.raw.valid & ~busy & ~self.pause), self.raw.ready.eq(raw_go)]
+        free = pin(m, self.raw.valid & ~self.pause & ~deliver, "raw_free")
+        m.d.comb += [raw_go.eq(free & ~confirm), self.raw.ready.eq(raw_go)]
         m.d.sync += self.inj_ev.eq(Cat(pick_i | raw_go, dup_i))
         return raw_go
 
-    def _gap_wait(self, m, win, waiting, busy, confirm, gap_from, gap_n):
-        """(go_gap, gap_r): the expired window declares the gap unless `gap_wait`, then
-        it is reported once and waits for the host (fill, or `skip`). Drives report,
-        waiting. gap_r is go_gap without `~busy` (a delivery or confirmed jump), for E's
-        mux, where those win anyway."""
-        go_gap, skip_req, reported, need = Signal(), Signal(), Signal(), Signal()
-        gap_r = Signal()
-        m.d.comb += need.eq(win.expire & waiting & ~busy & ~self.pause)  # paused: no gap
-        m.d.comb += [gap_r.eq(win.expire & waiting & ~self.pause
-                              & (~self.gap_wait | skip_req)),
-                     go_gap.eq(gap_r & ~busy)]
-        m.d.sync += self.waiting.eq(need & self.gap_wait & ~skip_req)
+    def _gap_wait(self, m, win, waiting, deliver, confirm, gap_from, gap_n):
+        """(go_gap, gap_r, gap_d): the expired window declares the gap unless
+        `gap_wait`, then it is reported once and waits for the host (fill, or `skip`).
+        Drives report, waiting. gap_r is go_gap without `~deliver` and `~confirm` (they
+        win anyway), for E's mux; gap_d is go_gap without `~confirm`. Every register
+        here is one LUT after confirm, over pinned terms ready a LUT after the
+        delivery (pin.py)."""
+        go_gap, skip_req, reported = Signal(), Signal(), Signal()
+        gap_r = pin(m, win.expire & waiting & ~self.pause & (~self.gap_wait | skip_req), "gap_r")
+        # need = the window expired, something waits, no pause (no gap), nothing went out
+        nd = pin(m, win.expire & waiting & ~self.pause & ~deliver, "gap_need")
+        gd = pin(m, gap_r & ~deliver, "gap_go")
+        m.d.comb += go_gap.eq(gd & ~confirm)
+        m.d.sync += self.waiting.eq(pin(m, nd & self.gap_wait & ~skip_req, "gap_asks")
+                                    & ~confirm)
         rep_v = Signal()        # a cycle later, like `gap`: first and count from registers
-        m.d.sync += [rep_v.eq((need & ~reported) | confirm), self.report.valid.eq(rep_v),
+        m.d.sync += [rep_v.eq(pin(m, nd & ~reported, "gap_new") | confirm),
+                     self.report.valid.eq(rep_v),
                      self.report.payload.first.eq(gap_from), self.report.payload.count.eq(gap_n)]
-        with m.If(~need | go_gap | self.restart | self.join):
-            m.d.sync += [reported.eq(0), skip_req.eq(0)]
-        with m.Else():
-            m.d.sync += reported.eq(1)
-            with m.If(self.skip):
-                m.d.sync += skip_req.eq(1)
-        return go_gap, gap_r
+        # still waiting: need, no gap declared, no restart or JOIN
+        hold = pin(m, nd & ~gd & ~self.restart & ~self.join, "gap_held") & ~confirm
+        m.d.sync += [reported.eq(hold), skip_req.eq(hold & (skip_req | self.skip))]
+        return go_gap, gap_r, gd
 
-    def _claim(self, m, far, ok, deliver):
-        """Jumps beyond the window: (confirm, confirm_r, fp, fmsg, where E goes: fmsg's
-        seq + 1, a mark's seq). A claim is remembered until the same port continues it
-        or the other port's copy starts the same; a restart or a JOIN forgets it.
-        Each port's seq is compared with the claim in parallel with `far` (no 64-bit
-        mux ahead of the compares); confirm_r is confirm without `~deliver`."""
+    def _claim(self, m, far, ok, deliver, far_ok_n):
+        """Jumps beyond the window: (confirm, confirm_r, fp, fmsg, seq1). A claim is
+        remembered until the same port continues it or the other port's copy starts the
+        same; a restart or a JOIN forgets it. It is kept as what each port must match
+        (`tgt`: its own claim's end, the other port's start), so each port has one
+        compare, a carry-chain equality in halves (compare.py) in parallel with `far`.
+        `claim_ok` (claim_v, far_ok, not joined: a register, from far_ok's next value
+        `far_ok_n`) is all the state confirm needs, so confirm is the chains, the live
+        ports' flags and one register bit. seq1[p]: port p's seq + 1 (a mark's seq),
+        where E goes when p confirms; confirm_r is confirm without `~deliver`."""
         live = self.live
-        claim_v, claim_port = Signal(), Signal()
-        claim_start, claim_end = Signal(64), Signal(64)
+        claim_v, claim_port = Signal(name="claim_v"), Signal(name="claim_port")
+        claim_ok = Signal(name="claim_ok")
+        tgt = [Signal(64, name=f"claim_tgt{p}") for p in (0, 1)]
         fp = Signal()
         m.d.comb += fp.eq(~far[0])
         fmsg = Signal(MoldMsg)
         m.d.comb += fmsg.eq(Mux(far[0], live[0].payload, live[1].payload))
-        fseq, ffirst = fmsg.msg.seq, fmsg.first
-        fseq1 = Mux(far[0], live[0].payload.msg.seq + ~live[0].payload.mark,
-                    live[1].payload.msg.seq + ~live[1].payload.mark)
-        me = [Signal(name=f"match_end{p}") for p in (0, 1)]
-        ms = [Signal(name=f"match_start{p}") for p in (0, 1)]
-        for p in (0, 1):
-            m.d.comb += [me[p].eq(live[p].payload.msg.seq == claim_end),
-                         ms[p].eq(live[p].payload.msg.seq == claim_start)]
-        match_end = Mux(far[0], me[0], me[1])
-        # fp = ~far[0]: a far message matches the end of its own port's claim, the
-        # start of the other port's
-        cont = [far[0] & live[0].payload.first & Mux(claim_port, ms[0], me[0]),
-                ~far[0] & far[1] & live[1].payload.first & Mux(claim_port, me[1], ms[1])]
+        ffirst = fmsg.first
+        seq1 = [live[p].payload.msg.seq + ~live[p].payload.mark for p in (0, 1)]
+        match = [Signal(name=f"claim_match{p}") for p in (0, 1)]
+        m.d.comb += [match[p].eq(pin(m, equal_halves(m, live[p].payload.msg.seq, tgt[p]),
+                                     f"claim_eq{p}")) for p in (0, 1)]
+        # far[p] when claim_ok (far_ok, not joined): the port's valid and far flag. fp =
+        # ~far[0]: a far message matches the end of its own port's claim, the start of
+        # the other port's: both are its port's `tgt`. Pinned (pin.py): each port's
+        # part of confirm one LUT from registers, confirm one LUT after the chains
+        lv = [live[p].valid & live[p].payload.rel.far for p in (0, 1)]
+        f0 = pin(m, lv[0], "far_flag0")
+        p0 = pin(m, lv[0] & live[0].payload.first, "claim_first0")
+        p1 = pin(m, lv[1] & live[1].payload.first, "claim_first1")
+        a = [pin(m, claim_ok & p0, "claim_hit0"), pin(m, claim_ok & ~f0 & p1, "claim_hit1")]
         confirm, confirm_r = Signal(), Signal()
-        m.d.comb += [confirm_r.eq(ok & claim_v & (cont[0] | cont[1])),
-                     confirm.eq(confirm_r & ~deliver)]
+        m.d.comb += [confirm_r.eq(pin(m, (a[0] & match[0]) | (a[1] & match[1]), "confirm_r")),
+                     confirm.eq(pin(m, confirm_r & ~deliver, "confirm"))]
+        # where E goes on a confirmed jump: seq + 1 of the port that confirmed (f0 is
+        # far[0] whenever claim_ok)
+        self.fseq1 = pin(m, Mux(f0, seq1[0], seq1[1]), "e_jump_to")
         # (not waiting for `confirm`: a confirmed jump clears claim_v below, and without
-        # claim_v the port, start and end are never read)
-        with m.If((far[0] | far[1]) & ok):
-            with m.If(ffirst):
-                m.d.sync += [claim_v.eq(1), claim_port.eq(fp), claim_start.eq(fseq),
-                             claim_end.eq(fseq1)]
-            with m.Elif(claim_v & (claim_port == fp) & match_end):
-                m.d.sync += claim_end.eq(fseq1)
+        # claim_v the port and targets are never read)
+        new = (far[0] | far[1]) & ok & ffirst
+        with m.If(new):
+            m.d.sync += [claim_v.eq(1), claim_port.eq(fp),
+                         tgt[0].eq(Mux(far[0], seq1[0], live[1].payload.msg.seq)),
+                         tgt[1].eq(Mux(far[0], live[0].payload.msg.seq, seq1[1]))]
+        with m.Elif((far[0] | far[1]) & ok & claim_v & (claim_port == fp)
+                    & Mux(far[0], match[0], match[1])):
+            with m.If(far[0]):
+                m.d.sync += tgt[0].eq(seq1[0])
+            with m.Else():
+                m.d.sync += tgt[1].eq(seq1[1])
         with m.If(confirm | self.restart | self.join):
             m.d.sync += claim_v.eq(0)
-        return confirm, confirm_r, fp, fmsg, fseq1
+        # far_ok_n carries ~restart, ~JOIN and ~jump (so ~confirm, and not joined next)
+        m.d.sync += claim_ok.eq(far_ok_n & (claim_v | new))
+        return confirm, confirm_r, fp, fmsg, seq1
