@@ -146,8 +146,8 @@ def test_without_recovery_top_n_and_bbo_updates_after_a_real_gap_are_flagged(tmp
     dev = DeviceModel(subscriptions=subs, top_n=cfg.top_n, risk_slots=cfg.risk_slots,
                       hold_depth=cfg.merge_depth,
                       jump_window=cfg.merge_jump_window)
-    for t, port, f in _arrival_order(feed, times=True):
-        dev.frame(port, f.data, fcs_ok=f.fcs_ok, t=t)
+    for t, port, f, lane, realign in _arrival_order(feed, times=True):
+        dev.frame(port, f.data, fcs_ok=f.fcs_ok, t=t, lane=lane, realign=realign)
     dev.finish()
     events = dev.book.topn_events
     after = [e.seq for e in events if e.seq >= first]
