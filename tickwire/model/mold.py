@@ -83,8 +83,8 @@ JUMP_WINDOW = 2048
 #: The book's input queue (rtl/config.py book_fifo_depth): released held messages
 #: wait while the book's nominal pace says it is nearly full (pace.py).
 BOOK_DEPTH = 512
-#: Cycles from a held message's release to its buffer slot taking a new message (the
-#: FIFO's pop, then its registered level).
+#: Cycles from a held message's release to its buffer slot taking a new message: the
+#: key FIFO's pop, then its registered level (rtl/rx/merge/hold_buffer.py; FST trace).
 FREE_LAG = 1
 #: Cycles from the packet start that fills the hold window's packet count to E's jump
 #: (the count's register, the window's `expire` register, then E's).
@@ -450,7 +450,7 @@ class Arbiter:
                             self.now = t
                     x = h.pop(0)
                     out.append(self._deliver(p, x.seq, x.msg, held=True))
-                    if self._timed:     # its slot frees two cycles after it goes
+                    if self._timed:     # its slot frees FREE_LAG cycles after it goes
                         self.going[p].append(self.rel_t + FREE_LAG)
                     progressed = True
                     break
