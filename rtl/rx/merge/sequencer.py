@@ -191,20 +191,9 @@ class Sequencer(wiring.Component):
         m.d.comb += fdel.eq(confirm & ~pin(m, fmsg.mark, "jump_mark"))
 
         # the hold window
-        wait = [heads[p].valid & ok & ~lt[p] & ~msgs[p].rel.at & ~msgs[p].rel.far
-                for p in (0, 1)]
-        waiting = Signal()
-        m.d.comb += waiting.eq(wait[0] | wait[1])
-        h0, h1 = heads[0].msg.msg.seq, heads[1].msg.msg.seq
-        new_e = Mux(wait[0] & wait[1], Mux(self._head_lt(m, heads), h0, h1),
-                    Mux(wait[0], h0, h1))
-        gap_v, gap_from, gap_n = Signal(), Signal(64), Signal(64)
-        # the gap's end: both candidates registered, picked a cycle later (it matters
-        # only after a gap or a confirmed jump: no delivery then)
-        gap_tc, gap_tg, gap_c = Signal(64), Signal(64), Signal()
-        m.d.sync += [gap_from.eq(E), gap_tc.eq(fmsg.msg.seq), gap_tg.eq(new_e),
-                     gap_c.eq(confirm_r)]
-        m.d.comb += gap_n.eq(Mux(gap_c, gap_tc, gap_tg) - gap_from)
+        waiting, new_e, gap_from, gap_n = self._window(m, heads, msgs, lt, ok, E, fmsg,
+                                                        confirm_r)
+        gap_v = Signal()
         go_gap, gap_r, gap_d = self._gap_wait(m, win, waiting, deliver, confirm,
                                        gap_from, gap_n)
         # progress clears the window: a delivery, or the bubble after any jump of E (a
@@ -236,10 +225,38 @@ class Sequencer(wiring.Component):
         self._expect(m, (E, E1, EW, EW1, have_e, bubble), deliver, jump, confirm_r,
                      self.fseq1, gap_r | start, Mux(gap_r, new_e, lo_min))
 
+        self._status(m, (E, E1, EW, have_e), deliver | fdel | raw_go, dupk, msgs,
+                     (gap_v, gap_from, gap_n))
+        self._events(m, hold, far, farh, confirm, fp, go_gap)
+        return m
+
+    def _window(self, m, heads, msgs, lt, ok, E, fmsg, confirm_r):
+        """What the hold window waits on (a head ahead of E) and the gap it would
+        declare: [E, the smaller waiting head), or up to a confirmed jump."""
+        wait = [heads[p].valid & ok & ~lt[p] & ~msgs[p].rel.at & ~msgs[p].rel.far
+                for p in (0, 1)]
+        waiting = Signal()
+        m.d.comb += waiting.eq(wait[0] | wait[1])
+        h0, h1 = heads[0].msg.msg.seq, heads[1].msg.msg.seq
+        new_e = Mux(wait[0] & wait[1], Mux(self._head_lt(m, heads), h0, h1),
+                    Mux(wait[0], h0, h1))
+        gap_from, gap_n = Signal(64), Signal(64)
+        # the gap's end: both candidates registered, picked a cycle later (it matters
+        # only after a gap or a confirmed jump: no delivery then)
+        gap_tc, gap_tg, gap_c = Signal(64), Signal(64), Signal()
+        m.d.sync += [gap_from.eq(E), gap_tc.eq(fmsg.msg.seq), gap_tg.eq(new_e),
+                     gap_c.eq(confirm_r)]
+        m.d.comb += gap_n.eq(Mux(gap_c, gap_tc, gap_tg) - gap_from)
+        return waiting, new_e, gap_from, gap_n
+
+    def _status(self, m, state, delivered, dupk, msgs, gap):
+        """The status port and the per-port duplicate counts (registered)."""
+        (E, E1, EW, have_e), (gap_v, gap_from, gap_n) = state, gap
+        N, L, I = 5, 3, 2
         st = self.status
         m.d.comb += [st.expected.eq(E), st.expected1.eq(E1), st.expected_w.eq(EW),
                      st.started.eq(have_e)]
-        m.d.sync += [st.delivered.eq(deliver | fdel | raw_go),
+        m.d.sync += [st.delivered.eq(delivered),
                      # the feeds' counters: injected duplicates count on inj_ev only
                      st.dup_n.eq(sum(dupk[k] for k in range(N) if k != I)),
                      st.dup_first.eq(sum(dupk[k] & msgs[k].first for k in range(N) if k != I)),
@@ -247,8 +264,6 @@ class Sequencer(wiring.Component):
                      st.gap_len.eq(Mux(gap_v, gap_n, 0))]
         for p in (0, 1):
             m.d.sync += self.dup[p].eq(dupk[p] + dupk[L + p])
-        self._events(m, hold, far, farh, confirm, fp, go_gap)
-        return m
 
     def _output(self, m, valid, heads, onehot, srcs):
         """The output stage: the decision (one-hot over the candidates: the heads, then
