@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tickwire.model.device import comparable
 from tickwire.tools.feeds import itch_file, lossy
 
 FULL = Path(__file__).resolve().parents[1] / "tools" / "demo_data" / "synthetic_8sym_6000.itch"
@@ -26,18 +27,13 @@ def replay(tmp_path, inp, engine, *extra):
     return p, out, stats
 
 
-#: Both ports back to back at line rate with B 10 packets late: the hold buffers (1,024
-#: messages a port) overflow in both engines, and the engines still disagree on a few
-#: of those overflows (the model paces releases as the RTL does since 2026-12-04).
-_MAX = pytest.param("max", 0, marks=pytest.mark.xfail(
-    strict=True, reason="hold-buffer overflow at line rate still differs here (the 200 k "
-                        "paced A/B run agrees since 2026-12-04's model timing fixes; the 1 M "
-                        "line-rate run differs from seq 681,029); not yet diagnosed"))
-
-
 @pytest.mark.xdist_group(f"tw_core_{BUILD}")
-@pytest.mark.parametrize("speed,skew", [("capture", 0), ("capture", 30000), _MAX])
+@pytest.mark.parametrize("speed,skew", [("capture", 0), ("capture", 30000), ("max", 0)])
 def test_engines_agree_on_a_paced_two_feed_capture(tmp_path, speed, skew):
+    """At `--speed max` (both ports back to back, B 10 packets late) the hold buffers
+    (1,024 messages a port) overflow in both engines, on the same messages: the model
+    drops a held message older than E one a cycle at its port's head, and a copy at E
+    in the cycle the other port delivers it (FST traces of the RTL, 2026-12-04)."""
     cap = lossy.two_feed(list(itch_file.read(FULL)), loss_a=0.03, loss_b=0.03,
                          both_packets=[50], skew_b=10)
     lossy.write(tmp_path / "c.pcap", cap)
@@ -50,14 +46,15 @@ def test_engines_agree_on_a_paced_two_feed_capture(tmp_path, speed, skew):
     assert rtl_csv.read_bytes() == model_csv.read_bytes()
     m, r = json.loads(model_stats.read_text()), json.loads(rtl_stats.read_text())
     assert m["stale_locates"] == r["stale_locates"] != []
+    assert comparable(r["counters"]) == comparable(m["counters"])
     lat = json.loads((tmp_path / "lat.json").read_text())
     assert lat["itch_to_decode_cycles"]["count"] > 1000
     assert lat["itch_to_bbo_cycles"]["count"] > 100
     span_ns = cap.frames[-1].ts - cap.frames[0].ts
     if speed == "capture":       # the run lasts as long as the capture (6.4 ns per cycle)
         assert lat["cycles"] >= (span_ns + skew) / 6.4
-    else:
-        assert lat["cycles"] < span_ns / 6.4
+    # (at `max` the run is not shorter: the frames go back to back, but the gaps the
+    # overflows leave at the end are each declared by a full hold window, 8,192 cycles)
 
 
 

@@ -34,6 +34,11 @@ def _host(action):
     return run
 
 
+#: Cycles from a gap (the cycle E jumps) until an overflow counts as one while stale:
+#: the gap report is registered, then the window's stale flag (FST trace of the RTL).
+STALE_LAG = 1
+
+
 @dataclass
 class HostArbiter(mold.Arbiter):
     gap_wait: bool = False
@@ -48,6 +53,7 @@ class HostArbiter(mold.Arbiter):
         self.reported = False
         self.skipping = False
         self.host_action = False
+        self.stale_from = 0             # overflows count as stale from this cycle
 
     # ------------------------------------------------------------ host side
     @_host
@@ -111,6 +117,9 @@ class HostArbiter(mold.Arbiter):
     def _report(self, first, count):
         self.reports.append((first, count))
         self.inject_counters["gaps"] += 1
+        if not self.stale:      # the gap report's register, then the stale flag's
+            self.stale_from = (self.now + STALE_LAG if self._timed and not self.host_action
+                               else 0)
         self.stale = True
 
     def _expire(self):
@@ -133,7 +142,7 @@ class HostArbiter(mold.Arbiter):
         return super()._gap(new_e, timeout)
 
     def _hold(self, feed, seq, msg, first):
-        if self.stale and self._full(feed):
+        if self.stale and self.now >= self.stale_from and self._full(feed):
             self.inject_counters["stale_overflows"] += 1
             self.snapshot_needed = True
         return super()._hold(feed, seq, msg, first)

@@ -89,6 +89,9 @@ FREE_LAG = 1
 #: Cycles from the packet start that fills the hold window's packet count to E's jump
 #: (the count's register, the window's `expire` register, then E's).
 PKT_EXPIRE_LAG = 3
+#: Cycles from the hold window's last counted cycle to E's jump when `hold_cycles` run
+#: out (the window's `expire` register, then E's; FST trace of the RTL).
+CYCLE_EXPIRE_LAG = 2
 #: Cycles after E jumps (a gap) before the first held message goes: the bubble.
 GAP_BUBBLE = 1
 #: `_drain`'s limit for a host action (an injection, a JOIN, a SKIP), which the model
@@ -248,6 +251,9 @@ class Arbiter:
         self.now = 0
         self.rel_t = -1                 # cycle the last held message was released
         self.going = ([], [])           # per port: release cycles still ahead
+        self.head_t = [0, 0]            # per port: first cycle its next entry is judged
+        self.e_t = -1                   # cycle E last moved (a delivery, a gap)
+        self.last_del = None            # the number delivered then (None: a gap)
         self.pace = NominalPace(self.book_depth)    # the merge's `pause`
         self.pkt_expiry = None          # cycle a full packet count declares its gap
         self.release_from = 0           # no held message goes before (a gap's bubble)
@@ -286,6 +292,7 @@ class Arbiter:
         self.hold = ([], [])
         self.stall_t, self.stall_pkts = None, 0
         self.rel_t, self.going = -1, ([], [])
+        self.head_t, self.e_t, self.last_del = [0, 0], -1, None
         self.pkt_expiry = None
         self._clear_start()
 
@@ -389,6 +396,12 @@ class Arbiter:
         return any(h and self.expected < h[0].seq <= self.expected + self.jump_window
                    for h in self.hold)
 
+    def _shown(self):
+        """The first cycle a waiting head is judged: the window runs from then."""
+        return min((self.head_t[p] for p, h in enumerate(self.hold)
+                    if h and self.expected < h[0].seq <= self.expected + self.jump_window),
+                   default=0)
+
     def _release_time(self, held):
         """The cycle this delivery goes out: now for a live message; for a held one,
         after the previous release and once the book's nominal pace has room."""
@@ -405,6 +418,7 @@ class Arbiter:
         if self._timed:
             self.pace.sent(t, msg)
         self.expected = seq + 1
+        self.e_t, self.last_del = t, seq
         self.counters["messages"] += 1
         self.stall_t, self.stall_pkts = None, 0          # progress restarts the window
         self.pkt_expiry = None
@@ -432,6 +446,14 @@ class Arbiter:
                 while h and (h[0].seq < self.expected
                              or (h[0].msg is None and h[0].seq == self.expected)
                              or h[0].seq - self.expected > self.jump_window):
+                    if self._timed:     # the head drops one a cycle, once E passed it
+                        t = max(self.head_t[p], self.e_t + 1, self.release_from)
+                        if h[0].seq == self.last_del and self.head_t[p] <= self.e_t:
+                            t = self.e_t    # at E as its copy went: dropped in that cycle
+                        if t > limit and limit != INSTANT:
+                            break
+                        self.head_t[p] = t + 1
+                        self.going[p].append(t + FREE_LAG)
                     x = h.pop(0)
                     if x.seq - self.expected > self.jump_window:
                         self.merge["jump_drops"] += 1       # held before E: a forged jump
@@ -443,7 +465,7 @@ class Arbiter:
                 if h and h[0].seq == self.expected:
                     if self._timed:
                         t = self.pace.peek_free(max(self.now, self.rel_t + 1,
-                                                    self.release_from))
+                                                    self.release_from, self.head_t[p]))
                         if t > limit:           # not yet: time must pass first
                             break
                         if limit != INSTANT:
@@ -452,6 +474,7 @@ class Arbiter:
                     out.append(self._deliver(p, x.seq, x.msg, held=True))
                     if self._timed:     # its slot frees FREE_LAG cycles after it goes
                         self.going[p].append(self.rel_t + FREE_LAG)
+                        self.head_t[p] = self.rel_t + 1
                     progressed = True
                     break
             if not progressed:
@@ -459,7 +482,8 @@ class Arbiter:
         if not self._waiting():
             self.stall_t, self.stall_pkts = None, 0
         elif self.stall_t is None:      # from the last release (each one is progress)
-            self.stall_t = max(self.now, self.rel_t + 1) if self._timed else self.now
+            self.stall_t = max(self.now, self.rel_t + 1,
+                               self._shown()) if self._timed else self.now
         return out
 
     def _gap(self, new_e, timeout):
@@ -470,6 +494,7 @@ class Arbiter:
         self.gap_events.append((self.expected, new_e - self.expected))
         self.merge["hold_timeouts" if timeout else "jumps"] += 1
         self.expected = new_e
+        self.e_t, self.last_del = self.now, None
         self.stall_t, self.stall_pkts, self.pkt_expiry = None, 0, None
         self.release_from = self.now + GAP_BUBBLE
 
@@ -490,12 +515,15 @@ class Arbiter:
                     out += self._expire()
                 continue
             if not (self.stall_t is not None and self._waiting()
-                    and self.stall_t + self.hold_cycles <= t):
+                    and self.stall_t + self.hold_cycles + self._cycle_lag() <= t):
                 break
-            self.now = max(self.now, self.stall_t + self.hold_cycles)
+            self.now = max(self.now, self.stall_t + self.hold_cycles + self._cycle_lag())
             out += self._expire()
         self.now = max(self.now, t)
         return out
+
+    def _cycle_lag(self):
+        return CYCLE_EXPIRE_LAG if self._timed else 0
 
     def _catch_up(self, t):
         """Time passes to cycle t: the session's start takes effect (E is set the cycle
@@ -627,12 +655,20 @@ class Arbiter:
         if self._full(feed):
             self.merge["overflow_b" if feed else "overflow_a"] += 1
             return []
-        if self._timed and self.have_e and not h and not self._waiting():
+        empty = not h
+        if self._timed and self.have_e and empty and not self._waiting():
             self.pkt_from = self.now + HEAD_LAG     # its head appears then
+        if self._timed and empty:
+            self.head_t[feed] = max(self.head_t[feed], self.now + HEAD_LAG)
         h.append(Held(seq, feed, msg, first))
         self.merge["held"] += msg is not None
-        if self.stall_t is None:        # after the releases still going out
+        # after the releases still going out; behind a head still dropping old entries
+        # nothing waits yet (the gateware's window runs that cycle only, then restarts)
+        if self.stall_t is None and (not self._timed or not self.have_e or empty
+                                     or self._waiting()):
             self.stall_t = max(self.now, self.rel_t + 1) if self._timed else self.now
+            if self._timed and self.have_e and empty:   # the window runs once it shows
+                self.stall_t = max(self.stall_t, self.head_t[feed])
         return []
 
     def _far(self, feed, seq, msg, first):
