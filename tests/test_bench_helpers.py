@@ -82,6 +82,10 @@ def test_compare_reports_first_difference_and_skips_unmodelled():
     assert not ok and "mold.gaps: rtl 1 model 0" in first
     ok, first, *_ = book.compare(_res(rows[:1], c), _res(rows, c), ())
     assert not ok and "rtl 1 model 2" in first
+    # a difference after the RTL's order table dropped an add says so (still no agreement)
+    ok, first, *_ = book.compare(_res(other, {**c, "book.collisions": 2}), _res(rows, c),
+                                 ("book.collisions",))
+    assert not ok and first.startswith("BBO row 1:") and "book.collisions 2" in first
 
 
 def test_directory_from_stock_directory_messages():

@@ -47,6 +47,11 @@ def directory(msgs):
     return out
 
 
+#: The book's table-geometry events (model.device.UNMODELLED): after one, that book
+#: legitimately differs from the exact model (and is flagged unreliable).
+TABLE_EVENTS = ("book.collisions", "book.table_full", "book.depth_overflow", "book.level_miss")
+
+
 def compare(rtl, model, unmodelled):
     """(agree, first difference text, rows compared, counters compared) of two EngineResults."""
     first = None
@@ -65,6 +70,11 @@ def compare(rtl, model, unmodelled):
     if first is None and diff:
         k, r, m = diff[0]
         first = f"counter {k}: rtl {r} model {m} ({len(diff)} counters differ)"
+    table = {k: rtl.counters.get(k, 0) for k in TABLE_EVENTS if rtl.counters.get(k, 0)}
+    if first is not None and table:     # the exact model has no such limits: say so
+        first += (" (the RTL's book counted table events the exact model does not have, "
+                  "each an add or level dropped and its book flagged: "
+                  + ", ".join(f"{k} {v}" for k, v in table.items()) + ")")
     return first is None, first, n, len(names)
 
 
