@@ -223,7 +223,7 @@ class Sequencer(wiring.Component):
                      ok.eq(have_e & ~jump & ~self.restart & ~self.join),
                      far_ok.eq(far_ok_n)]
         self._expect(m, (E, E1, EW, EW1, have_e, bubble), deliver, jump, confirm_r,
-                     self.fseq1, gap_r | start, Mux(have_e, new_e, lo_min))
+                     self.fseq1, gap_r | start, Mux(gap_r, new_e, lo_min))
 
         self._status(m, (E, E1, EW, have_e), deliver | fdel | raw_go, dupk, msgs,
                      (gap_v, gap_from, gap_n))
@@ -401,25 +401,16 @@ class Sequencer(wiring.Component):
                              self.status.start_port.eq(~self.same & ~win_a)]
         start = Signal()
         m.d.comb += start.eq(starting & ~have_e & ~self.join)
+        ok = [lo_v[p] & keep[p] for p in (0, 1)]
         # lo0 < lo1 as a register: the compares of each lo's current and next value
         # run a cycle ahead and the updates pick one (the 64-bit compare in front of
         # E's mux was the critical path at 129.48 MHz, 7.7 ns)
         lo_lt = Signal(name="lo_lt")
         m.d.sync += lo_lt.eq(Mux(upd[0], Mux(upd[1], seq[0] < seq[1], seq[0] < lo[1]),
                                  Mux(upd[1], lo[0] < seq[1], lo[0] < lo[1])))
-        # which lo is the smaller counted one (lo_min = lo0), also a register: from the
-        # next values of lo_v, keep and lo_lt (exact every cycle), so lo_min is one mux
-        # from registers (keep -> ok -> lo_min -> E was the critical path, 7.08 ns)
-        lo_v_n = [Mux(starting | self.restart | self.join, 0,
-                      (lo_v[p] | upd[p]) & ~(self.flush[p] & pre)) for p in (0, 1)]
-        keep_n = [Mux(go, self.same | (win_a if p == 0 else ~win_a), keep[p]) for p in (0, 1)]
-        ok_n = [lo_v_n[p] & keep_n[p] for p in (0, 1)]
-        lt_n = Mux(upd[0], Mux(upd[1], seq[0] < seq[1], seq[0] < lo[1]),
-                   Mux(upd[1], lo[0] < seq[1], lo[0] < lo[1]))
-        take0 = Signal(name="lo_take0")
-        m.d.sync += take0.eq(ok_n[0] & (~ok_n[1] | lt_n))
         lo_min = Signal(64)
-        m.d.comb += lo_min.eq(Mux(take0, lo[0], lo[1]))
+        m.d.comb += lo_min.eq(Mux(ok[0] & ok[1], Mux(lo_lt, lo[0], lo[1]),
+                                  Mux(ok[0], lo[0], lo[1])))
         for p in (0, 1):
             m.d.comb += self.clear[p].eq(self.restart | (self.flush[p] & ~have_e)
                                          | (start & ~keep[p]))
