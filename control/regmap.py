@@ -361,8 +361,8 @@ class Build(NamedTuple):
 
 
 BUILDS = {
-    'sim': Build('sim', 0xF3A36614, 0xB97B7765,
-                {'book_slots': 64, 'book_orders': 524288, 'book_levels': 65536, 'top_n': 5, 'book_locate_bits': 14, 'book_fifo_depth': 512, 'merge_depth': 2048, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 16, 'risk_history': 16, 'udp_filters': 4, 'clock_mhz': 156.25, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
+    'sim': Build('sim', 0x38B53285, 0xB97B7765,
+                {'book_slots': 64, 'book_orders': 262144, 'book_levels': 65536, 'top_n': 5, 'book_locate_bits': 14, 'book_fifo_depth': 512, 'merge_depth': 2048, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 16, 'risk_history': 16, 'udp_filters': 4, 'clock_mhz': 156.25, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 64, 'risk.pos_limits': 256}),
     'board': Build('board', 0x476E0958, 0xFCF073C8,
                 {'book_slots': 256, 'book_orders': 8192, 'book_levels': 4096, 'top_n': 5, 'book_locate_bits': 14, 'book_fifo_depth': 512, 'merge_depth': 1024, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 8, 'risk_history': 16, 'udp_filters': 4, 'clock_mhz': 156.25, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},

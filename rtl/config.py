@@ -5,7 +5,7 @@
 `id.build` carries its digest, so software can tell which build a card runs.
 
 Named builds (`BUILDS`, `--build sim|board` on every command that builds the core):
-  sim    the simulation build: 64 book slots, a 524,288-order table, 65,536 price
+  sim    the simulation build: 64 book slots, a 262,144-order table, 65,536 price
          levels (all slots), 16 risk slots.
   board  sized for the LFE5UM5G-85F (208 DP16KD) together with the whole core: the
          book v2 with 256 slots, 8,192 orders, 4,096 price levels and 16,384 locates
@@ -34,9 +34,11 @@ class CoreConfig:
     name: str = "sim"
     book_slots: int = 64
     #: The bench's 1 M-message, 64-symbol A/B day loses Deletes in its unrecovered gaps,
-    #: so orders leak: 143,451 live at its end. At 262,144 entries (55 % load) 24 Adds
-    #: found both 4-way sets full (book.collisions); this size leaves room for that.
-    book_orders: int = 524288
+    #: so orders leak: 143,451 live at its end (55 % load), and 24 Adds find both 4-way
+    #: sets full (book.collisions, the book flagged). 524,288 entries hold that day with
+    #: none (RTL = model on the whole run, 2026-12-04), but every memory's zero init is
+    #: written into the Verilog (+10 MB), which made elaborating the sim core ~3x slower.
+    book_orders: int = 262144
     #: Price levels held exactly, all slots and sides together (the level table; the
     #: price tree's leaf table has as many entries). Every level of a book is exact.
     book_levels: int = 65536

@@ -76,6 +76,6 @@ def test_reading_the_core_reset_cycles_constructs_no_book():
         warnings.simplefilter("always")
         got = TickwireCore.reset_cycles.fget(SimpleNamespace(cfg=cfg))
         gc.collect()
-    assert got == OrderBook.sweep_cycles(**params) == 65536     # the order table's sets
+    assert got == OrderBook.sweep_cycles(**params) == 32768
     assert sum(isinstance(o, OrderBook) for o in gc.get_objects()) == before
     assert not [w for w in seen if "UnusedElaboratable" in type(w.message).__name__]

@@ -520,7 +520,7 @@
 #define TW_RISK_ORDER_SUBMIT_KIND_CANCEL          0x00000002u  /* KIND = CANCEL */
 
 /* Named builds: id.build digest, map hash, window sizes (words). */
-#define TW_BUILD_SIM_ID       0xF3A36614u
+#define TW_BUILD_SIM_ID       0x38B53285u
 #define TW_BUILD_SIM_MAP_HASH 0xB97B7765u
 #define TW_BUILD_SIM_RISK_ORDER_WORDS 8u
 #define TW_BUILD_SIM_RISK_LAST_REJECTS_WORDS 32u
