@@ -37,7 +37,7 @@ class CoreConfig:
     #: so orders leak: 143,451 live at its end (55 % load), and 24 Adds find both 4-way
     #: sets full (book.collisions, the book flagged). 524,288 entries hold that day with
     #: none (RTL = model on the whole run, 2026-12-04), but every memory's zero init is
-    #: written into the Verilog (+10 MB), which made elaborating the sim core ~3x slower.
+    #: written into the Verilog (+10 MB): elaborating the sim core took >= 2.5x as long.
     book_orders: int = 262144
     #: Price levels held exactly, all slots and sides together (the level table; the
     #: price tree's leaf table has as many entries). Every level of a book is exact.
