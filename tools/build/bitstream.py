@@ -2,6 +2,7 @@
 
     python -m tickwire.tools.build.bitstream [--out build/bitstream] [--seed 1]
                                              [--timeout SECONDS] [--no-record]
+                                             [--router router1|router2]
 
 Elaborates LabTop (rtl/board/lab_top.py: the whole TickwireCore lab build, the
 EHXPLLL at the lab build's clock, UART bridge, feed player, LEDs) for
@@ -142,6 +143,9 @@ def main(argv=None):
     ap.add_argument("--timeout", type=int, default=6 * 3600, help="seconds per tool")
     ap.add_argument("--no-record", action="store_true", help="leave bench/synth.json alone")
     ap.add_argument("--fresh", action="store_true", help="rerun every stage")
+    ap.add_argument("--router", choices=("router1", "router2"), default="router2",
+                    help="nextpnr's router (default router2: router1 had 281,459 arcs "
+                         "left after 1,700 s on the lab build, ~10 h at its pace)")
     args = ap.parse_args(argv)
     from tickwire.rtl.board.pll import dividers
     from tickwire.rtl.config import BUILDS
@@ -185,10 +189,12 @@ def main(argv=None):
                       reason="placed; routing not finished", **placed_util(log))
         save()                          # a figure even if routing never ends
         result["steps"]["route"] = stage(
-            out, "route", digest(out / f"{NAME}.placed.json", lpf, seed), f"{NAME}.config",
+            out, "route", digest(out / f"{NAME}.placed.json", lpf, seed, args.router),
+            f"{NAME}.config",
             lambda: nextpnr(out, seed, args.timeout, "route", "--json", f"{NAME}.placed.json",
-                            "--no-place", "--textcfg", f"{NAME}.config", "--report",
-                            "report.json", "--log", "nextpnr.log"), args.fresh)
+                            "--no-place", "--router", args.router, "--textcfg",
+                            f"{NAME}.config", "--report", "report.json", "--log",
+                            "nextpnr.log"), args.fresh)
         result.update(summarise(json.loads((out / "report.json").read_text()), CORE_MHZ))
         result.update(timing="routed", status="routed")
         result.pop("reason", None)
