@@ -38,35 +38,63 @@ CacheOp = data.StructLayout({"append": 1, "side": 1, "px": 32, "qty": 32, "order
                              "created": 1, "removed": 1, "guard": 32, "empty": 1})
 
 
+#: Per cached position, where its new level comes from (`prep_layout` `sel`).
+CUR, NXT, PREV, NEW = range(4)
+
+
 def prep_layout(k):
     """What the compare cycle registers for the modify cycle (HashStore `prepare`)."""
-    return data.StructLayout({"occ": k, "match": k, "better": k, "tail": 1,
-                              "at": k + 1, "up": range(k + 1), "down": range(k + 1),
-                              "depth": 16, "untracked": 1})
+    return data.StructLayout({"sel": data.ArrayLayout(2, k), "count": range(k + 1),
+                              "depth": 16})
 
 
 def cache_prepare(k):
     """The level cache's compare cycle: each cached price against the operation's (32-bit
-    compares), the count's one-hot and neighbours, the new depth. Why: with these in a
-    register the modify cycle is only selects and muxes (the whole update in one cycle
-    was the book's critical path: ~29 LUT levels)."""
+    compares), the count's one-hot and neighbours, the new depth, and from those every
+    decision of the update: per cached position the source of its new level (`sel`:
+    itself, its successor, its predecessor or the operation's level) and the new count.
+    Why: with these in a register the modify cycle is one 4:1 select per bit (the whole
+    update in one cycle was the book's critical path: ~29 LUT levels; the decisions in
+    the modify cycle still fanned one net out to every bit of the 1,300-bit word)."""
     def prepare(m, op, hit, old):
         pre = Signal(prep_layout(k), name="cache_pre")
         lv = old.lv
+        occ, match, better = (Signal(k, name="c_occ"), Signal(k, name="c_match"),
+                              Signal(k, name="c_better"))
+        at = Signal(k + 1, name="c_at")
         for i in range(k):
-            occ = old.count > i
-            m.d.comb += [pre.occ[i].eq(occ),
-                         pre.match[i].eq(occ & (lv[i].px == op.px)),
-                         pre.better[i].eq(occ & Mux(op.side, lv[i].px < op.px,
+            m.d.comb += [occ[i].eq(old.count > i),
+                         match[i].eq(occ[i] & (lv[i].px == op.px)),
+                         better[i].eq(occ[i] & Mux(op.side, lv[i].px < op.px,
                                                      lv[i].px > op.px))]
         for i in range(k + 1):
-            m.d.comb += pre.at[i].eq(old.count == i)
+            m.d.comb += at[i].eq(old.count == i)
         # the append's guard: the last cached level is the one the search started from
+        tail = Cat(*[at[i + 1] & (lv[i].px == op.guard) for i in range(k)]).any()
+        untracked = old.depth != old.count
+        found = match.any()
+        take = op.append & Mux(op.empty, at[0], tail)
+        full = at[k]
+        remove = found & op.removed
+        insert = (~found & op.created
+                  & ((occ & ~better).any() | (~untracked & ~full)))
+        after = 0
+        for i in range(k):
+            after = after | match[i]
+            ins_here = ~better[i] & (better[i - 1] if i > 0 else 1)
+            with m.If(op.append):
+                m.d.comb += pre.sel[i].eq(Mux(take & at[i], NEW, CUR))
+            with m.Elif(found):
+                m.d.comb += pre.sel[i].eq(Mux(remove, Mux(after, NXT, CUR),
+                                              Mux(match[i], NEW, CUR)))
+            with m.Elif(insert):
+                m.d.comb += pre.sel[i].eq(Mux(better[i], CUR, Mux(ins_here, NEW, PREV)))
+            with m.Else():
+                m.d.comb += pre.sel[i].eq(CUR)
+        grow = (take & ~full) | (insert & ~full)
         m.d.comb += [
-            pre.tail.eq(Cat(*[(old.count == i + 1) & (lv[i].px == op.guard)
-                              for i in range(k)]).any()),
-            pre.untracked.eq(old.depth != old.count),
-            pre.up.eq(old.count + 1), pre.down.eq(old.count - 1),
+            pre.count.eq(Mux(grow & ~remove, old.count + 1,
+                             Mux(remove & ~grow, old.count - 1, old.count))),
             pre.depth.eq(Mux(op.append, old.depth, old.depth + op.created - op.removed)),
         ]
         return pre
@@ -80,32 +108,15 @@ def cache_modify(k):
     def modify(m, op, hit, old, pre):
         new = Signal(cache_layout(k), name="cache_new")
         lv = old.lv
-        occ, match, better = pre.occ, pre.match, pre.better
-        found = match.any()
-        take = Signal(name="c_take")
-        m.d.comb += take.eq(op.append & Mux(op.empty, pre.at[0], pre.tail))
-        full = pre.at[k]
-        untracked = pre.untracked
-        remove = found & op.removed
-        insert = (~found & op.created
-                  & ((occ & ~better).any() | (~untracked & ~full)))
         new_lvl = Cat(op.px, op.qty, op.orders)
-        after = 0
         for i in range(k):
-            after = after | match[i]
             cur = lv[i].as_value()
             nxt = lv[i + 1].as_value() if i + 1 < k else Const(0, lw)
             prev = lv[i - 1].as_value() if i > 0 else Const(0, lw)
-            ins_here = ~better[i] & (better[i - 1] if i > 0 else 1)
-            v_found = Mux(remove, Mux(after, nxt, cur), Mux(match[i], new_lvl, cur))
-            v_insert = Mux(better[i], cur, Mux(ins_here, new_lvl, prev))
-            v_append = Mux(take & pre.at[i], new_lvl, cur)
-            m.d.comb += new.lv[i].as_value().eq(
-                Mux(op.append, v_append, Mux(found, v_found, Mux(insert, v_insert, cur))))
-        grow = (take & ~full) | (insert & ~full)
-        m.d.comb += [
-            new.count.eq(Mux(grow & ~remove, pre.up, Mux(remove & ~grow, pre.down, old.count))),
-            new.depth.eq(pre.depth),
-        ]
+            with m.Switch(pre.sel[i]):
+                for code, v in ((CUR, cur), (NXT, nxt), (PREV, prev), (NEW, new_lvl)):
+                    with m.Case(code):
+                        m.d.comb += new.lv[i].as_value().eq(v)
+        m.d.comb += [new.count.eq(pre.count), new.depth.eq(pre.depth)]
         return new, Const(1, 1), Const(1, 1)
     return modify

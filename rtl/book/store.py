@@ -23,8 +23,8 @@ registered for `modify(m, op, hit, old, pre)`: a table whose change needs wide
 compares (the level cache) does them in c2 so c3 is only selects and muxes.
 An operation with `en` = 0 is a probe: it reads and reports, writes nothing.
 `veto` (sampled at c2) turns the operation into a probe too (the caller's late
-verdict: an unsubscribed locate, a full table). `clr` writes zeros to set
-`clr_addr` (sweeps; only while no operation is in flight).
+verdict: an unsubscribed locate, a full table). `clr` empties set
+`clr_addr`: writes its ways' valid bits 0 (sweeps; only while no operation is in flight).
 """
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, stream, wiring
@@ -124,11 +124,15 @@ class HashStore(wiring.Component):
                "free_w": [Signal(range(W), name=f"free_w{b}") for b in range(B)],
                "sets": [Signal(self.set_layout, name=f"set{b}") for b in range(B)]}
         match, free = sel["match"], sel["free"]
+        # a direct-indexed table whose key fits its set index holds at each set only
+        # entries of that one key (created there, cleared to 0): valid is the match
+        same = self.index == "direct" and self.key_bits <= self.set_bits
         acc = 0
         for b, (rset, _, _) in enumerate(banks):
             m.d.comb += sel["sets"][b].eq(rset)
             for w in range(W):
-                m.d.comb += [match[b][w].eq(rset[w].valid & (rset[w].key == key)),
+                m.d.comb += [match[b][w].eq(rset[w].valid if same else
+                                            rset[w].valid & (rset[w].key == key)),
                              free[b][w].eq(~rset[w].valid)]
                 acc = acc | Mux(match[b][w], Value.cast(rset[w].value), 0)
             for w in reversed(range(W)):
@@ -193,8 +197,15 @@ class HashStore(wiring.Component):
             with m.If(created & (ins_b == b)):
                 m.d.comb += [wdata[free_w].valid.eq(1), wdata[free_w].key.eq(s.key),
                              wdata[free_w].value.eq(new), wen.eq(1)]
+            # a clear writes only the valid bits 0 (an invalid way's key and value are
+            # never read: it matches nothing, `old` is 0 on a miss, a create writes the
+            # whole way): `clr` then reaches a few bits, not every bit of the word
+            wclr = Signal(self.set_layout, name=f"wclr{b}")
+            m.d.comb += wclr.eq(wdata)
+            for w in range(W):
+                m.d.comb += wclr[w].valid.eq(wdata[w].valid & ~self.clr)
             m.d.comb += [wr.addr.eq(Mux(self.clr, self.clr_addr, addrs[b])),
-                         wr.data.eq(Mux(self.clr, 0, wdata)), wr.en.eq(self.clr | wen)]
+                         wr.data.eq(wclr), wr.en.eq(self.clr | wen)]
 
         # registered result
         o = self.o.payload
