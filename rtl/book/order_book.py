@@ -200,7 +200,7 @@ class OrderBook(wiring.Component):
                 key_bits=prefix_bits(d) + 1 + sb, value_shape=1 << BITS[d], op_shape=node_op(d),
                 ctx_shape=1, sets=g[f"tree{d}"], banks=1 if d == 0 else 2, modify=node_modify,
                 ways=1 if d == 0 else NWAYS if d == DEPTHS - 1 else INNER_WAYS,
-                index="direct" if d == 0 else "h3", seed=4 + 2 * d, split=True)
+                index="direct" if d == 0 else "h3", seed=4 + 2 * d, split=True, alt_key=True)
         for name, s in st.items():
             m.submodules[name] = s
         m.submodules.subs = self.subs = Subscriptions(self.locate_bits, sb)
@@ -400,12 +400,14 @@ class OrderBook(wiring.Component):
         ti, tq = self.st[f"tree{d}"].i, self.nb.treq.payload
         m.d.comb += self.tbusy[d].eq(valid)
         probe = self.nb.treq.valid & self.nb.treq.ready & tq.depths[d]
-        tk = tq.tkey
+        # the probe's key is hashed beside the update's and selected after (`alt`): the
+        # probe's grant (treq.ready, from every depth's update) comes late
+        m.d.comb += [ti.alt.eq(probe), ti.alt_key.eq(node_key(tq.slot, tq.side, tq.tkey, d)),
+                     ti.payload.key.eq(key)]
         with m.If(probe):
-            m.d.comb += [ti.valid.eq(1), ti.payload.key.eq(node_key(tq.slot, tq.side, tk, d)),
-                         ti.payload.ctx.eq(1)]
+            m.d.comb += [ti.valid.eq(1), ti.payload.ctx.eq(1)]
         with m.Else():
-            m.d.comb += [ti.valid.eq(valid), ti.payload.key.eq(key), ti.payload.en.eq(1),
+            m.d.comb += [ti.valid.eq(valid), ti.payload.en.eq(1),
                          ti.payload.op.pos.eq(pos), ti.payload.op.set.eq(set_)]
 
     # ---- c9..: the tree, one depth per 3 cycles ----

@@ -54,11 +54,12 @@ class HashStore(wiring.Component):
     """
 
     def __init__(self, *, key_bits, value_shape, op_shape, ctx_shape, sets, ways, modify,
-                 index="h3", seed=0, q_port=False, banks=1, split=False, prepare=None):
+                 index="h3", seed=0, q_port=False, banks=1, split=False, prepare=None,
+                 alt_key=False):
         assert sets >= 2 and sets & (sets - 1) == 0 and key_bits <= 64
         assert banks == 1 or index == "h3"
         self.key_bits, self.sets, self.ways, self.seed, self.banks = key_bits, sets, ways, seed, banks
-        self.split, self.prepare = split, prepare
+        self.split, self.prepare, self.alt_key = split, prepare, alt_key
         self.latency = 4 if split else 3
         self.set_bits = sets.bit_length() - 1
         self.value_shape, self.modify, self.index, self.q_port = value_shape, modify, index, q_port
@@ -75,6 +76,8 @@ class HashStore(wiring.Component):
         }
         if q_port:
             members.update({"q_addr": In(self.set_bits), "q_data": Out(self.set_layout)})
+        if alt_key:     # `alt`: the operation's key is `alt_key` instead of i.payload.key
+            members.update({"alt": In(1), "alt_key": In(key_bits)})
         super().__init__(members)
 
     def set_index(self, key, bank=0):
@@ -91,10 +94,16 @@ class HashStore(wiring.Component):
         if self.q_port:
             qrd = mem.read_port()
             m.d.comb += [qrd.addr.eq(self.q_addr), self.q_data.eq(qrd.data)]
-        key = Cat(self.i.payload.key, Const(0, 64 - self.key_bits))
+
+        def index(k):
+            return self.set_index(Cat(k, Const(0, 64 - self.key_bits))
+                                  if self.index == "h3" else k, b)
         idx0 = Signal(self.set_bits, name=f"idx0_{b}")
-        m.d.comb += [idx0.eq(self.set_index(key if self.index == "h3" else self.i.payload.key, b)),
-                     rd.addr.eq(idx0)]
+        if self.alt_key:    # both sets hashed, `alt` (a late select) picks one
+            m.d.comb += idx0.eq(Mux(self.alt, index(self.alt_key), index(self.i.payload.key)))
+        else:
+            m.d.comb += idx0.eq(index(self.i.payload.key))
+        m.d.comb += rd.addr.eq(idx0)
         a1, a2 = Signal(self.set_bits, name=f"a1_{b}"), Signal(self.set_bits, name=f"a2_{b}")
         m.d.sync += [a1.eq(idx0), a2.eq(a1)]
         wq_en, wq_addr = Signal(name=f"wq_en{b}"), Signal(self.set_bits, name=f"wq_addr{b}")
@@ -104,9 +113,11 @@ class HashStore(wiring.Component):
                      wq_en.eq(wr.en), wq_addr.eq(wr.addr), wq_data.eq(wr.data)]
         if self.split:          # the write 2 cycles after our read lands while we compare
             # its select is decided a cycle early (this write against a1, which is a2 a
-            # cycle later), so the compare cycle starts with one mux, not an address compare
+            # cycle later), so the compare cycle starts with one mux, not an address compare;
+            # set in elaborate from the operation's write alone (a clear has no operation
+            # in flight to forward to)
             f2 = Signal(name=f"f2_{b}")
-            m.d.sync += f2.eq(wr.en & (wr.addr == a1))
+            self._f2.append((f2, a1))
             fwd = Signal(self.set_layout, name=f"rset_f{b}")
             m.d.comb += fwd.eq(Mux(f2, wq_data, rset))
             rset = fwd
@@ -152,6 +163,9 @@ class HashStore(wiring.Component):
         s1, s2 = Signal.like(self.i.payload, name="s1"), Signal.like(self.i.payload, name="s2")
         v1, v2 = Signal(), Signal()
         m.d.sync += [v1.eq(self.i.valid), s1.eq(self.i.payload), v2.eq(v1), s2.eq(s1)]
+        if self.alt_key:
+            m.d.sync += s1.key.eq(Mux(self.alt, self.alt_key, self.i.payload.key))
+        self._f2 = []
         banks = [self._bank(m, b) for b in range(B)]
         sel = self._select(m, banks, s2.key)
         s, v, veto = s2, v2, self.veto
@@ -206,6 +220,9 @@ class HashStore(wiring.Component):
                 m.d.comb += wclr[w].valid.eq(wdata[w].valid & ~self.clr)
             m.d.comb += [wr.addr.eq(Mux(self.clr, self.clr_addr, addrs[b])),
                          wr.data.eq(wclr), wr.en.eq(self.clr | wen)]
+            if self.split:
+                f2, a1 = self._f2[b]
+                m.d.sync += f2.eq(wen & (addrs[b] == a1))
 
         # registered result
         o = self.o.payload
