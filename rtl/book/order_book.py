@@ -402,7 +402,8 @@ class OrderBook(wiring.Component):
         probe = self.nb.treq.valid & self.nb.treq.ready & tq.depths[d]
         # the probe's key is hashed beside the update's and selected after (`alt`): the
         # probe's grant (treq.ready, from every depth's update) comes late
-        m.d.comb += [ti.alt.eq(probe), ti.alt_key.eq(node_key(tq.slot, tq.side, tq.tkey, d)),
+        ts = self.st[f"tree{d}"]
+        m.d.comb += [ts.alt.eq(probe), ts.alt_key.eq(node_key(tq.slot, tq.side, tq.tkey, d)),
                      ti.payload.key.eq(key)]
         with m.If(probe):
             m.d.comb += [ti.valid.eq(1), ti.payload.ctx.eq(1)]

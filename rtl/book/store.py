@@ -59,7 +59,7 @@ class HashStore(wiring.Component):
         assert sets >= 2 and sets & (sets - 1) == 0 and key_bits <= 64
         assert banks == 1 or index == "h3"
         self.key_bits, self.sets, self.ways, self.seed, self.banks = key_bits, sets, ways, seed, banks
-        self.split, self.prepare, self.alt_key = split, prepare, alt_key
+        self.split, self.prepare, self.has_alt = split, prepare, alt_key
         self.latency = 4 if split else 3
         self.set_bits = sets.bit_length() - 1
         self.value_shape, self.modify, self.index, self.q_port = value_shape, modify, index, q_port
@@ -99,7 +99,7 @@ class HashStore(wiring.Component):
             return self.set_index(Cat(k, Const(0, 64 - self.key_bits))
                                   if self.index == "h3" else k, b)
         idx0 = Signal(self.set_bits, name=f"idx0_{b}")
-        if self.alt_key:    # both sets hashed, `alt` (a late select) picks one
+        if self.has_alt:    # both sets hashed, `alt` (a late select) picks one
             m.d.comb += idx0.eq(Mux(self.alt, index(self.alt_key), index(self.i.payload.key)))
         else:
             m.d.comb += idx0.eq(index(self.i.payload.key))
@@ -163,7 +163,7 @@ class HashStore(wiring.Component):
         s1, s2 = Signal.like(self.i.payload, name="s1"), Signal.like(self.i.payload, name="s2")
         v1, v2 = Signal(), Signal()
         m.d.sync += [v1.eq(self.i.valid), s1.eq(self.i.payload), v2.eq(v1), s2.eq(s1)]
-        if self.alt_key:
+        if self.has_alt:
             m.d.sync += s1.key.eq(Mux(self.alt, self.alt_key, self.i.payload.key))
         self._f2 = []
         banks = [self._bank(m, b) for b in range(B)]
