@@ -124,17 +124,19 @@ class HashStore(wiring.Component):
         return rset, a2, wr
 
     def _select(self, m, banks, key):
-        """Compare the ways with the key: hit, old value, ways to write (comb)."""
+        """Compare the ways with the key (comb): the matches (for `prepare`) and what the
+        modify cycle needs, decided here so that it starts from registers: hit, old
+        value, and per bank the way to write on a hit and on a create (one-hot: the
+        first matching / first free way, in the bank a hit or an insert goes to)."""
         W, B = self.ways, self.banks
-        sel = {"match": [Signal(W, name=f"match{b}") for b in range(B)],
-               "free": [Signal(W, name=f"free{b}") for b in range(B)],
+        match = [Signal(W, name=f"match{b}") for b in range(B)]
+        free = [Signal(W, name=f"free{b}") for b in range(B)]
+        sel = {"hit": Signal(name="hit"), "any_free": Signal(name="any_free"),
                "old": Signal(self.value_shape, name="old"),
-               "hit_b": Signal(range(max(B, 2)), name="hit_b"),
-               "ins_b": Signal(range(max(B, 2)), name="ins_b"),
-               "hit_w": [Signal(range(W), name=f"hit_w{b}") for b in range(B)],
-               "free_w": [Signal(range(W), name=f"free_w{b}") for b in range(B)],
+               "hit_1h": [Signal(W, name=f"hit_1h{b}") for b in range(B)],
+               "ins_1h": [Signal(W, name=f"ins_1h{b}") for b in range(B)],
+               "hit_in": Signal(B, name="hit_in"), "ins_in": Signal(B, name="ins_in"),
                "sets": [Signal(self.set_layout, name=f"set{b}") for b in range(B)]}
-        match, free = sel["match"], sel["free"]
         # a direct-indexed table whose key fits its set index holds at each set only
         # entries of that one key (created there, cleared to 0): valid is the match
         same = self.index == "direct" and self.key_bits <= self.set_bits
@@ -146,16 +148,23 @@ class HashStore(wiring.Component):
                                             rset[w].valid & (rset[w].key == key)),
                              free[b][w].eq(~rset[w].valid)]
                 acc = acc | Mux(match[b][w], Value.cast(rset[w].value), 0)
-            for w in reversed(range(W)):
-                with m.If(free[b][w]):
-                    m.d.comb += sel["free_w"][b].eq(w)
-                with m.If(match[b][w]):
-                    m.d.comb += sel["hit_w"][b].eq(w)
         m.d.comb += Value.cast(sel["old"]).eq(acc)
-        if B > 1:
-            m.d.comb += [sel["hit_b"].eq(match[1].any()),
-                         sel["ins_b"].eq(sum(free[1]) > sum(free[0]))]
-        return sel
+        # a hit goes to bank 1 if it matched there, else bank 0; an insert to the bank
+        # with more free ways; within a bank, the lowest matching / free way
+        ins_b = (sum(free[1]) > sum(free[0])) if B > 1 else Const(0, 1)
+        in_bank = [match[0].any() & ~match[1].any(), match[1].any()] if B > 1 else [match[0].any()]
+        for b in range(B):
+            ins_here = ins_b if b == 1 else ~ins_b
+            for w in range(W):
+                first_m = match[b][w] & ~(match[b][:w].any() if w else 0)
+                first_f = free[b][w] & ~(free[b][:w].any() if w else 0)
+                m.d.comb += [sel["hit_1h"][b][w].eq(first_m & in_bank[b]),
+                             sel["ins_1h"][b][w].eq(first_f & ins_here)]
+            m.d.comb += [sel["hit_in"][b].eq(in_bank[b]), sel["ins_in"][b].eq(ins_here)]
+        m.d.comb += [sel["hit"].eq(Cat(*match).any()),
+                     sel["any_free"].eq(Mux(ins_b, free[1].any(), free[0].any()) if B > 1
+                                        else free[0].any())]
+        return sel, match
 
     def elaborate(self, platform):
         m = Module()
@@ -167,10 +176,10 @@ class HashStore(wiring.Component):
             m.d.sync += s1.key.eq(Mux(self.alt, self.alt_key, self.i.payload.key))
         self._f2 = []
         banks = [self._bank(m, b) for b in range(B)]
-        sel = self._select(m, banks, s2.key)
+        sel, match = self._select(m, banks, s2.key)
         s, v, veto = s2, v2, self.veto
         addrs = [a2 for _, a2, _ in banks]
-        pre = (self.prepare(m, s2.op, Cat(*sel["match"]).any(), sel["old"])
+        pre = (self.prepare(m, s2.op, Cat(*match).any(), sel["old"])
                if self.prepare else None)
         if self.split:          # c3: modify and write from registered comparisons
             reg = {k: ([Signal.like(x, name=f"{k}{i}_r") for i, x in enumerate(val)]
@@ -188,29 +197,28 @@ class HashStore(wiring.Component):
                 pre_r = Signal.like(pre, name="pre_r")
                 m.d.sync += pre_r.eq(pre)
                 pre = pre_r
-        match, free, old = sel["match"], sel["free"], sel["old"]
-        hit = Cat(*match).any()
+        hit, old = sel["hit"], sel["old"]
         new, keep, may_create = (self.modify(m, s.op, hit, old, pre) if self.prepare
                                  else self.modify(m, s.op, hit, old))
         m.d.comb += self.peek.eq(new)
-        ins_b, hit_b = sel["ins_b"], sel["hit_b"]
         write = v & s.en & ~veto
         created, removed, full, we = Signal(), Signal(), Signal(), Signal()
-        any_free = Cat(*free).any() if B == 1 else Mux(ins_b, free[1].any(), free[0].any())
+        any_free = sel["any_free"]
         m.d.comb += [removed.eq(write & hit & ~keep),
                      created.eq(write & ~hit & keep & may_create & any_free),
                      full.eq(write & ~hit & keep & may_create & ~any_free),
                      we.eq((write & hit) | created)]
         for b, (_, _, wr) in enumerate(banks):
-            hit_w, free_w = sel["hit_w"][b], sel["free_w"][b]
             wdata = Signal(self.set_layout, name=f"wdata{b}")
             wen = Signal(name=f"wen{b}")
-            m.d.comb += wdata.eq(sel["sets"][b])
-            with m.If(write & hit & (hit_b == b)):
-                m.d.comb += [wdata[hit_w].value.eq(new), wdata[hit_w].valid.eq(keep), wen.eq(1)]
-            with m.If(created & (ins_b == b)):
-                m.d.comb += [wdata[free_w].valid.eq(1), wdata[free_w].key.eq(s.key),
-                             wdata[free_w].value.eq(new), wen.eq(1)]
+            m.d.comb += [wdata.eq(sel["sets"][b]),
+                         wen.eq((write & sel["hit_in"][b]) | (created & sel["ins_in"][b]))]
+            for w in range(W):
+                with m.If(write & sel["hit_1h"][b][w]):
+                    m.d.comb += [wdata[w].value.eq(new), wdata[w].valid.eq(keep)]
+                with m.If(created & sel["ins_1h"][b][w]):
+                    m.d.comb += [wdata[w].valid.eq(1), wdata[w].key.eq(s.key),
+                                 wdata[w].value.eq(new)]
             # a clear writes only the valid bits 0 (an invalid way's key and value are
             # never read: it matches nothing, `old` is 0 on a miss, a create writes the
             # whole way): `clr` then reaches a few bits, not every bit of the word
