@@ -460,8 +460,7 @@ class OrderBook(wiring.Component):
         # first exact read queues it again
         pending = Signal(2 << self.slot_bits)
         onehot = lambda k: Const(1, len(pending)) << k
-        m.d.comb += [w.valid.eq(pipe & co.en & (cnt < self.k) & short
-                                & ~pending.bit_select(co.key, 1)),
+        m.d.comb += [w.valid.eq(pipe & co.en & (cnt < self.k) & short & ~self._pending_bit(m, pending)),
                      w.payload.eq(co.key),
                      self.urgent_now.eq(pipe & co.en & (cnt < self.low) & short),
                      self.nb.req.valid.eq(r.valid), self.nb.req.payload.side.eq(r.payload[0]),
@@ -469,6 +468,22 @@ class OrderBook(wiring.Component):
         m.d.sync += pending.eq((pending | Mux(w.valid, onehot(w.payload), 0))
                                & ~Mux(r.valid & r.ready, onehot(r.payload), 0))
         return []
+
+    def _pending_bit(self, m, pending):
+        """pending[co.key], from registers: the bit is selected a cycle ahead with the key
+        the cache's output will carry (its input key 3 cycles back, as the store delays
+        it) and corrected for that cycle's set and take (a 2 << slot_bits : 1 select on
+        the cache's output was in the refill request's path to the queue)."""
+        ci, co = self.st["cache"].i, self.st["cache"].o.payload
+        w, r = self.refill_q.w_stream, self.refill_q.r_stream
+        k1, k2, k3 = (Signal(len(ci.payload.key), name=f"ckey{i}") for i in (1, 2, 3))
+        m.d.sync += [k1.eq(ci.payload.key), k2.eq(k1), k3.eq(k2)]
+        sel, set_, eq_w, take, eq_r = Signal(), Signal(), Signal(), Signal(), Signal()
+        m.d.sync += [sel.eq(pending.bit_select(k3, 1)), set_.eq(w.valid),
+                     eq_w.eq(w.payload == k3), take.eq(r.valid & r.ready),
+                     eq_r.eq(r.payload == k3)]
+        assert self.st["cache"].latency == 4
+        return (sel | (set_ & eq_w)) & ~(take & eq_r)
 
     # ---- c10: BBO and top-N updates, registered ----
     def _emit(self, m):
