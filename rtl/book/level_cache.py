@@ -38,63 +38,50 @@ CacheOp = data.StructLayout({"append": 1, "side": 1, "px": 32, "qty": 32, "order
                              "created": 1, "removed": 1, "guard": 32, "empty": 1})
 
 
-#: Per cached position, where its new level comes from (`prep_layout` `sel`).
+#: Where a cached position's new level comes from (the modify cycle's 4:1 select).
 CUR, NXT, PREV, NEW = range(4)
 
 
 def prep_layout(k):
     """What the compare cycle registers for the modify cycle (HashStore `prepare`)."""
-    return data.StructLayout({"sel": data.ArrayLayout(2, k), "count": range(k + 1),
-                              "depth": 16})
+    return data.StructLayout({"match": k, "better": k, "after": k, "at": k + 1,
+                              "found": 1, "insert": 1, "take": 1,
+                              "up": range(k + 1), "down": range(k + 1), "depth": 16})
 
 
 def cache_prepare(k):
     """The level cache's compare cycle: each cached price against the operation's (32-bit
-    compares), the count's one-hot and neighbours, the new depth, and from those every
-    decision of the update: per cached position the source of its new level (`sel`:
-    itself, its successor, its predecessor or the operation's level) and the new count.
-    Why: with these in a register the modify cycle is one 4:1 select per bit (the whole
-    update in one cycle was the book's critical path: ~29 LUT levels; the decisions in
-    the modify cycle still fanned one net out to every bit of the 1,300-bit word)."""
+    compares), the count's one-hot and neighbours, the new depth, and the update's
+    global decisions (found, insert, the append taken; `after`: a match at or before
+    each position). Why: with these in a register the modify cycle is only per-position
+    selects and muxes (the whole update in one cycle was the book's critical path: ~29
+    LUT levels; with found/insert decided in the modify cycle one net fanned out to
+    every bit of the 1,300-bit word)."""
     def prepare(m, op, hit, old):
         pre = Signal(prep_layout(k), name="cache_pre")
         lv = old.lv
-        occ, match, better = (Signal(k, name="c_occ"), Signal(k, name="c_match"),
-                              Signal(k, name="c_better"))
-        at = Signal(k + 1, name="c_at")
+        occ = Signal(k, name="c_occ")
         for i in range(k):
             m.d.comb += [occ[i].eq(old.count > i),
-                         match[i].eq(occ[i] & (lv[i].px == op.px)),
-                         better[i].eq(occ[i] & Mux(op.side, lv[i].px < op.px,
-                                                     lv[i].px > op.px))]
+                         pre.match[i].eq(occ[i] & (lv[i].px == op.px)),
+                         pre.better[i].eq(occ[i] & Mux(op.side, lv[i].px < op.px,
+                                                         lv[i].px > op.px))]
         for i in range(k + 1):
-            m.d.comb += at[i].eq(old.count == i)
+            m.d.comb += pre.at[i].eq(old.count == i)
         # the append's guard: the last cached level is the one the search started from
-        tail = Cat(*[at[i + 1] & (lv[i].px == op.guard) for i in range(k)]).any()
+        tail = Cat(*[(old.count == i + 1) & (lv[i].px == op.guard) for i in range(k)]).any()
         untracked = old.depth != old.count
-        found = match.any()
-        take = op.append & Mux(op.empty, at[0], tail)
-        full = at[k]
-        remove = found & op.removed
-        insert = (~found & op.created
-                  & ((occ & ~better).any() | (~untracked & ~full)))
+        found = pre.match.any()
         after = 0
         for i in range(k):
-            after = after | match[i]
-            ins_here = ~better[i] & (better[i - 1] if i > 0 else 1)
-            with m.If(op.append):
-                m.d.comb += pre.sel[i].eq(Mux(take & at[i], NEW, CUR))
-            with m.Elif(found):
-                m.d.comb += pre.sel[i].eq(Mux(remove, Mux(after, NXT, CUR),
-                                              Mux(match[i], NEW, CUR)))
-            with m.Elif(insert):
-                m.d.comb += pre.sel[i].eq(Mux(better[i], CUR, Mux(ins_here, NEW, PREV)))
-            with m.Else():
-                m.d.comb += pre.sel[i].eq(CUR)
-        grow = (take & ~full) | (insert & ~full)
+            after = after | pre.match[i]
+            m.d.comb += pre.after[i].eq(after)
         m.d.comb += [
-            pre.count.eq(Mux(grow & ~remove, old.count + 1,
-                             Mux(remove & ~grow, old.count - 1, old.count))),
+            pre.found.eq(found),
+            pre.take.eq(op.append & Mux(op.empty, old.count == 0, tail)),
+            pre.insert.eq(~found & op.created
+                          & ((occ & ~pre.better).any() | (~untracked & (old.count != k)))),
+            pre.up.eq(old.count + 1), pre.down.eq(old.count - 1),
             pre.depth.eq(Mux(op.append, old.depth, old.depth + op.created - op.removed)),
         ]
         return pre
@@ -108,15 +95,36 @@ def cache_modify(k):
     def modify(m, op, hit, old, pre):
         new = Signal(cache_layout(k), name="cache_new")
         lv = old.lv
+        match, better, found, take = pre.match, pre.better, pre.found, pre.take
+        full = pre.at[k]
+        remove = found & op.removed
+        insert = pre.insert
         new_lvl = Cat(op.px, op.qty, op.orders)
         for i in range(k):
+            # where position i's new level comes from, once per position (each drives
+            # its position's 80 bits through one 4:1 select)
+            sel = Signal(2, name=f"c_sel{i}")
+            ins_here = ~better[i] & (better[i - 1] if i > 0 else 1)
+            with m.If(op.append):
+                m.d.comb += sel.eq(Mux(take & pre.at[i], NEW, CUR))
+            with m.Elif(found):
+                m.d.comb += sel.eq(Mux(remove, Mux(pre.after[i], NXT, CUR),
+                                       Mux(match[i], NEW, CUR)))
+            with m.Elif(insert):
+                m.d.comb += sel.eq(Mux(better[i], CUR, Mux(ins_here, NEW, PREV)))
+            with m.Else():
+                m.d.comb += sel.eq(CUR)
             cur = lv[i].as_value()
             nxt = lv[i + 1].as_value() if i + 1 < k else Const(0, lw)
             prev = lv[i - 1].as_value() if i > 0 else Const(0, lw)
-            with m.Switch(pre.sel[i]):
+            with m.Switch(sel):
                 for code, v in ((CUR, cur), (NXT, nxt), (PREV, prev), (NEW, new_lvl)):
                     with m.Case(code):
                         m.d.comb += new.lv[i].as_value().eq(v)
-        m.d.comb += [new.count.eq(pre.count), new.depth.eq(pre.depth)]
+        grow = (take & ~full) | (insert & ~full)
+        m.d.comb += [
+            new.count.eq(Mux(grow & ~remove, pre.up, Mux(remove & ~grow, pre.down, old.count))),
+            new.depth.eq(pre.depth),
+        ]
         return new, Const(1, 1), Const(1, 1)
     return modify

@@ -270,10 +270,14 @@ class OrderBook(wiring.Component):
         issue, add2 = self._issue(m, hold)
         self.inflight = inflight = Signal(DRAIN)
         m.d.sync += inflight.eq(Cat(issue, inflight[:-1]))
-        drained = ~inflight.any() & ~issue
+        # inflight.any() and inflight[:lat].any(), registered (the same bits a cycle ahead)
+        fl_any, fl_lat = Signal(), Signal()
+        m.d.sync += [fl_any.eq(issue | inflight[:-1].any()),
+                     fl_lat.eq(issue | inflight[:self.lat - 1].any())]
+        drained = ~fl_any & ~issue
         m.d.comb += self.nb.quiet.eq(drained)
         refills_done = ((self.refill_q.level == 0) & ~self.refill_q.w_stream.valid
-                        & ~self.nb.busy & ~inflight[:self.lat].any() & ~issue)
+                        & ~self.nb.busy & ~fl_lat & ~issue)
         with m.If(self.urgent_now):
             m.d.sync += urgent.eq(1)
         with m.Elif(refills_done):
@@ -286,7 +290,7 @@ class OrderBook(wiring.Component):
         self._emit(m)
         # a command runs only while busy_cmd holds issue, so `issue` (which the cache's
         # output reaches through `urgent_now`) need not be in its idle test
-        idle = ~inflight.any() & (self.refill_q.level == 0) & ~self.nb.busy
+        idle = ~fl_any & (self.refill_q.level == 0) & ~self.nb.busy
         clear_mask = self._commands(m, busy_cmd, idle)
         set_mask = 0
         for en, slot in bad:
