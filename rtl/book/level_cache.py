@@ -72,10 +72,8 @@ def cache_prepare(k):
         tail = Cat(*[(old.count == i + 1) & (lv[i].px == op.guard) for i in range(k)]).any()
         untracked = old.depth != old.count
         found = pre.match.any()
-        after = 0
-        for i in range(k):
-            after = after | pre.match[i]
-            m.d.comb += pre.after[i].eq(after)
+        for i in range(k):      # each its own OR tree (a running OR is a k-deep chain)
+            m.d.comb += pre.after[i].eq(pre.match[:i + 1].any())
         m.d.comb += [
             pre.found.eq(found),
             pre.take.eq(op.append & Mux(op.empty, old.count == 0, tail)),

@@ -508,8 +508,10 @@ class OrderBook(wiring.Component):
             m.d.sync += [h_before.eq(before), h_after.eq(after), h_both.eq(both),
                          h_side.eq(side)]
         lw = data.Layout.cast(Level).size
-        m.d.sync += [self.bbo.valid.eq(pipe & last & (before[:64] != after[:64])),
-                     self.topn.valid.eq(pipe & last & (before != after))]
+        m.d.sync += [self.bbo.valid.eq(pipe & last & self._changed(co.en, first, old_top,
+                                                                   new_top, h_before, h_after, 64)),
+                     self.topn.valid.eq(pipe & last & self._changed(co.en, first, old_top,
+                                                                    new_top, h_before, h_after))]
         bp, tp = self.bbo.payload, self.topn.payload
         bv = Signal(Best)
         m.d.comb += bv.eq(both)
@@ -530,6 +532,15 @@ class OrderBook(wiring.Component):
                 m.d.sync += tp.levels[j].as_value().eq(after[j * lw:(j + 1) * lw])
         m.d.comb += [self.ev_bbo_updates.eq(self.bbo.valid),
                      self.ev_topn_updates.eq(self.topn.valid)]
+
+    @staticmethod
+    def _changed(en, first, old, new, h_before, h_after, n=None):
+        """`before[:n] != after[:n]` of `_emit`, as compares of registers selected after
+        (en & first: old/new; en: h_before/new; first alone: equal; else h_before/h_after),
+        not one compare behind the before/after selects."""
+        n = n or len(old)
+        return Mux(en, Mux(first, old[:n] != new[:n], h_before[:n] != new[:n]),
+                   ~first & (h_before[:n] != h_after[:n]))
 
     # ---- subscription commands and sweeps (only with nothing in flight) ----
     def _commands(self, m, busy, idle):
