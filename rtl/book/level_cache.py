@@ -61,9 +61,15 @@ def cache_prepare(k):
         pre = Signal(prep_layout(k), name="cache_pre")
         lv = old.lv
         occ = Signal(k, name="c_occ")
+        # count > i as a table of the count, not magnitude compares (Yosys maps those to
+        # carry chains, which ABC times as starting and ending paths: the logic around
+        # them was left deep)
+        with m.Switch(old.count):
+            for c in range(k + 1):
+                with m.Case(c):
+                    m.d.comb += occ.eq((1 << c) - 1)
         for i in range(k):
-            m.d.comb += [occ[i].eq(old.count > i),
-                         pre.match[i].eq(occ[i] & (lv[i].px == op.px)),
+            m.d.comb += [pre.match[i].eq(occ[i] & (lv[i].px == op.px)),
                          pre.better[i].eq(occ[i] & Mux(op.side, lv[i].px < op.px,
                                                          lv[i].px > op.px))]
         for i in range(k + 1):

@@ -464,9 +464,16 @@ class OrderBook(wiring.Component):
         # first exact read queues it again
         pending = Signal(2 << self.slot_bits)
         onehot = lambda k: Const(1, len(pending)) << k
-        m.d.comb += [w.valid.eq(pipe & co.en & (cnt < self.k) & short & ~self._pending_bit(m, pending)),
+        # cnt < k and cnt < low as tables of cnt (magnitude compares map to carry chains)
+        below_k, below_low = Signal(), Signal()
+        with m.Switch(cnt):
+            with m.Case(*range(self.low)):
+                m.d.comb += [below_k.eq(1), below_low.eq(1)]
+            with m.Case(*range(self.low, self.k)):
+                m.d.comb += below_k.eq(1)
+        m.d.comb += [w.valid.eq(pipe & co.en & below_k & short & ~self._pending_bit(m, pending)),
                      w.payload.eq(co.key),
-                     self.urgent_now.eq(pipe & co.en & (cnt < self.low) & short),
+                     self.urgent_now.eq(pipe & co.en & below_low & short),
                      self.nb.req.valid.eq(r.valid), self.nb.req.payload.side.eq(r.payload[0]),
                      self.nb.req.payload.slot.eq(r.payload[1:]), r.ready.eq(self.nb.req.ready)]
         m.d.sync += pending.eq((pending | Mux(w.valid, onehot(w.payload), 0))
