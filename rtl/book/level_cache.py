@@ -45,18 +45,18 @@ CUR, NXT, PREV, NEW = range(4)
 def prep_layout(k):
     """What the compare cycle registers for the modify cycle (HashStore `prepare`)."""
     return data.StructLayout({"match": k, "better": k, "after": k, "at": k + 1,
-                              "found": 1, "insert": 1, "take": 1,
+                              "found": 1, "tail": 1, "worse": 1, "untracked": 1,
                               "up": range(k + 1), "down": range(k + 1), "depth": 16})
 
 
 def cache_prepare(k):
     """The level cache's compare cycle: each cached price against the operation's (32-bit
-    compares), the count's one-hot and neighbours, the new depth, and the update's
-    global decisions (found, insert, the append taken; `after`: a match at or before
-    each position). Why: with these in a register the modify cycle is only per-position
-    selects and muxes (the whole update in one cycle was the book's critical path: ~29
-    LUT levels; with found/insert decided in the modify cycle one net fanned out to
-    every bit of the 1,300-bit word)."""
+    compares), the count's one-hot and neighbours, the new depth, and the reductions
+    over all positions (found; `after`: a match at or before each position; `tail`: the
+    append's guard holds; `worse`: a cached level is worse than the operation's). Why:
+    with these in a register the modify cycle is a few gates of decision, one 2-bit
+    select per position and one 4:1 select per bit (the whole update in one cycle was
+    the book's critical path: ~29 LUT levels)."""
     def prepare(m, op, hit, old):
         pre = Signal(prep_layout(k), name="cache_pre")
         lv = old.lv
@@ -81,10 +81,8 @@ def cache_prepare(k):
         for i in range(k):      # each its own OR tree (a running OR is a k-deep chain)
             m.d.comb += pre.after[i].eq(pre.match[:i + 1].any())
         m.d.comb += [
-            pre.found.eq(found),
-            pre.take.eq(op.append & Mux(op.empty, old.count == 0, tail)),
-            pre.insert.eq(~found & op.created
-                          & ((occ & ~pre.better).any() | (~untracked & (old.count != k)))),
+            pre.found.eq(found), pre.tail.eq(tail), pre.untracked.eq(untracked),
+            pre.worse.eq((occ & ~pre.better).any()),
             pre.up.eq(old.count + 1), pre.down.eq(old.count - 1),
             pre.depth.eq(Mux(op.append, old.depth, old.depth + op.created - op.removed)),
         ]
@@ -99,10 +97,11 @@ def cache_modify(k):
     def modify(m, op, hit, old, pre):
         new = Signal(cache_layout(k), name="cache_new")
         lv = old.lv
-        match, better, found, take = pre.match, pre.better, pre.found, pre.take
+        match, better, found = pre.match, pre.better, pre.found
         full = pre.at[k]
         remove = found & op.removed
-        insert = pre.insert
+        take = op.append & Mux(op.empty, pre.at[0], pre.tail)
+        insert = ~found & op.created & (pre.worse | (~pre.untracked & ~full))
         new_lvl = Cat(op.px, op.qty, op.orders)
         for i in range(k):
             # where position i's new level comes from, once per position (each drives

@@ -372,7 +372,10 @@ class OrderBook(wiring.Component):
         nbc = self.nb.creq
         # a gap: no operation at the cache one cycle before, at or after (exact RMW)
         fl = self.inflight
-        m.d.comb += nbc.ready.eq(~fl[TO_CACHE - 2] & ~fl[TO_CACHE - 1] & ~fl[TO_CACHE])
+        # registered: the same bits of the shift register a cycle earlier
+        gap = Signal(init=1)
+        m.d.sync += gap.eq(~fl[TO_CACHE - 3] & ~fl[TO_CACHE - 2] & ~fl[TO_CACHE - 1])
+        m.d.comb += nbc.ready.eq(gap)
         with m.If(nbc.valid & nbc.ready):
             m.d.comb += [ci.valid.eq(1), cp.key.eq(Cat(nbc.payload.side, nbc.payload.slot)),
                          cp.en.eq(nbc.payload.append), cp.op.append.eq(1),
@@ -404,10 +407,11 @@ class OrderBook(wiring.Component):
         ti, tq = self.st[f"tree{d}"].i, self.nb.treq.payload
         m.d.comb += self.tbusy[d].eq(valid)
         probe = self.nb.treq.valid & self.nb.treq.ready & tq.depths[d]
-        # the probe's key is hashed beside the update's and selected after (`alt`): the
-        # probe's grant (treq.ready, from every depth's update) comes late
+        # the probe's key is hashed beside the update's and selected after (`alt`), by this
+        # depth's own update alone: the probe's grant (treq.ready, from every depth's
+        # update) comes late, and without an update or a probe the address is unused
         ts = self.st[f"tree{d}"]
-        m.d.comb += [ts.alt.eq(probe), ts.alt_key.eq(node_key(tq.slot, tq.side, tq.tkey, d)),
+        m.d.comb += [ts.alt.eq(~valid), ts.alt_key.eq(node_key(tq.slot, tq.side, tq.tkey, d)),
                      ti.payload.key.eq(key)]
         with m.If(probe):
             m.d.comb += [ti.valid.eq(1), ti.payload.ctx.eq(1)]

@@ -24,7 +24,8 @@ compares (the level cache) does them in c2 so c3 is only selects and muxes.
 An operation with `en` = 0 is a probe: it reads and reports, writes nothing.
 `veto` (sampled at c2) turns the operation into a probe too (the caller's late
 verdict: an unsubscribed locate, a full table). `clr` empties set
-`clr_addr`: writes its ways' valid bits 0 (sweeps; only while no operation is in flight).
+`clr_addr` a cycle later: writes its ways' valid bits 0 (sweeps; only while no operation
+is in flight).
 """
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, stream, wiring
@@ -208,6 +209,12 @@ class HashStore(wiring.Component):
                      created.eq(write & ~hit & keep & may_create & any_free),
                      full.eq(write & ~hit & keep & may_create & ~any_free),
                      we.eq((write & hit) | created)]
+        # the clear is registered here and written a cycle after `clr` (it comes from the
+        # book's command logic, far from most tables; a clear never meets an operation:
+        # the operation issued as the sweep ends reads the last cleared set through the
+        # c1 forwarding, which takes every write, clears included)
+        clr, clr_addr = Signal(name="clr_r"), Signal(self.set_bits, name="clr_addr_r")
+        m.d.sync += [clr.eq(self.clr), clr_addr.eq(self.clr_addr)]
         for b, (_, _, wr) in enumerate(banks):
             wdata = Signal(self.set_layout, name=f"wdata{b}")
             wen = Signal(name=f"wen{b}")
@@ -225,9 +232,9 @@ class HashStore(wiring.Component):
             wclr = Signal(self.set_layout, name=f"wclr{b}")
             m.d.comb += wclr.eq(wdata)
             for w in range(W):
-                m.d.comb += wclr[w].valid.eq(wdata[w].valid & ~self.clr)
-            m.d.comb += [wr.addr.eq(Mux(self.clr, self.clr_addr, addrs[b])),
-                         wr.data.eq(wclr), wr.en.eq(self.clr | wen)]
+                m.d.comb += wclr[w].valid.eq(wdata[w].valid & ~clr)
+            m.d.comb += [wr.addr.eq(Mux(clr, clr_addr, addrs[b])),
+                         wr.data.eq(wclr), wr.en.eq(clr | wen)]
             if self.split:
                 f2, a1 = self._f2[b]
                 m.d.sync += f2.eq(wen & (addrs[b] == a1))
