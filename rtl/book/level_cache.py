@@ -38,34 +38,51 @@ CacheOp = data.StructLayout({"append": 1, "side": 1, "px": 32, "qty": 32, "order
                              "created": 1, "removed": 1, "guard": 32, "empty": 1})
 
 
+#: Where a cached position's new level comes from (the modify cycle's 4:1 select).
+CUR, NXT, PREV, NEW = range(4)
+
+
 def prep_layout(k):
     """What the compare cycle registers for the modify cycle (HashStore `prepare`)."""
-    return data.StructLayout({"occ": k, "match": k, "better": k, "tail": 1,
-                              "at": k + 1, "up": range(k + 1), "down": range(k + 1),
-                              "depth": 16, "untracked": 1})
+    return data.StructLayout({"match": k, "better": k, "after": k, "at": k + 1,
+                              "found": 1, "tail": 1, "worse": 1, "untracked": 1,
+                              "up": range(k + 1), "down": range(k + 1), "depth": 16})
 
 
 def cache_prepare(k):
     """The level cache's compare cycle: each cached price against the operation's (32-bit
-    compares), the count's one-hot and neighbours, the new depth. Why: with these in a
-    register the modify cycle is only selects and muxes (the whole update in one cycle
-    was the book's critical path: ~29 LUT levels)."""
+    compares), the count's one-hot and neighbours, the new depth, and the reductions
+    over all positions (found; `after`: a match at or before each position; `tail`: the
+    append's guard holds; `worse`: a cached level is worse than the operation's). Why:
+    with these in a register the modify cycle is a few gates of decision, one 2-bit
+    select per position and one 4:1 select per bit (the whole update in one cycle was
+    the book's critical path: ~29 LUT levels)."""
     def prepare(m, op, hit, old):
         pre = Signal(prep_layout(k), name="cache_pre")
         lv = old.lv
+        occ = Signal(k, name="c_occ")
+        # count > i as a table of the count, not magnitude compares (Yosys maps those to
+        # carry chains, which ABC times as starting and ending paths: the logic around
+        # them was left deep)
+        with m.Switch(old.count):
+            for c in range(k + 1):
+                with m.Case(c):
+                    m.d.comb += occ.eq((1 << c) - 1)
         for i in range(k):
-            occ = old.count > i
-            m.d.comb += [pre.occ[i].eq(occ),
-                         pre.match[i].eq(occ & (lv[i].px == op.px)),
-                         pre.better[i].eq(occ & Mux(op.side, lv[i].px < op.px,
-                                                     lv[i].px > op.px))]
+            m.d.comb += [pre.match[i].eq(occ[i] & (lv[i].px == op.px)),
+                         pre.better[i].eq(occ[i] & Mux(op.side, lv[i].px < op.px,
+                                                         lv[i].px > op.px))]
         for i in range(k + 1):
             m.d.comb += pre.at[i].eq(old.count == i)
         # the append's guard: the last cached level is the one the search started from
+        tail = Cat(*[(old.count == i + 1) & (lv[i].px == op.guard) for i in range(k)]).any()
+        untracked = old.depth != old.count
+        found = pre.match.any()
+        for i in range(k):      # each its own OR tree (a running OR is a k-deep chain)
+            m.d.comb += pre.after[i].eq(pre.match[:i + 1].any())
         m.d.comb += [
-            pre.tail.eq(Cat(*[(old.count == i + 1) & (lv[i].px == op.guard)
-                              for i in range(k)]).any()),
-            pre.untracked.eq(old.depth != old.count),
+            pre.found.eq(found), pre.tail.eq(tail), pre.untracked.eq(untracked),
+            pre.worse.eq((occ & ~pre.better).any()),
             pre.up.eq(old.count + 1), pre.down.eq(old.count - 1),
             pre.depth.eq(Mux(op.append, old.depth, old.depth + op.created - op.removed)),
         ]
@@ -80,28 +97,33 @@ def cache_modify(k):
     def modify(m, op, hit, old, pre):
         new = Signal(cache_layout(k), name="cache_new")
         lv = old.lv
-        occ, match, better = pre.occ, pre.match, pre.better
-        found = match.any()
-        take = Signal(name="c_take")
-        m.d.comb += take.eq(op.append & Mux(op.empty, pre.at[0], pre.tail))
+        match, better, found = pre.match, pre.better, pre.found
         full = pre.at[k]
-        untracked = pre.untracked
         remove = found & op.removed
-        insert = (~found & op.created
-                  & ((occ & ~better).any() | (~untracked & ~full)))
+        take = op.append & Mux(op.empty, pre.at[0], pre.tail)
+        insert = ~found & op.created & (pre.worse | (~pre.untracked & ~full))
         new_lvl = Cat(op.px, op.qty, op.orders)
-        after = 0
         for i in range(k):
-            after = after | match[i]
+            # where position i's new level comes from, once per position (each drives
+            # its position's 80 bits through one 4:1 select)
+            sel = Signal(2, name=f"c_sel{i}")
+            ins_here = ~better[i] & (better[i - 1] if i > 0 else 1)
+            with m.If(op.append):
+                m.d.comb += sel.eq(Mux(take & pre.at[i], NEW, CUR))
+            with m.Elif(found):
+                m.d.comb += sel.eq(Mux(remove, Mux(pre.after[i], NXT, CUR),
+                                       Mux(match[i], NEW, CUR)))
+            with m.Elif(insert):
+                m.d.comb += sel.eq(Mux(better[i], CUR, Mux(ins_here, NEW, PREV)))
+            with m.Else():
+                m.d.comb += sel.eq(CUR)
             cur = lv[i].as_value()
             nxt = lv[i + 1].as_value() if i + 1 < k else Const(0, lw)
             prev = lv[i - 1].as_value() if i > 0 else Const(0, lw)
-            ins_here = ~better[i] & (better[i - 1] if i > 0 else 1)
-            v_found = Mux(remove, Mux(after, nxt, cur), Mux(match[i], new_lvl, cur))
-            v_insert = Mux(better[i], cur, Mux(ins_here, new_lvl, prev))
-            v_append = Mux(take & pre.at[i], new_lvl, cur)
-            m.d.comb += new.lv[i].as_value().eq(
-                Mux(op.append, v_append, Mux(found, v_found, Mux(insert, v_insert, cur))))
+            with m.Switch(sel):
+                for code, v in ((CUR, cur), (NXT, nxt), (PREV, prev), (NEW, new_lvl)):
+                    with m.Case(code):
+                        m.d.comb += new.lv[i].as_value().eq(v)
         grow = (take & ~full) | (insert & ~full)
         m.d.comb += [
             new.count.eq(Mux(grow & ~remove, pre.up, Mux(remove & ~grow, pre.down, old.count))),

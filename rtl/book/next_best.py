@@ -126,7 +126,10 @@ class NextBest(wiring.Component):
 
     def _exact_read(self, m, r, c):
         """A cache result read in a gap: where the job stands; done or search again."""
-        m.d.sync += [r["from_valid"].eq(c.count != 0), r["last"].eq(tree_key(c.last_px, r["side"]))]
+        # cur (dead until PICK_A sets it) follows last here, so a probe's key is always
+        # cur, a register: ANC reads last's path, and last == cur there
+        last = tree_key(c.last_px, r["side"])
+        m.d.sync += [r["from_valid"].eq(c.count != 0), r["last"].eq(last), r["cur"].eq(last)]
         return (c.count == self.k) | (c.depth == c.count)
 
     def elaborate(self, platform):
@@ -147,6 +150,7 @@ class NextBest(wiring.Component):
             m.d.sync += gap.eq(gap - 1)
         for port in (self.creq, self.treq, self.lreq):
             m.d.comb += [port.payload.slot.eq(r["slot"]), port.payload.side.eq(r["side"])]
+        m.d.comb += self.treq.payload.tkey.eq(r["cur"])   # == last in ANC (_exact_read)
         res, c = self.tres.payload, self.cres.payload
         ok = ~(r["t_any"] & (r["t_min"] <= r["cur"]))
         with m.FSM() as fsm:
@@ -171,7 +175,7 @@ class NextBest(wiring.Component):
                 with m.If((wait == 0) | self.quiet):
                     m.next = "ANC"
             with m.State("ANC"):            # the 6 nodes on the last cached key's path
-                m.d.comb += [self.treq.valid.eq(1), self.treq.payload.tkey.eq(r["last"]),
+                m.d.comb += [self.treq.valid.eq(1),
                              self.treq.payload.depths.eq((1 << DEPTHS) - 1)]
                 m.d.sync += r["got"].eq(0)
                 with m.If(self.treq.ready):
@@ -211,7 +215,7 @@ class NextBest(wiring.Component):
             m.d.sync += [cur_d.eq(sel), r["val"].eq(cands[sel]), r["cur"].eq(r["last"])]
             m.next = "PICK"
         with m.State("DOWN"):
-            m.d.comb += [self.treq.valid.eq(1), self.treq.payload.tkey.eq(r["cur"]),
+            m.d.comb += [self.treq.valid.eq(1),
                          self.treq.payload.depths.eq(Const(1, DEPTHS) << cur_d)]
             with m.If(self.treq.ready):
                 m.next = "DOWN_WAIT"

@@ -200,7 +200,7 @@ class OrderBook(wiring.Component):
                 key_bits=prefix_bits(d) + 1 + sb, value_shape=1 << BITS[d], op_shape=node_op(d),
                 ctx_shape=1, sets=g[f"tree{d}"], banks=1 if d == 0 else 2, modify=node_modify,
                 ways=1 if d == 0 else NWAYS if d == DEPTHS - 1 else INNER_WAYS,
-                index="direct" if d == 0 else "h3", seed=4 + 2 * d, split=True)
+                index="direct" if d == 0 else "h3", seed=4 + 2 * d, split=True, alt_key=True)
         for name, s in st.items():
             m.submodules[name] = s
         m.submodules.subs = self.subs = Subscriptions(self.locate_bits, sb)
@@ -270,10 +270,14 @@ class OrderBook(wiring.Component):
         issue, add2 = self._issue(m, hold)
         self.inflight = inflight = Signal(DRAIN)
         m.d.sync += inflight.eq(Cat(issue, inflight[:-1]))
-        drained = ~inflight.any() & ~issue
+        # inflight.any() and inflight[:lat].any(), registered (the same bits a cycle ahead)
+        fl_any, fl_lat = Signal(), Signal()
+        m.d.sync += [fl_any.eq(issue | inflight[:-1].any()),
+                     fl_lat.eq(issue | inflight[:self.lat - 1].any())]
+        drained = ~fl_any & ~issue
         m.d.comb += self.nb.quiet.eq(drained)
         refills_done = ((self.refill_q.level == 0) & ~self.refill_q.w_stream.valid
-                        & ~self.nb.busy & ~inflight[:self.lat].any() & ~issue)
+                        & ~self.nb.busy & ~fl_lat & ~issue)
         with m.If(self.urgent_now):
             m.d.sync += urgent.eq(1)
         with m.Elif(refills_done):
@@ -286,7 +290,7 @@ class OrderBook(wiring.Component):
         self._emit(m)
         # a command runs only while busy_cmd holds issue, so `issue` (which the cache's
         # output reaches through `urgent_now`) need not be in its idle test
-        idle = ~inflight.any() & (self.refill_q.level == 0) & ~self.nb.busy
+        idle = ~fl_any & (self.refill_q.level == 0) & ~self.nb.busy
         clear_mask = self._commands(m, busy_cmd, idle)
         set_mask = 0
         for en, slot in bad:
@@ -368,7 +372,10 @@ class OrderBook(wiring.Component):
         nbc = self.nb.creq
         # a gap: no operation at the cache one cycle before, at or after (exact RMW)
         fl = self.inflight
-        m.d.comb += nbc.ready.eq(~fl[TO_CACHE - 2] & ~fl[TO_CACHE - 1] & ~fl[TO_CACHE])
+        # registered: the same bits of the shift register a cycle earlier
+        gap = Signal(init=1)
+        m.d.sync += gap.eq(~fl[TO_CACHE - 3] & ~fl[TO_CACHE - 2] & ~fl[TO_CACHE - 1])
+        m.d.comb += nbc.ready.eq(gap)
         with m.If(nbc.valid & nbc.ready):
             m.d.comb += [ci.valid.eq(1), cp.key.eq(Cat(nbc.payload.side, nbc.payload.slot)),
                          cp.en.eq(nbc.payload.append), cp.op.append.eq(1),
@@ -400,12 +407,16 @@ class OrderBook(wiring.Component):
         ti, tq = self.st[f"tree{d}"].i, self.nb.treq.payload
         m.d.comb += self.tbusy[d].eq(valid)
         probe = self.nb.treq.valid & self.nb.treq.ready & tq.depths[d]
-        tk = tq.tkey
+        # the probe's key is hashed beside the update's and selected after (`alt`), by this
+        # depth's own update alone: the probe's grant (treq.ready, from every depth's
+        # update) comes late, and without an update or a probe the address is unused
+        ts = self.st[f"tree{d}"]
+        m.d.comb += [ts.alt.eq(~valid), ts.alt_key.eq(node_key(tq.slot, tq.side, tq.tkey, d)),
+                     ti.payload.key.eq(key)]
         with m.If(probe):
-            m.d.comb += [ti.valid.eq(1), ti.payload.key.eq(node_key(tq.slot, tq.side, tk, d)),
-                         ti.payload.ctx.eq(1)]
+            m.d.comb += [ti.valid.eq(1), ti.payload.ctx.eq(1)]
         with m.Else():
-            m.d.comb += [ti.valid.eq(valid), ti.payload.key.eq(key), ti.payload.en.eq(1),
+            m.d.comb += [ti.valid.eq(valid), ti.payload.en.eq(1),
                          ti.payload.op.pos.eq(pos), ti.payload.op.set.eq(set_)]
 
     # ---- c9..: the tree, one depth per 3 cycles ----
@@ -457,15 +468,37 @@ class OrderBook(wiring.Component):
         # first exact read queues it again
         pending = Signal(2 << self.slot_bits)
         onehot = lambda k: Const(1, len(pending)) << k
-        m.d.comb += [w.valid.eq(pipe & co.en & (cnt < self.k) & short
-                                & ~pending.bit_select(co.key, 1)),
+        # cnt < k and cnt < low as tables of cnt (magnitude compares map to carry chains)
+        below_k, below_low = Signal(), Signal()
+        with m.Switch(cnt):
+            with m.Case(*range(self.low)):
+                m.d.comb += [below_k.eq(1), below_low.eq(1)]
+            with m.Case(*range(self.low, self.k)):
+                m.d.comb += below_k.eq(1)
+        m.d.comb += [w.valid.eq(pipe & co.en & below_k & short & ~self._pending_bit(m, pending)),
                      w.payload.eq(co.key),
-                     self.urgent_now.eq(pipe & co.en & (cnt < self.low) & short),
+                     self.urgent_now.eq(pipe & co.en & below_low & short),
                      self.nb.req.valid.eq(r.valid), self.nb.req.payload.side.eq(r.payload[0]),
                      self.nb.req.payload.slot.eq(r.payload[1:]), r.ready.eq(self.nb.req.ready)]
         m.d.sync += pending.eq((pending | Mux(w.valid, onehot(w.payload), 0))
                                & ~Mux(r.valid & r.ready, onehot(r.payload), 0))
         return []
+
+    def _pending_bit(self, m, pending):
+        """pending[co.key], from registers: the bit is selected a cycle ahead with the key
+        the cache's output will carry (its input key 3 cycles back, as the store delays
+        it) and corrected for that cycle's set and take (a 2 << slot_bits : 1 select on
+        the cache's output was in the refill request's path to the queue)."""
+        ci, co = self.st["cache"].i, self.st["cache"].o.payload
+        w, r = self.refill_q.w_stream, self.refill_q.r_stream
+        k1, k2, k3 = (Signal(len(ci.payload.key), name=f"ckey{i}") for i in (1, 2, 3))
+        m.d.sync += [k1.eq(ci.payload.key), k2.eq(k1), k3.eq(k2)]
+        sel, set_, eq_w, take, eq_r = Signal(), Signal(), Signal(), Signal(), Signal()
+        m.d.sync += [sel.eq(pending.bit_select(k3, 1)), set_.eq(w.valid),
+                     eq_w.eq(w.payload == k3), take.eq(r.valid & r.ready),
+                     eq_r.eq(r.payload == k3)]
+        assert self.st["cache"].latency == 4
+        return (sel | (set_ & eq_w)) & ~(take & eq_r)
 
     # ---- c10: BBO and top-N updates, registered ----
     def _emit(self, m):
@@ -486,8 +519,10 @@ class OrderBook(wiring.Component):
             m.d.sync += [h_before.eq(before), h_after.eq(after), h_both.eq(both),
                          h_side.eq(side)]
         lw = data.Layout.cast(Level).size
-        m.d.sync += [self.bbo.valid.eq(pipe & last & (before[:64] != after[:64])),
-                     self.topn.valid.eq(pipe & last & (before != after))]
+        m.d.sync += [self.bbo.valid.eq(pipe & last & self._changed(co.en, first, old_top,
+                                                                   new_top, h_before, h_after, 64)),
+                     self.topn.valid.eq(pipe & last & self._changed(co.en, first, old_top,
+                                                                    new_top, h_before, h_after))]
         bp, tp = self.bbo.payload, self.topn.payload
         bv = Signal(Best)
         m.d.comb += bv.eq(both)
@@ -508,6 +543,15 @@ class OrderBook(wiring.Component):
                 m.d.sync += tp.levels[j].as_value().eq(after[j * lw:(j + 1) * lw])
         m.d.comb += [self.ev_bbo_updates.eq(self.bbo.valid),
                      self.ev_topn_updates.eq(self.topn.valid)]
+
+    @staticmethod
+    def _changed(en, first, old, new, h_before, h_after, n=None):
+        """`before[:n] != after[:n]` of `_emit`, as compares of registers selected after
+        (en & first: old/new; en: h_before/new; first alone: equal; else h_before/h_after),
+        not one compare behind the before/after selects."""
+        n = n or len(old)
+        return Mux(en, Mux(first, old[:n] != new[:n], h_before[:n] != new[:n]),
+                   ~first & (h_before[:n] != h_after[:n]))
 
     # ---- subscription commands and sweeps (only with nothing in flight) ----
     def _commands(self, m, busy, idle):

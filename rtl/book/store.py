@@ -23,8 +23,9 @@ registered for `modify(m, op, hit, old, pre)`: a table whose change needs wide
 compares (the level cache) does them in c2 so c3 is only selects and muxes.
 An operation with `en` = 0 is a probe: it reads and reports, writes nothing.
 `veto` (sampled at c2) turns the operation into a probe too (the caller's late
-verdict: an unsubscribed locate, a full table). `clr` writes zeros to set
-`clr_addr` (sweeps; only while no operation is in flight).
+verdict: an unsubscribed locate, a full table). `clr` empties set
+`clr_addr` a cycle later: writes its ways' valid bits 0 (sweeps; only while no operation
+is in flight).
 """
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, stream, wiring
@@ -54,11 +55,12 @@ class HashStore(wiring.Component):
     """
 
     def __init__(self, *, key_bits, value_shape, op_shape, ctx_shape, sets, ways, modify,
-                 index="h3", seed=0, q_port=False, banks=1, split=False, prepare=None):
+                 index="h3", seed=0, q_port=False, banks=1, split=False, prepare=None,
+                 alt_key=False):
         assert sets >= 2 and sets & (sets - 1) == 0 and key_bits <= 64
         assert banks == 1 or index == "h3"
         self.key_bits, self.sets, self.ways, self.seed, self.banks = key_bits, sets, ways, seed, banks
-        self.split, self.prepare = split, prepare
+        self.split, self.prepare, self.has_alt = split, prepare, alt_key
         self.latency = 4 if split else 3
         self.set_bits = sets.bit_length() - 1
         self.value_shape, self.modify, self.index, self.q_port = value_shape, modify, index, q_port
@@ -75,6 +77,8 @@ class HashStore(wiring.Component):
         }
         if q_port:
             members.update({"q_addr": In(self.set_bits), "q_data": Out(self.set_layout)})
+        if alt_key:     # `alt`: the operation's key is `alt_key` instead of i.payload.key
+            members.update({"alt": In(1), "alt_key": In(key_bits)})
         super().__init__(members)
 
     def set_index(self, key, bank=0):
@@ -91,10 +95,16 @@ class HashStore(wiring.Component):
         if self.q_port:
             qrd = mem.read_port()
             m.d.comb += [qrd.addr.eq(self.q_addr), self.q_data.eq(qrd.data)]
-        key = Cat(self.i.payload.key, Const(0, 64 - self.key_bits))
+
+        def index(k):
+            return self.set_index(Cat(k, Const(0, 64 - self.key_bits))
+                                  if self.index == "h3" else k, b)
         idx0 = Signal(self.set_bits, name=f"idx0_{b}")
-        m.d.comb += [idx0.eq(self.set_index(key if self.index == "h3" else self.i.payload.key, b)),
-                     rd.addr.eq(idx0)]
+        if self.has_alt:    # both sets hashed, `alt` (a late select) picks one
+            m.d.comb += idx0.eq(Mux(self.alt, index(self.alt_key), index(self.i.payload.key)))
+        else:
+            m.d.comb += idx0.eq(index(self.i.payload.key))
+        m.d.comb += rd.addr.eq(idx0)
         a1, a2 = Signal(self.set_bits, name=f"a1_{b}"), Signal(self.set_bits, name=f"a2_{b}")
         m.d.sync += [a1.eq(idx0), a2.eq(a1)]
         wq_en, wq_addr = Signal(name=f"wq_en{b}"), Signal(self.set_bits, name=f"wq_addr{b}")
@@ -104,43 +114,58 @@ class HashStore(wiring.Component):
                      wq_en.eq(wr.en), wq_addr.eq(wr.addr), wq_data.eq(wr.data)]
         if self.split:          # the write 2 cycles after our read lands while we compare
             # its select is decided a cycle early (this write against a1, which is a2 a
-            # cycle later), so the compare cycle starts with one mux, not an address compare
+            # cycle later), so the compare cycle starts with one mux, not an address compare;
+            # set in elaborate from the operation's write alone (a clear has no operation
+            # in flight to forward to)
             f2 = Signal(name=f"f2_{b}")
-            m.d.sync += f2.eq(wr.en & (wr.addr == a1))
+            self._f2.append((f2, a1))
             fwd = Signal(self.set_layout, name=f"rset_f{b}")
             m.d.comb += fwd.eq(Mux(f2, wq_data, rset))
             rset = fwd
         return rset, a2, wr
 
     def _select(self, m, banks, key):
-        """Compare the ways with the key: hit, old value, ways to write (comb)."""
+        """Compare the ways with the key (comb): the matches (for `prepare`) and what the
+        modify cycle needs, decided here so that it starts from registers: hit, old
+        value, and per bank the way to write on a hit and on a create (one-hot: the
+        first matching / first free way, in the bank a hit or an insert goes to)."""
         W, B = self.ways, self.banks
-        sel = {"match": [Signal(W, name=f"match{b}") for b in range(B)],
-               "free": [Signal(W, name=f"free{b}") for b in range(B)],
+        match = [Signal(W, name=f"match{b}") for b in range(B)]
+        free = [Signal(W, name=f"free{b}") for b in range(B)]
+        sel = {"hit": Signal(name="hit"), "any_free": Signal(name="any_free"),
                "old": Signal(self.value_shape, name="old"),
-               "hit_b": Signal(range(max(B, 2)), name="hit_b"),
-               "ins_b": Signal(range(max(B, 2)), name="ins_b"),
-               "hit_w": [Signal(range(W), name=f"hit_w{b}") for b in range(B)],
-               "free_w": [Signal(range(W), name=f"free_w{b}") for b in range(B)],
+               "hit_1h": [Signal(W, name=f"hit_1h{b}") for b in range(B)],
+               "ins_1h": [Signal(W, name=f"ins_1h{b}") for b in range(B)],
+               "hit_in": Signal(B, name="hit_in"), "ins_in": Signal(B, name="ins_in"),
                "sets": [Signal(self.set_layout, name=f"set{b}") for b in range(B)]}
-        match, free = sel["match"], sel["free"]
+        # a direct-indexed table whose key fits its set index holds at each set only
+        # entries of that one key (created there, cleared to 0): valid is the match
+        same = self.index == "direct" and self.key_bits <= self.set_bits
         acc = 0
         for b, (rset, _, _) in enumerate(banks):
             m.d.comb += sel["sets"][b].eq(rset)
             for w in range(W):
-                m.d.comb += [match[b][w].eq(rset[w].valid & (rset[w].key == key)),
+                m.d.comb += [match[b][w].eq(rset[w].valid if same else
+                                            rset[w].valid & (rset[w].key == key)),
                              free[b][w].eq(~rset[w].valid)]
                 acc = acc | Mux(match[b][w], Value.cast(rset[w].value), 0)
-            for w in reversed(range(W)):
-                with m.If(free[b][w]):
-                    m.d.comb += sel["free_w"][b].eq(w)
-                with m.If(match[b][w]):
-                    m.d.comb += sel["hit_w"][b].eq(w)
         m.d.comb += Value.cast(sel["old"]).eq(acc)
-        if B > 1:
-            m.d.comb += [sel["hit_b"].eq(match[1].any()),
-                         sel["ins_b"].eq(sum(free[1]) > sum(free[0]))]
-        return sel
+        # a hit goes to bank 1 if it matched there, else bank 0; an insert to the bank
+        # with more free ways; within a bank, the lowest matching / free way
+        ins_b = (sum(free[1]) > sum(free[0])) if B > 1 else Const(0, 1)
+        in_bank = [match[0].any() & ~match[1].any(), match[1].any()] if B > 1 else [match[0].any()]
+        for b in range(B):
+            ins_here = ins_b if b == 1 else ~ins_b
+            for w in range(W):
+                first_m = match[b][w] & ~(match[b][:w].any() if w else 0)
+                first_f = free[b][w] & ~(free[b][:w].any() if w else 0)
+                m.d.comb += [sel["hit_1h"][b][w].eq(first_m & in_bank[b]),
+                             sel["ins_1h"][b][w].eq(first_f & ins_here)]
+            m.d.comb += [sel["hit_in"][b].eq(in_bank[b]), sel["ins_in"][b].eq(ins_here)]
+        m.d.comb += [sel["hit"].eq(Cat(*match).any()),
+                     sel["any_free"].eq(Mux(ins_b, free[1].any(), free[0].any()) if B > 1
+                                        else free[0].any())]
+        return sel, match
 
     def elaborate(self, platform):
         m = Module()
@@ -148,11 +173,14 @@ class HashStore(wiring.Component):
         s1, s2 = Signal.like(self.i.payload, name="s1"), Signal.like(self.i.payload, name="s2")
         v1, v2 = Signal(), Signal()
         m.d.sync += [v1.eq(self.i.valid), s1.eq(self.i.payload), v2.eq(v1), s2.eq(s1)]
+        if self.has_alt:
+            m.d.sync += s1.key.eq(Mux(self.alt, self.alt_key, self.i.payload.key))
+        self._f2 = []
         banks = [self._bank(m, b) for b in range(B)]
-        sel = self._select(m, banks, s2.key)
+        sel, match = self._select(m, banks, s2.key)
         s, v, veto = s2, v2, self.veto
         addrs = [a2 for _, a2, _ in banks]
-        pre = (self.prepare(m, s2.op, Cat(*sel["match"]).any(), sel["old"])
+        pre = (self.prepare(m, s2.op, Cat(*match).any(), sel["old"])
                if self.prepare else None)
         if self.split:          # c3: modify and write from registered comparisons
             reg = {k: ([Signal.like(x, name=f"{k}{i}_r") for i, x in enumerate(val)]
@@ -170,31 +198,46 @@ class HashStore(wiring.Component):
                 pre_r = Signal.like(pre, name="pre_r")
                 m.d.sync += pre_r.eq(pre)
                 pre = pre_r
-        match, free, old = sel["match"], sel["free"], sel["old"]
-        hit = Cat(*match).any()
+        hit, old = sel["hit"], sel["old"]
         new, keep, may_create = (self.modify(m, s.op, hit, old, pre) if self.prepare
                                  else self.modify(m, s.op, hit, old))
         m.d.comb += self.peek.eq(new)
-        ins_b, hit_b = sel["ins_b"], sel["hit_b"]
         write = v & s.en & ~veto
         created, removed, full, we = Signal(), Signal(), Signal(), Signal()
-        any_free = Cat(*free).any() if B == 1 else Mux(ins_b, free[1].any(), free[0].any())
+        any_free = sel["any_free"]
         m.d.comb += [removed.eq(write & hit & ~keep),
                      created.eq(write & ~hit & keep & may_create & any_free),
                      full.eq(write & ~hit & keep & may_create & ~any_free),
                      we.eq((write & hit) | created)]
+        # the clear is registered here and written a cycle after `clr` (it comes from the
+        # book's command logic, far from most tables; a clear never meets an operation:
+        # the operation issued as the sweep ends reads the last cleared set through the
+        # c1 forwarding, which takes every write, clears included)
+        clr, clr_addr = Signal(name="clr_r"), Signal(self.set_bits, name="clr_addr_r")
+        m.d.sync += [clr.eq(self.clr), clr_addr.eq(self.clr_addr)]
         for b, (_, _, wr) in enumerate(banks):
-            hit_w, free_w = sel["hit_w"][b], sel["free_w"][b]
             wdata = Signal(self.set_layout, name=f"wdata{b}")
             wen = Signal(name=f"wen{b}")
-            m.d.comb += wdata.eq(sel["sets"][b])
-            with m.If(write & hit & (hit_b == b)):
-                m.d.comb += [wdata[hit_w].value.eq(new), wdata[hit_w].valid.eq(keep), wen.eq(1)]
-            with m.If(created & (ins_b == b)):
-                m.d.comb += [wdata[free_w].valid.eq(1), wdata[free_w].key.eq(s.key),
-                             wdata[free_w].value.eq(new), wen.eq(1)]
-            m.d.comb += [wr.addr.eq(Mux(self.clr, self.clr_addr, addrs[b])),
-                         wr.data.eq(Mux(self.clr, 0, wdata)), wr.en.eq(self.clr | wen)]
+            m.d.comb += [wdata.eq(sel["sets"][b]),
+                         wen.eq((write & sel["hit_in"][b]) | (created & sel["ins_in"][b]))]
+            for w in range(W):
+                with m.If(write & sel["hit_1h"][b][w]):
+                    m.d.comb += [wdata[w].value.eq(new), wdata[w].valid.eq(keep)]
+                with m.If(created & sel["ins_1h"][b][w]):
+                    m.d.comb += [wdata[w].valid.eq(1), wdata[w].key.eq(s.key),
+                                 wdata[w].value.eq(new)]
+            # a clear writes only the valid bits 0 (an invalid way's key and value are
+            # never read: it matches nothing, `old` is 0 on a miss, a create writes the
+            # whole way): `clr` then reaches a few bits, not every bit of the word
+            wclr = Signal(self.set_layout, name=f"wclr{b}")
+            m.d.comb += wclr.eq(wdata)
+            for w in range(W):
+                m.d.comb += wclr[w].valid.eq(wdata[w].valid & ~clr)
+            m.d.comb += [wr.addr.eq(Mux(clr, clr_addr, addrs[b])),
+                         wr.data.eq(wclr), wr.en.eq(clr | wen)]
+            if self.split:
+                f2, a1 = self._f2[b]
+                m.d.sync += f2.eq(wen & (addrs[b] == a1))
 
         # registered result
         o = self.o.payload
