@@ -34,11 +34,18 @@ class CoreConfig:
     name: str = "sim"
     book_slots: int = 64
     #: The bench's 1 M-message, 64-symbol A/B day loses Deletes in its unrecovered gaps,
-    #: so orders leak: 143,451 live at its end (55 % load), and 24 Adds find both 4-way
-    #: sets full (book.collisions, the book flagged). 524,288 entries hold that day with
-    #: none (RTL = model on the whole run, 2026-12-04), but every memory's zero init is
-    #: written into the Verilog (+10 MB): elaborating the sim core took >= 2.5x as long.
+    #: so orders leak: 143,451 live at its end (55 % load). With 4-way sets 24 Adds found
+    #: both sets full (book.collisions, the book flagged); 524,288 entries held that day
+    #: with none, but every memory's zero init is written into the Verilog (+10 MB) and
+    #: elaborating the sim core took >= 2.5x as long. So the sim build keeps 262,144
+    #: entries in 8-way sets (`book_order_ways`): the same memory bits, wider sets.
     book_orders: int = 262144
+    #: Ways of the order table, both banks together (two-choice hashing: an Add goes to
+    #: the bank with more free ways of its two sets). The same live orders in 2 x 8-way
+    #: sets instead of 2 x 4: a balanced-allocation simulation of that day (143 k live
+    #: in 262,144 entries) finds ~46 Adds with both sets full at 4 ways, none at 8. The
+    #: cost is the compare: 8 64-bit key compares per bank in the book's compare cycle.
+    book_order_ways: int = 16
     #: Price levels held exactly, all slots and sides together (the level table; the
     #: price tree's leaf table has as many entries). Every level of a book is exact.
     book_levels: int = 65536
@@ -81,6 +88,12 @@ class CoreConfig:
     def replace(self, **changes):
         return replace(self, **changes)
 
+    def book_params(self):
+        """OrderBook's keyword arguments for this build (and `OrderBook.sweep_cycles`')."""
+        return dict(slots=self.book_slots, orders=self.book_orders, levels=self.book_levels,
+                    top_n=self.top_n, ways=self.book_order_ways,
+                    locate_bits=self.book_locate_bits)
+
     def describe(self):
         """One line for logs and `tickwire status`."""
         return f"{self.name}: " + " ".join(f"{k}={v}" for k, v in self.params().items())
@@ -89,9 +102,9 @@ class CoreConfig:
 BUILDS = {
     "sim": CoreConfig(),
     "board": CoreConfig(name="board", book_slots=256, book_orders=8192, book_levels=4096,
-                        book_locate_bits=14, risk_slots=8, merge_depth=1024),
+                        book_order_ways=8, book_locate_bits=14, risk_slots=8, merge_depth=1024),
     "lab": CoreConfig(name="lab", book_slots=4, book_orders=4096, book_levels=1024,
-                      book_locate_bits=10, risk_slots=2, risk_history=4, merge_depth=1024,
+                      book_order_ways=8, book_locate_bits=10, risk_slots=2, risk_history=4, merge_depth=1024,
                       clock_mhz=18.0, uart_divisor=6),
 }
 PARAM_NAMES = tuple(f.name for f in fields(CoreConfig) if f.name != "name")

@@ -76,8 +76,7 @@ class TickwireCore(wiring.Component):
 
     def _order_book(self):
         c = self.cfg
-        return OrderBook(slots=c.book_slots, orders=c.book_orders, levels=c.book_levels,
-                         top_n=c.top_n, locate_bits=c.book_locate_bits)
+        return OrderBook(**c.book_params())
 
     @property
     def uart_divisor(self):
@@ -89,8 +88,7 @@ class TickwireCore(wiring.Component):
         """Cycles after reset before the book takes SUB_CMD (its sweep of every table;
         `book.busy` reads 1 until then)."""
         c = self.cfg
-        return OrderBook.sweep_cycles(slots=c.book_slots, orders=c.book_orders,
-                                      levels=c.book_levels, locate_bits=c.book_locate_bits)
+        return OrderBook.sweep_cycles(**c.book_params())
 
     def cache_key(self):
         """Names the build (tools/build/simrun.py caches the Verilog by it)."""

@@ -68,14 +68,14 @@ def test_reading_the_core_reset_cycles_constructs_no_book():
     from tickwire.rtl.config import BUILDS
     from tickwire.rtl.top import TickwireCore
     cfg = BUILDS["sim"]
-    params = dict(slots=cfg.book_slots, orders=cfg.book_orders, levels=cfg.book_levels,
-                  locate_bits=cfg.book_locate_bits)
+    params = cfg.book_params()
     gc.collect()
     before = sum(isinstance(o, OrderBook) for o in gc.get_objects())
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         got = TickwireCore.reset_cycles.fget(SimpleNamespace(cfg=cfg))
         gc.collect()
-    assert got == OrderBook.sweep_cycles(**params) == 32768
+    # the largest table is the order table: 262,144 entries in 2 banks x 8 ways
+    assert got == OrderBook.sweep_cycles(**params) == 16384
     assert sum(isinstance(o, OrderBook) for o in gc.get_objects()) == before
     assert not [w for w in seen if "UnusedElaboratable" in type(w.message).__name__]

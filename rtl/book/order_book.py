@@ -10,7 +10,7 @@ Pipeline (c0 = the message leaves the input queue; one operation every 2 cycles;
 is two operations: delete the old reference, add the new one on its side). Every
 store compares in one cycle and modifies and writes in the next (HashStore split):
   c0-c3   subscription lookup (rtl/book/subscriptions.py) and the order table
-          (tables.py: full 64-bit reference, side, price, shares; 2 banks x 4 ways)
+          (tables.py: full 64-bit reference, side, price, shares; 2 banks x ways/2)
   c4-c7   the level table: exact shares and order count per (slot, side, price)
   c8-c11  the level cache (level_cache.py: best K = top_n + 11 levels per side, sorted)
           and the best-level copy; in parallel the price tree (price_tree.py), one

@@ -110,9 +110,7 @@ BLOCKS = {
     "net": ("tickwire.rtl.rx.udp.udp_rx:UdpRx", lambda c: dict(n_filters=c.udp_filters)),
     "mold": ("tickwire.rtl.rx.mold.mold_rx:MoldRx", {}),
     "itch": ("tickwire.rtl.rx.itch.decoder:ItchDecoder", {}),
-    "book": ("tickwire.rtl.book:OrderBook", lambda c: dict(
-        slots=c.book_slots, orders=c.book_orders, levels=c.book_levels, top_n=c.top_n,
-        locate_bits=c.book_locate_bits)),
+    "book": ("tickwire.rtl.book:OrderBook", lambda c: c.book_params()),
     "merge": ("tickwire.rtl.rx.merge.feed_merge:FeedMerge", lambda c: dict(depth=c.merge_depth)),
     "risk": ("tickwire.rtl.risk.gate:RiskGate", lambda c: dict(
         accounts=c.risk_accounts, slots=c.risk_slots, history=c.risk_history)),

@@ -44,8 +44,7 @@ def settle_cycles(cfg=BUILDS["sim"]):
     dropped while it runs), plus a margin."""
     if cfg not in _SETTLE:
         from tickwire.rtl.book import OrderBook
-        _SETTLE[cfg] = OrderBook.sweep_cycles(slots=cfg.book_slots, orders=cfg.book_orders,
-                                              levels=cfg.book_levels, locate_bits=cfg.book_locate_bits) + 8
+        _SETTLE[cfg] = OrderBook.sweep_cycles(**cfg.book_params()) + 8
     return _SETTLE[cfg]
 
 
