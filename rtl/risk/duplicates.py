@@ -64,28 +64,21 @@ class DuplicateHistory(wiring.Component):
         h_t = [Signal(64, name=f"h_t_{i}") for i in range(H)]
         head = Signal(H, init=1)                 # one-hot: the entry written next
         pushed, p_ord, p_t = Signal(), Signal(Order), Signal(64)    # on its way in
-        nxt = Cat(head[-1], head[:-1])
-        # wsel[i] = pushed & head[i] (entry i is written this cycle), a register of its
-        # own per entry, loaded with `push` and the next head. Why: the one `pushed`
-        # flip-flop selected every entry's stage-2 match and enabled its write (52
-        # sinks across the entries); pushed -> that select -> entry 11's match was the
-        # gate's critical path (7.22 ns, 2.4 ns of it one route).
-        wsel = [Signal(name=f"wsel_{i}") for i in range(H)]
         with m.If(self.adv):
             m.d.sync += [pushed.eq(self.push), p_ord.eq(self.prev_order), p_t.eq(self.prev_t)]
-            m.d.sync += [wsel[i].eq(self.push & Mux(pushed, nxt[i], head[i])) for i in range(H)]
         # stage 2: against the entries as they will be, `p_ord` (next cycle's), `prev`
         pre_h = [Signal(4, name=f"pre_h_{i}") for i in range(H)]
         pre_p, pre_n = Signal(4), Signal(4)
         written = _pre(p_ord, p_t, x, tx, wx)        # into `head` this cycle if `pushed`
         with m.If(self.adv):
-            m.d.sync += [pre_h[i].eq(Mux(wsel[i], written, _pre(h_ord[i], h_t[i], x, tx, wx)))
+            m.d.sync += [pre_h[i].eq(Mux(pushed & head[i], written, _pre(h_ord[i], h_t[i], x, tx, wx)))
                          for i in range(H)]
             m.d.sync += [pre_p.eq(_pre(self.prev_order, self.prev_t, x, tx, wx)),
                          pre_n.eq(_pre(self.order, self.t, x, tx, wx))]
         # stage 3
         hits = Signal(H)
         m.d.comb += hits.eq(Cat(*(h_valid[i] & _hit(pre_h[i]) for i in range(H))))
+        nxt = Cat(head[-1], head[:-1])
         gone = Mux(pushed, head | nxt, head)     # overwritten by `pushed`, or maybe next
         cand = Mux(pushed, nxt, head)            # overwritten if stage 4 accepts
         with m.If(self.adv):
@@ -96,10 +89,9 @@ class DuplicateHistory(wiring.Component):
                          # the hit for each verdict of the order ahead, whole (the
                          # verdict copies' terms: one LUT input each)
                          self.if_rej.eq(others | oldest), self.if_acc.eq(others | match_prev)]
-        with m.If(self.adv):
-            for i in range(H):
-                with m.If(wsel[i]):
-                    m.d.sync += [h_valid[i].eq(1), h_ord[i].eq(p_ord), h_t[i].eq(p_t)]
         with m.If(self.adv & pushed):
+            for i in range(H):
+                with m.If(head[i]):
+                    m.d.sync += [h_valid[i].eq(1), h_ord[i].eq(p_ord), h_t[i].eq(p_t)]
             m.d.sync += head.eq(nxt)
         return m

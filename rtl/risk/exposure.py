@@ -9,8 +9,7 @@ short_used = open sells - position (rtl/risk/layouts.py AcctState, SlotState).
 The one-cycle loop (state -> checks -> accept -> state) holds no carry chain: the
 checks 9..11 of the order in stage 3 are decided in stage 3 for both outcomes of the
 order in stage 4 (rtl/risk/outcomes.py) and registered, with whether all three
-pass under each outcome (`pass_r_*`, `pass_a_*`: credit and position in one
-register, the rate check in another); stage 4 picks with the previous
+pass under each outcome (`pass_r`, `pass_a`); stage 4 picks with the previous
 verdict (`acc_prev`), as the duplicate check 12 does (rtl/risk/duplicates.py). Why
 the pass bits: the AND of the picked fails and the duplicate result (from the
 history, placed apart) was four LUT levels and two long routes between `acc_prev`
@@ -127,19 +126,8 @@ class ExposureState(wiring.Component):
         # stage 4's verdict, in copies (`_Accepts`): each forwarding mux group and each
         # state RAM's write enable has its own
         vc = _Accepts(m, adv)
-        # an event's write (no verdict needed): `ev_q` without `adv`
-        ev_q = Signal(name="ev_q")
-        m.d.comb += ev_q.eq(v4 & (c4.kind != 0) & (c4.kind != 3) & c4.ok_idx)
-        # stage 4's write, without `adv`: what it enables either loads only under `adv`
-        # (hit, forwarding) or is the state RAMs' write, which may as well happen in
-        # every cycle of a stall: stage 4 and every register its write reads hold, so
-        # it writes the same word again, and the RAM is read only into registers that
-        # load under `adv` (when stage 2's entry is stage 4's, `hit` takes that word
-        # anyway). Why: `adv` is the output ports' ready through a LUT, and
-        # verdicts.valid -> adv -> the event's write -> forwarding -> `_update`'s clamp
-        # registers (8.85 ns), then accepted.valid -> adv -> the slot RAM's write enable
-        # (7.30 ns) were the gate's critical paths.
-        wen = lambda name: Mux(c4.kind == 0, vc.copy(name), ev_q)    # noqa: E731
+        wr_ev = Signal()                         # an event's write (no verdict needed)
+        wen = lambda name: Mux(c4.kind == 0, adv & vc.copy(name), wr_ev)    # noqa: E731
 
         # stage 2 -> 3: the state of the order in stage 2, read from the RAM; the order
         # in stage 3 ahead of it on the same entry keeps its own (its stage-4 result is
@@ -217,9 +205,7 @@ class ExposureState(wiring.Component):
                      vc.if_rej.eq(ok_r & pass_r_cp & pass_r_rt & ~self.dup_if_rej)]
         accept = vc.copy("verdict")
         m.d.comb += [acc_prev.eq(vc.prev("verdict")),
-                     self.prev_order.eq(o), self.prev_t.eq(c4.t),
-                     # its own copy (17 sinks), no `adv`: history loads it only on `adv`
-                     self.push.eq(vc.copy("push"))]
+                     self.prev_order.eq(o), self.prev_t.eq(c4.t), self.push.eq(adv & accept)]
         self._verdict(m, adv, is_order, accept, reason, c4)
         self._update(m, adv, fwd_a, fwd_s, cur_a, cur_s, base_a, base_s, c4, new_a, new_s, late)
         m.d.comb += [ast_wr.en.eq(wen("wr_a")), sst_wr.en.eq(wen("wr_s"))]
@@ -228,7 +214,7 @@ class ExposureState(wiring.Component):
             with m.If((c4.kind == 3) | ~c4.ok_idx):
                 m.d.comb += self.ev_event_errors.eq(go)
             with m.Else():
-                m.d.comb += [self.ev_events.eq(go),
+                m.d.comb += [wr_ev.eq(go), self.ev_events.eq(go),
                              self.ev_event_errors.eq(go & self._ev_over)]
         self._clear(m, ast_wr, sst_wr)
         return m
@@ -287,11 +273,8 @@ class ExposureState(wiring.Component):
         k_open, k_tat = Signal(64), Signal(64)
         k_ob, k_os = Signal(64), Signal(64)
         k_pos, k_npos, k_lu, k_su = Signal(66), Signal(66), Signal(66), Signal(66)
-        cl_open, cl_b, cl_s = Signal(), Signal(), Signal()
-        # an event's release over its exposure (`ev_event_errors`): for an event, the
-        # clamps are each of ov_n, buy & ov_b, sell & ov_s, so their OR (no register of
-        # its own: its chains -> OR -> one flip-flop by the counters' output was 8.08 ns)
-        self._ev_over = cl_open | cl_b | cl_s
+        cl_open, cl_b, cl_s, ev_over = Signal(), Signal(), Signal(), Signal()
+        self._ev_over = ev_over
 
         def over(x, a, b):
             """x > (a + b) mod 2**64, with one carry chain for the compare (all three
@@ -320,6 +303,7 @@ class ExposureState(wiring.Component):
                 k_su.eq(Mux(ord3, Mux(buy3, 0, q3), Mux(buy3 ^ fill3, 0, -q3))),
                 cl_open.eq(~ord3 & ov_n), cl_b.eq(~ord3 & buy3 & ov_b),
                 cl_s.eq(~ord3 & ~buy3 & ov_s),
+                ev_over.eq(ov_n | Mux(buy3, ov_b, ov_s)),
                 late.eq(ord3 & Mux(fwd_a, late_acc, t3 > base_a.tat)),
             ]
         pos = (cur_s.pos + k_pos)[:66]
