@@ -81,6 +81,9 @@ def test_outcomes_equal_the_checks_on_each_resulting_state():
             for port, v in zip((dut.nxt, dut.prev, dut.base_a, dut.base_s, dut.prev_a,
                                 dut.prev_s), c):
                 put(ctx, port, v)
+            # the order ahead's `late` (t > tat) comes registered from the gate's state
+            # stage (rtl/risk/exposure.py), decided there from the same state
+            ctx.set(dut.late, prev["t"] > pa["tat"])
             await ctx.delay(1e-9)
             rej, acc = _want(*c)
             got_r = tuple(bool(ctx.get(getattr(dut.rej, f))) for f in ("credit", "position", "rate"))

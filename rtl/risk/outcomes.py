@@ -43,6 +43,7 @@ class Outcomes(wiring.Component):
     prev: In(Prepared)           # the order ahead (stage 4), with its state
     prev_a: In(AcctState)
     prev_s: In(SlotState)
+    late: In(1)                  # the order ahead is past its bucket (exposure.py `late`)
     rej: Out(Fails)
     acc: Out(Fails)
 
@@ -69,10 +70,13 @@ class Outcomes(wiring.Component):
         # the order ahead is accepted on the same entry: it adds its notional, its qty
         # to long_used (buy) or short_used (sell, short), and moves its bucket
         a, s = self.prev_a, self.prev_s
-        late = p.t > a.tat                           # tat' = t_iv, else tat + interval
+        # tat' = t_iv when late (p.t > tat: stage 4's own registered `late`, decided
+        # in stage 3 with the same state, so no chain here), else tat + interval
         wrap = (a.tat + p.interval)[64]              # tat + interval past 2**64
         d = raw_sum([n.tau_ps, n.tau_pc, inv(a.tat)])     # t_tau - interval - tat
-        d_hi = d[64:].as_signed()                    # d < -2**64 <=> d_hi <= -2
+        # d + 2**64 (~tat zero-extended is inv(tat) + 2**64): its sign is d < -2**64,
+        # the wrapped tat' > t_tau, as a chain's top bit with no compare after it
+        d_w = raw_sum([n.tau_ps, n.tau_pc, Cat(~a.tat, Const(0, W - 64))])
         m.d.comb += [
             self.acc.credit.eq(_over(n.nthr_credit, a.open, p.notional)),
             # the order ahead's side picks after the sums (it books its qty on one side
@@ -83,7 +87,7 @@ class Outcomes(wiring.Component):
                                          _over(n.nthr_long, s.lu)),
                                      Mux(p_buy, _over(n.nthr_short, s.su),
                                          _over(n.nthr_short, s.su, q)))),
-            self.acc.rate.eq(Mux(late, over_tau(p.t_iv),
-                                 Mux(wrap, d_hi <= -2, d[W - 1]))),
+            self.acc.rate.eq(Mux(self.late, over_tau(p.t_iv),
+                                 Mux(wrap, d_w[W - 1], d[W - 1]))),
         ]
         return m
