@@ -160,24 +160,8 @@ class ExposureState(wiring.Component):
         m.d.comb += [oc.nxt.eq(self.i.payload), oc.prev.eq(c4), oc.prev_a.eq(cur_a),
                      oc.prev_s.eq(cur_s), oc.base_a.eq(base_a), oc.base_s.eq(base_s),
                      oc.late.eq(late)]
-        rej, acc, sel_a, sel_s = Signal(Fails), Signal(Fails), Signal(), Signal()
-        # ... and whether checks 9..11 all pass, for either verdict (for the loop), in
-        # two registers each: credit and position (`*_cp`), and the rate check (`*_rt`).
-        # Why: the rate check's chains (t_tau against tat, from the carry-save registers
-        # by the DSPs) then end in one flip-flop each side, with at most one LUT after
-        # the chain, instead of running on through the OR of all three checks to one
-        # `pass_a` by the verdict copies (7.40 ns, 4.6 of it routing); stage 4 ANDs
-        # them in the verdict terms, still one LUT of registers.
-        pass_r_cp, pass_r_rt = Signal(name="pass_r_cp"), Signal(name="pass_r_rt")
-        pass_a_cp, pass_a_rt = Signal(name="pass_a_cp"), Signal(name="pass_a_rt")
-        nb, f_r = ~self.i.payload.burst0, oc.rej
-        with m.If(adv):
-            m.d.sync += [rej.eq(oc.rej), acc.eq(oc.acc), sel_a.eq(same_a), sel_s.eq(same_s),
-                         pass_r_cp.eq(nb & ~(f_r.credit | f_r.position)),
-                         pass_r_rt.eq(~f_r.rate),
-                         pass_a_cp.eq(nb & ~(Mux(same_a, oc.acc.credit, f_r.credit)
-                                             | Mux(same_s, oc.acc.position, f_r.position))),
-                         pass_a_rt.eq(~Mux(same_a, oc.acc.rate, f_r.rate))]
+        rej, acc, sel_a, sel_s, pass_r_cp, pass_r_rt, pass_a_cp, pass_a_rt = \
+            self._stage3_pass(m, adv, oc, same_a, same_s)
 
         # stage 4: each check picks its outcome with the previous verdict
         o = c4.order
@@ -218,6 +202,29 @@ class ExposureState(wiring.Component):
                              self.ev_event_errors.eq(go & self._ev_over)]
         self._clear(m, ast_wr, sst_wr)
         return m
+
+    def _stage3_pass(self, m, adv, oc, same_a, same_s):
+        """Stage 3's registers for stage 4: both outcomes of checks 9..11, the same-entry
+        selects, and the pass terms of the verdict loop."""
+        rej, acc, sel_a, sel_s = Signal(Fails), Signal(Fails), Signal(), Signal()
+        # ... and whether checks 9..11 all pass, for either verdict (for the loop), in
+        # two registers each: credit and position (`*_cp`), and the rate check (`*_rt`).
+        # Why: the rate check's chains (t_tau against tat, from the carry-save registers
+        # by the DSPs) then end in one flip-flop each side, with at most one LUT after
+        # the chain, instead of running on through the OR of all three checks to one
+        # `pass_a` by the verdict copies (7.40 ns, 4.6 of it routing); stage 4 ANDs
+        # them in the verdict terms, still one LUT of registers.
+        pass_r_cp, pass_r_rt = Signal(name="pass_r_cp"), Signal(name="pass_r_rt")
+        pass_a_cp, pass_a_rt = Signal(name="pass_a_cp"), Signal(name="pass_a_rt")
+        nb, f_r = ~self.i.payload.burst0, oc.rej
+        with m.If(adv):
+            m.d.sync += [rej.eq(oc.rej), acc.eq(oc.acc), sel_a.eq(same_a), sel_s.eq(same_s),
+                         pass_r_cp.eq(nb & ~(f_r.credit | f_r.position)),
+                         pass_r_rt.eq(~f_r.rate),
+                         pass_a_cp.eq(nb & ~(Mux(same_a, oc.acc.credit, f_r.credit)
+                                             | Mux(same_s, oc.acc.position, f_r.position))),
+                         pass_a_rt.eq(~Mux(same_a, oc.acc.rate, f_r.rate))]
+        return rej, acc, sel_a, sel_s, pass_r_cp, pass_r_rt, pass_a_cp, pass_a_rt
 
     def _index(self, order):
         a = order.account[:self.abits]
