@@ -180,11 +180,11 @@ class OrderBook(wiring.Component):
         st = {}
         st["orders"] = HashStore(key_bits=64, value_shape=OrderVal, op_shape=OrderOp,
                                  ctx_shape=ctx, sets=g["orders"], ways=self.ways // 2, banks=2,
-                                 split="orders" in SPLIT,
+                                 split="orders" in SPLIT, alt_key=True,
                                  modify=order_modify(self.u_side, self.u_ok, self.slot_c3))
         st["levels"] = HashStore(key_bits=32 + 1 + sb, value_shape=LevelVal, op_shape=LevelOp,
                                  ctx_shape=ctx, sets=g["levels"], ways=NWAYS, banks=2, modify=level_modify,
-                                 split="levels" in SPLIT,
+                                 split="levels" in SPLIT, alt_key=True,
                                  seed=2)
         st["cache"] = HashStore(key_bits=1 + sb, value_shape=cache_layout(self.k),
                                 op_shape=CacheOp, ctx_shape=ctx, sets=g["cache"], ways=1,
@@ -228,7 +228,9 @@ class OrderBook(wiring.Component):
         book = Cat(*[t == ord(c) for c in BOOK_TYPES]).any()
         m.d.comb += [
             o.valid.eq(issue), o.payload.en.eq(book & (t != _H)),
-            o.payload.key.eq(Mux(is_u & u_second, msg.new_oref, msg.oref)),
+            # a U's add names new_oref: both hashed, the U select (alt) after
+            o.payload.key.eq(msg.oref), self.st["orders"].alt.eq(is_u & u_second),
+            self.st["orders"].alt_key.eq(msg.new_oref),
             op.side.eq(msg.side == _SELL), op.shares.eq(msg.shares), op.price.eq(msg.price),
             op.halt.eq((msg.state == _HALT_STATES[0]) | (msg.state == _HALT_STATES[1])),
             op.u1.eq(is_u & ~u_second), op.u2.eq(is_u & u_second),
@@ -339,17 +341,24 @@ class OrderBook(wiring.Component):
         px = Mux(is_add, oo.new.price, oo.old.price)
         nb = self.nb.lreq
         m.d.comb += nb.ready.eq(~ov)        # a probe takes a cycle the pipeline leaves free
-        with m.If(nb.valid & ~ov):
-            m.d.comb += [li.valid.eq(1), lp.key.eq(Cat(nb.payload.px, nb.payload.side,
-                                                       nb.payload.slot)),
-                         lp.ctx.srch.eq(1), lp.ctx.slot.eq(nb.payload.slot)]
+        # the probe's key is hashed beside the operation's and selected after (alt); a
+        # probe (en = 0) writes nothing and its result is read for hit, old and srch
+        # alone, so its op and other ctx fields are the operation's, unselected
+        probe = nb.valid & ~ov
+        m.d.comb += [
+            st["levels"].alt.eq(probe),
+            st["levels"].alt_key.eq(Cat(nb.payload.px, nb.payload.side, nb.payload.slot)),
+            lp.key.eq(Cat(px, side, slot3)), lp.ctx.eq(oo.ctx),
+            lp.ctx.halted.eq(self.halted.bit_select(slot3, 1)),
+            lp.op.dq.eq(Mux(is_add, oo.new.shares, -(oo.old.shares - oo.new.shares))),
+            lp.op.dord.eq(Mux(is_add, 1, Mux(oo.removed, -1, 0))),
+        ]
+        with m.If(probe):
+            m.d.comb += [li.valid.eq(1), lp.ctx.srch.eq(1), lp.ctx.slot.eq(nb.payload.slot)]
         with m.Else():
             m.d.comb += [
-                li.valid.eq(ov), lp.key.eq(Cat(px, side, slot3)), lp.ctx.eq(oo.ctx),
-                lp.ctx.slot.eq(slot3), lp.ctx.halted.eq(self.halted.bit_select(slot3, 1)),
+                li.valid.eq(ov), lp.ctx.slot.eq(slot3),
                 lp.en.eq(oo.en & ok3 & Mux(is_add, oo.created, oo.hit & ~other & reduce)),
-                lp.op.dq.eq(Mux(is_add, oo.new.shares, -(oo.old.shares - oo.new.shares))),
-                lp.op.dord.eq(Mux(is_add, 1, Mux(oo.removed, -1, 0))),
             ]
         return [(unknown | coll | tfull, slot3)]
 
@@ -376,6 +385,9 @@ class OrderBook(wiring.Component):
         gap = Signal(init=1)
         m.d.sync += gap.eq(~fl[TO_CACHE - 3] & ~fl[TO_CACHE - 2] & ~fl[TO_CACHE - 1])
         m.d.comb += nbc.ready.eq(gap)
+        # a search access's ctx is the level result's but for srch and slot (a srch
+        # result is read for count, depth and last price alone): `gap` selects few bits
+        m.d.comb += cp.ctx.eq(lo.ctx)
         with m.If(nbc.valid & nbc.ready):
             m.d.comb += [ci.valid.eq(1), cp.key.eq(Cat(nbc.payload.side, nbc.payload.slot)),
                          cp.en.eq(nbc.payload.append), cp.op.append.eq(1),
@@ -392,7 +404,7 @@ class OrderBook(wiring.Component):
             m.d.comb += [ci.valid.eq(pipe), cp.key.eq(Cat(side, slot)), cp.en.eq(en),
                          cp.op.side.eq(side), cp.op.px.eq(px), cp.op.qty.eq(lo.new.qty),
                          cp.op.orders.eq(lo.new.orders), cp.op.created.eq(lo.created),
-                         cp.op.removed.eq(lo.removed), cp.ctx.eq(lo.ctx),
+                         cp.op.removed.eq(lo.removed),
                          bi.valid.eq(pipe), bp.key.eq(slot), bp.en.eq(en), bp.op.side.eq(side)]
         # the leaf: a level created sets its bit, a level removed clears it
         leaf = st[f"tree{DEPTHS - 1}"].i

@@ -20,7 +20,11 @@ Timing (an operation may enter every 2 cycles; never in two consecutive cycles):
       (`new` = `old` when nothing was written).
 `prepare(m, op, hit, old)` (optional) is computed in the compare cycle and, split,
 registered for `modify(m, op, hit, old, pre)`: a table whose change needs wide
-compares (the level cache) does them in c2 so c3 is only selects and muxes.
+compares (the level cache) does them in c2 so c3 is only selects and muxes. With one
+way, `prepare` gets the way's value unmasked (`hit`: it is valid) and must mask what
+it uses.
+`modify` must keep, on a miss (old = 0), whatever it may create: the create decision
+does not wait for `keep` (true of every book table).
 An operation with `en` = 0 is a probe: it reads and reports, writes nothing.
 `veto` (sampled at c2) turns the operation into a probe too (the caller's late
 verdict: an unsubscribed locate, a full table). `clr` empties set
@@ -121,6 +125,9 @@ class HashStore(wiring.Component):
             self._f2.append((f2, a1))
             fwd = Signal(self.set_layout, name=f"rset_f{b}")
             m.d.comb += fwd.eq(Mux(f2, wq_data, rset))
+            # the ways are compared with the key in both words and the match selected
+            # after (f2 then drives a few bits, not the whole word ahead of the compares)
+            self._cmp.append((f2, wq_data, rset))
             rset = fwd
         return rset, a2, wr
 
@@ -145,9 +152,14 @@ class HashStore(wiring.Component):
         for b, (rset, _, _) in enumerate(banks):
             m.d.comb += sel["sets"][b].eq(rset)
             for w in range(W):
-                m.d.comb += [match[b][w].eq(rset[w].valid if same else
-                                            rset[w].valid & (rset[w].key == key)),
-                             free[b][w].eq(~rset[w].valid)]
+                def way_match(word):
+                    return word[w].valid if same else word[w].valid & (word[w].key == key)
+                if self.split:
+                    f2, wq, raw = self._cmp[b]
+                    mt = Mux(f2, way_match(wq), way_match(raw))
+                else:
+                    mt = way_match(rset)
+                m.d.comb += [match[b][w].eq(mt), free[b][w].eq(~rset[w].valid)]
                 acc = acc | Mux(match[b][w], Value.cast(rset[w].value), 0)
         m.d.comb += Value.cast(sel["old"]).eq(acc)
         # a hit goes to bank 1 if it matched there, else bank 0; an insert to the bank
@@ -175,12 +187,15 @@ class HashStore(wiring.Component):
         m.d.sync += [v1.eq(self.i.valid), s1.eq(self.i.payload), v2.eq(v1), s2.eq(s1)]
         if self.has_alt:
             m.d.sync += s1.key.eq(Mux(self.alt, self.alt_key, self.i.payload.key))
-        self._f2 = []
+        self._f2, self._cmp = [], []
         banks = [self._bank(m, b) for b in range(B)]
         sel, match = self._select(m, banks, s2.key)
         s, v, veto = s2, v2, self.veto
         addrs = [a2 for _, a2, _ in banks]
-        pre = (self.prepare(m, s2.op, Cat(*match).any(), sel["old"])
+        # with one way, `prepare` gets the way's value unmasked (`hit`: it is valid), a
+        # LUT level less ahead of its compares; it masks what it needs
+        pre = (self.prepare(m, s2.op, Cat(*match).any(),
+                            banks[0][0][0].value if W == 1 and B == 1 else sel["old"])
                if self.prepare else None)
         if self.split:          # c3: modify and write from registered comparisons
             reg = {k: ([Signal.like(x, name=f"{k}{i}_r") for i, x in enumerate(val)]
@@ -191,7 +206,9 @@ class HashStore(wiring.Component):
                 m.d.sync += [r.eq(x) for r, x in pairs]
             s, v, veto = Signal.like(s2, name="s3"), Signal(name="v3"), Signal(name="veto3")
             addrs = [Signal.like(a, name=f"a3_{b}") for b, a in enumerate(addrs)]
-            m.d.sync += [s.eq(s2), v.eq(v2), veto.eq(self.veto)]
+            write3 = Signal(name="write3")
+            m.d.sync += [s.eq(s2), v.eq(v2), veto.eq(self.veto),
+                         write3.eq(v2 & s2.en & ~self.veto)]
             m.d.sync += [a3.eq(a2) for a3, (_, a2, _) in zip(addrs, banks)]
             sel = reg
             if pre is not None:
@@ -202,12 +219,14 @@ class HashStore(wiring.Component):
         new, keep, may_create = (self.modify(m, s.op, hit, old, pre) if self.prepare
                                  else self.modify(m, s.op, hit, old))
         m.d.comb += self.peek.eq(new)
-        write = v & s.en & ~veto
+        write = write3 if self.split else v & s.en & ~veto
         created, removed, full, we = Signal(), Signal(), Signal(), Signal()
         any_free = sel["any_free"]
+        # on a miss (old = 0) every table's `modify` keeps what it may create, so `keep`
+        # is not in the create decision (it is the slow output of `modify`)
         m.d.comb += [removed.eq(write & hit & ~keep),
-                     created.eq(write & ~hit & keep & may_create & any_free),
-                     full.eq(write & ~hit & keep & may_create & ~any_free),
+                     created.eq(write & ~hit & may_create & any_free),
+                     full.eq(write & ~hit & may_create & ~any_free),
                      we.eq((write & hit) | created)]
         # the clear is registered here and written a cycle after `clr` (it comes from the
         # book's command logic, far from most tables; a clear never meets an operation:
@@ -220,12 +239,17 @@ class HashStore(wiring.Component):
             wen = Signal(name=f"wen{b}")
             m.d.comb += [wdata.eq(sel["sets"][b]),
                          wen.eq((write & sel["hit_in"][b]) | (created & sel["ins_in"][b]))]
+            # the word matters only when written (wen), and then only its valid ways: the
+            # value and key go to the hit / insert way by the registered one-hot alone
+            # (a free way written with them stays invalid), only the valid bits wait
+            # for the decisions (keep, created)
             for w in range(W):
-                with m.If(write & sel["hit_1h"][b][w]):
-                    m.d.comb += [wdata[w].value.eq(new), wdata[w].valid.eq(keep)]
-                with m.If(created & sel["ins_1h"][b][w]):
-                    m.d.comb += [wdata[w].valid.eq(1), wdata[w].key.eq(s.key),
-                                 wdata[w].value.eq(new)]
+                h1, i1 = sel["hit_1h"][b][w], sel["ins_1h"][b][w]
+                m.d.comb += [
+                    wdata[w].value.eq(Mux(h1 | i1, Value.cast(new), sel["sets"][b][w].value)),
+                    wdata[w].key.eq(Mux(i1, s.key, sel["sets"][b][w].key)),
+                    wdata[w].valid.eq(Mux(h1, keep, sel["sets"][b][w].valid | (i1 & created))),
+                ]
             # a clear writes only the valid bits 0 (an invalid way's key and value are
             # never read: it matches nothing, `old` is 0 on a miss, a create writes the
             # whole way): `clr` then reaches a few bits, not every bit of the word
