@@ -44,7 +44,7 @@ def test_cache_update_against_sorted_reference(ask):
     m = Module()
     old = Signal(cache_layout(K))
     op = Signal(CacheOp)
-    hit = Signal()
+    hit = Signal(init=1)     # the word is valid (prepare gets it unmasked, as in the store)
     pre = cache_prepare(K)(m, op, hit, old)
     new, _, _ = cache_modify(K)(m, op, hit, old, pre)
     rng = random.Random(ask)

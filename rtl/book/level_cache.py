@@ -58,13 +58,17 @@ def cache_prepare(k):
     select per position and one 4:1 select per bit (the whole update in one cycle was
     the book's critical path: ~29 LUT levels)."""
     def prepare(m, op, hit, old):
+        # `old` is the way's word unmasked (HashStore, one way): count and depth are
+        # taken only when it is valid, every other use of a level is gated by them
         pre = Signal(prep_layout(k), name="cache_pre")
         lv = old.lv
+        count, depth = Signal.like(old.count, name="c_count"), Signal(16, name="c_depth")
+        m.d.comb += [count.eq(Mux(hit, old.count, 0)), depth.eq(Mux(hit, old.depth, 0))]
         occ = Signal(k, name="c_occ")
         # count > i as a table of the count, not magnitude compares (Yosys maps those to
         # carry chains, which ABC times as starting and ending paths: the logic around
         # them was left deep)
-        with m.Switch(old.count):
+        with m.Switch(count):
             for c in range(k + 1):
                 with m.Case(c):
                     m.d.comb += occ.eq((1 << c) - 1)
@@ -73,18 +77,18 @@ def cache_prepare(k):
                          pre.better[i].eq(occ[i] & Mux(op.side, lv[i].px < op.px,
                                                          lv[i].px > op.px))]
         for i in range(k + 1):
-            m.d.comb += pre.at[i].eq(old.count == i)
+            m.d.comb += pre.at[i].eq(count == i)
         # the append's guard: the last cached level is the one the search started from
-        tail = Cat(*[(old.count == i + 1) & (lv[i].px == op.guard) for i in range(k)]).any()
-        untracked = old.depth != old.count
+        tail = Cat(*[(count == i + 1) & (lv[i].px == op.guard) for i in range(k)]).any()
+        untracked = depth != count
         found = pre.match.any()
         for i in range(k):      # each its own OR tree (a running OR is a k-deep chain)
             m.d.comb += pre.after[i].eq(pre.match[:i + 1].any())
         m.d.comb += [
             pre.found.eq(found), pre.tail.eq(tail), pre.untracked.eq(untracked),
             pre.worse.eq((occ & ~pre.better).any()),
-            pre.up.eq(old.count + 1), pre.down.eq(old.count - 1),
-            pre.depth.eq(Mux(op.append, old.depth, old.depth + op.created - op.removed)),
+            pre.up.eq(count + 1), pre.down.eq(count - 1),
+            pre.depth.eq(Mux(op.append, depth, depth + op.created - op.removed)),
         ]
         return pre
     return prepare

@@ -88,6 +88,9 @@ class NextBest(wiring.Component):
             "lres": In(stream.Signature(L["lres"], always_ready=True)),
             "upd": In(stream.Signature(L["upd"], always_ready=True)),
             "bad": Out(stream.Signature(slot_bits, always_ready=True)),
+            # the probe key's registers (slot, side, cur) as they are next cycle, so the
+            # book can register the tree sets of the next probes (hashed a cycle early)
+            "slot_n": Out(slot_bits), "side_n": Out(1), "cur_n": Out(32),
         })
 
     def _pick_tkey(self, m, base, d, pos):
@@ -129,7 +132,8 @@ class NextBest(wiring.Component):
         # cur (dead until PICK_A sets it) follows last here, so a probe's key is always
         # cur, a register: ANC reads last's path, and last == cur there
         last = tree_key(c.last_px, r["side"])
-        m.d.sync += [r["from_valid"].eq(c.count != 0), r["last"].eq(last), r["cur"].eq(last)]
+        m.d.sync += [r["from_valid"].eq(c.count != 0), r["last"].eq(last)]
+        m.d.comb += self.cur_n.eq(last)
         return (c.count == self.k) | (c.depth == c.count)
 
     def elaborate(self, platform):
@@ -142,6 +146,11 @@ class NextBest(wiring.Component):
         wait = Signal(range(TREE_PROP + 1))
         gap = Signal(range(GAP + 1))
         cands = Signal(data.ArrayLayout(64, DEPTHS))
+        # slot, side and cur through their next-value outputs (defaults: unchanged)
+        m.d.comb += [self.slot_n.eq(r["slot"]), self.side_n.eq(r["side"]),
+                     self.cur_n.eq(r["cur"])]
+        m.d.sync += [r["slot"].eq(self.slot_n), r["side"].eq(self.side_n),
+                     r["cur"].eq(self.cur_n)]
         reset_t = Signal()
         self._track(m, r, reset_t)
         masks = self._masks(m, r)
@@ -151,14 +160,23 @@ class NextBest(wiring.Component):
         for port in (self.creq, self.treq, self.lreq):
             m.d.comb += [port.payload.slot.eq(r["slot"]), port.payload.side.eq(r["side"])]
         m.d.comb += self.treq.payload.tkey.eq(r["cur"])   # == last in ANC (_exact_read)
+        # the level probe's price and the append's level from registers in every state
+        # (read only with lreq.valid / an append): the level table's probe key and set
+        # do not wait for the state decode
+        cp = self.creq.payload
+        m.d.comb += [self.lreq.payload.px.eq(tree_key(r["cur"], r["side"])),
+                     cp.guard.eq(tree_key(r["last"], r["side"])), cp.empty.eq(~r["from_valid"]),
+                     cp.px.eq(tree_key(r["cur"], r["side"])), cp.qty.eq(r["qty"]),
+                     cp.orders.eq(r["orders"])]
         res, c = self.tres.payload, self.cres.payload
         ok = ~(r["t_any"] & (r["t_min"] <= r["cur"]))
         with m.FSM() as fsm:
             with m.State("IDLE"):
                 m.d.comb += self.req.ready.eq(1)
                 with m.If(self.req.valid):
-                    m.d.sync += [r["slot"].eq(self.req.payload.slot),
-                                 r["side"].eq(self.req.payload.side), gap.eq(GAP)]
+                    m.d.comb += [self.slot_n.eq(self.req.payload.slot),
+                                 self.side_n.eq(self.req.payload.side)]
+                    m.d.sync += gap.eq(GAP)
                     m.next = "READ"
             with m.State("READ"):           # exact cache read in a gap; tracking restarts
                 m.d.comb += [self.creq.valid.eq(1), reset_t.eq(self.creq.ready)]
@@ -212,7 +230,8 @@ class NextBest(wiring.Component):
             for d in range(DEPTHS):
                 with m.If(cands[d].any()):
                     m.d.comb += sel.eq(d)
-            m.d.sync += [cur_d.eq(sel), r["val"].eq(cands[sel]), r["cur"].eq(r["last"])]
+            m.d.sync += [cur_d.eq(sel), r["val"].eq(cands[sel])]
+            m.d.comb += self.cur_n.eq(r["last"])
             m.next = "PICK"
         with m.State("DOWN"):
             m.d.comb += [self.treq.valid.eq(1),
@@ -230,7 +249,7 @@ class NextBest(wiring.Component):
             with m.If(~found):
                 m.next = "FAIL"
         with m.State("PICK2"):
-            m.d.sync += r["cur"].eq(self._pick_tkey(m, r["cur"], cur_d, r["pos"]))
+            m.d.comb += self.cur_n.eq(self._pick_tkey(m, r["cur"], cur_d, r["pos"]))
             with m.If(cur_d == DEPTHS - 1):
                 m.next = "L_REQ"
             with m.Else():
@@ -240,8 +259,7 @@ class NextBest(wiring.Component):
     def _append(self, m, r, ok, reset_t, gap, wait):
         """Level read, then the append in a gap (dropped on a conflict)."""
         with m.State("L_REQ"):
-            m.d.comb += [self.lreq.valid.eq(1),
-                         self.lreq.payload.px.eq(tree_key(r["cur"], r["side"]))]
+            m.d.comb += self.lreq.valid.eq(1)
             with m.If(self.lreq.ready):
                 m.d.sync += gap.eq(GAP)     # the gap travels while the level is read
                 m.next = "L_WAIT"
@@ -255,9 +273,7 @@ class NextBest(wiring.Component):
         with m.State("A_REQ"):
             p = self.creq.payload
             m.d.comb += [self.creq.valid.eq(1), p.append.eq(ok),
-                         p.guard.eq(tree_key(r["last"], r["side"])), p.empty.eq(~r["from_valid"]),
-                         p.px.eq(tree_key(r["cur"], r["side"])), p.qty.eq(r["qty"]),
-                         p.orders.eq(r["orders"]), reset_t.eq(self.creq.ready & ~ok)]
+                         reset_t.eq(self.creq.ready & ~ok)]
             with m.If(self.creq.ready):
                 m.d.sync += r["aborted"].eq(~ok)
                 with m.If(ok):              # tracking now starts beyond the new last

@@ -70,7 +70,7 @@ from .price_tree import BITS, DEPTHS, digit, node_key, node_modify, node_op, pre
 from .store import HashStore
 from .subscriptions import Subscriptions
 from .tables import (ADD, DELETE, HALT, REDUCE, Best, BestOp, LevelOp, LevelVal, OrderOp,
-                     OrderVal, best_modify, level_modify, order_modify, other_slot)
+                     OrderVal, best_modify, level_modify, order_modify, order_part, other_slot)
 
 #: The message types that change a book (the core filters everything else out before
 #: the book's FIFO).
@@ -180,11 +180,11 @@ class OrderBook(wiring.Component):
         st = {}
         st["orders"] = HashStore(key_bits=64, value_shape=OrderVal, op_shape=OrderOp,
                                  ctx_shape=ctx, sets=g["orders"], ways=self.ways // 2, banks=2,
-                                 split="orders" in SPLIT,
+                                 split="orders" in SPLIT, alt_key=True, way_prepare=order_part,
                                  modify=order_modify(self.u_side, self.u_ok, self.slot_c3))
         st["levels"] = HashStore(key_bits=32 + 1 + sb, value_shape=LevelVal, op_shape=LevelOp,
                                  ctx_shape=ctx, sets=g["levels"], ways=NWAYS, banks=2, modify=level_modify,
-                                 split="levels" in SPLIT,
+                                 split="levels" in SPLIT, alt_key=True, alt2=True,
                                  seed=2)
         st["cache"] = HashStore(key_bits=1 + sb, value_shape=cache_layout(self.k),
                                 op_shape=CacheOp, ctx_shape=ctx, sets=g["cache"], ways=1,
@@ -200,7 +200,8 @@ class OrderBook(wiring.Component):
                 key_bits=prefix_bits(d) + 1 + sb, value_shape=1 << BITS[d], op_shape=node_op(d),
                 ctx_shape=1, sets=g[f"tree{d}"], banks=1 if d == 0 else 2, modify=node_modify,
                 ways=1 if d == 0 else NWAYS if d == DEPTHS - 1 else INNER_WAYS,
-                index="direct" if d == 0 else "h3", seed=4 + 2 * d, split=True, alt_key=True)
+                index="direct" if d == 0 else "h3", seed=4 + 2 * d, split=True, alt_key=True,
+                alt_idx=True)
         for name, s in st.items():
             m.submodules[name] = s
         m.submodules.subs = self.subs = Subscriptions(self.locate_bits, sb)
@@ -228,7 +229,9 @@ class OrderBook(wiring.Component):
         book = Cat(*[t == ord(c) for c in BOOK_TYPES]).any()
         m.d.comb += [
             o.valid.eq(issue), o.payload.en.eq(book & (t != _H)),
-            o.payload.key.eq(Mux(is_u & u_second, msg.new_oref, msg.oref)),
+            # a U's add names new_oref: both hashed, the U select (alt) after
+            o.payload.key.eq(msg.oref), self.st["orders"].alt.eq(is_u & u_second),
+            self.st["orders"].alt_key.eq(msg.new_oref),
             op.side.eq(msg.side == _SELL), op.shares.eq(msg.shares), op.price.eq(msg.price),
             op.halt.eq((msg.state == _HALT_STATES[0]) | (msg.state == _HALT_STATES[1])),
             op.u1.eq(is_u & ~u_second), op.u2.eq(is_u & u_second),
@@ -335,21 +338,29 @@ class OrderBook(wiring.Component):
         # the level operation (every operation flows on, en = 0 when it changes nothing)
         li = st["levels"].i
         lp = li.payload
-        side = Mux(is_add, oo.new.side, oo.old.side)
-        px = Mux(is_add, oo.new.price, oo.old.price)
         nb = self.nb.lreq
         m.d.comb += nb.ready.eq(~ov)        # a probe takes a cycle the pipeline leaves free
-        with m.If(nb.valid & ~ov):
-            m.d.comb += [li.valid.eq(1), lp.key.eq(Cat(nb.payload.px, nb.payload.side,
-                                                       nb.payload.slot)),
-                         lp.ctx.srch.eq(1), lp.ctx.slot.eq(nb.payload.slot)]
+        # the probe's key is hashed beside the operation's and selected after (alt); a
+        # probe (en = 0) writes nothing and its result is read for hit, old and srch
+        # alone, so its op and other ctx fields are the operation's, unselected
+        probe = nb.valid & ~ov
+        m.d.comb += [
+            st["levels"].alt.eq(probe),
+            st["levels"].alt_key.eq(Cat(nb.payload.px, nb.payload.side, nb.payload.slot)),
+            # an add's level is the new order's, else the old one's: both hashed, the
+            # kind selects after (alt2)
+            lp.key.eq(Cat(oo.old.price, oo.old.side, slot3)), st["levels"].alt2.eq(is_add),
+            st["levels"].alt2_key.eq(Cat(oo.new.price, oo.new.side, slot3)), lp.ctx.eq(oo.ctx),
+            lp.ctx.halted.eq(self.halted.bit_select(slot3, 1)),
+            lp.op.dq.eq(Mux(is_add, oo.new.shares, -(oo.old.shares - oo.new.shares))),
+            lp.op.dord.eq(Mux(is_add, 1, Mux(oo.removed, -1, 0))),
+        ]
+        with m.If(probe):
+            m.d.comb += [li.valid.eq(1), lp.ctx.srch.eq(1), lp.ctx.slot.eq(nb.payload.slot)]
         with m.Else():
             m.d.comb += [
-                li.valid.eq(ov), lp.key.eq(Cat(px, side, slot3)), lp.ctx.eq(oo.ctx),
-                lp.ctx.slot.eq(slot3), lp.ctx.halted.eq(self.halted.bit_select(slot3, 1)),
+                li.valid.eq(ov), lp.ctx.slot.eq(slot3),
                 lp.en.eq(oo.en & ok3 & Mux(is_add, oo.created, oo.hit & ~other & reduce)),
-                lp.op.dq.eq(Mux(is_add, oo.new.shares, -(oo.old.shares - oo.new.shares))),
-                lp.op.dord.eq(Mux(is_add, 1, Mux(oo.removed, -1, 0))),
             ]
         return [(unknown | coll | tfull, slot3)]
 
@@ -376,6 +387,9 @@ class OrderBook(wiring.Component):
         gap = Signal(init=1)
         m.d.sync += gap.eq(~fl[TO_CACHE - 3] & ~fl[TO_CACHE - 2] & ~fl[TO_CACHE - 1])
         m.d.comb += nbc.ready.eq(gap)
+        # a search access's ctx is the level result's but for srch and slot (a srch
+        # result is read for count, depth and last price alone): `gap` selects few bits
+        m.d.comb += cp.ctx.eq(lo.ctx)
         with m.If(nbc.valid & nbc.ready):
             m.d.comb += [ci.valid.eq(1), cp.key.eq(Cat(nbc.payload.side, nbc.payload.slot)),
                          cp.en.eq(nbc.payload.append), cp.op.append.eq(1),
@@ -392,7 +406,7 @@ class OrderBook(wiring.Component):
             m.d.comb += [ci.valid.eq(pipe), cp.key.eq(Cat(side, slot)), cp.en.eq(en),
                          cp.op.side.eq(side), cp.op.px.eq(px), cp.op.qty.eq(lo.new.qty),
                          cp.op.orders.eq(lo.new.orders), cp.op.created.eq(lo.created),
-                         cp.op.removed.eq(lo.removed), cp.ctx.eq(lo.ctx),
+                         cp.op.removed.eq(lo.removed),
                          bi.valid.eq(pipe), bp.key.eq(slot), bp.en.eq(en), bp.op.side.eq(side)]
         # the leaf: a level created sets its bit, a level removed clears it
         leaf = st[f"tree{DEPTHS - 1}"].i
@@ -413,11 +427,20 @@ class OrderBook(wiring.Component):
         ts = self.st[f"tree{d}"]
         m.d.comb += [ts.alt.eq(~valid), ts.alt_key.eq(node_key(tq.slot, tq.side, tq.tkey, d)),
                      ti.payload.key.eq(key)]
-        with m.If(probe):
-            m.d.comb += [ti.valid.eq(1), ti.payload.ctx.eq(1)]
-        with m.Else():
-            m.d.comb += [ti.valid.eq(valid), ti.payload.en.eq(1),
-                         ti.payload.op.pos.eq(pos), ti.payload.op.set.eq(set_)]
+        # the probe's sets, registered from the search's next slot, side and cur (its
+        # probe key is those registers): the read address is one select of registers,
+        # not a hash of NextBest's registers across the chip
+        nb = self.nb
+        nkey = node_key(nb.slot_n, nb.side_n, nb.cur_n, d)
+        idx = [Signal(ts.set_bits, name=f"pidx{d}_{b}") for b in range(ts.banks)]
+        m.d.sync += [i.eq(ts.key_index(nkey, b)) for b, i in enumerate(idx)]
+        m.d.comb += ts.alt_idx.eq(Cat(*idx))
+        # a probe is granted only when this depth has no update (treq.ready), so all
+        # but `valid` follow the update alone: en and op for an update, ctx (srch) for
+        # a probe
+        m.d.comb += [ti.valid.eq(valid | probe), ti.payload.en.eq(valid),
+                     ti.payload.ctx.eq(~valid),
+                     ti.payload.op.pos.eq(pos), ti.payload.op.set.eq(set_)]
 
     # ---- c9..: the tree, one depth per 3 cycles ----
     def _tree_chain(self, m):
@@ -463,18 +486,23 @@ class OrderBook(wiring.Component):
                      c.payload.depth.eq(co.new.depth), c.payload.last_px.eq(last_px)]
         w, r = self.refill_q.w_stream, self.refill_q.r_stream
         pipe = cv & ~co.ctx.srch
-        short = co.new.depth != cnt
+        # the count's thresholds and `short` registered from the cache's o.new a cycle
+        # ahead (o_new): the hold (urgent_now -> issue) starts from registers
+        nxt = self.st["cache"].o_new
+        short, below_k, below_low = Signal(), Signal(init=1), Signal(init=1)   # o.new = 0
+        m.d.sync += short.eq(nxt.depth != nxt.count)
         # a side is queued once; taking it clears the bit, so a change after the job's
         # first exact read queues it again
         pending = Signal(2 << self.slot_bits)
         onehot = lambda k: Const(1, len(pending)) << k
         # cnt < k and cnt < low as tables of cnt (magnitude compares map to carry chains)
-        below_k, below_low = Signal(), Signal()
-        with m.Switch(cnt):
+        bk_n, bl_n = Signal(), Signal()
+        with m.Switch(nxt.count):
             with m.Case(*range(self.low)):
-                m.d.comb += [below_k.eq(1), below_low.eq(1)]
+                m.d.comb += [bk_n.eq(1), bl_n.eq(1)]
             with m.Case(*range(self.low, self.k)):
-                m.d.comb += below_k.eq(1)
+                m.d.comb += bk_n.eq(1)
+        m.d.sync += [below_k.eq(bk_n), below_low.eq(bl_n)]
         m.d.comb += [w.valid.eq(pipe & co.en & below_k & short & ~self._pending_bit(m, pending)),
                      w.payload.eq(co.key),
                      self.urgent_now.eq(pipe & co.en & below_low & short),

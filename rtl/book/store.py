@@ -20,7 +20,12 @@ Timing (an operation may enter every 2 cycles; never in two consecutive cycles):
       (`new` = `old` when nothing was written).
 `prepare(m, op, hit, old)` (optional) is computed in the compare cycle and, split,
 registered for `modify(m, op, hit, old, pre)`: a table whose change needs wide
-compares (the level cache) does them in c2 so c3 is only selects and muxes.
+compares (the level cache) does them in c2 so c3 is only selects and muxes. With one
+way, `prepare` gets the way's value unmasked (`hit`: it is valid) and must mask what
+it uses; a split store computes it on the read word and on the forwarded write and
+selects after.
+`modify` must keep, on a miss (old = 0), whatever it may create: the create decision
+does not wait for `keep` (true of every book table).
 An operation with `en` = 0 is a probe: it reads and reports, writes nothing.
 `veto` (sampled at c2) turns the operation into a probe too (the caller's late
 verdict: an unsubscribed locate, a full table). `clr` empties set
@@ -32,7 +37,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .hashing import h3_hash
+from .hashing import h3_hash, h3_masks
 
 
 def _in_layout(key_bits, op_shape, ctx_shape):
@@ -56,11 +61,12 @@ class HashStore(wiring.Component):
 
     def __init__(self, *, key_bits, value_shape, op_shape, ctx_shape, sets, ways, modify,
                  index="h3", seed=0, q_port=False, banks=1, split=False, prepare=None,
-                 alt_key=False):
+                 alt_key=False, alt_idx=False, alt2=False, way_prepare=None):
         assert sets >= 2 and sets & (sets - 1) == 0 and key_bits <= 64
         assert banks == 1 or index == "h3"
         self.key_bits, self.sets, self.ways, self.seed, self.banks = key_bits, sets, ways, seed, banks
-        self.split, self.prepare, self.has_alt = split, prepare, alt_key
+        self.split, self.prepare, self.has_alt, self.has_alt_idx = split, prepare, alt_key, alt_idx
+        self.has_alt2, self.way_prepare = alt2, way_prepare
         self.latency = 4 if split else 3
         self.set_bits = sets.bit_length() - 1
         self.value_shape, self.modify, self.index, self.q_port = value_shape, modify, index, q_port
@@ -72,6 +78,7 @@ class HashStore(wiring.Component):
                                       always_ready=True)),
             "veto": In(1),
             "peek": Out(value_shape),
+            "o_new": Out(value_shape),   # o.payload.new a cycle ahead (comb)
             "clr": In(1),
             "clr_addr": In(self.set_bits),
         }
@@ -79,6 +86,10 @@ class HashStore(wiring.Component):
             members.update({"q_addr": In(self.set_bits), "q_data": Out(self.set_layout)})
         if alt_key:     # `alt`: the operation's key is `alt_key` instead of i.payload.key
             members.update({"alt": In(1), "alt_key": In(key_bits)})
+        if alt_idx:     # `alt_key`'s set in each bank, computed by the caller (registers)
+            members.update({"alt_idx": In(self.set_bits * banks)})
+        if alt2:        # without `alt`, `alt2` makes the key `alt2_key`
+            members.update({"alt2": In(1), "alt2_key": In(key_bits)})
         super().__init__(members)
 
     def set_index(self, key, bank=0):
@@ -86,6 +97,25 @@ class HashStore(wiring.Component):
         if self.index == "direct":
             return key & (self.sets - 1) if isinstance(key, int) else key[:self.set_bits]
         return h3_hash(key, self.set_bits, self.seed + bank)
+
+    def key_index(self, key, bank=0):
+        """The set of a `key_bits` value in `bank`, as the read port is addressed."""
+        return self.set_index(Cat(key, Const(0, 64 - self.key_bits))
+                              if self.index == "h3" else key, bank)
+
+    def _hash_tree(self, m, key, b, tag):
+        """`key_index` of an h3 table as a balanced XOR tree: each set bit's terms in
+        kept groups of 4 (ABC made the 32-term XORs chains of 5-6 LUTs)."""
+        out = []
+        for j, mk in enumerate(h3_masks(self.set_bits, self.seed + b)):
+            terms = [key[i] for i in range(self.key_bits) if mk >> i & 1]
+            groups = []
+            for g in range(0, len(terms), 4):
+                x = Signal(name=f"hx{b}_{tag}_{j}_{g // 4}", attrs={"keep": 1})
+                m.d.comb += x.eq(Cat(*terms[g:g + 4]).xor())
+                groups.append(x)
+            out.append(Cat(*groups).xor())
+        return Cat(*out)
 
     def _bank(self, m, b):
         """Bank b's memory, c0 address and c1 forwarded set: (rset, a2, wr, wq)."""
@@ -96,14 +126,26 @@ class HashStore(wiring.Component):
             qrd = mem.read_port()
             m.d.comb += [qrd.addr.eq(self.q_addr), self.q_data.eq(qrd.data)]
 
-        def index(k):
-            return self.set_index(Cat(k, Const(0, 64 - self.key_bits))
-                                  if self.index == "h3" else k, b)
+        def index(k, tag):
+            # each candidate key's set kept (a LUT output): ABC otherwise hashed the
+            # selected key it shares with s1, putting the late select ahead of the XORs
+            h = self._hash_tree(m, k, b, tag) if self.index == "h3" else self.key_index(k, b)
+            if not (self.has_alt or self.has_alt2):
+                return h
+            ix = Signal(self.set_bits, name=f"ix{b}_{tag}", attrs={"keep": 1})
+            m.d.comb += ix.eq(h)
+            return ix
         idx0 = Signal(self.set_bits, name=f"idx0_{b}")
-        if self.has_alt:    # both sets hashed, `alt` (a late select) picks one
-            m.d.comb += idx0.eq(Mux(self.alt, index(self.alt_key), index(self.i.payload.key)))
+        base = index(self.i.payload.key, "k")
+        if self.has_alt2:
+            base = Mux(self.alt2, index(self.alt2_key, "k2"), base)
+        if self.has_alt_idx:
+            sb = self.set_bits
+            m.d.comb += idx0.eq(Mux(self.alt, self.alt_idx[b * sb:(b + 1) * sb], base))
+        elif self.has_alt:    # both sets hashed, `alt` (a late select) picks one
+            m.d.comb += idx0.eq(Mux(self.alt, index(self.alt_key, "a"), base))
         else:
-            m.d.comb += idx0.eq(index(self.i.payload.key))
+            m.d.comb += idx0.eq(base)
         m.d.comb += rd.addr.eq(idx0)
         a1, a2 = Signal(self.set_bits, name=f"a1_{b}"), Signal(self.set_bits, name=f"a2_{b}")
         m.d.sync += [a1.eq(idx0), a2.eq(a1)]
@@ -121,35 +163,69 @@ class HashStore(wiring.Component):
             self._f2.append((f2, a1))
             fwd = Signal(self.set_layout, name=f"rset_f{b}")
             m.d.comb += fwd.eq(Mux(f2, wq_data, rset))
+            # the ways are compared with the key in both words and the match selected
+            # after (f2 then drives a few bits, not the whole word ahead of the compares)
+            self._cmp.append((f2, wq_data, rset))
             rset = fwd
         return rset, a2, wr
 
-    def _select(self, m, banks, key):
+    def _select(self, m, banks, key, op):
         """Compare the ways with the key (comb): the matches (for `prepare`) and what the
         modify cycle needs, decided here so that it starts from registers: hit, old
         value, and per bank the way to write on a hit and on a create (one-hot: the
         first matching / first free way, in the bank a hit or an insert goes to)."""
         W, B = self.ways, self.banks
-        match = [Signal(W, name=f"match{b}") for b in range(B)]
+        # kept (a LUT output each): ABC otherwise merged the key compares into the
+        # hit / one-hot / old logic as long unbalanced chains (10 LUT levels)
+        match = [Signal(W, name=f"match{b}", attrs={"keep": 1}) for b in range(B)]
         free = [Signal(W, name=f"free{b}") for b in range(B)]
         sel = {"hit": Signal(name="hit"), "any_free": Signal(name="any_free"),
                "old": Signal(self.value_shape, name="old"),
                "hit_1h": [Signal(W, name=f"hit_1h{b}") for b in range(B)],
                "ins_1h": [Signal(W, name=f"ins_1h{b}") for b in range(B)],
                "hit_in": Signal(B, name="hit_in"), "ins_in": Signal(B, name="ins_in"),
+               "wpre": None,
                "sets": [Signal(self.set_layout, name=f"set{b}") for b in range(B)]}
         # a direct-indexed table whose key fits its set index holds at each set only
         # entries of that one key (created there, cleared to 0): valid is the match
         same = self.index == "direct" and self.key_bits <= self.set_bits
-        acc = 0
+        acc = wacc = 0
         for b, (rset, _, _) in enumerate(banks):
             m.d.comb += sel["sets"][b].eq(rset)
             for w in range(W):
-                m.d.comb += [match[b][w].eq(rset[w].valid if same else
-                                            rset[w].valid & (rset[w].key == key)),
-                             free[b][w].eq(~rset[w].valid)]
+                def way_match(word, tag):
+                    if same:
+                        return word[w].valid
+                    # the key compare in kept 8-bit pieces (a balanced tree: ABC made
+                    # one 64-bit compare a chain of 7 LUTs)
+                    eqs = []
+                    for j in range(0, self.key_bits, 8):
+                        e = Signal(name=f"eq{b}_{w}{tag}_{j // 8}", attrs={"keep": 1})
+                        m.d.comb += e.eq(word[w].key[j:j + 8] == key[j:j + 8])
+                        eqs.append(e)
+                    return word[w].valid & Cat(*eqs).all()
+                if self.split:
+                    f2, wq, raw = self._cmp[b]
+                    mt = Mux(f2, way_match(wq, "w"), way_match(raw, "r"))
+                else:
+                    mt = way_match(rset, "")
+                m.d.comb += [match[b][w].eq(mt), free[b][w].eq(~rset[w].valid)]
                 acc = acc | Mux(match[b][w], Value.cast(rset[w].value), 0)
+                if self.way_prepare:    # per way on both words, selected like `old`
+                    def wp(word):
+                        return Value.cast(self.way_prepare(m, op, word[w].value))
+                    if self.split:
+                        f2, wq, raw = self._cmp[b]
+                        x = Mux(f2, wp(wq), wp(raw))
+                    else:
+                        x = wp(rset)
+                    wacc = wacc | Mux(match[b][w], x, 0)
         m.d.comb += Value.cast(sel["old"]).eq(acc)
+        if self.way_prepare:
+            sel["wpre"] = Signal(len(wacc), name="wpre")
+            m.d.comb += sel["wpre"].eq(wacc)
+        else:
+            del sel["wpre"]
         # a hit goes to bank 1 if it matched there, else bank 0; an insert to the bank
         # with more free ways; within a bank, the lowest matching / free way
         ins_b = (sum(free[1]) > sum(free[0])) if B > 1 else Const(0, 1)
@@ -173,15 +249,32 @@ class HashStore(wiring.Component):
         s1, s2 = Signal.like(self.i.payload, name="s1"), Signal.like(self.i.payload, name="s2")
         v1, v2 = Signal(), Signal()
         m.d.sync += [v1.eq(self.i.valid), s1.eq(self.i.payload), v2.eq(v1), s2.eq(s1)]
+        key0 = (Mux(self.alt2, self.alt2_key, self.i.payload.key) if self.has_alt2
+                else self.i.payload.key)
         if self.has_alt:
-            m.d.sync += s1.key.eq(Mux(self.alt, self.alt_key, self.i.payload.key))
-        self._f2 = []
+            m.d.sync += s1.key.eq(Mux(self.alt, self.alt_key, key0))
+        elif self.has_alt2:
+            m.d.sync += s1.key.eq(key0)
+        self._f2, self._cmp = [], []
         banks = [self._bank(m, b) for b in range(B)]
-        sel, match = self._select(m, banks, s2.key)
+        sel, match = self._select(m, banks, s2.key, s2.op)
         s, v, veto = s2, v2, self.veto
         addrs = [a2 for _, a2, _ in banks]
-        pre = (self.prepare(m, s2.op, Cat(*match).any(), sel["old"])
-               if self.prepare else None)
+        # with one way, `prepare` gets the way's value unmasked (`hit`: it is valid), a
+        # LUT level less ahead of its compares; it masks what it needs
+        pre = None
+        if self.prepare and self.split and W == 1 and B == 1:
+            # computed on both words (the read set and the write it may be forwarded
+            # from), f2 selecting after: neither the forwarding select (f2 drives the
+            # whole word) nor the valid mask of `old` is ahead of its compares
+            f2, wq, raw = self._cmp[0]
+            pw = self.prepare(m, s2.op, wq[0].valid, wq[0].value)
+            pr = self.prepare(m, s2.op, raw[0].valid, raw[0].value)
+            pre = Signal.like(pr, name="pre")
+            m.d.comb += pre.eq(Mux(f2, pw, pr))
+        elif self.prepare:
+            pre = self.prepare(m, s2.op, Cat(*match).any(),
+                               banks[0][0][0].value if W == 1 and B == 1 else sel["old"])
         if self.split:          # c3: modify and write from registered comparisons
             reg = {k: ([Signal.like(x, name=f"{k}{i}_r") for i, x in enumerate(val)]
                        if isinstance(val, list) else Signal.like(val, name=f"{k}_r"))
@@ -191,7 +284,9 @@ class HashStore(wiring.Component):
                 m.d.sync += [r.eq(x) for r, x in pairs]
             s, v, veto = Signal.like(s2, name="s3"), Signal(name="v3"), Signal(name="veto3")
             addrs = [Signal.like(a, name=f"a3_{b}") for b, a in enumerate(addrs)]
-            m.d.sync += [s.eq(s2), v.eq(v2), veto.eq(self.veto)]
+            write3 = Signal(name="write3")
+            m.d.sync += [s.eq(s2), v.eq(v2), veto.eq(self.veto),
+                         write3.eq(v2 & s2.en & ~self.veto)]
             m.d.sync += [a3.eq(a2) for a3, (_, a2, _) in zip(addrs, banks)]
             sel = reg
             if pre is not None:
@@ -199,15 +294,20 @@ class HashStore(wiring.Component):
                 m.d.sync += pre_r.eq(pre)
                 pre = pre_r
         hit, old = sel["hit"], sel["old"]
-        new, keep, may_create = (self.modify(m, s.op, hit, old, pre) if self.prepare
+        if self.way_prepare:
+            pre = sel["wpre"]
+        new, keep, may_create = (self.modify(m, s.op, hit, old, pre)
+                                 if self.prepare or self.way_prepare
                                  else self.modify(m, s.op, hit, old))
         m.d.comb += self.peek.eq(new)
-        write = v & s.en & ~veto
+        write = write3 if self.split else v & s.en & ~veto
         created, removed, full, we = Signal(), Signal(), Signal(), Signal()
         any_free = sel["any_free"]
+        # on a miss (old = 0) every table's `modify` keeps what it may create, so `keep`
+        # is not in the create decision (it is the slow output of `modify`)
         m.d.comb += [removed.eq(write & hit & ~keep),
-                     created.eq(write & ~hit & keep & may_create & any_free),
-                     full.eq(write & ~hit & keep & may_create & ~any_free),
+                     created.eq(write & ~hit & may_create & any_free),
+                     full.eq(write & ~hit & may_create & ~any_free),
                      we.eq((write & hit) | created)]
         # the clear is registered here and written a cycle after `clr` (it comes from the
         # book's command logic, far from most tables; a clear never meets an operation:
@@ -220,12 +320,23 @@ class HashStore(wiring.Component):
             wen = Signal(name=f"wen{b}")
             m.d.comb += [wdata.eq(sel["sets"][b]),
                          wen.eq((write & sel["hit_in"][b]) | (created & sel["ins_in"][b]))]
+            # the word matters only when written (wen), and then only its valid ways: the
+            # value and key go to the hit / insert way by the registered one-hot alone
+            # (a free way written with them stays invalid), only the valid bits wait
+            # for the decisions (keep, created)
             for w in range(W):
-                with m.If(write & sel["hit_1h"][b][w]):
-                    m.d.comb += [wdata[w].value.eq(new), wdata[w].valid.eq(keep)]
-                with m.If(created & sel["ins_1h"][b][w]):
-                    m.d.comb += [wdata[w].valid.eq(1), wdata[w].key.eq(s.key),
-                                 wdata[w].value.eq(new)]
+                h1, i1 = sel["hit_1h"][b][w], sel["ins_1h"][b][w]
+                if W == 1 and self.index == "direct" and self.key_bits <= self.set_bits:
+                    # one way, one key per set: a write is a hit or a create (h1 | i1
+                    # always), and the key is the set's own
+                    m.d.comb += [wdata[w].value.eq(new), wdata[w].key.eq(s.key),
+                                 wdata[w].valid.eq(Mux(h1, keep, created))]
+                    continue
+                m.d.comb += [
+                    wdata[w].value.eq(Mux(h1 | i1, Value.cast(new), sel["sets"][b][w].value)),
+                    wdata[w].key.eq(Mux(i1, s.key, sel["sets"][b][w].key)),
+                    wdata[w].valid.eq(Mux(h1, keep, sel["sets"][b][w].valid | (i1 & created))),
+                ]
             # a clear writes only the valid bits 0 (an invalid way's key and value are
             # never read: it matches nothing, `old` is 0 on a miss, a create writes the
             # whole way): `clr` then reaches a few bits, not every bit of the word
@@ -244,5 +355,6 @@ class HashStore(wiring.Component):
         m.d.sync += [self.o.valid.eq(v), o.key.eq(s.key), o.op.eq(s.op), o.ctx.eq(s.ctx),
                      o.en.eq(s.en & ~veto), o.hit.eq(hit), o.created.eq(created),
                      o.removed.eq(removed), o.full.eq(full), o.old.eq(old),
-                     o.new.eq(Mux(we, Value.cast(new), Value.cast(old)))]
+                     o.new.eq(self.o_new)]
+        m.d.comb += self.o_new.eq(Mux(we, Value.cast(new), Value.cast(old)))
         return m

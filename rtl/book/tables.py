@@ -31,10 +31,12 @@ def order_modify(u_side, u_ok, slot):
     """Order-table change; `u_side`/`u_ok`: the side and hit of the U's delete half;
     `slot`: the message's book slot (with the operation's modify). A reduction or
     delete of an order resting in another slot leaves it as it is (`other_slot`)."""
-    def modify(m, op, hit, old):
+    def modify(m, op, hit, old, pre=None):
         new = Signal(OrderVal, name="order_new")
         keep, create = Signal(name="order_keep"), Signal(name="order_create")
-        part = op.shares < old.shares           # an execution/cancel that leaves shares
+        # an execution/cancel that leaves shares (`pre`: order_part, compared per way in
+        # the store's compare cycle and selected with the hit; 0 on a miss, as here)
+        part = pre[0] if pre is not None else op.shares < old.shares
         other = other_slot(old, slot)
         m.d.comb += new.eq(old)
         with m.Switch(op.kind):
@@ -57,6 +59,11 @@ def order_modify(u_side, u_ok, slot):
                     m.d.comb += new.shares.eq(0)
         return new, keep, create
     return modify
+
+
+def order_part(m, op, value):
+    """HashStore `way_prepare` of the order table: a reduction leaves shares."""
+    return op.shares < value.shares
 
 
 def other_slot(old, slot):
