@@ -32,6 +32,9 @@ SUCCESS = {"frames_ok", "bytes_ok", "frames_in", "udp_accepted", "packets", "pac
 PATH_BLOCKS = ("mac_a", "mac_b", "net_a", "net_b", "merge", "mold", "itch")
 #: Published comparison: the fastest open ITCH parser, 8 cycles at 322 MHz.
 REF_CYCLES, REF_MHZ = 8, 322.0
+#: Last byte on the wire -> decoded ITCH message, cycles of 156.25 MHz (issue 13: <= 5,
+#: 32 ns, against the reference's 8 cycles at 322 MHz).
+DECODE_GOAL = 5
 
 
 def drop_counter_names():
@@ -192,7 +195,7 @@ def bench_packet():
     for run, r in (("line-rate", res), ("1-message", one_res)):
         s = r.latency["itch_to_decode_cycles"]
         for k in ("min", "p50", "p99", "max"):
-            out.append(Result(f"{run}: last byte -> decoded message latency {k}", 2, s[k],
+            out.append(Result(f"{run}: last byte -> decoded message latency {k}", DECODE_GOAL, s[k],
                               "cycles", meth.format(s["count"], run), better="lower"))
     record_latency("itch_to_decode", res.extra["decode_latencies"] +
                    one_res.extra["decode_latencies"],
