@@ -100,11 +100,13 @@ def placed_util(log):
     utilisation nextpnr's log prints (a placed-only run writes no report with it)."""
     cells = {"TRELLIS_COMB": "luts", "TRELLIS_FF": "ffs", "DP16KD": "brams",
              "MULT18X18D": "dsps"}
-    out = {}
-    for cell, used in re.findall(r"^Info:\s+(\w+):\s+(\d+)/\s*\d+", log, re.M):
-        if cell in cells:
-            out[cells[cell]] = int(used)
-    return out
+    return {cells[c]: used for c, used, _ in util_lines(log) if c in cells}
+
+
+def util_lines(log):
+    """(cell, used, available) for each line of nextpnr's device utilisation."""
+    return [(c, int(u), int(a)) for c, u, a in
+            re.findall(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)", log, re.M)]
 
 
 def write_breakdown(out):
@@ -123,9 +125,7 @@ def misfit(out):
     if "Unable to find legal placement" not in text:
         return None
     over = [f"{cell} {used:,} of {avail:,} ({100 * used // avail} %)"
-            for cell, used, avail in ((c, int(u), int(a)) for c, u, a in
-                                      re.findall(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)", text, re.M))
-            if used > avail]
+            for cell, used, avail in util_lines(text) if used > avail]
     return ("does not fit the LFE5UM5G-85F: " + ", ".join(over or ["utilisation limit"])
             + f"; per block: {out / 'utilisation.md'}")
 
@@ -233,8 +233,9 @@ def main(argv=None):
     except subprocess.TimeoutExpired as e:
         result["reason"] = f"{Path(e.cmd[0]).name} timed out after {e.timeout} s"
     except (RuntimeError, OSError) as e:
-        result["reason"] = misfit(out) or str(e).splitlines()[0]
-        if misfit(out):                 # the placer's counts of what was asked for
+        over = misfit(out)
+        result["reason"] = over or str(e).splitlines()[0]
+        if over:                        # the placer's counts of what was asked for
             result.update(placed_util((out / "place.log").read_text()))
     save()
     print(json.dumps({k: v for k, v in result.items() if k != "fmax_by_clock"}, indent=1))

@@ -129,7 +129,7 @@ ABC_LUT_BLOCKS = {"book", "merge"}
 #: an hour (64-entry build: router1 had 125 k arcs left after 3,000 s; router2's first pass left 74 k
 #: wires overused after 18 min), so its Fmax is nextpnr's post-placement estimate,
 #: marked as such in every report (`timing`).
-PLACE_ONLY_BLOCKS = set()   # the book v2 (issue 12) is routed
+PLACE_ONLY_BLOCKS = set()   # every block is routed (the book with router2)
 #: Blocks routed with nextpnr's router2 unless --router says otherwise: the book's
 #: placed design is congested, and router1 works through it arc by arc (hours).
 ROUTER2_BLOCKS = {"book"}
