@@ -50,6 +50,10 @@ class CoreConfig:
     #: price tree's leaf table has as many entries). Every level of a book is exact.
     book_levels: int = 65536
     top_n: int = 5
+    #: Level-cache levels per side beyond the low-water mark (rtl/book/order_book.py
+    #: BACKGROUND): refilled while the book runs, so a side draining best first does not
+    #: hold the input at once. Each costs ~80 bits of the cache word and its selects.
+    book_background: int = 5
     book_locate_bits: int = 14     # stock-locate bits the book's slot map decodes
     #: Decoded messages queued in front of the book (it takes one every 2 cycles, loses
     #: an issue slot per next-best cache access, and holds its input only while a side
@@ -92,7 +96,7 @@ class CoreConfig:
         """OrderBook's keyword arguments for this build (and `OrderBook.sweep_cycles`')."""
         return dict(slots=self.book_slots, orders=self.book_orders, levels=self.book_levels,
                     top_n=self.top_n, ways=self.book_order_ways,
-                    locate_bits=self.book_locate_bits)
+                    locate_bits=self.book_locate_bits, background=self.book_background)
 
     def describe(self):
         """One line for logs and `tickwire status`."""
@@ -104,7 +108,8 @@ BUILDS = {
     "board": CoreConfig(name="board", book_slots=256, book_orders=8192, book_levels=4096,
                         book_order_ways=8, book_locate_bits=14, risk_slots=8, merge_depth=1024),
     "lab": CoreConfig(name="lab", book_slots=4, book_orders=4096, book_levels=1024,
-                      book_order_ways=8, book_locate_bits=10, risk_slots=2, risk_history=4, merge_depth=1024,
+                      book_order_ways=4, book_locate_bits=10, book_background=1,
+                      risk_slots=2, risk_history=2, merge_depth=1024,
                       clock_mhz=18.0, uart_divisor=6),
 }
 PARAM_NAMES = tuple(f.name for f in fields(CoreConfig) if f.name != "name")

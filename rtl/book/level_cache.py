@@ -95,10 +95,13 @@ def cache_prepare(k):
 
 
 def cache_modify(k):
-    """The HashStore `modify` of the level cache, from `cache_prepare`'s register."""
+    """The HashStore `modify` of the level cache, from `cache_prepare`'s register.
+    `write` (HashStore `unwritten_old`): without it every position keeps its level and
+    count and depth stay, so the new word is the old one (the store then needs no
+    word-wide new-or-old select for `o_new`)."""
     lw = data.Layout.cast(Level).size
 
-    def modify(m, op, hit, old, pre):
+    def modify(m, op, hit, old, pre, write=Const(1, 1)):
         new = Signal(cache_layout(k), name="cache_new")
         lv = old.lv
         match, better, found = pre.match, pre.better, pre.found
@@ -112,7 +115,9 @@ def cache_modify(k):
             # its position's 80 bits through one 4:1 select)
             sel = Signal(2, name=f"c_sel{i}")
             ins_here = ~better[i] & (better[i - 1] if i > 0 else 1)
-            with m.If(op.append):
+            with m.If(~write):
+                m.d.comb += sel.eq(CUR)
+            with m.Elif(op.append):
                 m.d.comb += sel.eq(Mux(take & pre.at[i], NEW, CUR))
             with m.Elif(found):
                 m.d.comb += sel.eq(Mux(remove, Mux(pre.after[i], NXT, CUR),
@@ -130,8 +135,9 @@ def cache_modify(k):
                         m.d.comb += new.lv[i].as_value().eq(v)
         grow = (take & ~full) | (insert & ~full)
         m.d.comb += [
-            new.count.eq(Mux(grow & ~remove, pre.up, Mux(remove & ~grow, pre.down, old.count))),
-            new.depth.eq(pre.depth),
+            new.count.eq(Mux(write & grow & ~remove, pre.up,
+                             Mux(write & remove & ~grow, pre.down, old.count))),
+            new.depth.eq(Mux(write, pre.depth, old.depth)),
         ]
         return new, Const(1, 1), Const(1, 1)
     return modify

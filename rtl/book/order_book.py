@@ -83,7 +83,9 @@ _HALT_STATES = (ord("H"), ord("P"))
 #: a refill (c0..c8 at one per 2 cycles), each removing at most one cached level.
 CACHE_SPARE = 5
 #: Cache levels beyond the low-water mark, refilled in the background: a refill of one
-#: level takes ~40-70 cycles (20-35 operations) with the book running.
+#: level takes ~40-70 cycles (20-35 operations) with the book running. The default;
+#: a build may keep fewer (`CoreConfig.book_background`): the book stays exact, it only
+#: holds its input sooner while a side drains.
 BACKGROUND = 5
 #: Issue -> the cache's input (the order and level stores, 4 cycles each): where a
 #: gap in the issue stream arrives for NextBest's cache accesses.
@@ -133,8 +135,9 @@ def ctx_layout(sb):
 class OrderBook(wiring.Component):
     registers = regs.ORDER_BOOK
 
-    def __init__(self, slots=64, orders=262144, levels=65536, top_n=5, ways=8, locate_bits=14):
-        assert slots <= 256 and top_n >= 1
+    def __init__(self, slots=64, orders=262144, levels=65536, top_n=5, ways=8, locate_bits=14,
+                 background=BACKGROUND):
+        assert slots <= 256 and top_n >= 1 and background >= 1
         self.slots, self.orders, self.levels, self.top_n = slots, orders, levels, top_n
         self.ways, self.locate_bits = ways, locate_bits
         # a refill request holds issue at once; the operations issued since the one that
@@ -142,7 +145,7 @@ class OrderBook(wiring.Component):
         # remove a cached level, and the top N must stay cached
         lat = sum(4 if n in SPLIT else 3 for n in ("orders", "levels", "cache"))
         self.low = top_n + max(CACHE_SPARE, 1 + (lat - 1) // 2)
-        self.k = self.low + BACKGROUND
+        self.k = self.low + background
         self.lat = lat
         self.slot_bits = max(1, (slots - 1).bit_length())
         self.geo = geometry(slots, orders, levels, ways, locate_bits)
@@ -189,7 +192,7 @@ class OrderBook(wiring.Component):
         st["cache"] = HashStore(key_bits=1 + sb, value_shape=cache_layout(self.k),
                                 op_shape=CacheOp, ctx_shape=ctx, sets=g["cache"], ways=1,
                                 modify=cache_modify(self.k), prepare=cache_prepare(self.k),
-                                index="direct",
+                                index="direct", unwritten_old=True,
                                 split="cache" in SPLIT)
         st["best"] = HashStore(key_bits=sb, value_shape=Best, op_shape=BestOp, ctx_shape=1,
                                sets=g["best"], ways=1, index="direct", q_port=True,

@@ -26,6 +26,11 @@ it uses; a split store computes it on the read word and on the forwarded write a
 selects after.
 `modify` must keep, on a miss (old = 0), whatever it may create: the create decision
 does not wait for `keep` (true of every book table).
+`unwritten_old` (a one-way, direct, one-key-per-set table whose `modify` always may
+create, as the level cache): every operation that writes is a write of the way, so
+`modify(..., write)` gets the write decision (a register when split) and returns
+`old` unless it writes; `o_new` is then `new` itself, not a word-wide select of new
+or old (the level cache's word is ~1,300 bits: ~1,300 LUTs).
 An operation with `en` = 0 is a probe: it reads and reports, writes nothing.
 `veto` (sampled at c2) turns the operation into a probe too (the caller's late
 verdict: an unsubscribed locate, a full table). `clr` empties set
@@ -61,12 +66,16 @@ class HashStore(wiring.Component):
 
     def __init__(self, *, key_bits, value_shape, op_shape, ctx_shape, sets, ways, modify,
                  index="h3", seed=0, q_port=False, banks=1, split=False, prepare=None,
-                 alt_key=False, alt_idx=False, alt2=False, way_prepare=None):
+                 alt_key=False, alt_idx=False, alt2=False, way_prepare=None,
+                 unwritten_old=False):
         assert sets >= 2 and sets & (sets - 1) == 0 and key_bits <= 64
         assert banks == 1 or index == "h3"
         self.key_bits, self.sets, self.ways, self.seed, self.banks = key_bits, sets, ways, seed, banks
         self.split, self.prepare, self.has_alt, self.has_alt_idx = split, prepare, alt_key, alt_idx
         self.has_alt2, self.way_prepare = alt2, way_prepare
+        # writes are exactly `write` only with one way holding one key per set
+        assert not unwritten_old or (ways == 1 and index == "direct" and key_bits < sets.bit_length())
+        self.unwritten_old = unwritten_old
         self.latency = 4 if split else 3
         self.set_bits = sets.bit_length() - 1
         self.value_shape, self.modify, self.index, self.q_port = value_shape, modify, index, q_port
@@ -296,11 +305,13 @@ class HashStore(wiring.Component):
         hit, old = sel["hit"], sel["old"]
         if self.way_prepare:
             pre = sel["wpre"]
-        new, keep, may_create = (self.modify(m, s.op, hit, old, pre)
-                                 if self.prepare or self.way_prepare
-                                 else self.modify(m, s.op, hit, old))
-        m.d.comb += self.peek.eq(new)
         write = write3 if self.split else v & s.en & ~veto
+        args = (pre,) if self.prepare or self.way_prepare else ()
+        args += (write,) if self.unwritten_old else ()
+        new, keep, may_create = self.modify(m, s.op, hit, old, *args)
+        if self.unwritten_old:
+            assert isinstance(may_create, Const) and may_create.value == 1
+        m.d.comb += self.peek.eq(new)
         created, removed, full, we = Signal(), Signal(), Signal(), Signal()
         any_free = sel["any_free"]
         # on a miss (old = 0) every table's `modify` keeps what it may create, so `keep`
@@ -356,5 +367,8 @@ class HashStore(wiring.Component):
                      o.en.eq(s.en & ~veto), o.hit.eq(hit), o.created.eq(created),
                      o.removed.eq(removed), o.full.eq(full), o.old.eq(old),
                      o.new.eq(self.o_new)]
-        m.d.comb += self.o_new.eq(Mux(we, Value.cast(new), Value.cast(old)))
+        # one key per set, always creating: a write hits or creates, so we == write and
+        # `modify` already returned old without one
+        m.d.comb += self.o_new.eq(Value.cast(new) if self.unwritten_old else
+                                  Mux(we, Value.cast(new), Value.cast(old)))
         return m
