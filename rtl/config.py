@@ -49,6 +49,10 @@ class CoreConfig:
     #: Price levels held exactly, all slots and sides together (the level table; the
     #: price tree's leaf table has as many entries). Every level of a book is exact.
     book_levels: int = 65536
+    #: Ways of the level table and of the price tree's leaves, both banks together
+    #: (two-choice hashing, rtl/book/order_book.py NWAYS): 8, or 4 where the key
+    #: compares' LUTs matter more than a fuller table's set-full risk (lab).
+    book_level_ways: int = 8
     top_n: int = 5
     #: Level-cache levels per side beyond the low-water mark (rtl/book/order_book.py
     #: BACKGROUND): refilled while the book runs, so a side draining best first does not
@@ -96,7 +100,8 @@ class CoreConfig:
         """OrderBook's keyword arguments for this build (and `OrderBook.sweep_cycles`')."""
         return dict(slots=self.book_slots, orders=self.book_orders, levels=self.book_levels,
                     top_n=self.top_n, ways=self.book_order_ways,
-                    locate_bits=self.book_locate_bits, background=self.book_background)
+                    locate_bits=self.book_locate_bits, background=self.book_background,
+                    level_ways=self.book_level_ways)
 
     def describe(self):
         """One line for logs and `tickwire status`."""
@@ -108,8 +113,9 @@ BUILDS = {
     "board": CoreConfig(name="board", book_slots=256, book_orders=8192, book_levels=4096,
                         book_order_ways=8, book_locate_bits=14, risk_slots=8, merge_depth=1024),
     "lab": CoreConfig(name="lab", book_slots=4, book_orders=4096, book_levels=1024,
-                      book_order_ways=4, book_locate_bits=10, book_background=1,
-                      risk_slots=2, risk_history=2, merge_depth=1024,
+                      book_order_ways=4, book_level_ways=4, book_locate_bits=10,
+                      book_background=1, top_n=3,
+                      risk_slots=2, risk_history=1, merge_depth=1024,
                       clock_mhz=18.0, uart_divisor=6),
 }
 PARAM_NAMES = tuple(f.name for f in fields(CoreConfig) if f.name != "name")

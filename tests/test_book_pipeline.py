@@ -15,7 +15,7 @@ L, R = 5, 100
 
 def check(msgs, subs, **kw):
     bbo, topn, ev, taken, out_cyc = run_book(msgs, subs, **kw)
-    rows, top, model = model_rows(msgs, subs)
+    rows, top, model = model_rows(msgs, subs, top_n=kw.get("params", SMALL)["top_n"])
     assert bbo == rows
     assert topn == top
     assert ev["level_miss"] == 0 and ev["depth_overflow"] == 0
@@ -176,3 +176,26 @@ def test_another_symbols_reference_touches_only_its_own_message():
     # slot 1 flagged by its unknown references (the flag is the slot's state when the
     # update leaves, so its own row already shows it), slot 0 by the refused U
     assert [r[-1] for r in bbo] == [0, 1, 1, 1]
+
+
+#: The lab build's book knobs (rtl/config.py BUILDS["lab"]): top 3, one background
+#: level (a 10-level cache), 2 x 2-way order sets, 2 x 2-way level sets and tree leaves.
+LAB_KNOBS = dict(top_n=3, background=1, ways=4, level_ways=4)
+
+
+def test_lab_knobs_drain_and_churn():
+    """The smallest cache and tables the builds use: a deep side drained best-first to
+    empty (every level a refill, the input held below the low-water mark at once) and
+    refills among back-to-back operations stay RTL = model."""
+    msgs = churn(7, 900, levels=30)
+    _, _, _, model = check(msgs, {5: 0, 6: 1},
+                           params=dict(SMALL, orders=512, levels=512, **LAB_KNOBS))
+    assert max(b.max_depth for b in model.books.values()) > 20
+    drain = []
+    for i in range(30):
+        drain.append(add(9000 + i, "B", 10 + i, 40_000 + 3 * i))
+    for i in reversed(range(30)):
+        drain.append(Msg(ord("D"), L, oref=9000 + i))
+    ev, _, _, _ = check(numbered(drain), {L: 0},
+                        params=dict(SMALL, orders=256, levels=256, **LAB_KNOBS))
+    assert ev["msgs"] == len(drain)

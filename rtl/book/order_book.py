@@ -97,7 +97,8 @@ SPLIT = ("orders", "levels", "cache", "best")
 DRAIN = 4 + 4 + 4 * DEPTHS + 1
 #: Ways per bank of the level table and the tree's leaves: two banks (two-choice hashing)
 #: of 4 ways, 8 candidate entries per key (rtl/book/store.py), so a table at 50 % load
-#: almost never finds both sets full; the inner tree depths have 2 ways a bank.
+#: almost never finds both sets full; the inner tree depths have 2 ways a bank. The
+#: default: a build may use 2 x 2 (`CoreConfig.book_level_ways`, fewer key compares).
 NWAYS = 4
 INNER_WAYS = 2
 
@@ -111,16 +112,16 @@ def _pow2(n):
     return 1 << max(1, (max(n, 2) - 1).bit_length())
 
 
-def geometry(slots, orders, levels, ways, locate_bits):
+def geometry(slots, orders, levels, ways, locate_bits, level_ways=2 * NWAYS):
     """Sets of every table (and the sweep length) for these build parameters."""
     sb = max(1, (slots - 1).bit_length())
     sides = 1 << (sb + 1)
-    g = {"orders": _pow2(orders // ways), "levels": _pow2(levels // (2 * NWAYS)),
+    g = {"orders": _pow2(orders // ways), "levels": _pow2(levels // level_ways),
          "cache": sides, "best": 1 << sb, "tree0": sides}
     for d in range(1, DEPTHS):
         # inner depths: 512 sets a bank cost no more block RAM than fewer (the word is
         # 5 DP16KD wide either way) and hold books whose prices span hundreds of dollars
-        g[f"tree{d}"] = (_pow2(levels // (2 * NWAYS)) if d == DEPTHS - 1 else
+        g[f"tree{d}"] = (_pow2(levels // level_ways) if d == DEPTHS - 1 else
                          _pow2(max(sides // 2, 512, levels // 16)) if d == DEPTHS - 2 else
                          _pow2(max(sides // 2, 512)))
     g["sweep"] = max(max(g.values()), 1 << locate_bits)
@@ -136,8 +137,9 @@ class OrderBook(wiring.Component):
     registers = regs.ORDER_BOOK
 
     def __init__(self, slots=64, orders=262144, levels=65536, top_n=5, ways=8, locate_bits=14,
-                 background=BACKGROUND):
-        assert slots <= 256 and top_n >= 1 and background >= 1
+                 background=BACKGROUND, level_ways=2 * NWAYS):
+        assert slots <= 256 and top_n >= 1 and background >= 1 and level_ways in (4, 8)
+        self.level_ways = level_ways
         self.slots, self.orders, self.levels, self.top_n = slots, orders, levels, top_n
         self.ways, self.locate_bits = ways, locate_bits
         # a refill request holds issue at once; the operations issued since the one that
@@ -148,7 +150,7 @@ class OrderBook(wiring.Component):
         self.k = self.low + background
         self.lat = lat
         self.slot_bits = max(1, (slots - 1).bit_length())
-        self.geo = geometry(slots, orders, levels, ways, locate_bits)
+        self.geo = geometry(slots, orders, levels, ways, locate_bits, level_ways)
         super().__init__({
             "i": In(stream.Signature(ItchMsg)),
             "bbo": Out(stream.Signature(BboUpdate, always_ready=True)),
@@ -172,9 +174,10 @@ class OrderBook(wiring.Component):
         return self.geo["sweep"]
 
     @staticmethod
-    def sweep_cycles(slots=64, orders=262144, levels=65536, ways=8, locate_bits=14, **_):
+    def sweep_cycles(slots=64, orders=262144, levels=65536, ways=8, locate_bits=14,
+                     level_ways=2 * NWAYS, **_):
         """`reset_cycles` without constructing a book (UnusedElaboratable)."""
-        return geometry(slots, orders, levels, ways, locate_bits)["sweep"]
+        return geometry(slots, orders, levels, ways, locate_bits, level_ways)["sweep"]
 
     # ---- tables ----
     def _stores(self, m):
@@ -186,7 +189,8 @@ class OrderBook(wiring.Component):
                                  split="orders" in SPLIT, alt_key=True, way_prepare=order_part,
                                  modify=order_modify(self.u_side, self.u_ok, self.slot_c3))
         st["levels"] = HashStore(key_bits=32 + 1 + sb, value_shape=LevelVal, op_shape=LevelOp,
-                                 ctx_shape=ctx, sets=g["levels"], ways=NWAYS, banks=2, modify=level_modify,
+                                 ctx_shape=ctx, sets=g["levels"], ways=self.level_ways // 2, banks=2,
+                                 modify=level_modify,
                                  split="levels" in SPLIT, alt_key=True, alt2=True,
                                  seed=2)
         st["cache"] = HashStore(key_bits=1 + sb, value_shape=cache_layout(self.k),
@@ -202,7 +206,8 @@ class OrderBook(wiring.Component):
             st[f"tree{d}"] = HashStore(
                 key_bits=prefix_bits(d) + 1 + sb, value_shape=1 << BITS[d], op_shape=node_op(d),
                 ctx_shape=1, sets=g[f"tree{d}"], banks=1 if d == 0 else 2, modify=node_modify,
-                ways=1 if d == 0 else NWAYS if d == DEPTHS - 1 else INNER_WAYS,
+                ways=(1 if d == 0 else self.level_ways // 2 if d == DEPTHS - 1 else
+                      INNER_WAYS),
                 index="direct" if d == 0 else "h3", seed=4 + 2 * d, split=True, alt_key=True,
                 alt_idx=True)
         for name, s in st.items():
