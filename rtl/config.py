@@ -15,10 +15,12 @@ Named builds (`BUILDS`, `--build sim|board` on every command that builds the cor
          alone maps to 201 DP16KD of the 208 and ~46 k LUT4 (issues 12, 13).
   lab    the lab bitstream's build (`make bitstream`, rtl/board/lab_top.py): the board
          build cut until the whole core fits beside the feed player and UART bridge:
-         a 4-slot book v2 (4,096 orders, 1,024 price levels), 2 risk slots, 4
-         remembered orders (registers are the same in every build, only window sizes
-         follow it: the UDP filters and accounts stay). The largest block beside the
-         book is the CSR bank's counters.
+         a 4-slot book v2 (4,096 orders in 2 x 2-way sets, 1,024 price levels in 2 x
+         2-way sets, top 3, a 10-level cache: one background level), 2 risk slots, 1
+         remembered order (registers are the same in every build, only window sizes
+         follow it: the UDP filters and accounts stay). Each cut is a LUT count: the
+         book v2 with the board's knobs put the lab core at 113 % of the part's
+         TRELLIS_COMB (2026-12-04); `make bitstream` writes utilisation.md per block.
          Clock: 18.000 MHz (PLL 12 x 3 / 2; UART 6 cycles a bit = 3.000 Mbaud), below
          the placed core's estimate (25.2 MHz at the 156 MHz constraint with the v1
          book), so the lab bitstream meets its own constraint and runs on the board; it
