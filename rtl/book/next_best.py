@@ -54,6 +54,9 @@ from .price_tree import BITS, DEPTHS, digit, lowest_set, tree_key
 TREE_PROP = 4 * DEPTHS
 #: Cycles `hold` stops issue for a cache access: three free cycles at the cache.
 GAP = 3
+#: Cycles a probe of the tree or the level table may still return after the search
+#: that sent it was abandoned (SETTLE waits them out even when the book is quiet).
+PROBE_LAT = 6
 
 
 def layouts(sb, k):
@@ -132,18 +135,41 @@ class NextBest(wiring.Component):
         # cur (dead until PICK_A sets it) follows last here, so a probe's key is always
         # cur, a register: ANC reads last's path, and last == cur there
         last = tree_key(c.last_px, r["side"])
-        m.d.sync += [r["from_valid"].eq(c.count != 0), r["last"].eq(last)]
         m.d.comb += self.cur_n.eq(last)
+        return self._read_state(m, r, c)
+
+    def _read_state(self, m, r, c):
+        """From a cache result: the last cached key, the appends still needed; done?"""
+        m.d.sync += [r["from_valid"].eq(c.count != 0), r["last"].eq(tree_key(c.last_px, r["side"])),
+                     r["need"].eq(Mux(c.depth < self.k, c.depth, self.k) - c.count)]
         return (c.count == self.k) | (c.depth == c.count)
+
+    def _early_result(self, m, r, reset_t, wait):
+        """The result of an append the search went on from (`outst`), arriving while it
+        looks for the next level: done, or refused (then an exact read: search again
+        after SETTLE, whose minimum wait lets the probes in flight return), else go on."""
+        c = self.cres.payload
+        with m.If(r["outst"] & self.cres.valid):
+            m.d.sync += r["outst"].eq(0)
+            refused = (c.count == 0) | (tree_key(c.last_px, r["side"]) != r["last"])
+            done = self._read_state(m, r, c)
+            with m.If(done | refused):
+                m.d.comb += self.cur_n.eq(tree_key(c.last_px, r["side"]))
+                m.next = "IDLE"
+            with m.If(~done & refused):
+                m.d.comb += reset_t.eq(1)
+                m.d.sync += wait.eq(TREE_PROP + PROBE_LAT)
+                m.next = "SETTLE"
 
     def elaborate(self, platform):
         m = Module()
         r = {n: Signal(w, name=n) for n, w in (
             ("slot", self.sb), ("side", 1), ("from_valid", 1), ("last", 32), ("cur", 32),
             ("t_any", 1), ("t_min", 32), ("aborted", 1), ("pos", 6), ("val", 64),
-            ("qty", 32), ("orders", 16), ("got", DEPTHS))}
+            ("qty", 32), ("orders", 16), ("got", DEPTHS), ("need", range(self.k + 1)),
+            ("outst", 1))}
         cur_d = Signal(range(DEPTHS))
-        wait = Signal(range(TREE_PROP + 1))
+        wait = Signal(range(TREE_PROP + PROBE_LAT + 1))
         gap = Signal(range(GAP + 1))
         cands = Signal(data.ArrayLayout(64, DEPTHS))
         # slot, side and cur through their next-value outputs (defaults: unchanged)
@@ -190,7 +216,7 @@ class NextBest(wiring.Component):
                         m.next = "IDLE"
             with m.State("SETTLE"):         # tree updates from before the read climb
                 m.d.sync += wait.eq(wait - 1)
-                with m.If((wait == 0) | self.quiet):
+                with m.If((wait == 0) | (self.quiet & (wait <= TREE_PROP))):
                     m.next = "ANC"
             with m.State("ANC"):            # the 6 nodes on the last cached key's path
                 m.d.comb += [self.treq.valid.eq(1),
@@ -207,21 +233,25 @@ class NextBest(wiring.Component):
                     m.d.sync += r["got"].eq(r["got"] | res.got)
                 with m.If((r["got"] | Mux(self.tres.valid, res.got, 0)) == (1 << DEPTHS) - 1):
                     m.next = "PICK_A"
-            self._walk(m, r, cur_d, cands)
+            self._walk(m, r, cur_d, cands, reset_t, wait)
             self._append(m, r, ok, reset_t, gap, wait)
             with m.State("FAIL"):           # nothing found: a conflict, or a real miss
-                with m.If(r["t_any"]):
+                with m.If(r["outst"]):
+                    pass                    # the append's result first
+                with m.Elif(r["t_any"]):
                     m.d.sync += gap.eq(GAP)
                     m.next = "READ"
                 with m.Else():
                     m.next = "BAD"
+                self._early_result(m, r, reset_t, wait)
             with m.State("BAD"):
                 m.d.comb += self.bad.valid.eq(1)
                 m.next = "IDLE"
         m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
+        self.dbg = {n: fsm.ongoing(n) for n in ("READ", "READ_RES", "SETTLE", "ANC", "ANC_WAIT", "PICK_A", "DOWN", "DOWN_WAIT", "PICK", "PICK2", "L_REQ", "L_WAIT", "A_REQ", "A_RES", "FAIL")}  # DBG
         return m
 
-    def _walk(self, m, r, cur_d, cands):
+    def _walk(self, m, r, cur_d, cands, reset_t, wait):
         """From the deepest ancestor with a digit beyond the last key's, down the lowest
         set bits to a leaf: the next level's tree key in `cur`."""
         res = self.tres.payload
@@ -233,21 +263,27 @@ class NextBest(wiring.Component):
             m.d.sync += [cur_d.eq(sel), r["val"].eq(cands[sel])]
             m.d.comb += self.cur_n.eq(r["last"])
             m.next = "PICK"
+            self._early_result(m, r, reset_t, wait)
         with m.State("DOWN"):
             m.d.comb += [self.treq.valid.eq(1),
                          self.treq.payload.depths.eq(Const(1, DEPTHS) << cur_d)]
             with m.If(self.treq.ready):
                 m.next = "DOWN_WAIT"
+            self._early_result(m, r, reset_t, wait)
         with m.State("DOWN_WAIT"):
             with m.If(self.tres.valid & res.got.bit_select(cur_d, 1)):
                 m.d.sync += r["val"].eq(Mux(res.hit.bit_select(cur_d, 1), res.bits[cur_d], 0))
                 m.next = "PICK"
+            self._early_result(m, r, reset_t, wait)
         with m.State("PICK"):
             found, pos = lowest_set(m, r["val"], "nb")
-            m.d.sync += r["pos"].eq(pos)
+            # what is left beyond the pick at this depth: where the level after it is
+            # (the next search starts here, without reading the ancestors again)
+            m.d.sync += [r["pos"].eq(pos), cands[cur_d].eq(r["val"] & (r["val"] - 1))]
             m.next = "PICK2"
             with m.If(~found):
                 m.next = "FAIL"
+            self._early_result(m, r, reset_t, wait)
         with m.State("PICK2"):
             m.d.comb += self.cur_n.eq(self._pick_tkey(m, r["cur"], cur_d, r["pos"]))
             with m.If(cur_d == DEPTHS - 1):
@@ -255,6 +291,7 @@ class NextBest(wiring.Component):
             with m.Else():
                 m.d.sync += cur_d.eq(cur_d + 1)
                 m.next = "DOWN"
+            self._early_result(m, r, reset_t, wait)
 
     def _append(self, m, r, ok, reset_t, gap, wait):
         """Level read, then the append in a gap (dropped on a conflict)."""
@@ -263,6 +300,7 @@ class NextBest(wiring.Component):
             with m.If(self.lreq.ready):
                 m.d.sync += gap.eq(GAP)     # the gap travels while the level is read
                 m.next = "L_WAIT"
+            self._early_result(m, r, reset_t, wait)
         with m.State("L_WAIT"):
             with m.If(self.lres.valid):
                 m.d.sync += [r["qty"].eq(self.lres.payload.qty),
@@ -270,15 +308,23 @@ class NextBest(wiring.Component):
                 m.next = "A_REQ"
                 with m.If(~self.lres.payload.hit):
                     m.next = "FAIL"
+            self._early_result(m, r, reset_t, wait)
         with m.State("A_REQ"):
             p = self.creq.payload
-            m.d.comb += [self.creq.valid.eq(1), p.append.eq(ok),
-                         reset_t.eq(self.creq.ready & ~ok)]
-            with m.If(self.creq.ready):
-                m.d.sync += r["aborted"].eq(~ok)
+            go = ~r["outst"] & self.creq.ready
+            m.d.comb += [self.creq.valid.eq(~r["outst"]), p.append.eq(ok),
+                         reset_t.eq(go & ~ok)]
+            with m.If(go):
+                m.d.sync += [r["aborted"].eq(~ok), r["need"].eq(r["need"] - 1)]
                 with m.If(ok):              # tracking now starts beyond the new last
                     m.d.sync += [r["last"].eq(r["cur"]), r["from_valid"].eq(1)]
                 m.next = "A_RES"
+                # more levels to find: search on from the path while the append's
+                # result comes back (one append outstanding: its guard is the last key)
+                with m.If(ok & (r["need"] > 1)):
+                    m.d.sync += r["outst"].eq(1)
+                    m.next = "PICK_A"
+            self._early_result(m, r, reset_t, wait)
         with m.State("A_RES"):
             c = self.cres.payload
             # refused by the cache's guard: its last level moved since the search began

@@ -268,7 +268,8 @@ class OrderBook(wiring.Component):
         # a side below the low-water mark holds issue at once (the operations already
         # in flight are what CACHE_SPARE covers) until every queued refill is done;
         # NextBest holds it 3 cycles for each gap it needs at the cache
-        self.urgent_now, urgent = Signal(), Signal()
+        self.urgent_now = Signal()
+        urgent = self.urgent = Signal()
         hold = self.urgent_now | urgent | self.nb.hold | busy_cmd
         issue, add2 = self._issue(m, hold)
         self.inflight = inflight = Signal(DRAIN)
