@@ -95,8 +95,6 @@ def run_flood(msgs, params=FLOOD, add_gap=4.75, del_gap=2.78, depth=512, stats=N
                 stats["wanted"] += cur is not None
                 if ctx.get(dut.nb.creq.valid) and ctx.get(dut.nb.creq.ready):
                     stats["append" if ctx.get(dut.nb.creq.payload.append) else "read"] += 1
-                for n, sg in dut.nb.dbg.items():
-                    stats["s_" + n] = stats.get("s_" + n, 0) + ctx.get(sg)
                 if ctx.get(dut.nb.cres.valid):
                     stats["cres"] += 1
             if ctx.get(dut.bbo.valid):

@@ -248,7 +248,6 @@ class NextBest(wiring.Component):
                 m.d.comb += self.bad.valid.eq(1)
                 m.next = "IDLE"
         m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
-        self.dbg = {n: fsm.ongoing(n) for n in ("READ", "READ_RES", "SETTLE", "ANC", "ANC_WAIT", "PICK_A", "DOWN", "DOWN_WAIT", "PICK", "PICK2", "L_REQ", "L_WAIT", "A_REQ", "A_RES", "FAIL")}  # DBG
         return m
 
     def _walk(self, m, r, cur_d, cands, reset_t, wait):

@@ -85,6 +85,10 @@ CACHE_SPARE = 5
 #: Cache levels beyond the low-water mark, refilled in the background: a refill of one
 #: level takes ~40-70 cycles (20-35 operations) with the book running.
 BACKGROUND = 5
+#: A side is queued for a refill only when this many levels are missing (fewer than K
+#: - REFILL_BATCH + 1 cached): each job pays an exact read and the tree's settling
+#: (~20 cycles) once for all the levels it appends, which the search chains (~15 each).
+REFILL_BATCH = 2
 #: Issue -> the cache's input (the order and level stores, 4 cycles each): where a
 #: gap in the issue stream arrives for NextBest's cache accesses.
 TO_CACHE = 8
@@ -501,7 +505,7 @@ class OrderBook(wiring.Component):
         with m.Switch(nxt.count):
             with m.Case(*range(self.low)):
                 m.d.comb += [bk_n.eq(1), bl_n.eq(1)]
-            with m.Case(*range(self.low, self.k)):
+            with m.Case(*range(self.low, self.k - REFILL_BATCH + 1)):
                 m.d.comb += bk_n.eq(1)
         m.d.sync += [below_k.eq(bk_n), below_low.eq(bl_n)]
         m.d.comb += [w.valid.eq(pipe & co.en & below_k & short & ~self._pending_bit(m, pending)),
