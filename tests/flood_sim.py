@@ -90,6 +90,11 @@ def run_flood(msgs, params=FLOOD, add_gap=4.75, del_gap=2.78, depth=512, stats=N
                 u, h, b = ctx.get(dut.urgent_now) | ctx.get(dut.urgent), ctx.get(dut.nb.hold), ctx.get(dut.nb.busy)
                 stats["cyc"] += 1
                 stats["urgent"] += u
+                if u and not stats.get("_u"):
+                    stats.setdefault("eps", []).append([cyc, 0, ctx.get(dut.refill_q.level), ctx.get(dut.nb.busy)])
+                if u:
+                    stats["eps"][-1][1] += 1
+                stats["_u"] = u
                 stats["nbhold"] += h & ~u
                 stats["nbbusy"] += b
                 stats["wanted"] += cur is not None

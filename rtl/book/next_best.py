@@ -36,10 +36,18 @@ operations in flight, so the book only loses one issue slot per cache access:
     inconsistency (`bad`: a hash-set collision dropped a node or level) only when no
     conflict was recorded; else it restarts.
 
-Per level found: ancestor read (the 6 nodes on the last cached key's path, one cycle
-when all six stores are free), at most 5 node reads down, one level read, one append:
-~25-45 cycles, during which the book goes on; a job loops until the cache is full or
-holds the whole side. The book holds issue itself only when a side's cache falls
+Per job: one exact read, then the ancestor read (the 6 nodes on the last cached key's
+path, one cycle when all six stores are free); per level found: the node reads down
+from the deepest depth with a digit left (the path's remaining digits are kept, `cands`:
+usually one leaf read), one level read, one append. The search does not wait for an
+append's result before looking for the next level (`need`: the levels the exact read
+said are missing, so it never searches past the side's last level; `outst`: the one
+append in flight, its result handled in whichever search state it arrives, and the
+next append waits for it, so its guard is the key just appended). Reusing the path
+read after SETTLE is as sound as re-reading it: a node bit it shows stale beyond the
+last cached key means a level created or removed there since the exact read, which
+the tracking records and which refuses the append. ~15-20 cycles a level, during which
+the book goes on; a job loops until the cache is full or holds the whole side. The book holds issue itself only when a side's cache falls
 below its low-water mark (rtl/book/order_book.py: `low`).
 """
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
@@ -54,6 +62,9 @@ from .price_tree import BITS, DEPTHS, digit, lowest_set, tree_key
 TREE_PROP = 4 * DEPTHS
 #: Cycles `hold` stops issue for a cache access: three free cycles at the cache.
 GAP = 3
+#: Cycles after asking for a gap before an append still waiting asks again (the gap
+#: reaches the cache TO_CACHE = 8 cycles after issue stops, and lasts GAP).
+GAP_REARM = 14
 #: Cycles a probe of the tree or the level table may still return after the search
 #: that sent it was abandoned (SETTLE waits them out even when the book is quiet).
 PROBE_LAT = 6
@@ -139,10 +150,26 @@ class NextBest(wiring.Component):
         return self._read_state(m, r, c)
 
     def _read_state(self, m, r, c):
-        """From a cache result: the last cached key, the appends still needed; done?"""
+        """From a cache result: the last cached key, the levels still to find (less one
+        found and waiting for its append, `pend`, or found this cycle, a level read
+        sent); done?"""
         m.d.sync += [r["from_valid"].eq(c.count != 0), r["last"].eq(tree_key(c.last_px, r["side"])),
-                     r["need"].eq(Mux(c.depth < self.k, c.depth, self.k) - c.count)]
+                     r["need"].eq(Mux(c.depth < self.k, c.depth, self.k) - c.count - r["pend"]
+                                  - (self.lreq.valid & self.lreq.ready))]
         return (c.count == self.k) | (c.depth == c.count)
+
+    def _latch(self, m, r, gap):
+        """The gap counter (and its re-arm timer), and the level probe's result, kept
+        for the append whenever it comes (the search goes on meanwhile)."""
+        with m.If(gap != 0):
+            m.d.sync += gap.eq(gap - 1)
+        with m.If(gap == GAP):
+            m.d.sync += r["gap_t"].eq(GAP_REARM)
+        with m.Elif(r["gap_t"] != 0):
+            m.d.sync += r["gap_t"].eq(r["gap_t"] - 1)
+        with m.If(self.lres.valid):
+            m.d.sync += [r["qty"].eq(self.lres.payload.qty), r["orders"].eq(self.lres.payload.orders),
+                         r["lv_hit"].eq(self.lres.payload.hit), r["lv_ok"].eq(1)]
 
     def _early_result(self, m, r, reset_t, wait):
         """The result of an append the search went on from (`outst`), arriving while it
@@ -167,7 +194,8 @@ class NextBest(wiring.Component):
             ("slot", self.sb), ("side", 1), ("from_valid", 1), ("last", 32), ("cur", 32),
             ("t_any", 1), ("t_min", 32), ("aborted", 1), ("pos", 6), ("val", 64),
             ("qty", 32), ("orders", 16), ("got", DEPTHS), ("need", range(self.k + 1)),
-            ("outst", 1))}
+            ("outst", 1), ("akey", 32), ("pend", 1), ("lv_ok", 1), ("lv_hit", 1),
+            ("gap_t", range(GAP_REARM + 1)))}
         cur_d = Signal(range(DEPTHS))
         wait = Signal(range(TREE_PROP + PROBE_LAT + 1))
         gap = Signal(range(GAP + 1))
@@ -181,8 +209,7 @@ class NextBest(wiring.Component):
         self._track(m, r, reset_t)
         masks = self._masks(m, r)
         m.d.comb += [self.bad.payload.eq(r["slot"]), self.hold.eq(gap != 0)]
-        with m.If(gap != 0):
-            m.d.sync += gap.eq(gap - 1)
+        self._latch(m, r, gap)
         for port in (self.creq, self.treq, self.lreq):
             m.d.comb += [port.payload.slot.eq(r["slot"]), port.payload.side.eq(r["side"])]
         m.d.comb += self.treq.payload.tkey.eq(r["cur"])   # == last in ANC (_exact_read)
@@ -192,20 +219,21 @@ class NextBest(wiring.Component):
         cp = self.creq.payload
         m.d.comb += [self.lreq.payload.px.eq(tree_key(r["cur"], r["side"])),
                      cp.guard.eq(tree_key(r["last"], r["side"])), cp.empty.eq(~r["from_valid"]),
-                     cp.px.eq(tree_key(r["cur"], r["side"])), cp.qty.eq(r["qty"]),
+                     cp.px.eq(tree_key(r["akey"], r["side"])), cp.qty.eq(r["qty"]),
                      cp.orders.eq(r["orders"])]
         res, c = self.tres.payload, self.cres.payload
-        ok = ~(r["t_any"] & (r["t_min"] <= r["cur"]))
+        ok = ~(r["t_any"] & (r["t_min"] <= r["akey"]))
         with m.FSM() as fsm:
             with m.State("IDLE"):
                 m.d.comb += self.req.ready.eq(1)
                 with m.If(self.req.valid):
                     m.d.comb += [self.slot_n.eq(self.req.payload.slot),
                                  self.side_n.eq(self.req.payload.side)]
-                    m.d.sync += gap.eq(GAP)
+                    m.d.sync += [gap.eq(GAP), r["pend"].eq(0)]
                     m.next = "READ"
             with m.State("READ"):           # exact cache read in a gap; tracking restarts
                 m.d.comb += [self.creq.valid.eq(1), reset_t.eq(self.creq.ready)]
+                m.d.sync += r["pend"].eq(0)
                 with m.If(self.creq.ready):
                     m.next = "READ_RES"
             with m.State("READ_RES"):
@@ -215,7 +243,7 @@ class NextBest(wiring.Component):
                     with m.If(self._exact_read(m, r, c)):
                         m.next = "IDLE"
             with m.State("SETTLE"):         # tree updates from before the read climb
-                m.d.sync += wait.eq(wait - 1)
+                m.d.sync += [wait.eq(wait - 1), r["pend"].eq(0)]
                 with m.If((wait == 0) | (self.quiet & (wait <= TREE_PROP))):
                     m.next = "ANC"
             with m.State("ANC"):            # the 6 nodes on the last cached key's path
@@ -233,7 +261,7 @@ class NextBest(wiring.Component):
                     m.d.sync += r["got"].eq(r["got"] | res.got)
                 with m.If((r["got"] | Mux(self.tres.valid, res.got, 0)) == (1 << DEPTHS) - 1):
                     m.next = "PICK_A"
-            self._walk(m, r, cur_d, cands, reset_t, wait)
+            self._walk(m, r, cur_d, cands, reset_t, wait, gap)
             self._append(m, r, ok, reset_t, gap, wait)
             with m.State("FAIL"):           # nothing found: a conflict, or a real miss
                 with m.If(r["outst"]):
@@ -250,7 +278,7 @@ class NextBest(wiring.Component):
         m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
         return m
 
-    def _walk(self, m, r, cur_d, cands, reset_t, wait):
+    def _walk(self, m, r, cur_d, cands, reset_t, wait, gap):
         """From the deepest ancestor with a digit beyond the last key's, down the lowest
         set bits to a leaf: the next level's tree key in `cur`."""
         res = self.tres.payload
@@ -260,7 +288,8 @@ class NextBest(wiring.Component):
                 with m.If(cands[d].any()):
                     m.d.comb += sel.eq(d)
             m.d.sync += [cur_d.eq(sel), r["val"].eq(cands[sel])]
-            m.d.comb += self.cur_n.eq(r["last"])
+            with m.If(r["pend"]):           # the found level's append: its gap sets out
+                m.d.sync += gap.eq(GAP)
             m.next = "PICK"
             self._early_result(m, r, reset_t, wait)
         with m.State("DOWN"):
@@ -287,47 +316,54 @@ class NextBest(wiring.Component):
             m.d.comb += self.cur_n.eq(self._pick_tkey(m, r["cur"], cur_d, r["pos"]))
             with m.If(cur_d == DEPTHS - 1):
                 m.next = "L_REQ"
+                with m.If(r["pend"]):       # the level found before goes in first
+                    m.next = "A_REQ"
             with m.Else():
                 m.d.sync += cur_d.eq(cur_d + 1)
                 m.next = "DOWN"
             self._early_result(m, r, reset_t, wait)
 
     def _append(self, m, r, ok, reset_t, gap, wait):
-        """Level read, then the append in a gap (dropped on a conflict)."""
+        """Level read, then the append in a gap (dropped on a conflict). While levels
+        are still to find, the search goes on during the level read (`pend`: a level
+        found, its append made when the search reaches its next level)."""
         with m.State("L_REQ"):
             m.d.comb += self.lreq.valid.eq(1)
             with m.If(self.lreq.ready):
-                m.d.sync += gap.eq(GAP)     # the gap travels while the level is read
-                m.next = "L_WAIT"
-            self._early_result(m, r, reset_t, wait)
-        with m.State("L_WAIT"):
-            with m.If(self.lres.valid):
-                m.d.sync += [r["qty"].eq(self.lres.payload.qty),
-                             r["orders"].eq(self.lres.payload.orders)]
-                m.next = "A_REQ"
-                with m.If(~self.lres.payload.hit):
-                    m.next = "FAIL"
+                m.d.sync += [r["akey"].eq(r["cur"]), r["lv_ok"].eq(0),
+                             r["need"].eq(r["need"] - 1)]
+                with m.If(r["need"] > 1):
+                    m.d.sync += r["pend"].eq(1)
+                    m.next = "PICK_A"
+                with m.Else():
+                    m.d.sync += gap.eq(GAP)     # the gap travels while the level is read
+                    m.next = "A_REQ"
             self._early_result(m, r, reset_t, wait)
         with m.State("A_REQ"):
             p = self.creq.payload
-            go = ~r["outst"] & self.creq.ready
-            m.d.comb += [self.creq.valid.eq(~r["outst"]), p.append.eq(ok),
-                         reset_t.eq(go & ~ok)]
+            # one append outstanding at most, so its guard (`last`) is the key before
+            go = ~r["outst"] & r["lv_ok"] & r["lv_hit"] & self.creq.ready
+            m.d.comb += [self.creq.valid.eq(~r["outst"] & r["lv_ok"] & r["lv_hit"]),
+                         p.append.eq(ok), reset_t.eq(go & ~ok)]
+            with m.If(~go & (r["gap_t"] == 0) & (gap == 0)):
+                m.d.sync += gap.eq(GAP)         # the gap went by: ask again
+            with m.If(r["lv_ok"] & ~r["lv_hit"]):
+                m.next = "FAIL"
             with m.If(go):
-                m.d.sync += [r["aborted"].eq(~ok), r["need"].eq(r["need"] - 1)]
+                m.d.sync += [r["aborted"].eq(~ok), r["pend"].eq(0)]
                 with m.If(ok):              # tracking now starts beyond the new last
-                    m.d.sync += [r["last"].eq(r["cur"]), r["from_valid"].eq(1)]
+                    m.d.sync += [r["last"].eq(r["akey"]), r["from_valid"].eq(1)]
                 m.next = "A_RES"
-                # more levels to find: search on from the path while the append's
-                # result comes back (one append outstanding: its guard is the last key)
-                with m.If(ok & (r["need"] > 1)):
+                # a level found beyond it (pend): its level read next, while the
+                # append's result comes back
+                with m.If(ok & r["pend"]):
                     m.d.sync += r["outst"].eq(1)
-                    m.next = "PICK_A"
+                    m.next = "L_REQ"
             self._early_result(m, r, reset_t, wait)
         with m.State("A_RES"):
             c = self.cres.payload
             # refused by the cache's guard: its last level moved since the search began
-            refused = (c.count == 0) | (tree_key(c.last_px, r["side"]) != r["cur"])
+            refused = (c.count == 0) | (tree_key(c.last_px, r["side"]) != r["akey"])
             with m.If(self.cres.valid):
                 m.d.sync += wait.eq(TREE_PROP)
                 with m.If(self._exact_read(m, r, c)):

@@ -20,11 +20,16 @@ store compares in one cycle and modifies and writes in the next (HashStore split
 Forwarding: each table's registered read takes the previous cycle's write to the same
 set, so an Add followed at once by its Execute or Delete sees the Add.
 
-Next best: when a side's cache holds fewer than K levels while the side has more, the
-side is queued (once: a pending bit per side) for NextBest (next_best.py), which
-appends the next levels from the price tree and the level table *in the background*
-(bounded: <= 6 node reads, ~25-45 cycles a level): its table reads take cycles the
-pipeline leaves free, and each cache access costs one issue slot (a 3-cycle gap).
+Next best: when a side's cache misses REFILL_BATCH (2) of its K levels while the side
+has more, the side is queued (once: a pending bit per side) for NextBest
+(next_best.py), which appends the next levels from the price tree and the level table
+*in the background*: its table reads take cycles the pipeline leaves free, and each
+cache access costs one issue slot (a 3-cycle gap). A job pays an exact cache read and
+the tree's settling (~20 cycles) once, then chains its levels (~15-20 cycles each: the
+search goes on from the path it walked while each append's result returns). Why: on
+the line-rate Add/Delete flood (bench packet section) one level per job at ~40 cycles
+kept the single search engine ~90 % busy, sides waited in its queue until they fell
+below `low`, and the holds overflowed the input queue.
 Why: holding the input for every refill (~60 cycles: drain, then search) let bursts
 of held messages from the A/B merge overflow the input queue. K = low + BACKGROUND:
 the BACKGROUND spare levels cover what the operations remove while a refill runs.
@@ -500,7 +505,8 @@ class OrderBook(wiring.Component):
         # first exact read queues it again
         pending = Signal(2 << self.slot_bits)
         onehot = lambda k: Const(1, len(pending)) << k
-        # cnt < k and cnt < low as tables of cnt (magnitude compares map to carry chains)
+        # cnt <= k - REFILL_BATCH (queue a refill) and cnt < low (hold) as tables of cnt
+        # (magnitude compares map to carry chains)
         bk_n, bl_n = Signal(), Signal()
         with m.Switch(nxt.count):
             with m.Case(*range(self.low)):
