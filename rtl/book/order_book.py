@@ -289,8 +289,14 @@ class OrderBook(wiring.Component):
                      fl_lat.eq(issue | inflight[:self.lat - 1].any())]
         drained = ~fl_any & ~issue
         m.d.comb += self.nb.quiet.eq(drained)
-        refills_done = ((self.refill_q.level == 0) & ~self.refill_q.w_stream.valid
-                        & ~self.nb.busy & ~fl_lat & ~issue)
+        self.n_low = Signal(range((2 << self.slot_bits) + 1))
+        none_low = Signal()
+        m.d.sync += none_low.eq(self.n_low == 0)
+        # the hold ends when no side is below `low` (n_low, from the cache's results)
+        # with nothing in flight, or (the count is only ever high, e.g. after a MAP
+        # cleared a low side) when every queued refill is done
+        refills_done = ((none_low | ((self.refill_q.level == 0) & ~self.refill_q.w_stream.valid
+                                     & ~self.nb.busy)) & ~fl_lat & ~issue)
         with m.If(self.urgent_now):
             m.d.sync += urgent.eq(1)
         with m.Elif(refills_done):
@@ -516,12 +522,37 @@ class OrderBook(wiring.Component):
         m.d.sync += [below_k.eq(bk_n), below_low.eq(bl_n)]
         m.d.comb += [w.valid.eq(pipe & co.en & below_k & short & ~self._pending_bit(m, pending)),
                      w.payload.eq(co.key),
-                     self.urgent_now.eq(pipe & co.en & below_low & short),
-                     self.nb.req.valid.eq(r.valid), self.nb.req.payload.side.eq(r.payload[0]),
-                     self.nb.req.payload.slot.eq(r.payload[1:]), r.ready.eq(self.nb.req.ready)]
+                     self.urgent_now.eq(pipe & co.en & below_low & short)]
+        self._low_count(m, below_low & short)
+        # a side below `low` is searched next (ahead of the queue: the book holds for it)
+        urg, urg_key = Signal(), Signal(len(co.key))
+        nr = self.nb.req
+        with m.If(self.urgent_now):
+            m.d.sync += [urg.eq(1), urg_key.eq(co.key)]
+        with m.Elif(nr.ready):
+            m.d.sync += urg.eq(0)
+        key = Mux(urg, urg_key, r.payload)
+        m.d.comb += [nr.valid.eq(urg | r.valid), nr.payload.side.eq(key[0]),
+                     nr.payload.slot.eq(key[1:]), r.ready.eq(nr.ready & ~urg)]
         m.d.sync += pending.eq((pending | Mux(w.valid, onehot(w.payload), 0))
                                & ~Mux(r.valid & r.ready, onehot(r.payload), 0))
         return []
+
+    def _low_count(self, m, new_low):
+        """n_low: sides whose cache holds fewer than `low` levels of more (each cache
+        result: +1 when its new word is low and its old was not, -1 the other way),
+        registered steps. Why: the hold for a low side ends when that side is back above
+        `low`, not when every queued refill (all sides, to K) is done."""
+        co, cv = self.st["cache"].o.payload, self.st["cache"].o.valid
+        old_low = Signal()
+        with m.Switch(co.old.count):
+            with m.Case(*range(self.low)):
+                m.d.comb += old_low.eq(co.hit & (co.old.depth != co.old.count))
+        # the new word is valid when written or when the old one was (new_low from o_new)
+        inc, dec = Signal(), Signal()
+        m.d.sync += [inc.eq(cv & (co.en | co.hit) & new_low & ~old_low),
+                     dec.eq(cv & old_low & ~((co.en | co.hit) & new_low))]
+        m.d.sync += self.n_low.eq(self.n_low + inc - dec)
 
     def _pending_bit(self, m, pending):
         """pending[co.key], from registers: the bit is selected a cycle ahead with the key
@@ -639,7 +670,7 @@ class OrderBook(wiring.Component):
                     m.d.sync += addr.eq(addr + 1)
                     with m.If(addr == Mux(sweep_subs, g["sweep"], g["sweep"]) - 1):
                         m.d.comb += clear.eq(-1)
-                        m.d.sync += [busy.eq(0), self.live.eq(0), self.halted.eq(0),
+                        m.d.sync += [busy.eq(0), self.live.eq(0), self.halted.eq(0), self.n_low.eq(0),
                                      sweep_subs.eq(0)]
         return clear
 
