@@ -56,10 +56,14 @@ from amaranth.lib.wiring import In, Out
 
 from .price_tree import BITS, DEPTHS, digit, lowest_set, tree_key
 
-#: Cycles from an exact cache read until every tree update of the operations before it
-#: has reached the root (leaf write 3 cycles after the cache input, then 4 per depth)
-#: and a probe sees it.
-TREE_PROP = 4 * DEPTHS
+#: Cycles from an exact cache read's result until every tree update of the operations
+#: before it has reached the root and a probe sees it: an operation enters the leaf with
+#: the cache, at least 2 cycles before the read (the gap); each depth's update enters the
+#: next one up 4 cycles later (split stores), so the root's at most 4 * (DEPTHS - 1) - 2
+#: cycles after the read, and a probe 2 cycles behind it sees it. The result comes 5
+#: cycles after the read and the ancestor probe goes 1 cycle after SETTLE ends: 16 leaves
+#: 3 cycles to spare (it was 24, 8 cycles of every job when the book is busy).
+TREE_PROP = 16
 #: Cycles `hold` stops issue for a cache access: three free cycles at the cache.
 GAP = 3
 #: Cycles after asking for a gap before an append still waiting asks again (the gap
@@ -208,6 +212,7 @@ class NextBest(wiring.Component):
         reset_t = Signal()
         self._track(m, r, reset_t)
         masks = self._masks(m, r)
+        self._pick_a(m, r, cur_d, cands)
         m.d.comb += [self.bad.payload.eq(r["slot"]), self.hold.eq(gap != 0)]
         self._latch(m, r, gap)
         for port in (self.creq, self.treq, self.lreq):
@@ -278,16 +283,22 @@ class NextBest(wiring.Component):
         m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
         return m
 
+    @staticmethod
+    def _pick_a(m, r, cur_d, cands):
+        """What PICK_A registers (L_REQ takes the same step when it goes on searching):
+        the deepest depth with a digit left on the path, and its digits."""
+        sel = Signal(range(DEPTHS))
+        for d in range(DEPTHS):
+            with m.If(cands[d].any()):
+                m.d.comb += sel.eq(d)
+        r["pick_a"] = [cur_d.eq(sel), r["val"].eq(cands[sel])]
+
     def _walk(self, m, r, cur_d, cands, reset_t, wait, gap):
         """From the deepest ancestor with a digit beyond the last key's, down the lowest
         set bits to a leaf: the next level's tree key in `cur`."""
         res = self.tres.payload
         with m.State("PICK_A"):
-            sel = Signal(range(DEPTHS))
-            for d in range(DEPTHS):
-                with m.If(cands[d].any()):
-                    m.d.comb += sel.eq(d)
-            m.d.sync += [cur_d.eq(sel), r["val"].eq(cands[sel])]
+            m.d.sync += r["pick_a"]
             with m.If(r["pend"]):           # the found level's append: its gap sets out
                 m.d.sync += gap.eq(GAP)
             m.next = "PICK"
@@ -332,9 +343,9 @@ class NextBest(wiring.Component):
             with m.If(self.lreq.ready):
                 m.d.sync += [r["akey"].eq(r["cur"]), r["lv_ok"].eq(0),
                              r["need"].eq(r["need"] - 1)]
-                with m.If(r["need"] > 1):
-                    m.d.sync += r["pend"].eq(1)
-                    m.next = "PICK_A"
+                with m.If(r["need"] > 1):     # PICK_A's step here: the path is ready
+                    m.d.sync += [r["pend"].eq(1), gap.eq(GAP)] + r["pick_a"]
+                    m.next = "PICK"
                 with m.Else():
                     m.d.sync += gap.eq(GAP)     # the gap travels while the level is read
                     m.next = "A_REQ"
