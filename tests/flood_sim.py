@@ -16,7 +16,7 @@ from tickwire.control.regmap import BOOK_SUB_CMD_MAP
 from tickwire.model.book import Msg
 from tickwire.rtl.book import OrderBook
 
-FLOOD = dict(slots=8, orders=8192, levels=2048, top_n=5, locate_bits=4)
+FLOOD = dict(slots=8, orders=8192, levels=2048, top_n=5, locate_bits=6)
 
 
 def flood_msgs(symbols=8, per_symbol=431, seed=1):
