@@ -290,8 +290,11 @@ class OrderBook(wiring.Component):
         drained = ~fl_any & ~issue
         m.d.comb += self.nb.quiet.eq(drained)
         self.n_low = Signal(range((2 << self.slot_bits) + 1))
-        none_low = Signal()
-        m.d.sync += none_low.eq(self.n_low == 0)
+        # n_low counts a side 2 cycles after its result (urgent_now); until then (and a
+        # cycle more) the count may not show it yet
+        none_low, u_hist = Signal(), Signal(3)
+        m.d.sync += [u_hist.eq(Cat(self.urgent_now, u_hist[:2])),
+                     none_low.eq((self.n_low == 0) & ~self.urgent_now & ~u_hist.any())]
         # the hold ends when no side is below `low` (n_low, from the cache's results)
         # with nothing in flight, or (the count is only ever high, e.g. after a MAP
         # cleared a low side) when every queued refill is done
