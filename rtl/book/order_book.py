@@ -35,8 +35,11 @@ of held messages from the A/B merge overflow the input queue. K = low + BACKGROU
 the BACKGROUND spare levels cover what the operations remove while a refill runs.
 Only when a side falls below `low` = top_n + 6 (the operations that can be in flight
 between issue and the cache's output, each removing at most one cached level) does
-the book hold its input until every queued refill is done, so the top N is always
-exact. The input queue (rtl/book/book_input.py) absorbs the holds; overflow counted.
+the book hold its input, so the top N is always exact: that side is searched next,
+ahead of the queue, and the hold ends when no side is below `low` (`n_low`, counted
+from the cache's results) with nothing in flight, not when every queued refill is
+done (holds of 600-900 cycles late in the flood, with most sides queued). The input
+queue (rtl/book/book_input.py) absorbs the holds; overflow counted.
 
 Flags (`unreliable`, in every BBO update): an unknown reference, an add into a full
 order set or a full table, a level-table or tree-node set full (`depth_overflow`), a
@@ -275,7 +278,8 @@ class OrderBook(wiring.Component):
                      self.st_orders_live.eq(self.live)]
         busy_cmd = Signal(init=1)
         # a side below the low-water mark holds issue at once (the operations already
-        # in flight are what CACHE_SPARE covers) until every queued refill is done;
+        # in flight are what CACHE_SPARE covers) until no side is below it (or every
+        # queued refill is done);
         # NextBest holds it 3 cycles for each gap it needs at the cache
         self.urgent_now = Signal()
         urgent = self.urgent = Signal()
