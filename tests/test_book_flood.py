@@ -6,8 +6,9 @@ Why: late in the Delete phase nearly every Delete removes a cached level, so ref
 come one per few messages; one level per search (~40 cycles) and holds that waited for
 every queued refill overflowed the queue (bench: 3,708 of 55,200 on main 83390e7). Here
 16 symbols with thin levels (120 orders a symbol) make the same squeeze in ~15 k cycles:
-on main 418 messages are dropped and the book is held 7,452 cycles; the chained search
-and the hold that ends when no side is below the low-water mark drop ~150 (held ~4,900).
+on main (83390e7) 422 messages are dropped and a queued message waits 7,952 cycles in
+all; with the chained search and the hold that ends when no side is below the
+low-water mark, ~120-200 are dropped (~4,900 cycles), within the bounds below.
 The BBO rows must still equal the model's over the messages the book took."""
 from book_sim import model_rows
 from flood_sim import FLOOD, flood_msgs, run_flood
