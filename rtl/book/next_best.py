@@ -36,10 +36,18 @@ operations in flight, so the book only loses one issue slot per cache access:
     inconsistency (`bad`: a hash-set collision dropped a node or level) only when no
     conflict was recorded; else it restarts.
 
-Per level found: ancestor read (the 6 nodes on the last cached key's path, one cycle
-when all six stores are free), at most 5 node reads down, one level read, one append:
-~25-45 cycles, during which the book goes on; a job loops until the cache is full or
-holds the whole side. The book holds issue itself only when a side's cache falls
+Per job: one exact read, then the ancestor read (the 6 nodes on the last cached key's
+path, one cycle when all six stores are free); per level found: the node reads down
+from the deepest depth with a digit left (the path's remaining digits are kept, `cands`:
+usually one leaf read), one level read, one append. The search does not wait for an
+append's result before looking for the next level (`need`: the levels the exact read
+said are missing, so it never searches past the side's last level; `outst`: the one
+append in flight, its result handled in whichever search state it arrives, and the
+next append waits for it, so its guard is the key just appended). Reusing the path
+read after SETTLE is as sound as re-reading it: a node bit it shows stale beyond the
+last cached key means a level created or removed there since the exact read, which
+the tracking records and which refuses the append. ~15-20 cycles a level, during which
+the book goes on; a job loops until the cache is full or holds the whole side. The book holds issue itself only when a side's cache falls
 below its low-water mark (rtl/book/order_book.py: `low`).
 """
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
@@ -48,12 +56,22 @@ from amaranth.lib.wiring import In, Out
 
 from .price_tree import BITS, DEPTHS, digit, lowest_set, tree_key
 
-#: Cycles from an exact cache read until every tree update of the operations before it
-#: has reached the root (leaf write 3 cycles after the cache input, then 4 per depth)
-#: and a probe sees it.
-TREE_PROP = 4 * DEPTHS
+#: Cycles from an exact cache read's result until every tree update of the operations
+#: before it has reached the root and a probe sees it: an operation enters the leaf with
+#: the cache, at least 2 cycles before the read (the gap); each depth's update enters the
+#: next one up 4 cycles later (split stores), so the root's at most 4 * (DEPTHS - 1) - 2
+#: cycles after the read, and a probe 2 cycles behind it sees it. The result comes 5
+#: cycles after the read and the ancestor probe goes 1 cycle after SETTLE ends: 16 leaves
+#: 3 cycles to spare (it was 24, 8 cycles of every job when the book is busy).
+TREE_PROP = 16
 #: Cycles `hold` stops issue for a cache access: three free cycles at the cache.
 GAP = 3
+#: Cycles after asking for a gap before an append still waiting asks again (the gap
+#: reaches the cache TO_CACHE = 8 cycles after issue stops, and lasts GAP).
+GAP_REARM = 14
+#: Cycles a probe of the tree or the level table may still return after the search
+#: that sent it was abandoned (SETTLE waits them out even when the book is quiet).
+PROBE_LAT = 6
 
 
 def layouts(sb, k):
@@ -132,18 +150,58 @@ class NextBest(wiring.Component):
         # cur (dead until PICK_A sets it) follows last here, so a probe's key is always
         # cur, a register: ANC reads last's path, and last == cur there
         last = tree_key(c.last_px, r["side"])
-        m.d.sync += [r["from_valid"].eq(c.count != 0), r["last"].eq(last)]
         m.d.comb += self.cur_n.eq(last)
+        return self._read_state(m, r, c)
+
+    def _read_state(self, m, r, c):
+        """From a cache result: the last cached key, the levels still to find (less one
+        found and waiting for its append, `pend`, or found this cycle, a level read
+        sent); done?"""
+        m.d.sync += [r["from_valid"].eq(c.count != 0), r["last"].eq(tree_key(c.last_px, r["side"])),
+                     r["need"].eq(Mux(c.depth < self.k, c.depth, self.k) - c.count - r["pend"]
+                                  - (self.lreq.valid & self.lreq.ready))]
         return (c.count == self.k) | (c.depth == c.count)
+
+    def _latch(self, m, r, gap):
+        """The gap counter (and its re-arm timer), and the level probe's result, kept
+        for the append whenever it comes (the search goes on meanwhile)."""
+        with m.If(gap != 0):
+            m.d.sync += gap.eq(gap - 1)
+        with m.If(gap == GAP):
+            m.d.sync += r["gap_t"].eq(GAP_REARM)
+        with m.Elif(r["gap_t"] != 0):
+            m.d.sync += r["gap_t"].eq(r["gap_t"] - 1)
+        with m.If(self.lres.valid):
+            m.d.sync += [r["qty"].eq(self.lres.payload.qty), r["orders"].eq(self.lres.payload.orders),
+                         r["lv_hit"].eq(self.lres.payload.hit), r["lv_ok"].eq(1)]
+
+    def _early_result(self, m, r, reset_t, wait):
+        """The result of an append the search went on from (`outst`), arriving while it
+        looks for the next level: done, or refused (then an exact read: search again
+        after SETTLE, whose minimum wait lets the probes in flight return), else go on."""
+        c = self.cres.payload
+        with m.If(r["outst"] & self.cres.valid):
+            m.d.sync += r["outst"].eq(0)
+            refused = (c.count == 0) | (tree_key(c.last_px, r["side"]) != r["last"])
+            done = self._read_state(m, r, c)
+            with m.If(done | refused):
+                m.d.comb += self.cur_n.eq(tree_key(c.last_px, r["side"]))
+                m.next = "IDLE"
+            with m.If(~done & refused):
+                m.d.comb += reset_t.eq(1)
+                m.d.sync += wait.eq(TREE_PROP + PROBE_LAT)
+                m.next = "SETTLE"
 
     def elaborate(self, platform):
         m = Module()
         r = {n: Signal(w, name=n) for n, w in (
             ("slot", self.sb), ("side", 1), ("from_valid", 1), ("last", 32), ("cur", 32),
             ("t_any", 1), ("t_min", 32), ("aborted", 1), ("pos", 6), ("val", 64),
-            ("qty", 32), ("orders", 16), ("got", DEPTHS))}
+            ("qty", 32), ("orders", 16), ("got", DEPTHS), ("need", range(self.k + 1)),
+            ("outst", 1), ("akey", 32), ("pend", 1), ("lv_ok", 1), ("lv_hit", 1),
+            ("gap_t", range(GAP_REARM + 1)))}
         cur_d = Signal(range(DEPTHS))
-        wait = Signal(range(TREE_PROP + 1))
+        wait = Signal(range(TREE_PROP + PROBE_LAT + 1))
         gap = Signal(range(GAP + 1))
         cands = Signal(data.ArrayLayout(64, DEPTHS))
         # slot, side and cur through their next-value outputs (defaults: unchanged)
@@ -154,9 +212,9 @@ class NextBest(wiring.Component):
         reset_t = Signal()
         self._track(m, r, reset_t)
         masks = self._masks(m, r)
+        self._pick_a(m, r, cur_d, cands)
         m.d.comb += [self.bad.payload.eq(r["slot"]), self.hold.eq(gap != 0)]
-        with m.If(gap != 0):
-            m.d.sync += gap.eq(gap - 1)
+        self._latch(m, r, gap)
         for port in (self.creq, self.treq, self.lreq):
             m.d.comb += [port.payload.slot.eq(r["slot"]), port.payload.side.eq(r["side"])]
         m.d.comb += self.treq.payload.tkey.eq(r["cur"])   # == last in ANC (_exact_read)
@@ -166,20 +224,21 @@ class NextBest(wiring.Component):
         cp = self.creq.payload
         m.d.comb += [self.lreq.payload.px.eq(tree_key(r["cur"], r["side"])),
                      cp.guard.eq(tree_key(r["last"], r["side"])), cp.empty.eq(~r["from_valid"]),
-                     cp.px.eq(tree_key(r["cur"], r["side"])), cp.qty.eq(r["qty"]),
+                     cp.px.eq(tree_key(r["akey"], r["side"])), cp.qty.eq(r["qty"]),
                      cp.orders.eq(r["orders"])]
         res, c = self.tres.payload, self.cres.payload
-        ok = ~(r["t_any"] & (r["t_min"] <= r["cur"]))
+        ok = ~(r["t_any"] & (r["t_min"] <= r["akey"]))
         with m.FSM() as fsm:
             with m.State("IDLE"):
                 m.d.comb += self.req.ready.eq(1)
                 with m.If(self.req.valid):
                     m.d.comb += [self.slot_n.eq(self.req.payload.slot),
                                  self.side_n.eq(self.req.payload.side)]
-                    m.d.sync += gap.eq(GAP)
+                    m.d.sync += [gap.eq(GAP), r["pend"].eq(0)]
                     m.next = "READ"
             with m.State("READ"):           # exact cache read in a gap; tracking restarts
                 m.d.comb += [self.creq.valid.eq(1), reset_t.eq(self.creq.ready)]
+                m.d.sync += r["pend"].eq(0)
                 with m.If(self.creq.ready):
                     m.next = "READ_RES"
             with m.State("READ_RES"):
@@ -189,8 +248,8 @@ class NextBest(wiring.Component):
                     with m.If(self._exact_read(m, r, c)):
                         m.next = "IDLE"
             with m.State("SETTLE"):         # tree updates from before the read climb
-                m.d.sync += wait.eq(wait - 1)
-                with m.If((wait == 0) | self.quiet):
+                m.d.sync += [wait.eq(wait - 1), r["pend"].eq(0)]
+                with m.If((wait == 0) | (self.quiet & (wait <= TREE_PROP))):
                     m.next = "ANC"
             with m.State("ANC"):            # the 6 nodes on the last cached key's path
                 m.d.comb += [self.treq.valid.eq(1),
@@ -207,82 +266,115 @@ class NextBest(wiring.Component):
                     m.d.sync += r["got"].eq(r["got"] | res.got)
                 with m.If((r["got"] | Mux(self.tres.valid, res.got, 0)) == (1 << DEPTHS) - 1):
                     m.next = "PICK_A"
-            self._walk(m, r, cur_d, cands)
+            self._walk(m, r, cur_d, cands, reset_t, wait, gap)
             self._append(m, r, ok, reset_t, gap, wait)
             with m.State("FAIL"):           # nothing found: a conflict, or a real miss
-                with m.If(r["t_any"]):
+                with m.If(r["outst"]):
+                    pass                    # the append's result first
+                with m.Elif(r["t_any"]):
                     m.d.sync += gap.eq(GAP)
                     m.next = "READ"
                 with m.Else():
                     m.next = "BAD"
+                self._early_result(m, r, reset_t, wait)
             with m.State("BAD"):
                 m.d.comb += self.bad.valid.eq(1)
                 m.next = "IDLE"
         m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
         return m
 
-    def _walk(self, m, r, cur_d, cands):
+    @staticmethod
+    def _pick_a(m, r, cur_d, cands):
+        """What PICK_A registers (L_REQ takes the same step when it goes on searching):
+        the deepest depth with a digit left on the path, and its digits."""
+        sel = Signal(range(DEPTHS))
+        for d in range(DEPTHS):
+            with m.If(cands[d].any()):
+                m.d.comb += sel.eq(d)
+        r["pick_a"] = [cur_d.eq(sel), r["val"].eq(cands[sel])]
+
+    def _walk(self, m, r, cur_d, cands, reset_t, wait, gap):
         """From the deepest ancestor with a digit beyond the last key's, down the lowest
         set bits to a leaf: the next level's tree key in `cur`."""
         res = self.tres.payload
         with m.State("PICK_A"):
-            sel = Signal(range(DEPTHS))
-            for d in range(DEPTHS):
-                with m.If(cands[d].any()):
-                    m.d.comb += sel.eq(d)
-            m.d.sync += [cur_d.eq(sel), r["val"].eq(cands[sel])]
-            m.d.comb += self.cur_n.eq(r["last"])
+            m.d.sync += r["pick_a"]
+            with m.If(r["pend"]):           # the found level's append: its gap sets out
+                m.d.sync += gap.eq(GAP)
             m.next = "PICK"
+            self._early_result(m, r, reset_t, wait)
         with m.State("DOWN"):
             m.d.comb += [self.treq.valid.eq(1),
                          self.treq.payload.depths.eq(Const(1, DEPTHS) << cur_d)]
             with m.If(self.treq.ready):
                 m.next = "DOWN_WAIT"
+            self._early_result(m, r, reset_t, wait)
         with m.State("DOWN_WAIT"):
             with m.If(self.tres.valid & res.got.bit_select(cur_d, 1)):
                 m.d.sync += r["val"].eq(Mux(res.hit.bit_select(cur_d, 1), res.bits[cur_d], 0))
                 m.next = "PICK"
+            self._early_result(m, r, reset_t, wait)
         with m.State("PICK"):
             found, pos = lowest_set(m, r["val"], "nb")
-            m.d.sync += r["pos"].eq(pos)
+            # what is left beyond the pick at this depth: where the level after it is
+            # (the next search starts here, without reading the ancestors again)
+            m.d.sync += [r["pos"].eq(pos), cands[cur_d].eq(r["val"] & (r["val"] - 1))]
             m.next = "PICK2"
             with m.If(~found):
                 m.next = "FAIL"
+            self._early_result(m, r, reset_t, wait)
         with m.State("PICK2"):
             m.d.comb += self.cur_n.eq(self._pick_tkey(m, r["cur"], cur_d, r["pos"]))
             with m.If(cur_d == DEPTHS - 1):
                 m.next = "L_REQ"
+                with m.If(r["pend"]):       # the level found before goes in first
+                    m.next = "A_REQ"
             with m.Else():
                 m.d.sync += cur_d.eq(cur_d + 1)
                 m.next = "DOWN"
+            self._early_result(m, r, reset_t, wait)
 
     def _append(self, m, r, ok, reset_t, gap, wait):
-        """Level read, then the append in a gap (dropped on a conflict)."""
+        """Level read, then the append in a gap (dropped on a conflict). While levels
+        are still to find, the search goes on during the level read (`pend`: a level
+        found, its append made when the search reaches its next level)."""
         with m.State("L_REQ"):
             m.d.comb += self.lreq.valid.eq(1)
             with m.If(self.lreq.ready):
-                m.d.sync += gap.eq(GAP)     # the gap travels while the level is read
-                m.next = "L_WAIT"
-        with m.State("L_WAIT"):
-            with m.If(self.lres.valid):
-                m.d.sync += [r["qty"].eq(self.lres.payload.qty),
-                             r["orders"].eq(self.lres.payload.orders)]
-                m.next = "A_REQ"
-                with m.If(~self.lres.payload.hit):
-                    m.next = "FAIL"
+                m.d.sync += [r["akey"].eq(r["cur"]), r["lv_ok"].eq(0),
+                             r["need"].eq(r["need"] - 1)]
+                with m.If(r["need"] > 1):     # PICK_A's step here: the path is ready
+                    m.d.sync += [r["pend"].eq(1), gap.eq(GAP)] + r["pick_a"]
+                    m.next = "PICK"
+                with m.Else():
+                    m.d.sync += gap.eq(GAP)     # the gap travels while the level is read
+                    m.next = "A_REQ"
+            self._early_result(m, r, reset_t, wait)
         with m.State("A_REQ"):
             p = self.creq.payload
-            m.d.comb += [self.creq.valid.eq(1), p.append.eq(ok),
-                         reset_t.eq(self.creq.ready & ~ok)]
-            with m.If(self.creq.ready):
-                m.d.sync += r["aborted"].eq(~ok)
+            # one append outstanding at most, so its guard (`last`) is the key before
+            go = ~r["outst"] & r["lv_ok"] & r["lv_hit"] & self.creq.ready
+            m.d.comb += [self.creq.valid.eq(~r["outst"] & r["lv_ok"] & r["lv_hit"]),
+                         p.append.eq(ok), reset_t.eq(go & ~ok)]
+            with m.If(~go & (r["gap_t"] == 0) & (gap == 0)):
+                m.d.sync += gap.eq(GAP)         # the gap went by: ask again
+            with m.If(r["lv_ok"] & ~r["lv_hit"]):
+                m.next = "FAIL"
+            with m.If(go):
+                m.d.sync += [r["aborted"].eq(~ok), r["pend"].eq(0)]
                 with m.If(ok):              # tracking now starts beyond the new last
-                    m.d.sync += [r["last"].eq(r["cur"]), r["from_valid"].eq(1)]
+                    m.d.sync += [r["last"].eq(r["akey"]), r["from_valid"].eq(1)]
                 m.next = "A_RES"
+                # a level found beyond it (pend): its level read next, while the
+                # append's result comes back
+                with m.If(ok & r["pend"]):
+                    m.d.sync += r["outst"].eq(1)
+                    m.next = "L_REQ"
+            self._early_result(m, r, reset_t, wait)
         with m.State("A_RES"):
             c = self.cres.payload
             # refused by the cache's guard: its last level moved since the search began
-            refused = (c.count == 0) | (tree_key(c.last_px, r["side"]) != r["cur"])
+            refused = (c.count == 0) | (tree_key(c.last_px, r["side"]) != r["akey"])
             with m.If(self.cres.valid):
                 m.d.sync += wait.eq(TREE_PROP)
                 with m.If(self._exact_read(m, r, c)):

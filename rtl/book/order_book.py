@@ -20,18 +20,26 @@ store compares in one cycle and modifies and writes in the next (HashStore split
 Forwarding: each table's registered read takes the previous cycle's write to the same
 set, so an Add followed at once by its Execute or Delete sees the Add.
 
-Next best: when a side's cache holds fewer than K levels while the side has more, the
-side is queued (once: a pending bit per side) for NextBest (next_best.py), which
-appends the next levels from the price tree and the level table *in the background*
-(bounded: <= 6 node reads, ~25-45 cycles a level): its table reads take cycles the
-pipeline leaves free, and each cache access costs one issue slot (a 3-cycle gap).
+Next best: when a side's cache misses REFILL_BATCH (2) of its K levels while the side
+has more, the side is queued (once: a pending bit per side) for NextBest
+(next_best.py), which appends the next levels from the price tree and the level table
+*in the background*: its table reads take cycles the pipeline leaves free, and each
+cache access costs one issue slot (a 3-cycle gap). A job pays an exact cache read and
+the tree's settling (~20 cycles) once, then chains its levels (~15-20 cycles each: the
+search goes on from the path it walked while each append's result returns). Why: on
+the line-rate Add/Delete flood (bench packet section) one level per job at ~40 cycles
+kept the single search engine ~90 % busy, sides waited in its queue until they fell
+below `low`, and the holds overflowed the input queue.
 Why: holding the input for every refill (~60 cycles: drain, then search) let bursts
 of held messages from the A/B merge overflow the input queue. K = low + BACKGROUND:
 the BACKGROUND spare levels cover what the operations remove while a refill runs.
 Only when a side falls below `low` = top_n + 6 (the operations that can be in flight
 between issue and the cache's output, each removing at most one cached level) does
-the book hold its input until every queued refill is done, so the top N is always
-exact. The input queue (rtl/book/book_input.py) absorbs the holds; overflow counted.
+the book hold its input, so the top N is always exact: that side is searched next,
+ahead of the queue, and the hold ends when no side is below `low` (`n_low`, counted
+from the cache's results) with nothing in flight, not when every queued refill is
+done (holds of 600-900 cycles late in the flood, with most sides queued). The input
+queue (rtl/book/book_input.py) absorbs the holds; overflow counted.
 
 Flags (`unreliable`, in every BBO update): an unknown reference, an add into a full
 order set or a full table, a level-table or tree-node set full (`depth_overflow`), a
@@ -87,6 +95,10 @@ CACHE_SPARE = 5
 #: a build may keep fewer (`CoreConfig.book_background`): the book stays exact, it only
 #: holds its input sooner while a side drains.
 BACKGROUND = 5
+#: A side is queued for a refill only when this many levels are missing (fewer than K
+#: - REFILL_BATCH + 1 cached): each job pays an exact read and the tree's settling
+#: (~20 cycles) once for all the levels it appends, which the search chains (~15 each).
+REFILL_BATCH = 2
 #: Issue -> the cache's input (the order and level stores, 4 cycles each): where a
 #: gap in the issue stream arrives for NextBest's cache accesses.
 TO_CACHE = 8
@@ -148,6 +160,9 @@ class OrderBook(wiring.Component):
         lat = sum(4 if n in SPLIT else 3 for n in ("orders", "levels", "cache"))
         self.low = top_n + max(CACHE_SPARE, 1 + (lat - 1) // 2)
         self.k = self.low + background
+        # a build with fewer background levels than a batch still refills in the
+        # background (one missing level queues the side), not only below `low`
+        self.batch = min(REFILL_BATCH, background)
         self.lat = lat
         self.slot_bits = max(1, (slots - 1).bit_length())
         self.geo = geometry(slots, orders, levels, ways, locate_bits, level_ways)
@@ -274,9 +289,11 @@ class OrderBook(wiring.Component):
                      self.st_orders_live.eq(self.live)]
         busy_cmd = Signal(init=1)
         # a side below the low-water mark holds issue at once (the operations already
-        # in flight are what CACHE_SPARE covers) until every queued refill is done;
+        # in flight are what CACHE_SPARE covers) until no side is below it (or every
+        # queued refill is done);
         # NextBest holds it 3 cycles for each gap it needs at the cache
-        self.urgent_now, urgent = Signal(), Signal()
+        self.urgent_now = Signal()
+        urgent = self.urgent = Signal()
         hold = self.urgent_now | urgent | self.nb.hold | busy_cmd
         issue, add2 = self._issue(m, hold)
         self.inflight = inflight = Signal(DRAIN)
@@ -287,8 +304,17 @@ class OrderBook(wiring.Component):
                      fl_lat.eq(issue | inflight[:self.lat - 1].any())]
         drained = ~fl_any & ~issue
         m.d.comb += self.nb.quiet.eq(drained)
-        refills_done = ((self.refill_q.level == 0) & ~self.refill_q.w_stream.valid
-                        & ~self.nb.busy & ~fl_lat & ~issue)
+        self.n_low = Signal(range((2 << self.slot_bits) + 1))
+        # n_low counts a side 2 cycles after its result (urgent_now); until then (and a
+        # cycle more) the count may not show it yet
+        none_low, u_hist = Signal(), Signal(3)
+        m.d.sync += [u_hist.eq(Cat(self.urgent_now, u_hist[:2])),
+                     none_low.eq((self.n_low == 0) & ~self.urgent_now & ~u_hist.any())]
+        # the hold ends when no side is below `low` (n_low, from the cache's results)
+        # with nothing in flight, or (the count is only ever high, e.g. after a MAP
+        # cleared a low side) when every queued refill is done
+        refills_done = ((none_low | ((self.refill_q.level == 0) & ~self.refill_q.w_stream.valid
+                                     & ~self.nb.busy)) & ~fl_lat & ~issue)
         with m.If(self.urgent_now):
             m.d.sync += urgent.eq(1)
         with m.Elif(refills_done):
@@ -503,22 +529,48 @@ class OrderBook(wiring.Component):
         # first exact read queues it again
         pending = Signal(2 << self.slot_bits)
         onehot = lambda k: Const(1, len(pending)) << k
-        # cnt < k and cnt < low as tables of cnt (magnitude compares map to carry chains)
+        # cnt <= k - batch (queue a refill) and cnt < low (hold) as tables of cnt
+        # (magnitude compares map to carry chains)
         bk_n, bl_n = Signal(), Signal()
         with m.Switch(nxt.count):
             with m.Case(*range(self.low)):
                 m.d.comb += [bk_n.eq(1), bl_n.eq(1)]
-            with m.Case(*range(self.low, self.k)):
+            with m.Case(*range(self.low, self.k - self.batch + 1)):
                 m.d.comb += bk_n.eq(1)
         m.d.sync += [below_k.eq(bk_n), below_low.eq(bl_n)]
         m.d.comb += [w.valid.eq(pipe & co.en & below_k & short & ~self._pending_bit(m, pending)),
                      w.payload.eq(co.key),
-                     self.urgent_now.eq(pipe & co.en & below_low & short),
-                     self.nb.req.valid.eq(r.valid), self.nb.req.payload.side.eq(r.payload[0]),
-                     self.nb.req.payload.slot.eq(r.payload[1:]), r.ready.eq(self.nb.req.ready)]
+                     self.urgent_now.eq(pipe & co.en & below_low & short)]
+        self._low_count(m, below_low & short)
+        # a side below `low` is searched next (ahead of the queue: the book holds for it)
+        urg, urg_key = Signal(), Signal(len(co.key))
+        nr = self.nb.req
+        with m.If(self.urgent_now):
+            m.d.sync += [urg.eq(1), urg_key.eq(co.key)]
+        with m.Elif(nr.ready):
+            m.d.sync += urg.eq(0)
+        key = Mux(urg, urg_key, r.payload)
+        m.d.comb += [nr.valid.eq(urg | r.valid), nr.payload.side.eq(key[0]),
+                     nr.payload.slot.eq(key[1:]), r.ready.eq(nr.ready & ~urg)]
         m.d.sync += pending.eq((pending | Mux(w.valid, onehot(w.payload), 0))
                                & ~Mux(r.valid & r.ready, onehot(r.payload), 0))
         return []
+
+    def _low_count(self, m, new_low):
+        """n_low: sides whose cache holds fewer than `low` levels of more (each cache
+        result: +1 when its new word is low and its old was not, -1 the other way),
+        registered steps. Why: the hold for a low side ends when that side is back above
+        `low`, not when every queued refill (all sides, to K) is done."""
+        co, cv = self.st["cache"].o.payload, self.st["cache"].o.valid
+        old_low = Signal()
+        with m.Switch(co.old.count):
+            with m.Case(*range(self.low)):
+                m.d.comb += old_low.eq(co.hit & (co.old.depth != co.old.count))
+        # the new word is valid when written or when the old one was (new_low from o_new)
+        inc, dec = Signal(), Signal()
+        m.d.sync += [inc.eq(cv & (co.en | co.hit) & new_low & ~old_low),
+                     dec.eq(cv & old_low & ~((co.en | co.hit) & new_low))]
+        m.d.sync += self.n_low.eq(self.n_low + inc - dec)
 
     def _pending_bit(self, m, pending):
         """pending[co.key], from registers: the bit is selected a cycle ahead with the key
@@ -636,7 +688,7 @@ class OrderBook(wiring.Component):
                     m.d.sync += addr.eq(addr + 1)
                     with m.If(addr == Mux(sweep_subs, g["sweep"], g["sweep"]) - 1):
                         m.d.comb += clear.eq(-1)
-                        m.d.sync += [busy.eq(0), self.live.eq(0), self.halted.eq(0),
+                        m.d.sync += [busy.eq(0), self.live.eq(0), self.halted.eq(0), self.n_low.eq(0),
                                      sweep_subs.eq(0)]
         return clear
 

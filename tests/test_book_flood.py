@@ -1,0 +1,26 @@
+"""The bench's line-rate Add/Delete flood (tools/build/bench/packet.py: Adds at 40 prices
+a side, then every order deleted in a shuffled order at one Delete per 2.78 cycles) on
+the book alone with its 512-place input queue modelled (tests/flood_sim.py).
+
+Why: late in the Delete phase nearly every Delete removes a cached level, so refills
+come one per few messages; one level per search (~40 cycles) and holds that waited for
+every queued refill overflowed the queue (bench: 3,708 of 55,200 on main 83390e7). Here
+16 symbols with thin levels (120 orders a symbol) make the same squeeze in ~15 k cycles:
+on main (83390e7) 422 messages are dropped and a queued message waits 7,952 cycles in
+all; with the chained search and the hold that ends when no side is below the
+low-water mark, ~120-200 are dropped (~4,900 cycles), within the bounds below.
+The BBO rows must still equal the model's over the messages the book took."""
+from book_sim import model_rows
+from flood_sim import FLOOD, flood_msgs, run_flood
+
+
+def test_flood_thin_levels_bounded_overflow_and_exact():
+    msgs = flood_msgs(symbols=16, per_symbol=120)
+    res = run_flood(msgs, dict(FLOOD, slots=16))
+    assert res["overflow"] <= 260, res["overflow"]
+    assert res["held"] <= 6000, res["held"]
+    dropped = set(res["dropped"])
+    taken = [m for _, m in msgs if m.seq not in dropped]
+    rows, _, _ = model_rows(taken, {loc: loc - 1 for loc in range(1, 17)})
+    assert res["bbo"] == rows
+    assert not any(r[-1] for r in res["bbo"])      # never flagged unreliable
