@@ -73,12 +73,12 @@ class HashStore(wiring.Component):
         self.key_bits, self.sets, self.ways, self.seed, self.banks = key_bits, sets, ways, seed, banks
         self.split, self.prepare, self.has_alt, self.has_alt_idx = split, prepare, alt_key, alt_idx
         self.has_alt2, self.way_prepare = alt2, way_prepare
-        # writes are exactly `write` only with one way holding one key per set
-        assert not unwritten_old or (ways == 1 and index == "direct" and key_bits < sets.bit_length())
-        self.unwritten_old = unwritten_old
         self.latency = 4 if split else 3
         self.set_bits = sets.bit_length() - 1
         self.value_shape, self.modify, self.index, self.q_port = value_shape, modify, index, q_port
+        # writes are exactly `write` only with one way holding one key per set
+        assert not unwritten_old or (ways == 1 and self.one_key_per_set)
+        self.unwritten_old = unwritten_old
         self.entry = data.StructLayout({"valid": 1, "key": key_bits, "value": value_shape})
         self.set_layout = data.ArrayLayout(self.entry, ways)
         members = {
@@ -100,6 +100,12 @@ class HashStore(wiring.Component):
         if alt2:        # without `alt`, `alt2` makes the key `alt2_key`
             members.update({"alt2": In(1), "alt2_key": In(key_bits)})
         super().__init__(members)
+
+    @property
+    def one_key_per_set(self):
+        """A direct-indexed table whose key fits its set index: each set only ever holds
+        entries of its own key (valid is the match)."""
+        return self.index == "direct" and self.key_bits <= self.set_bits
 
     def set_index(self, key, bank=0):
         """The set of a key (int or Amaranth value) in `bank`."""
@@ -197,7 +203,7 @@ class HashStore(wiring.Component):
                "sets": [Signal(self.set_layout, name=f"set{b}") for b in range(B)]}
         # a direct-indexed table whose key fits its set index holds at each set only
         # entries of that one key (created there, cleared to 0): valid is the match
-        same = self.index == "direct" and self.key_bits <= self.set_bits
+        same = self.one_key_per_set
         acc = wacc = 0
         for b, (rset, _, _) in enumerate(banks):
             m.d.comb += sel["sets"][b].eq(rset)
@@ -337,7 +343,7 @@ class HashStore(wiring.Component):
             # for the decisions (keep, created)
             for w in range(W):
                 h1, i1 = sel["hit_1h"][b][w], sel["ins_1h"][b][w]
-                if W == 1 and self.index == "direct" and self.key_bits <= self.set_bits:
+                if W == 1 and self.one_key_per_set:
                     # one way, one key per set: a write is a hit or a create (h1 | i1
                     # always), and the key is the set's own
                     m.d.comb += [wdata[w].value.eq(new), wdata[w].key.eq(s.key),
