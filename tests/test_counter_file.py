@@ -1,6 +1,6 @@
 """CounterFile (rtl/host/counter_file.py) against a pure-Python model: every flush
-returns exactly the sum of the counter's increments over the cycles before the flush
-(what a flip-flop counter shows), under random and maximal increments, random flush
+returns exactly the sum of the counter's increments up to and including the flush's
+cycle (what a flip-flop counter shows the cycle after), under random and maximal increments, random flush
 reads (at the bus contract's densest, every second cycle, on the same counter and on
 the sweeper's), 64-bit wrap, garbage memory after reset, sparse memory slots; and no
 pending register ever overflows, while a flood that breaks the contract raises
@@ -47,9 +47,6 @@ def run(steps, cycles, seed, *, inc_mode="random", flush_gaps=(2, 7), mem_init=(
             ctx.set(dut.hold, flush is not None)
             ctx.set(dut.flush, 0 if flush is None else 1 << flush)
             ctx.set(dut.flush_slot, 0 if flush is None else dut.slots[flush])
-            if flush is not None:
-                pending_check = (flush, sums[flush] & MASK)
-            in_flight.append(pending_check)
             for i, s in enumerate(steps):
                 top = (1 << s) - 1
                 if inc_mode == "max":
@@ -60,6 +57,9 @@ def run(steps, cycles, seed, *, inc_mode="random", flush_gaps=(2, 7), mem_init=(
                     v = 0
                 ctx.set(dut.inc[i], v)
                 sums[i] += v
+            if flush is not None:       # the flush's own cycle counts
+                pending_check = (flush, sums[flush] & MASK)
+            in_flight.append(pending_check)
             await ctx.tick()
         result["checks"] = checks
         result["overflow"] = ctx.get(dut.overflow)

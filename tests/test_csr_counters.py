@@ -1,5 +1,5 @@
 """The CSR bank's counters through the arbiter: a LO read returns exactly the count
-a flip-flop counter shows in the bank's r_stb cycle, the HI read the half latched by
+of every increment up to and including the bank's r_stb cycle, the HI read the half latched by
 that LO read (shared with wide status registers), under every-cycle increments."""
 import random
 
@@ -47,14 +47,15 @@ def test_counter_reads_are_exact():
 
     async def bench(ctx):
         async def cycle():
-            # the bank sees this cycle's r_stb: the count it must return is sums now
+            # the bank sees this cycle's r_stb: the count it must return is sums with
+            # this cycle's increments
             stb = ctx.get(bank.bus.r_stb)
             addr = ctx.get(bank.bus.addr)
-            snap = list(sums)
             for i, s in enumerate(STEPS):
                 v = rng.choice((0, (1 << s) - 1, rng.getrandbits(s)))
                 ctx.set(ports[i].inc, v)
                 sums[i] += v
+            snap = list(sums)
             ctx.set(bank.port("b.wide").value, 0x1234_5678_9ABC_DEF0)
             await ctx.tick()
             return (addr, snap) if stb else None

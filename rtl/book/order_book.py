@@ -124,6 +124,31 @@ def _pow2(n):
     return 1 << max(1, (max(n, 2) - 1).bit_length())
 
 
+def tree_ways(d, level_ways):
+    """Ways per bank of depth d's node table when it is hashed (2 banks)."""
+    return level_ways // 2 if d == DEPTHS - 1 else INNER_WAYS
+
+
+def tree_sets(d, sb, levels, level_ways):
+    """(sets, direct) of depth d's node table (d >= 1).
+
+    Hashed: inner depths get 512 sets a bank (no more block RAM than fewer: the word is
+    5 DP16KD wide either way), enough for books whose prices span hundreds of dollars.
+    Direct (indexed by the key itself, one key per set): when every possible node of
+    the depth fits in no more entries than the hashed table would have (2 banks x sets
+    x ways). Why: such a depth needs no hash, no key compare and no stored key, and
+    can never find its set full: depth 1 of every build (2 prefix bits, side, slot),
+    depth 2 of the lab's (8 prefix bits, side, 2 slot bits)."""
+    sides = 1 << (sb + 1)
+    hashed = (_pow2(levels // level_ways) if d == DEPTHS - 1 else
+              _pow2(max(sides // 2, 512, levels // 16)) if d == DEPTHS - 2 else
+              _pow2(max(sides // 2, 512)))
+    kb = prefix_bits(d) + 1 + sb
+    if 1 << kb <= 2 * hashed * tree_ways(d, level_ways):
+        return 1 << kb, True
+    return hashed, False
+
+
 def geometry(slots, orders, levels, ways, locate_bits, level_ways=2 * NWAYS):
     """Sets of every table (and the sweep length) for these build parameters."""
     sb = max(1, (slots - 1).bit_length())
@@ -131,11 +156,7 @@ def geometry(slots, orders, levels, ways, locate_bits, level_ways=2 * NWAYS):
     g = {"orders": _pow2(orders // ways), "levels": _pow2(levels // level_ways),
          "cache": sides, "best": 1 << sb, "tree0": sides}
     for d in range(1, DEPTHS):
-        # inner depths: 512 sets a bank cost no more block RAM than fewer (the word is
-        # 5 DP16KD wide either way) and hold books whose prices span hundreds of dollars
-        g[f"tree{d}"] = (_pow2(levels // level_ways) if d == DEPTHS - 1 else
-                         _pow2(max(sides // 2, 512, levels // 16)) if d == DEPTHS - 2 else
-                         _pow2(max(sides // 2, 512)))
+        g[f"tree{d}"] = tree_sets(d, sb, levels, level_ways)[0]
     g["sweep"] = max(max(g.values()), 1 << locate_bits)
     return g
 
@@ -218,12 +239,12 @@ class OrderBook(wiring.Component):
                                split="best" in SPLIT,
                                modify=best_modify(st["cache"].peek.lv[0]))
         for d in range(DEPTHS):
+            direct = d == 0 or tree_sets(d, sb, self.levels, self.level_ways)[1]
             st[f"tree{d}"] = HashStore(
                 key_bits=prefix_bits(d) + 1 + sb, value_shape=1 << BITS[d], op_shape=node_op(d),
-                ctx_shape=1, sets=g[f"tree{d}"], banks=1 if d == 0 else 2, modify=node_modify,
-                ways=(1 if d == 0 else self.level_ways // 2 if d == DEPTHS - 1 else
-                      INNER_WAYS),
-                index="direct" if d == 0 else "h3", seed=4 + 2 * d, split=True, alt_key=True,
+                ctx_shape=1, sets=g[f"tree{d}"], banks=1 if direct else 2, modify=node_modify,
+                ways=1 if direct else tree_ways(d, self.level_ways),
+                index="direct" if direct else "h3", seed=4 + 2 * d, split=True, alt_key=True,
                 alt_idx=True)
         for name, s in st.items():
             m.submodules[name] = s

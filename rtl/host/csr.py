@@ -28,9 +28,9 @@ only decodes the address (the flush one-hot and the counter's memory slot,
 registered); the counter file captures its pending value in stage 2, gathers it and
 registers the block RAM word in stage 3 and adds them in stage 4, writing back and
 feeding the read register. The counters' increments reach the counter file through a
-register, so the capture a cycle after r_stb holds exactly the increments of the
-cycles before r_stb: the LO word equals what a flip-flop counter would show in the
-r_stb cycle, none of that cycle's increment.
+register, so the capture a cycle after r_stb (which counts its own cycle's increment,
+rtl/host/counter_file.py) holds exactly the increments up to and including the r_stb
+cycle: the LO word equals what a flip-flop counter would show the cycle after r_stb.
 
 Wide registers: reading LO latches HI into a single shadow returned by the next HI
 read (the bus has one master, so one shadow suffices; a status register's HI half, as of
@@ -185,8 +185,8 @@ class CsrBank(wiring.Component):
             assert READ_LATENCY == 1 + CF_LATENCY + 1
             # Stage 1 (r_stb cycle): decode the address into the flush one-hot and the
             # slot, registered; the counter file captures in stage 2. Its increments
-            # are registered too, so the capture a cycle late still holds exactly the
-            # increments of the cycles before r_stb.
+            # are registered too, so the capture a cycle late holds exactly the
+            # increments up to and including the r_stb cycle.
             bits = _distinguishing_bits(sorted(cgroups), len(word) - 4)
             proj = Cat(*(word[4 + b] for b in bits))
             flush, hold = Signal(len(counters)), Signal()

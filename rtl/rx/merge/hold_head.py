@@ -34,7 +34,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...layouts import MoldMsg, SeqRel
-from .compare import below, equal
+from .compare import below
 from .pin import pin
 
 
@@ -84,12 +84,14 @@ class HoldHead(wiring.Component):
             m.d.sync += [self.valid.eq(0), pre_v.eq(0)]
 
         def rel(seq):
-            """(flags if E stays, flags if E steps), each against this cycle's E, E1,
-            as carry chains from registers (compare.py), `at` pinned one LUT after."""
-            out = []
-            for e in (self.e, self.e1):
-                out += [below(m, seq, e), pin(m, equal(m, seq, e), "at")]
-            return out
+            """(lt, at) if E stays, then (lt, at) if E steps, from three carry chains
+            against this cycle's E and E + 1 (compare.py), `at` pinned one LUT after:
+            seq < E + 1 is seq <= E, so E's two chains give both lt's (one chain a
+            message less than two equalities: ~400 LUTs for the three heads). E + 1
+            is stale in the bubble after a jump, when E cannot step, so only the
+            step side reads it."""
+            lt, gt, gt1 = below(m, seq, self.e), below(m, self.e, seq), below(m, self.e1, seq)
+            return [lt, pin(m, ~lt & ~gt, "at"), ~gt, pin(m, gt & ~gt1, "at")]
 
         # each flag: the load mux (one LUT after the chains and `load`), then the step
         # mux (one LUT after the delivery)
