@@ -252,6 +252,7 @@ class NextBest(wiring.Component):
         yld = r["yield"] = yld_r & ~r["low"]
         masks = self._masks(m, r)
         self._pick_a(m, r, cur_d, cands)
+        r["leaf_left"] = cands[DEPTHS - 1].any()
         m.d.comb += [self.bad.payload.eq(r["slot"]), self.hold.eq(gap != 0)]
         self._latch(m, r, gap)
         for port in (self.creq, self.treq, self.lreq):
@@ -375,6 +376,11 @@ class NextBest(wiring.Component):
             with m.Else():
                 m.d.sync += cur_d.eq(cur_d + 1)
                 m.next = "DOWN"
+                # the found level's append follows the leaf read: its gap sets out now,
+                # to reach the cache as A_REQ does (~9 cycles; from L_REQ it came ~2
+                # early, and a gap gone by costs a re-arm, ~15 cycles, and an issue slot)
+                with m.If(r["pend"] & (cur_d == DEPTHS - 2)):
+                    m.d.sync += gap.eq(GAP)
             self._early_result(m, r, reset_t, wait)
 
     def _append(self, m, r, ok, reset_t, gap, wait):
@@ -388,7 +394,9 @@ class NextBest(wiring.Component):
                              r["need"].eq(r["need"] - 1)]
                 # PICK_A's step here: the path is ready (unless an urgent side waits)
                 with m.If((r["need"] > 1) & ~r["yield"]):
-                    m.d.sync += [r["pend"].eq(1), gap.eq(GAP)] + r["pick_a"]
+                    m.d.sync += [r["pend"].eq(1)] + r["pick_a"]
+                    with m.If(r["leaf_left"]):  # the next level is in this leaf: A_REQ soon
+                        m.d.sync += gap.eq(GAP)
                     m.next = "PICK"
                 with m.Else():
                     m.d.sync += gap.eq(GAP)     # the gap travels while the level is read
