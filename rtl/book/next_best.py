@@ -229,7 +229,7 @@ class NextBest(wiring.Component):
             ("t_any", 1), ("t_min", 32), ("aborted", 1), ("pos", 6), ("val", 64),
             ("qty", 32), ("orders", 16), ("got", DEPTHS), ("need", range(self.k + 1)),
             ("outst", 1), ("akey", 32), ("pend", 1), ("lv_ok", 1), ("lv_hit", 1),
-            ("gap_t", range(GAP_REARM + 1)), ("low", 1))}
+            ("gap_t", range(GAP_REARM + 1)), ("low", 1), ("pre", 1))}
         cur_d = Signal(range(DEPTHS))
         wait = Signal(range(TREE_PROP + PROBE_LAT + 1))
         gap = Signal(range(GAP + 1))
@@ -274,13 +274,17 @@ class NextBest(wiring.Component):
                 with m.If(self.req.valid):
                     m.d.comb += [self.slot_n.eq(self.req.payload.slot),
                                  self.side_n.eq(self.req.payload.side)]
-                    m.d.sync += [gap.eq(GAP), r["pend"].eq(0)]
+                    m.d.sync += [r["pend"].eq(0), r["pre"].eq(0)]
+                    with m.If(~r["pre"]):   # unless the last append sent its gap out
+                        m.d.sync += gap.eq(GAP)
                     m.next = "READ"
             with m.State("READ"):           # exact cache read in a gap; tracking restarts
                 m.d.comb += [self.creq.valid.eq(1), reset_t.eq(self.creq.ready)]
                 m.d.sync += r["pend"].eq(0)
                 with m.If(self.creq.ready):
                     m.next = "READ_RES"
+                with m.Elif((r["gap_t"] == 0) & (gap == 0)):
+                    m.d.sync += gap.eq(GAP)     # the gap went by: ask again
             with m.State("READ_RES"):
                 with m.If(self.cres.valid):
                     m.d.sync += wait.eq(TREE_PROP)
@@ -414,6 +418,10 @@ class NextBest(wiring.Component):
                 m.next = "FAIL"
             with m.If(go):
                 m.d.sync += [r["aborted"].eq(~ok), r["pend"].eq(0)]
+                # the job's last level, another job waits: its exact read's gap sets out
+                # now, to reach the cache as READ does (~6 cycles of ~9 saved a job)
+                with m.If(~r["pend"] & (r["need"] == 0) & self.req.valid):
+                    m.d.sync += [gap.eq(GAP), r["pre"].eq(1)]
                 with m.If(ok):              # tracking now starts beyond the new last
                     m.d.sync += [r["last"].eq(r["akey"]), r["from_valid"].eq(1)]
                 m.next = "A_RES"
@@ -436,6 +444,8 @@ class NextBest(wiring.Component):
                 with m.Elif(r["aborted"] | refused):
                     # an exact read: operations since are tracked, or visible after SETTLE
                     m.d.comb += reset_t.eq(1)
+                    m.d.sync += r["pre"].eq(0)
                     m.next = "SETTLE"
                 with m.Else():
+                    m.d.sync += r["pre"].eq(0)  # the job goes on: its next job's gap went by
                     m.next = "ANC"
