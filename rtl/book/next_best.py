@@ -229,7 +229,7 @@ class NextBest(wiring.Component):
             ("t_any", 1), ("t_min", 32), ("aborted", 1), ("pos", 6), ("val", 64),
             ("qty", 32), ("orders", 16), ("got", DEPTHS), ("need", range(self.k + 1)),
             ("outst", 1), ("akey", 32), ("pend", 1), ("lv_ok", 1), ("lv_hit", 1),
-            ("gap_t", range(GAP_REARM + 1)), ("low", 1), ("pre", 1))}
+            ("gap_t", range(GAP_REARM + 1)), ("low", 1), ("pre", 1), ("armed", 1))}
         cur_d = Signal(range(DEPTHS))
         wait = Signal(range(TREE_PROP + PROBE_LAT + 1))
         gap = Signal(range(GAP + 1))
@@ -292,7 +292,7 @@ class NextBest(wiring.Component):
                     with m.If(self._exact_read(m, r, c)):
                         m.next = "IDLE"
             with m.State("SETTLE"):         # tree updates from before the read climb
-                m.d.sync += [wait.eq(wait - 1), r["pend"].eq(0)]
+                m.d.sync += [wait.eq(wait - 1), r["pend"].eq(0), r["armed"].eq(0)]
                 # nothing on the side's tree still climbing (or nothing in flight at all):
                 # the ancestor probe sees every operation before the read
                 with m.If((wait == 0) | ((self.quiet | settled) & (wait <= TREE_PROP))):
@@ -377,6 +377,10 @@ class NextBest(wiring.Component):
                 m.next = "L_REQ"
                 with m.If(r["pend"]):       # the level found before goes in first
                     m.next = "A_REQ"
+                    # the one found now is the job's last: its append's gap sets out now
+                    # (from L_REQ it reached the cache ~3 cycles after the level read)
+                    with m.If((r["need"] == 1) & (gap == 0)):
+                        m.d.sync += [gap.eq(GAP), r["armed"].eq(1)]
             with m.Else():
                 m.d.sync += cur_d.eq(cur_d + 1)
                 m.next = "DOWN"
@@ -395,7 +399,7 @@ class NextBest(wiring.Component):
             m.d.comb += self.lreq.valid.eq(1)
             with m.If(self.lreq.ready):
                 m.d.sync += [r["akey"].eq(r["cur"]), r["lv_ok"].eq(0),
-                             r["need"].eq(r["need"] - 1)]
+                             r["need"].eq(r["need"] - 1), r["armed"].eq(0)]
                 # PICK_A's step here: the path is ready (unless an urgent side waits)
                 with m.If((r["need"] > 1) & ~r["yield"]):
                     m.d.sync += [r["pend"].eq(1)] + r["pick_a"]
@@ -403,7 +407,8 @@ class NextBest(wiring.Component):
                         m.d.sync += gap.eq(GAP)
                     m.next = "PICK"
                 with m.Else():
-                    m.d.sync += gap.eq(GAP)     # the gap travels while the level is read
+                    with m.If(~r["armed"]):     # the gap travels while the level is read
+                        m.d.sync += gap.eq(GAP)
                     m.next = "A_REQ"
             self._early_result(m, r, reset_t, wait)
         with m.State("A_REQ"):
