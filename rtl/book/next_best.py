@@ -391,23 +391,6 @@ class NextBest(wiring.Component):
                     m.d.sync += gap.eq(GAP)
             self._early_result(m, r, reset_t, wait)
 
-    def _level_sent(self, m, r, gap):
-        """The found level's read is sent (L_REQ, or with the append before it): the
-        level to append next; the search goes on from the walked path while levels are
-        still to find (unless an urgent side waits), else the append."""
-        m.d.sync += [r["akey"].eq(r["cur"]), r["lv_ok"].eq(0),
-                     r["need"].eq(r["need"] - 1), r["armed"].eq(0)]
-        # PICK_A's step here: the path is ready
-        with m.If((r["need"] > 1) & ~r["yield"]):
-            m.d.sync += [r["pend"].eq(1)] + r["pick_a"]
-            with m.If(r["leaf_left"]):  # the next level is in this leaf: A_REQ soon
-                m.d.sync += gap.eq(GAP)
-            m.next = "PICK"
-        with m.Else():
-            with m.If(~r["armed"]):     # the gap travels while the level is read
-                m.d.sync += gap.eq(GAP)
-            m.next = "A_REQ"
-
     def _append(self, m, r, ok, reset_t, gap, wait):
         """Level read, then the append in a gap (dropped on a conflict). While levels
         are still to find, the search goes on during the level read (`pend`: a level
@@ -415,7 +398,18 @@ class NextBest(wiring.Component):
         with m.State("L_REQ"):
             m.d.comb += self.lreq.valid.eq(1)
             with m.If(self.lreq.ready):
-                self._level_sent(m, r, gap)
+                m.d.sync += [r["akey"].eq(r["cur"]), r["lv_ok"].eq(0),
+                             r["need"].eq(r["need"] - 1), r["armed"].eq(0)]
+                # PICK_A's step here: the path is ready (unless an urgent side waits)
+                with m.If((r["need"] > 1) & ~r["yield"]):
+                    m.d.sync += [r["pend"].eq(1)] + r["pick_a"]
+                    with m.If(r["leaf_left"]):  # the next level is in this leaf: A_REQ soon
+                        m.d.sync += gap.eq(GAP)
+                    m.next = "PICK"
+                with m.Else():
+                    with m.If(~r["armed"]):     # the gap travels while the level is read
+                        m.d.sync += gap.eq(GAP)
+                    m.next = "A_REQ"
             self._early_result(m, r, reset_t, wait)
         with m.State("A_REQ"):
             p = self.creq.payload
@@ -441,14 +435,6 @@ class NextBest(wiring.Component):
                 with m.If(ok & r["pend"]):
                     m.d.sync += r["outst"].eq(1)
                     m.next = "L_REQ"
-                    with m.If(self.lreq.ready):     # its level read went with it
-                        self._level_sent(m, r, gap)
-            # with a level found beyond (pend), its level read goes with the append when
-            # the level table is free (L_REQ after it waited a cycle in two of three:
-            # the operations' phase); from registers alone, so sent too when the append
-            # is dropped (~ok): that result is unused, the search starts again
-            m.d.comb += self.lreq.valid.eq(r["pend"] & ~r["outst"] & r["lv_ok"] & r["lv_hit"]
-                                           & self.creq.ready)
             self._early_result(m, r, reset_t, wait)
         with m.State("A_RES"):
             c = self.cres.payload
