@@ -26,9 +26,10 @@ operations in flight, so the book only loses one issue slot per cache access:
     is dropped, the cache state it read becomes the new exact read, and the search
     starts again. Tree updates of operations from before an exact read may still be
     climbing the tree (one depth per 4 cycles), so after such a read the search waits
-    `TREE_PROP` cycles before its first node read (or until `quiet`: nothing issued
-    for as long as an operation takes to reach the tree's root, as when the book
-    holds its input for a side below its low-water mark).
+    `TREE_PROP` cycles before its first node read, or less: until `quiet` (nothing
+    issued for as long as an operation takes to reach the tree's root), or until no
+    operation that changed the job's own side's tree is younger than that
+    (`_side_recent`, a look-back of RECENT cycles: only that side's nodes are read).
   * The cache itself refuses an append when its last level is no longer the one the
     search started from (`guard`: a full cache pushed it out for a better level, or
     it left); the append's result is then an exact read and the search starts again.
@@ -48,7 +49,13 @@ read after SETTLE is as sound as re-reading it: a node bit it shows stale beyond
 last cached key means a level created or removed there since the exact read, which
 the tracking records and which refuses the append. ~15-20 cycles a level, during which
 the book goes on; a job loops until the cache is full or holds the whole side. The book holds issue itself only when a side's cache falls
-below its low-water mark (rtl/book/order_book.py: `low`).
+below its low-water mark (rtl/book/order_book.py: `low`); such a side is requested as
+`urgent`, and a job on another side (not itself below `low`) then stops after its
+append in flight, so the hold lasts one refill, not the rest of a background job.
+The gaps are sent out ~9 cycles before the access that needs them (an append's when
+its level's leaf is read or, for a job's last level, when it is found; the next job's
+exact read with the last append): a gap that goes by unused costs an issue slot and a
+re-arm (~15 cycles).
 """
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
