@@ -38,9 +38,9 @@ between issue and the cache's output, each removing at most one cached level) do
 the book hold its input, so the top N is always exact: that side is searched next,
 ahead of the queue (the urgent queue, in the order the sides fell below `low`; a
 background job on another side stops after its append), and the hold ends when no
-side is below `low` (`n_low`, counted
-from the cache's results) with nothing in flight, not when every queued refill is
-done (holds of 600-900 cycles late in the flood, with most sides queued). The input
+side is below `low` (`n_low`, counted from the cache's results) with nothing in
+flight, not when every queued refill is done (holds of 600-900 cycles late in the
+flood, with most sides queued). The input
 queue (rtl/book/book_input.py) absorbs the holds; overflow counted.
 
 Flags (`unreliable`, in every BBO update): an unknown reference, an add into a full
