@@ -8,8 +8,10 @@ every queued refill overflowed the queue (bench: 3,708 of 55,200 on main 83390e7
 16 symbols with thin levels (120 orders a symbol) make the same squeeze in ~15 k cycles:
 on main (83390e7) 422 messages are dropped and a queued message waits 7,952 cycles in
 all; with the chained search and the hold that ends when no side is below the
-low-water mark, ~120-200 are dropped (~4,900 cycles), within the bounds below.
-The BBO rows must still equal the model's over the messages the book took."""
+low-water mark, ~120-200 were dropped (~4,900 cycles; 230 on main f0967bc). With the
+sides below the low-water mark queued in order, background jobs yielding to them and
+the gaps sent out to meet the appends (book-flood2, 930b2f7): 39 (4,616 cycles), so the
+bound is 100. The BBO rows must still equal the model's over the messages the book took."""
 from book_sim import model_rows
 from flood_sim import FLOOD, flood_msgs, run_flood
 
@@ -17,7 +19,7 @@ from flood_sim import FLOOD, flood_msgs, run_flood
 def test_flood_thin_levels_bounded_overflow_and_exact():
     msgs = flood_msgs(symbols=16, per_symbol=120)
     res = run_flood(msgs, dict(FLOOD, slots=16))
-    assert res["overflow"] <= 260, res["overflow"]
+    assert res["overflow"] <= 100, res["overflow"]
     assert res["held"] <= 6000, res["held"]
     dropped = set(res["dropped"])
     taken = [m for _, m in msgs if m.seq not in dropped]

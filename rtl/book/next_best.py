@@ -26,9 +26,10 @@ operations in flight, so the book only loses one issue slot per cache access:
     is dropped, the cache state it read becomes the new exact read, and the search
     starts again. Tree updates of operations from before an exact read may still be
     climbing the tree (one depth per 4 cycles), so after such a read the search waits
-    `TREE_PROP` cycles before its first node read (or until `quiet`: nothing issued
-    for as long as an operation takes to reach the tree's root, as when the book
-    holds its input for a side below its low-water mark).
+    `TREE_PROP` cycles before its first node read, or less: until `quiet` (nothing
+    issued for as long as an operation takes to reach the tree's root), or until no
+    operation that changed the job's own side's tree is younger than that
+    (`_side_recent`, a look-back of RECENT cycles: only that side's nodes are read).
   * The cache itself refuses an append when its last level is no longer the one the
     search started from (`guard`: a full cache pushed it out for a better level, or
     it left); the append's result is then an exact read and the search starts again.
@@ -48,7 +49,13 @@ read after SETTLE is as sound as re-reading it: a node bit it shows stale beyond
 last cached key means a level created or removed there since the exact read, which
 the tracking records and which refuses the append. ~15-20 cycles a level, during which
 the book goes on; a job loops until the cache is full or holds the whole side. The book holds issue itself only when a side's cache falls
-below its low-water mark (rtl/book/order_book.py: `low`).
+below its low-water mark (rtl/book/order_book.py: `low`); such a side is requested as
+`urgent`, and a job on another side (not itself below `low`) then stops after its
+append in flight, so the hold lasts one refill, not the rest of a background job.
+The gaps are sent out ~9 cycles before the access that needs them (an append's when
+its level's leaf is read or, for a job's last level, when it is found; the next job's
+exact read with the last append): a gap that goes by unused costs an issue slot and a
+re-arm (~15 cycles).
 """
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
@@ -64,6 +71,14 @@ from .price_tree import BITS, DEPTHS, digit, lowest_set, tree_key
 #: cycles after the read and the ancestor probe goes 1 cycle after SETTLE ends: 16 leaves
 #: 3 cycles to spare (it was 24, 8 cycles of every job when the book is busy).
 TREE_PROP = 16
+#: Cycles of operations on the job's side that SETTLE looks back over (`_side_recent`):
+#: an operation that changed the side's tree entered the leaf with the cache at u, its
+#: update enters the root at u + 4 * (DEPTHS - 1) and a probe sees it from 2 cycles
+#: later, so an ancestor probe 1 cycle after SETTLE ends sees the updates of every
+#: operation at least 4 * (DEPTHS - 1) + 1 = 21 cycles old. The look-back covers ages
+#: 2 .. RECENT + 1 (3 to spare; an operation younger than 6 cycles came after the
+#: exact read, which the tracking covers).
+RECENT = 4 * (DEPTHS - 1) + 2
 #: Cycles `hold` stops issue for a cache access: three free cycles at the cache.
 GAP = 3
 #: Cycles after asking for a gap before an append still waiting asks again (the gap
@@ -85,16 +100,20 @@ def layouts(sb, k):
                                 "bits": data.ArrayLayout(64, DEPTHS)}),
         lreq=data.StructLayout({"slot": sb, "side": 1, "px": 32}),
         lres=data.StructLayout({"hit": 1, "qty": 32, "orders": 16}),
-        upd=data.StructLayout({"slot": sb, "side": 1, "px": 32}),
+        upd=data.StructLayout({"slot": sb, "side": 1, "px": 32, "tree": 1}),
     )
 
 
 class NextBest(wiring.Component):
-    def __init__(self, slot_bits, k):
-        self.sb, self.k = slot_bits, k
+    def __init__(self, slot_bits, k, low=0):
+        # low: the book's low-water mark; a job on a side below it does not yield
+        self.sb, self.k, self.low = slot_bits, k, low
         L = layouts(slot_bits, k)
         super().__init__({
             "req": In(stream.Signature(L["req"])),
+            # the request waiting is for a side below the low-water mark (the book holds
+            # its input for it): a job on another side stops after its append in flight
+            "urgent": In(1),
             "busy": Out(1),
             "hold": Out(1),
             "quiet": In(1),
@@ -133,6 +152,23 @@ class NextBest(wiring.Component):
             m.d.sync += [r["t_any"].eq(1),
                          r["t_min"].eq(Mux(~r["t_any"] | (uk < r["t_min"]), uk, r["t_min"]))]
 
+    def _side_recent(self, m, r):
+        """Whether an operation that changed a level's presence on the job's side
+        (`upd.tree`) entered the cache in the last 2 .. RECENT + 1 cycles (registered).
+        Why: SETTLE waited TREE_PROP cycles after every exact read for the tree updates
+        of the operations before it, though only the job's own side's tree matters and,
+        in a flood spread over many symbols, that side was rarely touched in that time:
+        ~16 cycles of every job's ~40 of overhead. A shift register of the recent
+        operations' sides, compared with the job's (its registers)."""
+        u = self.upd.payload
+        hist = [Signal(self.sb + 2, name=f"recent{j}") for j in range(RECENT)]
+        m.d.sync += hist[0].eq(Cat(self.upd.valid & u.tree, u.side, u.slot))
+        m.d.sync += [hist[j].eq(hist[j - 1]) for j in range(1, RECENT)]
+        mine = Cat(Const(1, 1), r["side"], r["slot"])
+        recent = Signal()
+        m.d.sync += recent.eq(Cat(*[h == mine for h in hist]).any())
+        return recent
+
     def _masks(self, m, r):
         """Per depth, the digits beyond the last cached key's (all of the root when the
         cache is empty): where the next level can be."""
@@ -158,6 +194,7 @@ class NextBest(wiring.Component):
         found and waiting for its append, `pend`, or found this cycle, a level read
         sent); done?"""
         m.d.sync += [r["from_valid"].eq(c.count != 0), r["last"].eq(tree_key(c.last_px, r["side"])),
+                     r["low"].eq(Cat(Const(0, 1), *[c.count == i for i in range(self.low)]).any()),
                      r["need"].eq(Mux(c.depth < self.k, c.depth, self.k) - c.count - r["pend"]
                                   - (self.lreq.valid & self.lreq.ready))]
         return (c.count == self.k) | (c.depth == c.count)
@@ -199,7 +236,7 @@ class NextBest(wiring.Component):
             ("t_any", 1), ("t_min", 32), ("aborted", 1), ("pos", 6), ("val", 64),
             ("qty", 32), ("orders", 16), ("got", DEPTHS), ("need", range(self.k + 1)),
             ("outst", 1), ("akey", 32), ("pend", 1), ("lv_ok", 1), ("lv_hit", 1),
-            ("gap_t", range(GAP_REARM + 1)))}
+            ("gap_t", range(GAP_REARM + 1)), ("low", 1), ("pre", 1), ("armed", 1))}
         cur_d = Signal(range(DEPTHS))
         wait = Signal(range(TREE_PROP + PROBE_LAT + 1))
         gap = Signal(range(GAP + 1))
@@ -211,8 +248,18 @@ class NextBest(wiring.Component):
                      r["cur"].eq(self.cur_n)]
         reset_t = Signal()
         self._track(m, r, reset_t)
+        settled = ~self._side_recent(m, r)
+        # an urgent request for another side waits: the job stops after its append,
+        # unless its own side is below the low-water mark too (as its last cache result
+        # said: no urgent request names it again while the book holds)
+        yld_r = Signal()
+        m.d.sync += yld_r.eq(self.req.valid & self.urgent
+                             & ~((self.req.payload.slot == self.slot_n)
+                                 & (self.req.payload.side == self.side_n)))
+        yld = r["yield"] = yld_r & ~r["low"]
         masks = self._masks(m, r)
         self._pick_a(m, r, cur_d, cands)
+        r["leaf_left"] = cands[DEPTHS - 1].any()
         m.d.comb += [self.bad.payload.eq(r["slot"]), self.hold.eq(gap != 0)]
         self._latch(m, r, gap)
         for port in (self.creq, self.treq, self.lreq):
@@ -234,13 +281,17 @@ class NextBest(wiring.Component):
                 with m.If(self.req.valid):
                     m.d.comb += [self.slot_n.eq(self.req.payload.slot),
                                  self.side_n.eq(self.req.payload.side)]
-                    m.d.sync += [gap.eq(GAP), r["pend"].eq(0)]
+                    m.d.sync += [r["pend"].eq(0), r["pre"].eq(0)]
+                    with m.If(~r["pre"]):   # unless the last append sent its gap out
+                        m.d.sync += gap.eq(GAP)
                     m.next = "READ"
             with m.State("READ"):           # exact cache read in a gap; tracking restarts
                 m.d.comb += [self.creq.valid.eq(1), reset_t.eq(self.creq.ready)]
                 m.d.sync += r["pend"].eq(0)
                 with m.If(self.creq.ready):
                     m.next = "READ_RES"
+                with m.Elif((r["gap_t"] == 0) & (gap == 0)):
+                    m.d.sync += gap.eq(GAP)     # the gap went by: ask again
             with m.State("READ_RES"):
                 with m.If(self.cres.valid):
                     m.d.sync += wait.eq(TREE_PROP)
@@ -248,9 +299,13 @@ class NextBest(wiring.Component):
                     with m.If(self._exact_read(m, r, c)):
                         m.next = "IDLE"
             with m.State("SETTLE"):         # tree updates from before the read climb
-                m.d.sync += [wait.eq(wait - 1), r["pend"].eq(0)]
-                with m.If((wait == 0) | (self.quiet & (wait <= TREE_PROP))):
+                m.d.sync += [wait.eq(wait - 1), r["pend"].eq(0), r["armed"].eq(0)]
+                # nothing on the side's tree still climbing (or nothing in flight at all):
+                # the ancestor probe sees every operation before the read
+                with m.If((wait == 0) | ((self.quiet | settled) & (wait <= TREE_PROP))):
                     m.next = "ANC"
+                    with m.If(yld):         # no probe in flight: stop for the urgent side
+                        m.next = "IDLE"
             with m.State("ANC"):            # the 6 nodes on the last cached key's path
                 m.d.comb += [self.treq.valid.eq(1),
                              self.treq.payload.depths.eq((1 << DEPTHS) - 1)]
@@ -329,9 +384,18 @@ class NextBest(wiring.Component):
                 m.next = "L_REQ"
                 with m.If(r["pend"]):       # the level found before goes in first
                     m.next = "A_REQ"
+                    # the one found now is the job's last: its append's gap sets out now
+                    # (from L_REQ it reached the cache ~3 cycles after the level read)
+                    with m.If((r["need"] == 1) & (gap == 0)):
+                        m.d.sync += [gap.eq(GAP), r["armed"].eq(1)]
             with m.Else():
                 m.d.sync += cur_d.eq(cur_d + 1)
                 m.next = "DOWN"
+                # the found level's append follows the leaf read: its gap sets out now,
+                # to reach the cache as A_REQ does (~9 cycles; from L_REQ it came ~2
+                # early, and a gap gone by costs a re-arm, ~15 cycles, and an issue slot)
+                with m.If(r["pend"] & (cur_d == DEPTHS - 2)):
+                    m.d.sync += gap.eq(GAP)
             self._early_result(m, r, reset_t, wait)
 
     def _append(self, m, r, ok, reset_t, gap, wait):
@@ -342,12 +406,16 @@ class NextBest(wiring.Component):
             m.d.comb += self.lreq.valid.eq(1)
             with m.If(self.lreq.ready):
                 m.d.sync += [r["akey"].eq(r["cur"]), r["lv_ok"].eq(0),
-                             r["need"].eq(r["need"] - 1)]
-                with m.If(r["need"] > 1):     # PICK_A's step here: the path is ready
-                    m.d.sync += [r["pend"].eq(1), gap.eq(GAP)] + r["pick_a"]
+                             r["need"].eq(r["need"] - 1), r["armed"].eq(0)]
+                # PICK_A's step here: the path is ready (unless an urgent side waits)
+                with m.If((r["need"] > 1) & ~r["yield"]):
+                    m.d.sync += [r["pend"].eq(1)] + r["pick_a"]
+                    with m.If(r["leaf_left"]):  # the next level is in this leaf: A_REQ soon
+                        m.d.sync += gap.eq(GAP)
                     m.next = "PICK"
                 with m.Else():
-                    m.d.sync += gap.eq(GAP)     # the gap travels while the level is read
+                    with m.If(~r["armed"]):     # the gap travels while the level is read
+                        m.d.sync += gap.eq(GAP)
                     m.next = "A_REQ"
             self._early_result(m, r, reset_t, wait)
         with m.State("A_REQ"):
@@ -362,6 +430,10 @@ class NextBest(wiring.Component):
                 m.next = "FAIL"
             with m.If(go):
                 m.d.sync += [r["aborted"].eq(~ok), r["pend"].eq(0)]
+                # the job's last level, another job waits: its exact read's gap sets out
+                # now, to reach the cache as READ does (~6 cycles of ~9 saved a job)
+                with m.If(~r["pend"] & (r["need"] == 0) & self.req.valid):
+                    m.d.sync += [gap.eq(GAP), r["pre"].eq(1)]
                 with m.If(ok):              # tracking now starts beyond the new last
                     m.d.sync += [r["last"].eq(r["akey"]), r["from_valid"].eq(1)]
                 m.next = "A_RES"
@@ -379,9 +451,13 @@ class NextBest(wiring.Component):
                 m.d.sync += wait.eq(TREE_PROP)
                 with m.If(self._exact_read(m, r, c)):
                     m.next = "IDLE"
+                with m.Elif(r["yield"]):
+                    m.next = "IDLE"         # an urgent side waits: this one later
                 with m.Elif(r["aborted"] | refused):
                     # an exact read: operations since are tracked, or visible after SETTLE
                     m.d.comb += reset_t.eq(1)
+                    m.d.sync += r["pre"].eq(0)
                     m.next = "SETTLE"
                 with m.Else():
+                    m.d.sync += r["pre"].eq(0)  # the job goes on: its next job's gap went by
                     m.next = "ANC"

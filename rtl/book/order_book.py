@@ -36,9 +36,11 @@ the BACKGROUND spare levels cover what the operations remove while a refill runs
 Only when a side falls below `low` = top_n + 6 (the operations that can be in flight
 between issue and the cache's output, each removing at most one cached level) does
 the book hold its input, so the top N is always exact: that side is searched next,
-ahead of the queue, and the hold ends when no side is below `low` (`n_low`, counted
-from the cache's results) with nothing in flight, not when every queued refill is
-done (holds of 600-900 cycles late in the flood, with most sides queued). The input
+ahead of the queue (the urgent queue, in the order the sides fell below `low`; a
+background job on another side stops after its append), and the hold ends when no
+side is below `low` (`n_low`, counted from the cache's results) with nothing in
+flight, not when every queued refill is done (holds of 600-900 cycles late in the
+flood, with most sides queued). The input
 queue (rtl/book/book_input.py) absorbs the holds; overflow counted.
 
 Flags (`unreliable`, in every BBO update): an unknown reference, an add into a full
@@ -99,6 +101,9 @@ BACKGROUND = 5
 #: - REFILL_BATCH + 1 cached): each job pays an exact read and the tree's settling
 #: (~20 cycles) once for all the levels it appends, which the search chains (~15 each).
 REFILL_BATCH = 2
+#: Sides below `low` queued for the search ahead of the refill queue: the operations in
+#: flight when the book holds (~7) each make at most one side low.
+URGENT_DEPTH = 8
 #: Issue -> the cache's input (the order and level stores, 4 cycles each): where a
 #: gap in the issue stream arrives for NextBest's cache accesses.
 TO_CACHE = 8
@@ -249,10 +254,11 @@ class OrderBook(wiring.Component):
         for name, s in st.items():
             m.submodules[name] = s
         m.submodules.subs = self.subs = Subscriptions(self.locate_bits, sb)
-        m.submodules.nb = self.nb = NextBest(sb, self.k)
+        m.submodules.nb = self.nb = NextBest(sb, self.k, self.low)
         # one entry per side at most (pending bits), so the queue never drops a request
         m.submodules.refill_q = self.refill_q = fifo.SyncFIFOBuffered(
             width=sb + 1, depth=max(8, 2 << sb))
+        m.submodules.urg_q = self.urg_q = fifo.SyncFIFOBuffered(width=sb + 1, depth=URGENT_DEPTH)
         self.st = st
         return st
 
@@ -335,7 +341,8 @@ class OrderBook(wiring.Component):
         # with nothing in flight, or (the count is only ever high, e.g. after a MAP
         # cleared a low side) when every queued refill is done
         refills_done = ((none_low | ((self.refill_q.level == 0) & ~self.refill_q.w_stream.valid
-                                     & ~self.nb.busy)) & ~fl_lat & ~issue)
+                                     & (self.urg_q.level == 0) & ~self.nb.busy))
+                        & ~fl_lat & ~issue)
         with m.If(self.urgent_now):
             m.d.sync += urgent.eq(1)
         with m.Elif(refills_done):
@@ -348,7 +355,7 @@ class OrderBook(wiring.Component):
         self._emit(m)
         # a command runs only while busy_cmd holds issue, so `issue` (which the cache's
         # output reaches through `urgent_now`) need not be in its idle test
-        idle = ~fl_any & (self.refill_q.level == 0) & ~self.nb.busy
+        idle = ~fl_any & (self.refill_q.level == 0) & (self.urg_q.level == 0) & ~self.nb.busy
         clear_mask = self._commands(m, busy_cmd, idle)
         set_mask = 0
         for en, slot in bad:
@@ -457,7 +464,8 @@ class OrderBook(wiring.Component):
         with m.Else():
             en = lo.en & (lo.hit | lo.created)
             m.d.comb += [self.nb.upd.valid.eq(pipe & en), self.nb.upd.payload.slot.eq(slot),
-                         self.nb.upd.payload.side.eq(side), self.nb.upd.payload.px.eq(px)]
+                         self.nb.upd.payload.side.eq(side), self.nb.upd.payload.px.eq(px),
+                         self.nb.upd.payload.tree.eq(lo.created | lo.removed)]
             m.d.comb += [ci.valid.eq(pipe), cp.key.eq(Cat(side, slot)), cp.en.eq(en),
                          cp.op.side.eq(side), cp.op.px.eq(px), cp.op.qty.eq(lo.new.qty),
                          cp.op.orders.eq(lo.new.orders), cp.op.created.eq(lo.created),
@@ -564,18 +572,32 @@ class OrderBook(wiring.Component):
                      self.urgent_now.eq(pipe & co.en & below_low & short)]
         self._low_count(m, below_low & short)
         # a side below `low` is searched next (ahead of the queue: the book holds for it)
-        urg, urg_key = Signal(), Signal(len(co.key))
+        urg = self._urgent_queue(m, co.key)
         nr = self.nb.req
-        with m.If(self.urgent_now):
-            m.d.sync += [urg.eq(1), urg_key.eq(co.key)]
-        with m.Elif(nr.ready):
-            m.d.sync += urg.eq(0)
-        key = Mux(urg, urg_key, r.payload)
-        m.d.comb += [nr.valid.eq(urg | r.valid), nr.payload.side.eq(key[0]),
-                     nr.payload.slot.eq(key[1:]), r.ready.eq(nr.ready & ~urg)]
+        key = Mux(urg.valid, urg.payload, r.payload)
+        m.d.comb += [nr.valid.eq(urg.valid | r.valid), nr.payload.side.eq(key[0]),
+                     nr.payload.slot.eq(key[1:]), r.ready.eq(nr.ready & ~urg.valid),
+                     urg.ready.eq(nr.ready), self.nb.urgent.eq(urg.valid)]
         m.d.sync += pending.eq((pending | Mux(w.valid, onehot(w.payload), 0))
                                & ~Mux(r.valid & r.ready, onehot(r.payload), 0))
         return []
+
+    def _urgent_queue(self, m, key):
+        """The sides that fell below `low`, in order (their read stream). Why: one
+        register kept only the latest, so when two sides fell below `low` in one hold
+        the first waited for the whole refill queue (~30 sides deep late in the flood:
+        holds of ~900 cycles). A side is not queued again while it is the last one
+        queued and still waiting (its in-flight operations each report it); a full
+        queue drops a side, which is then served from the refill queue (slower, exact)."""
+        q = self.urg_q
+        last, last_ok = Signal(len(key)), Signal()
+        dup = last_ok & (last == key)
+        m.d.comb += [q.w_stream.valid.eq(self.urgent_now & ~dup), q.w_stream.payload.eq(key)]
+        with m.If(q.w_stream.valid & q.w_stream.ready):
+            m.d.sync += [last.eq(key), last_ok.eq(1)]
+        with m.Elif(q.r_stream.valid & q.r_stream.ready):
+            m.d.sync += last_ok.eq(0)
+        return q.r_stream
 
     def _low_count(self, m, new_low):
         """n_low: sides whose cache holds fewer than `low` levels of more (each cache
