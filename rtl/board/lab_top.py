@@ -12,12 +12,16 @@
   LEDs 0..7: kill switch, watchdog tripped, gap, stale book, activity (decoded ITCH
       messages, stretched), player playing, PLL locked, heartbeat (~1 Hz blink)
 
-Reset: the PLL's lock and the board's reset button, synchronised to the core clock and
-driven on a global network (`global_reset`).
+Reset: the PLL's lock and the board's reset button, synchronised to the core clock, on
+fabric wires. (A DCCA put it on a global network, 2026-12-04: nextpnr then routes the
+global to the LUT inputs that take the reset too, where Yosys merged it with a block's
+own clear, and router2 stopped at its first pass: "Failed to route arc 0.0 of net
+core.arbiter.fsm_state[2]" into a slice whose LUT took the global reset (2026-12-05,
+rtl 5c79ffd). On fabric it cost 2,388 of 107,182 overused wires after pass 1.)
 `LabTop(sim=True)` leaves the PLL and pins out (a `sync` domain and uart_rx/uart_tx
 ports) for the Verilator test (cocotb_tests/lab).
 """
-from amaranth.hdl import Cat, ClockDomain, ClockSignal, Instance, Module, ResetSignal, Signal
+from amaranth.hdl import Cat, ClockDomain, ClockSignal, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.cdc import ResetSynchronizer
 from amaranth.lib.wiring import In, Out
@@ -32,24 +36,6 @@ from .player import FeedPlayer
 from .pll import Pll, dividers
 
 PLAYER_BASE = 0xF000        # the top 4 KiB of the 64 KiB register space (unused by the map)
-
-
-def global_reset(m, arst, clk):
-    """Drive the `sync` domain's reset from `arst`, synchronised, through a DCCA.
-
-    Why: the reset reaches every flip-flop with a reset value (most of the ~41 k), one
-    LSR pin per slice. On fabric wires it was the most congested net of the lab route
-    (router2's congestion heatmap, 2026-12-04: `rst` 2,388 overused wires after pass
-    1, ahead of every data net). A DCCA puts it on a global network (nextpnr routes a
-    DCCA net that drives fabric pins on one of the 8 fabric-capable globals), as the
-    clock is. The synchroniser runs in its own domain on the same clock."""
-    m.domains.rst_raw = ClockDomain("rst_raw")
-    m.d.comb += ClockSignal("rst_raw").eq(clk)
-    m.submodules.rst_sync = ResetSynchronizer(arst, domain="rst_raw")
-    rst_g = Signal()
-    m.submodules.rst_buf = Instance("DCCA", i_CLKI=ResetSignal("rst_raw"), i_CE=1,
-                                    o_CLKO=rst_g)
-    m.d.comb += ResetSignal("sync").eq(rst_g)
 
 
 class LabTop(wiring.Component):
@@ -120,7 +106,7 @@ class LabTop(wiring.Component):
         m.d.comb += pll.clk_in.eq(clk12.i)
         m.domains.sync = ClockDomain("sync")
         m.d.comb += ClockSignal("sync").eq(pll.clk_out)
-        global_reset(m, ~pll.locked | rst_btn.i, pll.clk_out)
+        m.submodules.rst_sync = ResetSynchronizer(~pll.locked | rst_btn.i, domain="sync")
         platform.add_clock_constraint(pll.clk_out, pll.mhz * 1e6)
         self._locked = pll.locked
         uart = platform.request("uart", 0)
