@@ -184,9 +184,13 @@ class Sequencer(wiring.Component):
         for p in (0, 1):
             m.d.comb += [self.push[p].valid.eq(hold[p]), self.push[p].payload.eq(live[p].payload)]
         rj = self.rj = pin(m, self.restart | self.join, "rj")
-        jump, far_ok_n = Signal(), Signal()
-        m.d.comb += far_ok_n.eq(pin(m, have_e & ~jump & ~rj & ~bubble, "far_ok_next"))
-        confirm, confirm_r, fp, fmsg, seq1 = self._claim(m, far, ok, deliver, far_ok_n)
+        # E jumps: a confirmed jump (confirm, late: a claim's compare), or `jump_e` (a
+        # gap declared, the start: ready a LUT after the delivery). Every state register
+        # below is one LUT after confirm_r: its early part (pinned) with confirm_r and
+        # the delivery (confirm = confirm_r & ~deliver)
+        jump_e = Signal(name="jump_early", attrs={"keep": 1})
+        f0 = pin(m, have_e & ~jump_e & ~rj & ~bubble, "far_ok_early")
+        confirm, confirm_r, fp, fmsg, seq1 = self._claim(m, far, ok, deliver, f0)
         fdel = Signal()             # a confirmed jump delivers its message (not a mark)
         m.d.comb += fdel.eq(confirm & ~pin(m, fmsg.mark, "jump_mark"))
 
@@ -215,15 +219,19 @@ class Sequencer(wiring.Component):
         # a gap goes out a cycle later: its length (a 64-bit subtract) from registers
         m.d.sync += [gap_v.eq(gap_d | confirm), self.gap.valid.eq(gap_v),
                      self.gap.payload.first.eq(gap_from), self.gap.payload.count.eq(gap_n)]
-        # jump = confirm | go_gap | start, one LUT after confirm and the delivery
-        # (go_gap | confirm is gap_r & ~deliver | confirm); the state registers one
-        # LUT later
-        m.d.comb += [step.eq(deliver), jump.eq(pin(m, confirm | (gap_r & ~deliver) | start, "jump"))]
-        m.d.sync += [stepped.eq(step), bubble.eq(jump), joined.eq(self.join & ~self.restart),
-                     ok.eq(have_e & ~jump & ~self.restart & ~self.join),
-                     far_ok.eq(far_ok_n)]
-        self._expect(m, (E, E1, EW, EW1, have_e, bubble), deliver, jump, confirm_r,
-                     self.fseq1, gap_r | start, Mux(gap_r, new_e, lo_min))
+        # jump = confirm | go_gap | start (go_gap | confirm is gap_r & ~deliver | confirm);
+        # (the state registers were one LUT after `jump`, two after confirm: 7.39 ns)
+        m.d.comb += [step.eq(deliver), jump_e.eq((gap_r & ~deliver) | start)]
+        cj = confirm_r & ~deliver
+        rs = self.restart
+        m.d.sync += [stepped.eq(step), joined.eq(self.join & ~rs),
+                     have_e.eq(pin(m, ~rs & (self.join | jump_e | have_e), "have_e_early")
+                               | (~rs & cj)),
+                     bubble.eq(pin(m, ~rs & (self.join | jump_e), "bubble_early") | (~rs & cj)),
+                     ok.eq(pin(m, have_e & ~jump_e & ~rs & ~self.join, "ok_early") & ~cj),
+                     far_ok.eq(f0 & ~cj)]
+        self._expect(m, (E, E1, EW, EW1), deliver, confirm_r,
+                     self.fseq1, gap_r, new_e, start, lo_min)
 
         self._status(m, (E, E1, EW, have_e), deliver | fdel | raw_go, dupk, msgs,
                      (gap_v, gap_from, gap_n))
@@ -233,13 +241,13 @@ class Sequencer(wiring.Component):
     def _window(self, m, heads, msgs, lt, ok, E, fmsg, confirm_r):
         """What the hold window waits on (a head ahead of E) and the gap it would
         declare: [E, the smaller waiting head), or up to a confirmed jump."""
-        wait = [heads[p].valid & ok & ~lt[p] & ~msgs[p].rel.at & ~msgs[p].rel.far
-                for p in (0, 1)]
+        w = [heads[p].waits for p in (0, 1)]
         waiting = Signal()
-        m.d.comb += waiting.eq(wait[0] | wait[1])
+        m.d.comb += waiting.eq(ok & (w[0] | w[1]))
         h0, h1 = heads[0].msg.msg.seq, heads[1].msg.msg.seq
-        new_e = Mux(wait[0] & wait[1], Mux(self._head_lt(m, heads), h0, h1),
-                    Mux(wait[0], h0, h1))
+        sel0 = pin(m, w[0] & (~w[1] | self._head_lt(m, heads)), "gap_to_a")
+        new_e = Signal(64)
+        m.d.comb += new_e.eq(Mux(sel0, h0, h1))
         gap_from, gap_n = Signal(64), Signal(64)
         # the gap's end: both candidates registered, picked a cycle later (it matters
         # only after a gap or a confirmed jump: no delivery then)
@@ -298,31 +306,35 @@ class Sequencer(wiring.Component):
                               Mux(b.load, sa < pb, sa < sb)))
         return lt
 
-    def _expect(self, m, regs, deliver, jump, confirm_r, fseq1, other_go, other):
+    def _expect(self, m, regs, deliver, confirm_r, fseq1, gap_r, gap_to, start, lo_min):
         """E, and E + 1 and E + window kept in registers for the one-bit flags.
         E: restart (0), JOIN, a delivery (E + 1), a jump: to fseq1 when confirmed
-        (confirm_r, not in a restart or JOIN cycle), else to `other` (a gap's end, the
-        start: `other_go`). E is set (have_e) by a jump (confirm, a gap, the start). Each register is one LUT after the delivery (the widest fan-out):
-        its other value is ready by then (E: one LUT after confirm_r, the confirmed jump
-        over an early value: restart, JOIN, gap, start, hold; pinned, pin.py).
+        (confirm_r, not in a restart or JOIN cycle), else to a gap's end (`gap_to`, when
+        `gap_r`) or the start's smallest held number (`lo_min`, when `start`). E is set
+        (have_e) by a jump (confirm, a gap, the start). Each register is one LUT after
+        the delivery (the widest fan-out) and after confirm_r (a claim's compare, the
+        latest input, picks last; the delivery is folded into both its sides a LUT
+        earlier). The gap's select (gap_r) is two LUTs from registers (HoldHead.waits:
+        with four flags per head it was the merge's critical path, 7.18 ns, 139.37 MHz)
+        and the last on its side: a restart or JOIN wins in the gap's target instead
+        (`gap_to_rj`).
         E + 1 and E + window follow the old E after a
         restart or a jump too (stale in the cycle after, as before: nothing reads them
         then), so their enables carry neither the jump nor the restart."""
-        E, E1, EW, EW1, have_e, bubble = regs
+        E, E1, EW, EW1 = regs
         W = self.jump_window
-        with m.If(self.restart):
-            m.d.sync += [have_e.eq(0), bubble.eq(0)]
-        with m.Elif(self.join):     # E may move either way: E + 1, E + window set here
-            m.d.sync += [have_e.eq(1), bubble.eq(1)]
-        with m.Elif(jump):          # = ~deliver & jump_r (start needs ~have_e, a delivery ok)
-            m.d.sync += have_e.eq(1)
-        early = pin(m, Mux(self.restart, 0, Mux(self.join, self.join_seq,
-                                                 Mux(other_go, other, E))), "e_early")
+        rest = pin(m, Mux(self.restart, 0, Mux(self.join, self.join_seq,
+                                                Mux(start, lo_min, E))), "e_rest")
+        early = pin(m, Mux(gap_r, pin(m, Mux(self.rj, rest, gap_to), "gap_to_rj"), rest),
+                    "e_early")
         # (restart/JOIN folded into each side's data, never into a select: the mapper
         # shares a select across the 64 bits, one LUT level more behind confirm_r)
-        m.d.sync += E.eq(Mux(deliver, pin(m, Mux(self.rj, early, E1), "e_deliver"),
-                             pin(m, Mux(confirm_r, pin(m, Mux(self.rj, early, fseq1), "e_to"),
-                                        early), "e_jump")))
+        # confirm_r (a claim's compare: the latest input) picks last, one LUT before E:
+        # the delivery (which wins) is folded into both sides a LUT earlier
+        e_del = pin(m, Mux(self.rj, early, E1), "e_deliver")
+        e_to = pin(m, Mux(self.rj, early, fseq1), "e_to")
+        m.d.sync += E.eq(Mux(confirm_r, pin(m, Mux(deliver, e_del, e_to), "e_if_confirm"),
+                             pin(m, Mux(deliver, e_del, early), "e_if_not")))
         js = self.join_seq
         step = deliver & ~self.join
         m.d.sync += [E1.eq(Mux(step, E1 + 1, pin(m, Mux(self.join, js + 1, E + 1), "e1_base"))),
@@ -454,14 +466,14 @@ class Sequencer(wiring.Component):
         m.d.sync += [reported.eq(hold), skip_req.eq(hold & (skip_req | self.skip))]
         return go_gap, gap_r, gd
 
-    def _claim(self, m, far, ok, deliver, far_ok_n):
+    def _claim(self, m, far, ok, deliver, far_ok_e):
         """Jumps beyond the window: (confirm, confirm_r, fp, fmsg, seq1). A claim is
         remembered until the same port continues it or the other port's copy starts the
         same; a restart or a JOIN forgets it. It is kept as what each port must match
         (`tgt`: its own claim's end, the other port's start), so each port has one
         compare, a carry-chain equality in halves (compare.py) in parallel with `far`.
-        `claim_ok` (claim_v, far_ok, not joined: a register, from far_ok's next value
-        `far_ok_n`) is all the state confirm needs, so confirm is the chains, the live
+        `claim_ok` (claim_v, far_ok, not joined: a register, one LUT after confirm_r
+        from `far_ok_e`, far_ok's next value but for confirm) is all the state confirm needs, so confirm is the chains, the live
         ports' flags and one register bit. seq1[p]: port p's seq + 1 (a mark's seq),
         where E goes when p confirms; confirm_r is confirm without `~deliver`."""
         live = self.live
@@ -507,6 +519,8 @@ class Sequencer(wiring.Component):
                 m.d.sync += tgt[1].eq(seq1[1])
         with m.If(confirm | self.restart | self.join):
             m.d.sync += claim_v.eq(0)
-        # far_ok_n carries ~restart, ~JOIN and ~jump (so ~confirm, and not joined next)
-        m.d.sync += claim_ok.eq(far_ok_n & (claim_v | new))
+        # far_ok's next value (far_ok_e, not confirm) carries ~restart, ~JOIN and ~jump
+        # (so ~confirm, and not joined next)
+        m.d.sync += claim_ok.eq(pin(m, far_ok_e & (claim_v | new), "claim_ok_early")
+                                & ~(confirm_r & ~deliver))
         return confirm, confirm_r, fp, fmsg, seq1
