@@ -133,8 +133,8 @@ class RiskGate(wiring.Component):
         wiring.connect(m, checks.o, exposure.i)
         m.d.comb += [exposure.ahead.eq(checks.ahead), exposure.ahead1.eq(checks.ahead1)]
         p3 = checks.o.payload
-        m.d.comb += [hist.ahead.eq(checks.ahead), hist.ahead_t.eq(checks.ahead_t),
-                     hist.ahead_window.eq(checks.ahead_window), hist.order.eq(p3.order), hist.t.eq(p3.t),
+        m.d.comb += [hist.ahead.eq(checks.ahead), hist.ahead_nt.eq(checks.ahead_nt),
+                     hist.ahead_lo.eq(checks.ahead_lo), hist.order.eq(p3.order), hist.t.eq(p3.t),
                      hist.adv.eq(checks.o.ready), hist.prev_order.eq(exposure.prev_order),
                      hist.prev_t.eq(exposure.prev_t), hist.push.eq(exposure.push),
                      exposure.dup_others.eq(hist.others), exposure.dup_oldest.eq(hist.oldest),
