@@ -80,6 +80,7 @@ class ExposureState(wiring.Component):
             "i": In(stream.Signature(Prepared)),
             "ahead": In(Order),          # the order in stage 2 (its state is read then)
             "ahead1": In(Order),         # the order in stage 1 (for `near_*`)
+            "ahead_valid": In(1),        # `ahead` is valid (for `next_*`)
             "dup_others": In(1), "dup_oldest": In(1), "dup_prev": In(1),
             "dup_if_rej": In(1), "dup_if_acc": In(1),   # others | oldest, others | prev
             "prev_order": Out(Order), "prev_t": Out(64), "push": Out(1),
@@ -125,20 +126,30 @@ class ExposureState(wiring.Component):
 
         # stage 4's verdict, in copies (`_Accepts`): each forwarding mux group and each
         # state RAM's write enable has its own
+        # The RAM writes leave `adv` out: while the pipeline stalls, stage 4 writes the
+        # same `new_*` to the same entry every cycle (all from registers that load on
+        # `adv`, the verdict too), so a write repeated is a write once. Why: the stall
+        # (`adv`, from the output streams) into every write enable was the gate's
+        # critical path (7.27 ns, 468 endpoints at the slot RAM's WRE).
         vc = _Accepts(m, adv)
         wr_ev = Signal()                         # an event's write (no verdict needed)
-        wen = lambda name: Mux(c4.kind == 0, adv & vc.copy(name), wr_ev)    # noqa: E731
+        wen = lambda name: Mux(c4.kind == 0, vc.copy(name), wr_ev)    # noqa: E731
 
         # stage 2 -> 3: the state of the order in stage 2, read from the RAM; the order
         # in stage 3 ahead of it on the same entry keeps its own (its stage-4 result is
         # forwarded next cycle), stage 4's write of this cycle is taken directly
-        next_a, next_s = self.i.valid & (a2 == a3), self.i.valid & (i2 == i3)
+        # next_*: stage 2's entry is stage 3's (valid), compared a cycle early (stage
+        # 1's order against stage 2's: the compare and the AND before the 330 selects
+        # of base_* were the gate's critical path, 7.15 ns)
         # near_*: stage 2's entry is stage 4's (v4 & a2 == a4), compared a cycle early
         # (stage 1's order against stage 3's), so a hit is one AND with the verdict
         a1, i1 = self._index(self.ahead1)
         near_a, near_s = Signal(), Signal()
+        next_a, next_s = Signal(name="next_a"), Signal(name="next_s")
         with m.If(adv):
             m.d.sync += [same_a.eq(next_a), same_s.eq(next_s),
+                         next_a.eq(self.ahead_valid & (a1 == a2)),
+                         next_s.eq(self.ahead_valid & (i1 == i2)),
                          near_a.eq(self.i.valid & (a1 == a3)), near_s.eq(self.i.valid & (i1 == i3))]
         # stage 3 -> 4: its state, with stage 4's result when the same entry
         for st, base, cur, new, rd, nxt, same, hit_eq in (
@@ -198,7 +209,7 @@ class ExposureState(wiring.Component):
             with m.If((c4.kind == 3) | ~c4.ok_idx):
                 m.d.comb += self.ev_event_errors.eq(go)
             with m.Else():
-                m.d.comb += [wr_ev.eq(go), self.ev_events.eq(go),
+                m.d.comb += [wr_ev.eq(v4), self.ev_events.eq(go),
                              self.ev_event_errors.eq(go & self._ev_over)]
         self._clear(m, ast_wr, sst_wr)
         return m
@@ -280,8 +291,12 @@ class ExposureState(wiring.Component):
         k_open, k_tat = Signal(64), Signal(64)
         k_ob, k_os = Signal(64), Signal(64)
         k_pos, k_npos, k_lu, k_su = Signal(66), Signal(66), Signal(66), Signal(66)
-        cl_open, cl_b, cl_s, ev_over = Signal(), Signal(), Signal(), Signal()
-        self._ev_over = ev_over
+        cl_open, cl_b, cl_s = Signal(), Signal(), Signal()
+        # the three releases' overflows registered apart, ORed in stage 4 (with stage
+        # 4's side): ORed in stage 3, three chains far apart met in one LUT tree before
+        # one flip-flop (8.57 ns, the gate's critical path)
+        ovr_n, ovr_b, ovr_s = Signal(name="ovr_n"), Signal(name="ovr_b"), Signal(name="ovr_s")
+        self._ev_over = ovr_n | Mux(c4.order.side == SIDE_BUY, ovr_b, ovr_s)
 
         def over(x, a, b):
             """x > (a + b) mod 2**64, with one carry chain for the compare (all three
@@ -310,7 +325,7 @@ class ExposureState(wiring.Component):
                 k_su.eq(Mux(ord3, Mux(buy3, 0, q3), Mux(buy3 ^ fill3, 0, -q3))),
                 cl_open.eq(~ord3 & ov_n), cl_b.eq(~ord3 & buy3 & ov_b),
                 cl_s.eq(~ord3 & ~buy3 & ov_s),
-                ev_over.eq(ov_n | Mux(buy3, ov_b, ov_s)),
+                ovr_n.eq(ov_n), ovr_b.eq(ov_b), ovr_s.eq(ov_s),
                 late.eq(ord3 & Mux(fwd_a, late_acc, t3 > base_a.tat)),
             ]
         pos = (cur_s.pos + k_pos)[:66]

@@ -131,7 +131,8 @@ class RiskGate(wiring.Component):
                      checks.acct.eq(limits.acct), checks.sym.eq(limits.sym),
                      checks.pos.eq(limits.pos)]
         wiring.connect(m, checks.o, exposure.i)
-        m.d.comb += [exposure.ahead.eq(checks.ahead), exposure.ahead1.eq(checks.ahead1)]
+        m.d.comb += [exposure.ahead.eq(checks.ahead), exposure.ahead1.eq(checks.ahead1),
+                     exposure.ahead_valid.eq(checks.ahead_valid)]
         p3 = checks.o.payload
         m.d.comb += [hist.ahead.eq(checks.ahead), hist.ahead_nt.eq(checks.ahead_nt),
                      hist.ahead_lo.eq(checks.ahead_lo), hist.order.eq(p3.order), hist.t.eq(p3.t),
