@@ -92,10 +92,8 @@ class DuplicateHistory(wiring.Component):
         # per `pushed` of stage 3 (0, 1): not gone (gone: head, or head and the next)
         m_ = [Signal(H, name=f"m{k}") for k in range(2)]
         c_ = [Signal(H, name=f"c{k}") for k in range(2)]       # the candidate
-        r_ = [Signal(H, name=f"r{k}") for k in range(2)]       # either (for `if_rej`)
         sw_ = [Signal(name=f"sw{k}") for k in range(2)]        # `sel` not gone
         sc_ = [Signal(name=f"sc{k}") for k in range(2)]        # `sel` the candidate
-        sr_ = [Signal(name=f"sr{k}") for k in range(2)]        # either
         keep = [~head3, ~head3 & ~rot(head3)]
         cand = [head3, rot(head3)]
         with m.If(self.adv):
@@ -106,18 +104,14 @@ class DuplicateHistory(wiring.Component):
                          pre_n.eq(_pre(self.order, self.t, x, tx, wx))]
             for k in range(2):
                 m.d.sync += [m_[k].eq(ve & keep[k]), c_[k].eq(ve & cand[k]),
-                             r_[k].eq(ve & (keep[k] | cand[k])),
                              sw_[k].eq((written & keep[k]).any()),
-                             sc_[k].eq((written & cand[k]).any()),
-                             sr_[k].eq((written & (keep[k] | cand[k])).any())]
+                             sc_[k].eq((written & cand[k]).any())]
         # stage 3
         hits = Signal(H)                         # the entries not just written
         m.d.comb += hits.eq(Cat(*(_hit(pre_e[i]) for i in range(H))))
         hit_w, hit_p, hit_n = _hit(pre_w), _hit(pre_p), _hit(pre_n)
         oth = [(hits & m_[k]).any() | (hit_w & sw_[k]) for k in range(2)]
         old = [(hits & c_[k]).any() | (hit_w & sc_[k]) for k in range(2)]
-        # others | oldest as one OR over the entries (`r`: not gone or the candidate)
-        rej = [(hits & r_[k]).any() | (hit_w & sr_[k]) for k in range(2)]
         with m.If(self.adv):
             others = Mux(pushed, oth[1] | hit_p, oth[0])
             oldest = Mux(pushed, old[1], old[0])
@@ -125,7 +119,7 @@ class DuplicateHistory(wiring.Component):
                          self.match_prev.eq(hit_n),
                          # the hit for each verdict of the order ahead, whole (the
                          # verdict copies' terms: one LUT input each)
-                         self.if_rej.eq(Mux(pushed, rej[1] | hit_p, rej[0])),
+                         self.if_rej.eq(Mux(pushed, oth[1] | hit_p | old[1], oth[0] | old[0])),
                          self.if_acc.eq(Mux(pushed, oth[1] | hit_p, oth[0]) | hit_n)]
         with m.If(self.adv & pushed):
             for i in range(H):
