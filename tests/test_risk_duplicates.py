@@ -9,6 +9,7 @@ from clocked import put, simulate
 from tickwire.rtl.risk.duplicates import SAME, DuplicateHistory
 
 DEPTH = 4
+M64 = (1 << 64) - 1
 
 
 def _fields(rng, clordid):
@@ -38,8 +39,8 @@ def run(seed, n=400, p_accept=0.7, p_stall=0.1):
         # the block starts its match with the order in stage 2 (`ahead`), a cycle
         # before it is in stage 3: present orders[0] there first
         put(ctx, dut.ahead, orders[0][0])
-        ctx.set(dut.ahead_t, orders[0][1])
-        ctx.set(dut.ahead_window, orders[0][1] - orders[0][2])     # lo = t - window
+        ctx.set(dut.ahead_nt, ~orders[0][1] & M64)          # ~t
+        ctx.set(dut.ahead_lo, orders[0][2])         # lo = t - window
         ctx.set(dut.adv, 1)
         await ctx.tick()
         k = 0
@@ -48,8 +49,8 @@ def run(seed, n=400, p_accept=0.7, p_stall=0.1):
             cur = orders[k] if k < len(orders) else None
             if k + 1 < len(orders):
                 put(ctx, dut.ahead, orders[k + 1][0])
-                ctx.set(dut.ahead_t, orders[k + 1][1])
-                ctx.set(dut.ahead_window, orders[k + 1][1] - orders[k + 1][2])
+                ctx.set(dut.ahead_nt, ~orders[k + 1][1] & M64)
+                ctx.set(dut.ahead_lo, orders[k + 1][2])
             if cur is not None:
                 o, t, lo = cur
                 put(ctx, dut.order, o)

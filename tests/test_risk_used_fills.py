@@ -251,8 +251,10 @@ def slot_state(monkeypatch):
     sbits = max((SLOTS - 1).bit_length(), 1)
 
     def read(ctx, account, slot):
-        (mem,) = [m for m in made if m.shape is exposure_mod._Slot]
-        e = ctx.get(mem.data[account << sbits | slot])
+        # the slot state is kept in banks of equal depth (rtl/risk/exposure.py)
+        banks = [m for m in made if m.shape is exposure_mod._Slot]
+        i, depth = account << sbits | slot, banks[0].depth
+        e = ctx.get(banks[i // depth].data[i % depth])
         return (e.pos, e.ob, e.os, e.lu, e.su)
     return read
 

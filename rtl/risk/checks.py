@@ -4,14 +4,18 @@ the thresholds the state stage compares against (rtl/risk/layouts.py `Prepared`)
 Why three stages: no stage holds more than one DSP multiply or one carry chain.
   S1  the picked input and `t` (ns) registered; the book entry (registered by
       BookBounds) checks kill, index, halted, missing; DSP partial products of
-      qty x price and price x 10000. The limits RAM outputs are registered as read.
-  S2  notional and price x 10000 summed, ~(credit - notional) (from the partial
-      products: one carry chain); limits checks 2, 3, 5, 6; ~(long - qty), ~(short - qty)
+      qty x price and price x 10000. The limits RAM outputs are registered as read;
+      from them: lo = t - window, the duplicate window's low end, and ~t (for
+      rtl/risk/duplicates.py), t - interval and burst x interval (DSPs, for t_tau).
+  S2  notional and price x 10000 summed, ~(credit - notional) and the sign of
+      notional - max_notional - 1 (from the partial products: one carry chain each);
+      limits checks 2, 3, 5, 6; ~(long - qty), ~(short - qty)
       (complemented thresholds: rtl/risk/outcomes.py compares with no constant),
-      t + interval, t - window; t_tau = t + (burst-1) x interval in carry-save form
-      (the burst x interval DSP products unregistered, t - interval, one 3:2 layer),
+      t + interval; t_tau = t + (burst-1) x interval in carry-save form (from S1's
+      registers t - interval and the burst x interval DSP products: one 3:2 layer),
       and t_tau minus the interval of the order in S3 (one more layer).
-  S3  notional > max_notional (7) and the collar compare (8): `o` is S3's registers
+  S3  notional > max_notional (7, registered from S2) and the collar compare (8) of
+      the order's value (price x 10000 or price, picked in S2): `o` is S3's registers
       and the reason, combinational; every threshold in `o` is a register, because
       the state stage compares sums of them with the state in this same cycle
       (rtl/risk/outcomes.py). Every register loads on `o.ready`.
@@ -34,13 +38,23 @@ def _first(m, codes, width=4):
     return r
 
 
+def tau_parts(t, burst, interval):
+    """t_tau's operands: t - interval (one carry chain) and the two 16 x 17 products of
+    burst x interval (DSPs) as [(product, shift)]; S1 registers them."""
+    return t - interval, [(burst * interval[:17], 0), (burst * interval[17:32], 17)]
+
+
 def t_tau_carry_save(t, burst, interval, interval_ahead):
+    """((tau_s, tau_c), (tau_ps, tau_pc)) of `tau_from_parts`, all in one go."""
+    return tau_from_parts(*tau_parts(t, burst, interval), interval_ahead)
+
+
+def tau_from_parts(t_minus_interval, bi, interval_ahead):
     """((tau_s, tau_c), (tau_ps, tau_pc)): t_tau + 1 = t - interval + burst x interval + 1
-    and t_tau - interval_ahead + 1 in carry-save form (rtl/risk/layouts.py `Prepared`):
-    the two 16 x 17 products straight out of their DSPs and t - interval (one carry
-    chain, beside them), then one 3:2 layer, and one more for - interval_ahead."""
-    bi = [(burst * interval[:17], 0), (burst * interval[17:32], 17)]
-    s, c = carry_save([(t - interval, 0)] + bi, TAU_W, one=True)
+    and t_tau - interval_ahead + 1 in carry-save form (rtl/risk/layouts.py `Prepared`)
+    from `tau_parts` (registered in S1): one 3:2 layer, and one more for
+    - interval_ahead."""
+    s, c = carry_save([(t_minus_interval, 0)] + bi, TAU_W, one=True)
     nia = ~Cat(interval_ahead, Const(0, TAU_W - len(interval_ahead)))    # -ia - 1
     return (s, c), carry_save([(s, 0), (c, 0), (nia, 0)], TAU_W, one=True)
 
@@ -55,8 +69,9 @@ class OrderChecks(wiring.Component):
     o: Out(stream.Signature(Prepared))
     ahead: Out(Order)            # the order in S2 (the state stage reads its state then)
     ahead1: Out(Order)           # the order in S1
-    ahead_t: Out(64)             # its `t` (the duplicate history starts its match in S2)
-    ahead_window: Out(32)        # its account's duplicate window (lo = t - window)
+    ahead_valid: Out(1)          # `ahead` is valid
+    ahead_nt: Out(64)            # ~its `t` (the duplicate history starts its match in S2)
+    ahead_lo: Out(signed(65))    # t - its account's duplicate window, made in S1
 
     def elaborate(self, platform):
         m = Module()
@@ -77,12 +92,28 @@ class OrderChecks(wiring.Component):
         v2, c2, t2 = Signal(), Signal(RiskCandidate), Signal(64)
         a2, y2, q2, bk2 = Signal(AcctLimits), Signal(SymLimits), Signal(PosLimits), Signal(BookEntry)
         missing2 = Signal()
+        # the duplicate window's low end lo = t - window (rtl/risk/duplicates.py), one
+        # chain in S1 from the limits RAM's read register, so that every history entry
+        # compares its t0 with a register in S2 (two operands, no 3:2 layer per entry)
+        # (and ~t, its own register for the history's t0 <= t, so that t2's fanout
+        # stays here: t2 to the history's 18 chains and this stage's was 2.9 ns of route)
+        lo2, nt2 = Signal(signed(65), name="lo2"), Signal(64, name="nt2")
+        # t - interval and burst x interval (the DSPs), for t_tau, registered too: the
+        # DSPs and the chain in S2 before two 3:2 layers were 6.5-6.7 ns
+        a1 = self.acct
+        tmi1, bi1 = tau_parts(t1, a1.burst, a1.interval)
+        tmi2, bi2 = Signal.like(tmi1, name="tmi2"), [(Signal.like(p, name=f"bi2_{s}"), s)
+                                                     for p, s in bi1]
+        with m.If(adv):
+            m.d.sync += [lo2.eq(t1 - a1.window), nt2.eq(~t1), tmi2.eq(tmi1),
+                         *(r.eq(p) for (r, _), (p, _) in zip(bi2, bi1))]
         with m.If(adv):
             m.d.sync += [v2.eq(v1), c2.eq(c1), t2.eq(t1), a2.eq(self.acct), y2.eq(self.sym),
                          q2.eq(self.pos), bk2.eq(bk),
                          missing2.eq(bk.unreliable | Mux(buy1, bk.ask_empty, bk.bid_empty))]
         o2 = c2.order
-        m.d.comb += [self.ahead.eq(o2), self.ahead_t.eq(t2), self.ahead_window.eq(a2.window)]
+        m.d.comb += [self.ahead.eq(o2), self.ahead_valid.eq(v2), self.ahead_nt.eq(nt2),
+                     self.ahead_lo.eq(lo2)]
         notional2, px4_2 = Signal(64), Signal(46)
         m.d.comb += [notional2.eq(sum_terms(p_not, 64)), px4_2.eq(sum_terms(p_px4, 46))]
         pre = _first(m, [(1, c2.kill), (2, ~c2.acct_ok | ~a2.enabled),
@@ -92,28 +123,33 @@ class OrderChecks(wiring.Component):
         # t_tau (and t_tau minus the interval of the order in S3, the order ahead of
         # this one in the state stage) in carry-save form
         s3 = dict(interval=Signal(32))
-        (tau_s, tau_c), (tau_ps, tau_pc) = t_tau_carry_save(t2, a2.burst, a2.interval,
-                                                            s3["interval"])
+        (tau_s, tau_c), (tau_ps, tau_pc) = tau_from_parts(tmi2, bi2, s3["interval"])
         # ~(credit - notional) = notional + ~credit: the notional's three operands and
         # ~credit, no constant (two 3:2 layers, one chain); ~(long - qty) = qty + ~long
         n_credit = raw_sum([~Cat(a2.credit, Const(0, 2))] + operands(p_not, 66))
+        # notional > max_notional (7) likewise, from the partial products: its sign in
+        # S2, a register for S3 (in S3, a 64-bit compare before the reason and `order_ok`
+        # was 6.7 ns)
+        n_max = raw_sum([~Cat(a2.max_notional, Const(0, 2))] + operands(p_not, 66))
         n_long = raw_sum([Cat(o2.qty, Const(0, 2)), ~Cat(q2.long, Const(0, 2))])
         n_short = raw_sum([Cat(o2.qty, Const(0, 2)), ~Cat(q2.short, Const(0, 2))])
 
         # ---- S3
         v3, c3, t3 = Signal(), Signal(RiskCandidate), Signal(64)
-        s3.update(pre=Signal(4), notional=Signal(64), px4=Signal(46), missing=Signal(),
-                  bps=Signal(), buy_bound=Signal(66), sell_bound=Signal(signed(48)),
-                  nthr_credit=Signal(signed(66)), max_notional=Signal(64),
+        s3.update(pre=Signal(4), buy=Signal(), notional=Signal(64), val=Signal(46), missing=Signal(),
+                  buy_bound=Signal(66), sell_bound=Signal(signed(48)),
+                  nthr_credit=Signal(signed(66)), n_over=Signal(),
                   nthr_long=Signal(signed(34)), nthr_short=Signal(signed(34)), t_iv=Signal(64), tau_s=Signal(TAU_W),
                   tau_c=Signal(TAU_W), tau_ps=Signal(TAU_W), tau_pc=Signal(TAU_W),
                   burst0=Signal())
         with m.If(adv):
             m.d.sync += [v3.eq(v2), c3.eq(c2), t3.eq(t2), s3["pre"].eq(pre),
-                         s3["notional"].eq(notional2), s3["px4"].eq(px4_2),
-                         s3["missing"].eq(missing2), s3["bps"].eq(bk2.bps),
+                         s3["buy"].eq(o2.side == SIDE_BUY),
+                         s3["notional"].eq(notional2),
+                         s3["val"].eq(Mux(bk2.bps, px4_2, o2.price)),
+                         s3["missing"].eq(missing2),
                          s3["buy_bound"].eq(bk2.buy_bound), s3["sell_bound"].eq(bk2.sell_bound),
-                         s3["nthr_credit"].eq(n_credit), s3["max_notional"].eq(a2.max_notional),
+                         s3["nthr_credit"].eq(n_credit), s3["n_over"].eq(~n_max[65]),
                          s3["nthr_long"].eq(n_long), s3["nthr_short"].eq(n_short),
                          s3["t_iv"].eq(t2 + a2.interval),
                          s3["tau_s"].eq(tau_s), s3["tau_c"].eq(tau_c),
@@ -121,14 +157,19 @@ class OrderChecks(wiring.Component):
                          s3["burst0"].eq(a2.burst == 0),
                          s3["interval"].eq(a2.interval)]
         o3 = c3.order
-        val = Mux(s3["bps"], s3["px4"], o3.price)
-        collar_bad = ~s3["missing"] & Mux(o3.side == SIDE_BUY, val > s3["buy_bound"],
+        val = s3["val"]         # picked in S2: no mux in front of the collar chains
+        collar_bad = ~s3["missing"] & Mux(s3["buy"], val > s3["buy_bound"],
                                           val < s3["sell_bound"])
-        reason = _first(m, [(s3["pre"], s3["pre"] != 0),
-                            (7, s3["notional"] > s3["max_notional"]), (8, collar_bad)])
+        n_over = s3["n_over"]
+        reason = _first(m, [(s3["pre"], s3["pre"] != 0), (7, n_over), (8, collar_bad)])
+        # `order_ok` (valid order, reason 0) apart from the reason's priority encode: an
+        # AND of registers and the two compares; the state stage registers it
+        # (exposure.py `ok_r`), and through the encode it was 7 LUT levels (6.9 ns)
+        ord_ok = v3 & (c3.kind == 0) & (s3["pre"] == 0)
         p = self.o.payload
         m.d.comb += [self.o.valid.eq(v3), p.kind.eq(c3.kind), p.order.eq(o3), p.ts.eq(c3.ts),
                      p.ok_idx.eq(c3.acct_ok & c3.slot_ok), p.reason.eq(reason),
+                     p.order_ok.eq(ord_ok & ~n_over & ~collar_bad),
                      p.notional.eq(s3["notional"]), p.nthr_credit.eq(s3["nthr_credit"]),
                      p.nthr_long.eq(s3["nthr_long"]), p.nthr_short.eq(s3["nthr_short"]),
                      p.t.eq(t3), p.t_iv.eq(s3["t_iv"]),

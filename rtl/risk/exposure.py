@@ -80,6 +80,7 @@ class ExposureState(wiring.Component):
             "i": In(stream.Signature(Prepared)),
             "ahead": In(Order),          # the order in stage 2 (its state is read then)
             "ahead1": In(Order),         # the order in stage 1 (for `near_*`)
+            "ahead_valid": In(1),        # `ahead` is valid (for `next_*`)
             "dup_others": In(1), "dup_oldest": In(1), "dup_prev": In(1),
             "dup_if_rej": In(1), "dup_if_acc": In(1),   # others | oldest, others | prev
             "prev_order": Out(Order), "prev_t": Out(64), "push": Out(1),
@@ -104,12 +105,23 @@ class ExposureState(wiring.Component):
         with m.If(self.accepted.ready):
             m.d.sync += self.accepted.valid.eq(0)
 
-        acct_st, slot_st = Memory(shape=_Acct, depth=A, init=[]), Memory(shape=_Slot, depth=A * S, init=[])
-        m.submodules.acct_st, m.submodules.slot_st = acct_st, slot_st
-        ast_wr, sst_wr = acct_st.write_port(), slot_st.write_port()
-        ast_rd, sst_rd = acct_st.read_port(domain="comb"), slot_st.read_port(domain="comb")
+        acct_st = Memory(shape=_Acct, depth=A, init=[])
+        m.submodules.acct_st = acct_st
+        ast_wr, ast_rd = acct_st.write_port(), acct_st.read_port(domain="comb")
+        # The slot state in banks of 16 entries (one LUT RAM depth), each bank its own
+        # Memory with its own write enable: a verdict copy AND a registered bank select
+        # (`bsel`). Why: as one Memory, Yosys decoded the bank from the write address
+        # after the enable and the clear mux: verdict -> enable -> 1,312 WRE pins was 5
+        # LUT levels (7.1 ns); now ~2 levels, each bank's net a quarter of the pins.
+        self.bank = bank = min(16, A * S)
+        slot_banks = [Memory(shape=_Slot, depth=bank, init=[]) for _ in range(A * S // bank)]
+        for k, mem in enumerate(slot_banks):
+            m.submodules[f"slot_st{k}"] = mem
+        sst_wr = [mem.write_port() for mem in slot_banks]
+        sst_rd_ports = [mem.read_port(domain="comb") for mem in slot_banks]
 
         v4, c4 = Signal(), Signal(Prepared)      # stage 4: the order and its state
+        sst_rd = Signal(_Slot, name="sst_rd")    # the slot banks' read, picked
         cur_a, cur_s = Signal(_Acct), Signal(_Slot)
         acc_prev = Signal()             # the previous verdict (the "verdict" copy)
         base_a, base_s = Signal(_Acct), Signal(_Slot)   # stage 3: its state, stage 4 aside
@@ -120,30 +132,51 @@ class ExposureState(wiring.Component):
         # what stage 4 writes (`new_*`: an accepted order's, else an event's) is computed
         # without the verdict, which only enables the write and the forwarding
         new_a, new_s = Signal(_Acct), Signal(_Slot)
-        m.d.comb += [ast_rd.addr.eq(a2), sst_rd.addr.eq(i2), ast_wr.addr.eq(a4),
-                     sst_wr.addr.eq(i4), ast_wr.data.eq(new_a), sst_wr.data.eq(new_s)]
+        m.d.comb += [ast_rd.addr.eq(a2), ast_wr.addr.eq(a4), ast_wr.data.eq(new_a)]
+        lb = (bank - 1).bit_length()
+        m.d.comb += [p.addr.eq(i2[:lb]) for p in sst_rd_ports]
+        m.d.comb += [p.addr.eq(i4[:lb]) for p in sst_wr] + [p.data.eq(new_s) for p in sst_wr]
+        with m.Switch(i2[lb:]):
+            for k, p in enumerate(sst_rd_ports):
+                with m.Case(k):
+                    m.d.comb += sst_rd.eq(p.data)
 
         # stage 4's verdict, in copies (`_Accepts`): each forwarding mux group and each
         # state RAM's write enable has its own
+        # The RAM writes leave `adv` out: while the pipeline stalls, stage 4 writes the
+        # same `new_*` to the same entry every cycle (all from registers that load on
+        # `adv`, the verdict too), so a write repeated is a write once. Why: the stall
+        # (`adv`, from the output streams) into every write enable was the gate's
+        # critical path (7.27 ns, 468 endpoints at the slot RAM's WRE).
         vc = _Accepts(m, adv)
-        wr_ev = Signal()                         # an event's write (no verdict needed)
-        wen = lambda name: Mux(c4.kind == 0, adv & vc.copy(name), wr_ev)    # noqa: E731
+        # An event's write (no verdict needed) is a register of stage 3: a valid fill
+        # or cancel with a good index. A verdict copy is 0 unless stage 4 holds an
+        # order (`ok_r`), so a write enable is one OR of the two, no kind decode.
+        wr_ev, p3 = Signal(name="wr_ev"), self.i.payload
+        with m.If(adv):
+            m.d.sync += wr_ev.eq(self.i.valid & ((p3.kind == 1) | (p3.kind == 2)) & p3.ok_idx)
+        wen = lambda name: vc.copy(name) | wr_ev    # noqa: E731
 
         # stage 2 -> 3: the state of the order in stage 2, read from the RAM; the order
         # in stage 3 ahead of it on the same entry keeps its own (its stage-4 result is
         # forwarded next cycle), stage 4's write of this cycle is taken directly
-        next_a, next_s = self.i.valid & (a2 == a3), self.i.valid & (i2 == i3)
+        # next_*: stage 2's entry is stage 3's (valid), compared a cycle early (stage
+        # 1's order against stage 2's: the compare and the AND before the 330 selects
+        # of base_* were the gate's critical path, 7.15 ns)
         # near_*: stage 2's entry is stage 4's (v4 & a2 == a4), compared a cycle early
         # (stage 1's order against stage 3's), so a hit is one AND with the verdict
         a1, i1 = self._index(self.ahead1)
         near_a, near_s = Signal(), Signal()
+        next_a, next_s = Signal(name="next_a"), Signal(name="next_s")
         with m.If(adv):
             m.d.sync += [same_a.eq(next_a), same_s.eq(next_s),
+                         next_a.eq(self.ahead_valid & (a1 == a2)),
+                         next_s.eq(self.ahead_valid & (i1 == i2)),
                          near_a.eq(self.i.valid & (a1 == a3)), near_s.eq(self.i.valid & (i1 == i3))]
         # stage 3 -> 4: its state, with stage 4's result when the same entry
         for st, base, cur, new, rd, nxt, same, hit_eq in (
                 ("a", base_a, cur_a, new_a, ast_rd.data, next_a, same_a, near_a),
-                ("s", base_s, cur_s, new_s, sst_rd.data, next_s, same_s, near_s)):
+                ("s", base_s, cur_s, new_s, sst_rd, next_s, same_s, near_s)):
             for f in base.shape().members:
                 hit = hit_eq & wen(f"hit_{st}_{f}")
                 fwd = same & wen(f"fwd_{st}_{f}")
@@ -157,6 +190,12 @@ class ExposureState(wiring.Component):
         # stage 3: checks 9..11 for both outcomes of the order in stage 4, from registers
         late = Signal(name="late")      # the stage-4 order is past its bucket (`_update`)
         m.submodules.outcomes = oc = Outcomes()
+        # stage 4's side as two registers of their own (rtl/risk/outcomes.py)
+        buy4, nbuy4 = Signal(name="buy4"), Signal(name="nbuy4")
+        with m.If(adv):
+            m.d.sync += [buy4.eq(self.i.payload.order.side == SIDE_BUY),
+                         nbuy4.eq(self.i.payload.order.side != SIDE_BUY)]
+        m.d.comb += [oc.prev_buy.eq(buy4), oc.prev_nbuy.eq(nbuy4)]
         m.d.comb += [oc.nxt.eq(self.i.payload), oc.prev.eq(c4), oc.prev_a.eq(cur_a),
                      oc.prev_s.eq(cur_s), oc.base_a.eq(base_a), oc.base_s.eq(base_s),
                      oc.late.eq(late)]
@@ -182,8 +221,7 @@ class ExposureState(wiring.Component):
         # -> accept -> the slot RAM's WRE was 5 LUT levels, 7.8 ns at seed 2)
         ok_r = Signal(name="ok_r")
         with m.If(adv):
-            m.d.sync += ok_r.eq(self.i.valid & (self.i.payload.kind == 0)
-                                & (self.i.payload.reason == 0))
+            m.d.sync += ok_r.eq(self.i.payload.order_ok)
         # accept = is_order & no reason & no fail; the loop: one mux on the previous verdict
         m.d.comb += [vc.if_acc.eq(ok_r & pass_a_cp & pass_a_rt & ~self.dup_if_acc),
                      vc.if_rej.eq(ok_r & pass_r_cp & pass_r_rt & ~self.dup_if_rej)]
@@ -192,13 +230,18 @@ class ExposureState(wiring.Component):
                      self.prev_order.eq(o), self.prev_t.eq(c4.t), self.push.eq(adv & accept)]
         self._verdict(m, adv, is_order, accept, reason, c4)
         self._update(m, adv, fwd_a, fwd_s, cur_a, cur_s, base_a, base_s, c4, new_a, new_s, late)
-        m.d.comb += [ast_wr.en.eq(wen("wr_a")), sst_wr.en.eq(wen("wr_s"))]
+        # the slot banks: stage 4's bank, one-hot, registered with the order
+        bsel = Signal(len(sst_wr), name="bsel")
+        with m.If(adv):
+            m.d.sync += bsel.eq(Const(1, len(sst_wr)) << i3[lb:] if len(sst_wr) > 1 else 1)
+        m.d.comb += [ast_wr.en.eq(wen("wr_a"))]
+        m.d.comb += [p.en.eq(wen(f"wr_s{k}") & bsel[k]) for k, p in enumerate(sst_wr)]
         with m.If(c4.kind != 0):
             go = adv & v4
             with m.If((c4.kind == 3) | ~c4.ok_idx):
                 m.d.comb += self.ev_event_errors.eq(go)
             with m.Else():
-                m.d.comb += [wr_ev.eq(go), self.ev_events.eq(go),
+                m.d.comb += [self.ev_events.eq(go),
                              self.ev_event_errors.eq(go & self._ev_over)]
         self._clear(m, ast_wr, sst_wr)
         return m
@@ -280,8 +323,12 @@ class ExposureState(wiring.Component):
         k_open, k_tat = Signal(64), Signal(64)
         k_ob, k_os = Signal(64), Signal(64)
         k_pos, k_npos, k_lu, k_su = Signal(66), Signal(66), Signal(66), Signal(66)
-        cl_open, cl_b, cl_s, ev_over = Signal(), Signal(), Signal(), Signal()
-        self._ev_over = ev_over
+        cl_open, cl_b, cl_s = Signal(), Signal(), Signal()
+        # the three releases' overflows registered apart, ORed in stage 4 (with stage
+        # 4's side): ORed in stage 3, three chains far apart met in one LUT tree before
+        # one flip-flop (8.57 ns, the gate's critical path)
+        ovr_n, ovr_b, ovr_s = Signal(name="ovr_n"), Signal(name="ovr_b"), Signal(name="ovr_s")
+        self._ev_over = ovr_n | Mux(c4.order.side == SIDE_BUY, ovr_b, ovr_s)
 
         def over(x, a, b):
             """x > (a + b) mod 2**64, with one carry chain for the compare (all three
@@ -310,7 +357,7 @@ class ExposureState(wiring.Component):
                 k_su.eq(Mux(ord3, Mux(buy3, 0, q3), Mux(buy3 ^ fill3, 0, -q3))),
                 cl_open.eq(~ord3 & ov_n), cl_b.eq(~ord3 & buy3 & ov_b),
                 cl_s.eq(~ord3 & ~buy3 & ov_s),
-                ev_over.eq(ov_n | Mux(buy3, ov_b, ov_s)),
+                ovr_n.eq(ov_n), ovr_b.eq(ov_b), ovr_s.eq(ov_s),
                 late.eq(ord3 & Mux(fwd_a, late_acc, t3 > base_a.tat)),
             ]
         pos = (cur_s.pos + k_pos)[:66]
@@ -328,9 +375,12 @@ class ExposureState(wiring.Component):
         """After reset, zero positions, exposure and buckets before taking any input."""
         A, S = self.accounts, self.slots
         clr_idx = Signal(range(A * S))
+        lb = (self.bank - 1).bit_length()
         with m.If(self.clearing):
-            m.d.comb += [sst_wr.addr.eq(clr_idx), sst_wr.data.eq(0), sst_wr.en.eq(1),
-                         ast_wr.addr.eq(clr_idx[:self.abits]), ast_wr.data.eq(0), ast_wr.en.eq(1)]
+            m.d.comb += [ast_wr.addr.eq(clr_idx[:self.abits]), ast_wr.data.eq(0), ast_wr.en.eq(1)]
+            for k, p in enumerate(sst_wr):
+                m.d.comb += [p.addr.eq(clr_idx[:lb]), p.data.eq(0),
+                             p.en.eq(clr_idx[lb:] == k if len(sst_wr) > 1 else 1)]
             m.d.sync += clr_idx.eq(clr_idx + 1)
             with m.If(clr_idx == A * S - 1):
                 m.d.sync += self.clearing.eq(0)

@@ -8,16 +8,20 @@ no stage holds more than one DSP multiply or one carry chain, rtl/risk/arith.py)
        reads from the *active* bank (one order reads one whole set, never a mix)
   c+1..c+3  stateless checks 1..8 and the thresholds of the stateful ones
        (rtl/risk/checks.py): notional and price x 10000 in DSP stages, collar bounds
-       precomputed per slot, so every check is one compare
+       precomputed per slot, so every check is one compare; c+1 also registers, from
+       the limits read, t - window (the duplicate window's low end), ~t, t - interval
+       and burst x interval (DSPs), so c+2 starts from registers
   c+2  also: the order's state read from LUT RAM (rtl/risk/exposure.py), registered
        with the writes of the orders ahead of it forwarded; the duplicate match's
-       equalities against the history (rtl/risk/duplicates.py)
+       equalities and window compares against the history (rtl/risk/duplicates.py),
+       each compare one two-operand chain from registers
   c+3  also: checks 9..11 decided against the state for both outcomes of the order
        ahead (rtl/risk/outcomes.py), each one carry chain from registers; the
-       duplicate match's window compare and OR
+       duplicate match's OR over the entries
   c+4  stateful checks 9..12 (rtl/risk/exposure.py): each picks its outcome with the
        previous verdict, no compare in this loop; an accepted order books its
-       exposure in the same cycle, forwarded to the order behind it
+       exposure in the same cycle, forwarded to the order behind it (the state RAM
+       write ignores a stall: a stalled stage 4 rewrites the same value)
   c+5  verdict (and accepted order) registered on the outputs
 Orders go one per cycle, back to back, also to the same account and slot; a host
 event (fill, cancel) is followed by one idle intake cycle.
@@ -131,10 +135,11 @@ class RiskGate(wiring.Component):
                      checks.acct.eq(limits.acct), checks.sym.eq(limits.sym),
                      checks.pos.eq(limits.pos)]
         wiring.connect(m, checks.o, exposure.i)
-        m.d.comb += [exposure.ahead.eq(checks.ahead), exposure.ahead1.eq(checks.ahead1)]
+        m.d.comb += [exposure.ahead.eq(checks.ahead), exposure.ahead1.eq(checks.ahead1),
+                     exposure.ahead_valid.eq(checks.ahead_valid)]
         p3 = checks.o.payload
-        m.d.comb += [hist.ahead.eq(checks.ahead), hist.ahead_t.eq(checks.ahead_t),
-                     hist.ahead_window.eq(checks.ahead_window), hist.order.eq(p3.order), hist.t.eq(p3.t),
+        m.d.comb += [hist.ahead.eq(checks.ahead), hist.ahead_nt.eq(checks.ahead_nt),
+                     hist.ahead_lo.eq(checks.ahead_lo), hist.order.eq(p3.order), hist.t.eq(p3.t),
                      hist.adv.eq(checks.o.ready), hist.prev_order.eq(exposure.prev_order),
                      hist.prev_t.eq(exposure.prev_t), hist.push.eq(exposure.push),
                      exposure.dup_others.eq(hist.others), exposure.dup_oldest.eq(hist.oldest),

@@ -46,6 +46,7 @@ Prepared = data.StructLayout({
     "ts": Timestamp,
     "ok_idx": 1,
     "reason": 4,                 # first failing stateless check (1..8), 0 none
+    "order_ok": 1,               # valid, an order, and `reason` 0 (made apart: see checks.py)
     "notional": 64,
     "nthr_credit": signed(66),   # ~(credit - notional)
     "nthr_long": signed(34),     # ~(long - qty)

@@ -44,6 +44,8 @@ class Outcomes(wiring.Component):
     prev_a: In(AcctState)
     prev_s: In(SlotState)
     late: In(1)                  # the order ahead is past its bucket (exposure.py `late`)
+    prev_buy: In(1)              # the order ahead is a buy (registered with it)
+    prev_nbuy: In(1)             # ... is not (a register of its own)
     rej: Out(Fails)
     acc: Out(Fails)
 
@@ -51,7 +53,6 @@ class Outcomes(wiring.Component):
         m = Module()
         n, p = self.nxt, self.prev
         buy = n.order.side == SIDE_BUY
-        p_buy = p.order.side == SIDE_BUY
         q = p.order.qty
         # tat > t_tau as the sign of tau_s + tau_c + ~tat (= t_tau - tat), one 3:2 layer
         tau = [n.tau_s, n.tau_c]
@@ -75,19 +76,21 @@ class Outcomes(wiring.Component):
         wrap = (a.tat + p.interval)[64]              # tat + interval past 2**64
         d = raw_sum([n.tau_ps, n.tau_pc, inv(a.tat)])     # t_tau - interval - tat
         # d + 2**64 (~tat zero-extended is inv(tat) + 2**64): its sign is d < -2**64,
-        # the wrapped tat' > t_tau, as a chain's top bit with no compare after it
-        d_w = raw_sum([n.tau_ps, n.tau_pc, Cat(~a.tat, Const(0, W - 64))])
+        # the wrapped tat' > t_tau: bit 67 of d + 2**64 is d[67] flipped when bits
+        # 64..66 of d carry the +1 up (one LUT after d's chain, no second chain)
+        d_w_sign = d[W - 1] ^ d[64:W - 1].all()
         m.d.comb += [
             self.acc.credit.eq(_over(n.nthr_credit, a.open, p.notional)),
-            # the order ahead's side picks after the sums (it books its qty on one side
-            # only), so no mux sits in front of the carry chains (the gate's critical
-            # path ran side -> qty mux -> sum -> pass_a, 8.7 ns)
+            # the order ahead books its qty on one side only: qty AND its side's bit,
+            # a one-bit register each (`prev_buy`, `prev_nbuy`: one LUT input of the
+            # 3:2 layer, no level; a 2-bit side compare in front of the chains was the
+            # gate's critical path, side -> qty mux -> sum -> pass_a, 8.7 ns; picking
+            # after four chains was 6.7 ns)
             self.acc.position.eq(Mux(buy,
-                                     Mux(p_buy, _over(n.nthr_long, s.lu, q),
-                                         _over(n.nthr_long, s.lu)),
-                                     Mux(p_buy, _over(n.nthr_short, s.su),
-                                         _over(n.nthr_short, s.su, q)))),
+                                     _over(n.nthr_long, s.lu, q & self.prev_buy.replicate(32)),
+                                     _over(n.nthr_short, s.su,
+                                           q & self.prev_nbuy.replicate(32)))),
             self.acc.rate.eq(Mux(self.late, over_tau(p.t_iv),
-                                 Mux(wrap, d_w[W - 1], d[W - 1]))),
+                                 Mux(wrap, d_w_sign, d[W - 1]))),
         ]
         return m
