@@ -1,5 +1,6 @@
 """make synth: report parsing (on a recorded nextpnr-ecp5 report) and one real run."""
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,7 @@ def test_real_synthesis_of_tiny_ram(tmp_path):
     assert 10 <= row["ffs"] <= 200            # the 10-bit write pointer, plus a little
     assert row["yosys_cells"].get("DP16KD") == 1
     assert (tmp_path / "tiny_ram" / "report.json").exists()
+    # the path tail from the routed SDF agrees with nextpnr's own worst path
+    tail = (tmp_path / "tiny_ram" / "paths.txt").read_text()
+    worst = float(re.search(r"worst ([\d.]+) ns", tail).group(1))
+    assert abs(1000 / worst - row["fmax_mhz"]) < 0.5, tail

@@ -10,7 +10,9 @@ named directly instead of hiding inside the whole-core number.
 `--seeds 1,2,3` runs each seed; every result is also recorded in bench/synth.json
 with the rtl/ tree it was built from (tools/build/synth_record.py; `--no-record`).
 Writes <out>/results.json and <out>/report.md; per-block logs and reports under
-<out>/<block>/. Blocks whose module does not import yet are listed "not available".
+<out>/<block>/, with the routed SDF and `paths.txt`: every endpoint over the period,
+grouped by start and end block (tools/build/path_tail.py). Blocks whose module does
+not import yet are listed "not available".
 """
 import argparse
 import importlib
@@ -255,8 +257,10 @@ def place_and_route(name, vpath, freq=GOAL_MHZ, seed=SEED):
           "--freq", str(freq), "--out-of-context", "--timing-allow-fail", "--seed", str(seed),
           "--report", "report.json", "--log", "nextpnr.log", "-q",
           "--router", ROUTER or ("router2" if name in ROUTER2_BLOCKS else "router1"),
-          *(["--no-route"] if name in PLACE_ONLY_BLOCKS else [])],
+          *(["--no-route"] if name in PLACE_ONLY_BLOCKS else ["--sdf", "routed.sdf"])],
          work / "nextpnr.out", work)
+    if name not in PLACE_ONLY_BLOCKS:
+        write_path_tail(work, freq)
     report = json.loads((work / "report.json").read_text())
     pnr = parse_nextpnr_report(report)
     if name in PLACE_ONLY_BLOCKS:
@@ -268,6 +272,17 @@ def place_and_route(name, vpath, freq=GOAL_MHZ, seed=SEED):
     row["seed"] = seed
     row["seconds"] = round(time.monotonic() - t0, 1)
     return row
+
+
+def write_path_tail(work, freq):
+    """paths.txt beside the routed SDF: every endpoint over the period, grouped
+    (path_tail.py); nextpnr's log names only the worst path. Never fails the run."""
+    from .path_tail import Timing, parse_sexpr, report
+    try:
+        text = report(Timing(parse_sexpr((work / "routed.sdf").read_text())), 1000 / freq)
+    except Exception as e:          # a report, not a result: say why and go on
+        text = f"no path tail: {type(e).__name__}: {e}\n"
+    (work / "paths.txt").write_text(text)
 
 
 def synth_component(name, component, out=OUT, freq=GOAL_MHZ):
