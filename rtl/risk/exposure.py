@@ -105,20 +105,8 @@ class ExposureState(wiring.Component):
         with m.If(self.accepted.ready):
             m.d.sync += self.accepted.valid.eq(0)
 
-        acct_st = Memory(shape=_Acct, depth=A, init=[])
-        m.submodules.acct_st = acct_st
-        ast_wr, ast_rd = acct_st.write_port(), acct_st.read_port(domain="comb")
-        # The slot state in banks of 16 entries (one LUT RAM depth), each bank its own
-        # Memory with its own write enable: a verdict copy AND a registered bank select
-        # (`bsel`). Why: as one Memory, Yosys decoded the bank from the write address
-        # after the enable and the clear mux: verdict -> enable -> 1,312 WRE pins was 5
-        # LUT levels (7.1 ns); now ~2 levels, each bank's net a quarter of the pins.
-        self.bank = bank = min(16, A * S)
-        slot_banks = [Memory(shape=_Slot, depth=bank, init=[]) for _ in range(A * S // bank)]
-        for k, mem in enumerate(slot_banks):
-            m.submodules[f"slot_st{k}"] = mem
-        sst_wr = [mem.write_port() for mem in slot_banks]
-        sst_rd_ports = [mem.read_port(domain="comb") for mem in slot_banks]
+        ast_wr, ast_rd, sst_wr, sst_rd_ports = self._memories(m, A, S)
+        bank = self.bank
 
         v4, c4 = Signal(), Signal(Prepared)      # stage 4: the order and its state
         sst_rd = Signal(_Slot, name="sst_rd")    # the slot banks' read, picked
@@ -189,32 +177,10 @@ class ExposureState(wiring.Component):
 
         # stage 3: checks 9..11 for both outcomes of the order in stage 4, from registers
         late = Signal(name="late")      # the stage-4 order is past its bucket (`_update`)
-        m.submodules.outcomes = oc = Outcomes()
-        # stage 4's side as two registers of their own (rtl/risk/outcomes.py)
-        buy4, nbuy4 = Signal(name="buy4"), Signal(name="nbuy4")
-        with m.If(adv):
-            m.d.sync += [buy4.eq(self.i.payload.order.side == SIDE_BUY),
-                         nbuy4.eq(self.i.payload.order.side != SIDE_BUY)]
-        m.d.comb += [oc.prev_buy.eq(buy4), oc.prev_nbuy.eq(nbuy4)]
-        m.d.comb += [oc.nxt.eq(self.i.payload), oc.prev.eq(c4), oc.prev_a.eq(cur_a),
-                     oc.prev_s.eq(cur_s), oc.base_a.eq(base_a), oc.base_s.eq(base_s),
-                     oc.late.eq(late)]
         rej, acc, sel_a, sel_s, pass_r_cp, pass_r_rt, pass_a_cp, pass_a_rt = \
-            self._stage3_pass(m, adv, oc, same_a, same_s)
-
-        # stage 4: each check picks its outcome with the previous verdict
+            self._stage3(m, adv, c4, (cur_a, cur_s, base_a, base_s), late, same_a, same_s)
         o = c4.order
-        on_a, on_s = acc_prev & sel_a, acc_prev & sel_s
-        fails = [Mux(on_a, acc.credit, rej.credit),                           # 9 credit
-                 Mux(on_s, acc.position, rej.position),                       # 10 position
-                 c4.burst0 | Mux(on_a, acc.rate, rej.rate),                   # 11 rate
-                 self.dup_others | Mux(acc_prev, self.dup_prev, self.dup_oldest)]  # 12 dup
-        reason = Signal(4)
-        m.d.comb += reason.eq(c4.reason)
-        with m.If(c4.reason == 0):
-            for code, bad in reversed(list(enumerate(fails, 9))):
-                with m.If(bad):
-                    m.d.comb += reason.eq(code)     # last assignment wins: lowest code
+        reason = self._reason(m, c4, acc_prev, sel_a, sel_s, acc, rej)
         is_order = v4 & (c4.kind == 0)
         # ok_r = is_order & no stateless reason, registered with the order (so that each
         # verdict term is one LUT of registers: the write enables' path from history
@@ -236,15 +202,66 @@ class ExposureState(wiring.Component):
             m.d.sync += bsel.eq(Const(1, len(sst_wr)) << i3[lb:] if len(sst_wr) > 1 else 1)
         m.d.comb += [ast_wr.en.eq(wen("wr_a"))]
         m.d.comb += [p.en.eq(wen(f"wr_s{k}") & bsel[k]) for k, p in enumerate(sst_wr)]
+        self._event_counts(m, adv & v4, c4)
+        self._clear(m, ast_wr, sst_wr)
+        return m
+
+    def _memories(self, m, A, S):
+        """The account state and the slot state (LUT RAM), their ports. The slot state
+        is in banks of 16 entries (one LUT RAM depth), each bank its own Memory with its
+        own write enable: a verdict copy AND a registered bank select (`bsel`). Why: as
+        one Memory, Yosys decoded the bank from the write address after the enable and
+        the clear mux: verdict -> enable -> 1,312 WRE pins was 5 LUT levels (7.1 ns);
+        now ~2 levels, each bank's net a quarter of the pins."""
+        m.submodules.acct_st = acct_st = Memory(shape=_Acct, depth=A, init=[])
+        self.bank = bank = min(16, A * S)
+        slot_banks = [Memory(shape=_Slot, depth=bank, init=[]) for _ in range(A * S // bank)]
+        for k, mem in enumerate(slot_banks):
+            m.submodules[f"slot_st{k}"] = mem
+        return (acct_st.write_port(), acct_st.read_port(domain="comb"),
+                [mem.write_port() for mem in slot_banks],
+                [mem.read_port(domain="comb") for mem in slot_banks])
+
+    def _stage3(self, m, adv, c4, state, late, same_a, same_s):
+        """The Outcomes of the stage-4 order (checks 9..11 both ways), wired; stage 4's
+        side as two registers of their own (rtl/risk/outcomes.py)."""
+        cur_a, cur_s, base_a, base_s = state
+        m.submodules.outcomes = oc = Outcomes()
+        buy4, nbuy4 = Signal(name="buy4"), Signal(name="nbuy4")
+        with m.If(adv):
+            m.d.sync += [buy4.eq(self.i.payload.order.side == SIDE_BUY),
+                         nbuy4.eq(self.i.payload.order.side != SIDE_BUY)]
+        m.d.comb += [oc.prev_buy.eq(buy4), oc.prev_nbuy.eq(nbuy4)]
+        m.d.comb += [oc.nxt.eq(self.i.payload), oc.prev.eq(c4), oc.prev_a.eq(cur_a),
+                     oc.prev_s.eq(cur_s), oc.base_a.eq(base_a), oc.base_s.eq(base_s),
+                     oc.late.eq(late)]
+        return self._stage3_pass(m, adv, oc, same_a, same_s)
+
+    def _reason(self, m, c4, acc_prev, sel_a, sel_s, acc, rej):
+        """Stage 4: each check picks its outcome with the previous verdict; the reason is
+        the stateless one, else the lowest failing stateful check (9..12)."""
+        on_a, on_s = acc_prev & sel_a, acc_prev & sel_s
+        fails = [Mux(on_a, acc.credit, rej.credit),                           # 9 credit
+                 Mux(on_s, acc.position, rej.position),                       # 10 position
+                 c4.burst0 | Mux(on_a, acc.rate, rej.rate),                   # 11 rate
+                 self.dup_others | Mux(acc_prev, self.dup_prev, self.dup_oldest)]  # 12 dup
+        reason = Signal(4)
+        m.d.comb += reason.eq(c4.reason)
+        with m.If(c4.reason == 0):
+            for code, bad in reversed(list(enumerate(fails, 9))):
+                with m.If(bad):
+                    m.d.comb += reason.eq(code)     # last assignment wins: lowest code
+        return reason
+
+    def _event_counts(self, m, go, c4):
+        """A host event (fill, cancel) counted, or counted as an error (bad kind or
+        index, or an overflow in its update)."""
         with m.If(c4.kind != 0):
-            go = adv & v4
             with m.If((c4.kind == 3) | ~c4.ok_idx):
                 m.d.comb += self.ev_event_errors.eq(go)
             with m.Else():
                 m.d.comb += [self.ev_events.eq(go),
                              self.ev_event_errors.eq(go & self._ev_over)]
-        self._clear(m, ast_wr, sst_wr)
-        return m
 
     def _stage3_pass(self, m, adv, oc, same_a, same_s):
         """Stage 3's registers for stage 4: both outcomes of checks 9..11, the same-entry

@@ -219,17 +219,9 @@ class Sequencer(wiring.Component):
         # a gap goes out a cycle later: its length (a 64-bit subtract) from registers
         m.d.sync += [gap_v.eq(gap_d | confirm), self.gap.valid.eq(gap_v),
                      self.gap.payload.first.eq(gap_from), self.gap.payload.count.eq(gap_n)]
-        # jump = confirm | go_gap | start (go_gap | confirm is gap_r & ~deliver | confirm);
-        # (the state registers were one LUT after `jump`, two after confirm: 7.39 ns)
         m.d.comb += [step.eq(deliver), jump_e.eq((gap_r & ~deliver) | start)]
-        cj = confirm_r & ~deliver
-        rs = self.restart
-        m.d.sync += [stepped.eq(step), joined.eq(self.join & ~rs),
-                     have_e.eq(pin(m, ~rs & (self.join | jump_e | have_e), "have_e_early")
-                               | (~rs & cj)),
-                     bubble.eq(pin(m, ~rs & (self.join | jump_e), "bubble_early") | (~rs & cj)),
-                     ok.eq(pin(m, have_e & ~jump_e & ~rs & ~self.join, "ok_early") & ~cj),
-                     far_ok.eq(f0 & ~cj)]
+        m.d.sync += stepped.eq(step)
+        self._state(m, (have_e, bubble, joined, ok, far_ok), jump_e, f0, confirm_r, deliver)
         self._expect(m, (E, E1, EW, EW1), deliver, confirm_r,
                      self.fseq1, gap_r, new_e, start, lo_min)
 
@@ -237,6 +229,21 @@ class Sequencer(wiring.Component):
                      (gap_v, gap_from, gap_n))
         self._events(m, hold, far, farh, confirm, fp, go_gap)
         return m
+
+    def _state(self, m, regs, jump_e, far_ok_e, confirm_r, deliver):
+        """have_e, bubble, joined, ok, far_ok. E jumps on jump = confirm | go_gap |
+        start (go_gap | confirm is gap_r & ~deliver | confirm): `jump_e` is its early
+        part, so each register is an early pinned part with confirm_r and the delivery,
+        one LUT after confirm_r (one LUT after `jump`, two after confirm: 7.39 ns)."""
+        have_e, bubble, joined, ok, far_ok = regs
+        cj = confirm_r & ~deliver
+        rs, jn = self.restart, self.join
+        m.d.sync += [joined.eq(jn & ~rs),
+                     have_e.eq(pin(m, ~rs & (jn | jump_e | have_e), "have_e_early")
+                               | (~rs & cj)),
+                     bubble.eq(pin(m, ~rs & (jn | jump_e), "bubble_early") | (~rs & cj)),
+                     ok.eq(pin(m, have_e & ~jump_e & ~rs & ~jn, "ok_early") & ~cj),
+                     far_ok.eq(far_ok_e & ~cj)]
 
     def _window(self, m, heads, msgs, lt, ok, E, fmsg, confirm_r):
         """What the hold window waits on (a head ahead of E) and the gap it would
