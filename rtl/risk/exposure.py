@@ -218,9 +218,10 @@ class ExposureState(wiring.Component):
         slot_banks = [Memory(shape=_Slot, depth=bank, init=[]) for _ in range(A * S // bank)]
         for k, mem in enumerate(slot_banks):
             m.submodules[f"slot_st{k}"] = mem
-        return (acct_st.write_port(), acct_st.read_port(domain="comb"),
-                [mem.write_port() for mem in slot_banks],
-                [mem.read_port(domain="comb") for mem in slot_banks])
+        ast_wr, ast_rd = acct_st.write_port(), acct_st.read_port(domain="comb")
+        sst_wr = [mem.write_port() for mem in slot_banks]
+        sst_rd_ports = [mem.read_port(domain="comb") for mem in slot_banks]
+        return ast_wr, ast_rd, sst_wr, sst_rd_ports
 
     def _stage3(self, m, adv, c4, state, late, same_a, same_s):
         """The Outcomes of the stage-4 order (checks 9..11 both ways), wired; stage 4's
