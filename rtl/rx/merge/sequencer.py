@@ -515,15 +515,17 @@ class Sequencer(wiring.Component):
         # claim_v the port and targets are never read)
         new = (far[0] | far[1]) & ok & ffirst
         with m.If(new):
-            m.d.sync += [claim_v.eq(1), claim_port.eq(fp),
-                         tgt[0].eq(Mux(far[0], seq1[0], live[1].payload.msg.seq)),
-                         tgt[1].eq(Mux(far[0], live[0].payload.msg.seq, seq1[1]))]
-        with m.Elif((far[0] | far[1]) & ok & claim_v & (claim_port == fp)
-                    & Mux(far[0], match[0], match[1])):
-            with m.If(far[0]):
-                m.d.sync += tgt[0].eq(seq1[0])
-            with m.Else():
-                m.d.sync += tgt[1].eq(seq1[1])
+            m.d.sync += [claim_v.eq(1), claim_port.eq(fp)]
+        # Each target has its own enable, from its own port's match only (a shared
+        # If/Elif put target 0's compare in front of target 1's 64 enables: 51 paths
+        # over 6.4 ns). A new claim's targets and a continuation's agree: port 0's
+        # target is seq1[0] whenever port 0 is the far one, port 1's seq otherwise.
+        cont = [far[0] & ok & claim_v & ~claim_port & match[0],
+                ~far[0] & far[1] & ok & claim_v & claim_port & match[1]]
+        with m.If(new | cont[0]):
+            m.d.sync += tgt[0].eq(Mux(far[0], seq1[0], live[1].payload.msg.seq))
+        with m.If(new | cont[1]):
+            m.d.sync += tgt[1].eq(Mux(far[0], live[0].payload.msg.seq, seq1[1]))
         with m.If(confirm | self.restart | self.join):
             m.d.sync += claim_v.eq(0)
         # far_ok's next value (far_ok_e, not confirm) carries ~restart, ~JOIN and ~jump
