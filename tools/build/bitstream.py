@@ -194,7 +194,8 @@ def main(argv=None):
                          "each pass (summed per block by tools/build/congestion.py)")
     ap.add_argument("--alt-weights", action="store_true",
                     help="router2's alternate weights (on the lab build: 55 k overused wires "
-                         "after pass 1 against 101 k, then a slow steady fall, 21 k at pass 13)")
+                         "after pass 1 against 101 k, then a slow fall, flat at ~18.4 k from pass "
+                         "19)")
     ap.add_argument("--no-balance-ebr", dest="balance_ebr", action="store_false",
                     help="keep the first placement (default: place again with the block "
                          "RAMs spread evenly over the EBR rows, tools/build/ebr_balance.py; "
