@@ -11,8 +11,12 @@ evenly (39 / 39 / 39 / 37) and placing again cut the overuse after ten passes fr
 How: take a first placement, order its block RAMs by (row, column), give the first
 ceil(N / rows) to the top row, the next to the second, and so on (a monotone map, so
 RAMs that sat together stay together), spread each row's share evenly over that row's
-sites in column order, and write each as a `BEL` attribute into the unplaced netlist:
-nextpnr binds such cells before placing the rest.
+sites in the order of the columns they had, and write each as a `BEL` attribute into
+the unplaced netlist: nextpnr binds such cells before placing the rest. The order
+within a row matters: spreading a row's share in (old row, column) order instead put
+the RAMs from the row above on one half and those from the row below on the other;
+that placement had 7 % more wire (574 k against 538 k) and router2 stalled at 22,888
+instead of 15,095.
 """
 import re
 
@@ -52,7 +56,8 @@ def balance(rams, rows, columns):
         raise ValueError(f"{len(order)} RAMs do not fit {len(rows)} rows of {len(columns)}")
     bels = {}
     for r, y in enumerate(sorted(rows)):
-        share = order[r * per_row:(r + 1) * per_row]
+        # within the row, by the column each had (RAMs from two old rows interleave)
+        share = sorted(order[r * per_row:(r + 1) * per_row], key=lambda n: (rams[n][0], n))
         step = len(columns) / max(len(share), 1)
         for k, name in enumerate(share):
             x, site = columns[int(k * step)]
