@@ -1,6 +1,10 @@
 """`make bitstream` resumes: a stage whose inputs are unchanged is not rerun, a changed
 input reruns it, and the post-placement estimate is the core clock's (not the 12 MHz
 input's). The tools themselves are too slow for `make test` (hours on the full core)."""
+import json
+
+import pytest
+
 from tickwire.tools.build import bitstream as bs
 
 
@@ -66,3 +70,27 @@ def test_the_route_takes_the_requested_router_not_the_stored_one(tmp_path):
     assert placed.read_text() == '{"settings": {"router": "router2", "seed": "1"}, "x": "router1"}'
     bs.stored_router(placed, "router2")
     assert '"router": "router2"' in placed.read_text()
+
+
+def test_the_route_writes_router2_settings_into_the_placed_design(tmp_path):
+    """router2's knobs have no command-line flags: the route stage writes them (and
+    timing_driven) into the placed JSON's settings, replacing a stored value and adding
+    a missing one, and leaves everything else as it was."""
+    placed = tmp_path / "tw_lab.placed.json"
+    placed.write_text('{"settings": {"router": "router1", "timing_driven": "1", "seed": "1"},'
+                      ' "x": {"timing_driven": "1"}}')
+    bs.stored_router(placed, "router2", bs.route_settings(False, ["router2/bbMargin/x=16"]))
+    text = placed.read_text()
+    settings = json.loads(text)["settings"]
+    assert settings["router"] == "router2"
+    assert settings["timing_driven"] == "0" * 32
+    assert settings["router2/bbMargin/x"] == "16" and settings["router2/bbMargin/y"] == "8"
+    assert json.loads(text)["x"] == {"timing_driven": "1"}
+    bs.stored_router(placed, "router2", bs.route_settings(True, []))
+    settings = json.loads(placed.read_text())["settings"]
+    assert int(settings["timing_driven"], 2) == 1 and settings["router2/bbMargin/x"] == "8"
+
+
+def test_a_route_setting_needs_a_name_and_a_value():
+    with pytest.raises(SystemExit, match="NAME=VALUE"):
+        bs.route_settings(False, ["router2/bbMargin/x"])

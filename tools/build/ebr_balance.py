@@ -1,4 +1,4 @@
-"""Spread the block RAMs evenly over the ECP5's EBR rows, then place again around them.
+"""Spread the block RAMs over the ECP5's EBR rows, then place again around them.
 
 Why: the LFE5UM5G-85F has its 208 DP16KD in four rows (y = 22, 46, 70, 82), two of
 them 12 rows apart near the bottom. On the lab build nextpnr's placer filled those two
@@ -8,8 +8,15 @@ buffers around them, so rows 64-95 held 84 % of router2's overused wires
 evenly (39 / 39 / 39 / 37) and placing again cut the overuse after ten passes from
 18,052 to 15,095 and spread it over the die.
 
+Shares: evenly left the lower half crowded all the same, since rows 70 and 82 serve
+less die between them than rows 22 and 46 do; each row now takes RAMs in proportion
+to its band of the die (halfway to the next row: 34 / 24 / 18 / 20 rows, so 52 / 39 /
+30 / 33 of the lab's 154). Same netlist, route settings of 2026-12-05 (bitstream.py
+ROUTE_SETTINGS): router2 bottomed at 11,586 overused wires (pass 11) against 13,242
+evenly.
+
 How: take a first placement, order its block RAMs by (row, column), give the first
-ceil(N / rows) to the top row, the next to the second, and so on (a monotone map, so
+share to the top row, the next to the second, and so on (a monotone map, so
 RAMs that sat together stay together), spread each row's share evenly over that row's
 sites in the order of the columns they had, and write each as a `BEL` attribute into
 the unplaced netlist: nextpnr binds such cells before placing the rest. The order
@@ -46,18 +53,49 @@ def ram_sites(placed):
     return rams, rows
 
 
-def balance(rams, rows, columns):
+def band_weights(rows, height=96):
+    """Each EBR row's share of the die: the rows from halfway to the row above to halfway
+    to the row below (the LFE5UM5G-85F: 34 / 24 / 18 / 20 of 96 rows)."""
+    ys = sorted(rows)
+    edges = [0] + [(a + b) // 2 for a, b in zip(ys, ys[1:])] + [height]
+    return [hi - lo for lo, hi in zip(edges, edges[1:])]
+
+
+def shares(n, weights, cap):
+    """n RAMs apportioned to rows in proportion to `weights`, at most `cap` a row (largest
+    remainders first; what a full row cannot take goes to the others)."""
+    total = sum(weights)
+    want = [n * w / total for w in weights]
+    got = [min(int(x), cap) for x in want]
+    order = sorted(range(len(weights)), key=lambda i: want[i] - int(want[i]), reverse=True)
+    while sum(got) < n:
+        free = [i for i in order if got[i] < cap]
+        if not free:
+            raise ValueError(f"{n} RAMs do not fit {len(weights)} rows of {cap}")
+        got[free[0]] += 1
+        order = free[1:] + [free[0]]
+    return got
+
+
+def balance(rams, rows, columns, weights=None):
     """{ram name: BEL string}: the RAMs ({name: (x, y, site)}) in (row, column) order,
-    ceil(N / len(rows)) a row from the top, each row's share spread over `columns`
-    ((x, site) pairs: one row's sites, the same in every row)."""
+    apportioned to the rows from the top (evenly, or in proportion to `weights`), each
+    row's share spread over `columns` ((x, site) pairs: one row's sites, the same in
+    every row)."""
     order = sorted(rams, key=lambda n: (rams[n][1], rams[n][0], n))
-    per_row = -(-len(order) // len(rows))
-    if per_row > len(columns):
-        raise ValueError(f"{len(order)} RAMs do not fit {len(rows)} rows of {len(columns)}")
-    bels = {}
-    for r, y in enumerate(sorted(rows)):
+    ys = sorted(rows)
+    if weights is None:
+        per_row = -(-len(order) // len(ys))
+        if per_row > len(columns):
+            raise ValueError(f"{len(order)} RAMs do not fit {len(ys)} rows of {len(columns)}")
+        counts = [min(per_row, len(order) - r * per_row) for r in range(len(ys))]
+    else:
+        counts = shares(len(order), weights, len(columns))
+    bels, start = {}, 0
+    for y, count in zip(ys, counts):
         # within the row, by the column each had (RAMs from two old rows interleave)
-        share = sorted(order[r * per_row:(r + 1) * per_row], key=lambda n: (rams[n][0], n))
+        share = sorted(order[start:start + count], key=lambda n: (rams[n][0], n))
+        start += count
         step = len(columns) / max(len(share), 1)
         for k, name in enumerate(share):
             x, site = columns[int(k * step)]
@@ -65,11 +103,15 @@ def balance(rams, rows, columns):
     return bels
 
 
-def pin(placed, netlist, rows=ROWS, columns=COLUMNS):
+def pin(placed, netlist, rows=ROWS, columns=COLUMNS, weights="band"):
     """Write balanced `BEL` attributes for the block RAMs of `placed` (nextpnr's placed
-    JSON) into `netlist` (the unplaced one); returns {row: RAMs pinned there}."""
+    JSON) into `netlist` (the unplaced one); returns {row: RAMs pinned there}.
+    `weights`: "band" (each row's share of the die, band_weights), None (evenly), or
+    one number a row."""
     rams, _ = ram_sites(placed)
-    bels = balance(rams, rows, columns)
+    if weights == "band":
+        weights = band_weights(rows)
+    bels = balance(rams, rows, columns, weights)
     cells = top_module(netlist)["cells"]
     for name, bel in bels.items():
         cells[name].setdefault("attributes", {})["BEL"] = bel
