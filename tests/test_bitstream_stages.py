@@ -79,16 +79,19 @@ def test_the_route_writes_router2_settings_into_the_placed_design(tmp_path):
     placed = tmp_path / "tw_lab.placed.json"
     placed.write_text('{"settings": {"router": "router1", "timing_driven": "1", "seed": "1"},'
                       ' "x": {"timing_driven": "1"}}')
-    bs.stored_router(placed, "router2", bs.route_settings(False, ["router2/bbMargin/x=16"]))
+    bs.stored_router(placed, "router2", bs.route_settings(False, ["router2/bbMargin/x=24"]))
+    assert bs.route_settings(False, ["router2/bbMargin/x=24"])["router2/bbMargin/x"] == "24"
     text = placed.read_text()
     settings = json.loads(text)["settings"]
     assert settings["router"] == "router2"
     assert settings["timing_driven"] == "0" * 32
-    assert settings["router2/bbMargin/x"] == "16" and settings["router2/bbMargin/y"] == "8"
+    assert settings["router2/bbMargin/x"] == "24"
+    assert settings["router2/bbMargin/y"] == bs.ROUTE_SETTINGS["router2/bbMargin/y"]
     assert json.loads(text)["x"] == {"timing_driven": "1"}
     bs.stored_router(placed, "router2", bs.route_settings(True, []))
     settings = json.loads(placed.read_text())["settings"]
-    assert int(settings["timing_driven"], 2) == 1 and settings["router2/bbMargin/x"] == "8"
+    assert int(settings["timing_driven"], 2) == 1
+    assert settings["router2/bbMargin/x"] == bs.ROUTE_SETTINGS["router2/bbMargin/x"]
 
 
 def test_a_route_setting_needs_a_name_and_a_value():

@@ -185,14 +185,15 @@ def stored_router(placed, router, settings=None):
 #: Why: on the lab build (72 k TRELLIS_COMB, 86 %) router2 stalls on congestion, never
 #: on timing (the core clock has ~3x margin), so the route optimises wires only
 #: (`timing_driven` off: the timing report is made all the same), lets each net leave
-#: its bounding box by 8 tiles instead of 3, drops the pull toward each net's centre
+#: its bounding box by 16 tiles instead of 3, drops the pull toward each net's centre
 #: (`biasCostFactor` 0.25 -> 0) and weighs the A* estimate less (`estimateWeight` 1.25
 #: -> 0.5: a wider search for detours, slower passes). Lowest overuse on one placement
 #: (rtl 60e6104, RAMs by band, docs/lab_board.md): nextpnr's defaults 15,927 (RAMs
 #: even); timing off + margin 8: 11,586; + bias 0 + estimate 1.0: 8,887; estimate 0.8:
-#: 5,393; estimate 0.5: 3,620 (pass 11, then rising as the present-congestion cost grows).
-ROUTE_SETTINGS = {"timing_driven": "0" * 32, "router2/bbMargin/x": "8",
-                  "router2/bbMargin/y": "8", "router2/biasCostFactor": "0.0",
+#: 5,393; estimate 0.5: 3,620 (pass 11, then rising as the present-congestion cost
+#: grows); the same with margin 16: 2,974 at pass 12 and still falling.
+ROUTE_SETTINGS = {"timing_driven": "0" * 32, "router2/bbMargin/x": "16",
+                  "router2/bbMargin/y": "16", "router2/biasCostFactor": "0.0",
                   "router2/estimateWeight": "0.5"}
 
 
