@@ -84,13 +84,7 @@ def balance(rams, rows, columns, weights=None):
     every row)."""
     order = sorted(rams, key=lambda n: (rams[n][1], rams[n][0], n))
     ys = sorted(rows)
-    if weights is None:
-        per_row = -(-len(order) // len(ys))
-        if per_row > len(columns):
-            raise ValueError(f"{len(order)} RAMs do not fit {len(ys)} rows of {len(columns)}")
-        counts = [min(per_row, len(order) - r * per_row) for r in range(len(ys))]
-    else:
-        counts = shares(len(order), weights, len(columns))
+    counts = shares(len(order), weights or [1] * len(ys), len(columns))
     bels, start = {}, 0
     for y, count in zip(ys, counts):
         # within the row, by the column each had (RAMs from two old rows interleave)
