@@ -9,7 +9,7 @@ from amaranth.sim import Simulator
 
 from clocked import simulate
 from tickwire.rtl.risk.arith import partial_products, signed_sum, sum_terms
-from tickwire.rtl.risk.checks import t_tau_carry_save
+from tickwire.rtl.risk.checks import t_tau_carry_save, tau_parts, tau_whole
 from tickwire.rtl.risk.layouts import TAU_W
 
 
@@ -107,12 +107,17 @@ class TauCarrySave(wiring.Component):
     c: Out(TAU_W)
     ps: Out(TAU_W)
     pc: Out(TAU_W)
+    tau: Out(TAU_W)             # tau_whole: what S2 registers
+    tau_p: Out(TAU_W)
 
     def elaborate(self, platform):
         m = Module()
         (s, c), (ps, pc) = t_tau_carry_save(self.t, self.burst, self.interval,
                                             self.interval_ahead)
-        m.d.comb += [self.s.eq(s), self.c.eq(c), self.ps.eq(ps), self.pc.eq(pc)]
+        tau, tau_p = tau_whole(*tau_parts(self.t, self.burst, self.interval),
+                               self.interval_ahead)
+        m.d.comb += [self.s.eq(s), self.c.eq(c), self.ps.eq(ps), self.pc.eq(pc),
+                     self.tau.eq(tau), self.tau_p.eq(tau_p)]
         return m
 
 
@@ -139,6 +144,8 @@ def test_t_tau_carry_save_sums_to_t_tau_plus_one():
             assert got == tau % (1 << TAU_W), (t, burst, iv)
             got = (ctx.get(dut.ps) + ctx.get(dut.pc) - 1) % (1 << TAU_W)
             assert got == (tau - ia) % (1 << TAU_W), (t, burst, iv, ia)
+            assert ctx.get(dut.tau) == (tau + 1) % (1 << TAU_W), (t, burst, iv)
+            assert ctx.get(dut.tau_p) == (tau - ia + 1) % (1 << TAU_W), (t, burst, iv, ia)
     sim = Simulator(dut)
     sim.add_testbench(bench)
     sim.run()

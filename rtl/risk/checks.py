@@ -11,9 +11,12 @@ Why three stages: no stage holds more than one DSP multiply or one carry chain.
       notional - max_notional - 1 (from the partial products: one carry chain each);
       limits checks 2, 3, 5, 6; ~(long - qty), ~(short - qty)
       (complemented thresholds: rtl/risk/outcomes.py compares with no constant),
-      t + interval; t_tau = t + (burst-1) x interval in carry-save form (from S1's
-      registers t - interval and the burst x interval DSP products: one 3:2 layer),
-      and t_tau minus the interval of the order in S3 (one more layer).
+      t + interval; t_tau + 1 = t + (burst-1) x interval + 1 (from S1's registers
+      t - interval and the burst x interval DSP products: one 3:2 layer and a carry
+      chain), and t_tau + 1 minus the interval of the order in S3 (one more layer and
+      a chain), each registered whole (`tau`, `tau_p`): the state stage's rate compares
+      are then one two-operand chain each, with no 3:2 layer between the state
+      register and the chain (rtl/risk/outcomes.py).
   S3  notional > max_notional (7, registered from S2) and the collar compare (8) of
       the order's value (price x 10000 or price, picked in S2): `o` is S3's registers
       and the reason, combinational; every threshold in `o` is a register, because
@@ -47,6 +50,13 @@ def tau_parts(t, burst, interval):
 def t_tau_carry_save(t, burst, interval, interval_ahead):
     """((tau_s, tau_c), (tau_ps, tau_pc)) of `tau_from_parts`, all in one go."""
     return tau_from_parts(*tau_parts(t, burst, interval), interval_ahead)
+
+
+def tau_whole(t_minus_interval, bi, interval_ahead):
+    """(tau, tau_p): t_tau + 1 and t_tau - interval_ahead + 1 (mod 2**TAU_W), each the
+    carry-save pair of `tau_from_parts` added by one carry chain (S2, registered)."""
+    (s, c), (ps, pc) = tau_from_parts(t_minus_interval, bi, interval_ahead)
+    return (s + c)[:TAU_W], (ps + pc)[:TAU_W]
 
 
 def tau_from_parts(t_minus_interval, bi, interval_ahead):
@@ -120,10 +130,10 @@ class OrderChecks(wiring.Component):
                          (3, ~c2.slot_ok | ~y2.enabled | y2.restricted), (4, bk2.halted),
                          (5, missing2 & ~y2.allow_no_book),
                          (6, (o2.qty == 0) | (o2.qty > y2.max_qty))])
-        # t_tau (and t_tau minus the interval of the order in S3, the order ahead of
-        # this one in the state stage) in carry-save form
+        # t_tau + 1 (and less the interval of the order in S3, the order ahead of this
+        # one in the state stage), whole: a 3:2 layer (two) and one chain each
         s3 = dict(interval=Signal(32))
-        (tau_s, tau_c), (tau_ps, tau_pc) = tau_from_parts(tmi2, bi2, s3["interval"])
+        tau, tau_p = tau_whole(tmi2, bi2, s3["interval"])
         # ~(credit - notional) = notional + ~credit: the notional's three operands and
         # ~credit, no constant (two 3:2 layers, one chain); ~(long - qty) = qty + ~long
         n_credit = raw_sum([~Cat(a2.credit, Const(0, 2))] + operands(p_not, 66))
@@ -139,9 +149,8 @@ class OrderChecks(wiring.Component):
         s3.update(pre=Signal(4), buy=Signal(), notional=Signal(64), val=Signal(46), missing=Signal(),
                   buy_bound=Signal(66), sell_bound=Signal(signed(48)),
                   nthr_credit=Signal(signed(66)), n_over=Signal(),
-                  nthr_long=Signal(signed(34)), nthr_short=Signal(signed(34)), t_iv=Signal(64), tau_s=Signal(TAU_W),
-                  tau_c=Signal(TAU_W), tau_ps=Signal(TAU_W), tau_pc=Signal(TAU_W),
-                  burst0=Signal())
+                  nthr_long=Signal(signed(34)), nthr_short=Signal(signed(34)), t_iv=Signal(64), tau=Signal(TAU_W),
+                  tau_p=Signal(TAU_W), burst0=Signal())
         with m.If(adv):
             m.d.sync += [v3.eq(v2), c3.eq(c2), t3.eq(t2), s3["pre"].eq(pre),
                          s3["buy"].eq(o2.side == SIDE_BUY),
@@ -152,8 +161,7 @@ class OrderChecks(wiring.Component):
                          s3["nthr_credit"].eq(n_credit), s3["n_over"].eq(~n_max[65]),
                          s3["nthr_long"].eq(n_long), s3["nthr_short"].eq(n_short),
                          s3["t_iv"].eq(t2 + a2.interval),
-                         s3["tau_s"].eq(tau_s), s3["tau_c"].eq(tau_c),
-                         s3["tau_ps"].eq(tau_ps), s3["tau_pc"].eq(tau_pc),
+                         s3["tau"].eq(tau), s3["tau_p"].eq(tau_p),
                          s3["burst0"].eq(a2.burst == 0),
                          s3["interval"].eq(a2.interval)]
         o3 = c3.order
@@ -174,6 +182,5 @@ class OrderChecks(wiring.Component):
                      p.nthr_long.eq(s3["nthr_long"]), p.nthr_short.eq(s3["nthr_short"]),
                      p.t.eq(t3), p.t_iv.eq(s3["t_iv"]),
                      p.burst0.eq(s3["burst0"]), p.interval.eq(s3["interval"]),
-                     p.tau_s.eq(s3["tau_s"]), p.tau_c.eq(s3["tau_c"]),
-                     p.tau_ps.eq(s3["tau_ps"]), p.tau_pc.eq(s3["tau_pc"])]
+                     p.tau.eq(s3["tau"]), p.tau_p.eq(s3["tau_p"])]
         return m

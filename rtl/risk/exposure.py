@@ -355,7 +355,9 @@ class ExposureState(wiring.Component):
             wrap = (a + b)[64]
             z = lambda v: Cat(v, Const(0, 68 - len(v)))      # noqa: E731
             d = raw_sum([z(a), z(b), ~z(x)], 1)                # a + b - x
-            return Mux(wrap, d[64:].as_signed() <= 0, d[67])
+            # wrapped: (a + b) mod 2**64 < x <=> d < 2**64 (d >= 1 here): its top bits
+            # zero, one LUT (a signed `<= 0` was mapped to a second carry chain)
+            return Mux(wrap, ~d[64:].any(), d[67])
 
         n3 = c3.notional
         ov_n = Mux(fwd_a, over(n3, cur_a.open, k_open), n3 > base_a.open)

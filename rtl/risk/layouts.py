@@ -12,13 +12,15 @@ rtl/risk/outcomes.py can decide the checks in stage 3 with one chain each: credi
 or `short_used > thr_short`, each threshold held complemented (`nthr_*` = ~thr =
 -thr - 1: `x > thr` is `x + nthr >= 0`, a sum with no constant term, so one 3:2 layer
 fewer), rate `tat > t_tau` with t_tau = t + (burst-1) x interval,
-held in carry-save form: tau_s + tau_c = t_tau + 1 (mod 2**TAU_W), made in stage 2
-(rtl/risk/checks.py), so that `tat > t_tau` is the sign of tau_s + tau_c + ~tat (one
-3:2 layer and one carry chain); tau_ps + tau_pc = t_tau - interval' + 1, interval'
-that of the order ahead (in stage 4 when this one is in stage 3), so that against
-the ahead order's tat + interval' (it accepted, not late) it is one layer too. Why:
-with t - interval and the two burst x interval partial products as three operands,
-the rate check was three 3:2 layers and a 68-bit chain in stage 3. The
+held as tau = t_tau + 1 (mod 2**TAU_W), made whole in stage 2 (rtl/risk/checks.py),
+so that `tat > t_tau` is the sign of tau + ~tat (one two-operand carry chain); tau_p
+= t_tau - interval' + 1, interval' that of the order ahead (in stage 4 when this one
+is in stage 3), so that against the ahead order's tat + interval' (it accepted, not
+late) it is one chain too. Why: with t - interval and the two burst x interval
+partial products as three operands, the rate check was three 3:2 layers and a 68-bit
+chain in stage 3; in carry-save form (two words each) it was still a 3:2 layer
+between the state register and the chain, on the gate's critical path (prev tat ->
+pass_a_rt, 7.10 ns). The
 duplicate window `t - window < t0 <= t` is decided in stage 2 by
 rtl/risk/duplicates.py.
 
@@ -33,7 +35,7 @@ from amaranth.lib import data
 
 from ..layouts import Order, Timestamp
 
-TAU_W = 68      # t_tau's carry-save width: the compares' width (rtl/risk/outcomes.py)
+TAU_W = 68      # t_tau's width: the compares' width (rtl/risk/outcomes.py)
 
 BookEntry = data.StructLayout({
     "halted": 1, "unreliable": 1, "bid_empty": 1, "ask_empty": 1, "bps": 1,
@@ -52,10 +54,8 @@ Prepared = data.StructLayout({
     "nthr_long": signed(34),     # ~(long - qty)
     "nthr_short": signed(34),    # ~(short - qty)
     "t": 64,
-    "tau_s": TAU_W,              # tau_s + tau_c = t_tau + 1 (mod 2**TAU_W)
-    "tau_c": TAU_W,
-    "tau_ps": TAU_W,             # tau_ps + tau_pc = t_tau - the ahead order's interval + 1
-    "tau_pc": TAU_W,
+    "tau": TAU_W,                # t_tau + 1 (mod 2**TAU_W)
+    "tau_p": TAU_W,              # t_tau - the ahead order's interval + 1
     "t_iv": 64,
     "interval": 32,
     "burst0": 1,
