@@ -9,7 +9,7 @@ from amaranth.sim import Simulator
 
 from clocked import simulate
 from tickwire.rtl.risk.arith import partial_products, signed_sum, sum_terms
-from tickwire.rtl.risk.checks import t_tau_carry_save, tau_parts, tau_whole
+from tickwire.rtl.risk.checks import tau_parts, tau_whole
 from tickwire.rtl.risk.layouts import TAU_W
 
 
@@ -97,35 +97,28 @@ def test_signed_sum_is_exact_for_two_to_four_operands():
         sim.run()
 
 
-class TauCarrySave(wiring.Component):
-    """rtl/risk/checks.py t_tau_carry_save, combinational."""
+class TauWhole(wiring.Component):
+    """rtl/risk/checks.py tau_whole over tau_parts, combinational."""
     t: In(64)
     burst: In(16)
     interval: In(32)
     interval_ahead: In(32)
-    s: Out(TAU_W)
-    c: Out(TAU_W)
-    ps: Out(TAU_W)
-    pc: Out(TAU_W)
-    tau: Out(TAU_W)             # tau_whole: what S2 registers
+    tau: Out(TAU_W)
     tau_p: Out(TAU_W)
 
     def elaborate(self, platform):
         m = Module()
-        (s, c), (ps, pc) = t_tau_carry_save(self.t, self.burst, self.interval,
-                                            self.interval_ahead)
         tau, tau_p = tau_whole(*tau_parts(self.t, self.burst, self.interval),
                                self.interval_ahead)
-        m.d.comb += [self.s.eq(s), self.c.eq(c), self.ps.eq(ps), self.pc.eq(pc),
-                     self.tau.eq(tau), self.tau_p.eq(tau_p)]
+        m.d.comb += [self.tau.eq(tau), self.tau_p.eq(tau_p)]
         return m
 
 
-def test_t_tau_carry_save_sums_to_t_tau_plus_one():
-    """tau_s + tau_c = t + (burst-1) x interval + 1 (mod 2**TAU_W, exact: the value fits),
-    burst 0 (t - interval, below zero when t < interval) included; tau_ps + tau_pc the
-    same less the ahead order's interval."""
-    rng, dut = random.Random(11), TauCarrySave()
+def test_tau_whole_is_t_tau_and_t_tau_less_the_ahead_interval():
+    """tau = t + (burst-1) x interval (mod 2**TAU_W, exact: the value fits), burst 0
+    (t - interval, below zero when t < interval) included; tau_p the same less the
+    ahead order's interval."""
+    rng, dut = random.Random(11), TauWhole()
     top = ((1 << 64) - 1, (1 << 16) - 1, (1 << 32) - 1)
     vals = [top, (0, 0, 0), (0, 0, top[2]), (top[0], 1, top[2]), (5, 0, 7), (0, top[1], top[2])]
     vals += [(rng.choice([rng.getrandbits(64), rng.getrandbits(20)]), rng.getrandbits(16),
@@ -140,12 +133,8 @@ def test_t_tau_carry_save_sums_to_t_tau_plus_one():
             ctx.set(dut.interval_ahead, ia)
             await ctx.delay(1e-9)
             tau = t + (burst - 1) * iv
-            got = (ctx.get(dut.s) + ctx.get(dut.c) - 1) % (1 << TAU_W)
-            assert got == tau % (1 << TAU_W), (t, burst, iv)
-            got = (ctx.get(dut.ps) + ctx.get(dut.pc) - 1) % (1 << TAU_W)
-            assert got == (tau - ia) % (1 << TAU_W), (t, burst, iv, ia)
-            assert ctx.get(dut.tau) == (tau + 1) % (1 << TAU_W), (t, burst, iv)
-            assert ctx.get(dut.tau_p) == (tau - ia + 1) % (1 << TAU_W), (t, burst, iv, ia)
+            assert ctx.get(dut.tau) == tau % (1 << TAU_W), (t, burst, iv)
+            assert ctx.get(dut.tau_p) == (tau - ia) % (1 << TAU_W), (t, burst, iv, ia)
     sim = Simulator(dut)
     sim.add_testbench(bench)
     sim.run()

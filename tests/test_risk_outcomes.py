@@ -1,7 +1,7 @@
 """Outcomes (rtl/risk/outcomes.py): the checks 9..11 decided for both outcomes of the
 order ahead equal the checks made on the state that outcome leaves (tickwire/model/
 risk.py: open + notional > credit, position + open + qty > limit, t_tau < tat with
-tat' = (max(t, tat) + interval) mod 2**64), for random and extreme words, t_tau + 1
+tat' = (max(t, tat) + interval) mod 2**64), for random and extreme words, t_tau
 given whole (rtl/risk/layouts.py `tau`, `tau_p`)."""
 import random
 
@@ -33,8 +33,8 @@ def _case(rng):
     tau = rng.choice([_word(rng, 64), -rng.randrange(1 << 32), _word(rng, 64) + _word(rng, 48)])
     if rng.random() < 0.5:                    # t_tau close to the bucket under test
         tau = tat + rng.randrange(-2, 3)
-    # tau = t_tau + 1 (mod 2**TAU_W), made whole in stage 2
-    nxt["tau"] = (tau + 1) % (1 << TAU_W)
+    # tau = t_tau (mod 2**TAU_W), made whole in stage 2
+    nxt["tau"] = tau % (1 << TAU_W)
     prev = dict(order=dict(side=rng.randrange(3), qty=q), notional=_word(rng, 64), t=t,
                 interval=_word(rng, 32), t_iv=(t + 0) & M64)
     prev["t_iv"] = (t + prev["interval"]) & M64
@@ -43,8 +43,8 @@ def _case(rng):
     (ba, bs), (pa, ps) = state(), state()
     if rng.random() < 0.5:                    # credit right at the limit
         nxt["thr_credit"] = pa["open"] + prev["notional"] + rng.randrange(-1, 2)
-    # and t_tau + 1 less the order ahead's interval
-    nxt["tau_p"] = (tau - prev["interval"] + 1) % (1 << TAU_W)
+    # and t_tau less the order ahead's interval
+    nxt["tau_p"] = (tau - prev["interval"]) % (1 << TAU_W)
     for k in ("credit", "long", "short"):     # the gate holds them complemented
         nxt[f"nthr_{k}"] = ~nxt.pop(f"thr_{k}")
     return nxt, prev, ba, bs, pa, ps
@@ -54,7 +54,7 @@ def _want(nxt, prev, ba, bs, pa, ps):
     buy, pbuy = nxt["order"]["side"] == 0, prev["order"]["side"] == 0
     nxt = dict(nxt, **{f"thr_{k}": ~nxt[f"nthr_{k}"] for k in ("credit", "long", "short")})
     q = prev["order"]["qty"]
-    tau = (nxt["tau"] - 1) % (1 << TAU_W)
+    tau = nxt["tau"]
     tau -= (tau >> (TAU_W - 1)) << TAU_W      # signed
     pos = lambda lu, su: lu > nxt["thr_long"] if buy else su > nxt["thr_short"]
     tat2 = (max(prev["t"], pa["tat"]) + prev["interval"]) & M64

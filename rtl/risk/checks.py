@@ -11,12 +11,12 @@ Why three stages: no stage holds more than one DSP multiply or one carry chain.
       notional - max_notional - 1 (from the partial products: one carry chain each);
       limits checks 2, 3, 5, 6; ~(long - qty), ~(short - qty)
       (complemented thresholds: rtl/risk/outcomes.py compares with no constant),
-      t + interval; t_tau + 1 = t + (burst-1) x interval + 1 (from S1's registers
-      t - interval and the burst x interval DSP products: one 3:2 layer and a carry
-      chain), and t_tau + 1 minus the interval of the order in S3 (one more layer and
-      a chain), each registered whole (`tau`, `tau_p`): the state stage's rate compares
-      are then one two-operand chain each, with no 3:2 layer between the state
-      register and the chain (rtl/risk/outcomes.py).
+      t + interval; t_tau = t + (burst-1) x interval (from S1's registers t -
+      interval and the burst x interval DSP products: one 3:2 layer and a carry
+      chain), and t_tau minus the interval of the order in S3 (one more layer and a
+      chain), each registered whole (`tau`, `tau_p`): the state stage's rate compares
+      are then one subtraction each, with no LUT between the state register and the
+      chain (rtl/risk/outcomes.py).
   S3  notional > max_notional (7, registered from S2) and the collar compare (8) of
       the order's value (price x 10000 or price, picked in S2): `o` is S3's registers
       and the reason, combinational; every threshold in `o` is a register, because
@@ -47,26 +47,18 @@ def tau_parts(t, burst, interval):
     return t - interval, [(burst * interval[:17], 0), (burst * interval[17:32], 17)]
 
 
-def t_tau_carry_save(t, burst, interval, interval_ahead):
-    """((tau_s, tau_c), (tau_ps, tau_pc)) of `tau_from_parts`, all in one go."""
-    return tau_from_parts(*tau_parts(t, burst, interval), interval_ahead)
-
-
 def tau_whole(t_minus_interval, bi, interval_ahead):
-    """(tau, tau_p): t_tau + 1 and t_tau - interval_ahead + 1 (mod 2**TAU_W), each the
-    carry-save pair of `tau_from_parts` added by one carry chain (S2, registered)."""
-    (s, c), (ps, pc) = tau_from_parts(t_minus_interval, bi, interval_ahead)
-    return (s + c)[:TAU_W], (ps + pc)[:TAU_W]
-
-
-def tau_from_parts(t_minus_interval, bi, interval_ahead):
-    """((tau_s, tau_c), (tau_ps, tau_pc)): t_tau + 1 = t - interval + burst x interval + 1
-    and t_tau - interval_ahead + 1 in carry-save form (rtl/risk/layouts.py `Prepared`)
-    from `tau_parts` (registered in S1): one 3:2 layer, and one more for
-    - interval_ahead."""
-    s, c = carry_save([(t_minus_interval, 0)] + bi, TAU_W, one=True)
+    """(tau, tau_p): t_tau = t - interval + burst x interval and t_tau - interval_ahead
+    (mod 2**TAU_W) from `tau_parts` (registered in S1): a 3:2 layer and a chain, and
+    one more layer for - interval_ahead (its +1 in the layer's free carry bit) and a
+    chain. Whole (not +1, not in carry-save form) so that every rate compare in the
+    state stage is a plain subtraction `tau - tat`: Yosys puts `a + ~b` (and `a - b -
+    1`) through an inverter LUT in front of the carry chain, and maps `a - b` into the
+    chain itself (rtl/risk/outcomes.py)."""
+    s, c = carry_save([(t_minus_interval, 0)] + bi, TAU_W)
     nia = ~Cat(interval_ahead, Const(0, TAU_W - len(interval_ahead)))    # -ia - 1
-    return (s, c), carry_save([(s, 0), (c, 0), (nia, 0)], TAU_W, one=True)
+    ps, pc = carry_save([(s, 0), (c, 0), (nia, 0)], TAU_W, one=True)
+    return (s + c)[:TAU_W], (ps + pc)[:TAU_W]
 
 
 class OrderChecks(wiring.Component):
@@ -130,8 +122,8 @@ class OrderChecks(wiring.Component):
                          (3, ~c2.slot_ok | ~y2.enabled | y2.restricted), (4, bk2.halted),
                          (5, missing2 & ~y2.allow_no_book),
                          (6, (o2.qty == 0) | (o2.qty > y2.max_qty))])
-        # t_tau + 1 (and less the interval of the order in S3, the order ahead of this
-        # one in the state stage), whole: a 3:2 layer (two) and one chain each
+        # t_tau (and less the interval of the order in S3, the order ahead of this one
+        # in the state stage), whole: a 3:2 layer (two) and one chain each
         s3 = dict(interval=Signal(32))
         tau, tau_p = tau_whole(tmi2, bi2, s3["interval"])
         # ~(credit - notional) = notional + ~credit: the notional's three operands and

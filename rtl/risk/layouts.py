@@ -12,15 +12,16 @@ rtl/risk/outcomes.py can decide the checks in stage 3 with one chain each: credi
 or `short_used > thr_short`, each threshold held complemented (`nthr_*` = ~thr =
 -thr - 1: `x > thr` is `x + nthr >= 0`, a sum with no constant term, so one 3:2 layer
 fewer), rate `tat > t_tau` with t_tau = t + (burst-1) x interval,
-held as tau = t_tau + 1 (mod 2**TAU_W), made whole in stage 2 (rtl/risk/checks.py),
-so that `tat > t_tau` is the sign of tau + ~tat (one two-operand carry chain); tau_p
-= t_tau - interval' + 1, interval' that of the order ahead (in stage 4 when this one
-is in stage 3), so that against the ahead order's tat + interval' (it accepted, not
-late) it is one chain too. Why: with t - interval and the two burst x interval
-partial products as three operands, the rate check was three 3:2 layers and a 68-bit
-chain in stage 3; in carry-save form (two words each) it was still a 3:2 layer
-between the state register and the chain, on the gate's critical path (prev tat ->
-pass_a_rt, 7.10 ns). The
+held whole as tau = t_tau (mod 2**TAU_W), made in stage 2 (rtl/risk/checks.py), so
+that `tat > t_tau` is the sign of tau - tat (one subtraction: the carry chain takes
+the state register directly); tau_p = t_tau - interval', interval' that of the order
+ahead (in stage 4 when this one is in stage 3), so that against the ahead order's tat
++ interval' (it accepted, not late) it is one subtraction too. Why: with t - interval
+and the two burst x interval partial products as three operands, the rate check was
+three 3:2 layers and a 68-bit chain in stage 3; in carry-save form (two words each) it
+was still a 3:2 layer between the state register and the chain, and as `tau + ~tat`
+an inverter LUT (Yosys maps only `a - b` into the chain): the gate's critical path
+(prev tat -> pass_a_rt, 7.10 ns). The
 duplicate window `t - window < t0 <= t` is decided in stage 2 by
 rtl/risk/duplicates.py.
 
@@ -54,8 +55,8 @@ Prepared = data.StructLayout({
     "nthr_long": signed(34),     # ~(long - qty)
     "nthr_short": signed(34),    # ~(short - qty)
     "t": 64,
-    "tau": TAU_W,                # t_tau + 1 (mod 2**TAU_W)
-    "tau_p": TAU_W,              # t_tau - the ahead order's interval + 1
+    "tau": TAU_W,                # t_tau (mod 2**TAU_W)
+    "tau_p": TAU_W,              # t_tau - the ahead order's interval
     "t_iv": 64,
     "interval": 32,
     "burst0": 1,

@@ -6,10 +6,11 @@ compare and routed at 81 MHz. Here every compare is made in stage 3, from regist
 only, as the sign of one sum (rtl/risk/arith.py `signed_sum`: carry-save
 layers, one carry chain). The thresholds arrive complemented (`nthr_*` = ~thr), so
 `x > thr` is `x + ~thr >= 0`, a sum with no constant: one chain, or one 3:2 layer and
-a chain when the accepted order ahead adds its amount. The rate check's t_tau + 1
+a chain when the accepted order ahead adds its amount. The rate check's t_tau
 arrives whole (rtl/risk/layouts.py `tau`), also less the order ahead's interval
-(`tau_p`), so `tat > t_tau` is one two-operand chain, also against the accepted order
-ahead's tat + interval: the state register goes straight into the chain.
+(`tau_p`), so `tat > t_tau` is the sign of one subtraction, also against the accepted
+order ahead's tat + interval: the state register goes straight into the chain (as
+`tau + ~tat`, Yosys put an inverter LUT in front of it).
 Stage 4 only picks `acc` or `rej` with the previous order's verdict:
   rej  the order ahead changes nothing (rejected, another entry, or no order): the
        state is `base` (stage 4's state when the same entry, else the state RAM);
@@ -54,9 +55,9 @@ class Outcomes(wiring.Component):
         n, p = self.nxt, self.prev
         buy = n.order.side == SIDE_BUY
         q = p.order.qty
-        # tat > t_tau as the sign of tau + ~tat (= t_tau - tat): one two-operand chain
-        inv = lambda v: ~Cat(v, Const(0, W - len(v)))       # noqa: E731  (-v - 1)
-        over_tau = lambda v: (n.tau + inv(v))[W - 1]        # noqa: E731  (v > t_tau)
+        # tat > t_tau as the sign of tau - tat: one subtraction, the chain's own
+        ext = lambda v: Cat(v, Const(0, W - len(v)))        # noqa: E731
+        over_tau = lambda v: (n.tau - ext(v))[W - 1]        # noqa: E731  (v > t_tau)
 
         # the order ahead changes nothing
         b_a, b_s = self.base_a, self.base_s
@@ -73,8 +74,8 @@ class Outcomes(wiring.Component):
         # tat' = t_iv when late (p.t > tat: stage 4's own registered `late`, decided
         # in stage 3 with the same state, so no chain here), else tat + interval
         wrap = (a.tat + p.interval)[64]              # tat + interval past 2**64
-        d = (n.tau_p + inv(a.tat))[:W]               # t_tau - interval - tat
-        # d + 2**64 (~tat zero-extended is inv(tat) + 2**64): its sign is d < -2**64,
+        d = (n.tau_p - ext(a.tat))[:W]               # t_tau - interval - tat
+        # d + 2**64: its sign is d < -2**64,
         # the wrapped tat' > t_tau: bit 67 of d + 2**64 is d[67] flipped when bits
         # 64..66 of d carry the +1 up (one LUT after d's chain, no second chain)
         d_w_sign = d[W - 1] ^ d[64:W - 1].all()
