@@ -14,12 +14,13 @@ def words(r):
 
 
 def run(steps):
-    """steps: (reject dict or None, window addr). Checks head and every window read."""
+    """steps: (reject dict or None, window addr). Checks head and every window read.
+    A reject is registered, then written the next cycle (head moves then)."""
     dut, ring, head, reads = RejectRing(DEPTH), [[0] * 4 for _ in range(DEPTH)], 0, []
 
     async def bench(ctx):
         nonlocal head
-        want = None
+        want, pend = None, None
         for rj, addr in steps:
             if want is not None:
                 assert ctx.get(dut.window.r_data) == want
@@ -29,9 +30,10 @@ def run(steps):
             put(ctx, dut.i.payload, rj or {})
             ctx.set(dut.window.addr, addr)
             want = ring[addr // 4][addr % 4]       # read before this cycle's write
-            if rj:
-                ring[head] = words(rj)
+            if pend:
+                ring[head] = words(pend)
                 head = (head + 1) % DEPTH
+            pend = rj
             await ctx.tick()
     simulate(dut, bench)
     return reads
@@ -45,10 +47,12 @@ def reject(rng):
 def test_entry_words_and_wrap():
     rng = random.Random(1)
     rjs = [reject(rng) for _ in range(DEPTH + 1)]
-    steps = [(r, 0) for r in rjs] + [(None, a) for a in range(4 * DEPTH)] + [(None, 0)]
+    # (one idle cycle after the rejects: the last is written a cycle after it arrives)
+    steps = [(r, 0) for r in rjs] + [(None, 0)] + [(None, a) for a in range(4 * DEPTH)] \
+        + [(None, 0)]
     reads = run(steps)
-    assert reads[DEPTH + 1:DEPTH + 5] == words(rjs[-1]), "the 9th reject overwrote entry 0"
-    assert reads[DEPTH + 5:DEPTH + 9] == words(rjs[1])
+    assert reads[DEPTH + 2:DEPTH + 6] == words(rjs[-1]), "the 9th reject overwrote entry 0"
+    assert reads[DEPTH + 6:DEPTH + 10] == words(rjs[1])
 
 
 def test_random_against_reference():
