@@ -191,7 +191,8 @@ def stored_router(placed, router, settings=None):
 #: (rtl 60e6104, RAMs by band, docs/lab_board.md): nextpnr's defaults 15,927 (RAMs
 #: even); timing off + margin 8: 11,586; + bias 0 + estimate 1.0: 8,887; estimate 0.8:
 #: 5,393; estimate 0.5: 3,620 (pass 11, then rising as the present-congestion cost
-#: grows); the same with margin 16: 2,974 at pass 12 and still falling.
+#: grows); the same with margin 16: 2,974 at pass 12, then rising. Estimate 0.4,
+#: currCongWeightMult 1.5 and the alternate weights found no lower floor.
 ROUTE_SETTINGS = {"timing_driven": "0" * 32, "router2/bbMargin/x": "16",
                   "router2/bbMargin/y": "16", "router2/biasCostFactor": "0.0",
                   "router2/estimateWeight": "0.5"}
