@@ -24,19 +24,23 @@ Rules (the reference model, tickwire/model/xgmii.py, follows the same ones):
     (counters need no low latency, and this keeps the CRC check off the counter adders).
   * ctl_max_len is sampled at each /S/ (a change applies from the next frame).
 """
-from amaranth.hdl import Const, Module, Mux, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...layouts import MacBeat, Timestamp
 from ...regmap.binding import register_members
 from . import regs
-from .crc32 import INIT, RESIDUE, data_term, state_term, state_term_const
+from .crc32 import INIT, RESIDUE, data_term, data_term_const, state_term, state_term_const
 from .realign import realign
 
 START, TERM, PRE, SFD = 0xFB, 0xFD, 0x55, 0xD5
 MIN_FRAME = 64
 NS_PER_SEC = 1_000_000_000
+#: crc_cont's state side on a lane-4 first beat: INIT after 4 bytes (the frame's), less
+#: the data term of the preamble's lanes 0..3 (55 55 55 D5), which the data term holds.
+#: By linearity, data_term(pre | frame) = data_term(pre | 0) ^ data_term(0 | frame).
+PRE4_STATE = state_term_const(INIT, 4) ^ data_term_const(0xD5555555, 8)
 
 
 class XgmiiRx(wiring.Component):
@@ -99,38 +103,32 @@ class XgmiiRx(wiring.Component):
                          now_adj.sec.eq(self.now.sec - 1)]
         return now_adj
 
-    def _crc_data_terms(self, m):
-        """CRC data terms for every byte count, lane-0 aligned and from lane 4, computed
-        before the register (registered here): only the state terms remain after it."""
-        d = self.xgmii_d
-        dt0 = [None] + [Signal(32, name=f"dt0_{nb}") for nb in range(1, 9)]
-        dt4 = [None] + [Signal(32, name=f"dt4_{nb}") for nb in range(1, 5)]
-        for nb in range(1, 9):
-            m.d.comb += dt0[nb].eq(data_term(d, nb))
-        for nb in range(1, 5):
-            m.d.comb += dt4[nb].eq(data_term(d[32:], nb))
-        dt0_r = [None] + [Signal(32, name=f"dt0_{nb}_r") for nb in range(1, 9)]
-        dt4_r = [None] + [Signal(32, name=f"dt4_{nb}_r") for nb in range(1, 5)]
-        m.d.sync += [dt0_r[nb].eq(dt0[nb]) for nb in range(1, 9)]
-        m.d.sync += [dt4_r[nb].eq(dt4[nb]) for nb in range(1, 5)]
-        return dt0_r, dt4_r
+    def _crc_data_term(self, m):
+        """The data's share of the CRC over the beat's bytes before its first control
+        character, the later lanes taken as zero bytes, computed before the register.
+        Why one term (crc32.py): with the tail zeroed, k frame bytes leave F^(8-k) of
+        their CRC, so one 64-bit XOR network serves every byte count and both start
+        lanes. It was twelve (1..8 bytes from lane 0, 1..4 from lane 4): ~1,800 LUT4 a
+        port, each data bit fanned out to ~190 of them (the lab route's worst block)."""
+        d, c = self.xgmii_d, self.xgmii_c
+        masked = Cat(*(d[8 * i:8 * i + 8] & (~c[:i + 1].any()).replicate(8) for i in range(8)))
+        dt, dt_r = Signal(32, name="crc_dt"), Signal(32, name="crc_dt_r")
+        m.d.comb += dt.eq(data_term(masked, 8))
+        m.d.sync += dt_r.eq(dt)
+        return dt_r
 
-    def _fcs_match(self, m, in_pre4, crc8_in, dt0_r, dt4_r, n):
-        """The FCS compare for every byte count of a final beat, registered, and the
-        verdict selected from those registers one cycle later (`fcs_ok`)."""
-        match0 = Signal(9)           # frame continues from crc8_in, bytes from lane 0
-        match4 = Signal(5)           # lane-4 first beat, from INIT
-        m.d.comb += [match0[0].eq(crc8_in == RESIDUE), match4[0].eq(INIT == RESIDUE)]
-        for nb in range(1, 9):
-            m.d.comb += match0[nb].eq(state_term(crc8_in, nb) == (dt0_r[nb] ^ RESIDUE))
-        for nb in range(1, 5):
-            m.d.comb += match4[nb].eq(dt4_r[nb] == (state_term_const(INIT, nb) ^ RESIDUE))
-        match0_r, match4_r = Signal(9), Signal(5)
-        pre4_r, n_r = Signal(), Signal(4)
-        m.d.sync += [match0_r.eq(match0), match4_r.eq(match4), pre4_r.eq(in_pre4), n_r.eq(n)]
+    def _fcs_match(self, m, crc_cont, k0):
+        """The FCS compare for every byte count k of a final beat (bytes before the
+        first control lane, lane-4 preamble included), registered, and the verdict
+        selected from those registers one cycle later (`fcs_ok`). crc_cont after k
+        bytes and 8 - k zero bytes is F^(8-k)(CRC): a good frame leaves F^(8-k)(RESIDUE)."""
+        match = Signal(9)
+        for k in range(9):
+            m.d.comb += match[k].eq(crc_cont == state_term_const(RESIDUE, 8 - k))
+        match_r, k_r = Signal(9), Signal(4)
+        m.d.sync += [match_r.eq(match), k_r.eq(k0)]
         fcs_ok = Signal()
-        m.d.comb += fcs_ok.eq(Mux(pre4_r, match4_r.bit_select(n_r[:3], 1),
-                                  match0_r.bit_select(n_r, 1)))
+        m.d.comb += fcs_ok.eq(match_r.bit_select(k_r, 1))
         return fcs_ok
 
     def _events(self, m, fcs_ok, frame_end, kind, total, start_err):
@@ -164,7 +162,7 @@ class XgmiiRx(wiring.Component):
         m = Module()
         dec = self._decode(m)
         now_adj = self._now_adjusted(m)
-        dt0_r, dt4_r = self._crc_data_terms(m)
+        dt_r = self._crc_data_term(m)
         # ---- the input register ----
         r = {name: Signal.like(sig, name=f"{name}_r") for name, sig in dec.items()}
         now_r = Signal(Timestamp)
@@ -200,14 +198,13 @@ class XgmiiRx(wiring.Component):
             in4 = (i - 4 < r["n4"]) if i >= 4 else 0
             m.d.comb += keep[i].eq(Mux(in_pre4, in4 & fits4, (i < r["k0"]) & fits))
 
-        # CRC register update: a beat that does not end the frame holds exactly 8 bytes
-        # (or 4, lanes 4..7, on a lane-4 first beat, whose state is INIT: a constant;
-        # a lane-0 frame's /S/ beat loads INIT into crc_r).
-        crc8_in = crc_r              # INIT from the /S/ on: no mux in front of the XOR trees
+        # CRC register update: a beat that does not end the frame holds exactly 8 bytes,
+        # or on a lane-4 first beat the preamble's last 4 (constants) and 4 frame bytes
+        # from INIT: PRE4_STATE stands for both. A lane-0 frame's /S/ beat loads INIT
+        # into crc_r, so no mux sits in front of the XOR trees.
         crc_cont = Signal(32)
-        m.d.comb += crc_cont.eq(Mux(in_pre4, state_term_const(INIT, 4) ^ dt4_r[4],
-                                    state_term(crc8_in, 8) ^ dt0_r[8]))
-        fcs_ok = self._fcs_match(m, in_pre4, crc8_in, dt0_r, dt4_r, n)
+        m.d.comb += crc_cont.eq(dt_r ^ Mux(in_pre4, PRE4_STATE, state_term(crc_r, 8)))
+        fcs_ok = self._fcs_match(m, crc_cont, r["k0"])
         total = Signal(17)
         m.d.comb += total.eq(count + n)
         runt = (count[6:] == 0) & (count[:6] + n < MIN_FRAME)
