@@ -52,7 +52,29 @@ NAME = "tw_lab"
 OUT = Path(os.environ.get("TICKWIRE_BUILD", REPO / "build")) / "bitstream"
 
 
-def prepare(out):
+#: Small synchronous-read memories the lab build may put in block RAM rather than LUT
+#: RAM (`--block-rams`): (module, memory) as the Verilog names them. Why: a LUT RAM
+#: takes its slices in RAM mode and a write slice beside them (TRELLIS_RAMW), ~4.5
+#: COMB sites per 16 x 4 bits, on a die where wire, not logic, is what is missing;
+#: these four are ~2,300 sites for 40 of the 54 spare DP16KD. Each read port is
+#: registered already, so the cycle counts do not change. `no_rw_check` (a read of the
+#: row written in the same cycle need not see the old data, so Yosys adds no bypass
+#: flip-flops and muxes): the book's stores set it themselves (their forwarding covers
+#: a row in flight), and the injection hold buffer never writes the row its head reads
+#: (it keeps at most depth + 2 messages in more rows, rtl/rx/merge/hold_buffer.py).
+LAB_BLOCK_RAMS = (("core.book.cache", "mem"), ("core.book.best", "mem"),
+                  ("core.book.tree1", "mem"), ("core.merge.hold_i", "body*"))
+
+
+def block_ram_attrs(mems=LAB_BLOCK_RAMS):
+    """The Yosys commands that force `mems` into block RAM (after read_verilog); each
+    selection must match (a renamed memory stops the run instead of being skipped)."""
+    return "".join(f"select -assert-min 1 {NAME}.{mod}/m:{mem}\n"
+                   f'setattr -set ram_style "block" -set no_rw_check 1 {NAME}.{mod}/m:{mem}\n'
+                   for mod, mem in mems)
+
+
+def prepare(out, block_rams=False):
     """Write tw_lab.il / .lpf (Amaranth's plan for the board) and our own .ys."""
     from amaranth_boards.ecp5_5g_evn import ECP55GEVNPlatform
     from tickwire.rtl.board.lab_top import LabTop
@@ -62,7 +84,7 @@ def prepare(out):
     # Verilog, as synth.py reads it: from Amaranth's RTLIL, Yosys mapped the book's
     # order table into flip-flops (its memories lost no_rw_check) and ran > 35 min.
     (out / f"{NAME}.ys").write_text(
-        f"read_verilog -sv {NAME}.debug.v\n"
+        f"read_verilog -sv {NAME}.debug.v\n" + (block_ram_attrs() if block_rams else "") +
         f"synth_ecp5 -top {NAME} -run :map_luts\nabc -lut 4\nclean\n"
         f"synth_ecp5 -top {NAME} -run map_cells: -json {NAME}.json\n"
         f"tee -q -o stat.json stat -json\n")
@@ -244,6 +266,8 @@ def main(argv=None):
                          "RAMs spread over the EBR rows by each row's band of the die, "
                          "tools/build/ebr_balance.py; router2's overuse bottomed at 11,586 "
                          "wires instead of 19,439 (evenly spread: 13,242))")
+    ap.add_argument("--block-rams", action="store_true",
+                    help="put the small memories of LAB_BLOCK_RAMS in block RAM, not LUT RAM")
     ap.add_argument("--timing-driven-route", action="store_true",
                     help="route timing-driven (default off for the lab: see ROUTE_SETTINGS)")
     ap.add_argument("--route-setting", action="append", default=[], metavar="NAME=VALUE",
@@ -272,7 +296,7 @@ def main(argv=None):
 
     try:
         t0 = time.monotonic()
-        prepare(out)
+        prepare(out, args.block_rams)
         result["steps"]["elaborate"] = round(time.monotonic() - t0, 1)
         print(f"  elaborate: done in {result['steps']['elaborate']} s", flush=True)
         v, ys, lpf = (out / f"{NAME}{x}" for x in (".debug.v", ".ys", ".lpf"))
