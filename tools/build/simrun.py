@@ -19,15 +19,23 @@ from amaranth.hdl._ir import PortDirection
 from amaranth.lib import wiring
 
 from . import steps
+from .zero_init import zero_memories_uninitialised
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_ROOT = Path(os.environ.get("TICKWIRE_BUILD", REPO / "build"))
-VERILATOR_ARGS = ("-Wno-fatal", "-Wno-WIDTH", "-O3", "--x-assign", "fast", "--x-initial", "fast")
+#: `--x-initial 0`: whatever the Verilog leaves uninitialised starts at zero, as block
+#: RAM does on the FPGA; simulation Verilog leaves out all-zero memory initialisers
+#: (zero_init.py), so this is what zeroes the tables.
+VERILATOR_ARGS = ("-Wno-fatal", "-Wno-WIDTH", "-O3", "--x-assign", "fast", "--x-initial", "0")
 #: What the cocotb tests may see: the top module's signals (its ports). cocotb's runner
 #: marks every signal of the design public (--public-flat-rw), which turns off most of
 #: Verilator's optimisation and made the MoldUDP64 harness 15 MB of C++ that took
 #: 5-9 minutes to compile (30 s with this); no test reads an internal signal.
 PUBLIC = ("--public-depth", "1")
+
+
+#: What simulation Verilog is (part of its cache key): zero memories uninitialised.
+SIM_FORM = "zero-mem-uninit"
 
 
 def ensure_verilator():
@@ -56,8 +64,12 @@ def component_ports(component):
     return ports
 
 
-def to_verilog(component, name):
-    """Verilog text for an Amaranth component (ports from its signature)."""
+def to_verilog(component, name, sim=False):
+    """Verilog text for an Amaranth component (ports from its signature). `sim`: for
+    Verilator, without all-zero memory initialisers (zero_init.py)."""
+    if sim:
+        with zero_memories_uninitialised():
+            return to_verilog(component, name)
     return verilog.convert(component, name=name, emit_src=False, ports=component_ports(component))
 
 
@@ -78,14 +90,15 @@ def verilog_text(component, name):
     key_fn = getattr(component, "cache_key", None)
     if key_fn is None:
         with steps.step(f"elaborate {name} (Amaranth -> Verilog)"):
-            return to_verilog(component, name)
-    key = hashlib.sha256(f"{name}|{key_fn()}|{_rtl_sources_hash()}".encode()).hexdigest()[:16]
+            return to_verilog(component, name, sim=True)
+    key = hashlib.sha256(f"{name}|{key_fn()}|{_rtl_sources_hash()}|{SIM_FORM}".encode()
+                         ).hexdigest()[:16]
     path = BUILD_ROOT / "vcache" / f"{name}-{key}.v"
     if path.exists():
         steps.say(f"  elaborate {name}: reusing {steps._rel(path)} (rtl/ unchanged)")
         return path.read_text()
     with steps.step(f"elaborate {name} (Amaranth -> Verilog)"):
-        text = to_verilog(component, name)
+        text = to_verilog(component, name, sim=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     tmp.write_text(text)
@@ -168,9 +181,10 @@ def build(component, toplevel, extra_sources=(), build_args=()):
 
 
 def run_cocotb(component, toplevel, test_module, test_dir, extra_env=None, testcase=None,
-               build_args=(), log_file=None):
+               build_args=(), log_file=None, plusargs=()):
     """Run cocotb test module `test_module` (in `test_dir`) against `component`;
-    `log_file` takes the simulator's output instead of the terminal."""
+    `log_file` takes the simulator's output instead of the terminal; `plusargs` go to
+    the simulation's command line."""
     runner, bdir = build(component, toplevel, build_args=build_args)
     # cocotb's runner derives the simulator's PYTHONPATH from sys.path.
     if str(test_dir) not in sys.path:
@@ -181,4 +195,4 @@ def run_cocotb(component, toplevel, test_module, test_dir, extra_env=None, testc
     return runner.test(test_module=test_module, hdl_toplevel=toplevel, hdl_toplevel_lang="verilog",
                        build_dir=bdir / "obj",
                        test_dir=work, extra_env=env, testcase=testcase, timescale=("1ns", "1ps"),
-                       log_file=log_file)
+                       log_file=log_file, plusargs=list(plusargs))
