@@ -79,7 +79,7 @@ def run(args):
     section(f"1. Packet path: {path.name} through the RTL (Verilator, native harness)")
     from tickwire.rtl.config import BUILDS
     print(f"building the core, build {BUILDS['sim'].describe()}: elaborate, Verilate, "
-          "compile (a first run takes a few minutes; later runs reuse the build)", flush=True)
+          "compile (a first run takes about two minutes; later runs reuse the build)", flush=True)
     if background is not None:
         print(f"  (the risk gate builds in the background meanwhile: {_rel(bg_log)})", flush=True)
     feed = replay.load_feed(str(path))

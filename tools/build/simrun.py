@@ -86,7 +86,7 @@ def _rtl_sources_hash():
 def verilog_text(component, name):
     """Verilog for `component`; large designs that define `cache_key()` (a string naming
     their parameters) are converted once per state of the rtl/ sources, since
-    elaborating them takes minutes."""
+    elaborating the core takes ~40 s."""
     key_fn = getattr(component, "cache_key", None)
     if key_fn is None:
         with steps.step(f"elaborate {name} (Amaranth -> Verilog)"):

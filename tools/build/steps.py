@@ -1,7 +1,7 @@
 """Build steps a person can follow: one line per step with its elapsed time, the
 tools' own output in a log file that a failure names.
 
-Why: a first build of the full core takes minutes (elaborate, Verilate, compile);
+Why: a first build of the full core takes ~2 minutes (elaborate, Verilate, compile);
 a silent screen for that long looks hung, and compiler output in the middle of a
 demo buries what the demo shows. Lines go to stderr so they never mix into a
 command's data on stdout; `quiet()` turns them off (`replay --quiet`).
