@@ -1,6 +1,7 @@
 """`make bitstream` (LAB_BLOCK_RAMS, by default): the Yosys commands it adds put a small
-memory of the lab build in block RAM without the bypass logic a read-old-data collision rule would need,
-and a memory that is not there (renamed in rtl/) stops the run instead of being skipped."""
+memory of the lab build in block RAM without the bypass logic a read-old-data collision
+rule would need, and a memory that is not there (renamed in rtl/) stops the run instead
+of being skipped."""
 import subprocess
 
 import pytest

@@ -6,6 +6,7 @@ the build flags, so identical designs are built once per checkout even across
 pytest-xdist workers), then runs the cocotb test module through
 `cocotb_tools.runner`. Under pytest a failing cocotb test fails the caller.
 """
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -27,15 +28,13 @@ BUILD_ROOT = Path(os.environ.get("TICKWIRE_BUILD", REPO / "build"))
 #: RAM does on the FPGA; simulation Verilog leaves out all-zero memory initialisers
 #: (zero_init.py), so this is what zeroes the tables.
 VERILATOR_ARGS = ("-Wno-fatal", "-Wno-WIDTH", "-O3", "--x-assign", "fast", "--x-initial", "0")
+#: What simulation Verilog is (part of its cache key): zero memories uninitialised.
+SIM_FORM = "zero-mem-uninit"
 #: What the cocotb tests may see: the top module's signals (its ports). cocotb's runner
 #: marks every signal of the design public (--public-flat-rw), which turns off most of
 #: Verilator's optimisation and made the MoldUDP64 harness 15 MB of C++ that took
 #: 5-9 minutes to compile (30 s with this); no test reads an internal signal.
 PUBLIC = ("--public-depth", "1")
-
-
-#: What simulation Verilog is (part of its cache key): zero memories uninitialised.
-SIM_FORM = "zero-mem-uninit"
 
 
 def ensure_verilator():
@@ -67,10 +66,9 @@ def component_ports(component):
 def to_verilog(component, name, sim=False):
     """Verilog text for an Amaranth component (ports from its signature). `sim`: for
     Verilator, without all-zero memory initialisers (zero_init.py)."""
-    if sim:
-        with zero_memories_uninitialised():
-            return to_verilog(component, name)
-    return verilog.convert(component, name=name, emit_src=False, ports=component_ports(component))
+    with zero_memories_uninitialised() if sim else contextlib.nullcontext():
+        return verilog.convert(component, name=name, emit_src=False,
+                               ports=component_ports(component))
 
 
 def _rtl_sources_hash():
