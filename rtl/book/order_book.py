@@ -354,8 +354,15 @@ class OrderBook(wiring.Component):
         bad += self._cache_stage(m)
         self._emit(m)
         # a command runs only while busy_cmd holds issue, so `issue` (which the cache's
-        # output reaches through `urgent_now`) need not be in its idle test
-        idle = ~fl_any & (self.refill_q.level == 0) & (self.urg_q.level == 0) & ~self.nb.busy
+        # output reaches through `urgent_now`) need not be in its idle test. Once idle
+        # with issue held nothing new can start (no operation in flight, no refill
+        # queued, NextBest done), so the test is registered under busy_cmd: a command
+        # starts a cycle later. Why: through the FIFOs' level adders, the command decode
+        # and the slot masks into `unreliable` and `halted` it was 10 LUT levels (512
+        # endpoints, the book's deepest; tools/build/lut_depth.py)
+        idle = Signal(name="cmd_idle")
+        m.d.sync += idle.eq(busy_cmd & ~fl_any & (self.refill_q.level == 0)
+                            & (self.urg_q.level == 0) & ~self.nb.busy)
         clear_mask = self._commands(m, busy_cmd, idle)
         set_mask = 0
         for en, slot in bad:
