@@ -15,14 +15,16 @@ def fields(m):
                 shares=m.shares, price=m.price, state=m.state, seq=m.seq)
 
 
-def run_book(msgs, subs, params=SMALL, idle_every=0):
+def run_book(msgs, subs, params=SMALL, idle_every=0, cmds=None):
     """Feed `msgs` (model Msgs, seq set) after subscribing `subs` {locate: slot}.
+    `cmds` {index: (locate, slot, command bits)}: a subscription command strobed before
+    message `index` is offered (with no message offered in its cycle), not waited for.
     Returns (bbo rows, topn rows, counters, taken cycles by seq, out cycles)."""
     dut = OrderBook(**params)
     bbo, topn, ev = [], [], {}
     taken, out_cyc = {}, []
     names = ("ignored", "collisions", "table_full", "unknown_ref", "depth_overflow",
-             "level_miss", "msgs")
+             "level_miss", "msgs", "cmd_dropped")
 
     async def bench(ctx):
         cyc = 0
@@ -45,19 +47,25 @@ def run_book(msgs, subs, params=SMALL, idle_every=0):
 
         while ctx.get(dut.st_busy):
             await tick()
-        for loc, slot in subs.items():
+        async def command(loc, slot, bits):
             ctx.set(dut.ctl_sub_locate, loc)
             ctx.set(dut.ctl_sub_slot, slot)
-            ctx.set(dut.stb_sub_cmd_data, BOOK_SUB_CMD_MAP)
+            ctx.set(dut.stb_sub_cmd_data, bits)
             ctx.set(dut.stb_sub_cmd, 1)
             await tick()
             ctx.set(dut.stb_sub_cmd, 0)
+
+        for loc, slot in subs.items():
+            await command(loc, slot, BOOK_SUB_CMD_MAP)
             while ctx.get(dut.st_busy):
                 await tick()
         ev.clear()
         for i, m in enumerate(msgs):
             if idle_every and i % idle_every == 0:
                 await tick()
+            if cmds and i in cmds:
+                ctx.set(dut.i.valid, 0)
+                await command(*cmds[i])
             for k, v in fields(m).items():
                 ctx.set(getattr(dut.i.payload, k), v)
             ctx.set(dut.i.valid, 1)

@@ -199,3 +199,50 @@ def test_lab_knobs_drain_and_churn():
     ev, _, _, _ = check(numbered(drain), {L: 0},
                         params=dict(SMALL, orders=256, levels=256, **LAB_KNOBS))
     assert ev["msgs"] == len(drain)
+
+
+def test_commands_racing_a_deep_drain():
+    """Subscription commands strobed between messages while deep sides drain best first
+    (next-best searches and refills in flight): each waits until the book is idle (the
+    idle test is registered, rtl/book/order_book.py), is never dropped, and takes effect
+    exactly between the messages around it. Slot 1 (locate 6) is remapped to locate 8
+    halfway through its drain: a refill landing after the MAP's clear would put locate
+    6's levels into locate 8's fresh book. UNMAPs of an unused locate run the same idle
+    path while slot 0 (locate 5) drains; its book stays exact throughout."""
+    from tickwire.control.regmap import BOOK_SUB_CMD_MAP, BOOK_SUB_CMD_UNMAP
+    from tickwire.model.book import BookModel
+    rng = random.Random(7)
+    msgs, ref, refs = [], 5000, {5: {}, 6: {}}
+    prices = {5: rng.sample(range(40_000, 41_000), 40), 6: rng.sample(range(20_000, 21_000), 40)}
+    for px5, px6 in zip(prices[5], prices[6]):
+        for loc, px in ((5, px5), (6, px6)):
+            refs[loc][px] = ref
+            msgs.append(add(ref, "B", rng.randint(1, 90), px, loc))
+            ref += 1
+    cmds = {}
+    drain = list(zip(sorted(prices[5], reverse=True), sorted(prices[6], reverse=True)))
+    for k, (px5, px6) in enumerate(drain):
+        if k in (3, 17, 29):
+            cmds[len(msgs)] = (7, 1, BOOK_SUB_CMD_UNMAP)
+        if k == 12:                     # slot 1 to locate 8, mid-drain of locate 6
+            cmds[len(msgs)] = (8, 1, BOOK_SUB_CMD_MAP)
+        msgs.append(Msg(ord("D"), 5, oref=refs[5][px5]))
+        if k < 12:
+            msgs.append(Msg(ord("D"), 6, oref=refs[6][px6]))
+        else:                           # locate 8's own book in slot 1
+            msgs.append(add(ref, "BS"[k % 2], 5 + k, 30_000 + (k % 2) * 500 + k, 8))
+            ref += 1
+    numbered(msgs)
+    bbo, _, ev, _, _ = run_book(msgs, {5: 0, 6: 1}, params=dict(SMALL, orders=256, levels=256),
+                                cmds=cmds)
+    model, rows = BookModel({5: 0, 6: 1}, top_n=SMALL["top_n"]), []
+    for i, m in enumerate(msgs):
+        if i in cmds and cmds[i][2] == BOOK_SUB_CMD_MAP:
+            model.subscribe(cmds[i][0], cmds[i][1])
+        e = model.apply(m)
+        if e is not None:
+            rows.append((e.seq, e.locate, e.slot, e.bid_px, e.bid_qty, e.bid_orders, e.ask_px,
+                         e.ask_qty, e.ask_orders, int(e.halted), 0))
+    assert bbo == rows
+    assert len([r for r in bbo if r[1] == 8]) > 10, "locate 8 never reached slot 1"
+    assert ev["cmd_dropped"] == 0 and ev["level_miss"] == 0
