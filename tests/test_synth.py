@@ -107,3 +107,28 @@ def test_real_synthesis_of_tiny_ram(tmp_path):
     tail = (tmp_path / "tiny_ram" / "paths.txt").read_text()
     worst = float(re.search(r"worst ([\d.]+) ns", tail).group(1))
     assert abs(1000 / worst - row["fmax_mhz"]) < 0.5, tail
+
+
+def test_placer_choice_reaches_nextpnr(tmp_path, monkeypatch):
+    """`--placer` is passed to nextpnr as given, and left out by default (HeAP)."""
+    class Stop(Exception):
+        pass
+
+    def fake_run(cmd, log, cwd):
+        if "nextpnr" in Path(cmd[0]).name:
+            seen.append(cmd)
+            raise Stop
+
+    monkeypatch.setattr(synth, "_run", fake_run)
+    v = tmp_path / "blk" / "blk.v"
+    v.parent.mkdir()
+    v.write_text("module blk; endmodule\n")
+    for placer in (None, "static"):
+        seen = []
+        monkeypatch.setattr(synth, "PLACER", placer)
+        with pytest.raises(Stop):
+            synth.place_and_route("blk", v)
+        cmd = seen[0]
+        assert ("--placer" in cmd) == (placer is not None)
+        if placer:
+            assert cmd[cmd.index("--placer") + 1] == placer
