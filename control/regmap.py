@@ -367,8 +367,8 @@ BUILDS = {
     'board': Build('board', 0x6E19B4EA, 0xFCF073C8,
                 {'book_slots': 256, 'book_orders': 8192, 'book_order_ways': 8, 'book_levels': 4096, 'book_level_ways': 8, 'top_n': 5, 'book_background': 5, 'book_locate_bits': 14, 'book_fifo_depth': 512, 'merge_depth': 1024, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 8, 'risk_history': 16, 'udp_filters': 4, 'clock_mhz': 156.25, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 32, 'risk.pos_limits': 128}),
-    'lab': Build('lab', 0x68AE8337, 0xDC44EF9F,
-                {'book_slots': 4, 'book_orders': 4096, 'book_order_ways': 4, 'book_levels': 1024, 'book_level_ways': 4, 'top_n': 1, 'book_background': 2, 'book_locate_bits': 10, 'book_fifo_depth': 512, 'merge_depth': 1024, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 2, 'risk_history': 1, 'udp_filters': 4, 'clock_mhz': 18.0, 'uart_divisor': 6, 'rx_ts_offset_ns': 0},
+    'lab': Build('lab', 0x92F6D6AE, 0xDC44EF9F,
+                {'book_slots': 4, 'book_orders': 4096, 'book_order_ways': 4, 'book_levels': 1024, 'book_level_ways': 4, 'top_n': 1, 'book_background': 1, 'book_locate_bits': 10, 'book_fifo_depth': 512, 'merge_depth': 1024, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 2, 'risk_history': 1, 'udp_filters': 4, 'clock_mhz': 18.0, 'uart_divisor': 6, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 8, 'risk.pos_limits': 32}),
 }
 

@@ -16,9 +16,8 @@ Named builds (`BUILDS`, `--build sim|board` on every command that builds the cor
   lab    the lab bitstream's build (`make bitstream`, rtl/board/lab_top.py): the board
          build cut until the whole core fits beside the feed player and UART bridge:
          a 4-slot book v2 (4,096 orders in 2 x 2-way sets, 1,024 price levels in 2 x
-         2-way sets, a 9-level cache: top 1, two background levels, the fewest the book
-         takes (rtl/book/order_book.py MIN_BACKGROUND); nothing on the board reads the
-         top-N stream, the BBO needs the best level), 2 risk slots, 1
+         2-way sets, an 8-level cache: top 1, one background level; nothing on the
+         board reads the top-N stream, the BBO needs the best level), 2 risk slots, 1
          remembered order (registers are the same in every build, only window sizes
          follow it: the UDP filters and accounts stay). Each cut is a LUT count: the
          book v2 with the board's knobs put the lab core at 113 % of the part's
@@ -118,7 +117,7 @@ BUILDS = {
                         book_order_ways=8, book_locate_bits=14, risk_slots=8, merge_depth=1024),
     "lab": CoreConfig(name="lab", book_slots=4, book_orders=4096, book_levels=1024,
                       book_order_ways=4, book_level_ways=4, book_locate_bits=10,
-                      book_background=2, top_n=1,
+                      book_background=1, top_n=1,
                       risk_slots=2, risk_history=1, merge_depth=1024,
                       clock_mhz=18.0, uart_divisor=6),
 }

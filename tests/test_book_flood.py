@@ -28,25 +28,21 @@ def test_flood_thin_levels_bounded_overflow_and_exact():
     assert not any(r[-1] for r in res["bbo"])      # never flagged unreliable
 
 
-def test_flood_at_the_fewest_background_levels_is_exact_and_unflagged():
-    """The same flood with MIN_BACKGROUND (2) cache levels beyond the low-water mark, as
-    the lab build keeps: sides are queued for refills one level sooner and held more
-    often, so more is dropped (231 here, counted), but every BBO row over the messages
-    the book took equals the model's and no slot is flagged. With 1 background level
-    this flood made NextBest report a false search miss (4 rows flagged unreliable with
-    the right prices), which is why OrderBook refuses 1."""
+
+def test_flood_with_one_background_level_is_exact_and_unflagged():
+    """The same flood with one cache level beyond the low-water mark, as the lab build
+    keeps: a side is queued for a refill as soon as a level is missing, so jobs start
+    often and operations on the job's side enter the cache while its exact read is in
+    flight. One of them, 5 cycles after the read, removed the only level beyond the
+    read's last one; NextBest compared it with the previous job's last key, did not
+    record it, found nothing and reported a miss: slot 4 flagged unreliable on 4 rows
+    with the right prices (rtl/book/next_best.py `_track`, fixed; this test failed
+    before). More is dropped than with 5 levels (444 here, counted), nothing is wrong."""
     msgs = flood_msgs(symbols=16, per_symbol=120)
-    res = run_flood(msgs, dict(FLOOD, slots=16, background=2))
-    assert res["overflow"] == len(res["dropped"]) <= 400, res["overflow"]
+    res = run_flood(msgs, dict(FLOOD, slots=16, background=1))
+    assert res["overflow"] == len(res["dropped"]) <= 600, res["overflow"]
     dropped = set(res["dropped"])
     taken = [m for _, m in msgs if m.seq not in dropped]
     rows, _, _ = model_rows(taken, {loc: loc - 1 for loc in range(1, 17)})
     assert res["bbo"] == rows
     assert not any(r[-1] for r in res["bbo"])
-
-
-def test_one_background_level_is_refused():
-    import pytest
-    from tickwire.rtl.book import OrderBook
-    with pytest.raises(ValueError, match="MIN_BACKGROUND"):
-        OrderBook(**dict(FLOOD, background=1))

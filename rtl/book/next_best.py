@@ -141,13 +141,43 @@ class NextBest(wiring.Component):
         return out
 
     def _track(self, m, r, reset):
-        """Record operations that change a level beyond the last cached one of the job."""
-        u = self.upd.payload
+        """Record operations that change a level beyond the last cached one of the job.
+
+        While a cache access is in flight (its request taken, its result not yet back)
+        the last cached key is not known: `last` still holds the one before (another
+        side's, for a new job's exact read), so an operation then is kept aside (`f_*`:
+        whether any, its smallest and largest key) and judged against the result's last
+        key in the cycle the result arrives, with that cycle's own operation; a reset
+        in that cycle (a refused append) keeps what it finds. Why: an operation that
+        entered the cache 5 cycles after a job's exact read, removing the only level
+        beyond the read's last, was compared with the previous job's last key and not
+        recorded; the search then found nothing and reported a false miss (`bad`: a slot
+        flagged unreliable; the thin-levels flood with one background level)."""
+        u, c = self.upd.payload, self.cres.payload
         uk = tree_key(u.px, u.side)
-        rec = (self.upd.valid & (u.slot == r["slot"]) & (u.side == r["side"])
-               & (~r["from_valid"] | (uk > r["last"])))
+        mine = self.upd.valid & (u.slot == r["slot"]) & (u.side == r["side"])
+        rec = mine & (~r["from_valid"] | (uk > r["last"]))
+        fl, f_any = Signal(name="trk_fl"), Signal(name="trk_any")
+        f_min, f_max = Signal(32, name="trk_min"), Signal(32, name="trk_max")
+        with m.If(self.creq.valid & self.creq.ready):
+            m.d.sync += [fl.eq(1), f_any.eq(0)]
+        with m.Elif(self.cres.valid):
+            m.d.sync += fl.eq(0)
+        with m.Elif(fl & mine):
+            m.d.sync += [f_any.eq(1),
+                         f_min.eq(Mux(~f_any | (uk < f_min), uk, f_min)),
+                         f_max.eq(Mux(~f_any | (uk > f_max), uk, f_max))]
+        # judged against the result's last key (cres is registered, so are f_*)
+        nl, nfv = tree_key(c.last_px, r["side"]), c.count != 0
+        kept = fl & f_any & (~nfv | (f_max > nl))
+        now = mine & (~nfv | (uk > nl))
+        late = self.cres.valid & (kept | now)
+        l_min = Mux(kept, Mux(now & (uk < f_min), uk, f_min), uk)
         with m.If(reset):
-            m.d.sync += r["t_any"].eq(0)
+            m.d.sync += [r["t_any"].eq(late), r["t_min"].eq(l_min)]
+        with m.Elif(late):
+            m.d.sync += [r["t_any"].eq(1),
+                         r["t_min"].eq(Mux(~r["t_any"] | (l_min < r["t_min"]), l_min, r["t_min"]))]
         with m.Elif(rec):
             m.d.sync += [r["t_any"].eq(1),
                          r["t_min"].eq(Mux(~r["t_any"] | (uk < r["t_min"]), uk, r["t_min"]))]

