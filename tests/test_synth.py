@@ -132,3 +132,35 @@ def test_placer_choice_reaches_nextpnr(tmp_path, monkeypatch):
         assert ("--placer" in cmd) == (placer is not None)
         if placer:
             assert cmd[cmd.index("--placer") + 1] == placer
+
+
+def test_heap_timing_weight_per_block(tmp_path, monkeypatch):
+    """HeAP's timing weight goes to nextpnr for the blocks that have one (merge, risk),
+    not for the others, not with another placer, and --timing-weight sets it for all."""
+    class Stop(Exception):
+        pass
+
+    def fake_run(cmd, log, cwd):
+        if "nextpnr" in Path(cmd[0]).name:
+            seen.append(cmd)
+            raise Stop
+
+    def weight(name, placer=None, every=None):
+        seen.clear()
+        monkeypatch.setattr(synth, "PLACER", placer)
+        monkeypatch.setattr(synth, "TIMING_WEIGHT", every)
+        v = tmp_path / name / f"{name}.v"
+        v.parent.mkdir(exist_ok=True)
+        v.write_text(f"module {name}; endmodule\n")
+        with pytest.raises(Stop):
+            synth.place_and_route(name, v)
+        cmd = seen[0]
+        flag = "--placer-heap-timingweight"
+        return int(cmd[cmd.index(flag) + 1]) if flag in cmd else None
+
+    seen = []
+    monkeypatch.setattr(synth, "_run", fake_run)
+    assert weight("merge") == synth.HEAP_TIMING_WEIGHT["merge"] == 30
+    assert weight("mac") is None
+    assert weight("merge", placer="static") is None
+    assert weight("mac", every=20) == 20

@@ -142,6 +142,14 @@ ROUTER = None
 #: build the analytic `static` placer left 28 % less wire than HeAP
 #: (docs/lab_board.md); which gives the better clock on a block is measured per block.
 PLACER = None
+#: HeAP's timing weight (`--placer-heap-timingweight`; nextpnr's default 10) per block.
+#: Why: the merge's and the risk gate's last paths are routing between LUTs the
+#: placer left apart; weight 30 pulls timing-critical nets closer. Measured on the same
+#: netlists (seeds 1 / 2 / 3, docs/status-log.md 2026-12-06): merge 149.14 / 142.94 /
+#: 145.33 -> 152.07 / 151.24 / 144.38 MHz, risk seed 2 145.77 -> 152.70.
+HEAP_TIMING_WEIGHT = {"merge": 30, "risk": 30}
+#: --timing-weight: one weight for every block (None: HEAP_TIMING_WEIGHT's, else 10).
+TIMING_WEIGHT = None
 #: The `timing` of a PLACE_ONLY_BLOCKS row (anything else is "routed").
 ESTIMATE = "post-placement estimate"
 
@@ -246,6 +254,14 @@ def _run(cmd, log, cwd):
         raise RuntimeError(f"{Path(cmd[0]).name} exited {proc.returncode} (see {log}):\n{tail}")
 
 
+def heap_weight(name):
+    """HeAP's timing weight for block `name` (None: nextpnr's default; also with
+    another placer)."""
+    if PLACER not in (None, "heap"):
+        return None
+    return TIMING_WEIGHT or HEAP_TIMING_WEIGHT.get(name)
+
+
 def place_and_route(name, vpath, freq=GOAL_MHZ, seed=SEED):
     """Yosys + nextpnr-ecp5 on an existing Verilog file; returns a results row."""
     work = vpath.parent
@@ -264,6 +280,7 @@ def place_and_route(name, vpath, freq=GOAL_MHZ, seed=SEED):
           "--report", "report.json", "--log", "nextpnr.log", "-q",
           "--router", ROUTER or ("router2" if name in ROUTER2_BLOCKS else "router1"),
           *(["--placer", PLACER] if PLACER else []),
+          *(["--placer-heap-timingweight", str(tw)] if (tw := heap_weight(name)) else []),
           *(["--no-route"] if name in PLACE_ONLY_BLOCKS else ["--sdf", "routed.sdf"])],
          work / "nextpnr.out", work)
     if name not in PLACE_ONLY_BLOCKS:
@@ -277,6 +294,8 @@ def place_and_route(name, vpath, freq=GOAL_MHZ, seed=SEED):
     row["timing"] = ESTIMATE if name in PLACE_ONLY_BLOCKS else "routed"
     row["critical_path"] = critical_path(report)
     row["seed"] = seed
+    if tw:
+        row["heap_timing_weight"] = tw
     row["seconds"] = round(time.monotonic() - t0, 1)
     return row
 
@@ -395,7 +414,7 @@ def write_outputs(rows, out=OUT):
 
 
 def main(argv=None):
-    global TOOL_TIMEOUT, ROUTER, PLACER
+    global TOOL_TIMEOUT, ROUTER, PLACER, TIMING_WEIGHT
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--blocks", help=f"comma-separated subset of: {','.join(BLOCKS)}")
     ap.add_argument("-j", "--jobs", type=int, default=1, help="blocks to run in parallel")
@@ -413,8 +432,13 @@ def main(argv=None):
                          f"{', '.join(sorted(ROUTER2_BLOCKS))}, router1 for the rest)")
     ap.add_argument("--placer", choices=("heap", "static", "sa"),
                     help="nextpnr's placer for every block (default: nextpnr's, HeAP)")
+    ap.add_argument("--timing-weight", type=int,
+                    help="HeAP's timing weight for every block (default: "
+                         + ", ".join(f"{k} {v}" for k, v in HEAP_TIMING_WEIGHT.items())
+                         + ", nextpnr's 10 for the rest)")
     args = ap.parse_args(argv)
     TOOL_TIMEOUT, ROUTER, PLACER = args.timeout, args.router, args.placer
+    TIMING_WEIGHT = args.timing_weight
     from tickwire.rtl.config import build
     cfg = build(args.build)
     names = list(BLOCKS)

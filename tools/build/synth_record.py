@@ -60,6 +60,7 @@ def entry(row, build, seed, flow="ooc", extra=None, repo=REPO):
          "worst_slack_ns": (round(1e3 / goal - 1e3 / fmax, 3) if fmax and goal else None),
          "lut4": row.get("luts"), "ff": row.get("ffs"), "dp16kd": row.get("brams"),
          "mult18": row.get("dsps"), "critical_path": row.get("critical_path"),
+         "heap_timing_weight": row.get("heap_timing_weight"),
          "reason": row.get("reason"), "seconds": row.get("seconds"),
          "rtl_tree": tree, "dirty": dirty,
          "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
