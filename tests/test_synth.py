@@ -109,10 +109,13 @@ def test_real_synthesis_of_tiny_ram(tmp_path):
     assert abs(1000 / worst - row["fmax_mhz"]) < 0.5, tail
 
 
-def test_placer_choice_reaches_nextpnr(tmp_path, monkeypatch):
-    """`--placer` is passed to nextpnr as given, and left out by default (HeAP)."""
+def _nextpnr_args(tmp_path, monkeypatch, name, **settings):
+    """The nextpnr command line `place_and_route` builds for an empty block `name` with
+    synth's module settings (PLACER, TIMING_WEIGHT, ...) set; nothing runs."""
     class Stop(Exception):
         pass
+
+    seen = []
 
     def fake_run(cmd, log, cwd):
         if "nextpnr" in Path(cmd[0]).name:
@@ -120,15 +123,20 @@ def test_placer_choice_reaches_nextpnr(tmp_path, monkeypatch):
             raise Stop
 
     monkeypatch.setattr(synth, "_run", fake_run)
-    v = tmp_path / "blk" / "blk.v"
-    v.parent.mkdir()
-    v.write_text("module blk; endmodule\n")
+    for k, v in settings.items():
+        monkeypatch.setattr(synth, k, v)
+    v = tmp_path / name / f"{name}.v"
+    v.parent.mkdir(exist_ok=True)
+    v.write_text(f"module {name}; endmodule\n")
+    with pytest.raises(Stop):
+        synth.place_and_route(name, v)
+    return seen[0]
+
+
+def test_placer_choice_reaches_nextpnr(tmp_path, monkeypatch):
+    """`--placer` is passed to nextpnr as given, and left out by default (HeAP)."""
     for placer in (None, "static"):
-        seen = []
-        monkeypatch.setattr(synth, "PLACER", placer)
-        with pytest.raises(Stop):
-            synth.place_and_route("blk", v)
-        cmd = seen[0]
+        cmd = _nextpnr_args(tmp_path, monkeypatch, "blk", PLACER=placer)
         assert ("--placer" in cmd) == (placer is not None)
         if placer:
             assert cmd[cmd.index("--placer") + 1] == placer
@@ -137,30 +145,13 @@ def test_placer_choice_reaches_nextpnr(tmp_path, monkeypatch):
 def test_heap_timing_weight_per_block(tmp_path, monkeypatch):
     """HeAP's timing weight goes to nextpnr for the blocks that have one (merge, risk),
     not for the others, not with another placer, and --timing-weight sets it for all."""
-    class Stop(Exception):
-        pass
-
-    def fake_run(cmd, log, cwd):
-        if "nextpnr" in Path(cmd[0]).name:
-            seen.append(cmd)
-            raise Stop
-
     def weight(name, placer=None, every=None):
-        seen.clear()
-        monkeypatch.setattr(synth, "PLACER", placer)
-        monkeypatch.setattr(synth, "TIMING_WEIGHT", every)
-        v = tmp_path / name / f"{name}.v"
-        v.parent.mkdir(exist_ok=True)
-        v.write_text(f"module {name}; endmodule\n")
-        with pytest.raises(Stop):
-            synth.place_and_route(name, v)
-        cmd = seen[0]
+        cmd = _nextpnr_args(tmp_path, monkeypatch, name, PLACER=placer, TIMING_WEIGHT=every)
         flag = "--placer-heap-timingweight"
         return int(cmd[cmd.index(flag) + 1]) if flag in cmd else None
 
-    seen = []
-    monkeypatch.setattr(synth, "_run", fake_run)
     assert weight("merge") == synth.HEAP_TIMING_WEIGHT["merge"] == 30
+    assert weight("risk") == 30
     assert weight("mac") is None
     assert weight("merge", placer="static") is None
     assert weight("mac", every=20) == 20
