@@ -97,3 +97,59 @@ def test_the_route_writes_router2_settings_into_the_placed_design(tmp_path):
 def test_a_route_setting_needs_a_name_and_a_value():
     with pytest.raises(SystemExit, match="NAME=VALUE"):
         bs.route_settings(False, ["router2/bbMargin/x"])
+
+
+def test_router2_passes_are_read_from_its_log():
+    from tickwire.tools.build import route_watch as rw
+    log = ("Info: Running main router loop...\n"
+           "Info:     iter=1 wires=1229656 overused=91588 overuse=115165 archfail=NA\n"
+           "Info:     iter=2 wires=1263273 overused=46997 overuse=49922 archfail=NA\n")
+    found = rw.passes(log)
+    assert found == [(1, 1229656, 91588), (2, 1263273, 46997)]
+    assert rw.summary(found) == {"route_passes": 2, "route_overused": [91588, 46997],
+                                 "lowest_overused": 46997, "lowest_overused_pass": 2}
+    assert rw.summary([]) == {}
+
+
+def test_a_route_is_stalled_only_when_its_low_is_old():
+    from tickwire.tools.build.route_watch import stalled
+    falling = [(i, 0, 1000 - i) for i in range(1, 20)]
+    assert not stalled(falling, 8)                   # a new low every pass
+    rising = [(i, 0, n) for i, n in enumerate([900, 500, 300, 310, 320, 330, 340, 350,
+                                               360, 370], start=1)]
+    assert not stalled(rising[:-1], 8)               # low at pass 3, 6 passes old
+    assert not stalled(rising[:-2] + [(9, 0, 300)], 8)   # equal is not new, still 6 old
+    assert stalled(rising + [(11, 0, 380)], 8)       # 8 passes old
+    assert not stalled([(1, 0, 5), (12, 0, 0)], 8)   # routed: never stalled
+
+
+def test_a_stalled_route_is_stopped_with_its_figures(tmp_path):
+    """A fake router that prints a falling then rising overuse, one pass a few ms, and
+    never ends: run_watched stops it and names the low."""
+    import sys
+    from tickwire.tools.build.route_watch import RouteStalled, run_watched
+    script = tmp_path / "fake_router.py"
+    script.write_text(
+        "import time\n"
+        "counts = [900, 400, 120, 130, 150, 170, 200, 240, 280]\n"
+        "with open('nextpnr.log', 'w') as f:\n"
+        "    for i, n in enumerate(counts, 1):\n"
+        "        f.write(f'Info:     iter={i} wires=1000 overused={n} overuse={n}\\n')\n"
+        "        f.flush()\n"
+        "        time.sleep(0.02)\n"
+        "    time.sleep(60)\n")
+    with pytest.raises(RouteStalled, match=r"lowest 120 overused wires at pass 3, "
+                                           r"280 at pass 9"):
+        run_watched([sys.executable, str(script)], tmp_path / "route.out", tmp_path,
+                    timeout=30, watch_log=tmp_path / "nextpnr.log", patience=6, poll=0.2)
+
+
+def test_a_route_that_finishes_is_not_stopped(tmp_path):
+    import sys
+    from tickwire.tools.build.route_watch import run_watched
+    script = tmp_path / "ok_router.py"
+    script.write_text("open('nextpnr.log', 'w').write("
+                      "'Info:     iter=1 wires=10 overused=0 overuse=0\\n')\n")
+    t = run_watched([sys.executable, str(script)], tmp_path / "route.out", tmp_path,
+                    timeout=30, watch_log=tmp_path / "nextpnr.log", patience=1, poll=0.2)
+    assert t >= 0

