@@ -81,6 +81,13 @@ EVENTS = ("overflow_a", "overflow_b", "held_a", "held_b", "jump_drop_a", "jump_d
           "timeout", "jump", "far_held_a", "far_held_b")
 
 
+def _unless_confirm(m, x, confirm_r, deliver, name):
+    """x & ~confirm (confirm = confirm_r & ~deliver) as one pinned LUT after confirm_r:
+    the delivery is a mux select here, so the term is not the same cell as `confirm`'s
+    and Yosys cannot merge it into that kept wire (a LUT level more behind it)."""
+    return pin(m, Mux(deliver, x, x & ~confirm_r), name)
+
+
 class Sequencer(wiring.Component):
     def __init__(self, jump_window=2048):
         self.jump_window = jump_window
@@ -198,8 +205,8 @@ class Sequencer(wiring.Component):
         waiting, new_e, gap_from, gap_n = self._window(m, heads, msgs, lt, ok, E, fmsg,
                                                         confirm_r)
         gap_v = Signal()
-        go_gap, gap_r, gap_d = self._gap_wait(m, win, waiting, deliver, confirm,
-                                       gap_from, gap_n)
+        go_gap, gap_r, gap_d = self._gap_wait(m, win, waiting, deliver, confirm, confirm_r,
+                                               gap_from, gap_n)
         # progress clears the window: a delivery, or the bubble after any jump of E (a
         # confirmed jump, a gap: their own cycle need not, since nothing reads the
         # window in the bubble: no head waits, and E exists)
@@ -217,7 +224,8 @@ class Sequencer(wiring.Component):
                      [*pick[:L], pick[L] | (confirm & far[0]), pick[L + 1] | (confirm & ~far[0]),
                       raw_go], [msgs[k].msg for k in range(L, N)] + [self.raw.payload])
         # a gap goes out a cycle later: its length (a 64-bit subtract) from registers
-        m.d.sync += [gap_v.eq(gap_d | confirm), self.gap.valid.eq(gap_v),
+        m.d.sync += [gap_v.eq(pin(m, Mux(deliver, 0, gap_r | confirm_r), "gap_v_next")),
+                     self.gap.valid.eq(gap_v),
                      self.gap.payload.first.eq(gap_from), self.gap.payload.count.eq(gap_n)]
         m.d.comb += [step.eq(deliver), jump_e.eq((gap_r & ~deliver) | start)]
         m.d.sync += stepped.eq(step)
@@ -234,16 +242,21 @@ class Sequencer(wiring.Component):
         """have_e, bubble, joined, ok, far_ok. E jumps on jump = confirm | go_gap |
         start (go_gap | confirm is gap_r & ~deliver | confirm): `jump_e` is its early
         part, so each register is an early pinned part with confirm_r and the delivery,
-        one LUT after confirm_r (one LUT after `jump`, two after confirm: 7.39 ns)."""
+        one LUT after confirm_r (one LUT after `jump`, two after confirm: 7.39 ns).
+        Each next value is pinned as written with the delivery as a mux select
+        (`_unless_confirm`), never as `confirm_r & ~deliver`: Yosys merged that term into
+        the kept `confirm` wire, and ABC then put two LUTs after it (confirm_r -> confirm
+        -> ok -> far_ok, 6.93 ns, 144.38 MHz seed 3)."""
         have_e, bubble, joined, ok, far_ok = regs
-        cj = confirm_r & ~deliver
         rs, jn = self.restart, self.join
+        he = pin(m, ~rs & (jn | jump_e | have_e), "have_e_early")
+        be = pin(m, ~rs & (jn | jump_e), "bubble_early")
         m.d.sync += [joined.eq(jn & ~rs),
-                     have_e.eq(pin(m, ~rs & (jn | jump_e | have_e), "have_e_early")
-                               | (~rs & cj)),
-                     bubble.eq(pin(m, ~rs & (jn | jump_e), "bubble_early") | (~rs & cj)),
-                     ok.eq(pin(m, have_e & ~jump_e & ~rs & ~jn, "ok_early") & ~cj),
-                     far_ok.eq(far_ok_e & ~cj)]
+                     have_e.eq(pin(m, Mux(deliver, he, he | (~rs & confirm_r)), "have_e_next")),
+                     bubble.eq(pin(m, Mux(deliver, be, be | (~rs & confirm_r)), "bubble_next")),
+                     ok.eq(_unless_confirm(m, pin(m, have_e & ~jump_e & ~rs & ~jn, "ok_early"),
+                                           confirm_r, deliver, "ok_next")),
+                     far_ok.eq(_unless_confirm(m, far_ok_e, confirm_r, deliver, "far_ok_next"))]
 
     def _window(self, m, heads, msgs, lt, ok, E, fmsg, confirm_r):
         """What the hold window waits on (a head ahead of E) and the gap it would
@@ -428,8 +441,8 @@ class Sequencer(wiring.Component):
         m.d.sync += lo_lt.eq(Mux(upd[0], Mux(upd[1], seq[0] < seq[1], seq[0] < lo[1]),
                                  Mux(upd[1], lo[0] < seq[1], lo[0] < lo[1])))
         lo_min = Signal(64)
-        m.d.comb += lo_min.eq(Mux(ok[0] & ok[1], Mux(lo_lt, lo[0], lo[1]),
-                                  Mux(ok[0], lo[0], lo[1])))
+        # one select from registers (pinned) for the 64 bits, not three per bit
+        m.d.comb += lo_min.eq(Mux(pin(m, ok[0] & (~ok[1] | lo_lt), "lo_pick0"), lo[0], lo[1]))
         for p in (0, 1):
             m.d.comb += self.clear[p].eq(self.restart | (self.flush[p] & ~have_e)
                                          | (start & ~keep[p]))
@@ -449,28 +462,33 @@ class Sequencer(wiring.Component):
         m.d.sync += self.inj_ev.eq(Cat(pick_i | raw_go, dup_i))
         return raw_go
 
-    def _gap_wait(self, m, win, waiting, deliver, confirm, gap_from, gap_n):
+    def _gap_wait(self, m, win, waiting, deliver, confirm, confirm_r, gap_from, gap_n):
         """(go_gap, gap_r, gap_d): the expired window declares the gap unless
         `gap_wait`, then it is reported once and waits for the host (fill, or `skip`).
         Drives report, waiting. gap_r is go_gap without `~deliver` and `~confirm` (they
         win anyway), for E's mux; gap_d is go_gap without `~confirm`. Every register
-        here is one LUT after confirm, over pinned terms ready a LUT after the
-        delivery (pin.py)."""
+        here is one LUT after confirm_r (`_unless_confirm`), over pinned terms ready a
+        LUT after the delivery (pin.py)."""
         go_gap, skip_req, reported = Signal(), Signal(), Signal()
         gap_r = pin(m, win.expire & waiting & ~self.pause & (~self.gap_wait | skip_req), "gap_r")
         # need = the window expired, something waits, no pause (no gap), nothing went out
         nd = pin(m, win.expire & waiting & ~self.pause & ~deliver, "gap_need")
         gd = pin(m, gap_r & ~deliver, "gap_go")
         m.d.comb += go_gap.eq(gd & ~confirm)
-        m.d.sync += self.waiting.eq(pin(m, nd & self.gap_wait & ~skip_req, "gap_asks")
-                                    & ~confirm)
+        m.d.sync += self.waiting.eq(_unless_confirm(
+            m, pin(m, nd & self.gap_wait & ~skip_req, "gap_asks"), confirm_r, deliver,
+            "gap_asks_next"))
         rep_v = Signal()        # a cycle later, like `gap`: first and count from registers
-        m.d.sync += [rep_v.eq(pin(m, nd & ~reported, "gap_new") | confirm),
+        gn = pin(m, nd & ~reported, "gap_new")
+        m.d.sync += [rep_v.eq(pin(m, Mux(deliver, gn, gn | confirm_r), "gap_new_next")),
                      self.report.valid.eq(rep_v),
                      self.report.payload.first.eq(gap_from), self.report.payload.count.eq(gap_n)]
         # still waiting: need, no gap declared, no restart or JOIN
-        hold = pin(m, nd & ~gd & ~self.restart & ~self.join, "gap_held") & ~confirm
-        m.d.sync += [reported.eq(hold), skip_req.eq(hold & (skip_req | self.skip))]
+        held = pin(m, nd & ~gd & ~self.restart & ~self.join, "gap_held")
+        m.d.sync += [reported.eq(_unless_confirm(m, held, confirm_r, deliver, "gap_held_next")),
+                     skip_req.eq(_unless_confirm(
+                         m, pin(m, held & (skip_req | self.skip), "gap_skip_held"),
+                         confirm_r, deliver, "gap_skip_next"))]
         return go_gap, gap_r, gd
 
     def _claim(self, m, far, ok, deliver, far_ok_e):
@@ -526,10 +544,17 @@ class Sequencer(wiring.Component):
             m.d.sync += tgt[0].eq(Mux(far[0], seq1[0], live[1].payload.msg.seq))
         with m.If(new | cont[1]):
             m.d.sync += tgt[1].eq(Mux(far[0], live[0].payload.msg.seq, seq1[1]))
-        with m.If(confirm | self.restart | self.join):
+        # a confirmed jump clears the claim a cycle later (`confirm` straight into a
+        # flip-flop, not through the clear's LUT: it was the critical path behind
+        # confirm, 6.62 ns). Nothing reads claim_v in that cycle: the jump's bubble
+        # holds ok, far_ok and so claim_ok and `new` low; a restart or JOIN clears at once
+        confirm_d = Signal(name="confirm_d")
+        m.d.sync += confirm_d.eq(confirm)
+        with m.If(confirm_d | self.rj):
             m.d.sync += claim_v.eq(0)
         # far_ok's next value (far_ok_e, not confirm) carries ~restart, ~JOIN and ~jump
         # (so ~confirm, and not joined next)
-        m.d.sync += claim_ok.eq(pin(m, far_ok_e & (claim_v | new), "claim_ok_early")
-                                & ~(confirm_r & ~deliver))
+        m.d.sync += claim_ok.eq(_unless_confirm(
+            m, pin(m, far_ok_e & (claim_v | new), "claim_ok_early"), confirm_r, deliver,
+            "claim_ok_next"))
         return confirm, confirm_r, fp, fmsg, seq1
