@@ -124,8 +124,10 @@ BLOCKS = {
 #: Blocks whose LUT mapping uses classic ABC instead of synth_ecp5's ABC9: the book's
 #: level-update logic crashes YoWASP Yosys 0.70 in ABC9's AIGMAP (a WebAssembly
 #: exception after ~17 minutes), and synth_lattice has no switch to turn ABC9 off. The
-#: merge (with the session-start registers) trips an assertion in ABC9's
-#: ABC_OPS_REINTEGRATE (`GetSize(conn.first) == GetSize(conn.second)`, rtlil.cc:3091).
+#: merge once tripped an assertion in ABC9's ABC_OPS_REINTEGRATE (rtlil.cc:3091); on rtl
+#: 1fbc53d ABC9 maps it (shallower) but it routed slower, 144.24 / 143.68 / 150.38 MHz
+#: against classic ABC's 158.15 / 155.88 / 142.15 (seeds 1-3), and its pins (pin.py)
+#: are written for classic ABC's mapping.
 ABC_LUT_BLOCKS = {"book", "merge"}
 
 #: Blocks placed but not routed: the book's placed design is too congested to route in
