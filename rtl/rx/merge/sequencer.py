@@ -232,7 +232,6 @@ class Sequencer(wiring.Component):
         self._state(m, (have_e, bubble, joined, ok, far_ok), jump_e, f0, confirm_r, deliver)
         self._expect(m, (E, E1, EW, EW1), deliver, confirm_r,
                      self.fseq1, gap_r, new_e, start, lo_min)
-
         self._status(m, (E, E1, EW, have_e), deliver | fdel | raw_go, dupk, msgs,
                      (gap_v, gap_from, gap_n))
         self._events(m, hold, far, farh, confirm, fp, go_gap)
