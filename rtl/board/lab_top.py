@@ -12,18 +12,17 @@
   LEDs 0..7: kill switch, watchdog tripped, gap, stale book, activity (decoded ITCH
       messages, stretched), player playing, PLL locked, heartbeat (~1 Hz blink)
 
-Reset: the PLL's lock and the board's reset button, synchronised to the core clock, on
-fabric wires. (A DCCA put it on a global network, 2026-12-04: nextpnr then routes the
-global to the LUT inputs that take the reset too, where Yosys merged it with a block's
-own clear, and router2 stopped at its first pass: "Failed to route arc 0.0 of net
-core.arbiter.fsm_state[2]" into a slice whose LUT took the global reset (2026-12-05,
-rtl 5c79ffd). On fabric it cost 2,388 of 107,182 overused wires after pass 1.)
+Reset: the PLL's lock and the board's reset button, synchronised to the core clock,
+on the ECP5's global set/reset network (rtl/board/gsr.py): the board's `sync` domain
+is reset-less and every flip-flop returns to its init value through GSR. (On fabric
+wires the reset reached 31,422 LSR pins and was the lab route's most overused net; a
+DCCA global, tried 2026-12-04, could not reach the LUT inputs where Yosys had merged
+the reset with a block's own clear, and router2 stopped at its first pass.)
 `LabTop(sim=True)` leaves the PLL and pins out (a `sync` domain and uart_rx/uart_tx
 ports) for the Verilator test (cocotb_tests/lab).
 """
 from amaranth.hdl import Cat, ClockDomain, ClockSignal, Module, Signal
 from amaranth.lib import wiring
-from amaranth.lib.cdc import ResetSynchronizer
 from amaranth.lib.wiring import In, Out
 
 from ..top import TickwireCore          # first: it imports every block (regmap needs them)
@@ -33,6 +32,7 @@ from ..regmap import build_map
 from .bus import CsrReqMux, CsrReqToAxiLite, CsrSplit
 from .leds import LedPoller
 from .player import FeedPlayer
+from .gsr import GsrReset
 from .pll import Pll, dividers
 
 PLAYER_BASE = 0xF000        # the top 4 KiB of the 64 KiB register space (unused by the map)
@@ -104,9 +104,10 @@ class LabTop(wiring.Component):
         rst_btn = platform.request("rst", 0)
         m.submodules.pll = pll = Pll(self.cfg.clock_mhz)
         m.d.comb += pll.clk_in.eq(clk12.i)
-        m.domains.sync = ClockDomain("sync")
+        m.domains.sync = ClockDomain("sync", reset_less=True)     # reset through GSR
         m.d.comb += ClockSignal("sync").eq(pll.clk_out)
-        m.submodules.rst_sync = ResetSynchronizer(~pll.locked | rst_btn.i, domain="sync")
+        m.submodules.gsr = gsr = GsrReset()
+        m.d.comb += gsr.request.eq(~pll.locked | rst_btn.i)
         platform.add_clock_constraint(pll.clk_out, pll.mhz * 1e6)
         self._locked = pll.locked
         uart = platform.request("uart", 0)
