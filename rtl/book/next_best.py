@@ -159,28 +159,34 @@ class NextBest(wiring.Component):
         rec = mine & (~r["from_valid"] | (uk > r["last"]))
         fl, f_any = Signal(name="trk_fl"), Signal(name="trk_any")
         f_min, f_max = Signal(32, name="trk_min"), Signal(32, name="trk_max")
+        # every key compare reads registers or the operation's key, side by side; the
+        # selects come after (the smallest of l_min and t_min was a compare on a mux of
+        # compares: 12.75 LUT levels, the book's deepest, tools/build/lut_depth.py)
+        u_lt_f, u_lt_t, f_lt_t = uk < f_min, uk < r["t_min"], f_min < r["t_min"]
         with m.If(self.creq.valid & self.creq.ready):
             m.d.sync += [fl.eq(1), f_any.eq(0)]
         with m.Elif(self.cres.valid):
             m.d.sync += fl.eq(0)
         with m.Elif(fl & mine):
             m.d.sync += [f_any.eq(1),
-                         f_min.eq(Mux(~f_any | (uk < f_min), uk, f_min)),
+                         f_min.eq(Mux(~f_any | u_lt_f, uk, f_min)),
                          f_max.eq(Mux(~f_any | (uk > f_max), uk, f_max))]
         # judged against the result's last key (cres is registered, so are f_*)
         nl, nfv = tree_key(c.last_px, r["side"]), c.count != 0
         kept = fl & f_any & (~nfv | (f_max > nl))
         now = mine & (~nfv | (uk > nl))
         late = self.cres.valid & (kept | now)
-        l_min = Mux(kept, Mux(now & (uk < f_min), uk, f_min), uk)
+        take_u = ~kept | (now & u_lt_f)             # l_min is uk, else f_min
+        l_min = Mux(take_u, uk, f_min)
+        l_lt_t = Mux(take_u, u_lt_t, f_lt_t)        # l_min < t_min
         with m.If(reset):
             m.d.sync += [r["t_any"].eq(late), r["t_min"].eq(l_min)]
         with m.Elif(late):
             m.d.sync += [r["t_any"].eq(1),
-                         r["t_min"].eq(Mux(~r["t_any"] | (l_min < r["t_min"]), l_min, r["t_min"]))]
+                         r["t_min"].eq(Mux(~r["t_any"] | l_lt_t, l_min, r["t_min"]))]
         with m.Elif(rec):
             m.d.sync += [r["t_any"].eq(1),
-                         r["t_min"].eq(Mux(~r["t_any"] | (uk < r["t_min"]), uk, r["t_min"]))]
+                         r["t_min"].eq(Mux(~r["t_any"] | u_lt_t, uk, r["t_min"]))]
 
     def _side_recent(self, m, r):
         """Whether an operation that changed a level's presence on the job's side

@@ -310,6 +310,7 @@ class OrderBook(wiring.Component):
         st = self._stores(m)
         self.unreliable, self.halted = Signal(self.slots), Signal(self.slots)
         self.live = Signal(32)
+        self.table_full = Signal()          # live >= orders, a register beside live
         self.tree_full = Signal()
         self.tbusy = Signal(DEPTHS)
         m.d.comb += [self.st_unreliable.eq(self.unreliable), self.st_halted.eq(self.halted),
@@ -377,7 +378,7 @@ class OrderBook(wiring.Component):
         o = st["orders"].o
         oo, ov = o.payload, o.valid
         sub = self.subs.o.payload          # valid at c2, with the order table's decision
-        m.d.comb += st["orders"].veto.eq(~sub.valid | (add2 & (self.live >= self.orders)))
+        m.d.comb += st["orders"].veto.eq(~sub.valid | (add2 & self.table_full))
         ok3, slot3 = Signal(), Signal(sb)
         if st["orders"].split:          # the order table answers a cycle later
             ok_, slot_ = Signal(), Signal(sb)
@@ -386,7 +387,7 @@ class OrderBook(wiring.Component):
         else:
             m.d.sync += [ok3.eq(sub.valid), slot3.eq(sub.slot)]
             m.d.comb += self.slot_c3.eq(sub.slot)
-        full3 = self.live >= self.orders
+        full3 = self.table_full
         kind = oo.op.kind
         is_add = kind == ADD
         reduce = (kind == REDUCE) | (kind == DELETE)
@@ -398,7 +399,11 @@ class OrderBook(wiring.Component):
         m.d.comb += [self.ev_ignored.eq(ov & oo.ctx.first & oo.ctx.book & ~ok3),
                      self.ev_unknown_ref.eq(unknown), self.ev_collisions.eq(coll),
                      self.ev_table_full.eq(tfull)]
-        m.d.sync += self.live.eq(self.live + (ov & oo.created) - (ov & oo.removed))
+        # live >= orders registered with live (it reached the 256 `unreliable` bits
+        # through the verdicts: 10 LUT levels)
+        live_next = Signal(32)
+        m.d.comb += live_next.eq(self.live + (ov & oo.created) - (ov & oo.removed))
+        m.d.sync += [self.live.eq(live_next), self.table_full.eq(live_next >= self.orders)]
         with m.If(ov & ok3 & oo.ctx.book & (kind == HALT)):
             m.d.sync += self.halted.bit_select(slot3, 1).eq(oo.op.halt)
         with m.If(ov & oo.op.u1):
@@ -698,11 +703,15 @@ class OrderBook(wiring.Component):
         cmd_state, sweep_subs = Signal(2, init=2), Signal(init=1)
         cmd_locate, cmd_slot = Signal(16), Signal(sb)
         addr = Signal(range(g["sweep"] + 1))
+        # addr == sweep - 1, a register set a cycle ahead (the compare reached the 256
+        # `unreliable` bits through `clear`: 9 LUT levels)
+        assert g["sweep"] >= 2
+        addr_last = Signal(name="sweep_last")
         clear = Signal(self.slots)
         stb, sdata = self.stb_sub_cmd, self.stb_sub_cmd_data
         m.d.comb += [self.st_busy.eq(busy), self.ev_cmd_dropped.eq(stb & busy)]
         with m.If(stb & ~busy):
-            m.d.sync += [busy.eq(1), cmd_state.eq(0), addr.eq(0),
+            m.d.sync += [busy.eq(1), cmd_state.eq(0), addr.eq(0), addr_last.eq(0),
                          cmd_map.eq(sdata[_SUB_CMD.field("MAP").offset]),
                          cmd_unmap.eq(sdata[_SUB_CMD.field("UNMAP").offset]),
                          cmd_flush.eq(sdata[_SUB_CMD.field("FLUSH").offset]),
@@ -735,10 +744,11 @@ class OrderBook(wiring.Component):
                         clr(name, addr[:s.set_bits], addr < s.sets)
                     m.d.comb += [w.valid.eq(sweep_subs & (addr >> lb == 0)),
                                  w.payload.locate.eq(addr[:lb])]
-                    m.d.sync += addr.eq(addr + 1)
-                    with m.If(addr == Mux(sweep_subs, g["sweep"], g["sweep"]) - 1):
+                    m.d.sync += [addr.eq(addr + 1), addr_last.eq(addr == g["sweep"] - 2)]
+                    with m.If(addr_last):
                         m.d.comb += clear.eq(-1)
-                        m.d.sync += [busy.eq(0), self.live.eq(0), self.halted.eq(0), self.n_low.eq(0),
+                        m.d.sync += [busy.eq(0), self.live.eq(0), self.table_full.eq(0),
+                                     self.halted.eq(0), self.n_low.eq(0),
                                      sweep_subs.eq(0)]
         return clear
 
