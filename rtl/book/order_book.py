@@ -67,7 +67,7 @@ become ~8 deep with the same forwarding (more writes in flight to compare), and 
 next-best search (<= 6 dependent node reads) costs ~0.5 us when the cache drains,
 which the cache's 5 background spare levels hide at normal message rates.
 """
-from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -365,12 +365,24 @@ class OrderBook(wiring.Component):
         m.d.sync += idle.eq(busy_cmd & ~fl_any & (self.refill_q.level == 0)
                             & (self.urg_q.level == 0) & ~self.nb.busy)
         clear_mask = self._commands(m, busy_cmd, idle)
-        set_mask = 0
-        for en, slot in bad:
-            set_mask = set_mask | Mux(en, Const(1, self.slots) << slot, 0)
-        m.d.sync += self.unreliable.eq((self.unreliable | set_mask) & ~clear_mask)
+        self._flag(m, bad, clear_mask)
         self._query(m)
         return m
+
+    def _flag(self, m, bad, clear_mask):
+        """`unreliable`: each event that flags a slot is registered (its enable and
+        slot) before the slot's decode and the OR of all of them reach the register.
+        Why: after each event's own logic that was 10 LUT levels (the level stage's
+        `srch` -> `miss`, tools/build/lut_depth.py). A BBO update reads the flag at c12,
+        at least 6 cycles after any event of its own message (c3 order, c6 level), and a
+        command clears only with nothing in flight, so the cycle more changes no row."""
+        set_mask = 0
+        for j, (en, slot) in enumerate(bad):
+            en_r = Signal(name=f"flag{j}")
+            slot_r = Signal(len(Value.cast(slot)), name=f"flag{j}_slot")
+            m.d.sync += [en_r.eq(en), slot_r.eq(slot)]
+            set_mask = set_mask | Mux(en_r, Const(1, self.slots) << slot_r, 0)
+        m.d.sync += self.unreliable.eq((self.unreliable | set_mask) & ~clear_mask)
 
     # ---- c3: order verdicts, level operation ----
     def _order_stage(self, m, add2):
