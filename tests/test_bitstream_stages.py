@@ -153,3 +153,14 @@ def test_a_route_that_finishes_is_not_stopped(tmp_path):
     t = run_watched([sys.executable, str(script)], tmp_path / "route.out", tmp_path,
                     timeout=30, watch_log=tmp_path / "nextpnr.log", patience=1, poll=0.2)
     assert t >= 0
+
+
+def test_heap_beta_needs_the_heap_placer(tmp_path, capsys):
+    """`--heap-beta` is HeAP's option: with the default static placer it is refused
+    before anything runs (nothing written to --out)."""
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as e:
+        bs.main(["--out", str(out), "--no-record", "--heap-beta", "0.8"])
+    assert e.value.code == 2
+    assert "--heap-beta needs --placer heap" in capsys.readouterr().err
+    assert not out.exists()

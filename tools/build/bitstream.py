@@ -3,7 +3,8 @@
     python -m tickwire.tools.build.bitstream [--out build/bitstream] [--seed 1]
                                              [--timeout SECONDS] [--no-record]
                                              [--router router1|router2]
-                                             [--placer static|heap|sa] [--heatmap]
+                                             [--placer static|heap|sa] [--heap-beta D]
+                                             [--heatmap]
                                              [--alt-weights] [--no-balance-ebr] [--no-block-rams]
                                              [--timing-driven-route] [--patience N]
                                              [--route-setting NAME=VALUE ...]
@@ -259,6 +260,10 @@ def main(argv=None):
                     help="nextpnr's placer (default static: on the lab build its final "
                          "wirelength was 482 k against HeAP's 668 k, and router2's overuse "
                          "bottomed at 19,439 wires against 37,553)")
+    ap.add_argument("--heap-beta", type=float, default=None,
+                    help="with --placer heap: HeAP's maximum placement density "
+                         "(--placer-heap-beta, nextpnr's default 0.9); lower spreads the "
+                         "cells more evenly over the die")
     ap.add_argument("--heatmap", action="store_true",
                     help="router2 writes <out>/hm_congestion_by_{net,coordinate}_N.csv after "
                          "each pass (summed per block by tools/build/congestion.py)")
@@ -288,6 +293,11 @@ def main(argv=None):
     from tickwire.rtl.config import BUILDS
     CORE_MHZ = dividers(BUILDS[LabTop.default_build()].clock_mhz)[3]   # what the PLL makes
     out, seed = args.out, args.seed
+    placer = ["--placer", args.placer]
+    if args.heap_beta is not None:
+        if args.placer != "heap":
+            ap.error("--heap-beta needs --placer heap")
+        placer += ["--placer-heap-beta", str(args.heap_beta)]
     out.mkdir(parents=True, exist_ok=True)
     # goal: the issue's 156.25 MHz; the PLL's clock is what the build is constrained to
     result = {"block": "lab_top", "status": "failed", "timing": None, "goal_mhz": 156.25,
@@ -319,9 +329,9 @@ def main(argv=None):
         write_breakdown(out)
         first = f"{NAME}.placed1.json" if args.balance_ebr else f"{NAME}.placed.json"
         result["steps"]["place"] = stage(
-            out, "place", digest(out / f"{NAME}.json", lpf, seed, args.placer), first,
+            out, "place", digest(out / f"{NAME}.json", lpf, seed, *placer), first,
             lambda: nextpnr(out, seed, args.timeout, "place", "--json", f"{NAME}.json",
-                            "--placer", args.placer, "--no-route", "--router", args.router,
+                            *placer, "--no-route", "--router", args.router,
                             "--write", first, "--log", "place.log"),
             args.fresh)
         if args.balance_ebr:            # place again with the block RAMs spread evenly
@@ -332,11 +342,11 @@ def main(argv=None):
                 (out / f"{NAME}.pinned.json").write_text(json.dumps(net))
                 print(f"  block RAMs pinned by row: {rows}", flush=True)
                 return nextpnr(out, seed, args.timeout, "place2", "--json",
-                               f"{NAME}.pinned.json", "--placer", args.placer, "--no-route",
+                               f"{NAME}.pinned.json", *placer, "--no-route",
                                "--router", args.router, "--write", f"{NAME}.placed.json",
                                "--log", "place.log")
             result["steps"]["place2"] = stage(
-                out, "place2", digest(out / first, lpf, seed, args.placer, "band"),
+                out, "place2", digest(out / first, lpf, seed, *placer, "band"),
                 f"{NAME}.placed.json",
                 pinned, args.fresh)
         log = (out / "place.log").read_text() if (out / "place.log").exists() else ""
