@@ -6,9 +6,7 @@ trades depth for area: a select that can be one LUT after a late signal (a claim
 compare's chain, the delivery) came out three or four LUTs behind it (E's input at
 eight levels). A kept wire is a boundary ABC does not map across, and a function of
 at most four pinned, registered or chain signals is then exactly one LUT; the sequencer
-and HoldHead pin the few signals on their one-cycle loop that way. A pin bounds only
-the logic behind it: another cone may read the pinned wire instead of its own copy of
-that logic (ABC's area recovery does), a LUT level more in front of that cone.
+and HoldHead pin the few signals on their one-cycle loop that way.
 """
 from amaranth.hdl import Signal, Value
 

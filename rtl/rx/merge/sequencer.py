@@ -84,9 +84,7 @@ EVENTS = ("overflow_a", "overflow_b", "held_a", "held_b", "jump_drop_a", "jump_d
 def _unless_confirm(m, x, confirm_r, deliver, name):
     """x & ~confirm (confirm = confirm_r & ~deliver) as one pinned LUT after confirm_r:
     the delivery is a mux select here, so the term is not the same cell as `confirm`'s
-    and Yosys does not merge it into that kept wire. ABC may still build on `confirm`'s
-    LUT where that saves area (a mux form of the claim's clear did, seed 2): check
-    depth.txt after a change here."""
+    and Yosys cannot merge it into that kept wire (a LUT level more behind it)."""
     return pin(m, Mux(deliver, x, x & ~confirm_r), name)
 
 
