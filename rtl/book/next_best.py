@@ -61,7 +61,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .price_tree import BITS, DEPTHS, digit, lowest_set, tree_key, two_set
+from .price_tree import BITS, DEPTHS, digit, lowest_set, tree_key
 
 #: Cycles from an exact cache read's result until every tree update of the operations
 #: before it has reached the root and a probe sees it: an operation enters the leaf with
@@ -277,9 +277,6 @@ class NextBest(wiring.Component):
         wait = Signal(range(TREE_PROP + PROBE_LAT + 1))
         gap = Signal(range(GAP + 1))
         cands = Signal(data.ArrayLayout(64, DEPTHS))
-        # cands[d].any() as a register written with cands[d] (PICK_A's depth pick was a
-        # 64-bit OR, a priority pick and the 6:1 select into `val`: 10 LUT levels)
-        r["c_any"] = Signal(DEPTHS, name="cands_any")
         # slot, side and cur through their next-value outputs (defaults: unchanged)
         m.d.comb += [self.slot_n.eq(r["slot"]), self.side_n.eq(r["side"]),
                      self.cur_n.eq(r["cur"])]
@@ -298,7 +295,7 @@ class NextBest(wiring.Component):
         yld = r["yield"] = yld_r & ~r["low"]
         masks = self._masks(m, r)
         self._pick_a(m, r, cur_d, cands)
-        r["leaf_left"] = r["c_any"][DEPTHS - 1]
+        r["leaf_left"] = cands[DEPTHS - 1].any()
         m.d.comb += [self.bad.payload.eq(r["slot"]), self.hold.eq(gap != 0)]
         self._latch(m, r, gap)
         for port in (self.creq, self.treq, self.lreq):
@@ -356,9 +353,7 @@ class NextBest(wiring.Component):
                     for d in range(DEPTHS):
                         w = 1 << BITS[d]
                         with m.If(res.got[d]):
-                            left = res.bits[d][:w] & masks[d]
-                            m.d.sync += [cands[d].eq(Mux(res.hit[d], left, 0)),
-                                         r["c_any"][d].eq(res.hit[d] & left.any())]
+                            m.d.sync += cands[d].eq(Mux(res.hit[d], res.bits[d][:w] & masks[d], 0))
                     m.d.sync += r["got"].eq(r["got"] | res.got)
                 with m.If((r["got"] | Mux(self.tres.valid, res.got, 0)) == (1 << DEPTHS) - 1):
                     m.next = "PICK_A"
@@ -385,7 +380,7 @@ class NextBest(wiring.Component):
         the deepest depth with a digit left on the path, and its digits."""
         sel = Signal(range(DEPTHS))
         for d in range(DEPTHS):
-            with m.If(r["c_any"][d]):
+            with m.If(cands[d].any()):
                 m.d.comb += sel.eq(d)
         r["pick_a"] = [cur_d.eq(sel), r["val"].eq(cands[sel])]
 
@@ -414,8 +409,7 @@ class NextBest(wiring.Component):
             found, pos = lowest_set(m, r["val"], "nb")
             # what is left beyond the pick at this depth: where the level after it is
             # (the next search starts here, without reading the ancestors again)
-            m.d.sync += [r["pos"].eq(pos), cands[cur_d].eq(r["val"] & (r["val"] - 1)),
-                         r["c_any"].bit_select(cur_d, 1).eq(two_set(r["val"]))]
+            m.d.sync += [r["pos"].eq(pos), cands[cur_d].eq(r["val"] & (r["val"] - 1))]
             m.next = "PICK2"
             with m.If(~found):
                 m.next = "FAIL"
