@@ -24,6 +24,7 @@ from amaranth.hdl import Cat, Const, Mux, Signal
 from amaranth.lib import data
 
 from ..layouts import Level
+from ..rx.merge.compare import below
 
 
 def cache_layout(k):
@@ -36,10 +37,6 @@ def cache_layout(k):
 #: precondition, the last cached price the search started from (or an empty cache).
 CacheOp = data.StructLayout({"append": 1, "side": 1, "px": 32, "qty": 32, "orders": 16,
                              "created": 1, "removed": 1, "guard": 32, "empty": 1})
-
-
-#: Where a cached position's new level comes from (the modify cycle's 4:1 select).
-CUR, NXT, PREV, NEW = range(4)
 
 
 def prep_layout(k):
@@ -73,9 +70,12 @@ def cache_prepare(k):
                 with m.Case(c):
                     m.d.comb += occ.eq((1 << c) - 1)
         for i in range(k):
-            m.d.comb += [pre.match[i].eq(occ[i] & (lv[i].px == op.px)),
-                         pre.better[i].eq(occ[i] & Mux(op.side, lv[i].px < op.px,
-                                                         lv[i].px > op.px))]
+            # both orders as the borrows of two subtractions (carry chains), the match
+            # one LUT after them: `>` had mapped to a chain and an equality tree, and
+            # `==` to a tree of its own (the compare cycle's deepest paths, 10 levels)
+            lt, gt = below(m, lv[i].px, op.px), below(m, op.px, lv[i].px)
+            m.d.comb += [pre.match[i].eq(occ[i] & ~lt & ~gt),
+                         pre.better[i].eq(occ[i] & Mux(op.side, lt, gt))]
         for i in range(k + 1):
             m.d.comb += pre.at[i].eq(count == i)
         # the append's guard: the last cached level is the one the search started from
@@ -109,30 +109,33 @@ def cache_modify(k):
         remove = found & op.removed
         take = op.append & Mux(op.empty, pre.at[0], pre.tail)
         insert = ~found & op.created & (pre.worse | (~pre.untracked & ~full))
+        # the operation's kind, one kept signal each (all from registers, two LUT levels):
+        # every position's select is then two levels of these and its own flags, not
+        # the whole decision again (ABC had made it six levels deep into each bit)
+        kind = {}
+        for name, v in (("app", write & take), ("rem", write & ~op.append & remove),
+                        ("mod", write & ~op.append & found & ~op.removed),
+                        ("ins", write & ~op.append & insert)):
+            kind[name] = Signal(name=f"c_{name}", attrs={"keep": 1})
+            m.d.comb += kind[name].eq(v)
         new_lvl = Cat(op.px, op.qty, op.orders)
         for i in range(k):
-            # where position i's new level comes from, once per position (each drives
-            # its position's 80 bits through one 4:1 select)
-            sel = Signal(2, name=f"c_sel{i}")
-            ins_here = ~better[i] & (better[i - 1] if i > 0 else 1)
-            with m.If(~write):
-                m.d.comb += sel.eq(CUR)
-            with m.Elif(op.append):
-                m.d.comb += sel.eq(Mux(take & pre.at[i], NEW, CUR))
-            with m.Elif(found):
-                m.d.comb += sel.eq(Mux(remove, Mux(pre.after[i], NXT, CUR),
-                                       Mux(match[i], NEW, CUR)))
-            with m.Elif(insert):
-                m.d.comb += sel.eq(Mux(better[i], CUR, Mux(ins_here, NEW, PREV)))
-            with m.Else():
-                m.d.comb += sel.eq(CUR)
+            # where position i's new level comes from, one-hot (else its own level):
+            # each drives its position's 80 bits through one select of four
+            b_prev = better[i - 1] if i > 0 else 1
+            is_new, is_nxt, is_prev = (Signal(name=f"c_{n}{i}", attrs={"keep": 1})
+                                       for n in ("new", "nxt", "prev"))
+            m.d.comb += [
+                is_new.eq((kind["app"] & pre.at[i]) | (kind["mod"] & match[i])
+                          | (kind["ins"] & ~better[i] & b_prev)),
+                is_nxt.eq(kind["rem"] & pre.after[i]),
+                is_prev.eq(kind["ins"] & ~better[i] & ~b_prev),
+            ]
             cur = lv[i].as_value()
             nxt = lv[i + 1].as_value() if i + 1 < k else Const(0, lw)
             prev = lv[i - 1].as_value() if i > 0 else Const(0, lw)
-            with m.Switch(sel):
-                for code, v in ((CUR, cur), (NXT, nxt), (PREV, prev), (NEW, new_lvl)):
-                    with m.Case(code):
-                        m.d.comb += new.lv[i].as_value().eq(v)
+            m.d.comb += new.lv[i].as_value().eq(
+                Mux(is_new, new_lvl, Mux(is_nxt, nxt, Mux(is_prev, prev, cur))))
         grow = (take & ~full) | (insert & ~full)
         m.d.comb += [
             new.count.eq(Mux(write & grow & ~remove, pre.up,

@@ -61,7 +61,8 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .price_tree import BITS, DEPTHS, digit, lowest_set, tree_key
+from ..rx.merge.compare import below
+from .price_tree import BITS, DEPTHS, digit, lowest_set, tree_key, two_set
 
 #: Cycles from an exact cache read's result until every tree update of the operations
 #: before it has reached the root and a probe sees it: an operation enters the leaf with
@@ -94,7 +95,16 @@ def layouts(sb, k):
         req=data.StructLayout({"slot": sb, "side": 1}),
         creq=data.StructLayout({"append": 1, "slot": sb, "side": 1, "px": 32, "qty": 32,
                                 "orders": 16, "guard": 32, "empty": 1}),
-        cres=data.StructLayout({"count": range(k + 1), "depth": 16, "last_px": 32}),
+        # full: count == k; whole: depth == count (the cache holds the whole side);
+        # both registered by the book with the rest (no 16-bit compare in NextBest)
+        # (last_key: last_px's tree key, for the side the access was made for;
+        # same_last / same_akey: last_px equals `last_px` / `akey_px` below, compared by
+        # the book as it registers the result: neither changes while an access is in
+        # flight, so the refusal test is a register, not a 32-bit compare in front of
+        # the search's state, its tracking reset and the next probe's hashed set)
+        cres=data.StructLayout({"count": range(k + 1), "depth": 16, "last_px": 32,
+                                "last_key": 32, "full": 1, "whole": 1,
+                                "same_last": 1, "same_akey": 1}),
         treq=data.StructLayout({"slot": sb, "side": 1, "tkey": 32, "depths": DEPTHS}),
         tres=data.StructLayout({"got": DEPTHS, "hit": DEPTHS,
                                 "bits": data.ArrayLayout(64, DEPTHS)}),
@@ -128,6 +138,9 @@ class NextBest(wiring.Component):
             # the probe key's registers (slot, side, cur) as they are next cycle, so the
             # book can register the tree sets of the next probes (hashed a cycle early)
             "slot_n": Out(slot_bits), "side_n": Out(1), "cur_n": Out(32),
+            # the last cached price and the appended one as the cache sees them
+            # (registers), for the book's `same_last` / `same_akey`
+            "last_px": Out(32), "akey_px": Out(32),
         })
 
     def _pick_tkey(self, m, base, d, pos):
@@ -156,13 +169,16 @@ class NextBest(wiring.Component):
         u, c = self.upd.payload, self.cres.payload
         uk = tree_key(u.px, u.side)
         mine = self.upd.valid & (u.slot == r["slot"]) & (u.side == r["side"])
-        rec = mine & (~r["from_valid"] | (uk > r["last"]))
+        rec = mine & (~r["from_valid"] | below(m, r["last"], uk))
         fl, f_any = Signal(name="trk_fl"), Signal(name="trk_any")
         f_min, f_max = Signal(32, name="trk_min"), Signal(32, name="trk_max")
         # every key compare reads registers or the operation's key, side by side; the
         # selects come after (the smallest of l_min and t_min was a compare on a mux of
-        # compares: 12.75 LUT levels, the book's deepest, tools/build/lut_depth.py)
-        u_lt_f, u_lt_t, f_lt_t = uk < f_min, uk < r["t_min"], f_min < r["t_min"]
+        # compares: 12.75 LUT levels, the book's deepest, tools/build/lut_depth.py);
+        # each compare is the borrow of a subtraction, one carry chain (rtl/rx/merge/
+        # compare.py: `>` mapped to a chain and an equality tree, 5 LUTs deep here)
+        u_lt_f, u_lt_t = below(m, uk, f_min), below(m, uk, r["t_min"])
+        f_lt_t = below(m, f_min, r["t_min"])
         with m.If(self.creq.valid & self.creq.ready):
             m.d.sync += [fl.eq(1), f_any.eq(0)]
         with m.Elif(self.cres.valid):
@@ -170,11 +186,11 @@ class NextBest(wiring.Component):
         with m.Elif(fl & mine):
             m.d.sync += [f_any.eq(1),
                          f_min.eq(Mux(~f_any | u_lt_f, uk, f_min)),
-                         f_max.eq(Mux(~f_any | (uk > f_max), uk, f_max))]
+                         f_max.eq(Mux(~f_any | below(m, f_max, uk), uk, f_max))]
         # judged against the result's last key (cres is registered, so are f_*)
-        nl, nfv = tree_key(c.last_px, r["side"]), c.count != 0
-        kept = fl & f_any & (~nfv | (f_max > nl))
-        now = mine & (~nfv | (uk > nl))
+        nl, nfv = c.last_key, c.count != 0
+        kept = fl & f_any & (~nfv | below(m, nl, f_max))
+        now = mine & (~nfv | below(m, nl, uk))
         late = self.cres.valid & (kept | now)
         take_u = ~kept | (now & u_lt_f)             # l_min is uk, else f_min
         l_min = Mux(take_u, uk, f_min)
@@ -207,13 +223,17 @@ class NextBest(wiring.Component):
 
     def _masks(self, m, r):
         """Per depth, the digits beyond the last cached key's (all of the root when the
-        cache is empty): where the next level can be."""
+        cache is empty): where the next level can be. Registered: they are read only in
+        ANC_WAIT, and `last` and `from_valid` never change in ANC or ANC_WAIT (the
+        ancestor results come at least 4 cycles after the last change), so a mask a
+        cycle old is the current one; the register takes the mask's decode out of the
+        path into `cands` and its `any` (nb.last -> mask -> 64-bit OR: 11.35 LUT levels)."""
         masks = []
         for d in range(DEPTHS):
             w = 1 << BITS[d]
             above = ~((Const(2, w + 1) << digit(r["last"], d)) - 1)
             mk = Signal(w, name=f"mask{d}")
-            m.d.comb += mk.eq(Mux(r["from_valid"], above[:w], (1 << w) - 1 if d == 0 else 0))
+            m.d.sync += mk.eq(Mux(r["from_valid"], above[:w], (1 << w) - 1 if d == 0 else 0))
             masks.append(mk)
         return masks
 
@@ -221,7 +241,7 @@ class NextBest(wiring.Component):
         """A cache result read in a gap: where the job stands; done or search again."""
         # cur (dead until PICK_A sets it) follows last here, so a probe's key is always
         # cur, a register: ANC reads last's path, and last == cur there
-        last = tree_key(c.last_px, r["side"])
+        last = c.last_key
         m.d.comb += self.cur_n.eq(last)
         return self._read_state(m, r, c)
 
@@ -229,11 +249,12 @@ class NextBest(wiring.Component):
         """From a cache result: the last cached key, the levels still to find (less one
         found and waiting for its append, `pend`, or found this cycle, a level read
         sent); done?"""
-        m.d.sync += [r["from_valid"].eq(c.count != 0), r["last"].eq(tree_key(c.last_px, r["side"])),
+        m.d.sync += [r["from_valid"].eq(c.count != 0), r["last"].eq(c.last_key),
+                     r["last_px"].eq(c.last_px),
                      r["low"].eq(Cat(Const(0, 1), *[c.count == i for i in range(self.low)]).any()),
                      r["need"].eq(Mux(c.depth < self.k, c.depth, self.k) - c.count - r["pend"]
                                   - (self.lreq.valid & self.lreq.ready))]
-        return (c.count == self.k) | (c.depth == c.count)
+        return c.full | c.whole
 
     def _latch(self, m, r, gap):
         """The gap counter (and its re-arm timer), and the level probe's result, kept
@@ -255,10 +276,10 @@ class NextBest(wiring.Component):
         c = self.cres.payload
         with m.If(r["outst"] & self.cres.valid):
             m.d.sync += r["outst"].eq(0)
-            refused = (c.count == 0) | (tree_key(c.last_px, r["side"]) != r["last"])
+            refused = (c.count == 0) | ~c.same_last
             done = self._read_state(m, r, c)
             with m.If(done | refused):
-                m.d.comb += self.cur_n.eq(tree_key(c.last_px, r["side"]))
+                m.d.comb += self.cur_n.eq(c.last_key)
                 m.next = "IDLE"
             with m.If(~done & refused):
                 m.d.comb += reset_t.eq(1)
@@ -271,15 +292,19 @@ class NextBest(wiring.Component):
             ("slot", self.sb), ("side", 1), ("from_valid", 1), ("last", 32), ("cur", 32),
             ("t_any", 1), ("t_min", 32), ("aborted", 1), ("pos", 6), ("val", 64),
             ("qty", 32), ("orders", 16), ("got", DEPTHS), ("need", range(self.k + 1)),
-            ("outst", 1), ("akey", 32), ("pend", 1), ("lv_ok", 1), ("lv_hit", 1),
+            ("outst", 1), ("akey", 32), ("akey_px", 32), ("last_px", 32), ("pend", 1), ("lv_ok", 1), ("lv_hit", 1),
             ("gap_t", range(GAP_REARM + 1)), ("low", 1), ("pre", 1), ("armed", 1))}
         cur_d = Signal(range(DEPTHS))
         wait = Signal(range(TREE_PROP + PROBE_LAT + 1))
         gap = Signal(range(GAP + 1))
         cands = Signal(data.ArrayLayout(64, DEPTHS))
+        # cands[d].any() as a register written with cands[d] (PICK_A's depth pick was a
+        # 64-bit OR, a priority pick and the 6:1 select into `val`: 10 LUT levels)
+        r["c_any"] = Signal(DEPTHS, name="cands_any")
         # slot, side and cur through their next-value outputs (defaults: unchanged)
         m.d.comb += [self.slot_n.eq(r["slot"]), self.side_n.eq(r["side"]),
-                     self.cur_n.eq(r["cur"])]
+                     self.cur_n.eq(r["cur"]), self.last_px.eq(r["last_px"]),
+                     self.akey_px.eq(r["akey_px"])]
         m.d.sync += [r["slot"].eq(self.slot_n), r["side"].eq(self.side_n),
                      r["cur"].eq(self.cur_n)]
         reset_t = Signal()
@@ -295,7 +320,7 @@ class NextBest(wiring.Component):
         yld = r["yield"] = yld_r & ~r["low"]
         masks = self._masks(m, r)
         self._pick_a(m, r, cur_d, cands)
-        r["leaf_left"] = cands[DEPTHS - 1].any()
+        r["leaf_left"] = r["c_any"][DEPTHS - 1]
         m.d.comb += [self.bad.payload.eq(r["slot"]), self.hold.eq(gap != 0)]
         self._latch(m, r, gap)
         for port in (self.creq, self.treq, self.lreq):
@@ -306,11 +331,11 @@ class NextBest(wiring.Component):
         # do not wait for the state decode
         cp = self.creq.payload
         m.d.comb += [self.lreq.payload.px.eq(tree_key(r["cur"], r["side"])),
-                     cp.guard.eq(tree_key(r["last"], r["side"])), cp.empty.eq(~r["from_valid"]),
-                     cp.px.eq(tree_key(r["akey"], r["side"])), cp.qty.eq(r["qty"]),
+                     cp.guard.eq(r["last_px"]), cp.empty.eq(~r["from_valid"]),
+                     cp.px.eq(r["akey_px"]), cp.qty.eq(r["qty"]),
                      cp.orders.eq(r["orders"])]
         res, c = self.tres.payload, self.cres.payload
-        ok = ~(r["t_any"] & (r["t_min"] <= r["akey"]))
+        ok = ~(r["t_any"] & ~below(m, r["akey"], r["t_min"]))
         with m.FSM() as fsm:
             with m.State("IDLE"):
                 m.d.comb += self.req.ready.eq(1)
@@ -353,7 +378,9 @@ class NextBest(wiring.Component):
                     for d in range(DEPTHS):
                         w = 1 << BITS[d]
                         with m.If(res.got[d]):
-                            m.d.sync += cands[d].eq(Mux(res.hit[d], res.bits[d][:w] & masks[d], 0))
+                            left = res.bits[d][:w] & masks[d]
+                            m.d.sync += [cands[d].eq(Mux(res.hit[d], left, 0)),
+                                         r["c_any"][d].eq(res.hit[d] & left.any())]
                     m.d.sync += r["got"].eq(r["got"] | res.got)
                 with m.If((r["got"] | Mux(self.tres.valid, res.got, 0)) == (1 << DEPTHS) - 1):
                     m.next = "PICK_A"
@@ -380,7 +407,7 @@ class NextBest(wiring.Component):
         the deepest depth with a digit left on the path, and its digits."""
         sel = Signal(range(DEPTHS))
         for d in range(DEPTHS):
-            with m.If(cands[d].any()):
+            with m.If(r["c_any"][d]):
                 m.d.comb += sel.eq(d)
         r["pick_a"] = [cur_d.eq(sel), r["val"].eq(cands[sel])]
 
@@ -409,7 +436,8 @@ class NextBest(wiring.Component):
             found, pos = lowest_set(m, r["val"], "nb")
             # what is left beyond the pick at this depth: where the level after it is
             # (the next search starts here, without reading the ancestors again)
-            m.d.sync += [r["pos"].eq(pos), cands[cur_d].eq(r["val"] & (r["val"] - 1))]
+            m.d.sync += [r["pos"].eq(pos), cands[cur_d].eq(r["val"] & (r["val"] - 1)),
+                         r["c_any"].bit_select(cur_d, 1).eq(two_set(r["val"]))]
             m.next = "PICK2"
             with m.If(~found):
                 m.next = "FAIL"
@@ -441,7 +469,8 @@ class NextBest(wiring.Component):
         with m.State("L_REQ"):
             m.d.comb += self.lreq.valid.eq(1)
             with m.If(self.lreq.ready):
-                m.d.sync += [r["akey"].eq(r["cur"]), r["lv_ok"].eq(0),
+                m.d.sync += [r["akey"].eq(r["cur"]), r["akey_px"].eq(self.lreq.payload.px),
+                             r["lv_ok"].eq(0),
                              r["need"].eq(r["need"] - 1), r["armed"].eq(0)]
                 # PICK_A's step here: the path is ready (unless an urgent side waits)
                 with m.If((r["need"] > 1) & ~r["yield"]):
@@ -471,7 +500,8 @@ class NextBest(wiring.Component):
                 with m.If(~r["pend"] & (r["need"] == 0) & self.req.valid):
                     m.d.sync += [gap.eq(GAP), r["pre"].eq(1)]
                 with m.If(ok):              # tracking now starts beyond the new last
-                    m.d.sync += [r["last"].eq(r["akey"]), r["from_valid"].eq(1)]
+                    m.d.sync += [r["last"].eq(r["akey"]), r["last_px"].eq(r["akey_px"]),
+                                 r["from_valid"].eq(1)]
                 m.next = "A_RES"
                 # a level found beyond it (pend): its level read next, while the
                 # append's result comes back
@@ -482,7 +512,7 @@ class NextBest(wiring.Component):
         with m.State("A_RES"):
             c = self.cres.payload
             # refused by the cache's guard: its last level moved since the search began
-            refused = (c.count == 0) | (tree_key(c.last_px, r["side"]) != r["akey"])
+            refused = (c.count == 0) | ~c.same_akey
             with m.If(self.cres.valid):
                 m.d.sync += wait.eq(TREE_PROP)
                 with m.If(self._exact_read(m, r, c)):

@@ -241,7 +241,7 @@ class OrderBook(wiring.Component):
                                 split="cache" in SPLIT)
         st["best"] = HashStore(key_bits=sb, value_shape=Best, op_shape=BestOp, ctx_shape=1,
                                sets=g["best"], ways=1, index="direct", q_port=True,
-                               split="best" in SPLIT,
+                               split="best" in SPLIT, unwritten_old=True,
                                modify=best_modify(st["cache"].peek.lv[0]))
         for d in range(DEPTHS):
             direct = d == 0 or tree_sets(d, sb, self.levels, self.level_ways)[1]
@@ -476,6 +476,12 @@ class OrderBook(wiring.Component):
         # a search access's ctx is the level result's but for srch and slot (a srch
         # result is read for count, depth and last price alone): `gap` selects few bits
         m.d.comb += cp.ctx.eq(lo.ctx)
+        # the operation's level for NextBest's tracking, valid only without a search
+        # access: the payload is not gated by the access (it was: NextBest's state ->
+        # creq.valid -> the key it compares -> its tracking, 9.8 LUT levels)
+        m.d.comb += [self.nb.upd.payload.slot.eq(slot), self.nb.upd.payload.side.eq(side),
+                     self.nb.upd.payload.px.eq(px),
+                     self.nb.upd.payload.tree.eq(lo.created | lo.removed)]
         with m.If(nbc.valid & nbc.ready):
             m.d.comb += [ci.valid.eq(1), cp.key.eq(Cat(nbc.payload.side, nbc.payload.slot)),
                          cp.en.eq(nbc.payload.append), cp.op.append.eq(1),
@@ -487,9 +493,7 @@ class OrderBook(wiring.Component):
                          bp.op.side.eq(nbc.payload.side), bp.ctx.eq(1)]
         with m.Else():
             en = lo.en & (lo.hit | lo.created)
-            m.d.comb += [self.nb.upd.valid.eq(pipe & en), self.nb.upd.payload.slot.eq(slot),
-                         self.nb.upd.payload.side.eq(side), self.nb.upd.payload.px.eq(px),
-                         self.nb.upd.payload.tree.eq(lo.created | lo.removed)]
+            m.d.comb += self.nb.upd.valid.eq(pipe & en)
             m.d.comb += [ci.valid.eq(pipe), cp.key.eq(Cat(side, slot)), cp.en.eq(en),
                          cp.op.side.eq(side), cp.op.px.eq(px), cp.op.qty.eq(lo.new.qty),
                          cp.op.orders.eq(lo.new.orders), cp.op.created.eq(lo.created),
@@ -570,7 +574,11 @@ class OrderBook(wiring.Component):
             last_px = last_px | Mux(cnt == i + 1, co.new.lv[i].px, 0)
         c = self.nb.cres
         m.d.sync += [c.valid.eq(cv & co.ctx.srch), c.payload.count.eq(cnt),
-                     c.payload.depth.eq(co.new.depth), c.payload.last_px.eq(last_px)]
+                     c.payload.depth.eq(co.new.depth), c.payload.last_px.eq(last_px),
+                     c.payload.last_key.eq(tree_key(last_px, co.key[0])),
+                     c.payload.same_last.eq(last_px == self.nb.last_px),
+                     c.payload.same_akey.eq(last_px == self.nb.akey_px),
+                     c.payload.full.eq(cnt == self.k), c.payload.whole.eq(co.new.depth == cnt)]
         w, r = self.refill_q.w_stream, self.refill_q.r_stream
         pipe = cv & ~co.ctx.srch
         # the count's thresholds and `short` registered from the cache's o.new a cycle

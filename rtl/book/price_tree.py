@@ -22,7 +22,7 @@ way. Next worse level from key k: read the 6 nodes on k's path at once, take the
 deepest one with a set bit beyond k's digit, then walk down taking the lowest set
 bit: at most 1 + 5 node reads, never a scan.
 """
-from amaranth.hdl import Cat, Const, Mux, Signal
+from amaranth.hdl import Cat, Const, Mux, Signal, Value
 from amaranth.lib import data
 
 BITS = (2, 6, 6, 6, 6, 6)
@@ -90,3 +90,15 @@ def lowest_set(m, x, name):
     m.d.comb += idx.eq(Mux(lo_any, Cat(lo_idx, Const(0, width - len(lo_idx) + 1)),
                            Cat(hi_idx, Const(0, width - len(hi_idx)), Const(1, 1))))
     return lo_any | hi_any, idx
+
+
+def two_set(x):
+    """Whether x has two or more bits set ((x & (x - 1)) != 0) as a balanced tree of
+    (any, two) pairs: a few LUT levels beside `lowest_set`, not a subtraction chain."""
+    def walk(v):
+        if len(v) == 1:
+            return v[0], Const(0, 1)
+        half = len(v) // 2
+        (la, lt), (ha, ht) = walk(v[:half]), walk(v[half:])
+        return la | ha, lt | ht | (la & ha)
+    return walk(Value.cast(x))[1]

@@ -81,13 +81,15 @@ def level_modify(m, op, hit, old):
 
 
 def best_modify(level):
-    """Best copy: this side's best is `level` (the cache's new best, same cycle)."""
-    def modify(m, op, hit, old):
+    """Best copy: this side's best is `level` (the cache's new best, same cycle). A
+    HashStore with `unwritten_old`: the word is the old one unless it writes, so
+    `o_new` is this select itself (one LUT behind `level`), not a second new-or-old
+    select after it."""
+    def modify(m, op, hit, old, write):
         new = Signal(Best, name="best_new")
-        m.d.comb += new.eq(old)
-        with m.If(op.side):
-            m.d.comb += new.ask.eq(level)
-        with m.Else():
-            m.d.comb += new.bid.eq(level)
+        w_bid, w_ask = (Signal(name=f"best_w_{n}", attrs={"keep": 1}) for n in ("bid", "ask"))
+        m.d.comb += [w_bid.eq(write & ~op.side), w_ask.eq(write & op.side),
+                     new.bid.eq(Mux(w_bid, level, old.bid)),
+                     new.ask.eq(Mux(w_ask, level, old.ask))]
         return new, Const(1, 1), Const(1, 1)
     return modify
