@@ -51,9 +51,9 @@ def cache_prepare(k):
     compares), the count's one-hot and neighbours, the new depth, and the reductions
     over all positions (found; `after`: a match at or before each position; `tail`: the
     append's guard holds; `worse`: a cached level is worse than the operation's). Why:
-    with these in a register the modify cycle is a few gates of decision, one 2-bit
-    select per position and one 4:1 select per bit (the whole update in one cycle was
-    the book's critical path: ~29 LUT levels)."""
+    with these in a register the modify cycle is a few gates of decision, three
+    one-hot selects per position and one select of four per bit (the whole update in
+    one cycle was the book's critical path: ~29 LUT levels)."""
     def prepare(m, op, hit, old):
         # `old` is the way's word unmasked (HashStore, one way): count and depth are
         # taken only when it is valid, every other use of a level is gated by them
