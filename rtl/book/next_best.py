@@ -95,13 +95,13 @@ def layouts(sb, k):
         req=data.StructLayout({"slot": sb, "side": 1}),
         creq=data.StructLayout({"append": 1, "slot": sb, "side": 1, "px": 32, "qty": 32,
                                 "orders": 16, "guard": 32, "empty": 1}),
-        # full: count == k; whole: depth == count (the cache holds the whole side);
-        # both registered by the book with the rest (no 16-bit compare in NextBest)
-        # (last_key: last_px's tree key, for the side the access was made for;
-        # same_last / same_akey: last_px equals `last_px` / `akey_px` below, compared by
-        # the book as it registers the result: neither changes while an access is in
-        # flight, so the refusal test is a register, not a 32-bit compare in front of
-        # the search's state, its tracking reset and the next probe's hashed set)
+        # registered by the book with the result, so NextBest compares nothing wide:
+        # full (count == k), whole (depth == count: the whole side is cached), last_key
+        # (last_px's tree key, for the side the access was made for), same_last /
+        # same_akey (last_px equals NextBest's `last_px` / `akey_px` outputs: neither
+        # changes while an access is in flight), so the refusal test is a register,
+        # not a 32-bit compare in front of the search's state, its tracking reset and
+        # the next probe's hashed set
         cres=data.StructLayout({"count": range(k + 1), "depth": 16, "last_px": 32,
                                 "last_key": 32, "full": 1, "whole": 1,
                                 "same_last": 1, "same_akey": 1}),
@@ -292,8 +292,9 @@ class NextBest(wiring.Component):
             ("slot", self.sb), ("side", 1), ("from_valid", 1), ("last", 32), ("cur", 32),
             ("t_any", 1), ("t_min", 32), ("aborted", 1), ("pos", 6), ("val", 64),
             ("qty", 32), ("orders", 16), ("got", DEPTHS), ("need", range(self.k + 1)),
-            ("outst", 1), ("akey", 32), ("akey_px", 32), ("last_px", 32), ("pend", 1), ("lv_ok", 1), ("lv_hit", 1),
-            ("gap_t", range(GAP_REARM + 1)), ("low", 1), ("pre", 1), ("armed", 1))}
+            ("outst", 1), ("akey", 32), ("akey_px", 32), ("last_px", 32), ("pend", 1),
+            ("lv_ok", 1), ("lv_hit", 1), ("gap_t", range(GAP_REARM + 1)), ("low", 1),
+            ("pre", 1), ("armed", 1))}     # *_px: last and akey as prices (tree_key)
         cur_d = Signal(range(DEPTHS))
         wait = Signal(range(TREE_PROP + PROBE_LAT + 1))
         gap = Signal(range(GAP + 1))
