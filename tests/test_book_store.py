@@ -21,16 +21,22 @@ def counter_modify(m, op, hit, old):
     return new, new != 0, op.d > 0
 
 
-def run(ops, spacing, **kw):
+def run(ops, spacing, gaps=None, **kw):
+    """`ops` one every `spacing` cycles, or after the cycles in `gaps` (>= 2 each)."""
     dut = HashStore(key_bits=12, value_shape=16, op_shape=Op, ctx_shape=8, modify=counter_modify,
                     **kw)
     got = []
+    starts = set()
+    t = 0
+    for k in range(len(ops)):
+        starts.add(t)
+        t += gaps[k] if gaps else spacing
 
     async def bench(ctx):
         pending = list(ops)
         i = 0
-        for cyc in range(len(ops) * spacing + 10):
-            if cyc % spacing == 0 and pending:
+        for cyc in range(t + 10):
+            if cyc in starts and pending:
                 key, d, en = pending.pop(0)
                 ctx.set(dut.i.valid, 1)
                 ctx.set(dut.i.payload.key, key)
@@ -88,6 +94,66 @@ def test_back_to_back_against_a_dict(banks, split, spacing):
     assert got == reference(ops, lambda t, k: True)
 
 
+@pytest.mark.parametrize("banks,split", [(1, False), (2, True)])
+def test_uneven_spacing_against_a_dict(banks, split):
+    """Gaps of 2 to 5 cycles: the RAM takes each write a cycle late, so a read sees the
+    write in flight, the one before it, or one long written, whichever is the key's."""
+    rng = random.Random(7 + banks)
+    keys = [rng.randrange(4096) for _ in range(5)]
+    ops = [(rng.choice(keys), rng.choice([1, 2, -1, 3]), int(rng.random() < 0.9))
+           for _ in range(400)]
+    gaps = [rng.choice([2, 2, 3, 4, 5]) for _ in ops]
+    got = run(ops, 0, gaps=gaps, sets=64, ways=2, banks=banks, split=split)
+    assert got == reference(ops, lambda t, k: True)
+
+
+@pytest.mark.parametrize("split", [False, True])
+@pytest.mark.parametrize("first", [3, 4])
+def test_consecutive_clears_then_an_operation_at_once(split, first):
+    """A sweep clears a set every cycle; the operation issued the cycle after it ends
+    must miss on the last two cleared sets (neither is in the RAM yet) and still hit
+    an entry the sweep left alone."""
+    dut = HashStore(key_bits=3, value_shape=16, op_shape=Op, ctx_shape=8,
+                    modify=counter_modify, sets=8, ways=1, index="direct", split=split)
+    got = []
+
+    async def bench(ctx):
+        async def op(key, d):
+            ctx.set(dut.i.valid, 1)
+            ctx.set(dut.i.payload.key, key)
+            ctx.set(dut.i.payload.op.d, d)
+            ctx.set(dut.i.payload.en, 1)
+            await ctx.tick()
+            ctx.set(dut.i.valid, 0)
+            await ctx.tick()
+        for key in (2, 3, 4, 5):
+            await op(key, 1)
+        for _ in range(6):
+            await ctx.tick()
+        for a in (2, 3, 4):                 # three clears back to back
+            ctx.set(dut.clr, 1)
+            ctx.set(dut.clr_addr, a)
+            await ctx.tick()
+        ctx.set(dut.clr, 0)
+        # at once: the clear before the last (3) or the last (4); then the others
+        for key in (first, 7 - first, 2, 5):
+            await op(key, 1)
+        for _ in range(8):
+            await ctx.tick()
+
+    async def watch(ctx):
+        async for _, _, o_valid, p in ctx.tick().sample(dut.o.valid, dut.o.payload):
+            if o_valid:
+                got.append((p.key, p.hit, p.old))
+
+    sim = Simulator(dut)
+    sim.add_clock(6.4e-9)
+    sim.add_testbench(bench)
+    sim.add_process(watch)
+    sim.run_until(60 * 6.4e-9)
+    assert got[4:] == [(first, 0, 0), (7 - first, 0, 0), (2, 0, 0), (5, 1, 1)]
+
+
 def test_a_full_set_is_reported_and_nothing_written():
     """Direct index, one way, 4 sets: keys 1 and 5 share set 1."""
     ops = [(1, 1, 1), (5, 1, 1), (1, 1, 1), (5, -1, 1), (1, -2, 1), (5, 1, 1), (5, 1, 1)]
@@ -102,3 +168,50 @@ def test_probe_writes_nothing():
     got = run(ops, 2, sets=16, ways=2)
     assert got == reference(ops, lambda t, k: True)
     assert got[1][5:] == (3, 3) and got[2][3] == 1 and got[3][1] == 0
+
+
+def test_second_read_port_sees_each_write_from_the_cycle_after_it():
+    """`q_port` (the best copy's query and snapshot read): a read addressed in cycle t
+    shows every write decided before t (the write is registered on its way to the RAM,
+    so the one in flight is forwarded), never a later one."""
+    dut = HashStore(key_bits=3, value_shape=16, op_shape=Op, ctx_shape=8,
+                    modify=counter_modify, sets=8, ways=1, index="direct", q_port=True)
+    rng = random.Random(3)
+    ops = [(rng.randrange(8), rng.choice([1, 2, 3, -1])) for _ in range(150)]
+    qs = []                             # (cycle addressed, set, data seen)
+
+    async def bench(ctx):
+        pending = list(ops)
+        for cyc in range(2 * len(ops) + 8):
+            a = rng.randrange(8)
+            ctx.set(dut.q_addr, a)
+            if cyc % 2 == 0 and pending:
+                key, d = pending.pop(0)
+                ctx.set(dut.i.valid, 1)
+                ctx.set(dut.i.payload.key, key)
+                ctx.set(dut.i.payload.op.d, d)
+                ctx.set(dut.i.payload.en, 1)
+            else:
+                ctx.set(dut.i.valid, 0)
+            await ctx.tick()
+            qd = ctx.get(dut.q_data[0])
+            qs.append((cyc, a, qd.value if qd.valid else 0))
+
+    sim = Simulator(dut)
+    sim.add_clock(6.4e-9)
+    sim.add_testbench(bench)
+    sim.run()
+    # the op issued at cycle 2k decides its write at 2k + 2 (compare and modify in c2)
+    state, decided = {}, []
+    for key, d in ops:
+        old = state.get(key, 0)
+        new = (old + d) & 0xFFFF
+        if key in state or d > 0:
+            state[key] = new
+            if new == 0:
+                del state[key]
+        decided.append(dict(state))
+    for cyc, a, seen in qs:
+        n = min((cyc - 3) // 2 + 1, len(ops)) if cyc >= 3 else 0   # 2j + 2 < cyc
+        want = decided[n - 1].get(a, 0) if n else 0
+        assert seen == want, (cyc, a)

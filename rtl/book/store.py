@@ -10,9 +10,10 @@ Timing (an operation may enter every 2 cycles; never in two consecutive cycles):
   c0  `i` valid: the set index (H3 hash of the key, or its low bits) addresses the
       read port.
   c1  the set arrives from the block RAM and is registered, *forwarded*: if the
-      previous cycle wrote the same set (the operation 2 cycles ahead, same set),
-      the written word replaces the read one, so back-to-back operations on one
-      key (an Add at once followed by its Delete) see each other.
+      latest write was to the same set (the operation 2 cycles ahead, same set: the
+      RAM takes each write a cycle after it is decided, from a register), the
+      written word replaces the read one, so back-to-back operations on one key (an
+      Add at once followed by its Delete) see each other.
   c2  ways compared with the key; `modify(m, op, hit, old)` gives the new value,
       whether the entry stays (`keep`) and whether a miss may create it; the set
       is written back (valid = keep) and `peek` shows the new value.
@@ -53,6 +54,15 @@ def _out_layout(key_bits, op_shape, ctx_shape, value_shape):
     return data.StructLayout({"key": key_bits, "op": op_shape, "ctx": ctx_shape, "en": 1,
                               "hit": 1, "created": 1, "removed": 1, "full": 1,
                               "old": value_shape, "new": value_shape})
+
+
+class _WriteReq:
+    """A bank's write as decided (comb), before its register on the way to the RAM."""
+
+    def __init__(self, set_layout, set_bits, b):
+        self.en, self.clr = Signal(name=f"wreq_en{b}"), Signal(name=f"wreq_clr{b}")
+        self.addr = Signal(set_bits, name=f"wreq_addr{b}")
+        self.data = Signal(set_layout, name=f"wreq_data{b}")
 
 
 class HashStore(wiring.Component):
@@ -136,10 +146,7 @@ class HashStore(wiring.Component):
         """Bank b's memory, c0 address and c1 forwarded set: (rset, a2, wr, wq)."""
         mem = Memory(shape=self.set_layout, depth=self.sets, init=[], attrs={"no_rw_check": 1})
         m.submodules[f"mem{b}" if self.banks > 1 else "mem"] = mem
-        rd, wr = mem.read_port(), mem.write_port()
-        if self.q_port:
-            qrd = mem.read_port()
-            m.d.comb += [qrd.addr.eq(self.q_addr), self.q_data.eq(qrd.data)]
+        rd, wport = mem.read_port(), mem.write_port()
 
         def index(k, tag):
             # each candidate key's set kept (a LUT output): ABC otherwise hashed the
@@ -164,11 +171,41 @@ class HashStore(wiring.Component):
         m.d.comb += rd.addr.eq(idx0)
         a1, a2 = Signal(self.set_bits, name=f"a1_{b}"), Signal(self.set_bits, name=f"a2_{b}")
         m.d.sync += [a1.eq(idx0), a2.eq(a1)]
+        # the write is registered on its way to the block RAM (`wq`, written a cycle
+        # after the decision): the modify logic and the RAM's data pins are often far
+        # apart (the level cache's word spans ~37 DP16KD), so the wire gets its own
+        # cycle. `wq` keeps the latest write (its address and word change only on a
+        # write), so a read at c0 sees the write in flight and the one before it, which
+        # the RAM now takes a cycle later: operations write at most every 2 cycles, so
+        # whenever the RAM misses a write, it is the latest (`hit_w`); only a sweep
+        # writes in consecutive cycles, and a clear's forwarding is its valid bits at 0
+        # (`hit_c`: the clear before the latest write)
+        wr = _WriteReq(self.set_layout, self.set_bits, b)
         wq_en, wq_addr = Signal(name=f"wq_en{b}"), Signal(self.set_bits, name=f"wq_addr{b}")
         wq_data = Signal(self.set_layout, name=f"wq_data{b}")
+        wq_live, wq_clr = Signal(name=f"wq_live{b}"), Signal(name=f"wq_clr{b}")
+        pc_en, pc_addr = Signal(name=f"pc_en{b}"), Signal(self.set_bits, name=f"pc_addr{b}")
+        m.d.sync += [wq_en.eq(wr.en), wq_clr.eq(wr.clr & wr.en), wq_live.eq(wq_live | wr.en),
+                     pc_en.eq(wq_en & wq_clr), pc_addr.eq(wq_addr)]
+        with m.If(wr.en):
+            m.d.sync += [wq_addr.eq(wr.addr), wq_data.eq(wr.data)]
+        m.d.comb += [wport.addr.eq(wq_addr), wport.data.eq(wq_data), wport.en.eq(wq_en)]
+        if self.q_port:
+            # the second read sees what it saw when the RAM wrote at once: the write in
+            # flight (at the RAM's port this cycle) is forwarded; none follows it in the
+            # next cycle but a sweep's clear, which leaves the word invalid either way
+            qrd, hq = mem.read_port(), Signal(name=f"hq{b}")
+            m.d.comb += [qrd.addr.eq(self.q_addr),
+                         self.q_data.eq(Mux(hq, wq_data, qrd.data))]
+            m.d.sync += hq.eq(wq_en & (wq_addr == self.q_addr))
+        hit_w = Signal(name=f"hit_w{b}")
+        hit_c = Signal(name=f"hit_c{b}")
+        m.d.comb += [hit_w.eq(wq_live & (wq_addr == a1)), hit_c.eq(pc_en & (pc_addr == a1))]
         rset = Signal(self.set_layout, name=f"rset{b}")
-        m.d.sync += [rset.eq(Mux(wq_en & (wq_addr == a1), wq_data, rd.data)),
-                     wq_en.eq(wr.en), wq_addr.eq(wr.addr), wq_data.eq(wr.data)]
+        m.d.sync += rset.eq(Mux(hit_w, wq_data, rd.data))
+        for w in range(self.ways):
+            m.d.sync += rset[w].valid.eq(Mux(hit_w, wq_data[w].valid,
+                                             rd.data[w].valid & ~hit_c))
         if self.split:          # the write 2 cycles after our read lands while we compare
             # its select is decided a cycle early (this write against a1, which is a2 a
             # cycle later), so the compare cycle starts with one mux, not an address compare;
@@ -362,7 +399,7 @@ class HashStore(wiring.Component):
             for w in range(W):
                 m.d.comb += wclr[w].valid.eq(wdata[w].valid & ~clr)
             m.d.comb += [wr.addr.eq(Mux(clr, clr_addr, addrs[b])),
-                         wr.data.eq(wclr), wr.en.eq(clr | wen)]
+                         wr.data.eq(wclr), wr.en.eq(clr | wen), wr.clr.eq(clr)]
             if self.split:
                 f2, a1 = self._f2[b]
                 m.d.sync += f2.eq(wen & (addrs[b] == a1))
