@@ -155,3 +155,76 @@ def test_heap_timing_weight_per_block(tmp_path, monkeypatch):
     assert weight("mac") is None
     assert weight("merge", placer="static") is None
     assert weight("mac", every=20) == 20
+
+
+def _fake_tools(route):
+    """A stand-in for `synth._run` that writes what Yosys and nextpnr would: a placed
+    netlist of two flip-flops across the die, an 80 MHz placement estimate; the route
+    (`--no-place`) does `route(cmd, cwd)`. Returns the commands seen."""
+    seen = []
+
+    def ff(loc, d, q):
+        return {"type": "TRELLIS_FF", "connections": {"DI": [d], "Q": [q]},
+                "port_directions": {"DI": "input", "Q": "output"},
+                "attributes": {"NEXTPNR_BEL": f"X{loc[0]}/Y{loc[1]}/SLICEA"}}
+
+    def fake_run(cmd, log, cwd):
+        seen.append(cmd)
+        name = Path(cmd[0]).name
+        util = {"utilization": {"TRELLIS_COMB": {"used": 10, "available": 83640},
+                                "TRELLIS_FF": {"used": 2, "available": 83640}}}
+        if "yosys" in name:
+            (cwd / "stat.json").write_text(json.dumps(
+                {"design": {"num_cells_by_type": {"TRELLIS_FF": 2}}}))
+            (cwd / "blk.json").write_text(json.dumps({"modules": {}}))
+        elif "--no-route" in cmd:
+            doc = {"modules": {"blk": {"cells": {"a_FF": ff((5, 5), 9, 1),
+                                                 "b_FF": ff((120, 90), 1, 2)}}}}
+            (cwd / "placed.json").write_text(json.dumps(doc))
+            (cwd / "place_report.json").write_text(json.dumps(util))
+            (cwd / "place.log").write_text(
+                "Info: Max frequency for clock 'clk': 80.00 MHz (FAIL at 156.25 MHz)\n")
+        else:
+            route(cmd, cwd, util)
+
+    return fake_run, seen
+
+
+def _row(tmp_path, monkeypatch, route):
+    fake_run, seen = _fake_tools(route)
+    monkeypatch.setattr(synth, "_run", fake_run)
+    monkeypatch.setattr(synth, "ROUTER2_BLOCKS", {"blk"})
+    v = tmp_path / "blk" / "blk.v"
+    v.parent.mkdir()
+    v.write_text("module blk; endmodule\n")
+    return synth.place_and_route("blk", v), seen, v.parent
+
+
+def test_router2_block_placed_then_routed_keeps_the_estimate_on_a_timeout(tmp_path, monkeypatch):
+    """A router2 block (the book) is placed in one nextpnr run and routed from the placed
+    JSON in another; when the route times out the row keeps the placement estimate, says
+    why, and placed_paths.txt says where the placed design's time goes."""
+    import subprocess
+
+    def route(cmd, cwd, util):
+        raise subprocess.TimeoutExpired(cmd, 60)
+    row, seen, work = _row(tmp_path, monkeypatch, route)
+    place, route_cmd = [c for c in seen if "nextpnr" in Path(c[0]).name]
+    assert "--write" in place and "--no-route" in place and "--seed" in place
+    assert route_cmd[route_cmd.index("--json") + 1] == "placed.json"
+    assert "--no-place" in route_cmd and route_cmd[route_cmd.index("--router") + 1] == "router2"
+    assert row["status"] == "ok" and row["timing"] == synth.ESTIMATE
+    assert row["fmax_mhz"] == 80.0 and row["luts"] == 10
+    assert "router2 did not finish in 60 s" in row["reason"]
+    text = (work / "placed_paths.txt").read_text()
+    # a_FF (5, 5) -> b_FF (120, 90): clock-to-Q + 54 ps x (6 + 110 + 80 + 2 x 10)
+    assert f"worst path {0.309 + 0.054 * 216:.2f} ns" in text and "| a_FF | b_FF | 1 |" in text
+
+
+def test_router2_block_routed_reports_the_route(tmp_path, monkeypatch):
+    def route(cmd, cwd, util):
+        (cwd / "report.json").write_text(json.dumps(
+            {**util, "fmax": {"clk": {"achieved": 160.5, "constraint": 156.25}}}))
+    row, _, work = _row(tmp_path, monkeypatch, route)
+    assert row["timing"] == "routed" and row["fmax_mhz"] == 160.5 and "reason" not in row
+    assert (work / "placed_paths.txt").exists() and (work / "paths.txt").exists()

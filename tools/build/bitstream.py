@@ -48,6 +48,7 @@ import time
 from pathlib import Path
 
 from .synth import REPO, tool
+from .nextpnr_settings import stored_router  # noqa: F401  (also used by tests)
 from .route_watch import PATIENCE, passes, run_watched, summary
 from .synth_record import critical_path, entry, record, rtl_tree
 from .util_breakdown import breakdown, table
@@ -183,26 +184,6 @@ def stage(out, name, inputs, product, fn, fresh):
     stamp.write_text(inputs + "\n")
     print(f"  {name}: done in {t} s", flush=True)
     return t
-
-
-def stored_router(placed, router, settings=None):
-    """Make the placed design's stored `router` setting `router`, and set nextpnr
-    `settings` (name -> value string) in it. Why: nextpnr writes its settings into the
-    JSON it saves, and a run that loads that JSON takes the stored setting over its
-    command line (the lab route ran router1 under `--router router2` until 2026-12-04;
-    `--no-tmdriv` on the route's command line changes nothing). router2's knobs
-    (`router2/bbMargin/x`, ...) have no command-line flag at all: nextpnr reads them only
-    from these settings. A value of only 0s and 1s is read as a bit vector: write
-    numbers as "8", "3.0"."""
-    text = placed.read_text()
-    new = re.sub(r'"router": "router[12]"', f'"router": "{router}"', text, count=1)
-    for name, value in (settings or {}).items():
-        entry = f'"{name}": "{value}"'
-        new, n = re.subn(rf'"{re.escape(name)}": "[^"]*"', lambda _: entry, new, count=1)
-        if not n:
-            new = new.replace('"settings": {', '"settings": {\n        ' + entry + ",", 1)
-    if new != text:
-        placed.write_text(new)
 
 
 #: router2's settings for the lab route (written into the placed JSON: stored_router).

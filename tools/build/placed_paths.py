@@ -152,6 +152,40 @@ def _prefix(name, k):
     return ".".join(parts[:k]) if len(parts) > k else parts[0]
 
 
+def report(g, period=6.4, show=5, group=2):
+    """The text report of a `Placed` design: the worst paths, then the failing
+    endpoints grouped by (start, end) block."""
+    arr, pred = g.arrivals()
+    ends = sorted(((arr[e], e) for e in g.ends if e in arr), reverse=True)
+    if not ends:
+        return "no timed endpoint\n"
+    worst = ends[0][0]
+    out = [f"worst path {worst:.2f} ns (~{1000 / worst:.1f} MHz); "
+           f"{sum(1 for a, _ in ends if a > period)} of {len(ends)} endpoints over "
+           f"{period:g} ns (nextpnr's placement estimate of each wire)"]
+    for a, e in ends[:show]:
+        steps = g.trace(e, pred)
+        wire = sum(d for _, d, k in steps if k == "wire")
+        out.append(f"\n{a:.2f} ns (wire {wire:.2f}): {steps[0][0][0]} -> {e[0]}.{e[1]}")
+        out += [f"  {kind:5s} {d:5.2f}  {g.loc.get(cell)}  {cell}.{port}"
+                for (cell, port), d, kind in steps]
+    groups = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
+    for a, e in ends:
+        if a <= period:
+            break
+        steps = g.trace(e, pred)
+        gr = groups[(_prefix(steps[0][0][0], group), _prefix(e[0], group))]
+        gr[0] += 1
+        gr[1] = max(gr[1], a)
+        gr[2] += sum(d for _, d, k in steps if k == "wire")
+        gr[3] += a
+    out += [f"\nfailing endpoints by (start, end), group depth {group}:",
+            "| start | end | endpoints | worst ns | wire share |", "|---|---|---|---|---|"]
+    out += [f"| {s} | {e} | {n} | {w:.2f} | {100 * wire / tot:.0f} % |"
+            for (s, e), (n, w, wire, tot) in sorted(groups.items(), key=lambda kv: -kv[1][0])]
+    return "\n".join(out) + "\n"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("placed", type=Path, help="nextpnr --write JSON (placed)")
@@ -159,39 +193,10 @@ def main(argv=None):
     ap.add_argument("--show", type=int, default=5, help="worst paths printed in full")
     ap.add_argument("--group", type=int, default=2, help="name levels kept when grouping")
     args = ap.parse_args(argv)
-    g = Placed(json.loads(args.placed.read_text()))
-    arr, pred = g.arrivals()
-    ends = sorted(((arr[e], e) for e in g.ends if e in arr), reverse=True)
-    if not ends:
-        print("no timed endpoint", file=sys.stderr)
-        return 1
-    worst = ends[0][0]
-    print(f"worst path {worst:.2f} ns (~{1000 / worst:.1f} MHz); "
-          f"{sum(1 for a, _ in ends if a > args.period)} of {len(ends)} endpoints over "
-          f"{args.period} ns")
-    for a, e in ends[:args.show]:
-        steps = g.trace(e, pred)
-        wire = sum(d for _, d, k in steps if k == "wire")
-        print(f"\n{a:.2f} ns (wire {wire:.2f}): {steps[0][0][0]} -> {e[0]}.{e[1]}")
-        for (cell, port), d, kind in steps:
-            print(f"  {kind:5s} {d:5.2f}  {g.loc.get(cell)}  {cell}.{port}")
-    groups = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
-    for a, e in ends:
-        if a <= args.period:
-            break
-        steps = g.trace(e, pred)
-        key = (_prefix(steps[0][0][0], args.group), _prefix(e[0], args.group))
-        gr = groups[key]
-        gr[0] += 1
-        gr[1] = max(gr[1], a)
-        gr[2] += sum(d for _, d, k in steps if k == "wire")
-        gr[3] += a
-    print(f"\nfailing endpoints by (start, end), group depth {args.group}:")
-    print("| start | end | endpoints | worst ns | wire share |")
-    print("|---|---|---|---|---|")
-    for (s, e), (n, w, wire, tot) in sorted(groups.items(), key=lambda kv: -kv[1][0]):
-        print(f"| {s} | {e} | {n} | {w:.2f} | {100 * wire / tot:.0f} % |")
-    return 0
+    text = report(Placed(json.loads(args.placed.read_text())), args.period, args.show,
+                  args.group)
+    sys.stdout.write(text)
+    return 1 if text.startswith("no timed endpoint") else 0
 
 
 if __name__ == "__main__":

