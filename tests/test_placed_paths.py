@@ -79,3 +79,13 @@ def test_report_names_the_worst_path_and_groups(tmp_path, capsys):
     assert f"worst path {worst:.2f} ns" in out
     assert "a_FF -> far_FF.DI" in out
     assert "| a_FF | far_FF | 1 |" in out
+
+
+def test_die_picture_is_drawn(tmp_path):
+    """--png: the die, cells by block, the failing paths; an 11 x 8.5 inch image."""
+    import matplotlib.image as mpimg
+    p = tmp_path / "placed.json"
+    p.write_text(json.dumps(DOC))
+    png = tmp_path / "die.png"
+    assert main([str(p), "--period", "1.0", "--show", "0", "--png", str(png)]) == 0
+    assert mpimg.imread(png).shape[:2] == (935, 1210)

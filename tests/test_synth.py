@@ -228,3 +228,4 @@ def test_router2_block_routed_reports_the_route(tmp_path, monkeypatch):
     row, _, work = _row(tmp_path, monkeypatch, route)
     assert row["timing"] == "routed" and row["fmax_mhz"] == 160.5 and "reason" not in row
     assert (work / "placed_paths.txt").exists() and (work / "paths.txt").exists()
+    assert (work / "placed_paths.png").stat().st_size > 10_000

@@ -2,7 +2,7 @@
 placer estimates them.
 
     python -m tickwire.tools.build.placed_paths PLACED.json [--period 6.4] [--show 20]
-        [--group 2]
+        [--group 2] [--png DIE.png]
 
 Why: a design that nextpnr places but cannot route (the book) gets a post-placement
 Fmax and a slack histogram, but no path: nextpnr reports critical paths only after
@@ -18,7 +18,8 @@ the point.
 
 Output: the worst endpoints, each path as (cell, wire ns, cell ns, tile) steps, and a
 table of the failing endpoints grouped by the first `--group` levels of their start
-and end cells' hierarchical names, with how much of their delay is wire.
+and end cells' hierarchical names, with how much of their delay is wire; `--png`
+draws the die, the cells by block and the worst paths across it.
 """
 import argparse
 import json
@@ -186,16 +187,67 @@ def report(g, period=6.4, show=5, group=2):
     return "\n".join(out) + "\n"
 
 
+def plot(g, out, period=6.4, paths=300, group=1):
+    """A picture of the die: every placed cell as a dot coloured by its block (the first
+    `group` levels of its name), the `paths` worst failing paths drawn hop by hop
+    through their cells' tiles, darker the longer. Why: the tables say a group's delay
+    is 90 % wire; the picture shows which blocks it crosses between."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    arr, pred = g.arrivals()
+    ends = sorted(((arr[e], e) for e in g.ends if e in arr and arr[e] > period), reverse=True)
+    blocks = defaultdict(list)
+    for name, loc in g.loc.items():
+        if loc:
+            blocks[_prefix(name, group)].append(loc)
+    fig, ax = plt.subplots(figsize=(11, 8.5))
+    top = sorted(blocks, key=lambda b: -len(blocks[b]))[:10]
+    cmap = plt.get_cmap("tab10")
+    for i, b in enumerate(top):
+        xs, ys = zip(*blocks[b])
+        ax.scatter(xs, ys, s=2, alpha=0.15, color=cmap(i), label=f"{b} ({len(blocks[b]):,})")
+    rest = [p for b in blocks if b not in top for p in blocks[b]]
+    if rest:
+        xs, ys = zip(*rest)
+        ax.scatter(xs, ys, s=2, alpha=0.1, color="grey", label=f"other ({len(rest):,})")
+    worst = ends[0][0] if ends else period
+    for a, e in ends[:paths][::-1]:
+        pts = []
+        for (cell, _), _, _ in g.trace(e, pred):
+            loc = g.loc.get(cell)
+            if loc and (not pts or pts[-1] != loc):
+                pts.append(loc)
+        if len(pts) > 1:
+            xs, ys = zip(*pts)
+            k = (a - period) / max(worst - period, 1e-9)
+            ax.plot(xs, ys, color=plt.get_cmap("Reds")(0.35 + 0.65 * k), lw=0.6 + k,
+                    alpha=0.7)
+    ax.set_xlim(-1, max((x for x, _ in filter(None, g.loc.values())), default=126) + 1)
+    ax.set_ylim(max((y for _, y in filter(None, g.loc.values())), default=95) + 1, -1)
+    ax.set_xlabel("tile x")
+    ax.set_ylabel("tile y")
+    ax.set_title(f"placed: {len(ends):,} endpoints over {period:g} ns, worst {worst:.2f} ns; "
+                 f"the {min(paths, len(ends))} worst paths in red")
+    ax.legend(loc="upper right", fontsize=7, markerscale=4)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("placed", type=Path, help="nextpnr --write JSON (placed)")
     ap.add_argument("--period", type=float, default=6.4)
     ap.add_argument("--show", type=int, default=5, help="worst paths printed in full")
     ap.add_argument("--group", type=int, default=2, help="name levels kept when grouping")
+    ap.add_argument("--png", type=Path, help="also draw the die and the worst paths here")
     args = ap.parse_args(argv)
-    text = report(Placed(json.loads(args.placed.read_text())), args.period, args.show,
-                  args.group)
+    g = Placed(json.loads(args.placed.read_text()))
+    text = report(g, args.period, args.show, args.group)
     sys.stdout.write(text)
+    if args.png:
+        plot(g, args.png, args.period)
     return 1 if text.startswith("no timed endpoint") else 0
 
 

@@ -346,11 +346,14 @@ def place_then_route(name, work, common, seed, router, placer, freq):
 
 
 def write_placed_paths(work, freq):
-    """placed_paths.txt beside placed.json: the placed design's paths timed with
-    nextpnr's wire estimate (placed_paths.py). Never fails the run."""
-    from .placed_paths import Placed, report
+    """placed_paths.txt (and .png: the die and the worst paths) beside placed.json: the
+    placed design's paths timed with nextpnr's wire estimate (placed_paths.py). Never
+    fails the run."""
+    from .placed_paths import Placed, plot, report
     try:
-        text = report(Placed(json.loads((work / "placed.json").read_text())), 1000 / freq)
+        g = Placed(json.loads((work / "placed.json").read_text()))
+        text = report(g, 1000 / freq)
+        plot(g, work / "placed_paths.png", 1000 / freq)
     except Exception as e:          # a report, not a result: say why and go on
         text = f"no placed paths: {type(e).__name__}: {e}\n"
     (work / "placed_paths.txt").write_text(text)
