@@ -107,6 +107,20 @@ def test_uneven_spacing_against_a_dict(banks, split):
     assert got == reference(ops, lambda t, k: True)
 
 
+@pytest.mark.parametrize("banks,split", [(1, False), (1, True), (2, True)])
+def test_many_keys_in_few_sets_against_a_dict(banks, split):
+    """Two sets of 8 ways: operations back to back on different keys of one set insert
+    into other ways of the word the one before is writing (the forwarded write's
+    compares, made a cycle early for a split store)."""
+    rng = random.Random(11 + banks + split)
+    keys = [rng.randrange(4096) for _ in range(7)]
+    ops = [(rng.choice(keys), rng.choice([1, 1, 2, -1, -1, 3]), int(rng.random() < 0.9))
+           for _ in range(500)]
+    gaps = [rng.choice([2, 2, 2, 3]) for _ in ops]
+    got = run(ops, 0, gaps=gaps, sets=2, ways=8, banks=banks, split=split)
+    assert got == reference(ops, lambda t, k: True)
+
+
 @pytest.mark.parametrize("split", [False, True])
 @pytest.mark.parametrize("first", [3, 4])
 def test_consecutive_clears_then_an_operation_at_once(split, first):

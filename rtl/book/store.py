@@ -13,8 +13,12 @@ Timing (an operation may enter every 2 cycles; never in two consecutive cycles):
       latest write was to the same set (the operation 2 cycles ahead, same set: the
       RAM takes each write a cycle after it is decided, from a register), the
       written word replaces the read one, so back-to-back operations on one key (an
-      Add at once followed by its Delete) see each other.
-  c2  ways compared with the key; `modify(m, op, hit, old)` gives the new value,
+      Add at once followed by its Delete) see each other (the select is a register,
+      compared in c0). A split store also compares each way's key with the
+      operation's here, in 8-bit pieces it registers.
+  c2  ways compared with the key (split: the registered pieces ANDed, and those of
+      the write the operation ahead makes meanwhile, `f2`, made from its registers
+      in c1); `modify(m, op, hit, old)` gives the new value,
       whether the entry stays (`keep`) and whether a miss may create it; the set
       is written back (valid = keep) and `peek` shows the new value.
   c3  `o`: the operation with hit/created/removed/full and old/new values, registered
@@ -142,8 +146,36 @@ class HashStore(wiring.Component):
             out.append(Cat(*groups).xor())
         return Cat(*out)
 
-    def _bank(self, m, b):
-        """Bank b's memory, c0 address and c1 forwarded set: (rset, a2, wr, wq)."""
+    def _pieces(self, m, word_key, key, tag):
+        """The key compare in kept 8-bit pieces (a balanced tree: ABC made one 64-bit
+        compare a chain of 7 LUTs)."""
+        eqs = []
+        for j in range(0, self.key_bits, 8):
+            e = Signal(name=f"eq{tag}_{j // 8}", attrs={"keep": 1})
+            m.d.comb += e.eq(word_key[j:j + 8] == key[j:j + 8])
+            eqs.append(e)
+        return eqs
+
+    def _early_pieces(self, m, b, rd_data, wq_data, hit_w, key1):
+        """A split store's key compares, made in c1 and registered (`eq_r`: the read set
+        as forwarded, against the operation's key), so that c2 starts from the pieces:
+        c1 had only the forwarding select, c2 the compare, the way match, the select of
+        the forwarded word and the first match (8 LUT levels across the table). The
+        pieces of the write the operation 2 ahead makes in our c1 (`eq2_r`, for `f2`)
+        are driven in elaborate from that operation's registers."""
+        eq_r, eq2_r = [], []
+        for w in range(self.ways):
+            raw = self._pieces(m, rd_data[w].key, key1, f"c1r{b}_{w}")
+            fwd = self._pieces(m, wq_data[w].key, key1, f"c1w{b}_{w}")
+            regs = [Signal(name=f"eq_r{b}_{w}_{j}") for j in range(len(raw))]
+            m.d.sync += [r.eq(Mux(hit_w, f, x)) for r, f, x in zip(regs, fwd, raw)]
+            eq_r.append(regs)
+            eq2_r.append([Signal(name=f"eq2_r{b}_{w}_{j}") for j in range(len(raw))])
+        self._eq.append((eq_r, eq2_r))
+
+    def _bank(self, m, b, key1):
+        """Bank b's memory, c0 address and c1 forwarded set (`key1`: the operation's key
+        in c1, for the early compares): (rset, a2, wr)."""
         mem = Memory(shape=self.set_layout, depth=self.sets, init=[], attrs={"no_rw_check": 1})
         m.submodules[f"mem{b}" if self.banks > 1 else "mem"] = mem
         rd, wport = mem.read_port(), mem.write_port()
@@ -179,14 +211,12 @@ class HashStore(wiring.Component):
         # the RAM now takes a cycle later: operations write at most every 2 cycles, so
         # whenever the RAM misses a write, it is the latest (`hit_w`); only a sweep
         # writes in consecutive cycles, and a clear's forwarding is its valid bits at 0
-        # (`hit_c`: the clear before the latest write)
+        # (`hit_c`: the clear before the latest write, still on its way to the RAM)
         wr = _WriteReq(self.set_layout, self.set_bits, b)
         wq_en, wq_addr = Signal(name=f"wq_en{b}"), Signal(self.set_bits, name=f"wq_addr{b}")
         wq_data = Signal(self.set_layout, name=f"wq_data{b}")
         wq_live, wq_clr = Signal(name=f"wq_live{b}"), Signal(name=f"wq_clr{b}")
-        pc_en, pc_addr = Signal(name=f"pc_en{b}"), Signal(self.set_bits, name=f"pc_addr{b}")
-        m.d.sync += [wq_en.eq(wr.en), wq_clr.eq(wr.clr & wr.en), wq_live.eq(wq_live | wr.en),
-                     pc_en.eq(wq_en & wq_clr), pc_addr.eq(wq_addr)]
+        m.d.sync += [wq_en.eq(wr.en), wq_clr.eq(wr.clr & wr.en), wq_live.eq(wq_live | wr.en)]
         with m.If(wr.en):
             m.d.sync += [wq_addr.eq(wr.addr), wq_data.eq(wr.data)]
         m.d.comb += [wport.addr.eq(wq_addr), wport.data.eq(wq_data), wport.en.eq(wq_en)]
@@ -198,14 +228,21 @@ class HashStore(wiring.Component):
             m.d.comb += [qrd.addr.eq(self.q_addr),
                          self.q_data.eq(Mux(hq, wq_data, qrd.data))]
             m.d.sync += hq.eq(wq_en & (wq_addr == self.q_addr))
-        hit_w = Signal(name=f"hit_w{b}")
-        hit_c = Signal(name=f"hit_c{b}")
-        m.d.comb += [hit_w.eq(wq_live & (wq_addr == a1)), hit_c.eq(pc_en & (pc_addr == a1))]
+        # both selects are registers, compared in c0 against the address read (they
+        # drive the whole word: from an address compare in c1 the level cache's ~1,300
+        # selects were 3 LUTs and a 4 ns spread behind `wq_addr`)
+        hit_w, hit_c = Signal(name=f"hit_w{b}"), Signal(name=f"hit_c{b}")
+        new_w, old_w = Signal(name=f"new_w{b}"), Signal(name=f"old_w{b}")
+        m.d.comb += [new_w.eq(wr.addr == idx0), old_w.eq(wq_live & (wq_addr == idx0))]
+        m.d.sync += [hit_w.eq(Mux(wr.en, new_w, old_w)),
+                     hit_c.eq(wq_en & wq_clr & (wq_addr == idx0))]
         rset = Signal(self.set_layout, name=f"rset{b}")
         m.d.sync += rset.eq(Mux(hit_w, wq_data, rd.data))
         for w in range(self.ways):
             m.d.sync += rset[w].valid.eq(Mux(hit_w, wq_data[w].valid,
                                              rd.data[w].valid & ~hit_c))
+        if self.split and not self.one_key_per_set:
+            self._early_pieces(m, b, rd.data, wq_data, hit_w, key1)
         if self.split:          # the write 2 cycles after our read lands while we compare
             # its select is decided a cycle early (this write against a1, which is a2 a
             # cycle later), so the compare cycle starts with one mux, not an address compare;
@@ -248,15 +285,14 @@ class HashStore(wiring.Component):
                 def way_match(word, tag):
                     if same:
                         return word[w].valid
-                    # the key compare in kept 8-bit pieces (a balanced tree: ABC made
-                    # one 64-bit compare a chain of 7 LUTs)
-                    eqs = []
-                    for j in range(0, self.key_bits, 8):
-                        e = Signal(name=f"eq{b}_{w}{tag}_{j // 8}", attrs={"keep": 1})
-                        m.d.comb += e.eq(word[w].key[j:j + 8] == key[j:j + 8])
-                        eqs.append(e)
-                    return word[w].valid & Cat(*eqs).all()
-                if self.split:
+                    return word[w].valid & Cat(*self._pieces(m, word[w].key, key,
+                                                             f"{b}_{w}{tag}")).all()
+                if self.split and not same:     # from the pieces registered in c1
+                    f2, wq, raw = self._cmp[b]
+                    eq_r, eq2_r = self._eq[b]
+                    mt = Mux(f2, wq[w].valid & Cat(*eq2_r[w]).all(),
+                             raw[w].valid & Cat(*eq_r[w]).all())
+                elif self.split:
                     f2, wq, raw = self._cmp[b]
                     mt = Mux(f2, way_match(wq, "w"), way_match(raw, "r"))
                 else:
@@ -307,8 +343,8 @@ class HashStore(wiring.Component):
             m.d.sync += s1.key.eq(Mux(self.alt, self.alt_key, key0))
         elif self.has_alt2:
             m.d.sync += s1.key.eq(key0)
-        self._f2, self._cmp = [], []
-        banks = [self._bank(m, b) for b in range(B)]
+        self._f2, self._cmp, self._eq = [], [], []
+        banks = [self._bank(m, b, s1.key) for b in range(B)]
         sel, match = self._select(m, banks, s2.key, s2.op)
         s, v, veto = s2, v2, self.veto
         addrs = [a2 for _, a2, _ in banks]
@@ -345,6 +381,15 @@ class HashStore(wiring.Component):
                 pre_r = Signal.like(pre, name="pre_r")
                 m.d.sync += pre_r.eq(pre)
                 pre = pre_r
+        if self.split and not self.one_key_per_set:
+            # the pieces of the word this operation writes (its c3), against the key of
+            # the operation 2 behind it (in its c1), for that one's `f2`: the written
+            # way's key is ours on an insert, else the way's own (as `wdata` below)
+            for b, (_, eq2_r) in enumerate(self._eq):
+                for w in range(W):
+                    wkey = Mux(sel["ins_1h"][b][w], s.key, sel["sets"][b][w].key)
+                    m.d.sync += [r.eq(e) for r, e in
+                                 zip(eq2_r[w], self._pieces(m, wkey, s1.key, f"c1n{b}_{w}"))]
         hit, old = sel["hit"], sel["old"]
         if self.way_prepare:
             pre = sel["wpre"]
