@@ -229,3 +229,25 @@ def test_second_read_port_sees_each_write_from_the_cycle_after_it():
         n = min((cyc - 3) // 2 + 1, len(ops)) if cyc >= 3 else 0   # 2j + 2 < cyc
         want = decided[n - 1].get(a, 0) if n else 0
         assert seen == want, (cyc, a)
+
+
+@pytest.mark.parametrize("banks", [1, 2])
+def test_probes_in_between_leave_the_operations_exact(banks):
+    """The book's searches probe a table (en = 0) in the cycles between its operations
+    (the level table: NextBest's reads). A probe writes nothing and must not disturb
+    the forwarding between the operations around it (a probe's own read may be a
+    cycle stale: it is not checked)."""
+    rng = random.Random(5 + banks)
+    keys = [rng.randrange(4096) for _ in range(6)]
+    ops, gaps = [], []
+    for _ in range(300):
+        ops.append((rng.choice(keys), rng.choice([1, 1, 2, -1, -1, 3]), 1))
+        if rng.random() < 0.6:                      # a probe the next cycle
+            gaps.append(1)
+            ops.append((rng.choice(keys), 1, 0))
+            gaps.append(rng.choice([1, 2]))         # next operation 2 or 3 after
+        else:
+            gaps.append(2)
+    got = run(ops, 0, gaps=gaps, sets=4, ways=4, banks=banks, split=True)
+    real = [op for op in ops if op[2]]
+    assert [g for g, op in zip(got, ops) if op[2]] == reference(real, lambda t, k: True)
