@@ -61,20 +61,12 @@ def _out_layout(key_bits, op_shape, ctx_shape, value_shape):
 
 
 class _WriteReq:
-    """A bank's write as decided (comb), before its register on the way to the RAM.
-    `cap`: an operation that may write (`en`: written or not) or a clear is at the
-    write stage, from registers: `wq` then takes its set (`data` if it writes, else
-    `same`: the set as the operation read it, which is the RAM's until then), so the
-    forwarding's select does not wait for the late write decision `en`. Probes (`en`
-    = 0: the book's searches, also in the cycle between two operations) are not
-    taken: `wq` must stay the latest write whenever the RAM has not taken it."""
+    """A bank's write as decided (comb), before its register on the way to the RAM."""
 
     def __init__(self, set_layout, set_bits, b):
         self.en, self.clr = Signal(name=f"wreq_en{b}"), Signal(name=f"wreq_clr{b}")
-        self.cap = Signal(name=f"wreq_cap{b}")
         self.addr = Signal(set_bits, name=f"wreq_addr{b}")
         self.data = Signal(set_layout, name=f"wreq_data{b}")
-        self.same = Signal(set_layout, name=f"wreq_same{b}")
 
 
 class HashStore(wiring.Component):
@@ -214,20 +206,19 @@ class HashStore(wiring.Component):
         # the write is registered on its way to the block RAM (`wq`, written a cycle
         # after the decision): the modify logic and the RAM's data pins are often far
         # apart (the level cache's word spans ~37 DP16KD), so the wire gets its own
-        # cycle. `wq` keeps the set of the latest operation or clear (written or not:
-        # `_WriteReq.cap`), so a read at c0 sees the write in flight and the one before
-        # it, which the RAM now takes a cycle later: operations come at most every 2
-        # cycles (probes may come between), so whenever the RAM misses a write, it is
-        # the latest (`hit_w`); only a sweep writes in consecutive cycles, and a clear's
-        # forwarding is its valid bits at 0 (`hit_c`: the clear before the latest,
-        # still on its way to the RAM)
+        # cycle. `wq` keeps the latest write (its address and word change only on a
+        # write), so a read at c0 sees the write in flight and the one before it, which
+        # the RAM now takes a cycle later: operations write at most every 2 cycles, so
+        # whenever the RAM misses a write, it is the latest (`hit_w`); only a sweep
+        # writes in consecutive cycles, and a clear's forwarding is its valid bits at 0
+        # (`hit_c`: the clear before the latest write, still on its way to the RAM)
         wr = _WriteReq(self.set_layout, self.set_bits, b)
         wq_en, wq_addr = Signal(name=f"wq_en{b}"), Signal(self.set_bits, name=f"wq_addr{b}")
         wq_data = Signal(self.set_layout, name=f"wq_data{b}")
         wq_live, wq_clr = Signal(name=f"wq_live{b}"), Signal(name=f"wq_clr{b}")
-        m.d.sync += [wq_en.eq(wr.en), wq_clr.eq(wr.clr & wr.en), wq_live.eq(wq_live | wr.cap)]
-        with m.If(wr.cap):
-            m.d.sync += [wq_addr.eq(wr.addr), wq_data.eq(Mux(wr.en, wr.data, wr.same))]
+        m.d.sync += [wq_en.eq(wr.en), wq_clr.eq(wr.clr & wr.en), wq_live.eq(wq_live | wr.en)]
+        with m.If(wr.en):
+            m.d.sync += [wq_addr.eq(wr.addr), wq_data.eq(wr.data)]
         m.d.comb += [wport.addr.eq(wq_addr), wport.data.eq(wq_data), wport.en.eq(wq_en)]
         if self.q_port:
             # the second read sees what it saw when the RAM wrote at once: the write in
@@ -243,7 +234,7 @@ class HashStore(wiring.Component):
         hit_w, hit_c = Signal(name=f"hit_w{b}"), Signal(name=f"hit_c{b}")
         new_w, old_w = Signal(name=f"new_w{b}"), Signal(name=f"old_w{b}")
         m.d.comb += [new_w.eq(wr.addr == idx0), old_w.eq(wq_live & (wq_addr == idx0))]
-        m.d.sync += [hit_w.eq(Mux(wr.cap, new_w, old_w)),
+        m.d.sync += [hit_w.eq(Mux(wr.en, new_w, old_w)),
                      hit_c.eq(wq_en & wq_clr & (wq_addr == idx0))]
         rset = Signal(self.set_layout, name=f"rset{b}")
         m.d.sync += rset.eq(Mux(hit_w, wq_data, rd.data))
@@ -453,8 +444,7 @@ class HashStore(wiring.Component):
             for w in range(W):
                 m.d.comb += wclr[w].valid.eq(wdata[w].valid & ~clr)
             m.d.comb += [wr.addr.eq(Mux(clr, clr_addr, addrs[b])),
-                         wr.data.eq(wclr), wr.en.eq(clr | wen), wr.clr.eq(clr),
-                         wr.cap.eq(clr | (v & s.en)), wr.same.eq(sel["sets"][b])]
+                         wr.data.eq(wclr), wr.en.eq(clr | wen), wr.clr.eq(clr)]
             if self.split:
                 f2, a1 = self._f2[b]
                 m.d.sync += f2.eq(wen & (addrs[b] == a1))
