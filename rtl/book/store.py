@@ -173,6 +173,16 @@ class HashStore(wiring.Component):
             eq2_r.append([Signal(name=f"eq2_r{b}_{w}_{j}") for j in range(len(raw))])
         self._eq.append((eq_r, eq2_r))
 
+    def _ahead_pieces(self, m, sel, s, s1):
+        """The pieces of the word this operation writes (its c3), against the key of
+        the operation 2 behind it (in its c1), for that one's `f2`: the written way's
+        key is ours on an insert, else the way's own (as `wdata` in elaborate)."""
+        for b, (_, eq2_r) in enumerate(self._eq):
+            for w in range(self.ways):
+                wkey = Mux(sel["ins_1h"][b][w], s.key, sel["sets"][b][w].key)
+                m.d.sync += [r.eq(e) for r, e in
+                             zip(eq2_r[w], self._pieces(m, wkey, s1.key, f"c1n{b}_{w}"))]
+
     def _bank(self, m, b, key1):
         """Bank b's memory, c0 address and c1 forwarded set (`key1`: the operation's key
         in c1, for the early compares): (rset, a2, wr)."""
@@ -382,14 +392,7 @@ class HashStore(wiring.Component):
                 m.d.sync += pre_r.eq(pre)
                 pre = pre_r
         if self.split and not self.one_key_per_set:
-            # the pieces of the word this operation writes (its c3), against the key of
-            # the operation 2 behind it (in its c1), for that one's `f2`: the written
-            # way's key is ours on an insert, else the way's own (as `wdata` below)
-            for b, (_, eq2_r) in enumerate(self._eq):
-                for w in range(W):
-                    wkey = Mux(sel["ins_1h"][b][w], s.key, sel["sets"][b][w].key)
-                    m.d.sync += [r.eq(e) for r, e in
-                                 zip(eq2_r[w], self._pieces(m, wkey, s1.key, f"c1n{b}_{w}"))]
+            self._ahead_pieces(m, sel, s, s1)
         hit, old = sel["hit"], sel["old"]
         if self.way_prepare:
             pre = sel["wpre"]
@@ -449,8 +452,13 @@ class HashStore(wiring.Component):
                 f2, a1 = self._f2[b]
                 m.d.sync += f2.eq(wen & (addrs[b] == a1))
 
-        # registered result
+        self._result(m, v, s, veto, (hit, created, removed, full), old, new, we)
+        return m
+
+    def _result(self, m, v, s, veto, flags, old, new, we):
+        """The registered result `o`, and `o_new` a cycle ahead."""
         o = self.o.payload
+        hit, created, removed, full = flags
         m.d.sync += [self.o.valid.eq(v), o.key.eq(s.key), o.op.eq(s.op), o.ctx.eq(s.ctx),
                      o.en.eq(s.en & ~veto), o.hit.eq(hit), o.created.eq(created),
                      o.removed.eq(removed), o.full.eq(full), o.old.eq(old),
@@ -459,4 +467,3 @@ class HashStore(wiring.Component):
         # `modify` already returned old without one
         m.d.comb += self.o_new.eq(Value.cast(new) if self.unwritten_old else
                                   Mux(we, Value.cast(new), Value.cast(old)))
-        return m
