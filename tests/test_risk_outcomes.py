@@ -82,9 +82,10 @@ def test_outcomes_equal_the_checks_on_each_resulting_state():
             # the order ahead's `late` (t > tat) comes registered from the gate's state
             # stage (rtl/risk/exposure.py), decided there from the same state
             ctx.set(dut.late, prev["t"] > pa["tat"])
-            # and its side, as a buy bit and its complement (two registers there)
-            ctx.set(dut.prev_buy, prev["order"]["side"] == 0)
-            ctx.set(dut.prev_nbuy, prev["order"]["side"] != 0)
+            # and its qty on its side's operand (two registers there)
+            pq = prev["order"]["qty"]
+            ctx.set(dut.prev_qb, pq if prev["order"]["side"] == 0 else 0)
+            ctx.set(dut.prev_qs, 0 if prev["order"]["side"] == 0 else pq)
             await ctx.delay(1e-9)
             rej, acc = _want(*c)
             got_r = tuple(bool(ctx.get(getattr(dut.rej, f))) for f in ("credit", "position", "rate"))

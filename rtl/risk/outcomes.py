@@ -45,8 +45,8 @@ class Outcomes(wiring.Component):
     prev_a: In(AcctState)
     prev_s: In(SlotState)
     late: In(1)                  # the order ahead is past its bucket (exposure.py `late`)
-    prev_buy: In(1)              # the order ahead is a buy (registered with it)
-    prev_nbuy: In(1)             # ... is not (a register of its own)
+    prev_qb: In(32)              # the order ahead's qty if a buy, else 0 (registered)
+    prev_qs: In(32)              # ... if not a buy, else 0 (a register of its own)
     rej: Out(Fails)
     acc: Out(Fails)
 
@@ -54,7 +54,6 @@ class Outcomes(wiring.Component):
         m = Module()
         n, p = self.nxt, self.prev
         buy = n.order.side == SIDE_BUY
-        q = p.order.qty
         # tat > t_tau as the sign of tau - tat: one subtraction, the chain's own
         ext = lambda v: Cat(v, Const(0, W - len(v)))        # noqa: E731
         over_tau = lambda v: (n.tau - ext(v))[W - 1]        # noqa: E731  (v > t_tau)
@@ -81,15 +80,14 @@ class Outcomes(wiring.Component):
         d_w_sign = d[W - 1] ^ d[64:W - 1].all()
         m.d.comb += [
             self.acc.credit.eq(_over(n.nthr_credit, a.open, p.notional)),
-            # the order ahead books its qty on one side only: qty AND its side's bit,
-            # a one-bit register each (`prev_buy`, `prev_nbuy`: one LUT input of the
-            # 3:2 layer, no level; a 2-bit side compare in front of the chains was the
-            # gate's critical path, side -> qty mux -> sum -> pass_a, 8.7 ns; picking
-            # after four chains was 6.7 ns)
-            self.acc.position.eq(Mux(buy,
-                                     _over(n.nthr_long, s.lu, q & self.prev_buy.replicate(32)),
-                                     _over(n.nthr_short, s.su,
-                                           q & self.prev_nbuy.replicate(32)))),
+            # the order ahead books its qty on one side only: its qty per side, a register
+            # each (`prev_qb`, `prev_qs`: one chain's operand each, placed by it; a 2-bit
+            # side compare in front of the chains was the gate's critical path, side ->
+            # qty mux -> sum -> pass_a, 8.7 ns; the qty ANDed with a side bit here, from
+            # the stage-4 order's register that also feeds the verdict's outputs, routed
+            # 1.9 ns to the chain at seed 1)
+            self.acc.position.eq(Mux(buy, _over(n.nthr_long, s.lu, self.prev_qb),
+                                     _over(n.nthr_short, s.su, self.prev_qs))),
             self.acc.rate.eq(Mux(self.late, over_tau(p.t_iv),
                                  Mux(wrap, d_w_sign, d[W - 1]))),
         ]
