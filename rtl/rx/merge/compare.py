@@ -28,3 +28,11 @@ def equal_halves(m, a, b):
     compare whose result is needed early (the jump claim's)."""
     h = len(a) // 2
     return equal(m, a[:h], b[:h]) & equal(m, a[h:], b[h:])
+
+
+def halves(m, a, b):
+    """(a_hi < b_hi, b_hi < a_hi, a_lo < b_lo, b_lo < a_lo): four chains of half the
+    width, from which a < b, a == b and a > b are each one LUT (HoldHead's flags)."""
+    h = len(a) // 2
+    return (below(m, a[h:], b[h:]), below(m, b[h:], a[h:]),
+            below(m, a[:h], b[:h]), below(m, b[:h], a[:h]))

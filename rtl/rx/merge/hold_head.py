@@ -37,7 +37,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...layouts import MoldMsg, SeqRel
-from .compare import below
+from .compare import below, halves
 from .pin import pin
 
 
@@ -88,14 +88,24 @@ class HoldHead(wiring.Component):
             m.d.sync += [self.valid.eq(0), pre_v.eq(0), self.waits.eq(0)]
 
         def rel(seq):
-            """(lt, at) if E stays, then (lt, at) if E steps, from three carry chains
-            against this cycle's E and E + 1 (compare.py), `at` pinned one LUT after:
-            seq < E + 1 is seq <= E, so E's two chains give both lt's (one chain a
-            message less than two equalities: ~400 LUTs for the three heads). E + 1
-            is stale in the bubble after a jump, when E cannot step, so only the
-            step side reads it."""
-            lt, gt, gt1 = below(m, seq, self.e), below(m, self.e, seq), below(m, self.e1, seq)
-            return [lt, pin(m, ~lt & ~gt, "at"), ~gt, pin(m, gt & ~gt1, "at")], (gt, gt & gt1)
+            """(lt, at) if E stays, then (lt, at) if E steps, and (gt, gt & gt1) for
+            `waits`, each one pinned LUT after carry chains of half the width (32-bit
+            halves of seq against E and E + 1, compare.py `halves`): `at` is the four
+            halves' "neither below nor above", `lt` the high half's below or, when it is
+            not above, the low half's. Why: a 64-bit chain is ~2 ns; E -> chain ->
+            `at` -> load mux -> step mux was the merge's critical path at seed 3 (7.03
+            ns, 4.4 of it routing), and the halves' chains are ~1 ns shorter with no LUT
+            level more. seq < E + 1 is seq <= E, so the lt if E steps is ~gt. E + 1 is
+            stale in the bubble after a jump, when E cannot step, so only the step side
+            reads it; at E = 2**64 - 1 (E + 1 wraps to 0) no seq is at E + 1 (`e1_nz`,
+            applied in the step mux), as gt & ~gt1 had it."""
+            lh, gh, ll, gl = halves(m, seq, self.e)
+            l1h, g1h, l1l, g1l = halves(m, seq, self.e1)
+            gt = pin(m, gh | (~lh & gl), "gt")
+            gt1 = pin(m, g1h | (~l1h & g1l), "gt1")
+            return ([pin(m, lh | (~gh & ll), "lt"), pin(m, ~lh & ~gh & ~ll & ~gl, "at"),
+                     pin(m, ~gh & (lh | ~gl), "le"), pin(m, ~l1h & ~g1h & ~l1l & ~g1l, "at1")],
+                    (gt, pin(m, gt & gt1, "gt_gt1")))
 
         # each flag: the load mux (one LUT after the chains and `load`), then the step
         # mux (one LUT after the delivery)
@@ -105,8 +115,11 @@ class HoldHead(wiring.Component):
         far_cur = [below(m, w, self.msg.msg.seq) for w in (self.ew, self.ew1)]
         far = [pin(m, Mux(load, a, b), "far_by_load") for a, b in zip(far_new, far_cur)]
         nxt = Signal(SeqRel)
+        # E + 1 is not 0 (E is not 2**64 - 1): from E + 1's register, three LUT levels
+        # in parallel with the chains, into the step mux
+        e1_nz = pin(m, self.e1.any(), "e1_nz")
         m.d.comb += [nxt.lt.eq(Mux(self.step, src[2], src[0])),
-                     nxt.at.eq(Mux(self.step, src[3], src[1])),
+                     nxt.at.eq(Mux(self.step, src[3] & e1_nz, src[1])),
                      nxt.far.eq(Mux(self.step, far[1], far[0]))]
         m.d.sync += [self.msg.rel.lt.eq(nxt.lt), self.msg.rel.at.eq(nxt.at),
                      self.msg.rel.far.eq(nxt.far)]
