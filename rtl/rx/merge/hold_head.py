@@ -88,9 +88,9 @@ class HoldHead(wiring.Component):
             m.d.sync += [self.valid.eq(0), pre_v.eq(0), self.waits.eq(0)]
 
         def rel(seq):
-            """(lt, at) if E stays, then (lt, at) if E steps, and (gt, gt & gt1) for
-            `waits`, each one pinned LUT after carry chains of half the width (32-bit
-            halves of seq against E and E + 1, compare.py `halves`): `at` is the four
+            """(lt, at) if E stays, then (lt, at) if E steps, each one pinned LUT after
+            carry chains of half the width (32-bit halves of seq against E and E + 1,
+            compare.py `halves`), and (gt, gt1) for `waits`: `at` is the four
             halves' "neither below nor above", `lt` the high half's below or, when it is
             not above, the low half's. Why: a 64-bit chain is ~2 ns; E -> chain ->
             `at` -> load mux -> step mux was the merge's critical path at seed 3 (7.03
@@ -101,11 +101,9 @@ class HoldHead(wiring.Component):
             applied in the step mux), as gt & ~gt1 had it."""
             lh, gh, ll, gl = halves(m, seq, self.e)
             l1h, g1h, l1l, g1l = halves(m, seq, self.e1)
-            gt = pin(m, gh | (~lh & gl), "gt")
-            gt1 = pin(m, g1h | (~l1h & g1l), "gt1")
             return ([pin(m, lh | (~gh & ll), "lt"), pin(m, ~lh & ~gh & ~ll & ~gl, "at"),
                      pin(m, ~gh & (lh | ~gl), "le"), pin(m, ~l1h & ~g1h & ~l1l & ~g1l, "at1")],
-                    (gt, pin(m, gt & gt1, "gt_gt1")))
+                    (gh | (~lh & gl), g1h | (~l1h & g1l)))
 
         # each flag: the load mux (one LUT after the chains and `load`), then the step
         # mux (one LUT after the delivery)
@@ -129,9 +127,14 @@ class HoldHead(wiring.Component):
         # this cycle was behind E, at it (delivered: E steps past it) or dropped far,
         # so only the far drop needs `keep` (registers only); a loaded head is valid.
         keep = pin(m, self.valid & ~(self.drop_ok & self.msg.rel.far), "keep")
+        # ahead: gt & ~far (E stays), gt & gt1 & ~far (E steps), one LUT after the half
+        # chains each: with E + 1 = E's successor, E + 1 < seq implies E < seq, so the
+        # step side is gt1 & ~far and its wrap (E + 1 = 0: gt was 0) is `e1_nz` in the
+        # step mux; `keep` goes into the load mux (a_cur's LUT has no input left)
         a_new = [pin(m, new_gt[k] & ~far_new[k], "ahead") for k in (0, 1)]
-        a_cur = [pin(m, keep & cur_gt[k] & ~far_cur[k], "ahead") for k in (0, 1)]
-        ahead = [pin(m, Mux(load, a_new[k], a_cur[k]), "ahead_by_load") for k in (0, 1)]
+        a_cur = [pin(m, cur_gt[k] & ~far_cur[k], "ahead") for k in (0, 1)]
+        ahead = [pin(m, Mux(load, a_new[k], keep & a_cur[k]), "ahead_by_load")
+                 for k in (0, 1)]
         with m.If(~self.flush):
-            m.d.sync += self.waits.eq(Mux(self.step, ahead[1], ahead[0]))
+            m.d.sync += self.waits.eq(Mux(self.step, ahead[1] & e1_nz, ahead[0]))
         return m
