@@ -42,7 +42,7 @@ The k-induction needs the property to hold at each stage, not only at the output
 stalled pipeline can keep an unreachable stage-3 value for any number of steps): each
 group adds helper invariants on the stage registers, with why next to them.
 """
-from amaranth.hdl import Assert, Assume, Const, Module, Mux, ResetSignal, Signal
+from amaranth.hdl import Assert, Assume, Const, Module, Mux, ResetSignal, Signal, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In
 
@@ -126,11 +126,14 @@ class RiskProps(wiring.Component):
         a2 = _view(cmade, 6, AcctLimits, "checks: S2 account limits")
         c4 = _view(emade, 2, Prepared, "exposure: S4 input")
         v4 = _bit(emade, 1, "exposure: S4 valid")
-        ok_r = [s for s in emade if not isinstance(s, data.View) and s.name == "ok_r"]
-        assert len(ok_r) == 1, "exposure: ok_r not found"
-        # the verdict's registered `ok_r` is the S4 order's (an order, no reason 1..8)
+        pas = [s for s in emade if isinstance(s, data.View) and Value.cast(s).name in
+               ("pass_r", "pass_a")]
+        assert len(pas) == 2, "exposure: pass_r, pass_a not found"
+        # the verdict's credit pass terms (`pass_*.c`, registered with `order_ok`) hold
+        # only for an S4 order (an order, no reason 1..8): every ACCEPT needs one
         def ok_helper():
-            return Assert(ok_r[0] == (v4 & (c4.kind == 0) & (c4.reason == 0)), "S4 ok_r")
+            return Assert(~(pas[0].c | pas[1].c) | (v4 & (c4.kind == 0) & (c4.reason == 0)),
+                          "S4 pass terms without an order free of reasons 1..8")
         o3 = checks.o.payload
 
         # the pipeline advance, from the output ports
