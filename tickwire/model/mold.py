@@ -89,6 +89,10 @@ FREE_LAG = 1
 #: Cycles from the packet start that fills the hold window's packet count to E's jump
 #: (the count's register, the window's `expire` register, then E's).
 PKT_EXPIRE_LAG = 3
+#: Cycles from the cycle that confirms the session's start to the one that loads E
+#: (rtl/rx/merge/sequencer.py `_start`: `starting`, then `starting2` with the ports
+#: counted and the smallest held number registered).
+START_LAG = 2
 #: Cycles from the hold window's last counted cycle to E's jump when `hold_cycles` run
 #: out (the window's `expire` register, then E's; FST trace of the RTL).
 CYCLE_EXPIRE_LAG = 2
@@ -201,8 +205,8 @@ class Arbiter:
       only when both ports are on the same session) confirms the
       start; so does the hold window expiring (one feed, a single packet). Candidates
       are judged as they stood at the start of the cycle (both ports at once).
-    - The cycle after the confirming one, E becomes the smallest sequence number held
-      up to the confirming cycle; held messages then flow, and a held message more
+    - START_LAG cycles after the confirming one, E becomes the smallest sequence number
+      held up to the confirming cycle; held messages then flow, and a held message more
       than the jump window ahead of E (a forged jump) is dropped (jump_drops).
     Sequencer (expected number E, from the session's start):
     - seq < E: duplicate (discarded, counted per port). seq == E: delivered, E + 1.
@@ -271,7 +275,7 @@ class Arbiter:
         """Forget the session-start state (candidates, smallest held, confirmation)."""
         self.cand = [None, None]        # per port: (start, end) of its latest packet
         self.lo = [None, None]          # per port: smallest seq held before E exists
-        self.start_t = None             # cycle the start was confirmed (E set a cycle later)
+        self.start_t = None             # cycle the start was confirmed (E set START_LAG later)
         self.keep_both = True
         self._cyc, self._cyc_cands, self._cyc_firsts = None, [None, None], {}
         self.start_port = 0             # whose messages count when the sessions differ
@@ -526,12 +530,13 @@ class Arbiter:
         return CYCLE_EXPIRE_LAG if self._timed else 0
 
     def _catch_up(self, t):
-        """Time passes to cycle t: the session's start takes effect (E is set the cycle
-        after the confirming one) and expired hold windows act."""
+        """Time passes to cycle t: the session's start takes effect (E is set START_LAG
+        cycles after the confirming one) and expired hold windows act."""
         out = []
         while True:
-            if self.start_t is not None and (t >= self.start_t + 2 or not self._timed):
-                out += self._finalize_start(self.start_t + 1)
+            if self.start_t is not None and (t >= self.start_t + START_LAG + 1
+                                             or not self._timed):
+                out += self._finalize_start(self.start_t + START_LAG)
             elif (not self.have_e and self.start_t is None and self._waiting()
                   and self.stall_t is not None and self.stall_t + self.hold_cycles <= t):
                 self.now = max(self.now, self.stall_t + self.hold_cycles)
@@ -553,7 +558,8 @@ class Arbiter:
             if p not in keep:
                 self.hold[p].clear()
         self.expected = min(self.lo[p] for p in keep if self.lo[p] is not None)
-        self.lock_t = self.start_t + 4 if self._timed and self.start_t is not None else None
+        self.lock_t = (self.start_t + START_LAG + 3 if self._timed and self.start_t is not None
+                       else None)
         self._clear_start()
         self.stall_t, self.stall_pkts = None, 0
         return self._drain()

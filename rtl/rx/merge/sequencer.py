@@ -245,13 +245,19 @@ class Sequencer(wiring.Component):
         Each next value is pinned as written with the delivery as a mux select
         (`_unless_confirm`), never as `confirm_r & ~deliver`: Yosys merged that term into
         the kept `confirm` wire, and ABC then put two LUTs after it (confirm_r -> confirm
-        -> ok -> far_ok, 6.93 ns, 144.38 MHz seed 3)."""
+        -> ok -> far_ok, 6.93 ns, 144.38 MHz seed 3). `confirm` itself is no longer
+        kept (ABC reads a kept wire as an input that arrives at once, and fed
+        bubble_next from it)."""
         have_e, bubble, joined, ok, far_ok = regs
         rs, jn = self.restart, self.join
         he = pin(m, ~rs & (jn | jump_e | have_e), "have_e_early")
         be = pin(m, ~rs & (jn | jump_e), "bubble_early")
+        # have_e needs no delivery term (a delivery happens only while E exists, and
+        # then he = ~rs): as Mux(deliver, he, he | ...) ABC rebuilt it from the kept
+        # bubble_next (he = be | ~rs & have_e), a LUT behind it: confirm_r -> confirm ->
+        # bubble_next -> have_e_next, 6.49 / 7.08 ns at seeds 1 / 2
         m.d.sync += [joined.eq(jn & ~rs),
-                     have_e.eq(pin(m, Mux(deliver, he, he | (~rs & confirm_r)), "have_e_next")),
+                     have_e.eq(pin(m, he | (~rs & confirm_r), "have_e_next")),
                      bubble.eq(pin(m, Mux(deliver, be, be | (~rs & confirm_r)), "bubble_next")),
                      ok.eq(_unless_confirm(m, pin(m, have_e & ~jump_e & ~rs & ~jn, "ok_early"),
                                            confirm_r, deliver, "ok_next")),
@@ -379,7 +385,7 @@ class Sequencer(wiring.Component):
         (when both ports' sessions agree: `same`, from MoldRx) is the other port's copy
         of it (== its start), continues it (== its end) or is the other port's first
         message in the same cycle with the same seq, confirms the start; so does an
-        expired hold window (one feed, a single packet). The next cycle (`start`) E
+        expired hold window (one feed, a single packet). Two cycles later (`start`) E
         becomes the smallest sequence number held up to the confirming cycle (`lo`,
         per port), so one forged packet neither sets E (a far jump: dropped from the
         buffer once E is known) nor costs the messages held before it. When the ports'
@@ -389,7 +395,15 @@ class Sequencer(wiring.Component):
         loses what it held. Candidates are judged against this cycle's registers (both
         ports at once; the model does the same). (Its equalities stay LUT trees: as
         carry chains the mapper left five LUT levels behind them, 7.77 ns at 128.67 MHz,
-        seed 1.)"""
+        seed 1.)
+        Why two cycles (`starting`, then `starting2`), once per session: the confirming
+        cycle registers only `starting` and the ports' choice (`win_a`, `same`); the
+        next registers which ports count (`keep`) and the smallest number (`lo_min`,
+        one select of two registers); the third loads E from that register. Decided in
+        one cycle, the start's equality trees -> `go` -> keep's clock enables (seed 2)
+        and the smallest number's select -> E (seed 3) were the merge's critical paths
+        (6.58 and 6.63 ns). The model waits the same (tickwire/model/mold.py
+        START_LAG)."""
         live = self.live
         cand_v = [Signal(name=f"cand_v{p}") for p in (0, 1)]
         cand_s = [Signal(64, name=f"cand_s{p}") for p in (0, 1)]
@@ -397,9 +411,9 @@ class Sequencer(wiring.Component):
         lo_v = [Signal(name=f"lo_v{p}") for p in (0, 1)]
         lo = [Signal(64, name=f"lo{p}") for p in (0, 1)]
         keep = [Signal(name=f"keep{p}") for p in (0, 1)]    # ports counted at the start
-        starting = Signal()
+        starting, starting2 = Signal(name="starting"), Signal(name="starting2")
         pre = Signal()
-        m.d.comb += pre.eq(~have_e & ~starting)
+        m.d.comb += pre.eq(~have_e & ~starting & ~starting2)
         seq = [live[p].payload.msg.seq for p in (0, 1)]
         lv = [live[p].valid & ~live[p].payload.mark for p in (0, 1)]
         fl = [lv[p] & live[p].payload.first for p in (0, 1)]
@@ -427,21 +441,30 @@ class Sequencer(wiring.Component):
                 with m.Elif(lv[p] & cand_v[p]):
                     m.d.sync += cand_e[p].eq(seq[p] + 1)
             with m.If(go):
-                m.d.sync += [starting.eq(1), keep[0].eq(self.same | win_a),
-                             keep[1].eq(self.same | ~win_a),
-                             self.status.start_port.eq(~self.same & ~win_a)]
+                m.d.sync += starting.eq(1)
+        # the ports' choice, registered every cycle: read in the `starting` cycle
+        win_a_r, same_r = Signal(name="win_a_r"), Signal(name="same_r")
+        m.d.sync += [win_a_r.eq(win_a), same_r.eq(self.same)]
+        k = [same_r | win_a_r, same_r | ~win_a_r]
+        with m.If(starting):
+            m.d.sync += [keep[0].eq(k[0]), keep[1].eq(k[1]),
+                         self.status.start_port.eq(~same_r & ~win_a_r)]
+        m.d.sync += starting2.eq(starting & ~self.restart & ~self.join)
         start = Signal()
-        m.d.comb += start.eq(starting & ~have_e & ~self.join)
-        ok = [lo_v[p] & keep[p] for p in (0, 1)]
+        m.d.comb += start.eq(starting2 & ~have_e & ~self.join)
+        ok = [lo_v[p] & k[p] for p in (0, 1)]
         # lo0 < lo1 as a register: the compares of each lo's current and next value
         # run a cycle ahead and the updates pick one (the 64-bit compare in front of
         # E's mux was the critical path at 129.48 MHz, 7.7 ns)
         lo_lt = Signal(name="lo_lt")
         m.d.sync += lo_lt.eq(Mux(upd[0], Mux(upd[1], seq[0] < seq[1], seq[0] < lo[1]),
                                  Mux(upd[1], lo[0] < seq[1], lo[0] < lo[1])))
-        lo_min = Signal(64)
-        # one select from registers (pinned) for the 64 bits, not three per bit
-        m.d.comb += lo_min.eq(Mux(pin(m, ok[0] & (~ok[1] | lo_lt), "lo_pick0"), lo[0], lo[1]))
+        lo_min = Signal(64, name="lo_min")
+        # in the `starting` cycle (lo, lo_v and lo_lt hold still: not `pre`), one select
+        # from registers (pinned) for the 64 bits, registered for E
+        with m.If(starting):
+            m.d.sync += lo_min.eq(Mux(pin(m, ok[0] & (~ok[1] | lo_lt), "lo_pick0"),
+                                      lo[0], lo[1]))
         for p in (0, 1):
             m.d.comb += self.clear[p].eq(self.restart | (self.flush[p] & ~have_e)
                                          | (start & ~keep[p]))
@@ -524,7 +547,9 @@ class Sequencer(wiring.Component):
         a = [pin(m, claim_ok & p0, "claim_hit0"), pin(m, claim_ok & ~f0 & p1, "claim_hit1")]
         confirm, confirm_r = Signal(), Signal()
         m.d.comb += [confirm_r.eq(pin(m, (a[0] & match[0]) | (a[1] & match[1]), "confirm_r")),
-                     confirm.eq(pin(m, confirm_r & ~deliver, "confirm"))]
+                     confirm.eq(confirm_r & ~deliver)]
+        # (`confirm` is not a kept wire: ABC took the kept one as an input of free
+        # arrival, putting its LUT in front of bubble_next's, one level more)
         # where E goes on a confirmed jump: seq + 1 of the port that confirmed (f0 is
         # far[0] whenever claim_ok)
         self.fseq1 = pin(m, Mux(f0, seq1[0], seq1[1]), "e_jump_to")
