@@ -11,6 +11,7 @@ import random
 from pathlib import Path
 
 import cocotb
+import pytest
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster
@@ -199,6 +200,7 @@ async def synthetic_multi_symbol_with_idle_gaps(dut):
     assert await card.read("net_a.drop_filter") + await card.read("net_b.drop_filter") > 0
 
 
+@pytest.mark.xdist_group("tw_core_small")       # shares its build with cocotb_tests/regs
 def test_top():
     from tickwire.rtl.top import TickwireCore
     from tickwire.tools.build.simrun import run_cocotb

@@ -111,7 +111,12 @@ class XgmiiRx(wiring.Component):
         lanes. It was twelve (1..8 bytes from lane 0, 1..4 from lane 4): ~1,800 LUT4 a
         port, each data bit fanned out to ~190 of them (the lab route's worst block)."""
         d, c = self.xgmii_d, self.xgmii_c
-        masked = Cat(*(d[8 * i:8 * i + 8] & (~c[:i + 1].any()).replicate(8) for i in range(8)))
+        # A signal, not an expression: the XOR network reads each bit ~16 times, and an
+        # expression is re-emitted at every read (the Verilog grew by ~250 k lines a
+        # port: 7 MB, most of the core's 18 MB of simulation Verilog).
+        masked = Signal(64, name="crc_masked")
+        m.d.comb += masked.eq(Cat(*(d[8 * i:8 * i + 8] & (~c[:i + 1].any()).replicate(8)
+                                    for i in range(8))))
         dt, dt_r = Signal(32, name="crc_dt"), Signal(32, name="crc_dt_r")
         m.d.comb += dt.eq(data_term(masked, 8))
         m.d.sync += dt_r.eq(dt)
