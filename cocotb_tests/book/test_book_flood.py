@@ -39,6 +39,8 @@ from tickwire.control.regmap import BOOK_SUB_CMD_MAP
 from tickwire.model.book import BookModel, Msg
 from tickwire.rtl.layouts import BboUpdate, ItchMsg
 
+from test_book import msg_fields            # this folder's book tests: one message encoding
+
 FLOOD = dict(slots=16, orders=8192, levels=2048, top_n=5, locate_bits=6)
 #: case -> (OrderBook parameters beyond FLOOD, toplevel, bound on dropped messages,
 #: bound on cycles queued messages waited)
@@ -75,12 +77,6 @@ def model_rows(msgs, subs, top_n=5):
     return [(e.seq, e.locate, e.slot, e.bid_px, e.bid_qty, e.bid_orders, e.ask_px,
              e.ask_qty, e.ask_orders, int(e.halted), 0)
             for e in (model.apply(m) for m in msgs) if e is not None]
-
-
-def _payload(m):
-    return ItchMsg.const(dict(type=m.type, locate=m.locate, oref=m.oref, new_oref=m.new_oref,
-                              side=m.side, shares=m.shares, price=m.price, state=m.state,
-                              seq=m.seq)).as_bits()
 
 
 def _row(p):
@@ -135,7 +131,7 @@ async def flood(dut):
             nxt += 1
         if cur is None and queue:
             cur = queue.pop(0)
-            dut.i__payload.value = _payload(cur)
+            dut.i__payload.value = ItchMsg.const(msg_fields(cur)).as_bits()
             dut.i__valid.value = 1
         elif cur is None:
             dut.i__valid.value = 0

@@ -1,8 +1,7 @@
 """Register bus: ID block, scratch, wide-register latch and staging through AXI4-Lite.
 
-Runs on the core build cocotb_tests/top uses (same component, same toplevel name), so
-the two share one Verilator build (~3 core-minutes); xdist_group keeps them on one
-worker so neither waits on the other's build lock."""
+Runs on the core build cocotb_tests/top uses (simrun.SMALL_CORE: one Verilator build for
+both); xdist_group keeps them on one worker so neither waits on the other's build lock."""
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles
@@ -11,10 +10,7 @@ from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 import pytest
 
 from tickwire.control.regmap import BUILDS, REGS, MAP_MAGIC
-from tickwire.rtl.config import BUILDS as CONFIGS
-
-#: The same build as cocotb_tests/top/test_top.py's CFG (one Verilator build for both).
-CFG = CONFIGS["sim"].replace(book_slots=8, book_orders=16384)
+from tickwire.tools.build.simrun import SMALL_CORE as CFG, SMALL_CORE_TOP
 
 
 async def setup(dut):
@@ -60,5 +56,5 @@ def test_regs():
     from pathlib import Path
     from tickwire.rtl.top import TickwireCore
     from tickwire.tools.build.simrun import run_cocotb
-    run_cocotb(TickwireCore(CFG), "tw_core_small", "test_regs",
+    run_cocotb(TickwireCore(CFG), SMALL_CORE_TOP, "test_regs",
                Path(__file__).parent)

@@ -23,7 +23,7 @@ from scapy.packet import Raw
 from tickwire.control.regmap import BOOK_SUB_CMD_MAP, ITCH_TYPE_ORDER, REGS
 from tickwire.model import mold
 from tickwire.model.device import DeviceModel, comparable
-from tickwire.rtl.config import BUILDS
+from tickwire.tools.build.simrun import SMALL_CORE, SMALL_CORE_TOP
 from tickwire.rtl.layouts import BboUpdate, ItchMsg
 from tickwire.tools.feeds import itch_file
 
@@ -33,8 +33,8 @@ AAPL = SHARED / "nasdaq_itch50_20200130_aapl_first5000.itch"
 AAPL_BBO = SHARED / "nasdaq_itch50_20200130_aapl_first5000.bbo.csv"
 SYNTH = HERE.parent.parent / "tools" / "demo_data" / "synthetic_8sym_6000.itch"
 FEED = {0: ("233.54.12.111", 26477), 1: ("233.49.196.111", 26477)}
-#: Small build for cocotb (the default build's tables are simulation-sized for replays).
-CFG = BUILDS["sim"].replace(book_slots=8, book_orders=16384)
+#: Small build for cocotb, shared with cocotb_tests/regs (tools/build/simrun.py).
+CFG = SMALL_CORE
 
 
 def frame(payload, feed):
@@ -204,4 +204,4 @@ async def synthetic_multi_symbol_with_idle_gaps(dut):
 def test_top():
     from tickwire.rtl.top import TickwireCore
     from tickwire.tools.build.simrun import run_cocotb
-    run_cocotb(TickwireCore(CFG), "tw_core_small", "test_top", HERE)
+    run_cocotb(TickwireCore(CFG), SMALL_CORE_TOP, "test_top", HERE)

@@ -19,6 +19,7 @@ from amaranth.hdl import Const, ValueCastable
 from amaranth.hdl._ir import PortDirection
 from amaranth.lib import wiring
 
+from ...rtl.config import BUILDS
 from . import steps
 from .zero_init import zero_memories_uninitialised
 
@@ -35,6 +36,10 @@ SIM_FORM = "zero-mem-uninit"
 #: Verilator's optimisation and made the MoldUDP64 harness 15 MB of C++ that took
 #: 5-9 minutes to compile (30 s with this); no test reads an internal signal.
 PUBLIC = ("--public-depth", "1")
+#: The core the full-core cocotb tests share (cocotb_tests/top, cocotb_tests/regs: one
+#: Verilator build, ~3 core-minutes): the sim build with 8 book slots and 16 K orders
+#: (the default build's tables are simulation-sized for replays).
+SMALL_CORE, SMALL_CORE_TOP = BUILDS["sim"].replace(book_slots=8, book_orders=16384), "tw_core_small"
 
 
 def ensure_verilator():
