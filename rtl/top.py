@@ -172,6 +172,8 @@ class TickwireCore(wiring.Component):
         wiring.connect(m, itch.o, book_in.i)
         wiring.connect(m, book_in.o, book.i)
         m.d.comb += merge.pause.eq(book_in.almost_full)     # held messages wait for room
+        # a message the queue drops is lost after sequencing: books stale, snapshot needed
+        m.d.comb += m.submodules.inject.book_lost.eq(book_in.ev_fifo_overflow)
         # BBO and top-N updates leave flagged unreliable while the books are stale (a gap
         # reported, not yet recovered: rtl/rx/inject/); the risk gate sees the book's own flag.
         stale = m.submodules.inject.stale

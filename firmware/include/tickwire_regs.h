@@ -480,10 +480,10 @@
 #define TW_INJECT_STATE_WAITING                   0x00000002u  /* inject.state bit 1: The sequencer waits for the host to fill a reported gap. */
 #define TW_INJECT_STATE_WAITING_SHIFT             0x00000001u
 #define TW_INJECT_STATE_WAITING_MASK              0x00000002u
-#define TW_INJECT_STATE_STALE                     0x00000004u  /* inject.state bit 2: Books are stale (a gap was reported, not yet cleared). */
+#define TW_INJECT_STATE_STALE                     0x00000004u  /* inject.state bit 2: Books are stale (a gap was reported, or a message lost or corrupted after sequencing, not yet cleared). */
 #define TW_INJECT_STATE_STALE_SHIFT               0x00000002u
 #define TW_INJECT_STATE_STALE_MASK                0x00000004u
-#define TW_INJECT_STATE_SNAPSHOT_NEEDED           0x00000008u  /* inject.state bit 3: A hold buffer overflowed while books were stale, or a frame found bad at its end had forwarded messages (mold.bad_forwarded): a fill cannot make the books exact, load a snapshot. */
+#define TW_INJECT_STATE_SNAPSHOT_NEEDED           0x00000008u  /* inject.state bit 3: A hold buffer overflowed while books were stale, a frame found bad at its end had forwarded messages (mold.bad_forwarded), or the book's input queue dropped a message (book.fifo_overflow): a fill cannot make the books exact, load a snapshot. */
 #define TW_INJECT_STATE_SNAPSHOT_NEEDED_SHIFT     0x00000003u
 #define TW_INJECT_STATE_SNAPSHOT_NEEDED_MASK      0x00000008u
 #define TW_BOOK_SUB_CMD_MAP                       0x00000001u  /* book.sub_cmd bit 0: Route sub_locate to sub_slot and clear that slot's book and flags. */

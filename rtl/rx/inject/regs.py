@@ -31,10 +31,12 @@ BLOCK = Block("inject", "Host injection of MoldUDP64 messages (gap fills, snapsh
         Field("BUSY", 0, "A committed message waits for its turn (sequence number "
               "ahead of the expected one); the next commit would be dropped."),
         Field("WAITING", 1, "The sequencer waits for the host to fill a reported gap."),
-        Field("STALE", 2, "Books are stale (a gap was reported, not yet cleared)."),
-        Field("SNAPSHOT_NEEDED", 3, "A hold buffer overflowed while books were stale, or "
-              "a frame found bad at its end had forwarded messages (mold.bad_forwarded): "
-              "a fill cannot make the books exact, load a snapshot."))),
+        Field("STALE", 2, "Books are stale (a gap was reported, or a message lost or "
+              "corrupted after sequencing, not yet cleared)."),
+        Field("SNAPSHOT_NEEDED", 3, "A hold buffer overflowed while books were stale, "
+              "a frame found bad at its end had forwarded messages (mold.bad_forwarded), "
+              "or the book's input queue dropped a message (book.fifo_overflow): a fill "
+              "cannot make the books exact, load a snapshot."))),
     Reg("next_seq", "status", "Sequence number the next sequenced commit carries.",
         width=64),
     Reg("gap_first", "status", "First missing sequence number of the latest gap report.",

@@ -17,8 +17,13 @@ jump) marks every book stale and latches its range (gap_first, gap_count, `gaps`
 host clears it (`cmd.CLEAR_STALE`) when recovery completes. A hold buffer that
 overflows while stale raises SNAPSHOT_NEEDED; so does a frame found bad at its end
 after some of its messages went to the books cut-through (`bad_frame`, from MoldRx:
-a re-request cannot undo a message already applied). The stale bitmap has a bit per slot; a
-gap marks all of them (the card cannot tell which books the lost messages touched).
+a re-request cannot undo a message already applied), and so does a sequenced message
+the book's input queue dropped (`book_lost`, BookInput's `book.fifo_overflow`: E has
+moved past it, so no fill brings it back, and without this the book would go on
+silently wrong; a deep side drained best-first at line rate does it, bench
+`deep_book`). Both also mark the books stale at once. The stale bitmap has a bit per
+slot; a gap marks all of them (the card cannot tell which books the lost messages
+touched).
 """
 from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import stream, wiring
@@ -47,6 +52,7 @@ class InjectWindow(wiring.Component):
             "waiting": In(1), "inj_ev": In(2),
             "overflow": In(2),              # hold-buffer overflow pulses, ports A and B
             "bad_frame": In(1),             # a bad frame's messages went out (MoldRx)
+            "book_lost": In(1),             # the book's input queue dropped a message
             "stale": Out(1),                # books stale (registered): BBO updates flag it
             **register_members(self.registers),
         })
@@ -102,8 +108,10 @@ class InjectWindow(wiring.Component):
                              self.st_gap_count.eq(self.report.payload.count)]
             with m.If(stale & self.overflow.any()):
                 m.d.sync += need_snap.eq(1)
-            with m.If(self.bad_frame):      # a book may hold a corrupted message: only a
-                m.d.sync += [stale.eq(1), need_snap.eq(1)]      # snapshot makes it exact
+            # a book may hold a corrupted message, or miss a sequenced one: only a
+            # snapshot makes it exact
+            with m.If(self.bad_frame | self.book_lost):
+                m.d.sync += [stale.eq(1), need_snap.eq(1)]
         m.d.comb += [self.st_state.eq(Cat(busy, self.waiting, stale, need_snap)),
                      self.st_next_seq.eq(nxt),
                      self.st_stale.as_value().eq(stale.replicate(min(self.slots, 32 * regs.STALE_WORDS)))]
