@@ -17,9 +17,13 @@ class ModelRegs:
         self.dev = DeviceModel(risk_slots=8)
         self.dev.arbiter.hold_cycles = 60
         self.words, self.hi, self.next, self.subs = [], 0, 0, []
+        #: counters the model has no cause for (book.fifo_overflow: a test sets them)
+        self.counters = {name: 0 for name, _ in regcard.SNAPSHOT_CAUSES}
 
     def read(self, name):
         a, st = self.dev.arbiter, self.dev.recovery_state()
+        if name in self.counters:
+            return self.counters[name]
         return {"inject.gaps": a.inject_counters["gaps"], "inject.gap_first": st["gap_first"],
                 "inject.gap_count": st["gap_count"], "mold.expected_seq": a.expected,
                 "inject.state": st["WAITING"] << 1 | st["STALE"] << 2
@@ -83,3 +87,19 @@ def test_snapshot_load_joins():
     h.live(schedule(pk))
     assert [d["seq"] for d in h.dev.decoded] == [15, 15] + list(range(16, 31))
     assert h.subs == [(1, 0)] and not card.snapshot_wanted
+
+
+def test_snapshot_reason_names_the_counters_that_moved():
+    """The audit entry of a card-requested snapshot says why: the causes whose counters
+    moved since the last snapshot load (a dropped book message is not a hold-buffer
+    overflow), and nothing once the snapshot is loaded."""
+    h = ModelRegs()
+    h.counters["book.fifo_overflow"] = 5           # before the daemon started: not news
+    card = regcard.RegisterCard(h, {1: 0})
+    h.counters["book.fifo_overflow"] = 467
+    assert card.snapshot_reason == ("messages the book's input queue dropped: 462 "
+                                    "(book.fifo_overflow)")
+    h.counters["mold.bad_forwarded"] = 1
+    assert card.snapshot_reason.count("(") == 2 and "mold.bad_forwarded" in card.snapshot_reason
+    card.load_snapshot([], 1)
+    assert card.snapshot_reason == "the card asked (inject.state.SNAPSHOT_NEEDED)"

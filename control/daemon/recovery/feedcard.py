@@ -47,6 +47,8 @@ class FeedCard:
         self.joining = join
         self.events = queue.Queue()     # gap events for the daemon: (first, count)
         self.snapshot_wanted = False
+        #: why (the manager's audit entry): this card's only cause
+        self.snapshot_reason = "hold buffer overflow"
         self.counts = dict(gaps=0, filled_by_other_feed=0, injected_messages=0,
                            hold_overflow=0, snapshot_loads=0)
         self._injected_in_gap = 0

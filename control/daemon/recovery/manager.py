@@ -11,7 +11,7 @@ track of an open gap if it restarts mid-recovery. Policy (docs/recovery.md):
 3. the rest is re-requested (RerequestClient: split, rate-limited, retried with
    back-off) and injected in sequence; complete -> `recovered`;
 4. a fetch that gives up, a gap longer than `max_rerequest` messages, no request
-   server, or a card asking for one (hold buffer overflow) -> `abandoned`, and a
+   server, or a card asking for one (its `snapshot_reason`) -> `abandoned`, and a
    GLIMPSE snapshot is loaded instead; `tickwire recover` forces one.
 Every recovery ends with one audit entry (`Recovery`: gap, outcome, messages,
 seconds). On start, gaps left open in `recovery.json` by a previous daemon are
@@ -146,7 +146,8 @@ class RecoveryManager:
                 self.metrics.stale.set(len(self.card.stale_locates()))
             snap = (self._force.is_set() or self.card.snapshot_wanted) and \
                 time.monotonic() >= self._retry_at
-            why = "forced" if self._force.is_set() else "hold buffer overflow"
+            why = "forced" if self._force.is_set() else \
+                getattr(self.card, "snapshot_reason", "the card asked") if snap else ""
             if not snap and not self.pending:
                 self.state = "idle"
                 return False

@@ -10,7 +10,7 @@ injected message waits at a time on the card: each commit is followed by a read 
 `inject.state` until BUSY is clear (a fill starts at the card's expected number, so
 it is normally taken at once).
 Interface (the same as feedcard.FeedCard's): events, missing, inject, load_snapshot,
-stale_locates, snapshot_wanted.
+stale_locates, snapshot_wanted, snapshot_reason.
 """
 import threading
 import time
@@ -25,6 +25,13 @@ JOIN, SKIP, CLEAR_STALE = (1 << _B.reg("cmd").field(n).offset
                            for n in ("JOIN", "SKIP", "CLEAR_STALE"))
 STATE = {f.name: 1 << f.offset for f in _B.reg("state").fields}
 BUSY_TIMEOUT_S = 2.0
+#: What raises SNAPSHOT_NEEDED (rtl/rx/inject/window.py), each with the counter that
+#: counts it: the audit trail names the cause, not just "the card asked".
+SNAPSHOT_CAUSES = (
+    ("inject.stale_overflows", "live messages lost to a full hold buffer while stale"),
+    ("mold.bad_forwarded", "frames found bad after their messages went to the books"),
+    ("book.fifo_overflow", "messages the book's input queue dropped"),
+)
 SUB_MAP = 1          # book.sub_cmd MAP (clears the slot's book)
 
 
@@ -54,6 +61,10 @@ class RegisterCard:
         self.lock = threading.RLock()
         self.events = _Events(self)
         self.h.write("inject.gap_wait", 1)
+        self._cause_base = self._causes()
+
+    def _causes(self):
+        return {name: self.h.read(name) for name, _ in SNAPSHOT_CAUSES}
 
     def _state(self):
         return self.h.read("inject.state")
@@ -61,6 +72,16 @@ class RegisterCard:
     @property
     def snapshot_wanted(self):
         return bool(self._state() & STATE["SNAPSHOT_NEEDED"])
+
+    @property
+    def snapshot_reason(self):
+        """Why the card wants a snapshot: the causes whose counters moved since the last
+        snapshot load (or the start), e.g. "messages the book's input queue dropped: 462
+        (book.fifo_overflow)"."""
+        now = self._causes()
+        moved = [f"{text}: {now[name] - self._cause_base.get(name, 0)} ({name})"
+                 for name, text in SNAPSHOT_CAUSES if now[name] > self._cause_base.get(name, 0)]
+        return "; ".join(moved) or "the card asked (inject.state.SNAPSHOT_NEEDED)"
 
     def stale_locates(self):
         return sorted(self.subs) if self._state() & STATE["STALE"] else []
@@ -116,3 +137,4 @@ class RegisterCard:
             self._seq(next_seq)
             self.h.write("inject.cmd", JOIN)
             self.h.write("inject.cmd", CLEAR_STALE)
+            self._cause_base = self._causes()
