@@ -2,8 +2,7 @@
 sequencer moved past it: InjectWindow marks the books stale and asks for a snapshot
 at once, so BBO updates leave flagged instead of silently wrong (rtl/rx/inject/window.py).
 InjectWindow alone in the Amaranth simulator, its register ports driven directly."""
-from amaranth.sim import Simulator
-
+from clocked import simulate
 from tickwire.rtl.rx.inject.regs import BLOCK
 from tickwire.rtl.rx.inject.window import InjectWindow
 
@@ -30,10 +29,7 @@ def _run(lost_at):
             await ctx.tick()
             seen.append((_state(ctx, dut), ctx.get(dut.stale)))
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(tb)
-    sim.run()
+    simulate(dut, tb)
     return seen
 
 
