@@ -44,11 +44,15 @@ class CardHandle:
 
     # ---- registers by name ----------------------------------------------------------
     def read(self, name):
+        """A register by name; a 64-bit one as one 2-word burst, LO then HI (the bank's
+        shadow keeps it tear-free either way; over UART one request instead of two)."""
         reg = REGS[name]
         with self.lock:
-            lo = self.t.read32(reg.addr)
             if reg.width > 32:
-                lo |= self.t.read32(reg.addr + 4) << 32
+                lo, hi = self.t.read_burst(reg.addr, 2)
+                lo |= hi << 32
+            else:
+                lo = self.t.read32(reg.addr)
         return lo & ((1 << reg.width) - 1)
 
     def read_many(self, names):
