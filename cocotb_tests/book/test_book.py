@@ -1,6 +1,6 @@
 """OrderBook gateware against the reference model (tickwire.model.book).
 
-Small tables (4 slots, 8192 orders, 8192 levels, 64 locates) so Verilator builds and
+Small tables (16 slots, 8192 orders, 8192 levels, 64 locates) so Verilator builds and
 runs fast; the book is exact at any depth, so deep books are tested here too.
 Block RAM keeps its contents through a reset, so the book sweeps every table after
 one (`busy` until done); every test starts there, on the previous test's tables.
@@ -22,7 +22,8 @@ from tickwire.rtl.book.tables import Best
 from tickwire.rtl.layouts import BboUpdate, ItchMsg, top_n_layout
 from tickwire.tools.feeds.churn import delete_order, reduce_order
 
-PARAMS = dict(slots=4, orders=8192, levels=8192, top_n=5, locate_bits=6)
+#: 16 slots: test_book_flood's thin case (16 symbols) runs on this same build
+PARAMS = dict(slots=16, orders=8192, levels=8192, top_n=5, locate_bits=6)
 N, ORDERS = PARAMS["top_n"], PARAMS["orders"]
 SET_BITS = (ORDERS // 8).bit_length() - 1              # two banks of 4-way sets
 #: Cycles from a message leaving the queue (taken) to its BBO / top-N update.

@@ -54,7 +54,8 @@ def sources_since(tree, block, repo=flow.REPO):
 def method_of(e):
     tree = e.get("rtl_tree") or "?"
     how = {"ooc": "out of context", "registered_ports": "ports registered",
-           "bitstream": "make bitstream (LabTop)"}
+           "bitstream": "make bitstream (LabTop)",
+           "synthesis": "Yosys only (TickwireCore, classic ABC)"}
     return (f"{how.get(e.get('flow'), e.get('flow'))}, {e['build']}, seed {e['seed']}, "
             f"{e.get('timing') or 'routed'}, {str(e.get('date', ''))[:10]}, rtl "
             f"{tree[:10]}: {sources_since(e.get('rtl_tree'), e['block'])}")
@@ -86,15 +87,18 @@ def results_from(entries):
     ooc = sorted((e for e in entries if e.get("flow") in ("ooc", "registered_ports")
                   and e["build"] == BUILD),
                  key=lambda e: (order.get(e["block"], len(order)), e["block"], e["seed"]))
-    cores = sorted((e for e in entries if e.get("flow") == "bitstream"),
-                   key=lambda e: (e["build"], e["seed"]))
+    # the full core: `make bitstream` runs (LabTop), and Yosys-only maps of TickwireCore
+    # (flow "synthesis": how far a build is from fitting when it cannot be placed)
+    cores = sorted((e for e in entries if e.get("flow") in ("bitstream", "synthesis")),
+                   key=lambda e: (e["build"], e["flow"], e["seed"]))
     out = []
     for e in ooc:              # other seeds: the same netlist, so Fmax only
         first = e["seed"] == flow.SEED
         out += entry_results(e, e["block"] if first else f"{e['block']}.seed{e['seed']}",
                              resources=first)
     for e in cores:
-        name = f"core[{e['build']}]" + ("" if e["seed"] == flow.SEED else f".seed{e['seed']}")
+        name = (f"core[{e['build']}]" + (".yosys" if e["flow"] == "synthesis" else "")
+                + ("" if e["seed"] == flow.SEED else f".seed{e['seed']}"))
         out += entry_results(e, name)
     return out
 
