@@ -9,6 +9,7 @@ from amaranth.hdl import Const, Signal, signed
 from amaranth.lib import data
 from amaranth.sim import Simulator
 
+from tickwire.rtl.book.hashing import h3_masks
 from tickwire.rtl.book.store import HashStore
 
 Op = data.StructLayout({"d": signed(8)})
@@ -251,3 +252,52 @@ def test_probes_in_between_leave_the_operations_exact(banks):
     got = run(ops, 0, gaps=gaps, sets=4, ways=4, banks=banks, split=True)
     real = [op for op in ops if op[2]]
     assert [g for g, op in zip(got, ops) if op[2]] == reference(real, lambda t, k: True)
+
+
+def test_stored_quotient_identifies_the_key():
+    """A stored entry drops the key bits its set index determines (rtl/book/store.py):
+    two keys of one set whose stored bits agree are the same key, for H3 banks of the
+    book's key widths (64-bit references, 41-bit level keys, tree keys) and a direct
+    index; and the dropped positions are as many as the set bits."""
+    from tickwire.rtl.book.store import quotient_positions
+    rng = random.Random(5)
+    for key_bits, sets, seed in ((64, 1024, 0), (41, 512, 2), (35, 512, 14), (29, 512, 12),
+                                 (12, 64, 0)):
+        st = HashStore(key_bits=key_bits, value_shape=16, op_shape=Op, ctx_shape=8,
+                       modify=counter_modify, sets=sets, ways=2, banks=2, seed=seed)
+        st._MustUse__silence = True             # only its geometry is inspected
+        for b in range(2):
+            drop = st.drop[b]
+            assert len(drop) == st.set_bits and st.tag_bits == key_bits - st.set_bits
+            assert drop == quotient_positions(h3_masks(st.set_bits, seed + b), key_bits)
+            seen = {}
+            for _ in range(3000):
+                k = rng.getrandbits(key_bits)
+                # flip only dropped bits: a different key must land in another set
+                f = k
+                for i in drop:
+                    if rng.random() < 0.5:
+                        f ^= 1 << i
+                if f != k:
+                    assert st.set_index(f, b) != st.set_index(k, b)
+                tag = tuple(k >> i & 1 for i in range(key_bits) if i not in drop)
+                seen.setdefault((st.set_index(k, b), tag), set()).add(k)
+            assert all(len(v) == 1 for v in seen.values())
+    direct = HashStore(key_bits=12, value_shape=16, op_shape=Op, ctx_shape=8,
+                       modify=counter_modify, sets=64, ways=2, index="direct")
+    direct._MustUse__silence = True
+    assert direct.drop == [list(range(6))] and direct.tag_bits == 6
+
+
+def test_a_bank_short_of_rank_stores_whole_keys_in_every_bank(monkeypatch):
+    """The banks share one word layout: when one bank's index matrix has too few
+    independent key columns (a short key), no bank drops bits."""
+    import tickwire.rtl.book.store as store
+    real = store.quotient_positions
+    monkeypatch.setattr(store, "quotient_positions",
+                        lambda masks, kb: None if masks == h3_masks(len(masks), 1) else
+                        real(masks, kb))
+    st = HashStore(key_bits=12, value_shape=16, op_shape=Op, ctx_shape=8,
+                   modify=counter_modify, sets=64, ways=2, banks=2)
+    st._MustUse__silence = True
+    assert st.drop == [[], []] and st.tag_bits == 12

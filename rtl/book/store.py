@@ -36,6 +36,15 @@ create, as the level cache): every operation that writes is a write of the way, 
 `modify(..., write)` gets the write decision (a register when split) and returns
 `old` unless it writes; `o_new` is then `new` itself, not a word-wide select of new
 or old (the level cache's word is ~1,300 bits: ~1,300 LUTs).
+Stored keys are quotients: an entry sits in the set its key hashes to, so the bits
+of the key that its set index determines are not stored. For bank b the H3 index is
+linear over GF(2), idx = H_b k; `quotient_positions` picks set_bits key positions P_b where
+H_b's columns are independent and stores the key without them (a direct index drops
+its own low bits). Two keys in one set with equal stored bits then have
+H_b (k1 ^ k2) = 0 with k1 ^ k2 zero outside P_b, so k1 == k2: a match is still exact.
+Why: the board build ran out of block RAM, and set_bits fewer bits a way put several
+tables below a 36-bit boundary (orders, levels, the tree's leaves and depth 4: 8
+DP16KD on the board build); the compares get shorter too.
 An operation with `en` = 0 is a probe: it reads and reports, writes nothing.
 `veto` (sampled at c2) turns the operation into a probe too (the caller's late
 verdict: an unsubscribed locate, a full table). `clr` empties set
@@ -48,6 +57,24 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .hashing import h3_hash, h3_masks
+
+
+def quotient_positions(masks, key_bits):
+    """Key bit positions (as many as `masks`, one row each) whose columns of the index
+    matrix are independent over GF(2), lowest first; None when there are not enough."""
+    basis, picked = {}, []          # leading bit -> column vector (XOR basis)
+    for c in range(key_bits):
+        v = sum((mk >> c & 1) << j for j, mk in enumerate(masks))
+        while v:
+            top = v.bit_length() - 1
+            if top not in basis:
+                basis[top] = v
+                picked.append(c)
+                break
+            v ^= basis[top]
+        if len(picked) == len(masks):
+            return picked
+    return None
 
 
 def _in_layout(key_bits, op_shape, ctx_shape):
@@ -93,7 +120,12 @@ class HashStore(wiring.Component):
         # writes are exactly `write` only with one way holding one key per set
         assert not unwritten_old or (ways == 1 and self.one_key_per_set)
         self.unwritten_old = unwritten_old
-        self.entry = data.StructLayout({"valid": 1, "key": key_bits, "value": value_shape})
+        self.drop = [self._dropped(b) for b in range(banks)]
+        if len({len(d) for d in self.drop}) > 1:    # a bank's matrix short of rank: the
+            self.drop = [[] for _ in range(banks)]  # banks share one word layout
+        self.tag_bits = key_bits - len(self.drop[0])
+        self.entry = data.StructLayout({"valid": 1, "key": max(1, self.tag_bits),
+                                        "value": value_shape})
         self.set_layout = data.ArrayLayout(self.entry, ways)
         members = {
             "i": In(stream.Signature(_in_layout(key_bits, op_shape, ctx_shape), always_ready=True)),
@@ -120,6 +152,20 @@ class HashStore(wiring.Component):
         """A direct-indexed table whose key fits its set index: each set only ever holds
         entries of its own key (valid is the match)."""
         return self.index == "direct" and self.key_bits <= self.set_bits
+
+    def _dropped(self, b):
+        """The key positions bank b's set index determines (not stored; see above)."""
+        if self.one_key_per_set:
+            return []
+        if self.index == "direct":
+            return list(range(self.set_bits))
+        return quotient_positions(h3_masks(self.set_bits, self.seed + b), self.key_bits) or []
+
+    def tag(self, key, b):
+        """What bank b stores of `key` (an Amaranth value): the key without `drop[b]`."""
+        key = Value.cast(key)
+        keep = [key[i] for i in range(self.key_bits) if i not in self.drop[b]]
+        return Cat(*keep) if keep else Const(0, 1)
 
     def set_index(self, key, bank=0):
         """The set of a key (int or Amaranth value) in `bank`."""
@@ -150,7 +196,7 @@ class HashStore(wiring.Component):
         """The key compare in kept 8-bit pieces (a balanced tree: ABC made one 64-bit
         compare a chain of 7 LUTs)."""
         eqs = []
-        for j in range(0, self.key_bits, 8):
+        for j in range(0, len(Value.cast(key)), 8):
             e = Signal(name=f"eq{tag}_{j // 8}", attrs={"keep": 1})
             m.d.comb += e.eq(word_key[j:j + 8] == key[j:j + 8])
             eqs.append(e)
@@ -164,9 +210,10 @@ class HashStore(wiring.Component):
         pieces of the write the operation 2 ahead makes in our c1 (`eq2_r`, for `f2`)
         are driven in elaborate from that operation's registers."""
         eq_r, eq2_r = [], []
+        tag1 = self.tag(key1, b)
         for w in range(self.ways):
-            raw = self._pieces(m, rd_data[w].key, key1, f"c1r{b}_{w}")
-            fwd = self._pieces(m, wq_data[w].key, key1, f"c1w{b}_{w}")
+            raw = self._pieces(m, rd_data[w].key, tag1, f"c1r{b}_{w}")
+            fwd = self._pieces(m, wq_data[w].key, tag1, f"c1w{b}_{w}")
             regs = [Signal(name=f"eq_r{b}_{w}_{j}") for j in range(len(raw))]
             m.d.sync += [r.eq(Mux(hit_w, f, x)) for r, f, x in zip(regs, fwd, raw)]
             eq_r.append(regs)
@@ -179,9 +226,10 @@ class HashStore(wiring.Component):
         key is ours on an insert, else the way's own (as `wdata` in elaborate)."""
         for b, (_, eq2_r) in enumerate(self._eq):
             for w in range(self.ways):
-                wkey = Mux(sel["ins_1h"][b][w], s.key, sel["sets"][b][w].key)
+                wkey = Mux(sel["ins_1h"][b][w], self.tag(s.key, b), sel["sets"][b][w].key)
                 m.d.sync += [r.eq(e) for r, e in
-                             zip(eq2_r[w], self._pieces(m, wkey, s1.key, f"c1n{b}_{w}"))]
+                             zip(eq2_r[w], self._pieces(m, wkey, self.tag(s1.key, b),
+                                                        f"c1n{b}_{w}"))]
 
     def _bank(self, m, b, key1):
         """Bank b's memory, c0 address and c1 forwarded set (`key1`: the operation's key
@@ -295,7 +343,7 @@ class HashStore(wiring.Component):
                 def way_match(word, tag):
                     if same:
                         return word[w].valid
-                    return word[w].valid & Cat(*self._pieces(m, word[w].key, key,
+                    return word[w].valid & Cat(*self._pieces(m, word[w].key, self.tag(key, b),
                                                              f"{b}_{w}{tag}")).all()
                 if self.split and not same:     # from the pieces registered in c1
                     f2, wq, raw = self._cmp[b]
@@ -436,7 +484,7 @@ class HashStore(wiring.Component):
                     continue
                 m.d.comb += [
                     wdata[w].value.eq(Mux(h1 | i1, Value.cast(new), sel["sets"][b][w].value)),
-                    wdata[w].key.eq(Mux(i1, s.key, sel["sets"][b][w].key)),
+                    wdata[w].key.eq(Mux(i1, self.tag(s.key, b), sel["sets"][b][w].key)),
                     wdata[w].valid.eq(Mux(h1, keep, sel["sets"][b][w].valid | (i1 & created))),
                 ]
             # a clear writes only the valid bits 0 (an invalid way's key and value are
