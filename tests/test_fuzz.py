@@ -151,3 +151,29 @@ def test_a_bad_frame_whose_messages_reached_the_book_is_flagged_in_both_engines(
     assert o.verdict == "flagged", o.verdict
     assert o.clean_diff_rows["rtl"] > 0
     assert o.rtl_counters["mold.bad_forwarded"] == o.counters["mold.bad_forwarded"] > 0
+
+
+def test_the_model_path_for_wire_faults_takes_the_builds_depths(monkeypatch):
+    """Frames with an XGMII-level fault (runts, /E/) reach the device model through
+    fuzzcase.run_model's own loop; it built the model with the sim defaults (2,048-message
+    hold buffers) whatever the build, so on a build whose hold buffers overflow the
+    engines disagreed (runt-both, seed 4, merge_depth 510: the RTL overflowed 3 messages
+    the model held). The model must get the build's hold depth, jump window and book
+    queue depth, as tools.engines.ModelEngine does."""
+    from tickwire.model import device
+    from tickwire.rtl.config import build
+    from tickwire.tools import fuzzcase, replay
+    seen = {}
+    real = device.DeviceModel.__init__
+
+    def spy(self, *a, **kw):
+        seen.update(kw)
+        real(self, *a, **kw)
+    monkeypatch.setattr(device.DeviceModel, "__init__", spy)
+    cfg = build("board").replace(merge_depth=510, merge_jump_window=1000, book_fifo_depth=256)
+    case = Case("runt", 1, "a")
+    feed = fuzzcase.make_feed(fuzzcase.corrupted_frames(case), case)
+    assert any(getattr(f, "wire", None) for p in feed.frames.values() for f in p)
+    subs = replay.subscriptions(feed, None, cfg.book_slots, warn=lambda *a: None)
+    fuzzcase.run_model(feed, subs, cfg)
+    assert (seen["hold_depth"], seen["jump_window"], seen["book_depth"]) == (510, 1000, 256)

@@ -126,7 +126,9 @@ def run_model(feed, subs, cfg):
     if not any(getattr(f, "wire", None) for p in feed.frames.values() for f in p):
         return ModelEngine.run(feed, subs, cfg=cfg)
     dev = device_model.DeviceModel(subscriptions=subs, top_n=cfg.top_n,
-                                   risk_slots=cfg.risk_slots)
+                                   risk_slots=cfg.risk_slots, hold_depth=cfg.merge_depth,
+                                   jump_window=cfg.merge_jump_window,
+                                   book_depth=cfg.book_fifo_depth)
     for t, port, f, lane, realign in _arrival_order(feed, times=True):
         data, tail, fcs_ok, verdict = _wire_view(f)
         dev.frame(port, data, fcs_ok=fcs_ok, fcs=tail, t=t, lane=lane, realign=realign)
