@@ -10,9 +10,11 @@ Named builds (`BUILDS`, `--build sim|board` on every command that builds the cor
   board  sized for the LFE5UM5G-85F (208 DP16KD) together with the whole core: the
          book v2 with 256 slots, 8,192 orders, 4,096 price levels and 16,384 locates
          (its DP16KD count is in bench/synth.json and the README), the merge hold
-         buffers (2 x 1,024 messages of 562 bits: 64 DP16KD) and the risk tables
-         (8 accounts x 8 slots: 4 DP16KD). Does not fit as a whole yet: the book v2
-         alone maps to 201 DP16KD of the 208 and ~46 k LUT4 (issues 12, 13).
+         buffers (2 x 1,024 messages: 52 DP16KD) and the risk tables
+         (8 accounts x 8 slots: 4 DP16KD). Does not fit as a whole yet: Yosys maps
+         the core to ~110 % of the TRELLIS_COMB and 265 DP16KD (bench
+         `core[board].yosys`); the sizes that would fit the block RAM and what holds
+         them back: docs/status-log.md, 2026-12-07 (issues 12, 13).
   lab    the lab bitstream's build (`make bitstream`, rtl/board/lab_top.py): the board
          build cut until the whole core fits beside the feed player and UART bridge:
          a 4-slot book v2 (4,096 orders in 2 x 2-way sets, 1,024 price levels in 2 x
