@@ -210,8 +210,17 @@ class Sequencer(wiring.Component):
         # progress clears the window: a delivery, or the bubble after any jump of E (a
         # confirmed jump, a gap: their own cycle need not, since nothing reads the
         # window in the bubble: no head waits, and E exists)
+        # it runs while a head waits, or before E exists while messages are held. Not
+        # on a hold after E exists: a message held into an empty buffer waits only once
+        # its head shows (HoldHead, 4 cycles later), and before that `running` had a
+        # one-cycle hole between the hold and the head that reset the counts, unless
+        # other holds happened to cover it; then a packet start in the hold's cycle
+        # counted and the window expired one packet (or two cycles) earlier than the
+        # model's, which starts it when the head shows (the fuzz case qinq-both, seed
+        # 4, with 510-message hold buffers: a gap declared a cycle before a full buffer
+        # would have refused a message, so the RTL held one more and lost one later)
         m.d.comb += [win.clear.eq(deliver | self.restart | bubble),
-                     win.running.eq(waiting | hold[0] | hold[1] | held_pre),
+                     win.running.eq(waiting | held_pre | (~have_e & (hold[0] | hold[1]))),
                      win.firsts.eq((live[0].valid & live[0].payload.first)
                                    + (live[1].valid & live[1].payload.first)),
                      win.hold_cycles.eq(self.hold_cycles), win.hold_packets.eq(self.hold_packets)]
