@@ -8,15 +8,15 @@ Named builds (`BUILDS`, `--build sim|board` on every command that builds the cor
   sim    the simulation build: 64 book slots, a 262,144-order table, 65,536 price
          levels (all slots), 16 risk slots.
   board  sized for the LFE5UM5G-85F (208 DP16KD) together with the whole core: the
-         book v2 with 256 slots, 4,096 orders (2 x 4-way sets), 4,096 price levels,
-         16,384 locates and 3 background cache levels (its DP16KD count is in
-         bench/synth.json and the README), the merge hold buffers (2 x 510 messages:
-         26 DP16KD) and the risk tables (8 accounts x 8 slots: 4 DP16KD). Yosys maps
-         the core's block RAM within the part (bench `core[board].yosys`); its logic
-         does not fit yet (~108 % of the TRELLIS_COMB). Why these sizes and what they
-         cost (half the orders of the 8,192 before, against issue 12's 16 K target;
-         half the A/B skew the hold buffers cover): docs/status-log.md, 2026-12-07
-         (issues 12, 13).
+         book v2 with 256 slots, 4,096 orders (2 x 4-way sets), 4,096 price levels and
+         16,384 locates (its DP16KD count is in bench/synth.json and the README), the
+         merge hold buffers (2 x 510 messages: 26 DP16KD) and the risk tables (8
+         accounts x 8 slots: 4 DP16KD). Yosys maps the core's block RAM within the part
+         (bench `core[board].yosys`); its logic does not fit yet (~108 % of the
+         TRELLIS_COMB). Why these sizes and what they cost (half the orders of the 8,192
+         before, against issue 12's 16 K target; half the A/B skew the hold buffers
+         cover; not fewer background cache levels: 3 put the AAPL sample's BBO latency
+         at max 96 cycles from 28): docs/status-log.md, 2026-12-07 (issues 12, 13).
   lab    the lab bitstream's build (`make bitstream`, rtl/board/lab_top.py): the board
          build cut until the whole core fits beside the feed player and UART bridge:
          a 4-slot book v2 (4,096 orders in 2 x 2-way sets, 1,024 price levels in 2 x
@@ -118,8 +118,8 @@ class CoreConfig:
 BUILDS = {
     "sim": CoreConfig(),
     "board": CoreConfig(name="board", book_slots=256, book_orders=4096, book_levels=4096,
-                        book_order_ways=8, book_locate_bits=14, book_background=3,
-                        risk_slots=8, merge_depth=510),
+                        book_order_ways=8, book_locate_bits=14, risk_slots=8,
+                        merge_depth=510),
     "lab": CoreConfig(name="lab", book_slots=4, book_orders=4096, book_levels=1024,
                       book_order_ways=4, book_level_ways=4, book_locate_bits=10,
                       book_background=1, top_n=1,

@@ -131,6 +131,24 @@ ItchMsg = data.StructLayout({
     "rx_ts": Timestamp,
 })
 
+#: What the book's input queue stores of an ItchMsg (rtl/book/book_input.py): only what
+#: the book reads, with its type as an index into the book's types (A F E C X D U H), the
+#: side as "sells" and the trading state as "halted" (H or P). Why: 357 bits fit ten
+#: 36-bit DP16KD columns where the whole ItchMsg took 13, on a board build whose block
+#: RAM is full.
+BookQueued = data.StructLayout({
+    "code": 3,
+    "sell": 1,
+    "halt": 1,
+    "locate": 16,
+    "oref": 64,
+    "new_oref": 64,
+    "shares": 32,
+    "price": 32,
+    "seq": 64,
+    "rx_ts": Timestamp,
+})
+
 #: Top-of-book update for one book slot; emitted when either side's best price or
 #: its total shares change. Prices in ITCH units (1/10000 USD); empty side = 0/0/0.
 BboUpdate = data.StructLayout({

@@ -9,7 +9,12 @@ message that finds it full is dropped and counted (`book.fifo_overflow`). When t
 level, which counts a message the cycle after its write, while the registered read shows
 it a cycle later) and the book takes the message at once, it goes straight through (no
 queue cycle); otherwise it queues behind the others, never past one.
-The queue is block RAM (SyncFIFOBuffered: a registered read).
+The queue is block RAM (SyncFIFOBuffered: a registered read) of `BookQueued` entries:
+what the book reads of a message (rtl/layouts.py), packed on the way in and unpacked
+on the way out, so the book sees an ItchMsg whose other fields are zero (its type,
+side and trading state as the book tests them: 'S' or 'B', 'H' or 0). Both ways in
+(queued or straight through) carry the same packed form, so what the book gets never
+depends on the queue's level.
 `almost_full` (registered) tells the A/B merge to stop releasing held messages. It
 follows the book's *nominal* pace, not the queue itself: a level counter that every book
 message raises by its operations (a U is two) and that falls by one operation every 2
@@ -28,10 +33,41 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..layouts import ItchMsg
+from ..layouts import BookQueued, ItchMsg
 from ..regmap.binding import register_members
 from . import regs
 from .order_book import BOOK_TYPES
+
+_HALTED = (ord("H"), ord("P"))
+
+
+def pack(m, msg):
+    """An ItchMsg of a book type as the queue stores it (BookQueued)."""
+    q = Signal(BookQueued, name="queued")
+    code = Signal(3, name="queued_code")
+    with m.Switch(msg.type):
+        for i, c in enumerate(BOOK_TYPES):
+            with m.Case(ord(c)):
+                m.d.comb += code.eq(i)
+    m.d.comb += [q.code.eq(code), q.sell.eq(msg.side == ord("S")),
+                 q.halt.eq((msg.state == _HALTED[0]) | (msg.state == _HALTED[1]))]
+    m.d.comb += [getattr(q, f).eq(getattr(msg, f))
+                 for f in ("locate", "oref", "new_oref", "shares", "price", "seq", "rx_ts")]
+    return q
+
+
+def unpack(m, q):
+    """The ItchMsg the book reads from a BookQueued entry."""
+    msg = Signal(ItchMsg, name="unqueued")
+    with m.Switch(q.code):
+        for i, c in enumerate(BOOK_TYPES):
+            with m.Case(i):
+                m.d.comb += msg.type.eq(ord(c))
+    m.d.comb += [msg.side.eq(Mux(q.sell, ord("S"), ord("B"))),
+                 msg.state.eq(Mux(q.halt, _HALTED[0], 0))]
+    m.d.comb += [getattr(msg, f).eq(getattr(q, f))
+                 for f in ("locate", "oref", "new_oref", "shares", "price", "seq", "rx_ts")]
+    return msg
 
 
 class BookInput(wiring.Component):
@@ -51,8 +87,9 @@ class BookInput(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.fifo = q = fifo.SyncFIFOBuffered(width=ItchMsg.size, depth=self.depth)
+        m.submodules.fifo = q = fifo.SyncFIFOBuffered(width=BookQueued.size, depth=self.depth)
         t = self.i.payload.type
+        packed = pack(m, self.i.payload)
         for_book = self.i.valid & Cat(*[t == ord(c) for c in BOOK_TYPES]).any()
         queued = q.r_stream.valid
         # "empty" from the level, not from the read side: a message written last cycle
@@ -61,9 +98,9 @@ class BookInput(wiring.Component):
         direct = for_book & empty & self.o.ready
         m.d.comb += [
             self.o.valid.eq(queued | (for_book & empty)),
-            self.o.payload.eq(Mux(queued, q.r_stream.payload, self.i.payload)),
+            self.o.payload.eq(unpack(m, BookQueued(Mux(queued, q.r_stream.payload, packed)))),
             q.r_stream.ready.eq(self.o.ready & queued),
-            q.w_stream.valid.eq(for_book & ~direct), q.w_stream.payload.eq(self.i.payload),
+            q.w_stream.valid.eq(for_book & ~direct), q.w_stream.payload.eq(packed),
             self.ev_fifo_overflow.eq(for_book & ~direct & ~q.w_stream.ready),
         ]
         # the nominal pace in half-operations: +2 per operation in, -1 a cycle
