@@ -207,18 +207,8 @@ class Sequencer(wiring.Component):
         gap_v = Signal()
         go_gap, gap_r, gap_d = self._gap_wait(m, win, waiting, deliver, confirm, confirm_r,
                                                gap_from, gap_n)
-        # progress clears the window: a delivery, or the bubble after any jump of E (a
-        # confirmed jump, a gap: their own cycle need not, since nothing reads the
-        # window in the bubble: no head waits, and E exists)
-        # it runs while a head waits, or before E exists while messages are held. Not
-        # on a hold after E exists: a message held into an empty buffer waits only once
-        # its head shows (HoldHead, 4 cycles later), and before that `running` had a
-        # one-cycle hole between the hold and the head that reset the counts, unless
-        # other holds happened to cover it; then a packet start in the hold's cycle
-        # counted and the window expired one packet (or two cycles) earlier than the
-        # model's, which starts it when the head shows (the fuzz case qinq-both, seed
-        # 4, with 510-message hold buffers: a gap declared a cycle before a full buffer
-        # would have refused a message, so the RTL held one more and lost one later)
+        # progress (a delivery, the bubble after E jumps) clears the window; it runs on a
+        # waiting head, or before E exists (hold_window.py: why not on a hold)
         m.d.comb += [win.clear.eq(deliver | self.restart | bubble),
                      win.running.eq(waiting | held_pre | (~have_e & (hold[0] | hold[1]))),
                      win.firsts.eq((live[0].valid & live[0].payload.first)
