@@ -1,21 +1,21 @@
 """HoldWindow: how long a gap may stay open before the sequencer gives up on it.
 
-The window runs while something waits (a hold-buffer head ahead of E, or a message
-being held) and nothing progresses; any progress restarts it. It expires after
+The window runs while something waits (a hold-buffer head ahead of E; before E exists,
+a message held) and nothing progresses; any progress restarts it. It expires after
 `hold_cycles` cycles or `hold_packets` packet starts (first messages arriving).
 `expire` is registered (the counters and their 32/16-bit compares stay off the
 sequencer's one-cycle loop) and cleared by the progress it causes.
 
 `clear` (Sequencer) is progress: a delivery, or the bubble after any jump of E (a
 confirmed jump, a gap; their own cycle need not clear it: nothing reads the window in
-the bubble, no head waits and E exists). `running` is a waiting head, or before E exists a message held, never a
-hold after E exists: a message held into an empty buffer waits only once its head
-shows (HoldHead, 4 cycles later), as the model starts the window (tickwire/model/
-mold.py `stall_t`). With holds in `running`, the one-cycle hole between a hold and its
-head showing reset the counts unless the next holds happened to cover it; then a
-packet start in the hold's cycle counted and the window expired a packet (two cycles)
-early: with 510-message hold buffers (fuzz qinq-both, seed 4) a slot was free when
-the model's buffer was full, the RTL held one message more and lost one later.
+the bubble, no head waits and E exists). `running` is never a hold after E exists: a
+message held into an empty buffer waits only once its head shows (HoldHead, 4 cycles
+later), which is when the model starts the window (tickwire/model/mold.py `stall_t`).
+With holds in `running`, the one-cycle hole between a hold and its head showing reset
+the counts unless the next holds happened to cover it; then a packet start in the
+hold's cycle counted and the window expired a packet (two cycles) early: with
+510-message hold buffers (fuzz qinq-both, seed 4) a slot was free where the model's
+buffer was full, the RTL held one message more and lost one later.
 """
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
