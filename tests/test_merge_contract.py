@@ -108,3 +108,20 @@ def test_end_of_session_on_both_feeds_confirms_a_far_gap():
     rtl = _ab(kept, kept, b_start=5, jump_window=8)
     assert rtl["gaps"] == [(13, 12)] and rtl["counters"]["merge.jumps"] == 1
     assert rtl["seqs"] == list(range(1, 13)) and rtl["expected"] == 25
+
+
+def test_the_hold_window_counts_packet_starts_once_a_head_waits():
+    """Both feeds lose a packet, B 3 cycles behind A, the window ends after 3 packet
+    starts. The window runs from the cycle a held message's head shows, not from the
+    hold: the RTL's window once also ran on the hold itself, and when the next holds
+    covered the cycle before the head showed it counted a packet start the model does
+    not, declaring the gap a packet early (rtl/rx/merge/hold_window.py; the fuzz case
+    qinq-both, seed 4, where a full hold buffer then kept one message the model's had
+    no room for). Depth 4 fills the buffers; depth 6 does not."""
+    m = msgs(90, random.Random(3))
+    kept = [p for k, p in enumerate(packets(m)) if k != 4]
+    for depth in (4, 6):
+        rtl, model = run(schedule(kept), schedule(kept, start=3), depth=depth,
+                         hold_packets=3, hold_cycles=100_000)
+        _check(rtl, model)
+        assert rtl["gaps"][0] == (13, 3)        # the lost packet: seqs 13-15
