@@ -29,31 +29,31 @@ the messages between the merge and here, its output register, the stage slice an
 decoder, must still fit) pauses the merge too, and each such cycle is counted
 (`book.pace_lag`: release timing may then differ from the model's).
 """
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..layouts import BookQueued, ItchMsg
 from ..regmap.binding import register_members
 from . import regs
-from .order_book import BOOK_TYPES
-
-_HALTED = (ord("H"), ord("P"))
+from .order_book import BOOK_TYPES, HALT_STATES, SELL
 
 
 def pack(m, msg):
-    """An ItchMsg of a book type as the queue stores it (BookQueued)."""
+    """An ItchMsg as the queue stores it (BookQueued), and whether its type is a book
+    type (one decode of the type serves both)."""
     q = Signal(BookQueued, name="queued")
     code = Signal(3, name="queued_code")
+    is_book = Signal(name="queued_is_book")
     with m.Switch(msg.type):
         for i, c in enumerate(BOOK_TYPES):
             with m.Case(ord(c)):
-                m.d.comb += code.eq(i)
-    m.d.comb += [q.code.eq(code), q.sell.eq(msg.side == ord("S")),
-                 q.halt.eq((msg.state == _HALTED[0]) | (msg.state == _HALTED[1]))]
+                m.d.comb += [code.eq(i), is_book.eq(1)]
+    m.d.comb += [q.code.eq(code), q.sell.eq(msg.side == SELL),
+                 q.halt.eq((msg.state == HALT_STATES[0]) | (msg.state == HALT_STATES[1]))]
     m.d.comb += [getattr(q, f).eq(getattr(msg, f))
                  for f in ("locate", "oref", "new_oref", "shares", "price", "seq", "rx_ts")]
-    return q
+    return q, is_book
 
 
 def unpack(m, q):
@@ -63,8 +63,8 @@ def unpack(m, q):
         for i, c in enumerate(BOOK_TYPES):
             with m.Case(i):
                 m.d.comb += msg.type.eq(ord(c))
-    m.d.comb += [msg.side.eq(Mux(q.sell, ord("S"), ord("B"))),
-                 msg.state.eq(Mux(q.halt, _HALTED[0], 0))]
+    m.d.comb += [msg.side.eq(Mux(q.sell, SELL, ord("B"))),
+                 msg.state.eq(Mux(q.halt, HALT_STATES[0], 0))]
     m.d.comb += [getattr(msg, f).eq(getattr(q, f))
                  for f in ("locate", "oref", "new_oref", "shares", "price", "seq", "rx_ts")]
     return msg
@@ -89,8 +89,8 @@ class BookInput(wiring.Component):
         m = Module()
         m.submodules.fifo = q = fifo.SyncFIFOBuffered(width=BookQueued.size, depth=self.depth)
         t = self.i.payload.type
-        packed = pack(m, self.i.payload)
-        for_book = self.i.valid & Cat(*[t == ord(c) for c in BOOK_TYPES]).any()
+        packed, is_book = pack(m, self.i.payload)
+        for_book = self.i.valid & is_book
         queued = q.r_stream.valid
         # "empty" from the level, not from the read side: a message written last cycle
         # is counted at once but readable a cycle later, and must not be overtaken

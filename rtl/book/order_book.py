@@ -87,8 +87,8 @@ from .tables import (ADD, DELETE, HALT, REDUCE, Best, BestOp, LevelOp, LevelVal,
 BOOK_TYPES = "AFECXDUH"
 _SUB_CMD = regs.BLOCK.reg("sub_cmd")
 _A, _F, _E, _C, _X, _D, _U, _H = (ord(c) for c in BOOK_TYPES)
-_SELL = ord("S")
-_HALT_STATES = (ord("H"), ord("P"))
+SELL = ord("S")
+HALT_STATES = (ord("H"), ord("P"))
 #: Cache levels beyond top_n: the operations that can be in flight when a side asks for
 #: a refill (c0..c8 at one per 2 cycles), each removing at most one cached level.
 CACHE_SPARE = 5
@@ -282,8 +282,8 @@ class OrderBook(wiring.Component):
             # a U's add names new_oref: both hashed, the U select (alt) after
             o.payload.key.eq(msg.oref), self.st["orders"].alt.eq(is_u & u_second),
             self.st["orders"].alt_key.eq(msg.new_oref),
-            op.side.eq(msg.side == _SELL), op.shares.eq(msg.shares), op.price.eq(msg.price),
-            op.halt.eq((msg.state == _HALT_STATES[0]) | (msg.state == _HALT_STATES[1])),
+            op.side.eq(msg.side == SELL), op.shares.eq(msg.shares), op.price.eq(msg.price),
+            op.halt.eq((msg.state == HALT_STATES[0]) | (msg.state == HALT_STATES[1])),
             op.u1.eq(is_u & ~u_second), op.u2.eq(is_u & u_second),
             ctx.seq.eq(msg.seq), ctx.locate.eq(msg.locate), ctx.rx_ts.eq(msg.rx_ts),
             ctx.first.eq(~(is_u & u_second)), ctx.last.eq(~is_u | u_second), ctx.book.eq(book),
