@@ -9,7 +9,7 @@ JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 # core build configuration for synth (rtl/config.py): sim or board
 BUILD  ?= sim
 
-.PHONY: setup demo test test-fast regs regs-check synth bitstream bench formal clean help
+.PHONY: setup demo test test-fast regs regs-check synth fit bitstream bench formal clean help
 
 help:
 	@echo "make demo    replay the bundled ITCH sample through the Verilator simulation"
@@ -17,6 +17,7 @@ help:
 	@echo "make setup   create .venv (idempotent)"
 	@echo "make regs    regenerate register header, Python map and docs from rtl/regmap"
 	@echo "make synth   per-block Yosys + nextpnr-ecp5 (LFE5UM5G-85F-8) Fmax and resources (BUILD=sim|board)"
+	@echo "make fit     the whole core through Yosys: TRELLIS_COMB/DP16KD against the part, per block (BUILD=board|lab)"
 	@echo "make bitstream  lab bitstream for the ECP5-5G Evaluation Board (build/bitstream/tw_lab.bit)"
 	@echo "make bench   benchmarks -> bench/report.md, bench/results.json"
 	@echo "make formal  k-induction proofs (risk gate, MoldUDP64, bus arbiter) -> build/formal/"
@@ -53,6 +54,11 @@ regs-check: $(STAMP)
 
 synth: $(STAMP)
 	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) -m tickwire.tools.build.synth --build $(BUILD)
+
+# the board build unless BUILD is given (the sim build's tables are far beyond the part)
+fit: $(STAMP)
+	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) -m tickwire.tools.build.core_fit \
+		--build $(if $(filter command line environment,$(origin BUILD)),$(BUILD),board)
 
 bitstream: $(STAMP)
 	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) -m tickwire.tools.build.bitstream
