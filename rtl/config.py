@@ -11,7 +11,10 @@ Named builds (`BUILDS`, `--build sim|board` on every command that builds the cor
          book v2 with 256 slots, 4,096 orders (2 x 4-way sets), 4,096 price levels and
          16,384 locates (its DP16KD count is in bench/synth.json and the README), the
          merge hold buffers (2 x 510 messages: 26 DP16KD) and the risk tables (8
-         accounts x 8 slots: 4 DP16KD). Yosys maps the core's block RAM within the part
+         accounts x 8 slots: 4 DP16KD); the duplicate check remembers the last 8
+         accepted orders, not 16 (each entry is two 64-bit window compares and an
+         82-bit match tree beside every other: 16 -> 8 took 2,229 TRELLIS_COMB off
+         the core, docs/status-log.md, 2026-12-07 afternoon). Yosys maps the core's block RAM within the part
          (bench `core[board].yosys`); its logic does not fit yet (~108 % of the
          TRELLIS_COMB). Why these sizes and what they cost (half the orders of the 8,192
          before, against issue 12's 16 K target; half the A/B skew the hold buffers
@@ -119,7 +122,7 @@ BUILDS = {
     "sim": CoreConfig(),
     "board": CoreConfig(name="board", book_slots=256, book_orders=4096, book_levels=4096,
                         book_order_ways=8, book_locate_bits=14, risk_slots=8,
-                        merge_depth=510),
+                        risk_history=8, merge_depth=510),
     "lab": CoreConfig(name="lab", book_slots=4, book_orders=4096, book_levels=1024,
                       book_order_ways=4, book_level_ways=4, book_locate_bits=10,
                       book_background=1, top_n=1,
