@@ -142,7 +142,15 @@ class OrderChecks(wiring.Component):
                   buy_bound=Signal(66), sell_bound=Signal(signed(48)),
                   nthr_credit=Signal(signed(66)), n_over=Signal(),
                   nthr_long=Signal(signed(34)), nthr_short=Signal(signed(34)), t_iv=Signal(64), tau=Signal(TAU_W),
-                  tau_p=Signal(TAU_W), burst0=Signal())
+                  tau_p=Signal(TAU_W), burst0=Signal(), t_p=Signal(signed(65)),
+                  q_p_ob=Signal(signed(66)), q_p_os=Signal(signed(66)))
+        # the entry in S3's deltas to open buys / sells, as exposure.py's k_ob / k_os
+        # (an order books its qty, an event releases it, mod 2**64)
+        dq3 = Signal(64, name="dq3")
+        k_ob3, k_os3 = Signal(64, name="k_ob3"), Signal(64, name="k_os3")
+        buy3 = c3.order.side == SIDE_BUY
+        m.d.comb += [dq3.eq(Mux(c3.kind == 0, c3.order.qty, -c3.order.qty)),
+                     k_ob3.eq(Mux(buy3, dq3, 0)), k_os3.eq(Mux(buy3, 0, dq3))]
         with m.If(adv):
             m.d.sync += [v3.eq(v2), c3.eq(c2), t3.eq(t2), s3["pre"].eq(pre),
                          s3["buy"].eq(o2.side == SIDE_BUY),
@@ -154,6 +162,10 @@ class OrderChecks(wiring.Component):
                          s3["nthr_long"].eq(n_long), s3["nthr_short"].eq(n_short),
                          s3["t_iv"].eq(t2 + a2.interval),
                          s3["tau"].eq(tau), s3["tau_p"].eq(tau_p),
+                         # less what the entry now in S3 adds to the state it shares
+                         # (exposure.py `_update`'s k_tat, k_ob, k_os): `beyond`
+                         s3["t_p"].eq(t2 - Mux(c3.kind == 0, s3["interval"], 0)),
+                         s3["q_p_ob"].eq(o2.qty - k_ob3), s3["q_p_os"].eq(o2.qty - k_os3),
                          s3["burst0"].eq(a2.burst == 0),
                          s3["interval"].eq(a2.interval)]
         o3 = c3.order
@@ -174,5 +186,6 @@ class OrderChecks(wiring.Component):
                      p.nthr_long.eq(s3["nthr_long"]), p.nthr_short.eq(s3["nthr_short"]),
                      p.t.eq(t3), p.t_iv.eq(s3["t_iv"]),
                      p.burst0.eq(s3["burst0"]), p.interval.eq(s3["interval"]),
-                     p.tau.eq(s3["tau"]), p.tau_p.eq(s3["tau_p"])]
+                     p.tau.eq(s3["tau"]), p.tau_p.eq(s3["tau_p"]), p.t_p.eq(s3["t_p"]),
+                     p.q_p_ob.eq(s3["q_p_ob"]), p.q_p_os.eq(s3["q_p_os"])]
         return m

@@ -30,7 +30,7 @@ RAM. After reset the state is zeroed, one entry per cycle, while `clearing` hold
 the intake. Verdicts and accepted orders are registered on the outputs; the pipeline
 advances (`i.ready`) unless one of them is stuck.
 """
-from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -43,6 +43,23 @@ from .outcomes import Outcomes
 
 #: Whether checks 9..11 pass under one outcome of the order ahead (`_stage3_pass`).
 _Pass = data.StructLayout({"c": 1, "p": 1, "rt": 1})
+
+
+def beyond(m, x_p, a, b, name):
+    """x > (a + b) mod 2**64 (a, b, x 64-bit unsigned), given x_p = x - b (signed 66
+    bits, made a stage earlier): one two-operand chain, d = a - x_p, and one LUT after
+    it with the wrap of a + b (a chain beside it). Used where stage 3 compares against
+    stage 4's result tat + interval, ob + k_ob, os + k_os (`_update`). Why: as
+    x > (a + b) mod 2**64 on three operands it was a 3:2 layer, a 68-bit chain and two
+    LUTs; prev tat -> `late` and k_os -> `cl_s` were the gate's critical paths at seeds
+    2 and 3 (6.45 / 6.52 ns). Exact: without a wrap, x > a + b <=> d < 0; with one
+    (a + b >= 2**64), x > a + b - 2**64 <=> d < 2**64, and d = a + b - x > 0 then. d
+    lies in (-2**64, 2**65), so its sign is bit 65 and, when it is positive, d >= 2**64
+    is bit 64 (tests/test_risk_beyond.py)."""
+    wrap = Signal(name=f"{name}_wrap")
+    d = Signal(signed(66), name=f"{name}_d")
+    m.d.comb += [wrap.eq((a + b)[64]), d.eq(a - x_p)]
+    return d[65] | (wrap & ~d[64])
 
 
 class _Accepts:
@@ -361,10 +378,10 @@ class ExposureState(wiring.Component):
 
         n3 = c3.notional
         ov_n = Mux(fwd_a, over(n3, cur_a.open, k_open), n3 > base_a.open)
-        ov_b = Mux(fwd_s, over(q3, cur_s.ob, k_ob), q3 > base_s.ob)
-        ov_s = Mux(fwd_s, over(q3, cur_s.os, k_os), q3 > base_s.os)
+        ov_b = Mux(fwd_s, beyond(m, c3.q_p_ob, cur_s.ob, k_ob, "ov_b"), q3 > base_s.ob)
+        ov_s = Mux(fwd_s, beyond(m, c3.q_p_os, cur_s.os, k_os, "ov_s"), q3 > base_s.os)
         t3 = c3.t
-        late_acc = Mux(late, t3 > c4.t_iv, over(t3, cur_a.tat, k_tat))
+        late_acc = Mux(late, t3 > c4.t_iv, beyond(m, c3.t_p, cur_a.tat, k_tat, "late"))
         with m.If(adv):
             m.d.sync += [
                 k_open.eq(Mux(ord3, n3, -n3)), k_tat.eq(Mux(ord3, c3.interval, 0)),

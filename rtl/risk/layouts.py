@@ -21,7 +21,11 @@ and the two burst x interval partial products as three operands, the rate check 
 three 3:2 layers and a 68-bit chain in stage 3; in carry-save form (two words each) it
 was still a 3:2 layer between the state register and the chain, and as `tau + ~tat`
 an inverter LUT (Yosys maps only `a - b` into the chain): the gate's critical path
-(prev tat -> pass_a_rt, 7.10 ns). The
+(prev tat -> pass_a_rt, 7.10 ns). Likewise t_p
+= t - k_tat and q_p_ob / q_p_os = qty - k_ob / k_os, the k_* being what the entry
+ahead adds to tat, open buys, open sells (rtl/risk/exposure.py `_update`), so that
+stage 3's compares against stage 4's result, x > (cur + k) mod 2**64, are `cur - x_p`
+on two operands (exposure.py `beyond`). The
 duplicate window `t - window < t0 <= t` is decided in stage 2 by
 rtl/risk/duplicates.py.
 
@@ -58,6 +62,9 @@ Prepared = data.StructLayout({
     "tau": TAU_W,                # t_tau (mod 2**TAU_W)
     "tau_p": TAU_W,              # t_tau - the ahead order's interval
     "t_iv": 64,
+    "t_p": signed(65),           # t - the ahead entry's k_tat (its interval, 0 for an event)
+    "q_p_ob": signed(66),        # qty - the ahead entry's k_ob (mod 2**64, as exposure.py)
+    "q_p_os": signed(66),        # qty - the ahead entry's k_os
     "interval": 32,
     "burst0": 1,
 })
