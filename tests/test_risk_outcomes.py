@@ -2,7 +2,8 @@
 order ahead equal the checks made on the state that outcome leaves (tickwire/model/
 risk.py: open + notional > credit, position + open + qty > limit, t_tau < tat with
 tat' = (max(t, tat) + interval) mod 2**64), for random and extreme words, t_tau
-given whole (rtl/risk/layouts.py `tau`, `tau_p`)."""
+given whole (rtl/risk/layouts.py `tau`, `tau_p`) and the position thresholds less the
+order ahead's qty (`nthr_long_p`, `nthr_short_p`)."""
 import random
 
 from amaranth.hdl import Module
@@ -47,6 +48,11 @@ def _case(rng):
     nxt["tau_p"] = (tau - prev["interval"]) % (1 << TAU_W)
     for k in ("credit", "long", "short"):     # the gate holds them complemented
         nxt[f"nthr_{k}"] = ~nxt.pop(f"thr_{k}")
+    # and the position thresholds less the qty the order ahead books on its side
+    # (made in stage 2 from the order in stage 3: rtl/risk/checks.py)
+    pbuy = prev["order"]["side"] == 0
+    nxt["nthr_long_p"] = nxt["nthr_long"] + (q if pbuy else 0)
+    nxt["nthr_short_p"] = nxt["nthr_short"] + (0 if pbuy else q)
     return nxt, prev, ba, bs, pa, ps
 
 
@@ -82,10 +88,6 @@ def test_outcomes_equal_the_checks_on_each_resulting_state():
             # the order ahead's `late` (t > tat) comes registered from the gate's state
             # stage (rtl/risk/exposure.py), decided there from the same state
             ctx.set(dut.late, prev["t"] > pa["tat"])
-            # and its qty on its side's operand (two registers there)
-            pq = prev["order"]["qty"]
-            ctx.set(dut.prev_qb, pq if prev["order"]["side"] == 0 else 0)
-            ctx.set(dut.prev_qs, 0 if prev["order"]["side"] == 0 else pq)
             await ctx.delay(1e-9)
             rej, acc = _want(*c)
             got_r = tuple(bool(ctx.get(getattr(dut.rej, f))) for f in ("credit", "position", "rate"))

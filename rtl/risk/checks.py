@@ -143,7 +143,8 @@ class OrderChecks(wiring.Component):
                   nthr_credit=Signal(signed(66)), n_over=Signal(),
                   nthr_long=Signal(signed(34)), nthr_short=Signal(signed(34)), t_iv=Signal(64), tau=Signal(TAU_W),
                   tau_p=Signal(TAU_W), burst0=Signal(), t_p=Signal(signed(65)),
-                  q_p_ob=Signal(signed(66)), q_p_os=Signal(signed(66)))
+                  q_p_ob=Signal(signed(66)), q_p_os=Signal(signed(66)),
+                  nthr_long_p=Signal(signed(35)), nthr_short_p=Signal(signed(35)))
         # the entry in S3's deltas to open buys / sells, as exposure.py's k_ob / k_os
         # (an order books its qty, an event releases it, mod 2**64)
         dq3 = Signal(64, name="dq3")
@@ -151,6 +152,12 @@ class OrderChecks(wiring.Component):
         buy3 = c3.order.side == SIDE_BUY
         m.d.comb += [dq3.eq(Mux(c3.kind == 0, c3.order.qty, -c3.order.qty)),
                      k_ob3.eq(Mux(buy3, dq3, 0)), k_os3.eq(Mux(buy3, 0, dq3))]
+        # the position thresholds as the order ahead leaves them if accepted: it books
+        # its qty on its own side (rtl/risk/outcomes.py `acc`), one 3:2 layer here
+        ext35 = lambda v: Cat(v, Const(0, 35 - len(v)))      # noqa: E731
+        qb3, qs3 = Mux(buy3, c3.order.qty, 0), Mux(buy3, 0, c3.order.qty)
+        n_long_p = raw_sum([ext35(o2.qty), ~ext35(q2.long), ext35(qb3)])
+        n_short_p = raw_sum([ext35(o2.qty), ~ext35(q2.short), ext35(qs3)])
         with m.If(adv):
             m.d.sync += [v3.eq(v2), c3.eq(c2), t3.eq(t2), s3["pre"].eq(pre),
                          s3["buy"].eq(o2.side == SIDE_BUY),
@@ -166,6 +173,7 @@ class OrderChecks(wiring.Component):
                          # (exposure.py `_update`'s k_tat, k_ob, k_os): `beyond`
                          s3["t_p"].eq(t2 - Mux(c3.kind == 0, s3["interval"], 0)),
                          s3["q_p_ob"].eq(o2.qty - k_ob3), s3["q_p_os"].eq(o2.qty - k_os3),
+                         s3["nthr_long_p"].eq(n_long_p), s3["nthr_short_p"].eq(n_short_p),
                          s3["burst0"].eq(a2.burst == 0),
                          s3["interval"].eq(a2.interval)]
         o3 = c3.order
@@ -187,5 +195,6 @@ class OrderChecks(wiring.Component):
                      p.t.eq(t3), p.t_iv.eq(s3["t_iv"]),
                      p.burst0.eq(s3["burst0"]), p.interval.eq(s3["interval"]),
                      p.tau.eq(s3["tau"]), p.tau_p.eq(s3["tau_p"]), p.t_p.eq(s3["t_p"]),
-                     p.q_p_ob.eq(s3["q_p_ob"]), p.q_p_os.eq(s3["q_p_os"])]
+                     p.q_p_ob.eq(s3["q_p_ob"]), p.q_p_os.eq(s3["q_p_os"]),
+                     p.nthr_long_p.eq(s3["nthr_long_p"]), p.nthr_short_p.eq(s3["nthr_short_p"])]
         return m

@@ -240,15 +240,10 @@ class ExposureState(wiring.Component):
         return ast_wr, ast_rd, sst_wr, sst_rd_ports
 
     def _stage3(self, m, adv, c4, state, late, same_a, same_s):
-        """The Outcomes of the stage-4 order (checks 9..11 both ways), wired; stage 4's
-        side as two registers of their own (rtl/risk/outcomes.py)."""
+        """The Outcomes of the stage-4 order (checks 9..11 both ways), wired
+        (rtl/risk/outcomes.py)."""
         cur_a, cur_s, base_a, base_s = state
         m.submodules.outcomes = oc = Outcomes()
-        qb4, qs4 = Signal(32, name="qb4"), Signal(32, name="qs4")
-        q3, buy3 = self.i.payload.order.qty, self.i.payload.order.side == SIDE_BUY
-        with m.If(adv):
-            m.d.sync += [qb4.eq(Mux(buy3, q3, 0)), qs4.eq(Mux(buy3, 0, q3))]
-        m.d.comb += [oc.prev_qb.eq(qb4), oc.prev_qs.eq(qs4)]
         m.d.comb += [oc.nxt.eq(self.i.payload), oc.prev.eq(c4), oc.prev_a.eq(cur_a),
                      oc.prev_s.eq(cur_s), oc.base_a.eq(base_a), oc.base_s.eq(base_s),
                      oc.late.eq(late)]

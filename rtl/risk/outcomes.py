@@ -45,8 +45,6 @@ class Outcomes(wiring.Component):
     prev_a: In(AcctState)
     prev_s: In(SlotState)
     late: In(1)                  # the order ahead is past its bucket (exposure.py `late`)
-    prev_qb: In(32)              # the order ahead's qty if a buy, else 0 (registered)
-    prev_qs: In(32)              # ... if not a buy, else 0 (a register of its own)
     rej: Out(Fails)
     acc: Out(Fails)
 
@@ -80,14 +78,13 @@ class Outcomes(wiring.Component):
         d_w_sign = d[W - 1] ^ d[64:W - 1].all()
         m.d.comb += [
             self.acc.credit.eq(_over(n.nthr_credit, a.open, p.notional)),
-            # the order ahead books its qty on one side only: its qty per side, a register
-            # each (`prev_qb`, `prev_qs`: one chain's operand each, placed by it; a 2-bit
-            # side compare in front of the chains was the gate's critical path, side ->
-            # qty mux -> sum -> pass_a, 8.7 ns; the qty ANDed with a side bit here, from
-            # the stage-4 order's register that also feeds the verdict's outputs, routed
-            # 1.9 ns to the chain at seed 1)
-            self.acc.position.eq(Mux(buy, _over(n.nthr_long, s.lu, self.prev_qb),
-                                     _over(n.nthr_short, s.su, self.prev_qs))),
+            # the order ahead books its qty on its own side: the thresholds less it come
+            # made a stage earlier (`nthr_*_p`, rtl/risk/checks.py), so each compare is
+            # one chain on two operands. (With the qty per side as a third operand it
+            # was a 3:2 layer and a chain: nthr_short -> pass_a.p, 6.77 ns, the gate's
+            # critical path at seed 2; a side mux in front of the chains, 8.7 ns.)
+            self.acc.position.eq(Mux(buy, _over(n.nthr_long_p, s.lu),
+                                     _over(n.nthr_short_p, s.su))),
             self.acc.rate.eq(Mux(self.late, over_tau(p.t_iv),
                                  Mux(wrap, d_w_sign, d[W - 1]))),
         ]
