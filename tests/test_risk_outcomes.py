@@ -3,7 +3,7 @@ order ahead equal the checks made on the state that outcome leaves (tickwire/mod
 risk.py: open + notional > credit, position + open + qty > limit, t_tau < tat with
 tat' = (max(t, tat) + interval) mod 2**64), for random and extreme words, t_tau
 given whole (rtl/risk/layouts.py `tau`, `tau_p`) and the position thresholds less the
-order ahead's qty (`nthr_long_p`, `nthr_short_p`)."""
+order ahead's qty and the credit threshold less its notional (`nthr_*_p`)."""
 import random
 
 from amaranth.hdl import Module
@@ -53,6 +53,7 @@ def _case(rng):
     pbuy = prev["order"]["side"] == 0
     nxt["nthr_long_p"] = nxt["nthr_long"] + (q if pbuy else 0)
     nxt["nthr_short_p"] = nxt["nthr_short"] + (0 if pbuy else q)
+    nxt["nthr_credit_p"] = nxt["nthr_credit"] + prev["notional"]
     return nxt, prev, ba, bs, pa, ps
 
 

@@ -172,12 +172,13 @@ class _Gate:
             self.ctx.set(self.dut.now_ns, self.t)
             await self.ctx.tick()
 
-    async def setup(self):
+    async def setup(self, limits=None):
         ctx, dut = self.ctx, self.dut
         ctx.set(dut.verdicts.ready, 1)
         ctx.set(dut.accepted.ready, 1)
         await self.tick(ACCOUNTS * SLOTS + 2)           # state clearing after reset
-        for name, words in encode(_limits(), accounts=ACCOUNTS, slots=SLOTS).items():
+        for name, words in encode(limits or _limits(), accounts=ACCOUNTS,
+                                  slots=SLOTS).items():
             port = getattr(dut, f"w_{name}")
             for addr, w in enumerate(words):
                 ctx.set(port.addr, addr)
@@ -369,4 +370,60 @@ def test_a_release_right_behind_its_order(slot_state, side, release):
         else:
             assert (pos, ob, os_, lu, su) == (0, 0, left, 0, left)
         assert (g.events, g.event_errors) == (1, int(release > booked))
+    simulate(dut, bench)
+
+
+@pytest.mark.parametrize("check", ["credit", "position"])
+@pytest.mark.parametrize("spare", [-1, 0])
+def test_an_order_right_behind_another_sees_what_it_booked(check, spare):
+    """Two buys on one account (and, for the position check, one slot) in consecutive
+    cycles, the limit at their joint amount (`spare` 0: the second fits exactly) or one
+    below it (-1: the second is over: reason 9 credit, 10 position): the second's check
+    adds the first one's notional or qty, which is only in the state stage
+    (rtl/risk/outcomes.py `acc`, from thresholds less it made in stage 2, checks.py).
+    Verdicts as the reference model's."""
+    dut = RiskGate(ACCOUNTS, SLOTS, 4)
+    q1, q2 = 300, 200
+    lim = _limits()
+    if check == "credit":
+        probe = RiskModel(accounts=ACCOUNTS, slots=SLOTS)
+        probe.commit(lim)
+        book = BookState(bid_px=BID, bid_qty=100, ask_px=ASK, ask_qty=100)
+        assert probe.order(1, 0, 0, BUY, q1, PRICE, 1, book) == 0
+        lim.accounts[0].credit = probe.open[0] * (q1 + q2) // q1 + spare   # both at PRICE
+        slots = (0, 1)
+    else:
+        lim.accounts[0].positions[0] = (q1 + q2 + spare, SHORT_LIMIT)
+        slots = (0, 0)
+    model = RiskModel(accounts=ACCOUNTS, slots=SLOTS)
+    model.commit(lim)
+    book = BookState(bid_px=BID, bid_qty=100, ask_px=ASK, ask_qty=100)
+    want = [model.order(c, 0, s, BUY, q, PRICE, c, book)
+            for c, s, q in ((1, slots[0], q1), (2, slots[1], q2))]
+    assert want == [0, (9 if check == "credit" else 10) if spare < 0 else 0]
+
+    async def bench(ctx):
+        g = _Gate(ctx, dut)
+        await g.setup(lim)
+        orders = [dict(clordid=1, account=0, slot=slots[0], side=BUY, qty=q1, price=PRICE),
+                  dict(clordid=2, account=0, slot=slots[1], side=BUY, qty=q2, price=PRICE)]
+        got, taken = {}, []
+        ctx.set(dut.orders.valid, 1)
+        for k, v in orders[0].items():
+            ctx.set(getattr(dut.orders.payload, k), v)
+        for _ in range(40):
+            rdy = ctx.get(dut.orders.ready) and ctx.get(dut.orders.valid)
+            if ctx.get(dut.verdicts.valid):
+                v = ctx.get(dut.verdicts.payload)
+                got[v.clordid] = v.reason
+            await g.tick()
+            if rdy:
+                taken.append(g.t)
+                if len(taken) == 1:
+                    for k, v in orders[1].items():
+                        ctx.set(getattr(dut.orders.payload, k), v)
+                else:
+                    ctx.set(dut.orders.valid, 0)
+        assert taken[1] - taken[0] == 10, "the second order was not taken the next cycle"
+        assert [got.get(1), got.get(2)] == want
     simulate(dut, bench)

@@ -144,7 +144,8 @@ class OrderChecks(wiring.Component):
                   nthr_long=Signal(signed(34)), nthr_short=Signal(signed(34)), t_iv=Signal(64), tau=Signal(TAU_W),
                   tau_p=Signal(TAU_W), burst0=Signal(), t_p=Signal(signed(65)),
                   q_p_ob=Signal(signed(66)), q_p_os=Signal(signed(66)),
-                  nthr_long_p=Signal(signed(35)), nthr_short_p=Signal(signed(35)))
+                  nthr_long_p=Signal(signed(35)), nthr_short_p=Signal(signed(35)),
+                  nthr_credit_p=Signal(signed(66)))
         # qty less the entry in S3's delta to open buys / sells (exposure.py's k_ob /
         # k_os, mod 2**64: an order books its qty, an event releases it, so k is qty or
         # 2**64 - qty, or 0 on the other side or for a zero qty): both sums side by
@@ -164,6 +165,10 @@ class OrderChecks(wiring.Component):
         # its qty on its own side (rtl/risk/outcomes.py `acc`), one 3:2 layer here
         ext35 = lambda v: Cat(v, Const(0, 35 - len(v)))      # noqa: E731
         qb3, qs3 = Mux(buy3, c3.order.qty, 0), Mux(buy3, 0, c3.order.qty)
+        # and the credit threshold less the notional the order ahead books if accepted
+        # (one 3:2 layer more on n_credit's operands)
+        n_credit_p = raw_sum([~Cat(a2.credit, Const(0, 2))] + operands(p_not, 66)
+                             + [Cat(s3["notional"], Const(0, 2))])
         n_long_p = raw_sum([ext35(o2.qty), ~ext35(q2.long), ext35(qb3)])
         n_short_p = raw_sum([ext35(o2.qty), ~ext35(q2.short), ext35(qs3)])
         with m.If(adv):
@@ -182,6 +187,7 @@ class OrderChecks(wiring.Component):
                          s3["t_p"].eq(t2 - Mux(c3.kind == 0, s3["interval"], 0)),
                          s3["q_p_ob"].eq(q_p_ob), s3["q_p_os"].eq(q_p_os),
                          s3["nthr_long_p"].eq(n_long_p), s3["nthr_short_p"].eq(n_short_p),
+                         s3["nthr_credit_p"].eq(n_credit_p),
                          s3["burst0"].eq(a2.burst == 0),
                          s3["interval"].eq(a2.interval)]
         o3 = c3.order
@@ -204,5 +210,6 @@ class OrderChecks(wiring.Component):
                      p.burst0.eq(s3["burst0"]), p.interval.eq(s3["interval"]),
                      p.tau.eq(s3["tau"]), p.tau_p.eq(s3["tau_p"]), p.t_p.eq(s3["t_p"]),
                      p.q_p_ob.eq(s3["q_p_ob"]), p.q_p_os.eq(s3["q_p_os"]),
-                     p.nthr_long_p.eq(s3["nthr_long_p"]), p.nthr_short_p.eq(s3["nthr_short_p"])]
+                     p.nthr_long_p.eq(s3["nthr_long_p"]), p.nthr_short_p.eq(s3["nthr_short_p"]),
+                     p.nthr_credit_p.eq(s3["nthr_credit_p"])]
         return m

@@ -25,9 +25,10 @@ an inverter LUT (Yosys maps only `a - b` into the chain): the gate's critical pa
 = t - k_tat and q_p_ob / q_p_os = qty - k_ob / k_os, the k_* being what the entry
 ahead adds to tat, open buys, open sells (rtl/risk/exposure.py `_update`), so that
 stage 3's compares against stage 4's result, x > (cur + k) mod 2**64, are `cur - x_p`
-on two operands (exposure.py `beyond`), and nthr_long_p / nthr_short_p hold the
-position thresholds less the qty the entry ahead books if accepted, so the position
-check against it is two operands too (rtl/risk/outcomes.py). The
+on two operands (exposure.py `beyond`), and nthr_credit_p / nthr_long_p / nthr_short_p
+hold the credit and position thresholds less the notional and qty the entry ahead
+books if accepted, so those checks against it are two operands too
+(rtl/risk/outcomes.py). The
 duplicate window `t - window < t0 <= t` is decided in stage 2 by
 rtl/risk/duplicates.py.
 
@@ -60,6 +61,7 @@ Prepared = data.StructLayout({
     "nthr_credit": signed(66),   # ~(credit - notional)
     "nthr_long": signed(34),     # ~(long - qty)
     "nthr_short": signed(34),    # ~(short - qty)
+    "nthr_credit_p": signed(66), # ~(credit - notional) + the ahead entry's notional
     "nthr_long_p": signed(35),   # ~(long - qty) + the ahead entry's qty if a buy, else 0
     "nthr_short_p": signed(35),  # ~(short - qty) + the ahead entry's qty if not a buy
     "t": 64,

@@ -77,12 +77,13 @@ class Outcomes(wiring.Component):
         # 64..66 of d carry the +1 up (one LUT after d's chain, no second chain)
         d_w_sign = d[W - 1] ^ d[64:W - 1].all()
         m.d.comb += [
-            self.acc.credit.eq(_over(n.nthr_credit, a.open, p.notional)),
-            # the order ahead books its qty on its own side: the thresholds less it come
-            # made a stage earlier (`nthr_*_p`, rtl/risk/checks.py), so each compare is
-            # one chain on two operands. (With the qty per side as a third operand it
-            # was a 3:2 layer and a chain: nthr_short -> pass_a.p, 6.77 ns, the gate's
-            # critical path at seed 2; a side mux in front of the chains, 8.7 ns.)
+            # the order ahead books its notional, and its qty on its own side: the
+            # thresholds less them come made a stage earlier (`nthr_*_p`, rtl/risk/
+            # checks.py), so each compare is one chain on two operands. (With the amount
+            # as a third operand, a 3:2 layer and a chain: nthr_short -> pass_a.p and
+            # prev open -> pass_a.c, 6.77 / 6.45 ns, the gate's critical paths at seeds
+            # 2 / 1; a side mux in front of the chains was 8.7 ns.)
+            self.acc.credit.eq(_over(n.nthr_credit_p, a.open)),
             self.acc.position.eq(Mux(buy, _over(n.nthr_long_p, s.lu),
                                      _over(n.nthr_short_p, s.su))),
             self.acc.rate.eq(Mux(self.late, over_tau(p.t_iv),
