@@ -14,9 +14,9 @@ Named builds (`BUILDS`, `--build sim|board` on every command that builds the cor
          accounts x 8 slots: 4 DP16KD); the duplicate check remembers the last 8
          accepted orders, not 16 (each entry is two 64-bit window compares and an
          82-bit match tree beside every other: 16 -> 8 took 2,229 TRELLIS_COMB off
-         the core, docs/status-log.md, 2026-12-07 afternoon). Yosys maps the core's block RAM within the part
-         (bench `core[board].yosys`); its logic does not fit yet (~108 % of the
-         TRELLIS_COMB). Why these sizes and what they cost (half the orders of the 8,192
+         the core, docs/status-log.md, 2026-12-07 afternoon). Yosys maps the core's
+         block RAM within the part (`make fit`, bench `core[board].yosys`); its logic
+         does not fit yet (107.3 % of the TRELLIS_COMB). Why these sizes and what they cost (half the orders of the 8,192
          before, against issue 12's 16 K target; half the A/B skew the hold buffers
          cover; not fewer background cache levels: 3 put the AAPL sample's BBO latency
          at max 96 cycles from 28): docs/status-log.md, 2026-12-07 (issues 12, 13).
