@@ -16,7 +16,12 @@ Why three stages: no stage holds more than one DSP multiply or one carry chain.
       chain), and t_tau minus the interval of the order in S3 (one more layer and a
       chain), each registered whole (`tau`, `tau_p`): the state stage's rate compares
       are then one subtraction each, with no LUT between the state register and the
-      chain (rtl/risk/outcomes.py).
+      chain (rtl/risk/outcomes.py). Likewise the amounts the order in S3 (stage 4's
+      next) books are taken off here: t - its interval, qty - its open-buy / open-sell
+      delta, and the credit and position thresholds less its notional and qty
+      (`t_p`, `q_p_ob`, `q_p_os`, `nthr_credit_p`, `nthr_long_p`, `nthr_short_p`), so
+      each stage-3 compare against stage 4's result is two operands too
+      (rtl/risk/exposure.py `beyond`, outcomes.py `acc`).
   S3  notional > max_notional (7, registered from S2) and the collar compare (8) of
       the order's value (price x 10000 or price, picked in S2): `o` is S3's registers
       and the reason, combinational; every threshold in `o` is a register, because
@@ -59,6 +64,40 @@ def tau_whole(t_minus_interval, bi, interval_ahead):
     nia = ~Cat(interval_ahead, Const(0, TAU_W - len(interval_ahead)))    # -ia - 1
     ps, pc = carry_save([(s, 0), (c, 0), (nia, 0)], TAU_W, one=True)
     return (s + c)[:TAU_W], (ps + pc)[:TAU_W]
+
+
+def _less_ahead(m, o2, t2, c3, s3, credit, pos, p_not):
+    """What S2 registers for stage 3's compares against stage 4's result: the order in
+    S2's values less what the entry now in S3 (stage 4's next) adds to the state it
+    shares (rtl/risk/exposure.py `_update`'s k_tat, k_ob, k_os; outcomes.py `acc`'s
+    notional and qty), as {Prepared field: value}: `t_p`, `q_p_ob`, `q_p_os` for
+    exposure.py `beyond`, `nthr_credit_p`, `nthr_long_p`, `nthr_short_p` for the
+    checks against an accepted order ahead."""
+    # qty less the entry's delta to open buys / sells (k_ob / k_os, mod 2**64: an order
+    # books its qty, an event releases it, so k is q or 2**64 - q, or 0 on the other
+    # side or for a zero q): both sums side by side, picked after (one chain each;
+    # with -q made first, a chain, a mux and a 66-bit chain in series: 6.41 ns at seed
+    # 3). qty - (2**64 - q) is qty + q - 2**64: the 33-bit sum with bits 64 and 65 set
+    # (negative), no chain of its own.
+    buy3, ord3 = c3.order.side == SIDE_BUY, c3.kind == 0
+    qn2, qx3 = o2.qty, c3.order.qty
+    q_book = Signal(signed(66), name="q_book")          # qty - q
+    q_rel = Signal(signed(66), name="q_rel")            # qty - (2**64 - q)
+    m.d.comb += [q_book.eq(qn2 - qx3),
+                 q_rel.eq(Mux(qx3 == 0, qn2, Cat(qn2 + qx3, Const(0, 64 - 33), Const(0b11, 2))))]
+    q_k = Mux(ord3, q_book, q_rel)                      # qty - k on the entry's side
+    # the thresholds as an accepted order ahead leaves them: it books its notional, and
+    # its qty on its own side; one 3:2 layer more on each threshold's operands
+    ext35 = lambda v: Cat(v, Const(0, 35 - len(v)))      # noqa: E731
+    qb3, qs3 = Mux(buy3, qx3, 0), Mux(buy3, 0, qx3)
+    return {
+        "t_p": t2 - Mux(ord3, s3["interval"], 0),
+        "q_p_ob": Mux(buy3, q_k, qn2), "q_p_os": Mux(buy3, qn2, q_k),
+        "nthr_credit_p": raw_sum([~Cat(credit, Const(0, 2))] + operands(p_not, 66)
+                                 + [Cat(s3["notional"], Const(0, 2))]),
+        "nthr_long_p": raw_sum([ext35(qn2), ~ext35(pos.long), ext35(qb3)]),
+        "nthr_short_p": raw_sum([ext35(qn2), ~ext35(pos.short), ext35(qs3)]),
+    }
 
 
 class OrderChecks(wiring.Component):
@@ -146,31 +185,7 @@ class OrderChecks(wiring.Component):
                   q_p_ob=Signal(signed(66)), q_p_os=Signal(signed(66)),
                   nthr_long_p=Signal(signed(35)), nthr_short_p=Signal(signed(35)),
                   nthr_credit_p=Signal(signed(66)))
-        # qty less the entry in S3's delta to open buys / sells (exposure.py's k_ob /
-        # k_os, mod 2**64: an order books its qty, an event releases it, so k is qty or
-        # 2**64 - qty, or 0 on the other side or for a zero qty): both sums side by
-        # side, picked after (one chain each; with -qty made first, a chain, a mux and a
-        # 66-bit chain in series: 6.41 ns at seed 3). qty - (2**64 - q) is q2 + q - 2**64:
-        # the 33-bit sum with bits 64 and 65 set (negative), no chain of its own.
-        buy3, ord3 = c3.order.side == SIDE_BUY, c3.kind == 0
-        qn2, qx3 = o2.qty, c3.order.qty
-        q_book = Signal(signed(66), name="q_book")          # qty - q
-        q_rel = Signal(signed(66), name="q_rel")            # qty - (2**64 - q)
-        m.d.comb += [q_book.eq(qn2 - qx3),
-                     q_rel.eq(Mux(qx3 == 0, qn2,
-                                  Cat(qn2 + qx3, Const(0, 64 - 33), Const(0b11, 2))))]
-        q_k = Mux(ord3, q_book, q_rel)                      # qty - k on the entry's side
-        q_p_ob, q_p_os = Mux(buy3, q_k, qn2), Mux(buy3, qn2, q_k)
-        # the position thresholds as the order ahead leaves them if accepted: it books
-        # its qty on its own side (rtl/risk/outcomes.py `acc`), one 3:2 layer here
-        ext35 = lambda v: Cat(v, Const(0, 35 - len(v)))      # noqa: E731
-        qb3, qs3 = Mux(buy3, c3.order.qty, 0), Mux(buy3, 0, c3.order.qty)
-        # and the credit threshold less the notional the order ahead books if accepted
-        # (one 3:2 layer more on n_credit's operands)
-        n_credit_p = raw_sum([~Cat(a2.credit, Const(0, 2))] + operands(p_not, 66)
-                             + [Cat(s3["notional"], Const(0, 2))])
-        n_long_p = raw_sum([ext35(o2.qty), ~ext35(q2.long), ext35(qb3)])
-        n_short_p = raw_sum([ext35(o2.qty), ~ext35(q2.short), ext35(qs3)])
+        ahead = _less_ahead(m, o2, t2, c3, s3, a2.credit, q2, p_not)
         with m.If(adv):
             m.d.sync += [v3.eq(v2), c3.eq(c2), t3.eq(t2), s3["pre"].eq(pre),
                          s3["buy"].eq(o2.side == SIDE_BUY),
@@ -182,12 +197,7 @@ class OrderChecks(wiring.Component):
                          s3["nthr_long"].eq(n_long), s3["nthr_short"].eq(n_short),
                          s3["t_iv"].eq(t2 + a2.interval),
                          s3["tau"].eq(tau), s3["tau_p"].eq(tau_p),
-                         # less what the entry now in S3 adds to the state it shares
-                         # (exposure.py `_update`'s k_tat, k_ob, k_os): `beyond`
-                         s3["t_p"].eq(t2 - Mux(c3.kind == 0, s3["interval"], 0)),
-                         s3["q_p_ob"].eq(q_p_ob), s3["q_p_os"].eq(q_p_os),
-                         s3["nthr_long_p"].eq(n_long_p), s3["nthr_short_p"].eq(n_short_p),
-                         s3["nthr_credit_p"].eq(n_credit_p),
+                         *(s3[k].eq(v) for k, v in ahead.items()),
                          s3["burst0"].eq(a2.burst == 0),
                          s3["interval"].eq(a2.interval)]
         o3 = c3.order
