@@ -193,22 +193,13 @@ class ExposureState(wiring.Component):
                     m.d.sync += [base[f].eq(Mux(hit, new[f], Mux(nxt, base[f], rd[f]))),
                                  cur[f].eq(Mux(fwd, new[f], base[f]))]
         fwd_a, fwd_s = same_a & wen("fwd_a"), same_s & wen("fwd_s")    # for `_update`
-        # the credit check's own copy of cur_a.open (its forwarding select from a verdict
-        # copy of its own, so Yosys keeps it apart), placed by that chain alone. Why:
-        # cur_a.open also feeds stage 4's add and the release clamp; prev open -> the
-        # credit chain -> pass_a.c was the gate's one failing path at seed 2 (6.62 ns,
-        # ~4 ns of it routing from the shared register)
-        open_c = Signal(64, name="cur_open_c")
-        with m.If(adv):
-            m.d.sync += open_c.eq(Mux(same_a & wen("fwd_a_open_c"), new_a.open, base_a.open))
         with m.If(adv):
             m.d.sync += [v4.eq(self.i.valid), c4.eq(self.i.payload)]
 
         # stage 3: checks 9..11 for both outcomes of the order in stage 4, from registers
         late = Signal(name="late")      # the stage-4 order is past its bucket (`_update`)
         rej, acc, sel_a, sel_s, pass_r, pass_a = \
-            self._stage3(m, adv, c4, (cur_a, cur_s, base_a, base_s), late, same_a, same_s,
-                         open_c)
+            self._stage3(m, adv, c4, (cur_a, cur_s, base_a, base_s), late, same_a, same_s)
         o = c4.order
         reason = self._reason(m, c4, acc_prev, sel_a, sel_s, acc, rej)
         is_order = v4 & (c4.kind == 0)
@@ -248,13 +239,12 @@ class ExposureState(wiring.Component):
         sst_rd_ports = [mem.read_port(domain="comb") for mem in slot_banks]
         return ast_wr, ast_rd, sst_wr, sst_rd_ports
 
-    def _stage3(self, m, adv, c4, state, late, same_a, same_s, open_c):
+    def _stage3(self, m, adv, c4, state, late, same_a, same_s):
         """The Outcomes of the stage-4 order (checks 9..11 both ways), wired
-        (rtl/risk/outcomes.py), its account state's open notional from `open_c`."""
+        (rtl/risk/outcomes.py)."""
         cur_a, cur_s, base_a, base_s = state
         m.submodules.outcomes = oc = Outcomes()
-        m.d.comb += [oc.nxt.eq(self.i.payload), oc.prev.eq(c4),
-                     oc.prev_a.open.eq(open_c), oc.prev_a.tat.eq(cur_a.tat),
+        m.d.comb += [oc.nxt.eq(self.i.payload), oc.prev.eq(c4), oc.prev_a.eq(cur_a),
                      oc.prev_s.eq(cur_s), oc.base_a.eq(base_a), oc.base_s.eq(base_s),
                      oc.late.eq(late)]
         return self._stage3_pass(m, adv, oc, same_a, same_s)
