@@ -12,6 +12,9 @@ cell mapping) in ~6-8 minutes on 2 cores, counts TRELLIS_COMB as nextpnr packs t
 to `<out>/util.md` and records one bench/synth.json entry (flow "synthesis", with the
 rtl/ tree) unless `--no-record` or a `--set` override (an override is an experiment,
 not the build). Placing and routing is `make bitstream` (lab) or `make synth`.
+For the lab build this is the core alone, as the other builds: `make bitstream` adds
+the feed player and the UART bridge and moves four small memories into block RAM
+(tools/build/bitstream.py LAB_BLOCK_RAMS); its utilisation.md is the lab's own figure.
 """
 import argparse
 import json
