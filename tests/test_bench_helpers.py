@@ -155,3 +155,38 @@ def test_paced_frames_keep_their_idle_in_both_engines():
     # B's copy of each packet still follows A's (ties A first), frame by frame
     order = [(p, f.seq) for p, f in _arrival_order(feed)]
     assert order == [(p, s) for s in sorted({s for _, s in order}) for p in "ab"]
+
+
+def test_lined_ab_keeps_both_feeds_in_step():
+    """skew.ab_lines: a lost packet leaves its slot empty, so the copies of every packet
+    both lines carry start together (moldfeed.drop on a paced list lets the ports drift
+    apart by their losses); extra frames use idle time and are all there."""
+    from tickwire.tools.feeds import skew
+    msgs = [bytes([0x44]) + bytes(18)] * 3000
+    base = moldfeed.build_feed(msgs, ab=True, end_of_session=True)
+    lost = skew.ab_lines(base, 0.8, loss=0.2, rng=3)
+    assert book.drift_cycles(lost) == 0
+    assert book.drift_cycles(book.pace(book.faulty_ab_frames(msgs, loss=0.2, dup=0, noise=0),
+                                       0.8)) > 100
+    seqs = {f.seq for f in base if f.feed == "A"}
+    for feed in "AB":
+        got = [f.seq for f in lost if f.feed == feed]
+        assert len(got) == len(set(got)) and 0.7 * len(seqs) < len(got) < 0.9 * len(seqs)
+    # slot k starts at sum of the earlier packets' wire / util, on both lines
+    t, slot = 0.0, {}
+    for f in (f for f in base if f.feed == "A"):
+        slot[f.seq] = int(t)
+        t += skew.wire(f) / 0.8
+    for feed in "AB":
+        pos = 0
+        for f in (f for f in lost if (f.feed == "B") == (feed == "B")):
+            pos += f.idle
+            assert pos == slot[f.seq]
+            pos += skew.wire(f)
+    full = skew.ab_lines(base, 0.8, loss=0.05, dup=0.1, noise=0.1, rng=3)
+    assert sum("dup" in f.fault for f in full) > 4 and sum(f.kind != "mold" for f in full) > 4
+    assert all(f.idle >= 0 for f in full)
+    # an extra frame delays its line briefly: a few frames at most, not a walk
+    assert book.drift_cycles(full) <= 4 * max(skew.wire(f) for f in full) // 8
+    assert [f.data for f in skew.ab_lines(base, 0.8, loss=0.05, dup=0.1, noise=0.1, rng=3)] \
+        == [f.data for f in full]                  # deterministic

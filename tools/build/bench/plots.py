@@ -15,7 +15,10 @@ CLOCK_MHZ = 156.25
 #: <= 5; 12: BBO p99 <= 14, the line drawn; max <= 40 is in the report's table).
 LATENCIES = {
     "itch_to_decode": ("last byte on the wire -> decoded ITCH message", 5),
-    "itch_to_bbo": ("last byte on the wire -> top-of-book update (p99 goal)", 14),
+    "itch_to_bbo_lined": ("last byte on the wire -> top-of-book update, A/B lines in step "
+                          "(p99 goal)", 14),
+    "itch_to_bbo": ("last byte -> top-of-book update, A/B at line rate drifting apart "
+                    "(stress)", 14),
     "deep_itch_to_bbo": ("last byte -> top-of-book update, deep-book stress feed (p99 goal)", 14),
     "order_to_verdict": ("order -> risk verdict", 5),
 }
