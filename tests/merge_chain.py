@@ -61,7 +61,7 @@ def schedule(payloads, start=0, gap=4, lane=0, late=None):
 
 
 def run(sched_a, sched_b, depth=64, jump_window=2048, hold_cycles=4096, hold_packets=64,
-        lane_a=0, lane_b=3, tail=300, inject=()):
+        lane_a=0, lane_b=3, tail=300, inject=(), hold_both=mold.HOLD_BOTH):
     """Drive both ports; returns (rtl, model): each a dict with `seqs` (delivered, in
     order), `msgs`, `counters` (mold.* and merge.* names), `gaps` [(first, count)].
     `inject`: [(cycle, seq, message)] offered on FeedMerge.inject (the RTL only)."""
@@ -85,6 +85,7 @@ def run(sched_a, sched_b, depth=64, jump_window=2048, hold_cycles=4096, hold_pac
     async def bench(ctx):
         ctx.set(dut.merge.ctl_hold_cycles, hold_cycles)
         ctx.set(dut.merge.ctl_hold_packets, hold_packets)
+        ctx.set(dut.merge.ctl_hold_both, hold_both)
         c = dict.fromkeys(regs, 0)
         pending = sorted(inject)
         for t in range(cycles):
@@ -129,7 +130,7 @@ def run(sched_a, sched_b, depth=64, jump_window=2048, hold_cycles=4096, hold_pac
     sim.run()
 
     arb = mold.Arbiter(hold_cycles=hold_cycles, hold_packets=hold_packets, depth=depth,
-                       jump_window=jump_window)
+                       jump_window=jump_window, hold_both=hold_both)
     out = []
     for t, feed, p, lane in sorted(starts, key=lambda e: (e[0], e[1])):
         out += arb.receive(p, feed, t=t, lane=lane)

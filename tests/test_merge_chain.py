@@ -64,13 +64,15 @@ def test_gap_on_both_declared_when_the_window_expires():
 
 def test_host_injection_fills_a_gap_on_both_feeds():
     """The recovery hook: messages lost on both feeds, injected in sequence while the
-    later ones wait, are delivered in order and no gap is declared."""
+    later ones wait, are delivered in order and no gap is declared (the window's
+    `hold_both` off: with both feeds past the gap it would be declared before the
+    injection, as test_gap_on_both_feeds_declared_once_both_are_past shows)."""
     rng = random.Random(5)
     m = msgs(30, rng)
     pk = packets(m)
     a = [p if k != 3 else None for k, p in enumerate(pk)]
     inject = [(400, 10 + k, m[9 + k]) for k in range(3)]
-    rtl, _ = run(schedule(a), schedule(a, start=4), inject=inject)
+    rtl, _ = run(schedule(a), schedule(a, start=4), inject=inject, hold_both=0)
     assert rtl["seqs"] == list(range(1, 31)) and rtl["gaps"] == []
     assert rtl["msgs"][9:12] == [x[:50] for x in m[9:12]]
 
@@ -139,3 +141,25 @@ def test_lagging_feed_loses_costs_nothing():
     _check(rtl, model, 45)
     from merge_chain import latency
     assert "mold.gaps" not in rtl["counters"] and set(_after_start(latency(rtl))) == {5}
+
+
+def test_gap_on_both_feeds_declared_once_both_are_past():
+    """Both feeds lose packet 4 and B runs ~5 packets behind A. Each feed delivers in
+    order, so once both show messages past the gap neither will send it: `hold_both`
+    (4 packet starts counted from then) declares it, not the window's 40 packets; the
+    same gap and messages, sooner, in RTL and model alike. While B is still behind the
+    gap (a one-sided loss, test_a_loses_b_lagging_by_packets) it never counts."""
+    rng = random.Random(4)
+    m = msgs(120, rng)
+    pk = packets(m)
+    a = [p if k != 4 else None for k, p in enumerate(pk)]
+    from merge_chain import latency
+    waits = {}
+    for both in (4, 0):
+        rtl, model = run(schedule(a), schedule(a, start=200), hold_cycles=1_000_000,
+                         hold_packets=40, hold_both=both)
+        _check(rtl, model)
+        assert rtl["gaps"] == [(13, 3)] and rtl["counters"]["merge.hold_timeouts"] == 1
+        assert rtl["seqs"] == [s for s in range(1, 121) if not 13 <= s <= 15]
+        waits[both] = max(latency(rtl))
+    assert waits[4] < waits[0] - 100

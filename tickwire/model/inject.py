@@ -128,7 +128,7 @@ class HostArbiter(mold.Arbiter):
             if not self.reported:
                 self.reported = True
                 self._report(self.expected, min(heads) - self.expected)
-            self.stall_t, self.stall_pkts = None, 0      # waits for the host
+            self.stall_t, self.stall_pkts, self.both_pkts = None, 0, 0    # waits for the host
             return []
         self.skipping = False
         if not self.reported:

@@ -73,6 +73,8 @@ MERGE_COUNTERS = ("overflow_a", "overflow_b", "dup_discard_a", "dup_discard_b",
 #: Defaults of the merge's control registers and build parameters (rtl/config.py).
 HOLD_CYCLES = 8192
 HOLD_PACKETS = 64
+#: merge.hold_both: packet starts while both feeds are past the gap (0: off).
+HOLD_BOTH = 4
 #: Cycles a replay runs on after the input's last beat, in both engines (the model's
 #: `DeviceModel.finish`, the RTL harness's drain): room for four hold windows to expire
 #: one after another (a gap, then a packet held further ahead, ...) and for what they
@@ -219,7 +221,9 @@ class Arbiter:
     - The hold window: while some buffer waits (its head > E) and nothing is
       delivered, `hold_cycles` cycles or `hold_packets` packet starts end the wait: a
       gap [E, smallest head) is declared (gaps, gap_messages, hold_timeouts), E moves
-      to that head and held messages flow again.
+      to that head and held messages flow again. `hold_both` packet starts counted
+      while both buffers wait (each port's head is ahead of E and shown: both feeds
+      are past the gap, and each delivers in order) end it too (0: off).
     - Held messages flow one per cycle, and only while the book's input queue has room
       (the merge's `pause`: BookInput.almost_full when the book's nominal pace, one
       operation every 2 cycles and a U two, leaves less than `book_depth // 4 + 8`
@@ -234,6 +238,7 @@ class Arbiter:
     """
     hold_cycles: int = HOLD_CYCLES
     hold_packets: int = HOLD_PACKETS
+    hold_both: int = HOLD_BOTH
     depth: int = HOLD_DEPTH
     jump_window: int = JUMP_WINDOW
     book_depth: int = BOOK_DEPTH
@@ -252,6 +257,7 @@ class Arbiter:
         self.claim = None               # (port, start, end) of an unconfirmed jump
         self.stall_t = None             # time the current wait began (or last progress)
         self.stall_pkts = 0
+        self.both_pkts = 0              # ...of them while both ports' heads wait
         self.now = 0
         self.rel_t = -1                 # cycle the last held message was released
         self.going = ([], [])           # per port: release cycles still ahead
@@ -294,7 +300,7 @@ class Arbiter:
         was confirmed)."""
         self.have_e, self.expected, self.claim = False, 0, None
         self.hold = ([], [])
-        self.stall_t, self.stall_pkts = None, 0
+        self.stall_t, self.stall_pkts, self.both_pkts = None, 0, 0
         self.rel_t, self.going = -1, ([], [])
         self.head_t, self.e_t, self.last_del = [0, 0], -1, None
         self.pkt_expiry = None
@@ -406,6 +412,12 @@ class Arbiter:
                     if h and self.expected < h[0].seq <= self.expected + self.jump_window),
                    default=0)
 
+    def _both_shown(self):
+        """Both ports' heads wait (ahead of E, within the window) and are judged: both
+        feeds are past E (HoldWindow `both`: the heads' `waits` registers)."""
+        return all(h and self.expected < h[0].seq <= self.expected + self.jump_window
+                   and self.now >= self.head_t[p] for p, h in enumerate(self.hold))
+
     def _release_time(self, held):
         """The cycle this delivery goes out: now for a live message; for a held one,
         after the previous release and once the book's nominal pace has room."""
@@ -424,7 +436,7 @@ class Arbiter:
         self.expected = seq + 1
         self.e_t, self.last_del = t, seq
         self.counters["messages"] += 1
-        self.stall_t, self.stall_pkts = None, 0          # progress restarts the window
+        self.stall_t, self.stall_pkts, self.both_pkts = None, 0, 0    # progress: start over
         self.pkt_expiry = None
         return Delivered(seq, feed, msg)
 
@@ -484,7 +496,7 @@ class Arbiter:
             if not progressed:
                 break
         if not self._waiting():
-            self.stall_t, self.stall_pkts = None, 0
+            self.stall_t, self.stall_pkts, self.both_pkts = None, 0, 0
         elif self.stall_t is None:      # from the last release (each one is progress)
             self.stall_t = max(self.now, self.rel_t + 1,
                                self._shown()) if self._timed else self.now
@@ -499,7 +511,7 @@ class Arbiter:
         self.merge["hold_timeouts" if timeout else "jumps"] += 1
         self.expected = new_e
         self.e_t, self.last_del = self.now, None
-        self.stall_t, self.stall_pkts, self.pkt_expiry = None, 0, None
+        self.stall_t, self.stall_pkts, self.both_pkts, self.pkt_expiry = None, 0, 0, None
         self.release_from = self.now + GAP_BUBBLE
 
     def _expire(self):
@@ -561,7 +573,7 @@ class Arbiter:
         self.lock_t = (self.start_t + START_LAG + 3 if self._timed and self.start_t is not None
                        else None)
         self._clear_start()
-        self.stall_t, self.stall_pkts = None, 0
+        self.stall_t, self.stall_pkts, self.both_pkts = None, 0, 0
         return self._drain()
 
     def advance(self, t):
@@ -603,7 +615,9 @@ class Arbiter:
                 self.stall_t is None or self.now >= self.stall_t) and (  # not while releasing
                 self.now >= self.pkt_from):                     # nor before the head shows
             self.stall_pkts += 1
-            if self.stall_pkts >= self.hold_packets:
+            self.both_pkts = self.both_pkts + 1 if self._both_shown() else 0
+            if self.stall_pkts >= self.hold_packets or (
+                    self.hold_both and self.both_pkts >= self.hold_both):
                 if not self._timed:
                     out += self._expire()
                 elif self.pkt_expiry is None:     # registered count, then the window

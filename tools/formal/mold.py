@@ -96,6 +96,7 @@ class MoldProps(wiring.Component):
     skip: In(1)
     hold_cycles: In(32)
     hold_packets: In(16)
+    hold_both: In(16)
 
     def elaborate(self, platform):
         m = Module()
@@ -126,6 +127,7 @@ class MoldProps(wiring.Component):
                      dut.gap_wait.eq(self.gap_wait), dut.skip.eq(self.skip),
                      dut.hold_cycles.eq(self.hold_cycles),
                      dut.hold_packets.eq(self.hold_packets),
+                     dut.hold_both.eq(self.hold_both),
                      Assume(~self.join_seq[63])]
 
         # ghosts, two cycles behind (o leaves two registers after the decision: the

@@ -106,7 +106,8 @@ class FeedMerge(wiring.Component):
         m.d.comb += [self.status.eq(seq.status), seq.restart.eq(self.restart),
                      seq.flush.eq(self.flush), seq.same.eq(self.same),
                      seq.hold_cycles.eq(self.ctl_hold_cycles),
-                     seq.hold_packets.eq(self.ctl_hold_packets)]
+                     seq.hold_packets.eq(self.ctl_hold_packets),
+                     seq.hold_both.eq(self.ctl_hold_both)]
         ev = dict(zip(EVENTS, seq.ev))
         m.d.comb += [self.ev_overflow_a.eq(ev["overflow_a"]), self.ev_overflow_b.eq(ev["overflow_b"]),
                      self.ev_held.eq(ev["held_a"] + ev["held_b"]),

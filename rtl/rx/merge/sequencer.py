@@ -104,7 +104,7 @@ class Sequencer(wiring.Component):
             "dup": Out(2).array(2),                              # per port, registered
             "ev": Out(len(EVENTS)),                              # registered pulses
             "restart": In(1),
-            "hold_cycles": In(32), "hold_packets": In(16),
+            "hold_cycles": In(32), "hold_packets": In(16), "hold_both": In(16),
             "raw": In(stream.Signature(RawMsg)),
             "gap_wait": In(1), "skip": In(1), "join": In(1), "join_seq": In(64),
             "report": Out(stream.Signature(GapEvent, always_ready=True)),
@@ -213,7 +213,9 @@ class Sequencer(wiring.Component):
                      win.running.eq(waiting | held_pre | (~have_e & (hold[0] | hold[1]))),
                      win.firsts.eq((live[0].valid & live[0].payload.first)
                                    + (live[1].valid & live[1].payload.first)),
-                     win.hold_cycles.eq(self.hold_cycles), win.hold_packets.eq(self.hold_packets)]
+                     win.both.eq(ok & heads[0].waits & heads[1].waits),
+                     win.hold_cycles.eq(self.hold_cycles), win.hold_packets.eq(self.hold_packets),
+                     win.hold_both.eq(self.hold_both)]
 
         # outputs and E
         raw_go = self._raw(m, deliver, confirm, pick[I], dupk[I])
