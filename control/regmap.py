@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 MAP_MAGIC = 0x544B5752
 MAP_VERSION = 2
-MAP_HASH = 0x3C88B7ED
+MAP_HASH = 0x0E09C98F
 ITCH_TYPE_ORDER = "SRHYLVWKJhAFECXDUPQBINO"
 #: risk.rejects[i] counts reason i+1; reason 0 is ok.
 RISK_REASONS = ('kill_switch', 'account_disabled', 'restricted', 'halted', 'no_book', 'max_qty', 'max_notional', 'price_collar', 'credit', 'position', 'rate', 'duplicate')
@@ -119,7 +119,7 @@ REGS = {
     'merge.jumps': Reg('merge.jumps', 0x0540, 64, 'counter', 0, 'Jumps confirmed (by the next packet or the other feed): a gap declared at once.'),
     'merge.hold_cycles': Reg('merge.hold_cycles', 0x0548, 32, 'control', 8192, 'Hold window: cycles without progress before a gap is declared.'),
     'merge.hold_packets': Reg('merge.hold_packets', 0x054C, 16, 'control', 64, 'Hold window: packets arriving without progress before a gap is declared.'),
-    'merge.hold_both': Reg('merge.hold_both', 0x0550, 16, 'control', 4, "Hold window: packets arriving while both feeds are past the gap (each port's oldest held message is ahead of it) before it is declared; 0 = off (only hold_cycles / hold_packets)."),
+    'merge.hold_both': Reg('merge.hold_both', 0x0550, 4, 'control', 4, "Hold window: packets arriving while both feeds are past the gap (each port's oldest held message is ahead of it) before it is declared; 0 = off (only hold_cycles / hold_packets)."),
     'mold.cmd': Reg('mold.cmd', 0x0600, 1, 'strobe', 0, 'Command bits (write 1 to run).'),
     'mold.packets': Reg('mold.packets', 0x0604, 64, 'counter', 0, 'MoldUDP64 packets received (both feeds, before arbitration).'),
     'mold.packets_a': Reg('mold.packets_a', 0x060C, 64, 'counter', 0, 'Packets received on feed A.'),
@@ -362,13 +362,13 @@ class Build(NamedTuple):
 
 
 BUILDS = {
-    'sim': Build('sim', 0xF8012B6F, 0x3C88B7ED,
+    'sim': Build('sim', 0xF8012B6F, 0x0E09C98F,
                 {'book_slots': 64, 'book_orders': 262144, 'book_order_ways': 16, 'book_levels': 65536, 'book_level_ways': 8, 'top_n': 5, 'book_background': 5, 'book_locate_bits': 14, 'book_fifo_depth': 512, 'merge_depth': 2048, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 16, 'risk_history': 16, 'udp_filters': 4, 'clock_mhz': 156.25, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 64, 'risk.pos_limits': 256}),
-    'board': Build('board', 0xFEF10FAE, 0xB6417946,
+    'board': Build('board', 0xFEF10FAE, 0x06A0FE8D,
                 {'book_slots': 256, 'book_orders': 4096, 'book_order_ways': 8, 'book_levels': 4096, 'book_level_ways': 8, 'top_n': 5, 'book_background': 5, 'book_locate_bits': 14, 'book_fifo_depth': 512, 'merge_depth': 510, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 8, 'risk_history': 8, 'udp_filters': 4, 'clock_mhz': 156.25, 'uart_divisor': 52, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 32, 'risk.pos_limits': 128}),
-    'lab': Build('lab', 0x92F6D6AE, 0xD197625C,
+    'lab': Build('lab', 0x92F6D6AE, 0xA06BAA0C,
                 {'book_slots': 4, 'book_orders': 4096, 'book_order_ways': 4, 'book_levels': 1024, 'book_level_ways': 4, 'top_n': 1, 'book_background': 1, 'book_locate_bits': 10, 'book_fifo_depth': 512, 'merge_depth': 1024, 'merge_jump_window': 4096, 'risk_accounts': 8, 'risk_slots': 2, 'risk_history': 1, 'udp_filters': 4, 'clock_mhz': 18.0, 'uart_divisor': 6, 'rx_ts_offset_ns': 0},
                 {'risk.order': 8, 'risk.last_rejects': 32, 'risk.acct_limits': 64, 'risk.sym_limits': 8, 'risk.pos_limits': 32}),
 }

@@ -71,6 +71,10 @@ SeqRel = data.StructLayout({
     "lt": 1, "at": 1,           # seq < E, seq == E
     "lt1": 1, "at1": 1,         # seq < E + 1, seq == E + 1
     "far": 1,                   # seq > E + jump window
+    # the jump claim's compares (Sequencer._claim), against last cycle's values: seq ==
+    # the port's claim target, == its own previous message's seq + 1 (a mark's: + 0),
+    # == the other port's previous message's seq
+    "c_old": 1, "c_own": 1, "c_oth": 1,
 })
 MoldMsg = data.StructLayout({
     "msg": RawMsg,
@@ -93,6 +97,8 @@ MergeStatus = data.StructLayout({
     "expected": 64,         # next sequence number to deliver (E, a register)
     "expected1": 64,        # E + 1 (registers, for MoldPort's SeqRel)
     "expected_w": 64,       # E + jump window
+    "claim_tgt0": 64,       # what port A's next far packet must start at (Sequencer._claim)
+    "claim_tgt1": 64,       # ... port B's
     "started": 1,           # E exists: the session's start is confirmed (MoldRx locks it)
     "start_port": 1,        # whose session was confirmed (when the ports' sessions differ)
     "delivered": 1,         # a message left for the ITCH decoder

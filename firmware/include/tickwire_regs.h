@@ -4,7 +4,7 @@
 
 #define TW_MAP_MAGIC   0x544B5752u
 #define TW_MAP_VERSION 2u
-#define TW_MAP_HASH    0x3C88B7EDu
+#define TW_MAP_HASH    0x0E09C98Fu
 
 /* ---- id ---- */
 #define TW_ID_MAGIC                              0x0000u  /* status, 32 bits */
@@ -169,8 +169,8 @@
 #define TW_MERGE_HOLD_CYCLES_WIDTH               32u
 #define TW_MERGE_HOLD_PACKETS                    0x054Cu  /* control, 16 bits */
 #define TW_MERGE_HOLD_PACKETS_WIDTH              16u
-#define TW_MERGE_HOLD_BOTH                       0x0550u  /* control, 16 bits */
-#define TW_MERGE_HOLD_BOTH_WIDTH                 16u
+#define TW_MERGE_HOLD_BOTH                       0x0550u  /* control, 4 bits */
+#define TW_MERGE_HOLD_BOTH_WIDTH                 4u
 /* ---- mold ---- */
 #define TW_MOLD_CMD                              0x0600u  /* strobe, 1 bits */
 #define TW_MOLD_CMD_WIDTH                        1u
@@ -523,21 +523,21 @@
 
 /* Named builds: id.build digest, map hash, window sizes (words). */
 #define TW_BUILD_SIM_ID       0xF8012B6Fu
-#define TW_BUILD_SIM_MAP_HASH 0x3C88B7EDu
+#define TW_BUILD_SIM_MAP_HASH 0x0E09C98Fu
 #define TW_BUILD_SIM_RISK_ORDER_WORDS 8u
 #define TW_BUILD_SIM_RISK_LAST_REJECTS_WORDS 32u
 #define TW_BUILD_SIM_RISK_ACCT_LIMITS_WORDS 64u
 #define TW_BUILD_SIM_RISK_SYM_LIMITS_WORDS 64u
 #define TW_BUILD_SIM_RISK_POS_LIMITS_WORDS 256u
 #define TW_BUILD_BOARD_ID       0xFEF10FAEu
-#define TW_BUILD_BOARD_MAP_HASH 0xB6417946u
+#define TW_BUILD_BOARD_MAP_HASH 0x06A0FE8Du
 #define TW_BUILD_BOARD_RISK_ORDER_WORDS 8u
 #define TW_BUILD_BOARD_RISK_LAST_REJECTS_WORDS 32u
 #define TW_BUILD_BOARD_RISK_ACCT_LIMITS_WORDS 64u
 #define TW_BUILD_BOARD_RISK_SYM_LIMITS_WORDS 32u
 #define TW_BUILD_BOARD_RISK_POS_LIMITS_WORDS 128u
 #define TW_BUILD_LAB_ID       0x92F6D6AEu
-#define TW_BUILD_LAB_MAP_HASH 0xD197625Cu
+#define TW_BUILD_LAB_MAP_HASH 0xA06BAA0Cu
 #define TW_BUILD_LAB_RISK_ORDER_WORDS 8u
 #define TW_BUILD_LAB_RISK_LAST_REJECTS_WORDS 32u
 #define TW_BUILD_LAB_RISK_ACCT_LIMITS_WORDS 64u

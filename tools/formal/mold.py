@@ -96,7 +96,7 @@ class MoldProps(wiring.Component):
     skip: In(1)
     hold_cycles: In(32)
     hold_packets: In(16)
-    hold_both: In(16)
+    hold_both: In(4)
 
     def elaborate(self, platform):
         m = Module()
@@ -108,8 +108,21 @@ class MoldProps(wiring.Component):
         # MoldPort's registers: flags against last cycle's E, E + 1, E + window
         p_E, p_E1, p_EW = Signal(64), Signal(64, init=1), Signal(64, init=WINDOW)
         m.d.sync += [p_E.eq(E), p_E1.eq(E1), p_EW.eq(EW)]
+        # ...and the claim's compares: against last cycle's target, and against the
+        # values it can move to (each port's last seq + 1 for a message, + 0 a mark; the
+        # other port's last seq)
+        p_tgt = [Signal(64, name=f"p_tgt{p}") for p in (0, 1)]
+        p_s1 = [Signal(64, name=f"p_s1_{p}") for p in (0, 1)]
+        p_s = [Signal(64, name=f"p_s{p}") for p in (0, 1)]
+        m.d.sync += [p_tgt[0].eq(st.claim_tgt0), p_tgt[1].eq(st.claim_tgt1)]
+        for p in (0, 1):
+            lv = self.live[p]
+            m.d.sync += [p_s[p].eq(lv.msg.seq), p_s1[p].eq(lv.msg.seq + ~lv.mark)]
         for p in (0, 1):
             msg, s = self.live[p], self.live[p].msg.seq
+            m.d.comb += [Assume(msg.rel.c_old == (s == p_tgt[p])),
+                         Assume(msg.rel.c_own == (s == p_s1[p])),
+                         Assume(msg.rel.c_oth == (s == p_s[1 - p]))]
             m.d.comb += [dut.live[p].valid.eq(self.live_v[p]), dut.live[p].payload.eq(msg),
                          dut.push[p].ready.eq(self.push_ready[p]),
                          Assume(~s[63]),

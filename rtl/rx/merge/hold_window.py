@@ -12,7 +12,9 @@ Why: each feed delivers in order, so once both have gone past E neither will sti
 send it; only a reordered packet could, and `hold_both` packets cover that. Without
 it a gap on both feeds held everything behind it for `hold_packets` (64) packets or
 `hold_cycles`: ~7,600 cycles on the bench's 1 M-message A/B run with both lines in
-step, where `hold_packets` must stay large for a feed that lags the other.
+step, where `hold_packets` must stay large for a feed that lags the other. Its count
+is 4 bits (hold_both <= 15; it stops at 14 + the last cycle's starts): a few flip-flops
+on the window's reset, which is one LUT after the delivery.
 
 `clear` (Sequencer) is progress: a delivery, or the bubble after any jump of E (a
 confirmed jump, a gap; their own cycle need not clear it: nothing reads the window in
@@ -37,18 +39,18 @@ class HoldWindow(wiring.Component):
     both: In(1)             # both ports' heads wait (ahead of E)
     hold_cycles: In(32)
     hold_packets: In(16)
-    hold_both: In(16)
+    hold_both: In(4)
     expire: Out(1)
 
     def elaborate(self, platform):
         m = Module()
-        cycles, packets, both = Signal(32), Signal(16), Signal(16)
+        cycles, packets, both = Signal(32), Signal(16), Signal(4)
         with m.If(self.clear):
             m.d.sync += [cycles.eq(0), packets.eq(0), both.eq(0), self.expire.eq(0)]
         with m.Elif(self.running):
             m.d.sync += [cycles.eq(cycles + (cycles != 0xFFFFFFFF)),
                          packets.eq(packets + Mux(packets == 0xFFFF, 0, self.firsts)),
-                         both.eq(Mux(self.both, both + Mux(both == 0xFFFF, 0, self.firsts), 0)),
+                         both.eq(Mux(self.both, both + Mux(both >= 14, 0, self.firsts), 0)),
                          self.expire.eq((cycles >= self.hold_cycles)
                                         | (packets >= self.hold_packets)
                                         | ((self.hold_both != 0) & (both >= self.hold_both)))]

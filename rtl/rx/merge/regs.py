@@ -20,5 +20,5 @@ BLOCK = Block("merge", "A/B sequencer: duplicates, hold buffers, hold window and
         "gap is declared.", width=16, reset=64),
     Reg("hold_both", "control", "Hold window: packets arriving while both feeds are past the "
         "gap (each port's oldest held message is ahead of it) before it is declared; 0 = "
-        "off (only hold_cycles / hold_packets).", width=16, reset=4),
+        "off (only hold_cycles / hold_packets).", width=4, reset=4),
 ))

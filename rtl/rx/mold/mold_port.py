@@ -91,6 +91,8 @@ class MoldPort(wiring.Component):
     i: In(stream.Signature(UdpBeat, always_ready=True))
     o: Out(stream.Signature(MoldMsg, always_ready=True))
     seq: In(MergeStatus)         # the sequencer's E, E + 1, E + window (registers)
+    tgt: In(64)                  # this port's claim target (registers, Sequencer._claim)
+    other_seq: In(64)            # the other port's o.msg.seq
     session: In(80)              # the established session (MoldRx)
     have_session: In(1)
     locked: In(1)                # the session's start is confirmed (sequencer has E)
@@ -323,6 +325,7 @@ class MoldPort(wiring.Component):
             m.d.sync += [o.msg.data[k].eq(data[k]) for k in range(MAX_MSG_BYTES)]
             m.d.sync += [o.msg.length.eq(blen_cur), o.msg.feed.eq(m_feed),
                          o.msg.rx_ts.eq(m_ts)]
+        own1 = Signal(64)           # o's seq + 1 (a mark's + 0): where its claim continues
         with m.If(m_comp | mark):
             m.d.sync += [o.msg.seq.eq(msg_seq), o.first.eq(mark | first_msg), o.mark.eq(mark)]
             # compared here, from registers, so the sequencer's loop has no wide compare
@@ -331,7 +334,13 @@ class MoldPort(wiring.Component):
             lt1, at1 = _cmp(msg_seq, s.expected1)
             far, _ = _cmp(s.expected_w, msg_seq)
             m.d.sync += [o.rel.lt.eq(lt), o.rel.at.eq(at), o.rel.lt1.eq(lt1),
-                         o.rel.at1.eq(at1), o.rel.far.eq(far)]
+                         o.rel.at1.eq(at1), o.rel.far.eq(far),
+                         # the claim's three candidates for this cycle's target (the
+                         # sequencer picks one: it may move the target this cycle)
+                         o.rel.c_old.eq(msg_seq == self.tgt),
+                         o.rel.c_own.eq(msg_seq == own1),
+                         o.rel.c_oth.eq(msg_seq == self.other_seq),
+                         own1.eq(msg_seq + ~mark)]
 
         # --- State updates.
         with m.If(m_valid):

@@ -67,7 +67,9 @@ class MoldRx(wiring.Component):
             wiring.connect(m, ports[p].o, wiring.flipped(o))
             m.d.comb += [ports[p].session.eq(tsess[p]), ports[p].have_session.eq(thave[p]),
                          ports[p].locked.eq(locked),
-                         ports[p].seq.eq(self.seq), ports[p].late_bad.eq(self.late_bad[p])]
+                         ports[p].seq.eq(self.seq), ports[p].late_bad.eq(self.late_bad[p]),
+                         ports[p].tgt.eq(self.seq.claim_tgt1 if p else self.seq.claim_tgt0),
+                         ports[p].other_seq.eq(ports[1 - p].o.payload.msg.seq)]
         reset = self.stb_cmd & self.stb_cmd_data[RESET]
         est = [ports[p].est for p in (0, 1)]
         # a header decided before the lock: its port's session becomes the header's. When
