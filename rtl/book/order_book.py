@@ -69,6 +69,7 @@ which the cache's 5 background spare levels hide at normal message rates.
 """
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..layouts import ItchMsg, Timestamp, top_n_layout, BboUpdate, Level
@@ -118,6 +119,9 @@ DRAIN = 4 + 4 + 4 * DEPTHS + 1
 #: default: a build may use 2 x 2 (`CoreConfig.book_level_ways`, fewer key compares).
 NWAYS = 4
 INNER_WAYS = 2
+#: The pending bits' memories stay in LUT RAM: Yosys would take the registered read
+#: into block RAM, which the board build has none of left.
+LUTRAM = {"ram_style": "distributed"}
 
 
 def pipeline_latency():
@@ -255,9 +259,10 @@ class OrderBook(wiring.Component):
             m.submodules[name] = s
         m.submodules.subs = self.subs = Subscriptions(self.locate_bits, sb)
         m.submodules.nb = self.nb = NextBest(sb, self.k, self.low)
-        # one entry per side at most (pending bits), so the queue never drops a request
+        # one entry per side at most (pending bits), so the queue never drops a request;
+        # each entry is the side and the pending bit's parity written when it was queued
         m.submodules.refill_q = self.refill_q = fifo.SyncFIFOBuffered(
-            width=sb + 1, depth=max(8, 2 << sb))
+            width=sb + 2, depth=max(8, 2 << sb))
         m.submodules.urg_q = self.urg_q = fifo.SyncFIFOBuffered(width=sb + 1, depth=URGENT_DEPTH)
         self.st = st
         return st
@@ -588,8 +593,6 @@ class OrderBook(wiring.Component):
         m.d.sync += short.eq(nxt.depth != nxt.count)
         # a side is queued once; taking it clears the bit, so a change after the job's
         # first exact read queues it again
-        pending = Signal(2 << self.slot_bits)
-        onehot = lambda k: Const(1, len(pending)) << k
         # cnt <= k - batch (queue a refill) and cnt < low (hold) as tables of cnt
         # (magnitude compares map to carry chains)
         bk_n, bl_n = Signal(), Signal()
@@ -599,19 +602,18 @@ class OrderBook(wiring.Component):
             with m.Case(*range(self.low, self.k - self.batch + 1)):
                 m.d.comb += bk_n.eq(1)
         m.d.sync += [below_k.eq(bk_n), below_low.eq(bl_n)]
-        m.d.comb += [w.valid.eq(pipe & co.en & below_k & short & ~self._pending_bit(m, pending)),
-                     w.payload.eq(co.key),
+        queued, parity = self._pending_bit(m)
+        m.d.comb += [w.valid.eq(pipe & co.en & below_k & short & ~queued),
+                     w.payload.eq(Cat(co.key, parity)),
                      self.urgent_now.eq(pipe & co.en & below_low & short)]
         self._low_count(m, below_low & short)
         # a side below `low` is searched next (ahead of the queue: the book holds for it)
         urg = self._urgent_queue(m, co.key)
         nr = self.nb.req
-        key = Mux(urg.valid, urg.payload, r.payload)
+        key = Mux(urg.valid, urg.payload, r.payload[:-1])
         m.d.comb += [nr.valid.eq(urg.valid | r.valid), nr.payload.side.eq(key[0]),
                      nr.payload.slot.eq(key[1:]), r.ready.eq(nr.ready & ~urg.valid),
                      urg.ready.eq(nr.ready), self.nb.urgent.eq(urg.valid)]
-        m.d.sync += pending.eq((pending | Mux(w.valid, onehot(w.payload), 0))
-                               & ~Mux(r.valid & r.ready, onehot(r.payload), 0))
         return []
 
     def _urgent_queue(self, m, key):
@@ -647,21 +649,38 @@ class OrderBook(wiring.Component):
                      dec.eq(cv & old_low & ~((co.en | co.hit) & new_low))]
         m.d.sync += self.n_low.eq(self.n_low + inc - dec)
 
-    def _pending_bit(self, m, pending):
-        """pending[co.key], from registers: the bit is selected a cycle ahead with the key
-        the cache's output will carry (its input key 3 cycles back, as the store delays
-        it) and corrected for that cycle's set and take (a 2 << slot_bits : 1 select on
-        the cache's output was in the refill request's path to the queue)."""
+    def _pending_bit(self, m):
+        """(pending[co.key], the parity a set writes). Why memories: a side's pending bit
+        is set[side] ^ taken[side], two 1-bit LUT RAMs of 2 << slot_bits words with one
+        write port each (a set writes set[side] = ~taken[side], which the queue entry
+        carries, so the take writes taken[side] from it without a read), not 512
+        flip-flops behind set and clear decoders and a 512:1 select (~1,600 LUTs on the
+        board build). The read is registered a cycle ahead with the key the cache's
+        output will carry (its input key 3 cycles back, as the store delays it) and
+        corrected for that cycle's set and take. A sweep or MAP clears both words of
+        the sides the cache clears (the queue is empty then: every bit is 0)."""
         ci, co = self.st["cache"].i, self.st["cache"].o.payload
+        cc = self.st["cache"]
         w, r = self.refill_q.w_stream, self.refill_q.r_stream
+        n = 2 << self.slot_bits
+        assert cc.sets == n and cc.latency == 4
         k1, k2, k3 = (Signal(len(ci.payload.key), name=f"ckey{i}") for i in (1, 2, 3))
         m.d.sync += [k1.eq(ci.payload.key), k2.eq(k1), k3.eq(k2)]
-        sel, set_, eq_w, take, eq_r = Signal(), Signal(), Signal(), Signal(), Signal()
-        m.d.sync += [sel.eq(pending.bit_select(k3, 1)), set_.eq(w.valid),
-                     eq_w.eq(w.payload == k3), take.eq(r.valid & r.ready),
-                     eq_r.eq(r.payload == k3)]
-        assert self.st["cache"].latency == 4
-        return (sel | (set_ & eq_w)) & ~(take & eq_r)
+        m.submodules.pend_set = ps = Memory(shape=1, depth=n, init=[], attrs=LUTRAM)
+        m.submodules.pend_taken = pt = Memory(shape=1, depth=n, init=[], attrs=LUTRAM)
+        take = r.valid & r.ready
+        sr, tr = Signal(), Signal()
+        for mem, en, key, val, rd in ((ps, w.valid, w.payload[:-1], w.payload[-1], sr),
+                                      (pt, take, r.payload[:-1], r.payload[-1], tr)):
+            wp, rp = mem.write_port(), mem.read_port(domain="comb")
+            m.d.comb += [wp.en.eq(en | cc.clr), wp.addr.eq(Mux(cc.clr, cc.clr_addr, key)),
+                         wp.data.eq(val & ~cc.clr), rp.addr.eq(k3)]
+            m.d.sync += rd.eq(rp.data)
+        set_, eq_w, tk, eq_r = Signal(), Signal(), Signal(), Signal()
+        m.d.sync += [set_.eq(w.valid), eq_w.eq(w.payload[:-1] == k3), tk.eq(take),
+                     eq_r.eq(r.payload[:-1] == k3)]
+        # a set needs the bit clear (set == taken): it writes set = ~taken = ~set
+        return ((sr ^ tr) | (set_ & eq_w)) & ~(tk & eq_r), ~sr
 
     # ---- c10: BBO and top-N updates, registered ----
     def _emit(self, m):
