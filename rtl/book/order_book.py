@@ -353,11 +353,10 @@ class OrderBook(wiring.Component):
             m.d.sync += urgent.eq(1)
         with m.Elif(refills_done):
             m.d.sync += urgent.eq(0)
-        bad = []
-        bad += self._order_stage(m, add2)
-        bad += self._level_stage(m)
-        bad += self._tree_chain(m)
-        bad += self._cache_stage(m)
+        ev_order = self._order_stage(m, add2)
+        ev_level = self._level_stage(m)
+        ev_tree = self._tree_chain(m)
+        self._cache_stage(m)
         self._emit(m)
         # a command runs only while busy_cmd holds issue, so `issue` (which the cache's
         # output reaches through `urgent_now`) need not be in its idle test. Once idle
@@ -367,27 +366,70 @@ class OrderBook(wiring.Component):
         # and the slot masks into `unreliable` and `halted` it was 10 LUT levels (512
         # endpoints, the book's deepest; tools/build/lut_depth.py)
         idle = Signal(name="cmd_idle")
+        self.nb_held = Signal()             # a search's `bad` waiting for the flag's decoder
         m.d.sync += idle.eq(busy_cmd & ~fl_any & (self.refill_q.level == 0)
-                            & (self.urg_q.level == 0) & ~self.nb.busy)
-        clear_mask = self._commands(m, busy_cmd, idle)
-        self._flag(m, bad, clear_mask)
+                            & (self.urg_q.level == 0) & ~self.nb.busy & ~self.nb_held)
+        self._flag(m, ev_order, ev_level, ev_tree, idle, *self._commands(m, busy_cmd, idle))
         self._query(m)
         return m
 
-    def _flag(self, m, bad, clear_mask):
-        """`unreliable`: each event that flags a slot is registered (its enable and
-        slot) before the slot's decode and the OR of all of them reach the register.
-        Why: after each event's own logic that was 10 LUT levels (the level stage's
-        `srch` -> `miss`, tools/build/lut_depth.py). A BBO update reads the flag at c12,
-        at least 6 cycles after any event of its own message (c3 order, c6 level), and a
-        command clears only with nothing in flight, so the cycle more changes no row."""
-        set_mask = 0
-        for j, (en, slot) in enumerate(bad):
-            en_r = Signal(name=f"flag{j}")
-            slot_r = Signal(len(Value.cast(slot)), name=f"flag{j}_slot")
-            m.d.sync += [en_r.eq(en), slot_r.eq(slot)]
-            set_mask = set_mask | Mux(en_r, Const(1, self.slots) << slot_r, 0)
-        m.d.sync += self.unreliable.eq((self.unreliable | set_mask) & ~clear_mask)
+    def _flag(self, m, ev_order, ev_level, ev_tree, idle, map_clr, clr_all, cmd_slot):
+        """`unreliable`: every event that flags a slot is aligned with the other events
+        of its own operation and goes through one of two registered slot decoders.
+        Why: a decoder per source (9 x 256 one-hot masks ORed into every bit) was
+        ~3,400 LUTs on the board build. An operation flags at most once (an order
+        verdict leaves its level and tree operations disabled; a level set full or a
+        level miss creates no node; a tree depth set full creates no node above), so:
+        A  the order verdict, delayed by the level store's latency, with the level
+           stage's event: the same operation (the level store's input that cycle), so
+           at most one slot. Set in `unreliable` at issue + 10; the operation's BBO
+           update reads it at issue + 12.
+        B  the tree depths' events, each delayed to depth 0's output (the operation's
+           own, for the same reason one at most), or else NextBest's `bad`: held a
+           cycle when the chain has an event (an operation's at most every 2 cycles,
+           `bad` at most every 3). The last tree event is set at issue + 34, as before;
+           commands wait for the hold (`idle`), so a MAP's clear comes after it.
+        A MAP clears its slot through B (and `halted`'s through the halt write): with
+        the book idle (the `idle` register selects the command's slot) neither has
+        anything else to do; the sweep's end clears every bit (a synchronous reset)."""
+        sb = self.slot_bits
+        dly = self.st["levels"].latency
+        ov, os_ = self._delayed(m, *ev_order, dly, "flag_ord")
+        lv, ls = ev_level[0]
+        a_v, a_s = Signal(name="flag_a"), Signal(sb, name="flag_a_slot")
+        m.d.sync += [a_v.eq(ov | lv), a_s.eq(Mux(ov, os_, ls))]   # both: one slot
+        cv, cs = ev_tree[DEPTHS - 1]
+        for d in reversed(range(DEPTHS - 1)):
+            rv, rs = self._delayed(m, cv, cs, self.st[f"tree{d}"].latency, f"flag_t{d}")
+            v, s = ev_tree[d]
+            cv, cs = rv | v, Mux(rv, rs, s)
+        nb_v, nb_s = ev_level[1]
+        held_s = Signal(sb, name="nb_held_slot")
+        with m.If(nb_v):
+            m.d.sync += [self.nb_held.eq(1), held_s.eq(nb_s)]
+        with m.Elif(~cv):
+            m.d.sync += self.nb_held.eq(0)
+        b_v, b_s, b_set = Signal(name="flag_b"), Signal(sb, name="flag_b_slot"), Signal()
+        m.d.sync += [b_v.eq(cv | self.nb_held | map_clr), b_set.eq(~idle),
+                     b_s.eq(Mux(cv, cs, Mux(idle, cmd_slot, held_s)))]
+        one = lambda v, s: Mux(v, Const(1, self.slots) << s, 0)
+        b = one(b_v, b_s)
+        m.d.sync += self.unreliable.eq((self.unreliable & ~b) | one(a_v, a_s)
+                                       | Mux(b_set, b, 0))
+        hw, hs, hv = self.halt_w
+        h = one(hw | map_clr, Mux(idle, cmd_slot, hs))
+        m.d.sync += self.halted.eq((self.halted & ~h) | Mux(hv & ~idle, h, 0))
+        with m.If(clr_all):
+            m.d.sync += [self.unreliable.eq(0), self.halted.eq(0)]
+
+    @staticmethod
+    def _delayed(m, v, s, n, name):
+        """(v, s) through n registers."""
+        for i in range(n):
+            rv, rs = Signal(name=f"{name}{i}"), Signal(len(Value.cast(s)), name=f"{name}{i}_slot")
+            m.d.sync += [rv.eq(v), rs.eq(s)]
+            v, s = rv, rs
+        return v, s
 
     # ---- c3: order verdicts, level operation ----
     def _order_stage(self, m, add2):
@@ -421,8 +463,7 @@ class OrderBook(wiring.Component):
         live_next = Signal(32)
         m.d.comb += live_next.eq(self.live + (ov & oo.created) - (ov & oo.removed))
         m.d.sync += [self.live.eq(live_next), self.table_full.eq(live_next >= self.orders)]
-        with m.If(ov & ok3 & oo.ctx.book & (kind == HALT)):
-            m.d.sync += self.halted.bit_select(slot3, 1).eq(oo.op.halt)
+        self.halt_w = (ov & ok3 & oo.ctx.book & (kind == HALT), slot3, oo.op.halt)
         with m.If(ov & oo.op.u1):
             m.d.sync += [self.u_side.eq(oo.old.side),
                          self.u_ok.eq(oo.hit & ~other & ok3 & oo.en)]
@@ -453,7 +494,7 @@ class OrderBook(wiring.Component):
                 li.valid.eq(ov), lp.ctx.slot.eq(slot3),
                 lp.en.eq(oo.en & ok3 & Mux(is_add, oo.created, oo.hit & ~other & reduce)),
             ]
-        return [(unknown | coll | tfull, slot3)]
+        return unknown | coll | tfull, slot3
 
     # ---- c6: level results -> cache, best copy, tree leaf ----
     def _level_stage(self, m):
@@ -614,7 +655,6 @@ class OrderBook(wiring.Component):
         m.d.comb += [nr.valid.eq(urg.valid | r.valid), nr.payload.side.eq(key[0]),
                      nr.payload.slot.eq(key[1:]), r.ready.eq(nr.ready & ~urg.valid),
                      urg.ready.eq(nr.ready), self.nb.urgent.eq(urg.valid)]
-        return []
 
     def _urgent_queue(self, m, key):
         """The sides that fell below `low`, in order (their read stream). Why: one
@@ -669,12 +709,16 @@ class OrderBook(wiring.Component):
         m.submodules.pend_set = ps = Memory(shape=1, depth=n, init=[], attrs=LUTRAM)
         m.submodules.pend_taken = pt = Memory(shape=1, depth=n, init=[], attrs=LUTRAM)
         take = r.valid & r.ready
+        # the cache's clears, registered (as the store takes them): the write address
+        # selects from registers
+        clr, clr_addr = Signal(name="pend_clr"), Signal(cc.set_bits, name="pend_clr_addr")
+        m.d.sync += [clr.eq(cc.clr), clr_addr.eq(cc.clr_addr)]
         sr, tr = Signal(), Signal()
         for mem, en, key, val, rd in ((ps, w.valid, w.payload[:-1], w.payload[-1], sr),
                                       (pt, take, r.payload[:-1], r.payload[-1], tr)):
             wp, rp = mem.write_port(), mem.read_port(domain="comb")
-            m.d.comb += [wp.en.eq(en | cc.clr), wp.addr.eq(Mux(cc.clr, cc.clr_addr, key)),
-                         wp.data.eq(val & ~cc.clr), rp.addr.eq(k3)]
+            m.d.comb += [wp.en.eq(en | clr), wp.addr.eq(Mux(clr, clr_addr, key)),
+                         wp.data.eq(val & ~clr), rp.addr.eq(k3)]
             m.d.sync += rd.eq(rp.data)
         set_, eq_w, tk, eq_r = Signal(), Signal(), Signal(), Signal()
         m.d.sync += [set_.eq(w.valid), eq_w.eq(w.payload[:-1] == k3), tk.eq(take),
@@ -746,7 +790,7 @@ class OrderBook(wiring.Component):
         # `unreliable` bits through `clear`: 9 LUT levels)
         assert g["sweep"] >= 2
         addr_last = Signal(name="sweep_last")
-        clear = Signal(self.slots)
+        map_clr, clr_all = Signal(name="map_clear"), Signal(name="clear_all")
         stb, sdata = self.stb_sub_cmd, self.stb_sub_cmd_data
         m.d.comb += [self.st_busy.eq(busy), self.ev_cmd_dropped.eq(stb & busy)]
         with m.If(stb & ~busy):
@@ -766,12 +810,11 @@ class OrderBook(wiring.Component):
                 with m.Case(0):     # subscription write; clear the slot's bid side and best
                     m.d.comb += [w.valid.eq((cmd_map | cmd_unmap) & (cmd_locate >> lb == 0)),
                                  w.payload.locate.eq(cmd_locate), w.payload.entry.valid.eq(cmd_map),
-                                 w.payload.entry.slot.eq(cmd_slot),
-                                 clear.eq(Mux(cmd_map, Const(1, self.slots) << cmd_slot, 0))]
+                                 w.payload.entry.slot.eq(cmd_slot), map_clr.eq(cmd_map)]
                     for name in ("cache", "tree0"):
                         clr(name, Cat(Const(0, 1), cmd_slot), cmd_map)
                     clr("best", cmd_slot, cmd_map)
-                    m.d.sync += [cmd_state.eq(1), self.halted.eq(self.halted & ~clear)]
+                    m.d.sync += cmd_state.eq(1)
                 with m.Case(1):     # the slot's ask side
                     for name in ("cache", "tree0"):
                         clr(name, Cat(Const(1, 1), cmd_slot), cmd_map)
@@ -785,11 +828,10 @@ class OrderBook(wiring.Component):
                                  w.payload.locate.eq(addr[:lb])]
                     m.d.sync += [addr.eq(addr + 1), addr_last.eq(addr == g["sweep"] - 2)]
                     with m.If(addr_last):
-                        m.d.comb += clear.eq(-1)
+                        m.d.comb += clr_all.eq(1)
                         m.d.sync += [busy.eq(0), self.live.eq(0), self.table_full.eq(0),
-                                     self.halted.eq(0), self.n_low.eq(0),
-                                     sweep_subs.eq(0)]
-        return clear
+                                     self.n_low.eq(0), sweep_subs.eq(0)]
+        return map_clr, clr_all, cmd_slot
 
     # ---- query port and register snapshot (the best copy's second read port) ----
     def _query(self, m):
