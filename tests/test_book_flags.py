@@ -67,3 +67,41 @@ def test_tree_and_order_flags_on_two_slots_then_map_clears_one(gap):
     assert flag[msgs[mapped - 1].seq] == 1
     assert flag[msgs[n + 1].seq] == 0 and all(flag[s] == 0 for s in flag if s <= n + 1)
     assert flag[msgs[mapped].seq] == 0 and flag[msgs[mapped + 1].seq] == 1
+
+
+def test_pending_bits_follow_the_refill_queue_through_back_to_back_set_and_take():
+    """The refill queue's pending bits (LUT RAM, rtl/book/order_book.py `_pending_bit`)
+    against the queue itself, every cycle the cache answers, on the lab knobs' churn
+    (a refill every few operations): the bit is 1 exactly when the side is queued,
+    including right after the cycle that queued or took that side; a side is never
+    queued twice."""
+    from test_book_pipeline import LAB_KNOBS, churn
+    seen = {"take_then_read": 0, "checked": 0}
+
+    def watch(dut):
+        async def proc(ctx):
+            queued, last_take = set(), None
+            w, r = dut.refill_q.w_stream, dut.refill_q.r_stream
+            co = dut.st["cache"].o
+            async for _, _, wv, wp, rv, rr, rp, cv, key, pend in ctx.tick().sample(
+                    w.valid, w.payload, r.valid, r.ready, r.payload, co.valid,
+                    co.payload.key, dut.refill_pending):
+                # the values of the cycle before this edge
+                if cv:
+                    assert pend == (key in queued), (key, queued)
+                    seen["checked"] += 1
+                    seen["take_then_read"] += last_take == key
+                last_take = None
+                if rv and rr:
+                    queued.discard(rp & ((1 << (len(r.payload) - 1)) - 1))
+                    last_take = rp & ((1 << (len(r.payload) - 1)) - 1)
+                if wv:
+                    k = wp & ((1 << (len(w.payload) - 1)) - 1)
+                    assert k not in queued, k
+                    queued.add(k)
+        return proc
+
+    msgs = churn(7, 900, levels=30)
+    run_book(msgs, {5: 0, 6: 1}, params=dict(SMALL, orders=512, levels=512, **LAB_KNOBS),
+             watch=watch)
+    assert seen["checked"] > 1000 and seen["take_then_read"] > 0, seen

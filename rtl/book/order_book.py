@@ -644,6 +644,7 @@ class OrderBook(wiring.Component):
                 m.d.comb += bk_n.eq(1)
         m.d.sync += [below_k.eq(bk_n), below_low.eq(bl_n)]
         queued, parity = self._pending_bit(m)
+        self.refill_pending = queued            # for tests (tests/test_book_flags.py)
         m.d.comb += [w.valid.eq(pipe & co.en & below_k & short & ~queued),
                      w.payload.eq(Cat(co.key, parity)),
                      self.urgent_now.eq(pipe & co.en & below_low & short)]
