@@ -373,7 +373,7 @@ class OrderBook(wiring.Component):
         self._query(m)
         return m
 
-    def _flag(self, m, ev_order, ev_level, ev_tree, idle, map_clr, clr_all, cmd_slot):
+    def _flag(self, m, ev_order, ev_level, ev_tree, idle, map_clr, map_pre, clr_all, cmd_slot):
         """`unreliable`: every event that flags a slot is aligned with the other events
         of its own operation and goes through one of two registered slot decoders.
         Why: a decoder per source (9 x 256 one-hot masks ORed into every bit) was
@@ -387,40 +387,56 @@ class OrderBook(wiring.Component):
         B  the tree depths' events, each delayed to depth 0's output (the operation's
            own, for the same reason one at most), or else NextBest's `bad`: held a
            cycle when the chain has an event (an operation's at most every 2 cycles,
-           `bad` at most every 3). The last tree event is set at issue + 34, as before;
-           commands wait for the hold (`idle`), so a MAP's clear comes after it.
-        A MAP clears its slot through B (and `halted`'s through the halt write): with
+           `bad` at most every 3). The last tree event is set at issue + 35 (was 34),
+           a MAP's clear at issue + 37 at the earliest; commands also wait for the
+           hold (`idle`).
+        A MAP clears its slot through B (and `halted`'s through its write, a cycle on): with
         the book idle (the `idle` register selects the command's slot) neither has
         anything else to do; the sweep's end clears every bit (a synchronous reset)."""
         sb = self.slot_bits
         dly = self.st["levels"].latency
         ov, os_ = self._delayed(m, *ev_order, dly, "flag_ord")
         lv, ls = ev_level[0]
-        a_v, a_s = Signal(name="flag_a"), Signal(sb, name="flag_a_slot")
-        m.d.sync += [a_v.eq(ov | lv), a_s.eq(Mux(ov, os_, ls))]   # both: one slot
+        a = self._decoded(m, ov | lv, Mux(ov, os_, ls), "flag_a")     # both: one slot
         cv, cs = ev_tree[DEPTHS - 1]
         for d in reversed(range(DEPTHS - 1)):
             rv, rs = self._delayed(m, cv, cs, self.st[f"tree{d}"].latency, f"flag_t{d}")
             v, s = ev_tree[d]
             cv, cs = rv | v, Mux(rv, rs, s)
+        cv, cs = self._delayed(m, cv, cs, 1, "flag_t")     # B's decode from registers
         nb_v, nb_s = ev_level[1]
         held_s = Signal(sb, name="nb_held_slot")
         with m.If(nb_v):
             m.d.sync += [self.nb_held.eq(1), held_s.eq(nb_s)]
         with m.Elif(~cv):
             m.d.sync += self.nb_held.eq(0)
-        b_v, b_s, b_set = Signal(name="flag_b"), Signal(sb, name="flag_b_slot"), Signal()
-        m.d.sync += [b_v.eq(cv | self.nb_held | map_clr), b_set.eq(~idle),
-                     b_s.eq(Mux(cv, cs, Mux(idle, cmd_slot, held_s)))]
-        one = lambda v, s: Mux(v, Const(1, self.slots) << s, 0)
-        b = one(b_v, b_s)
-        m.d.sync += self.unreliable.eq((self.unreliable & ~b) | one(a_v, a_s)
-                                       | Mux(b_set, b, 0))
+        b_set = Signal()
+        m.d.sync += b_set.eq(~idle)
+        # idle (a register): the MAP's clear alone (its command test not behind `idle`)
+        b = self._decoded(m, Mux(idle, map_pre, cv | self.nb_held),
+                          Mux(idle, cmd_slot, Mux(cv, cs, held_s)), "flag_b")
+        m.d.sync += self.unreliable.eq(Cat(*[a[i] | Mux(b[i], b_set, u)
+                                             for i, u in enumerate(self.unreliable)]))
+        # halted's MAP clear a cycle later (state 1, the book still idle; busy falls
+        # at the same edge): the halt write's enable is not behind the command decode
         hw, hs, hv = self.halt_w
-        h = one(hw | map_clr, Mux(idle, cmd_slot, hs))
-        m.d.sync += self.halted.eq((self.halted & ~h) | Mux(hv & ~idle, h, 0))
+        map_r = Signal(name="map_clear_r")
+        m.d.sync += map_r.eq(map_clr)
+        h = self._decoded(m, hw | map_r, Mux(idle, cmd_slot, hs), "halt_w", reg=False)
+        m.d.sync += self.halted.eq(Cat(*[Mux(h[i], hv & ~idle, x)
+                                         for i, x in enumerate(self.halted)]))
         with m.If(clr_all):
             m.d.sync += [self.unreliable.eq(0), self.halted.eq(0)]
+
+    def _decoded(self, m, v, slot, name, reg=True):
+        """Per slot, v & (slot == s), as the AND of two one-hot halves of the slot
+        (registered when `reg`): each flag bit's update sees 2 wires per decoder."""
+        sb = self.slot_bits
+        lb = (sb + 1) // 2
+        hi, lo = Signal(1 << (sb - lb), name=f"{name}_hi"), Signal(1 << lb, name=f"{name}_lo")
+        dom = m.d.sync if reg else m.d.comb
+        dom += [hi.eq(Mux(v, 1 << slot[lb:], 0)), lo.eq(1 << slot[:lb])]
+        return [hi[i >> lb] & lo[i & ((1 << lb) - 1)] for i in range(self.slots)]
 
     @staticmethod
     def _delayed(m, v, s, n, name):
@@ -832,7 +848,8 @@ class OrderBook(wiring.Component):
                         m.d.comb += clr_all.eq(1)
                         m.d.sync += [busy.eq(0), self.live.eq(0), self.table_full.eq(0),
                                      self.n_low.eq(0), sweep_subs.eq(0)]
-        return map_clr, clr_all, cmd_slot
+        map_pre = busy & (cmd_state == 0) & cmd_map         # map_clr but for idle
+        return map_clr, map_pre, clr_all, cmd_slot
 
     # ---- query port and register snapshot (the best copy's second read port) ----
     def _query(self, m):
