@@ -15,10 +15,11 @@ def fields(m):
                 shares=m.shares, price=m.price, state=m.state, seq=m.seq)
 
 
-def run_book(msgs, subs, params=SMALL, idle_every=0, cmds=None):
+def run_book(msgs, subs, params=SMALL, idle_every=0, cmds=None, watch=None):
     """Feed `msgs` (model Msgs, seq set) after subscribing `subs` {locate: slot}.
     `cmds` {index: (locate, slot, command bits)}: a subscription command strobed before
     message `index` is offered (with no message offered in its cycle), not waited for.
+    `watch(dut)`: an async simulator process watching the book's internals, added too.
     Returns (bbo rows, topn rows, counters, taken cycles by seq, out cycles)."""
     dut = OrderBook(**params)
     bbo, topn, ev = [], [], {}
@@ -80,6 +81,8 @@ def run_book(msgs, subs, params=SMALL, idle_every=0, cmds=None):
     sim = Simulator(dut)
     sim.add_clock(6.4e-9)
     sim.add_testbench(bench)
+    if watch:
+        sim.add_process(watch(dut))
     sim.run()
     return bbo, topn, ev, taken, out_cyc
 

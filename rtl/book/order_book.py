@@ -69,6 +69,7 @@ which the cache's 5 background spare levels hide at normal message rates.
 """
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..layouts import ItchMsg, Timestamp, top_n_layout, BboUpdate, Level
@@ -118,6 +119,9 @@ DRAIN = 4 + 4 + 4 * DEPTHS + 1
 #: default: a build may use 2 x 2 (`CoreConfig.book_level_ways`, fewer key compares).
 NWAYS = 4
 INNER_WAYS = 2
+#: The pending bits' memories stay in LUT RAM: Yosys would take the registered read
+#: into block RAM, which the board build has none of left.
+LUTRAM = {"ram_style": "distributed"}
 
 
 def pipeline_latency():
@@ -255,9 +259,10 @@ class OrderBook(wiring.Component):
             m.submodules[name] = s
         m.submodules.subs = self.subs = Subscriptions(self.locate_bits, sb)
         m.submodules.nb = self.nb = NextBest(sb, self.k, self.low)
-        # one entry per side at most (pending bits), so the queue never drops a request
+        # one entry per side at most (pending bits), so the queue never drops a request;
+        # each entry is the side and the pending bit's parity written when it was queued
         m.submodules.refill_q = self.refill_q = fifo.SyncFIFOBuffered(
-            width=sb + 1, depth=max(8, 2 << sb))
+            width=sb + 2, depth=max(8, 2 << sb))
         m.submodules.urg_q = self.urg_q = fifo.SyncFIFOBuffered(width=sb + 1, depth=URGENT_DEPTH)
         self.st = st
         return st
@@ -348,11 +353,10 @@ class OrderBook(wiring.Component):
             m.d.sync += urgent.eq(1)
         with m.Elif(refills_done):
             m.d.sync += urgent.eq(0)
-        bad = []
-        bad += self._order_stage(m, add2)
-        bad += self._level_stage(m)
-        bad += self._tree_chain(m)
-        bad += self._cache_stage(m)
+        ev_order = self._order_stage(m, add2)
+        ev_level = self._level_stage(m)
+        ev_tree = self._tree_chain(m)
+        self._cache_stage(m)
         self._emit(m)
         # a command runs only while busy_cmd holds issue, so `issue` (which the cache's
         # output reaches through `urgent_now`) need not be in its idle test. Once idle
@@ -362,27 +366,86 @@ class OrderBook(wiring.Component):
         # and the slot masks into `unreliable` and `halted` it was 10 LUT levels (512
         # endpoints, the book's deepest; tools/build/lut_depth.py)
         idle = Signal(name="cmd_idle")
+        self.nb_held = Signal()             # a search's `bad` waiting for the flag's decoder
         m.d.sync += idle.eq(busy_cmd & ~fl_any & (self.refill_q.level == 0)
-                            & (self.urg_q.level == 0) & ~self.nb.busy)
-        clear_mask = self._commands(m, busy_cmd, idle)
-        self._flag(m, bad, clear_mask)
+                            & (self.urg_q.level == 0) & ~self.nb.busy & ~self.nb_held)
+        self._flag(m, ev_order, ev_level, ev_tree, idle, *self._commands(m, busy_cmd, idle))
         self._query(m)
         return m
 
-    def _flag(self, m, bad, clear_mask):
-        """`unreliable`: each event that flags a slot is registered (its enable and
-        slot) before the slot's decode and the OR of all of them reach the register.
-        Why: after each event's own logic that was 10 LUT levels (the level stage's
-        `srch` -> `miss`, tools/build/lut_depth.py). A BBO update reads the flag at c12,
-        at least 6 cycles after any event of its own message (c3 order, c6 level), and a
-        command clears only with nothing in flight, so the cycle more changes no row."""
-        set_mask = 0
-        for j, (en, slot) in enumerate(bad):
-            en_r = Signal(name=f"flag{j}")
-            slot_r = Signal(len(Value.cast(slot)), name=f"flag{j}_slot")
-            m.d.sync += [en_r.eq(en), slot_r.eq(slot)]
-            set_mask = set_mask | Mux(en_r, Const(1, self.slots) << slot_r, 0)
-        m.d.sync += self.unreliable.eq((self.unreliable | set_mask) & ~clear_mask)
+    def _flag(self, m, ev_order, ev_level, ev_tree, idle, map_clr, map_pre, clr_all, cmd_slot):
+        """`unreliable`: every event that flags a slot is aligned with the other events
+        of its own operation and goes through one of two registered slot decoders.
+        Why: a decoder per source (9 x 256 one-hot masks ORed into every bit) was
+        ~3,400 LUTs on the board build. An operation flags at most once (an order
+        verdict leaves its level and tree operations disabled; a level set full or a
+        level miss creates no node; a tree depth set full creates no node above), so:
+        A  the order verdict, delayed by the level store's latency, with the level
+           stage's event: the same operation (the level store's input that cycle), so
+           at most one slot. Set in `unreliable` at issue + 10; the operation's BBO
+           update reads it at issue + 12.
+        B  the tree depths' events, each delayed to depth 0's output (the operation's
+           own, for the same reason one at most), or else NextBest's `bad`: held a
+           cycle when the chain has an event (an operation's at most every 2 cycles,
+           `bad` at most every 3). The last tree event is set at issue + 35 (was 34),
+           a MAP's clear at issue + 37 at the earliest; commands also wait for the
+           hold (`idle`).
+        A MAP clears its slot through B (and `halted`'s through its write, a cycle on): with
+        the book idle (the `idle` register selects the command's slot) neither has
+        anything else to do; the sweep's end clears every bit (a synchronous reset)."""
+        sb = self.slot_bits
+        dly = self.st["levels"].latency
+        ov, os_ = self._delayed(m, *ev_order, dly, "flag_ord")
+        lv, ls = ev_level[0]
+        a = self._decoded(m, ov | lv, Mux(ov, os_, ls), "flag_a")     # both: one slot
+        cv, cs = ev_tree[DEPTHS - 1]
+        for d in reversed(range(DEPTHS - 1)):
+            rv, rs = self._delayed(m, cv, cs, self.st[f"tree{d}"].latency, f"flag_t{d}")
+            v, s = ev_tree[d]
+            cv, cs = rv | v, Mux(rv, rs, s)
+        cv, cs = self._delayed(m, cv, cs, 1, "flag_t")     # B's decode from registers
+        nb_v, nb_s = ev_level[1]
+        held_s = Signal(sb, name="nb_held_slot")
+        with m.If(nb_v):
+            m.d.sync += [self.nb_held.eq(1), held_s.eq(nb_s)]
+        with m.Elif(~cv):
+            m.d.sync += self.nb_held.eq(0)
+        b_set = Signal()
+        m.d.sync += b_set.eq(~idle)
+        # idle (a register): the MAP's clear alone (its command test not behind `idle`)
+        b = self._decoded(m, Mux(idle, map_pre, cv | self.nb_held),
+                          Mux(idle, cmd_slot, Mux(cv, cs, held_s)), "flag_b")
+        m.d.sync += self.unreliable.eq(Cat(*[a[i] | Mux(b[i], b_set, u)
+                                             for i, u in enumerate(self.unreliable)]))
+        # halted's MAP clear a cycle later (state 1, the book still idle; busy falls
+        # at the same edge): the halt write's enable is not behind the command decode
+        hw, hs, hv = self.halt_w
+        map_r = Signal(name="map_clear_r")
+        m.d.sync += map_r.eq(map_clr)
+        h = self._decoded(m, hw | map_r, Mux(idle, cmd_slot, hs), "halt_w", reg=False)
+        m.d.sync += self.halted.eq(Cat(*[Mux(h[i], hv & ~idle, x)
+                                         for i, x in enumerate(self.halted)]))
+        with m.If(clr_all):
+            m.d.sync += [self.unreliable.eq(0), self.halted.eq(0)]
+
+    def _decoded(self, m, v, slot, name, reg=True):
+        """Per slot, v & (slot == s), as the AND of two one-hot halves of the slot
+        (registered when `reg`): each flag bit's update sees 2 wires per decoder."""
+        sb = self.slot_bits
+        lb = (sb + 1) // 2
+        hi, lo = Signal(1 << (sb - lb), name=f"{name}_hi"), Signal(1 << lb, name=f"{name}_lo")
+        dom = m.d.sync if reg else m.d.comb
+        dom += [hi.eq(Mux(v, 1 << slot[lb:], 0)), lo.eq(1 << slot[:lb])]
+        return [hi[i >> lb] & lo[i & ((1 << lb) - 1)] for i in range(self.slots)]
+
+    @staticmethod
+    def _delayed(m, v, s, n, name):
+        """(v, s) through n registers."""
+        for i in range(n):
+            rv, rs = Signal(name=f"{name}{i}"), Signal(len(Value.cast(s)), name=f"{name}{i}_slot")
+            m.d.sync += [rv.eq(v), rs.eq(s)]
+            v, s = rv, rs
+        return v, s
 
     # ---- c3: order verdicts, level operation ----
     def _order_stage(self, m, add2):
@@ -416,8 +479,7 @@ class OrderBook(wiring.Component):
         live_next = Signal(32)
         m.d.comb += live_next.eq(self.live + (ov & oo.created) - (ov & oo.removed))
         m.d.sync += [self.live.eq(live_next), self.table_full.eq(live_next >= self.orders)]
-        with m.If(ov & ok3 & oo.ctx.book & (kind == HALT)):
-            m.d.sync += self.halted.bit_select(slot3, 1).eq(oo.op.halt)
+        self.halt_w = (ov & ok3 & oo.ctx.book & (kind == HALT), slot3, oo.op.halt)
         with m.If(ov & oo.op.u1):
             m.d.sync += [self.u_side.eq(oo.old.side),
                          self.u_ok.eq(oo.hit & ~other & ok3 & oo.en)]
@@ -448,7 +510,7 @@ class OrderBook(wiring.Component):
                 li.valid.eq(ov), lp.ctx.slot.eq(slot3),
                 lp.en.eq(oo.en & ok3 & Mux(is_add, oo.created, oo.hit & ~other & reduce)),
             ]
-        return [(unknown | coll | tfull, slot3)]
+        return unknown | coll | tfull, slot3
 
     # ---- c6: level results -> cache, best copy, tree leaf ----
     def _level_stage(self, m):
@@ -588,8 +650,6 @@ class OrderBook(wiring.Component):
         m.d.sync += short.eq(nxt.depth != nxt.count)
         # a side is queued once; taking it clears the bit, so a change after the job's
         # first exact read queues it again
-        pending = Signal(2 << self.slot_bits)
-        onehot = lambda k: Const(1, len(pending)) << k
         # cnt <= k - batch (queue a refill) and cnt < low (hold) as tables of cnt
         # (magnitude compares map to carry chains)
         bk_n, bl_n = Signal(), Signal()
@@ -599,20 +659,19 @@ class OrderBook(wiring.Component):
             with m.Case(*range(self.low, self.k - self.batch + 1)):
                 m.d.comb += bk_n.eq(1)
         m.d.sync += [below_k.eq(bk_n), below_low.eq(bl_n)]
-        m.d.comb += [w.valid.eq(pipe & co.en & below_k & short & ~self._pending_bit(m, pending)),
-                     w.payload.eq(co.key),
+        queued, parity = self._pending_bit(m)
+        self.refill_pending = queued            # for tests (tests/test_book_flags.py)
+        m.d.comb += [w.valid.eq(pipe & co.en & below_k & short & ~queued),
+                     w.payload.eq(Cat(co.key, parity)),
                      self.urgent_now.eq(pipe & co.en & below_low & short)]
         self._low_count(m, below_low & short)
         # a side below `low` is searched next (ahead of the queue: the book holds for it)
         urg = self._urgent_queue(m, co.key)
         nr = self.nb.req
-        key = Mux(urg.valid, urg.payload, r.payload)
+        key = Mux(urg.valid, urg.payload, r.payload[:-1])
         m.d.comb += [nr.valid.eq(urg.valid | r.valid), nr.payload.side.eq(key[0]),
                      nr.payload.slot.eq(key[1:]), r.ready.eq(nr.ready & ~urg.valid),
                      urg.ready.eq(nr.ready), self.nb.urgent.eq(urg.valid)]
-        m.d.sync += pending.eq((pending | Mux(w.valid, onehot(w.payload), 0))
-                               & ~Mux(r.valid & r.ready, onehot(r.payload), 0))
-        return []
 
     def _urgent_queue(self, m, key):
         """The sides that fell below `low`, in order (their read stream). Why: one
@@ -647,21 +706,42 @@ class OrderBook(wiring.Component):
                      dec.eq(cv & old_low & ~((co.en | co.hit) & new_low))]
         m.d.sync += self.n_low.eq(self.n_low + inc - dec)
 
-    def _pending_bit(self, m, pending):
-        """pending[co.key], from registers: the bit is selected a cycle ahead with the key
-        the cache's output will carry (its input key 3 cycles back, as the store delays
-        it) and corrected for that cycle's set and take (a 2 << slot_bits : 1 select on
-        the cache's output was in the refill request's path to the queue)."""
+    def _pending_bit(self, m):
+        """(pending[co.key], the parity a set writes). Why memories: a side's pending bit
+        is set[side] ^ taken[side], two 1-bit LUT RAMs of 2 << slot_bits words with one
+        write port each (a set writes set[side] = ~taken[side], which the queue entry
+        carries, so the take writes taken[side] from it without a read), not 512
+        flip-flops behind set and clear decoders and a 512:1 select (~1,600 LUTs on the
+        board build). The read is registered a cycle ahead with the key the cache's
+        output will carry (its input key 3 cycles back, as the store delays it) and
+        corrected for that cycle's set and take. A sweep or MAP clears both words of
+        the sides the cache clears (the queue is empty then: every bit is 0)."""
         ci, co = self.st["cache"].i, self.st["cache"].o.payload
+        cc = self.st["cache"]
         w, r = self.refill_q.w_stream, self.refill_q.r_stream
+        n = 2 << self.slot_bits
+        assert cc.sets == n and cc.latency == 4
         k1, k2, k3 = (Signal(len(ci.payload.key), name=f"ckey{i}") for i in (1, 2, 3))
         m.d.sync += [k1.eq(ci.payload.key), k2.eq(k1), k3.eq(k2)]
-        sel, set_, eq_w, take, eq_r = Signal(), Signal(), Signal(), Signal(), Signal()
-        m.d.sync += [sel.eq(pending.bit_select(k3, 1)), set_.eq(w.valid),
-                     eq_w.eq(w.payload == k3), take.eq(r.valid & r.ready),
-                     eq_r.eq(r.payload == k3)]
-        assert self.st["cache"].latency == 4
-        return (sel | (set_ & eq_w)) & ~(take & eq_r)
+        m.submodules.pend_set = ps = Memory(shape=1, depth=n, init=[], attrs=LUTRAM)
+        m.submodules.pend_taken = pt = Memory(shape=1, depth=n, init=[], attrs=LUTRAM)
+        take = r.valid & r.ready
+        # the cache's clears, registered (as the store takes them): the write address
+        # selects from registers
+        clr, clr_addr = Signal(name="pend_clr"), Signal(cc.set_bits, name="pend_clr_addr")
+        m.d.sync += [clr.eq(cc.clr), clr_addr.eq(cc.clr_addr)]
+        sr, tr = Signal(), Signal()
+        for mem, en, key, val, rd in ((ps, w.valid, w.payload[:-1], w.payload[-1], sr),
+                                      (pt, take, r.payload[:-1], r.payload[-1], tr)):
+            wp, rp = mem.write_port(), mem.read_port(domain="comb")
+            m.d.comb += [wp.en.eq(en | clr), wp.addr.eq(Mux(clr, clr_addr, key)),
+                         wp.data.eq(val & ~clr), rp.addr.eq(k3)]
+            m.d.sync += rd.eq(rp.data)
+        set_, eq_w, tk, eq_r = Signal(), Signal(), Signal(), Signal()
+        m.d.sync += [set_.eq(w.valid), eq_w.eq(w.payload[:-1] == k3), tk.eq(take),
+                     eq_r.eq(r.payload[:-1] == k3)]
+        # a set needs the bit clear (set == taken): it writes set = ~taken = ~set
+        return ((sr ^ tr) | (set_ & eq_w)) & ~(tk & eq_r), ~sr
 
     # ---- c10: BBO and top-N updates, registered ----
     def _emit(self, m):
@@ -727,7 +807,7 @@ class OrderBook(wiring.Component):
         # `unreliable` bits through `clear`: 9 LUT levels)
         assert g["sweep"] >= 2
         addr_last = Signal(name="sweep_last")
-        clear = Signal(self.slots)
+        map_clr, clr_all = Signal(name="map_clear"), Signal(name="clear_all")
         stb, sdata = self.stb_sub_cmd, self.stb_sub_cmd_data
         m.d.comb += [self.st_busy.eq(busy), self.ev_cmd_dropped.eq(stb & busy)]
         with m.If(stb & ~busy):
@@ -747,12 +827,11 @@ class OrderBook(wiring.Component):
                 with m.Case(0):     # subscription write; clear the slot's bid side and best
                     m.d.comb += [w.valid.eq((cmd_map | cmd_unmap) & (cmd_locate >> lb == 0)),
                                  w.payload.locate.eq(cmd_locate), w.payload.entry.valid.eq(cmd_map),
-                                 w.payload.entry.slot.eq(cmd_slot),
-                                 clear.eq(Mux(cmd_map, Const(1, self.slots) << cmd_slot, 0))]
+                                 w.payload.entry.slot.eq(cmd_slot), map_clr.eq(cmd_map)]
                     for name in ("cache", "tree0"):
                         clr(name, Cat(Const(0, 1), cmd_slot), cmd_map)
                     clr("best", cmd_slot, cmd_map)
-                    m.d.sync += [cmd_state.eq(1), self.halted.eq(self.halted & ~clear)]
+                    m.d.sync += cmd_state.eq(1)
                 with m.Case(1):     # the slot's ask side
                     for name in ("cache", "tree0"):
                         clr(name, Cat(Const(1, 1), cmd_slot), cmd_map)
@@ -766,11 +845,11 @@ class OrderBook(wiring.Component):
                                  w.payload.locate.eq(addr[:lb])]
                     m.d.sync += [addr.eq(addr + 1), addr_last.eq(addr == g["sweep"] - 2)]
                     with m.If(addr_last):
-                        m.d.comb += clear.eq(-1)
+                        m.d.comb += clr_all.eq(1)
                         m.d.sync += [busy.eq(0), self.live.eq(0), self.table_full.eq(0),
-                                     self.halted.eq(0), self.n_low.eq(0),
-                                     sweep_subs.eq(0)]
-        return clear
+                                     self.n_low.eq(0), sweep_subs.eq(0)]
+        map_pre = busy & (cmd_state == 0) & cmd_map         # map_clr but for idle
+        return map_clr, map_pre, clr_all, cmd_slot
 
     # ---- query port and register snapshot (the best copy's second read port) ----
     def _query(self, m):
