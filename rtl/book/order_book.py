@@ -389,7 +389,13 @@ class OrderBook(wiring.Component):
            cycle when the chain has an event (an operation's at most every 2 cycles,
            `bad` at most every 3). The last tree event is set at issue + 35 (was 34),
            a MAP's clear at issue + 37 at the earliest; commands also wait for the
-           hold (`idle`).
+           hold (`idle`). A leaf's set full now flags up to 21 cycles later than it
+           did, and no row it can make wrong leaves before: the lost node is a new
+           level's, which the cache (filled from the level table) holds if it ranks
+           among the cached levels; otherwise only a later search can skip it, its
+           append enters at the cache's tail (>= `low` - 1 levels down), and reaching
+           the top N takes several removals at one per 2 cycles, each 12 cycles to
+           its row: past issue + 40.
         A MAP clears its slot through B (and `halted`'s through its write, a cycle on): with
         the book idle (the `idle` register selects the command's slot) neither has
         anything else to do; the sweep's end clears every bit (a synchronous reset)."""
