@@ -77,6 +77,8 @@ from .pin import pin
 from .hold_head import HoldHead
 from .hold_window import HoldWindow
 
+#: The hold window's control inputs (merge.* registers through FeedMerge).
+HOLD_CONTROLS = ("hold_cycles", "hold_packets", "hold_both")
 EVENTS = ("overflow_a", "overflow_b", "held_a", "held_b", "jump_drop_a", "jump_drop_b",
           "timeout", "jump", "far_held_a", "far_held_b")
 
@@ -214,8 +216,7 @@ class Sequencer(wiring.Component):
                      win.firsts.eq((live[0].valid & live[0].payload.first)
                                    + (live[1].valid & live[1].payload.first)),
                      win.both.eq(ok & heads[0].waits & heads[1].waits),
-                     win.hold_cycles.eq(self.hold_cycles), win.hold_packets.eq(self.hold_packets),
-                     win.hold_both.eq(self.hold_both)]
+                     *[getattr(win, n).eq(getattr(self, n)) for n in HOLD_CONTROLS]]
 
         # outputs and E
         raw_go = self._raw(m, deliver, confirm, pick[I], dupk[I])
