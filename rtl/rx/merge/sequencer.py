@@ -530,25 +530,19 @@ class Sequencer(wiring.Component):
         claim_v, claim_port = Signal(name="claim_v"), Signal(name="claim_port")
         claim_ok = Signal(name="claim_ok")
         tgt = [Signal(64, name=f"claim_tgt{p}") for p in (0, 1)]
-        fp = Signal()
-        m.d.comb += fp.eq(~far[0])
-        # the claim's bookkeeping looks at port A's far message first (fp, ffirst)
-        ffirst = Mux(far[0], live[0].payload.first, live[1].payload.first)
         seq1 = [live[p].payload.msg.seq + ~live[p].payload.mark for p in (0, 1)]
         # seq == tgt[p], from MoldPort's registered compares (SeqRel c_*): against the
         # target of last cycle (c_old) or, when last cycle moved it (upd_r), against
         # what it moved to: a port's own previous message's seq + 1 (c_own) or the other
-        # port's previous seq (c_oth), as `far[0]` (far0_r) picked. Why: the 64-bit
+        # port's previous seq (c_oth), as `oth_r` picked. Why: the 64-bit
         # compare behind the claim was the merge's critical path at most seeds (claim_tgt
         # -> chains -> confirm -> E / claim_ok / ev, 6.5-7.8 ns); now it is one pinned
         # LUT from registers. The targets stay registers: MoldPort compares against them.
         upd_r = [Signal(name=f"claim_upd{p}") for p in (0, 1)]
-        far0_r = Signal(name="claim_far0")
+        oth_r = [Signal(name=f"claim_oth{p}") for p in (0, 1)]    # moved to the other's seq
         rel = [live[p].payload.rel for p in (0, 1)]
-        match = [pin(m, Mux(upd_r[0], Mux(far0_r, rel[0].c_own, rel[0].c_oth), rel[0].c_old),
-                     "claim_eq0"),
-                 pin(m, Mux(upd_r[1], Mux(far0_r, rel[1].c_oth, rel[1].c_own), rel[1].c_old),
-                     "claim_eq1")]
+        match = [pin(m, Mux(upd_r[p], Mux(oth_r[p], rel[p].c_oth, rel[p].c_own), rel[p].c_old),
+                     f"claim_eq{p}") for p in (0, 1)]
         # far[p] when claim_ok (far_ok, not joined): the port's valid and far flag. fp =
         # ~far[0]: a far message matches the end of its own port's claim, the start of
         # the other port's: both are its port's `tgt`. Pinned (pin.py): each port's
@@ -573,20 +567,31 @@ class Sequencer(wiring.Component):
         m.d.comb += fmsg.eq(Mux(p0, live[0].payload, live[1].payload))
         # (not waiting for `confirm`: a confirmed jump clears claim_v below, and without
         # claim_v the port and targets are never read)
-        new = (far[0] | far[1]) & ok & ffirst
+        # The claim as the model leaves it after judging A's message, then B's (one
+        # cycle, A first): a packet's first far message starts a claim, B's replacing
+        # A's (nf); a far message continuing its own port's claim moves that claim's end,
+        # B's only when A did not start one in the same cycle. (Before, any far message
+        # on A hid B's: B's continuation beside A's far message was lost, the claim's
+        # end stuck, and the next packet started a claim instead of confirming: 12
+        # messages more declared lost than the model, test_merge_contract.)
+        nf = [Signal(name=f"claim_new{p}") for p in (0, 1)]
+        m.d.comb += [nf[p].eq(far[p] & live[p].payload.first) for p in (0, 1)]
+        new = (nf[0] | nf[1]) & ok
         with m.If(new):
-            m.d.sync += [claim_v.eq(1), claim_port.eq(fp)]
+            m.d.sync += [claim_v.eq(1), claim_port.eq(nf[1])]
         # Each target has its own enable, from its own port's match only (a shared
         # If/Elif put target 0's compare in front of target 1's 64 enables: 51 paths
-        # over 6.4 ns). A new claim's targets and a continuation's agree: port 0's
-        # target is seq1[0] whenever port 0 is the far one, port 1's seq otherwise.
+        # over 6.4 ns). A target is its own port's seq + 1 (its claim's end), or the
+        # other port's seq (the start of the other's new claim)
         cont = [far[0] & ok & claim_v & ~claim_port & match[0],
-                ~far[0] & far[1] & ok & claim_v & claim_port & match[1]]
+                far[1] & ~nf[0] & ok & claim_v & claim_port & match[1]]
+        oth = [nf[1], nf[0] & ~nf[1]]
         with m.If(new | cont[0]):
-            m.d.sync += tgt[0].eq(Mux(far[0], seq1[0], live[1].payload.msg.seq))
+            m.d.sync += tgt[0].eq(Mux(oth[0], live[1].payload.msg.seq, seq1[0]))
         with m.If(new | cont[1]):
-            m.d.sync += tgt[1].eq(Mux(far[0], live[0].payload.msg.seq, seq1[1]))
-        m.d.sync += [upd_r[0].eq(new | cont[0]), upd_r[1].eq(new | cont[1]), far0_r.eq(far[0])]
+            m.d.sync += tgt[1].eq(Mux(oth[1], live[0].payload.msg.seq, seq1[1]))
+        m.d.sync += [upd_r[0].eq(new | cont[0]), upd_r[1].eq(new | cont[1]),
+                     oth_r[0].eq(oth[0]), oth_r[1].eq(oth[1])]
         m.d.comb += [self.status.claim_tgt0.eq(tgt[0]), self.status.claim_tgt1.eq(tgt[1])]
         # a confirmed jump clears the claim a cycle later (`confirm` straight into a
         # flip-flop, not through the clear's LUT: it was the critical path behind
