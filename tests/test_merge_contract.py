@@ -2,8 +2,6 @@
 the model: one bad packet on feed A costs only itself while feed B is clean."""
 import random
 
-import pytest
-
 from merge_chain import SESSION, comparable, msgs, packets, run, schedule
 from tickwire.model import mold
 
@@ -145,9 +143,13 @@ def test_jump_confirmed_by_back_to_back_messages():
     continuing its claim, the other port's copy starting), where the sequencer takes
     MoldPort's compare against the new target (Sequencer._claim, `upd_r`). Found here:
     B's copy of the claim's start beside A's next message in the same cycle was
-    dropped (12 messages lost) where the model confirmed."""
+    dropped (12 messages lost) where the model confirmed. And with A 2, 4 or 5 cycles
+    behind, A's copy confirmed beside B's next message, which the model judges against
+    the new E (delivered or held) and the RTL dropped as a jump: now it is held and
+    judged from the buffer (Sequencer `keep1`; the counters differed, jump drop against
+    duplicate)."""
     kept, only = _tiny_jump()
-    for lag in (1, 2, 3, 4, 5, -1, -3):
+    for lag in (1, 2, 3, 4, 5, -1, -2, -3, -4, -5):
         rtl, model = run(schedule(kept, start=max(0, -lag)), schedule(kept, start=max(0, lag)),
                          jump_window=8)
         _check(rtl, model)
@@ -176,17 +178,17 @@ def test_jump_competing_claims():
     assert rtl["gaps"] == [(13, 60)] and rtl["seqs"] == list(range(1, 13)) + list(range(73, 121))
 
 
-@pytest.mark.xfail(strict=True, reason="known RTL/model difference in the counters when a "
-                   "claim is confirmed beside the other feed's next message "
-                   "(docs/status-log.md, 2026-12-07)")
-def test_jump_confirmed_beside_the_other_feeds_next_message():
-    """Not yet equal (counters only: the same messages are delivered): B claims 49, A's
-    copy of 49 confirms two cycles later while B's 50 arrives in the same cycle. The
-    model judges B's 50 against the new E (50) and delivers it, A's 50 is then a
-    duplicate; the RTL's flags for B's 50 are against the old E, so it is a jump drop
-    and A's 50 is delivered (jump_drops 2 against 1, duplicates 82 against 83).
-    Strict: this fails once they agree, to be moved into the test above."""
+def test_jump_on_both_feeds_in_step():
+    """Both feeds lose 13..48 (past the jump window) and arrive in step: each packet's
+    first far message on A and B's copy of it in the same cycle, for every lane
+    pair. The model judges A's (a new claim), then B's copy, which confirms it. Found
+    here: the RTL never confirmed (B's copy was hidden behind A's new claim at every
+    packet) and dropped all 108 messages after the gap, the rest of the session; now
+    B's copy confirms through MoldPort's same-cycle compare (SeqRel c_same)."""
     kept, _only = _tiny_jump()
-    rtl, model = run(schedule(kept, start=2), schedule(kept), jump_window=8)
-    assert rtl["seqs"] == model["seqs"]
-    assert comparable(rtl["counters"]) == comparable(model["counters"])
+    for lane_a, lane_b in ((0, 0), (3, 3), (4, 0), (0, 4), (7, 7), (2, 5)):
+        rtl, model = run(schedule(kept), schedule(kept), jump_window=8, lane_a=lane_a,
+                         lane_b=lane_b)
+        _check(rtl, model)
+        assert rtl["gaps"] == [(13, 36)] and rtl["counters"]["merge.jumps"] == 1
+        assert rtl["seqs"] == list(range(1, 13)) + list(range(49, 121))

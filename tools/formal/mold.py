@@ -122,7 +122,8 @@ class MoldProps(wiring.Component):
             msg, s = self.live[p], self.live[p].msg.seq
             m.d.comb += [Assume(msg.rel.c_old == (s == p_tgt[p])),
                          Assume(msg.rel.c_own == (s == p_s1[p])),
-                         Assume(msg.rel.c_oth == (s == p_s[1 - p]))]
+                         Assume(msg.rel.c_oth == (s == p_s[1 - p])),
+                         Assume(msg.rel.c_same == (s == self.live[1 - p].msg.seq))]
             m.d.comb += [dut.live[p].valid.eq(self.live_v[p]), dut.live[p].payload.eq(msg),
                          dut.push[p].ready.eq(self.push_ready[p]),
                          Assume(~s[63]),
@@ -176,6 +177,7 @@ class MoldProps(wiring.Component):
             # live far flag relies on (E + 1 and E + window in step while ok)
             Assert(sb["ok"] == (have_e & ~sb["bubble"]), "ok != have_e & ~bubble"),
             Assert(sb["far_ok"] == (sb["ok"] & ~p_bubble), "far_ok != ok, settled"),
+            Assert(~sb["far_ok"] | ~sb["joined"], "far_ok while joined"),
             Assert(sb["claim_ok"] == (sb["claim_v"] & sb["far_ok"] & ~sb["joined"]),
                    "claim_ok != claim_v & far_ok & ~joined"),
             Assert(~sb["ok"] | ((E1 == (E + 1)[:64]) & (EW == (E + WINDOW)[:64])),

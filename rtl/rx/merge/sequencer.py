@@ -189,9 +189,6 @@ class Sequencer(wiring.Component):
         # before E: every message is held while the session's start is confirmed
         m.submodules.window = win = HoldWindow()
         start, lo_min, held_pre = self._start(m, have_e, win.expire)
-        hold = [ahead[p] & ~far[p] & (have_e | ~live[p].payload.mark) for p in (0, 1)]
-        for p in (0, 1):
-            m.d.comb += [self.push[p].valid.eq(hold[p]), self.push[p].payload.eq(live[p].payload)]
         rj = self.rj = pin(m, self.restart | self.join, "rj")
         # E jumps: a confirmed jump (confirm, late: a claim's compare), or `jump_e` (a
         # gap declared, the start: ready a LUT after the delivery). Every state register
@@ -199,10 +196,13 @@ class Sequencer(wiring.Component):
         # the delivery (confirm = confirm_r & ~deliver)
         jump_e = Signal(name="jump_early", attrs={"keep": 1})
         f0 = pin(m, have_e & ~jump_e & ~rj & ~bubble, "far_ok_early")
-        confirm, confirm_r, cp0, fmsg, seq1 = self._claim(m, far, ok, deliver, f0)
+        confirm, confirm_r, cp0, fmsg, seq1 = self._claim(m, far, ok, deliver, f0, far_ok)
+        hold = [(ahead[p] & ~far[p] & (have_e | ~live[p].payload.mark)) | (self.keep1 if p else 0)
+                for p in (0, 1)]        # (keep1: B's message A's confirm leaves behind)
+        for p in (0, 1):
+            m.d.comb += [self.push[p].valid.eq(hold[p]), self.push[p].payload.eq(live[p].payload)]
         fdel = Signal()             # a confirmed jump delivers its message (not a mark)
         m.d.comb += fdel.eq(confirm & ~pin(m, fmsg.mark, "jump_mark"))
-
         # the hold window
         waiting, new_e, gap_from, gap_n = self._window(m, heads, msgs, lt, ok, E, fmsg,
                                                         confirm_r)
@@ -377,7 +377,7 @@ class Sequencer(wiring.Component):
             hold[0] & ~self.push[0].ready, hold[1] & ~self.push[1].ready,
             hold[0] & self.push[0].ready & ~live[0].payload.mark,
             hold[1] & self.push[1].ready & ~live[1].payload.mark,
-            far[0] & ~(confirm & cp0), far[1] & ~(confirm & ~cp0), go_gap, confirm,
+            far[0] & ~(confirm & cp0), far[1] & ~(confirm & ~cp0) & ~self.keep1, go_gap, confirm,
             farh[0], farh[1]))
 
     def _start(self, m, have_e, expire):
@@ -515,7 +515,7 @@ class Sequencer(wiring.Component):
                          confirm_r, deliver, "gap_skip_next"))]
         return go_gap, gap_r, gd
 
-    def _claim(self, m, far, ok, deliver, far_ok_e):
+    def _claim(self, m, far, ok, deliver, far_ok_e, far_ok):
         """Jumps beyond the window: (confirm, confirm_r, cp0, fmsg, seq1). A claim is
         remembered until the same port continues it or the other port's copy starts the
         same; a restart or a JOIN forgets it. It is kept as what each port must match
@@ -556,9 +556,22 @@ class Sequencer(wiring.Component):
         # the other (with ~far[0] here B's copy was dropped: 12 messages lost,
         # test_merge_contract back_to_back)
         a = [pin(m, claim_ok & p0, "claim_hit0"), pin(m, claim_ok & ~p0 & p1, "claim_hit1")]
+        # ...or A's far first message starts a claim that B's copy, in the same cycle,
+        # confirms (SeqRel c_same: the two ports' messages of this cycle have one seq;
+        # far_ok implies not joined). Why: with both feeds in step, a gap past the jump
+        # window on both had A's claim and B's copy arrive together at every packet; the
+        # RTL never confirmed and dropped the rest of the session (the model confirms)
+        same = pin(m, lv[1] & live[1].payload.first & rel[1].c_same, "claim_same1")
+        a0 = pin(m, p0 & ((claim_ok & match[0]) | (far_ok & same)), "claim_a0")
         confirm, confirm_r = Signal(), Signal()
-        m.d.comb += [confirm_r.eq(pin(m, (a[0] & match[0]) | (a[1] & match[1]), "confirm_r")),
+        m.d.comb += [confirm_r.eq(pin(m, a0 | (a[1] & match[1]), "confirm_r")),
                      confirm.eq(confirm_r & ~deliver)]
+        # B's far message beside A's confirming copy of B's claim, continuing that claim
+        # (or A's claim's start beside A's own continuation): the model judges it after
+        # A's, against the new E (at or past it, or behind), so it is held, judged from
+        # the buffer, not dropped as a jump (the jump drop and the duplicate were swapped
+        # between the feeds, test_merge_contract confirmed_beside)
+        self.keep1 = pin(m, a[0] & match[0] & lv[1] & match[1], "claim_keep1")
         # (`confirm` is not a kept wire: ABC took the kept one as an input of free
         # arrival, putting its LUT in front of bubble_next's, one level more)
         # where E goes on a confirmed jump: seq + 1 of the port that confirmed (p0)

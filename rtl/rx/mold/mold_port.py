@@ -93,6 +93,8 @@ class MoldPort(wiring.Component):
     seq: In(MergeStatus)         # the sequencer's E, E + 1, E + window (registers)
     tgt: In(64)                  # this port's claim target (registers, Sequencer._claim)
     other_seq: In(64)            # the other port's o.msg.seq
+    other_next: In(64)           # the other port's `next_seq`
+    next_seq: Out(64)            # the seq of the message o shows next (a register)
     session: In(80)              # the established session (MoldRx)
     have_session: In(1)
     locked: In(1)                # the session's start is confirmed (sequencer has E)
@@ -265,6 +267,7 @@ class MoldPort(wiring.Component):
         state = Signal(2, init=_DROP)
         st0 = Mux(m_first, _HEADER, state)
         msg_seq = Signal(64)        # sequence number of the next message
+        m.d.comb += self.next_seq.eq(msg_seq)
         seq_p1 = Signal(64)         # msg_seq + 1
         rem = Signal(16)            # the header's count minus the blocks begun
         rz = Signal()               # rem == 0
@@ -340,6 +343,7 @@ class MoldPort(wiring.Component):
                          o.rel.c_old.eq(msg_seq == self.tgt),
                          o.rel.c_own.eq(msg_seq == own1),
                          o.rel.c_oth.eq(msg_seq == self.other_seq),
+                         o.rel.c_same.eq(msg_seq == self.other_next),
                          own1.eq(msg_seq + ~mark)]
 
         # --- State updates.

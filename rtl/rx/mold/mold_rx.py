@@ -69,7 +69,8 @@ class MoldRx(wiring.Component):
                          ports[p].locked.eq(locked),
                          ports[p].seq.eq(self.seq), ports[p].late_bad.eq(self.late_bad[p]),
                          ports[p].tgt.eq(self.seq.claim_tgt1 if p else self.seq.claim_tgt0),
-                         ports[p].other_seq.eq(ports[1 - p].o.payload.msg.seq)]
+                         ports[p].other_seq.eq(ports[1 - p].o.payload.msg.seq),
+                         ports[p].other_next.eq(ports[1 - p].next_seq)]
         reset = self.stb_cmd & self.stb_cmd_data[RESET]
         est = [ports[p].est for p in (0, 1)]
         # a header decided before the lock: its port's session becomes the header's. When
