@@ -51,7 +51,7 @@ class MoldRx(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        ports = [MoldPort(), MoldPort()]
+        ports = [MoldPort(same=False), MoldPort()]    # c_same: B's only (MoldPort)
         m.submodules.port_a, m.submodules.port_b = ports
         have_session, session = Signal(), Signal(80)       # shown in the status; locked
         locked = Signal()
