@@ -73,9 +73,8 @@ SeqRel = data.StructLayout({
     "far": 1,                   # seq > E + jump window
     # the jump claim's compares (Sequencer._claim), against last cycle's values: seq ==
     # the port's claim target, == its own previous message's seq + 1 (a mark's: + 0),
-    # == the other port's previous message's seq; c_same: == the other port's message
-    # of this same cycle (its seq, whether or not it is valid: the sequencer asks only
-    # when both are)
+    # == the other port's previous message's seq; c_same (port B's only, set by MoldRx):
+    # == port A's message of this same cycle (read only when both are valid)
     "c_old": 1, "c_own": 1, "c_oth": 1, "c_same": 1,
 })
 MoldMsg = data.StructLayout({

@@ -88,15 +88,11 @@ def _cmp(a, b):
 
 
 class MoldPort(wiring.Component):
-    """`same`: compare with the other port's message of the same cycle (SeqRel c_same):
-    only port B's is read (Sequencer._claim: B's copy of A's new claim), so port A's
-    is 0 and its compare is not built."""
     i: In(stream.Signature(UdpBeat, always_ready=True))
     o: Out(stream.Signature(MoldMsg, always_ready=True))
     seq: In(MergeStatus)         # the sequencer's E, E + 1, E + window (registers)
     tgt: In(64)                  # this port's claim target (registers, Sequencer._claim)
     other_seq: In(64)            # the other port's o.msg.seq
-    other_next: In(64)           # the other port's `next_seq`
     next_seq: Out(64)            # the seq of the message o shows next (a register)
     session: In(80)              # the established session (MoldRx)
     have_session: In(1)
@@ -106,10 +102,6 @@ class MoldPort(wiring.Component):
     hdr_done: Out(1)             # a header is decided this cycle (combinational)
     ev: Out(len(EVENTS))         # registered event pulses, bit order EVENTS
     late_bad: In(1)              # the UDP checksum of the packet that ended last failed
-
-    def __init__(self, same=True):
-        self.same = same
-        super().__init__()
 
     def elaborate(self, platform):
         # imported here: rtl.regmap imports this block's registers, and the decoder
@@ -350,7 +342,6 @@ class MoldPort(wiring.Component):
                          o.rel.c_old.eq(msg_seq == self.tgt),
                          o.rel.c_own.eq(msg_seq == own1),
                          o.rel.c_oth.eq(msg_seq == self.other_seq),
-                         o.rel.c_same.eq((msg_seq == self.other_next) if self.same else 0),
                          own1.eq(msg_seq + ~mark)]
 
         # --- State updates.

@@ -51,7 +51,7 @@ class MoldRx(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        ports = [MoldPort(same=False), MoldPort()]    # c_same: B's only (MoldPort)
+        ports = [MoldPort(), MoldPort()]
         m.submodules.port_a, m.submodules.port_b = ports
         have_session, session = Signal(), Signal(80)       # shown in the status; locked
         locked = Signal()
@@ -69,8 +69,13 @@ class MoldRx(wiring.Component):
                          ports[p].locked.eq(locked),
                          ports[p].seq.eq(self.seq), ports[p].late_bad.eq(self.late_bad[p]),
                          ports[p].tgt.eq(self.seq.claim_tgt1 if p else self.seq.claim_tgt0),
-                         ports[p].other_seq.eq(ports[1 - p].o.payload.msg.seq),
-                         ports[p].other_next.eq(ports[1 - p].next_seq)]
+                         ports[p].other_seq.eq(ports[1 - p].o.payload.msg.seq)]
+        # SeqRel c_same of B's message: A's message of the same cycle has its seq (both
+        # load from next_seq on the same edge; read only when both are valid). Here, not
+        # in MoldPort: the sequencer reads B's alone (Sequencer._claim)
+        same_r = Signal(name="c_same_b")
+        m.d.sync += same_r.eq(ports[0].next_seq == ports[1].next_seq)
+        m.d.comb += self.msg_b.payload.rel.c_same.eq(same_r)
         reset = self.stb_cmd & self.stb_cmd_data[RESET]
         est = [ports[p].est for p in (0, 1)]
         # a header decided before the lock: its port's session becomes the header's. When
