@@ -456,26 +456,7 @@ class Arbiter:
         limit = self.now if limit is None else limit
         out = []
         while True:
-            progressed = False
-            for p in (0, 1):
-                h = self.hold[p]
-                while h and (h[0].seq < self.expected
-                             or (h[0].msg is None and h[0].seq == self.expected)
-                             or h[0].seq - self.expected > self.jump_window):
-                    if self._timed:     # the head drops one a cycle, once E passed it
-                        t = max(self.head_t[p], self.e_t + 1, self.release_from)
-                        if h[0].seq == self.last_del and self.head_t[p] <= self.e_t:
-                            t = self.e_t    # at E as its copy went: dropped in that cycle
-                        if t > limit and limit != INSTANT:
-                            break
-                        self.head_t[p] = t + 1
-                        self.going[p].append(t + FREE_LAG)
-                    x = h.pop(0)
-                    if x.seq - self.expected > self.jump_window:
-                        self.merge["jump_drops"] += 1       # held before E: a forged jump
-                    elif x.msg is not None:     # a mark goes silently
-                        self._dup(p, x.first)
-                    progressed = True
+            progressed = self._drop(limit)
             for p in (0, 1):
                 h = self.hold[p]
                 if h and h[0].seq == self.expected:
@@ -501,6 +482,31 @@ class Arbiter:
             self.stall_t = max(self.now, self.rel_t + 1,
                                self._shown()) if self._timed else self.now
         return out
+
+    def _drop(self, limit):
+        """Heads behind E (or far, or a mark at E) go, one a cycle per port, up to cycle
+        `limit`; returns whether any went."""
+        progressed = False
+        for p in (0, 1):
+            h = self.hold[p]
+            while h and (h[0].seq < self.expected
+                         or (h[0].msg is None and h[0].seq == self.expected)
+                         or h[0].seq - self.expected > self.jump_window):
+                if self._timed:     # the head drops one a cycle, once E passed it
+                    t = max(self.head_t[p], self.e_t + 1, self.release_from)
+                    if h[0].seq == self.last_del and self.head_t[p] <= self.e_t:
+                        t = self.e_t    # at E as its copy went: dropped in that cycle
+                    if t > limit and limit != INSTANT:
+                        break
+                    self.head_t[p] = t + 1
+                    self.going[p].append(t + FREE_LAG)
+                x = h.pop(0)
+                if x.seq - self.expected > self.jump_window:
+                    self.merge["jump_drops"] += 1       # held before E: a forged jump
+                elif x.msg is not None:     # a mark goes silently
+                    self._dup(p, x.first)
+                progressed = True
+        return progressed
 
     def _gap(self, new_e, timeout):
         c = self.counters
@@ -606,6 +612,10 @@ class Arbiter:
         elif seq == e and bubble:
             out = self._hold(feed, seq, msg, first)
         elif seq == e:
+            # a head already behind E drops in this cycle too (HoldHead pops every
+            # cycle it is behind, whatever else goes): before `e_t` moves to now
+            if self._timed:
+                self._drop(self.now)
             out = [self._deliver(feed, seq, msg)] + self._drain()
         elif seq - e > self.jump_window:
             out = self._far(feed, seq, msg, first)
