@@ -159,6 +159,27 @@ def test_jump_confirmed_by_back_to_back_messages():
     assert rtl["seqs"][:12] == list(range(1, 13)) and rtl["seqs"][-1] == 120
 
 
+def test_jump_confirmed_beside_a_delivery():
+    """One feed lost 13..72: its packet at 73 is beyond the jump window and its next one
+    (85) confirms it, while the other feed, in step, delivers its copy of E in that very
+    cycle. The delivery goes first, the gap runs from the next number, and 85 goes out a
+    cycle later (Sequencer._jump_out, the model's Arbiter._beside). The RTL used to let
+    the delivery win and drop 85 as a new claim: in step, no jump was ever confirmed (on
+    the 1 M-message drifting A/B run two packets were lost that way). Either feed
+    jumping, the feeds in step and a few cycles apart."""
+    from tickwire.model import itch
+    pk = packets([itch.encode("S", event_code="Q", locate=0) for _ in range(240)], per=12)
+    jumped = pk[:1] + pk[6:]
+    for lag in (0, 2, -2):
+        for a, b in ((pk, jumped), (jumped, pk)):
+            rtl, model = run(schedule(a, start=max(0, lag)), schedule(b, start=max(0, -lag)),
+                             jump_window=8)
+            _check(rtl, model)
+            (first, count), = rtl["gaps"]
+            assert first + count == 85 and rtl["counters"]["merge.jumps"] == 1
+            assert rtl["seqs"] == list(range(1, first)) + list(range(85, 241))
+
+
 @pytest.mark.xfail(strict=True, reason="known RTL/model difference with two competing "
                    "jump claims (docs/status-log.md, 2026-12-07 evening)")
 def test_jump_competing_claims_known_differences():

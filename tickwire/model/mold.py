@@ -217,7 +217,8 @@ class Arbiter:
     - seq > E + jump_window: dropped (jump_drops) unless confirmed: the packet's first
       message confirms an earlier such packet when it continues it on the same port
       (seq == its end) or is the other port's copy (seq == its start). A confirmed
-      jump is a gap [E, seq) declared at once (gaps, jumps) and the message delivered.
+      jump is a gap [E, seq) declared at once (gaps, jumps) and the message delivered
+      (a message at E going out in that cycle goes first: `_beside`).
     - The hold window: while some buffer waits (its head > E) and nothing is
       delivered, `hold_cycles` cycles or `hold_packets` packet starts end the wait: a
       gap [E, smallest head) is declared (gaps, gap_messages, hold_timeouts), E moves
@@ -706,10 +707,11 @@ class Arbiter:
         if first and cl is not None and ((cl[0] == feed and seq == cl[2])
                                           or (cl[0] != feed and seq == cl[1])):
             self.claim = None
+            out = self._beside(feed)
             self._gap(seq, timeout=False)
-            if msg is None:                     # a mark: E is S, nothing to deliver
-                return self._drain()
-            return [self._deliver(feed, seq, msg)] + self._drain()
+            if msg is not None:                 # a mark: E is S, nothing to deliver
+                out.append(self._deliver(feed, seq, msg))
+            return out + self._drain()
         end = seq + (msg is not None)           # a mark's continuation starts at S
         if first:
             self.claim = (feed, seq, end)
@@ -717,6 +719,23 @@ class Arbiter:
             self.claim = (feed, cl[1], end)
         self.merge["jump_drops"] += 1
         return []
+
+    def _beside(self, feed):
+        """A jump confirmed now: a message at E that goes out in this cycle goes first (a
+        hold-buffer head, else the other port's), and the gap starts after it; the
+        confirming message follows a cycle later (Sequencer._jump_out)."""
+        if not self._timed:
+            return []
+        out = self._drain(self.now)
+        if self.rel_t >= self.now:              # a delivery in this cycle already
+            return out
+        for k, (te, f, _, s, msg, _first) in enumerate(self.queue):
+            if te != self.now:
+                break
+            if f == 1 - feed and s == self.expected and msg is not None:
+                del self.queue[k]
+                return out + [self._deliver(f, s, msg)]
+        return out
 
     def status(self):
         """The mold status registers as the gateware should show them."""
