@@ -180,6 +180,21 @@ def test_jump_confirmed_beside_a_delivery():
             assert rtl["seqs"] == list(range(1, first)) + list(range(85, 241))
 
 
+def test_far_flag_is_last_cycles_compare():
+    """MoldPort compares a live message with E + window a cycle ahead, so in the cycle
+    after a delivery (or beside port A's delivery in the same cycle) a message exactly
+    at the window's edge is beyond it: a jump drop (a claim if first), not held. Feed B
+    lost 13..20 and runs ahead of A, window 8, 4-message packets: its messages sit at
+    the edge while A delivers. The model judged them against E after those deliveries
+    (other drops, claims and a jump than the RTL's at these lags)."""
+    from tickwire.model import itch
+    pk = packets([itch.encode("S", event_code="Q", locate=0) for _ in range(120)], per=4)
+    b = [p for k, p in enumerate(pk) if k not in (3, 4)]
+    for lag in (1, 2, 3, 8, 9):
+        rtl, model = run(schedule(pk, start=lag), schedule(b), jump_window=8)
+        _check(rtl, model)
+
+
 @pytest.mark.xfail(strict=True, reason="known RTL/model difference with two competing "
                    "jump claims (docs/status-log.md, 2026-12-07 evening)")
 def test_jump_competing_claims_known_differences():

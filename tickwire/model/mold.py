@@ -264,6 +264,8 @@ class Arbiter:
         self.going = ([], [])           # per port: release cycles still ahead
         self.head_t = [0, 0]            # per port: first cycle its next entry is judged
         self.e_t = -1                   # cycle E last moved (a delivery, a gap)
+        self.step_t = []                # cycles of the last two deliveries
+        self.blind_t = -2               # the last jump's bubble (`_far_blind`)
         self.last_del = None            # the number delivered then (None: a gap)
         self.pace = NominalPace(self.book_depth)    # the merge's `pause`
         self.pkt_expiry = None          # cycle a full packet count declares its gap
@@ -436,6 +438,7 @@ class Arbiter:
             self.pace.sent(t, msg)
         self.expected = seq + 1
         self.e_t, self.last_del = t, seq
+        self.step_t = [*self.step_t[-1:], t]
         self.counters["messages"] += 1
         self.stall_t, self.stall_pkts, self.both_pkts = None, 0, 0    # progress: start over
         self.pkt_expiry = None
@@ -517,7 +520,8 @@ class Arbiter:
         self.gap_events.append((self.expected, new_e - self.expected))
         self.merge["hold_timeouts" if timeout else "jumps"] += 1
         self.expected = new_e
-        self.e_t, self.last_del = self.now, None
+        self.e_t, self.last_del, self.step_t = self.now, None, []
+        self.blind_t = self.now + (not timeout)     # the bubble: a confirm's is next cycle
         self.stall_t, self.stall_pkts, self.both_pkts, self.pkt_expiry = None, 0, 0, None
         self.release_from = self.now + GAP_BUBBLE
 
@@ -618,7 +622,7 @@ class Arbiter:
             if self._timed:
                 self._drop(self.now)
             out = [self._deliver(feed, seq, msg)] + self._drain()
-        elif seq - e > self.jump_window:
+        elif seq - e + self._stepped() > self.jump_window and not self._far_blind():
             out = self._far(feed, seq, msg, first)
         else:
             out = self._hold(feed, seq, msg, first)
@@ -634,6 +638,19 @@ class Arbiter:
                 elif self.pkt_expiry is None:     # registered count, then the window
                     self.pkt_expiry = self.now + PKT_EXPIRE_LAG
         return out
+
+    def _far_blind(self):
+        """The bubble after E jumped and the cycle after: the sequencer ignores a live
+        message's far flag (stale) and holds it; from the buffer a far head is dropped
+        (Sequencer `far_ok`)."""
+        return self._timed and self.blind_t <= self.now <= self.blind_t + 1
+
+    def _stepped(self):
+        """Deliveries since the cycle before began (this cycle's: port A's, judged
+        first): a live message's far flag is MoldPort's compare against that cycle's
+        E + window (rtl/rx/mold/mold_port.py), so it is beyond the window by that much
+        sooner."""
+        return sum(t >= self.now - 1 for t in self.step_t) if self._timed else 0
 
     def _offer_start(self, feed, seq, msg, first):
         """Before E exists (see the class): hold, judge the start candidates."""
@@ -711,6 +728,7 @@ class Arbiter:
             self._gap(seq, timeout=False)
             if msg is not None:                 # a mark: E is S, nothing to deliver
                 out.append(self._deliver(feed, seq, msg))
+                self.step_t = []                # E jumped: not a step (`_stepped`)
             return out + self._drain()
         end = seq + (msg is not None)           # a mark's continuation starts at S
         if first:
