@@ -161,6 +161,42 @@ def test_jump_confirmed_by_back_to_back_messages():
     assert rtl["seqs"][:12] == list(range(1, 13)) and rtl["seqs"][-1] == 120
 
 
+def test_jump_confirmed_beside_a_delivery():
+    """One feed lost 13..72: its packet at 73 is beyond the jump window and its next one
+    (85) confirms it, while the other feed, in step, delivers its copy of E in that very
+    cycle. The delivery goes first, the gap runs from the next number, and 85 goes out a
+    cycle later (Sequencer._jump_out, the model's Arbiter._beside). The RTL used to let
+    the delivery win and drop 85 as a new claim: in step, no jump was ever confirmed (on
+    the 1 M-message drifting A/B run two packets were lost that way). Either feed
+    jumping, the feeds in step and a few cycles apart."""
+    from tickwire.model import itch
+    pk = packets([itch.encode("S", event_code="Q", locate=0) for _ in range(240)], per=12)
+    jumped = pk[:1] + pk[6:]
+    for lag in (0, 2, -2):
+        for a, b in ((pk, jumped), (jumped, pk)):
+            rtl, model = run(schedule(a, start=max(0, lag)), schedule(b, start=max(0, -lag)),
+                             jump_window=8)
+            _check(rtl, model)
+            (first, count), = rtl["gaps"]
+            assert first + count == 85 and rtl["counters"]["merge.jumps"] == 1
+            assert rtl["seqs"] == list(range(1, first)) + list(range(85, 241))
+
+
+def test_far_flag_is_last_cycles_compare():
+    """MoldPort compares a live message with E + window a cycle ahead, so in the cycle
+    after a delivery (or beside port A's delivery in the same cycle) a message exactly
+    at the window's edge is beyond it: a jump drop (a claim if first), not held. Feed B
+    lost 13..20 and runs ahead of A, window 8, 4-message packets: its messages sit at
+    the edge while A delivers. The model judged them against E after those deliveries
+    (other drops, claims and a jump than the RTL's at these lags)."""
+    from tickwire.model import itch
+    pk = packets([itch.encode("S", event_code="Q", locate=0) for _ in range(120)], per=4)
+    b = [p for k, p in enumerate(pk) if k not in (3, 4)]
+    for lag in (1, 2, 3, 8, 9):
+        rtl, model = run(schedule(pk, start=lag), schedule(b), jump_window=8)
+        _check(rtl, model)
+
+
 def test_jump_competing_claims():
     """Each feed jumps beyond the window to a different number: A has lost 13..84, B
     (24-36 cycles later) only 13..48, so A's 85 and B's 49 are competing claims, and

@@ -217,7 +217,8 @@ class Arbiter:
     - seq > E + jump_window: dropped (jump_drops) unless confirmed: the packet's first
       message confirms an earlier such packet when it continues it on the same port
       (seq == its end) or is the other port's copy (seq == its start). A confirmed
-      jump is a gap [E, seq) declared at once (gaps, jumps) and the message delivered.
+      jump is a gap [E, seq) declared at once (gaps, jumps) and the message delivered
+      (a message at E going out in that cycle goes first: `_beside`).
     - The hold window: while some buffer waits (its head > E) and nothing is
       delivered, `hold_cycles` cycles or `hold_packets` packet starts end the wait: a
       gap [E, smallest head) is declared (gaps, gap_messages, hold_timeouts), E moves
@@ -263,6 +264,8 @@ class Arbiter:
         self.going = ([], [])           # per port: release cycles still ahead
         self.head_t = [0, 0]            # per port: first cycle its next entry is judged
         self.e_t = -1                   # cycle E last moved (a delivery, a gap)
+        self.step_t = []                # cycles of the last two deliveries
+        self.blind_t = -2               # the last jump's bubble (`_far_blind`)
         self.last_del = None            # the number delivered then (None: a gap)
         self.pace = NominalPace(self.book_depth)    # the merge's `pause`
         self.pkt_expiry = None          # cycle a full packet count declares its gap
@@ -435,6 +438,7 @@ class Arbiter:
             self.pace.sent(t, msg)
         self.expected = seq + 1
         self.e_t, self.last_del = t, seq
+        self.step_t = [*self.step_t[-1:], t]
         self.counters["messages"] += 1
         self.stall_t, self.stall_pkts, self.both_pkts = None, 0, 0    # progress: start over
         self.pkt_expiry = None
@@ -456,26 +460,7 @@ class Arbiter:
         limit = self.now if limit is None else limit
         out = []
         while True:
-            progressed = False
-            for p in (0, 1):
-                h = self.hold[p]
-                while h and (h[0].seq < self.expected
-                             or (h[0].msg is None and h[0].seq == self.expected)
-                             or h[0].seq - self.expected > self.jump_window):
-                    if self._timed:     # the head drops one a cycle, once E passed it
-                        t = max(self.head_t[p], self.e_t + 1, self.release_from)
-                        if h[0].seq == self.last_del and self.head_t[p] <= self.e_t:
-                            t = self.e_t    # at E as its copy went: dropped in that cycle
-                        if t > limit and limit != INSTANT:
-                            break
-                        self.head_t[p] = t + 1
-                        self.going[p].append(t + FREE_LAG)
-                    x = h.pop(0)
-                    if x.seq - self.expected > self.jump_window:
-                        self.merge["jump_drops"] += 1       # held before E: a forged jump
-                    elif x.msg is not None:     # a mark goes silently
-                        self._dup(p, x.first)
-                    progressed = True
+            progressed = self._drop(limit)
             for p in (0, 1):
                 h = self.hold[p]
                 if h and h[0].seq == self.expected:
@@ -502,6 +487,31 @@ class Arbiter:
                                self._shown()) if self._timed else self.now
         return out
 
+    def _drop(self, limit):
+        """Heads behind E (or far, or a mark at E) go, one a cycle per port, up to cycle
+        `limit`; returns whether any went."""
+        progressed = False
+        for p in (0, 1):
+            h = self.hold[p]
+            while h and (h[0].seq < self.expected
+                         or (h[0].msg is None and h[0].seq == self.expected)
+                         or h[0].seq - self.expected > self.jump_window):
+                if self._timed:     # the head drops one a cycle, once E passed it
+                    t = max(self.head_t[p], self.e_t + 1, self.release_from)
+                    if h[0].seq == self.last_del and self.head_t[p] <= self.e_t:
+                        t = self.e_t    # at E as its copy went: dropped in that cycle
+                    if t > limit and limit != INSTANT:
+                        break
+                    self.head_t[p] = t + 1
+                    self.going[p].append(t + FREE_LAG)
+                x = h.pop(0)
+                if x.seq - self.expected > self.jump_window:
+                    self.merge["jump_drops"] += 1       # held before E: a forged jump
+                elif x.msg is not None:     # a mark goes silently
+                    self._dup(p, x.first)
+                progressed = True
+        return progressed
+
     def _gap(self, new_e, timeout):
         c = self.counters
         c["gaps"] += 1
@@ -510,7 +520,8 @@ class Arbiter:
         self.gap_events.append((self.expected, new_e - self.expected))
         self.merge["hold_timeouts" if timeout else "jumps"] += 1
         self.expected = new_e
-        self.e_t, self.last_del = self.now, None
+        self.e_t, self.last_del, self.step_t = self.now, None, []
+        self.blind_t = self.now + (not timeout)     # the bubble: a confirm's is next cycle
         self.stall_t, self.stall_pkts, self.both_pkts, self.pkt_expiry = None, 0, 0, None
         self.release_from = self.now + GAP_BUBBLE
 
@@ -606,8 +617,12 @@ class Arbiter:
         elif seq == e and bubble:
             out = self._hold(feed, seq, msg, first)
         elif seq == e:
+            # a head already behind E drops in this cycle too (HoldHead pops every
+            # cycle it is behind, whatever else goes): before `e_t` moves to now
+            if self._timed:
+                self._drop(self.now)
             out = [self._deliver(feed, seq, msg)] + self._drain()
-        elif seq - e > self.jump_window:
+        elif seq - e + self._stepped() > self.jump_window and not self._far_blind():
             out = self._far(feed, seq, msg, first)
         else:
             out = self._hold(feed, seq, msg, first)
@@ -623,6 +638,19 @@ class Arbiter:
                 elif self.pkt_expiry is None:     # registered count, then the window
                     self.pkt_expiry = self.now + PKT_EXPIRE_LAG
         return out
+
+    def _far_blind(self):
+        """The bubble after E jumped and the cycle after: the sequencer ignores a live
+        message's far flag (stale) and holds it; from the buffer a far head is dropped
+        (Sequencer `far_ok`)."""
+        return self._timed and self.blind_t <= self.now <= self.blind_t + 1
+
+    def _stepped(self):
+        """Deliveries since the cycle before began (this cycle's: port A's, judged
+        first): a live message's far flag is MoldPort's compare against that cycle's
+        E + window (rtl/rx/mold/mold_port.py), so it is beyond the window by that much
+        sooner."""
+        return sum(t >= self.now - 1 for t in self.step_t) if self._timed else 0
 
     def _offer_start(self, feed, seq, msg, first):
         """Before E exists (see the class): hold, judge the start candidates."""
@@ -696,10 +724,12 @@ class Arbiter:
         if first and cl is not None and ((cl[0] == feed and seq == cl[2])
                                           or (cl[0] != feed and seq == cl[1])):
             self.claim = None
+            out = self._beside(feed)
             self._gap(seq, timeout=False)
-            if msg is None:                     # a mark: E is S, nothing to deliver
-                return self._drain()
-            return [self._deliver(feed, seq, msg)] + self._drain()
+            if msg is not None:                 # a mark: E is S, nothing to deliver
+                out.append(self._deliver(feed, seq, msg))
+                self.step_t = []                # E jumped: not a step (`_stepped`)
+            return out + self._drain()
         end = seq + (msg is not None)           # a mark's continuation starts at S
         if first:
             self.claim = (feed, seq, end)
@@ -707,6 +737,23 @@ class Arbiter:
             self.claim = (feed, cl[1], end)
         self.merge["jump_drops"] += 1
         return []
+
+    def _beside(self, feed):
+        """A jump confirmed now: a message at E that goes out in this cycle goes first (a
+        hold-buffer head, else the other port's), and the gap starts after it; the
+        confirming message follows a cycle later (Sequencer._jump_out)."""
+        if not self._timed:
+            return []
+        out = self._drain(self.now)
+        if self.rel_t >= self.now:              # a delivery in this cycle already
+            return out
+        for k, (te, f, _, s, msg, _first) in enumerate(self.queue):
+            if te != self.now:
+                break
+            if f == 1 - feed and s == self.expected and msg is not None:
+                del self.queue[k]
+                return out + [self._deliver(f, s, msg)]
+        return out
 
     def status(self):
         """The mold status registers as the gateware should show them."""

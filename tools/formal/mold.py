@@ -20,7 +20,9 @@ deliveries are left out of the properties (ghost: raw.valid & raw.ready the cycl
 before), not assumed off. A session lasts from `restart` or `join` (join sets E to
 join_seq: treated like restart by the ghosts) to the next one. Proved:
   - a sequenced delivery carries a number >= E (E of the cycle it was decided in), and
-    afterwards E = seq + 1 (unless restart/join came in that same cycle);
+    afterwards E = seq + 1 (unless restart/join came in that same cycle, or a jump was
+    confirmed in it: then E is beyond (the bubble follows), and the confirming message
+    goes out a cycle later, decided in the bubble: >= the E of the confirming cycle);
   - E never decreases, except on restart or join;
   - within a session every delivered number is larger than the one before (ghost: the
     last delivered number), hence none is delivered twice.
@@ -32,7 +34,7 @@ The old strict variant (nothing delivered outside a session: a RESET mid-packet)
 gone: nothing is delivered before the session's start is confirmed (E set), so it
 holds by construction and proving it would add nothing.
 """
-from amaranth.hdl import Assert, Assume, Module, ResetSignal, Signal
+from amaranth.hdl import Assert, Assume, Module, Mux, ResetSignal, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
@@ -72,7 +74,7 @@ def _elaborate_with_registers(dut):
     lo = [s for s in made if isinstance(s, Signal) and s.name in ("lo0", "lo1")]
     assert len(lo) == 2 and all(len(s) == 64 for s in lo), "the start's lo registers moved"
     # the state bits the decisions use, kept as registers a cycle ahead (for invariants)
-    names = ("ok", "far_ok", "claim_ok", "claim_v", "bubble", "joined")
+    names = ("ok", "far_ok", "claim_ok", "claim_v", "bubble", "joined", "jump_late")
     state = {s.name: s for s in made if isinstance(s, Signal) and s.name in names}
     assert sorted(state) == sorted(names), "the sequencer's state registers were renamed"
     return m, E, have_e, heads, lo, state
@@ -152,6 +154,10 @@ class MoldProps(wiring.Component):
                      p_new.eq(self.restart | self.join), pp_new.eq(p_new), pp_E.eq(p_E)]
         p_bubble = Signal()                          # bubble, a cycle ago
         m.d.sync += p_bubble.eq(sb["bubble"])
+        # a confirming message going out a cycle late (Sequencer._jump_out, decided in
+        # the jump's bubble): `jump_late` two cycles ago, and E three cycles ago
+        p_late, pp_late, ppp_E = Signal(), Signal(), Signal(64)
+        m.d.sync += [p_late.eq(sb["jump_late"]), pp_late.eq(p_late), ppp_E.eq(pp_E)]
         got, seq = Signal(), dut.o.payload.seq
         m.d.comb += got.eq(dut.o.valid & ~pp_raw)    # a sequenced delivery
         any_, last = Signal(), Signal(64)            # delivered in this session
@@ -161,8 +167,9 @@ class MoldProps(wiring.Component):
             m.d.sync += any_.eq(0)
 
         m.d.comb += [
-            Assert(~got | (seq >= pp_E), "delivered seq below E"),
-            Assert(~got | pp_new | (p_E == seq + 1), "E != delivered seq + 1"),
+            Assert(~got | (seq >= Mux(pp_late, ppp_E, pp_E)), "delivered seq below E"),
+            Assert(~got | pp_new | (p_E == seq + 1) | (p_bubble & (p_E > seq + 1)),
+                   "E != delivered seq + 1"),
             Assert(p_new | (E >= p_E), "E decreased without restart/join"),
             Assert(~(got & any_) | (seq > last), "seq delivered twice"),
             # helper invariants (true in every reachable state) for the induction
@@ -176,6 +183,7 @@ class MoldProps(wiring.Component):
             # the decisions' state registers (computed a cycle ahead) and what the
             # live far flag relies on (E + 1 and E + window in step while ok)
             Assert(sb["ok"] == (have_e & ~sb["bubble"]), "ok != have_e & ~bubble"),
+            Assert(~sb["jump_late"] | sb["bubble"], "a late jump message outside the bubble"),
             Assert(sb["far_ok"] == (sb["ok"] & ~p_bubble), "far_ok != ok, settled"),
             Assert(~sb["far_ok"] | ~sb["joined"], "far_ok while joined"),
             Assert(sb["claim_ok"] == (sb["claim_v"] & sb["far_ok"] & ~sb["joined"]),

@@ -10,8 +10,9 @@ others with seq == E are duplicates of it. A live message ahead of E is held in 
 port's buffer (`push`) when it is at most the jump window ahead, else it is an
 unconfirmed jump: dropped, and remembered as a claim that the next packet on that port
 (continuing it) or the other port's copy (same start) confirms; a confirmed jump
-declares the gap at once. The hold window: while a buffer head waits (seq > E) and
-nothing moves, after `hold_cycles` cycles or `hold_packets` packet starts the gap
+declares the gap at once (beside a message at E delivered in the same cycle: that one
+first, the gap from E + 1, the confirming message a cycle later, `_jump_out`). The
+hold window: while a buffer head waits (seq > E) and nothing moves, after `hold_cycles` cycles or `hold_packets` packet starts the gap
 [E, smallest head) is declared (`gap`), E moves there and the held messages flow.
 Marks (`MoldMsg.mark`: a heartbeat's or End of Session's next sequence number S,
 from MoldPort) take the same paths but are never delivered nor counted as
@@ -83,11 +84,10 @@ EVENTS = ("overflow_a", "overflow_b", "held_a", "held_b", "jump_drop_a", "jump_d
           "timeout", "jump", "far_held_a", "far_held_b")
 
 
-def _unless_confirm(m, x, confirm_r, deliver, name):
-    """x & ~confirm (confirm = confirm_r & ~deliver) as one pinned LUT after confirm_r:
-    the delivery is a mux select here, so the term is not the same cell as `confirm`'s
-    and Yosys cannot merge it into that kept wire (a LUT level more behind it)."""
-    return pin(m, Mux(deliver, x, x & ~confirm_r), name)
+def _unless_confirm(m, x, confirm_r, name):
+    """x & ~confirm as one pinned LUT after confirm_r (the claim's compare, the latest
+    input)."""
+    return pin(m, x & ~confirm_r, name)
 
 
 class Sequencer(wiring.Component):
@@ -192,20 +192,19 @@ class Sequencer(wiring.Component):
         rj = self.rj = pin(m, self.restart | self.join, "rj")
         # E jumps: a confirmed jump (confirm, late: a claim's compare), or `jump_e` (a
         # gap declared, the start: ready a LUT after the delivery). Every state register
-        # below is one LUT after confirm_r: its early part (pinned) with confirm_r and
-        # the delivery (confirm = confirm_r & ~deliver)
+        # below is one LUT after confirm_r: its early part (pinned), then confirm_r
         jump_e = Signal(name="jump_early", attrs={"keep": 1})
         f0 = pin(m, have_e & ~jump_e & ~rj & ~bubble, "far_ok_early")
-        confirm, confirm_r, cp0, fmsg, seq1 = self._claim(m, far, ok, deliver, f0, far_ok)
+        confirm, confirm_r, cp0, fmsg, seq1 = self._claim(m, far, ok, f0, far_ok)
         hold = [(ahead[p] & ~far[p] & (have_e | ~live[p].payload.mark)) | (self.keep1 if p else 0)
                 for p in (0, 1)]        # (keep1: B's message A's confirm leaves behind)
         for p in (0, 1):
             m.d.comb += [self.push[p].valid.eq(hold[p]), self.push[p].payload.eq(live[p].payload)]
-        fdel = Signal()             # a confirmed jump delivers its message (not a mark)
-        m.d.comb += fdel.eq(confirm & ~pin(m, fmsg.mark, "jump_mark"))
+        # a confirmed jump's message: now, or beside a delivery a cycle later (`late`)
+        fdel, late, late_a = self._jump_out(m, confirm, deliver, cp0, fmsg)
         # the hold window
         waiting, new_e, gap_from, gap_n = self._window(m, heads, msgs, lt, ok, E, fmsg,
-                                                        confirm_r)
+                                                        confirm_r, deliver)
         gap_v = Signal()
         go_gap, gap_r, gap_d = self._gap_wait(m, win, waiting, deliver, confirm, confirm_r,
                                                gap_from, gap_n)
@@ -219,37 +218,34 @@ class Sequencer(wiring.Component):
                      *[getattr(win, n).eq(getattr(self, n)) for n in HOLD_CONTROLS]]
 
         # outputs and E
-        raw_go = self._raw(m, deliver, confirm, pick[I], dupk[I])
+        raw_go = self._raw(m, deliver, confirm | late, pick[I], dupk[I])
         # the delivered candidate (pick), else the confirmed jump's live message (cp0:
-        # port A's), else the snapshot message (raw_go needs ~deliver & ~confirm)
-        self._output(m, deliver | fdel | raw_go, heads,
-                     [*pick[:L], pick[L] | (confirm & cp0), pick[L + 1] | (confirm & ~cp0),
-                      raw_go], [msgs[k].msg for k in range(L, N)] + [self.raw.payload])
+        # port A's; `late`: last cycle's), else the snapshot message
+        sent = deliver | fdel | raw_go | late
+        self._output(m, sent, heads, [*pick[:L], pick[L] | (fdel & cp0) | (late & late_a),
+                                      pick[L + 1] | (fdel & ~cp0) | (late & ~late_a), raw_go],
+                     [msgs[k].msg for k in range(L, N)] + [self.raw.payload], late)
         # a gap goes out a cycle later: its length (a 64-bit subtract) from registers
-        m.d.sync += [gap_v.eq(pin(m, Mux(deliver, 0, gap_r | confirm_r), "gap_v_next")),
+        m.d.sync += [gap_v.eq(pin(m, Mux(deliver, confirm_r, gap_r | confirm_r), "gap_v_next")),
                      self.gap.valid.eq(gap_v),
                      self.gap.payload.first.eq(gap_from), self.gap.payload.count.eq(gap_n)]
         m.d.comb += [step.eq(deliver), jump_e.eq((gap_r & ~deliver) | start)]
         m.d.sync += stepped.eq(step)
-        self._state(m, (have_e, bubble, joined, ok, far_ok), jump_e, f0, confirm_r, deliver)
+        self._state(m, (have_e, bubble, joined, ok, far_ok), jump_e, f0, confirm_r)
         self._expect(m, (E, E1, EW, EW1), deliver, confirm_r,
                      self.fseq1, gap_r, new_e, start, lo_min)
-        self._status(m, (E, E1, EW, have_e), deliver | fdel | raw_go, dupk, msgs,
+        self._status(m, (E, E1, EW, have_e), sent, dupk, msgs,
                      (gap_v, gap_from, gap_n))
         self._events(m, hold, far, farh, confirm, cp0, go_gap)
         return m
 
-    def _state(self, m, regs, jump_e, far_ok_e, confirm_r, deliver):
+    def _state(self, m, regs, jump_e, far_ok_e, confirm_r):
         """have_e, bubble, joined, ok, far_ok. E jumps on jump = confirm | go_gap |
         start (go_gap | confirm is gap_r & ~deliver | confirm): `jump_e` is its early
         part, so each register is an early pinned part with confirm_r and the delivery,
         one LUT after confirm_r (one LUT after `jump`, two after confirm: 7.39 ns).
-        Each next value is pinned as written with the delivery as a mux select
-        (`_unless_confirm`), never as `confirm_r & ~deliver`: Yosys merged that term into
-        the kept `confirm` wire, and ABC then put two LUTs after it (confirm_r -> confirm
-        -> ok -> far_ok, 6.93 ns, 144.38 MHz seed 3). `confirm` itself is no longer
-        kept (ABC reads a kept wire as an input that arrives at once, and fed
-        bubble_next from it)."""
+        Each next value is pinned as written (`_unless_confirm`): a confirm jumps E
+        whether or not something is delivered in its cycle (`_jump_out`)."""
         have_e, bubble, joined, ok, far_ok = regs
         rs, jn = self.restart, self.join
         he = pin(m, ~rs & (jn | jump_e | have_e), "have_e_early")
@@ -260,14 +256,15 @@ class Sequencer(wiring.Component):
         # bubble_next -> have_e_next, 6.49 / 7.08 ns at seeds 1 / 2
         m.d.sync += [joined.eq(jn & ~rs),
                      have_e.eq(pin(m, he | (~rs & confirm_r), "have_e_next")),
-                     bubble.eq(pin(m, Mux(deliver, be, be | (~rs & confirm_r)), "bubble_next")),
+                     bubble.eq(pin(m, be | (~rs & confirm_r), "bubble_next")),
                      ok.eq(_unless_confirm(m, pin(m, have_e & ~jump_e & ~rs & ~jn, "ok_early"),
-                                           confirm_r, deliver, "ok_next")),
-                     far_ok.eq(_unless_confirm(m, far_ok_e, confirm_r, deliver, "far_ok_next"))]
+                                           confirm_r, "ok_next")),
+                     far_ok.eq(_unless_confirm(m, far_ok_e, confirm_r, "far_ok_next"))]
 
-    def _window(self, m, heads, msgs, lt, ok, E, fmsg, confirm_r):
+    def _window(self, m, heads, msgs, lt, ok, E, fmsg, confirm_r, deliver):
         """What the hold window waits on (a head ahead of E) and the gap it would
-        declare: [E, the smaller waiting head), or up to a confirmed jump."""
+        declare: [E, the smaller waiting head), or up to a confirmed jump (from E + 1
+        when a message at E went out in its cycle)."""
         w = [heads[p].waits for p in (0, 1)]
         waiting = Signal()
         m.d.comb += waiting.eq(ok & (w[0] | w[1]))
@@ -279,8 +276,10 @@ class Sequencer(wiring.Component):
         # the gap's end: both candidates registered, picked a cycle later (it matters
         # only after a gap or a confirmed jump: no delivery then)
         gap_tc, gap_tg, gap_c = Signal(64), Signal(64), Signal()
-        m.d.sync += [gap_from.eq(E), gap_tc.eq(fmsg.msg.seq), gap_tg.eq(new_e),
-                     gap_c.eq(confirm_r)]
+        gap_e, gap_dl = Signal(64), Signal()
+        m.d.sync += [gap_e.eq(E), gap_dl.eq(deliver), gap_tc.eq(fmsg.msg.seq),
+                     gap_tg.eq(new_e), gap_c.eq(confirm_r)]
+        m.d.comb += gap_from.eq(gap_e + gap_dl)
         m.d.comb += gap_n.eq(Mux(gap_c, gap_tc, gap_tg) - gap_from)
         return waiting, new_e, gap_from, gap_n
 
@@ -300,17 +299,20 @@ class Sequencer(wiring.Component):
         for p in (0, 1):
             m.d.sync += self.dup[p].eq(dupk[p] + dupk[L + p])
 
-    def _output(self, m, valid, heads, onehot, srcs):
+    def _output(self, m, valid, heads, onehot, srcs, keep):
         """The output stage: the decision (one-hot over the candidates: the heads, then
         `srcs`) and a copy of every candidate in `srcs` are registered, and the data mux
         runs the next cycle from registers only. Why: the decision is several LUT levels
         deep and its select would otherwise fan out to all ~550 payload bits in the same
         cycle (the merge's critical path at 98 MHz); this costs every message one cycle.
         The heads need no copy: their bodies come a cycle late anyway (`body`, from
-        HoldBuffer), and only their seq is registered here."""
+        HoldBuffer), and only their seq is registered here. `keep`: the copies stay one
+        cycle more (a confirming message going out a cycle late, `_jump_out`)."""
         sel, vr = Signal(len(onehot)), Signal()
         cand = [Signal(RawMsg, name=f"cand{k}") for k in range(len(srcs))]
-        m.d.sync += [sel.eq(Cat(*onehot)), vr.eq(valid), *[c.eq(x) for c, x in zip(cand, srcs)]]
+        m.d.sync += [sel.eq(Cat(*onehot)), vr.eq(valid)]
+        with m.If(~keep):
+            m.d.sync += [c.eq(x) for c, x in zip(cand, srcs)]
         late = [Signal(RawMsg, name=f"late{p}") for p in range(len(heads))]
         for p, h in enumerate(heads):
             seq_r = Signal(64, name=f"late_seq{p}")
@@ -340,9 +342,8 @@ class Sequencer(wiring.Component):
         `gap_r`) or the start's smallest held number (`lo_min`, when `start`). E is set
         (have_e) by a jump (confirm, a gap, the start). Each register is one LUT after
         the delivery (the widest fan-out) and after confirm_r (a claim's compare, the
-        latest input, picks last; the delivery is folded into both its sides a LUT
-        earlier). The gap's select (gap_r) is two LUTs from registers (HoldHead.waits:
-        with four flags per head it was the merge's critical path, 7.18 ns, 139.37 MHz)
+        latest input, picks last: a confirm jumps E beside a delivery too). The gap's
+        select (gap_r) is two LUTs from registers (HoldHead.waits: with four flags per head it was the merge's critical path, 7.18 ns, 139.37 MHz)
         and the last on its side: a restart or JOIN wins in the gap's target instead
         (`gap_to_rj`).
         E + 1 and E + window follow the old E after a
@@ -356,12 +357,10 @@ class Sequencer(wiring.Component):
                     "e_early")
         # (restart/JOIN folded into each side's data, never into a select: the mapper
         # shares a select across the 64 bits, one LUT level more behind confirm_r)
-        # confirm_r (a claim's compare: the latest input) picks last, one LUT before E:
-        # the delivery (which wins) is folded into both sides a LUT earlier
+        # confirm_r (a claim's compare: the latest input) picks last, one LUT before E
         e_del = pin(m, Mux(self.rj, early, E1), "e_deliver")
         e_to = pin(m, Mux(self.rj, early, fseq1), "e_to")
-        m.d.sync += E.eq(Mux(confirm_r, pin(m, Mux(deliver, e_del, e_to), "e_if_confirm"),
-                             pin(m, Mux(deliver, e_del, early), "e_if_not")))
+        m.d.sync += E.eq(Mux(confirm_r, e_to, pin(m, Mux(deliver, e_del, early), "e_if_not")))
         js = self.join_seq
         step = deliver & ~self.join
         m.d.sync += [E1.eq(Mux(step, E1 + 1, pin(m, Mux(self.join, js + 1, E + 1), "e1_base"))),
@@ -476,6 +475,21 @@ class Sequencer(wiring.Component):
             m.d.sync += [starting.eq(0), *[x.eq(0) for x in cand_v + lo_v]]
         return start, lo_min, held_pre
 
+    def _jump_out(self, m, confirm, deliver, cp0, fmsg):
+        """(fdel, late, late_a): a confirmed jump's message (not a mark's) goes out now,
+        or, when a message at E is delivered in the same cycle, the next cycle (`late`,
+        port A's if late_a), from the output stage's copies. Why: a claim can be
+        confirmed while the other port's message (or a head) at E goes out; the delivery
+        goes first and the jump still counts (the gap from E + 1), as the model judges
+        them one after the other. When the delivery won, the confirming message was
+        dropped as a new claim and its packet lost (1 M-message drifting A/B run). The
+        jump's bubble delivers nothing, so its cycle is free."""
+        mark = pin(m, fmsg.mark, "jump_mark")
+        fdel, late, late_a = Signal(), Signal(name="jump_late"), Signal(name="jump_late_a")
+        m.d.comb += fdel.eq(confirm & ~deliver & ~mark)
+        m.d.sync += [late.eq(confirm & deliver & ~mark & ~self.rj), late_a.eq(cp0)]
+        return fdel, late, late_a
+
     def _raw(self, m, deliver, confirm, pick_i, dup_i):
         """A snapshot message goes out when nothing else does; inj_ev counts the
         injected messages (raw or the injection head's) delivered and discarded.
@@ -500,22 +514,22 @@ class Sequencer(wiring.Component):
         gd = pin(m, gap_r & ~deliver, "gap_go")
         m.d.comb += go_gap.eq(gd & ~confirm)
         m.d.sync += self.waiting.eq(_unless_confirm(
-            m, pin(m, nd & self.gap_wait & ~skip_req, "gap_asks"), confirm_r, deliver,
+            m, pin(m, nd & self.gap_wait & ~skip_req, "gap_asks"), confirm_r,
             "gap_asks_next"))
         rep_v = Signal()        # a cycle later, like `gap`: first and count from registers
         gn = pin(m, nd & ~reported, "gap_new")
-        m.d.sync += [rep_v.eq(pin(m, Mux(deliver, gn, gn | confirm_r), "gap_new_next")),
+        m.d.sync += [rep_v.eq(pin(m, gn | confirm_r, "gap_new_next")),
                      self.report.valid.eq(rep_v),
                      self.report.payload.first.eq(gap_from), self.report.payload.count.eq(gap_n)]
         # still waiting: need, no gap declared, no restart or JOIN
         held = pin(m, nd & ~gd & ~self.restart & ~self.join, "gap_held")
-        m.d.sync += [reported.eq(_unless_confirm(m, held, confirm_r, deliver, "gap_held_next")),
+        m.d.sync += [reported.eq(_unless_confirm(m, held, confirm_r, "gap_held_next")),
                      skip_req.eq(_unless_confirm(
                          m, pin(m, held & (skip_req | self.skip), "gap_skip_held"),
-                         confirm_r, deliver, "gap_skip_next"))]
+                         confirm_r, "gap_skip_next"))]
         return go_gap, gap_r, gd
 
-    def _claim(self, m, far, ok, deliver, far_ok_e, far_ok):
+    def _claim(self, m, far, ok, far_ok_e, far_ok):
         """Jumps beyond the window: (confirm, confirm_r, cp0, fmsg, seq1). A claim is
         remembered until the same port continues it or the other port's copy starts the
         same; a restart or a JOIN forgets it. It is kept as what each port must match
@@ -565,15 +579,13 @@ class Sequencer(wiring.Component):
         a0 = pin(m, p0 & ((claim_ok & match[0]) | (far_ok & same)), "claim_a0")
         confirm, confirm_r = Signal(), Signal()
         m.d.comb += [confirm_r.eq(pin(m, a0 | (a[1] & match[1]), "confirm_r")),
-                     confirm.eq(confirm_r & ~deliver)]
+                     confirm.eq(confirm_r)]
         # B's far message beside A's confirming copy of B's claim, continuing that claim
         # (or A's claim's start beside A's own continuation): the model judges it after
         # A's, against the new E (at or past it, or behind), so it is held, judged from
         # the buffer, not dropped as a jump (the jump drop and the duplicate were swapped
         # between the feeds, test_merge_contract confirmed_beside)
         self.keep1 = pin(m, a[0] & match[0] & lv[1] & match[1], "claim_keep1")
-        # (`confirm` is not a kept wire: ABC took the kept one as an input of free
-        # arrival, putting its LUT in front of bubble_next's, one level more)
         # where E goes on a confirmed jump: seq + 1 of the port that confirmed (p0)
         self.fseq1 = pin(m, Mux(p0, seq1[0], seq1[1]), "e_jump_to")
         fmsg = Signal(MoldMsg)      # the confirming message
@@ -617,6 +629,6 @@ class Sequencer(wiring.Component):
         # far_ok's next value (far_ok_e, not confirm) carries ~restart, ~JOIN and ~jump
         # (so ~confirm, and not joined next)
         m.d.sync += claim_ok.eq(_unless_confirm(
-            m, pin(m, far_ok_e & (claim_v | new), "claim_ok_early"), confirm_r, deliver,
+            m, pin(m, far_ok_e & (claim_v | new), "claim_ok_early"), confirm_r,
             "claim_ok_next"))
         return confirm, confirm_r, p0, fmsg, seq1
