@@ -541,9 +541,10 @@ class Sequencer(wiring.Component):
         (`tgt`: its own claim's end, the other port's start), so each port has one
         compare, made by MoldPort from registers (`match`, below).
         `claim_ok` (claim_v, far_ok, not joined: a register, one LUT after confirm_r
-        from `far_ok_e`, far_ok's next value but for confirm) is all the state confirm needs, so confirm is the chains, the live
-        ports' flags and one register bit. seq1[p]: port p's seq + 1 (a mark's seq),
-        where E goes when p confirms; confirm_r is confirm without `~deliver`; cp0:
+        from `far_ok_e`, far_ok's next value but for confirm) is all the state confirm
+        needs, so confirm is the live ports' flags and one register bit. seq1[p]: port
+        p's seq + 1 (a mark's seq), where E goes when p confirms; confirm and confirm_r
+        are one value since a confirm jumps E beside a delivery too (`_jump_out`); cp0:
         port A confirms (else B), fmsg: the confirming message."""
         live = self.live
         claim_v, claim_port = Signal(name="claim_v"), Signal(name="claim_port")
@@ -562,9 +563,9 @@ class Sequencer(wiring.Component):
         rel = [live[p].payload.rel for p in (0, 1)]
         match = [pin(m, Mux(upd_r[p], Mux(oth_r[p], rel[p].c_oth, rel[p].c_own), rel[p].c_old),
                      f"claim_eq{p}") for p in (0, 1)]
-        # far[p] when claim_ok (far_ok, not joined): the port's valid and far flag. fp =
-        # ~far[0]: a far message matches the end of its own port's claim, the start of
-        # the other port's: both are its port's `tgt`. Pinned (pin.py): each port's
+        # far[p] when claim_ok (far_ok, not joined): the port's valid and far flag. A
+        # far message matches the end of its own port's claim, the start of the other
+        # port's: both are its port's `tgt`. Pinned (pin.py): each port's
         # part of confirm one LUT from registers, confirm one LUT after the chains
         lv = [live[p].valid & live[p].payload.rel.far for p in (0, 1)]
         p0 = pin(m, lv[0] & live[0].payload.first, "claim_first0")
