@@ -816,6 +816,12 @@ class OrderBook(wiring.Component):
         map_clr, clr_all = Signal(name="map_clear"), Signal(name="clear_all")
         stb, sdata = self.stb_sub_cmd, self.stb_sub_cmd_data
         m.d.comb += [self.st_busy.eq(busy), self.ev_cmd_dropped.eq(stb & busy)]
+        # the sweep's end clears `unreliable` and `halted` (2 x slots flip-flops' LSR)
+        # from a register, a cycle after busy falls: nothing can flag a slot that soon
+        # (an operation flags at issue + 10 at the earliest). Why: busy & idle & the
+        # state & addr_last into 512 LSR pins spread over the die was the board book's
+        # worst placed path (11.44 ns, 10.4 of it wire)
+        m.d.sync += clr_all.eq(0)
         with m.If(stb & ~busy):
             m.d.sync += [busy.eq(1), cmd_state.eq(0), addr.eq(0), addr_last.eq(0),
                          cmd_map.eq(sdata[_SUB_CMD.field("MAP").offset]),
@@ -851,8 +857,7 @@ class OrderBook(wiring.Component):
                                  w.payload.locate.eq(addr[:lb])]
                     m.d.sync += [addr.eq(addr + 1), addr_last.eq(addr == g["sweep"] - 2)]
                     with m.If(addr_last):
-                        m.d.comb += clr_all.eq(1)
-                        m.d.sync += [busy.eq(0), self.live.eq(0), self.table_full.eq(0),
+                        m.d.sync += [clr_all.eq(1), busy.eq(0), self.live.eq(0), self.table_full.eq(0),
                                      self.n_low.eq(0), sweep_subs.eq(0)]
         map_pre = busy & (cmd_state == 0) & cmd_map         # map_clr but for idle
         return map_clr, map_pre, clr_all, cmd_slot
