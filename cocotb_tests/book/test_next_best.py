@@ -106,7 +106,10 @@ async def serve(dut, book, cycles, jobs):
         # requests seen this cycle are taken (ready held high): answers come later
         if int(dut.treq__valid.value):
             q = L["treq"].from_bits(int(dut.treq__payload.value))
-            due.append((t + TREE_LAT, "tres", book.tree(q.slot, q.side, q.tkey, q.depths)))
+            # a lookahead probe's result comes back tagged (the book carries `la` through
+            # the leaf store)
+            due.append((t + TREE_LAT, "tres", dict(book.tree(q.slot, q.side, q.tkey, q.depths),
+                                                   la=q.la)))
         if int(dut.lreq__valid.value):
             q = L["lreq"].from_bits(int(dut.lreq__payload.value))
             due.append((t + LEVEL_LAT, "lres", book.level(q.slot, q.side, q.px)))

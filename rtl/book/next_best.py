@@ -37,8 +37,10 @@ operations in flight, so the book only loses one issue slot per cache access:
     inconsistency (`bad`: a hash-set collision dropped a node or level) only when no
     conflict was recorded; else it restarts.
 
-Per job: one exact read, then the ancestor read (the 6 nodes on the last cached key's
-path, one cycle when all six stores are free); per level found: the node reads down
+Per job: one exact read, then the ancestor read: the leaf and depth 4 on the last
+cached key's path at once (`NEAR`, no SETTLE: the operations before the read are
+already in them), and all 6 nodes after SETTLE only when those two hold nothing beyond
+the last key (`partial`, FAIL reads again); per level found: the node reads down
 from the deepest depth with a digit left (the path's remaining digits are kept, `cands`:
 usually one leaf read), one level read, one append. The search does not wait for an
 append's result before looking for the next level (`need`: the levels the exact read
@@ -47,8 +49,12 @@ append in flight, its result handled in whichever search state it arrives, and t
 next append waits for it, so its guard is the key just appended). Reusing the path
 read after SETTLE is as sound as re-reading it: a node bit it shows stale beyond the
 last cached key means a level created or removed there since the exact read, which
-the tracking records and which refuses the append. ~15-20 cycles a level, during which
-the book goes on; a job loops until the cache is full or holds the whole side. The book holds issue itself only when a side's cache falls
+the tracking records and which refuses the append. A side drained best first (one
+order a level, whole cents) takes 8.0 cycles a level (10.7 before the lookahead,
+`_lookahead`: the next leaf of depth 4 is read while the search works on the current
+one; on a penny book nearly every next level is in another leaf); what is left is one
+level read and one append in flight at a time (4 and 5 cycles). The book goes on
+meanwhile; a job loops until the cache is full or holds the whole side. The book holds issue itself only when a side's cache falls
 below its low-water mark (rtl/book/order_book.py: `low`); such a side is requested as
 `urgent`, and a job on another side (not itself below `low`) then stops after its
 append in flight, so the hold lasts one refill, not the rest of a background job.
@@ -105,8 +111,11 @@ def layouts(sb, k):
         cres=data.StructLayout({"count": range(k + 1), "depth": 16, "last_px": 32,
                                 "last_key": 32, "full": 1, "whole": 1,
                                 "same_last": 1, "same_akey": 1}),
-        treq=data.StructLayout({"slot": sb, "side": 1, "tkey": 32, "depths": DEPTHS}),
-        tres=data.StructLayout({"got": DEPTHS, "hit": DEPTHS,
+        # la: a lookahead probe (the next leaf's, `_lookahead`), tagged through the leaf
+        # store so its result is told from the search's own
+        treq=data.StructLayout({"slot": sb, "side": 1, "tkey": 32, "depths": DEPTHS,
+                                "la": 1}),
+        tres=data.StructLayout({"got": DEPTHS, "hit": DEPTHS, "la": 1,
                                 "bits": data.ArrayLayout(64, DEPTHS)}),
         lreq=data.StructLayout({"slot": sb, "side": 1, "px": 32}),
         lres=data.StructLayout({"hit": 1, "qty": 32, "orders": 16}),
@@ -138,6 +147,9 @@ class NextBest(wiring.Component):
             # the probe key's registers (slot, side, cur) as they are next cycle, so the
             # book can register the tree sets of the next probes (hashed a cycle early)
             "slot_n": Out(slot_bits), "side_n": Out(1), "cur_n": Out(32),
+            # the next tree probe's key (cur_n, or the lookahead's): the book hashes its
+            # sets a cycle early, and the probe's key (`treq.tkey`) is its register
+            "pk_n": Out(32),
             # the last cached price and the appended one as the cache sees them
             # (registers), for the book's `same_last` / `same_akey`
             "last_px": Out(32), "akey_px": Out(32),
@@ -294,7 +306,8 @@ class NextBest(wiring.Component):
             ("qty", 32), ("orders", 16), ("got", DEPTHS), ("need", range(self.k + 1)),
             ("outst", 1), ("akey", 32), ("akey_px", 32), ("last_px", 32), ("pend", 1),
             ("lv_ok", 1), ("lv_hit", 1), ("gap_t", range(GAP_REARM + 1)), ("low", 1),
-            ("pre", 1), ("armed", 1))}     # *_px: last and akey as prices (tree_key)
+            ("pre", 1), ("armed", 1), ("near", 1), ("partial", 1))}
+        # *_px: last and akey as prices (tree_key)
         cur_d = Signal(range(DEPTHS))
         wait = Signal(range(TREE_PROP + PROBE_LAT + 1))
         gap = Signal(range(GAP + 1))
@@ -326,7 +339,7 @@ class NextBest(wiring.Component):
         self._latch(m, r, gap)
         for port in (self.creq, self.treq, self.lreq):
             m.d.comb += [port.payload.slot.eq(r["slot"]), port.payload.side.eq(r["side"])]
-        m.d.comb += self.treq.payload.tkey.eq(r["cur"])   # == last in ANC (_exact_read)
+        la = self._lookahead_regs(m, r, cur_d, cands)
         # the level probe's price and the append's level from registers in every state
         # (read only with lreq.valid / an append): the level table's probe key and set
         # do not wait for the state decode
@@ -343,7 +356,7 @@ class NextBest(wiring.Component):
                 with m.If(self.req.valid):
                     m.d.comb += [self.slot_n.eq(self.req.payload.slot),
                                  self.side_n.eq(self.req.payload.side)]
-                    m.d.sync += [r["pend"].eq(0), r["pre"].eq(0)]
+                    m.d.sync += [r["pend"].eq(0), r["pre"].eq(0), r["near"].eq(1)]
                     with m.If(~r["pre"]):   # unless the last append sent its gap out
                         m.d.sync += gap.eq(GAP)
                     m.next = "READ"
@@ -354,10 +367,12 @@ class NextBest(wiring.Component):
                     m.next = "READ_RES"
                 with m.Elif((r["gap_t"] == 0) & (gap == 0)):
                     m.d.sync += gap.eq(GAP)     # the gap went by: ask again
-            with m.State("READ_RES"):
+            with m.State("READ_RES"):       # (near: the path's lowest nodes at once)
                 with m.If(self.cres.valid):
                     m.d.sync += wait.eq(TREE_PROP)
                     m.next = "SETTLE"
+                    with m.If(r["near"] & (c.count != 0)):
+                        m.next = "NEAR"
                     with m.If(self._exact_read(m, r, c)):
                         m.next = "IDLE"
             with m.State("SETTLE"):         # tree updates from before the read climb
@@ -368,30 +383,15 @@ class NextBest(wiring.Component):
                     m.next = "ANC"
                     with m.If(yld):         # no probe in flight: stop for the urgent side
                         m.next = "IDLE"
-            with m.State("ANC"):            # the 6 nodes on the last cached key's path
-                m.d.comb += [self.treq.valid.eq(1),
-                             self.treq.payload.depths.eq((1 << DEPTHS) - 1)]
-                m.d.sync += r["got"].eq(0)
-                with m.If(self.treq.ready):
-                    m.next = "ANC_WAIT"
-            with m.State("ANC_WAIT"):
-                with m.If(self.tres.valid):
-                    for d in range(DEPTHS):
-                        w = 1 << BITS[d]
-                        with m.If(res.got[d]):
-                            left = res.bits[d][:w] & masks[d]
-                            m.d.sync += [cands[d].eq(Mux(res.hit[d], left, 0)),
-                                         r["c_any"][d].eq(res.hit[d] & left.any())]
-                    m.d.sync += r["got"].eq(r["got"] | res.got)
-                with m.If((r["got"] | Mux(self.tres.valid, res.got, 0)) == (1 << DEPTHS) - 1):
-                    m.next = "PICK_A"
+            self._ancestors(m, r, cands, masks, "ANC", range(DEPTHS))
+            self._ancestors(m, r, cands, masks, "NEAR", range(DEPTHS - 2, DEPTHS))
             self._walk(m, r, cur_d, cands, reset_t, wait, gap)
             self._append(m, r, ok, reset_t, gap, wait)
             with m.State("FAIL"):           # nothing found: a conflict, or a real miss
                 with m.If(r["outst"]):
                     pass                    # the append's result first
-                with m.Elif(r["t_any"]):
-                    m.d.sync += gap.eq(GAP)
+                with m.Elif(r["t_any"] | r["partial"]):   # (partial: read the whole path)
+                    m.d.sync += [gap.eq(GAP), r["near"].eq(~r["partial"])]
                     m.next = "READ"
                 with m.Else():
                     m.next = "BAD"
@@ -399,8 +399,118 @@ class NextBest(wiring.Component):
             with m.State("BAD"):
                 m.d.comb += self.bad.valid.eq(1)
                 m.next = "IDLE"
+        self._lookahead(m, r, la, cur_d, cands, fsm)
         m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
         return m
+
+    def _ancestors(self, m, r, cands, masks, name, depths):
+        """The nodes on the last cached key's path at `depths`, read at once (`name`),
+        then their digits beyond it into `cands` (`name`_WAIT), then PICK_A.
+
+        NEAR reads the leaf and depth 4 only, right after an exact read: an operation
+        before the read entered the leaf at least 2 cycles before it and depth 4 4 cycles
+        later, so a probe from the read's result on sees both (TREE_PROP waits for the
+        root). Why: a job's exact read was followed by SETTLE, up to 16 cycles, and the
+        next level is nearly always within depth 4's node (4,096 price units, 41 cents
+        on a penny book). The other depths' candidates are cleared and `partial` set: a
+        search that then finds nothing reads again and takes the whole path (FAIL)."""
+        la, res = self._la, self.tres.payload
+        want = sum(1 << d for d in depths)
+        with m.State(name):
+            m.d.comb += [self.treq.valid.eq(~la["fl"]), self.treq.payload.depths.eq(want)]
+            m.d.sync += r["got"].eq(0)
+            with m.If(self.treq.ready & ~la["fl"]):
+                m.next = f"{name}_WAIT"
+        with m.State(f"{name}_WAIT"):
+            with m.If(self.tres.valid & ~res.la):
+                for d in depths:
+                    w = 1 << BITS[d]
+                    with m.If(res.got[d]):
+                        left = res.bits[d][:w] & masks[d]
+                        m.d.sync += [cands[d].eq(Mux(res.hit[d], left, 0)),
+                                     r["c_any"][d].eq(res.hit[d] & left.any())]
+                m.d.sync += r["got"].eq(r["got"] | res.got)
+            for d in range(DEPTHS):
+                if d not in depths:
+                    m.d.sync += [cands[d].eq(0), r["c_any"][d].eq(0)]
+            m.d.sync += r["partial"].eq(len(depths) < DEPTHS)
+            with m.If(((r["got"] | Mux(self.tres.valid & ~res.la, res.got, 0)) & want) == want):
+                m.next = "PICK_A"
+
+    def _lookahead_regs(self, m, r, cur_d, cands):
+        """`_lookahead`'s registers, and the tree probe's key: cur (== last in ANC,
+        _exact_read) unless the lookahead probes."""
+        la = self._la = {n: Signal(w, name=f"la_{n}") for n, w in (
+            ("go", 1), ("fl", 1), ("v", 1), ("stale", 1), ("pos", BITS[-1]), ("hit", 1),
+            ("bits", 1 << BITS[-1]), ("nx", BITS[-1]), ("out", 1), ("skip", 1))}
+        r["cur_d"], r["cands"] = cur_d, cands
+        pkey = Signal(32, name="pkey")
+        m.d.comb += [self.pk_n.eq(self.cur_n), self.treq.payload.tkey.eq(pkey)]
+        m.d.sync += [pkey.eq(self.pk_n), la["skip"].eq(0)]
+        return la
+
+    def _lookahead(self, m, r, la, cur_d, cands, fsm):
+        """Reads the next leaf of the path's depth-4 node while the search works on the
+        current one, so the next level's leaf is often there when it is wanted.
+
+        Why: real books sit on whole cents (100 price units) and a leaf spans 64, so
+        nearly every next level is in another leaf: a drain best first cost a DOWN and
+        its wait (~6 of ~11 cycles a level) for every level. The lookahead's probe is
+        one more node read after the job's exact read, so what it shows stale beyond the
+        last cached key is what the tracking records (as for the path's own reads). It
+        probes only in a cycle the search cannot (the states before it never go to
+        DOWN or ANC next), its result is tagged (`la`), the search does not probe while
+        it is out, and it is dropped (`stale`) when the job starts over or leaves the
+        walk."""
+        res = self.tres.payload
+        d4 = DEPTHS - 2
+        # the next leaf's digit: the lowest left in depth 4's candidates, a register
+        # (cands changes in PICK and ANC_WAIT, at least 2 cycles before an arming state)
+        _, nx = lowest_set(m, cands[d4], "la_nx")
+        m.d.sync += la["nx"].eq(nx)
+        walk = Cat(*[fsm.ongoing(s) for s in ("PICK_A", "DOWN", "DOWN_WAIT", "LA_WAIT",
+                                                "PICK", "PICK2", "L_REQ", "A_REQ",
+                                                "A_RES")]).any()
+        # states whose next state never probes (DOWN: once its probe is granted)
+        arm_st = (fsm.ongoing("DOWN_WAIT") | fsm.ongoing("PICK") | fsm.ongoing("L_REQ")
+                  | fsm.ongoing("A_REQ")
+                  | (fsm.ongoing("DOWN") & self.treq.ready & ~la["fl"]))
+        arm = (arm_st & (cur_d == DEPTHS - 1) & r["c_any"][d4] & ~la["fl"] & ~la["v"]
+               & ~la["go"] & ~la["stale"] & ~la["skip"])
+        with m.If(arm):                 # the path's upper digits, the next leaf's, 0
+            m.d.comb += self.pk_n.eq(Cat(Const(0, BITS[-1]), la["nx"],
+                                         r["cur"][BITS[-1] + BITS[-2]:]))
+            m.d.sync += la["pos"].eq(la["nx"])
+        m.d.sync += la["go"].eq(arm)
+        m.d.comb += la["out"].eq(la["fl"] | (la["go"] & walk & self.treq.ready))
+        with m.If(la["go"] & walk):
+            m.d.comb += [self.treq.valid.eq(1), self.treq.payload.la.eq(1),
+                         self.treq.payload.depths.eq(1 << (DEPTHS - 1))]
+            with m.If(self.treq.ready):
+                m.d.sync += la["fl"].eq(1)
+        with m.If(self.tres.valid & res.la):
+            m.d.sync += [la["fl"].eq(0), la["stale"].eq(0),
+                         la["v"].eq(~la["stale"] & walk),
+                         la["bits"].eq(res.bits[DEPTHS - 1]), la["hit"].eq(res.hit[DEPTHS - 1])]
+        with m.If(~walk):
+            m.d.sync += la["v"].eq(0)
+            with m.If(la["fl"] & ~(self.tres.valid & res.la)):
+                m.d.sync += la["stale"].eq(1)
+
+    def _la_next(self, m, r, gap):
+        """In L_REQ, when the next level is in the next leaf of depth 4 and the lookahead
+        has read it: PICK_A, PICK and PICK2 at depth 4 in one step (the leaf's bits into
+        `val`, its digit off depth 4's candidates and into cur), then PICK in the leaf."""
+        la, cands, d4 = self._la, r["cands"], DEPTHS - 2
+        take = ~r["leaf_left"] & r["c_any"][d4] & la["v"] & (la["pos"] == la["nx"])
+        with m.If(take):
+            c4 = cands[d4]
+            m.d.sync += [r["cur_d"].eq(DEPTHS - 1), r["val"].eq(Mux(la["hit"], la["bits"], 0)),
+                         c4.eq(c4 & (c4 - 1)), r["c_any"][d4].eq(two_set(c4)),
+                         la["v"].eq(0), la["skip"].eq(1),
+                         gap.eq(GAP)]           # the found level's append, as PICK2 arms it
+            m.d.comb += self.cur_n.eq(Cat(Const(0, BITS[-1]), la["pos"],
+                                          r["cur"][BITS[-1] + BITS[-2]:]))
 
     @staticmethod
     def _pick_a(m, r, cur_d, cands):
@@ -422,15 +532,21 @@ class NextBest(wiring.Component):
                 m.d.sync += gap.eq(GAP)
             m.next = "PICK"
             self._early_result(m, r, reset_t, wait)
-        with m.State("DOWN"):
-            m.d.comb += [self.treq.valid.eq(1),
+        la = self._la
+        with m.State("DOWN"):           # (not while a lookahead probe is out: one result
+            m.d.comb += [self.treq.valid.eq(~la["fl"]),          # at a time per depth)
                          self.treq.payload.depths.eq(Const(1, DEPTHS) << cur_d)]
-            with m.If(self.treq.ready):
+            with m.If(self.treq.ready & ~la["fl"]):
                 m.next = "DOWN_WAIT"
             self._early_result(m, r, reset_t, wait)
         with m.State("DOWN_WAIT"):
-            with m.If(self.tres.valid & res.got.bit_select(cur_d, 1)):
+            with m.If(self.tres.valid & ~res.la & res.got.bit_select(cur_d, 1)):
                 m.d.sync += r["val"].eq(Mux(res.hit.bit_select(cur_d, 1), res.bits[cur_d], 0))
+                m.next = "PICK"
+            self._early_result(m, r, reset_t, wait)
+        with m.State("LA_WAIT"):        # the lookahead's read of this leaf comes
+            with m.If(la["v"]):
+                m.d.sync += [r["val"].eq(Mux(la["hit"], la["bits"], 0)), la["v"].eq(0)]
                 m.next = "PICK"
             self._early_result(m, r, reset_t, wait)
         with m.State("PICK"):
@@ -456,6 +572,15 @@ class NextBest(wiring.Component):
             with m.Else():
                 m.d.sync += cur_d.eq(cur_d + 1)
                 m.next = "DOWN"
+                # the leaf was read ahead (`_lookahead`): no DOWN, no DOWN_WAIT
+                mine = (cur_d == DEPTHS - 2) & (la["pos"] == r["pos"][:BITS[-1]])
+                with m.If(mine & la["v"]):
+                    m.d.sync += [r["val"].eq(Mux(la["hit"], la["bits"], 0)), la["v"].eq(0)]
+                    m.next = "PICK"
+                with m.Elif(mine & la["out"] & ~la["stale"]):
+                    m.next = "LA_WAIT"
+                with m.Elif(la["v"]):
+                    m.d.sync += la["v"].eq(0)
                 # the found level's append follows the leaf read: its gap sets out now,
                 # to reach the cache as A_REQ does (~9 cycles; from L_REQ it came ~2
                 # early, and a gap gone by costs a re-arm, ~15 cycles, and an issue slot)
@@ -478,6 +603,7 @@ class NextBest(wiring.Component):
                     m.d.sync += [r["pend"].eq(1)] + r["pick_a"]
                     with m.If(r["leaf_left"]):  # the next level is in this leaf: A_REQ soon
                         m.d.sync += gap.eq(GAP)
+                    self._la_next(m, r, gap)    # or in the next leaf, read ahead
                     m.next = "PICK"
                 with m.Else():
                     with m.If(~r["armed"]):     # the gap travels while the level is read

@@ -251,7 +251,8 @@ class OrderBook(wiring.Component):
             direct = d == 0 or tree_sets(d, sb, self.levels, self.level_ways)[1]
             st[f"tree{d}"] = HashStore(
                 key_bits=prefix_bits(d) + 1 + sb, value_shape=1 << BITS[d], op_shape=node_op(d),
-                ctx_shape=1, sets=g[f"tree{d}"], banks=1 if direct else 2, modify=node_modify,
+                ctx_shape=2 if d == DEPTHS - 1 else 1, sets=g[f"tree{d}"],
+                banks=1 if direct else 2, modify=node_modify,
                 ways=1 if direct else tree_ways(d, self.level_ways),
                 index="direct" if direct else "h3", seed=4 + 2 * d, split=True, alt_key=True,
                 alt_idx=True)
@@ -590,15 +591,16 @@ class OrderBook(wiring.Component):
         # probe key is those registers): the read address is one select of registers,
         # not a hash of NextBest's registers across the chip
         nb = self.nb
-        nkey = node_key(nb.slot_n, nb.side_n, nb.cur_n, d)
+        nkey = node_key(nb.slot_n, nb.side_n, nb.pk_n, d)
         idx = [Signal(ts.set_bits, name=f"pidx{d}_{b}") for b in range(ts.banks)]
         m.d.sync += [i.eq(ts.key_index(nkey, b)) for b, i in enumerate(idx)]
         m.d.comb += ts.alt_idx.eq(Cat(*idx))
         # a probe is granted only when this depth has no update (treq.ready), so all
         # but `valid` follow the update alone: en and op for an update, ctx (srch) for
         # a probe
+        # ctx: a probe (srch), and at the leaf whether it is NextBest's lookahead's
         m.d.comb += [ti.valid.eq(valid | probe), ti.payload.en.eq(valid),
-                     ti.payload.ctx.eq(~valid),
+                     ti.payload.ctx.eq(Cat(~valid, tq.la & ~valid)[:len(ti.payload.ctx)]),
                      ti.payload.op.pos.eq(pos), ti.payload.op.set.eq(set_)]
 
     # ---- c9..: the tree, one depth per 3 cycles ----
@@ -614,6 +616,8 @@ class OrderBook(wiring.Component):
             srch = o.valid & op.ctx[0]
             m.d.comb += [res.payload.hit[d].eq(srch & op.hit), res.payload.bits[d].eq(op.old),
                          res.payload.got[d].eq(srch)]
+            if d == DEPTHS - 1:
+                m.d.comb += res.payload.la.eq(srch & op.ctx[1])
             pb = prefix_bits(d)
             slot = op.key[pb + 1:pb + 1 + sb]
             full = o.valid & ~op.ctx[0] & op.full
