@@ -24,9 +24,13 @@ Next best: when a side's cache misses REFILL_BATCH (2) of its K levels while the
 has more, the side is queued (once: a pending bit per side) for NextBest
 (next_best.py), which appends the next levels from the price tree and the level table
 *in the background*: its table reads take cycles the pipeline leaves free, and each
-cache access costs one issue slot (a 3-cycle gap). A job pays an exact cache read and
-the tree's settling (~20 cycles) once, then chains its levels (~15-20 cycles each: the
-search goes on from the path it walked while each append's result returns). Why: on
+cache access costs one issue slot (a 3-cycle gap). A job pays an exact cache read
+and a read of the leaf and depth-4 node on its last key's path once (the whole path,
+after the tree's settling, ~20 cycles, only when those hold nothing beyond it), then
+chains its levels (~8 cycles each on a penny book drained best first: the search goes
+on from the path it walked while each append's result returns, and reads the next
+leaf ahead). A line-rate drain of a deep side is still faster than that (docs/
+status-log.md, 2026-12-07 late: the queue overflows on the deep-book feed). Why: on
 the line-rate Add/Delete flood (bench packet section) one level per job at ~40 cycles
 kept the single search engine ~90 % busy, sides waited in its queue until they fell
 below `low`, and the holds overflowed the input queue.
