@@ -117,15 +117,12 @@ async def serve(dut, book, cycles, jobs):
             q = L["creq"].from_bits(int(dut.creq__payload.value))
             res = book.access({f: getattr(q, f) for f in ("append", "slot", "side", "px", "qty",
                                                           "orders", "guard", "empty")})
+            # the book registers same_px (the last cached price is the access's own)
+            # with the cache's result
+            res["same_px"] = res["last_px"] == q.px
             due.append((t + CACHE_LAT, "cres", res))
         if int(dut.bad__valid.value):
             bad.append(int(dut.bad__payload.value))
-        # the book registers same_last / same_akey with the cache's result, a cycle
-        # before the search sees it
-        for when, port, res in due:
-            if port == "cres" and when == t + 1:
-                res["same_last"] = res["last_px"] == int(dut.last_px.value)
-                res["same_akey"] = res["last_px"] == int(dut.akey_px.value)
         for port in ("tres", "lres", "cres"):
             now = [r for w, p, r in due if p == port and w == t]
             assert len(now) <= 1, f"two {port} answers in cycle {t}"

@@ -103,14 +103,13 @@ def layouts(sb, k):
                                 "orders": 16, "guard": 32, "empty": 1}),
         # registered by the book with the result, so NextBest compares nothing wide:
         # full (count == k), whole (depth == count: the whole side is cached), last_key
-        # (last_px's tree key, for the side the access was made for), same_last /
-        # same_akey (last_px equals NextBest's `last_px` / `akey_px` outputs: neither
-        # changes while an access is in flight), so the refusal test is a register,
-        # not a 32-bit compare in front of the search's state, its tracking reset and
-        # the next probe's hashed set
+        # (last_px's tree key, for the side the access was made for), same_px (last_px
+        # equals the access's own `px`: an append was taken; each append in flight is
+        # compared with its own price), so the refusal test is a register, not a
+        # 32-bit compare in front of the search's state, its tracking reset and the
+        # next probe's hashed set
         cres=data.StructLayout({"count": range(k + 1), "depth": 16, "last_px": 32,
-                                "last_key": 32, "full": 1, "whole": 1,
-                                "same_last": 1, "same_akey": 1}),
+                                "last_key": 32, "full": 1, "whole": 1, "same_px": 1}),
         # la: a lookahead probe (the next leaf's, `_lookahead`), tagged through the leaf
         # store so its result is told from the search's own
         treq=data.StructLayout({"slot": sb, "side": 1, "tkey": 32, "depths": DEPTHS,
@@ -150,9 +149,6 @@ class NextBest(wiring.Component):
             # the next tree probe's key (cur_n, or the lookahead's): the book hashes its
             # sets a cycle early, and the probe's key (`treq.tkey`) is its register
             "pk_n": Out(32),
-            # the last cached price and the appended one as the cache sees them
-            # (registers), for the book's `same_last` / `same_akey`
-            "last_px": Out(32), "akey_px": Out(32),
         })
 
     def _pick_tkey(self, m, base, d, pos):
@@ -177,8 +173,13 @@ class NextBest(wiring.Component):
         entered the cache 5 cycles after a job's exact read, removing the only level
         beyond the read's last, was compared with the previous job's last key and not
         recorded; the search then found nothing and reported a false miss (`bad`: a slot
-        flagged unreliable; the thin-levels flood with one background level)."""
+        flagged unreliable; the thin-levels flood with one background level).
+        With two appends in flight (`_appender`) only the youngest access's result
+        ends the window (`last_res`): the operations kept since its request are judged
+        against its last key, the older's result changes nothing here (the younger's
+        request restarted the window: it is the read that matters if refused)."""
         u, c = self.upd.payload, self.cres.payload
+        last_res = self.cres.valid & ~r["nout"][1] & ~(r["nout"][0] & r["app_go"])
         uk = tree_key(u.px, u.side)
         mine = self.upd.valid & (u.slot == r["slot"]) & (u.side == r["side"])
         rec = mine & (~r["from_valid"] | below(m, r["last"], uk))
@@ -193,7 +194,7 @@ class NextBest(wiring.Component):
         f_lt_t = below(m, f_min, r["t_min"])
         with m.If(self.creq.valid & self.creq.ready):
             m.d.sync += [fl.eq(1), f_any.eq(0)]
-        with m.Elif(self.cres.valid):
+        with m.Elif(last_res):
             m.d.sync += fl.eq(0)
         with m.Elif(fl & mine):
             m.d.sync += [f_any.eq(1),
@@ -203,7 +204,7 @@ class NextBest(wiring.Component):
         nl, nfv = c.last_key, c.count != 0
         kept = fl & f_any & (~nfv | below(m, nl, f_max))
         now = mine & (~nfv | below(m, nl, uk))
-        late = self.cres.valid & (kept | now)
+        late = last_res & (kept | now)
         take_u = ~kept | (now & u_lt_f)             # l_min is uk, else f_min
         l_min = Mux(take_u, uk, f_min)
         l_lt_t = Mux(take_u, u_lt_t, f_lt_t)        # l_min < t_min
@@ -258,44 +259,136 @@ class NextBest(wiring.Component):
         return self._read_state(m, r, c)
 
     def _read_state(self, m, r, c):
-        """From a cache result: the last cached key, the levels still to find (less one
-        found and waiting for its append, `pend`, or found this cycle, a level read
-        sent); done?"""
+        """From a cache result: the last cached key, the levels still to find (less
+        those found and waiting for their appends, `nf`, or found this cycle, a level
+        read sent); done?"""
         m.d.sync += [r["from_valid"].eq(c.count != 0), r["last"].eq(c.last_key),
                      r["last_px"].eq(c.last_px),
                      r["low"].eq(Cat(Const(0, 1), *[c.count == i for i in range(self.low)]).any()),
-                     r["need"].eq(Mux(c.depth < self.k, c.depth, self.k) - c.count - r["pend"]
+                     r["need"].eq(Mux(c.depth < self.k, c.depth, self.k) - c.count - r["nf"]
                                   - (self.lreq.valid & self.lreq.ready))]
         return c.full | c.whole
 
     def _latch(self, m, r, gap):
-        """The gap counter (and its re-arm timer), and the level probe's result, kept
-        for the append whenever it comes (the search goes on meanwhile)."""
+        """The gap counter and its re-arm timer."""
         with m.If(gap != 0):
             m.d.sync += gap.eq(gap - 1)
         with m.If(gap == GAP):
             m.d.sync += r["gap_t"].eq(GAP_REARM)
         with m.Elif(r["gap_t"] != 0):
             m.d.sync += r["gap_t"].eq(r["gap_t"] - 1)
-        with m.If(self.lres.valid):
-            m.d.sync += [r["qty"].eq(self.lres.payload.qty), r["orders"].eq(self.lres.payload.orders),
-                         r["lv_hit"].eq(self.lres.payload.hit), r["lv_ok"].eq(1)]
 
-    def _early_result(self, m, r, reset_t, wait):
-        """The result of an append the search went on from (`outst`), arriving while it
-        looks for the next level: done, or refused (then an exact read: search again
-        after SETTLE, whose minimum wait lets the probes in flight return), else go on."""
-        c = self.cres.payload
-        with m.If(r["outst"] & self.cres.valid):
-            m.d.sync += r["outst"].eq(0)
-            refused = (c.count == 0) | ~c.same_last
+    def _found(self, m, r):
+        """The levels found and read, waiting for their appends, oldest first (`fq`, two
+        entries, `nf` of them used): each its key and price, and the level probe's
+        result once it is back (`ok`; `rq`: its probe is out). Why: one level read and
+        one append in flight at a time made each level wait for the append before it
+        (~7 cycles a level); with two, the search reads the next level while the one
+        before waits for its gap. Results come back in order, to the oldest entry whose
+        probe is out; `fq_clr` (a job starting over) empties it, and a probe then still
+        out finds no entry waiting (`rq`) and is dropped."""
+        S = data.StructLayout({"key": 32, "px": 32, "qty": 32, "orders": 16, "ok": 1,
+                               "hit": 1, "rq": 1})
+        fq = [Signal(S, name=f"fq{i}") for i in range(2)]
+        u = [Signal(S, name=f"fq{i}_u") for i in range(2)]
+        v = [Signal(S, name=f"fq{i}_v") for i in range(2)]
+        m.d.comb += [u[i].eq(fq[i]) for i in range(2)]
+        lr, app, lgo = self.lres.payload, r["app_go"], self.lreq.valid & self.lreq.ready
+        for i in (0, 1):
+            with m.If(self.lres.valid & fq[i].rq & (~fq[0].rq if i else 1)):
+                m.d.comb += [u[i].ok.eq(1), u[i].rq.eq(0), u[i].hit.eq(lr.hit),
+                             u[i].qty.eq(lr.qty), u[i].orders.eq(lr.orders)]
+        # an append takes the oldest (the other moves up); a level read enters after
+        m.d.comb += [v[0].eq(Mux(app, u[1], u[0])), v[1].eq(Mux(app, 0, u[1]))]
+        with m.If(lgo):
+            with m.If((r["nf"] - app) == 0):
+                m.d.comb += [v[0].key.eq(r["cur"]), v[0].px.eq(self.lreq.payload.px),
+                             v[0].ok.eq(0), v[0].rq.eq(1)]
+            with m.Else():
+                m.d.comb += [v[1].key.eq(r["cur"]), v[1].px.eq(self.lreq.payload.px),
+                             v[1].ok.eq(0), v[1].rq.eq(1)]
+        m.d.sync += [fq[i].eq(Mux(r["fq_clr"], 0, v[i])) for i in range(2)]
+        m.d.sync += r["nf"].eq(Mux(r["fq_clr"], 0, r["nf"] + lgo - app))
+        r["fq"] = fq
+        return fq
+
+    def _appender(self, m, r, reset_t, gap, walking, draining):
+        """Appends the oldest level found (`fq`) whenever its level is back, a gap has
+        reached the cache and fewer than two appends are in flight (`nout`), in any
+        state of the walk: the search goes on meanwhile. Each append's guard is the key
+        appended before it (`last_px` moves when it is sent), so a second one needs no
+        result: if the first was refused, so is it, or the cache's last level is its
+        guard all the same and it is right (the tracking covers (guard, key] since the
+        job's exact read). An append the tracking refuses (`ok` = 0) is sent as an
+        exact read (`aborted`); no append follows it, and its result restarts the job."""
+        h, cp = r["fq"][0], self.creq.payload
+        ok = ~(r["t_any"] & ~below(m, h.key, r["t_min"]))
+        # never two cycles in a row: the cache (a HashStore) takes an operation every 2
+        # cycles at most, and an append right behind another read the word without it
+        # (the first was lost, and its result said taken)
+        go_r = Signal(name="app_go_r")
+        m.d.sync += go_r.eq(r["app_go"])
+        rdy = (walking & (r["nf"] != 0) & h.ok & h.hit & ~r["nout"][1] & ~r["aborted"]
+               & ~go_r)
+        go = rdy & self.creq.ready
+        m.d.comb += [r["app_go"].eq(go), cp.px.eq(h.px), cp.qty.eq(h.qty),
+                     cp.orders.eq(h.orders)]
+        with m.If(rdy):
+            m.d.comb += [self.creq.valid.eq(1), cp.append.eq(ok)]
+        with m.If(rdy & ~self.creq.ready & (r["gap_t"] == 0) & (gap == 0)):
+            m.d.sync += gap.eq(GAP)             # the gap went by: ask again
+        m.d.sync += r["nout"].eq(r["nout"] + go - (self.cres.valid & (r["nout"] != 0)))
+        with m.If(go):
+            m.d.comb += reset_t.eq(~ok)
+            m.d.sync += r["aborted"].eq(~ok)
+            with m.If(ok):                      # tracking now starts beyond the new last
+                m.d.sync += [r["last"].eq(h.key), r["last_px"].eq(h.px),
+                             r["from_valid"].eq(1)]
+            # the job's last level, another job waits: its exact read's gap sets out
+            # now, to reach the cache as READ does (~6 cycles of ~9 saved a job)
+            with m.If(draining & (r["nf"] == 1) & (r["need"] == 0) & self.req.valid):
+                m.d.sync += [gap.eq(GAP), r["pre"].eq(1)]
+
+    def _early_result(self, m, r, reset_t, wait, drain=False, miss=True):
+        """The result of the youngest append in flight (an older one's changes nothing:
+        `_appender`), arriving while the search looks for the next level: done, or
+        refused (then an exact read: search again after SETTLE, whose minimum wait lets
+        the probes in flight return), else go on. In DRAIN (the job's last levels found)
+        the last append's result also ends the job or searches again from the path."""
+        c, h = self.cres.payload, r["fq"][0]
+        # the oldest level found is not in the level table: a conflict, or a real miss
+        if miss:
+            with m.If((r["nf"] != 0) & h.ok & ~h.hit):
+                m.next = "FAIL"
+        fin = self.cres.valid & (r["nout"] == 1) & ~r["app_go"]
+        # an older append's result: only the levels still to find, less the younger
+        # append in flight (a drain best first takes cached levels away meanwhile: a
+        # job that counted only at its last append ran out early and read the path
+        # again, ~20 cycles)
+        # and whether the side is below the low-water mark: a job must not yield to an
+        # urgent side while its own is below it too (a stale `low` let one yield, and
+        # the book, its hold released when the refills were done, emptied the side)
+        with m.If(self.cres.valid & (r["nout"] != 0) & ~fin):
+            m.d.sync += [r["need"].eq(Mux(c.depth < self.k, c.depth, self.k) - c.count
+                                      - r["nf"] - (self.lreq.valid & self.lreq.ready)
+                                      - r["nout"][1]),
+                         r["low"].eq(Cat(Const(0, 1), *[c.count == i for i in range(self.low)]).any())]
+        with m.If(fin):
+            refused = (c.count == 0) | ~c.same_px | r["aborted"]
             done = self._read_state(m, r, c)
+            if drain:
+                with m.If(r["nf"] == 0):
+                    m.d.comb += self.cur_n.eq(c.last_key)
+                    m.d.sync += [wait.eq(TREE_PROP), r["pre"].eq(0)]
+                    m.next = "ANC"
+                    with m.If(r["yield"]):
+                        m.next = "IDLE"     # an urgent side waits: this one later
             with m.If(done | refused):
                 m.d.comb += self.cur_n.eq(c.last_key)
                 m.next = "IDLE"
             with m.If(~done & refused):
                 m.d.comb += reset_t.eq(1)
-                m.d.sync += wait.eq(TREE_PROP + PROBE_LAT)
+                m.d.sync += [wait.eq(TREE_PROP + PROBE_LAT), r["pre"].eq(0)]
                 m.next = "SETTLE"
 
     def elaborate(self, platform):
@@ -303,11 +396,12 @@ class NextBest(wiring.Component):
         r = {n: Signal(w, name=n) for n, w in (
             ("slot", self.sb), ("side", 1), ("from_valid", 1), ("last", 32), ("cur", 32),
             ("t_any", 1), ("t_min", 32), ("aborted", 1), ("pos", 6), ("val", 64),
-            ("qty", 32), ("orders", 16), ("got", DEPTHS), ("need", range(self.k + 1)),
-            ("outst", 1), ("akey", 32), ("akey_px", 32), ("last_px", 32), ("pend", 1),
-            ("lv_ok", 1), ("lv_hit", 1), ("gap_t", range(GAP_REARM + 1)), ("low", 1),
-            ("pre", 1), ("armed", 1), ("near", 1), ("partial", 1))}
-        # *_px: last and akey as prices (tree_key)
+            ("got", DEPTHS), ("need", range(self.k + 1)), ("nout", range(3)),
+            ("nf", range(3)), ("last_px", 32), ("gap_t", range(GAP_REARM + 1)),
+            ("low", 1), ("pre", 1), ("near", 1), ("partial", 1))}
+        # last_px: last as a price (tree_key); app_go: an append sent (`_appender`);
+        # fq_clr: the levels found are dropped (a job starts over)
+        r["app_go"], r["fq_clr"] = Signal(name="app_go"), Signal(name="fq_clr")
         cur_d = Signal(range(DEPTHS))
         wait = Signal(range(TREE_PROP + PROBE_LAT + 1))
         gap = Signal(range(GAP + 1))
@@ -317,8 +411,7 @@ class NextBest(wiring.Component):
         r["c_any"] = Signal(DEPTHS, name="cands_any")
         # slot, side and cur through their next-value outputs (defaults: unchanged)
         m.d.comb += [self.slot_n.eq(r["slot"]), self.side_n.eq(r["side"]),
-                     self.cur_n.eq(r["cur"]), self.last_px.eq(r["last_px"]),
-                     self.akey_px.eq(r["akey_px"])]
+                     self.cur_n.eq(r["cur"])]
         m.d.sync += [r["slot"].eq(self.slot_n), r["side"].eq(self.side_n),
                      r["cur"].eq(self.cur_n)]
         reset_t = Signal()
@@ -337,32 +430,32 @@ class NextBest(wiring.Component):
         r["leaf_left"] = r["c_any"][DEPTHS - 1]
         m.d.comb += [self.bad.payload.eq(r["slot"]), self.hold.eq(gap != 0)]
         self._latch(m, r, gap)
+        self._found(m, r)
         for port in (self.creq, self.treq, self.lreq):
             m.d.comb += [port.payload.slot.eq(r["slot"]), port.payload.side.eq(r["side"])]
         la = self._lookahead_regs(m, r, cur_d, cands)
-        # the level probe's price and the append's level from registers in every state
+        # the level probe's price and the append's guard from registers in every state
         # (read only with lreq.valid / an append): the level table's probe key and set
         # do not wait for the state decode
         cp = self.creq.payload
         m.d.comb += [self.lreq.payload.px.eq(r["lpx"]),
-                     cp.guard.eq(r["last_px"]), cp.empty.eq(~r["from_valid"]),
-                     cp.px.eq(r["akey_px"]), cp.qty.eq(r["qty"]),
-                     cp.orders.eq(r["orders"])]
+                     cp.guard.eq(r["last_px"]), cp.empty.eq(~r["from_valid"])]
         res, c = self.tres.payload, self.cres.payload
-        ok = ~(r["t_any"] & ~below(m, r["akey"], r["t_min"]))
+        clear = [r["fq_clr"].eq(1), r["aborted"].eq(0)]
         with m.FSM() as fsm:
             with m.State("IDLE"):
                 m.d.comb += self.req.ready.eq(1)
                 with m.If(self.req.valid):
                     m.d.comb += [self.slot_n.eq(self.req.payload.slot),
                                  self.side_n.eq(self.req.payload.side)]
-                    m.d.sync += [r["pend"].eq(0), r["pre"].eq(0), r["near"].eq(1)]
+                    m.d.comb += clear[0]
+                    m.d.sync += [clear[1], r["pre"].eq(0), r["near"].eq(1)]
                     with m.If(~r["pre"]):   # unless the last append sent its gap out
                         m.d.sync += gap.eq(GAP)
                     m.next = "READ"
             with m.State("READ"):           # exact cache read in a gap; tracking restarts
-                m.d.comb += [self.creq.valid.eq(1), reset_t.eq(self.creq.ready)]
-                m.d.sync += r["pend"].eq(0)
+                m.d.comb += [self.creq.valid.eq(1), reset_t.eq(self.creq.ready), clear[0]]
+                m.d.sync += clear[1]
                 with m.If(self.creq.ready):
                     m.next = "READ_RES"
                 with m.Elif((r["gap_t"] == 0) & (gap == 0)):
@@ -376,7 +469,8 @@ class NextBest(wiring.Component):
                     with m.If(self._exact_read(m, r, c)):
                         m.next = "IDLE"
             with m.State("SETTLE"):         # tree updates from before the read climb
-                m.d.sync += [wait.eq(wait - 1), r["pend"].eq(0), r["armed"].eq(0)]
+                m.d.comb += clear[0]
+                m.d.sync += [wait.eq(wait - 1), clear[1]]
                 # nothing on the side's tree still climbing (or nothing in flight at all):
                 # the ancestor probe sees every operation before the read
                 with m.If((wait == 0) | ((self.quiet | settled) & (wait <= TREE_PROP))):
@@ -386,20 +480,21 @@ class NextBest(wiring.Component):
             self._ancestors(m, r, cands, masks, "ANC", range(DEPTHS))
             self._ancestors(m, r, cands, masks, "NEAR", range(DEPTHS - 2, DEPTHS))
             self._walk(m, r, cur_d, cands, reset_t, wait, gap)
-            self._append(m, r, ok, reset_t, gap, wait)
+            self._l_req(m, r, reset_t, wait, gap)
             with m.State("FAIL"):           # nothing found: a conflict, or a real miss
-                with m.If(r["outst"]):
-                    pass                    # the append's result first
+                with m.If(r["nout"] != 0):
+                    pass                    # the appends' results first
                 with m.Elif(r["t_any"] | r["partial"]):   # (partial: read the whole path)
                     m.d.sync += [gap.eq(GAP), r["near"].eq(~r["partial"])]
                     m.next = "READ"
                 with m.Else():
                     m.next = "BAD"
-                self._early_result(m, r, reset_t, wait)
+                self._early_result(m, r, reset_t, wait, miss=False)
             with m.State("BAD"):
                 m.d.comb += self.bad.valid.eq(1)
                 m.next = "IDLE"
-        self._lookahead(m, r, la, cur_d, cands, fsm)
+        walking = self._lookahead(m, r, la, cur_d, cands, fsm)
+        self._appender(m, r, reset_t, gap, walking, fsm.ongoing("DRAIN"))
         m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
         return m
 
@@ -442,7 +537,8 @@ class NextBest(wiring.Component):
         _exact_read) unless the lookahead probes."""
         la = self._la = {n: Signal(w, name=f"la_{n}") for n, w in (
             ("go", 1), ("fl", 1), ("v", 1), ("stale", 1), ("pos", BITS[-1]), ("hit", 1),
-            ("bits", 1 << BITS[-1]), ("nx", BITS[-1]), ("out", 1), ("skip", 1))}
+            ("bits", 1 << BITS[-1]), ("nx", BITS[-1]), ("out", 1), ("skip", 1),
+            ("take", 1))}
         r["cur_d"], r["cands"] = cur_d, cands
         # the level probe's price, tree_key(cur, side) as a register of its own, loaded
         # from cur_n a cycle early (cur's reset 0 is the bid key ~0): the placed board
@@ -474,14 +570,16 @@ class NextBest(wiring.Component):
         _, nx = lowest_set(m, cands[d4], "la_nx")
         m.d.sync += la["nx"].eq(nx)
         walk = Cat(*[fsm.ongoing(s) for s in ("PICK_A", "DOWN", "DOWN_WAIT", "LA_WAIT",
-                                                "PICK", "PICK2", "L_REQ", "A_REQ",
-                                                "A_RES")]).any()
+                                                "PICK", "PICK2", "L_REQ", "DRAIN")]).any()
         # states whose next state never probes (DOWN: once its probe is granted)
         arm_st = (fsm.ongoing("DOWN_WAIT") | fsm.ongoing("PICK") | fsm.ongoing("L_REQ")
-                  | fsm.ongoing("A_REQ")
                   | (fsm.ongoing("DOWN") & self.treq.ready & ~la["fl"]))
-        arm = (arm_st & (cur_d == DEPTHS - 1) & r["c_any"][d4] & ~la["fl"] & ~la["v"]
-               & ~la["go"] & ~la["stale"] & ~la["skip"])
+        # and LA_WAIT as it takes the leaf read ahead (it goes to PICK): the next leaf's
+        # probe sets out a cycle or two earlier than from PICK (a drain best first on a
+        # penny book is paced by these probes, one leaf a level)
+        lw = fsm.ongoing("LA_WAIT") & (la["v"] | la["take"])
+        arm = (((arm_st & ~la["fl"] & ~la["v"]) | lw) & (cur_d == DEPTHS - 1)
+               & r["c_any"][d4] & ~la["go"] & ~la["stale"] & ~la["skip"])
         with m.If(arm):                 # the path's upper digits, the next leaf's, 0
             m.d.comb += self.pk_n.eq(Cat(Const(0, BITS[-1]), la["nx"],
                                          r["cur"][BITS[-1] + BITS[-2]:]))
@@ -495,14 +593,15 @@ class NextBest(wiring.Component):
                 m.d.sync += la["fl"].eq(1)
         with m.If(self.tres.valid & res.la):
             m.d.sync += [la["fl"].eq(0), la["stale"].eq(0),
-                         la["v"].eq(~la["stale"] & walk),
+                         la["v"].eq(~la["stale"] & walk & ~la["take"]),
                          la["bits"].eq(res.bits[DEPTHS - 1]), la["hit"].eq(res.hit[DEPTHS - 1])]
         with m.If(~walk):
             m.d.sync += la["v"].eq(0)
             with m.If(la["fl"] & ~(self.tres.valid & res.la)):
                 m.d.sync += la["stale"].eq(1)
+        return walk
 
-    def _la_next(self, m, r, gap):
+    def _la_next(self, m, r):
         """In L_REQ, when the next level is in the next leaf of depth 4 and the lookahead
         has read it: PICK_A, PICK and PICK2 at depth 4 in one step (the leaf's bits into
         `val`, its digit off depth 4's candidates and into cur), then PICK in the leaf."""
@@ -512,8 +611,7 @@ class NextBest(wiring.Component):
             c4 = cands[d4]
             m.d.sync += [r["cur_d"].eq(DEPTHS - 1), r["val"].eq(Mux(la["hit"], la["bits"], 0)),
                          c4.eq(c4 & (c4 - 1)), r["c_any"][d4].eq(two_set(c4)),
-                         la["v"].eq(0), la["skip"].eq(1),
-                         gap.eq(GAP)]           # the found level's append, as PICK2 arms it
+                         la["v"].eq(0), la["skip"].eq(1)]
             m.d.comb += self.cur_n.eq(Cat(Const(0, BITS[-1]), la["pos"],
                                           r["cur"][BITS[-1] + BITS[-2]:]))
 
@@ -533,8 +631,6 @@ class NextBest(wiring.Component):
         res = self.tres.payload
         with m.State("PICK_A"):
             m.d.sync += r["pick_a"]
-            with m.If(r["pend"]):           # the found level's append: its gap sets out
-                m.d.sync += gap.eq(GAP)
             m.next = "PICK"
             self._early_result(m, r, reset_t, wait)
         la = self._la
@@ -553,6 +649,10 @@ class NextBest(wiring.Component):
             with m.If(la["v"]):
                 m.d.sync += [r["val"].eq(Mux(la["hit"], la["bits"], 0)), la["v"].eq(0)]
                 m.next = "PICK"
+            with m.Elif(self.tres.valid & res.la):     # taken as it arrives (`take`)
+                m.d.comb += la["take"].eq(1)
+                m.d.sync += r["val"].eq(Mux(res.hit[DEPTHS - 1], res.bits[DEPTHS - 1], 0))
+                m.next = "PICK"
             self._early_result(m, r, reset_t, wait)
         with m.State("PICK"):
             found, pos = lowest_set(m, r["val"], "nb")
@@ -568,12 +668,10 @@ class NextBest(wiring.Component):
             m.d.comb += self.cur_n.eq(self._pick_tkey(m, r["cur"], cur_d, r["pos"]))
             with m.If(cur_d == DEPTHS - 1):
                 m.next = "L_REQ"
-                with m.If(r["pend"]):       # the level found before goes in first
-                    m.next = "A_REQ"
-                    # the one found now is the job's last: its append's gap sets out now
-                    # (from L_REQ it reached the cache ~3 cycles after the level read)
-                    with m.If((r["need"] == 1) & (gap == 0)):
-                        m.d.sync += [gap.eq(GAP), r["armed"].eq(1)]
+                # the level's append follows its read: its gap sets out now (it reaches
+                # the cache ~9 cycles later; asked again, the hold is longer, and one
+                # window may take the appends of several levels)
+                m.d.sync += gap.eq(GAP)
             with m.Else():
                 m.d.sync += cur_d.eq(cur_d + 1)
                 m.next = "DOWN"
@@ -586,76 +684,29 @@ class NextBest(wiring.Component):
                     m.next = "LA_WAIT"
                 with m.Elif(la["v"]):
                     m.d.sync += la["v"].eq(0)
-                # the found level's append follows the leaf read: its gap sets out now,
-                # to reach the cache as A_REQ does (~9 cycles; from L_REQ it came ~2
-                # early, and a gap gone by costs a re-arm, ~15 cycles, and an issue slot)
-                with m.If(r["pend"] & (cur_d == DEPTHS - 2)):
-                    m.d.sync += gap.eq(GAP)
             self._early_result(m, r, reset_t, wait)
 
-    def _append(self, m, r, ok, reset_t, gap, wait):
-        """Level read, then the append in a gap (dropped on a conflict). While levels
-        are still to find, the search goes on during the level read (`pend`: a level
-        found, its append made when the search reaches its next level)."""
+    def _l_req(self, m, r, reset_t, wait, gap):
+        """The found level's read (into `fq`, while it has room), then the search goes
+        on (PICK, or the lookahead's leaf), or, the job's last level found, DRAIN: the
+        appends finish (`_appender`) and the last one's result ends the job or sends it
+        back to the path's ancestors."""
         with m.State("L_REQ"):
-            m.d.comb += self.lreq.valid.eq(1)
-            with m.If(self.lreq.ready):
-                m.d.sync += [r["akey"].eq(r["cur"]), r["akey_px"].eq(self.lreq.payload.px),
-                             r["lv_ok"].eq(0),
-                             r["need"].eq(r["need"] - 1), r["armed"].eq(0)]
+            m.d.comb += self.lreq.valid.eq(r["nf"] != 2)
+            with m.If(self.lreq.valid & self.lreq.ready):
+                m.d.sync += r["need"].eq(r["need"] - 1)
                 # PICK_A's step here: the path is ready (unless an urgent side waits)
                 with m.If((r["need"] > 1) & ~r["yield"]):
-                    m.d.sync += [r["pend"].eq(1)] + r["pick_a"]
-                    with m.If(r["leaf_left"]):  # the next level is in this leaf: A_REQ soon
-                        m.d.sync += gap.eq(GAP)
-                    self._la_next(m, r, gap)    # or in the next leaf, read ahead
+                    m.d.sync += r["pick_a"]
+                    self._la_next(m, r)         # or in the next leaf, read ahead
                     m.next = "PICK"
                 with m.Else():
-                    with m.If(~r["armed"]):     # the gap travels while the level is read
-                        m.d.sync += gap.eq(GAP)
-                    m.next = "A_REQ"
+                    m.next = "DRAIN"
             self._early_result(m, r, reset_t, wait)
-        with m.State("A_REQ"):
-            p = self.creq.payload
-            # one append outstanding at most, so its guard (`last`) is the key before
-            go = ~r["outst"] & r["lv_ok"] & r["lv_hit"] & self.creq.ready
-            m.d.comb += [self.creq.valid.eq(~r["outst"] & r["lv_ok"] & r["lv_hit"]),
-                         p.append.eq(ok), reset_t.eq(go & ~ok)]
-            with m.If(~go & (r["gap_t"] == 0) & (gap == 0)):
-                m.d.sync += gap.eq(GAP)         # the gap went by: ask again
-            with m.If(r["lv_ok"] & ~r["lv_hit"]):
-                m.next = "FAIL"
-            with m.If(go):
-                m.d.sync += [r["aborted"].eq(~ok), r["pend"].eq(0)]
-                # the job's last level, another job waits: its exact read's gap sets out
-                # now, to reach the cache as READ does (~6 cycles of ~9 saved a job)
-                with m.If(~r["pend"] & (r["need"] == 0) & self.req.valid):
-                    m.d.sync += [gap.eq(GAP), r["pre"].eq(1)]
-                with m.If(ok):              # tracking now starts beyond the new last
-                    m.d.sync += [r["last"].eq(r["akey"]), r["last_px"].eq(r["akey_px"]),
-                                 r["from_valid"].eq(1)]
-                m.next = "A_RES"
-                # a level found beyond it (pend): its level read next, while the
-                # append's result comes back
-                with m.If(ok & r["pend"]):
-                    m.d.sync += r["outst"].eq(1)
-                    m.next = "L_REQ"
-            self._early_result(m, r, reset_t, wait)
-        with m.State("A_RES"):
-            c = self.cres.payload
-            # refused by the cache's guard: its last level moved since the search began
-            refused = (c.count == 0) | ~c.same_akey
-            with m.If(self.cres.valid):
-                m.d.sync += wait.eq(TREE_PROP)
-                with m.If(self._exact_read(m, r, c)):
-                    m.next = "IDLE"
-                with m.Elif(r["yield"]):
-                    m.next = "IDLE"         # an urgent side waits: this one later
-                with m.Elif(r["aborted"] | refused):
-                    # an exact read: operations since are tracked, or visible after SETTLE
-                    m.d.comb += reset_t.eq(1)
-                    m.d.sync += r["pre"].eq(0)
-                    m.next = "SETTLE"
-                with m.Else():
-                    m.d.sync += r["pre"].eq(0)  # the job goes on: its next job's gap went by
-                    m.next = "ANC"
+        with m.State("DRAIN"):
+            # a result says more levels are wanted now (a drain takes cached levels
+            # away while the job appends): the search goes on from its path, as L_REQ
+            # would have (re-reading the ancestors cost ~20 cycles)
+            with m.If((r["need"] != 0) & ~r["yield"]):
+                m.next = "PICK_A"
+            self._early_result(m, r, reset_t, wait, drain=True)

@@ -652,8 +652,7 @@ class OrderBook(wiring.Component):
         m.d.sync += [c.valid.eq(cv & co.ctx.srch), c.payload.count.eq(cnt),
                      c.payload.depth.eq(co.new.depth), c.payload.last_px.eq(last_px),
                      c.payload.last_key.eq(tree_key(last_px, co.key[0])),
-                     c.payload.same_last.eq(last_px == self.nb.last_px),
-                     c.payload.same_akey.eq(last_px == self.nb.akey_px),
+                     c.payload.same_px.eq(last_px == co.op.px),
                      c.payload.full.eq(cnt == self.k), c.payload.whole.eq(co.new.depth == cnt)]
         w, r = self.refill_q.w_stream, self.refill_q.r_stream
         pipe = cv & ~co.ctx.srch
