@@ -43,25 +43,29 @@ already in them), and all 6 nodes after SETTLE only when those two hold nothing 
 the last key (`partial`, FAIL reads again); per level found: the node reads down
 from the deepest depth with a digit left (the path's remaining digits are kept, `cands`:
 usually one leaf read), one level read, one append. The search does not wait for an
-append's result before looking for the next level (`need`: the levels the exact read
-said are missing, so it never searches past the side's last level; `outst`: the one
-append in flight, its result handled in whichever search state it arrives, and the
-next append waits for it, so its guard is the key just appended). Reusing the path
-read after SETTLE is as sound as re-reading it: a node bit it shows stale beyond the
-last cached key means a level created or removed there since the exact read, which
-the tracking records and which refuses the append. A side drained best first (one
-order a level, whole cents) takes 8.0 cycles a level (10.7 before the lookahead,
-`_lookahead`: the next leaf of depth 4 is read while the search works on the current
-one; on a penny book nearly every next level is in another leaf); what is left is one
-level read and one append in flight at a time (4 and 5 cycles). The book goes on
-meanwhile; a job loops until the cache is full or holds the whole side. The book holds issue itself only when a side's cache falls
+append's result before looking for the next level (`need`: the levels the cache's
+results say are missing, so it never searches past the side's last level). Up to two
+levels found wait in a queue (`_found`) with their level reads out, and up to two
+appends are in flight (`_appender`, in any state of the walk): each append's guard is
+the key appended before it. Only the youngest append's result can end the job (an
+older one refreshes `need` and `low`). Reusing the path read after SETTLE is as sound
+as re-reading it: a node bit it shows stale beyond the last cached key means a level
+created or removed there since the exact read, which the tracking records and which
+refuses the append. A side drained best first (one order a level, whole cents) takes
+6.8 cycles a level (10.7 before the lookahead, `_lookahead`: the next leaf of depth 4
+is read while the search works on the current one, and on a penny book nearly every
+next level is in another leaf; 7.7 with one level read and one append at a time). What
+paces it now is that lookahead, one leaf probe a level (4 cycles of latency). The book
+goes on meanwhile; a job loops until the cache is full or holds the whole side. The
+job's last levels are appended in DRAIN, which goes back to the path (PICK_A) when a
+result says more are wanted. The book holds issue itself only when a side's cache falls
 below its low-water mark (rtl/book/order_book.py: `low`); such a side is requested as
 `urgent`, and a job on another side (not itself below `low`) then stops after its
-append in flight, so the hold lasts one refill, not the rest of a background job.
-The gaps are sent out ~9 cycles before the access that needs them (an append's when
-its level's leaf is read or, for a job's last level, when it is found; the next job's
-exact read with the last append): a gap that goes by unused costs an issue slot and a
-re-arm (~15 cycles).
+appends in flight, so the hold lasts one refill, not the rest of a background job.
+A level's gap is asked for when the level is found (PICK2 in its leaf), ~9 cycles
+before its append; asked again, the hold is longer and one window may take several
+appends. The next job's exact read's gap goes with the last append. A gap that goes
+by unused costs an issue slot and a re-arm (~15 cycles).
 """
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
