@@ -484,7 +484,7 @@ class NextBest(wiring.Component):
             self._ancestors(m, r, cands, masks, "ANC", range(DEPTHS))
             self._ancestors(m, r, cands, masks, "NEAR", range(DEPTHS - 2, DEPTHS))
             self._walk(m, r, cur_d, cands, reset_t, wait, gap)
-            self._l_req(m, r, reset_t, wait, gap)
+            self._l_req(m, r, reset_t, wait)
             with m.State("FAIL"):           # nothing found: a conflict, or a real miss
                 with m.If(r["nout"] != 0):
                     pass                    # the appends' results first
@@ -690,7 +690,7 @@ class NextBest(wiring.Component):
                     m.d.sync += la["v"].eq(0)
             self._early_result(m, r, reset_t, wait)
 
-    def _l_req(self, m, r, reset_t, wait, gap):
+    def _l_req(self, m, r, reset_t, wait):
         """The found level's read (into `fq`, while it has room), then the search goes
         on (PICK, or the lookahead's leaf), or, the job's last level found, DRAIN: the
         appends finish (`_appender`) and the last one's result ends the job or sends it
